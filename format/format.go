@@ -1,0 +1,150 @@
+// Package format decodes records from files into Arrow record batches and encodes batches back
+// into files: JSONL, CSV and Parquet, plain or compressed with gzip or zstd.
+//
+// Readers stream: they hold one batch and a bounded read buffer, never a whole file. A record
+// that cannot be decoded does not stop a read and is never dropped: it becomes a DeadLetter with
+// its raw bytes, where it came from and why it was refused. So for every reader
+//
+//	records in the input = rows in the batches + dead letters
+//
+// Blank lines in text formats are not records.
+package format
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// Kind names a file format.
+type Kind string
+
+// The formats millrace reads and writes.
+const (
+	JSONL   Kind = "jsonl"
+	CSV     Kind = "csv"
+	Parquet Kind = "parquet"
+)
+
+// Kinds lists the formats in the order help texts show them.
+var Kinds = []Kind{JSONL, CSV, Parquet}
+
+// ParseKind parses a format name as a user types it.
+func ParseKind(s string) (Kind, error) {
+	switch s {
+	case "jsonl", "json", "ndjson":
+		return JSONL, nil
+	case "csv":
+		return CSV, nil
+	case "parquet":
+		return Parquet, nil
+	}
+	return "", fmt.Errorf("unknown format %q (want jsonl, csv or parquet)", s)
+}
+
+// Position is where a reader stands in its input: the next record it will decode starts there.
+// Text formats count bytes of the decompressed stream and lines from 1; Parquet counts row
+// groups and rows within the row group from 0.
+type Position struct {
+	File     string
+	Offset   int64 // byte offset of the decompressed stream (text formats)
+	Line     int64 // 1-based line number (text formats)
+	RowGroup int   // row group index (Parquet)
+	Row      int64 // row within the row group (Parquet)
+}
+
+// Reader decodes one input into record batches.
+type Reader interface {
+	// Read returns the next batch and the dead letters met while decoding it. The batch is nil
+	// when a read produced only dead letters. The caller owns the batch and releases it. Read
+	// returns io.EOF, and nothing else, after the input's last record; any other error is
+	// fatal for this input (the file cannot be opened or read, its header is unusable).
+	Read() (arrow.RecordBatch, []DeadLetter, error)
+	// Position is where the next Read starts.
+	Position() Position
+	// Close releases the input.
+	Close() error
+}
+
+// Writer encodes batches into one output.
+type Writer interface {
+	// Write appends the rows of rec, whose schema must be the writer's schema.
+	Write(rec arrow.RecordBatch) error
+	// Close flushes everything buffered and closes the output. A writer created for a path
+	// publishes the file only here, atomically.
+	Close() error
+}
+
+// ReadOptions tunes readers.
+type ReadOptions struct {
+	// BatchRows is the most rows a batch holds (default 16384).
+	BatchRows int
+	// Mem allocates batch buffers (default memory.DefaultAllocator).
+	Mem memory.Allocator
+	// MaxRecordBytes bounds one text record; a longer one becomes a dead letter (default 16 MiB).
+	MaxRecordBytes int
+}
+
+func (o ReadOptions) withDefaults() ReadOptions {
+	if o.BatchRows <= 0 {
+		o.BatchRows = 16384
+	}
+	if o.Mem == nil {
+		o.Mem = memory.DefaultAllocator
+	}
+	if o.MaxRecordBytes <= 0 {
+		o.MaxRecordBytes = 16 << 20
+	}
+	return o
+}
+
+// Compression names a Parquet page codec.
+type Compression string
+
+// The Parquet codecs a writer offers.
+const (
+	Zstd         Compression = "zstd"
+	Snappy       Compression = "snappy"
+	Uncompressed Compression = "none"
+)
+
+// WriteOptions tunes writers.
+type WriteOptions struct {
+	// Compression is the Parquet codec (default zstd).
+	Compression Compression
+	// RowGroupRows is the most rows a Parquet row group holds (default 1,048,576).
+	RowGroupRows int64
+}
+
+func (o WriteOptions) withDefaults() WriteOptions {
+	if o.Compression == "" {
+		o.Compression = Zstd
+	}
+	if o.RowGroupRows <= 0 {
+		o.RowGroupRows = 1 << 20
+	}
+	return o
+}
+
+// drain reads r to the end, calling fn for each batch and dead letter. It is a convenience for
+// tools and tests; engines read batch by batch.
+func drain(r Reader, fn func(arrow.RecordBatch, []DeadLetter) error) error {
+	for {
+		rec, dead, err := r.Read()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		ferr := fn(rec, dead)
+		if rec != nil {
+			rec.Release()
+		}
+		if ferr != nil {
+			return ferr
+		}
+	}
+}

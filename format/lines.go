@@ -1,0 +1,79 @@
+package format
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// lineReader yields the lines of a text input with their line numbers and byte offsets,
+// without the line break (`\n` or `\r\n`). A line longer than max comes back cut to its first
+// max bytes with tooLong set; the rest of it is skipped.
+type lineReader struct {
+	br      *bufio.Reader
+	max     int
+	long    []byte // assembles lines longer than the read buffer
+	line    int64  // number of the line last returned
+	offset  int64  // offset of the byte after the line last returned
+	start   int64  // offset where the line last returned started
+	tooLong bool
+	err     error
+}
+
+func newLineReader(r io.Reader, max int) *lineReader {
+	return &lineReader{br: bufio.NewReaderSize(r, 1<<20), max: max}
+}
+
+// next returns the next line, valid until the following call, or io.EOF.
+func (lr *lineReader) next() ([]byte, error) {
+	if lr.err != nil {
+		return nil, lr.err
+	}
+	lr.start = lr.offset
+	lr.tooLong = false
+	b, err := lr.br.ReadSlice('\n')
+	n := int64(len(b))
+	if errors.Is(err, bufio.ErrBufferFull) {
+		lr.long = append(lr.long[:0], b...)
+		for errors.Is(err, bufio.ErrBufferFull) {
+			b, err = lr.br.ReadSlice('\n')
+			n += int64(len(b))
+			if room := lr.max - len(lr.long); room > 0 {
+				lr.long = append(lr.long, b[:min(room, len(b))]...)
+			} else {
+				lr.tooLong = true
+			}
+		}
+		b = lr.long
+	}
+	if err != nil && err != io.EOF {
+		lr.err = fmt.Errorf("read line %d: %w", lr.line+1, err)
+		return nil, lr.err
+	}
+	if n == 0 {
+		lr.err = io.EOF
+		return nil, io.EOF
+	}
+	if lr.line == 0 {
+		b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")) // a UTF-8 byte order mark
+	}
+	lr.line++
+	lr.offset += n
+	b = bytes.TrimSuffix(b, []byte("\n"))
+	b = bytes.TrimSuffix(b, []byte("\r"))
+	if len(b) > lr.max {
+		b, lr.tooLong = b[:lr.max], true
+	}
+	return b, nil
+}
+
+func isBlank(b []byte) bool {
+	for _, c := range b {
+		if c != ' ' && c != '\t' && c != '\r' {
+			return false
+		}
+	}
+	return true
+}

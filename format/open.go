@@ -1,0 +1,281 @@
+package format
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+)
+
+// Codec names a whole-file compression, taken from the file name's last extension.
+type Codec string
+
+// The whole-file codecs readers undo and writers apply.
+const (
+	NoCodec Codec = ""
+	Gzip    Codec = "gz"
+	ZstdRaw Codec = "zst"
+)
+
+// Detect tells the format and whole-file codec of a path from its extensions:
+// `tx.jsonl.gz` is gzip-compressed JSONL. Known: .jsonl .ndjson .json .csv .parquet .pq,
+// optionally followed by .gz or .zst.
+func Detect(path string) (Kind, Codec, error) {
+	base := strings.ToLower(filepath.Base(path))
+	codec := NoCodec
+	switch {
+	case strings.HasSuffix(base, ".gz"):
+		codec, base = Gzip, strings.TrimSuffix(base, ".gz")
+	case strings.HasSuffix(base, ".zst"):
+		codec, base = ZstdRaw, strings.TrimSuffix(base, ".zst")
+	case strings.HasSuffix(base, ".zstd"):
+		codec, base = ZstdRaw, strings.TrimSuffix(base, ".zstd")
+	}
+	switch filepath.Ext(base) {
+	case ".jsonl", ".ndjson", ".json":
+		return JSONL, codec, nil
+	case ".csv":
+		return CSV, codec, nil
+	case ".parquet", ".pq":
+		return Parquet, codec, nil
+	}
+	return "", codec, fmt.Errorf("cannot tell the format of %q from its name (want .jsonl, .csv or .parquet, optionally .gz or .zst); name it with format:", path)
+}
+
+// Open opens one file for reading as kind, or as its name says when kind is empty, and undoes
+// gzip or zstd compression named by its extension.
+func Open(path string, kind Kind, s *arrow.Schema, opts ReadOptions) (Reader, error) {
+	detected, codec, derr := Detect(path)
+	if kind == "" {
+		if derr != nil {
+			return nil, derr
+		}
+		kind = detected
+	}
+	if kind == Parquet {
+		if codec != NoCodec {
+			return nil, fmt.Errorf("open %q: a Parquet file cannot be read through %s; Parquet compresses its own pages", path, codec)
+		}
+		return OpenParquet(path, s, opts)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open %s input: %w", kind, err)
+	}
+	r, err := decompress(f, codec)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("open %q: %w", path, err)
+	}
+	var rd Reader
+	switch kind {
+	case JSONL:
+		rd, err = NewJSONLReader(r, path, s, opts)
+	case CSV:
+		rd, err = NewCSVReader(r, path, s, opts)
+	default:
+		err = fmt.Errorf("unknown format %q", kind)
+	}
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	return rd, nil
+}
+
+// decompressor closes the codec's reader and then the file.
+type decompressor struct {
+	io.Reader
+	closers []func() error
+}
+
+func (d *decompressor) Close() error {
+	var errs []error
+	for _, c := range d.closers {
+		errs = append(errs, c())
+	}
+	return errors.Join(errs...)
+}
+
+func decompress(f *os.File, codec Codec) (io.ReadCloser, error) {
+	switch codec {
+	case Gzip:
+		zr, err := gzip.NewReader(bufio.NewReaderSize(f, 256<<10))
+		if err != nil {
+			return nil, fmt.Errorf("gzip: %w", err)
+		}
+		return &decompressor{Reader: zr, closers: []func() error{zr.Close, f.Close}}, nil
+	case ZstdRaw:
+		zr, err := zstd.NewReader(f)
+		if err != nil {
+			return nil, fmt.Errorf("zstd: %w", err)
+		}
+		return &decompressor{Reader: zr, closers: []func() error{func() error { zr.Close(); return nil }, f.Close}}, nil
+	}
+	return f, nil
+}
+
+// Glob lists the files a source path names, sorted: a file, a directory (every file in it
+// whose format Detect knows, recursively), or a pattern with * ? [..] in any segment and **
+// for any number of directories. Naming nothing is an error.
+func Glob(pattern string) ([]string, error) {
+	if !strings.ContainsAny(pattern, "*?[") {
+		st, err := os.Stat(pattern)
+		if err != nil {
+			return nil, fmt.Errorf("input %q: %w", pattern, err)
+		}
+		if !st.IsDir() {
+			return []string{pattern}, nil
+		}
+		pattern = filepath.Join(pattern, "**", "*")
+	}
+	if _, err := filepath.Match(pattern, ""); err != nil {
+		return nil, fmt.Errorf("input pattern %q: %w", pattern, err)
+	}
+	root := globRoot(pattern)
+	var files []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() || strings.HasPrefix(d.Name(), ".") {
+			if d.IsDir() && p != root && strings.HasPrefix(d.Name(), ".") {
+				return filepath.SkipDir // hidden directories hold temporary and private files
+			}
+			return nil
+		}
+		if matchPath(pattern, p) {
+			if _, _, err := Detect(p); err == nil || !strings.HasSuffix(pattern, "*") {
+				files = append(files, p)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("input %q: %w", pattern, err)
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("input %q: no files match", pattern)
+	}
+	slices.Sort(files)
+	return files, nil
+}
+
+// globRoot is the directory part of a pattern before its first wildcard.
+func globRoot(pattern string) string {
+	segs := strings.Split(filepath.ToSlash(pattern), "/")
+	for i, s := range segs {
+		if strings.ContainsAny(s, "*?[") {
+			root := strings.Join(segs[:i], "/")
+			if root == "" {
+				if strings.HasPrefix(pattern, "/") {
+					return "/"
+				}
+				return "."
+			}
+			return filepath.FromSlash(root)
+		}
+	}
+	return filepath.Dir(pattern)
+}
+
+// matchPath matches a path against a pattern segment by segment; ** matches any number of
+// segments, including none.
+func matchPath(pattern, path string) bool {
+	ps := strings.Split(filepath.ToSlash(filepath.Clean(pattern)), "/")
+	ns := strings.Split(filepath.ToSlash(filepath.Clean(path)), "/")
+	var match func(ps, ns []string) bool
+	match = func(ps, ns []string) bool {
+		for len(ps) > 0 {
+			if ps[0] == "**" {
+				for k := 0; k <= len(ns); k++ {
+					if match(ps[1:], ns[k:]) {
+						return true
+					}
+				}
+				return false
+			}
+			if len(ns) == 0 {
+				return false
+			}
+			if ok, _ := filepath.Match(ps[0], ns[0]); !ok {
+				return false
+			}
+			ps, ns = ps[1:], ns[1:]
+		}
+		return len(ns) == 0
+	}
+	return match(ps, ns)
+}
+
+// OpenAll reads every file a path or pattern names (see Glob), one after another, as one
+// stream. kind empty means by each file's name.
+func OpenAll(pattern string, kind Kind, s *arrow.Schema, opts ReadOptions) (Reader, error) {
+	files, err := Glob(pattern)
+	if err != nil {
+		return nil, err
+	}
+	return &multiReader{files: files, kind: kind, schema: s, opts: opts}, nil
+}
+
+// multiReader reads files in turn.
+type multiReader struct {
+	files  []string
+	next   int
+	cur    Reader
+	kind   Kind
+	schema *arrow.Schema
+	opts   ReadOptions
+}
+
+func (m *multiReader) Read() (arrow.RecordBatch, []DeadLetter, error) {
+	for {
+		if m.cur == nil {
+			if m.next == len(m.files) {
+				return nil, nil, io.EOF
+			}
+			r, err := Open(m.files[m.next], m.kind, m.schema, m.opts)
+			if err != nil {
+				return nil, nil, err
+			}
+			m.cur = r
+			m.next++
+		}
+		rec, dead, err := m.cur.Read()
+		if err != io.EOF {
+			return rec, dead, err
+		}
+		if err := m.cur.Close(); err != nil {
+			return nil, nil, fmt.Errorf("close %q: %w", m.files[m.next-1], err)
+		}
+		m.cur = nil
+	}
+}
+
+func (m *multiReader) Position() Position {
+	if m.cur != nil {
+		return m.cur.Position()
+	}
+	if m.next < len(m.files) {
+		return Position{File: m.files[m.next], Line: 1}
+	}
+	return Position{}
+}
+
+func (m *multiReader) Close() error {
+	if m.cur == nil {
+		return nil
+	}
+	err := m.cur.Close()
+	m.cur = nil
+	return err
+}

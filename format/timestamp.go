@@ -1,0 +1,199 @@
+package format
+
+import "fmt"
+
+// parseTimestamp parses an RFC 3339 timestamp with any offset (`2024-03-01T12:00:00+01:00`,
+// fraction optional, `T` or a space between date and time) and returns milliseconds since the
+// epoch in UTC. Digits below the millisecond are dropped toward the past.
+func parseTimestamp(b []byte) (int64, error) {
+	bad := func(why string) (int64, error) {
+		return 0, fmt.Errorf("%q is not an RFC 3339 timestamp: %s", b, why)
+	}
+	if len(b) < 19 {
+		return bad("too short")
+	}
+	year, ok1 := digits(b[0:4])
+	month, ok2 := digits(b[5:7])
+	day, ok3 := digits(b[8:10])
+	hour, ok4 := digits(b[11:13])
+	minute, ok5 := digits(b[14:16])
+	sec, ok6 := digits(b[17:19])
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || b[4] != '-' || b[7] != '-' || b[13] != ':' || b[16] != ':' {
+		return bad("want YYYY-MM-DDTHH:MM:SS")
+	}
+	if t := b[10]; t != 'T' && t != 't' && t != ' ' {
+		return bad("want T between date and time")
+	}
+	if month < 1 || month > 12 || day < 1 || day > daysIn(year, month) {
+		return bad("no such date")
+	}
+	if hour > 23 || minute > 59 || sec > 59 {
+		return bad("no such time of day")
+	}
+	i := 19
+	var ms int64
+	if i < len(b) && b[i] == '.' {
+		i++
+		start := i
+		for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+			if i-start < 3 {
+				ms = ms*10 + int64(b[i]-'0')
+			}
+		}
+		n := i - start
+		if n == 0 {
+			return bad("empty fraction")
+		}
+		for ; n < 3; n++ {
+			ms *= 10
+		}
+	}
+	if i >= len(b) {
+		return bad("missing offset (Z or ±HH:MM)")
+	}
+	var offset int64 // seconds east of UTC
+	switch b[i] {
+	case 'Z', 'z':
+		i++
+	case '+', '-':
+		if len(b)-i != 6 || b[i+3] != ':' {
+			return bad("offset must be ±HH:MM")
+		}
+		oh, ok1 := digits(b[i+1 : i+3])
+		om, ok2 := digits(b[i+4 : i+6])
+		if !ok1 || !ok2 || oh > 23 || om > 59 {
+			return bad("offset must be ±HH:MM")
+		}
+		offset = int64(oh*3600 + om*60)
+		if b[i] == '-' {
+			offset = -offset
+		}
+		i += 6
+	default:
+		return bad("missing offset (Z or ±HH:MM)")
+	}
+	if i != len(b) {
+		return bad("trailing characters")
+	}
+	secs := daysFromCivil(year, month, day)*86400 + int64(hour*3600+minute*60+sec) - offset
+	return secs*1000 + ms, nil
+}
+
+// digits parses a short run of ASCII digits.
+func digits(b []byte) (int, bool) {
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}
+
+func daysIn(year, month int) int {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+// daysFromCivil counts days from 1970-01-01 to the given proleptic Gregorian date.
+func daysFromCivil(y, m, d int) int64 {
+	if m <= 2 {
+		y--
+	}
+	era := y / 400
+	if y < 0 && y%400 != 0 {
+		era--
+	}
+	yoe := y - era*400
+	mp := (m + 9) % 12
+	doy := (153*mp+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return int64(era)*146097 + int64(doe) - 719468
+}
+
+// civilFromDays is the inverse of daysFromCivil.
+func civilFromDays(z int64) (y, m, d int) {
+	z += 719468
+	era := z / 146097
+	if z < 0 && z%146097 != 0 {
+		era--
+	}
+	doe := z - era*146097
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	mp := (5*doy + 2) / 153
+	d = int(doy - (153*mp+2)/5 + 1)
+	m = int(mp + 3)
+	if m > 12 {
+		m -= 12
+	}
+	y = int(yoe + era*400)
+	if m <= 2 {
+		y++
+	}
+	return y, m, d
+}
+
+// appendTimestamp appends ms since the epoch as RFC 3339 UTC with milliseconds:
+// `2024-03-01T11:00:00.000Z`. Years outside 0000-9999 are written as they are.
+func appendTimestamp(dst []byte, ms int64) []byte {
+	secs := ms / 1000
+	frac := ms % 1000
+	if frac < 0 {
+		frac += 1000
+		secs--
+	}
+	days := secs / 86400
+	rem := secs % 86400
+	if rem < 0 {
+		rem += 86400
+		days--
+	}
+	y, m, d := civilFromDays(days)
+	dst = appendDate(dst, y, m, d)
+	dst = append(dst, 'T')
+	dst = append2(dst, int(rem/3600))
+	dst = append(dst, ':')
+	dst = append2(dst, int(rem/60%60))
+	dst = append(dst, ':')
+	dst = append2(dst, int(rem%60))
+	dst = append(dst, '.', byte('0'+frac/100), byte('0'+frac/10%10), byte('0'+frac%10), 'Z')
+	return dst
+}
+
+// parseDate parses YYYY-MM-DD into days since the epoch.
+func parseDate(b []byte) (int32, error) {
+	if len(b) != 10 || b[4] != '-' || b[7] != '-' {
+		return 0, fmt.Errorf("%q is not a date (want YYYY-MM-DD)", b)
+	}
+	y, ok1 := digits(b[0:4])
+	m, ok2 := digits(b[5:7])
+	d, ok3 := digits(b[8:10])
+	if !ok1 || !ok2 || !ok3 || m < 1 || m > 12 || d < 1 || d > daysIn(y, m) {
+		return 0, fmt.Errorf("%q is not a date (want YYYY-MM-DD)", b)
+	}
+	return int32(daysFromCivil(y, m, d)), nil
+}
+
+func appendDate(dst []byte, y, m, d int) []byte {
+	if y < 0 || y > 9999 {
+		dst = fmt.Appendf(dst, "%d", y)
+	} else {
+		dst = append(dst, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10))
+	}
+	dst = append(dst, '-')
+	dst = append2(dst, m)
+	dst = append(dst, '-')
+	return append2(dst, d)
+}
+
+func append2(dst []byte, v int) []byte { return append(dst, byte('0'+v/10), byte('0'+v%10)) }

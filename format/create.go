@@ -13,11 +13,97 @@ import (
 	"github.com/klauspost/compress/zstd"
 )
 
-// Create returns a writer of a new file at path, in kind or as its name says when kind is
-// empty, compressed with gzip or zstd when the name ends in .gz or .zst. The file is written
-// under a hidden temporary name beside path and renamed to path by a successful Close, after
-// an fsync: readers never see a half-written file. If a write failed, Close removes the
-// temporary file and returns the error.
+// File is a new file being written. It is compressed with gzip or zstd when its name ends in
+// .gz or .zst, written under a hidden temporary name beside its path, and published by a
+// successful Close with an fsync and a rename: readers never see a half-written file.
+type File struct {
+	path  string
+	f     *os.File
+	bw    *bufio.Writer
+	codec io.WriteCloser // nil when not compressed
+	w     io.Writer
+	err   error
+}
+
+// CreateFile starts a new file at path, creating its directory.
+func CreateFile(path string) (*File, error) {
+	_, codec, _ := Detect(path)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("create %q: %w", path, err)
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return nil, fmt.Errorf("create %q: %w", path, err)
+	}
+	if err := f.Chmod(0o644); err != nil { // CreateTemp makes files private; outputs are not
+		_ = f.Close()
+		_ = os.Remove(f.Name())
+		return nil, fmt.Errorf("create %q: %w", path, err)
+	}
+	out := &File{path: path, f: f, bw: bufio.NewWriterSize(f, 1<<20)}
+	out.w = out.bw
+	switch codec {
+	case Gzip:
+		out.codec = gzip.NewWriter(out.bw)
+	case ZstdRaw:
+		zw, err := zstd.NewWriter(out.bw)
+		if err != nil {
+			out.Abort()
+			return nil, fmt.Errorf("create %q: zstd: %w", path, err)
+		}
+		out.codec = zw
+	}
+	if out.codec != nil {
+		out.w = out.codec
+	}
+	return out, nil
+}
+
+// Write writes p, compressing it if the file's name asks for that.
+func (f *File) Write(p []byte) (int, error) {
+	if f.err != nil {
+		return 0, f.err
+	}
+	n, err := f.w.Write(p)
+	if err != nil {
+		f.err = fmt.Errorf("write %q: %w", f.path, err)
+	}
+	return n, f.err
+}
+
+// Close publishes the file at its path. After a failed write it removes the temporary file
+// and returns that write's error.
+func (f *File) Close() error {
+	if f.err != nil {
+		f.Abort()
+		return f.err
+	}
+	var steps []func() error
+	if f.codec != nil {
+		steps = append(steps, f.codec.Close)
+	}
+	steps = append(steps, f.bw.Flush, f.f.Sync, f.f.Close)
+	for _, step := range steps {
+		if err := step(); err != nil {
+			f.Abort()
+			return fmt.Errorf("write %q: %w", f.path, err)
+		}
+	}
+	if err := os.Rename(f.f.Name(), f.path); err != nil {
+		f.Abort()
+		return fmt.Errorf("publish %q: %w", f.path, err)
+	}
+	return syncDir(filepath.Dir(f.path))
+}
+
+// Abort drops the file: nothing appears at its path.
+func (f *File) Abort() {
+	_ = f.f.Close() // it may be closed already; the file is removed either way
+	_ = os.Remove(f.f.Name())
+}
+
+// Create returns a writer of a new File at path, in kind or as its name says when kind is
+// empty (see CreateFile for compression and atomic publishing).
 func Create(path string, kind Kind, s *arrow.Schema, opts WriteOptions) (Writer, error) {
 	detected, codec, derr := Detect(path)
 	if kind == "" {
@@ -29,82 +115,43 @@ func Create(path string, kind Kind, s *arrow.Schema, opts WriteOptions) (Writer,
 	if kind == Parquet && codec != NoCodec {
 		return nil, fmt.Errorf("create %q: Parquet compresses its own pages; drop the .%s", path, codec)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, fmt.Errorf("create %q: %w", path, err)
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	f, err := CreateFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("create %q: %w", path, err)
-	}
-	fw := &fileWriter{path: path, f: f, bw: bufio.NewWriterSize(f, 1<<20)}
-	var w io.Writer = fw.bw
-	switch codec {
-	case Gzip:
-		gw := gzip.NewWriter(w)
-		fw.codec, w = gw, gw
-	case ZstdRaw:
-		zw, err := zstd.NewWriter(w)
-		if err != nil {
-			fw.abort()
-			return nil, fmt.Errorf("create %q: zstd: %w", path, err)
-		}
-		fw.codec, w = zw, zw
-	}
-	fw.Writer, err = NewWriter(w, kind, s, opts)
-	if err != nil {
-		fw.abort()
 		return nil, err
 	}
-	return fw, nil
+	w, err := NewWriter(f, kind, s, opts)
+	if err != nil {
+		f.Abort()
+		return nil, err
+	}
+	return &fileWriter{Writer: w, file: f}, nil
 }
 
-// fileWriter publishes its file atomically on Close.
+// fileWriter encodes batches into a File.
 type fileWriter struct {
 	Writer
-	path  string
-	f     *os.File
-	bw    *bufio.Writer
-	codec io.Closer
-	err   error
+	file *File
+	err  error
 }
 
 func (fw *fileWriter) Write(rec arrow.RecordBatch) error {
-	if fw.err != nil {
-		return fw.err
-	}
-	if err := fw.Writer.Write(rec); err != nil {
-		fw.err = fmt.Errorf("write %q: %w", fw.path, err)
+	if fw.err == nil {
+		if err := fw.Writer.Write(rec); err != nil {
+			fw.err = fmt.Errorf("write %q: %w", fw.file.path, err)
+		}
 	}
 	return fw.err
 }
 
 func (fw *fileWriter) Close() error {
+	if fw.err == nil {
+		fw.err = fw.Writer.Close()
+	}
 	if fw.err != nil {
-		fw.abort()
+		fw.file.Abort()
 		return fw.err
 	}
-	steps := []func() error{fw.Writer.Close}
-	if fw.codec != nil {
-		steps = append(steps, fw.codec.Close)
-	}
-	steps = append(steps, fw.bw.Flush, fw.f.Sync, fw.f.Close)
-	for _, step := range steps {
-		if err := step(); err != nil {
-			fw.abort()
-			return fmt.Errorf("write %q: %w", fw.path, err)
-		}
-	}
-	if err := os.Rename(fw.f.Name(), fw.path); err != nil {
-		os.Remove(fw.f.Name())
-		return fmt.Errorf("publish %q: %w", fw.path, err)
-	}
-	return syncDir(filepath.Dir(fw.path))
-}
-
-// abort drops the temporary file.
-func (fw *fileWriter) abort() {
-	fw.f.Close()
-	os.Remove(fw.f.Name())
+	return fw.file.Close()
 }
 
 // syncDir makes a rename in dir durable.

@@ -28,8 +28,7 @@ func NewCSVReader(r io.Reader, name string, s *arrow.Schema, opts ReadOptions) (
 		cr.closer = c
 	}
 	if err := cr.readHeader(); err != nil {
-		cr.Close()
-		return nil, err
+		return nil, errors.Join(err, cr.Close())
 	}
 	return cr, nil
 }

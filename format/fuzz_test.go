@@ -47,7 +47,9 @@ func reencode(t *testing.T, kind Kind, rec arrow.RecordBatch) {
 	if err := w.Write(rec); err != nil {
 		t.Fatal(err)
 	}
-	w.Close()
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
 	var r Reader
 	if kind == JSONL {
 		r, err = NewJSONLReader(&buf, "again", rec.Schema(), ReadOptions{})

@@ -48,7 +48,7 @@ func Detect(path string) (Kind, Codec, error) {
 	case ".parquet", ".pq":
 		return Parquet, codec, nil
 	}
-	return "", codec, fmt.Errorf("cannot tell the format of %q from its name (want .jsonl, .csv or .parquet, optionally .gz or .zst); name it with format:", path)
+	return "", codec, fmt.Errorf("cannot tell the format of %q from its name (want .jsonl, .csv or .parquet, optionally .gz or .zst); set the format explicitly", path)
 }
 
 // Open opens one file for reading as kind, or as its name says when kind is empty, and undoes
@@ -86,8 +86,7 @@ func Open(path string, kind Kind, s *arrow.Schema, opts ReadOptions) (Reader, er
 		err = fmt.Errorf("unknown format %q", kind)
 	}
 	if err != nil {
-		r.Close()
-		return nil, err
+		return nil, errors.Join(err, r.Close())
 	}
 	return rd, nil
 }

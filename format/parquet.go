@@ -32,10 +32,12 @@ import (
 	pqschema "github.com/apache/arrow-go/v18/parquet/schema"
 )
 
-// Parquet files go through arrow-go's pqarrow. The writer stores the Arrow schema in the footer
-// (key ARROW:schema), so a file millrace wrote reads back with exactly the types it was written
-// with and every column takes the reader's pass-through path. Files from other tools may need
-// the per-value conversions of convertFor, at the end of this file.
+// Parquet files go through arrow-go: pqarrow writes them and maps their schema to Arrow. The
+// writer stores the Arrow schema in the footer (key ARROW:schema), so a file millrace wrote
+// reads back with exactly the types it was written with and every column takes the reader's
+// pass-through path; the flat columns of such a file are decoded by flatReader, straight from
+// the page decoders into Arrow buffers. Files from other tools may need the per-value
+// conversions of convertFor, at the end of this file.
 
 const (
 	// parquetWriteBuffer is the buffer between the page writer and the caller's io.Writer: the
@@ -173,8 +175,9 @@ func (p *parquetWriter) fail(err error) error {
 //
 // Columns are matched by name: file columns that s does not name are not read; a column of s
 // the file lacks reads as nulls if it is nullable, and fails the open if it is required. A
-// column whose type in the file is the type in s is passed through as pqarrow decoded it.
-// Otherwise each value is converted (see convertFor): integers of other widths, timestamps of
+// column whose type in the file is the type in s is passed through unconverted: flat columns
+// of the common types are decoded straight into the batch's buffers (see flatKindOf), others
+// come as pqarrow decodes them. Otherwise each value is converted (see convertFor): integers of other widths, timestamps of
 // any unit and zone (to UTC, sub-unit digits dropped toward the past), decimals of another
 // precision or scale (only exactly), floats, and strings parsed into the schema's type. A
 // value that cannot be converted, or a null in a required column, makes its row a DeadLetter
@@ -891,7 +894,7 @@ func (r *parquetReader) appendRawRow(dst []byte, raw []arrow.Array, row int) []b
 	return append(dst, '}')
 }
 
-// Position is the row group and row of the next row Read returns.
+// Position is the row group and row of the next row Read decodes.
 func (r *parquetReader) Position() Position {
 	return Position{File: r.path, RowGroup: r.rowGroup, Row: r.row}
 }

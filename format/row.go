@@ -1,6 +1,7 @@
 package format
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -65,7 +66,7 @@ type column struct {
 	scale    int32
 	unit     arrow.TimeUnit // timestamps
 
-	valid   []byte // validity bitmap (nullable columns)
+	valid   []byte           // validity bitmap (nullable columns)
 	i32     []int32          // int32, date
 	i64     []int64          // int64, timestamp
 	f64     []float64        // float64
@@ -218,7 +219,7 @@ func (rb *rowBuilder) setInt(i int, b []byte) error {
 	c := &rb.cols[i]
 	n, err := strconv.ParseInt(unsafeString(b), 10, 64)
 	if err != nil {
-		if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
+		if errors.Is(err, strconv.ErrRange) {
 			return fmt.Errorf("%s: %q overflows int64", c.name, b)
 		}
 		return fmt.Errorf("%s: %q is not an integer", c.name, b)

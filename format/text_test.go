@@ -166,14 +166,18 @@ func TestGlobAndOpenAll(t *testing.T) {
 	for _, name := range []string{"a/2024-01/x.jsonl", "a/2024-02/y.csv.gz", "a/2024-02/z.jsonl", "a/notes.txt", "a/.hidden/w.jsonl"} {
 		path := filepath.Join(dir, name)
 		if strings.HasSuffix(name, ".txt") {
-			os.WriteFile(path, []byte("not data"), 0o644)
+			if err := os.WriteFile(path, []byte("not data"), 0o644); err != nil {
+				t.Fatal(err)
+			}
 			continue
 		}
 		w, err := Create(path, "", want.Schema(), WriteOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		w.Write(want)
+		if err := w.Write(want); err != nil {
+			t.Fatal(err)
+		}
 		if err := w.Close(); err != nil {
 			t.Fatal(err)
 		}

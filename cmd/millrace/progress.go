@@ -13,16 +13,16 @@ import (
 // progress reports long work: on a terminal one line redrawn in place with rows, rate,
 // percent and ETA; otherwise a plain log line every few seconds.
 type progress struct {
-	w       io.Writer
-	tty     bool
-	what    string
-	total   float64 // the amount of work when known, in unit; 0 if unknown
-	unit    string  // what total counts when it is not rows ("s of event time")
-	start   time.Time
-	last    time.Time
-	every   time.Duration
-	drawn   bool
-	now     func() time.Time
+	w     io.Writer
+	tty   bool
+	what  string
+	total float64 // the amount of work when known, in unit; 0 if unknown
+	unit  string  // what total counts when it is not rows ("s of event time")
+	start time.Time
+	last  time.Time
+	every time.Duration
+	drawn bool
+	now   func() time.Time
 }
 
 func newProgress(what string, total float64, unit string) *progress {

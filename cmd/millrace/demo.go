@@ -56,7 +56,10 @@ demo; the engine turns it into a live pipeline with a dashboard.`,
 
 			feed := day
 			feed.Duration = time.Hour
-			feed.Start = stats.First.Add(12 * time.Hour)
+			if feed.Start.IsZero() {
+				feed.Start = gen.DefaultStart
+			}
+			feed.Start = feed.Start.Add(12 * time.Hour)
 			feed.Disorder, feed.LateRate, feed.DupRate, feed.CorruptRate = 2*time.Second, 0.001, 0.002, 0.005
 			path := filepath.Join(dir, "feed.jsonl.gz")
 			fmt.Fprintf(out, "\ngenerating an hour of a raw feed into %s\n", path)

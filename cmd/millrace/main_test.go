@@ -1,0 +1,170 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"millrace/format"
+	"millrace/schema"
+)
+
+// run runs the CLI in process and returns what it printed on stdout.
+func run(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	root := newRoot()
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(io.Discard)
+	root.SetArgs(args)
+	err := root.ExecuteContext(context.Background())
+	return out.String(), err
+}
+
+func mustRun(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := run(t, args...)
+	if err != nil {
+		t.Fatalf("millrace %s: %v", strings.Join(args, " "), err)
+	}
+	return out
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestGenIsDeterministicPerSeed(t *testing.T) {
+	dir := t.TempDir()
+	for _, ext := range []string{"jsonl", "csv", "parquet", "jsonl.zst"} {
+		a, b, c := filepath.Join(dir, "a."+ext), filepath.Join(dir, "b."+ext), filepath.Join(dir, "c."+ext)
+		flags := []string{"gen", "--rows", "20000", "--disorder", "2s", "--dup-rate", "0.01", "--fraud-rate", "0.01"}
+		mustRun(t, append(flags, "--seed", "7", "--out", a)...)
+		mustRun(t, append(flags, "--seed", "7", "--out", b)...)
+		mustRun(t, append(flags, "--seed", "8", "--out", c)...)
+		if !bytes.Equal(readFile(t, a), readFile(t, b)) {
+			t.Errorf("%s: the same flags gave different bytes", ext)
+		}
+		if bytes.Equal(readFile(t, a), readFile(t, c)) {
+			t.Errorf("%s: different seeds gave the same bytes", ext)
+		}
+	}
+}
+
+func TestGenOutputReadsBackCompletely(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "tx.parquet")
+	out := mustRun(t, "gen", "--rows", "30000", "--out", path)
+	if !strings.Contains(out, "wrote 30,000 rows to "+path) {
+		t.Fatalf("summary: %s", out)
+	}
+	r, err := format.Open(path, "", schema.Transaction(), format.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var rows int64
+	for {
+		rec, dead, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil || len(dead) > 0 {
+			t.Fatalf("read: %v %v", err, dead)
+		}
+		rows += rec.NumRows()
+		rec.Release()
+	}
+	if rows != 30000 {
+		t.Fatalf("read %d rows", rows)
+	}
+	st, err := os.Stat(path)
+	if err != nil || st.Mode().Perm() != 0o644 {
+		t.Fatalf("output mode %v, %v", st.Mode(), err)
+	}
+}
+
+func TestInspectReportsEveryCorruptRecord(t *testing.T) {
+	dir := t.TempDir()
+	for _, ext := range []string{"jsonl.gz", "csv"} {
+		path := filepath.Join(dir, "dirty."+ext)
+		summary := mustRun(t, "gen", "--rows", "20000", "--corrupt-rate", "0.02", "--seed", "3", "--out", path)
+		out, err := run(t, "inspect", path, "--dead", "1000", "--head", "0")
+		if err == nil || !strings.Contains(err.Error(), "records refused") {
+			t.Fatalf("%s: inspect error %v", ext, err)
+		}
+		dead := strings.Count(out, "dead letter "+path+":")
+		if dead < 300 || !strings.Contains(summary, "corrupt "+humanInt(int64(dead))) {
+			t.Fatalf("%s: %d dead letters listed; gen said:\n%s", ext, dead, summary)
+		}
+		if !strings.Contains(out, "20,000 records") {
+			t.Fatalf("%s: totals missing from:\n%s", ext, out[max(0, len(out)-300):])
+		}
+	}
+}
+
+func TestUsageErrorsExitTwo(t *testing.T) {
+	dir := t.TempDir()
+	cases := map[string][]string{
+		"unknown format":          {"gen", "--format", "xml"},
+		"corrupt parquet":         {"gen", "--rows", "10", "--corrupt-rate", "0.1", "--out", filepath.Join(dir, "x.parquet")},
+		"negative rate":           {"gen", "--rows", "10", "--rate", "-5"},
+		"bad start":               {"gen", "--rows", "10", "--start", "tomorrow"},
+		"bad surge":               {"gen", "--rows", "10", "--surge", "25:00x3"},
+		"unknown flag":            {"gen", "--rowz", "10"},
+		"unknown output name":     {"gen", "--rows", "10", "--out", filepath.Join(dir, "x.xlsx")},
+		"unknown schema":          {"inspect", "--schema", "trades", "x.jsonl"},
+		"bad parquet compression": {"gen", "--rows", "10", "--compression", "lzo", "--out", filepath.Join(dir, "y.parquet")},
+	}
+	for name, args := range cases {
+		_, err := run(t, args...)
+		var u usageError
+		if !errors.As(err, &u) {
+			t.Errorf("%s: got %v, want a usage error", name, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "x.parquet")); !os.IsNotExist(err) {
+		t.Errorf("a refused gen left a file behind")
+	}
+}
+
+func TestInspectMissingFileNamesIt(t *testing.T) {
+	_, err := run(t, "inspect", "no/such/file.jsonl")
+	if err == nil || !strings.Contains(err.Error(), "no/such/file.jsonl") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestDemoWritesWhatItSays(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "demo")
+	out := mustRun(t, "demo", "--dir", dir, "--rate", "2")
+	for _, name := range []string{"transactions.parquet", "feed.jsonl.gz"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+		if !strings.Contains(out, filepath.Join(dir, name)) {
+			t.Errorf("summary does not name %s:\n%s", name, out)
+		}
+	}
+	if !strings.Contains(out, "inspect") || !strings.Contains(out, "event time 2024-01-01T00:00:0") {
+		t.Errorf("summary:\n%s", out)
+	}
+}
+
+func TestPacedStreamToStdout(t *testing.T) {
+	out := mustRun(t, "gen", "--rate", "100", "--flat", "--speed", "36000", "--duration", "1m", "--seed", "5")
+	lines := strings.Count(out, "\n")
+	if lines < 5000 || lines > 7000 {
+		t.Fatalf("a minute at 100/s gave %d records", lines)
+	}
+}

@@ -555,7 +555,8 @@ type flatReader struct {
 // release closes the column chunk reader, which returns its page buffers to the allocator.
 func (f *flatReader) release() {
 	if c, ok := f.rd.(io.Closer); ok {
-		c.Close()
+		// Closing only returns page buffers of a file that is being read: nothing to lose.
+		_ = c.Close()
 	}
 }
 
@@ -709,14 +710,14 @@ func (f *flatReader) readBytes(n int, defs []int16, mem memory.Allocator) ([]*me
 		for _, b := range f.bytes[:v] {
 			size += len(b)
 		}
-		if used+size > len(data) {
-			db.Reserve(max(2*len(data), used+size))
-			data = db.Buf()
-		}
 		if used+size > math.MaxInt32 {
 			ob.Release()
 			db.Release()
 			return nil, fmt.Errorf("a batch of %d values holds more than 2 GiB of bytes; read smaller batches", n)
+		}
+		if used+size > len(data) {
+			db.Reserve(min(max(2*len(data), used+size), math.MaxInt32))
+			data = db.Buf()
 		}
 		j := 0
 		for i := range int(l) {

@@ -212,7 +212,9 @@ func TestParquetRoundTrip(t *testing.T) {
 					t.Errorf("row group %d has %d rows, want %d", g, got, wantRows)
 				}
 			}
-			pf.Close()
+			if err := pf.Close(); err != nil {
+				t.Error(err)
+			}
 
 			got, dead := readParquetAll(t, path, schema.Transaction(), ReadOptions{BatchRows: tc.readBatch, Mem: mem})
 			if len(dead) > 0 {
@@ -276,7 +278,11 @@ func TestParquetFooter(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer pf.Close()
+			defer func() {
+				if err := pf.Close(); err != nil {
+					t.Error(err)
+				}
+			}()
 			md := pf.MetaData()
 			rg := md.RowGroup(0)
 			for c := range md.NumColumns() {
@@ -631,7 +637,10 @@ func TestParquetDecimalWiderThanDeclared(t *testing.T) {
 	}
 	var buf bytes.Buffer
 	w := file.NewParquetWriter(&buf, root)
-	rg := w.AppendRowGroup()
+	rg, err := w.AppendRowGroupChecked()
+	if err != nil {
+		t.Fatal(err)
+	}
 	cw, err := rg.NextColumn()
 	if err != nil {
 		t.Fatal(err)

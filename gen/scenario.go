@@ -55,9 +55,12 @@ const longestScenario = 60 * time.Minute
 
 // scenarios schedules fraud. It owes FraudRate/(1-FraudRate) fraud rows for every normal row;
 // once the debt reaches the size of the next scenario, that scenario starts and its rows are
-// queued at their future event times. Before the stream's start it plays the same process
-// over the longest scenario's duration, so the stream begins with scenarios under way and
-// the fraud share holds from the first row.
+// queued at their future event times. A row due when traffic is lighter than at the start
+// pays off more debt (the ratio of the rates, kept within 1/2 and 2), so the fraud share holds
+// while the daily curve rises and falls instead of lagging behind it. Surges are steeper than
+// that: fraud follows them with a lag, as real fraud would. Before the stream's start the same
+// process runs over the longest scenario's duration, so the stream begins with scenarios under
+// way.
 type scenarios struct {
 	w       *World
 	r       rng
@@ -69,10 +72,16 @@ type scenarios struct {
 	queue   rowHeap  // scheduled rows by event time
 	order   uint64
 	from    int64 // rows before this event time are dropped (the warm-up)
+
+	rate      func(ns int64) float64 // normal rows per second at an event time
+	startRate float64                // rate at the start of the scenario being built
+	cost      float64                // debt its rows pay off
 }
 
-func newScenarios(w *World, cfg Config) *scenarios {
-	s := &scenarios{w: w, r: newRNG(cfg.Seed, streamFraud, cfg.Partition)}
+// newScenarios returns the fraud schedule of cfg's partition; rate gives the partition's
+// normal rows per second at an event time.
+func newScenarios(w *World, cfg Config, rate func(ns int64) float64) *scenarios {
+	s := &scenarios{w: w, r: newRNG(cfg.Seed, streamFraud, cfg.Partition), rate: rate}
 	if cfg.FraudRate > 0 {
 		s.perRow = cfg.FraudRate / (1 - cfg.FraudRate)
 	}
@@ -93,15 +102,14 @@ func (s *scenarios) draw() {
 }
 
 // warmUp plays the scenario process over the hour before start, second by second, at the
-// expected number of normal rows per second (normalRate gives it at a time). Rows before
-// start are dropped.
-func (s *scenarios) warmUp(start int64, normalRate func(ns int64) float64) {
+// expected number of normal rows per second. Rows before start are dropped.
+func (s *scenarios) warmUp(start int64) {
 	s.from = start
 	if s.perRow == 0 {
 		return
 	}
 	for t := start - int64(longestScenario); t < start; t += nsPerSecond {
-		s.credit += normalRate(t) * s.perRow
+		s.credit += s.rate(t) * s.perRow
 		for s.credit >= float64(s.size) {
 			s.begin(t + int64(s.r.float()*float64(nsPerSecond)))
 		}
@@ -121,7 +129,7 @@ func (s *scenarios) owe(t int64) {
 
 // begin starts the scenario drawn as next at event time t.
 func (s *scenarios) begin(t int64) {
-	s.credit -= float64(s.size)
+	s.startRate, s.cost = s.rate(t), 0
 	switch s.next {
 	case CardTesting:
 		s.cardTesting(t, s.size)
@@ -130,6 +138,7 @@ func (s *scenarios) begin(t int64) {
 	case CompromisedMerchant:
 		s.compromisedMerchant(t, s.size)
 	}
+	s.credit -= s.cost
 	s.draw()
 }
 
@@ -146,8 +155,9 @@ func (s *scenarios) times(k Scenario, t0 int64, n int, emit func(i int, t int64)
 	}
 }
 
-// add queues a scenario row unless it falls before the stream's start.
+// add queues a scenario row unless it falls before the stream's start, and charges it.
 func (s *scenarios) add(r row) {
+	s.cost += min(2, max(0.5, s.startRate/s.rate(r.ns)))
 	if r.ns < s.from {
 		return
 	}

@@ -32,9 +32,9 @@ func newEvents(w *World, curve *Curve, cfg Config, start, end int64) *events {
 		end:   end,
 		part:  cfg.Partition,
 		parts: cfg.Partitions,
-		fraud: newScenarios(w, cfg),
 	}
-	e.fraud.warmUp(start, e.normalRate)
+	e.fraud = newScenarios(w, cfg, e.normalRate)
+	e.fraud.warmUp(start)
 	e.enterSecond(start)
 	e.advance()
 	return e

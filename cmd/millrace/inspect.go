@@ -43,19 +43,21 @@ files are decompressed on the fly.`,
 				}
 			}
 			out := cmd.OutOrStdout()
+			p := newProgress("inspect", 0, "")
 			var rows, dead int64
 			for _, path := range args {
 				r, err := format.OpenAll(path, k, s, format.ReadOptions{})
 				if err != nil {
 					return err
 				}
-				n, d, err := inspect(out, r, &head, &deadShown)
+				n, d, err := inspect(out, r, &head, &deadShown, func(n int64) { p.update(rows+dead+n, 0) })
 				r.Close()
 				rows, dead = rows+n, dead+d
 				if err != nil {
 					return err
 				}
 			}
+			p.done()
 			fmt.Fprintf(out, "%s records: %s rows, %s dead letters\n", humanInt(rows+dead), humanInt(rows), humanInt(dead))
 			if dead > 0 {
 				return fmt.Errorf("%s of %s records refused", humanInt(dead), humanInt(rows+dead))
@@ -71,8 +73,8 @@ files are decompressed on the fly.`,
 }
 
 // inspect reads r to the end, printing up to *head rows and *deadShown dead letters (and
-// counting those budgets down).
-func inspect(out io.Writer, r format.Reader, head, deadShown *int) (rows, dead int64, err error) {
+// counting those budgets down), and telling progress how many records it has read.
+func inspect(out io.Writer, r format.Reader, head, deadShown *int, progress func(records int64)) (rows, dead int64, err error) {
 	for {
 		rec, dl, err := r.Read()
 		if err == io.EOF {
@@ -93,6 +95,7 @@ func inspect(out io.Writer, r format.Reader, head, deadShown *int) (rows, dead i
 			printRows(out, rec, head)
 			rec.Release()
 		}
+		progress(rows + dead)
 	}
 }
 

@@ -64,21 +64,25 @@ func (c *Curve) RateAt(t time.Time) float64 { return c.rateAt(t.UnixNano()) }
 
 // rateAt is RateAt for nanoseconds since the epoch.
 func (c *Curve) rateAt(ns int64) float64 {
-	r := c.rate
-	if !c.flat {
-		sec := floorDiv(ns, nsPerSecond)
-		minute := floorDiv(sec, 60)
-		// The epoch fell on a Thursday, day 3 of a week counted from Monday.
-		m := floorMod(minute+3*24*60, minutesPerWeek)
-		frac := float64(ns-minute*nsPerMinute) / float64(nsPerMinute)
-		r *= c.week[m] + (c.week[m+1]-c.week[m])*frac
-	}
+	r := c.shapeAt(ns)
 	for _, s := range c.surges {
 		if ns >= s.from && ns < s.to {
 			r *= s.factor
 		}
 	}
 	return r
+}
+
+// shapeAt is the rate at ns without surges: the mean shaped by the daily and weekly pattern.
+func (c *Curve) shapeAt(ns int64) float64 {
+	if c.flat {
+		return c.rate
+	}
+	minute := floorDiv(ns, nsPerMinute)
+	// The epoch fell on a Thursday, day 3 of a week counted from Monday.
+	m := floorMod(minute+3*24*60, minutesPerWeek)
+	frac := float64(ns-minute*nsPerMinute) / float64(nsPerMinute)
+	return c.rate * (c.week[m] + (c.week[m+1]-c.week[m])*frac)
 }
 
 // Expected returns how many records the stream is expected to hold with event times in

@@ -56,11 +56,12 @@ const longestScenario = 60 * time.Minute
 // scenarios schedules fraud. It owes FraudRate/(1-FraudRate) fraud rows for every normal row;
 // once the debt reaches the size of the next scenario, that scenario starts and its rows are
 // queued at their future event times. A row due when traffic is lighter than at the start
-// pays off more debt (the ratio of the rates, kept within 1/2 and 2), so the fraud share holds
-// while the daily curve rises and falls instead of lagging behind it. Surges are steeper than
-// that: fraud follows them with a lag, as real fraud would. Before the stream's start the same
-// process runs over the longest scenario's duration, so the stream begins with scenarios under
-// way.
+// pays off more debt (the ratio of the daily and weekly curve's rates), so the fraud share
+// holds while that curve rises and falls instead of lagging behind it. Surges are too steep
+// to anticipate: fraud follows them with a lag (its share dips during a surge and rises
+// after it), as real fraud would, and the share over a long run is still FraudRate. Before
+// the stream's start the same process runs over the longest scenario's duration, so the
+// stream begins with scenarios under way.
 type scenarios struct {
 	w       *World
 	r       rng
@@ -74,14 +75,15 @@ type scenarios struct {
 	from    int64 // rows before this event time are dropped (the warm-up)
 
 	rate      func(ns int64) float64 // normal rows per second at an event time
-	startRate float64                // rate at the start of the scenario being built
+	shape     func(ns int64) float64 // the same without surges
+	startRate float64                // shape at the start of the scenario being built
 	cost      float64                // debt its rows pay off
 }
 
 // newScenarios returns the fraud schedule of cfg's partition; rate gives the partition's
-// normal rows per second at an event time.
-func newScenarios(w *World, cfg Config, rate func(ns int64) float64) *scenarios {
-	s := &scenarios{w: w, r: newRNG(cfg.Seed, streamFraud, cfg.Partition), rate: rate}
+// normal rows per second at an event time, shape the same without surges.
+func newScenarios(w *World, cfg Config, rate, shape func(ns int64) float64) *scenarios {
+	s := &scenarios{w: w, r: newRNG(cfg.Seed, streamFraud, cfg.Partition), rate: rate, shape: shape}
 	if cfg.FraudRate > 0 {
 		s.perRow = cfg.FraudRate / (1 - cfg.FraudRate)
 	}
@@ -129,7 +131,7 @@ func (s *scenarios) owe(t int64) {
 
 // begin starts the scenario drawn as next at event time t.
 func (s *scenarios) begin(t int64) {
-	s.startRate, s.cost = s.rate(t), 0
+	s.startRate, s.cost = s.shape(t), 0
 	switch s.next {
 	case CardTesting:
 		s.cardTesting(t, s.size)
@@ -157,7 +159,7 @@ func (s *scenarios) times(k Scenario, t0 int64, n int, emit func(i int, t int64)
 
 // add queues a scenario row unless it falls before the stream's start, and charges it.
 func (s *scenarios) add(r row) {
-	s.cost += min(2, max(0.5, s.startRate/s.rate(r.ns)))
+	s.cost += s.startRate / s.shape(r.ns)
 	if r.ns < s.from {
 		return
 	}

@@ -33,7 +33,7 @@ func newEvents(w *World, curve *Curve, cfg Config, start, end int64) *events {
 		part:  cfg.Partition,
 		parts: cfg.Partitions,
 	}
-	e.fraud = newScenarios(w, cfg, e.normalRate)
+	e.fraud = newScenarios(w, cfg, e.normalRate, curve.shapeAt)
 	e.fraud.warmUp(start)
 	e.enterSecond(start)
 	e.advance()

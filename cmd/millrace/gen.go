@@ -224,6 +224,9 @@ func generate(cmd *cobra.Command, cfg gen.Config, kind format.Kind, out string, 
 	if file != nil {
 		if err != nil {
 			file.Abort()
+			if cmd.Context().Err() != nil {
+				return stats, fmt.Errorf("interrupted after %s rows; %s was not written", humanInt(stats.Rows), out)
+			}
 			return stats, err
 		}
 		return stats, file.Close()

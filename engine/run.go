@@ -1,0 +1,405 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"millrace/op"
+)
+
+// Options tunes a run.
+type Options struct {
+	// ChannelCapacity is how many messages an input channel holds before senders block.
+	ChannelCapacity int
+	Mem             memory.Allocator
+	Log             *slog.Logger
+}
+
+// DefaultOptions returns the options a run uses unless told otherwise.
+func DefaultOptions() Options {
+	return Options{ChannelCapacity: 16, Mem: memory.DefaultAllocator, Log: slog.New(slog.DiscardHandler)}
+}
+
+// envelope is a message on a subtask's input channel, tagged with the upstream channel it
+// came from.
+type envelope struct {
+	from int
+	msg  op.Message
+}
+
+// run is one execution of a graph.
+type run struct {
+	g      *Graph
+	opts   Options
+	ctx    context.Context
+	inbox  map[*Node][]chan envelope
+	chans  map[*Node]int        // upstream channels per subtask of each operator node
+	chanID map[*Edge]int        // first channel id of an edge's upstream subtasks
+	stats  map[*Node]*NodeStats // counters per node
+	outs   map[*Node][]*Edge    // edges leaving each node
+}
+
+// Run executes g until every source has ended and every operator has finished, or until
+// ctx is done or a subtask fails. It returns the first error, with the node and subtask
+// that raised it.
+func Run(ctx context.Context, g *Graph, opts Options) (*Stats, error) {
+	if err := g.validate(); err != nil {
+		return nil, err
+	}
+	if opts.ChannelCapacity <= 0 {
+		opts.ChannelCapacity = DefaultOptions().ChannelCapacity
+	}
+	if opts.Mem == nil {
+		opts.Mem = memory.DefaultAllocator
+	}
+	if opts.Log == nil {
+		opts.Log = DefaultOptions().Log
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	r := &run{g: g, opts: opts, ctx: ctx, inbox: map[*Node][]chan envelope{}, chans: map[*Node]int{},
+		chanID: map[*Edge]int{}, stats: map[*Node]*NodeStats{}, outs: map[*Node][]*Edge{}}
+	for _, n := range g.Nodes {
+		r.stats[n] = &NodeStats{Name: n.Name, Parallelism: n.Parallelism}
+		if n.Operator != nil {
+			chs := make([]chan envelope, n.Parallelism)
+			for i := range chs {
+				chs[i] = make(chan envelope, opts.ChannelCapacity)
+			}
+			r.inbox[n] = chs
+		}
+	}
+	for _, e := range g.Edges {
+		r.chanID[e] = r.chans[e.To]
+		r.chans[e.To] += e.From.Parallelism
+		r.outs[e.From] = append(r.outs[e.From], e)
+	}
+
+	var wg sync.WaitGroup
+	var first atomic.Pointer[error]
+	fail := func(err error) {
+		if first.CompareAndSwap(nil, &err) {
+			cancel(err)
+		}
+	}
+	start := time.Now()
+	for _, n := range g.Nodes {
+		for s := range n.Parallelism {
+			wg.Go(func() {
+				var err error
+				if n.Source != nil {
+					err = r.runSource(n, s)
+				} else {
+					err = r.runOperator(n, s)
+				}
+				if err != nil && !(errors.Is(err, context.Canceled) && first.Load() != nil) {
+					fail(fmt.Errorf("%s[%d]: %w", n.Name, s, err))
+				}
+			})
+		}
+	}
+	wg.Wait()
+	stats := &Stats{Elapsed: time.Since(start)}
+	for _, n := range g.Nodes {
+		stats.Nodes = append(stats.Nodes, r.stats[n].snapshot())
+	}
+	if p := first.Load(); p != nil {
+		return stats, *p
+	}
+	if err := ctx.Err(); err != nil {
+		return stats, err
+	}
+	return stats, nil
+}
+
+// output routes what one subtask emits on one port to the subtasks downstream.
+type output struct {
+	r      *run
+	from   *Node
+	sub    int
+	port   int
+	stats  *NodeStats
+	hashes []uint64
+	next   int // round-robin position
+}
+
+// send puts a message on every edge leaving the output's port. Data is partitioned;
+// signals go to every subtask that can receive from this one.
+func (o *output) send(msg op.Message) error {
+	if msg.Kind == op.Data {
+		o.stats.RowsOut.Add(msg.Batch.NumRows())
+		o.stats.BatchesOut.Add(1)
+	}
+	var edges []*Edge
+	for _, e := range o.r.outs[o.from] {
+		if e.FromPort == o.port {
+			edges = append(edges, e)
+		}
+	}
+	if msg.Kind == op.Data {
+		if len(edges) == 0 {
+			msg.Batch.Release() // no edge reads this port: the rows are counted and dropped
+			return nil
+		}
+		for range len(edges) - 1 {
+			msg.Batch.Retain() // each edge consumes one reference
+		}
+	}
+	for i, e := range edges {
+		if err := o.sendEdge(e, msg); err != nil {
+			if msg.Kind == op.Data {
+				for range len(edges) - 1 - i {
+					msg.Batch.Release()
+				}
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+func (o *output) sendEdge(e *Edge, msg op.Message) error {
+	targets := o.r.inbox[e.To]
+	id := o.r.chanID[e] + o.sub
+	if msg.Kind != op.Data {
+		if e.Partitioning == Forward {
+			return o.put(targets[o.sub], envelope{id, msg})
+		}
+		for _, t := range targets {
+			if err := o.put(t, envelope{id, msg}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	rec := msg.Batch
+	switch e.Partitioning {
+	case Forward:
+		return o.put(targets[o.sub], envelope{id, op.Message{Kind: op.Data, Batch: rec}})
+	case Rebalance:
+		o.next = (o.next + 1) % len(targets)
+		return o.put(targets[o.next], envelope{id, op.Message{Kind: op.Data, Batch: rec}})
+	case Broadcast:
+		for range len(targets) - 1 {
+			rec.Retain()
+		}
+		for i, t := range targets {
+			if err := o.put(t, envelope{id, op.Message{Kind: op.Data, Batch: rec}}); err != nil {
+				for range len(targets) - 1 - i {
+					rec.Release()
+				}
+				return err
+			}
+		}
+		return nil
+	}
+	return o.sendHashed(e, id, rec)
+}
+
+// sendHashed splits rec by the key group owner of each row.
+func (o *output) sendHashed(e *Edge, id int, rec arrow.RecordBatch) error {
+	defer rec.Release()
+	targets := o.r.inbox[e.To]
+	key := make([]int, len(e.Key))
+	for i, name := range e.Key {
+		idx := rec.Schema().FieldIndices(name)
+		if len(idx) == 0 {
+			return fmt.Errorf("hash edge to %q: no key column %q", e.To.Name, name)
+		}
+		key[i] = idx[0]
+	}
+	n := int(rec.NumRows())
+	if cap(o.hashes) < n {
+		o.hashes = make([]uint64, n)
+	}
+	hashes := o.hashes[:n]
+	if err := HashRows(rec, key, hashes); err != nil {
+		return err
+	}
+	rows := make([][]int32, len(targets))
+	for i, h := range hashes {
+		t := KeyGroupOwner(KeyGroup(h, o.r.g.KeyGroups), o.r.g.KeyGroups, len(targets))
+		rows[t] = append(rows[t], int32(i))
+	}
+	for t, idx := range rows {
+		if len(idx) == 0 {
+			continue
+		}
+		var part arrow.RecordBatch
+		if len(idx) == n {
+			rec.Retain()
+			part = rec
+		} else {
+			var err error
+			if part, err = take(o.r.ctx, o.r.opts.Mem, rec, idx); err != nil {
+				return fmt.Errorf("hash edge to %q: %w", e.To.Name, err)
+			}
+		}
+		if err := o.put(targets[t], envelope{id, op.Message{Kind: op.Data, Batch: part}}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// put blocks until ch takes env, measuring the time blocked as backpressure.
+func (o *output) put(ch chan envelope, env envelope) error {
+	select {
+	case ch <- env:
+		return nil
+	default:
+	}
+	start := time.Now()
+	select {
+	case ch <- env:
+		o.stats.BackpressureNanos.Add(time.Since(start).Nanoseconds())
+		return nil
+	case <-o.r.ctx.Done():
+		if env.msg.Kind == op.Data {
+			env.msg.Batch.Release()
+		}
+		return context.Cause(o.r.ctx)
+	}
+}
+
+// collector hands an operator's output to its main port.
+type collector struct{ out *output }
+
+func (c collector) Collect(rec arrow.RecordBatch) error {
+	if rec.NumRows() == 0 {
+		rec.Release()
+		return nil
+	}
+	return c.out.send(op.Message{Kind: op.Data, Batch: rec})
+}
+
+func (r *run) output(n *Node, sub, port int) *output {
+	return &output{r: r, from: n, sub: sub, port: port, stats: r.stats[n]}
+}
+
+// runOperator runs subtask sub of an operator node until all its inputs have ended.
+func (r *run) runOperator(n *Node, sub int) error {
+	o := n.Operator(sub)
+	stats := r.stats[n]
+	if err := o.Open(op.Context{Node: n.Name, Subtask: sub, Parallelism: n.Parallelism, Mem: r.opts.Mem, Log: r.opts.Log}); err != nil {
+		return fmt.Errorf("open: %w", errors.Join(err, o.Close()))
+	}
+	err := r.operatorLoop(n, sub, o, stats)
+	if cerr := o.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("close: %w", cerr)
+	}
+	if err != nil {
+		r.drain(n, sub)
+	}
+	return err
+}
+
+func (r *run) operatorLoop(n *Node, sub int, o op.Operator, stats *NodeStats) error {
+	out := r.output(n, sub, MainPort)
+	coll := collector{out}
+	nch := r.chans[n]
+	wms := make([]int64, nch)
+	ended := make([]bool, nch)
+	input := make([]int, nch) // channel -> operator input index
+	live := 0
+	for _, e := range r.g.Edges {
+		if e.To != n {
+			continue
+		}
+		for u := range e.From.Parallelism {
+			id := r.chanID[e] + u
+			input[id] = e.Input
+			wms[id] = op.MinWatermark
+			if e.Partitioning == Forward && u != sub {
+				ended[id] = true // a forward edge only ever sends from the same index
+				continue
+			}
+			live++
+		}
+	}
+	current := int64(op.MinWatermark)
+	advance := func() error {
+		m := int64(op.MaxWatermark)
+		for i, w := range wms {
+			if !ended[i] && w < m {
+				m = w
+			}
+		}
+		if m <= current {
+			return nil
+		}
+		current = m
+		if err := o.OnWatermark(m, coll); err != nil {
+			return fmt.Errorf("watermark %d: %w", m, err)
+		}
+		return out.send(op.Message{Kind: op.Watermark, Watermark: m})
+	}
+	inbox := r.inbox[n][sub]
+	for live > 0 {
+		var env envelope
+		select {
+		case env = <-inbox:
+		case <-r.ctx.Done():
+			return context.Cause(r.ctx)
+		}
+		start := time.Now()
+		switch env.msg.Kind {
+		case op.Data:
+			rows := env.msg.Batch.NumRows()
+			stats.RowsIn.Add(rows)
+			stats.BatchesIn.Add(1)
+			if err := o.Process(input[env.from], env.msg.Batch, coll); err != nil {
+				return err
+			}
+		case op.Watermark:
+			if env.msg.Watermark > wms[env.from] {
+				wms[env.from] = env.msg.Watermark
+				if err := advance(); err != nil {
+					return err
+				}
+			}
+		case op.EndOfData:
+			ended[env.from] = true
+			live--
+			if live > 0 {
+				if err := advance(); err != nil {
+					return err
+				}
+			}
+		}
+		stats.BusyNanos.Add(time.Since(start).Nanoseconds())
+	}
+	if current < op.MaxWatermark {
+		// Every input ended: nothing can be earlier than anything now.
+		wms = wms[:0]
+		if err := advance(); err != nil {
+			return err
+		}
+	}
+	if err := o.Finish(coll); err != nil {
+		return fmt.Errorf("finish: %w", err)
+	}
+	return out.send(op.Message{Kind: op.EndOfData})
+}
+
+// drain releases the batches left in a failed subtask's inbox.
+func (r *run) drain(n *Node, sub int) {
+	for {
+		select {
+		case env := <-r.inbox[n][sub]:
+			if env.msg.Kind == op.Data {
+				env.msg.Batch.Release()
+			}
+		default:
+			return
+		}
+	}
+}

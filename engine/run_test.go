@@ -1,0 +1,231 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"millrace/format"
+	"millrace/gen"
+	"millrace/op"
+	"millrace/schema"
+)
+
+// genSource is a Source over the generator's partitions.
+type genSource struct {
+	cfg        gen.Config
+	partitions int
+	outOfOrder int64
+	checks     []Check
+}
+
+func (s *genSource) Schema() *arrow.Schema { return schema.Transaction() }
+func (s *genSource) Partitions() int       { return s.partitions }
+func (s *genSource) Checks() []Check       { return s.checks }
+func (s *genSource) Watermarks() WatermarkPolicy {
+	return WatermarkPolicy{EventTime: schema.TS, OutOfOrder: s.outOfOrder}
+}
+
+func (s *genSource) Open(_ context.Context, p int) (PartitionReader, error) {
+	cfg := s.cfg
+	cfg.Partition, cfg.Partitions = p, s.partitions
+	g, err := gen.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &genReader{g: g}, nil
+}
+
+type genReader struct{ g *gen.Generator }
+
+func (r *genReader) Read(ctx context.Context) (arrow.RecordBatch, []format.DeadLetter, error) {
+	rec, err := r.g.Next(ctx, memory.DefaultAllocator, 4096)
+	return rec, nil, err
+}
+func (r *genReader) Position() format.Position { return format.Position{File: "gen"} }
+func (r *genReader) Close() error              { return nil }
+
+// smallAmount fails rows with an amount under 1.00.
+type smallAmount struct{}
+
+func (smallAmount) String() string { return "amount >= 1" }
+func (smallAmount) Eval(rec arrow.RecordBatch) (arrow.Array, error) {
+	b := array.NewBooleanBuilder(memory.DefaultAllocator)
+	defer b.Release()
+	one := decimal128.FromI64(100)
+	for _, v := range rec.Column(schema.AmountCol).(*array.Decimal128).Values() {
+		b.Append(v.GreaterEqual(one))
+	}
+	return b.NewBooleanArray(), nil
+}
+
+// keyedPass passes rows on and remembers which card_ids its subtask saw.
+type keyedPass struct {
+	op.Base
+	sub  int
+	seen *sync.Map // card_id -> subtask
+	err  error
+}
+
+func (k *keyedPass) Open(ctx op.Context) error { k.sub = ctx.Subtask; return nil }
+
+func (k *keyedPass) Process(_ int, rec arrow.RecordBatch, out op.Collector) error {
+	cards := rec.Column(schema.CardID).(*array.String)
+	for i := range cards.Len() {
+		if prev, loaded := k.seen.LoadOrStore(cards.Value(i), k.sub); loaded && prev.(int) != k.sub {
+			return errors.New("card " + cards.Value(i) + " seen by two subtasks")
+		}
+	}
+	return out.Collect(rec)
+}
+
+// sink records what reaches it.
+type sink struct {
+	op.Base
+	mu         *sync.Mutex
+	rows       *int64
+	watermarks *[]int64
+	finished   *bool
+}
+
+func (s *sink) Process(_ int, rec arrow.RecordBatch, _ op.Collector) error {
+	s.mu.Lock()
+	*s.rows += rec.NumRows()
+	s.mu.Unlock()
+	rec.Release()
+	return nil
+}
+
+func (s *sink) OnWatermark(wm int64, _ op.Collector) error {
+	s.mu.Lock()
+	*s.watermarks = append(*s.watermarks, wm)
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *sink) Finish(op.Collector) error { *s.finished = true; return nil }
+
+type sinkResult struct {
+	mu         sync.Mutex
+	rows       int64
+	watermarks []int64
+	finished   bool
+}
+
+func (r *sinkResult) node(name string) *Node {
+	return &Node{Name: name, Parallelism: 1, Operator: func(int) op.Operator {
+		return &sink{mu: &r.mu, rows: &r.rows, watermarks: &r.watermarks, finished: &r.finished}
+	}}
+}
+
+func TestRunRoutesKeysAndAccountsForEveryRow(t *testing.T) {
+	cfg := gen.DefaultConfig()
+	cfg.Rows, cfg.Disorder, cfg.LateRate, cfg.DupRate = 60_000, 2*time.Second, 0.01, 0.01
+	src := &Node{Name: "tx", Parallelism: 2, Source: &genSource{cfg: cfg, partitions: 5, outOfOrder: 2000, checks: []Check{smallAmount{}}}}
+	var seen sync.Map
+	keyed := &Node{Name: "keyed", Parallelism: 3, Operator: func(int) op.Operator { return &keyedPass{seen: &seen} }}
+	var main, dead, late sinkResult
+	g := &Graph{Nodes: []*Node{src, keyed, main.node("out"), dead.node("dead"), late.node("late")}}
+	g.Edges = []*Edge{
+		{From: src, To: keyed, Partitioning: Hash, Key: []string{"card_id"}},
+		{From: keyed, To: g.Nodes[2], Partitioning: Rebalance},
+		{From: src, FromPort: DeadLetterPort, To: g.Nodes[3], Partitioning: Rebalance},
+		{From: src, FromPort: LatePort, To: g.Nodes[4], Partitioning: Rebalance},
+	}
+	stats, err := Run(context.Background(), g, DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := stats.Node("tx")
+	if s.Read != cfg.Rows {
+		t.Fatalf("source read %d rows, generator made %d", s.Read, cfg.Rows)
+	}
+	if s.Read != s.Accepted+s.Rejected+s.Late {
+		t.Fatalf("ledger: read %d != accepted %d + rejected %d + late %d", s.Read, s.Accepted, s.Rejected, s.Late)
+	}
+	if s.Rejected == 0 || s.Late == 0 {
+		t.Fatalf("expected some rejected (%d) and late (%d) rows", s.Rejected, s.Late)
+	}
+	if main.rows != s.Accepted || dead.rows != s.Rejected || late.rows != s.Late {
+		t.Fatalf("sinks got %d/%d/%d, source says %d/%d/%d", main.rows, dead.rows, late.rows, s.Accepted, s.Rejected, s.Late)
+	}
+	for _, r := range []*sinkResult{&main, &dead, &late} {
+		if !r.finished {
+			t.Fatal("a sink did not finish")
+		}
+		for i := 1; i < len(r.watermarks); i++ {
+			if r.watermarks[i] <= r.watermarks[i-1] {
+				t.Fatalf("watermarks went back: %v", r.watermarks[i-1:i+1])
+			}
+		}
+		if n := len(r.watermarks); n == 0 || r.watermarks[n-1] != op.MaxWatermark {
+			t.Fatalf("no final watermark: %d watermarks", n)
+		}
+	}
+	if k, _ := stats.Node("keyed"); k.RowsIn != s.Accepted || k.RowsOut != s.Accepted {
+		t.Fatalf("keyed node in %d out %d", k.RowsIn, k.RowsOut)
+	}
+}
+
+type failAt struct {
+	op.Base
+	n int
+}
+
+func (f *failAt) Process(_ int, rec arrow.RecordBatch, out op.Collector) error {
+	f.n--
+	if f.n == 0 {
+		rec.Release()
+		return errors.New("boom")
+	}
+	return out.Collect(rec)
+}
+
+func TestRunStopsOnTheFirstError(t *testing.T) {
+	cfg := gen.DefaultConfig()
+	cfg.Rows = 0 // endless: only the error can end the run
+	src := &Node{Name: "tx", Parallelism: 2, Source: &genSource{cfg: cfg, partitions: 2}}
+	bad := &Node{Name: "bad", Parallelism: 2, Operator: func(sub int) op.Operator { return &failAt{n: 5 + sub*1000} }}
+	var out sinkResult
+	g := &Graph{Nodes: []*Node{src, bad, out.node("out")}, Edges: []*Edge{
+		{From: src, To: bad, Partitioning: Hash, Key: []string{"account_id"}},
+		{From: bad, To: nil, Partitioning: Rebalance},
+	}}
+	g.Edges[1].To = g.Nodes[2]
+	done := make(chan error, 1)
+	go func() {
+		_, err := Run(context.Background(), g, DefaultOptions())
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "bad[0]: boom") {
+			t.Fatalf("got %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("run did not stop after an operator failed")
+	}
+}
+
+func TestValidateRefusesBadGraphs(t *testing.T) {
+	src := &Node{Name: "s", Parallelism: 2, Source: &genSource{partitions: 1}}
+	one := &Node{Name: "one", Parallelism: 1, Operator: func(int) op.Operator { return &failAt{} }}
+	cases := map[string]*Graph{
+		"forward edge s -> one joins parallelism 2 to 1": {Nodes: []*Node{src, one}, Edges: []*Edge{{From: src, To: one}}},
+		"has no key":   {Nodes: []*Node{src, one}, Edges: []*Edge{{From: src, To: one, Partitioning: Hash}}},
+		"has no input": {Nodes: []*Node{src, one}},
+	}
+	for want, g := range cases {
+		if _, err := Run(context.Background(), g, DefaultOptions()); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("got %v, want %q", err, want)
+		}
+	}
+}

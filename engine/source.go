@@ -1,0 +1,53 @@
+package engine
+
+import (
+	"context"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"millrace/format"
+)
+
+// Source is a partitioned, replayable input. Subtask i of a source node with parallelism P
+// reads partitions i, i+P, i+2P, ...; a file source's partitions are its files, a broker's
+// its topic partitions.
+type Source interface {
+	// Schema is the schema of the rows the source yields.
+	Schema() *arrow.Schema
+	// Partitions is the number of partitions.
+	Partitions() int
+	// Open starts reading one partition.
+	Open(ctx context.Context, partition int) (PartitionReader, error)
+	// Watermarks says how the source's event time and watermarks work.
+	Watermarks() WatermarkPolicy
+	// Checks are predicates every row must pass; a row that fails one becomes a dead letter.
+	Checks() []Check
+}
+
+// PartitionReader reads one partition.
+type PartitionReader interface {
+	// Read returns the next batch and the dead letters met decoding it. It returns io.EOF
+	// when a bounded partition has ended. ctx covers this call only.
+	Read(ctx context.Context) (arrow.RecordBatch, []format.DeadLetter, error)
+	// Position is where the next Read starts, for progress and, later, checkpoints.
+	Position() format.Position
+	Close() error
+}
+
+// WatermarkPolicy says how a source tracks event time.
+type WatermarkPolicy struct {
+	// EventTime is the index of the event-time column (a millisecond timestamp), or -1 when
+	// the source has no event time: then its watermark only moves at the end of data.
+	EventTime int
+	// OutOfOrder is how far, in milliseconds, event time may go back: a partition's watermark
+	// is the largest event time it has read minus OutOfOrder.
+	OutOfOrder int64
+}
+
+// Check is a row predicate of a source.
+type Check interface {
+	// Eval returns, for each row, whether it passes: false and null both fail.
+	Eval(rec arrow.RecordBatch) (arrow.Array, error)
+	// String is the check as the spec wrote it; dead letters quote it.
+	String() string
+}

@@ -1,0 +1,288 @@
+package engine
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"millrace/format"
+	"millrace/op"
+)
+
+// maxOpenPartitions bounds how many partitions one source subtask reads at a time; the
+// others wait, holding the watermark back, so nothing they hold turns late.
+const maxOpenPartitions = 8
+
+// partitionState is one partition of a source subtask.
+type partitionState struct {
+	index   int
+	reader  PartitionReader
+	maxTime int64 // largest event time read
+	done    bool
+}
+
+// sourceTask reads the partitions of one source subtask: it decodes, checks, splits off
+// late rows, and tracks the watermark.
+type sourceTask struct {
+	r       *run
+	n       *Node
+	sub     int
+	src     Source
+	policy  WatermarkPolicy
+	stats   *NodeStats
+	outs    [3]*output
+	parts   []*partitionState
+	emitted int64
+	encoder format.RowEncoder
+	line    []byte
+}
+
+// runSource runs subtask sub of a source node until its partitions have ended.
+func (r *run) runSource(n *Node, sub int) error {
+	t := &sourceTask{r: r, n: n, sub: sub, src: n.Source, policy: n.Source.Watermarks(), stats: r.stats[n], emitted: op.MinWatermark}
+	for port := range t.outs {
+		t.outs[port] = r.output(n, sub, port)
+	}
+	enc, err := format.NewRowEncoder(format.JSONL, t.src.Schema())
+	if err != nil {
+		return err
+	}
+	t.encoder = enc
+	for p := sub; p < t.src.Partitions(); p += n.Parallelism {
+		t.parts = append(t.parts, &partitionState{index: p, maxTime: op.MinWatermark})
+	}
+	defer t.closeAll()
+	if err := t.loop(); err != nil {
+		return err
+	}
+	for _, out := range t.outs {
+		if err := out.send(op.Message{Kind: op.Watermark, Watermark: op.MaxWatermark}); err != nil {
+			return err
+		}
+		if err := out.send(op.Message{Kind: op.EndOfData}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *sourceTask) closeAll() {
+	for _, p := range t.parts {
+		if p.reader != nil {
+			_ = p.reader.Close() // after a failure; the failure is what is reported
+		}
+	}
+}
+
+func (t *sourceTask) loop() error {
+	for {
+		open, pending := 0, 0
+		for _, p := range t.parts {
+			switch {
+			case p.done:
+			case p.reader != nil:
+				open++
+			default:
+				pending++
+			}
+		}
+		if open+pending == 0 {
+			return nil
+		}
+		for _, p := range t.parts {
+			if open >= maxOpenPartitions {
+				break
+			}
+			if !p.done && p.reader == nil {
+				rd, err := t.src.Open(t.r.ctx, p.index)
+				if err != nil {
+					return fmt.Errorf("open partition %d: %w", p.index, err)
+				}
+				p.reader = rd
+				open++
+			}
+		}
+		for _, p := range t.parts {
+			if p.reader == nil || p.done {
+				continue
+			}
+			if err := t.readOnce(p); err != nil {
+				return err
+			}
+		}
+		if err := t.advanceWatermark(); err != nil {
+			return err
+		}
+	}
+}
+
+// readOnce reads one batch of partition p and routes its rows.
+func (t *sourceTask) readOnce(p *partitionState) error {
+	rec, dead, err := p.reader.Read(t.r.ctx)
+	if errors.Is(err, io.EOF) {
+		p.done = true
+		cerr := p.reader.Close()
+		p.reader = nil
+		if cerr != nil {
+			return fmt.Errorf("close partition %d: %w", p.index, cerr)
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read partition %d: %w", p.index, err)
+	}
+	t.stats.Read.Add(int64(len(dead)))
+	if rec == nil {
+		return t.sendDead(dead)
+	}
+	t.stats.Read.Add(rec.NumRows())
+	rec, dead, err = t.check(p, rec, dead)
+	if err != nil {
+		return err
+	}
+	if err := t.sendDead(dead); err != nil {
+		rec.Release()
+		return err
+	}
+	if rec == nil {
+		return nil
+	}
+	return t.sendOnTime(p, rec)
+}
+
+// check applies the source's checks; failing rows become dead letters.
+func (t *sourceTask) check(p *partitionState, rec arrow.RecordBatch, dead []format.DeadLetter) (arrow.RecordBatch, []format.DeadLetter, error) {
+	for _, c := range t.src.Checks() {
+		res, err := c.Eval(rec)
+		if err != nil {
+			rec.Release()
+			return nil, dead, fmt.Errorf("check %q: %w", c, err)
+		}
+		pass := res.(*array.Boolean)
+		var keep []int32
+		for i := range int(rec.NumRows()) {
+			if pass.IsValid(i) && pass.Value(i) {
+				keep = append(keep, int32(i))
+				continue
+			}
+			t.line = t.encoder.AppendRow(t.line[:0], rec, i)
+			pos := p.reader.Position()
+			dead = append(dead, format.DeadLetter{File: pos.File, RowGroup: -1,
+				Raw: bytes.TrimSuffix(append([]byte(nil), t.line...), []byte("\n")), Reason: "check failed: " + c.String()})
+		}
+		res.Release()
+		if len(keep) == int(rec.NumRows()) {
+			continue
+		}
+		kept, err := t.keep(rec, keep)
+		if err != nil {
+			return nil, dead, err
+		}
+		rec = kept
+		if rec == nil {
+			return nil, dead, nil
+		}
+	}
+	return rec, dead, nil
+}
+
+// keep returns the rows of rec at idx (nil if none) and releases rec.
+func (t *sourceTask) keep(rec arrow.RecordBatch, idx []int32) (arrow.RecordBatch, error) {
+	defer rec.Release()
+	if len(idx) == 0 {
+		return nil, nil
+	}
+	return take(t.r.ctx, t.r.opts.Mem, rec, idx)
+}
+
+func (t *sourceTask) sendDead(dead []format.DeadLetter) error {
+	if len(dead) == 0 {
+		return nil
+	}
+	t.stats.Rejected.Add(int64(len(dead)))
+	return t.outs[DeadLetterPort].send(op.Message{Kind: op.Data, Batch: format.DeadLetterBatch(t.r.opts.Mem, dead)})
+}
+
+// sendOnTime splits off the rows behind the watermark already emitted (late: their windows
+// may have fired) and sends the rest on.
+func (t *sourceTask) sendOnTime(p *partitionState, rec arrow.RecordBatch) error {
+	if t.policy.EventTime < 0 {
+		t.stats.Accepted.Add(rec.NumRows())
+		return t.outs[MainPort].send(op.Message{Kind: op.Data, Batch: rec})
+	}
+	ts, ok := rec.Column(t.policy.EventTime).(*array.Timestamp)
+	if !ok {
+		rec.Release()
+		return fmt.Errorf("event time column %q is %s, not a timestamp", rec.ColumnName(t.policy.EventTime), rec.Column(t.policy.EventTime).DataType())
+	}
+	var onTime, late []int32
+	for i, v := range ts.TimestampValues() {
+		ms := int64(v)
+		if ts.IsNull(i) || ms < t.emitted {
+			late = append(late, int32(i))
+			continue
+		}
+		onTime = append(onTime, int32(i))
+		p.maxTime = max(p.maxTime, ms)
+	}
+	if len(late) == 0 {
+		t.stats.Accepted.Add(rec.NumRows())
+		return t.outs[MainPort].send(op.Message{Kind: op.Data, Batch: rec})
+	}
+	defer rec.Release()
+	for _, part := range []struct {
+		idx  []int32
+		port int
+		n    *int64
+	}{{onTime, MainPort, nil}, {late, LatePort, nil}} {
+		if len(part.idx) == 0 {
+			continue
+		}
+		sub, err := take(t.r.ctx, t.r.opts.Mem, rec, part.idx)
+		if err != nil {
+			return err
+		}
+		if part.port == MainPort {
+			t.stats.Accepted.Add(int64(len(part.idx)))
+		} else {
+			t.stats.Late.Add(int64(len(part.idx)))
+		}
+		if err := t.outs[part.port].send(op.Message{Kind: op.Data, Batch: sub}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// advanceWatermark emits the subtask's watermark when it moved: the minimum over its
+// unfinished partitions of their largest event time minus the allowed disorder. A partition
+// not yet opened holds it at the start.
+func (t *sourceTask) advanceWatermark() error {
+	if t.policy.EventTime < 0 {
+		return nil
+	}
+	wm := int64(op.MaxWatermark)
+	for _, p := range t.parts {
+		if p.done {
+			continue
+		}
+		if p.reader == nil || p.maxTime == op.MinWatermark {
+			return nil
+		}
+		wm = min(wm, p.maxTime-t.policy.OutOfOrder)
+	}
+	if wm == op.MaxWatermark || wm <= t.emitted {
+		return nil
+	}
+	t.emitted = wm
+	for _, out := range t.outs {
+		if err := out.send(op.Message{Kind: op.Watermark, Watermark: wm}); err != nil {
+			return err
+		}
+	}
+	return nil
+}

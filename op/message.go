@@ -1,0 +1,55 @@
+// Package op holds the operators of a dataflow and the one message type that flows on every
+// edge between them.
+//
+// An operator sees a stream of messages per input: data batches, watermarks, and the end of
+// data. The engine calls Process for each batch, OnWatermark when the minimum watermark over
+// all inputs advances, and Finish once every input has ended; operators embed Base to get
+// the defaults. Operators never start goroutines or touch channels: the engine owns those.
+package op
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/apache/arrow-go/v18/arrow"
+)
+
+// Kind says what a Message carries.
+type Kind uint8
+
+// The kinds of message.
+const (
+	// Data carries a batch of rows.
+	Data Kind = iota
+	// Watermark says no row with an earlier event time will follow on this input.
+	Watermark
+	// EndOfData says the input has ended; nothing follows it.
+	EndOfData
+)
+
+func (k Kind) String() string {
+	switch k {
+	case Data:
+		return "data"
+	case Watermark:
+		return "watermark"
+	case EndOfData:
+		return "end-of-data"
+	}
+	return fmt.Sprintf("Kind(%d)", uint8(k))
+}
+
+// Message is what flows on every edge: a batch, or a signal.
+type Message struct {
+	Kind Kind
+	// Batch is set for Data. The receiver owns it and releases it.
+	Batch arrow.RecordBatch
+	// Watermark is set for Watermark, in milliseconds since the epoch.
+	Watermark int64
+}
+
+// MinWatermark is the watermark of an input that has said nothing yet.
+const MinWatermark = math.MinInt64
+
+// MaxWatermark is the final watermark of a bounded input: every window may fire.
+const MaxWatermark = math.MaxInt64

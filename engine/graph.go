@@ -9,6 +9,7 @@ package engine
 
 import (
 	"fmt"
+	"millrace/source"
 
 	"millrace/op"
 )
@@ -48,7 +49,7 @@ type Node struct {
 	Name        string
 	Parallelism int
 	// Exactly one of Source and Operator is set.
-	Source Source
+	Source source.Source
 	// Operator makes the operator instance of one subtask.
 	Operator func(subtask int) op.Operator
 }

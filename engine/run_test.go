@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"millrace/source"
 	"strings"
 	"sync"
 	"testing"
@@ -24,17 +25,17 @@ type genSource struct {
 	cfg        gen.Config
 	partitions int
 	outOfOrder int64
-	checks     []Check
+	checks     []source.Check
 }
 
-func (s *genSource) Schema() *arrow.Schema { return schema.Transaction() }
-func (s *genSource) Partitions() int       { return s.partitions }
-func (s *genSource) Checks() []Check       { return s.checks }
-func (s *genSource) Watermarks() WatermarkPolicy {
-	return WatermarkPolicy{EventTime: schema.TS, OutOfOrder: s.outOfOrder}
+func (s *genSource) Schema() *arrow.Schema  { return schema.Transaction() }
+func (s *genSource) Partitions() int        { return s.partitions }
+func (s *genSource) Checks() []source.Check { return s.checks }
+func (s *genSource) Watermarks() source.WatermarkPolicy {
+	return source.WatermarkPolicy{EventTime: schema.TS, OutOfOrder: s.outOfOrder}
 }
 
-func (s *genSource) Open(_ context.Context, p int) (PartitionReader, error) {
+func (s *genSource) Open(_ context.Context, p int) (source.PartitionReader, error) {
 	cfg := s.cfg
 	cfg.Partition, cfg.Partitions = p, s.partitions
 	g, err := gen.New(cfg)
@@ -129,7 +130,7 @@ func (r *sinkResult) node(name string) *Node {
 func TestRunRoutesKeysAndAccountsForEveryRow(t *testing.T) {
 	cfg := gen.DefaultConfig()
 	cfg.Rows, cfg.Disorder, cfg.LateRate, cfg.DupRate = 60_000, 2*time.Second, 0.01, 0.01
-	src := &Node{Name: "tx", Parallelism: 2, Source: &genSource{cfg: cfg, partitions: 5, outOfOrder: 2000, checks: []Check{smallAmount{}}}}
+	src := &Node{Name: "tx", Parallelism: 2, Source: &genSource{cfg: cfg, partitions: 5, outOfOrder: 2000, checks: []source.Check{smallAmount{}}}}
 	var seen sync.Map
 	keyed := &Node{Name: "keyed", Parallelism: 3, Operator: func(int) op.Operator { return &keyedPass{seen: &seen} }}
 	var main, dead, late sinkResult

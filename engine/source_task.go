@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"millrace/source"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -20,7 +21,7 @@ const maxOpenPartitions = 8
 // partitionState is one partition of a source subtask.
 type partitionState struct {
 	index   int
-	reader  PartitionReader
+	reader  source.PartitionReader
 	maxTime int64 // largest event time read
 	done    bool
 }
@@ -31,8 +32,8 @@ type sourceTask struct {
 	r       *run
 	n       *Node
 	sub     int
-	src     Source
-	policy  WatermarkPolicy
+	src     source.Source
+	policy  source.WatermarkPolicy
 	stats   *NodeStats
 	outs    [3]*output
 	parts   []*partitionState

@@ -1,4 +1,6 @@
-package engine
+// Package source holds the inputs of a dataflow: partitioned, replayable sources whose
+// partitions the engine's source subtasks read, and the connectors behind them.
+package source
 
 import (
 	"context"

@@ -14,45 +14,21 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
-	"millrace/format"
 	"millrace/gen"
 	"millrace/op"
 	"millrace/schema"
 )
 
-// genSource is a Source over the generator's partitions.
-type genSource struct {
-	cfg        gen.Config
-	partitions int
-	outOfOrder int64
-	checks     []source.Check
-}
-
-func (s *genSource) Schema() *arrow.Schema  { return schema.Transaction() }
-func (s *genSource) Partitions() int        { return s.partitions }
-func (s *genSource) Checks() []source.Check { return s.checks }
-func (s *genSource) Watermarks() source.WatermarkPolicy {
-	return source.WatermarkPolicy{EventTime: schema.TS, OutOfOrder: s.outOfOrder}
-}
-
-func (s *genSource) Open(_ context.Context, p int) (source.PartitionReader, error) {
-	cfg := s.cfg
-	cfg.Partition, cfg.Partitions = p, s.partitions
-	g, err := gen.New(cfg)
+// genSource is the generator source over n partitions.
+func genSource(t *testing.T, cfg gen.Config, partitions int, outOfOrder int64, checks ...source.Check) source.Source {
+	t.Helper()
+	cfg.Partitions = partitions
+	s, err := source.NewGenerator(cfg, outOfOrder, checks)
 	if err != nil {
-		return nil, err
+		t.Fatal(err)
 	}
-	return &genReader{g: g}, nil
+	return s
 }
-
-type genReader struct{ g *gen.Generator }
-
-func (r *genReader) Read(ctx context.Context) (arrow.RecordBatch, []format.DeadLetter, error) {
-	rec, err := r.g.Next(ctx, memory.DefaultAllocator, 4096)
-	return rec, nil, err
-}
-func (r *genReader) Position() format.Position { return format.Position{File: "gen"} }
-func (r *genReader) Close() error              { return nil }
 
 // smallAmount fails rows with an amount under 1.00.
 type smallAmount struct{}
@@ -130,7 +106,7 @@ func (r *sinkResult) node(name string) *Node {
 func TestRunRoutesKeysAndAccountsForEveryRow(t *testing.T) {
 	cfg := gen.DefaultConfig()
 	cfg.Rows, cfg.Disorder, cfg.LateRate, cfg.DupRate = 60_000, 2*time.Second, 0.01, 0.01
-	src := &Node{Name: "tx", Parallelism: 2, Source: &genSource{cfg: cfg, partitions: 5, outOfOrder: 2000, checks: []source.Check{smallAmount{}}}}
+	src := &Node{Name: "tx", Parallelism: 2, Source: genSource(t, cfg, 5, 2000, smallAmount{})}
 	var seen sync.Map
 	keyed := &Node{Name: "keyed", Parallelism: 3, Operator: func(int) op.Operator { return &keyedPass{seen: &seen} }}
 	var main, dead, late sinkResult
@@ -193,7 +169,7 @@ func (f *failAt) Process(_ int, rec arrow.RecordBatch, out op.Collector) error {
 func TestRunStopsOnTheFirstError(t *testing.T) {
 	cfg := gen.DefaultConfig()
 	cfg.Rows = 0 // endless: only the error can end the run
-	src := &Node{Name: "tx", Parallelism: 2, Source: &genSource{cfg: cfg, partitions: 2}}
+	src := &Node{Name: "tx", Parallelism: 2, Source: genSource(t, cfg, 2, 0)}
 	bad := &Node{Name: "bad", Parallelism: 2, Operator: func(sub int) op.Operator { return &failAt{n: 5 + sub*1000} }}
 	var out sinkResult
 	g := &Graph{Nodes: []*Node{src, bad, out.node("out")}, Edges: []*Edge{
@@ -217,7 +193,7 @@ func TestRunStopsOnTheFirstError(t *testing.T) {
 }
 
 func TestValidateRefusesBadGraphs(t *testing.T) {
-	src := &Node{Name: "s", Parallelism: 2, Source: &genSource{partitions: 1}}
+	src := &Node{Name: "s", Parallelism: 2, Source: genSource(t, gen.DefaultConfig(), 1, 0)}
 	one := &Node{Name: "one", Parallelism: 1, Operator: func(int) op.Operator { return &failAt{} }}
 	cases := map[string]*Graph{
 		"forward edge s -> one joins parallelism 2 to 1": {Nodes: []*Node{src, one}, Edges: []*Edge{{From: src, To: one}}},

@@ -1,0 +1,113 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"io"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"millrace/format"
+	"millrace/gen"
+	"millrace/schema"
+)
+
+// readPartition reads a partition to the end and returns its tx_ids and dead letters.
+func readPartition(t *testing.T, s Source, p int) ([]string, int) {
+	t.Helper()
+	r, err := s.Open(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var ids []string
+	dead := 0
+	for {
+		rec, dl, err := r.Read(context.Background())
+		if errors.Is(err, io.EOF) {
+			return ids, dead
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		dead += len(dl)
+		if rec != nil {
+			col := rec.Column(schema.TxID).(*array.String)
+			for i := range col.Len() {
+				ids = append(ids, col.Value(i))
+			}
+			rec.Release()
+		}
+	}
+}
+
+func TestFileSourcePartitionsAreFiles(t *testing.T) {
+	dir := t.TempDir()
+	cfg := gen.DefaultConfig()
+	cfg.Rows, cfg.CorruptRate = 3000, 0.01
+	want := map[string]bool{}
+	for i, name := range []string{"a.jsonl", "b.csv.gz", "c.jsonl.zst"} {
+		cfg.Seed = int64(i + 1)
+		f, err := format.CreateFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		kind, _, _ := format.Detect(name)
+		if _, err := gen.Write(context.Background(), cfg, f, kind, format.WriteOptions{}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+		want[name] = true
+	}
+	s, err := NewFile(dir, "", schema.Transaction(), WatermarkPolicy{EventTime: schema.TS}, nil, format.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Partitions() != 3 {
+		t.Fatalf("%d partitions: %v", s.Partitions(), s.Files())
+	}
+	total := 0
+	for p := range s.Partitions() {
+		if !want[filepath.Base(s.Files()[p])] {
+			t.Fatalf("unexpected file %s", s.Files()[p])
+		}
+		ids, dead := readPartition(t, s, p)
+		if len(ids)+dead != 3000 || dead == 0 {
+			t.Fatalf("%s: %d rows + %d dead letters", s.Files()[p], len(ids), dead)
+		}
+		total += len(ids) + dead
+	}
+	if total != 9000 {
+		t.Fatalf("read %d records", total)
+	}
+	if _, err := NewFile(filepath.Join(dir, "*.parquet"), "", schema.Transaction(), WatermarkPolicy{}, nil, format.ReadOptions{}); err == nil || !strings.Contains(err.Error(), "no files match") {
+		t.Fatalf("empty glob: %v", err)
+	}
+}
+
+func TestGeneratorPartitionsSplitTheStream(t *testing.T) {
+	cfg := gen.DefaultConfig()
+	cfg.Rows, cfg.Partitions = 10_000, 3
+	s, err := NewGenerator(cfg, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for p := range s.Partitions() {
+		ids, _ := readPartition(t, s, p)
+		for _, id := range ids {
+			if seen[id] {
+				t.Fatalf("tx_id %s in two partitions", id)
+			}
+			seen[id] = true
+		}
+	}
+	if len(seen) != 10_000 {
+		t.Fatalf("%d rows over all partitions", len(seen))
+	}
+}

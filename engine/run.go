@@ -239,7 +239,7 @@ func (o *output) sendHashed(e *Edge, id int, rec arrow.RecordBatch) error {
 			part = rec
 		} else {
 			var err error
-			if part, err = take(o.r.ctx, o.r.opts.Mem, rec, idx); err != nil {
+			if part, err = op.Take(o.r.opts.Mem, rec, idx); err != nil {
 				return fmt.Errorf("hash edge to %q: %w", e.To.Name, err)
 			}
 		}

@@ -197,7 +197,7 @@ func (t *sourceTask) keep(rec arrow.RecordBatch, idx []int32) (arrow.RecordBatch
 	if len(idx) == 0 {
 		return nil, nil
 	}
-	return take(t.r.ctx, t.r.opts.Mem, rec, idx)
+	return op.Take(t.r.opts.Mem, rec, idx)
 }
 
 func (t *sourceTask) sendDead(dead []format.DeadLetter) error {
@@ -243,7 +243,7 @@ func (t *sourceTask) sendOnTime(p *partitionState, rec arrow.RecordBatch) error 
 		if len(part.idx) == 0 {
 			continue
 		}
-		sub, err := take(t.r.ctx, t.r.opts.Mem, rec, part.idx)
+		sub, err := op.Take(t.r.opts.Mem, rec, part.idx)
 		if err != nil {
 			return err
 		}

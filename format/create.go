@@ -102,9 +102,16 @@ func (f *File) Abort() {
 	_ = os.Remove(f.f.Name())
 }
 
+// FileWriter is a Writer of a new file that can also be dropped.
+type FileWriter interface {
+	Writer
+	// Abort drops the file: nothing appears at its path.
+	Abort()
+}
+
 // Create returns a writer of a new File at path, in kind or as its name says when kind is
 // empty (see CreateFile for compression and atomic publishing).
-func Create(path string, kind Kind, s *arrow.Schema, opts WriteOptions) (Writer, error) {
+func Create(path string, kind Kind, s *arrow.Schema, opts WriteOptions) (FileWriter, error) {
 	detected, codec, derr := Detect(path)
 	if kind == "" {
 		if derr != nil {
@@ -142,6 +149,8 @@ func (fw *fileWriter) Write(rec arrow.RecordBatch) error {
 	}
 	return fw.err
 }
+
+func (fw *fileWriter) Abort() { fw.file.Abort() }
 
 func (fw *fileWriter) Close() error {
 	if fw.err == nil {

@@ -39,7 +39,7 @@ func (t *textWriter) Write(rec arrow.RecordBatch) error {
 	for row := range int(rec.NumRows()) {
 		t.buf = t.enc.AppendRow(t.buf, rec, row)
 		if len(t.buf) >= 192<<10 {
-			if err := t.flush(); err != nil {
+			if err := t.Flush(); err != nil {
 				return err
 			}
 		}
@@ -47,7 +47,8 @@ func (t *textWriter) Write(rec arrow.RecordBatch) error {
 	return nil
 }
 
-func (t *textWriter) flush() error {
+// Flush hands what is buffered to the underlying writer.
+func (t *textWriter) Flush() error {
 	if t.err == nil && len(t.buf) > 0 {
 		_, t.err = t.w.Write(t.buf)
 	}
@@ -55,4 +56,4 @@ func (t *textWriter) flush() error {
 	return t.err
 }
 
-func (t *textWriter) Close() error { return t.flush() }
+func (t *textWriter) Close() error { return t.Flush() }

@@ -1,0 +1,246 @@
+// Package sink holds the outputs of a dataflow: operators that write the rows they receive
+// to files or streams and emit nothing.
+package sink
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"millrace/format"
+	"millrace/op"
+)
+
+// Partitioner computes, for every row of a batch, the values of one partition column.
+type Partitioner struct {
+	// Name is the directory key, as in `date=2024-01-01`.
+	Name string
+	// Eval returns the partition value of each row; the caller releases the array.
+	Eval func(rec arrow.RecordBatch) (arrow.Array, error)
+}
+
+// FileOptions says where and how a file sink writes.
+type FileOptions struct {
+	// Path names a file (written whole by one subtask) or, when Dir is set, a directory that
+	// receives part files.
+	Path string
+	Dir  bool
+	Kind format.Kind
+	// Write tunes the encoder (Parquet codec and row groups).
+	Write format.WriteOptions
+	// PartitionBy splits rows into Hive-style directories under Path.
+	PartitionBy []Partitioner
+	// RollRows closes a part file once it holds this many rows (default 1,048,576; the batch
+	// that reaches it is written whole) and RollInterval after this much time (default 1
+	// minute), so a stream's rows become visible.
+	RollRows     int64
+	RollInterval time.Duration
+	// Now is the clock that RollInterval is measured with (default time.Now).
+	Now func() time.Time
+}
+
+// File is a sink operator writing batches to files. Every file appears atomically: part
+// files are published when they roll or when the input ends, never half-written.
+type File struct {
+	op.Base
+	opts    FileOptions
+	schema  *arrow.Schema
+	sub     int
+	seq     int
+	open    map[string]*part // by partition directory
+	written int64
+}
+
+// part is one open output file.
+type part struct {
+	w      format.FileWriter
+	path   string
+	rows   int64
+	opened time.Time
+}
+
+// NewFile returns a file sink for rows of schema s.
+func NewFile(s *arrow.Schema, opts FileOptions) (*File, error) {
+	if opts.RollRows <= 0 {
+		opts.RollRows = 1 << 20
+	}
+	if opts.RollInterval <= 0 {
+		opts.RollInterval = time.Minute
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Kind == "" {
+		k, _, err := format.Detect(opts.Path)
+		if err != nil {
+			return nil, err
+		}
+		opts.Kind = k
+	}
+	if len(opts.PartitionBy) > 0 {
+		opts.Dir = true
+	}
+	return &File{opts: opts, schema: s, open: map[string]*part{}}, nil
+}
+
+// Open notes the subtask, which names its part files.
+func (f *File) Open(ctx op.Context) error {
+	if !f.opts.Dir && ctx.Parallelism > 1 {
+		return fmt.Errorf("sink %q writes one file, %s, so it runs as one subtask, not %d", ctx.Node, f.opts.Path, ctx.Parallelism)
+	}
+	f.sub = ctx.Subtask
+	return nil
+}
+
+// Process writes rec, split by partition.
+func (f *File) Process(_ int, rec arrow.RecordBatch, _ op.Collector) error {
+	defer rec.Release()
+	if len(f.opts.PartitionBy) == 0 {
+		return f.write("", rec)
+	}
+	dirs, err := f.partitionDirs(rec)
+	if err != nil {
+		return err
+	}
+	groups := map[string][]int32{}
+	var order []string
+	for i, d := range dirs {
+		if _, ok := groups[d]; !ok {
+			order = append(order, d)
+		}
+		groups[d] = append(groups[d], int32(i))
+	}
+	for _, d := range order {
+		sub, err := op.Take(memory.DefaultAllocator, rec, groups[d])
+		if err != nil {
+			return err
+		}
+		err = f.write(d, sub)
+		sub.Release()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// partitionDirs renders each row's partition directory, `date=2024-01-01/country=DE`.
+func (f *File) partitionDirs(rec arrow.RecordBatch) ([]string, error) {
+	n := int(rec.NumRows())
+	dirs := make([]string, n)
+	for _, p := range f.opts.PartitionBy {
+		vals, err := p.Eval(rec)
+		if err != nil {
+			return nil, fmt.Errorf("partition_by %s: %w", p.Name, err)
+		}
+		for i := range n {
+			v := "__null__"
+			if vals.IsValid(i) {
+				v = escapePartition(vals.ValueStr(i))
+			}
+			if dirs[i] != "" {
+				dirs[i] += "/"
+			}
+			dirs[i] += p.Name + "=" + v
+		}
+		vals.Release()
+	}
+	return dirs, nil
+}
+
+// escapePartition keeps a value usable as one path segment.
+func escapePartition(v string) string {
+	return strings.NewReplacer("/", "%2F", "\\", "%5C", "=", "%3D", "\x00", "%00").Replace(v)
+}
+
+func (f *File) write(dir string, rec arrow.RecordBatch) error {
+	p, ok := f.open[dir]
+	if !ok {
+		var err error
+		if p, err = f.newPart(dir); err != nil {
+			return err
+		}
+		f.open[dir] = p
+	}
+	if err := p.w.Write(rec); err != nil {
+		return err
+	}
+	p.rows += rec.NumRows()
+	f.written += rec.NumRows()
+	if p.rows >= f.opts.RollRows {
+		return f.roll(dir)
+	}
+	return nil
+}
+
+func (f *File) newPart(dir string) (*part, error) {
+	path := f.opts.Path
+	if f.opts.Dir {
+		f.seq++
+		ext := string(f.opts.Kind)
+		name := fmt.Sprintf("part-%03d-%05d.%s", f.sub, f.seq, ext)
+		path = filepath.Join(f.opts.Path, filepath.FromSlash(dir), name)
+	}
+	w, err := format.Create(path, f.opts.Kind, f.schema, f.opts.Write)
+	if err != nil {
+		return nil, err
+	}
+	return &part{w: w, path: path, opened: f.opts.Now()}, nil
+}
+
+// roll publishes the part file of dir.
+func (f *File) roll(dir string) error {
+	p := f.open[dir]
+	delete(f.open, dir)
+	if err := p.w.Close(); err != nil {
+		return fmt.Errorf("sink file %s: %w", p.path, err)
+	}
+	return nil
+}
+
+// OnWatermark publishes part files older than RollInterval, so a stream's rows show up.
+func (f *File) OnWatermark(int64, op.Collector) error {
+	if !f.opts.Dir {
+		return nil
+	}
+	now := f.opts.Now()
+	for dir, p := range f.open {
+		if now.Sub(p.opened) >= f.opts.RollInterval {
+			if err := f.roll(dir); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Finish publishes every open file. A single-file sink writes its file even when no row
+// arrived, so the output always exists after a finished run.
+func (f *File) Finish(op.Collector) error {
+	if !f.opts.Dir && len(f.open) == 0 {
+		p, err := f.newPart("")
+		if err != nil {
+			return err
+		}
+		f.open[""] = p
+	}
+	for dir := range f.open {
+		if err := f.roll(dir); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Close drops files not finished: a failed run publishes nothing half-written.
+func (f *File) Close() error {
+	for dir, p := range f.open {
+		delete(f.open, dir)
+		p.w.Abort()
+	}
+	return nil
+}

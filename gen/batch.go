@@ -153,7 +153,8 @@ func (c *stringColumn) appendWord(i int, w uint64, l int) {
 // appendID appends entity e's identifier from t.
 func (c *stringColumn) appendID(i int, t *idTable, e int32) {
 	if t.words != nil {
-		c.appendWord(i, t.words[e], int(t.off[e+1]-t.off[e]))
+		w := t.words[e]
+		c.appendWord(i, w, int(w>>56))
 		return
 	}
 	c.pos += int32(copy(c.data[c.pos:], t.get(e)))

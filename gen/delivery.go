@@ -6,10 +6,10 @@ import "time"
 // late rows or duplicates it is off and rows go out in event-time order, at their event time.
 //
 // Otherwise a row is due at its event time plus a delay: up to Disorder (small delays more
-// likely), or for a LateRate share of rows twice Disorder plus LateMax/10 to LateMax, so
-// that rows newer than it by more than Disorder arrive first and it lands behind the bound. A DupRate
-// share of rows is delivered twice: the copy is due after the original and, unless the
-// original is late, no later than event time plus Disorder. Rows go out in order of due
+// likely), or for a LateRate share of rows twice Disorder plus LateMax/10 to LateMax, so that
+// rows newer than it by more than Disorder arrive first and it lands behind the bound. A
+// DupRate share of rows is delivered twice: the copy is due after the original and, unless
+// the original is late, no later than event time plus Disorder. Rows go out in order of due
 // time, so a row that is not late arrives at most Disorder behind the latest event time seen
 // before it: every row delivered earlier was due no later, hence has an event time at most
 // its own plus Disorder.
@@ -33,7 +33,6 @@ func newDelivery(cfg Config) *delivery {
 		lateSpan: float64(cfg.LateMax - cfg.LateMax/10),
 		dupRate:  cfg.DupRate,
 		r:        newRNG(cfg.Seed, streamDelivery, cfg.Partition),
-		held:     rowHeap{byDeliver: true},
 	}
 	d.on = d.disorder > 0 || d.lateRate > 0 || d.dupRate > 0
 	return d

@@ -1,20 +1,3 @@
-// Package gen generates card and account transactions: a deterministic stream of Arrow record
-// batches of schema.Transaction for tests, benchmarks, demos and the engine's generator source.
-//
-// A stream is a function of its Config. A World of accounts, cards and merchants (power-law
-// activity, so some are hot keys) is built from the seed; normal traffic arrives as a Poisson
-// process following a rate Curve (daily and weekly pattern, surges); fraud Scenarios (card
-// testing, account takeover, compromised merchant) are mixed in at FraudRate and labelled
-// is_fraud=true. Delivery may then reorder rows within a Disorder bound, deliver some late and
-// some twice. Write encodes a stream as JSONL, CSV or Parquet and can corrupt a share of the
-// text records on purpose, by kinds a decoder must refuse.
-//
-// A Generator runs fast (rows as quickly as they can be built, for files and benchmarks) or
-// paced (rows handed out when a Clock reaches their delivery time, event time running Speed
-// times faster than the clock). Both modes produce the same rows in the same order.
-//
-// A stream may be split into partitions, each an independent stream of Rate/Partitions over
-// the same world, with tx_ids that never collide.
 package gen
 
 import (
@@ -28,7 +11,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
-// Generator produces one partition of a stream as record batches.
+// Generator produces one partition of a stream as record batches. It is not safe for
+// concurrent use; partitions are separate Generators.
 type Generator struct {
 	cfg   Config
 	world *World

@@ -333,3 +333,30 @@ func TestPartitions(t *testing.T) {
 		t.Fatalf("a world of another seed was accepted: %v", err)
 	}
 }
+
+// benchmarkGenerate measures fast-mode generation of cfg into batches of 64Ki rows and reports
+// rows per second.
+func benchmarkGenerate(b *testing.B, cfg Config) {
+	cfg.Rows = 0
+	g, err := New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const batch = 1 << 16
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	rows := 0
+	for rows < b.N {
+		rec, err := g.Next(ctx, memory.DefaultAllocator, batch)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rows += int(rec.NumRows())
+		rec.Release()
+	}
+	b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// BenchmarkGenerate is the default stream: 100k accounts, 20k merchants, 0.2% fraud, in order.
+func BenchmarkGenerate(b *testing.B) { benchmarkGenerate(b, DefaultConfig()) }

@@ -7,13 +7,17 @@ import (
 
 // idTable holds the text identifiers of one kind of entity back to back ("a83512", "a907",
 // ...), so a batch copies an identifier instead of formatting it. When every identifier fits
-// in 8 bytes it also keeps each as one little-endian word, which a batch stores in one move.
+// in 7 bytes it also keeps each as one little-endian word with the length in the top byte, so
+// a batch finds an identifier with one memory access and stores it in one move.
 type idTable struct {
 	data   []byte
 	off    []int32 // entity i's identifier is data[off[i]:off[i+1]]
 	maxLen int
-	words  []uint64 // identifiers as words, when maxLen <= 8
+	words  []uint64 // identifiers as words, when maxLen <= maxWordID
 }
+
+// maxWordID is the longest identifier kept as a word.
+const maxWordID = 7
 
 // newIDTable names n entities prefix+number, where the numbers are a random permutation of
 // 0..n-1 drawn from r: identifiers stay compact and unique, but the busiest entity is not the
@@ -34,10 +38,11 @@ func newIDTable(prefix byte, n int, r *rng) idTable {
 		t.off[i+1] = int32(len(t.data))
 		t.maxLen = max(t.maxLen, int(t.off[i+1]-t.off[i]))
 	}
-	if t.maxLen <= 8 {
+	if t.maxLen <= maxWordID {
 		t.words = make([]uint64, n)
 		for i := range n {
-			t.words[i] = packWord(t.get(int32(i)))
+			id := t.get(int32(i))
+			t.words[i] = packWord(id) | uint64(len(id))<<56
 		}
 	}
 	return t

@@ -16,61 +16,67 @@ type row struct {
 	dup      bool  // a second copy of a row delivered before
 }
 
-// rowHeap is a binary min-heap of rows ordered by event time, or by delivery time when
-// byDeliver is set, and then by order.
+// rowHeap is a binary min-heap of rows ordered by key, then by order. The fraud queue keys
+// rows by event time, the delivery queue by delivery time.
 type rowHeap struct {
-	rows      []row
-	byDeliver bool
+	rows []row
 }
+
+// key is what rows are ordered by: a row's delivery time, which a queue of rows not
+// scheduled for delivery yet sets to the event time.
+func key(r *row) int64 { return r.deliver }
 
 func (h *rowHeap) len() int { return len(h.rows) }
 
 // top returns the smallest row; the heap must not be empty.
 func (h *rowHeap) top() *row { return &h.rows[0] }
 
-func (h *rowHeap) less(i, j int) bool {
-	a, b := &h.rows[i], &h.rows[j]
-	ka, kb := a.ns, b.ns
-	if h.byDeliver {
-		ka, kb = a.deliver, b.deliver
-	}
-	if ka != kb {
-		return ka < kb
+func before(a, b *row) bool {
+	if key(a) != key(b) {
+		return key(a) < key(b)
 	}
 	return a.order < b.order
 }
 
 func (h *rowHeap) push(r row) {
 	h.rows = append(h.rows, r)
-	for i := len(h.rows) - 1; i > 0; {
+	i := len(h.rows) - 1
+	for i > 0 {
 		p := (i - 1) / 2
-		if !h.less(i, p) {
+		if !before(&r, &h.rows[p]) {
 			break
 		}
-		h.rows[i], h.rows[p] = h.rows[p], h.rows[i]
+		h.rows[i] = h.rows[p]
 		i = p
 	}
+	h.rows[i] = r
 }
 
-// pop removes and returns the smallest row; the heap must not be empty.
+// pop removes and returns the smallest row; the heap must not be empty. It moves the hole
+// left by the root down along the smaller children and fills it with the last row.
 func (h *rowHeap) pop() row {
 	out := h.rows[0]
 	last := len(h.rows) - 1
-	h.rows[0] = h.rows[last]
+	x := h.rows[last]
 	h.rows = h.rows[:last]
-	for i := 0; ; {
-		l, s := 2*i+1, i
-		if l < last && h.less(l, s) {
-			s = l
-		}
-		if r := l + 1; r < last && h.less(r, s) {
-			s = r
-		}
-		if s == i {
+	if last == 0 {
+		return out
+	}
+	i := 0
+	for {
+		c := 2*i + 1
+		if c >= last {
 			break
 		}
-		h.rows[i], h.rows[s] = h.rows[s], h.rows[i]
-		i = s
+		if c+1 < last && before(&h.rows[c+1], &h.rows[c]) {
+			c++
+		}
+		if !before(&h.rows[c], &x) {
+			break
+		}
+		h.rows[i] = h.rows[c]
+		i = c
 	}
+	h.rows[i] = x
 	return out
 }

@@ -70,7 +70,7 @@ type scenarios struct {
 	kindCDF []float64
 	next    Scenario // the scenario to start next
 	size    int      // and its number of rows
-	queue   rowHeap  // scheduled rows by event time
+	queue   rowHeap  // scheduled rows by event time (held in deliver until delivery)
 	order   uint64
 	from    int64 // rows before this event time are dropped (the warm-up)
 
@@ -163,6 +163,7 @@ func (s *scenarios) add(r row) {
 	if r.ns < s.from {
 		return
 	}
+	r.deliver = r.ns // the queue's key until delivery sets its own
 	r.order = s.order
 	s.order++
 	s.queue.push(r)
@@ -186,7 +187,7 @@ func (s *scenarios) cardTesting(t0 int64, n int) {
 func (s *scenarios) accountTakeover(t0 int64, n int) {
 	w := s.w
 	a := int32(s.r.intn(w.accounts))
-	home := int(w.accCountry[a])
+	home := int(w.acc[a].country)
 	// A country other than home that has merchants; in a world too small for one, home.
 	ctry := home
 	for range 64 {
@@ -200,7 +201,7 @@ func (s *scenarios) accountTakeover(t0 int64, n int) {
 	if len(shops) == 0 {
 		shops = w.byCountry[ctry]
 	}
-	ncards := int(w.accCards[a+1] - w.accCards[a])
+	ncards := int(w.acc[a].cards)
 	s.times(AccountTakeover, t0, n, func(i int, t int64) {
 		var m int32
 		if len(shops) > 0 {
@@ -211,7 +212,7 @@ func (s *scenarios) accountTakeover(t0 int64, n int) {
 		eur := sampleTable(takeoverAmounts, s.r.float())
 		ch := w.channel(m, s.r.float())
 		s.add(row{ns: t, amount: countries[w.merCountry[m]].localCents(eur), account: a,
-			card: w.accCards[a] + int32(s.r.intn(ncards)), merchant: m, channel: ch,
+			card: w.acc[a].firstCard + int32(s.r.intn(ncards)), merchant: m, channel: ch,
 			scenario: uint8(AccountTakeover) + 1})
 	})
 }

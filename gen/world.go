@@ -17,8 +17,7 @@ type World struct {
 	accounts  int
 	merchants int
 
-	accCountry  []uint8
-	accCards    []int32 // account a holds cards accCards[a] to accCards[a+1]-1
+	acc         []account
 	cardAccount []int32
 
 	merCat     []uint8
@@ -53,14 +52,19 @@ type wordText struct {
 	len  int
 }
 
-// Popularity exponents: entity rank x is drawn as n*u^k, so the share of traffic at rank x
-// falls like x^(1/k-1) and the top 1% of entities carry 1%^(1/k) of it.
-const (
-	accountSkew  = 3 // top 1% of accounts: ~22% of transactions
-	merchantSkew = 4 // top 1% of merchants: ~32%
-	// domestic is the share of card payments made in the cardholder's home country.
-	domestic = 0.88
-)
+// account is what traffic needs of an account, in one word so a draw costs one memory access.
+type account struct {
+	firstCard int32 // the account holds cards firstCard to firstCard+cards-1
+	cards     uint8
+	country   uint8 // home country, index into countries
+}
+
+// Popularity: an entity's rank x (0 the busiest) is drawn as n*u^k for a uniform u, so the
+// share of traffic at rank x falls like x^(1/k-1) and the busiest 1% of entities carry
+// 1%^(1/k) of it: k=3 for accounts (22%), k=4 for merchants (32%).
+
+// domestic is the share of card payments made in the cardholder's home country.
+const domestic = 0.88
 
 // cardsCDF is the distribution of the number of cards an account holds (1, 2 or 3).
 var cardsCDF = [3]float64{0.5, 0.85, 1}
@@ -74,17 +78,18 @@ func NewWorld(cfg Config) (*World, error) {
 	r := newRNG(cfg.Seed, streamWorld, 0)
 	w := &World{seed: cfg.Seed, accounts: cfg.Accounts, merchants: cfg.Merchants, countryCDF: countryCDF()}
 
-	w.accCountry = make([]uint8, cfg.Accounts)
-	w.accCards = make([]int32, cfg.Accounts+1)
-	for a := range cfg.Accounts {
-		w.accCountry[a] = uint8(r.pick(w.countryCDF))
-		w.accCards[a+1] = w.accCards[a] + int32(r.pick(cardsCDF[:])+1)
+	w.acc = make([]account, cfg.Accounts)
+	cards := 0
+	for a := range w.acc {
+		country := uint8(r.pick(w.countryCDF))
+		n := r.pick(cardsCDF[:]) + 1
+		w.acc[a] = account{firstCard: int32(cards), cards: uint8(n), country: country}
+		cards += n
 	}
-	cards := int(w.accCards[cfg.Accounts])
 	w.cardAccount = make([]int32, cards)
-	for a := range cfg.Accounts {
-		for c := w.accCards[a]; c < w.accCards[a+1]; c++ {
-			w.cardAccount[c] = int32(a)
+	for a, acc := range w.acc {
+		for c := range int32(acc.cards) {
+			w.cardAccount[acc.firstCard+c] = int32(a)
 		}
 	}
 
@@ -155,9 +160,13 @@ func NewWorld(cfg Config) (*World, error) {
 	return w, nil
 }
 
-// Accounts, Cards and Merchants say how many of each the world holds.
-func (w *World) Accounts() int  { return w.accounts }
-func (w *World) Cards() int     { return len(w.cardAccount) }
+// Accounts returns how many accounts the world holds.
+func (w *World) Accounts() int { return w.accounts }
+
+// Cards returns how many cards the accounts hold together.
+func (w *World) Cards() int { return len(w.cardAccount) }
+
+// Merchants returns how many merchants the world holds.
 func (w *World) Merchants() int { return w.merchants }
 
 // matches reports whether the world is the one cfg describes.
@@ -165,12 +174,13 @@ func (w *World) matches(cfg Config) bool {
 	return w.seed == cfg.Seed && w.accounts == cfg.Accounts && w.merchants == cfg.Merchants
 }
 
-// account draws an account by popularity.
+// account draws an account by popularity (k=3).
 func (w *World) account(u float64) int32 { return int32(u * u * u * float64(w.accounts)) }
 
 // card draws one of account a's cards: the first is the everyday card.
 func (w *World) card(a int32, u float64) int32 {
-	c, n := w.accCards[a], w.accCards[a+1]-w.accCards[a]
+	acc := &w.acc[a]
+	c, n := acc.firstCard, acc.cards
 	switch {
 	case n == 1 || u < 0.7:
 		return c
@@ -180,7 +190,7 @@ func (w *World) card(a int32, u float64) int32 {
 	return c + 2
 }
 
-// pickMerchant draws a merchant from list, busiest first, by popularity.
+// pickMerchant draws a merchant from list, busiest first, by popularity (k=4).
 func pickMerchant(list []int32, u float64) int32 {
 	u *= u
 	return list[int(u*u*float64(len(list)))]
@@ -188,7 +198,7 @@ func pickMerchant(list []int32, u float64) int32 {
 
 // merchantFor draws where account a pays: mostly at home, otherwise anywhere.
 func (w *World) merchantFor(a int32, u1, u2 float64) int32 {
-	if home := w.byCountry[w.accCountry[a]]; u1 < domestic && len(home) > 0 {
+	if home := w.byCountry[w.acc[a].country]; u1 < domestic && len(home) > 0 {
 		return pickMerchant(home, u2)
 	}
 	u2 *= u2

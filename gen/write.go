@@ -14,8 +14,8 @@ import (
 	"millrace/schema"
 )
 
-// WriteBatchRows is the batch size Write generates with.
-const WriteBatchRows = 1 << 15
+// writeBatchRows is the batch size Write generates with.
+const writeBatchRows = 1 << 15
 
 // textFlushBytes is how much encoded text Write gathers before handing it to the writer.
 const textFlushBytes = 256 << 10
@@ -56,7 +56,7 @@ func Write(ctx context.Context, cfg Config, w io.Writer, kind format.Kind, opts 
 	mem := memory.DefaultAllocator
 	var stop error // why generation stopped early: ctx ended
 	for {
-		rec, err := g.Next(ctx, mem, WriteBatchRows)
+		rec, err := g.Next(ctx, mem, writeBatchRows)
 		if errors.Is(err, io.EOF) {
 			break
 		}
@@ -67,6 +67,7 @@ func Write(ctx context.Context, cfg Config, w io.Writer, kind format.Kind, opts 
 		err = out.write(rec)
 		rec.Release()
 		if err != nil {
+			_ = out.close() // releases the Parquet writer; the first error is the one to report
 			return out.stats(g.Stats()), fmt.Errorf("gen: write %s: %w", kind, err)
 		}
 		if progress != nil {

@@ -49,7 +49,6 @@ type keyedPass struct {
 	op.Base
 	sub  int
 	seen *sync.Map // card_id -> subtask
-	err  error
 }
 
 func (k *keyedPass) Open(ctx op.Context) error { k.sub = ctx.Subtask; return nil }

@@ -182,7 +182,7 @@ func generate(cmd *cobra.Command, cfg gen.Config, kind format.Kind, out string, 
 	default:
 		return gen.Stats{}, usagef("--compression: unknown codec %q (want zstd, snappy or none)", codec)
 	}
-	var w io.Writer = cmd.OutOrStdout()
+	w := cmd.OutOrStdout()
 	var file *format.File
 	if out == "-" {
 		if kind == format.Parquet && term.IsTerminal(int(os.Stdout.Fd())) {

@@ -293,6 +293,9 @@ func (r *run) runOperator(n *Node, sub int) error {
 		return fmt.Errorf("open: %w", errors.Join(err, o.Close()))
 	}
 	err := r.operatorLoop(n, sub, o, stats)
+	if d, ok := o.(interface{ Dropped() int64 }); ok {
+		stats.Dropped.Add(d.Dropped())
+	}
 	if cerr := o.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("close: %w", cerr)
 	}

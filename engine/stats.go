@@ -15,6 +15,8 @@ type NodeStats struct {
 	// BusyNanos is time spent handling messages; BackpressureNanos time spent blocked on a
 	// full downstream channel.
 	BusyNanos, BackpressureNanos atomic.Int64
+	// Dropped counts rows operators filtered out (a view's where, an inner join's misses).
+	Dropped atomic.Int64
 
 	// Sources only: the ledger of what was read.
 	Read, Accepted, Rejected, Late atomic.Int64
@@ -27,6 +29,7 @@ type NodeReport struct {
 	RowsIn, RowsOut                int64
 	BatchesIn, BatchesOut          int64
 	Busy, Backpressure             time.Duration
+	Dropped                        int64
 	Read, Accepted, Rejected, Late int64
 }
 
@@ -36,7 +39,8 @@ func (s *NodeStats) snapshot() NodeReport {
 		RowsIn: s.RowsIn.Load(), RowsOut: s.RowsOut.Load(),
 		BatchesIn: s.BatchesIn.Load(), BatchesOut: s.BatchesOut.Load(),
 		Busy: time.Duration(s.BusyNanos.Load()), Backpressure: time.Duration(s.BackpressureNanos.Load()),
-		Read: s.Read.Load(), Accepted: s.Accepted.Load(), Rejected: s.Rejected.Load(), Late: s.Late.Load(),
+		Dropped: s.Dropped.Load(),
+		Read:    s.Read.Load(), Accepted: s.Accepted.Load(), Rejected: s.Rejected.Load(), Late: s.Late.Load(),
 	}
 }
 

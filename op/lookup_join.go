@@ -12,7 +12,7 @@ import (
 // LookupJoin joins every input row with the row of a table, held whole in memory, that has
 // the same key. The output is the input's columns followed by the table's other columns;
 // a left join fills those with nulls when the table lacks the key, an inner join drops the
-// row (counted in Dropped).
+// row (counted by Dropped).
 type LookupJoin struct {
 	Base
 	table    arrow.RecordBatch
@@ -23,8 +23,7 @@ type LookupJoin struct {
 	inner    bool
 	keys     KeyEncoder
 	ctx      Context
-	// Dropped counts input rows an inner join found no match for.
-	Dropped int64
+	dropped  int64
 }
 
 // NewLookupJoin indexes table by its key columns. Two table rows with one key are an error:
@@ -55,6 +54,9 @@ func NewLookupJoin(table arrow.RecordBatch, tableKey, inputKey []int, inner bool
 	return j, nil
 }
 
+// Dropped counts input rows an inner join found no match for.
+func (j *LookupJoin) Dropped() int64 { return j.dropped }
+
 // Open keeps the allocator.
 func (j *LookupJoin) Open(ctx Context) error { j.ctx = ctx; return nil }
 
@@ -81,7 +83,7 @@ func (j *LookupJoin) Process(_ int, rec arrow.RecordBatch, out Collector) error 
 			keep = append(keep, int32(r))
 		}
 	}
-	j.Dropped += int64(n - len(keep))
+	j.dropped += int64(n - len(keep))
 	if len(keep) == 0 {
 		return nil
 	}

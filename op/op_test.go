@@ -66,8 +66,8 @@ func TestLookupJoin(t *testing.T) {
 		want := "t1,t2,t3,t4 30,(null),(null),10"
 		if inner {
 			want = "t1,t4 30,10"
-			if j.Dropped != 2 {
-				t.Errorf("inner join dropped %d", j.Dropped)
+			if j.Dropped() != 2 {
+				t.Errorf("inner join dropped %d", j.Dropped())
 			}
 		}
 		if got != want {
@@ -100,5 +100,61 @@ func TestKeyEncoderDistinguishesNullsAndBoundaries(t *testing.T) {
 			t.Fatalf("rows %d and %d encode alike", j, i)
 		}
 		seen[key] = i
+	}
+}
+
+// column evaluates to one input column.
+type column int
+
+func (c column) Eval(rec arrow.RecordBatch) (arrow.Array, error) {
+	a := rec.Column(int(c))
+	a.Retain()
+	return a, nil
+}
+
+// notNull is TRUE where a column is not null, NULL where it is.
+type notNull int
+
+func (c notNull) Eval(rec arrow.RecordBatch) (arrow.Array, error) {
+	b := array.NewBooleanBuilder(memory.DefaultAllocator)
+	defer b.Release()
+	col := rec.Column(int(c))
+	for i := range col.Len() {
+		if col.IsNull(i) {
+			b.AppendNull()
+		} else {
+			b.Append(true)
+		}
+	}
+	return b.NewArray(), nil
+}
+
+func TestMapAndChain(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
+	defer mem.AssertSize(t, 0)
+	in := arrow.NewSchema([]arrow.Field{{Name: "a", Type: arrow.BinaryTypes.String, Nullable: true}, {Name: "b", Type: arrow.PrimitiveTypes.Int64}}, nil)
+	swapped := arrow.NewSchema([]arrow.Field{in.Field(1), in.Field(0)}, nil)
+	first := NewMap(notNull(0), []Evaluator{column(1), column(0)}, swapped)
+	second := NewMap(nil, nil, nil)
+	c := NewChain(first, second)
+	if err := c.Open(Context{Mem: mem}); err != nil {
+		t.Fatal(err)
+	}
+	var out collect
+	rec := batch(t, mem, in, []string{"x", "NULL", "y", "NULL"}, []string{"1", "2", "3", "4"})
+	if err := c.Process(0, rec, &out); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(out.rows(0), ",") + " " + strings.Join(out.rows(1), ","); got != "1,3 x,y" {
+		t.Fatalf("got %q", got)
+	}
+	if c.Dropped() != 2 {
+		t.Fatalf("dropped %d", c.Dropped())
+	}
+	for _, r := range out.recs {
+		r.Release()
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
 )
 
 // KeyEncoder turns the key columns of a row into bytes: equal keys give equal bytes and
@@ -72,4 +73,55 @@ func (k *KeyEncoder) Key(i int) []byte {
 	}
 	k.buf = b
 	return b
+}
+
+// AppendKey decodes a key made by Key and appends its values to builders, one per key
+// column, of the key columns' types.
+func AppendKey(key []byte, builders []array.Builder) error {
+	for _, b := range builders {
+		if len(key) == 0 {
+			return fmt.Errorf("key too short")
+		}
+		valid := key[0] == 1
+		key = key[1:]
+		if !valid {
+			b.AppendNull()
+			continue
+		}
+		switch bb := b.(type) {
+		case *array.StringBuilder:
+			n, w := binary.Uvarint(key)
+			if w <= 0 || uint64(len(key)-w) < n {
+				return fmt.Errorf("key too short")
+			}
+			bb.BinaryBuilder.Append(key[w : w+int(n)])
+			key = key[w+int(n):]
+		case *array.Int32Builder:
+			bb.Append(int32(binary.LittleEndian.Uint32(key)))
+			key = key[4:]
+		case *array.Int64Builder:
+			bb.Append(int64(binary.LittleEndian.Uint64(key)))
+			key = key[8:]
+		case *array.TimestampBuilder:
+			bb.Append(arrow.Timestamp(binary.LittleEndian.Uint64(key)))
+			key = key[8:]
+		case *array.Date32Builder:
+			bb.Append(arrow.Date32(binary.LittleEndian.Uint32(key)))
+			key = key[4:]
+		case *array.BooleanBuilder:
+			bb.Append(key[0] == 1)
+			key = key[1:]
+		case *array.Float64Builder:
+			bb.Append(math.Float64frombits(binary.LittleEndian.Uint64(key)))
+			key = key[8:]
+		case *array.Decimal128Builder:
+			lo := binary.LittleEndian.Uint64(key)
+			hi := int64(binary.LittleEndian.Uint64(key[8:]))
+			bb.Append(decimal128.New(hi, lo))
+			key = key[16:]
+		default:
+			return fmt.Errorf("type %s cannot be a key", b.Type())
+		}
+	}
+	return nil
 }

@@ -1,0 +1,135 @@
+package spec
+
+import (
+	"millrace/format"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// sink decodes the sink called name, whose name key is key and settings val.
+func (d *decoder) sink(name string, key, val *yaml.Node, path string) *Sink {
+	k := &Sink{Name: name, Pos: d.pos(key)}
+	pairs, ok := d.mapping(val, path, "a mapping of sink settings, such as {from: velocity, kind: jsonl, path: out/velocity.jsonl}")
+	if !ok {
+		return nil
+	}
+	kind, hasKind := "", false
+	rest := pairs[:0:0]
+	for _, p := range pairs {
+		if p.key != "kind" {
+			rest = append(rest, p)
+			continue
+		}
+		hasKind = true
+		sk, _ := enum(d, p.val, p.path, "sink kind", SinkKinds)
+		kind = string(sk)
+	}
+	if !hasKind {
+		d.errorf(key, path, "kind is required (%s)", orList(SinkKinds))
+	}
+	k.Kind = SinkKind(kind)
+	decodeFields(d, k, rest, path, sinkFields, kind, "sink")
+	has := make(map[string]pair, len(pairs))
+	for _, p := range pairs {
+		has[p.key] = p
+	}
+	if _, ok := has["from"]; !ok {
+		d.errorf(key, path, "from is required: the source, view or side stream it writes")
+	}
+	d.finishSink(k, key, path, has)
+	return k
+}
+
+// fileSinks are the sink kinds that write files.
+var fileSinks = kinds(SinkParquet, SinkJSONL, SinkCSV)
+
+// finishSink applies the defaults and the checks that involve several keys of a sink; has
+// maps each key the sink gives to its pair.
+func (d *decoder) finishSink(k *Sink, key *yaml.Node, path string, has map[string]pair) {
+	switch k.Kind {
+	case SinkStdout:
+		if k.Format == "" {
+			k.Format = format.JSONL
+		}
+		return
+	case "":
+		return
+	}
+	k.Format = format.Kind(k.Kind)
+	p, hasPath := has["path"]
+	if !hasPath {
+		d.errorf(key, path, "path is required for a %s sink: the file, or directory of part files, it writes", k.Kind)
+	}
+	var codec format.Codec
+	if k.Path != "" {
+		detected, c, err := format.Detect(k.Path)
+		codec = c
+		switch {
+		case err == nil && detected != k.Format:
+			d.errorf(p.val, p.path, "path %q names a %s file, but the sink is kind %s", k.Path, detected, k.Kind)
+		case err == nil && len(k.PartitionBy) > 0:
+			d.errorf(p.val, p.path, "path %q names a file, but partition_by writes part files into a directory: give a directory", k.Path)
+		case err == nil && k.Kind == SinkParquet && codec != format.NoCodec:
+			d.errorf(p.val, p.path, "a Parquet file cannot be wrapped in %s: Parquet compresses its own pages (see compression)", codec)
+		}
+	}
+	c, given := has["compression"]
+	if k.Kind == SinkParquet {
+		if !given {
+			k.Compression = string(format.Zstd)
+			return
+		}
+		if v, ok := enum(d, c.val, c.path, "Parquet compression", []format.Compression{format.Zstd, format.Snappy, format.Uncompressed}); ok {
+			k.Compression = string(v)
+		}
+		return
+	}
+	byPath := map[format.Codec]string{format.NoCodec: "none", format.Gzip: "gzip", format.ZstdRaw: "zstd"}[codec]
+	if !given {
+		k.Compression = byPath
+		return
+	}
+	v, ok := enum(d, c.val, c.path, "compression", []string{"gzip", "zstd", "none"})
+	if !ok {
+		return
+	}
+	if codec != format.NoCodec && v != byPath {
+		d.errorf(c.val, c.path, "is %s, but path %q says %s", v, k.Path, byPath)
+		return
+	}
+	k.Compression = v
+}
+
+// sinkFields are the keys of a sink other than kind.
+var sinkFields = map[string]field[Sink]{
+	"from": {set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
+		if deref(n).Kind == yaml.SequenceNode {
+			d.errorf(n, p, "must be one source or view name: a sink writes one stream (union several in a view with from: [a, b])")
+			return
+		}
+		k.From, _ = d.str(n, p, "a source or view name")
+	}},
+	"path": {only: fileSinks, set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
+		k.Path, _ = d.str(n, p, "a file or directory path")
+	}},
+	"format": {only: kinds(SinkStdout), set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
+		if v, ok := d.str(n, p, "jsonl or csv"); ok {
+			f, err := format.ParseKind(v)
+			if err == nil && f == format.Parquet {
+				d.errorf(n, p, "stdout takes jsonl or csv, not parquet")
+				return
+			}
+			if err != nil {
+				d.errorf(n, p, "%v", err)
+				return
+			}
+			k.Format = f
+		}
+	}},
+	"partition_by": {only: fileSinks, set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
+		k.PartitionBy = d.exprs(n, p, "a list of expressions")
+	}},
+	"compression": {only: fileSinks, set: func(*decoder, *Sink, *yaml.Node, string) {
+		// Checked in finishSink: what is allowed depends on the kind and the path.
+	}},
+}

@@ -1,0 +1,80 @@
+package spec
+
+import (
+	"testing"
+
+	"millrace/format"
+)
+
+func TestSinkDefaults(t *testing.T) {
+	s := mustParse(t, head+`sinks:
+  lake: {from: tx, kind: parquet, path: out/lake}
+  lake_snappy: {from: tx, kind: parquet, path: out/tx.parquet, compression: snappy}
+  plain: {from: tx, kind: jsonl, path: out/tx.jsonl}
+  gz: {from: tx, kind: csv, path: out/tx.csv.gz}
+  zst_dir: {from: tx, kind: jsonl, path: out/parts, compression: zstd, partition_by: "date(ts)"}
+  same: {from: tx, kind: jsonl, path: out/y.jsonl.zst, compression: zstd}
+  screen: {from: tx.dead_letters, kind: stdout}
+  screen_csv: {from: tx, kind: stdout, format: csv}
+`)
+	tests := []struct {
+		name        string
+		format      format.Kind
+		compression string
+		partitions  int
+	}{
+		{"lake", format.Parquet, "zstd", 0},
+		{"lake_snappy", format.Parquet, "snappy", 0},
+		{"plain", format.JSONL, "none", 0},
+		{"gz", format.CSV, "gzip", 0},
+		{"zst_dir", format.JSONL, "zstd", 1},
+		{"same", format.JSONL, "zstd", 0},
+		{"screen", format.JSONL, "", 0},
+		{"screen_csv", format.CSV, "", 0},
+	}
+	for _, tt := range tests {
+		k := s.Sink(tt.name)
+		if k.Format != tt.format || k.Compression != tt.compression || len(k.PartitionBy) != tt.partitions {
+			t.Errorf("%s = %+v, want format %s, compression %q, %d partition keys", tt.name, k, tt.format, tt.compression, tt.partitions)
+		}
+	}
+	if p := s.Sink("zst_dir").PartitionBy[0]; p.Text != "date(ts)" || p.Path != "sinks.zst_dir.partition_by" {
+		t.Errorf("partition_by = %+v", p)
+	}
+}
+
+func TestSinkErrors(t *testing.T) {
+	sink := func(body string) string { return head + "sinks:\n  out: " + body + "\n" }
+	checkErrors(t, []errorCase{
+		{"unknown kind", sink("{from: tx, kind: kafka}"), []string{
+			`t.yaml:5: sinks.out.kind: unknown sink kind "kafka" (want parquet, jsonl, csv or stdout)`,
+		}},
+		{"path missing", sink("{from: tx, kind: csv}"), []string{
+			"t.yaml:5: sinks.out: path is required for a csv sink: the file, or directory of part files, it writes",
+		}},
+		{"format on a file sink", sink("{from: tx, kind: csv, path: o.csv, format: csv}"), []string{
+			"t.yaml:5: sinks.out.format: csv sinks take no format (it is for stdout sinks)",
+		}},
+		{"parquet on stdout", sink("{from: tx, kind: stdout, format: parquet}"), []string{
+			"t.yaml:5: sinks.out.format: stdout takes jsonl or csv, not parquet",
+		}},
+		{"partitions on stdout", sink("{from: tx, kind: stdout, partition_by: [x]}"), []string{
+			"t.yaml:5: sinks.out.partition_by: stdout sinks take no partition_by (it is for parquet, jsonl or csv sinks)",
+		}},
+		{"partitions into a file", sink("{from: tx, kind: jsonl, path: o.jsonl, partition_by: [x]}"), []string{
+			`t.yaml:5: sinks.out.path: path "o.jsonl" names a file, but partition_by writes part files into a directory: give a directory`,
+		}},
+		{"compressed parquet file", sink("{from: tx, kind: parquet, path: o.parquet.gz}"), []string{
+			"t.yaml:5: sinks.out.path: a Parquet file cannot be wrapped in gz: Parquet compresses its own pages (see compression)",
+		}},
+		{"text compression", sink("{from: tx, kind: jsonl, path: o.jsonl, compression: snappy}"), []string{
+			`t.yaml:5: sinks.out.compression: unknown compression "snappy" (want gzip, zstd or none)`,
+		}},
+		{"unknown from", sink("{from: velocity, kind: stdout}"), []string{
+			`t.yaml:5: sinks.out.from: unknown source or view "velocity"`,
+		}},
+		{"bad sink name", head + "sinks:\n  my-sink: {from: tx, kind: stdout}\n", []string{
+			`t.yaml:5: sinks.my-sink: "my-sink" is not a valid sink name: use letters, digits and _, not starting with a digit`,
+		}},
+	})
+}

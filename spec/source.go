@@ -1,0 +1,410 @@
+package spec
+
+import (
+	"slices"
+	"strings"
+
+	"millrace/format"
+	"millrace/gen"
+	"millrace/schema"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// source decodes the source called name, whose name key is key and settings val.
+func (d *decoder) source(name string, key, val *yaml.Node, path string) *Source {
+	src := &Source{Name: name, Pos: d.pos(key)}
+	pairs, ok := d.mapping(val, path, "a mapping of source settings, such as {kind: file, path: data/tx.jsonl, schema: transaction}")
+	if !ok {
+		return nil
+	}
+	// The kind decides which other keys apply, so it goes first.
+	kind, hasKind := "", false
+	rest := pairs[:0:0]
+	for _, p := range pairs {
+		if p.key != "kind" {
+			rest = append(rest, p)
+			continue
+		}
+		hasKind = true
+		k, _ := enum(d, p.val, p.path, "source kind", SourceKinds)
+		kind = string(k)
+	}
+	if !hasKind {
+		d.errorf(key, path, "kind is required (%s)", orList(SourceKinds))
+	}
+	src.Kind = SourceKind(kind)
+	if src.Kind == SourceGenerator {
+		src.Generator = defaultGenerator()
+	}
+	decodeFields(d, src, rest, path, sourceFields, kind, "source")
+
+	has := make(map[string]*yaml.Node, len(pairs))
+	for _, p := range pairs {
+		has[p.key] = p.keyNode
+	}
+	d.finishSource(src, key, path, has)
+	return src
+}
+
+// defaultGenerator returns the generator settings a spec starts from: gen's defaults, but
+// without a bound on rows, since a generator source is a stream.
+func defaultGenerator() Generator {
+	c := gen.DefaultConfig()
+	return Generator{
+		Rate:        c.Rate,
+		Seed:        c.Seed,
+		Speed:       c.Speed,
+		FraudRate:   c.FraudRate,
+		Disorder:    c.Disorder,
+		DupRate:     c.DupRate,
+		LateRate:    c.LateRate,
+		CorruptRate: c.CorruptRate,
+		Partitions:  c.Partitions,
+	}
+}
+
+// finishSource applies the defaults and the checks that involve several keys of a source;
+// has maps each key the source gives to its key node.
+func (d *decoder) finishSource(src *Source, key *yaml.Node, path string, has map[string]*yaml.Node) {
+	at := func(k string) (*yaml.Node, string) { return has[k], joinPath(path, k) }
+
+	// Schema.
+	switch {
+	case src.Kind == SourceGenerator && has["columns"] != nil:
+		n, p := at("columns")
+		d.errorf(n, p, "a generator makes transaction records; it takes no columns")
+		src.Columns = nil
+	case src.Kind == SourceGenerator:
+		if src.Schema != "" && src.Schema != "transaction" {
+			n, p := at("schema")
+			d.errorf(n, p, "a generator makes transaction records; schema must be transaction")
+		}
+		src.Schema = "transaction"
+	case has["schema"] != nil && has["columns"] != nil:
+		n, p := at("columns")
+		d.errorf(n, p, "give schema or columns, not both")
+	case has["schema"] == nil && has["columns"] == nil && src.Kind != "":
+		d.errorf(key, path, "schema or columns is required: a built-in schema (schema: transaction) or inline columns ({name: type, ...})")
+	}
+
+	// Where records come from, and how they are encoded.
+	switch src.Kind {
+	case SourceFile:
+		d.fileFormat(src, has, path)
+	case SourceHTTP, SourceKafka, SourceNATS:
+		switch src.Format {
+		case "":
+			src.Format = format.JSONL
+		case format.Parquet:
+			n, p := at("format")
+			d.errorf(n, p, "%s messages are jsonl or csv; parquet is for files", src.Kind)
+		}
+	}
+	required := map[SourceKind][]string{
+		SourceFile:  {"path"},
+		SourceKafka: {"brokers", "topic"},
+		SourceNATS:  {"url", "subject"},
+	}
+	for _, k := range required[src.Kind] {
+		if has[k] == nil {
+			d.errorf(key, path, "%s is required for a %s source", k, src.Kind)
+		}
+	}
+
+	// Event time.
+	if src.Kind == SourceGenerator && src.EventTime == "" && has["event_time"] == nil {
+		src.EventTime = "ts"
+	}
+	if src.Table {
+		if n := has["event_time"]; n != nil {
+			d.errorf(n, joinPath(path, "event_time"), "a table source has no event time; remove event_time or table: true")
+		}
+	}
+	if src.EventTime == "" && has["event_time"] == nil {
+		for _, k := range []string{"watermark", "idle_timeout"} {
+			if n := has[k]; n != nil {
+				d.errorf(n, joinPath(path, k), "needs event_time: %s is about event time", k)
+			}
+		}
+	}
+	if src.EventTime != "" && (has["schema"] == nil || has["columns"] == nil) {
+		d.eventTimeColumn(src, has["event_time"], joinPath(path, "event_time"))
+	}
+}
+
+// fileFormat settles a file source's format: as given, or what its path's extension says.
+func (d *decoder) fileFormat(src *Source, has map[string]*yaml.Node, path string) {
+	if src.Path == "" {
+		return
+	}
+	detected, _, err := format.Detect(src.Path)
+	switch {
+	case src.Format == "" && err != nil && has["format"] == nil:
+		d.errorf(has["path"], joinPath(path, "path"), "cannot tell the format of %q from its name; add format: jsonl, csv or parquet", src.Path)
+	case src.Format == "":
+		src.Format = detected
+	case err == nil && detected != src.Format:
+		d.errorf(has["format"], joinPath(path, "format"), "format is %s but path %q names %s files", src.Format, src.Path, detected)
+	}
+}
+
+// eventTimeColumn checks that the event time column exists and is a timestamp, when the
+// source's schema is known.
+func (d *decoder) eventTimeColumn(src *Source, n *yaml.Node, path string) {
+	if src.Schema == "" && src.Columns == nil {
+		return
+	}
+	s, err := src.ArrowSchema()
+	if err != nil {
+		return // reported where the schema is declared
+	}
+	i := s.FieldIndices(src.EventTime)
+	if len(i) == 0 {
+		names := make([]string, s.NumFields())
+		for j, f := range s.Fields() {
+			names[j] = f.Name
+		}
+		if hint := didYouMean(src.EventTime, names); hint != "" {
+			d.errorf(n, path, "unknown column %q%s", src.EventTime, hint)
+		} else {
+			d.errorf(n, path, "unknown column %q (columns: %s)", src.EventTime, strings.Join(names, ", "))
+		}
+		return
+	}
+	if t := s.Field(i[0]).Type; t.ID() != arrow.TIMESTAMP {
+		d.errorf(n, path, "column %q is %s, not a timestamp", src.EventTime, t)
+	}
+}
+
+// sourceFields are the keys of a source other than kind.
+var sourceFields = map[string]field[Source]{
+	"path": {only: kinds(SourceFile, SourceHTTP), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+		want := "a file path or glob"
+		if s.Kind == SourceHTTP {
+			want = "a URL path"
+		}
+		if v, ok := d.str(n, p, want); ok {
+			if s.Kind == SourceHTTP && !strings.HasPrefix(v, "/") {
+				d.errorf(n, p, "%q is not a URL path: it must start with /", v)
+				return
+			}
+			s.Path = v
+		}
+	}},
+	"format": {only: kinds(SourceFile, SourceHTTP, SourceKafka, SourceNATS), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+		if v, ok := d.str(n, p, "a format (jsonl, csv or parquet)"); ok {
+			k, err := format.ParseKind(v)
+			if err != nil {
+				d.errorf(n, p, "%v", err)
+				return
+			}
+			s.Format = k
+		}
+	}},
+	"schema": {set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+		if v, ok := d.str(n, p, "a built-in schema name"); ok {
+			if _, err := schema.Builtin(v); err != nil {
+				d.errorf(n, p, "%s", strings.TrimPrefix(err.Error(), "schema: "))
+				return
+			}
+			s.Schema = v
+		}
+	}},
+	"columns": {set: (*decoder).columns},
+	"event_time": {set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+		s.EventTime, _ = d.ident(n, p, "a column name")
+	}},
+	"watermark": {set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+		s.Watermark, _ = d.duration(n, p)
+	}},
+	"idle_timeout": {set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+		s.IdleTimeout, _ = d.duration(n, p)
+	}},
+	"checks": {set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+		s.Checks = d.exprs(n, p, "a list of conditions")
+	}},
+	"table": {only: kinds(SourceFile), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+		s.Table, _ = d.boolean(n, p)
+	}},
+
+	"rate": {only: generatorOnly, set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+		if v, ok := d.number(n, p); ok {
+			if v <= 0 {
+				d.errorf(n, p, "must be a positive number of records per second, not %g", v)
+				return
+			}
+			s.Generator.Rate = v
+		}
+	}},
+	"rows": {only: generatorOnly, set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+		if v, ok := d.integer(n, p); ok {
+			if v < 0 {
+				d.errorf(n, p, "must not be negative, not %d", v)
+				return
+			}
+			s.Generator.Rows = v
+		}
+	}},
+	"duration": {only: generatorOnly, set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+		s.Generator.Duration, _ = d.duration(n, p)
+	}},
+	"seed": {only: generatorOnly, set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+		if v, ok := d.integer(n, p); ok {
+			s.Generator.Seed = v
+		}
+	}},
+	"speed": {only: generatorOnly, set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+		if v, ok := d.number(n, p); ok {
+			if v < 0 {
+				d.errorf(n, p, "must be 0 (as fast as possible) or a positive time factor, not %g", v)
+				return
+			}
+			s.Generator.Speed = v
+		}
+	}},
+	"fraud_rate":   {only: generatorOnly, set: fraction(0.5, func(s *Source) *float64 { return &s.Generator.FraudRate })},
+	"dup_rate":     {only: generatorOnly, set: fraction(1, func(s *Source) *float64 { return &s.Generator.DupRate })},
+	"late_rate":    {only: generatorOnly, set: fraction(1, func(s *Source) *float64 { return &s.Generator.LateRate })},
+	"corrupt_rate": {only: generatorOnly, set: fraction(1, func(s *Source) *float64 { return &s.Generator.CorruptRate })},
+	"disorder": {only: generatorOnly, set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+		s.Generator.Disorder, _ = d.duration(n, p)
+	}},
+	"surges": {only: generatorOnly, set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+		items, _ := d.list(n, p, "a list of surges such as 03:00x10 or +5mx3/10m")
+		for _, it := range items {
+			v, ok := d.str(it.node, it.path, "a surge such as 03:00x10 or +5mx3/10m")
+			if !ok {
+				continue
+			}
+			if strings.Contains(v, ",") {
+				d.errorf(it.node, it.path, "one surge per item: write a list, as in [03:00x10, +5mx3/10m]")
+				continue
+			}
+			surges, err := gen.ParseSurges(v, gen.DefaultSurgeFor)
+			if err != nil {
+				d.errorf(it.node, it.path, "%s", strings.TrimPrefix(err.Error(), "gen: "))
+				continue
+			}
+			s.Generator.Surges = append(s.Generator.Surges, surges...)
+		}
+	}},
+	"partitions": {only: generatorOnly, set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+		if v, ok := d.integer(n, p); ok {
+			if v < 1 || v > maxPartitions {
+				d.errorf(n, p, "must be between 1 and %d, not %d", maxPartitions, v)
+				return
+			}
+			s.Generator.Partitions = int(v)
+		}
+	}},
+
+	"brokers": {only: kinds(SourceKafka), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+		items, _ := d.list(n, p, "a list of host:port addresses")
+		for _, it := range items {
+			if v, ok := d.str(it.node, it.path, "a host:port address"); ok {
+				s.Kafka.Brokers = append(s.Kafka.Brokers, v)
+			}
+		}
+	}},
+	"topic": {only: kinds(SourceKafka), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+		s.Kafka.Topic, _ = d.str(n, p, "a topic name")
+	}},
+	"group": {only: kinds(SourceKafka), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+		s.Kafka.Group, _ = d.str(n, p, "a consumer group name")
+	}},
+	"url": {only: kinds(SourceNATS), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+		s.NATS.URL, _ = d.str(n, p, "a NATS server URL")
+	}},
+	"subject": {only: kinds(SourceNATS), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+		s.NATS.Subject, _ = d.str(n, p, "a subject")
+	}},
+}
+
+// generatorOnly marks the keys only generator sources take.
+var generatorOnly = kinds(SourceGenerator)
+
+// maxPartitions bounds a generator's partitions.
+const maxPartitions = 4096
+
+// fraction returns a setter for a rate between 0 and hi.
+func fraction(hi float64, dst func(*Source) *float64) func(*decoder, *Source, *yaml.Node, string) {
+	return func(d *decoder, s *Source, n *yaml.Node, p string) {
+		if v, ok := d.number(n, p); ok {
+			if v < 0 || v > hi {
+				d.errorf(n, p, "must be between 0 and %g, not %g", hi, v)
+				return
+			}
+			*dst(s) = v
+		}
+	}
+}
+
+// columns decodes an inline schema, `{name: type, ...}` in order. A type may end in "null"
+// to make the column nullable, or "not null" (the default): a record without a value for a
+// column that is not nullable is a dead letter.
+func (d *decoder) columns(s *Source, n *yaml.Node, path string) {
+	pairs, ok := d.mapping(n, path, "a mapping of column names to types, such as {id: string, amount: decimal(18,2)}")
+	if !ok {
+		return
+	}
+	if len(pairs) == 0 {
+		d.errorf(n, path, "is empty; declare at least one column")
+		return
+	}
+	cols := make([]schema.Column, 0, len(pairs))
+	flow := deref(n).Style&yaml.FlowStyle != 0
+	cut := false // the previous type was cut at a comma by flow syntax
+	for _, p := range pairs {
+		if cut && strings.HasSuffix(p.key, ")") {
+			cut = false // the rest of that type, taken for a key: reported already
+			continue
+		}
+		cut = false
+		if !isIdent(p.key) {
+			d.errorf(p.keyNode, p.path, "%q is not a valid column name: use %s", p.key, identRule)
+			continue
+		}
+		v, ok := d.str(p.val, p.path, "a column type such as string, int64 or decimal(18,2)")
+		if !ok {
+			continue
+		}
+		typ, nullable := columnType(v)
+		if flow && strings.Contains(typ, "(") && !strings.Contains(typ, ")") {
+			d.errorf(p.val, p.path, "type %q is cut at a comma: inside {...} quote it, as in %q", typ, typ+",2)")
+			cut = true
+			continue
+		}
+		if _, err := schema.ParseType(typ); err != nil {
+			hint := ""
+			if !strings.HasPrefix(strings.ToLower(typ), "decimal") {
+				hint = didYouMean(strings.ToLower(typ), schema.TypeNames)
+			}
+			if hint != "" {
+				d.errorf(p.val, p.path, "unknown type %q%s", typ, hint)
+			} else {
+				d.errorf(p.val, p.path, "%v", err)
+			}
+			continue
+		}
+		cols = append(cols, schema.Column{Name: p.key, Type: typ, Nullable: nullable})
+	}
+	if len(cols) == len(pairs) { // otherwise the schema is unknown, and left out
+		s.Columns = slices.Clip(cols)
+	}
+}
+
+// columnType splits a declared type such as "float64 null" into the type and nullability.
+func columnType(decl string) (typ string, nullable bool) {
+	t := strings.TrimSpace(decl)
+	lower := strings.ToLower(t)
+	if strings.HasSuffix(lower, " not null") {
+		return strings.TrimSpace(t[:len(t)-len(" not null")]), false
+	}
+	if strings.HasSuffix(lower, " null") {
+		return strings.TrimSpace(t[:len(t)-len(" null")]), true
+	}
+	return t, false
+}

@@ -1,0 +1,375 @@
+// Package spec reads pipeline specs: the YAML files that name a pipeline's sources, the views
+// computed from them and the sinks their results go to (DESIGN.md §1).
+//
+// Parse decodes a spec strictly into the types of this package and checks its structure: every
+// key is known, every value has the right type, required keys are present, names are
+// identifiers, every `from:` names a source, a view or a source's side stream, join tables
+// exist, and the views form a DAG. It applies the defaults (a file source's format from its
+// path, a generator's event time and schema, a join's type, a sink's compression). It does not
+// parse the SQL inside: expressions are kept as Expr, text plus position, for package expr.
+//
+// The keys, by section (a list key also takes a single value; durations are Go's, plus d):
+//
+//	name                 letters, digits, _ and -
+//	sources.NAME         kind: generator | file | http | kafka | nats (required)
+//	                     schema: transaction | columns: {col: TYPE [null | not null], ...}
+//	                     event_time, watermark, idle_timeout, checks: [expr, ...]
+//	  file               path (glob, required), format (default: by extension), table: bool
+//	  http               path (URL path), format (default jsonl)
+//	  kafka              brokers, topic (both required), group, format (default jsonl)
+//	  nats               url, subject (both required), format (default jsonl)
+//	  generator          rate, rows, duration, seed, speed, fraud_rate, disorder, dup_rate,
+//	                     late_rate, corrupt_rate, surges: [03:00x10, +5mx3/10m], partitions
+//	views.NAME           from (required: a stream or a list, unioned), where, select: {col: expr},
+//	                     group_by, window: {tumble: D} | {hop: D, every: D} | {session: D},
+//	                     having (needs group_by or window),
+//	                     join: {table: SOURCE, on: col | [col, ...], type: left | inner}
+//	sinks.NAME           from (required, one stream), kind: parquet | jsonl | csv | stdout,
+//	                     path (file kinds), partition_by, compression, format (stdout: jsonl | csv)
+//
+// A stream is a source, a view, or a source's side stream: SOURCE.dead_letters (records it
+// refused) or SOURCE.late (records behind the watermark; only sources with event_time). Sources
+// and views share one namespace; sinks have their own.
+//
+// Scalar values may use environment variables: ${VAR}, ${VAR:-default} (used when VAR is unset
+// or empty; the default may itself hold variables) and $$ for a literal dollar. A variable that
+// is unset and has no default is an error.
+//
+// Every problem is reported as one self-contained line,
+//
+//	FILE:LINE: key.path: message
+//
+// for example `card-velocity.yaml:14: views.velocity.windw: unknown key (did you mean
+// "window"?)`. Parse reports every structural problem it finds, sorted by line, as Errors;
+// errors.Is(err, ErrInvalid) tells a spec error from a failure to read the file.
+package spec
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"millrace/format"
+	"millrace/gen"
+	"millrace/schema"
+
+	"github.com/apache/arrow-go/v18/arrow"
+)
+
+// Spec is a decoded and structurally valid pipeline. Sources, views and sinks keep the order
+// the file gives them, so that everything derived from a spec is deterministic.
+type Spec struct {
+	// Name names the pipeline; checkpoints live under it. Letters, digits, '_' and '-'.
+	Name string
+	// File is the file name given to Parse; every Pos of this spec carries it.
+	File    string
+	Sources []*Source
+	Views   []*View
+	Sinks   []*Sink
+
+	// at holds the position of every key and list item decoded, by full key path.
+	at map[string]Pos
+}
+
+// SourceKind says where a source's records come from.
+type SourceKind string
+
+// The source kinds.
+const (
+	SourceGenerator SourceKind = "generator" // in-process transaction generator (package gen)
+	SourceFile      SourceKind = "file"      // files matching a path or glob
+	SourceHTTP      SourceKind = "http"      // records POSTed to the pipeline's HTTP server
+	SourceKafka     SourceKind = "kafka"     // a Kafka topic, read in a consumer group
+	SourceNATS      SourceKind = "nats"      // a NATS JetStream subject
+)
+
+// SourceKinds lists the source kinds in the order messages show them.
+var SourceKinds = []SourceKind{SourceGenerator, SourceFile, SourceHTTP, SourceKafka, SourceNATS}
+
+// Source is one input of a pipeline.
+type Source struct {
+	Name string
+	Kind SourceKind
+	// Path is the file path or glob of a file source, or the URL path an http source accepts
+	// records on (empty: the runner's default).
+	Path string
+	// Format is how records are encoded. For file sources it defaults to what the path's
+	// extension says; for http, kafka and nats sources to jsonl. Generators have none.
+	Format format.Kind
+	// Schema names a built-in schema (see schema.Builtin); Columns declares one inline, in
+	// order. Exactly one of them is set; a generator's schema is always "transaction".
+	Schema  string
+	Columns []schema.Column
+	// EventTime names the timestamp column that drives windows and watermarks. Empty means
+	// the source has no event time. A generator's defaults to "ts".
+	EventTime string
+	// Watermark is the allowed out-of-orderness: the watermark trails the largest event time
+	// seen by this much. Zero means records arrive in order.
+	Watermark time.Duration
+	// IdleTimeout is how long a partition may stay silent before it stops holding the
+	// watermark back. Zero turns idleness detection off.
+	IdleTimeout time.Duration
+	// Checks are conditions every record must meet; a record that fails one goes to the
+	// source's dead letters.
+	Checks []Expr
+	// Table marks a lookup table: a file source read whole and joined by views, never
+	// streamed. Parse sets it for every source that a view joins.
+	Table bool
+
+	// Generator holds a generator source's settings.
+	Generator Generator
+	// Kafka holds a kafka source's settings.
+	Kafka Kafka
+	// NATS holds a nats source's settings.
+	NATS NATS
+
+	// Pos is where the source's name stands in the file.
+	Pos Pos
+}
+
+// ArrowSchema returns the schema of the source's records: the built-in one it names or the
+// one its columns declare.
+func (s *Source) ArrowSchema() (*arrow.Schema, error) {
+	if s.Columns != nil {
+		return schema.Parse(s.Columns)
+	}
+	return schema.Builtin(s.Schema)
+}
+
+// Generator holds the settings of a generator source, with gen.DefaultConfig's values for
+// those the spec leaves out, except that Rows and Duration default to zero: without them the
+// stream never ends. The fields mean what the fields of gen.Config of the same name mean.
+type Generator struct {
+	Rate        float64 // mean records per second of event time
+	Rows        int64   // total rows; 0 = no bound
+	Duration    time.Duration
+	Seed        int64
+	Speed       float64 // 0 = as fast as possible; > 0 = paced, event time runs Speed times the clock
+	FraudRate   float64
+	Disorder    time.Duration
+	DupRate     float64
+	LateRate    float64
+	CorruptRate float64
+	Surges      []gen.Surge
+	Partitions  int
+}
+
+// Kafka holds the settings of a kafka source.
+type Kafka struct {
+	Brokers []string // seed brokers, host:port
+	Topic   string
+	Group   string // consumer group; empty means one named after the pipeline and source
+}
+
+// NATS holds the settings of a nats source.
+type NATS struct {
+	URL     string
+	Subject string
+}
+
+// View is a stream computed from other streams. Its clauses apply in SQL order: the inputs
+// (From, a union when there are several), the lookup Join, Where, GroupBy and Window, Select,
+// Having.
+type View struct {
+	Name string
+	// From names the input streams: sources, views, or side streams such as tx.dead_letters.
+	// Several inputs are unioned.
+	From []string
+	// Where filters input rows; zero means no filter.
+	Where Expr
+	// Select lists the output columns in order; empty means the input columns unchanged.
+	Select []Field
+	// GroupBy lists the grouping keys. A window without GroupBy has one global key.
+	GroupBy []Expr
+	// Window makes the view a windowed aggregation; nil means none.
+	Window *Window
+	// Having filters aggregated rows; it needs GroupBy or Window.
+	Having Expr
+	// Join looks every input row up in a table source; nil means no join.
+	Join *Join
+
+	// Pos is where the view's name stands in the file.
+	Pos Pos
+}
+
+// Field is one output column of a view.
+type Field struct {
+	Name string
+	Expr Expr
+}
+
+// WindowKind says how a window view cuts event time.
+type WindowKind string
+
+// The window kinds.
+const (
+	Tumble  WindowKind = "tumble"  // fixed windows of Size, back to back
+	Hop     WindowKind = "hop"     // windows of Size starting every Every; they overlap
+	Session WindowKind = "session" // per key, runs of events with gaps shorter than Gap
+)
+
+// Window says how a view groups rows in event time, as written `{tumble: 1m}`,
+// `{hop: 10m, every: 1m}` or `{session: 30m}`. For Hop, Size is a multiple of Every and
+// longer than it.
+type Window struct {
+	Kind  WindowKind
+	Size  time.Duration // tumble and hop
+	Every time.Duration // hop
+	Gap   time.Duration // session
+	// Pos is where the window key stands in the file.
+	Pos Pos
+}
+
+// JoinType says what a join does with a row whose key the table lacks.
+type JoinType string
+
+// The join types.
+const (
+	LeftJoin  JoinType = "left"  // keep the row; the table's columns are null
+	InnerJoin JoinType = "inner" // drop the row
+)
+
+// Join is a lookup join of a view's input rows against a table source.
+type Join struct {
+	// Table names the table source.
+	Table string
+	// On lists the key columns, named alike in the input and the table.
+	On []string
+	// Type defaults to LeftJoin.
+	Type JoinType
+	// Pos is where the join key stands in the file.
+	Pos Pos
+}
+
+// SinkKind says where a sink writes.
+type SinkKind string
+
+// The sink kinds.
+const (
+	SinkParquet SinkKind = "parquet"
+	SinkJSONL   SinkKind = "jsonl"
+	SinkCSV     SinkKind = "csv"
+	SinkStdout  SinkKind = "stdout"
+)
+
+// SinkKinds lists the sink kinds in the order messages show them.
+var SinkKinds = []SinkKind{SinkParquet, SinkJSONL, SinkCSV, SinkStdout}
+
+// Sink writes one stream out.
+type Sink struct {
+	Name string
+	// From names the stream written: a source, a view or a side stream.
+	From string
+	Kind SinkKind
+	// Path is the file written, or the directory part files go to when it has no known
+	// extension or the sink has PartitionBy. Stdout sinks have none.
+	Path string
+	// Format is how a stdout sink encodes rows (jsonl by default, or csv); for file sinks it
+	// equals the kind.
+	Format format.Kind
+	// PartitionBy lists expressions whose values name Hive-style partition directories.
+	PartitionBy []Expr
+	// Compression is the Parquet page codec (zstd by default, snappy or none) or the
+	// whole-file codec of a jsonl or csv sink (gzip, zstd or none; by default what the path's
+	// extension says). Stdout sinks have none.
+	Compression string
+
+	// Pos is where the sink's name stands in the file.
+	Pos Pos
+}
+
+// Expr is an SQL expression as written in the spec, not yet parsed, with where it stands so
+// that later errors can point at it.
+type Expr struct {
+	// Text is the expression with environment variables expanded and surrounding space
+	// trimmed.
+	Text string
+	// Path is the expression's key path, such as views.velocity.select.spend.
+	Path string
+	// Pos is where Text begins: inside the quotes of a quoted scalar, on the first content
+	// line of a block scalar.
+	Pos Pos
+}
+
+// IsZero reports whether the expression is absent.
+func (e Expr) IsZero() bool { return e.Text == "" }
+
+// Errorf returns an error about the expression at its position and key path.
+func (e Expr) Errorf(format string, args ...any) *Error {
+	return newError(e.Pos, e.Path, format, args...)
+}
+
+// Source returns the source with the given name, or nil.
+func (s *Spec) Source(name string) *Source {
+	for _, src := range s.Sources {
+		if src.Name == name {
+			return src
+		}
+	}
+	return nil
+}
+
+// View returns the view with the given name, or nil.
+func (s *Spec) View(name string) *View {
+	for _, v := range s.Views {
+		if v.Name == name {
+			return v
+		}
+	}
+	return nil
+}
+
+// Sink returns the sink with the given name, or nil.
+func (s *Spec) Sink(name string) *Sink {
+	for _, k := range s.Sinks {
+		if k.Name == name {
+			return k
+		}
+	}
+	return nil
+}
+
+// At returns where the value at a key path stands, such as "sources.tx.event_time" or
+// "views.velocity.from[1]". For a path the file does not hold it returns the position of its
+// nearest enclosing key, and finally a position with the file name alone.
+func (s *Spec) At(path string) Pos {
+	for p := path; p != ""; p = parentPath(p) {
+		if pos, ok := s.at[p]; ok {
+			return pos
+		}
+	}
+	return Pos{File: s.File}
+}
+
+// Errorf returns an error at the position of a key path, as At finds it, for checks made
+// after Parse (the planner's): s.Errorf("sources.tx.event_time", "unknown column %q", c).
+func (s *Spec) Errorf(path, format string, args ...any) *Error {
+	return newError(s.At(path), path, format, args...)
+}
+
+// Parse decodes and checks a pipeline spec. file names the spec in positions and errors;
+// env looks up environment variables (nil: none is set). Problems with the spec are returned
+// as Errors, which matches ErrInvalid.
+func Parse(data []byte, file string, env func(string) (string, bool)) (*Spec, error) {
+	if env == nil {
+		env = func(string) (string, bool) { return "", false }
+	}
+	d := newDecoder(data, file, env)
+	s := d.spec()
+	if s != nil {
+		d.validate(s)
+	}
+	if err := d.errs.sorted(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Load reads the spec file at path and parses it with the process environment.
+func Load(path string) (*Spec, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("spec: read pipeline spec: %w", err)
+	}
+	return Parse(data, path, os.LookupEnv)
+}

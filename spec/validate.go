@@ -1,0 +1,152 @@
+package spec
+
+import (
+	"fmt"
+	"strings"
+)
+
+// validate checks what involves several entries of a decoded spec: names, the streams and
+// tables that views and sinks refer to, sink paths, and cycles among views. It marks every
+// joined source as a table.
+func (d *decoder) validate(s *Spec) {
+	for _, v := range s.Views {
+		if src := s.Source(v.Name); src != nil {
+			d.errs = append(d.errs, newError(v.Pos, "views."+v.Name,
+				"the name %q is taken by sources.%s (line %d); sources and views share names because from: refers to either", v.Name, src.Name, src.Pos.Line))
+		}
+	}
+
+	// Joined sources are tables; remember where each was first joined.
+	joined := make(map[string]string)
+	for _, v := range s.Views {
+		if v.Join == nil || v.Join.Table == "" {
+			continue
+		}
+		path := "views." + v.Name + ".join.table"
+		if d.table(s, v.Join.Table, path) {
+			if _, ok := joined[v.Join.Table]; !ok {
+				joined[v.Join.Table] = "views." + v.Name + ".join"
+			}
+		}
+	}
+
+	for _, v := range s.Views {
+		for i, ref := range v.From {
+			d.stream(s, ref, itemPath(s, "views."+v.Name+".from", i, len(v.From)), joined)
+		}
+	}
+	for _, k := range s.Sinks {
+		if k.From != "" {
+			d.stream(s, k.From, "sinks."+k.Name+".from", joined)
+		}
+	}
+	for name := range joined {
+		if src := s.Source(name); src != nil {
+			src.Table = true
+		}
+	}
+
+	written := make(map[string]*Sink)
+	for _, k := range s.Sinks {
+		if k.Path == "" {
+			continue
+		}
+		if first, ok := written[k.Path]; ok {
+			d.errs = append(d.errs, s.Errorf("sinks."+k.Name+".path", "%q is also written by sinks.%s (line %d)", k.Path, first.Name, first.Pos.Line))
+			continue
+		}
+		written[k.Path] = k
+	}
+
+	d.cycles(s)
+}
+
+// itemPath is the key path of the i-th of n items of a list value, which is the list's own
+// path when the list was written as a single scalar.
+func itemPath(s *Spec, list string, i, n int) string {
+	p := fmt.Sprintf("%s[%d]", list, i)
+	if _, ok := s.at[p]; ok || n > 1 {
+		return p
+	}
+	return list
+}
+
+// table checks that a join's table names a file source, reporting at path otherwise.
+func (d *decoder) table(s *Spec, name, path string) bool {
+	if src := s.Source(name); src != nil {
+		if src.Kind != SourceFile && src.Kind != "" {
+			d.errs = append(d.errs, s.Errorf(path, "%q is a %s source; a join table must be a file source", name, src.Kind))
+			return false
+		}
+		return true
+	}
+	if s.View(name) != nil {
+		d.errs = append(d.errs, s.Errorf(path, "%q is a view; a join table must be a file source", name))
+		return false
+	}
+	if d.badNames[name] {
+		return false
+	}
+	var files []string
+	for _, src := range s.Sources {
+		if src.Kind == SourceFile {
+			files = append(files, src.Name)
+		}
+	}
+	d.errs = append(d.errs, s.Errorf(path, "unknown table %q%s", name, orDefault(didYouMean(name, files), "; declare it as a file source with table: true")))
+	return false
+}
+
+// stream checks a stream reference in a from: at path. joined maps the sources joined as
+// tables to the join that first does so.
+func (d *decoder) stream(s *Spec, ref, path string, joined map[string]string) {
+	name, side := SplitRef(ref)
+	if name == "" || strings.Contains(side, ".") {
+		d.errs = append(d.errs, s.Errorf(path, "%q is not a stream name: want a source or view, or <source>.%s or <source>.%s", ref, DeadLetters, Late))
+		return
+	}
+	src, view := s.Source(name), s.View(name)
+	if src == nil && view == nil && d.badNames[name] {
+		return
+	}
+	if side != "" {
+		switch {
+		case src != nil && side != DeadLetters && side != Late:
+			d.errs = append(d.errs, s.Errorf(path, "unknown side stream %q of source %s%s", side, name, orDefault(didYouMean(side, sides), " (a source has dead_letters and late)")))
+		case src != nil && side == Late && src.EventTime == "":
+			d.errs = append(d.errs, s.Errorf(path, "source %s has no event_time, so none of its records is ever late", name))
+		case src != nil:
+		case view != nil:
+			d.errs = append(d.errs, s.Errorf(path, "%q: a view has no side streams; %s and %s belong to sources", ref, DeadLetters, Late))
+		default:
+			d.errs = append(d.errs, s.Errorf(path, "unknown source %q%s", name, didYouMean(name, sourceNames(s))))
+		}
+		return
+	}
+	switch {
+	case src != nil && src.Table:
+		d.errs = append(d.errs, s.Errorf(path, "%q is a table source (table: true); join it with join: {table: %s, on: ...} rather than reading it as a stream", name, name))
+	case src != nil && joined[name] != "":
+		d.errs = append(d.errs, s.Errorf(path, "%q is joined as a table by %s (line %d), so it cannot also be read as a stream; declare a second source for the stream",
+			name, strings.TrimSuffix(joined[name], ".join"), s.At(joined[name]).Line))
+	case src != nil, view != nil:
+	default:
+		d.errs = append(d.errs, s.Errorf(path, "unknown source or view %q%s", name, didYouMean(name, append(sourceNames(s), viewNames(s)...))))
+	}
+}
+
+func sourceNames(s *Spec) []string {
+	names := make([]string, len(s.Sources))
+	for i, src := range s.Sources {
+		names[i] = src.Name
+	}
+	return names
+}
+
+func viewNames(s *Spec) []string {
+	names := make([]string, len(s.Views))
+	for i, v := range s.Views {
+		names[i] = v.Name
+	}
+	return names
+}

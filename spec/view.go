@@ -1,0 +1,125 @@
+package spec
+
+import (
+	"go.yaml.in/yaml/v3"
+)
+
+// view decodes the view called name, whose name key is key and clauses val.
+func (d *decoder) view(name string, key, val *yaml.Node, path string) *View {
+	v := &View{Name: name, Pos: d.pos(key)}
+	pairs, ok := d.mapping(val, path, "a mapping of view clauses, such as {from: tx, where: amount > 0}")
+	if !ok {
+		return nil
+	}
+	decodeFields(d, v, pairs, path, viewFields, "", "view")
+	has := make(map[string]*yaml.Node, len(pairs))
+	for _, p := range pairs {
+		has[p.key] = p.keyNode
+	}
+	if has["from"] == nil {
+		d.errorf(key, path, "from is required: the source or view it reads")
+	}
+	if n := has["having"]; n != nil && has["group_by"] == nil && has["window"] == nil {
+		d.errorf(n, joinPath(path, "having"), "needs group_by or window: having filters aggregated rows (use where to filter input rows)")
+	}
+	return v
+}
+
+// viewFields are the clauses of a view.
+var viewFields = map[string]field[View]{
+	"from": {set: func(d *decoder, v *View, n *yaml.Node, p string) {
+		items, _ := d.list(n, p, "a source or view name, or a list of them")
+		seen := make(map[string]bool, len(items))
+		for _, it := range items {
+			ref, ok := d.str(it.node, it.path, "a source or view name")
+			if !ok {
+				continue
+			}
+			if seen[ref] {
+				d.errorf(it.node, it.path, "%q is listed twice", ref)
+				continue
+			}
+			seen[ref] = true
+			v.From = append(v.From, ref)
+		}
+	}},
+	"where": {set: func(d *decoder, v *View, n *yaml.Node, p string) {
+		v.Where, _ = d.expr(n, p)
+	}},
+	"select": {set: func(d *decoder, v *View, n *yaml.Node, p string) {
+		pairs, ok := d.mapping(n, p, "a mapping of output column names to expressions, such as {n: count(*)}")
+		if !ok {
+			return
+		}
+		if len(pairs) == 0 {
+			d.errorf(n, p, "is empty; want at least one output column, or leave select out to keep the input columns")
+			return
+		}
+		for _, f := range pairs {
+			if !isIdent(f.key) {
+				d.errorf(f.keyNode, f.path, "%q is not a valid column name: use %s", f.key, identRule)
+				continue
+			}
+			if e, ok := d.expr(f.val, f.path); ok {
+				v.Select = append(v.Select, Field{Name: f.key, Expr: e})
+			}
+		}
+	}},
+	"group_by": {set: func(d *decoder, v *View, n *yaml.Node, p string) {
+		v.GroupBy = d.exprs(n, p, "a list of grouping expressions")
+	}},
+	"window": {set: func(d *decoder, v *View, n *yaml.Node, p string) {
+		v.Window = d.window(n, p)
+	}},
+	"having": {set: func(d *decoder, v *View, n *yaml.Node, p string) {
+		v.Having, _ = d.expr(n, p)
+	}},
+	"join": {set: func(d *decoder, v *View, n *yaml.Node, p string) {
+		v.Join = d.join(n, p)
+	}},
+}
+
+// join decodes `{table: merchants, on: merchant_id, type: left}`.
+func (d *decoder) join(n *yaml.Node, path string) *Join {
+	pairs, ok := d.mapping(n, path, "a mapping such as {table: merchants, on: merchant_id}")
+	if !ok {
+		return nil
+	}
+	j := &Join{Type: LeftJoin, Pos: d.pos(deref(n))}
+	if at, ok := d.at[path]; ok {
+		j.Pos = at
+	}
+	decodeFields(d, j, pairs, path, joinFields, "", "join")
+	var hasTable, hasOn bool
+	for _, p := range pairs {
+		hasTable = hasTable || p.key == "table"
+		hasOn = hasOn || p.key == "on"
+	}
+	if !hasTable {
+		d.errorf(n, path, "table is required: the table source to look rows up in")
+	}
+	if !hasOn {
+		d.errorf(n, path, "on is required: the key column, or a list of them")
+	}
+	return j
+}
+
+// joinFields are the keys of a join.
+var joinFields = map[string]field[Join]{
+	"table": {set: func(d *decoder, j *Join, n *yaml.Node, p string) {
+		j.Table, _ = d.ident(n, p, "a table source name")
+	}},
+	"on": {set: func(d *decoder, j *Join, n *yaml.Node, p string) {
+		items, _ := d.list(n, p, "a key column, or a list of them")
+		for _, it := range items {
+			if c, ok := d.ident(it.node, it.path, "a column name"); ok {
+				j.On = append(j.On, c)
+			}
+		}
+	}},
+	"type": {set: func(d *decoder, j *Join, n *yaml.Node, p string) {
+		if t, ok := enum(d, n, p, "join type", []JoinType{LeftJoin, InnerJoin}); ok {
+			j.Type = t
+		}
+	}},
+}

@@ -1,0 +1,64 @@
+// Package agg holds millrace's aggregate functions as group accumulators: one Accumulator
+// computes one aggregate (say sum(amount)) for many groups at once, with each group's state in
+// typed slices indexed by a dense group id, in the manner of DataFusion's GroupsAccumulator and
+// DuckDB's aggregate states. The window operator maps (key, window) pairs to group ids and
+// feeds whole batches through Update; no per-row interface call, map lookup or allocation sits
+// in an Update kernel.
+//
+// # Two phases
+//
+// Aggregation is two-phase so that a hot key does not pin one core: partial accumulators before
+// the keyed exchange, a final one after. Partial encodes the states of some groups as an Arrow
+// column, MergePartial folds such a column into another accumulator, and Final turns states into
+// results. Splitting rows across any number of partial accumulators and merging their partials
+// gives exactly the Final of one accumulator fed every row: counts, integer and decimal sums are
+// exact, HyperLogLog and DDSketch states merge into the same sketch. The one exception is the
+// float64 sum (and avg of float64), whose rounding depends on the order of additions. The same
+// columns are what checkpoints store.
+//
+// # Functions, results and state columns
+//
+//	function                     input                         result               state column
+//	count(*)                     -                             int64                int64
+//	count(x)                     any                           int64                int64
+//	sum(x)                       int8..int64, uint8..uint32    int64                struct<sum int64, count int64>
+//	sum(x)                       decimal(P,S)                  decimal(38,S)        struct<sum decimal(38,S), count int64>
+//	sum(x)                       float32, float64              float64              struct<sum float64, count int64>
+//	avg(x)                       integers                      float64              struct<sum int64, count int64>
+//	avg(x)                       decimal(P,S)                  decimal(P',S')       struct<sum decimal(38,S), count int64>
+//	avg(x)                       float32, float64              float64              struct<sum float64, count int64>
+//	min(x), max(x)               numbers, decimal, timestamp,  the input type       the input type, null when empty
+//	                             date, string
+//	approx_count_distinct(x)     numbers, decimal, timestamp,  int64                binary: a HyperLogLog sketch
+//	                             date, string
+//	quantile(x, q)               numbers, decimal              float64              binary: a DDSketch
+//
+// Strings may be plain utf8 or dictionary-encoded utf8; min and max of either return utf8.
+//
+// Nulls are skipped. count returns 0 and approx_count_distinct 0 for a group without values;
+// the others return null, as SQL does.
+//
+// Sums are checked: an int64 or decimal(38,S) sum that leaves its range is an error naming the
+// function and group, never a wrapped value. sum and avg count the non-null values they add, so
+// the sum of no values is null and not 0.
+//
+// avg of decimal(P,S) is exact decimal(P',S') with S' = S + min(4, 38-P) and P' = min(P+4, 38),
+// rounded half away from zero: avg of decimal(18,2) money is decimal(22,6). The average of
+// values of P-S integer digits has at most P-S integer digits, so it always fits. avg of integers
+// and floats is float64.
+//
+// approx_count_distinct hashes the raw little-endian bytes of each value (the utf8 bytes of a
+// string, the 16 bytes of a decimal128) with the sketch's MetroHash64, into a precision-14
+// HyperLogLog (16384 registers, about 0.8% standard error) that stays sparse, and small, until a
+// group holds on the order of ten thousand distinct values; below that the estimate is all but
+// exact. Floats are hashed by bit pattern, so 0.0 and -0.0
+// count as two values.
+//
+// quantile(x, q) keeps a DDSketch with 1% relative accuracy (an unbounded logarithmic mapping
+// over paginated bins, so merging never collapses bins): the result is within 1% of the value
+// at 0-based rank floor(q*(n-1)) of the group's sorted values. Decimals enter the sketch as float64; the result is float64. NaN
+// cannot be placed in the sketch and is an error.
+//
+// min and max order floats with NaN above every number (as PostgreSQL and DuckDB do) and
+// strings bytewise.
+package agg

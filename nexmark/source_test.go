@@ -1,0 +1,158 @@
+package nexmark
+
+import (
+	"context"
+	"errors"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"millrace/engine"
+	"millrace/op"
+	"millrace/source"
+)
+
+// readSource reads every partition of s through the Source interface and returns each
+// partition's date_time values.
+func readSource(t *testing.T, s source.Source) [][]int64 {
+	t.Helper()
+	ctx := context.Background()
+	col := s.Watermarks().EventTime
+	var parts [][]int64
+	for p := range s.Partitions() {
+		r, err := s.Open(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ts []int64
+		for {
+			rec, dead, err := r.Read(ctx)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(dead) > 0 || !rec.Schema().Equal(s.Schema()) {
+				t.Fatalf("partition %d: %d dead letters, schema %s", p, len(dead), rec.Schema())
+			}
+			for _, v := range rec.Column(col).(*array.Timestamp).TimestampValues() {
+				ts = append(ts, int64(v))
+			}
+			rec.Release()
+			if pos := r.Position(); pos.Offset != int64(len(ts)) || !strings.HasSuffix(pos.File, "/"+strconv.Itoa(p)) {
+				t.Fatalf("partition %d: position %+v after %d rows", p, pos, len(ts))
+			}
+		}
+		if err := r.Close(); err != nil {
+			t.Fatal(err)
+		}
+		parts = append(parts, ts)
+	}
+	return parts
+}
+
+func TestSourceReadsPartitionsThroughTheInterface(t *testing.T) {
+	cfg := testConfig(100_000)
+	cfg.Partitions, cfg.Partition, cfg.BatchRows = 4, 3, 1000
+	for _, kind := range []Kind{Bids, Auctions, Persons} {
+		s := NewSource(cfg, kind, 250)
+		if s.Partitions() != 4 || s.Schema() != Schema(kind) || s.Checks() != nil {
+			t.Fatalf("%s source: %d partitions, schema %s", kind, s.Partitions(), s.Schema())
+		}
+		if wm := s.Watermarks(); wm.EventTime != DateTimeColumn(kind) || wm.OutOfOrder != 250 {
+			t.Fatalf("%s source: watermarks %+v", kind, wm)
+		}
+		total := 0
+		for p, ts := range readSource(t, s) {
+			if !slices.IsSorted(ts) {
+				t.Fatalf("%s partition %d: date_time decreases", kind, p)
+			}
+			if int64(len(ts)) != partitionRows(cfg.Events, 4, p, kind) {
+				t.Fatalf("%s partition %d: %d rows", kind, p, len(ts))
+			}
+			total += len(ts)
+		}
+		lo, hi := offsets(kind)
+		if want := int(cfg.Events / 50 * (hi - lo)); total != want {
+			t.Fatalf("%s source: %d rows, want %d", kind, total, want)
+		}
+	}
+}
+
+func TestSourceReportsBadConfigOnOpen(t *testing.T) {
+	cfg := testConfig(100)
+	cfg.Partitions = 0
+	s := NewSource(cfg, Bids, 0)
+	if s.Partitions() != 1 {
+		t.Fatalf("a bad source has %d partitions; Open would never be called", s.Partitions())
+	}
+	if _, err := s.Open(context.Background(), 0); err == nil || !strings.Contains(err.Error(), "Partitions") {
+		t.Fatalf("open: %v", err)
+	}
+	s = NewSource(testConfig(100), Kind(4), 0)
+	if _, err := s.Open(context.Background(), 0); err == nil {
+		t.Fatal("an unknown kind opened")
+	}
+	s = NewSource(testConfig(100), Bids, 0)
+	if _, err := s.Open(context.Background(), 1); err == nil {
+		t.Fatal("partition 1 of 1 opened")
+	}
+	r, err := s.Open(context.Background(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, _, err := r.Read(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("read after cancel: %v", err)
+	}
+}
+
+// counter counts the rows and the largest price that reach it.
+type counter struct {
+	op.Base
+	mu       *sync.Mutex
+	rows     *int64
+	maxPrice *int64
+}
+
+func (c *counter) Process(_ int, rec arrow.RecordBatch, _ op.Collector) error {
+	defer rec.Release()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	*c.rows += rec.NumRows()
+	for _, p := range rec.Column(BidPrice).(*array.Int64).Int64Values() {
+		*c.maxPrice = max(*c.maxPrice, p)
+	}
+	return nil
+}
+
+func TestSourceRunsInTheEngine(t *testing.T) {
+	cfg := testConfig(200_000)
+	cfg.Partitions = 6
+	src := &engine.Node{Name: "bids", Parallelism: 2, Source: NewSource(cfg, Bids, 0)}
+	var mu sync.Mutex
+	var rows, maxPrice int64
+	sink := &engine.Node{Name: "count", Parallelism: 1, Operator: func(int) op.Operator {
+		return &counter{mu: &mu, rows: &rows, maxPrice: &maxPrice}
+	}}
+	g := &engine.Graph{Nodes: []*engine.Node{src, sink}, Edges: []*engine.Edge{{From: src, To: sink, Partitioning: engine.Rebalance}}}
+	stats, err := engine.Run(context.Background(), g, engine.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := stats.Node("bids")
+	if want := cfg.Events / 50 * 46; rows != want || s.Read != want || s.Accepted != want || s.Late != 0 {
+		t.Fatalf("engine: sink saw %d rows, source read %d, accepted %d, late %d; want %d", rows, s.Read, s.Accepted, s.Late, want)
+	}
+	if maxPrice < 10_000_000 {
+		t.Fatalf("largest price %d", maxPrice)
+	}
+}

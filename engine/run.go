@@ -17,6 +17,14 @@ import (
 
 // Options tunes a run.
 type Options struct {
+	// Stop, when closed, ends the run gracefully: sources stop reading and end their streams
+	// without a final watermark, so open windows do not fire on partial data, and every
+	// operator finishes (sinks publish what they wrote).
+	Stop <-chan struct{}
+	// Progress, when set, receives a snapshot of the figures every ProgressEvery (default 1s)
+	// while the run goes on.
+	Progress      func(*Stats)
+	ProgressEvery time.Duration
 	// ChannelCapacity is how many messages an input channel holds before senders block.
 	ChannelCapacity int
 	Mem             memory.Allocator
@@ -37,14 +45,17 @@ type envelope struct {
 
 // run is one execution of a graph.
 type run struct {
-	g      *Graph
-	opts   Options
-	ctx    context.Context
-	inbox  map[*Node][]chan envelope
-	chans  map[*Node]int        // upstream channels per subtask of each operator node
-	chanID map[*Edge]int        // first channel id of an edge's upstream subtasks
-	stats  map[*Node]*NodeStats // counters per node
-	outs   map[*Node][]*Edge    // edges leaving each node
+	g    *Graph
+	opts Options
+	ctx  context.Context
+	// readCtx ends when the run stops gracefully: sources read with it.
+	readCtx  context.Context
+	subtasks sync.WaitGroup
+	inbox    map[*Node][]chan envelope
+	chans    map[*Node]int        // upstream channels per subtask of each operator node
+	chanID   map[*Edge]int        // first channel id of an edge's upstream subtasks
+	stats    map[*Node]*NodeStats // counters per node
+	outs     map[*Node][]*Edge    // edges leaving each node
 }
 
 // Run executes g until every source has ended and every operator has finished, or until
@@ -65,7 +76,18 @@ func Run(ctx context.Context, g *Graph, opts Options) (*Stats, error) {
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	r := &run{g: g, opts: opts, ctx: ctx, inbox: map[*Node][]chan envelope{}, chans: map[*Node]int{},
+	readCtx, stopReads := context.WithCancel(ctx)
+	defer stopReads()
+	if opts.Stop != nil {
+		go func() {
+			select {
+			case <-opts.Stop:
+				stopReads()
+			case <-readCtx.Done():
+			}
+		}()
+	}
+	r := &run{g: g, opts: opts, ctx: ctx, readCtx: readCtx, inbox: map[*Node][]chan envelope{}, chans: map[*Node]int{},
 		chanID: map[*Edge]int{}, stats: map[*Node]*NodeStats{}, outs: map[*Node][]*Edge{}}
 	for _, n := range g.Nodes {
 		r.stats[n] = &NodeStats{Name: n.Name, Parallelism: n.Parallelism}
@@ -83,7 +105,8 @@ func Run(ctx context.Context, g *Graph, opts Options) (*Stats, error) {
 		r.outs[e.From] = append(r.outs[e.From], e)
 	}
 
-	var wg sync.WaitGroup
+	var wg sync.WaitGroup // the progress reporter
+	defer wg.Wait()
 	var first atomic.Pointer[error]
 	fail := func(err error) {
 		if first.CompareAndSwap(nil, &err) {
@@ -91,9 +114,31 @@ func Run(ctx context.Context, g *Graph, opts Options) (*Stats, error) {
 		}
 	}
 	start := time.Now()
+	if opts.Progress != nil {
+		every := opts.ProgressEvery
+		if every <= 0 {
+			every = time.Second
+		}
+		done := make(chan struct{})
+		defer close(done)
+		wg.Go(func() {
+			t := time.NewTicker(every)
+			defer t.Stop()
+			for {
+				select {
+				case <-t.C:
+					opts.Progress(r.snapshot(time.Since(start)))
+				case <-done:
+					return
+				case <-ctx.Done():
+					return
+				}
+			}
+		})
+	}
 	for _, n := range g.Nodes {
 		for s := range n.Parallelism {
-			wg.Go(func() {
+			r.subtasks.Go(func() {
 				var err error
 				if n.Source != nil {
 					err = r.runSource(n, s)
@@ -106,11 +151,8 @@ func Run(ctx context.Context, g *Graph, opts Options) (*Stats, error) {
 			})
 		}
 	}
-	wg.Wait()
-	stats := &Stats{Elapsed: time.Since(start)}
-	for _, n := range g.Nodes {
-		stats.Nodes = append(stats.Nodes, r.stats[n].snapshot())
-	}
+	r.subtasks.Wait()
+	stats := r.snapshot(time.Since(start))
 	if p := first.Load(); p != nil {
 		return stats, *p
 	}
@@ -118,6 +160,15 @@ func Run(ctx context.Context, g *Graph, opts Options) (*Stats, error) {
 		return stats, err
 	}
 	return stats, nil
+}
+
+// snapshot reads every node's figures.
+func (r *run) snapshot(elapsed time.Duration) *Stats {
+	st := &Stats{Elapsed: elapsed}
+	for _, n := range r.g.Nodes {
+		st.Nodes = append(st.Nodes, r.stats[n].snapshot())
+	}
+	return st
 }
 
 // output routes what one subtask emits on one port to the subtasks downstream.
@@ -380,13 +431,8 @@ func (r *run) operatorLoop(n *Node, sub int, o op.Operator, stats *NodeStats) er
 		}
 		stats.BusyNanos.Add(time.Since(start).Nanoseconds())
 	}
-	if current < op.MaxWatermark {
-		// Every input ended: nothing can be earlier than anything now.
-		wms = wms[:0]
-		if err := advance(); err != nil {
-			return err
-		}
-	}
+	// A bounded input sent the final watermark before it ended; an input stopped early did
+	// not, and its open windows stay unfired.
 	if err := o.Finish(coll); err != nil {
 		return fmt.Errorf("finish: %w", err)
 	}

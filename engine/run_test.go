@@ -205,3 +205,43 @@ func TestValidateRefusesBadGraphs(t *testing.T) {
 		}
 	}
 }
+
+func TestStopEndsGracefullyWithoutTheFinalWatermark(t *testing.T) {
+	cfg := gen.DefaultConfig()
+	cfg.Rows = 0 // endless
+	src := &Node{Name: "tx", Parallelism: 2, Source: genSource(t, cfg, 2, 0)}
+	var out sinkResult
+	g := &Graph{Nodes: []*Node{src, out.node("out")}}
+	g.Edges = []*Edge{{From: src, To: g.Nodes[1], Partitioning: Rebalance}}
+	stop := make(chan struct{})
+	opts := DefaultOptions()
+	opts.Stop = stop
+	go func() {
+		for {
+			out.mu.Lock()
+			n := out.rows
+			out.mu.Unlock()
+			if n > 50_000 {
+				close(stop)
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	stats, err := Run(context.Background(), g, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !out.finished {
+		t.Fatal("the sink did not finish")
+	}
+	for _, wm := range out.watermarks {
+		if wm == op.MaxWatermark {
+			t.Fatal("a stopped run sent the final watermark")
+		}
+	}
+	s, _ := stats.Node("tx")
+	if s.Read != out.rows || s.Read != s.Accepted {
+		t.Fatalf("read %d, accepted %d, sink got %d", s.Read, s.Accepted, out.rows)
+	}
+}

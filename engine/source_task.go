@@ -57,12 +57,16 @@ func (r *run) runSource(n *Node, sub int) error {
 		t.parts = append(t.parts, &partitionState{index: p, maxTime: op.MinWatermark})
 	}
 	defer t.closeAll()
-	if err := t.loop(); err != nil {
+	err = t.loop()
+	stopped := errors.Is(err, errStopped)
+	if err != nil && !stopped {
 		return err
 	}
 	for _, out := range t.outs {
-		if err := out.send(op.Message{Kind: op.Watermark, Watermark: op.MaxWatermark}); err != nil {
-			return err
+		if !stopped {
+			if err := out.send(op.Message{Kind: op.Watermark, Watermark: op.MaxWatermark}); err != nil {
+				return err
+			}
 		}
 		if err := out.send(op.Message{Kind: op.EndOfData}); err != nil {
 			return err
@@ -79,8 +83,14 @@ func (t *sourceTask) closeAll() {
 	}
 }
 
+// errStopped ends a source's loop when the run stops gracefully.
+var errStopped = errors.New("engine: stopped")
+
 func (t *sourceTask) loop() error {
 	for {
+		if t.r.readCtx.Err() != nil && t.r.ctx.Err() == nil {
+			return errStopped
+		}
 		open, pending := 0, 0
 		for _, p := range t.parts {
 			switch {
@@ -123,7 +133,10 @@ func (t *sourceTask) loop() error {
 
 // readOnce reads one batch of partition p and routes its rows.
 func (t *sourceTask) readOnce(p *partitionState) error {
-	rec, dead, err := p.reader.Read(t.r.ctx)
+	rec, dead, err := p.reader.Read(t.r.readCtx)
+	if err != nil && t.r.readCtx.Err() != nil && t.r.ctx.Err() == nil {
+		return errStopped
+	}
 	if errors.Is(err, io.EOF) {
 		p.done = true
 		cerr := p.reader.Close()

@@ -5,94 +5,127 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"millrace/format"
-	"millrace/gen"
+	"millrace/engine"
+	"millrace/examples"
+	"millrace/plan"
+	"millrace/spec"
 )
 
 func newDemoCmd() *cobra.Command {
 	var (
-		dir   string
-		rate  float64
-		seed  int64
-		start string
+		dir         string
+		rate, speed float64
+		seed        int64
+		duration    time.Duration
+		parallelism int
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "Generate a day of transactions and a raw feed, and show how to look at them",
-		Long: `demo writes, under --dir (default ./millrace-demo/):
-  transactions.parquet   a clean day of card and account transactions (zstd Parquet)
-  feed.jsonl.gz          an hour of a raw feed as a source would deliver it: out of order,
-                         with duplicates, late records and malformed ones
+		Short: "Run the live demo pipeline on generated transactions",
+		Long: `demo runs a live pipeline on generated card transactions, paced along the daily curve in
+real time (--speed 60 runs an hour of event time per minute), until Ctrl-C or --duration:
 
-and prints what it wrote and how to look at it. Until the engine lands this is the whole
-demo; the engine turns it into a live pipeline with a dashboard.`,
+  velocity          spend, count and distinct merchants per card over the last minute
+  merchant_volume   volume and fraud per merchant and country every 10 seconds
+  large             transactions of 1000 or more
+
+Results go under --dir as Parquet and JSONL part files, published as they roll; records the
+checks refuse go to dead_letters/, records behind the watermark to late/. Every few seconds
+demo prints what it has read and written; at the end, the ledger. The spec is
+examples/demo.yaml: copy it and change it.`,
+		Example: `  millrace demo
+  millrace demo --speed 60 --duration 2m`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			day := gen.DefaultConfig()
-			day.Seed, day.Rate, day.Rows, day.Duration = seed, rate, 0, 24*time.Hour
-			if start != "" {
-				t, err := parseStart(start)
-				if err != nil {
-					return usagef("--start: %v", err)
-				}
-				day.Start = t
+			text, err := examples.Specs.ReadFile("demo.yaml")
+			if err != nil {
+				return err
 			}
-			if err := day.Validate(); err != nil {
+			vars := map[string]string{
+				"MILLRACE_DEMO_DIR":   dir,
+				"MILLRACE_DEMO_RATE":  strconv.FormatFloat(rate, 'g', -1, 64),
+				"MILLRACE_DEMO_SPEED": strconv.FormatFloat(speed, 'g', -1, 64),
+				"MILLRACE_DEMO_SEED":  strconv.FormatInt(seed, 10),
+			}
+			s, err := spec.Parse(text, "examples/demo.yaml", func(k string) (string, bool) { v, ok := vars[k]; return v, ok })
+			if err != nil {
+				return usageError{err}
+			}
+			p, err := plan.Build(s, plan.Options{Parallelism: parallelism, Stdout: cmd.OutOrStdout()})
+			if err != nil {
 				return usageError{err}
 			}
 			out := cmd.OutOrStdout()
-			lake := filepath.Join(dir, "transactions.parquet")
-			fmt.Fprintf(out, "generating a day of transactions at %s records/s on average into %s\n", humanRate(rate), lake)
-			stats, err := generate(cmd, day, format.Parquet, lake, format.Zstd)
+			fmt.Fprintf(out, "demo: %s transactions/s on average, %gx real time, results under %s/\n", humanRate(rate), speed, dir)
+			fmt.Fprintf(out, "      %d steps on %d cores; Ctrl-C stops and publishes what was written\n", len(p.Steps), parallelism)
+			opts := engine.DefaultOptions()
+			stop := make(chan struct{})
+			opts.Stop = stop
+			interrupted := gracefulStop(cmd.Context())
+			go func() {
+				var timeout <-chan time.Time
+				if duration > 0 {
+					timeout = time.After(duration)
+				}
+				select {
+				case <-interrupted:
+				case <-timeout:
+				case <-cmd.Context().Done():
+				}
+				close(stop)
+			}()
+			opts.ProgressEvery = 5 * time.Second
+			opts.Progress = func(st *engine.Stats) { printDemoProgress(out, p, st) }
+			stats, err := engine.Run(cmd.Context(), p.Graph, opts)
+			if stats != nil {
+				fmt.Fprintf(out, "\nran %s\n%s", stats.Elapsed.Round(time.Second), p.Ledger(stats))
+			}
 			if err != nil {
 				return err
 			}
-			printStats(out, lake, stats)
-			printFraud(out, stats)
-
-			feed := day
-			feed.Duration = time.Hour
-			if feed.Start.IsZero() {
-				feed.Start = gen.DefaultStart
-			}
-			feed.Start = feed.Start.Add(12 * time.Hour)
-			feed.Disorder, feed.LateRate, feed.DupRate, feed.CorruptRate = 2*time.Second, 0.001, 0.002, 0.005
-			path := filepath.Join(dir, "feed.jsonl.gz")
-			fmt.Fprintf(out, "\ngenerating an hour of a raw feed into %s\n", path)
-			fstats, err := generate(cmd, feed, format.JSONL, path, "")
-			if err != nil {
-				return err
-			}
-			printStats(out, path, fstats)
-
 			self := "millrace"
 			if _, err := os.Stat("cmd/millrace"); err == nil {
 				self = "go run ./cmd/millrace"
 			}
 			fmt.Fprintf(out, `
 look at it:
-  %[1]s inspect %[2]s --head 5
-  %[1]s inspect %[3]s --dead 5          # every malformed record, with line and reason
-  duckdb -c "SELECT channel, count(*), sum(amount) FROM '%[2]s' GROUP BY ALL"
-`, self, lake, path)
+  ls -R %[2]s
+  head -3 %[3]s
+  %[1]s plan examples/demo.yaml       # the dataflow behind it
+  duckdb -c "SELECT card_id, window_end, tx_count, spend FROM '%[2]s/velocity/*/*.parquet' ORDER BY spend DESC LIMIT 10"
+`, self, dir, filepath.Join(dir, "alerts", "*.jsonl"))
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&dir, "dir", "millrace-demo", "directory to write into")
-	cmd.Flags().Float64Var(&rate, "rate", 50, "mean records per second of the day")
-	cmd.Flags().Int64Var(&seed, "seed", 1, "random seed")
-	cmd.Flags().StringVar(&start, "start", "", "the day, YYYY-MM-DD (default 2024-01-01, a Monday)")
+	cmd.Flags().StringVar(&dir, "dir", "millrace-demo", "directory to write results into")
+	cmd.Flags().Float64Var(&rate, "rate", 2000, "mean transactions per second of event time")
+	cmd.Flags().Float64Var(&speed, "speed", 1, "event time runs this many times faster than the clock")
+	cmd.Flags().Int64Var(&seed, "seed", 1, "random seed of the generator")
+	cmd.Flags().DurationVar(&duration, "duration", 0, "stop after this long (default: until Ctrl-C)")
+	cmd.Flags().IntVarP(&parallelism, "parallelism", "p", 2, "subtasks per parallel step")
 	return cmd
 }
 
-func printFraud(w io.Writer, s gen.Stats) {
-	for i, n := range s.FraudBy {
-		if n > 0 {
-			fmt.Fprintf(w, "  fraud scenario %-20s %s rows\n", gen.Scenario(i).String()+":", humanInt(n))
-		}
+// printDemoProgress prints one line of what the demo has done so far.
+func printDemoProgress(w io.Writer, p *plan.Plan, st *engine.Stats) {
+	line := fmt.Sprintf("%6s  read %s", st.Elapsed.Round(time.Second), humanInt(sourceRead(p, st)))
+	for _, v := range p.Views {
+		n, _ := st.Node(v.Last)
+		line += fmt.Sprintf("  %s %s", v.Name, humanInt(n.RowsOut))
 	}
+	fmt.Fprintln(w, line)
+}
+
+func sourceRead(p *plan.Plan, st *engine.Stats) int64 {
+	var n int64
+	for _, s := range p.Sources {
+		r, _ := st.Node(s)
+		n += r.Read
+	}
+	return n
 }

@@ -23,10 +23,45 @@ func (u usageError) Unwrap() error { return u.err }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
 
+// interrupts turns Ctrl-C and SIGTERM into a graceful stop for commands that offer one
+// (run: finish and publish files), and into cancellation otherwise or on the second signal.
+type interrupts struct {
+	graceful chan struct{} // closed on the first signal when a command asked for it
+	wants    chan struct{} // closed by a command that handles graceful stops
+	cancel   context.CancelFunc
+}
+
+type interruptsKey struct{}
+
+// gracefulStop returns the channel closed on the first Ctrl-C; after it, a second Ctrl-C
+// cancels the command's context.
+func gracefulStop(ctx context.Context) <-chan struct{} {
+	in, ok := ctx.Value(interruptsKey{}).(*interrupts)
+	if !ok {
+		return nil
+	}
+	close(in.wants)
+	return in.graceful
+}
+
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := newRoot().ExecuteContext(ctx)
-	stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	in := &interrupts{graceful: make(chan struct{}), wants: make(chan struct{}), cancel: cancel}
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sigs
+		select {
+		case <-in.wants:
+			fmt.Fprintln(os.Stderr, "\nmillrace: stopping: finishing and publishing files (Ctrl-C again to abort)")
+			close(in.graceful)
+			<-sigs
+		default:
+		}
+		cancel()
+	}()
+	err := newRoot().ExecuteContext(context.WithValue(ctx, interruptsKey{}, in))
+	cancel()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "millrace:", err)
 		var u usageError
@@ -53,6 +88,6 @@ Start with:
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newGenCmd(), newDemoCmd(), newInspectCmd())
+	root.AddCommand(newGenCmd(), newDemoCmd(), newInspectCmd(), newPlanCmd(), newRunCmd(), newBenchCmd())
 	return root
 }

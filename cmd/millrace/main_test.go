@@ -145,19 +145,18 @@ func TestInspectMissingFileNamesIt(t *testing.T) {
 	}
 }
 
-func TestDemoWritesWhatItSays(t *testing.T) {
+func TestDemoRunsTheLivePipeline(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "demo")
-	out := mustRun(t, "demo", "--dir", dir, "--rate", "2")
-	for _, name := range []string{"transactions.parquet", "feed.jsonl.gz"} {
-		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
-			t.Errorf("%s: %v", name, err)
-		}
-		if !strings.Contains(out, filepath.Join(dir, name)) {
-			t.Errorf("summary does not name %s:\n%s", name, out)
+	out := mustRun(t, "demo", "--dir", dir, "--speed", "600", "--duration", "3s", "--rate", "500")
+	for _, want := range []string{"source tx", "view   velocity", "look at it:"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}
 	}
-	if !strings.Contains(out, "inspect") || !strings.Contains(out, "event time 2024-01-01T00:00:0") {
-		t.Errorf("summary:\n%s", out)
+	for _, sub := range []string{"velocity/date=*/part-*.parquet", "merchant_volume/part-*.parquet", "alerts/part-*.jsonl"} {
+		if files, _ := filepath.Glob(filepath.Join(dir, sub)); len(files) == 0 {
+			t.Errorf("demo wrote no %s", sub)
+		}
 	}
 }
 
@@ -166,5 +165,66 @@ func TestPacedStreamToStdout(t *testing.T) {
 	lines := strings.Count(out, "\n")
 	if lines < 5000 || lines > 7000 {
 		t.Fatalf("a minute at 100/s gave %d records", lines)
+	}
+}
+
+func TestPlanAndRunTheExample(t *testing.T) {
+	dir := t.TempDir()
+	mustRun(t, "gen", "--rows", "30000", "--disorder", "2s", "--corrupt-rate", "0.001", "--out", filepath.Join(dir, "tx", "a.jsonl"))
+	t.Setenv("TX_PATH", filepath.Join(dir, "tx", "*.jsonl"))
+	example, err := filepath.Abs("../../examples/card-velocity.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := mustRun(t, "plan", example, "-p", "2")
+	for _, want := range []string{"velocity.prepare  [prepare, parallelism 2]", "<- velocity.prepare (hash by card_id)", "merchant_volume.partial  [partial aggregate, parallelism 2]", "sink.dead"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plan lacks %q:\n%s", want, out)
+		}
+	}
+	js := mustRun(t, "plan", example, "--json")
+	if !strings.HasPrefix(js, "{") || !strings.Contains(js, `"partitioning": "hash"`) {
+		t.Errorf("plan --json: %s", js[:min(200, len(js))])
+	}
+	t.Chdir(dir)
+	mustRun(t, "run", example, "-p", "2")
+	for _, f := range []string{"out/large.jsonl", "out/dead.jsonl", "out/late.jsonl"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("run did not write %s: %v", f, err)
+		}
+	}
+	if files, _ := filepath.Glob(filepath.Join(dir, "out/velocity/date=*/part-*.parquet")); len(files) == 0 {
+		t.Errorf("no velocity part files")
+	}
+}
+
+func TestSpecMistakesExitTwo(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(path, []byte("name: bad\nsources:\n  tx: {kind: file, path: x.jsonl, schema: transaction}\nviews:\n  v: {from: tx, select: {a: amout}}\nsinks:\n  o: {from: v, kind: stdout}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, cmd := range []string{"plan", "run"} {
+		_, err := run(t, cmd, path)
+		var u usageError
+		if !errors.As(err, &u) || strings.Count(err.Error(), "\n") > 0 {
+			t.Errorf("%s: got %v, want one usage error line", cmd, err)
+		}
+	}
+}
+
+func TestEveryExamplePlans(t *testing.T) {
+	dir := t.TempDir()
+	mustRun(t, "gen", "--rows", "1000", "--out", filepath.Join(dir, "tx.jsonl"))
+	mustRun(t, "gen", "--rows", "1000", "--out", filepath.Join(dir, "h.parquet"))
+	t.Setenv("TX_PATH", filepath.Join(dir, "tx.jsonl"))
+	t.Setenv("HISTORY_PATH", filepath.Join(dir, "h.parquet"))
+	examples, _ := filepath.Glob("../../examples/*.yaml")
+	if len(examples) < 3 {
+		t.Fatalf("examples: %v", examples)
+	}
+	for _, e := range examples {
+		if _, err := run(t, "plan", e); err != nil {
+			t.Errorf("%s: %v", e, err)
+		}
 	}
 }

@@ -1,0 +1,47 @@
+package main
+
+import (
+	"fmt"
+	"runtime"
+
+	"github.com/spf13/cobra"
+
+	"millrace/bench"
+)
+
+func newBenchCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Run benchmark workloads and report throughput",
+	}
+	var (
+		query       string
+		events      int64
+		parallelism int
+	)
+	nx := &cobra.Command{
+		Use:   "nexmark",
+		Short: "Run a Nexmark query on the in-process Nexmark generator",
+		Long: `nexmark runs a Nexmark query (standard generator: person:auction:bid 1:3:46, hot auctions,
+bidders and sellers, 1000 active people, 100 auctions in flight) and prints the events per
+second, over all cores and per core. Events count every kind, as Nexmark reports do; the bid
+queries generate only the bids.
+
+Queries: ` + fmt.Sprint(bench.NexmarkQueries()) + ` (q5 and q7 come with windowed joins).`,
+		Example: `  millrace bench nexmark --query q1 --events 50000000`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			r, err := bench.Nexmark(cmd.Context(), query, events, parallelism)
+			if err != nil {
+				return usageError{err}
+			}
+			_, err = fmt.Fprintln(cmd.OutOrStdout(), r)
+			return err
+		},
+	}
+	nx.Flags().StringVar(&query, "query", "q0", "query to run")
+	nx.Flags().Int64Var(&events, "events", 10_000_000, "events to generate")
+	nx.Flags().IntVarP(&parallelism, "parallelism", "p", runtime.GOMAXPROCS(0), "subtasks per step")
+	cmd.AddCommand(nx)
+	return cmd
+}

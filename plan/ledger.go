@@ -1,0 +1,86 @@
+package plan
+
+import (
+	"fmt"
+	"strings"
+
+	"millrace/engine"
+)
+
+// Ledger accounts for every record of a run.
+//
+// Per source: read = accepted + rejected + late. Rejected records are the dead letters
+// (undecodable, or failing a check); late ones arrived behind the watermark.
+//
+// Per view: in = kept + filtered, where filtered counts rows a where clause or an inner
+// join dropped; a windowed view's kept rows are folded into its windows, and out counts
+// the window rows it emitted (after having).
+type Ledger struct {
+	Sources []SourceLedger
+	Views   []ViewLedger
+}
+
+// SourceLedger is one source's line of the ledger.
+type SourceLedger struct {
+	Name                           string
+	Read, Accepted, Rejected, Late int64
+}
+
+// ViewLedger is one view's line of the ledger.
+type ViewLedger struct {
+	Name               string
+	In, Filtered, Kept int64
+	// Out counts the rows the view emitted; Having the window rows its having clause
+	// dropped.
+	Out, Having int64
+}
+
+// Balanced reports whether every equation holds.
+func (l Ledger) Balanced() bool {
+	for _, s := range l.Sources {
+		if s.Read != s.Accepted+s.Rejected+s.Late {
+			return false
+		}
+	}
+	for _, v := range l.Views {
+		if v.In != v.Kept+v.Filtered {
+			return false
+		}
+	}
+	return true
+}
+
+// Ledger reads the ledger of a run of p from its stats.
+func (p *Plan) Ledger(st *engine.Stats) Ledger {
+	var l Ledger
+	for _, name := range p.Sources {
+		n, _ := st.Node(name)
+		l.Sources = append(l.Sources, SourceLedger{Name: name, Read: n.Read, Accepted: n.Accepted, Rejected: n.Rejected, Late: n.Late})
+	}
+	for _, v := range p.Views {
+		first, _ := st.Node(v.First)
+		last, _ := st.Node(v.Last)
+		vl := ViewLedger{Name: v.Name, In: first.RowsIn, Filtered: first.Dropped, Kept: first.RowsIn - first.Dropped, Out: last.RowsOut}
+		if v.First != v.Last {
+			vl.Having = last.Dropped
+		}
+		l.Views = append(l.Views, vl)
+	}
+	return l
+}
+
+// String renders the ledger as a table.
+func (l Ledger) String() string {
+	var b strings.Builder
+	for _, s := range l.Sources {
+		fmt.Fprintf(&b, "source %-16s read %12d = accepted %12d + rejected %10d + late %10d\n", s.Name, s.Read, s.Accepted, s.Rejected, s.Late)
+	}
+	for _, v := range l.Views {
+		fmt.Fprintf(&b, "view   %-16s in   %12d = kept     %12d + filtered %10d   out %d", v.Name, v.In, v.Kept, v.Filtered, v.Out)
+		if v.Having > 0 {
+			fmt.Fprintf(&b, " (having dropped %d)", v.Having)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}

@@ -1,0 +1,176 @@
+// Package plan turns a pipeline spec into a physical dataflow: which operators run, with
+// how many subtasks, joined by which exchanges.
+//
+// A view without aggregates becomes one fused step (lookup join, where, select) that runs
+// with its input's parallelism. A windowed view becomes two: a partial aggregation fused
+// into the step before the keyed exchange, so a hot key reaches the exchange already
+// folded, and the final aggregation after it, which fires windows on the watermark and
+// computes the select expressions over the aggregates and the having filter.
+package plan
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"millrace/engine"
+	"millrace/format"
+	"millrace/spec"
+)
+
+// Options tunes planning.
+type Options struct {
+	// Parallelism is the number of subtasks of each parallel step (default: the number of
+	// cores).
+	Parallelism int
+	// KeyGroups is the number of key groups keyed exchanges hash into (default 256).
+	KeyGroups int
+	// Stdout receives stdout sinks (default os.Stdout).
+	Stdout io.Writer
+	Mem    memory.Allocator
+}
+
+// Plan is a spec's physical dataflow.
+type Plan struct {
+	Spec  *spec.Spec
+	Graph *engine.Graph
+	// Steps describe the graph's nodes for people, in graph order.
+	Steps []*Step
+	// Sources and Views name the nodes whose figures make the ledger.
+	Sources []string
+	Views   []ViewNodes
+}
+
+// ViewNodes are the engine nodes of a view: First receives its input, Last emits its rows.
+type ViewNodes struct {
+	Name        string
+	First, Last string
+}
+
+// Step describes one node of the plan.
+type Step struct {
+	Name        string   `json:"name"`
+	Kind        string   `json:"kind"`
+	Parallelism int      `json:"parallelism"`
+	Does        []string `json:"does"`
+	Inputs      []Input  `json:"inputs,omitempty"`
+	Columns     []string `json:"columns"`
+}
+
+// Input is an edge into a step.
+type Input struct {
+	From         string   `json:"from"`
+	Port         string   `json:"port,omitempty"`
+	Partitioning string   `json:"partitioning"`
+	Key          []string `json:"key,omitempty"`
+}
+
+// stream is a named stream of the spec as the plan has built it so far.
+type stream struct {
+	node   *engine.Node
+	port   int
+	schema *arrow.Schema
+}
+
+// builder carries the state of one Build.
+type builder struct {
+	spec    *spec.Spec
+	opts    Options
+	plan    *Plan
+	streams map[string]stream // "tx", "tx.late", "velocity"
+	steps   map[*engine.Node]*Step
+}
+
+// Build plans s. Errors name the spec's key path and, for expressions, the column or
+// function at fault: `card-velocity.yaml:24: views.velocity.select.spend: unknown column
+// "amout" (did you mean "amount"?)`.
+func Build(s *spec.Spec, opts Options) (*Plan, error) {
+	if opts.Parallelism <= 0 {
+		opts.Parallelism = runtime.GOMAXPROCS(0)
+	}
+	if opts.KeyGroups <= 0 {
+		opts.KeyGroups = 256
+	}
+	if opts.Parallelism > opts.KeyGroups {
+		return nil, fmt.Errorf("parallelism %d exceeds %d key groups", opts.Parallelism, opts.KeyGroups)
+	}
+	if opts.Stdout == nil {
+		opts.Stdout = os.Stdout
+	}
+	if opts.Mem == nil {
+		opts.Mem = memory.DefaultAllocator
+	}
+	b := &builder{spec: s, opts: opts, plan: &Plan{Spec: s, Graph: &engine.Graph{KeyGroups: opts.KeyGroups}},
+		streams: map[string]stream{}, steps: map[*engine.Node]*Step{}}
+	for _, src := range s.Sources {
+		if src.Table {
+			continue
+		}
+		if err := b.source(src); err != nil {
+			return nil, err
+		}
+	}
+	for _, name := range s.Order() {
+		if err := b.view(s.View(name)); err != nil {
+			return nil, err
+		}
+	}
+	for _, k := range s.Sinks {
+		if err := b.sink(k); err != nil {
+			return nil, err
+		}
+	}
+	return b.plan, nil
+}
+
+// addNode adds a node and its description.
+func (b *builder) addNode(n *engine.Node, kind string, schema *arrow.Schema, does ...string) *Step {
+	b.plan.Graph.Nodes = append(b.plan.Graph.Nodes, n)
+	st := &Step{Name: n.Name, Kind: kind, Parallelism: n.Parallelism, Does: does}
+	if schema != nil {
+		for _, f := range schema.Fields() {
+			st.Columns = append(st.Columns, f.Name+" "+f.Type.String())
+		}
+	}
+	b.plan.Steps = append(b.plan.Steps, st)
+	b.steps[n] = st
+	return st
+}
+
+// connect adds an edge from a stream into input `input` of node to.
+func (b *builder) connect(from stream, to *engine.Node, input int, p engine.Partitioning, key ...string) {
+	b.plan.Graph.Edges = append(b.plan.Graph.Edges, &engine.Edge{From: from.node, FromPort: from.port, To: to, Input: input, Partitioning: p, Key: key})
+	port := ""
+	switch from.port {
+	case engine.DeadLetterPort:
+		port = spec.DeadLetters
+	case engine.LatePort:
+		port = spec.Late
+	}
+	b.steps[to].Inputs = append(b.steps[to].Inputs, Input{From: from.node.Name, Port: port, Partitioning: p.String(), Key: key})
+}
+
+// follow picks the partitioning from a stream into a node of parallelism p: forward when
+// the parallelism matches, else spread round-robin.
+func follow(from stream, p int) engine.Partitioning {
+	if from.node.Parallelism == p {
+		return engine.Forward
+	}
+	return engine.Rebalance
+}
+
+// lookup finds a stream by reference, such as "tx" or "tx.dead_letters".
+func (b *builder) lookup(ref string) (stream, error) {
+	s, ok := b.streams[ref]
+	if !ok {
+		return stream{}, fmt.Errorf("plan: stream %q is not built", ref)
+	}
+	return s, nil
+}
+
+// deadLetterSchema is the schema of every source's dead letters.
+func deadLetterSchema() *arrow.Schema { return format.DeadLetterSchema() }

@@ -1,0 +1,88 @@
+package plan
+
+import (
+	"fmt"
+
+	"millrace/engine"
+	"millrace/expr"
+	"millrace/format"
+	"millrace/op"
+	"millrace/sink"
+	"millrace/spec"
+)
+
+// sink adds a sink node reading its stream.
+func (b *builder) sink(k *spec.Sink) error {
+	path := "sinks." + k.Name
+	from, err := b.lookup(k.From)
+	if err != nil {
+		return err
+	}
+	name := "sink." + k.Name
+	if k.Kind == spec.SinkStdout {
+		kind := k.Format
+		if kind == "" {
+			kind = format.JSONL
+		}
+		w := b.opts.Stdout
+		n := &engine.Node{Name: name, Parallelism: 1, Operator: func(int) op.Operator {
+			s, err := sink.NewWriter(w, kind, from.schema)
+			if err != nil {
+				return failing{err: err}
+			}
+			return s
+		}}
+		b.addNode(n, "sink", nil, fmt.Sprintf("write %s to stdout", kind))
+		b.connect(from, n, 0, engine.Rebalance)
+		return nil
+	}
+	kind, _, derr := format.Detect(k.Path)
+	opts := sink.FileOptions{Path: k.Path, Kind: format.Kind(k.Kind), Dir: derr != nil || len(k.PartitionBy) > 0}
+	if kind == format.Parquet && k.Compression != "" {
+		opts.Write.Compression = format.Compression(k.Compression)
+	}
+	for i, pe := range k.PartitionBy {
+		e, err := compile(pe, from.schema)
+		if err != nil {
+			return err
+		}
+		opts.PartitionBy = append(opts.PartitionBy, sink.Partitioner{Name: partitionName(e, i), Eval: e.Eval})
+	}
+	if _, err := sink.NewFile(from.schema, opts); err != nil {
+		return b.spec.Errorf(path, "%v", err)
+	}
+	p := 1
+	if opts.Dir {
+		p = b.opts.Parallelism
+	}
+	schema := from.schema
+	n := &engine.Node{Name: name, Parallelism: p, Operator: func(int) op.Operator {
+		s, err := sink.NewFile(schema, opts)
+		if err != nil {
+			return failing{err: err}
+		}
+		return s
+	}}
+	does := fmt.Sprintf("write %s to %s", k.Kind, k.Path)
+	if opts.Dir {
+		does = fmt.Sprintf("write %s part files under %s", k.Kind, k.Path)
+	}
+	for _, pe := range k.PartitionBy {
+		does += ", partitioned by " + pe.Text
+	}
+	b.addNode(n, "sink", nil, does)
+	b.connect(from, n, 0, follow(from, p))
+	return nil
+}
+
+// partitionName names a partition directory key after its expression: the column, or the
+// function applied (`date(window_end)` gives `date`).
+func partitionName(e *expr.Expr, i int) string {
+	switch n := e.Node().(type) {
+	case *expr.Column:
+		return n.Name
+	case *expr.Call:
+		return n.Name
+	}
+	return fmt.Sprintf("p%d", i)
+}

@@ -1,0 +1,104 @@
+package plan
+
+import (
+	"fmt"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"millrace/engine"
+	"millrace/expr"
+	"millrace/format"
+	"millrace/gen"
+	"millrace/source"
+	"millrace/spec"
+)
+
+// check is a compiled source check; it keeps the text the spec wrote for dead letters.
+type check struct {
+	*expr.Expr
+	text string
+}
+
+func (c check) String() string { return c.text }
+
+// source adds a streaming source and its side streams.
+func (b *builder) source(src *spec.Source) error {
+	s, err := src.ArrowSchema()
+	if err != nil {
+		return b.spec.Errorf("sources."+src.Name, "%v", err)
+	}
+	var checks []source.Check
+	for _, c := range src.Checks {
+		e, err := compile(c, s)
+		if err != nil {
+			return err
+		}
+		if e.Type().ID() != arrow.BOOL {
+			return c.Errorf("a check must be true or false, not %s", e.Type())
+		}
+		checks = append(checks, check{e, c.Text})
+	}
+	policy := source.WatermarkPolicy{EventTime: -1, OutOfOrder: src.Watermark.Milliseconds()}
+	if src.EventTime != "" {
+		policy.EventTime = s.FieldIndices(src.EventTime)[0]
+	}
+	var impl source.Source
+	var does string
+	p := b.opts.Parallelism
+	switch src.Kind {
+	case spec.SourceFile:
+		f, err := source.NewFile(src.Path, src.Format, s, policy, checks, format.ReadOptions{})
+		if err != nil {
+			return b.spec.Errorf("sources."+src.Name+".path", "%v", err)
+		}
+		impl, does = f, fmt.Sprintf("read %d %s file(s) %s", f.Partitions(), src.Format, src.Path)
+		p = min(p, f.Partitions())
+	case spec.SourceGenerator:
+		g := src.Generator
+		cfg := gen.DefaultConfig()
+		cfg.Rate, cfg.Rows, cfg.Duration, cfg.Seed, cfg.Speed = g.Rate, g.Rows, g.Duration, g.Seed, g.Speed
+		cfg.FraudRate, cfg.Disorder, cfg.DupRate, cfg.LateRate, cfg.CorruptRate = g.FraudRate, g.Disorder, g.DupRate, g.LateRate, g.CorruptRate
+		cfg.Surges, cfg.Partitions = g.Surges, g.Partitions
+		if cfg.Partitions == 0 {
+			cfg.Partitions = p
+		}
+		if cfg.CorruptRate > 0 {
+			return b.spec.Errorf("sources."+src.Name+".corrupt_rate", "the generator source makes batches, not text, so it has no corrupt records; write a file with millrace gen and read it")
+		}
+		gs, err := source.NewGenerator(cfg, policy.OutOfOrder, checks)
+		if err != nil {
+			return b.spec.Errorf("sources."+src.Name, "%v", err)
+		}
+		impl, does = gs, fmt.Sprintf("generate transactions at %g/s in %d partition(s)", cfg.Rate, cfg.Partitions)
+		p = min(p, cfg.Partitions)
+	default:
+		return b.spec.Errorf("sources."+src.Name+".kind", "%s sources are not available yet", src.Kind)
+	}
+	n := &engine.Node{Name: src.Name, Parallelism: p, Source: impl}
+	detail := []string{does}
+	if src.EventTime != "" {
+		detail = append(detail, fmt.Sprintf("event time %s, watermark %s behind", src.EventTime, src.Watermark))
+	}
+	for _, c := range src.Checks {
+		detail = append(detail, "check "+c.Text)
+	}
+	b.addNode(n, "source", s, detail...)
+	b.plan.Sources = append(b.plan.Sources, src.Name)
+	b.streams[src.Name] = stream{node: n, port: engine.MainPort, schema: s}
+	b.streams[src.Name+"."+spec.DeadLetters] = stream{node: n, port: engine.DeadLetterPort, schema: deadLetterSchema()}
+	b.streams[src.Name+"."+spec.Late] = stream{node: n, port: engine.LatePort, schema: s}
+	return nil
+}
+
+// compile parses and type-checks a spec expression, reporting errors at its key path.
+func compile(e spec.Expr, s *arrow.Schema, opts ...expr.Option) (*expr.Expr, error) {
+	n, err := expr.Parse(e.Text)
+	if err != nil {
+		return nil, e.Errorf("%v", err)
+	}
+	c, err := expr.Compile(n, s, opts...)
+	if err != nil {
+		return nil, e.Errorf("%v", err)
+	}
+	return c, nil
+}

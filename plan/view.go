@@ -1,0 +1,474 @@
+package plan
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"millrace/agg"
+	"millrace/engine"
+	"millrace/expr"
+	"millrace/format"
+	"millrace/op"
+	"millrace/schema"
+	"millrace/spec"
+	"millrace/window"
+)
+
+// view adds the nodes of a view.
+func (b *builder) view(v *spec.View) error {
+	path := "views." + v.Name
+	var inputs []stream
+	for i, ref := range v.From {
+		s, err := b.lookup(ref)
+		if err != nil {
+			return err
+		}
+		if i > 0 && !sameColumns(inputs[0].schema, s.schema) {
+			return b.spec.Errorf(fmt.Sprintf("%s.from[%d]", path, i), "cannot union %s with %s: their columns differ (%s vs %s)",
+				ref, v.From[0], columnList(s.schema), columnList(inputs[0].schema))
+		}
+		inputs = append(inputs, s)
+	}
+	in := inputs[0].schema
+	var first []func() (op.Operator, error)
+	var does []string
+	if v.Join != nil {
+		join, joined, err := b.join(v, in)
+		if err != nil {
+			return err
+		}
+		first = append(first, join)
+		does = append(does, fmt.Sprintf("%s join %s on %s", v.Join.Type, v.Join.Table, strings.Join(v.Join.On, ", ")))
+		in = joined
+	}
+	if v.Window != nil || len(v.GroupBy) > 0 || hasAggregates(v) {
+		return b.aggregate(v, inputs, in, first, does)
+	}
+	m, out, mdoes, err := b.mapStep(path, in, v.Where, v.Select)
+	if err != nil {
+		return err
+	}
+	ops := append(first, func() (op.Operator, error) { return m(), nil })
+	n := &engine.Node{Name: v.Name, Parallelism: b.opts.Parallelism, Operator: chain(ops)}
+	b.addNode(n, "view", out, append(does, mdoes...)...)
+	for i, s := range inputs {
+		b.connect(s, n, i, follow(s, n.Parallelism))
+	}
+	b.streams[v.Name] = stream{node: n, port: engine.MainPort, schema: out}
+	b.plan.Views = append(b.plan.Views, ViewNodes{Name: v.Name, First: n.Name, Last: n.Name})
+	return nil
+}
+
+// chain makes an operator factory of a sequence of operator factories; a failure to make
+// one becomes an operator that fails when opened.
+func chain(parts []func() (op.Operator, error)) func(int) op.Operator {
+	return func(int) op.Operator {
+		ops := make([]op.Operator, 0, len(parts))
+		for _, p := range parts {
+			o, err := p()
+			if err != nil {
+				return failing{err: err}
+			}
+			ops = append(ops, o)
+		}
+		if len(ops) == 1 {
+			return ops[0]
+		}
+		return op.NewChain(ops...)
+	}
+}
+
+// failing is an operator that could not be made.
+type failing struct {
+	op.Base
+	err error
+}
+
+func (f failing) Open(op.Context) error                              { return f.err }
+func (f failing) Process(int, arrow.RecordBatch, op.Collector) error { return f.err }
+
+// mapStep compiles where and select over schema in into a Map factory and its output
+// schema. An empty select passes the input columns on.
+func (b *builder) mapStep(path string, in *arrow.Schema, where spec.Expr, sel []spec.Field, opts ...expr.Option) (func() op.Operator, *arrow.Schema, []string, error) {
+	var does []string
+	var pred op.Evaluator
+	if !where.IsZero() {
+		e, err := compile(where, in, opts...)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if e.Type().ID() != arrow.BOOL {
+			return nil, nil, nil, where.Errorf("must be true or false, not %s", e.Type())
+		}
+		pred = e
+		does = append(does, "where "+where.Text)
+	}
+	if len(sel) == 0 {
+		return func() op.Operator { return op.NewMap(pred, nil, nil) }, in, does, nil
+	}
+	cols := make([]op.Evaluator, len(sel))
+	fields := make([]arrow.Field, len(sel))
+	for i, f := range sel {
+		e, err := compile(f.Expr, in, opts...)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		cols[i] = e
+		fields[i] = arrow.Field{Name: f.Name, Type: e.Type(), Nullable: e.Nullable()}
+		does = append(does, fmt.Sprintf("%s = %s", f.Name, f.Expr.Text))
+	}
+	out := arrow.NewSchema(fields, nil)
+	return func() op.Operator { return op.NewMap(pred, cols, out) }, out, does, nil
+}
+
+// hasAggregates reports whether a view's select or having calls an aggregate.
+func hasAggregates(v *spec.View) bool {
+	found := false
+	for _, e := range append(fieldExprs(v.Select), v.Having) {
+		if n, err := expr.Parse(e.Text); err == nil && !e.IsZero() {
+			expr.Walk(n, func(n expr.Node) bool {
+				if c, ok := n.(*expr.Call); ok && agg.IsAggregate(c.Name) {
+					found = true
+				}
+				return !found
+			})
+		}
+	}
+	return found
+}
+
+func fieldExprs(fs []spec.Field) []spec.Expr {
+	out := make([]spec.Expr, len(fs))
+	for i, f := range fs {
+		out[i] = f.Expr
+	}
+	return out
+}
+
+// aggregate adds the two nodes of an aggregating view: partial aggregation fused with the
+// view's join and where before the keyed exchange, final aggregation and select after it.
+func (b *builder) aggregate(v *spec.View, inputs []stream, in *arrow.Schema, first []func() (op.Operator, error), does []string) error {
+	path := "views." + v.Name
+	if v.Window == nil {
+		return b.spec.Errorf(path+".group_by", "aggregation without a window is not available yet; add window: {tumble: ...}")
+	}
+	w := window.Spec{Kind: window.Kind(0), Size: v.Window.Size, Every: v.Window.Every, Gap: v.Window.Gap}
+	switch v.Window.Kind {
+	case spec.Tumble:
+		w.Kind = window.Tumble
+	case spec.Hop:
+		w.Kind = window.Hop
+	default:
+		return b.spec.Errorf(path+".window", "%s windows are not available yet", v.Window.Kind)
+	}
+	timeCol := eventTime(b.spec, v.From[0], in)
+	if timeCol == "" {
+		return b.spec.Errorf(path+".window", "input %s has no event time column to window by", v.From[0])
+	}
+
+	// The step before the exchange computes keys, event time and aggregate arguments.
+	var pre []spec.Field
+	var keys []string
+	for i, g := range v.GroupBy {
+		name := fmt.Sprintf("key_%d", i)
+		if n, err := expr.Parse(g.Text); err == nil {
+			if c, ok := n.(*expr.Column); ok {
+				name = c.Name
+			}
+		}
+		keys = append(keys, name)
+		pre = append(pre, spec.Field{Name: name, Expr: g})
+	}
+	pre = append(pre, spec.Field{Name: "__time", Expr: spec.Expr{Text: timeCol, Path: path + ".window", Pos: v.Window.Pos}})
+	calls, index, err := b.aggregateCalls(v)
+	if err != nil {
+		return err
+	}
+	var aggCalls []op.AggCall
+	argTypes := map[int][]arrow.DataType{}
+	for k, c := range calls {
+		ac := op.AggCall{Name: c.call.Name}
+		for j, a := range c.call.Args {
+			if lit, ok := a.(*expr.Literal); ok && lit.Kind == expr.LitNumber {
+				f, err := strconv.ParseFloat(lit.Value, 64)
+				if err != nil {
+					return c.at.Errorf("%s: %v", c.call, err)
+				}
+				ac.Args = append(ac.Args, -1)
+				ac.Const = append(ac.Const, f)
+				continue
+			}
+			ac.Args = append(ac.Args, len(pre))
+			ac.Const = append(ac.Const, nil)
+			pre = append(pre, spec.Field{Name: fmt.Sprintf("__arg_%d_%d", k, j), Expr: spec.Expr{Text: a.String(), Path: c.at.Path, Pos: c.at.Pos}})
+		}
+		aggCalls = append(aggCalls, ac)
+	}
+	preMap, preSchema, preDoes, err := b.mapStep(path, in, v.Where, pre)
+	if err != nil {
+		return err
+	}
+	for k := range aggCalls {
+		aggCalls[k].ArgTypes = fillTypes(aggCalls[k], preSchema)
+		argTypes[k] = aggCalls[k].ArgTypes
+	}
+	nk := len(keys)
+	probe, err := op.NewWindowAgg(op.WindowAggConfig{Window: w, Keys: nk, Time: nk, Calls: aggCalls, Phase: op.Partial})
+	if err != nil {
+		return b.spec.Errorf(path+".select", "%v", err)
+	}
+	keyFields := preSchema.Fields()[:nk]
+	stateFields := append(append([]arrow.Field{}, keyFields...), arrow.Field{Name: "window_start", Type: schema.Timestamp})
+	for k, t := range probe.StateTypes() {
+		stateFields = append(stateFields, arrow.Field{Name: fmt.Sprintf("__state_%d", k), Type: t, Nullable: true})
+	}
+	stateSchema := arrow.NewSchema(stateFields, nil)
+	partialCfg := op.WindowAggConfig{Window: w, Keys: nk, Time: nk, Calls: aggCalls, Phase: op.Partial, Out: stateSchema}
+
+	// Two phases pay when rows fold together before the exchange. A hopping window would
+	// multiply each row into Size/Every partial states, more than the raw row costs to ship,
+	// so there the raw rows go through the exchange and one phase aggregates them.
+	twoPhase := w.Kind == window.Tumble
+	firstOps := append(first, func() (op.Operator, error) { return preMap(), nil })
+	firstName, firstKind, firstSchema := v.Name+".prepare", "prepare", preSchema
+	firstDoes := append(does, preDoes...)
+	if twoPhase {
+		firstOps = append(firstOps, func() (op.Operator, error) { return op.NewWindowAgg(partialCfg) })
+		firstName, firstKind, firstSchema = v.Name+".partial", "partial aggregate", stateSchema
+		firstDoes = append(firstDoes, "partial "+describeCalls(calls)+" per "+w.String())
+	}
+	partial := &engine.Node{Name: firstName, Parallelism: b.opts.Parallelism, Operator: chain(firstOps)}
+	b.addNode(partial, firstKind, firstSchema, firstDoes...)
+	for i, s := range inputs {
+		b.connect(s, partial, i, follow(s, partial.Parallelism))
+	}
+
+	// The final step merges states, fires windows, and computes select and having.
+	interFields := append(append([]arrow.Field{}, keyFields...),
+		arrow.Field{Name: "window_start", Type: schema.Timestamp}, arrow.Field{Name: "window_end", Type: schema.Timestamp})
+	for k, t := range probe.ResultTypes() {
+		interFields = append(interFields, arrow.Field{Name: fmt.Sprintf("__agg_%d", k), Type: t, Nullable: true})
+	}
+	inter := arrow.NewSchema(interFields, nil)
+	finalCalls := make([]op.AggCall, len(aggCalls))
+	for k, c := range aggCalls {
+		finalCalls[k] = op.AggCall{Name: c.Name, ArgTypes: argTypes[k], Const: c.Const}
+	}
+	finalCfg := op.WindowAggConfig{Window: w, Keys: nk, Calls: finalCalls, Phase: op.Final, Out: inter}
+	if !twoPhase {
+		finalCfg = op.WindowAggConfig{Window: w, Keys: nk, Time: nk, Calls: aggCalls, Phase: op.Single, Out: inter}
+	}
+	resolve := expr.WithAggregates(func(c *expr.Call) (int, error) {
+		k, ok := index[c.String()]
+		if !ok {
+			return 0, fmt.Errorf("aggregate %s was not planned", c)
+		}
+		return nk + 2 + k, nil
+	})
+	var sel []spec.Field
+	isKey := map[string]bool{}
+	for _, k := range keys {
+		isKey[k] = true
+		sel = append(sel, spec.Field{Name: k, Expr: spec.Expr{Text: quoteIdent(k), Path: path + ".group_by"}})
+	}
+	sel = append(sel, spec.Field{Name: "window_start", Expr: spec.Expr{Text: "window_start"}}, spec.Field{Name: "window_end", Expr: spec.Expr{Text: "window_end"}})
+	for _, f := range v.Select {
+		if !isKey[f.Name] {
+			sel = append(sel, f)
+		}
+	}
+	// having may name select's columns (tx_count > 20) or aggregates (count(*) > 20).
+	finalOps := []func() (op.Operator, error){func() (op.Operator, error) { return op.NewWindowAgg(finalCfg) }}
+	post, out, postDoes, err := b.mapStep(path, inter, spec.Expr{}, sel, resolve)
+	if err != nil {
+		return err
+	}
+	finalOps = append(finalOps, func() (op.Operator, error) { return post(), nil })
+	if !v.Having.IsZero() {
+		having, _, hdoes, herr := b.mapStep(path, out, v.Having, nil)
+		if herr != nil {
+			if having, _, hdoes, err = b.mapStep(path, inter, v.Having, nil, resolve); err != nil {
+				return herr
+			}
+			finalOps = []func() (op.Operator, error){finalOps[0], func() (op.Operator, error) { return having(), nil }, finalOps[1]}
+		} else {
+			finalOps = append(finalOps, func() (op.Operator, error) { return having(), nil })
+		}
+		postDoes = append(postDoes, strings.Replace(hdoes[0], "where", "having", 1))
+	}
+	final := &engine.Node{Name: v.Name, Parallelism: b.opts.Parallelism, Operator: chain(finalOps)}
+	partitioning := engine.Hash
+	if nk == 0 {
+		final.Parallelism, partitioning = 1, engine.Rebalance
+	}
+	phase := "final "
+	if !twoPhase {
+		phase = ""
+	}
+	b.addNode(final, "window aggregate", out, append([]string{phase + describeCalls(calls) + " per " + w.String() + ", fired by the watermark"}, postDoes...)...)
+	b.connect(stream{node: partial, schema: firstSchema}, final, 0, partitioning, keys...)
+	b.streams[v.Name] = stream{node: final, port: engine.MainPort, schema: out}
+	b.plan.Views = append(b.plan.Views, ViewNodes{Name: v.Name, First: partial.Name, Last: final.Name})
+	return nil
+}
+
+// fillTypes gives constant arguments their literal type and returns the call's types.
+func fillTypes(c op.AggCall, pre *arrow.Schema) []arrow.DataType {
+	out := make([]arrow.DataType, len(c.Args))
+	for j, col := range c.Args {
+		if col >= 0 {
+			out[j] = pre.Field(col).Type
+		} else {
+			out[j] = arrow.PrimitiveTypes.Float64
+		}
+	}
+	return out
+}
+
+// plannedCall is one distinct aggregate call of a view.
+type plannedCall struct {
+	call *expr.Call
+	at   spec.Expr
+}
+
+// aggregateCalls lists the distinct aggregate calls of select and having, and indexes them
+// by their canonical text.
+func (b *builder) aggregateCalls(v *spec.View) ([]plannedCall, map[string]int, error) {
+	var calls []plannedCall
+	index := map[string]int{}
+	for _, e := range append(fieldExprs(v.Select), v.Having) {
+		if e.IsZero() {
+			continue
+		}
+		n, err := expr.Parse(e.Text)
+		if err != nil {
+			return nil, nil, e.Errorf("%v", err)
+		}
+		expr.Walk(n, func(n expr.Node) bool {
+			c, ok := n.(*expr.Call)
+			if !ok || !agg.IsAggregate(c.Name) {
+				return true
+			}
+			if _, seen := index[c.String()]; !seen {
+				index[c.String()] = len(calls)
+				calls = append(calls, plannedCall{call: c, at: e})
+			}
+			return false
+		})
+	}
+	return calls, index, nil
+}
+
+func describeCalls(calls []plannedCall) string {
+	names := make([]string, len(calls))
+	for i, c := range calls {
+		names[i] = c.call.String()
+	}
+	return strings.Join(names, ", ")
+}
+
+// quoteIdent writes a column name so the expression parser reads it back as that column.
+func quoteIdent(name string) string { return `"` + strings.ReplaceAll(name, `"`, `""`) + `"` }
+
+// eventTime names the event-time column of a stream: a source's event_time, a window view's
+// window_end, and for other views the input's, if their select kept it.
+func eventTime(s *spec.Spec, ref string, schema *arrow.Schema) string {
+	name, side := spec.SplitRef(ref)
+	col := ""
+	if src := s.Source(name); src != nil {
+		col = src.EventTime
+		if side == spec.DeadLetters {
+			col = ""
+		}
+	} else if v := s.View(name); v != nil {
+		if v.Window != nil {
+			col = "window_end"
+		} else {
+			col = eventTime(s, v.From[0], schema)
+		}
+	}
+	if col != "" && len(schema.FieldIndices(col)) == 0 {
+		return ""
+	}
+	return col
+}
+
+// join makes the lookup join of a view and returns its output schema. The table is read
+// once, when the first subtask starts, and shared.
+func (b *builder) join(v *spec.View, in *arrow.Schema) (func() (op.Operator, error), *arrow.Schema, error) {
+	path := "views." + v.Name + ".join"
+	src := b.spec.Source(v.Join.Table)
+	ts, err := src.ArrowSchema()
+	if err != nil {
+		return nil, nil, b.spec.Errorf(path, "%v", err)
+	}
+	var inKey, tableKey []int
+	onKey := map[string]bool{}
+	for _, k := range v.Join.On {
+		ii, ti := in.FieldIndices(k), ts.FieldIndices(k)
+		if len(ii) == 0 || len(ti) == 0 {
+			return nil, nil, b.spec.Errorf(path+".on", "column %q must be in both the input and table %s", k, v.Join.Table)
+		}
+		if !arrow.TypeEqual(in.Field(ii[0]).Type, ts.Field(ti[0]).Type) {
+			return nil, nil, b.spec.Errorf(path+".on", "column %q is %s in the input but %s in table %s", k, in.Field(ii[0]).Type, ts.Field(ti[0]).Type, v.Join.Table)
+		}
+		inKey, tableKey = append(inKey, ii[0]), append(tableKey, ti[0])
+		onKey[k] = true
+	}
+	fields := append([]arrow.Field{}, in.Fields()...)
+	for _, f := range ts.Fields() {
+		if onKey[f.Name] {
+			continue
+		}
+		if len(in.FieldIndices(f.Name)) > 0 {
+			return nil, nil, b.spec.Errorf(path, "table %s and the input both have a column %q", v.Join.Table, f.Name)
+		}
+		f.Nullable = true
+		fields = append(fields, f)
+	}
+	out := arrow.NewSchema(fields, nil)
+	load := sync.OnceValues(func() (arrow.RecordBatch, error) { return loadTable(src, ts) })
+	inner := v.Join.Type == spec.InnerJoin
+	return func() (op.Operator, error) {
+		table, err := load()
+		if err != nil {
+			return nil, err
+		}
+		j, err := op.NewLookupJoin(table, tableKey, inKey, inner, out)
+		if err != nil {
+			return nil, fmt.Errorf("table %s: %w", v.Join.Table, err)
+		}
+		return j, nil
+	}, out, nil
+}
+
+// loadTable reads a table source whole. A record it cannot decode is an error: a lookup
+// table with holes would give wrong answers silently.
+func loadTable(src *spec.Source, s *arrow.Schema) (arrow.RecordBatch, error) {
+	r, err := format.OpenAll(src.Path, src.Format, s, format.ReadOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("table %s: %w", src.Name, err)
+	}
+	defer r.Close()
+	var recs []arrow.RecordBatch
+	for {
+		rec, dead, err := r.Read()
+		if len(dead) > 0 {
+			return nil, fmt.Errorf("table %s: %s", src.Name, dead[0])
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("table %s: %w", src.Name, err)
+		}
+		recs = append(recs, rec)
+	}
+	return concat(s, recs)
+}

@@ -251,6 +251,23 @@ func floatToDec(f float64, p, s int32) (num, bool) {
 // appendDec appends a written with scale digits after the point, every digit kept.
 func appendDec(dst []byte, a num, scale int32) []byte {
 	hi, lo, neg := magnitude(a)
+	if hi == 0 && scale < int32(len(pow10u)) {
+		// The common case: 64 bits, formatted as integer part, point, padded fraction.
+		if neg {
+			dst = append(dst, '-')
+		}
+		if scale == 0 {
+			return strconv.AppendUint(dst, lo, 10)
+		}
+		q, r := lo/pow10u[scale], lo%pow10u[scale]
+		dst = strconv.AppendUint(dst, q, 10)
+		var frac [20]byte
+		for i := int(scale) - 1; i >= 0; i-- {
+			frac[i] = byte('0' + r%10)
+			r /= 10
+		}
+		return append(append(dst, '.'), frac[:scale]...)
+	}
 	var buf [48]byte
 	i := len(buf)
 	for d := int32(0); d <= scale || hi != 0 || lo != 0; d++ {

@@ -146,57 +146,68 @@ func forEachSet(b bitmap, n int, fn func(i int)) {
 // choice[i] is 0.
 func gather(t typ, n int, vals []*vec, choice []uint16) *vec {
 	out := &vec{n: n, valid: onesBitmap(n)}
-	pick := func(i int) (*vec, int, bool) {
-		k := choice[i]
+	for i, k := range choice {
 		if k == 0 {
-			return nil, 0, false
+			out.valid[i>>6] &^= 1 << (uint(i) & 63)
+		} else if v := vals[k-1]; v.null(i & idxMask(v)) {
+			out.valid[i>>6] &^= 1 << (uint(i) & 63)
 		}
-		v := vals[k-1]
-		j := i & idxMask(v)
-		if v.null(j) {
-			return nil, 0, false
-		}
-		return v, j, true
 	}
 	switch t.k {
 	case kBool:
 		out.bits = newBitmap(n)
-	case kInt32, kDate:
-		out.i32 = make([]int32, n)
-	case kInt64, kTimestamp, kInterval:
-		out.i64 = make([]int64, n)
-	case kFloat64:
-		out.f64 = make([]float64, n)
-	case kDecimal:
-		out.dec = make([]num, n)
-	case kString:
-		out.offs = make([]int32, n+1)
-	}
-	for i := 0; i < n; i++ {
-		v, j, ok := pick(i)
-		if !ok {
-			out.valid[i>>6] &^= 1 << (uint(i) & 63)
-			if t.k == kString {
-				out.offs[i+1] = int32(len(out.data))
+		for i, k := range choice {
+			if k != 0 && out.valid.get(i) {
+				v := vals[k-1]
+				if v.bits.get(i & idxMask(v)) {
+					out.bits.set(i)
+				}
 			}
-			continue
 		}
-		switch t.k {
-		case kBool:
-			if v.bits.get(j) {
-				out.bits.set(i)
+	case kInt32, kDate:
+		out.i32 = gatherVals(vals, choice, func(v *vec) []int32 { return v.i32 })
+	case kInt64, kTimestamp, kInterval:
+		out.i64 = gatherVals(vals, choice, func(v *vec) []int64 { return v.i64 })
+	case kFloat64:
+		out.f64 = gatherVals(vals, choice, func(v *vec) []float64 { return v.f64 })
+	case kDecimal:
+		out.dec = gatherVals(vals, choice, func(v *vec) []num { return v.dec })
+	case kString:
+		size := 0
+		for i, k := range choice {
+			if k != 0 && out.valid.get(i) {
+				v := vals[k-1]
+				j := i & idxMask(v)
+				size += int(v.offs[j+1] - v.offs[j])
 			}
-		case kInt32, kDate:
-			out.i32[i] = v.i32[j]
-		case kInt64, kTimestamp, kInterval:
-			out.i64[i] = v.i64[j]
-		case kFloat64:
-			out.f64[i] = v.f64[j]
-		case kDecimal:
-			out.dec[i] = v.dec[j]
-		case kString:
-			out.data = append(out.data, v.str(j)...)
-			out.offs[i+1] = int32(len(out.data))
+		}
+		offs, data := make([]int32, n+1), make([]byte, size)
+		pos := 0
+		for i, k := range choice {
+			if k != 0 && out.valid.get(i) {
+				pos += copy(data[pos:], strArg(vals[k-1], i))
+			}
+			offs[i+1] = int32(pos)
+		}
+		out.offs, out.data = offs, data
+	}
+	return out
+}
+
+// gatherVals picks each row's value from the input its choice names; rows without a choice
+// are left zero.
+func gatherVals[T any](vals []*vec, choice []uint16, values func(*vec) []T) []T {
+	srcs := make([][]T, len(vals))
+	masks := make([]int, len(vals))
+	for k, v := range vals {
+		if v != nil {
+			srcs[k], masks[k] = values(v), idxMask(v)
+		}
+	}
+	out := make([]T, len(choice))
+	for i, k := range choice {
+		if k != 0 {
+			out[i] = srcs[k-1][i&masks[k-1]]
 		}
 	}
 	return out

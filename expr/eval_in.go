@@ -1,6 +1,9 @@
 package expr
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // x IN (list) is TRUE when x equals an item, NULL when it does not but the list holds a NULL
 // (or x is NULL), and FALSE otherwise; NOT IN is its negation, so x NOT IN (1, NULL) is never
@@ -75,7 +78,53 @@ func (c *compiler) in(n *In) (*operand, error) {
 			e.bools[v.bits[0]&1] = true
 		}
 	}
+	e.densify()
 	return c.finish(&operand{ev: e, t: tBool, nullable: x.nullable || e.hasNull, node: n}, x)
+}
+
+// denseMax is the widest range of integers kept as a bitmap (8 KiB).
+const denseMax = 1 << 16
+
+// densify turns a large set of integers spanning a narrow range, such as merchant category
+// codes, into a bitmap over that range: membership is then one subtraction and one bit test.
+func (e *inEval) densify() {
+	var vals []int64
+	switch {
+	case e.i32.m != nil:
+		for v := range e.i32.m {
+			vals = append(vals, int64(v))
+		}
+	case e.i64.m != nil:
+		for v := range e.i64.m {
+			vals = append(vals, v)
+		}
+	default:
+		return
+	}
+	lo, hi := slices.Min(vals), slices.Max(vals)
+	if uint64(hi-lo) >= denseMax {
+		return
+	}
+	e.denseLo, e.dense = lo, newBitmap(int(hi-lo)+1)
+	for _, v := range vals {
+		e.dense.set(int(v - lo))
+	}
+}
+
+// memberDense sets bit i of out for each a[i] in the dense set.
+func memberDense[T int32 | int64](lo int64, dense bitmap, a []T, out bitmap) {
+	span := uint64(len(dense)) * 64
+	for w := range out {
+		x := a[w*64 : min(w*64+64, len(a))]
+		var word uint64
+		for j, v := range x {
+			u := uint64(int64(v) - lo)
+			in := b2u(u < span)
+			u &= -in // stay in range: row 0 of the bitmap when outside
+			word |= (dense[u>>6] >> (u & 63) & in) << uint(j)
+		}
+		out[w] = word
+	}
 }
 
 // set is a set of constants: a slice while small, a map once it grows.
@@ -135,6 +184,8 @@ type inEval struct {
 	dec     set[num]
 	str     set[string]
 	bools   [2]bool
+	dense   bitmap // large integer sets of a narrow range, from denseLo
+	denseLo int64
 }
 
 func (e *inEval) eval(c *evalCtx, sel bitmap) (*vec, error) {
@@ -147,11 +198,21 @@ func (e *inEval) eval(c *evalCtx, sel bitmap) (*vec, error) {
 		rows = 1
 	}
 	found := newBitmap(rows)
+	switch {
+	case e.dense != nil && (e.k == kInt32 || e.k == kDate):
+		memberDense(e.denseLo, e.dense, v.i32[:rows], found)
+	case e.dense != nil:
+		memberDense(e.denseLo, e.dense, v.i64[:rows], found)
+	}
 	switch e.k {
 	case kInt32, kDate:
-		member(&e.i32, v.i32[:rows], found)
+		if e.dense == nil {
+			member(&e.i32, v.i32[:rows], found)
+		}
 	case kInt64, kTimestamp, kInterval:
-		member(&e.i64, v.i64[:rows], found)
+		if e.dense == nil {
+			member(&e.i64, v.i64[:rows], found)
+		}
 	case kFloat64:
 		member(&e.f64, v.f64[:rows], found)
 	case kDecimal:

@@ -77,3 +77,32 @@ func TestInLargeSets(t *testing.T) {
 		}
 	}
 }
+
+// TestInWideIntegers keeps a large set of integers that span too wide a range for a bitmap
+// in a hash map.
+func TestInWideIntegers(t *testing.T) {
+	var items []string
+	var col0 []any
+	for i := 0; i < 30; i++ {
+		col0 = append(col0, i*100_000+i%2)
+		items = append(items, fmt.Sprint(i*100_000))
+	}
+	rec := batch(t, col{"x", "int64", col0})
+	defer rec.Release()
+	e, err := CompileString("x IN ("+strings.Join(items, ", ")+")", rec.Schema())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in, ok := e.root.(*inEval); !ok || in.dense != nil || in.i64.m == nil {
+		t.Fatalf("expected a hash set, got %T", e.root)
+	}
+	got, err := evalText(t, rec, e.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, g := range got {
+		if g != fmt.Sprint(i%2 == 0) {
+			t.Errorf("row %d: %s", i, g)
+		}
+	}
+}

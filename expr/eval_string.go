@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"slices"
 	"unicode"
 	"unicode/utf8"
 )
@@ -13,16 +14,18 @@ import (
 // as one character each and pass through unchanged. Every function is NULL when an argument
 // is NULL, except concat(), which skips NULL arguments.
 
-// strOut accumulates a string column.
+// strOut accumulates a string column. Kernels keep it in a local variable, so that growing
+// it stores no pointers into the heap (which would cost a write barrier per row during GC).
 type strOut struct {
 	offs []int32
 	data []byte
 }
 
-func newStrOut(rows, capacity int) *strOut {
-	return &strOut{offs: make([]int32, 1, rows+1), data: make([]byte, 0, capacity)}
+func newStrOut(rows, capacity int) strOut {
+	return strOut{offs: make([]int32, 1, rows+1), data: make([]byte, 0, capacity)}
 }
 
+// end closes the current row.
 func (o *strOut) end() { o.offs = append(o.offs, int32(len(o.data))) }
 
 // strArg reads row i of a string vec that may be a constant.
@@ -76,7 +79,17 @@ func (e *caseMapEval) eval(c *evalCtx, sel bitmap) (*vec, error) {
 		return nil, err
 	}
 	rows, konst := rowsOf(v)
-	o := newStrOut(rows, int(v.offs[rows]-v.offs[0]))
+	// ASCII text keeps its length, so the whole column maps in one pass over its bytes.
+	base := v.offs[0]
+	data := make([]byte, v.offs[rows]-base)
+	if mapASCII(data, v.data[base:v.offs[rows]], e.upper) {
+		offs := make([]int32, rows+1)
+		for i, o := range v.offs[:rows+1] {
+			offs[i] = o - base
+		}
+		return &vec{n: v.n, konst: konst, valid: v.valid, offs: offs, data: data}, nil
+	}
+	o := newStrOut(rows, len(data))
 	for i := 0; i < rows; i++ {
 		o.data = appendCase(o.data, v.str(i), e.upper)
 		o.end()
@@ -84,8 +97,33 @@ func (e *caseMapEval) eval(c *evalCtx, sel bitmap) (*vec, error) {
 	return &vec{n: v.n, konst: konst, valid: v.valid, offs: o.offs, data: o.data}, nil
 }
 
+// mapASCII writes src to dst in upper or lower case, moving bytes in a-z (A-Z) by 32 without
+// branches. It reports whether src was all ASCII; if not, dst is not fully mapped.
+func mapASCII(dst, src []byte, upper bool) bool {
+	dst = dst[:len(src)]
+	var all byte
+	if upper {
+		for i, c := range src {
+			all |= c
+			dst[i] = c - byte(b2u(c-'a' < 26))<<5
+		}
+	} else {
+		for i, c := range src {
+			all |= c
+			dst[i] = c + byte(b2u(c-'A' < 26))<<5
+		}
+	}
+	return all < utf8.RuneSelf
+}
+
 // appendCase appends s converted to upper or lower case, character by character.
 func appendCase(dst, s []byte, upper bool) []byte {
+	start := len(dst)
+	dst = slices.Grow(dst, len(s))[:start+len(s)]
+	if mapASCII(dst[start:], s, upper) {
+		return dst
+	}
+	dst = dst[:start]
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {

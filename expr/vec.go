@@ -189,12 +189,12 @@ func (v *vec) expand(t typ) *vec {
 		}
 	case kString:
 		s := v.str(0)
-		out.offs = make([]int32, n+1)
-		out.data = make([]byte, 0, n*len(s))
+		offs, data := make([]int32, n+1), make([]byte, n*len(s))
 		for i := 0; i < n; i++ {
-			out.data = append(out.data, s...)
-			out.offs[i+1] = int32(len(out.data))
+			copy(data[i*len(s):], s)
+			offs[i+1] = int32((i + 1) * len(s))
 		}
+		out.offs, out.data = offs, data
 	case kNull:
 		out.valid = newBitmap(n)
 	}

@@ -71,7 +71,7 @@ views:
     from: tx
     where: channel <> 'atm'
     group_by: [card_id]
-    window: {tumble: 1m}
+    window: %s
     select: {n: count(*), spend: sum(amount), top: max(amount)}
   big:
     from: tx
@@ -83,12 +83,30 @@ sinks:
   dead:  {from: tx.dead_letters, kind: jsonl, path: %s}
 `
 
-// TestRunMatchesReference runs a windowed and a stateless view over generated files at
-// several parallelisms and compares with a row-at-a-time computation from the same rows.
+// TestRunMatchesReference runs a windowed and a stateless view over generated files, for
+// several seeds, window kinds and parallelisms 1 to 8, and compares with a row-at-a-time
+// computation from the same rows.
 func TestRunMatchesReference(t *testing.T) {
+	seeds, parallelisms := []int64{1, 2, 3}, []int{1, 2, 3, 4, 5, 6, 7, 8}
+	if testing.Short() {
+		seeds, parallelisms = seeds[:1], []int{1, 3}
+	}
+	for _, seed := range seeds {
+		for _, w := range []struct {
+			name, spec  string
+			size, every int64
+		}{{"tumble", "{tumble: 1m}", 60_000, 60_000}, {"hop", "{hop: 3m, every: 1m}", 180_000, 60_000}} {
+			t.Run(fmt.Sprintf("seed%d/%s", seed, w.name), func(t *testing.T) {
+				checkAgainstReference(t, seed, w.spec, w.size, w.every, parallelisms)
+			})
+		}
+	}
+}
+
+func checkAgainstReference(t *testing.T, seed int64, windowText string, size, every int64, parallelisms []int) {
 	dir := t.TempDir()
 	cfg := gen.DefaultConfig()
-	cfg.Rows, cfg.Disorder, cfg.Accounts = 40_000, 2*time.Second, 2000
+	cfg.Seed, cfg.Rows, cfg.Disorder, cfg.Accounts = seed, 20_000, 2*time.Second, 1000
 	input := writeTx(t, dir, cfg)
 	rows := readAll(t, input, schema.Transaction())
 
@@ -114,23 +132,25 @@ func TestRunMatchesReference(t *testing.T) {
 			if r.Column(schema.Channel).ValueStr(i) == "atm" {
 				continue
 			}
-			start := int64(ts.Value(i)) / 60000 * 60000
-			k := r.Column(schema.CardID).ValueStr(i) + "@" + fmt.Sprint(start)
-			if want[k] == nil {
-				want[k] = &acc{max: a}
-			}
-			w := want[k]
-			w.n++
-			w.sum = w.sum.Add(a)
-			if a.Greater(w.max) {
-				w.max = a
+			t0 := int64(ts.Value(i))
+			for start := t0 / every * every; start > t0-size; start -= every {
+				k := r.Column(schema.CardID).ValueStr(i) + "@" + fmt.Sprint(start)
+				if want[k] == nil {
+					want[k] = &acc{max: a}
+				}
+				w := want[k]
+				w.n++
+				w.sum = w.sum.Add(a)
+				if a.Greater(w.max) {
+					w.max = a
+				}
 			}
 		}
 	}
 
-	for _, p := range []int{1, 2, 3, 4} {
+	for _, p := range parallelisms {
 		out := filepath.Join(dir, fmt.Sprint("out", p))
-		text := fmt.Sprintf(windowSpec, input, filepath.Join(out, "cards.parquet"), filepath.Join(out, "big.jsonl"), filepath.Join(out, "dead.jsonl"))
+		text := fmt.Sprintf(windowSpec, input, windowText, filepath.Join(out, "cards.parquet"), filepath.Join(out, "big.jsonl"), filepath.Join(out, "dead.jsonl"))
 		s, err := spec.Parse([]byte(text), "test.yaml", nil)
 		if err != nil {
 			t.Fatal(err)

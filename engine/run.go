@@ -25,6 +25,8 @@ type Options struct {
 	// while the run goes on.
 	Progress      func(*Stats)
 	ProgressEvery time.Duration
+	// Now is the clock of idle timeouts (default time.Now).
+	Now func() time.Time
 	// ChannelCapacity is how many messages an input channel holds before senders block.
 	ChannelCapacity int
 	Mem             memory.Allocator
@@ -33,7 +35,7 @@ type Options struct {
 
 // DefaultOptions returns the options a run uses unless told otherwise.
 func DefaultOptions() Options {
-	return Options{ChannelCapacity: 16, Mem: memory.DefaultAllocator, Log: slog.New(slog.DiscardHandler)}
+	return Options{ChannelCapacity: 16, Mem: memory.DefaultAllocator, Log: slog.New(slog.DiscardHandler), Now: time.Now}
 }
 
 // envelope is a message on a subtask's input channel, tagged with the upstream channel it
@@ -73,6 +75,9 @@ func Run(ctx context.Context, g *Graph, opts Options) (*Stats, error) {
 	}
 	if opts.Log == nil {
 		opts.Log = DefaultOptions().Log
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"millrace/source"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -24,6 +25,7 @@ type partitionState struct {
 	reader  source.PartitionReader
 	maxTime int64 // largest event time read
 	done    bool
+	active  time.Time // when the partition was opened or last yielded rows
 }
 
 // sourceTask reads the partitions of one source subtask: it decodes, checks, splits off
@@ -114,6 +116,7 @@ func (t *sourceTask) loop() error {
 					return fmt.Errorf("open partition %d: %w", p.index, err)
 				}
 				p.reader = rd
+				p.active = t.r.opts.Now()
 				open++
 			}
 		}
@@ -154,6 +157,7 @@ func (t *sourceTask) readOnce(p *partitionState) error {
 		return t.sendDead(dead)
 	}
 	t.stats.Read.Add(rec.NumRows())
+	p.active = t.r.opts.Now()
 	rec, dead, err = t.check(p, rec, dead)
 	if err != nil {
 		return err
@@ -274,15 +278,20 @@ func (t *sourceTask) sendOnTime(p *partitionState, rec arrow.RecordBatch) error 
 
 // advanceWatermark emits the subtask's watermark when it moved: the minimum over its
 // unfinished partitions of their largest event time minus the allowed disorder. A partition
-// not yet opened holds it at the start.
+// not yet opened holds it at the start; with an idle timeout, a partition silent for longer
+// stops holding it back until it yields rows again.
 func (t *sourceTask) advanceWatermark() error {
 	if t.policy.EventTime < 0 {
 		return nil
 	}
 	wm := int64(op.MaxWatermark)
+	now := t.r.opts.Now()
 	for _, p := range t.parts {
 		if p.done {
 			continue
+		}
+		if p.reader != nil && t.policy.IdleTimeout > 0 && now.Sub(p.active) >= t.policy.IdleTimeout {
+			continue // idle
 		}
 		if p.reader == nil || p.maxTime == op.MinWatermark {
 			return nil

@@ -38,7 +38,7 @@ func (b *builder) source(src *spec.Source) error {
 		}
 		checks = append(checks, check{e, c.Text})
 	}
-	policy := source.WatermarkPolicy{EventTime: -1, OutOfOrder: src.Watermark.Milliseconds()}
+	policy := source.WatermarkPolicy{EventTime: -1, OutOfOrder: src.Watermark.Milliseconds(), IdleTimeout: src.IdleTimeout}
 	if src.EventTime != "" {
 		policy.EventTime = s.FieldIndices(src.EventTime)[0]
 	}

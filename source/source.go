@@ -4,6 +4,7 @@ package source
 
 import (
 	"context"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -29,7 +30,9 @@ type Source interface {
 // PartitionReader reads one partition.
 type PartitionReader interface {
 	// Read returns the next batch and the dead letters met decoding it. It returns io.EOF
-	// when a bounded partition has ended. ctx covers this call only.
+	// when a bounded partition has ended. An unbounded partition with nothing to deliver
+	// within its own poll interval returns a nil batch and no dead letters, so the reader's
+	// other partitions and its idle tracking go on. ctx covers this call only.
 	Read(ctx context.Context) (arrow.RecordBatch, []format.DeadLetter, error)
 	// Position is where the next Read starts, for progress and, later, checkpoints.
 	Position() format.Position
@@ -44,6 +47,9 @@ type WatermarkPolicy struct {
 	// OutOfOrder is how far, in milliseconds, event time may go back: a partition's watermark
 	// is the largest event time it has read minus OutOfOrder.
 	OutOfOrder int64
+	// IdleTimeout, when positive, lets a partition that yielded no rows for this long stop
+	// holding the watermark back, so one quiet partition does not stall every window.
+	IdleTimeout time.Duration
 }
 
 // Check is a row predicate of a source.

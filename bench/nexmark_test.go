@@ -45,3 +45,13 @@ func BenchmarkNexmark(b *testing.B) {
 		})
 	}
 }
+
+func TestTransactionsBenchmarkBalances(t *testing.T) {
+	r, err := Transactions(context.Background(), t.TempDir(), 20_000, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Events != 20_000 || r.Rows == 0 {
+		t.Fatalf("%s", r)
+	}
+}

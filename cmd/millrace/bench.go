@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"runtime"
 
 	"github.com/spf13/cobra"
@@ -42,6 +43,36 @@ Queries: ` + fmt.Sprint(bench.NexmarkQueries()) + ` (q5 and q7 come with windowe
 	nx.Flags().StringVar(&query, "query", "q0", "query to run")
 	nx.Flags().Int64Var(&events, "events", 10_000_000, "events to generate")
 	nx.Flags().IntVarP(&parallelism, "parallelism", "p", runtime.GOMAXPROCS(0), "subtasks per step")
-	cmd.AddCommand(nx)
+	var rows int64
+	var dir string
+	tx := &cobra.Command{
+		Use:   "tx",
+		Short: "Run the transaction benchmark: JSONL decode, checks, three windowed views, Parquet sinks",
+		Long: `tx generates --rows transactions as JSONL files (not timed), then runs a pipeline over them
+(checks, spend per card over hopping windows, volume per merchant and country and per
+country and channel per minute, Parquet sinks) and prints rows per second over all cores
+and per core.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			work := dir
+			if work == "" {
+				var err error
+				if work, err = os.MkdirTemp("", "millrace-bench-"); err != nil {
+					return err
+				}
+				defer os.RemoveAll(work)
+			}
+			r, err := bench.Transactions(cmd.Context(), work, rows, parallelism)
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintln(cmd.OutOrStdout(), r)
+			return err
+		},
+	}
+	tx.Flags().Int64Var(&rows, "rows", 2_000_000, "transactions to generate and process")
+	tx.Flags().StringVar(&dir, "dir", "", "work directory (default: a temporary one, removed after)")
+	tx.Flags().IntVarP(&parallelism, "parallelism", "p", runtime.GOMAXPROCS(0), "subtasks per parallel step")
+	cmd.AddCommand(nx, tx)
 	return cmd
 }

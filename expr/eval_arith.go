@@ -492,7 +492,7 @@ func (e *negEval) eval(c *evalCtx, sel bitmap) (*vec, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &vec{n: v.n, konst: v.konst, valid: v.valid}
+	out := &vec{n: v.n, konst: v.konst, valid: v.valid, scratch: true}
 	switch e.k {
 	case kInt64, kInterval:
 		bad := badRows{n: len(v.i64)}

@@ -80,7 +80,7 @@ func (e *castEval) eval(c *evalCtx, sel bitmap) (*vec, error) {
 	if v.konst {
 		rows = 1
 	}
-	out := &vec{n: v.n, konst: v.konst, valid: v.valid}
+	out := &vec{n: v.n, konst: v.konst, valid: v.valid, scratch: true}
 	bad := badRows{n: rows}
 	if e.to.k == kString {
 		e.toString(v, rows, out)

@@ -117,7 +117,7 @@ func (e *mathEval) eval(c *evalCtx, sel bitmap) (*vec, error) {
 		return nil, err
 	}
 	rows, konst := rowsOf(v)
-	out := &vec{n: v.n, konst: konst, valid: v.valid}
+	out := &vec{n: v.n, konst: konst, valid: v.valid, scratch: true}
 	bad := badRows{n: rows}
 	msg := "decimal overflow"
 	switch e.in.k {

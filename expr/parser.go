@@ -363,7 +363,7 @@ func (p *parser) postfixExpr() (Node, error) {
 		if err := p.advance(); err != nil {
 			return nil, err
 		}
-		t, err := p.typeName()
+		t, err := p.parseType()
 		if err != nil {
 			return nil, err
 		}
@@ -520,7 +520,7 @@ func (p *parser) cast() (Node, error) {
 	if err := p.expectKw("as"); err != nil {
 		return nil, err
 	}
-	t, err := p.typeName()
+	t, err := p.parseType()
 	if err != nil {
 		return nil, err
 	}
@@ -536,8 +536,8 @@ var typeAliases = map[string]string{
 	"numeric": "decimal", "timestamptz": "timestamp", "date32": "date", "char": "string",
 }
 
-// typeName parses a type for CAST: a name, optionally with (P[,S]) arguments.
-func (p *parser) typeName() (arrow.DataType, error) {
+// parseType parses a type for CAST: a name, optionally with (P[,S]) arguments.
+func (p *parser) parseType() (arrow.DataType, error) {
 	if p.tok.kind != tokIdent {
 		return nil, p.expected("type name")
 	}

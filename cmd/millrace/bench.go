@@ -60,7 +60,7 @@ and per core.`,
 				if work, err = os.MkdirTemp("", "millrace-bench-"); err != nil {
 					return err
 				}
-				defer os.RemoveAll(work)
+				defer func() { _ = os.RemoveAll(work) }() // a leftover temporary directory is harmless
 			}
 			r, err := bench.Transactions(cmd.Context(), work, rows, parallelism)
 			if err != nil {

@@ -62,7 +62,7 @@ func defaultGenerator() Generator {
 		DupRate:     c.DupRate,
 		LateRate:    c.LateRate,
 		CorruptRate: c.CorruptRate,
-		Partitions:  c.Partitions,
+		Partitions:  0, // the plan's parallelism
 	}
 }
 

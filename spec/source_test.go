@@ -33,7 +33,7 @@ sources:
 		t.Errorf("generator source = %+v", g)
 	}
 	c := gen.DefaultConfig()
-	want := Generator{Rate: c.Rate, Seed: c.Seed, FraudRate: c.FraudRate, Partitions: c.Partitions}
+	want := Generator{Rate: c.Rate, Seed: c.Seed, FraudRate: c.FraudRate} // Partitions 0: one per subtask
 	if !reflect.DeepEqual(g.Generator, want) {
 		t.Errorf("generator defaults = %+v, want %+v", g.Generator, want)
 	}

@@ -151,7 +151,7 @@ type Generator struct {
 	LateRate    float64
 	CorruptRate float64
 	Surges      []gen.Surge
-	Partitions  int
+	Partitions  int // 0 = one per subtask of the plan
 }
 
 // Kafka holds the settings of a kafka source.

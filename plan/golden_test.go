@@ -1,0 +1,56 @@
+package plan
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"millrace/gen"
+	"millrace/spec"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden plans under testdata/")
+
+// TestExamplePlansMatchGolden plans every example spec at parallelism 2 and compares the
+// printed plan with testdata/<name>.plan (go test ./plan -update rewrites them).
+func TestExamplePlansMatchGolden(t *testing.T) {
+	dir := t.TempDir()
+	tx := writeTx(t, dir, gen.Config{Seed: 1, Rows: 100, Rate: 100, Accounts: 10, Merchants: 10})
+	vars := map[string]string{"TX_PATH": tx, "HISTORY_PATH": tx}
+	env := func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
+	examples, _ := filepath.Glob("../examples/*.yaml")
+	if len(examples) == 0 {
+		t.Fatal("no examples")
+	}
+	for _, path := range examples {
+		text, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := spec.Parse(text, filepath.Base(path), env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := Build(s, Options{Parallelism: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := strings.ReplaceAll(p.String(), tx, "TX_PATH")
+		golden := filepath.Join("testdata", strings.TrimSuffix(filepath.Base(path), ".yaml")+".plan")
+		if *update {
+			if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		want, err := os.ReadFile(golden)
+		if err != nil {
+			t.Fatalf("%v (run go test ./plan -update)", err)
+		}
+		if got != string(want) {
+			t.Errorf("%s: plan differs from %s:\n%s", path, golden, got)
+		}
+	}
+}

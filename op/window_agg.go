@@ -40,7 +40,8 @@ type AggCall struct {
 // Raw input (Single, Partial) has the key columns first, then the event time column Time
 // and the aggregate arguments. Partial state input (Final) is what Partial emits: the key
 // columns, window_start, and one state column per call. Fired windows come out as the key
-// columns, window_start, window_end and one result column per call, in Out's schema.
+// columns, window_start, window_end and one result column per call, in Out's schema; for a
+// session, window_start is its first event and window_end its last event plus the gap.
 type WindowAggConfig struct {
 	Window window.Spec
 	Keys   int
@@ -51,7 +52,10 @@ type WindowAggConfig struct {
 }
 
 // WindowAgg aggregates rows per key and event-time window. Windows fire when the watermark
-// reaches their end; their states are then dropped. Only tumbling and hopping windows.
+// reaches their end; their states are then dropped. Tumbling and hopping windows work in every
+// phase. Session windows work in Single only: a session grows and merges with its neighbours
+// as rows arrive, so there is no fixed window to fold a batch's rows into before the exchange
+// (see session_agg.go).
 type WindowAgg struct {
 	Base
 	cfg    WindowAggConfig
@@ -64,6 +68,7 @@ type WindowAgg struct {
 	free   []uint32
 	byEnd  map[int64][]uint32
 	timers window.Timers
+	sess   *sessionState // session windows only
 
 	touched []uint32 // Partial: groups of the current batch
 	times   []int64
@@ -72,6 +77,9 @@ type WindowAgg struct {
 	groups  []uint32
 	keyBuf  []byte
 	ends    []int64
+	args    [][]arrow.Array // per call, the argument columns of the current batch
+	outS    []int64         // window_start of the groups being emitted
+	outE    []int64         // window_end of the groups being emitted
 }
 
 // NewWindowAgg checks cfg and builds the accumulators.
@@ -79,10 +87,13 @@ func NewWindowAgg(cfg WindowAggConfig) (*WindowAgg, error) {
 	if err := cfg.Window.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.Window.Kind == window.Session {
-		return nil, fmt.Errorf("session windows are not supported by the window aggregation yet")
-	}
 	w := &WindowAgg{cfg: cfg, ids: map[string]uint32{}, byEnd: map[int64][]uint32{}}
+	if cfg.Window.Kind == window.Session {
+		if cfg.Phase != Single {
+			return nil, fmt.Errorf("%s: session windows are aggregated in one phase (Single), not as partial and final states", cfg.Window)
+		}
+		w.sess = newSessionState(cfg.Window.Gap)
+	}
 	for _, c := range cfg.Calls {
 		a, err := agg.New(c.Name, c.ArgTypes, c.Const)
 		if err != nil {
@@ -120,15 +131,7 @@ func (w *WindowAgg) group(k []byte, start int64) uint32 {
 	if id, ok := w.ids[string(w.keyBuf)]; ok {
 		return id
 	}
-	var id uint32
-	if n := len(w.free); n > 0 {
-		id, w.free = w.free[n-1], w.free[:n-1]
-		w.keyOf[id], w.start[id] = string(k), start
-	} else {
-		id = uint32(len(w.keyOf))
-		w.keyOf = append(w.keyOf, string(k))
-		w.start = append(w.start, start)
-	}
+	id := w.newGroup(string(k), start)
 	w.ids[string(w.keyBuf)] = id
 	if w.cfg.Phase == Partial {
 		w.touched = append(w.touched, id)
@@ -140,6 +143,28 @@ func (w *WindowAgg) group(k []byte, start int64) uint32 {
 	}
 	w.byEnd[end] = append(w.byEnd[end], id)
 	return id
+}
+
+// nextGroup returns the id newGroup will hand out next.
+func (w *WindowAgg) nextGroup() uint32 {
+	if n := len(w.free); n > 0 {
+		return w.free[n-1]
+	}
+	return uint32(len(w.keyOf))
+}
+
+// newGroup takes a group id, from the free list when it has one, for key bytes k and a window
+// starting at start.
+func (w *WindowAgg) newGroup(k string, start int64) uint32 {
+	if n := len(w.free); n > 0 {
+		id := w.free[n-1]
+		w.free = w.free[:n-1]
+		w.keyOf[id], w.start[id] = k, start
+		return id
+	}
+	w.keyOf = append(w.keyOf, k)
+	w.start = append(w.start, start)
+	return uint32(len(w.keyOf) - 1)
 }
 
 // Process folds rec into the groups.
@@ -159,24 +184,59 @@ func (w *WindowAgg) Process(_ int, rec arrow.RecordBatch, out Collector) error {
 	for _, v := range ts.TimestampValues() {
 		w.times = append(w.times, int64(v))
 	}
+	w.setArgs(rec)
+	defer w.clearArgs()
+	if w.sess != nil {
+		return w.processSessions()
+	}
 	w.rows, w.starts = w.cfg.Window.Assign(w.times, w.rows[:0], w.starts[:0])
 	w.groups = w.groups[:0]
 	for k, row := range w.rows {
 		w.groups = append(w.groups, w.group(w.keyEnc.Key(int(row)), w.starts[k]))
 	}
-	for i, a := range w.accs {
-		args := make([]arrow.Array, len(w.cfg.Calls[i].Args))
-		for j, c := range w.cfg.Calls[i].Args {
-			if c >= 0 {
-				args[j] = rec.Column(c)
-			}
-		}
-		if err := a.Update(w.groups, args, w.rows); err != nil {
-			return fmt.Errorf("%s: %w", w.cfg.Calls[i].Name, err)
-		}
+	if err := w.update(w.groups, w.rows); err != nil {
+		return err
 	}
 	if w.cfg.Phase == Partial {
 		return w.flushPartial(out)
+	}
+	return nil
+}
+
+// setArgs points w.args at the argument columns of rec, one slice per call; constant
+// arguments stay nil.
+func (w *WindowAgg) setArgs(rec arrow.RecordBatch) {
+	if w.args == nil {
+		w.args = make([][]arrow.Array, len(w.cfg.Calls))
+		for i, c := range w.cfg.Calls {
+			w.args[i] = make([]arrow.Array, len(c.Args))
+		}
+	}
+	for i, c := range w.cfg.Calls {
+		for j, col := range c.Args {
+			if col >= 0 {
+				w.args[i][j] = rec.Column(col)
+			}
+		}
+	}
+}
+
+// clearArgs drops the references to the batch's columns once it is folded in.
+func (w *WindowAgg) clearArgs() {
+	for _, a := range w.args {
+		clear(a)
+	}
+}
+
+// update folds rows (row indexes of the current batch) into groups, row k into groups[k].
+func (w *WindowAgg) update(groups []uint32, rows []int32) error {
+	if len(groups) == 0 {
+		return nil
+	}
+	for i, a := range w.accs {
+		if err := a.Update(groups, w.args[i], rows); err != nil {
+			return fmt.Errorf("%s: %w", w.cfg.Calls[i].Name, err)
+		}
 	}
 	return nil
 }
@@ -201,7 +261,8 @@ func (w *WindowAgg) flushPartial(out Collector) error {
 	if len(w.touched) == 0 {
 		return nil
 	}
-	cols, err := w.keyColumns(w.touched, false)
+	starts, _ := w.bounds(w.touched, false)
+	cols, err := w.keyColumns(w.touched, starts, nil)
 	if err != nil {
 		return err
 	}
@@ -220,8 +281,25 @@ func (w *WindowAgg) flushPartial(out Collector) error {
 	return out.Collect(rec)
 }
 
-// keyColumns builds the key columns and window_start (and window_end) of groups.
-func (w *WindowAgg) keyColumns(groups []uint32, withEnd bool) ([]arrow.Array, error) {
+// bounds returns the window_start of tumbling or hopping groups, and their window_end when
+// withEnd, for keyColumns. The slices are reused by the next call.
+func (w *WindowAgg) bounds(groups []uint32, withEnd bool) (starts, ends []int64) {
+	w.outS, w.outE = w.outS[:0], w.outE[:0]
+	for _, g := range groups {
+		w.outS = append(w.outS, w.start[g])
+		if withEnd {
+			w.outE = append(w.outE, w.cfg.Window.End(w.start[g]))
+		}
+	}
+	if !withEnd {
+		return w.outS, nil
+	}
+	return w.outS, w.outE
+}
+
+// keyColumns builds the key columns and window_start of groups, from starts, and window_end
+// from ends unless ends is nil; starts[i] and ends[i] belong to groups[i].
+func (w *WindowAgg) keyColumns(groups []uint32, starts, ends []int64) ([]arrow.Array, error) {
 	n := w.cfg.Keys
 	builders := make([]array.Builder, n)
 	for i := range n {
@@ -236,41 +314,73 @@ func (w *WindowAgg) keyColumns(groups []uint32, withEnd bool) ([]arrow.Array, er
 		start.Release()
 		end.Release()
 	}()
-	for _, g := range groups {
+	for i, g := range groups {
 		if err := AppendKey([]byte(w.keyOf[g]), builders); err != nil {
 			return nil, err
 		}
-		start.Append(arrow.Timestamp(w.start[g]))
-		end.Append(arrow.Timestamp(w.cfg.Window.End(w.start[g])))
+		start.Append(arrow.Timestamp(starts[i]))
+		if ends != nil {
+			end.Append(arrow.Timestamp(ends[i]))
+		}
 	}
 	cols := make([]arrow.Array, 0, n+2+len(w.accs))
 	for _, b := range builders {
 		cols = append(cols, b.NewArray())
 	}
 	cols = append(cols, start.NewArray())
-	if withEnd {
+	if ends != nil {
 		cols = append(cols, end.NewArray())
 	}
 	return cols, nil
 }
 
-// forget returns groups to the free list.
+// forget drops tumbling or hopping groups from the index and frees them.
 func (w *WindowAgg) forget(groups []uint32) {
+	for _, g := range groups {
+		w.keyBuf = binary.LittleEndian.AppendUint64(append(w.keyBuf[:0], w.keyOf[g]...), uint64(w.start[g]))
+		delete(w.ids, string(w.keyBuf))
+	}
+	w.freeGroups(groups)
+}
+
+// freeGroups resets the states of groups and returns their ids to the free list.
+func (w *WindowAgg) freeGroups(groups []uint32) {
 	for _, a := range w.accs {
 		a.Reset(groups)
 	}
 	for _, g := range groups {
-		w.keyBuf = binary.LittleEndian.AppendUint64(append(w.keyBuf[:0], w.keyOf[g]...), uint64(w.start[g]))
-		delete(w.ids, string(w.keyBuf))
 		w.keyOf[g] = ""
 		w.free = append(w.free, g)
 	}
+}
+
+// results builds the output batch of fired groups: key columns, window bounds and one
+// result column per call.
+func (w *WindowAgg) results(groups []uint32, starts, ends []int64) (arrow.RecordBatch, error) {
+	cols, err := w.keyColumns(groups, starts, ends)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range w.accs {
+		res, err := a.Final(groups)
+		if err != nil {
+			releaseAll(cols)
+			return nil, err
+		}
+		cols = append(cols, res)
+	}
+	rec := array.NewRecordBatch(w.cfg.Out, cols, int64(len(groups)))
+	releaseAll(cols)
+	return rec, nil
 }
 
 // OnWatermark fires every window that ends at or before wm.
 func (w *WindowAgg) OnWatermark(wm int64, out Collector) error {
 	if w.cfg.Phase == Partial {
 		return nil
+	}
+	if w.sess != nil {
+		return w.fireSessions(wm, out)
 	}
 	w.ends = w.timers.PopUpTo(wm, w.ends[:0])
 	if len(w.ends) == 0 {
@@ -281,26 +391,23 @@ func (w *WindowAgg) OnWatermark(wm int64, out Collector) error {
 		fired = append(fired, w.byEnd[e]...)
 		delete(w.byEnd, e)
 	}
-	cols, err := w.keyColumns(fired, true)
+	starts, ends := w.bounds(fired, true)
+	rec, err := w.results(fired, starts, ends)
 	if err != nil {
 		return err
 	}
-	for _, a := range w.accs {
-		res, err := a.Final(fired)
-		if err != nil {
-			releaseAll(cols)
-			return err
-		}
-		cols = append(cols, res)
-	}
-	rec := array.NewRecordBatch(w.cfg.Out, cols, int64(len(fired)))
-	releaseAll(cols)
 	w.forget(fired)
 	return out.Collect(rec)
 }
 
-// Groups is the number of open (key, window) groups, for state size figures.
-func (w *WindowAgg) Groups() int { return len(w.ids) }
+// Groups is the number of open (key, window) groups, for state size figures; with session
+// windows, the number of open sessions over all keys.
+func (w *WindowAgg) Groups() int {
+	if w.sess != nil {
+		return w.sess.open
+	}
+	return len(w.ids)
+}
 
 func releaseAll(cols []arrow.Array) {
 	for _, c := range cols {

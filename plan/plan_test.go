@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -334,6 +335,86 @@ sinks:
 		}
 		if !strings.Contains(line, fmt.Sprintf(`"risk":%d}`, m%7)) {
 			t.Fatalf("row %s: want risk %d", line, m%7)
+		}
+	}
+}
+
+// TestSessionWindowsEndToEnd runs a session window over generated files and compares with
+// sessions cut from each key's sorted event times.
+func TestSessionWindowsEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	cfg := gen.DefaultConfig()
+	cfg.Rows, cfg.Disorder, cfg.Merchants = 20_000, 2*time.Second, 300
+	input := writeTx(t, dir, cfg)
+	const gap = int64(5000)
+	times := map[string][]int64{}
+	for _, r := range readAll(t, input, schema.Transaction()) {
+		ts := r.Column(schema.TS).(*array.Timestamp)
+		for i := range int(r.NumRows()) {
+			m := r.Column(schema.MerchantID).ValueStr(i)
+			times[m] = append(times[m], int64(ts.Value(i)))
+		}
+	}
+	want := map[string]int{}
+	for m, ts := range times {
+		sort.Slice(ts, func(i, j int) bool { return ts[i] < ts[j] })
+		start, n := ts[0], 1
+		for i := 1; i <= len(ts); i++ {
+			if i == len(ts) || ts[i]-ts[i-1] >= gap {
+				want[fmt.Sprintf("%s@%d-%d", m, start, ts[i-1]+gap)] = n
+				if i < len(ts) {
+					start, n = ts[i], 0
+				}
+			}
+			n++
+		}
+	}
+	for _, p := range []int{1, 3} {
+		out := filepath.Join(dir, fmt.Sprint("sessions", p, ".jsonl"))
+		text := fmt.Sprintf(`
+name: sessions
+sources:
+  tx: {kind: file, path: %s, schema: transaction, event_time: ts, watermark: 3s}
+views:
+  visits:
+    from: tx
+    group_by: [merchant_id]
+    window: {session: 5s}
+    select: {n: count(*)}
+sinks:
+  out: {from: visits, kind: jsonl, path: %s}
+`, input, out)
+		s, err := spec.Parse([]byte(text), "sessions.yaml", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pl, err := Build(s, Options{Parallelism: p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := engine.Run(context.Background(), pl.Graph, engine.DefaultOptions()); err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]int{}
+		sess := arrow.NewSchema([]arrow.Field{
+			{Name: "merchant_id", Type: arrow.BinaryTypes.String},
+			{Name: "window_start", Type: schema.Timestamp},
+			{Name: "window_end", Type: schema.Timestamp},
+			{Name: "n", Type: arrow.PrimitiveTypes.Int64},
+		}, nil)
+		for _, r := range readAll(t, out, sess) {
+			for i := range int(r.NumRows()) {
+				k := fmt.Sprintf("%s@%d-%d", r.Column(0).ValueStr(i), int64(r.Column(1).(*array.Timestamp).Value(i)), int64(r.Column(2).(*array.Timestamp).Value(i)))
+				got[k] = int(r.Column(3).(*array.Int64).Value(i))
+			}
+		}
+		if len(got) != len(want) {
+			t.Fatalf("p=%d: %d sessions, want %d", p, len(got), len(want))
+		}
+		for k, n := range want {
+			if got[k] != n {
+				t.Fatalf("p=%d: session %s has %d events, want %d", p, k, got[k], n)
+			}
 		}
 	}
 }

@@ -164,6 +164,8 @@ func (b *builder) aggregate(v *spec.View, inputs []stream, in *arrow.Schema, fir
 		w.Kind = window.Tumble
 	case spec.Hop:
 		w.Kind = window.Hop
+	case spec.Session:
+		w.Kind = window.Session
 	default:
 		return b.spec.Errorf(path+".window", "%s windows are not available yet", v.Window.Kind)
 	}
@@ -219,7 +221,7 @@ func (b *builder) aggregate(v *spec.View, inputs []stream, in *arrow.Schema, fir
 		argTypes[k] = aggCalls[k].ArgTypes
 	}
 	nk := len(keys)
-	probe, err := op.NewWindowAgg(op.WindowAggConfig{Window: w, Keys: nk, Time: nk, Calls: aggCalls, Phase: op.Partial})
+	probe, err := op.NewWindowAgg(op.WindowAggConfig{Window: w, Keys: nk, Time: nk, Calls: aggCalls, Phase: op.Single})
 	if err != nil {
 		return b.spec.Errorf(path+".select", "%v", err)
 	}
@@ -233,7 +235,8 @@ func (b *builder) aggregate(v *spec.View, inputs []stream, in *arrow.Schema, fir
 
 	// Two phases pay when rows fold together before the exchange. A hopping window would
 	// multiply each row into Size/Every partial states, more than the raw row costs to ship,
-	// so there the raw rows go through the exchange and one phase aggregates them.
+	// and a session's bounds are only known per key after the exchange, so for those the raw
+	// rows go through the exchange and one phase aggregates them.
 	twoPhase := w.Kind == window.Tumble
 	firstOps := append(first, func() (op.Operator, error) { return preMap(), nil })
 	firstName, firstKind, firstSchema := v.Name+".prepare", "prepare", preSchema

@@ -85,6 +85,9 @@ type ReadOptions struct {
 	Mem memory.Allocator
 	// MaxRecordBytes bounds one text record; a longer one becomes a dead letter (default 16 MiB).
 	MaxRecordBytes int
+	// RowGroups, when its end is positive, limits a Parquet read to row groups
+	// [RowGroups[0], RowGroups[1]): a split of the file that one reader takes.
+	RowGroups [2]int
 }
 
 func (o ReadOptions) withDefaults() ReadOptions {

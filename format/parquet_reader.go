@@ -113,7 +113,7 @@ func newParquetReader(f *os.File, path string, s *arrow.Schema, opts ReadOptions
 	if err != nil {
 		return nil, fmt.Errorf("read schema: %w", err)
 	}
-	r := &parquetReader{path: path, schema: s, opts: opts, f: f, pf: pf, fr: fr}
+	r := &parquetReader{path: path, schema: s, opts: opts, f: f, pf: pf, fr: fr, rowGroup: opts.RowGroups[0]}
 	byName := make(map[string]int, len(fr.Manifest.Fields))
 	for i, sf := range fr.Manifest.Fields {
 		if _, dup := byName[sf.Field.Name]; !dup {
@@ -142,6 +142,29 @@ func newParquetReader(f *os.File, path string, s *arrow.Schema, opts ReadOptions
 		r.cols = append(r.cols, c)
 	}
 	return r, nil
+}
+
+// ParquetRowGroups returns the number of rows in each row group of a Parquet file, read from
+// its footer, so a reader of a large file can split it into ranges of row groups.
+func ParquetRowGroups(path string) ([]int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open parquet: %w", err)
+	}
+	defer f.Close()
+	if err := checkParquetMagic(f); err != nil {
+		return nil, fmt.Errorf("open parquet %q: %w", path, err)
+	}
+	pf, err := file.NewParquetReader(f)
+	if err != nil {
+		return nil, fmt.Errorf("open parquet %q: read footer: %w", path, err)
+	}
+	defer pf.Close()
+	rows := make([]int64, pf.NumRowGroups())
+	for i := range rows {
+		rows[i] = pf.MetaData().RowGroup(i).NumRows()
+	}
+	return rows, nil
 }
 
 // checkParquetMagic tells a file that is not Parquet at all from a damaged one.
@@ -207,7 +230,7 @@ func (r *parquetReader) Read() (rec arrow.RecordBatch, dead []DeadLetter, err er
 		}
 	}()
 	for r.readers == nil {
-		if r.rowGroup >= r.pf.NumRowGroups() {
+		if r.rowGroup >= r.endRowGroup() {
 			return nil, nil, io.EOF
 		}
 		if err := r.openRowGroup(); err != nil {
@@ -235,6 +258,14 @@ func (r *parquetReader) Read() (rec arrow.RecordBatch, dead []DeadLetter, err er
 		r.row = 0
 	}
 	return rec, dead, nil
+}
+
+// endRowGroup is the row group after the last one this reader reads.
+func (r *parquetReader) endRowGroup() int {
+	if end := r.opts.RowGroups[1]; end > 0 {
+		return min(end, r.pf.NumRowGroups())
+	}
+	return r.pf.NumRowGroups()
 }
 
 // fail makes err the reader's lasting error, saying where in the file it happened.

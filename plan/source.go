@@ -51,7 +51,7 @@ func (b *builder) source(src *spec.Source) error {
 		if err != nil {
 			return b.spec.Errorf("sources."+src.Name+".path", "%v", err)
 		}
-		impl, does = f, fmt.Sprintf("read %d %s file(s) %s", f.Partitions(), src.Format, src.Path)
+		impl, does = f, fmt.Sprintf("read %d %s file(s) %s in %d partition(s)", len(f.Files()), src.Format, src.Path, f.Partitions())
 		p = min(p, f.Partitions())
 	case spec.SourceGenerator:
 		g := src.Generator

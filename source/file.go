@@ -8,10 +8,12 @@ import (
 	"millrace/format"
 )
 
-// File reads files as a bounded source. Every file a path or pattern names is a partition,
-// in sorted order.
+// File reads files as a bounded source. Every text file a path or pattern names is a
+// partition; a Parquet file is split into partitions of contiguous row groups holding at
+// least SplitRows rows, so one large file is read by every core.
 type File struct {
 	files  []string
+	splits []split
 	kind   format.Kind
 	schema *arrow.Schema
 	policy WatermarkPolicy
@@ -19,24 +21,67 @@ type File struct {
 	opts   format.ReadOptions
 }
 
+// SplitRows is the least number of rows a Parquet split holds (unless the file is smaller).
+const SplitRows = 1 << 20
+
+// split is one partition: a file, or a range of a Parquet file's row groups.
+type split struct {
+	file      int
+	rowGroups [2]int // [first, end); zero for a whole file
+}
+
 // NewFile lists the files path names (a file, a directory or a glob; see format.Glob) and
 // returns a source over them, read as kind, or as each file's name says when kind is empty.
+// It reads the footer of every Parquet file to split it.
 func NewFile(path string, kind format.Kind, s *arrow.Schema, policy WatermarkPolicy, checks []Check, opts format.ReadOptions) (*File, error) {
 	files, err := format.Glob(path)
 	if err != nil {
 		return nil, err
 	}
-	return &File{files: files, kind: kind, schema: s, policy: policy, checks: checks, opts: opts}, nil
+	f := &File{files: files, kind: kind, schema: s, policy: policy, checks: checks, opts: opts}
+	for i, name := range files {
+		k := kind
+		if k == "" {
+			k, _, _ = format.Detect(name)
+		}
+		if k != format.Parquet {
+			f.splits = append(f.splits, split{file: i})
+			continue
+		}
+		groups, err := format.ParquetRowGroups(name)
+		if err != nil {
+			return nil, err
+		}
+		f.splits = append(f.splits, splitRowGroups(i, groups, SplitRows)...)
+	}
+	return f, nil
 }
 
-// Files lists the partitions' files.
+// splitRowGroups cuts a file's row groups into contiguous ranges of at least min rows.
+func splitRowGroups(file int, rows []int64, least int64) []split {
+	var out []split
+	start, n := 0, int64(0)
+	for g, r := range rows {
+		n += r
+		if n >= least || g == len(rows)-1 {
+			out = append(out, split{file: file, rowGroups: [2]int{start, g + 1}})
+			start, n = g+1, 0
+		}
+	}
+	if len(out) == 0 {
+		out = append(out, split{file: file}) // a file without row groups
+	}
+	return out
+}
+
+// Files lists the source's files.
 func (f *File) Files() []string { return f.files }
 
 // Schema is the schema rows are decoded into.
 func (f *File) Schema() *arrow.Schema { return f.schema }
 
-// Partitions is the number of files.
-func (f *File) Partitions() int { return len(f.files) }
+// Partitions is the number of text files plus the number of Parquet splits.
+func (f *File) Partitions() int { return len(f.splits) }
 
 // Watermarks is the source's event-time policy.
 func (f *File) Watermarks() WatermarkPolicy { return f.policy }
@@ -44,9 +89,12 @@ func (f *File) Watermarks() WatermarkPolicy { return f.policy }
 // Checks are the predicates rows must pass.
 func (f *File) Checks() []Check { return f.checks }
 
-// Open opens the partition's file.
+// Open opens the partition's file, or its range of row groups.
 func (f *File) Open(_ context.Context, partition int) (PartitionReader, error) {
-	r, err := format.Open(f.files[partition], f.kind, f.schema, f.opts)
+	sp := f.splits[partition]
+	opts := f.opts
+	opts.RowGroups = sp.rowGroups
+	r, err := format.Open(f.files[sp.file], f.kind, f.schema, opts)
 	if err != nil {
 		return nil, err
 	}

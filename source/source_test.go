@@ -3,6 +3,7 @@ package source
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
@@ -109,5 +110,55 @@ func TestGeneratorPartitionsSplitTheStream(t *testing.T) {
 	}
 	if len(seen) != 10_000 {
 		t.Fatalf("%d rows over all partitions", len(seen))
+	}
+}
+
+func TestSplitRowGroups(t *testing.T) {
+	got := splitRowGroups(3, []int64{400, 700, 100, 1000, 50}, 1000)
+	want := []split{{3, [2]int{0, 2}}, {3, [2]int{2, 4}}, {3, [2]int{4, 5}}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	if got := splitRowGroups(0, nil, 1000); len(got) != 1 {
+		t.Fatalf("a file without row groups: %v", got)
+	}
+}
+
+func TestParquetSplitsReadEveryRowOnce(t *testing.T) {
+	dir := t.TempDir()
+	cfg := gen.DefaultConfig()
+	cfg.Rows = 5500
+	path := filepath.Join(dir, "tx.parquet")
+	f, err := format.CreateFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gen.Write(context.Background(), cfg, f, format.Parquet, format.WriteOptions{RowGroupRows: 1000}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	groups, err := format.ParquetRowGroups(path)
+	if err != nil || len(groups) != 6 {
+		t.Fatalf("row groups %v %v", groups, err)
+	}
+	s, err := NewFile(path, "", schema.Transaction(), WatermarkPolicy{EventTime: schema.TS}, nil, format.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.splits = splitRowGroups(0, groups, 2000) // three splits of the six row groups
+	seen := map[string]bool{}
+	for p := range s.Partitions() {
+		ids, _ := readPartition(t, s, p)
+		for _, id := range ids {
+			if seen[id] {
+				t.Fatalf("row %s read twice", id)
+			}
+			seen[id] = true
+		}
+	}
+	if s.Partitions() != 3 || len(seen) != 5500 {
+		t.Fatalf("%d partitions read %d rows", s.Partitions(), len(seen))
 	}
 }

@@ -159,7 +159,6 @@ func ParquetRowGroups(path string) ([]int64, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open parquet %q: read footer: %w", path, err)
 	}
-	defer pf.Close()
 	rows := make([]int64, pf.NumRowGroups())
 	for i := range rows {
 		rows[i] = pf.MetaData().RowGroup(i).NumRows()

@@ -25,7 +25,8 @@ func newBenchCmd() *cobra.Command {
 		Short: "Run a Nexmark query on the in-process Nexmark generator",
 		Long: `nexmark runs a Nexmark query (standard generator: person:auction:bid 1:3:46, hot auctions,
 bidders and sellers, 1000 active people, 100 auctions in flight) and prints the events per
-second, over all cores and per core. Events count every kind, as Nexmark reports do; the bid
+second, over all cores and per core (GOMAXPROCS=1 gives a one-core figure). Events count
+every kind, as Nexmark reports do; the bid
 queries generate only the bids.
 
 Queries: ` + fmt.Sprint(bench.NexmarkQueries()) + ` (q5 and q7 come with windowed joins).`,

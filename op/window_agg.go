@@ -1,7 +1,6 @@
 package op
 
 import (
-	"encoding/binary"
 	"fmt"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -62,20 +61,24 @@ type WindowAgg struct {
 	ctx    Context
 	accs   []agg.Accumulator
 	keyEnc KeyEncoder
-	ids    map[string]uint32 // key bytes + window start -> group
-	keyOf  []string
-	start  []int64
-	free   []uint32
-	byEnd  map[int64][]uint32
-	timers window.Timers
-	sess   *sessionState // session windows only
+	// byStart indexes the open groups of tumbling and hopping windows: window start, then
+	// key id. A fired window drops its whole inner map, so the maps never churn through
+	// deletes.
+	byStart map[int64]map[uint32]uint32
+	keys    keyTable
+	keyID   []uint32 // per group: its key's id (tumbling and hopping windows)
+	keyOf   []string
+	start   []int64
+	free    []uint32
+	byEnd   map[int64][]uint32
+	timers  window.Timers
+	sess    *sessionState // session windows only
 
 	touched []uint32 // Partial: groups of the current batch
 	times   []int64
 	rows    []int32
 	starts  []int64
 	groups  []uint32
-	keyBuf  []byte
 	ends    []int64
 	args    [][]arrow.Array // per call, the argument columns of the current batch
 	outS    []int64         // window_start of the groups being emitted
@@ -87,7 +90,7 @@ func NewWindowAgg(cfg WindowAggConfig) (*WindowAgg, error) {
 	if err := cfg.Window.Validate(); err != nil {
 		return nil, err
 	}
-	w := &WindowAgg{cfg: cfg, ids: map[string]uint32{}, byEnd: map[int64][]uint32{}}
+	w := &WindowAgg{cfg: cfg, byStart: map[int64]map[uint32]uint32{}, byEnd: map[int64][]uint32{}, keys: newKeyTable()}
 	if cfg.Window.Kind == window.Session {
 		if cfg.Phase != Single {
 			return nil, fmt.Errorf("%s: session windows are aggregated in one phase (Single), not as partial and final states", cfg.Window)
@@ -126,13 +129,22 @@ func (w *WindowAgg) ResultTypes() []arrow.DataType {
 func (w *WindowAgg) Open(ctx Context) error { w.ctx = ctx; return nil }
 
 // group returns the group of key bytes k in the window starting at start, making it.
-func (w *WindowAgg) group(k []byte, start int64) uint32 {
-	w.keyBuf = binary.LittleEndian.AppendUint64(append(w.keyBuf[:0], k...), uint64(start))
-	if id, ok := w.ids[string(w.keyBuf)]; ok {
+func (w *WindowAgg) group(kid uint32, start int64) uint32 {
+	keys, ok := w.byStart[start]
+	if !ok {
+		keys = map[uint32]uint32{}
+		w.byStart[start] = keys
+	}
+	if id, ok := keys[kid]; ok {
 		return id
 	}
-	id := w.newGroup(string(k), start)
-	w.ids[string(w.keyBuf)] = id
+	id := w.newGroup(w.keys.bytes[kid], start)
+	for int(id) >= len(w.keyID) {
+		w.keyID = append(w.keyID, 0)
+	}
+	w.keyID[id] = kid
+	w.keys.refs[kid]++
+	keys[kid] = id
 	if w.cfg.Phase == Partial {
 		w.touched = append(w.touched, id)
 		return id
@@ -191,8 +203,12 @@ func (w *WindowAgg) Process(_ int, rec arrow.RecordBatch, out Collector) error {
 	}
 	w.rows, w.starts = w.cfg.Window.Assign(w.times, w.rows[:0], w.starts[:0])
 	w.groups = w.groups[:0]
+	prev, kid := int32(-1), uint32(0)
 	for k, row := range w.rows {
-		w.groups = append(w.groups, w.group(w.keyEnc.Key(int(row)), w.starts[k]))
+		if row != prev { // a row's windows share its key
+			kid, prev = w.keys.intern(w.keyEnc.Key(int(row))), row
+		}
+		w.groups = append(w.groups, w.group(kid, w.starts[k]))
 	}
 	if err := w.update(w.groups, w.rows); err != nil {
 		return err
@@ -246,7 +262,7 @@ func (w *WindowAgg) merge(rec arrow.RecordBatch) error {
 	starts := rec.Column(w.cfg.Keys).(*array.Timestamp)
 	w.groups = w.groups[:0]
 	for r := range int(rec.NumRows()) {
-		w.groups = append(w.groups, w.group(w.keyEnc.Key(r), int64(starts.Value(r))))
+		w.groups = append(w.groups, w.group(w.keys.intern(w.keyEnc.Key(r)), int64(starts.Value(r))))
 	}
 	for i, a := range w.accs {
 		if err := a.MergePartial(w.groups, rec.Column(w.cfg.Keys+1+i)); err != nil {
@@ -276,7 +292,9 @@ func (w *WindowAgg) flushPartial(out Collector) error {
 	}
 	rec := array.NewRecordBatch(w.cfg.Out, cols, int64(len(w.touched)))
 	releaseAll(cols)
-	w.forget(w.touched)
+	clear(w.byStart)
+	w.releaseKeys(w.touched)
+	w.freeGroups(w.touched)
 	w.touched = w.touched[:0]
 	return out.Collect(rec)
 }
@@ -334,13 +352,11 @@ func (w *WindowAgg) keyColumns(groups []uint32, starts, ends []int64) ([]arrow.A
 	return cols, nil
 }
 
-// forget drops tumbling or hopping groups from the index and frees them.
-func (w *WindowAgg) forget(groups []uint32) {
+// releaseKeys drops the groups' references to their keys.
+func (w *WindowAgg) releaseKeys(groups []uint32) {
 	for _, g := range groups {
-		w.keyBuf = binary.LittleEndian.AppendUint64(append(w.keyBuf[:0], w.keyOf[g]...), uint64(w.start[g]))
-		delete(w.ids, string(w.keyBuf))
+		w.keys.release(w.keyID[g])
 	}
-	w.freeGroups(groups)
 }
 
 // freeGroups resets the states of groups and returns their ids to the free list.
@@ -388,15 +404,18 @@ func (w *WindowAgg) OnWatermark(wm int64, out Collector) error {
 	}
 	var fired []uint32
 	for _, e := range w.ends {
-		fired = append(fired, w.byEnd[e]...)
+		g := w.byEnd[e]
+		fired = append(fired, g...)
 		delete(w.byEnd, e)
+		delete(w.byStart, w.start[g[0]]) // one start per end: the window's groups go together
 	}
 	starts, ends := w.bounds(fired, true)
 	rec, err := w.results(fired, starts, ends)
 	if err != nil {
 		return err
 	}
-	w.forget(fired)
+	w.releaseKeys(fired)
+	w.freeGroups(fired)
 	return out.Collect(rec)
 }
 
@@ -406,7 +425,7 @@ func (w *WindowAgg) Groups() int {
 	if w.sess != nil {
 		return w.sess.open
 	}
-	return len(w.ids)
+	return len(w.keyOf) - len(w.free)
 }
 
 func releaseAll(cols []arrow.Array) {

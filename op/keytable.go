@@ -1,0 +1,53 @@
+package op
+
+// keyTable interns keys: each distinct key's bytes get a small id, so the per-window indexes
+// of a window aggregation hash an integer instead of the key. A key is dropped when no group
+// refers to it any more; the table is rebuilt once deletes outnumber live keys, which keeps
+// lookups fast under a stream of short-lived keys.
+type keyTable struct {
+	ids     map[string]uint32
+	bytes   []string // by id; "" for a free id
+	refs    []int32  // groups referring to each id
+	free    []uint32
+	deletes int
+}
+
+func newKeyTable() keyTable { return keyTable{ids: map[string]uint32{}} }
+
+// intern returns the id of key k, giving it one if it has none.
+func (t *keyTable) intern(k []byte) uint32 {
+	if id, ok := t.ids[string(k)]; ok {
+		return id
+	}
+	s := string(k)
+	var id uint32
+	if n := len(t.free); n > 0 {
+		id, t.free = t.free[n-1], t.free[:n-1]
+		t.bytes[id], t.refs[id] = s, 0
+	} else {
+		id = uint32(len(t.bytes))
+		t.bytes = append(t.bytes, s)
+		t.refs = append(t.refs, 0)
+	}
+	t.ids[s] = id
+	return id
+}
+
+// release drops one reference to id, and the key with the last one.
+func (t *keyTable) release(id uint32) {
+	t.refs[id]--
+	if t.refs[id] > 0 {
+		return
+	}
+	delete(t.ids, t.bytes[id])
+	t.bytes[id] = ""
+	t.free = append(t.free, id)
+	t.deletes++
+	if t.deletes > len(t.ids) && t.deletes > 1024 {
+		fresh := make(map[string]uint32, len(t.ids))
+		for k, v := range t.ids {
+			fresh[k] = v
+		}
+		t.ids, t.deletes = fresh, 0
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"millrace/spelling"
 	"slices"
 	"strconv"
 	"strings"
@@ -202,7 +203,7 @@ func (c *compiler) column(n *Column) (*operand, error) {
 		for _, f := range c.schema.Fields() {
 			names = append(names, f.Name)
 		}
-		return nil, fmt.Errorf("unknown column %q%s", n.Name, didYouMean(n.Name, names))
+		return nil, fmt.Errorf("unknown column %q%s", n.Name, spelling.DidYouMean(n.Name, names))
 	case 1:
 	default:
 		return nil, fmt.Errorf("column name %q is ambiguous: the schema has it %d times", n.Name, len(idx))
@@ -459,7 +460,7 @@ func (c *compiler) call(n *Call) (*operand, error) {
 	}
 	f, ok := functions[n.Name]
 	if !ok {
-		return nil, fmt.Errorf("function %q does not exist%s", n.Name, didYouMean(n.Name, functionNames()))
+		return nil, fmt.Errorf("function %q does not exist%s", n.Name, spelling.DidYouMean(n.Name, functionNames()))
 	}
 	if n.Star {
 		return nil, fmt.Errorf("%s(*) is not allowed: * is only for count(*)", n.Name)

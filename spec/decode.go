@@ -7,6 +7,7 @@ import (
 	"io"
 	"maps"
 	"math"
+	"millrace/spelling"
 	"regexp"
 	"slices"
 	"strconv"
@@ -205,7 +206,7 @@ func decodeFields[T any](d *decoder, into *T, pairs []pair, path string, table m
 			if names == nil {
 				names = applicable(table, kind)
 			}
-			if hint := didYouMean(p.key, names); hint != "" {
+			if hint := spelling.DidYouMean(p.key, names); hint != "" {
 				d.errorf(p.keyNode, p.path, "unknown key%s", hint)
 			} else {
 				d.errorf(p.keyNode, p.path, "unknown key (known: %s)", strings.Join(names, ", "))
@@ -411,7 +412,7 @@ func enum[S ~string](d *decoder, n *yaml.Node, path, what string, values []S) (S
 	for i, s := range values {
 		names[i] = string(s)
 	}
-	if hint := didYouMean(v, names); hint != "" {
+	if hint := spelling.DidYouMean(v, names); hint != "" {
 		d.errorf(n, path, "unknown %s %q%s", what, v, hint)
 	} else {
 		d.errorf(n, path, "unknown %s %q (want %s)", what, v, orList(values))

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"millrace/spelling"
 	"slices"
 	"strings"
 
@@ -167,7 +168,7 @@ func (d *decoder) eventTimeColumn(src *Source, n *yaml.Node, path string) {
 		for j, f := range s.Fields() {
 			names[j] = f.Name
 		}
-		if hint := didYouMean(src.EventTime, names); hint != "" {
+		if hint := spelling.DidYouMean(src.EventTime, names); hint != "" {
 			d.errorf(n, path, "unknown column %q%s", src.EventTime, hint)
 		} else {
 			d.errorf(n, path, "unknown column %q (columns: %s)", src.EventTime, strings.Join(names, ", "))
@@ -380,7 +381,7 @@ func (d *decoder) columns(s *Source, n *yaml.Node, path string) {
 		if _, err := schema.ParseType(typ); err != nil {
 			hint := ""
 			if !strings.HasPrefix(strings.ToLower(typ), "decimal") {
-				hint = didYouMean(strings.ToLower(typ), schema.TypeNames)
+				hint = spelling.DidYouMean(strings.ToLower(typ), schema.TypeNames)
 			}
 			if hint != "" {
 				d.errorf(p.val, p.path, "unknown type %q%s", typ, hint)

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"millrace/spelling"
 	"strings"
 )
 
@@ -93,7 +94,7 @@ func (d *decoder) table(s *Spec, name, path string) bool {
 			files = append(files, src.Name)
 		}
 	}
-	d.errs = append(d.errs, s.Errorf(path, "unknown table %q%s", name, orDefault(didYouMean(name, files), "; declare it as a file source with table: true")))
+	d.errs = append(d.errs, s.Errorf(path, "unknown table %q%s", name, orDefault(spelling.DidYouMean(name, files), "; declare it as a file source with table: true")))
 	return false
 }
 
@@ -112,14 +113,14 @@ func (d *decoder) stream(s *Spec, ref, path string, joined map[string]string) {
 	if side != "" {
 		switch {
 		case src != nil && side != DeadLetters && side != Late:
-			d.errs = append(d.errs, s.Errorf(path, "unknown side stream %q of source %s%s", side, name, orDefault(didYouMean(side, sides), " (a source has dead_letters and late)")))
+			d.errs = append(d.errs, s.Errorf(path, "unknown side stream %q of source %s%s", side, name, orDefault(spelling.DidYouMean(side, sides), " (a source has dead_letters and late)")))
 		case src != nil && side == Late && src.EventTime == "":
 			d.errs = append(d.errs, s.Errorf(path, "source %s has no event_time, so none of its records is ever late", name))
 		case src != nil:
 		case view != nil:
 			d.errs = append(d.errs, s.Errorf(path, "%q: a view has no side streams; %s and %s belong to sources", ref, DeadLetters, Late))
 		default:
-			d.errs = append(d.errs, s.Errorf(path, "unknown source %q%s", name, didYouMean(name, sourceNames(s))))
+			d.errs = append(d.errs, s.Errorf(path, "unknown source %q%s", name, spelling.DidYouMean(name, sourceNames(s))))
 		}
 		return
 	}
@@ -131,7 +132,7 @@ func (d *decoder) stream(s *Spec, ref, path string, joined map[string]string) {
 			name, strings.TrimSuffix(joined[name], ".join"), s.At(joined[name]).Line))
 	case src != nil, view != nil:
 	default:
-		d.errs = append(d.errs, s.Errorf(path, "unknown source or view %q%s", name, didYouMean(name, append(sourceNames(s), viewNames(s)...))))
+		d.errs = append(d.errs, s.Errorf(path, "unknown source or view %q%s", name, spelling.DidYouMean(name, append(sourceNames(s), viewNames(s)...))))
 	}
 }
 

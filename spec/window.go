@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"millrace/spelling"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -29,7 +30,7 @@ func (d *decoder) window(n *yaml.Node, path string) *Window {
 			every = &p
 		default:
 			valid = false
-			d.errorf(p.keyNode, p.path, "unknown key%s", orDefault(didYouMean(p.key, []string{"tumble", "hop", "session", "every"}), " (want tumble, hop or session, and every for hop)"))
+			d.errorf(p.keyNode, p.path, "unknown key%s", orDefault(spelling.DidYouMean(p.key, []string{"tumble", "hop", "session", "every"}), " (want tumble, hop or session, and every for hop)"))
 		}
 	}
 	switch len(kinds) {

@@ -1,16 +1,18 @@
-package spec
+// Package spelling finds what a misspelt name was meant to be, for "did you mean" hints in
+// error messages.
+package spelling
 
 import (
 	"fmt"
 	"strings"
 )
 
-// Suggest returns the candidate that word is most likely a misspelling of, or "" when none is
+// Closest returns the candidate that word is most likely a misspelling of, or "" when none is
 // close enough to be worth suggesting. Closeness is the Damerau-Levenshtein distance (optimal
 // string alignment: insertions, deletions, substitutions and swaps of neighbours) ignoring
 // case; a candidate qualifies within one edit per three letters of word, and at least one.
 // Among equally close candidates the first wins.
-func Suggest(word string, candidates []string) string {
+func Closest(word string, candidates []string) string {
 	limit := max(1, len([]rune(word))/3)
 	best, bestDist := "", limit+1
 	lw := strings.ToLower(word)
@@ -19,23 +21,23 @@ func Suggest(word string, candidates []string) string {
 			continue
 		}
 		// A candidate that differs from word in every letter is no hint, however short.
-		if d := distance(lw, strings.ToLower(c)); d < bestDist && d < max(len([]rune(word)), len([]rune(c))) {
+		if d := Distance(lw, strings.ToLower(c)); d < bestDist && d < max(len([]rune(word)), len([]rune(c))) {
 			best, bestDist = c, d
 		}
 	}
 	return best
 }
 
-// didYouMean formats Suggest's answer as ` (did you mean "x"?)`, or returns "".
-func didYouMean(word string, candidates []string) string {
-	if s := Suggest(word, candidates); s != "" {
+// DidYouMean formats Closest's answer as ` (did you mean "x"?)`, or returns "".
+func DidYouMean(word string, candidates []string) string {
+	if s := Closest(word, candidates); s != "" {
 		return fmt.Sprintf(" (did you mean %q?)", s)
 	}
 	return ""
 }
 
-// distance is the optimal string alignment distance between a and b, counted in runes.
-func distance(a, b string) int {
+// Distance is the optimal string alignment distance between a and b, counted in runes.
+func Distance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
 	// Three rows of the dynamic programming table: two back, one back, current.
 	prev2 := make([]int, len(rb)+1)

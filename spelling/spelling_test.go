@@ -1,4 +1,4 @@
-package spec
+package spelling
 
 import "testing"
 
@@ -18,13 +18,13 @@ func TestDistance(t *testing.T) {
 		{"évent", "event", 1},
 	}
 	for _, tt := range tests {
-		if got := distance(tt.a, tt.b); got != tt.want {
-			t.Errorf("distance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
+		if got := Distance(tt.a, tt.b); got != tt.want {
+			t.Errorf("Distance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
 		}
 	}
 }
 
-func TestSuggest(t *testing.T) {
+func TestClosest(t *testing.T) {
 	keys := []string{"from", "where", "select", "group_by", "window", "having", "join"}
 	tests := []struct {
 		word       string
@@ -46,11 +46,27 @@ func TestSuggest(t *testing.T) {
 		{"amout", []string{"amount", "mout"}, "amount"},
 	}
 	for _, tt := range tests {
-		if got := Suggest(tt.word, tt.candidates); got != tt.want {
-			t.Errorf("Suggest(%q, %v) = %q, want %q", tt.word, tt.candidates, got, tt.want)
+		if got := Closest(tt.word, tt.candidates); got != tt.want {
+			t.Errorf("Closest(%q, %v) = %q, want %q", tt.word, tt.candidates, got, tt.want)
 		}
 	}
-	if got := didYouMean("windw", keys); got != ` (did you mean "window"?)` {
+	if got := DidYouMean("windw", keys); got != ` (did you mean "window"?)` {
 		t.Errorf("didYouMean = %q", got)
+	}
+}
+
+func TestDidYouMeanColumns(t *testing.T) {
+	names := []string{"amount", "account_id", "card_id", "channel"}
+	for in, want := range map[string]string{
+		"amout":   ` (did you mean "amount"?)`,
+		"AMOUNT_": ` (did you mean "amount"?)`,
+		"card":    "",
+		"chanel":  ` (did you mean "channel"?)`,
+		"x":       "",
+		"cardid":  ` (did you mean "card_id"?)`,
+	} {
+		if got := DidYouMean(in, names); got != want {
+			t.Errorf("DidYouMean(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package expr
 
 import (
 	"fmt"
+	"millrace/civil"
 	"strconv"
 	"strings"
 )
@@ -24,54 +25,6 @@ func floorDiv(a, b int64) int64 {
 		q--
 	}
 	return q
-}
-
-// daysFromCivil counts the days from 1970-01-01 to y-m-d. It counts whole 400-year eras
-// (146097 days each) and then days within the era, with years starting in March so that the
-// leap day falls at the end.
-func daysFromCivil(y, m, d int64) int64 {
-	if m <= 2 {
-		y--
-	}
-	era := floorDiv(y, 400)
-	yearOfEra := y - era*400
-	shifted := (m + 9) % 12 // March = 0
-	dayOfYear := (153*shifted+2)/5 + d - 1
-	dayOfEra := yearOfEra*365 + yearOfEra/4 - yearOfEra/100 + dayOfYear
-	return era*146097 + dayOfEra - 719468 // 719468 days from 0000-03-01 to 1970-01-01
-}
-
-// civilFromDays turns days since 1970-01-01 into year, month and day.
-func civilFromDays(days int64) (y, m, d int64) {
-	z := days + 719468
-	era := floorDiv(z, 146097)
-	dayOfEra := z - era*146097
-	yearOfEra := (dayOfEra - dayOfEra/1460 + dayOfEra/36524 - dayOfEra/146096) / 365
-	dayOfYear := dayOfEra - (365*yearOfEra + yearOfEra/4 - yearOfEra/100)
-	shifted := (5*dayOfYear + 2) / 153
-	d = dayOfYear - (153*shifted+2)/5 + 1
-	m = shifted + 3
-	if m > 12 {
-		m -= 12
-	}
-	y = yearOfEra + era*400
-	if m <= 2 {
-		y++
-	}
-	return y, m, d
-}
-
-func daysInMonth(y, m int64) int64 {
-	switch m {
-	case 2:
-		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
-			return 29
-		}
-		return 28
-	case 4, 6, 9, 11:
-		return 30
-	}
-	return 31
 }
 
 // numAt reads the n ASCII digits at b[i:i+n].
@@ -103,10 +56,10 @@ func dateAt[S ~string | ~[]byte](b S) (int64, bool) {
 	y, ok1 := numAt(b, 0, 4)
 	m, ok2 := numAt(b, 5, 2)
 	d, ok3 := numAt(b, 8, 2)
-	if !ok1 || !ok2 || !ok3 || b[4] != '-' || b[7] != '-' || m < 1 || m > 12 || d < 1 || d > daysInMonth(y, m) {
+	if !ok1 || !ok2 || !ok3 || b[4] != '-' || b[7] != '-' || m < 1 || m > 12 || d < 1 || d > civil.DaysIn(y, m) {
 		return 0, false
 	}
-	return daysFromCivil(y, m, d), true
+	return civil.Days(y, m, d), true
 }
 
 // parseTimestamp parses an RFC 3339 timestamp into milliseconds since the epoch. It also
@@ -208,7 +161,7 @@ func appendTimestamp(dst []byte, ms int64) []byte {
 
 // appendDate writes days since the epoch as YYYY-MM-DD.
 func appendDate(dst []byte, days int64) []byte {
-	y, m, d := civilFromDays(days)
+	y, m, d := civil.Date(days)
 	if y < 0 || y > 9999 {
 		dst = strconv.AppendInt(dst, y, 10)
 	} else {

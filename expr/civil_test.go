@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"millrace/civil"
 	"testing"
 	"time"
 )
@@ -11,12 +12,12 @@ func TestCivilAgainstTime(t *testing.T) {
 	epoch := time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
 	for days := int64(-800_000); days <= 800_000; days += 7 {
 		tm := epoch.AddDate(0, 0, int(days))
-		y, m, d := civilFromDays(days)
+		y, m, d := civil.Date(days)
 		if y != int64(tm.Year()) || m != int64(tm.Month()) || d != int64(tm.Day()) {
-			t.Fatalf("civilFromDays(%d) = %d-%d-%d, want %s", days, y, m, d, tm.Format(time.DateOnly))
+			t.Fatalf("civil.Date(%d) = %d-%d-%d, want %s", days, y, m, d, tm.Format(time.DateOnly))
 		}
-		if back := daysFromCivil(y, m, d); back != days {
-			t.Fatalf("daysFromCivil(%d-%d-%d) = %d, want %d", y, m, d, back, days)
+		if back := civil.Days(y, m, d); back != days {
+			t.Fatalf("civil.Days(%d-%d-%d) = %d, want %d", y, m, d, back, days)
 		}
 	}
 }
@@ -63,7 +64,7 @@ func TestAppendTimestampAndDate(t *testing.T) {
 			t.Errorf("appendTimestamp(%d) = %s, want %s", ms, got, want)
 		}
 	}
-	if got := string(appendDate(nil, daysFromCivil(-1, 12, 31))); got != "-1-12-31" {
+	if got := string(appendDate(nil, civil.Days(-1, 12, 31))); got != "-1-12-31" {
 		t.Errorf("a date before year 0 reads %s", got)
 	}
 	for _, s := range []string{"2024-02-29", "1970-01-01", "1900-03-01", "9999-12-31"} {

@@ -2,6 +2,7 @@ package expr
 
 import (
 	"fmt"
+	"millrace/civil"
 	"strings"
 )
 
@@ -179,14 +180,14 @@ func truncate(unit timeUnit, in, out []int64) {
 		case unitWeek:
 			days -= (days%7 + 7 + 3) % 7 // 1970-01-01 was a Thursday, 3 days after a Monday
 		case unitMonth, unitQuarter, unitYear:
-			y, m, _ := civilFromDays(days)
+			y, m, _ := civil.Date(days)
 			switch unit {
 			case unitQuarter:
 				m = (m-1)/3*3 + 1
 			case unitYear:
 				m = 1
 			}
-			days = daysFromCivil(y, m, 1)
+			days = civil.Days(y, m, 1)
 		}
 		out[i] = days * msPerDay
 	}
@@ -207,7 +208,7 @@ func extract(f timeField, in []int64, out []int32) {
 		case fieldDayOfWeek:
 			x = (days%7 + 7 + 4) % 7 // 1970-01-01 was a Thursday
 		default:
-			y, m, d := civilFromDays(days)
+			y, m, d := civil.Date(days)
 			switch f {
 			case fieldYear:
 				x = y
@@ -216,7 +217,7 @@ func extract(f timeField, in []int64, out []int32) {
 			case fieldDay:
 				x = d
 			case fieldDayOfYear:
-				x = days - daysFromCivil(y, 1, 1) + 1
+				x = days - civil.Days(y, 1, 1) + 1
 			}
 		}
 		out[i] = int32(x)

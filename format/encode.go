@@ -9,6 +9,8 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"millrace/civil"
 )
 
 // RowEncoder encodes single rows of a batch as text. Tools that need to act on each encoded
@@ -148,8 +150,8 @@ func appendValue(dst []byte, col arrow.Array, row int) []byte {
 	case *array.Timestamp:
 		return appendTimestamp(dst, toMillis(int64(a.Value(row)), a.DataType().(*arrow.TimestampType).Unit))
 	case *array.Date32:
-		y, m, d := civilFromDays(int64(a.Value(row)))
-		return appendDate(dst, y, m, d)
+		y, m, d := civil.Date(int64(a.Value(row)))
+		return appendDate(dst, int(y), int(m), int(d))
 	}
 	panic(fmt.Sprintf("format: appendValue of unchecked type %s", col.DataType()))
 }

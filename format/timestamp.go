@@ -1,6 +1,10 @@
 package format
 
-import "fmt"
+import (
+	"fmt"
+
+	"millrace/civil"
+)
 
 // parseTimestamp parses an RFC 3339 timestamp with any offset (`2024-03-01T12:00:00+01:00`,
 // fraction optional, `T` or a space between date and time) and returns milliseconds since the
@@ -24,7 +28,7 @@ func parseTimestamp(b []byte) (int64, error) {
 	if t := b[10]; t != 'T' && t != 't' && t != ' ' {
 		return bad("want T between date and time")
 	}
-	if month < 1 || month > 12 || day < 1 || day > daysIn(year, month) {
+	if month < 1 || month > 12 || day < 1 || int64(day) > civil.DaysIn(int64(year), int64(month)) {
 		return bad("no such date")
 	}
 	if hour > 23 || minute > 59 || sec > 59 {
@@ -75,7 +79,7 @@ func parseTimestamp(b []byte) (int64, error) {
 	if i != len(b) {
 		return bad("trailing characters")
 	}
-	secs := daysFromCivil(year, month, day)*86400 + int64(hour*3600+minute*60+sec) - offset
+	secs := civil.Days(int64(year), int64(month), int64(day))*86400 + int64(hour*3600+minute*60+sec) - offset
 	return secs*1000 + ms, nil
 }
 
@@ -89,58 +93,6 @@ func digits(b []byte) (int, bool) {
 		n = n*10 + int(c-'0')
 	}
 	return n, true
-}
-
-func daysIn(year, month int) int {
-	switch month {
-	case 2:
-		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
-			return 29
-		}
-		return 28
-	case 4, 6, 9, 11:
-		return 30
-	}
-	return 31
-}
-
-// daysFromCivil counts days from 1970-01-01 to the given proleptic Gregorian date.
-func daysFromCivil(y, m, d int) int64 {
-	if m <= 2 {
-		y--
-	}
-	era := y / 400
-	if y < 0 && y%400 != 0 {
-		era--
-	}
-	yoe := y - era*400
-	mp := (m + 9) % 12
-	doy := (153*mp+2)/5 + d - 1
-	doe := yoe*365 + yoe/4 - yoe/100 + doy
-	return int64(era)*146097 + int64(doe) - 719468
-}
-
-// civilFromDays is the inverse of daysFromCivil.
-func civilFromDays(z int64) (y, m, d int) {
-	z += 719468
-	era := z / 146097
-	if z < 0 && z%146097 != 0 {
-		era--
-	}
-	doe := z - era*146097
-	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
-	doy := doe - (365*yoe + yoe/4 - yoe/100)
-	mp := (5*doy + 2) / 153
-	d = int(doy - (153*mp+2)/5 + 1)
-	m = int(mp + 3)
-	if m > 12 {
-		m -= 12
-	}
-	y = int(yoe + era*400)
-	if m <= 2 {
-		y++
-	}
-	return y, m, d
 }
 
 // appendTimestamp appends ms since the epoch as RFC 3339 UTC with milliseconds:
@@ -158,8 +110,8 @@ func appendTimestamp(dst []byte, ms int64) []byte {
 		rem += 86400
 		days--
 	}
-	y, m, d := civilFromDays(days)
-	dst = appendDate(dst, y, m, d)
+	y, m, d := civil.Date(days)
+	dst = appendDate(dst, int(y), int(m), int(d))
 	dst = append(dst, 'T')
 	dst = append2(dst, int(rem/3600))
 	dst = append(dst, ':')
@@ -178,10 +130,10 @@ func parseDate(b []byte) (int32, error) {
 	y, ok1 := digits(b[0:4])
 	m, ok2 := digits(b[5:7])
 	d, ok3 := digits(b[8:10])
-	if !ok1 || !ok2 || !ok3 || m < 1 || m > 12 || d < 1 || d > daysIn(y, m) {
+	if !ok1 || !ok2 || !ok3 || m < 1 || m > 12 || d < 1 || int64(d) > civil.DaysIn(int64(y), int64(m)) {
 		return 0, fmt.Errorf("%q is not a date (want YYYY-MM-DD)", b)
 	}
-	return int32(daysFromCivil(y, m, d)), nil
+	return int32(civil.Days(int64(y), int64(m), int64(d))), nil
 }
 
 func appendDate(dst []byte, y, m, d int) []byte {

@@ -7,6 +7,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/zeebo/xxh3"
+
+	"millrace/wyrand"
 )
 
 // HashRows fills hashes (one per row of rec) with a hash of the key columns. The hash is
@@ -27,7 +29,7 @@ func HashRows(rec arrow.RecordBatch, key []int, hashes []uint64) error {
 const nullHash = 0x2545f4914f6cdd1d
 
 func hashColumn(col arrow.Array, hashes []uint64) error {
-	combine := func(i int, h uint64) { hashes[i] = mix64(hashes[i]*31 + h) }
+	combine := func(i int, h uint64) { hashes[i] = wyrand.Mix64(hashes[i]*31 + h) }
 	switch a := col.(type) {
 	case *array.String:
 		for i := range hashes {
@@ -71,7 +73,7 @@ func hashColumn(col arrow.Array, hashes []uint64) error {
 	case *array.Decimal128:
 		for i := range hashes {
 			n := a.Value(i)
-			combine(i, nullOr(a, i, mix64(n.LowBits())^uint64(n.HighBits())))
+			combine(i, nullOr(a, i, wyrand.Mix64(n.LowBits())^uint64(n.HighBits())))
 		}
 	default:
 		return fmt.Errorf("type %s cannot be a key", col.DataType())
@@ -83,16 +85,7 @@ func nullOr(a arrow.Array, i int, v uint64) uint64 {
 	if a.IsNull(i) {
 		return nullHash
 	}
-	return mix64(v)
-}
-
-// mix64 is a strong 64-bit finaliser (from splitmix64).
-func mix64(x uint64) uint64 {
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	return x ^ (x >> 31)
+	return wyrand.Mix64(v)
 }
 
 // KeyGroup maps a row hash to one of k key groups.

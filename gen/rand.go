@@ -3,13 +3,15 @@ package gen
 import (
 	"math"
 	"math/bits"
+
+	"millrace/wyrand"
 )
 
 // rng is the generator's pseudo-random source: the wyrand construction, a 64-bit counter
 // mixed by one 128-bit multiply per draw. It is small enough to keep one per purpose (normal
 // traffic, fraud scenarios, delivery, corruption), so turning one feature on does not shift the
 // random numbers another feature sees.
-type rng struct{ s uint64 }
+type rng struct{ wyrand.Source }
 
 // Stream names keep the seeds of independent purposes apart.
 const (
@@ -23,25 +25,12 @@ const (
 
 // newRNG returns a generator whose sequence is a function of seed, purpose and partition only.
 func newRNG(seed int64, purpose uint64, partition int) rng {
-	s := mix64(uint64(seed) ^ mix64(purpose*0x9e3779b97f4a7c15+uint64(partition)))
-	return rng{s: s}
-}
-
-// mix64 is the splitmix64 finalizer: a bijection that spreads every input bit over the output.
-func mix64(x uint64) uint64 {
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	return x ^ x>>31
+	s := wyrand.Mix64(uint64(seed) ^ wyrand.Mix64(purpose*0x9e3779b97f4a7c15+uint64(partition)))
+	return rng{wyrand.Source{State: s}}
 }
 
 // next returns 64 random bits.
-func (r *rng) next() uint64 {
-	r.s += 0xa0761d6478bd642f
-	hi, lo := bits.Mul64(r.s, r.s^0xe7037ed1a0b428db)
-	return hi ^ lo
-}
+func (r *rng) next() uint64 { return r.Next() }
 
 // float returns a uniform number in [0, 1) with 53 random bits.
 func (r *rng) float() float64 { return float64(r.next()>>11) * 0x1p-53 }

@@ -3,6 +3,8 @@ package nexmark
 import (
 	"math"
 	"math/bits"
+
+	"millrace/wyrand"
 )
 
 // rng is the pseudo-random source of one event: the wyrand construction, a 64-bit counter
@@ -10,7 +12,7 @@ import (
 // source with each event's id, every event here draws from its own rng seeded by the
 // configuration's seed and the event number, so an event's fields never depend on which
 // partition, batch or kind filter produced it.
-type rng struct{ s uint64 }
+type rng struct{ wyrand.Source }
 
 // Purposes keep the random streams of different uses of one seed apart.
 const (
@@ -20,30 +22,17 @@ const (
 
 // streamKey derives the key of one purpose's random streams from the seed.
 func streamKey(seed int64, purpose uint64) uint64 {
-	return mix64(uint64(seed) ^ mix64(purpose*0x9e3779b97f4a7c15))
+	return wyrand.Mix64(uint64(seed) ^ wyrand.Mix64(purpose*0x9e3779b97f4a7c15))
 }
 
 // eventRNG returns the rng of event n under key. Distinct event numbers get distinct
 // starting states, because mix64 is a bijection.
 func eventRNG(key uint64, n int64) rng {
-	return rng{s: mix64(key ^ uint64(n)*0xd1b54a32d192ed03)}
-}
-
-// mix64 is the splitmix64 finalizer: a bijection that spreads every input bit over the output.
-func mix64(x uint64) uint64 {
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	return x ^ x>>31
+	return rng{wyrand.Source{State: wyrand.Mix64(key ^ uint64(n)*0xd1b54a32d192ed03)}}
 }
 
 // next returns 64 random bits.
-func (r *rng) next() uint64 {
-	r.s += 0xa0761d6478bd642f
-	hi, lo := bits.Mul64(r.s, r.s^0xe7037ed1a0b428db)
-	return hi ^ lo
-}
+func (r *rng) next() uint64 { return r.Next() }
 
 // intn returns a uniform integer in [0, n) for n > 0, by Lemire's multiply-shift (its bias,
 // below n/2^64, does not matter here).

@@ -2,11 +2,12 @@ package nexmark
 
 import (
 	"math"
+	"millrace/wyrand"
 	"testing"
 )
 
 func TestPriceFollowsTheReferenceDistribution(t *testing.T) {
-	r := rng{s: 42}
+	r := rng{wyrand.Source{State: 42}}
 	const draws = 200_000
 	off := 0
 	decades := [6]int{}
@@ -38,7 +39,7 @@ func TestPriceFollowsTheReferenceDistribution(t *testing.T) {
 }
 
 func TestSplitMakesIndependentUniformChoices(t *testing.T) {
-	r := rng{s: 7}
+	r := rng{wyrand.Source{State: 7}}
 	var counts [2][4][2]int
 	const draws = 400_000
 	for range draws {

@@ -2,6 +2,7 @@ package nexmark
 
 import (
 	"math/bits"
+	"millrace/wyrand"
 	"strconv"
 )
 
@@ -84,7 +85,7 @@ type chanLen struct{ name, url uint8 }
 
 // newTables builds the tables of cfg.
 func newTables(cfg *Config) *tables {
-	r := rng{s: streamKey(cfg.Seed, purposeTables)}
+	r := rng{wyrand.Source{State: streamKey(cfg.Seed, purposeTables)}}
 	t := &tables{}
 	var buf []byte
 	t.chans = make([]chanText, len(hotChannels)+channels)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math/bits"
+	"millrace/wyrand"
 	"regexp"
 	"strconv"
 	"testing"
@@ -52,7 +53,7 @@ func TestChannelsHaveNamesAndURLs(t *testing.T) {
 func TestTextIsTrimmedRandomWords(t *testing.T) {
 	cfg := DefaultConfig()
 	tab := newTables(&cfg)
-	r := rng{s: 3}
+	r := rng{wyrand.Source{State: 3}}
 	spaces, total := 0, 0
 	for range 20_000 {
 		s := tab.text(&r, 20)
@@ -76,7 +77,7 @@ func TestExtraPadsToTheAverageSize(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.AvgAuctionBytes = 500
 	tab := newTables(&cfg)
-	r := rng{s: 9}
+	r := rng{wyrand.Source{State: 9}}
 	before := r
 	if e := tab.extra(&r, 32, 0); e != nil || r != before {
 		t.Fatal("extra without an average drew randomness or padding")

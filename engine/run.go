@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"millrace/op"
+	"millrace/take"
 )
 
 // Options tunes a run.
@@ -295,7 +296,7 @@ func (o *output) sendHashed(e *Edge, id int, rec arrow.RecordBatch) error {
 			part = rec
 		} else {
 			var err error
-			if part, err = op.Take(o.r.opts.Mem, rec, idx); err != nil {
+			if part, err = take.Rows(rec, idx); err != nil {
 				return fmt.Errorf("hash edge to %q: %w", e.To.Name, err)
 			}
 		}

@@ -13,6 +13,7 @@ import (
 
 	"millrace/format"
 	"millrace/op"
+	"millrace/take"
 )
 
 // maxOpenPartitions bounds how many partitions one source subtask reads at a time; the
@@ -214,7 +215,7 @@ func (t *sourceTask) keep(rec arrow.RecordBatch, idx []int32) (arrow.RecordBatch
 	if len(idx) == 0 {
 		return nil, nil
 	}
-	return op.Take(t.r.opts.Mem, rec, idx)
+	return take.Rows(rec, idx)
 }
 
 func (t *sourceTask) sendDead(dead []format.DeadLetter) error {
@@ -260,7 +261,7 @@ func (t *sourceTask) sendOnTime(p *partitionState, rec arrow.RecordBatch) error 
 		if len(part.idx) == 0 {
 			continue
 		}
-		sub, err := op.Take(t.r.opts.Mem, rec, part.idx)
+		sub, err := take.Rows(rec, part.idx)
 		if err != nil {
 			return err
 		}

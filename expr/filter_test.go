@@ -132,42 +132,6 @@ func TestFilterBatch(t *testing.T) {
 	}
 }
 
-func TestTakeTypes(t *testing.T) {
-	// Columns of types expressions do not read still filter: binary, uint8, null.
-	bb := array.NewBinaryBuilder(memory.DefaultAllocator, arrow.BinaryTypes.Binary)
-	bb.AppendValues([][]byte{[]byte("x"), nil, []byte("zz")}, []bool{true, false, true})
-	bin := bb.NewArray()
-	bb.Release()
-	ub := array.NewUint8Builder(memory.DefaultAllocator)
-	ub.AppendValues([]uint8{7, 8, 9}, nil)
-	u8 := ub.NewArray()
-	ub.Release()
-	nul := array.NewNull(3)
-	lb := array.NewListBuilder(memory.DefaultAllocator, arrow.PrimitiveTypes.Int64)
-	lb.Append(true)
-	lb.Append(true)
-	lb.Append(true)
-	list := lb.NewArray()
-	lb.Release()
-	for _, a := range []arrow.Array{bin, u8, nul} {
-		got, err := take(a, &selection{idx: []int32{0, 2}, runs: [][2]int32{{0, 1}, {2, 3}}})
-		if err != nil {
-			t.Errorf("%s: %v", a.DataType(), err)
-			continue
-		}
-		if got.Len() != 2 || got.String() == "" {
-			t.Errorf("%s: %v", a.DataType(), got)
-		}
-		got.Release()
-	}
-	if _, err := take(list, &selection{idx: []int32{0}, runs: [][2]int32{{0, 1}}}); err == nil {
-		t.Error("list columns are not supported and must say so")
-	}
-	for _, a := range []arrow.Array{bin, u8, nul, list} {
-		a.Release()
-	}
-}
-
 func BenchmarkFilter(b *testing.B) {
 	rec := transactions(benchRows, 1)
 	defer rec.Release()

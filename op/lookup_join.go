@@ -3,6 +3,7 @@ package op
 import (
 	"context"
 	"fmt"
+	"millrace/take"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -92,7 +93,7 @@ func (j *LookupJoin) Process(_ int, rec arrow.RecordBatch, out Collector) error 
 	left := rec
 	if len(keep) < n {
 		var err error
-		if left, err = Take(j.ctx.Mem, rec, keep); err != nil {
+		if left, err = take.Rows(rec, keep); err != nil {
 			return err
 		}
 		defer left.Release()

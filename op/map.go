@@ -2,6 +2,7 @@ package op
 
 import (
 	"fmt"
+	"millrace/take"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -52,7 +53,7 @@ func (m *Map) Process(_ int, rec arrow.RecordBatch, out Collector) error {
 		if len(keep) == 0 {
 			return nil
 		}
-		if kept, err = Take(m.ctx.Mem, rec, keep); err != nil {
+		if kept, err = take.Rows(rec, keep); err != nil {
 			return err
 		}
 		defer kept.Release()

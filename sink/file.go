@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"millrace/format"
 	"millrace/op"
+	"millrace/take"
 )
 
 // Partitioner computes, for every row of a batch, the values of one partition column.
@@ -115,7 +115,7 @@ func (f *File) Process(_ int, rec arrow.RecordBatch, _ op.Collector) error {
 		groups[d] = append(groups[d], int32(i))
 	}
 	for _, d := range order {
-		sub, err := op.Take(memory.DefaultAllocator, rec, groups[d])
+		sub, err := take.Rows(rec, groups[d])
 		if err != nil {
 			return err
 		}

@@ -31,7 +31,7 @@ func newDemoCmd() *cobra.Command {
 real time (--speed 60 runs an hour of event time per minute), until Ctrl-C or --duration:
 
   velocity          spend, count and distinct merchants per card over the last minute
-  merchant_volume   volume and fraud per merchant and country every 10 seconds
+  merchant_volume   volume and fraud per merchant and country per minute
   large             transactions of 1000 or more
 
 Results go under --dir as Parquet and JSONL part files, published as they roll; records the

@@ -29,7 +29,9 @@ second, over all cores and per core (GOMAXPROCS=1 gives a one-core figure). Even
 every kind, as Nexmark reports do; the bid
 queries generate only the bids.
 
-Queries: ` + fmt.Sprint(bench.NexmarkQueries()) + ` (q5 and q7 come with windowed joins).`,
+Queries: ` + fmt.Sprint(bench.NexmarkQueries()) + `: q0 pass-through, q1 currency conversion,
+q2 selection, q5 hot items (most bids per 10 s window every 2 s), q7 highest bid per 10 s
+window.`,
 		Example: `  millrace bench nexmark --query q1 --events 50000000`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

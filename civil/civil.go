@@ -2,6 +2,8 @@
 // calendar, in UTC: no time zones, no daylight saving time.
 package civil
 
+import "strconv"
+
 // floorDiv divides rounding toward negative infinity; b > 0.
 func floorDiv(a, b int64) int64 {
 	q := a / b
@@ -59,3 +61,39 @@ func DaysIn(y, m int64) int64 {
 	}
 	return 31
 }
+
+const msPerDay = 86_400_000
+
+// AppendDate appends days since the epoch as YYYY-MM-DD; years outside 0000-9999 are
+// written with as many digits as they need.
+func AppendDate(dst []byte, days int64) []byte {
+	y, m, d := Date(days)
+	if y < 0 || y > 9999 {
+		dst = strconv.AppendInt(dst, y, 10)
+	} else {
+		dst = append(dst, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10))
+	}
+	dst = append(dst, '-')
+	dst = Append2(dst, m)
+	dst = append(dst, '-')
+	return Append2(dst, d)
+}
+
+// AppendTimestamp appends milliseconds since the epoch as RFC 3339 in UTC with
+// milliseconds: 2024-03-01T11:00:00.000Z.
+func AppendTimestamp(dst []byte, ms int64) []byte {
+	days := floorDiv(ms, msPerDay)
+	rem := ms - days*msPerDay
+	dst = AppendDate(dst, days)
+	dst = append(dst, 'T')
+	dst = Append2(dst, rem/3_600_000)
+	dst = append(dst, ':')
+	dst = Append2(dst, rem/60_000%60)
+	dst = append(dst, ':')
+	dst = Append2(dst, rem/1000%60)
+	f := rem % 1000
+	return append(dst, '.', byte('0'+f/100), byte('0'+f/10%10), byte('0'+f%10), 'Z')
+}
+
+// Append2 appends v (0 to 99) as two digits.
+func Append2(dst []byte, v int64) []byte { return append(dst, byte('0'+v/10), byte('0'+v%10)) }

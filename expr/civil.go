@@ -144,37 +144,6 @@ func parseTimestamp[S ~string | ~[]byte](b S) (int64, error) {
 	return secs*msPerSecond + ms, nil
 }
 
-// appendTimestamp writes ms as RFC 3339 in UTC with milliseconds: 2024-03-01T11:00:00.000Z.
-func appendTimestamp(dst []byte, ms int64) []byte {
-	days := floorDiv(ms, msPerDay)
-	rem := ms - days*msPerDay
-	dst = appendDate(dst, days)
-	dst = append(dst, 'T')
-	dst = append2(dst, rem/msPerHour)
-	dst = append(dst, ':')
-	dst = append2(dst, rem/msPerMinute%60)
-	dst = append(dst, ':')
-	dst = append2(dst, rem/msPerSecond%60)
-	f := rem % msPerSecond
-	return append(dst, '.', byte('0'+f/100), byte('0'+f/10%10), byte('0'+f%10), 'Z')
-}
-
-// appendDate writes days since the epoch as YYYY-MM-DD.
-func appendDate(dst []byte, days int64) []byte {
-	y, m, d := civil.Date(days)
-	if y < 0 || y > 9999 {
-		dst = strconv.AppendInt(dst, y, 10)
-	} else {
-		dst = append(dst, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10))
-	}
-	dst = append(dst, '-')
-	dst = append2(dst, m)
-	dst = append(dst, '-')
-	return append2(dst, d)
-}
-
-func append2(dst []byte, v int64) []byte { return append(dst, byte('0'+v/10), byte('0'+v%10)) }
-
 // intervalUnits maps the unit words INTERVAL literals accept to milliseconds.
 var intervalUnits = map[string]int64{
 	"ms": 1, "millisecond": 1, "milliseconds": 1,
@@ -237,11 +206,11 @@ func appendInterval(dst []byte, ms int64) []byte {
 		}
 	}
 	rem := int64(u % msPerDay)
-	dst = append2(dst, rem/msPerHour)
+	dst = civil.Append2(dst, rem/msPerHour)
 	dst = append(dst, ':')
-	dst = append2(dst, rem/msPerMinute%60)
+	dst = civil.Append2(dst, rem/msPerMinute%60)
 	dst = append(dst, ':')
-	dst = append2(dst, rem/msPerSecond%60)
+	dst = civil.Append2(dst, rem/msPerSecond%60)
 	if f := rem % msPerSecond; f != 0 {
 		dst = append(dst, '.', byte('0'+f/100), byte('0'+f/10%10), byte('0'+f%10))
 	}

@@ -40,7 +40,7 @@ func TestParseTimestamp(t *testing.T) {
 			t.Errorf("parseTimestamp(%q): %v", tc.in, err)
 			continue
 		}
-		if got := string(appendTimestamp(nil, ms)); got != tc.want {
+		if got := string(civil.AppendTimestamp(nil, ms)); got != tc.want {
 			t.Errorf("parseTimestamp(%q) = %s, want %s", tc.in, got, tc.want)
 		}
 		ref, err := time.Parse(time.RFC3339Nano, tc.want)
@@ -60,16 +60,16 @@ func TestParseTimestamp(t *testing.T) {
 func TestAppendTimestampAndDate(t *testing.T) {
 	for _, ms := range []int64{0, -1, 1, 951782400000, -62135596800000, 253402300799999, 1709251199999} {
 		want := time.UnixMilli(ms).UTC().Format("2006-01-02T15:04:05.000Z")
-		if got := string(appendTimestamp(nil, ms)); got != want {
-			t.Errorf("appendTimestamp(%d) = %s, want %s", ms, got, want)
+		if got := string(civil.AppendTimestamp(nil, ms)); got != want {
+			t.Errorf("civil.AppendTimestamp(%d) = %s, want %s", ms, got, want)
 		}
 	}
-	if got := string(appendDate(nil, civil.Days(-1, 12, 31))); got != "-1-12-31" {
+	if got := string(civil.AppendDate(nil, civil.Days(-1, 12, 31))); got != "-1-12-31" {
 		t.Errorf("a date before year 0 reads %s", got)
 	}
 	for _, s := range []string{"2024-02-29", "1970-01-01", "1900-03-01", "9999-12-31"} {
 		d, err := parseDate(s)
-		if err != nil || string(appendDate(nil, int64(d))) != s {
+		if err != nil || string(civil.AppendDate(nil, int64(d))) != s {
 			t.Errorf("date %s round trip: %d %v", s, d, err)
 		}
 	}

@@ -3,6 +3,7 @@ package expr
 import (
 	"fmt"
 	"math"
+	"millrace/civil"
 	"strconv"
 	"strings"
 )
@@ -135,9 +136,9 @@ func (e *castEval) toString(v *vec, rows int, out *vec) {
 			case kDecimal:
 				data = appendDec(data, v.dec[i], e.from.s)
 			case kTimestamp:
-				data = appendTimestamp(data, v.i64[i])
+				data = civil.AppendTimestamp(data, v.i64[i])
 			case kDate:
-				data = appendDate(data, int64(v.i32[i]))
+				data = civil.AppendDate(data, int64(v.i32[i]))
 			case kInterval:
 				data = appendInterval(data, v.i64[i])
 			}

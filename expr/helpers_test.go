@@ -2,6 +2,7 @@ package expr
 
 import (
 	"fmt"
+	"millrace/civil"
 	"strconv"
 	"strings"
 	"testing"
@@ -104,9 +105,9 @@ func renderValue(a arrow.Array, i int) string {
 	case *array.String:
 		return a.Value(i)
 	case *array.Timestamp:
-		return string(appendTimestamp(nil, int64(a.Value(i))))
+		return string(civil.AppendTimestamp(nil, int64(a.Value(i))))
 	case *array.Date32:
-		return string(appendDate(nil, int64(a.Value(i))))
+		return string(civil.AppendDate(nil, int64(a.Value(i))))
 	case *array.Duration:
 		return string(appendInterval(nil, int64(a.Value(i))))
 	}

@@ -148,10 +148,9 @@ func appendValue(dst []byte, col arrow.Array, row int) []byte {
 	case *array.Decimal128:
 		return appendDecimal(dst, a.Value(row), a.DataType().(*arrow.Decimal128Type).Scale)
 	case *array.Timestamp:
-		return appendTimestamp(dst, toMillis(int64(a.Value(row)), a.DataType().(*arrow.TimestampType).Unit))
+		return civil.AppendTimestamp(dst, toMillis(int64(a.Value(row)), a.DataType().(*arrow.TimestampType).Unit))
 	case *array.Date32:
-		y, m, d := civil.Date(int64(a.Value(row)))
-		return appendDate(dst, int(y), int(m), int(d))
+		return civil.AppendDate(dst, int64(a.Value(row)))
 	}
 	panic(fmt.Sprintf("format: appendValue of unchecked type %s", col.DataType()))
 }

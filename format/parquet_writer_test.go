@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"math/big"
+	"millrace/civil"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -375,7 +376,7 @@ func TestParquetReadableByDuckDB(t *testing.T) {
 // duckTimestamp renders milliseconds since the epoch as DuckDB casts a TIMESTAMP WITH TIME ZONE
 // to VARCHAR in UTC: fraction only when not zero, zone as +00.
 func duckTimestamp(ms int64) string {
-	s := string(appendTimestamp(nil, ms)) // 2024-03-01T11:00:00.000Z
+	s := string(civil.AppendTimestamp(nil, ms)) // 2024-03-01T11:00:00.000Z
 	s = strings.Replace(strings.TrimSuffix(s, "Z"), "T", " ", 1)
 	s = strings.TrimSuffix(strings.TrimRight(s, "0"), ".")
 	return s + "+00"

@@ -95,33 +95,6 @@ func digits(b []byte) (int, bool) {
 	return n, true
 }
 
-// appendTimestamp appends ms since the epoch as RFC 3339 UTC with milliseconds:
-// `2024-03-01T11:00:00.000Z`. Years outside 0000-9999 are written as they are.
-func appendTimestamp(dst []byte, ms int64) []byte {
-	secs := ms / 1000
-	frac := ms % 1000
-	if frac < 0 {
-		frac += 1000
-		secs--
-	}
-	days := secs / 86400
-	rem := secs % 86400
-	if rem < 0 {
-		rem += 86400
-		days--
-	}
-	y, m, d := civil.Date(days)
-	dst = appendDate(dst, int(y), int(m), int(d))
-	dst = append(dst, 'T')
-	dst = append2(dst, int(rem/3600))
-	dst = append(dst, ':')
-	dst = append2(dst, int(rem/60%60))
-	dst = append(dst, ':')
-	dst = append2(dst, int(rem%60))
-	dst = append(dst, '.', byte('0'+frac/100), byte('0'+frac/10%10), byte('0'+frac%10), 'Z')
-	return dst
-}
-
 // parseDate parses YYYY-MM-DD into days since the epoch.
 func parseDate(b []byte) (int32, error) {
 	if len(b) != 10 || b[4] != '-' || b[7] != '-' {
@@ -135,17 +108,3 @@ func parseDate(b []byte) (int32, error) {
 	}
 	return int32(civil.Days(int64(y), int64(m), int64(d))), nil
 }
-
-func appendDate(dst []byte, y, m, d int) []byte {
-	if y < 0 || y > 9999 {
-		dst = fmt.Appendf(dst, "%d", y)
-	} else {
-		dst = append(dst, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10))
-	}
-	dst = append(dst, '-')
-	dst = append2(dst, m)
-	dst = append(dst, '-')
-	return append2(dst, d)
-}
-
-func append2(dst []byte, v int) []byte { return append(dst, byte('0'+v/10), byte('0'+v%10)) }

@@ -1,6 +1,7 @@
 package format
 
 import (
+	"millrace/civil"
 	"strings"
 	"testing"
 	"time"
@@ -47,10 +48,10 @@ func TestParseTimestamp(t *testing.T) {
 func TestAppendTimestampMatchesTime(t *testing.T) {
 	for _, ms := range []int64{0, -1, -86_400_000, 1_700_000_000_123, 253_402_300_799_999, 951_782_400_000, -62_135_596_800_000} {
 		want := time.UnixMilli(ms).UTC().Format("2006-01-02T15:04:05.000Z")
-		if got := string(appendTimestamp(nil, ms)); got != want {
-			t.Errorf("appendTimestamp(%d) = %s, want %s", ms, got, want)
+		if got := string(civil.AppendTimestamp(nil, ms)); got != want {
+			t.Errorf("civil.AppendTimestamp(%d) = %s, want %s", ms, got, want)
 		}
-		back, err := parseTimestamp(appendTimestamp(nil, ms))
+		back, err := parseTimestamp(civil.AppendTimestamp(nil, ms))
 		if err != nil || back != ms {
 			t.Errorf("round trip %d: %d %v", ms, back, err)
 		}

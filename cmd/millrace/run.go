@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -84,7 +85,15 @@ Ctrl-C stops the run; files not yet finished are not published.`,
 			}
 			opts := engine.DefaultOptions()
 			opts.Stop = gracefulStop(cmd.Context())
+			prog := newProgress("run", 0, "")
+			prog.every = 0 // the engine reports every ProgressEvery
+			opts.ProgressEvery = 500 * time.Millisecond
+			if !prog.tty {
+				opts.ProgressEvery = 5 * time.Second
+			}
+			opts.Progress = func(st *engine.Stats) { prog.update(sourceRead(p, st), 0) }
 			stats, err := engine.Run(cmd.Context(), p.Graph, opts)
+			prog.done()
 			if stats != nil {
 				ledger := p.Ledger(stats)
 				fmt.Fprintf(cmd.ErrOrStderr(), "%s in %s\n%s", p.Spec.Name, stats.Elapsed.Round(1e6), ledger)

@@ -3,7 +3,10 @@ package engine
 import (
 	"context"
 	"errors"
+	"millrace/format"
 	"millrace/source"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -244,4 +247,59 @@ func TestStopEndsGracefullyWithoutTheFinalWatermark(t *testing.T) {
 	if s.Read != out.rows || s.Read != s.Accepted {
 		t.Fatalf("read %d, accepted %d, sink got %d", s.Read, s.Accepted, out.rows)
 	}
+}
+
+func TestCheckFailuresNameTheirLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tx.jsonl")
+	cfg := gen.DefaultConfig()
+	cfg.Rows = 5000
+	f, err := format.CreateFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gen.Write(context.Background(), cfg, f, format.JSONL, format.WriteOptions{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	src, err := source.NewFile(path, "", schema.Transaction(), source.WatermarkPolicy{EventTime: schema.TS}, []source.Check{smallAmount{}}, format.ReadOptions{BatchRows: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &Node{Name: "tx", Parallelism: 1, Source: src}
+	var got []format.DeadLetter
+	collect := &Node{Name: "dead", Parallelism: 1, Operator: func(int) op.Operator { return &deadLetters{got: &got} }}
+	g := &Graph{Nodes: []*Node{n, collect}, Edges: []*Edge{{From: n, FromPort: DeadLetterPort, To: collect}}}
+	if _, err := Run(context.Background(), g, DefaultOptions()); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) == 0 {
+		t.Fatal("no row failed the check")
+	}
+	body, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(body), "\n")
+	for _, d := range got {
+		if d.Line < 1 || !strings.Contains(lines[d.Line-1], `"amount":0.`) {
+			t.Fatalf("dead letter at line %d, which holds %s", d.Line, lines[max(0, d.Line-1)])
+		}
+	}
+}
+
+// deadLetters collects dead-letter rows as DeadLetter values (file, line, reason).
+type deadLetters struct {
+	op.Base
+	got *[]format.DeadLetter
+}
+
+func (d *deadLetters) Process(_ int, rec arrow.RecordBatch, _ op.Collector) error {
+	defer rec.Release()
+	line := rec.Column(1).(*array.Int64)
+	for i := range int(rec.NumRows()) {
+		*d.got = append(*d.got, format.DeadLetter{File: rec.Column(0).ValueStr(i), Line: line.Value(i), Reason: rec.Column(6).ValueStr(i)})
+	}
+	return nil
 }

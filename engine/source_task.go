@@ -175,7 +175,20 @@ func (t *sourceTask) readOnce(p *partitionState) error {
 
 // check applies the source's checks; failing rows become dead letters.
 func (t *sourceTask) check(p *partitionState, rec arrow.RecordBatch, dead []format.DeadLetter) (arrow.RecordBatch, []format.DeadLetter, error) {
-	for _, c := range t.src.Checks() {
+	checks := t.src.Checks()
+	if len(checks) == 0 {
+		return rec, dead, nil
+	}
+	// Text readers say which line each row came from; rows keep their line through the
+	// checks, so a dead letter names it.
+	var lines []int64
+	if lr, ok := p.reader.(interface{ Lines() []int64 }); ok {
+		if l := lr.Lines(); len(l) == int(rec.NumRows()) {
+			lines = append([]int64(nil), l...)
+		}
+	}
+	file := p.reader.Position().File
+	for _, c := range checks {
 		res, err := c.Eval(rec)
 		if err != nil {
 			rec.Release()
@@ -189,13 +202,22 @@ func (t *sourceTask) check(p *partitionState, rec arrow.RecordBatch, dead []form
 				continue
 			}
 			t.line = t.encoder.AppendRow(t.line[:0], rec, i)
-			pos := p.reader.Position()
-			dead = append(dead, format.DeadLetter{File: pos.File, RowGroup: -1,
-				Raw: bytes.TrimSuffix(append([]byte(nil), t.line...), []byte("\n")), Reason: "check failed: " + c.String()})
+			d := format.DeadLetter{File: file, RowGroup: -1,
+				Raw: bytes.TrimSuffix(append([]byte(nil), t.line...), []byte("\n")), Reason: "check failed: " + c.String()}
+			if lines != nil {
+				d.Line = lines[i]
+			}
+			dead = append(dead, d)
 		}
 		res.Release()
 		if len(keep) == int(rec.NumRows()) {
 			continue
+		}
+		if lines != nil {
+			for k, i := range keep {
+				lines[k] = lines[i]
+			}
+			lines = lines[:len(keep)]
 		}
 		kept, err := t.keep(rec, keep)
 		if err != nil {

@@ -112,6 +112,9 @@ func (cr *csvReader) readHeader() error {
 	return nil
 }
 
+// Lines gives the input line where each row of the batch the last Read returned starts.
+func (cr *csvReader) Lines() []int64 { return cr.rb.batchLines }
+
 func (cr *csvReader) Position() Position {
 	return Position{File: cr.name, Offset: cr.next.end, Line: cr.next.line + 1}
 }
@@ -154,6 +157,7 @@ func (cr *csvReader) Read() (arrow.RecordBatch, []DeadLetter, error) {
 		}
 		n++
 		if reason == nil {
+			cr.rb.line = cr.refs[0].line
 			reason = cr.decode()
 		}
 		if reason != nil {

@@ -68,6 +68,14 @@ type Reader interface {
 	Close() error
 }
 
+// LineReader is a Reader of a text format that can say where each row came from.
+type LineReader interface {
+	Reader
+	// Lines gives the 1-based input line of each row of the batch the last Read returned,
+	// valid until the next Read.
+	Lines() []int64
+}
+
 // Writer encodes batches into one output.
 type Writer interface {
 	// Write appends the rows of rec, whose schema must be the writer's schema.

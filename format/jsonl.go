@@ -52,6 +52,9 @@ type jsonlReader struct {
 	done   bool
 }
 
+// Lines gives the input line of each row of the batch the last Read returned.
+func (jr *jsonlReader) Lines() []int64 { return jr.rb.batchLines }
+
 func (jr *jsonlReader) Position() Position {
 	return Position{File: jr.name, Offset: jr.lines.offset, Line: jr.lines.line + 1}
 }
@@ -85,6 +88,7 @@ func (jr *jsonlReader) Read() (arrow.RecordBatch, []DeadLetter, error) {
 		if jr.lines.tooLong {
 			reason = fmt.Errorf("record longer than %d bytes (first bytes kept)", jr.opts.MaxRecordBytes)
 		} else {
+			jr.rb.line = jr.lines.line
 			reason = jr.decode(line)
 		}
 		if reason != nil {

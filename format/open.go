@@ -260,6 +260,14 @@ func (m *multiReader) Read() (arrow.RecordBatch, []DeadLetter, error) {
 	}
 }
 
+// Lines gives the input line of each row of the last batch when its file is text.
+func (m *multiReader) Lines() []int64 {
+	if lr, ok := m.cur.(LineReader); ok {
+		return lr.Lines()
+	}
+	return nil
+}
+
 func (m *multiReader) Position() Position {
 	if m.cur != nil {
 		return m.cur.Position()

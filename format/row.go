@@ -81,11 +81,15 @@ type column struct {
 // row are appended as they come; a row that fails is cut off again, so a refused record
 // leaves no trace in the batch.
 type rowBuilder struct {
-	schema  *arrow.Schema
-	cols    []column
-	setAt   []int // setAt[c] == rows+1 when the row being decoded set column c
-	rows    int   // committed rows in the batch being built
-	reserve int
+	schema *arrow.Schema
+	cols   []column
+	setAt  []int // setAt[c] == rows+1 when the row being decoded set column c
+	rows   int   // committed rows in the batch being built
+	// line is the input line of the row being decoded; lines holds it for each committed
+	// row, and batchLines those of the last batch handed out.
+	line              int64
+	lines, batchLines []int64
+	reserve           int
 }
 
 func newRowBuilder(kind Kind, s *arrow.Schema, batchRows int) (*rowBuilder, error) {
@@ -298,6 +302,7 @@ func (rb *rowBuilder) endRow() error {
 		rb.appendNull(c)
 	}
 	rb.rows++
+	rb.lines = append(rb.lines, rb.line)
 	return nil
 }
 
@@ -372,6 +377,7 @@ func (rb *rowBuilder) batch() arrow.RecordBatch {
 		a.Release()
 	}
 	rb.rows = 0
+	rb.batchLines, rb.lines = rb.lines, rb.batchLines[:0]
 	clear(rb.setAt)
 	rb.startBatch()
 	return rec

@@ -2,6 +2,7 @@ package format
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -436,4 +437,31 @@ func TestCSVUnclosedQuoteAtEnd(t *testing.T) {
 	if p := r.Position(); p.Line != 3 || p.Offset != int64(len("id,n\na,1\n")) {
 		t.Fatalf("position %+v", p)
 	}
+}
+
+func TestReadersTellEachRowsLine(t *testing.T) {
+	jr, err := NewJSONLReader(strings.NewReader("{\"id\":\"a\"}\n\n{\"id\":null}\n{\"id\":\"b\"}\n"), "in.jsonl", testSchema, ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, dead, err := jr.Read()
+	if err != nil || rec.NumRows() != 2 || len(dead) != 1 {
+		t.Fatalf("%v %v %v", rec, dead, err)
+	}
+	if got := jr.(LineReader).Lines(); fmt.Sprint(got) != "[1 4]" {
+		t.Fatalf("jsonl lines %v", got)
+	}
+	rec.Release()
+	cr, err := NewCSVReader(strings.NewReader("id,n\n\"a\nb\",1\n\nc,2\n"), "in.csv", testSchema, ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, _, err = cr.Read()
+	if err != nil || rec.NumRows() != 2 {
+		t.Fatal(err)
+	}
+	if got := cr.(LineReader).Lines(); fmt.Sprint(got) != "[2 5]" {
+		t.Fatalf("csv lines %v", got)
+	}
+	rec.Release()
 }

@@ -107,3 +107,11 @@ type fileReader struct{ format.Reader }
 func (r fileReader) Read(context.Context) (arrow.RecordBatch, []format.DeadLetter, error) {
 	return r.Reader.Read()
 }
+
+// Lines gives the input line of each row of the last batch, for text files; nil otherwise.
+func (r fileReader) Lines() []int64 {
+	if lr, ok := r.Reader.(format.LineReader); ok {
+		return lr.Lines()
+	}
+	return nil
+}

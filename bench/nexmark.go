@@ -5,17 +5,20 @@ package bench
 import (
 	"context"
 	"fmt"
+	"io"
 	"runtime"
-	"sort"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"millrace/engine"
-	"millrace/expr"
-	"millrace/nexmark"
+	"millrace/examples"
 	"millrace/op"
+	"millrace/plan"
+	"millrace/spec"
 )
 
 // Result is what one benchmark run measured.
@@ -41,97 +44,73 @@ func (r Result) String() string {
 		r.Name, r.Events, r.Elapsed.Round(time.Millisecond), r.PerSecond()/1e6, r.PerCore()/1e6, r.Cores, r.Rows)
 }
 
-// nexmarkQueries are the stateless Nexmark queries over bids, as a where clause and select
-// list over the bid schema (empty: the query passes rows through).
-var nexmarkQueries = map[string]struct {
-	where  string
-	fields [][2]string
-}{
-	"q0": {},
-	"q1": {fields: [][2]string{{"auction", "auction"}, {"bidder", "bidder"}, {"price", "0.908 * price"}, {"date_time", "date_time"}}},
-	"q2": {where: "auction % 123 = 0", fields: [][2]string{{"auction", "auction"}, {"price", "price"}}},
-}
-
-// windowedQueries are the Nexmark queries with windows: they build their graphs themselves.
-var windowedQueries = map[string]func(src *engine.Node, p int, rows *atomic.Int64) (*engine.Graph, error){
-	"q5": hotItems,
-	"q7": highestBid,
-}
-
-// NexmarkQueries lists the queries Nexmark runs.
+// NexmarkQueries lists the queries Nexmark runs: the specs under examples/nexmark.
 func NexmarkQueries() []string {
-	names := make([]string, 0, len(nexmarkQueries)+len(windowedQueries))
-	for n := range nexmarkQueries {
-		names = append(names, n)
+	entries, err := examples.Specs.ReadDir("nexmark")
+	if err != nil {
+		return nil // the directory is embedded: it is there
 	}
-	for n := range windowedQueries {
-		names = append(names, n)
+	var names []string
+	for _, e := range entries {
+		if n, ok := strings.CutSuffix(e.Name(), ".yaml"); ok {
+			names = append(names, n)
+		}
 	}
-	sort.Strings(names)
 	return names
 }
 
-// Nexmark runs Nexmark query name over events events with parallelism p (0: every core).
+// Nexmark runs Nexmark query name over events events with parallelism p (0: every core). The
+// query is the embedded spec examples/nexmark/NAME.yaml, parsed with NEXMARK_EVENTS set to
+// events; its sinks are replaced by counters of the rows they receive, each running beside
+// the step that feeds it.
 func Nexmark(ctx context.Context, name string, events int64, p int) (Result, error) {
-	q, ok := nexmarkQueries[name]
-	build, windowed := windowedQueries[name]
-	if !ok && !windowed {
+	text, err := examples.Specs.ReadFile("nexmark/" + name + ".yaml")
+	if err != nil {
 		return Result{}, fmt.Errorf("unknown Nexmark query %q (available: %v)", name, NexmarkQueries())
 	}
 	if p <= 0 {
 		p = runtime.GOMAXPROCS(0)
 	}
-	cfg := nexmark.DefaultConfig()
-	cfg.Events, cfg.Partitions = events, p
-	if windowed {
-		var rows atomic.Int64
-		src := &engine.Node{Name: "bids", Parallelism: p, Source: nexmark.NewSource(cfg, nexmark.Bids, 0)}
-		g, err := build(src, p, &rows)
-		if err != nil {
-			return Result{}, fmt.Errorf("%s: %w", name, err)
+	env := func(k string) (string, bool) {
+		if k == "NEXMARK_EVENTS" {
+			return strconv.FormatInt(events, 10), true
 		}
-		start := time.Now()
-		if _, err := engine.Run(ctx, g, engine.DefaultOptions()); err != nil {
-			return Result{}, err
-		}
-		return Result{Name: "nexmark " + name, Events: events, Rows: rows.Load(), Elapsed: time.Since(start), Cores: runtime.GOMAXPROCS(0)}, nil
+		return "", false
 	}
-	in := nexmark.Bid()
-	var where op.Evaluator
-	if q.where != "" {
-		e, err := expr.CompileString(q.where, in)
-		if err != nil {
-			return Result{}, fmt.Errorf("%s where: %w", name, err)
-		}
-		where = e
-	}
-	var cols []op.Evaluator
-	var fields []arrow.Field
-	for _, f := range q.fields {
-		e, err := expr.CompileString(f[1], in)
-		if err != nil {
-			return Result{}, fmt.Errorf("%s %s: %w", name, f[0], err)
-		}
-		cols = append(cols, e)
-		fields = append(fields, arrow.Field{Name: f[0], Type: e.Type(), Nullable: e.Nullable()})
-	}
-	var out *arrow.Schema
-	if len(fields) > 0 {
-		out = arrow.NewSchema(fields, nil)
-	}
-	var rows atomic.Int64
-	src := &engine.Node{Name: "bids", Parallelism: p, Source: nexmark.NewSource(cfg, nexmark.Bids, 0)}
-	query := &engine.Node{Name: name, Parallelism: p, Operator: func(int) op.Operator { return op.NewMap(where, cols, out) }}
-	sink := &engine.Node{Name: "discard", Parallelism: p, Operator: func(int) op.Operator { return &discard{rows: &rows} }}
-	g := &engine.Graph{Nodes: []*engine.Node{src, query, sink}, Edges: []*engine.Edge{
-		{From: src, To: query, Partitioning: engine.Forward},
-		{From: query, To: sink, Partitioning: engine.Forward},
-	}}
-	start := time.Now()
-	if _, err := engine.Run(ctx, g, engine.DefaultOptions()); err != nil {
+	s, err := spec.Parse(text, "nexmark/"+name+".yaml", env)
+	if err != nil {
 		return Result{}, err
 	}
+	pl, err := plan.Build(s, plan.Options{Parallelism: p, Stdout: io.Discard})
+	if err != nil {
+		return Result{}, err
+	}
+	var rows atomic.Int64
+	countSinks(pl, &rows)
+	start := time.Now()
+	if _, err := engine.Run(ctx, pl.Graph, engine.DefaultOptions()); err != nil {
+		return Result{}, fmt.Errorf("nexmark %s: %w", name, err)
+	}
 	return Result{Name: "nexmark " + name, Events: events, Rows: rows.Load(), Elapsed: time.Since(start), Cores: runtime.GOMAXPROCS(0)}, nil
+}
+
+// countSinks makes every sink of pl count the rows it receives and drop them, with the
+// parallelism of the step feeding it and a forward edge, so that the benchmark measures the
+// query rather than the writing of its results.
+func countSinks(pl *plan.Plan, rows *atomic.Int64) {
+	sinks := map[*engine.Node]bool{}
+	for i, st := range pl.Steps {
+		if st.Kind == "sink" {
+			n := pl.Graph.Nodes[i]
+			n.Operator = func(int) op.Operator { return &discard{rows: rows} }
+			sinks[n] = true
+		}
+	}
+	for _, e := range pl.Graph.Edges {
+		if sinks[e.To] {
+			e.To.Parallelism, e.Partitioning, e.Key = e.From.Parallelism, engine.Forward, nil
+		}
+	}
 }
 
 // discard counts rows and drops them.

@@ -4,7 +4,8 @@ package examples
 
 import "embed"
 
-// Specs holds every *.yaml file of this directory.
+// Specs holds every *.yaml file of this directory and of nexmark/, the Nexmark queries
+// that `millrace bench nexmark` runs.
 //
-//go:embed *.yaml
+//go:embed *.yaml nexmark/*.yaml
 var Specs embed.FS

@@ -14,13 +14,16 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden plans under testdata/")
 
 // TestExamplePlansMatchGolden plans every example spec at parallelism 2 and compares the
-// printed plan with testdata/<name>.plan (go test ./plan -update rewrites them).
+// printed plan with testdata/<name>.plan, nexmark/<query>.yaml's with
+// testdata/nexmark-<query>.plan (go test ./plan -update rewrites them).
 func TestExamplePlansMatchGolden(t *testing.T) {
 	dir := t.TempDir()
 	tx := writeTx(t, dir, gen.Config{Seed: 1, Rows: 100, Rate: 100, Accounts: 10, Merchants: 10})
 	vars := map[string]string{"TX_PATH": tx, "HISTORY_PATH": tx}
 	env := func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
 	examples, _ := filepath.Glob("../examples/*.yaml")
+	nexmark, _ := filepath.Glob("../examples/nexmark/*.yaml")
+	examples = append(examples, nexmark...)
 	if len(examples) == 0 {
 		t.Fatal("no examples")
 	}
@@ -38,7 +41,11 @@ func TestExamplePlansMatchGolden(t *testing.T) {
 			t.Fatal(err)
 		}
 		got := strings.ReplaceAll(p.String(), tx, "TX_PATH")
-		golden := filepath.Join("testdata", strings.TrimSuffix(filepath.Base(path), ".yaml")+".plan")
+		name := strings.TrimSuffix(filepath.Base(path), ".yaml")
+		if filepath.Base(filepath.Dir(path)) == "nexmark" {
+			name = "nexmark-" + name
+		}
+		golden := filepath.Join("testdata", name+".plan")
 		if *update {
 			if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
 				t.Fatal(err)

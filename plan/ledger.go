@@ -14,7 +14,8 @@ import (
 //
 // Per view: in = kept + filtered, where filtered counts rows a where clause or an inner
 // join dropped; a windowed view's kept rows are folded into its windows, and out counts
-// the window rows it emitted (after having).
+// the window rows it emitted (after having). A qualify view's kept rows compete in their
+// windows, and out counts the rows of each window's maximum.
 type Ledger struct {
 	Sources []SourceLedger
 	Views   []ViewLedger

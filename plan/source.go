@@ -9,6 +9,7 @@ import (
 	"millrace/expr"
 	"millrace/format"
 	"millrace/gen"
+	"millrace/nexmark"
 	"millrace/source"
 	"millrace/spec"
 )
@@ -70,6 +71,27 @@ func (b *builder) source(src *spec.Source) error {
 			return b.spec.Errorf("sources."+src.Name, "%v", err)
 		}
 		impl, does = gs, fmt.Sprintf("generate transactions at %g/s in %d partition(s)", cfg.Rate, cfg.Partitions)
+		p = min(p, cfg.Partitions)
+	case spec.SourceNexmark:
+		if src.EventTime != "date_time" {
+			return b.spec.Errorf("sources."+src.Name+".event_time", "a nexmark source's event time is date_time")
+		}
+		if len(checks) > 0 {
+			return b.spec.Errorf("sources."+src.Name+".checks", "a nexmark source makes valid events; it takes no checks")
+		}
+		kind, err := nexmark.ParseKind(src.Nexmark.Stream)
+		if err != nil {
+			return b.spec.Errorf("sources."+src.Name+".stream", "%v", err)
+		}
+		cfg := nexmark.DefaultConfig()
+		cfg.Events, cfg.FirstEventRate, cfg.Seed, cfg.Partitions = src.Nexmark.Events, src.Nexmark.Rate, src.Nexmark.Seed, src.Nexmark.Partitions
+		if cfg.Partitions == 0 {
+			cfg.Partitions = p
+		}
+		if err := cfg.Validate(); err != nil {
+			return b.spec.Errorf("sources."+src.Name, "%v", err)
+		}
+		impl, does = nexmark.NewSource(cfg, kind, policy.OutOfOrder), fmt.Sprintf("generate the %s events of %d Nexmark events at %d/s in %d partition(s)", kind, cfg.Events, cfg.FirstEventRate, cfg.Partitions)
 		p = min(p, cfg.Partitions)
 	default:
 		return b.spec.Errorf("sources."+src.Name+".kind", "%s sources are not available yet", src.Kind)

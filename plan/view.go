@@ -47,6 +47,9 @@ func (b *builder) view(v *spec.View) error {
 		does = append(does, fmt.Sprintf("%s join %s on %s", v.Join.Type, v.Join.Table, strings.Join(v.Join.On, ", ")))
 		in = joined
 	}
+	if !v.Qualify.IsZero() {
+		return b.qualify(v, inputs, in, first, does)
+	}
 	if v.Window != nil || len(v.GroupBy) > 0 || hasAggregates(v) {
 		return b.aggregate(v, inputs, in, first, does)
 	}

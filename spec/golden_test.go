@@ -114,6 +114,8 @@ func dump(s *Spec) string {
 		switch src.Kind {
 		case SourceGenerator:
 			p("  generator %+v\n", src.Generator)
+		case SourceNexmark:
+			p("  nexmark %+v\n", src.Nexmark)
 		case SourceKafka:
 			p("  kafka %+v\n", src.Kafka)
 		case SourceNATS:
@@ -136,6 +138,7 @@ func dump(s *Spec) string {
 			expr("  ", "select "+f.Name, f.Expr)
 		}
 		expr("  ", "having", v.Having)
+		expr("  ", "qualify", v.Qualify)
 	}
 	for _, k := range s.Sinks {
 		p("sink %s @%d:%d from=%s kind=%s path=%q format=%s compression=%q\n", k.Name, k.Pos.Line, k.Pos.Column, k.From, k.Kind, k.Path, k.Format, k.Compression)

@@ -7,6 +7,7 @@ import (
 
 	"millrace/format"
 	"millrace/gen"
+	"millrace/nexmark"
 	"millrace/schema"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -37,8 +38,12 @@ func (d *decoder) source(name string, key, val *yaml.Node, path string) *Source 
 		d.errorf(key, path, "kind is required (%s)", orList(SourceKinds))
 	}
 	src.Kind = SourceKind(kind)
-	if src.Kind == SourceGenerator {
+	switch src.Kind {
+	case SourceGenerator:
 		src.Generator = defaultGenerator()
+	case SourceNexmark:
+		c := nexmark.DefaultConfig()
+		src.Nexmark = Nexmark{Stream: "bid", Rate: c.FirstEventRate, Seed: c.Seed}
 	}
 	decodeFields(d, src, rest, path, sourceFields, kind, "source")
 
@@ -78,6 +83,15 @@ func (d *decoder) finishSource(src *Source, key *yaml.Node, path string, has map
 		n, p := at("columns")
 		d.errorf(n, p, "a generator makes transaction records; it takes no columns")
 		src.Columns = nil
+	case src.Kind == SourceNexmark && (has["columns"] != nil || has["schema"] != nil):
+		k := "columns"
+		if has["schema"] != nil {
+			k = "schema"
+		}
+		n, p := at(k)
+		d.errorf(n, p, "a nexmark source's schema is its stream's; it takes no %s", k)
+		src.Columns, src.Schema = nil, ""
+	case src.Kind == SourceNexmark:
 	case src.Kind == SourceGenerator:
 		if src.Schema != "" && src.Schema != "transaction" {
 			n, p := at("schema")
@@ -105,9 +119,10 @@ func (d *decoder) finishSource(src *Source, key *yaml.Node, path string, has map
 		}
 	}
 	required := map[SourceKind][]string{
-		SourceFile:  {"path"},
-		SourceKafka: {"brokers", "topic"},
-		SourceNATS:  {"url", "subject"},
+		SourceFile:    {"path"},
+		SourceKafka:   {"brokers", "topic"},
+		SourceNATS:    {"url", "subject"},
+		SourceNexmark: {"events"},
 	}
 	for _, k := range required[src.Kind] {
 		if has[k] == nil {
@@ -118,6 +133,9 @@ func (d *decoder) finishSource(src *Source, key *yaml.Node, path string, has map
 	// Event time.
 	if src.Kind == SourceGenerator && src.EventTime == "" && has["event_time"] == nil {
 		src.EventTime = "ts"
+	}
+	if src.Kind == SourceNexmark && src.EventTime == "" && has["event_time"] == nil {
+		src.EventTime = "date_time"
 	}
 	if src.Table {
 		if n := has["event_time"]; n != nil {
@@ -155,7 +173,7 @@ func (d *decoder) fileFormat(src *Source, has map[string]*yaml.Node, path string
 // eventTimeColumn checks that the event time column exists and is a timestamp, when the
 // source's schema is known.
 func (d *decoder) eventTimeColumn(src *Source, n *yaml.Node, path string) {
-	if src.Schema == "" && src.Columns == nil {
+	if src.Kind != SourceNexmark && src.Schema == "" && src.Columns == nil {
 		return
 	}
 	s, err := src.ArrowSchema()
@@ -231,7 +249,17 @@ var sourceFields = map[string]field[Source]{
 		s.Table, _ = d.boolean(n, p)
 	}},
 
-	"rate": {only: generatorOnly, set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+	"rate": {only: generated, set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+		if s.Kind == SourceNexmark {
+			if v, ok := d.integer(n, p); ok {
+				if v <= 0 {
+					d.errorf(n, p, "must be a positive number of events per second, not %d", v)
+					return
+				}
+				s.Nexmark.Rate = v
+			}
+			return
+		}
 		if v, ok := d.number(n, p); ok {
 			if v <= 0 {
 				d.errorf(n, p, "must be a positive number of records per second, not %g", v)
@@ -252,9 +280,9 @@ var sourceFields = map[string]field[Source]{
 	"duration": {only: generatorOnly, set: func(d *decoder, s *Source, n *yaml.Node, p string) {
 		s.Generator.Duration, _ = d.duration(n, p)
 	}},
-	"seed": {only: generatorOnly, set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+	"seed": {only: generated, set: func(d *decoder, s *Source, n *yaml.Node, p string) {
 		if v, ok := d.integer(n, p); ok {
-			s.Generator.Seed = v
+			s.Generator.Seed, s.Nexmark.Seed = v, v
 		}
 	}},
 	"speed": {only: generatorOnly, set: func(d *decoder, s *Source, n *yaml.Node, p string) {
@@ -292,13 +320,35 @@ var sourceFields = map[string]field[Source]{
 			s.Generator.Surges = append(s.Generator.Surges, surges...)
 		}
 	}},
-	"partitions": {only: generatorOnly, set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+	"partitions": {only: generated, set: func(d *decoder, s *Source, n *yaml.Node, p string) {
 		if v, ok := d.integer(n, p); ok {
-			if v < 1 || v > maxPartitions {
+			if v < 0 || v > maxPartitions || v == 0 && s.Kind != SourceNexmark {
 				d.errorf(n, p, "must be between 1 and %d, not %d", maxPartitions, v)
 				return
 			}
-			s.Generator.Partitions = int(v)
+			if s.Kind == SourceNexmark {
+				s.Nexmark.Partitions = int(v)
+			} else {
+				s.Generator.Partitions = int(v)
+			}
+		}
+	}},
+	"stream": {only: kinds(SourceNexmark), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+		if v, ok := d.str(n, p, "a Nexmark stream: bid, auction or person"); ok {
+			if _, err := nexmark.ParseKind(v); err != nil {
+				d.errorf(n, p, "unknown stream %q (want bid, auction or person)", v)
+				return
+			}
+			s.Nexmark.Stream = v
+		}
+	}},
+	"events": {only: kinds(SourceNexmark), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+		if v, ok := d.integer(n, p); ok {
+			if v <= 0 {
+				d.errorf(n, p, "must be a positive number of events, not %d", v)
+				return
+			}
+			s.Nexmark.Events = v
 		}
 	}},
 
@@ -326,6 +376,9 @@ var sourceFields = map[string]field[Source]{
 
 // generatorOnly marks the keys only generator sources take.
 var generatorOnly = kinds(SourceGenerator)
+
+// generated marks the keys both generator and nexmark sources take.
+var generated = kinds(SourceGenerator, SourceNexmark)
 
 // maxPartitions bounds a generator's partitions.
 const maxPartitions = 4096

@@ -7,6 +7,7 @@ import (
 
 	"millrace/format"
 	"millrace/gen"
+	"millrace/nexmark"
 	"millrace/schema"
 )
 
@@ -75,6 +76,51 @@ sources:
 	}
 }
 
+func TestNexmarkSettings(t *testing.T) {
+	s := mustParse(t, `name: t
+sources:
+  bids: {kind: nexmark, events: 1000}
+  people: {kind: nexmark, stream: person, events: 50, rate: 500, seed: 7, partitions: 3}
+views:
+  q7: {from: bids, window: {tumble: 10s}, qualify: price = max(price)}
+`)
+	c := nexmark.DefaultConfig()
+	b := s.Source("bids")
+	if want := (Nexmark{Stream: "bid", Events: 1000, Rate: c.FirstEventRate, Seed: c.Seed}); b.Nexmark != want || b.EventTime != "date_time" {
+		t.Errorf("bids = %+v, want %+v and event time date_time", b, want)
+	}
+	if sch, err := b.ArrowSchema(); err != nil || !sch.Equal(nexmark.Bid()) {
+		t.Errorf("bids schema = %v, %v", sch, err)
+	}
+	p := s.Source("people")
+	if want := (Nexmark{Stream: "person", Events: 50, Rate: 500, Seed: 7, Partitions: 3}); p.Nexmark != want {
+		t.Errorf("people = %+v, want %+v", p.Nexmark, want)
+	}
+	if sch, _ := p.ArrowSchema(); !sch.Equal(nexmark.Person()) {
+		t.Errorf("people schema = %v", sch)
+	}
+	if q := s.View("q7").Qualify; q.Text != "price = max(price)" || q.Path != "views.q7.qualify" {
+		t.Errorf("qualify = %+v", q)
+	}
+}
+
+func TestNexmarkErrors(t *testing.T) {
+	checkErrors(t, []errorCase{
+		{"events missing", "name: t\nsources:\n  b: {kind: nexmark}\n", []string{
+			"t.yaml:3: sources.b: events is required for a nexmark source",
+		}},
+		{"bad settings", "name: t\nsources:\n  b: {kind: nexmark, stream: bidz, events: 0, rate: 1.5, schema: transaction}\n", []string{
+			`t.yaml:3: sources.b.stream: unknown stream "bidz" (want bid, auction or person)`,
+			"t.yaml:3: sources.b.events: must be a positive number of events, not 0",
+			`t.yaml:3: sources.b.rate: "1.5" is not a whole number`,
+			"t.yaml:3: sources.b.schema: a nexmark source's schema is its stream's; it takes no schema",
+		}},
+		{"event time column", "name: t\nsources:\n  b: {kind: nexmark, events: 10, event_time: ts}\n", []string{
+			`t.yaml:3: sources.b.event_time: unknown column "ts" (columns: auction, bidder, price, channel, url, date_time, extra)`,
+		}},
+	})
+}
+
 func TestColumns(t *testing.T) {
 	s := mustParse(t, `name: t
 sources:
@@ -104,10 +150,10 @@ sources:
 func TestSourceErrors(t *testing.T) {
 	checkErrors(t, []errorCase{
 		{"kind not a string", "name: t\nsources:\n  a: {kind: [file]}\n", []string{
-			"t.yaml:3: sources.a.kind: must be a source kind (generator, file, http, kafka or nats)",
+			"t.yaml:3: sources.a.kind: must be a source kind (generator, file, http, kafka, nats or nexmark)",
 		}},
 		{"unknown kind without a close match", "name: t\nsources:\n  a: {kind: s3}\n", []string{
-			`t.yaml:3: sources.a.kind: unknown source kind "s3" (want generator, file, http, kafka or nats)`,
+			`t.yaml:3: sources.a.kind: unknown source kind "s3" (want generator, file, http, kafka, nats or nexmark)`,
 		}},
 		{"kafka needs brokers and topic", "name: t\nsources:\n  a: {kind: kafka, schema: transaction}\n", []string{
 			"t.yaml:3: sources.a: brokers is required for a kafka source",

@@ -11,7 +11,7 @@
 // The keys, by section (a list key also takes a single value; durations are Go's, plus d):
 //
 //	name                 letters, digits, _ and -
-//	sources.NAME         kind: generator | file | http | kafka | nats (required)
+//	sources.NAME         kind: generator | file | http | kafka | nats | nexmark (required)
 //	                     schema: transaction | columns: {col: TYPE [null | not null], ...}
 //	                     event_time, watermark, idle_timeout, checks: [expr, ...]
 //	  file               path (glob, required), format (default: by extension), table: bool
@@ -20,9 +20,14 @@
 //	  nats               url, subject (both required), format (default jsonl)
 //	  generator          rate, rows, duration, seed, speed, fraud_rate, disorder, dup_rate,
 //	                     late_rate, corrupt_rate, surges: [03:00x10, +5mx3/10m], partitions
+//	  nexmark            stream: bid | auction | person (default bid), events (required), rate,
+//	                     seed, partitions; the schema is the stream's, event time date_time
 //	views.NAME           from (required: a stream or a list, unioned), where, select: {col: expr},
 //	                     group_by, window: {tumble: D} | {hop: D, every: D} | {session: D},
 //	                     having (needs group_by or window),
+//	                     qualify: COL = max(COL) (keeps each window's rows of the largest COL;
+//	                     with window: {tumble: D} over raw rows, or without window over a
+//	                     window view; not with group_by, having or aggregates),
 //	                     join: {table: SOURCE, on: col | [col, ...], type: left | inner}
 //	sinks.NAME           from (required, one stream), kind: parquet | jsonl | csv | stdout,
 //	                     path (file kinds), partition_by, compression, format (stdout: jsonl | csv)
@@ -51,6 +56,7 @@ import (
 
 	"millrace/format"
 	"millrace/gen"
+	"millrace/nexmark"
 	"millrace/schema"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -81,10 +87,11 @@ const (
 	SourceHTTP      SourceKind = "http"      // records POSTed to the pipeline's HTTP server
 	SourceKafka     SourceKind = "kafka"     // a Kafka topic, read in a consumer group
 	SourceNATS      SourceKind = "nats"      // a NATS JetStream subject
+	SourceNexmark   SourceKind = "nexmark"   // the in-process Nexmark event generator (package nexmark)
 )
 
 // SourceKinds lists the source kinds in the order messages show them.
-var SourceKinds = []SourceKind{SourceGenerator, SourceFile, SourceHTTP, SourceKafka, SourceNATS}
+var SourceKinds = []SourceKind{SourceGenerator, SourceFile, SourceHTTP, SourceKafka, SourceNATS, SourceNexmark}
 
 // Source is one input of a pipeline.
 type Source struct {
@@ -97,11 +104,13 @@ type Source struct {
 	// extension says; for http, kafka and nats sources to jsonl. Generators have none.
 	Format format.Kind
 	// Schema names a built-in schema (see schema.Builtin); Columns declares one inline, in
-	// order. Exactly one of them is set; a generator's schema is always "transaction".
+	// order. Exactly one of them is set; a generator's schema is always "transaction". A
+	// nexmark source sets neither: its schema is its stream's (nexmark.Schema).
 	Schema  string
 	Columns []schema.Column
 	// EventTime names the timestamp column that drives windows and watermarks. Empty means
-	// the source has no event time. A generator's defaults to "ts".
+	// the source has no event time. A generator's defaults to "ts", a nexmark source's to
+	// "date_time".
 	EventTime string
 	// Watermark is the allowed out-of-orderness: the watermark trails the largest event time
 	// seen by this much. Zero means records arrive in order.
@@ -118,6 +127,8 @@ type Source struct {
 
 	// Generator holds a generator source's settings.
 	Generator Generator
+	// Nexmark holds a nexmark source's settings.
+	Nexmark Nexmark
 	// Kafka holds a kafka source's settings.
 	Kafka Kafka
 	// NATS holds a nats source's settings.
@@ -130,6 +141,13 @@ type Source struct {
 // ArrowSchema returns the schema of the source's records: the built-in one it names or the
 // one its columns declare.
 func (s *Source) ArrowSchema() (*arrow.Schema, error) {
+	if s.Kind == SourceNexmark {
+		k, err := nexmark.ParseKind(s.Nexmark.Stream)
+		if err != nil {
+			return nil, err
+		}
+		return nexmark.Schema(k), nil
+	}
 	if s.Columns != nil {
 		return schema.Parse(s.Columns)
 	}
@@ -152,6 +170,17 @@ type Generator struct {
 	CorruptRate float64
 	Surges      []gen.Surge
 	Partitions  int // 0 = one per subtask of the plan
+}
+
+// Nexmark holds the settings of a nexmark source: which stream of the Nexmark generator it
+// reads and how many events the generator makes. The fields mean what the fields of
+// nexmark.Config of the same name mean.
+type Nexmark struct {
+	Stream     string // bid, auction or person; default bid
+	Events     int64  // events over all kinds; required
+	Rate       int64  // first-event rate, events per second of event time
+	Seed       int64
+	Partitions int // 0 = one per subtask of the plan
 }
 
 // Kafka holds the settings of a kafka source.
@@ -185,6 +214,11 @@ type View struct {
 	Window *Window
 	// Having filters aggregated rows; it needs GroupBy or Window.
 	Having Expr
+	// Qualify, written `COL = max(COL)`, keeps per window the rows whose COL is the
+	// window's largest: per tumbling Window of the input's event time, or without Window
+	// per window_end of an input window view. Zero means none; it excludes GroupBy, Having
+	// and aggregates in Select.
+	Qualify Expr
 	// Join looks every input row up in a table source; nil means no join.
 	Join *Join
 

@@ -22,6 +22,17 @@ func (d *decoder) view(name string, key, val *yaml.Node, path string) *View {
 	if n := has["having"]; n != nil && has["group_by"] == nil && has["window"] == nil {
 		d.errorf(n, joinPath(path, "having"), "needs group_by or window: having filters aggregated rows (use where to filter input rows)")
 	}
+	if n := has["qualify"]; n != nil {
+		qp := joinPath(path, "qualify")
+		for _, k := range []string{"group_by", "having"} {
+			if has[k] != nil {
+				d.errorf(n, qp, "cannot be combined with %s: qualify keeps input rows, it does not aggregate", k)
+			}
+		}
+		if v.Window != nil && v.Window.Kind != Tumble {
+			d.errorf(n, qp, "needs a tumble window, not %s: write window: {tumble: D}, or leave window out to qualify a window view's rows", v.Window.Kind)
+		}
+	}
 	return v
 }
 
@@ -73,6 +84,9 @@ var viewFields = map[string]field[View]{
 	}},
 	"having": {set: func(d *decoder, v *View, n *yaml.Node, p string) {
 		v.Having, _ = d.expr(n, p)
+	}},
+	"qualify": {set: func(d *decoder, v *View, n *yaml.Node, p string) {
+		v.Qualify, _ = d.expr(n, p)
 	}},
 	"join": {set: func(d *decoder, v *View, n *yaml.Node, p string) {
 		v.Join = d.join(n, p)

@@ -71,6 +71,13 @@ func TestViewErrors(t *testing.T) {
 		{"having with a window is fine, without is not", head + "views:\n  a: {from: tx, window: {tumble: 1m}, select: {n: count(*)}, having: n > 1}\n  b: {from: tx, having: n > 1}\n", []string{
 			"t.yaml:6: views.b.having: needs group_by or window: having filters aggregated rows (use where to filter input rows)",
 		}},
+		{"qualify with aggregation", head + "views:\n  v: {from: tx, group_by: card_id, window: {tumble: 1m}, having: amount > 1, qualify: amount = max(amount)}\n", []string{
+			"t.yaml:5: views.v.qualify: cannot be combined with group_by: qualify keeps input rows, it does not aggregate",
+			"t.yaml:5: views.v.qualify: cannot be combined with having: qualify keeps input rows, it does not aggregate",
+		}},
+		{"qualify over a hopping window", head + "views:\n  v: {from: tx, window: {hop: 1m, every: 10s}, qualify: amount = max(amount)}\n", []string{
+			"t.yaml:5: views.v.qualify: needs a tumble window, not hop: write window: {tumble: D}, or leave window out to qualify a window view's rows",
+		}},
 		{"join shape", head + "views:\n  v: {from: tx, join: merchants}\n", []string{
 			"t.yaml:5: views.v.join: must be a mapping such as {table: merchants, on: merchant_id}",
 		}},

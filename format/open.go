@@ -141,6 +141,9 @@ func Glob(pattern string) ([]string, error) {
 		return nil, fmt.Errorf("input pattern %q: %w", pattern, err)
 	}
 	root := globRoot(pattern)
+	if _, err := os.Stat(root); err != nil {
+		return nil, fmt.Errorf("input %q: no files match: %w", pattern, err)
+	}
 	var files []string
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"millrace/source"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -249,7 +250,7 @@ func (t *sourceTask) sendDead(dead []format.DeadLetter) error {
 }
 
 // sendOnTime splits off the rows behind the watermark already emitted (late: their windows
-// may have fired) and sends the rest on.
+// may have fired), and rows without an event time, and sends the rest on.
 func (t *sourceTask) sendOnTime(p *partitionState, rec arrow.RecordBatch) error {
 	if t.policy.EventTime < 0 {
 		t.stats.Accepted.Add(rec.NumRows())
@@ -276,22 +277,18 @@ func (t *sourceTask) sendOnTime(p *partitionState, rec arrow.RecordBatch) error 
 	}
 	defer rec.Release()
 	for _, part := range []struct {
-		idx  []int32
-		port int
-		n    *int64
-	}{{onTime, MainPort, nil}, {late, LatePort, nil}} {
-		if len(part.idx) == 0 {
+		rows  []int32
+		port  int
+		count *atomic.Int64
+	}{{onTime, MainPort, &t.stats.Accepted}, {late, LatePort, &t.stats.Late}} {
+		if len(part.rows) == 0 {
 			continue
 		}
-		sub, err := take.Rows(rec, part.idx)
+		sub, err := take.Rows(rec, part.rows)
 		if err != nil {
 			return err
 		}
-		if part.port == MainPort {
-			t.stats.Accepted.Add(int64(len(part.idx)))
-		} else {
-			t.stats.Late.Add(int64(len(part.idx)))
-		}
+		part.count.Add(int64(len(part.rows)))
 		if err := t.outs[part.port].send(op.Message{Kind: op.Data, Batch: sub}); err != nil {
 			return err
 		}

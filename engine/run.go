@@ -28,6 +28,8 @@ type Options struct {
 	ProgressEvery time.Duration
 	// Now is the clock of idle timeouts (default time.Now).
 	Now func() time.Time
+	// Monitor, when set, serves the run's figures to other goroutines while it runs.
+	Monitor *Monitor
 	// ChannelCapacity is how many messages an input channel holds before senders block.
 	ChannelCapacity int
 	Mem             memory.Allocator
@@ -55,10 +57,10 @@ type run struct {
 	readCtx  context.Context
 	subtasks sync.WaitGroup
 	inbox    map[*Node][]chan envelope
-	chans    map[*Node]int        // upstream channels per subtask of each operator node
-	chanID   map[*Edge]int        // first channel id of an edge's upstream subtasks
-	stats    map[*Node]*NodeStats // counters per node
-	outs     map[*Node][]*Edge    // edges leaving each node
+	chans    map[*Node]int          // upstream channels per subtask of each operator node
+	chanID   map[*Edge]int          // first channel id of an edge's upstream subtasks
+	stats    map[*Node][]*NodeStats // counters per subtask of each node
+	outs     map[*Node][]*Edge      // edges leaving each node
 }
 
 // Run executes g until every source has ended and every operator has finished, or until
@@ -94,9 +96,11 @@ func Run(ctx context.Context, g *Graph, opts Options) (*Stats, error) {
 		}()
 	}
 	r := &run{g: g, opts: opts, ctx: ctx, readCtx: readCtx, inbox: map[*Node][]chan envelope{}, chans: map[*Node]int{},
-		chanID: map[*Edge]int{}, stats: map[*Node]*NodeStats{}, outs: map[*Node][]*Edge{}}
+		chanID: map[*Edge]int{}, stats: map[*Node][]*NodeStats{}, outs: map[*Node][]*Edge{}}
 	for _, n := range g.Nodes {
-		r.stats[n] = &NodeStats{Name: n.Name, Parallelism: n.Parallelism}
+		for sub := range n.Parallelism {
+			r.stats[n] = append(r.stats[n], &NodeStats{Name: n.Name, Parallelism: n.Parallelism, Subtask: sub})
+		}
 		if n.Operator != nil {
 			chs := make([]chan envelope, n.Parallelism)
 			for i := range chs {
@@ -120,6 +124,9 @@ func Run(ctx context.Context, g *Graph, opts Options) (*Stats, error) {
 		}
 	}
 	start := time.Now()
+	if opts.Monitor != nil {
+		opts.Monitor.attach(r, start)
+	}
 	if opts.Progress != nil {
 		every := opts.ProgressEvery
 		if every <= 0 {
@@ -159,6 +166,9 @@ func Run(ctx context.Context, g *Graph, opts Options) (*Stats, error) {
 	}
 	r.subtasks.Wait()
 	stats := r.snapshot(time.Since(start))
+	if opts.Monitor != nil {
+		opts.Monitor.finish(stats)
+	}
 	if p := first.Load(); p != nil {
 		return stats, *p
 	}
@@ -172,7 +182,7 @@ func Run(ctx context.Context, g *Graph, opts Options) (*Stats, error) {
 func (r *run) snapshot(elapsed time.Duration) *Stats {
 	st := &Stats{Elapsed: elapsed}
 	for _, n := range r.g.Nodes {
-		st.Nodes = append(st.Nodes, r.stats[n].snapshot())
+		st.Nodes = append(st.Nodes, nodeReport(r.stats[n]))
 	}
 	return st
 }
@@ -339,13 +349,13 @@ func (c collector) Collect(rec arrow.RecordBatch) error {
 }
 
 func (r *run) output(n *Node, sub, port int) *output {
-	return &output{r: r, from: n, sub: sub, port: port, stats: r.stats[n]}
+	return &output{r: r, from: n, sub: sub, port: port, stats: r.stats[n][sub]}
 }
 
 // runOperator runs subtask sub of an operator node until all its inputs have ended.
 func (r *run) runOperator(n *Node, sub int) error {
 	o := n.Operator(sub)
-	stats := r.stats[n]
+	stats := r.stats[n][sub]
 	if err := o.Open(op.Context{Node: n.Name, Subtask: sub, Parallelism: n.Parallelism, Mem: r.opts.Mem, Log: r.opts.Log}); err != nil {
 		return fmt.Errorf("open: %w", errors.Join(err, o.Close()))
 	}

@@ -48,7 +48,7 @@ type sourceTask struct {
 
 // runSource runs subtask sub of a source node until its partitions have ended.
 func (r *run) runSource(n *Node, sub int) error {
-	t := &sourceTask{r: r, n: n, sub: sub, src: n.Source, policy: n.Source.Watermarks(), stats: r.stats[n], emitted: op.MinWatermark}
+	t := &sourceTask{r: r, n: n, sub: sub, src: n.Source, policy: n.Source.Watermarks(), stats: r.stats[n][sub], emitted: op.MinWatermark}
 	for port := range t.outs {
 		t.outs[port] = r.output(n, sub, port)
 	}

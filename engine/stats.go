@@ -1,14 +1,16 @@
 package engine
 
 import (
+	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// NodeStats counts what a node's subtasks did, updated as they run.
+// NodeStats counts what one subtask of a node did, updated as it runs.
 type NodeStats struct {
 	Name        string
 	Parallelism int
+	Subtask     int
 
 	RowsIn, RowsOut       atomic.Int64
 	BatchesIn, BatchesOut atomic.Int64
@@ -22,10 +24,13 @@ type NodeStats struct {
 	Read, Accepted, Rejected, Late atomic.Int64
 }
 
-// NodeReport is a snapshot of NodeStats.
+// NodeReport is a snapshot of a node's figures: the sums over its subtasks, and each
+// subtask's own in Subtasks.
 type NodeReport struct {
 	Name                           string
 	Parallelism                    int
+	Subtask                        int // for a subtask's report
+	Subtasks                       []NodeReport
 	RowsIn, RowsOut                int64
 	BatchesIn, BatchesOut          int64
 	Busy, Backpressure             time.Duration
@@ -33,9 +38,30 @@ type NodeReport struct {
 	Read, Accepted, Rejected, Late int64
 }
 
+// nodeReport sums the subtasks of a node.
+func nodeReport(subs []*NodeStats) NodeReport {
+	total := NodeReport{Name: subs[0].Name, Parallelism: subs[0].Parallelism}
+	for _, s := range subs {
+		r := s.snapshot()
+		total.Subtasks = append(total.Subtasks, r)
+		total.RowsIn += r.RowsIn
+		total.RowsOut += r.RowsOut
+		total.BatchesIn += r.BatchesIn
+		total.BatchesOut += r.BatchesOut
+		total.Busy += r.Busy
+		total.Backpressure += r.Backpressure
+		total.Dropped += r.Dropped
+		total.Read += r.Read
+		total.Accepted += r.Accepted
+		total.Rejected += r.Rejected
+		total.Late += r.Late
+	}
+	return total
+}
+
 func (s *NodeStats) snapshot() NodeReport {
 	return NodeReport{
-		Name: s.Name, Parallelism: s.Parallelism,
+		Name: s.Name, Parallelism: s.Parallelism, Subtask: s.Subtask,
 		RowsIn: s.RowsIn.Load(), RowsOut: s.RowsOut.Load(),
 		BatchesIn: s.BatchesIn.Load(), BatchesOut: s.BatchesOut.Load(),
 		Busy: time.Duration(s.BusyNanos.Load()), Backpressure: time.Duration(s.BackpressureNanos.Load()),
@@ -58,4 +84,39 @@ func (s *Stats) Node(name string) (NodeReport, bool) {
 		}
 	}
 	return NodeReport{}, false
+}
+
+// Monitor lets other goroutines read the figures of a run while it goes on: a metrics
+// endpoint, a dashboard. Give it to Run in Options.
+type Monitor struct {
+	mu    sync.Mutex
+	run   *run
+	start time.Time
+	final *Stats
+}
+
+// Snapshot returns the figures now, the final ones once the run has ended, or nil before it
+// starts.
+func (m *Monitor) Snapshot() *Stats {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch {
+	case m.final != nil:
+		return m.final
+	case m.run != nil:
+		return m.run.snapshot(time.Since(m.start))
+	}
+	return nil
+}
+
+func (m *Monitor) attach(r *run, start time.Time) {
+	m.mu.Lock()
+	m.run, m.start = r, start
+	m.mu.Unlock()
+}
+
+func (m *Monitor) finish(st *Stats) {
+	m.mu.Lock()
+	m.final, m.run = st, nil
+	m.mu.Unlock()
 }

@@ -23,6 +23,7 @@ func newDemoCmd() *cobra.Command {
 		seed        int64
 		duration    time.Duration
 		parallelism int
+		listen      string
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -63,7 +64,13 @@ examples/demo.yaml: copy it and change it.`,
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "demo: %s transactions/s on average, %gx real time, results under %s/\n", humanRate(rate), speed, dir)
 			fmt.Fprintf(out, "      %d steps on %d cores; Ctrl-C stops and publishes what was written\n", len(p.Steps), parallelism)
+			mon, stopMetrics, err := serveMetrics(cmd, listen, p)
+			if err != nil {
+				return err
+			}
+			defer stopMetrics()
 			opts := engine.DefaultOptions()
+			opts.Monitor = mon
 			stop := make(chan struct{})
 			opts.Stop = stop
 			interrupted := gracefulStop(cmd.Context())
@@ -108,6 +115,7 @@ look at it:
 	cmd.Flags().Int64Var(&seed, "seed", 1, "random seed of the generator")
 	cmd.Flags().DurationVar(&duration, "duration", 0, "stop after this long (default: until Ctrl-C)")
 	cmd.Flags().IntVarP(&parallelism, "parallelism", "p", 2, "subtasks per parallel step")
+	addListenFlag(cmd, &listen)
 	return cmd
 }
 

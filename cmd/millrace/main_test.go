@@ -147,7 +147,7 @@ func TestInspectMissingFileNamesIt(t *testing.T) {
 
 func TestDemoRunsTheLivePipeline(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "demo")
-	out := mustRun(t, "demo", "--dir", dir, "--speed", "600", "--duration", "3s", "--rate", "500")
+	out := mustRun(t, "demo", "--dir", dir, "--speed", "600", "--duration", "3s", "--rate", "500", "--listen", "127.0.0.1:0")
 	for _, want := range []string{"source tx", "view   velocity", "look at it:"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
@@ -187,7 +187,7 @@ func TestPlanAndRunTheExample(t *testing.T) {
 		t.Errorf("plan --json: %s", js[:min(200, len(js))])
 	}
 	t.Chdir(dir)
-	mustRun(t, "run", example, "-p", "2")
+	mustRun(t, "run", example, "-p", "2", "--listen", "")
 	for _, f := range []string{"out/large.jsonl", "out/dead.jsonl", "out/late.jsonl"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Errorf("run did not write %s: %v", f, err)

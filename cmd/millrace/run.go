@@ -65,6 +65,7 @@ A mistake in the spec is one line naming file, line and key path, with exit stat
 
 func newRunCmd() *cobra.Command {
 	var parallelism int
+	var listen string
 	cmd := &cobra.Command{
 		Use:   "run SPEC.yaml",
 		Short: "Run a pipeline",
@@ -76,15 +77,21 @@ rejected (dead letters) or late, and every view's input as kept or filtered.
 
 Ctrl-C stops the run; files not yet finished are not published.`,
 		Example: `  millrace run examples/card-velocity.yaml
-  millrace run examples/batch-merchants.yaml -p 2`,
+  millrace run examples/merchant-daily.yaml -p 2 --listen 127.0.0.1:9100`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, err := buildPlan(cmd, args[0], parallelism)
 			if err != nil {
 				return err
 			}
+			mon, stopMetrics, err := serveMetrics(cmd, listen, p)
+			if err != nil {
+				return err
+			}
+			defer stopMetrics()
 			opts := engine.DefaultOptions()
 			opts.Stop = gracefulStop(cmd.Context())
+			opts.Monitor = mon
 			prog := newProgress("run", 0, "")
 			prog.every = 0 // the engine reports every ProgressEvery
 			opts.ProgressEvery = 500 * time.Millisecond
@@ -105,5 +112,6 @@ Ctrl-C stops the run; files not yet finished are not published.`,
 		},
 	}
 	cmd.Flags().IntVarP(&parallelism, "parallelism", "p", runtime.GOMAXPROCS(0), "subtasks per parallel step")
+	addListenFlag(cmd, &listen)
 	return cmd
 }

@@ -1,0 +1,43 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"millrace/engine"
+	"millrace/observe"
+	"millrace/plan"
+)
+
+// defaultListen is where run and demo serve /metrics unless told otherwise: loopback only.
+const defaultListen = "127.0.0.1:8080"
+
+// addListenFlag adds --listen to a command that runs a pipeline.
+func addListenFlag(cmd *cobra.Command, listen *string) {
+	cmd.Flags().StringVar(listen, "listen", defaultListen, `address to serve /metrics (Prometheus) on; "" turns it off`)
+}
+
+// serveMetrics starts the metrics server of a run, if listen is set, and returns the monitor
+// to give the run and a function that stops the server. When the default address is taken
+// it says so and goes on without; an address the user gave must work.
+func serveMetrics(cmd *cobra.Command, listen string, p *plan.Plan) (*engine.Monitor, func(), error) {
+	mon := &engine.Monitor{}
+	if listen == "" {
+		return mon, func() {}, nil
+	}
+	srv, err := observe.Listen(listen, observe.NewCollector(p.Spec.Name, mon, p.Sources))
+	if err != nil {
+		if !cmd.Flags().Changed("listen") {
+			fmt.Fprintf(cmd.ErrOrStderr(), "millrace: metrics off: %v (choose another with --listen)\n", err)
+			return mon, func() {}, nil
+		}
+		return nil, nil, usageError{err}
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "metrics at http://%s/metrics\n", srv.Addr())
+	return mon, func() {
+		if err := srv.Close(); err != nil {
+			fmt.Fprintf(cmd.ErrOrStderr(), "millrace: metrics server: %v\n", err)
+		}
+	}, nil
+}

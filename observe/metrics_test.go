@@ -37,7 +37,7 @@ sinks:
 		t.Fatal(err)
 	}
 	mon := &engine.Monitor{}
-	srv, err := Listen("127.0.0.1:0", NewCollector(s.Name, mon, p.Sources))
+	srv, err := Listen("127.0.0.1:0", p, mon)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,24 +10,30 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"millrace/engine"
+	"millrace/plan"
 )
 
-// Server serves /metrics over HTTP until closed.
+// Server serves a run's figures over HTTP until closed: /metrics (Prometheus),
+// /api/topology (load per node and the bottleneck verdict) and /api/ledger.
 type Server struct {
 	srv  *http.Server
 	ln   net.Listener
 	done chan error
 }
 
-// Listen starts serving the collector's metrics at addr
+// Listen starts serving the figures of the run of p that monitor watches at addr
 // ("127.0.0.1:8080"; port 0 picks a free one).
-func Listen(addr string, c prometheus.Collector) (*Server, error) {
+func Listen(addr string, p *plan.Plan, monitor *engine.Monitor) (*Server, error) {
 	reg := prometheus.NewRegistry()
-	if err := reg.Register(c); err != nil {
+	if err := reg.Register(NewCollector(p.Spec.Name, monitor, p.Sources)); err != nil {
 		return nil, fmt.Errorf("observe: %w", err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("/api/topology", &topologyHandler{plan: p, monitor: monitor})
+	mux.Handle("/api/ledger", ledgerHandler{plan: p, monitor: monitor})
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("observe: listen on %s: %w", addr, err)

@@ -15,7 +15,7 @@ const defaultListen = "127.0.0.1:8080"
 
 // addListenFlag adds --listen to a command that runs a pipeline.
 func addListenFlag(cmd *cobra.Command, listen *string) {
-	cmd.Flags().StringVar(listen, "listen", defaultListen, `address to serve /metrics (Prometheus) on; "" turns it off`)
+	cmd.Flags().StringVar(listen, "listen", defaultListen, `address to serve /metrics (Prometheus), /api/topology and /api/ledger on; "" turns it off`)
 }
 
 // serveMetrics starts the metrics server of a run, if listen is set, and returns the monitor
@@ -26,7 +26,7 @@ func serveMetrics(cmd *cobra.Command, listen string, p *plan.Plan) (*engine.Moni
 	if listen == "" {
 		return mon, func() {}, nil
 	}
-	srv, err := observe.Listen(listen, observe.NewCollector(p.Spec.Name, mon, p.Sources))
+	srv, err := observe.Listen(listen, p, mon)
 	if err != nil {
 		if !cmd.Flags().Changed("listen") {
 			fmt.Fprintf(cmd.ErrOrStderr(), "millrace: metrics off: %v (choose another with --listen)\n", err)
@@ -34,7 +34,7 @@ func serveMetrics(cmd *cobra.Command, listen string, p *plan.Plan) (*engine.Moni
 		}
 		return nil, nil, usageError{err}
 	}
-	fmt.Fprintf(cmd.ErrOrStderr(), "metrics at http://%s/metrics\n", srv.Addr())
+	fmt.Fprintf(cmd.ErrOrStderr(), "metrics at http://%[1]s/metrics, the dataflow's load at http://%[1]s/api/topology\n", srv.Addr())
 	return mon, func() {
 		if err := srv.Close(); err != nil {
 			fmt.Fprintf(cmd.ErrOrStderr(), "millrace: metrics server: %v\n", err)

@@ -1,0 +1,134 @@
+package observe
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"millrace/engine"
+	"millrace/plan"
+	"millrace/spec"
+)
+
+func testPlan(t *testing.T) *plan.Plan {
+	t.Helper()
+	text := `
+name: verdicts
+sources:
+  tx: {kind: generator, rows: 5000}
+views:
+  velocity: {from: tx, where: "amount > 100", select: {tx_id: tx_id}}
+sinks:
+  lake: {from: velocity, kind: jsonl, path: ` + filepath.Join(t.TempDir(), "out.jsonl") + `}
+`
+	s, err := spec.Parse([]byte(text), "verdicts.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := plan.Build(s, plan.Options{Parallelism: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// load makes a snapshot 10 s into a run where each node worked and waited the given shares
+// of its subtasks' time.
+func load(p *plan.Plan, shares map[string][2]float64) *engine.Stats {
+	st := &engine.Stats{Elapsed: 10 * time.Second}
+	for _, n := range p.Graph.Nodes {
+		s := shares[n.Name]
+		span := 10 * time.Second * time.Duration(n.Parallelism)
+		blocked := time.Duration(s[1] * float64(span))
+		st.Nodes = append(st.Nodes, engine.NodeReport{Name: n.Name, Parallelism: n.Parallelism,
+			Busy: time.Duration(s[0]*float64(span)) + blocked, Backpressure: blocked, RowsIn: 1000, RowsOut: 1000})
+	}
+	return st
+}
+
+func TestVerdicts(t *testing.T) {
+	p := testPlan(t)
+	start := &engine.Stats{}
+	cases := []struct {
+		name   string
+		shares map[string][2]float64
+		node   string
+		reason string
+	}{
+		{"slow view", map[string][2]float64{"tx": {0.1, 0.9}, "velocity": {0.97, 0.01}, "sink.lake": {0.2, 0}},
+			"velocity", `view "velocity" is CPU-bound: busy 97% with parallelism 2; upstream is backpressured 90% of the time`},
+		{"slow sink", map[string][2]float64{"tx": {0.2, 0.6}, "velocity": {0.1, 0.85}, "sink.lake": {0.95, 0}},
+			"sink.lake", `sink "sink.lake" is slow: upstream steps are backpressured 85% of the time`},
+		{"idle", map[string][2]float64{"tx": {0.3, 0}, "velocity": {0.2, 0}, "sink.lake": {0.1, 0}},
+			"", "no bottleneck"},
+	}
+	for _, c := range cases {
+		top := Diagnose(p, start, load(p, c.shares))
+		if top.Verdict.Node != c.node || !strings.Contains(top.Verdict.Reason, c.reason) {
+			t.Errorf("%s: verdict %+v, want %s: %s", c.name, top.Verdict, c.node, c.reason)
+		}
+		if len(top.Nodes) != len(p.Steps) || len(top.Edges) != 2 {
+			t.Errorf("%s: %d nodes, %d edges", c.name, len(top.Nodes), len(top.Edges))
+		}
+		if top.Nodes[1].InRate != 100 {
+			t.Errorf("%s: rate %v rows/s, want 100", c.name, top.Nodes[1].InRate)
+		}
+	}
+}
+
+func TestTopologyAndLedgerEndpoints(t *testing.T) {
+	p := testPlan(t)
+	mon := &engine.Monitor{}
+	srv, err := Listen("127.0.0.1:0", p, mon)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := srv.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
+	get := func(path string, v any) int {
+		resp, err := http.Get("http://" + srv.Addr() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		if cerr := resp.Body.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode == http.StatusOK {
+			if err := json.Unmarshal(body, v); err != nil {
+				t.Fatalf("%s: %v\n%s", path, err, body)
+			}
+		}
+		return resp.StatusCode
+	}
+	var top Topology
+	if code := get("/api/topology", &top); code != http.StatusServiceUnavailable {
+		t.Fatalf("before the run: status %d", code)
+	}
+	opts := engine.DefaultOptions()
+	opts.Monitor = mon
+	if _, err := engine.Run(context.Background(), p.Graph, opts); err != nil {
+		t.Fatal(err)
+	}
+	if code := get("/api/topology", &top); code != http.StatusOK || top.Pipeline != "verdicts" || len(top.Nodes) != 3 || top.Verdict.Reason == "" {
+		t.Fatalf("topology %d %+v", code, top)
+	}
+	var ledger struct {
+		Ledger   plan.Ledger
+		Balanced bool
+	}
+	if code := get("/api/ledger", &ledger); code != http.StatusOK || !ledger.Balanced || ledger.Ledger.Sources[0].Read != 5000 {
+		t.Fatalf("ledger %d %+v", code, ledger)
+	}
+}

@@ -10,8 +10,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
+
 	"millrace/engine"
+	"millrace/gen"
+	"millrace/op"
 	"millrace/plan"
+	"millrace/source"
 	"millrace/spec"
 )
 
@@ -130,5 +135,57 @@ func TestTopologyAndLedgerEndpoints(t *testing.T) {
 	}
 	if code := get("/api/ledger", &ledger); code != http.StatusOK || !ledger.Balanced || ledger.Ledger.Sources[0].Read != 5000 {
 		t.Fatalf("ledger %d %+v", code, ledger)
+	}
+}
+
+// slowSink sleeps on every batch, as a sink writing to a slow disk would.
+type slowSink struct{ op.Base }
+
+func (slowSink) Process(_ int, rec arrow.RecordBatch, _ op.Collector) error {
+	rec.Release()
+	time.Sleep(2 * time.Millisecond)
+	return nil
+}
+
+// pass forwards batches.
+type pass struct{ op.Base }
+
+func (pass) Process(_ int, rec arrow.RecordBatch, out op.Collector) error { return out.Collect(rec) }
+
+// TestVerdictOfARealSlowSink runs a generator into a pass-through and a sink that sleeps on
+// every batch, and checks that the measured figures make the sink the verdict.
+func TestVerdictOfARealSlowSink(t *testing.T) {
+	cfg := gen.DefaultConfig()
+	cfg.Rows, cfg.Partitions = 0, 1
+	src, err := source.NewGenerator(cfg, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx := &engine.Node{Name: "tx", Parallelism: 1, Source: src}
+	mid := &engine.Node{Name: "enrich", Parallelism: 1, Operator: func(int) op.Operator { return pass{} }}
+	lake := &engine.Node{Name: "lake", Parallelism: 1, Operator: func(int) op.Operator { return slowSink{} }}
+	g := &engine.Graph{Nodes: []*engine.Node{tx, mid, lake}, Edges: []*engine.Edge{{From: tx, To: mid}, {From: mid, To: lake}}}
+	p := &plan.Plan{Spec: &spec.Spec{Name: "slow"}, Graph: g, Steps: []*plan.Step{
+		{Name: "tx", Kind: "source"},
+		{Name: "enrich", Kind: "view", Inputs: []plan.Input{{From: "tx"}}},
+		{Name: "lake", Kind: "sink", Inputs: []plan.Input{{From: "enrich"}}},
+	}}
+	mon := &engine.Monitor{}
+	stop := make(chan struct{})
+	opts := engine.DefaultOptions()
+	opts.Monitor, opts.Stop = mon, stop
+	done := make(chan error, 1)
+	go func() { _, err := engine.Run(context.Background(), g, opts); done <- err }()
+	time.Sleep(300 * time.Millisecond) // let the channels fill
+	first := mon.Snapshot()
+	time.Sleep(700 * time.Millisecond)
+	last := mon.Snapshot()
+	close(stop)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	v := Diagnose(p, first, last).Verdict
+	if v.Node != "lake" || !strings.Contains(v.Reason, `sink "lake" is slow: upstream steps are backpressured`) {
+		t.Fatalf("verdict %+v", v)
 	}
 }

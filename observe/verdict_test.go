@@ -143,7 +143,7 @@ type slowSink struct{ op.Base }
 
 func (slowSink) Process(_ int, rec arrow.RecordBatch, _ op.Collector) error {
 	rec.Release()
-	time.Sleep(2 * time.Millisecond)
+	time.Sleep(100 * time.Millisecond)
 	return nil
 }
 
@@ -176,9 +176,9 @@ func TestVerdictOfARealSlowSink(t *testing.T) {
 	opts.Monitor, opts.Stop = mon, stop
 	done := make(chan error, 1)
 	go func() { _, err := engine.Run(context.Background(), g, opts); done <- err }()
-	time.Sleep(300 * time.Millisecond) // let the channels fill
+	time.Sleep(500 * time.Millisecond) // let the channels fill
 	first := mon.Snapshot()
-	time.Sleep(700 * time.Millisecond)
+	time.Sleep(time.Second)
 	last := mon.Snapshot()
 	close(stop)
 	if err := <-done; err != nil {

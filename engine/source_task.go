@@ -246,6 +246,9 @@ func (t *sourceTask) sendDead(dead []format.DeadLetter) error {
 		return nil
 	}
 	t.stats.Rejected.Add(int64(len(dead)))
+	if m := t.r.opts.Monitor; m != nil {
+		m.sample(t.n.Name, dead)
+	}
 	return t.outs[DeadLetterPort].send(op.Message{Kind: op.Data, Batch: format.DeadLetterBatch(t.r.opts.Mem, dead)})
 }
 

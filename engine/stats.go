@@ -2,6 +2,8 @@ package engine
 
 import (
 	"sync"
+
+	"millrace/format"
 	"sync/atomic"
 	"time"
 )
@@ -93,6 +95,47 @@ type Monitor struct {
 	run   *run
 	start time.Time
 	final *Stats
+	dead  []SourceDeadLetter // the latest, oldest first
+}
+
+// SourceDeadLetter is a dead letter and the source that refused it.
+type SourceDeadLetter struct {
+	Source string
+	format.DeadLetter
+}
+
+// keptDeadLetters is how many recent dead letters a Monitor keeps; keptRawBytes bounds each
+// one's raw record.
+const (
+	keptDeadLetters = 100
+	keptRawBytes    = 1024
+)
+
+// DeadLetters returns up to limit of the most recent dead letters, newest first.
+func (m *Monitor) DeadLetters(limit int) []SourceDeadLetter {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]SourceDeadLetter, 0, min(limit, len(m.dead)))
+	for i := len(m.dead) - 1; i >= 0 && len(out) < limit; i-- {
+		out = append(out, m.dead[i])
+	}
+	return out
+}
+
+// sample keeps copies of the newest dead letters of a batch.
+func (m *Monitor) sample(src string, dead []format.DeadLetter) {
+	if len(dead) > keptDeadLetters {
+		dead = dead[len(dead)-keptDeadLetters:]
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, d := range dead {
+		d.Raw = append([]byte(nil), d.Raw[:min(len(d.Raw), keptRawBytes)]...)
+		m.dead = append(m.dead, SourceDeadLetter{Source: src, DeadLetter: d})
+	}
+	if extra := len(m.dead) - keptDeadLetters; extra > 0 {
+		m.dead = append(m.dead[:0], m.dead[extra:]...)
+	}
 }
 
 // Snapshot returns the figures now, the final ones once the run has ended, or nil before it

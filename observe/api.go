@@ -2,7 +2,10 @@ package observe
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -67,4 +70,34 @@ func writeJSON(w http.ResponseWriter, v any) {
 	if err := enc.Encode(v); err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 	}
+}
+
+// deadLettersHandler serves /api/dead-letters?limit=N: the most recent dead letters, newest
+// first, with where they were and why they were refused.
+type deadLettersHandler struct{ monitor *engine.Monitor }
+
+// deadLetterView is a dead letter as the API shows it.
+type deadLetterView struct {
+	Source string `json:"source"`
+	Where  string `json:"where"`
+	Reason string `json:"reason"`
+	Raw    string `json:"raw"`
+}
+
+func (h deadLettersHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	limit := 20
+	if s := r.URL.Query().Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			http.Error(w, fmt.Sprintf("limit %q: want a positive number", s), http.StatusBadRequest)
+			return
+		}
+		limit = n
+	}
+	dead := h.monitor.DeadLetters(limit)
+	out := make([]deadLetterView, len(dead))
+	for i, d := range dead {
+		out[i] = deadLetterView{Source: d.Source, Where: d.Where(), Reason: d.Reason, Raw: strings.ToValidUTF8(string(d.Raw), "\uFFFD")}
+	}
+	writeJSON(w, out)
 }

@@ -16,7 +16,8 @@ import (
 )
 
 // Server serves a run's figures over HTTP until closed: /metrics (Prometheus),
-// /api/topology (load per node and the bottleneck verdict) and /api/ledger.
+// /api/topology (load per node and the bottleneck verdict), /api/ledger and
+// /api/dead-letters.
 type Server struct {
 	srv  *http.Server
 	ln   net.Listener
@@ -34,6 +35,7 @@ func Listen(addr string, p *plan.Plan, monitor *engine.Monitor) (*Server, error)
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.Handle("/api/topology", &topologyHandler{plan: p, monitor: monitor})
 	mux.Handle("/api/ledger", ledgerHandler{plan: p, monitor: monitor})
+	mux.Handle("/api/dead-letters", deadLettersHandler{monitor: monitor})
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("observe: listen on %s: %w", addr, err)

@@ -25,7 +25,7 @@ func testPlan(t *testing.T) *plan.Plan {
 	text := `
 name: verdicts
 sources:
-  tx: {kind: generator, rows: 5000}
+  tx: {kind: generator, rows: 5000, checks: ["amount > 5"]}
 views:
   velocity: {from: tx, where: "amount > 100", select: {tx_id: tx_id}}
 sinks:
@@ -135,6 +135,18 @@ func TestTopologyAndLedgerEndpoints(t *testing.T) {
 	}
 	if code := get("/api/ledger", &ledger); code != http.StatusOK || !ledger.Balanced || ledger.Ledger.Sources[0].Read != 5000 {
 		t.Fatalf("ledger %d %+v", code, ledger)
+	}
+	var dead []struct{ Source, Where, Reason, Raw string }
+	if code := get("/api/dead-letters?limit=3", &dead); code != http.StatusOK || len(dead) != 3 {
+		t.Fatalf("dead letters %d %+v", code, dead)
+	}
+	for _, d := range dead {
+		if d.Source != "tx" || d.Reason != "check failed: amount > 5" || !strings.Contains(d.Raw, `"amount":`) {
+			t.Fatalf("dead letter %+v", d)
+		}
+	}
+	if code := get("/api/dead-letters?limit=0", &dead); code != http.StatusBadRequest {
+		t.Fatalf("limit=0 gave %d", code)
 	}
 }
 

@@ -360,8 +360,8 @@ func (r *run) runOperator(n *Node, sub int) error {
 		return fmt.Errorf("open: %w", errors.Join(err, o.Close()))
 	}
 	err := r.operatorLoop(n, sub, o, stats)
-	if d, ok := o.(interface{ Dropped() int64 }); ok {
-		stats.Dropped.Add(d.Dropped())
+	if d, ok := o.(dropper); ok {
+		stats.Dropped.Store(d.Dropped())
 	}
 	if cerr := o.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("close: %w", cerr)
@@ -429,6 +429,9 @@ func (r *run) operatorLoop(n *Node, sub int, o op.Operator, stats *NodeStats) er
 			if err := o.Process(input[env.from], env.msg.Batch, coll); err != nil {
 				return err
 			}
+			if d, ok := o.(dropper); ok {
+				stats.Dropped.Store(d.Dropped()) // live, for metrics and the dashboard
+			}
 		case op.Watermark:
 			if env.msg.Watermark > wms[env.from] {
 				wms[env.from] = env.msg.Watermark
@@ -454,6 +457,9 @@ func (r *run) operatorLoop(n *Node, sub int, o op.Operator, stats *NodeStats) er
 	}
 	return out.send(op.Message{Kind: op.EndOfData})
 }
+
+// dropper is an operator that counts the rows it filtered out.
+type dropper interface{ Dropped() int64 }
 
 // drain releases the batches left in a failed subtask's inbox.
 func (r *run) drain(n *Node, sub int) {

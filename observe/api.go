@@ -26,22 +26,12 @@ type topologyHandler struct {
 }
 
 func (h *topologyHandler) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
-	cur := h.monitor.Snapshot()
-	if cur == nil {
+	top, ok := h.topology()
+	if !ok {
 		http.Error(w, "the pipeline has not started", http.StatusServiceUnavailable)
 		return
 	}
-	h.mu.Lock()
-	base := h.base
-	if base == nil {
-		base = &engine.Stats{}
-		h.base = base
-	}
-	if cur.Elapsed-base.Elapsed >= loadWindow {
-		h.base = cur
-	}
-	h.mu.Unlock()
-	writeJSON(w, Diagnose(h.plan, base, cur))
+	writeJSON(w, top)
 }
 
 // ledgerHandler serves /api/ledger: the run's ledger so far.
@@ -56,11 +46,7 @@ func (h ledgerHandler) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 		http.Error(w, "the pipeline has not started", http.StatusServiceUnavailable)
 		return
 	}
-	l := h.plan.Ledger(cur)
-	writeJSON(w, struct {
-		Ledger   plan.Ledger `json:"ledger"`
-		Balanced bool        `json:"balanced"`
-	}{l, l.Balanced()})
+	writeJSON(w, newLedgerView(h.plan, cur))
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

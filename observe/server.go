@@ -15,9 +15,9 @@ import (
 	"millrace/plan"
 )
 
-// Server serves a run's figures over HTTP until closed: /metrics (Prometheus),
-// /api/topology (load per node and the bottleneck verdict), /api/ledger and
-// /api/dead-letters.
+// Server serves a run's figures over HTTP until closed: the live dashboard at /,
+// /metrics (Prometheus), /api/topology (load per node and the bottleneck verdict),
+// /api/ledger, /api/dead-letters and /api/stream (topology and ledger as Server-Sent Events).
 type Server struct {
 	srv  *http.Server
 	ln   net.Listener
@@ -31,16 +31,28 @@ func Listen(addr string, p *plan.Plan, monitor *engine.Monitor) (*Server, error)
 	if err := reg.Register(NewCollector(p.Spec.Name, monitor, p.Sources)); err != nil {
 		return nil, fmt.Errorf("observe: %w", err)
 	}
+	dashboard, err := dashboardHandler()
+	if err != nil {
+		return nil, err
+	}
+	// quit ends the event streams when the server shuts down: Shutdown waits for handlers
+	// but does not cancel their requests.
+	quit, stopStreams := context.WithCancel(context.Background())
+	top := &topologyHandler{plan: p, monitor: monitor}
 	mux := http.NewServeMux()
+	mux.Handle("/", dashboard)
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.Handle("/api/topology", &topologyHandler{plan: p, monitor: monitor})
+	mux.Handle("/api/topology", top)
+	mux.Handle("/api/stream", streamHandler{top: top, quit: quit})
 	mux.Handle("/api/ledger", ledgerHandler{plan: p, monitor: monitor})
 	mux.Handle("/api/dead-letters", deadLettersHandler{monitor: monitor})
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
+		stopStreams()
 		return nil, fmt.Errorf("observe: listen on %s: %w", addr, err)
 	}
 	s := &Server{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, ln: ln, done: make(chan error, 1)}
+	s.srv.RegisterOnShutdown(stopStreams)
 	go func() {
 		err := s.srv.Serve(ln)
 		if errors.Is(err, http.ErrServerClosed) {

@@ -10,12 +10,13 @@ import (
 	"millrace/plan"
 )
 
-// defaultListen is where run and demo serve /metrics unless told otherwise: loopback only.
+// defaultListen is where run and demo serve the dashboard and metrics unless told
+// otherwise: loopback only.
 const defaultListen = "127.0.0.1:8080"
 
 // addListenFlag adds --listen to a command that runs a pipeline.
 func addListenFlag(cmd *cobra.Command, listen *string) {
-	cmd.Flags().StringVar(listen, "listen", defaultListen, `address to serve /metrics (Prometheus), /api/topology and /api/ledger on; "" turns it off`)
+	cmd.Flags().StringVar(listen, "listen", defaultListen, `address to serve the dashboard (/), /metrics (Prometheus) and /api/... on; "" turns it off`)
 }
 
 // serveMetrics starts the metrics server of a run, if listen is set, and returns the monitor
@@ -34,7 +35,7 @@ func serveMetrics(cmd *cobra.Command, listen string, p *plan.Plan) (*engine.Moni
 		}
 		return nil, nil, usageError{err}
 	}
-	fmt.Fprintf(cmd.ErrOrStderr(), "metrics at http://%[1]s/metrics, the dataflow's load at http://%[1]s/api/topology\n", srv.Addr())
+	fmt.Fprintf(cmd.ErrOrStderr(), "dashboard at http://%[1]s/ (metrics at /metrics, the dataflow's load at /api/topology)\n", srv.Addr())
 	return mon, func() {
 		if err := srv.Close(); err != nil {
 			fmt.Fprintf(cmd.ErrOrStderr(), "millrace: metrics server: %v\n", err)

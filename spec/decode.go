@@ -400,6 +400,27 @@ func (d *decoder) ident(n *yaml.Node, path, want string) (string, bool) {
 }
 
 // enum returns the scalar at n if it is one of values; what names the set in messages.
+// splitKind takes the required kind key out of an entry's pairs: the kind decides which
+// other keys apply, so it is decoded first. It returns the kind ("" when missing or bad) and
+// the other pairs; what names the entry in messages ("source", "sink").
+func splitKind[S ~string](d *decoder, key *yaml.Node, path, what string, pairs []pair, kinds []S) (S, []pair) {
+	var kind S
+	hasKind := false
+	rest := pairs[:0:0]
+	for _, p := range pairs {
+		if p.key != "kind" {
+			rest = append(rest, p)
+			continue
+		}
+		hasKind = true
+		kind, _ = enum(d, p.val, p.path, what+" kind", kinds)
+	}
+	if !hasKind {
+		d.errorf(key, path, "kind is required (%s)", orList(kinds))
+	}
+	return kind, rest
+}
+
 func enum[S ~string](d *decoder, n *yaml.Node, path, what string, values []S) (S, bool) {
 	v, ok := d.str(n, path, fmt.Sprintf("a %s (%s)", what, orList(values)))
 	if !ok {

@@ -13,21 +13,9 @@ func (d *decoder) sink(name string, key, val *yaml.Node, path string) *Sink {
 	if !ok {
 		return nil
 	}
-	kind, hasKind := "", false
-	rest := pairs[:0:0]
-	for _, p := range pairs {
-		if p.key != "kind" {
-			rest = append(rest, p)
-			continue
-		}
-		hasKind = true
-		sk, _ := enum(d, p.val, p.path, "sink kind", SinkKinds)
-		kind = string(sk)
-	}
-	if !hasKind {
-		d.errorf(key, path, "kind is required (%s)", orList(SinkKinds))
-	}
-	k.Kind = SinkKind(kind)
+	kindOf, rest := splitKind(d, key, path, "sink", pairs, SinkKinds)
+	k.Kind = kindOf
+	kind := string(kindOf)
 	decodeFields(d, k, rest, path, sinkFields, kind, "sink")
 	has := make(map[string]pair, len(pairs))
 	for _, p := range pairs {

@@ -22,22 +22,9 @@ func (d *decoder) source(name string, key, val *yaml.Node, path string) *Source 
 	if !ok {
 		return nil
 	}
-	// The kind decides which other keys apply, so it goes first.
-	kind, hasKind := "", false
-	rest := pairs[:0:0]
-	for _, p := range pairs {
-		if p.key != "kind" {
-			rest = append(rest, p)
-			continue
-		}
-		hasKind = true
-		k, _ := enum(d, p.val, p.path, "source kind", SourceKinds)
-		kind = string(k)
-	}
-	if !hasKind {
-		d.errorf(key, path, "kind is required (%s)", orList(SourceKinds))
-	}
-	src.Kind = SourceKind(kind)
+	kindOf, rest := splitKind(d, key, path, "source", pairs, SourceKinds)
+	src.Kind = kindOf
+	kind := string(kindOf)
 	switch src.Kind {
 	case SourceGenerator:
 		src.Generator = defaultGenerator()

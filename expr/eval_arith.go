@@ -273,20 +273,10 @@ func idxMask(v *vec) int {
 }
 
 func (e *arithEval) eval(c *evalCtx, sel bitmap) (*vec, error) {
-	lv, err := e.l.eval(c, sel)
+	lv, rv, out, rows, err := evalBoth(c, sel, e.l, e.r)
 	if err != nil {
 		return nil, err
 	}
-	rv, err := e.r.eval(c, sel)
-	if err != nil {
-		return nil, err
-	}
-	konst := lv.konst && rv.konst
-	rows := lv.n
-	if konst {
-		rows = 1
-	}
-	out := &vec{n: lv.n, konst: konst, valid: strictValidity(konst, lv, rv)}
 	bad := badRows{n: rows}
 	zero := badRows{n: rows} // rows divided by zero, which become NULL
 	lm, rm := idxMask(lv), idxMask(rv)

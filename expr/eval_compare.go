@@ -214,21 +214,29 @@ func strictValidity(konst bool, vs ...*vec) bitmap {
 	return nil
 }
 
-func (e *cmpEval) eval(c *evalCtx, sel bitmap) (*vec, error) {
-	lv, err := e.l.eval(c, sel)
-	if err != nil {
-		return nil, err
+// evalBoth evaluates the operands of a strict binary operator and starts its result: a
+// constant when both operands are, NULL where either is; rows is how many values it holds.
+func evalBoth(c *evalCtx, sel bitmap, l, r evaluator) (lv, rv, out *vec, rows int, err error) {
+	if lv, err = l.eval(c, sel); err != nil {
+		return nil, nil, nil, 0, err
 	}
-	rv, err := e.r.eval(c, sel)
-	if err != nil {
-		return nil, err
+	if rv, err = r.eval(c, sel); err != nil {
+		return nil, nil, nil, 0, err
 	}
 	konst := lv.konst && rv.konst
-	rows := lv.n
+	rows = lv.n
 	if konst {
 		rows = 1
 	}
-	out := &vec{n: lv.n, konst: konst, valid: strictValidity(konst, lv, rv), bits: newBitmap(rows)}
+	return lv, rv, &vec{n: lv.n, konst: konst, valid: strictValidity(konst, lv, rv)}, rows, nil
+}
+
+func (e *cmpEval) eval(c *evalCtx, sel bitmap) (*vec, error) {
+	lv, rv, out, rows, err := evalBoth(c, sel, e.l, e.r)
+	if err != nil {
+		return nil, err
+	}
+	out.bits = newBitmap(rows)
 	op := e.op
 	if lv.konst && !rv.konst {
 		lv, rv, op = rv, lv, op.flip()

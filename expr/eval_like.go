@@ -120,20 +120,11 @@ type likeEval struct {
 }
 
 func (e *likeEval) eval(c *evalCtx, sel bitmap) (*vec, error) {
-	xv, err := e.x.eval(c, sel)
+	xv, pv, out, rows, err := evalBoth(c, sel, e.x, e.p)
 	if err != nil {
 		return nil, err
 	}
-	pv, err := e.p.eval(c, sel)
-	if err != nil {
-		return nil, err
-	}
-	konst := xv.konst && pv.konst
-	rows := xv.n
-	if konst {
-		rows = 1
-	}
-	out := &vec{n: xv.n, konst: konst, valid: strictValidity(konst, xv, pv), bits: newBitmap(rows)}
+	out.bits = newBitmap(rows)
 	xm, pm := idxMask(xv), idxMask(pv)
 	offs, data := xv.offs, xv.data
 	switch {

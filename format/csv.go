@@ -23,7 +23,8 @@ func NewCSVReader(r io.Reader, name string, s *arrow.Schema, opts ReadOptions) (
 	if err != nil {
 		return nil, err
 	}
-	cr := &csvReader{name: name, opts: opts, lines: newLineReader(r, opts.MaxRecordBytes), rb: rb}
+	in, counted := countedInput(r)
+	cr := &csvReader{name: name, opts: opts, lines: newLineReader(in, opts.MaxRecordBytes), counted: counted, rb: rb}
 	if c, ok := r.(io.Closer); ok {
 		cr.closer = c
 	}
@@ -37,6 +38,7 @@ type csvReader struct {
 	name    string
 	opts    ReadOptions
 	lines   *lineReader
+	counted *countingReader // the input's bytes, as stored
 	rb      *rowBuilder
 	closer  io.Closer
 	target  []int // header position -> schema column, -1 to skip
@@ -114,6 +116,9 @@ func (cr *csvReader) readHeader() error {
 
 // Lines gives the input line where each row of the batch the last Read returned starts.
 func (cr *csvReader) Lines() []int64 { return cr.rb.batchLines }
+
+// BytesRead is how many bytes of its input, as stored, the reader has consumed.
+func (cr *csvReader) BytesRead() int64 { return cr.counted.n.Load() }
 
 func (cr *csvReader) Position() Position {
 	return Position{File: cr.name, Offset: cr.next.end, Line: cr.next.line + 1}

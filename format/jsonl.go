@@ -24,12 +24,14 @@ func NewJSONLReader(r io.Reader, name string, s *arrow.Schema, opts ReadOptions)
 	if err != nil {
 		return nil, err
 	}
+	in, counted := countedInput(r)
 	jr := &jsonlReader{
-		name:  name,
-		opts:  opts,
-		lines: newLineReader(r, opts.MaxRecordBytes),
-		rb:    rb,
-		index: make(map[string]int, s.NumFields()),
+		name:    name,
+		opts:    opts,
+		lines:   newLineReader(in, opts.MaxRecordBytes),
+		counted: counted,
+		rb:      rb,
+		index:   make(map[string]int, s.NumFields()),
 	}
 	for i, c := range rb.cols {
 		jr.index[c.name] = i
@@ -41,19 +43,23 @@ func NewJSONLReader(r io.Reader, name string, s *arrow.Schema, opts ReadOptions)
 }
 
 type jsonlReader struct {
-	name   string
-	opts   ReadOptions
-	lines  *lineReader
-	rb     *rowBuilder
-	index  map[string]int
-	closer io.Closer
-	key    []byte // scratch for keys with escapes
-	str    []byte // scratch for values with escapes
-	done   bool
+	name    string
+	opts    ReadOptions
+	lines   *lineReader
+	counted *countingReader // the input's bytes, as stored
+	rb      *rowBuilder
+	index   map[string]int
+	closer  io.Closer
+	key     []byte // scratch for keys with escapes
+	str     []byte // scratch for values with escapes
+	done    bool
 }
 
 // Lines gives the input line of each row of the batch the last Read returned.
 func (jr *jsonlReader) Lines() []int64 { return jr.rb.batchLines }
+
+// BytesRead is how many bytes of its input, as stored, the reader has consumed.
+func (jr *jsonlReader) BytesRead() int64 { return jr.counted.n.Load() }
 
 func (jr *jsonlReader) Position() Position {
 	return Position{File: jr.name, Offset: jr.lines.offset, Line: jr.lines.line + 1}

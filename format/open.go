@@ -91,9 +91,11 @@ func Open(path string, kind Kind, s *arrow.Schema, opts ReadOptions) (Reader, er
 	return rd, nil
 }
 
-// decompressor closes the codec's reader and then the file.
+// decompressor is an opened text file: it reads the file's bytes through a counter, undoes
+// the codec, and closes the codec's reader and then the file.
 type decompressor struct {
 	io.Reader
+	file    *countingReader // the file's own bytes, as stored
 	closers []func() error
 }
 
@@ -105,22 +107,23 @@ func (d *decompressor) Close() error {
 	return errors.Join(errs...)
 }
 
-func decompress(f *os.File, codec Codec) (io.ReadCloser, error) {
+func decompress(f *os.File, codec Codec) (*decompressor, error) {
+	cf := &countingReader{r: f}
 	switch codec {
 	case Gzip:
-		zr, err := gzip.NewReader(bufio.NewReaderSize(f, 256<<10))
+		zr, err := gzip.NewReader(bufio.NewReaderSize(cf, 256<<10))
 		if err != nil {
 			return nil, fmt.Errorf("gzip: %w", err)
 		}
-		return &decompressor{Reader: zr, closers: []func() error{zr.Close, f.Close}}, nil
+		return &decompressor{Reader: zr, file: cf, closers: []func() error{zr.Close, f.Close}}, nil
 	case ZstdRaw:
-		zr, err := zstd.NewReader(f)
+		zr, err := zstd.NewReader(cf)
 		if err != nil {
 			return nil, fmt.Errorf("zstd: %w", err)
 		}
-		return &decompressor{Reader: zr, closers: []func() error{func() error { zr.Close(); return nil }, f.Close}}, nil
+		return &decompressor{Reader: zr, file: cf, closers: []func() error{func() error { zr.Close(); return nil }, f.Close}}, nil
 	}
-	return f, nil
+	return &decompressor{Reader: cf, file: cf, closers: []func() error{f.Close}}, nil
 }
 
 // Glob lists the files a source path names, sorted: a file, a directory (every file in it
@@ -234,6 +237,7 @@ type multiReader struct {
 	files  []string
 	next   int
 	cur    Reader
+	done   int64 // bytes read from the files already closed
 	kind   Kind
 	schema *arrow.Schema
 	opts   ReadOptions
@@ -256,11 +260,23 @@ func (m *multiReader) Read() (arrow.RecordBatch, []DeadLetter, error) {
 		if err != io.EOF {
 			return rec, dead, err
 		}
-		if err := m.cur.Close(); err != nil {
+		if err := m.closeCurrent(); err != nil {
 			return nil, nil, fmt.Errorf("close %q: %w", m.files[m.next-1], err)
 		}
-		m.cur = nil
 	}
+}
+
+// closeCurrent closes the file being read and adds what was read of it to done.
+func (m *multiReader) closeCurrent() error {
+	m.done += bytesRead(m.cur)
+	err := m.cur.Close()
+	m.cur = nil
+	return err
+}
+
+// BytesRead is the sum of BytesRead over the files read so far, the current one included.
+func (m *multiReader) BytesRead() int64 {
+	return m.done + bytesRead(m.cur)
 }
 
 // Lines gives the input line of each row of the last batch when its file is text.
@@ -285,7 +301,5 @@ func (m *multiReader) Close() error {
 	if m.cur == nil {
 		return nil
 	}
-	err := m.cur.Close()
-	m.cur = nil
-	return err
+	return m.closeCurrent()
 }

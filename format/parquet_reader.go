@@ -76,6 +76,7 @@ type parquetReader struct {
 	schema *arrow.Schema
 	opts   ReadOptions
 	f      *os.File
+	in     *countingFile // f as pf reads it, counting the bytes of column chunks
 	pf     *file.Reader
 	fr     *pqarrow.FileReader
 	cols   []parquetColumn
@@ -105,15 +106,17 @@ func newParquetReader(f *os.File, path string, s *arrow.Schema, opts ReadOptions
 	props := parquet.NewReaderProperties(opts.Mem)
 	props.BufferedStreamEnabled = true
 	props.BufferSize = parquetReadBuffer
-	pf, err := file.NewParquetReader(f, file.WithReadProps(props))
+	in := &countingFile{f: f}
+	pf, err := file.NewParquetReader(in, file.WithReadProps(props))
 	if err != nil {
 		return nil, fmt.Errorf("read footer: %w", err)
 	}
+	in.n.Store(0) // BytesRead counts row groups, not the footer
 	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: int64(opts.BatchRows)}, opts.Mem)
 	if err != nil {
 		return nil, fmt.Errorf("read schema: %w", err)
 	}
-	r := &parquetReader{path: path, schema: s, opts: opts, f: f, pf: pf, fr: fr, rowGroup: opts.RowGroups[0]}
+	r := &parquetReader{path: path, schema: s, opts: opts, f: f, in: in, pf: pf, fr: fr, rowGroup: opts.RowGroups[0]}
 	byName := make(map[string]int, len(fr.Manifest.Fields))
 	for i, sf := range fr.Manifest.Fields {
 		if _, dup := byName[sf.Field.Name]; !dup {
@@ -147,6 +150,28 @@ func newParquetReader(f *os.File, path string, s *arrow.Schema, opts ReadOptions
 // ParquetRowGroups returns the number of rows in each row group of a Parquet file, read from
 // its footer, so a reader of a large file can split it into ranges of row groups.
 func ParquetRowGroups(path string) ([]int64, error) {
+	groups, err := ParquetRowGroupSizes(path, nil)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]int64, len(groups))
+	for i, g := range groups {
+		rows[i] = g.Rows
+	}
+	return rows, nil
+}
+
+// RowGroupSize is what the footer of a Parquet file says of one of its row groups.
+type RowGroupSize struct {
+	Rows  int64 // rows in the row group
+	Bytes int64 // compressed bytes of the column chunks a reader of the schema reads
+}
+
+// ParquetRowGroupSizes reads the footer of a Parquet file and returns each row group's rows
+// and the compressed size of its column chunks under the top-level columns s names (every
+// column when s is nil). A reader of s reads exactly those chunks, so its BytesRead grows by
+// about Bytes for each row group it reads.
+func ParquetRowGroupSizes(path string, s *arrow.Schema) ([]RowGroupSize, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("open parquet: %w", err)
@@ -159,11 +184,28 @@ func ParquetRowGroups(path string) ([]int64, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open parquet %q: read footer: %w", path, err)
 	}
-	rows := make([]int64, pf.NumRowGroups())
-	for i := range rows {
-		rows[i] = pf.MetaData().RowGroup(i).NumRows()
+	md := pf.MetaData()
+	read := make([]bool, md.Schema.NumColumns()) // leaf columns a reader of s reads
+	for i := range read {
+		cp := md.Schema.Column(i).ColumnPath()
+		read[i] = s == nil || len(cp) > 0 && len(s.FieldIndices(cp[0])) > 0
 	}
-	return rows, nil
+	groups := make([]RowGroupSize, pf.NumRowGroups())
+	for g := range groups {
+		rg := md.RowGroup(g)
+		groups[g].Rows = rg.NumRows()
+		for i, ok := range read {
+			if !ok {
+				continue
+			}
+			cc, err := rg.ColumnChunk(i)
+			if err != nil {
+				return nil, fmt.Errorf("open parquet %q: row group %d: %w", path, g, err)
+			}
+			groups[g].Bytes += cc.TotalCompressedSize()
+		}
+	}
+	return groups, nil
 }
 
 // checkParquetMagic tells a file that is not Parquet at all from a damaged one.
@@ -394,6 +436,9 @@ func (r *parquetReader) appendRawRow(dst []byte, raw []arrow.Array, row int) []b
 	}
 	return append(dst, '}')
 }
+
+// BytesRead is how many bytes of column chunks the reader has read from the file.
+func (r *parquetReader) BytesRead() int64 { return r.in.n.Load() }
 
 // Position is the row group and row of the next row Read decodes.
 func (r *parquetReader) Position() Position {

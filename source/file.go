@@ -2,6 +2,8 @@ package source
 
 import (
 	"context"
+	"fmt"
+	"os"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -11,6 +13,10 @@ import (
 // File reads files as a bounded source. Every text file a path or pattern names is a
 // partition; a Parquet file is split into partitions of contiguous row groups holding at
 // least SplitRows rows, so one large file is read by every core.
+//
+// File is Sized: a text partition's size is its file's size on disk, compressed or not; a
+// Parquet split's is the compressed size of the column chunks of its row groups that the
+// schema names, as the file's footer gives them.
 type File struct {
 	files  []string
 	splits []split
@@ -21,6 +27,8 @@ type File struct {
 	opts   format.ReadOptions
 }
 
+var _ Sized = (*File)(nil)
+
 // SplitRows is the least number of rows a Parquet split holds (unless the file is smaller).
 const SplitRows = 1 << 20
 
@@ -28,11 +36,12 @@ const SplitRows = 1 << 20
 type split struct {
 	file      int
 	rowGroups [2]int // [first, end); zero for a whole file
+	bytes     int64  // what a reader of the split reads of the file; see Size
 }
 
 // NewFile lists the files path names (a file, a directory or a glob; see format.Glob) and
 // returns a source over them, read as kind, or as each file's name says when kind is empty.
-// It reads the footer of every Parquet file to split it.
+// It reads the footer of every Parquet file to split it, and the size of every other file.
 func NewFile(path string, kind format.Kind, s *arrow.Schema, policy WatermarkPolicy, checks []Check, opts format.ReadOptions) (*File, error) {
 	files, err := format.Glob(path)
 	if err != nil {
@@ -45,10 +54,14 @@ func NewFile(path string, kind format.Kind, s *arrow.Schema, policy WatermarkPol
 			k, _, _ = format.Detect(name)
 		}
 		if k != format.Parquet {
-			f.splits = append(f.splits, split{file: i})
+			st, err := os.Stat(name)
+			if err != nil {
+				return nil, fmt.Errorf("file source: %w", err)
+			}
+			f.splits = append(f.splits, split{file: i, bytes: st.Size()})
 			continue
 		}
-		groups, err := format.ParquetRowGroups(name)
+		groups, err := format.ParquetRowGroupSizes(name, s)
 		if err != nil {
 			return nil, err
 		}
@@ -57,15 +70,17 @@ func NewFile(path string, kind format.Kind, s *arrow.Schema, policy WatermarkPol
 	return f, nil
 }
 
-// splitRowGroups cuts a file's row groups into contiguous ranges of at least min rows.
-func splitRowGroups(file int, rows []int64, least int64) []split {
+// splitRowGroups cuts a file's row groups into contiguous ranges of at least least rows, each
+// as big as the sum of its row groups.
+func splitRowGroups(file int, groups []format.RowGroupSize, least int64) []split {
 	var out []split
-	start, n := 0, int64(0)
-	for g, r := range rows {
-		n += r
-		if n >= least || g == len(rows)-1 {
-			out = append(out, split{file: file, rowGroups: [2]int{start, g + 1}})
-			start, n = g+1, 0
+	start, n, bytes := 0, int64(0), int64(0)
+	for g, rg := range groups {
+		n += rg.Rows
+		bytes += rg.Bytes
+		if n >= least || g == len(groups)-1 {
+			out = append(out, split{file: file, rowGroups: [2]int{start, g + 1}, bytes: bytes})
+			start, n, bytes = g+1, 0, 0
 		}
 	}
 	if len(out) == 0 {
@@ -82,6 +97,10 @@ func (f *File) Schema() *arrow.Schema { return f.schema }
 
 // Partitions is the number of text files plus the number of Parquet splits.
 func (f *File) Partitions() int { return len(f.splits) }
+
+// Size is the number of bytes reading the partition consumes: its text file's size, or the
+// compressed size of the column chunks its Parquet split reads.
+func (f *File) Size(partition int) int64 { return f.splits[partition].bytes }
 
 // Watermarks is the source's event-time policy.
 func (f *File) Watermarks() WatermarkPolicy { return f.policy }
@@ -106,6 +125,14 @@ type fileReader struct{ format.Reader }
 
 func (r fileReader) Read(context.Context) (arrow.RecordBatch, []format.DeadLetter, error) {
 	return r.Reader.Read()
+}
+
+// BytesRead is how many bytes of its file the reader has consumed; see Sized.
+func (r fileReader) BytesRead() int64 {
+	if bc, ok := r.Reader.(format.ByteCounter); ok {
+		return bc.BytesRead()
+	}
+	return 0
 }
 
 // Lines gives the input line of each row of the last batch, for text files; nil otherwise.

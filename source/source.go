@@ -27,7 +27,22 @@ type Source interface {
 	Checks() []Check
 }
 
-// PartitionReader reads one partition.
+// Sized is a bounded source that knows how many bytes each partition reads.
+//
+// The contract, with the BytesRead of its partition readers: the PartitionReader that Open
+// returns for a Sized source also has a method BytesRead() int64, the bytes of its input it
+// has consumed so far. It never falls, and it grows to about Size(partition) by the time Read
+// returns io.EOF. About: it may end a little short of Size or past it, and it runs ahead of
+// the rows delivered, as input is read in large blocks (a text reader may have read one before
+// its first Read), so a consumer computing progress or backlog, Size minus BytesRead, clamps
+// it to [0, Size]. BytesRead is called from the goroutine that calls Read.
+type Sized interface {
+	// Size is the number of bytes reading partition consumes, 0 when it is not known.
+	Size(partition int) int64
+}
+
+// PartitionReader reads one partition. A reader of a Sized source also says how many bytes it
+// has consumed, with BytesRead() int64 (see Sized).
 type PartitionReader interface {
 	// Read returns the next batch and the dead letters met decoding it. It returns io.EOF
 	// when a bounded partition has ended. An unbounded partition with nothing to deliver

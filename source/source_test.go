@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,18 +19,35 @@ import (
 
 // readPartition reads a partition to the end and returns its tx_ids and dead letters.
 func readPartition(t *testing.T, s Source, p int) ([]string, int) {
+	ids, dead, _ := readCounted(t, s, p)
+	return ids, dead
+}
+
+// readCounted reads a partition to the end like readPartition and also returns the reader's
+// BytesRead at the end, or -1 if it does not count. On the way it checks that the count never
+// falls.
+func readCounted(t *testing.T, s Source, p int) ([]string, int, int64) {
 	t.Helper()
 	r, err := s.Open(context.Background(), p)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer r.Close()
+	bc, counts := r.(interface{ BytesRead() int64 })
 	var ids []string
 	dead := 0
+	read := int64(-1)
 	for {
 		rec, dl, err := r.Read(context.Background())
+		if counts {
+			n := bc.BytesRead()
+			if n < read {
+				t.Fatalf("partition %d: BytesRead fell from %d to %d", p, read, n)
+			}
+			read = n
+		}
 		if errors.Is(err, io.EOF) {
-			return ids, dead
+			return ids, dead, read
 		}
 		if err != nil {
 			t.Fatal(err)
@@ -77,9 +95,19 @@ func TestFileSourcePartitionsAreFiles(t *testing.T) {
 		if !want[filepath.Base(s.Files()[p])] {
 			t.Fatalf("unexpected file %s", s.Files()[p])
 		}
-		ids, dead := readPartition(t, s, p)
+		st, err := os.Stat(s.Files()[p])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Size(p) != st.Size() {
+			t.Errorf("%s: Size %d, want the file's %d bytes", s.Files()[p], s.Size(p), st.Size())
+		}
+		ids, dead, read := readCounted(t, s, p)
 		if len(ids)+dead != 3000 || dead == 0 {
 			t.Fatalf("%s: %d rows + %d dead letters", s.Files()[p], len(ids), dead)
+		}
+		if read != s.Size(p) {
+			t.Errorf("%s: BytesRead %d at the end, want Size %d", s.Files()[p], read, s.Size(p))
 		}
 		total += len(ids) + dead
 	}
@@ -114,8 +142,9 @@ func TestGeneratorPartitionsSplitTheStream(t *testing.T) {
 }
 
 func TestSplitRowGroups(t *testing.T) {
-	got := splitRowGroups(3, []int64{400, 700, 100, 1000, 50}, 1000)
-	want := []split{{3, [2]int{0, 2}}, {3, [2]int{2, 4}}, {3, [2]int{4, 5}}}
+	groups := []format.RowGroupSize{{Rows: 400, Bytes: 4}, {Rows: 700, Bytes: 7}, {Rows: 100, Bytes: 1}, {Rows: 1000, Bytes: 10}, {Rows: 50, Bytes: 5}}
+	got := splitRowGroups(3, groups, 1000)
+	want := []split{{3, [2]int{0, 2}, 11}, {3, [2]int{2, 4}, 11}, {3, [2]int{4, 5}, 5}}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
@@ -139,7 +168,11 @@ func TestParquetSplitsReadEveryRowOnce(t *testing.T) {
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
-	groups, err := format.ParquetRowGroups(path)
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups, err := format.ParquetRowGroupSizes(path, schema.Transaction())
 	if err != nil || len(groups) != 6 {
 		t.Fatalf("row groups %v %v", groups, err)
 	}
@@ -147,18 +180,37 @@ func TestParquetSplitsReadEveryRowOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The file is smaller than one split: its Size is all its column chunks, which are the
+	// file but for the magic numbers at both ends and the footer, small next to the data.
+	whole := s.Size(0)
+	if s.Partitions() != 1 || whole > st.Size()-12 || whole < st.Size()/2 {
+		t.Fatalf("%d partitions, Size %d of a %d-byte file", s.Partitions(), whole, st.Size())
+	}
 	s.splits = splitRowGroups(0, groups, 2000) // three splits of the six row groups
 	seen := map[string]bool{}
+	var sum int64
 	for p := range s.Partitions() {
-		ids, _ := readPartition(t, s, p)
+		size := s.Size(p)
+		if size <= 0 || size >= whole {
+			t.Errorf("split %d: Size %d, want a part of the file's %d bytes of column chunks", p, size, whole)
+		}
+		sum += size
+		ids, _, read := readCounted(t, s, p)
 		for _, id := range ids {
 			if seen[id] {
 				t.Fatalf("row %s read twice", id)
 			}
 			seen[id] = true
 		}
+		// A Parquet reader reads exactly the column chunks of its row groups, no footer.
+		if read != size {
+			t.Errorf("split %d: BytesRead %d at the end, want Size %d", p, read, size)
+		}
 	}
 	if s.Partitions() != 3 || len(seen) != 5500 {
 		t.Fatalf("%d partitions read %d rows", s.Partitions(), len(seen))
+	}
+	if sum != whole {
+		t.Errorf("splits' Sizes sum to %d, want the whole file's %d", sum, whole)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"millrace/heavy"
 	"millrace/op"
 	"millrace/take"
 )
@@ -32,8 +33,12 @@ type Options struct {
 	Monitor *Monitor
 	// ChannelCapacity is how many messages an input channel holds before senders block.
 	ChannelCapacity int
-	Mem             memory.Allocator
-	Log             *slog.Logger
+	// Unmeasured turns off the timing of subtasks, the latency markers and the hot-key
+	// sketches (rows are still counted: the ledger needs them). It exists to benchmark what
+	// the measurement costs; leave it off.
+	Unmeasured bool
+	Mem        memory.Allocator
+	Log        *slog.Logger
 }
 
 // DefaultOptions returns the options a run uses unless told otherwise.
@@ -61,7 +66,11 @@ type run struct {
 	chanID   map[*Edge]int          // first channel id of an edge's upstream subtasks
 	stats    map[*Node][]*NodeStats // counters per subtask of each node
 	outs     map[*Node][]*Edge      // edges leaving each node
+	sketches map[*Edge][]*keySketch // hot-key sketches of hash edges, per upstream subtask
 }
+
+// markerEvery is how often a source subtask sends a latency marker.
+const markerEvery = 100 * time.Millisecond
 
 // Run executes g until every source has ended and every operator has finished, or until
 // ctx is done or a subtask fails. It returns the first error, with the node and subtask
@@ -96,11 +105,8 @@ func Run(ctx context.Context, g *Graph, opts Options) (*Stats, error) {
 		}()
 	}
 	r := &run{g: g, opts: opts, ctx: ctx, readCtx: readCtx, inbox: map[*Node][]chan envelope{}, chans: map[*Node]int{},
-		chanID: map[*Edge]int{}, stats: map[*Node][]*NodeStats{}, outs: map[*Node][]*Edge{}}
+		chanID: map[*Edge]int{}, stats: map[*Node][]*NodeStats{}, outs: map[*Node][]*Edge{}, sketches: map[*Edge][]*keySketch{}}
 	for _, n := range g.Nodes {
-		for sub := range n.Parallelism {
-			r.stats[n] = append(r.stats[n], &NodeStats{Name: n.Name, Parallelism: n.Parallelism, Subtask: sub})
-		}
 		if n.Operator != nil {
 			chs := make([]chan envelope, n.Parallelism)
 			for i := range chs {
@@ -108,11 +114,23 @@ func Run(ctx context.Context, g *Graph, opts Options) (*Stats, error) {
 			}
 			r.inbox[n] = chs
 		}
+		for sub := range n.Parallelism {
+			var inbox chan envelope
+			if n.Operator != nil {
+				inbox = r.inbox[n][sub]
+			}
+			r.stats[n] = append(r.stats[n], newNodeStats(n, sub, inbox))
+		}
 	}
 	for _, e := range g.Edges {
 		r.chanID[e] = r.chans[e.To]
 		r.chans[e.To] += e.From.Parallelism
 		r.outs[e.From] = append(r.outs[e.From], e)
+		if e.Partitioning == Hash && !opts.Unmeasured {
+			for range e.From.Parallelism {
+				r.sketches[e] = append(r.sketches[e], &keySketch{sketch: heavy.New(keySketchSize)})
+			}
+		}
 	}
 
 	var wg sync.WaitGroup // the progress reporter
@@ -180,9 +198,17 @@ func Run(ctx context.Context, g *Graph, opts Options) (*Stats, error) {
 
 // snapshot reads every node's figures.
 func (r *run) snapshot(elapsed time.Duration) *Stats {
-	st := &Stats{Elapsed: elapsed}
+	st := &Stats{Taken: time.Now(), Elapsed: elapsed}
 	for _, n := range r.g.Nodes {
-		st.Nodes = append(st.Nodes, nodeReport(r.stats[n]))
+		rep := nodeReport(r.stats[n])
+		var sketches []*keySketch
+		for _, e := range r.g.Edges {
+			if e.To == n {
+				sketches = append(sketches, r.sketches[e]...)
+			}
+		}
+		rep.HotKeys = hotKeys(sketches, r.g.KeyGroups, n.Parallelism)
+		st.Nodes = append(st.Nodes, rep)
 	}
 	return st
 }
@@ -195,7 +221,8 @@ type output struct {
 	port   int
 	stats  *NodeStats
 	hashes []uint64
-	next   int // round-robin position
+	next   int // round-robin position of data
+	marker int // round-robin position of latency markers
 }
 
 // send puts a message on every edge leaving the output's port. Data is partitioned;
@@ -239,6 +266,10 @@ func (o *output) sendEdge(e *Edge, msg op.Message) error {
 	if msg.Kind != op.Data {
 		if e.Partitioning == Forward {
 			return o.put(targets[o.sub], envelope{id, msg})
+		}
+		if msg.Kind == op.Marker { // one sample of the path is enough: markers do not multiply
+			o.marker = (o.marker + 1) % len(targets)
+			return o.put(targets[o.marker], envelope{id, msg})
 		}
 		for _, t := range targets {
 			if err := o.put(t, envelope{id, msg}); err != nil {
@@ -290,6 +321,9 @@ func (o *output) sendHashed(e *Edge, id int, rec arrow.RecordBatch) error {
 	hashes := o.hashes[:n]
 	if err := HashRows(rec, key, hashes); err != nil {
 		return err
+	}
+	if sk := o.r.sketches[e]; sk != nil {
+		sk[o.sub].sample(rec, key, hashes)
 	}
 	rows := make([][]int32, len(targets))
 	for i, h := range hashes {
@@ -363,6 +397,9 @@ func (r *run) runOperator(n *Node, sub int) error {
 	if d, ok := o.(dropper); ok {
 		stats.Dropped.Store(d.Dropped())
 	}
+	if st, ok := o.(op.Stateful); ok {
+		stats.StateBytes.Store(st.StateBytes())
+	}
 	if cerr := o.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("close: %w", cerr)
 	}
@@ -407,12 +444,14 @@ func (r *run) operatorLoop(n *Node, sub int, o op.Operator, stats *NodeStats) er
 			return nil
 		}
 		current = m
+		stats.Watermark.Store(m)
 		if err := o.OnWatermark(m, coll); err != nil {
 			return fmt.Errorf("watermark %d: %w", m, err)
 		}
 		return out.send(op.Message{Kind: op.Watermark, Watermark: m})
 	}
 	inbox := r.inbox[n][sub]
+	meter := newMeter(stats, o, r.opts.Unmeasured)
 	for live > 0 {
 		var env envelope
 		select {
@@ -420,7 +459,7 @@ func (r *run) operatorLoop(n *Node, sub int, o op.Operator, stats *NodeStats) er
 		case <-r.ctx.Done():
 			return context.Cause(r.ctx)
 		}
-		start := time.Now()
+		meter.received()
 		switch env.msg.Kind {
 		case op.Data:
 			rows := env.msg.Batch.NumRows()
@@ -447,8 +486,13 @@ func (r *run) operatorLoop(n *Node, sub int, o op.Operator, stats *NodeStats) er
 					return err
 				}
 			}
+		case op.Marker:
+			meter.marker(env.msg.Sent)
+			if err := out.send(env.msg); err != nil {
+				return err
+			}
 		}
-		stats.BusyNanos.Add(time.Since(start).Nanoseconds())
+		meter.handled()
 	}
 	// A bounded input sent the final watermark before it ended; an input stopped early did
 	// not, and its open windows stay unfired.

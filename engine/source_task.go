@@ -28,6 +28,8 @@ type partitionState struct {
 	maxTime int64 // largest event time read
 	done    bool
 	active  time.Time // when the partition was opened or last yielded rows
+	size    int64     // bytes of input, when the source knows (source.Sized); else 0
+	read    int64     // bytes of input read, at most size
 }
 
 // sourceTask reads the partitions of one source subtask: it decodes, checks, splits off
@@ -44,6 +46,8 @@ type sourceTask struct {
 	emitted int64
 	encoder format.RowEncoder
 	line    []byte
+	meter   *meter
+	marked  time.Time // when the last latency marker was sent
 }
 
 // runSource runs subtask sub of a source node until its partitions have ended.
@@ -57,14 +61,24 @@ func (r *run) runSource(n *Node, sub int) error {
 		return err
 	}
 	t.encoder = enc
+	sized, _ := t.src.(source.Sized)
 	for p := sub; p < t.src.Partitions(); p += n.Parallelism {
-		t.parts = append(t.parts, &partitionState{index: p, maxTime: op.MinWatermark})
+		ps := &partitionState{index: p, maxTime: op.MinWatermark}
+		if sized != nil {
+			ps.size = sized.Size(p)
+			t.stats.InputBytes.Add(ps.size)
+		}
+		t.parts = append(t.parts, ps)
 	}
+	t.meter = newMeter(t.stats, nil, r.opts.Unmeasured)
 	defer t.closeAll()
 	err = t.loop()
 	stopped := errors.Is(err, errStopped)
 	if err != nil && !stopped {
 		return err
+	}
+	if !stopped {
+		t.stats.Watermark.Store(op.MaxWatermark)
 	}
 	for _, out := range t.outs {
 		if !stopped {
@@ -126,52 +140,102 @@ func (t *sourceTask) loop() error {
 			if p.reader == nil || p.done {
 				continue
 			}
-			if err := t.readOnce(p); err != nil {
+			got, err := t.readOnce(p)
+			if err != nil {
 				return err
 			}
+			if !got {
+				t.meter.received() // an empty poll is waiting for input
+			}
+			t.meter.handled()
 		}
 		if err := t.advanceWatermark(); err != nil {
+			return err
+		}
+		if err := t.mark(); err != nil {
 			return err
 		}
 	}
 }
 
-// readOnce reads one batch of partition p and routes its rows.
-func (t *sourceTask) readOnce(p *partitionState) error {
+// mark sends a latency marker on every port every markerEvery.
+func (t *sourceTask) mark() error {
+	if t.r.opts.Unmeasured {
+		return nil
+	}
+	now := time.Now()
+	if now.Sub(t.marked) < markerEvery {
+		return nil
+	}
+	t.marked = now
+	for _, out := range t.outs {
+		if err := out.send(op.Message{Kind: op.Marker, Sent: now.UnixNano()}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// countBytes moves the source's count of input bytes read to where p's reader stands.
+func (t *sourceTask) countBytes(p *partitionState) {
+	if p.size == 0 {
+		return
+	}
+	read := p.size
+	if !p.done {
+		br, ok := p.reader.(interface{ BytesRead() int64 })
+		if !ok {
+			return
+		}
+		read = min(br.BytesRead(), p.size)
+	}
+	if read > p.read {
+		t.stats.InputBytesRead.Add(read - p.read)
+		p.read = read
+	}
+}
+
+// readOnce reads one batch of partition p and routes its rows. It says whether the read
+// yielded anything: records, dead letters or the end of the partition.
+func (t *sourceTask) readOnce(p *partitionState) (bool, error) {
 	rec, dead, err := p.reader.Read(t.r.readCtx)
 	if err != nil && t.r.readCtx.Err() != nil && t.r.ctx.Err() == nil {
-		return errStopped
+		return false, errStopped
 	}
 	if errors.Is(err, io.EOF) {
 		p.done = true
+		t.countBytes(p)
 		cerr := p.reader.Close()
 		p.reader = nil
 		if cerr != nil {
-			return fmt.Errorf("close partition %d: %w", p.index, cerr)
+			return true, fmt.Errorf("close partition %d: %w", p.index, cerr)
 		}
-		return nil
+		return true, nil
 	}
 	if err != nil {
-		return fmt.Errorf("read partition %d: %w", p.index, err)
+		return false, fmt.Errorf("read partition %d: %w", p.index, err)
 	}
+	t.countBytes(p)
 	t.stats.Read.Add(int64(len(dead)))
 	if rec == nil {
-		return t.sendDead(dead)
+		return len(dead) > 0, t.sendDead(dead)
 	}
 	t.stats.Read.Add(rec.NumRows())
 	p.active = t.r.opts.Now()
 	rec, dead, err = t.check(p, rec, dead)
 	if err != nil {
-		return err
+		return true, err
 	}
 	if err := t.sendDead(dead); err != nil {
-		rec.Release()
-		return err
+		if rec != nil {
+			rec.Release()
+		}
+		return true, err
 	}
 	if rec == nil {
-		return nil
+		return true, nil
 	}
-	return t.sendOnTime(p, rec)
+	return true, t.sendOnTime(p, rec)
 }
 
 // check applies the source's checks; failing rows become dead letters.
@@ -325,6 +389,7 @@ func (t *sourceTask) advanceWatermark() error {
 		return nil
 	}
 	t.emitted = wm
+	t.stats.Watermark.Store(wm)
 	for _, out := range t.outs {
 		if err := out.send(op.Message{Kind: op.Watermark, Watermark: wm}); err != nil {
 			return err

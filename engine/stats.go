@@ -1,11 +1,10 @@
 package engine
 
 import (
-	"sync"
-
-	"millrace/format"
 	"sync/atomic"
 	"time"
+
+	"millrace/op"
 )
 
 // NodeStats counts what one subtask of a node did, updated as it runs.
@@ -16,14 +15,32 @@ type NodeStats struct {
 
 	RowsIn, RowsOut       atomic.Int64
 	BatchesIn, BatchesOut atomic.Int64
-	// BusyNanos is time spent handling messages; BackpressureNanos time spent blocked on a
-	// full downstream channel.
-	BusyNanos, BackpressureNanos atomic.Int64
+	// BusyNanos is time spent handling messages, including BackpressureNanos, the time spent
+	// blocked on a full downstream channel. IdleNanos is time spent waiting for input.
+	BusyNanos, BackpressureNanos, IdleNanos atomic.Int64
 	// Dropped counts rows operators filtered out (a view's where, an inner join's misses).
 	Dropped atomic.Int64
+	// Watermark is the subtask's event-time watermark, in ms since the epoch.
+	Watermark atomic.Int64
+	// StateBytes estimates the memory of the subtask's operator state, sampled about once a
+	// second.
+	StateBytes atomic.Int64
+	// Latency is the time latency markers took from their source to this subtask.
+	Latency latencyHistogram
 
 	// Sources only: the ledger of what was read.
 	Read, Accepted, Rejected, Late atomic.Int64
+	// Sources only: the bytes of input the subtask's partitions hold, when the source knows
+	// (source.Sized), and how many it has read.
+	InputBytes, InputBytesRead atomic.Int64
+
+	inbox chan envelope // operators only
+}
+
+func newNodeStats(n *Node, sub int, inbox chan envelope) *NodeStats {
+	s := &NodeStats{Name: n.Name, Parallelism: n.Parallelism, Subtask: sub, inbox: inbox}
+	s.Watermark.Store(op.MinWatermark)
+	return s
 }
 
 // NodeReport is a snapshot of a node's figures: the sums over its subtasks, and each
@@ -35,14 +52,40 @@ type NodeReport struct {
 	Subtasks                       []NodeReport
 	RowsIn, RowsOut                int64
 	BatchesIn, BatchesOut          int64
-	Busy, Backpressure             time.Duration
+	Busy, Backpressure, Idle       time.Duration
 	Dropped                        int64
 	Read, Accepted, Rejected, Late int64
+	InputBytes, InputBytesRead     int64
+	// Queued is how many messages wait in the input channels, of QueueCapacity.
+	Queued, QueueCapacity int
+	// Watermark is the least over the subtasks (op.MinWatermark until every subtask has one).
+	Watermark  int64
+	StateBytes int64
+	Latency    Latency
+	// HotKeys are the most frequent keys of a node fed by hash edges, most frequent first.
+	HotKeys []HotKey
+}
+
+// HotKey is a key that takes a large share of a keyed node's input.
+type HotKey struct {
+	Key string
+	// Share is the estimated fraction of the node's recent input with this key.
+	Share float64
+	// Subtask is the subtask that owns the key.
+	Subtask int
+}
+
+// Backlog is the bytes of input a source has left, or -1 when it does not know.
+func (r NodeReport) Backlog() int64 {
+	if r.InputBytes <= 0 {
+		return -1
+	}
+	return max(r.InputBytes-r.InputBytesRead, 0)
 }
 
 // nodeReport sums the subtasks of a node.
 func nodeReport(subs []*NodeStats) NodeReport {
-	total := NodeReport{Name: subs[0].Name, Parallelism: subs[0].Parallelism}
+	total := NodeReport{Name: subs[0].Name, Parallelism: subs[0].Parallelism, Watermark: op.MaxWatermark}
 	for _, s := range subs {
 		r := s.snapshot()
 		total.Subtasks = append(total.Subtasks, r)
@@ -52,28 +95,46 @@ func nodeReport(subs []*NodeStats) NodeReport {
 		total.BatchesOut += r.BatchesOut
 		total.Busy += r.Busy
 		total.Backpressure += r.Backpressure
+		total.Idle += r.Idle
 		total.Dropped += r.Dropped
 		total.Read += r.Read
 		total.Accepted += r.Accepted
 		total.Rejected += r.Rejected
 		total.Late += r.Late
+		total.InputBytes += r.InputBytes
+		total.InputBytesRead += r.InputBytesRead
+		total.Queued += r.Queued
+		total.QueueCapacity += r.QueueCapacity
+		total.Watermark = min(total.Watermark, r.Watermark)
+		total.StateBytes += r.StateBytes
+		total.Latency = total.Latency.add(r.Latency)
 	}
 	return total
 }
 
 func (s *NodeStats) snapshot() NodeReport {
-	return NodeReport{
+	r := NodeReport{
 		Name: s.Name, Parallelism: s.Parallelism, Subtask: s.Subtask,
 		RowsIn: s.RowsIn.Load(), RowsOut: s.RowsOut.Load(),
 		BatchesIn: s.BatchesIn.Load(), BatchesOut: s.BatchesOut.Load(),
 		Busy: time.Duration(s.BusyNanos.Load()), Backpressure: time.Duration(s.BackpressureNanos.Load()),
+		Idle:    time.Duration(s.IdleNanos.Load()),
 		Dropped: s.Dropped.Load(),
 		Read:    s.Read.Load(), Accepted: s.Accepted.Load(), Rejected: s.Rejected.Load(), Late: s.Late.Load(),
+		InputBytes: s.InputBytes.Load(), InputBytesRead: s.InputBytesRead.Load(),
+		Watermark: s.Watermark.Load(), StateBytes: s.StateBytes.Load(),
+		Latency: s.Latency.snapshot(),
 	}
+	if s.inbox != nil {
+		r.Queued, r.QueueCapacity = len(s.inbox), cap(s.inbox)
+	}
+	return r
 }
 
 // Stats is what a run did, node by node, in graph order.
 type Stats struct {
+	// Taken is the wall-clock time of the snapshot; Elapsed the time since the run started.
+	Taken   time.Time
 	Elapsed time.Duration
 	Nodes   []NodeReport
 }
@@ -86,80 +147,4 @@ func (s *Stats) Node(name string) (NodeReport, bool) {
 		}
 	}
 	return NodeReport{}, false
-}
-
-// Monitor lets other goroutines read the figures of a run while it goes on: a metrics
-// endpoint, a dashboard. Give it to Run in Options.
-type Monitor struct {
-	mu    sync.Mutex
-	run   *run
-	start time.Time
-	final *Stats
-	dead  []SourceDeadLetter // the latest, oldest first
-}
-
-// SourceDeadLetter is a dead letter and the source that refused it.
-type SourceDeadLetter struct {
-	Source string
-	format.DeadLetter
-}
-
-// keptDeadLetters is how many recent dead letters a Monitor keeps; keptRawBytes bounds each
-// one's raw record.
-const (
-	keptDeadLetters = 100
-	keptRawBytes    = 1024
-)
-
-// DeadLetters returns up to limit of the most recent dead letters, newest first.
-func (m *Monitor) DeadLetters(limit int) []SourceDeadLetter {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	out := make([]SourceDeadLetter, 0, min(limit, len(m.dead)))
-	for i := len(m.dead) - 1; i >= 0 && len(out) < limit; i-- {
-		out = append(out, m.dead[i])
-	}
-	return out
-}
-
-// sample keeps copies of the newest dead letters of a batch.
-func (m *Monitor) sample(src string, dead []format.DeadLetter) {
-	if len(dead) > keptDeadLetters {
-		dead = dead[len(dead)-keptDeadLetters:]
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, d := range dead {
-		d.Raw = append([]byte(nil), d.Raw[:min(len(d.Raw), keptRawBytes)]...)
-		m.dead = append(m.dead, SourceDeadLetter{Source: src, DeadLetter: d})
-	}
-	if extra := len(m.dead) - keptDeadLetters; extra > 0 {
-		m.dead = append(m.dead[:0], m.dead[extra:]...)
-	}
-}
-
-// Snapshot returns the figures now, the final ones once the run has ended, or nil before it
-// starts.
-func (m *Monitor) Snapshot() *Stats {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	switch {
-	case m.final != nil:
-		return m.final
-	case m.run != nil:
-		return m.run.snapshot(time.Since(m.start))
-	}
-	return nil
-}
-
-func (m *Monitor) attach(r *run, start time.Time) {
-	m.mu.Lock()
-	m.run, m.start = r, start
-	m.mu.Unlock()
-}
-
-func (m *Monitor) finish(st *Stats) {
-	m.mu.Lock()
-	m.final, m.run = st, nil
-	m.mu.Unlock()
 }

@@ -87,3 +87,14 @@ func (c *Chain) Dropped() int64 {
 	}
 	return n
 }
+
+// StateBytes sums the state of the chain's stateful operators.
+func (c *Chain) StateBytes() int64 {
+	var n int64
+	for _, o := range c.ops {
+		if s, ok := o.(Stateful); ok {
+			n += s.StateBytes()
+		}
+	}
+	return n
+}

@@ -10,6 +10,7 @@ type keyTable struct {
 	refs    []int32  // groups referring to each id
 	free    []uint32
 	deletes int
+	size    int64 // bytes of the live keys
 }
 
 func newKeyTable() keyTable { return keyTable{ids: map[string]uint32{}} }
@@ -30,6 +31,7 @@ func (t *keyTable) intern(k []byte) uint32 {
 		t.refs = append(t.refs, 0)
 	}
 	t.ids[s] = id
+	t.size += int64(len(s))
 	return id
 }
 
@@ -40,6 +42,7 @@ func (t *keyTable) release(id uint32) {
 		return
 	}
 	delete(t.ids, t.bytes[id])
+	t.size -= int64(len(t.bytes[id]))
 	t.bytes[id] = ""
 	t.free = append(t.free, id)
 	t.deletes++
@@ -50,4 +53,11 @@ func (t *keyTable) release(id uint32) {
 		}
 		t.ids, t.deletes = fresh, 0
 	}
+}
+
+// sizeBytes estimates the memory of the table: the key bytes, and per key a map entry and
+// the slots of its id.
+func (t *keyTable) sizeBytes() int64 {
+	const perKey = 16 + 8 + 48 // the string header, the map entry and its share of buckets
+	return t.size + int64(len(t.bytes))*(16+4) + int64(len(t.ids))*perKey
 }

@@ -25,6 +25,7 @@ type LookupJoin struct {
 	keys     KeyEncoder
 	ctx      Context
 	dropped  int64
+	size     int64 // StateBytes, once known
 }
 
 // NewLookupJoin indexes table by its key columns. Two table rows with one key are an error:
@@ -57,6 +58,26 @@ func NewLookupJoin(table arrow.RecordBatch, tableKey, inputKey []int, inner bool
 
 // Dropped counts input rows an inner join found no match for.
 func (j *LookupJoin) Dropped() int64 { return j.dropped }
+
+// StateBytes is the memory of the table and its index, which never change after Open.
+func (j *LookupJoin) StateBytes() int64 {
+	if j.size > 0 {
+		return j.size
+	}
+	n := int64(len(j.index)) * (16 + 4 + 48)
+	for k := range j.index {
+		n += int64(len(k))
+	}
+	for _, c := range j.table.Columns() {
+		for _, b := range c.Data().Buffers() {
+			if b != nil {
+				n += int64(b.Len())
+			}
+		}
+	}
+	j.size = n
+	return n
+}
 
 // Open keeps the allocator.
 func (j *LookupJoin) Open(ctx Context) error { j.ctx = ctx; return nil }

@@ -25,6 +25,11 @@ const (
 	Watermark
 	// EndOfData says the input has ended; nothing follows it.
 	EndOfData
+	// Marker carries the wall-clock time a source sent it. It overtakes nothing, but waits
+	// for nothing either (no window holds it back), so the time it takes to reach a node is
+	// the queueing latency of the path from ingest to that node. The engine measures and
+	// forwards markers; operators never see them.
+	Marker
 )
 
 func (k Kind) String() string {
@@ -35,6 +40,8 @@ func (k Kind) String() string {
 		return "watermark"
 	case EndOfData:
 		return "end-of-data"
+	case Marker:
+		return "marker"
 	}
 	return fmt.Sprintf("Kind(%d)", uint8(k))
 }
@@ -46,6 +53,8 @@ type Message struct {
 	Batch arrow.RecordBatch
 	// Watermark is set for Watermark, in milliseconds since the epoch.
 	Watermark int64
+	// Sent is set for Marker: when the source sent it, in nanoseconds since the epoch.
+	Sent int64
 }
 
 // MinWatermark is the watermark of an input that has said nothing yet.

@@ -54,3 +54,9 @@ func (Base) Finish(Collector) error { return nil }
 
 // Close does nothing.
 func (Base) Close() error { return nil }
+
+// Stateful is an operator that keeps state between batches. StateBytes estimates the
+// memory the state holds; the engine samples it about once a second for metrics.
+type Stateful interface {
+	StateBytes() int64
+}

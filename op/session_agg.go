@@ -74,6 +74,17 @@ func (ss *sessionState) slot(k []byte) uint32 {
 	return i
 }
 
+// sizeBytes estimates the memory of the keys, their open sessions and the timer heap.
+func (ss *sessionState) sizeBytes() int64 {
+	const perKey = 16 + 48 + 40 + 16 // key header, map entry, sessionKey, a heap entry
+	const perSession = 24            // a SessionWindow
+	var n int64
+	for _, k := range ss.keys {
+		n += int64(len(k.key))
+	}
+	return n + int64(len(ss.keys))*perKey + int64(ss.open)*perSession
+}
+
 // schedule makes (due, slot) the key's live heap entry.
 func (ss *sessionState) schedule(slot uint32, due int64) {
 	k := &ss.keys[slot]

@@ -428,6 +428,20 @@ func (w *WindowAgg) Groups() int {
 	return len(w.keyOf) - len(w.free)
 }
 
+// StateBytes estimates the memory of the open groups: their aggregate states, their keys
+// and the indexes over them.
+func (w *WindowAgg) StateBytes() int64 {
+	var n int64
+	for _, a := range w.accs {
+		n += a.SizeBytes()
+	}
+	if w.sess != nil {
+		return n + w.sess.sizeBytes()
+	}
+	const perGroup = 16 + 8 + 4 + 16 // keyOf, start, keyID and an index entry
+	return n + w.keys.sizeBytes() + int64(len(w.keyOf))*perGroup
+}
+
 func releaseAll(cols []arrow.Array) {
 	for _, c := range cols {
 		c.Release()

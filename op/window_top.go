@@ -34,6 +34,23 @@ func NewWindowTop(end, value int) *WindowTop {
 	return &WindowTop{end: end, value: value, open: map[int64]*topRows{}}
 }
 
+// StateBytes is the memory of the rows held for the open windows.
+func (w *WindowTop) StateBytes() int64 {
+	var n int64
+	for _, t := range w.open {
+		for _, r := range t.rows {
+			for _, c := range r.Columns() {
+				for _, b := range c.Data().Buffers() {
+					if b != nil {
+						n += int64(b.Len())
+					}
+				}
+			}
+		}
+	}
+	return n
+}
+
 // Process folds rec's rows into their windows.
 func (w *WindowTop) Process(_ int, rec arrow.RecordBatch, _ Collector) error {
 	defer rec.Release()

@@ -1,20 +1,26 @@
 // Package observe makes a running pipeline visible: Prometheus metrics of every node and
-// subtask, served over HTTP. It reads the figures the engine keeps; it never slows the
-// engine down, since it only reads counters when scraped.
+// subtask, the topology with its bottleneck verdict, the ledger and recent dead letters as
+// JSON, and a live dashboard, served over HTTP. It reads the figures the engine keeps; it
+// never slows the engine down, since it only reads them when asked.
 package observe
 
 import (
+	"strconv"
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"millrace/engine"
+	"millrace/op"
 )
 
-// metric describes one exported series family.
+// metric describes one exported series family: a counter or a gauge whose value is read off
+// a subtask's report, where it has one.
 type metric struct {
 	desc  *prometheus.Desc
 	kind  prometheus.ValueType
-	value func(engine.NodeReport) float64
-	// sources marks the ledger figures, exported for source nodes only.
+	value func(r engine.NodeReport, now time.Time) (float64, bool)
+	// sources marks figures exported for source nodes only.
 	sources bool
 }
 
@@ -25,21 +31,27 @@ type Collector struct {
 	monitor  *engine.Monitor
 	sources  map[string]bool
 	metrics  []metric
+	latency  *prometheus.Desc
 }
 
 // NewCollector returns a collector of the run that monitor watches; sources names the
 // source nodes, whose ledger figures are exported too.
 func NewCollector(pipeline string, monitor *engine.Monitor, sources []string) *Collector {
 	labels := []string{"pipeline", "node", "subtask"}
+	family := func(kind prometheus.ValueType, name, help string, value func(engine.NodeReport, time.Time) (float64, bool)) metric {
+		return metric{desc: prometheus.NewDesc("millrace_"+name, help, labels, nil), kind: kind, value: value}
+	}
 	counter := func(name, help string, value func(engine.NodeReport) float64) metric {
-		return metric{desc: prometheus.NewDesc("millrace_"+name, help, labels, nil), kind: prometheus.CounterValue, value: value}
+		return family(prometheus.CounterValue, name, help, func(r engine.NodeReport, _ time.Time) (float64, bool) { return value(r), true })
 	}
 	ledger := func(name, help string, value func(engine.NodeReport) float64) metric {
 		m := counter(name, help, value)
 		m.sources = true
 		return m
 	}
-	c := &Collector{pipeline: pipeline, monitor: monitor, sources: map[string]bool{}}
+	c := &Collector{pipeline: pipeline, monitor: monitor, sources: map[string]bool{},
+		latency: prometheus.NewDesc("millrace_latency_seconds",
+			"Time latency markers took from their source to a subtask: the ingest-to-here latency of the path, waiting in windows excluded.", labels, nil)}
 	for _, s := range sources {
 		c.sources[s] = true
 	}
@@ -48,14 +60,33 @@ func NewCollector(pipeline string, monitor *engine.Monitor, sources []string) *C
 		counter("records_out_total", "Rows a subtask emitted.", func(r engine.NodeReport) float64 { return float64(r.RowsOut) }),
 		counter("batches_in_total", "Batches a subtask received.", func(r engine.NodeReport) float64 { return float64(r.BatchesIn) }),
 		counter("batches_out_total", "Batches a subtask emitted.", func(r engine.NodeReport) float64 { return float64(r.BatchesOut) }),
-		counter("busy_seconds_total", "Time a subtask spent handling messages.", func(r engine.NodeReport) float64 { return r.Busy.Seconds() }),
+		counter("busy_seconds_total", "Time a subtask spent handling messages, blocked time included.", func(r engine.NodeReport) float64 { return r.Busy.Seconds() }),
 		counter("backpressure_seconds_total", "Time a subtask spent blocked on a full downstream channel.", func(r engine.NodeReport) float64 { return r.Backpressure.Seconds() }),
+		counter("idle_seconds_total", "Time a subtask spent waiting for input.", func(r engine.NodeReport) float64 { return r.Idle.Seconds() }),
 		counter("filtered_records_total", "Rows an operator dropped: a where clause, an inner join's misses, having.", func(r engine.NodeReport) float64 { return float64(r.Dropped) }),
+		family(prometheus.GaugeValue, "input_queue_fill_ratio", "Share of a subtask's input channel holding messages.",
+			func(r engine.NodeReport, _ time.Time) (float64, bool) {
+				return float64(r.Queued) / float64(max(r.QueueCapacity, 1)), r.QueueCapacity > 0
+			}),
+		family(prometheus.GaugeValue, "watermark_lag_seconds", "How far a subtask's event-time watermark is behind the wall clock.",
+			func(r engine.NodeReport, now time.Time) (float64, bool) {
+				if r.Watermark == op.MinWatermark || r.Watermark == op.MaxWatermark {
+					return 0, false
+				}
+				return max(now.Sub(time.UnixMilli(r.Watermark)).Seconds(), 0), true
+			}),
+		family(prometheus.GaugeValue, "state_bytes", "Estimated memory of a subtask's operator state.",
+			func(r engine.NodeReport, _ time.Time) (float64, bool) { return float64(r.StateBytes), true }),
 		ledger("source_read_records_total", "Records a source read: accepted, rejected or late.", func(r engine.NodeReport) float64 { return float64(r.Read) }),
 		ledger("source_accepted_records_total", "Records a source passed on.", func(r engine.NodeReport) float64 { return float64(r.Accepted) }),
 		ledger("source_dead_letters_total", "Records a source could not decode or that failed a check.", func(r engine.NodeReport) float64 { return float64(r.Rejected) }),
 		ledger("source_late_records_total", "Records a source read behind its watermark.", func(r engine.NodeReport) float64 { return float64(r.Late) }),
+		ledger("source_read_bytes_total", "Bytes of input a source read.", func(r engine.NodeReport) float64 { return float64(r.InputBytesRead) }),
 	}
+	backlog := family(prometheus.GaugeValue, "source_backlog_bytes", "Bytes of input a source has left, where it knows.",
+		func(r engine.NodeReport, _ time.Time) (float64, bool) { b := r.Backlog(); return float64(b), b >= 0 })
+	backlog.sources = true
+	c.metrics = append(c.metrics, backlog)
 	return c
 }
 
@@ -64,6 +95,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, m := range c.metrics {
 		ch <- m.desc
 	}
+	ch <- c.latency
 }
 
 // Collect reads the run's figures and sends one sample per metric, node and subtask.
@@ -74,19 +106,33 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, n := range st.Nodes {
 		for _, sub := range n.Subtasks {
+			labels := []string{c.pipeline, n.Name, strconv.Itoa(sub.Subtask)}
 			for _, m := range c.metrics {
 				if m.sources && !c.sources[n.Name] {
 					continue
 				}
-				ch <- prometheus.MustNewConstMetric(m.desc, m.kind, m.value(sub), c.pipeline, n.Name, itoa(sub.Subtask))
+				if v, ok := m.value(sub, st.Taken); ok {
+					ch <- prometheus.MustNewConstMetric(m.desc, m.kind, v, labels...)
+				}
 			}
+			if c.sources[n.Name] {
+				continue // markers start at sources
+			}
+			ch <- prometheus.MustNewConstHistogram(c.latency, uint64(sub.Latency.Count()), sub.Latency.Sum.Seconds(), cumulative(sub.Latency), labels...)
 		}
 	}
 }
 
-func itoa(i int) string {
-	if i < 10 {
-		return string(rune('0' + i))
+// cumulative turns a histogram's bucket counts into Prometheus' cumulative ones, keyed by
+// upper bound in seconds.
+func cumulative(l engine.Latency) map[float64]uint64 {
+	out := make(map[float64]uint64, len(engine.LatencyBounds))
+	var n int64
+	for i, b := range engine.LatencyBounds {
+		if i < len(l.Counts) {
+			n += l.Counts[i]
+		}
+		out[b.Seconds()] = uint64(n)
 	}
-	return itoa(i/10) + string(rune('0'+i%10))
+	return out
 }

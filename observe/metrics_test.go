@@ -4,10 +4,13 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -74,7 +77,7 @@ sinks:
 		if !ok {
 			t.Fatalf("no metric %s", name)
 		}
-		if f.GetHelp() == "" || f.GetType() != dto.MetricType_COUNTER {
+		if f.GetHelp() == "" || f.GetType() != dto.MetricType_COUNTER && f.GetType() != dto.MetricType_GAUGE {
 			t.Fatalf("%s: help %q type %v", name, f.GetHelp(), f.GetType())
 		}
 		var v float64
@@ -87,7 +90,7 @@ sinks:
 				t.Fatalf("%s: labels %v", name, labels)
 			}
 			if labels["node"] == node {
-				v += m.GetCounter().GetValue()
+				v += m.GetCounter().GetValue() + m.GetGauge().GetValue()
 			}
 		}
 		return v
@@ -109,6 +112,25 @@ sinks:
 	if got := sum("millrace_records_in_total", "sink.out"); got != float64(view.RowsOut) {
 		t.Errorf("sink in %v, view out %d", got, view.RowsOut)
 	}
+	if got := sum("millrace_idle_seconds_total", "sink.out"); got <= 0 {
+		t.Errorf("the sink never waited: %v", got)
+	}
+	if got := sum("millrace_state_bytes", "big"); got != 0 {
+		t.Errorf("a stateless view holds %v bytes", got)
+	}
+	if _, ok := families["millrace_source_backlog_bytes"]; ok {
+		t.Error("a generator has no backlog to tell")
+	}
+	lat := families["millrace_latency_seconds"]
+	if lat.GetType() != dto.MetricType_HISTOGRAM {
+		t.Fatalf("latency: %v", lat)
+	}
+	for _, m := range lat.GetMetric() {
+		h := m.GetHistogram()
+		if b := h.GetBucket(); len(b) != len(engine.LatencyBounds)+1 || b[len(b)-1].GetCumulativeCount() > h.GetSampleCount() {
+			t.Errorf("latency buckets %v of %d", b, h.GetSampleCount())
+		}
+	}
 	if _, ok := families["millrace_source_read_records_total"]; ok {
 		for _, m := range families["millrace_source_read_records_total"].GetMetric() {
 			for _, l := range m.GetLabel() {
@@ -117,5 +139,41 @@ sinks:
 				}
 			}
 		}
+	}
+}
+
+// TestMetricsPassPromtool has promtool lint the exposition, where promtool is installed
+// (CI installs it).
+func TestMetricsPassPromtool(t *testing.T) {
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("promtool is not installed")
+		}
+		t.Skip("promtool is not installed")
+	}
+	p := testPlan(t)
+	mon := &engine.Monitor{}
+	opts := engine.DefaultOptions()
+	opts.Monitor = mon
+	if _, err := engine.Run(context.Background(), p.Graph, opts); err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(NewCollector(p.Spec.Name, mon, []string{"tx"}))
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text strings.Builder
+	for _, f := range families {
+		if _, err := expfmt.MetricFamilyToText(&text, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = strings.NewReader(text.String())
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("promtool check metrics: %v\n%s", err, out)
 	}
 }

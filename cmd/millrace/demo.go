@@ -129,6 +129,7 @@ func printDemoProgress(w io.Writer, p *plan.Plan, st *engine.Stats) {
 	fmt.Fprintln(w, line)
 }
 
+// sourceRead is the number of records the plan's sources have read.
 func sourceRead(p *plan.Plan, st *engine.Stats) int64 {
 	var n int64
 	for _, s := range p.Sources {
@@ -136,4 +137,18 @@ func sourceRead(p *plan.Plan, st *engine.Stats) int64 {
 		n += r.Read
 	}
 	return n
+}
+
+// inputBytes is the bytes of input the plan's sources hold and have read; ok is false
+// unless every source knows its size, as file sources do.
+func inputBytes(p *plan.Plan, st *engine.Stats) (total, read int64, ok bool) {
+	for _, s := range p.Sources {
+		r, _ := st.Node(s)
+		if r.InputBytes <= 0 {
+			return 0, 0, false
+		}
+		total += r.InputBytes
+		read += r.InputBytesRead
+	}
+	return total, read, len(p.Sources) > 0
 }

@@ -5,6 +5,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"millrace/engine"
+	"millrace/plan"
 )
 
 func TestProgressShowsRateAndETA(t *testing.T) {
@@ -37,5 +40,20 @@ func TestProgressShowsRateAndETA(t *testing.T) {
 	plain.update(1_234_567, 0)
 	if got := buf.String(); got != "inspect: 1,234,567 rows, 617k rows/s\n" {
 		t.Errorf("plain progress %q", got)
+	}
+}
+
+func TestRunProgressCountsBytesOfInput(t *testing.T) {
+	p := &plan.Plan{Sources: []string{"tx", "refunds"}}
+	st := &engine.Stats{Nodes: []engine.NodeReport{
+		{Name: "tx", InputBytes: 3000, InputBytesRead: 1000},
+		{Name: "refunds", InputBytes: 1000, InputBytesRead: 1000},
+	}}
+	if total, read, ok := inputBytes(p, st); !ok || total != 4000 || read != 2000 {
+		t.Errorf("input bytes %d read %d ok %v", total, read, ok)
+	}
+	st.Nodes[1].InputBytes = 0 // a source that cannot tell: no percent at all
+	if _, _, ok := inputBytes(p, st); ok {
+		t.Error("percent claimed for a source of unknown size")
 	}
 }

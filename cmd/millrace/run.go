@@ -98,7 +98,13 @@ Ctrl-C stops the run; files not yet finished are not published.`,
 			if !prog.tty {
 				opts.ProgressEvery = 5 * time.Second
 			}
-			opts.Progress = func(st *engine.Stats) { prog.update(sourceRead(p, st), 0) }
+			opts.Progress = func(st *engine.Stats) {
+				var done float64
+				if total, read, ok := inputBytes(p, st); ok { // percent and ETA by bytes of input
+					prog.total, done = float64(total), float64(read)
+				}
+				prog.update(sourceRead(p, st), done)
+			}
 			stats, err := engine.Run(cmd.Context(), p.Graph, opts)
 			prog.done()
 			if stats != nil {

@@ -59,11 +59,11 @@ func NexmarkQueries() []string {
 	return names
 }
 
-// Nexmark runs Nexmark query name over events events with parallelism p (0: every core). The
-// query is the embedded spec examples/nexmark/NAME.yaml, parsed with NEXMARK_EVENTS set to
-// events; its sinks are replaced by counters of the rows they receive, each running beside
-// the step that feeds it.
-func Nexmark(ctx context.Context, name string, events int64, p int) (Result, error) {
+// Nexmark runs Nexmark query name over events events with parallelism p (0: every core) and
+// the engine options opts. The query is the embedded spec examples/nexmark/NAME.yaml, parsed
+// with NEXMARK_EVENTS set to events; its sinks are replaced by counters of the rows they
+// receive, each running beside the step that feeds it.
+func Nexmark(ctx context.Context, name string, events int64, p int, opts engine.Options) (Result, error) {
 	text, err := examples.Specs.ReadFile("nexmark/" + name + ".yaml")
 	if err != nil {
 		return Result{}, fmt.Errorf("unknown Nexmark query %q (available: %v)", name, NexmarkQueries())
@@ -88,7 +88,7 @@ func Nexmark(ctx context.Context, name string, events int64, p int) (Result, err
 	var rows atomic.Int64
 	countSinks(pl, &rows)
 	start := time.Now()
-	if _, err := engine.Run(ctx, pl.Graph, engine.DefaultOptions()); err != nil {
+	if _, err := engine.Run(ctx, pl.Graph, opts); err != nil {
 		return Result{}, fmt.Errorf("nexmark %s: %w", name, err)
 	}
 	return Result{Name: "nexmark " + name, Events: events, Rows: rows.Load(), Elapsed: time.Since(start), Cores: runtime.GOMAXPROCS(0)}, nil

@@ -3,12 +3,14 @@ package bench
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 
+	"millrace/engine"
 	"millrace/nexmark"
 )
 
@@ -23,7 +25,7 @@ func TestNexmarkQueriesRun(t *testing.T) {
 	want["q5"] = func(n int64) bool { return n == q5 }
 	want["q7"] = func(n int64) bool { return n == q7 }
 	for _, q := range NexmarkQueries() {
-		r, err := Nexmark(context.Background(), q, events, 2)
+		r, err := Nexmark(context.Background(), q, events, 2, engine.DefaultOptions())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -34,7 +36,7 @@ func TestNexmarkQueriesRun(t *testing.T) {
 			t.Errorf("report %q", r)
 		}
 	}
-	if _, err := Nexmark(context.Background(), "q9", 10, 1); err == nil {
+	if _, err := Nexmark(context.Background(), "q9", 10, 1, engine.DefaultOptions()); err == nil {
 		t.Error("q9 ran")
 	}
 }
@@ -44,7 +46,32 @@ func BenchmarkNexmark(b *testing.B) {
 		b.Run(q, func(b *testing.B) {
 			var events int64
 			for b.Loop() {
-				r, err := Nexmark(context.Background(), q, 5_000_000, 1)
+				r, err := Nexmark(context.Background(), q, 5_000_000, 1, engine.DefaultOptions())
+				if err != nil {
+					b.Fatal(err)
+				}
+				events += r.Events
+			}
+			b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}
+
+// BenchmarkMeasurementOverhead runs Nexmark q1 with the engine's measurement on, watched by
+// a Monitor read every second as a dashboard would, and with it off (Options.Unmeasured):
+// compare the events/s of the two.
+func BenchmarkMeasurementOverhead(b *testing.B) {
+	for _, measured := range []bool{true, false} {
+		b.Run(fmt.Sprintf("q1/measured=%v", measured), func(b *testing.B) {
+			opts := engine.DefaultOptions()
+			opts.Unmeasured = !measured
+			if measured {
+				opts.Monitor = &engine.Monitor{}
+				opts.Progress = func(*engine.Stats) {}
+			}
+			var events int64
+			for b.Loop() {
+				r, err := Nexmark(context.Background(), "q1", 5_000_000, 1, opts)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"millrace/bench"
+	"millrace/engine"
 )
 
 func newBenchCmd() *cobra.Command {
@@ -35,7 +36,7 @@ window.`,
 		Example: `  millrace bench nexmark --query q1 --events 50000000`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			r, err := bench.Nexmark(cmd.Context(), query, events, parallelism)
+			r, err := bench.Nexmark(cmd.Context(), query, events, parallelism, engine.DefaultOptions())
 			if err != nil {
 				return usageError{err}
 			}

@@ -194,3 +194,48 @@ func TestRunFindsTheHotKeyAndStateSize(t *testing.T) {
 		t.Errorf("state %d bytes, want %d", c.StateBytes, keys*10)
 	}
 }
+
+// TestLiveLedgerAlwaysBalances reads the figures of a run over and over while it goes on:
+// every snapshot's source ledger balances, not just the last.
+func TestLiveLedgerAlwaysBalances(t *testing.T) {
+	cfg := gen.DefaultConfig()
+	cfg.Rows, cfg.LateRate, cfg.Disorder = 200000, 0.01, 2*time.Second
+	tx := &Node{Name: "tx", Parallelism: 2, Source: genSource(t, cfg, 2, 2000, smallAmount{})}
+	var mu sync.Mutex
+	var rows int64
+	var wms []int64
+	var finished [2]bool
+	out := &Node{Name: "out", Parallelism: 2, Operator: func(sub int) op.Operator {
+		return &sink{mu: &mu, rows: &rows, watermarks: &wms, finished: &finished[sub]}
+	}}
+	g := &Graph{Nodes: []*Node{tx, out}, Edges: []*Edge{{From: tx, To: out, Partitioning: Rebalance}}}
+	opts := DefaultOptions()
+	opts.Monitor = &Monitor{}
+	done := make(chan error, 1)
+	go func() { _, err := Run(context.Background(), g, opts); done <- err }()
+	snapshots := 0
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			if snapshots < 10 {
+				t.Logf("only %d snapshots during the run", snapshots)
+			}
+			s, _ := opts.Monitor.Snapshot().Node("tx")
+			if s.Read != 200000 || s.Late == 0 || s.Rejected == 0 {
+				t.Fatalf("final ledger %+v", s)
+			}
+			return
+		default:
+		}
+		if st := opts.Monitor.Snapshot(); st != nil {
+			snapshots++
+			s, _ := st.Node("tx")
+			if s.Read != s.Accepted+s.Rejected+s.Late {
+				t.Fatalf("snapshot %d: read %d != accepted %d + rejected %d + late %d", snapshots, s.Read, s.Accepted, s.Rejected, s.Late)
+			}
+		}
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"millrace/source"
-	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -47,7 +46,8 @@ type sourceTask struct {
 	encoder format.RowEncoder
 	line    []byte
 	meter   *meter
-	marked  time.Time // when the last latency marker was sent
+	marked  time.Time   // when the last latency marker was sent
+	tally   ledgerTally // the ledger counts of the batch being routed
 }
 
 // runSource runs subtask sub of a source node until its partitions have ended.
@@ -196,8 +196,11 @@ func (t *sourceTask) countBytes(p *partitionState) {
 }
 
 // readOnce reads one batch of partition p and routes its rows. It says whether the read
-// yielded anything: records, dead letters or the end of the partition.
+// yielded anything: records, dead letters or the end of the partition. The batch's ledger
+// counts are published together once it is routed, so the ledger balances at any moment.
 func (t *sourceTask) readOnce(p *partitionState) (bool, error) {
+	t.tally = ledgerTally{}
+	defer func() { t.stats.count(t.tally) }()
 	rec, dead, err := p.reader.Read(t.r.readCtx)
 	if err != nil && t.r.readCtx.Err() != nil && t.r.ctx.Err() == nil {
 		return false, errStopped
@@ -216,11 +219,11 @@ func (t *sourceTask) readOnce(p *partitionState) (bool, error) {
 		return false, fmt.Errorf("read partition %d: %w", p.index, err)
 	}
 	t.countBytes(p)
-	t.stats.Read.Add(int64(len(dead)))
+	t.tally.read += int64(len(dead))
 	if rec == nil {
 		return len(dead) > 0, t.sendDead(dead)
 	}
-	t.stats.Read.Add(rec.NumRows())
+	t.tally.read += rec.NumRows()
 	p.active = t.r.opts.Now()
 	rec, dead, err = t.check(p, rec, dead)
 	if err != nil {
@@ -309,7 +312,7 @@ func (t *sourceTask) sendDead(dead []format.DeadLetter) error {
 	if len(dead) == 0 {
 		return nil
 	}
-	t.stats.Rejected.Add(int64(len(dead)))
+	t.tally.rejected += int64(len(dead))
 	if m := t.r.opts.Monitor; m != nil {
 		m.sample(t.n.Name, dead)
 	}
@@ -320,7 +323,7 @@ func (t *sourceTask) sendDead(dead []format.DeadLetter) error {
 // may have fired), and rows without an event time, and sends the rest on.
 func (t *sourceTask) sendOnTime(p *partitionState, rec arrow.RecordBatch) error {
 	if t.policy.EventTime < 0 {
-		t.stats.Accepted.Add(rec.NumRows())
+		t.tally.accepted += rec.NumRows()
 		return t.outs[MainPort].send(op.Message{Kind: op.Data, Batch: rec})
 	}
 	ts, ok := rec.Column(t.policy.EventTime).(*array.Timestamp)
@@ -339,15 +342,15 @@ func (t *sourceTask) sendOnTime(p *partitionState, rec arrow.RecordBatch) error 
 		p.maxTime = max(p.maxTime, ms)
 	}
 	if len(late) == 0 {
-		t.stats.Accepted.Add(rec.NumRows())
+		t.tally.accepted += rec.NumRows()
 		return t.outs[MainPort].send(op.Message{Kind: op.Data, Batch: rec})
 	}
 	defer rec.Release()
 	for _, part := range []struct {
 		rows  []int32
 		port  int
-		count *atomic.Int64
-	}{{onTime, MainPort, &t.stats.Accepted}, {late, LatePort, &t.stats.Late}} {
+		count *int64
+	}{{onTime, MainPort, &t.tally.accepted}, {late, LatePort, &t.tally.late}} {
 		if len(part.rows) == 0 {
 			continue
 		}
@@ -355,7 +358,7 @@ func (t *sourceTask) sendOnTime(p *partitionState, rec arrow.RecordBatch) error 
 		if err != nil {
 			return err
 		}
-		part.count.Add(int64(len(part.rows)))
+		*part.count += int64(len(part.rows))
 		if err := t.outs[part.port].send(op.Message{Kind: op.Data, Batch: sub}); err != nil {
 			return err
 		}

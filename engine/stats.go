@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -28,13 +29,31 @@ type NodeStats struct {
 	// Latency is the time latency markers took from their source to this subtask.
 	Latency latencyHistogram
 
-	// Sources only: the ledger of what was read.
-	Read, Accepted, Rejected, Late atomic.Int64
+	// Sources only: the ledger of what was read, kept under a lock so that a snapshot
+	// always balances.
+	ledgerMu sync.Mutex
+	ledger   ledgerTally
 	// Sources only: the bytes of input the subtask's partitions hold, when the source knows
 	// (source.Sized), and how many it has read.
 	InputBytes, InputBytesRead atomic.Int64
 
 	inbox chan envelope // operators only
+}
+
+// ledgerTally is a source's ledger counts of one batch.
+type ledgerTally struct{ read, accepted, rejected, late int64 }
+
+// count adds a batch's ledger counts.
+func (s *NodeStats) count(t ledgerTally) {
+	if t == (ledgerTally{}) {
+		return
+	}
+	s.ledgerMu.Lock()
+	s.ledger.read += t.read
+	s.ledger.accepted += t.accepted
+	s.ledger.rejected += t.rejected
+	s.ledger.late += t.late
+	s.ledgerMu.Unlock()
 }
 
 func newNodeStats(n *Node, sub int, inbox chan envelope) *NodeStats {
@@ -118,13 +137,16 @@ func (s *NodeStats) snapshot() NodeReport {
 		RowsIn: s.RowsIn.Load(), RowsOut: s.RowsOut.Load(),
 		BatchesIn: s.BatchesIn.Load(), BatchesOut: s.BatchesOut.Load(),
 		Busy: time.Duration(s.BusyNanos.Load()), Backpressure: time.Duration(s.BackpressureNanos.Load()),
-		Idle:    time.Duration(s.IdleNanos.Load()),
-		Dropped: s.Dropped.Load(),
-		Read:    s.Read.Load(), Accepted: s.Accepted.Load(), Rejected: s.Rejected.Load(), Late: s.Late.Load(),
+		Idle:       time.Duration(s.IdleNanos.Load()),
+		Dropped:    s.Dropped.Load(),
 		InputBytes: s.InputBytes.Load(), InputBytesRead: s.InputBytesRead.Load(),
 		Watermark: s.Watermark.Load(), StateBytes: s.StateBytes.Load(),
 		Latency: s.Latency.snapshot(),
 	}
+	s.ledgerMu.Lock()
+	l := s.ledger
+	s.ledgerMu.Unlock()
+	r.Read, r.Accepted, r.Rejected, r.Late = l.read, l.accepted, l.rejected, l.late
 	if s.inbox != nil {
 		r.Queued, r.QueueCapacity = len(s.inbox), cap(s.inbox)
 	}

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"cmp"
+	"slices"
 	"strings"
 	"sync"
 
@@ -66,10 +68,15 @@ func hotKeys(sketches []*keySketch, keyGroups, parallelism int) []HotKey {
 		merged.Merge(k.sketch)
 		k.mu.Unlock()
 	}
+	// A key's guaranteed count is its count less the error it may have inherited: over many
+	// keys of equal weight every tracked count is mostly error, and no key is hot.
 	var out []HotKey
 	for _, e := range merged.Top(hotKeysReported) {
-		out = append(out, HotKey{Key: e.Key, Share: merged.Share(e),
-			Subtask: KeyGroupOwner(KeyGroup(e.Hash, keyGroups), keyGroups, parallelism)})
+		if sure := e.Count - e.Error; sure > 0 && merged.Total() > 0 {
+			out = append(out, HotKey{Key: e.Key, Share: float64(sure) / float64(merged.Total()),
+				Subtask: KeyGroupOwner(KeyGroup(e.Hash, keyGroups), keyGroups, parallelism)})
+		}
 	}
+	slices.SortStableFunc(out, func(a, b HotKey) int { return cmp.Compare(b.Share, a.Share) })
 	return out
 }

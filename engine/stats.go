@@ -88,7 +88,7 @@ type NodeReport struct {
 // HotKey is a key that takes a large share of a keyed node's input.
 type HotKey struct {
 	Key string
-	// Share is the estimated fraction of the node's recent input with this key.
+	// Share is the fraction of the node's recent input surely with this key (a lower bound).
 	Share float64
 	// Subtask is the subtask that owns the key.
 	Subtask int

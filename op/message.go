@@ -30,6 +30,11 @@ const (
 	// the queueing latency of the path from ingest to that node. The engine measures and
 	// forwards markers; operators never see them.
 	Marker
+	// Barrier marks checkpoint Checkpoint in the stream: what came before it on an input
+	// is in the checkpoint, what follows is not. The engine aligns barriers over a
+	// subtask's inputs, snapshots the operator and forwards the barrier; operators never see
+	// them.
+	Barrier
 )
 
 func (k Kind) String() string {
@@ -42,6 +47,8 @@ func (k Kind) String() string {
 		return "end-of-data"
 	case Marker:
 		return "marker"
+	case Barrier:
+		return "barrier"
 	}
 	return fmt.Sprintf("Kind(%d)", uint8(k))
 }
@@ -55,6 +62,8 @@ type Message struct {
 	Watermark int64
 	// Sent is set for Marker: when the source sent it, in nanoseconds since the epoch.
 	Sent int64
+	// Checkpoint is set for Barrier: the id of the checkpoint, counting from 1.
+	Checkpoint uint64
 }
 
 // MinWatermark is the watermark of an input that has said nothing yet.

@@ -15,6 +15,9 @@ type Context struct {
 	Subtask, Parallelism int
 	Mem                  memory.Allocator
 	Log                  *slog.Logger
+	// Checkpointing says the run takes checkpoints: a Committer then publishes only in
+	// Commit, never in Finish.
+	Checkpointing bool
 }
 
 // Collector takes an operator's output rows. Collect takes ownership of rec.
@@ -59,4 +62,29 @@ func (Base) Close() error { return nil }
 // memory the state holds; the engine samples it about once a second for metrics.
 type Stateful interface {
 	StateBytes() int64
+}
+
+// Snapshotter is an operator whose state checkpoints keep, so that a run resumed from a
+// checkpoint goes on as if it had never stopped.
+type Snapshotter interface {
+	// Snapshot encodes the state as it stands between two messages, for checkpoint id. The
+	// engine calls it once barriers of the checkpoint have arrived on every input (and once
+	// more after Finish, for the final checkpoint of a run).
+	Snapshot(id uint64) ([]byte, error)
+	// Restore loads what Snapshot returned in the subtask of the same index, after Open and
+	// before any message.
+	Restore(state []byte) error
+}
+
+// Committer is an operator with effects outside the dataflow, such as a sink's files, that
+// must happen exactly once: two-phase commit over checkpoints.
+type Committer interface {
+	// Snapshot pre-commits: it makes everything received so far durable but not yet
+	// visible, and its state names what it made ready. Restore, after a crash, publishes
+	// what the checkpoint made ready (Commit may not have run) and discards whatever was
+	// written after it.
+	Snapshotter
+	// Commit publishes what Snapshot made ready for checkpoint id and every earlier one,
+	// once the checkpoint is durable. It runs on the operator's goroutine between messages.
+	Commit(id uint64) error
 }

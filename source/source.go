@@ -74,3 +74,17 @@ type Check interface {
 	// String is the check as the spec wrote it; dead letters quote it.
 	String() string
 }
+
+// Resumable is a source whose partitions can resume where a checkpoint left them.
+type Resumable interface {
+	Source
+	// OpenAt opens partition at pos, which Checkpoint of a reader of the same partition
+	// returned; the first Read yields the record that reader would have yielded next.
+	OpenAt(ctx context.Context, partition int, pos []byte) (PartitionReader, error)
+}
+
+// Checkpointer is a PartitionReader of a Resumable source: Checkpoint encodes where the
+// next Read starts, for OpenAt.
+type Checkpointer interface {
+	Checkpoint() ([]byte, error)
+}

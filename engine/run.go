@@ -33,6 +33,9 @@ type Options struct {
 	Monitor *Monitor
 	// ChannelCapacity is how many messages an input channel holds before senders block.
 	ChannelCapacity int
+	// Checkpointing, when set, makes the run take checkpoints and, with Restore, resume
+	// from one.
+	Checkpointing *Checkpointing
 	// Unmeasured turns off the timing of subtasks, the latency markers and the hot-key
 	// sketches (rows are still counted: the ledger needs them). It exists to benchmark what
 	// the measurement costs; leave it off.
@@ -67,6 +70,7 @@ type run struct {
 	stats    map[*Node][]*NodeStats // counters per subtask of each node
 	outs     map[*Node][]*Edge      // edges leaving each node
 	sketches map[*Edge][]*keySketch // hot-key sketches of hash edges, per upstream subtask
+	coord    *coordinator           // nil without checkpoints
 }
 
 // markerEvery is how often a source subtask sends a latency marker.
@@ -133,13 +137,25 @@ func Run(ctx context.Context, g *Graph, opts Options) (*Stats, error) {
 		}
 	}
 
-	var wg sync.WaitGroup // the progress reporter
+	var wg sync.WaitGroup // the progress reporter and the checkpoint coordinator
 	defer wg.Wait()
 	var first atomic.Pointer[error]
 	fail := func(err error) {
 		if first.CompareAndSwap(nil, &err) {
 			cancel(err)
 		}
+	}
+	if cp := opts.Checkpointing; cp != nil {
+		coord, err := newCoordinator(r, *cp)
+		if err != nil {
+			return nil, err
+		}
+		r.coord = coord
+		wg.Go(func() {
+			if err := coord.run(ctx); err != nil {
+				fail(err)
+			}
+		})
 	}
 	start := time.Now()
 	if opts.Monitor != nil {
@@ -385,125 +401,6 @@ func (c collector) Collect(rec arrow.RecordBatch) error {
 func (r *run) output(n *Node, sub, port int) *output {
 	return &output{r: r, from: n, sub: sub, port: port, stats: r.stats[n][sub]}
 }
-
-// runOperator runs subtask sub of an operator node until all its inputs have ended.
-func (r *run) runOperator(n *Node, sub int) error {
-	o := n.Operator(sub)
-	stats := r.stats[n][sub]
-	if err := o.Open(op.Context{Node: n.Name, Subtask: sub, Parallelism: n.Parallelism, Mem: r.opts.Mem, Log: r.opts.Log}); err != nil {
-		return fmt.Errorf("open: %w", errors.Join(err, o.Close()))
-	}
-	err := r.operatorLoop(n, sub, o, stats)
-	if d, ok := o.(dropper); ok {
-		stats.Dropped.Store(d.Dropped())
-	}
-	if st, ok := o.(op.Stateful); ok {
-		stats.StateBytes.Store(st.StateBytes())
-	}
-	if cerr := o.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("close: %w", cerr)
-	}
-	if err != nil {
-		r.drain(n, sub)
-	}
-	return err
-}
-
-func (r *run) operatorLoop(n *Node, sub int, o op.Operator, stats *NodeStats) error {
-	out := r.output(n, sub, MainPort)
-	coll := collector{out}
-	nch := r.chans[n]
-	wms := make([]int64, nch)
-	ended := make([]bool, nch)
-	input := make([]int, nch) // channel -> operator input index
-	live := 0
-	for _, e := range r.g.Edges {
-		if e.To != n {
-			continue
-		}
-		for u := range e.From.Parallelism {
-			id := r.chanID[e] + u
-			input[id] = e.Input
-			wms[id] = op.MinWatermark
-			if e.Partitioning == Forward && u != sub {
-				ended[id] = true // a forward edge only ever sends from the same index
-				continue
-			}
-			live++
-		}
-	}
-	current := int64(op.MinWatermark)
-	advance := func() error {
-		m := int64(op.MaxWatermark)
-		for i, w := range wms {
-			if !ended[i] && w < m {
-				m = w
-			}
-		}
-		if m <= current {
-			return nil
-		}
-		current = m
-		stats.Watermark.Store(m)
-		if err := o.OnWatermark(m, coll); err != nil {
-			return fmt.Errorf("watermark %d: %w", m, err)
-		}
-		return out.send(op.Message{Kind: op.Watermark, Watermark: m})
-	}
-	inbox := r.inbox[n][sub]
-	meter := newMeter(stats, o, r.opts.Unmeasured)
-	for live > 0 {
-		var env envelope
-		select {
-		case env = <-inbox:
-		case <-r.ctx.Done():
-			return context.Cause(r.ctx)
-		}
-		meter.received()
-		switch env.msg.Kind {
-		case op.Data:
-			rows := env.msg.Batch.NumRows()
-			stats.RowsIn.Add(rows)
-			stats.BatchesIn.Add(1)
-			if err := o.Process(input[env.from], env.msg.Batch, coll); err != nil {
-				return err
-			}
-			if d, ok := o.(dropper); ok {
-				stats.Dropped.Store(d.Dropped()) // live, for metrics and the dashboard
-			}
-		case op.Watermark:
-			if env.msg.Watermark > wms[env.from] {
-				wms[env.from] = env.msg.Watermark
-				if err := advance(); err != nil {
-					return err
-				}
-			}
-		case op.EndOfData:
-			ended[env.from] = true
-			live--
-			if live > 0 {
-				if err := advance(); err != nil {
-					return err
-				}
-			}
-		case op.Marker:
-			meter.marker(env.msg.Sent)
-			if err := out.send(env.msg); err != nil {
-				return err
-			}
-		}
-		meter.handled()
-	}
-	// A bounded input sent the final watermark before it ended; an input stopped early did
-	// not, and its open windows stay unfired.
-	if err := o.Finish(coll); err != nil {
-		return fmt.Errorf("finish: %w", err)
-	}
-	return out.send(op.Message{Kind: op.EndOfData})
-}
-
-// dropper is an operator that counts the rows it filtered out.
-type dropper interface{ Dropped() int64 }
 
 // drain releases the batches left in a failed subtask's inbox.
 func (r *run) drain(n *Node, sub int) {

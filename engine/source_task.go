@@ -29,6 +29,7 @@ type partitionState struct {
 	active  time.Time // when the partition was opened or last yielded rows
 	size    int64     // bytes of input, when the source knows (source.Sized); else 0
 	read    int64     // bytes of input read, at most size
+	resume  []byte    // where to reopen the partition, from a checkpoint
 }
 
 // sourceTask reads the partitions of one source subtask: it decodes, checks, splits off
@@ -72,9 +73,16 @@ func (r *run) runSource(n *Node, sub int) error {
 	}
 	t.meter = newMeter(t.stats, nil, r.opts.Unmeasured)
 	defer t.closeAll()
+	if err := t.restore(); err != nil {
+		return err
+	}
 	err = t.loop()
 	stopped := errors.Is(err, errStopped)
 	if err != nil && !stopped {
+		return err
+	}
+	final, err := t.state() // before the readers close: a stopped source resumes from here
+	if err != nil {
 		return err
 	}
 	if !stopped {
@@ -90,6 +98,7 @@ func (r *run) runSource(n *Node, sub int) error {
 			return err
 		}
 	}
+	r.coord.ack(ack{node: n, sub: sub, state: final, final: true})
 	return nil
 }
 
@@ -105,9 +114,17 @@ func (t *sourceTask) closeAll() {
 var errStopped = errors.New("engine: stopped")
 
 func (t *sourceTask) loop() error {
+	trigger := t.r.coord.trigger(t.n, t.sub)
 	for {
 		if t.r.readCtx.Err() != nil && t.r.ctx.Err() == nil {
 			return errStopped
+		}
+		select {
+		case id := <-trigger:
+			if err := t.checkpoint(id); err != nil {
+				return err
+			}
+		default:
 		}
 		open, pending := 0, 0
 		for _, p := range t.parts {
@@ -127,9 +144,9 @@ func (t *sourceTask) loop() error {
 				break
 			}
 			if !p.done && p.reader == nil {
-				rd, err := t.src.Open(t.r.ctx, p.index)
+				rd, err := t.open(p)
 				if err != nil {
-					return fmt.Errorf("open partition %d: %w", p.index, err)
+					return err
 				}
 				p.reader = rd
 				p.active = t.r.opts.Now()

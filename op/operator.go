@@ -2,6 +2,7 @@ package op
 
 import (
 	"log/slog"
+	"math"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -75,6 +76,10 @@ type Snapshotter interface {
 	// before any message.
 	Restore(state []byte) error
 }
+
+// FinalCheckpoint is the id Snapshot and Commit get for the last checkpoint of a subtask,
+// taken after Finish; it is larger than every other id.
+const FinalCheckpoint = math.MaxUint64
 
 // Committer is an operator with effects outside the dataflow, such as a sink's files, that
 // must happen exactly once: two-phase commit over checkpoints.

@@ -1,0 +1,289 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"millrace/op"
+	"millrace/source"
+)
+
+// Checkpointing makes a run take checkpoints: aligned barriers, as in Flink. Every Interval
+// the sources record where they stand and send a barrier; each operator subtask snapshots
+// its state once the barrier has come on all its inputs, and passes it on. When every
+// subtask has taken its part, Complete makes the checkpoint durable and Committers (sinks)
+// publish what they readied. After the last subtask finishes, a final checkpoint holds
+// everyone's final state.
+type Checkpointing struct {
+	// Interval is the time between checkpoints (one is in flight at a time).
+	Interval time.Duration
+	// Restore, when set, is the checkpoint the run resumes from: sources reopen their
+	// partitions where it left them and operators load their state.
+	Restore *Snapshot
+	// Complete makes a checkpoint durable. It is called from one goroutine, in order of id.
+	// An error is logged and the run goes on (the next checkpoint tries again), except for
+	// the final checkpoint, whose error ends the run.
+	Complete func(*Snapshot) error
+}
+
+// Snapshot is the state of a run at one checkpoint.
+type Snapshot struct {
+	ID    uint64
+	Taken time.Time
+	// Final is set on the checkpoint taken after every subtask finished over input that
+	// ended: there is nothing left to resume. A run stopped gracefully ends with a
+	// checkpoint that is not final.
+	Final bool
+	// Parts holds each node's state, one entry per subtask (nil where a subtask keeps
+	// none): a source's positions, an operator's state, a sink's pre-committed files.
+	Parts map[string][][]byte
+}
+
+// ack is a subtask's part of a checkpoint; final marks the state it finished with, which
+// stands for it in every checkpoint from then on.
+type ack struct {
+	node  *Node
+	sub   int
+	id    uint64
+	state []byte
+	final bool
+}
+
+// commitSignal tells an operator subtask the latest durable checkpoint.
+type commitSignal struct {
+	id     atomic.Uint64
+	notify chan struct{}
+}
+
+// ready is closed-over by select: it yields when a newer checkpoint is durable. A nil
+// signal (checkpointing off) never yields.
+func (c *commitSignal) ready() <-chan struct{} {
+	if c == nil {
+		return nil
+	}
+	return c.notify
+}
+
+func (c *commitSignal) latest() uint64 {
+	if c == nil {
+		return 0
+	}
+	return c.id.Load()
+}
+
+func (c *commitSignal) set(id uint64) {
+	c.id.Store(id)
+	select {
+	case c.notify <- struct{}{}:
+	default: // a signal is pending; the reader will load the newest id
+	}
+}
+
+// coordinator triggers checkpoints, gathers the subtasks' parts and completes them.
+type coordinator struct {
+	r        *run
+	cfg      Checkpointing
+	acks     chan ack
+	triggers map[*Node][]chan uint64
+	commits  map[*Node][]*commitSignal
+	subtasks int
+
+	next     uint64
+	inflight *Snapshot
+	missing  int              // subtasks yet to ack the checkpoint in flight
+	acked    map[*Node][]bool // which have, for the checkpoint in flight
+	finals   map[*Node][][]byte
+	finished map[*Node][]bool
+	done     int // subtasks finished
+}
+
+func newCoordinator(r *run, cfg Checkpointing) (*coordinator, error) {
+	if cfg.Interval <= 0 {
+		return nil, fmt.Errorf("engine: checkpoint interval %s: want a positive duration", cfg.Interval)
+	}
+	c := &coordinator{r: r, cfg: cfg, triggers: map[*Node][]chan uint64{}, commits: map[*Node][]*commitSignal{},
+		acked: map[*Node][]bool{}, finals: map[*Node][][]byte{}, finished: map[*Node][]bool{}, next: 1}
+	for _, n := range r.g.Nodes {
+		c.subtasks += n.Parallelism
+		c.acked[n] = make([]bool, n.Parallelism)
+		c.finals[n] = make([][]byte, n.Parallelism)
+		c.finished[n] = make([]bool, n.Parallelism)
+		if n.Source != nil {
+			if _, ok := n.Source.(source.Resumable); !ok {
+				return nil, fmt.Errorf("engine: source %q cannot resume from a checkpoint; run without checkpoints", n.Name)
+			}
+			for range n.Parallelism {
+				c.triggers[n] = append(c.triggers[n], make(chan uint64, 1))
+			}
+			continue
+		}
+		for range n.Parallelism {
+			c.commits[n] = append(c.commits[n], &commitSignal{notify: make(chan struct{}, 1)})
+		}
+	}
+	if s := cfg.Restore; s != nil {
+		c.next = s.ID + 1
+		for _, n := range r.g.Nodes {
+			if parts, ok := s.Parts[n.Name]; ok && len(parts) != n.Parallelism {
+				return nil, fmt.Errorf("engine: checkpoint %d holds %d subtasks of %q; the plan has %d (a checkpoint resumes only at the same parallelism)",
+					s.ID, len(parts), n.Name, n.Parallelism)
+			}
+		}
+	}
+	c.acks = make(chan ack, 2*c.subtasks)
+	return c, nil
+}
+
+// restored is the state subtask sub of n resumes from, if the run resumes.
+func (c *coordinator) restored(n *Node, sub int) ([]byte, bool) {
+	if c == nil || c.cfg.Restore == nil {
+		return nil, false
+	}
+	parts, ok := c.cfg.Restore.Parts[n.Name]
+	if !ok || parts[sub] == nil {
+		return nil, false
+	}
+	return parts[sub], true
+}
+
+// trigger is the channel on which source subtask sub of n hears of checkpoints to take.
+func (c *coordinator) trigger(n *Node, sub int) <-chan uint64 {
+	if c == nil {
+		return nil
+	}
+	return c.triggers[n][sub]
+}
+
+func (c *coordinator) commitSignal(n *Node, sub int) *commitSignal {
+	if c == nil {
+		return nil
+	}
+	return c.commits[n][sub]
+}
+
+// ack hands the coordinator a subtask's part. It never blocks: the channel holds two acks
+// per subtask, and a subtask has at most one checkpoint and its final state outstanding.
+func (c *coordinator) ack(a ack) {
+	if c != nil {
+		c.acks <- a
+	}
+}
+
+// run triggers a checkpoint every interval while none is in flight, and completes each
+// once every subtask has acked it. It returns after the final checkpoint, or with the
+// run's end.
+func (c *coordinator) run(ctx context.Context) error {
+	tick := time.NewTicker(c.cfg.Interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+			c.start()
+		case a := <-c.acks:
+			if err := c.take(a); err != nil {
+				return err
+			}
+			if c.done == c.subtasks {
+				return c.final()
+			}
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+// start triggers the next checkpoint at every source subtask still reading.
+func (c *coordinator) start() {
+	if c.inflight != nil || c.r.readCtx.Err() != nil {
+		return
+	}
+	reading := false
+	for n, subs := range c.triggers {
+		for sub := range subs {
+			reading = reading || !c.finished[n][sub]
+		}
+	}
+	if !reading {
+		return // every source has ended: the final checkpoint follows
+	}
+	id := c.next
+	c.next++
+	c.inflight = &Snapshot{ID: id, Taken: time.Now(), Parts: map[string][][]byte{}}
+	c.missing = c.subtasks
+	for n, flags := range c.acked {
+		clear(flags)
+		c.inflight.Parts[n.Name] = make([][]byte, n.Parallelism)
+		for sub, fin := range c.finished[n] {
+			if fin {
+				c.fill(n, sub, c.finals[n][sub])
+			}
+		}
+	}
+	for n, subs := range c.triggers {
+		for sub, ch := range subs {
+			if !c.finished[n][sub] {
+				ch <- id // cap 1, and only one checkpoint is ever in flight
+			}
+		}
+	}
+}
+
+// take records an ack and completes the checkpoint in flight when it was the last part.
+func (c *coordinator) take(a ack) error {
+	if a.final {
+		c.finished[a.node][a.sub] = true
+		c.finals[a.node][a.sub] = a.state
+		c.done++
+		if c.inflight != nil && !c.acked[a.node][a.sub] {
+			c.fill(a.node, a.sub, a.state)
+		}
+	} else if c.inflight != nil && a.id == c.inflight.ID {
+		c.fill(a.node, a.sub, a.state)
+	}
+	if c.inflight == nil || c.missing > 0 {
+		return nil
+	}
+	s := c.inflight
+	c.inflight = nil
+	if err := c.cfg.Complete(s); err != nil {
+		c.r.opts.Log.Error("checkpoint failed; the next one will try again", "checkpoint", s.ID, "err", err)
+		return nil
+	}
+	c.committed(s.ID)
+	return nil
+}
+
+func (c *coordinator) fill(n *Node, sub int, state []byte) {
+	if c.acked[n][sub] {
+		return
+	}
+	c.acked[n][sub] = true
+	c.inflight.Parts[n.Name][sub] = state
+	c.missing--
+}
+
+// final completes the checkpoint of everyone's final state and lets Committers publish.
+func (c *coordinator) final() error {
+	s := &Snapshot{ID: c.next, Taken: time.Now(), Parts: map[string][][]byte{},
+		Final: c.r.readCtx.Err() == nil}
+	c.next++
+	for n, states := range c.finals {
+		s.Parts[n.Name] = states
+	}
+	if err := c.cfg.Complete(s); err != nil {
+		return fmt.Errorf("final checkpoint %d: %w", s.ID, err)
+	}
+	c.committed(op.FinalCheckpoint)
+	return nil
+}
+
+// committed tells every operator subtask that checkpoint id is durable.
+func (c *coordinator) committed(id uint64) {
+	for _, subs := range c.commits {
+		for _, s := range subs {
+			s.set(id)
+		}
+	}
+}

@@ -1,0 +1,289 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"millrace/op"
+)
+
+// operatorTask runs one subtask of an operator node: it merges its input channels, tracks
+// their watermarks, aligns checkpoint barriers and calls the operator.
+type operatorTask struct {
+	r     *run
+	n     *Node
+	sub   int
+	o     op.Operator
+	stats *NodeStats
+	out   *output
+	coll  collector
+	meter *meter
+
+	input   []int   // channel -> operator input index
+	wms     []int64 // channel -> its watermark
+	ended   []bool  // channel -> it has ended (or never sends to this subtask)
+	live    int     // channels not ended
+	current int64   // the watermark passed to the operator
+
+	// Barrier alignment: while checkpoint aligning is under way, channels that delivered
+	// its barrier are blocked and what they send next waits in held.
+	aligning uint64
+	blocked  []bool
+	arrived  int
+	held     []envelope
+}
+
+// runOperator runs subtask sub of an operator node until all its inputs have ended.
+func (r *run) runOperator(n *Node, sub int) error {
+	t := &operatorTask{r: r, n: n, sub: sub, o: n.Operator(sub), stats: r.stats[n][sub], current: op.MinWatermark}
+	ctx := op.Context{Node: n.Name, Subtask: sub, Parallelism: n.Parallelism, Mem: r.opts.Mem, Log: r.opts.Log,
+		Checkpointing: r.coord != nil}
+	if err := t.o.Open(ctx); err != nil {
+		return fmt.Errorf("open: %w", errors.Join(err, t.o.Close()))
+	}
+	err := t.restore()
+	if err == nil {
+		err = t.loop()
+	}
+	if d, ok := t.o.(dropper); ok {
+		t.stats.Dropped.Store(d.Dropped())
+	}
+	if st, ok := t.o.(op.Stateful); ok {
+		t.stats.StateBytes.Store(st.StateBytes())
+	}
+	if cerr := t.o.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("close: %w", cerr)
+	}
+	if err != nil {
+		r.drain(n, sub)
+	}
+	return err
+}
+
+// restore loads the operator's state from the checkpoint the run resumes from.
+func (t *operatorTask) restore() error {
+	state, ok := t.r.coord.restored(t.n, t.sub)
+	if !ok {
+		return nil
+	}
+	s, isSnap := t.o.(op.Snapshotter)
+	if !isSnap {
+		return nil
+	}
+	if err := s.Restore(state); err != nil {
+		return fmt.Errorf("restore from checkpoint %d: %w", t.r.coord.cfg.Restore.ID, err)
+	}
+	return nil
+}
+
+func (t *operatorTask) loop() error {
+	r, n := t.r, t.n
+	t.out = r.output(n, t.sub, MainPort)
+	t.coll = collector{t.out}
+	nch := r.chans[n]
+	t.wms, t.ended, t.input, t.blocked = make([]int64, nch), make([]bool, nch), make([]int, nch), make([]bool, nch)
+	for _, e := range r.g.Edges {
+		if e.To != n {
+			continue
+		}
+		for u := range e.From.Parallelism {
+			id := r.chanID[e] + u
+			t.input[id] = e.Input
+			t.wms[id] = op.MinWatermark
+			if e.Partitioning == Forward && u != t.sub {
+				t.ended[id] = true // a forward edge only ever sends from the same index
+				continue
+			}
+			t.live++
+		}
+	}
+	inbox := r.inbox[n][t.sub]
+	commits := r.coord.commitSignal(n, t.sub)
+	t.meter = newMeter(t.stats, t.o, r.opts.Unmeasured)
+	for t.live > 0 {
+		var env envelope
+		select {
+		case env = <-inbox:
+		case <-commits.ready():
+			if err := t.commit(commits.latest()); err != nil {
+				return err
+			}
+			continue
+		case <-r.ctx.Done():
+			return context.Cause(r.ctx)
+		}
+		t.meter.received()
+		if err := t.handle(env); err != nil {
+			return err
+		}
+		t.meter.handled()
+	}
+	// A bounded input sent the final watermark before it ended; an input stopped early did
+	// not, and its open windows stay unfired.
+	if err := t.o.Finish(t.coll); err != nil {
+		return fmt.Errorf("finish: %w", err)
+	}
+	if err := t.out.send(op.Message{Kind: op.EndOfData}); err != nil {
+		return err
+	}
+	return t.finishCheckpoints(commits)
+}
+
+// handle dispatches one message, or holds it back while its channel is blocked by barrier
+// alignment.
+func (t *operatorTask) handle(env envelope) error {
+	if t.blocked[env.from] {
+		t.held = append(t.held, env)
+		return nil
+	}
+	switch env.msg.Kind {
+	case op.Data:
+		t.stats.RowsIn.Add(env.msg.Batch.NumRows())
+		t.stats.BatchesIn.Add(1)
+		if err := t.o.Process(t.input[env.from], env.msg.Batch, t.coll); err != nil {
+			return err
+		}
+		if d, ok := t.o.(dropper); ok {
+			t.stats.Dropped.Store(d.Dropped()) // live, for metrics and the dashboard
+		}
+	case op.Watermark:
+		if env.msg.Watermark > t.wms[env.from] {
+			t.wms[env.from] = env.msg.Watermark
+			return t.advance()
+		}
+	case op.EndOfData:
+		t.ended[env.from] = true
+		t.live--
+		if t.aligning != 0 && t.arrived == t.live {
+			return t.aligned()
+		}
+		if t.live > 0 {
+			return t.advance()
+		}
+	case op.Marker:
+		t.meter.marker(env.msg.Sent)
+		return t.out.send(env.msg)
+	case op.Barrier:
+		return t.barrier(env)
+	}
+	return nil
+}
+
+// advance passes the least watermark over the live inputs to the operator when it moved.
+func (t *operatorTask) advance() error {
+	m := int64(op.MaxWatermark)
+	for i, w := range t.wms {
+		if !t.ended[i] && w < m {
+			m = w
+		}
+	}
+	if m <= t.current {
+		return nil
+	}
+	t.current = m
+	t.stats.Watermark.Store(m)
+	if err := t.o.OnWatermark(m, t.coll); err != nil {
+		return fmt.Errorf("watermark %d: %w", m, err)
+	}
+	return t.out.send(op.Message{Kind: op.Watermark, Watermark: m})
+}
+
+// barrier notes a checkpoint barrier from one channel and blocks the channel until the
+// barrier has come on every live one.
+func (t *operatorTask) barrier(env envelope) error {
+	id := env.msg.Checkpoint
+	switch {
+	case t.aligning == 0:
+		t.aligning, t.arrived = id, 0
+	case id != t.aligning:
+		return fmt.Errorf("barrier of checkpoint %d while aligning %d", id, t.aligning)
+	}
+	t.blocked[env.from] = true
+	t.arrived++
+	if t.arrived == t.live {
+		return t.aligned()
+	}
+	return nil
+}
+
+// aligned takes the operator's part of the checkpoint, passes the barrier on, and lets the
+// held messages through.
+func (t *operatorTask) aligned() error {
+	id := t.aligning
+	state, err := t.snapshot(id)
+	if err != nil {
+		return err
+	}
+	t.r.coord.ack(ack{node: t.n, sub: t.sub, id: id, state: state})
+	if err := t.out.send(op.Message{Kind: op.Barrier, Checkpoint: id}); err != nil {
+		return err
+	}
+	t.aligning = 0
+	clear(t.blocked)
+	held := t.held
+	t.held = nil
+	for i, env := range held {
+		if err := t.handle(env); err != nil {
+			for _, rest := range held[i+1:] {
+				if rest.msg.Kind == op.Data {
+					rest.msg.Batch.Release()
+				}
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// snapshot is the operator's state at checkpoint id: nil for an operator without state.
+func (t *operatorTask) snapshot(id uint64) ([]byte, error) {
+	s, ok := t.o.(op.Snapshotter)
+	if !ok {
+		return nil, nil
+	}
+	state, err := s.Snapshot(id)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot for checkpoint %d: %w", id, err)
+	}
+	return state, nil
+}
+
+// commit tells a Committer that checkpoint id is durable.
+func (t *operatorTask) commit(id uint64) error {
+	c, ok := t.o.(op.Committer)
+	if !ok || id == 0 {
+		return nil
+	}
+	if err := c.Commit(id); err != nil {
+		return fmt.Errorf("commit checkpoint %d: %w", id, err)
+	}
+	return nil
+}
+
+// finishCheckpoints hands the operator's final state to the coordinator and, for a
+// Committer, waits for the final checkpoint to be durable and commits it.
+func (t *operatorTask) finishCheckpoints(commits *commitSignal) error {
+	if t.r.coord == nil {
+		return nil
+	}
+	state, err := t.snapshot(op.FinalCheckpoint)
+	if err != nil {
+		return err
+	}
+	t.r.coord.ack(ack{node: t.n, sub: t.sub, state: state, final: true})
+	if _, ok := t.o.(op.Committer); !ok {
+		return nil
+	}
+	for commits.latest() != op.FinalCheckpoint {
+		select {
+		case <-commits.ready():
+		case <-t.r.ctx.Done():
+			return context.Cause(t.r.ctx)
+		}
+	}
+	return t.commit(op.FinalCheckpoint)
+}
+
+// dropper is an operator that counts the rows it filtered out.
+type dropper interface{ Dropped() int64 }

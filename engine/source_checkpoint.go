@@ -1,0 +1,116 @@
+package engine
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"millrace/op"
+	"millrace/source"
+)
+
+// sourceState is a source subtask's part of a checkpoint: where each of its partitions
+// stands, and the watermark it has emitted, so lateness is decided as before the stop.
+type sourceState struct {
+	Version    int                 `json:"version"`
+	Watermark  int64               `json:"watermark"`
+	Partitions []partitionPosition `json:"partitions"`
+}
+
+// partitionPosition is one partition in a checkpoint: done, or where its reader stood
+// (Position, from source.Checkpointer; none if it was not opened yet), and the largest
+// event time it had read.
+type partitionPosition struct {
+	Index    int             `json:"index"`
+	Done     bool            `json:"done,omitempty"`
+	Position json.RawMessage `json:"position,omitempty"`
+	MaxTime  int64           `json:"max_time"`
+}
+
+// state encodes where the subtask's partitions stand.
+func (t *sourceTask) state() ([]byte, error) {
+	if t.r.coord == nil {
+		return nil, nil
+	}
+	st := sourceState{Version: 1, Watermark: t.emitted}
+	for _, p := range t.parts {
+		pp := partitionPosition{Index: p.index, Done: p.done, MaxTime: p.maxTime, Position: p.resume}
+		if p.reader != nil {
+			cp, ok := p.reader.(source.Checkpointer)
+			if !ok {
+				return nil, fmt.Errorf("partition %d: its reader cannot say where it stands", p.index)
+			}
+			pos, err := cp.Checkpoint()
+			if err != nil {
+				return nil, fmt.Errorf("partition %d: %w", p.index, err)
+			}
+			pp.Position = pos
+		}
+		st.Partitions = append(st.Partitions, pp)
+	}
+	return json.Marshal(st)
+}
+
+// checkpoint takes the subtask's part of checkpoint id and sends its barrier on.
+func (t *sourceTask) checkpoint(id uint64) error {
+	state, err := t.state()
+	if err != nil {
+		return fmt.Errorf("checkpoint %d: %w", id, err)
+	}
+	t.r.coord.ack(ack{node: t.n, sub: t.sub, id: id, state: state})
+	for _, out := range t.outs {
+		if err := out.send(op.Message{Kind: op.Barrier, Checkpoint: id}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// restore places the partitions where the checkpoint the run resumes from left them.
+func (t *sourceTask) restore() error {
+	data, ok := t.r.coord.restored(t.n, t.sub)
+	if !ok {
+		return nil
+	}
+	var st sourceState
+	if err := json.Unmarshal(data, &st); err != nil {
+		return fmt.Errorf("checkpoint %d: unreadable state of source subtask %d: %w", t.r.coord.cfg.Restore.ID, t.sub, err)
+	}
+	if st.Version != 1 {
+		return fmt.Errorf("checkpoint %d: source subtask %d: state version %d, want 1", t.r.coord.cfg.Restore.ID, t.sub, st.Version)
+	}
+	if len(st.Partitions) != len(t.parts) {
+		return fmt.Errorf("checkpoint %d: source subtask %d had %d partitions, now %d: the input changed since",
+			t.r.coord.cfg.Restore.ID, t.sub, len(st.Partitions), len(t.parts))
+	}
+	t.emitted = st.Watermark
+	t.stats.Watermark.Store(st.Watermark)
+	for i, pp := range st.Partitions {
+		p := t.parts[i]
+		if pp.Index != p.index {
+			return fmt.Errorf("checkpoint %d: source subtask %d: partition %d where %d was expected", t.r.coord.cfg.Restore.ID, t.sub, pp.Index, p.index)
+		}
+		p.done, p.maxTime, p.resume = pp.Done, pp.MaxTime, pp.Position
+		if p.done && p.size > 0 {
+			p.read = p.size
+			t.stats.InputBytesRead.Add(p.size)
+		}
+	}
+	return nil
+}
+
+// open opens partition p, where a checkpoint left it if the run resumes.
+func (t *sourceTask) open(p *partitionState) (source.PartitionReader, error) {
+	if p.resume == nil {
+		rd, err := t.src.Open(t.r.ctx, p.index)
+		if err != nil {
+			return nil, fmt.Errorf("open partition %d: %w", p.index, err)
+		}
+		return rd, nil
+	}
+	rd, err := t.src.(source.Resumable).OpenAt(t.r.ctx, p.index, p.resume)
+	if err != nil {
+		return nil, fmt.Errorf("resume partition %d: %w", p.index, err)
+	}
+	p.resume = nil
+	return rd, nil
+}

@@ -32,25 +32,25 @@ func benchBlobs() []blob {
 	return blobs
 }
 
-// benchCommit writes checkpoint id of one operator whose subtasks each own a blob.
+// benchCommit writes checkpoint id of one step whose subtasks each own a blob.
 func benchCommit(b *testing.B, s *checkpoint.Store, id uint64, blobs []blob) checkpoint.Manifest {
 	p, err := s.Begin(id)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer func() { _ = p.Abort() }()
-	op := checkpoint.Operator{Schema: "bench"}
+	node := checkpoint.Node{Kind: "window aggregate", Fingerprint: "bench"}
 	for i, bl := range blobs {
 		if err := p.Write(bl.name, bl.data); err != nil {
 			b.Fatal(err)
 		}
 		kg := checkpoint.KeyGroups{Start: 256 * i / len(blobs), End: 256 * (i + 1) / len(blobs)}
-		op.Parts = append(op.Parts, checkpoint.Part{Subtask: i, KeyGroups: kg, Blob: bl.name})
+		node.Parts = append(node.Parts, checkpoint.Part{Subtask: i, KeyGroups: kg, Blob: bl.name})
 	}
 	m, err := p.Commit(checkpoint.Manifest{
-		Taken:     time.Date(2026, 11, 23, 14, 0, 0, 0, time.UTC),
-		Pipeline:  "bench",
-		Operators: map[string]checkpoint.Operator{"state": op},
+		Taken:    time.Date(2026, 11, 23, 14, 0, 0, 0, time.UTC),
+		Pipeline: "bench",
+		Nodes:    map[string]checkpoint.Node{"state": node},
 	})
 	if err != nil {
 		b.Fatal(err)

@@ -1,8 +1,8 @@
 // Package checkpoint stores the checkpoints of a pipeline: for each one, the blobs of
-// operator state and a manifest of where the sources stood, which blobs hold each
-// operator's state and what the sinks had pre-committed. It is the storage half of the
-// engine's aligned-barrier checkpoints; the engine decides when to take one and what goes
-// in it.
+// state the steps of the dataflow took (a source's positions, an operator's state, a
+// sink's pre-committed files) and a manifest of which blob holds the state of which
+// subtask of which step. It is the storage half of the engine's aligned-barrier
+// checkpoints; the engine decides when to take one and what goes in it.
 //
 // A Store keeps one pipeline's checkpoints in one directory:
 //

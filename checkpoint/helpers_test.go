@@ -2,7 +2,6 @@ package checkpoint_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
@@ -19,9 +18,10 @@ type blob struct {
 }
 
 // sample returns the blobs and the manifest of a checkpoint such as the engine would
-// write for the card-velocity pipeline: two subtasks of a windowed view, one of them
-// streamed, an empty part, source positions and a sink's pre-commit. Different ids give
-// different contents.
+// write for the card-velocity pipeline: a source of two subtasks, one of them without
+// positions; a stateless step; the two subtasks of a windowed view over ranges of key
+// groups, one of them streamed; and a sink whose pre-commit is an empty blob. Different
+// ids give different contents.
 func sample(id uint64) ([]blob, checkpoint.Manifest) {
 	r := rand.New(rand.NewPCG(id, 7))
 	data := func(n int) []byte {
@@ -34,27 +34,28 @@ func sample(id uint64) ([]blob, checkpoint.Manifest) {
 	blobs := []blob{
 		{"velocity.0", data(10_000 + int(id))},
 		{"velocity.1", data(70_000)},
-		{"dedup.0", nil},
+		{"tx.0", fmt.Appendf(nil, `{"file":"data/tx/day1.jsonl","offset":%d}`, 1000*id)},
+		{"alerts.0", nil},
 	}
 	m := checkpoint.Manifest{
 		Taken:    time.Date(2026, 11, 23, 14, 0, int(id), 250_000_000, time.UTC),
 		Pipeline: "card-velocity",
-		Spec:     "sha256:4f1c",
-		Sources: map[string]checkpoint.Source{
-			"tx": {Partitions: []json.RawMessage{
-				json.RawMessage(fmt.Sprintf(`{"file":"data/tx/day1.jsonl","offset":%d}`, 1000*id)),
-				json.RawMessage(`null`),
+		Nodes: map[string]checkpoint.Node{
+			"tx": {Kind: "source", Fingerprint: "3f0c9a1e5b7d2468", Parts: []checkpoint.Part{
+				{Subtask: 0, Blob: "tx.0"},
+				{Subtask: 1},
 			}},
-		},
-		Operators: map[string]checkpoint.Operator{
-			"velocity": {Schema: "sha256:9a0e", Parts: []checkpoint.Part{
+			"velocity.prepare": {Kind: "prepare", Fingerprint: "77b2d4105e9c3a61", Parts: []checkpoint.Part{
+				{Subtask: 0},
+				{Subtask: 1},
+			}},
+			"velocity": {Kind: "window aggregate", Fingerprint: "9a0e5c31d2f4b7a8", Parts: []checkpoint.Part{
 				{Subtask: 0, KeyGroups: checkpoint.KeyGroups{Start: 0, End: 128}, Blob: "velocity.0"},
 				{Subtask: 1, KeyGroups: checkpoint.KeyGroups{Start: 128, End: 256}, Blob: "velocity.1"},
 			}},
-			"dedup": {Schema: "sha256:77b2", Parts: []checkpoint.Part{{Subtask: 0, Blob: "dedup.0"}}},
-		},
-		Sinks: map[string]json.RawMessage{
-			"alerts": json.RawMessage(fmt.Sprintf(`{"committed_length":%d}`, 512*id)),
+			"alerts": {Kind: "sink", Fingerprint: "c41e08f2a9b35d76", Parts: []checkpoint.Part{
+				{Subtask: 0, Blob: "alerts.0"},
+			}},
 		},
 	}
 	return blobs, m

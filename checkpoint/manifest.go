@@ -5,16 +5,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 )
 
 // Version is the version of the manifest format this package writes and reads.
 const Version = 1
 
-// Manifest describes one checkpoint: where every source stood, which blobs hold every
-// operator's state, what every sink had pre-committed, and the size and checksum of every
-// blob. The engine fills Pipeline, Spec, Taken, Sources, Operators and Sinks; Commit fills
-// Version, ID and Blobs. Its JSON form is specified in docs/format/checkpoint.md.
+// Manifest describes one checkpoint: for every step of the dataflow (source, operator and
+// sink alike), which blobs hold the state of its subtasks, and the size and checksum of
+// every blob. The engine fills Taken, Pipeline, Final and Nodes; Commit fills Version, ID
+// and Blobs. Its JSON form is specified in docs/format/checkpoint.md.
 type Manifest struct {
 	// Version is the format version, Version when written by this package.
 	Version int `json:"version"`
@@ -24,38 +26,31 @@ type Manifest struct {
 	Taken time.Time `json:"taken"`
 	// Pipeline is the pipeline's name.
 	Pipeline string `json:"pipeline"`
-	// Spec is a fingerprint of the pipeline spec the checkpoint was taken under; what it
-	// covers is the engine's choice.
-	Spec string `json:"spec"`
-	// Sources maps a source's name to its positions.
-	Sources map[string]Source `json:"sources,omitempty"`
-	// Operators maps a stateful operator's name (a view's) to its state.
-	Operators map[string]Operator `json:"operators,omitempty"`
-	// Sinks maps a sink's name to what it pre-committed for this checkpoint, as the sink
-	// encoded it.
-	Sinks map[string]json.RawMessage `json:"sinks,omitempty"`
+	// Final marks the checkpoint taken after all input ended: the run has nothing left to
+	// resume, and its sinks publish what it made ready.
+	Final bool `json:"final"`
+	// Nodes maps the name of each step of the dataflow to its state.
+	Nodes map[string]Node `json:"nodes"`
 	// Blobs lists every blob of the checkpoint, sorted by name.
 	Blobs []Blob `json:"blobs"`
 }
 
-// Source holds where a source's partitions stood when the checkpoint's barrier left it.
-type Source struct {
-	// Partitions holds one position per partition, indexed by partition number, each as
-	// the source encoded it (JSON; null for a partition that has no position).
-	Partitions []json.RawMessage `json:"partitions"`
-}
-
-// Operator holds the state of one stateful operator.
-type Operator struct {
-	// Schema is a fingerprint of the operator's state schema: a resumed run loads the
-	// state only if its own fingerprint is the same, so a view whose definition changed
-	// starts afresh while the others keep their state.
-	Schema string `json:"schema"`
-	// Parts lists the blobs of the state, one per subtask and range of key groups.
+// Node is the state of one step of the dataflow at the checkpoint: a source's positions,
+// an operator's state, a sink's pre-committed files, one part per subtask.
+type Node struct {
+	// Kind is the step's kind as the plan names it: source, sink, window aggregate, ...
+	Kind string `json:"kind"`
+	// Fingerprint identifies what the step does; a resumed run takes the state back only
+	// if its own step has the same fingerprint (a changed view starts afresh; a changed
+	// source or sink is refused).
+	Fingerprint string `json:"fingerprint"`
+	// Parts holds one part per subtask: subtasks 0 to len(Parts)-1, each once, so the
+	// step ran with parallelism len(Parts).
 	Parts []Part `json:"parts"`
 }
 
-// Part is the state of one subtask over a range of key groups, held in one blob.
+// Part is the state of one subtask of a step, over a range of key groups, held in one
+// blob.
 type Part struct {
 	Subtask   int       `json:"subtask"`
 	KeyGroups KeyGroups `json:"key_groups"`
@@ -64,8 +59,8 @@ type Part struct {
 	Blob string `json:"blob,omitempty"`
 }
 
-// KeyGroups is the half-open range [Start, End) of key groups. An operator without keyed
-// state uses the empty range {0, 0}.
+// KeyGroups is the half-open range [Start, End) of key groups a subtask owns. A step
+// without keyed state, or one that does not say, uses the empty range {0, 0}.
 type KeyGroups struct {
 	Start int `json:"start"`
 	End   int `json:"end"`
@@ -90,7 +85,8 @@ func (m *Manifest) Blob(name string) (Blob, bool) {
 }
 
 // validate checks what a manifest must hold to be loaded: a known version, an id, a
-// time, well-formed blobs, and operator parts that name listed blobs. It does not look at
+// time, well-formed blobs, and nodes whose parts name listed blobs, count their subtasks
+// from 0 without gaps or repeats, and have well-formed key groups. It does not look at
 // the disk.
 func (m *Manifest) validate() error {
 	if m.Version != Version {
@@ -115,29 +111,27 @@ func (m *Manifest) validate() error {
 			return fmt.Errorf("manifest: blob %q: size %d", b.Name, b.Size)
 		}
 	}
-	for name, s := range m.Sources {
-		for p, pos := range s.Partitions {
-			if len(pos) > 0 && !json.Valid(pos) {
-				return fmt.Errorf("manifest: sources.%s.partitions[%d]: not JSON: %.40q", name, p, pos)
-			}
+	// In order of name, so that a manifest with several faults always reports the same.
+	for _, name := range slices.Sorted(maps.Keys(m.Nodes)) {
+		if name == "" {
+			return errors.New("manifest: a node without a name")
 		}
-	}
-	for name, o := range m.Operators {
-		for i, p := range o.Parts {
+		parts := m.Nodes[name].Parts
+		subtasks := make([]bool, len(parts))
+		for i, p := range parts {
 			if p.Blob != "" && !seen[p.Blob] {
-				return fmt.Errorf("manifest: operators.%s.parts[%d]: blob %q is not in the checkpoint", name, i, p.Blob)
+				return fmt.Errorf("manifest: node %q: parts[%d]: blob %q is not in the checkpoint", name, i, p.Blob)
 			}
-			if p.Subtask < 0 {
-				return fmt.Errorf("manifest: operators.%s.parts[%d]: subtask %d", name, i, p.Subtask)
+			if p.Subtask < 0 || p.Subtask >= len(parts) {
+				return fmt.Errorf("manifest: node %q: parts[%d]: subtask %d: a node of %d parts has subtasks 0 to %d", name, i, p.Subtask, len(parts), len(parts)-1)
 			}
+			if subtasks[p.Subtask] {
+				return fmt.Errorf("manifest: node %q: parts[%d]: subtask %d listed twice", name, i, p.Subtask)
+			}
+			subtasks[p.Subtask] = true
 			if kg := p.KeyGroups; kg.Start < 0 || kg.End < kg.Start {
-				return fmt.Errorf("manifest: operators.%s.parts[%d]: key groups [%d, %d)", name, i, kg.Start, kg.End)
+				return fmt.Errorf("manifest: node %q: parts[%d]: key groups [%d, %d)", name, i, kg.Start, kg.End)
 			}
-		}
-	}
-	for name, s := range m.Sinks {
-		if len(s) > 0 && !json.Valid(s) {
-			return fmt.Errorf("manifest: sinks.%s: not JSON: %.40q", name, s)
 		}
 	}
 	return nil

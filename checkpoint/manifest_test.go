@@ -1,7 +1,6 @@
 package checkpoint
 
 import (
-	"encoding/json"
 	"errors"
 	"os"
 	"strings"
@@ -25,8 +24,16 @@ func TestFormatDocExample(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the document's example: %v", err)
 	}
-	if m.ID != 41 || len(m.Blobs) != 3 || len(m.Operators["velocity"].Parts) != 2 || len(m.Sources["tx"].Partitions) != 3 {
+	if m.ID != 41 || m.Final || len(m.Blobs) != 6 || len(m.Nodes) != 4 {
 		t.Errorf("the document's example decodes to %+v", m)
+	}
+	for name, kind := range map[string]string{"tx": "source", "velocity.prepare": "prepare", "velocity": "window aggregate", "velocity_lake": "sink"} {
+		if n := m.Nodes[name]; n.Kind != kind || n.Fingerprint == "" || len(n.Parts) != 2 {
+			t.Errorf("the document's example has node %q = %+v, want a %s of 2 parts", name, n, kind)
+		}
+	}
+	if kg := m.Nodes["velocity"].Parts[1].KeyGroups; kg != (KeyGroups{128, 256}) {
+		t.Errorf("the document's example has velocity's subtask 1 owning key groups %v", kg)
 	}
 	// Its blob names are ones a checkpoint may hold, and its directory names parse.
 	for _, b := range m.Blobs {
@@ -80,19 +87,24 @@ func TestValidate(t *testing.T) {
 	valid := func() Manifest {
 		return Manifest{
 			Version: Version, ID: 3, Taken: time.Date(2026, 11, 23, 14, 0, 0, 0, time.UTC),
-			Sources:   map[string]Source{"tx": {Partitions: []json.RawMessage{json.RawMessage(`{"offset":1}`), nil}}},
-			Operators: map[string]Operator{"v": {Schema: "s", Parts: []Part{{Subtask: 1, KeyGroups: KeyGroups{128, 256}, Blob: "v.1"}}}},
-			Sinks:     map[string]json.RawMessage{"out": json.RawMessage(`[1]`)},
-			Blobs:     []Blob{{Name: "v.1", Size: 10, CRC32C: 7}},
+			Nodes: map[string]Node{
+				"tx": {Kind: "source", Fingerprint: "a", Parts: []Part{{Subtask: 0, Blob: "tx.0"}}},
+				"v": {Kind: "window aggregate", Fingerprint: "b", Parts: []Part{
+					{Subtask: 1, KeyGroups: KeyGroups{128, 256}, Blob: "v.1"},
+					{Subtask: 0, KeyGroups: KeyGroups{0, 128}},
+				}},
+				"out": {Kind: "sink", Fingerprint: "c"},
+			},
+			Blobs: []Blob{{Name: "tx.0", Size: 3, CRC32C: 1}, {Name: "v.1", Size: 10, CRC32C: 7}},
 		}
 	}
 	if m := valid(); m.validate() != nil {
 		t.Fatal(m.validate())
 	}
-	stateless := valid()
-	stateless.Operators["v"] = Operator{Schema: "s", Parts: []Part{{Subtask: 0}, {Subtask: 1, KeyGroups: KeyGroups{128, 256}, Blob: "v.1"}}}
-	if err := stateless.validate(); err != nil {
-		t.Errorf("a subtask without state: %v", err)
+	final := valid()
+	final.Final, final.Nodes, final.Blobs = true, nil, nil
+	if err := final.validate(); err != nil {
+		t.Errorf("a final checkpoint without nodes: %v", err)
 	}
 	cases := []struct {
 		edit func(*Manifest)
@@ -101,14 +113,17 @@ func TestValidate(t *testing.T) {
 		{func(m *Manifest) { m.Version = 2 }, "manifest version 2: this build reads version 1"},
 		{func(m *Manifest) { m.ID = 0 }, "id 0"},
 		{func(m *Manifest) { m.Taken = time.Time{} }, "no time taken"},
-		{func(m *Manifest) { m.Blobs = append(m.Blobs, m.Blobs[0]) }, `blob "v.1" listed twice`},
-		{func(m *Manifest) { m.Blobs[0].Size = -1 }, `blob "v.1": size -1`},
-		{func(m *Manifest) { m.Blobs[0].Name = "../v.1" }, `blobs[0]: blob name "../v.1"`},
-		{func(m *Manifest) { m.Operators["v"].Parts[0].Blob = "w" }, `operators.v.parts[0]: blob "w" is not in the checkpoint`},
-		{func(m *Manifest) { m.Operators["v"].Parts[0].KeyGroups = KeyGroups{5, 4} }, `key groups [5, 4)`},
-		{func(m *Manifest) { m.Operators["v"].Parts[0].Subtask = -1 }, `subtask -1`},
-		{func(m *Manifest) { m.Sources["tx"].Partitions[1] = json.RawMessage("{") }, `sources.tx.partitions[1]: not JSON`},
-		{func(m *Manifest) { m.Sinks["out"] = json.RawMessage("nope") }, `sinks.out: not JSON`},
+		{func(m *Manifest) { m.Blobs = append(m.Blobs, m.Blobs[1]) }, `blob "v.1" listed twice`},
+		{func(m *Manifest) { m.Blobs[1].Size = -1 }, `blob "v.1": size -1`},
+		{func(m *Manifest) { m.Blobs[1].Name = "../v.1" }, `blobs[1]: blob name "../v.1"`},
+		{func(m *Manifest) { m.Nodes["v"].Parts[0].Blob = "w" }, `node "v": parts[0]: blob "w" is not in the checkpoint`},
+		{func(m *Manifest) { m.Blobs = m.Blobs[1:] }, `node "tx": parts[0]: blob "tx.0" is not in the checkpoint`},
+		{func(m *Manifest) { m.Nodes["v"].Parts[0].KeyGroups = KeyGroups{5, 4} }, `node "v": parts[0]: key groups [5, 4)`},
+		{func(m *Manifest) { m.Nodes["v"].Parts[1].KeyGroups = KeyGroups{-1, 4} }, `node "v": parts[1]: key groups [-1, 4)`},
+		{func(m *Manifest) { m.Nodes["v"].Parts[0].Subtask = -1 }, `node "v": parts[0]: subtask -1: a node of 2 parts has subtasks 0 to 1`},
+		{func(m *Manifest) { m.Nodes["v"].Parts[0].Subtask = 2 }, `node "v": parts[0]: subtask 2: a node of 2 parts has subtasks 0 to 1`},
+		{func(m *Manifest) { m.Nodes["v"].Parts[1].Subtask = 1 }, `node "v": parts[1]: subtask 1 listed twice`},
+		{func(m *Manifest) { m.Nodes[""] = Node{Kind: "view"} }, `a node without a name`},
 	}
 	for _, c := range cases {
 		m := valid()
@@ -120,13 +135,13 @@ func TestValidate(t *testing.T) {
 }
 
 func TestDecodeManifest(t *testing.T) {
-	m := Manifest{Version: Version, ID: 1, Taken: time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC), Blobs: []Blob{}}
+	m := Manifest{Version: Version, ID: 1, Taken: time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC), Final: true, Blobs: []Blob{}}
 	b, err := encodeManifest(&m)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got, err := decodeManifest(b)
-	if err != nil || !got.Taken.Equal(m.Taken) || got.ID != 1 {
+	if err != nil || !got.Taken.Equal(m.Taken) || got.ID != 1 || !got.Final {
 		t.Fatalf("decode(encode(m)) = %+v, %v", got, err)
 	}
 	for _, c := range []struct{ in, want string }{

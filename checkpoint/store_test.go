@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -38,7 +39,7 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatalf("Latest of an empty store: %v, want ErrNone", err)
 	}
 	m := mustWrite(t, s, 1)
-	if m.Version != checkpoint.Version || m.ID != 1 || len(m.Blobs) != 3 {
+	if m.Version != checkpoint.Version || m.ID != 1 || len(m.Blobs) != 4 {
 		t.Fatalf("Commit returned version %d, id %d, %d blobs", m.Version, m.ID, len(m.Blobs))
 	}
 	if !slices.IsSortedFunc(m.Blobs, func(a, b checkpoint.Blob) int { return strings.Compare(a.Name, b.Name) }) {
@@ -53,7 +54,7 @@ func TestRoundTrip(t *testing.T) {
 	if got, want := listDir(t, dir), []string{chk(1)}; !slices.Equal(got, want) {
 		t.Errorf("store holds %q, want %q", got, want)
 	}
-	if got, want := listDir(t, filepath.Join(dir, chk(1))), []string{"MANIFEST", "dedup.0", "velocity.0", "velocity.1"}; !slices.Equal(got, want) {
+	if got, want := listDir(t, filepath.Join(dir, chk(1))), []string{"MANIFEST", "alerts.0", "tx.0", "velocity.0", "velocity.1"}; !slices.Equal(got, want) {
 		t.Errorf("checkpoint holds %q, want %q", got, want)
 	}
 	raw, err := os.ReadFile(filepath.Join(dir, chk(1), "MANIFEST"))
@@ -85,7 +86,7 @@ func TestLatestSkipsIncompleteAndDamaged(t *testing.T) {
 			appendFile(t, filepath.Join(dir, "velocity.0"), []byte("x"))
 		}},
 		{"missing blob", func(t *testing.T, dir string) {
-			if err := os.Remove(filepath.Join(dir, "dedup.0")); err != nil {
+			if err := os.Remove(filepath.Join(dir, "alerts.0")); err != nil {
 				t.Fatal(err)
 			}
 		}},
@@ -113,7 +114,7 @@ func TestLatestSkipsIncompleteAndDamaged(t *testing.T) {
 		}},
 		{"manifest naming an unknown blob", func(t *testing.T, dir string) {
 			editManifest(t, dir, func(m map[string]any) {
-				m["operators"].(map[string]any)["dedup"].(map[string]any)["parts"].([]any)[0].(map[string]any)["blob"] = "gone.0"
+				m["nodes"].(map[string]any)["alerts"].(map[string]any)["parts"].([]any)[0].(map[string]any)["blob"] = "gone.0"
 			})
 		}},
 	}
@@ -387,7 +388,7 @@ func TestPendingMisuse(t *testing.T) {
 			writeAll(p, blobs[:2])
 			_, err := p.Commit(m)
 			return err
-		}, `operators.dedup.parts[0]: blob "dedup.0" is not in the checkpoint`},
+		}, `manifest: node "alerts": parts[0]: blob "alerts.0" is not in the checkpoint`},
 		{"manifest of another id", func(p *checkpoint.Pending) error {
 			writeAll(p, blobs)
 			m := m
@@ -402,13 +403,14 @@ func TestPendingMisuse(t *testing.T) {
 			_, err := p.Commit(m)
 			return err
 		}, `manifest: no time taken`},
-		{"position that is not JSON", func(p *checkpoint.Pending) error {
+		{"subtask listed twice", func(p *checkpoint.Pending) error {
 			writeAll(p, blobs)
 			m := m
-			m.Sources = map[string]checkpoint.Source{"tx": {Partitions: []json.RawMessage{json.RawMessage("{oops")}}}
+			m.Nodes = maps.Clone(m.Nodes)
+			m.Nodes["tx"] = checkpoint.Node{Kind: "source", Fingerprint: "f", Parts: []checkpoint.Part{{Subtask: 0, Blob: "tx.0"}, {Subtask: 0}}}
 			_, err := p.Commit(m)
 			return err
-		}, `sources.tx.partitions[0]: not JSON`},
+		}, `manifest: node "tx": parts[1]: subtask 0 listed twice`},
 		{"commit twice", func(p *checkpoint.Pending) error {
 			writeAll(p, blobs)
 			if _, err := p.Commit(m); err != nil {
@@ -459,14 +461,14 @@ func TestConcurrentBlobs(t *testing.T) {
 	}
 	defer func() { _ = p.Abort() }()
 	_, m := sample(1)
-	m.Operators = map[string]checkpoint.Operator{"velocity": {Schema: "s"}}
+	m.Nodes = map[string]checkpoint.Node{"velocity": {Kind: "window aggregate", Fingerprint: "f"}}
 	var wg sync.WaitGroup
 	errs := make([]error, 16)
 	for i := range errs {
 		part := checkpoint.Part{Subtask: i, KeyGroups: checkpoint.KeyGroups{Start: 16 * i, End: 16 * (i + 1)}, Blob: fmt.Sprintf("velocity.%d", i)}
-		op := m.Operators["velocity"]
-		op.Parts = append(op.Parts, part)
-		m.Operators["velocity"] = op
+		node := m.Nodes["velocity"]
+		node.Parts = append(node.Parts, part)
+		m.Nodes["velocity"] = node
 		wg.Go(func() {
 			data := bytes.Repeat([]byte{byte(i)}, 1000*(i+1))
 			if i%2 == 0 {

@@ -47,6 +47,7 @@ type csvReader struct {
 	rec     []byte    // the record being assembled, lines joined by \n
 	refs    []lineRef // the lines of rec
 	ends    []int     // where each line ends in rec
+	longs   []bool    // which lines of rec were cut to MaxRecordBytes
 	pending []heldLine
 	next    lineRef // the last line taken: the next record starts after it
 	fields  [][]byte
@@ -63,8 +64,9 @@ type lineRef struct {
 
 // heldLine is a line read ahead and handed back after an unclosed quote.
 type heldLine struct {
-	b   []byte
-	ref lineRef
+	b    []byte
+	ref  lineRef
+	long bool // the line was cut to MaxRecordBytes
 }
 
 func (cr *csvReader) readHeader() error {
@@ -140,7 +142,7 @@ func (cr *csvReader) nextLine() (b []byte, ref lineRef, long bool, err error) {
 	if len(cr.pending) > 0 {
 		h := cr.pending[0]
 		cr.pending = cr.pending[1:]
-		return h.b, h.ref, false, nil
+		return h.b, h.ref, h.long, nil
 	}
 	b, err = cr.lines.next()
 	return b, cr.lineRef(), cr.lines.tooLong, err
@@ -197,6 +199,7 @@ func (cr *csvReader) readRecord() (reason error, ok bool, err error) {
 	cr.rec = append(cr.rec[:0], line...)
 	cr.refs = append(cr.refs[:0], ref)
 	cr.ends = append(cr.ends[:0], len(cr.rec))
+	cr.longs = append(cr.longs[:0], long)
 	if long {
 		return fmt.Errorf("record longer than %d bytes (first bytes kept)", cr.opts.MaxRecordBytes), true, nil
 	}
@@ -212,6 +215,7 @@ func (cr *csvReader) readRecord() (reason error, ok bool, err error) {
 		cr.rec = append(append(cr.rec, '\n'), more...)
 		cr.refs = append(cr.refs, ref)
 		cr.ends = append(cr.ends, len(cr.rec))
+		cr.longs = append(cr.longs, long)
 		if long {
 			break
 		}
@@ -226,7 +230,7 @@ func (cr *csvReader) readRecord() (reason error, ok bool, err error) {
 		held := make([]heldLine, 0, len(cr.refs)-1+len(cr.pending))
 		for k := 1; k < len(cr.refs); k++ {
 			b := append([]byte(nil), cr.rec[cr.ends[k-1]+1:cr.ends[k]]...)
-			held = append(held, heldLine{b: b, ref: cr.refs[k]})
+			held = append(held, heldLine{b: b, ref: cr.refs[k], long: cr.longs[k]})
 		}
 		cr.pending = append(held, cr.pending...)
 		cr.rec = cr.rec[:cr.ends[0]]

@@ -54,27 +54,44 @@ func Detect(path string) (Kind, Codec, error) {
 // Open opens one file for reading as kind, or as its name says when kind is empty, and undoes
 // gzip or zstd compression named by its extension.
 func Open(path string, kind Kind, s *arrow.Schema, opts ReadOptions) (Reader, error) {
+	kind, codec, err := resolveKind(path, kind)
+	if err != nil {
+		return nil, err
+	}
+	if kind == Parquet {
+		return OpenParquet(path, s, opts)
+	}
+	rd, _, err := openText(path, kind, codec, s, opts)
+	return rd, err
+}
+
+// resolveKind returns the format to read path as (kind, or the one its name says when kind is
+// empty) and its whole-file codec, refusing a compressed Parquet file.
+func resolveKind(path string, kind Kind) (Kind, Codec, error) {
 	detected, codec, derr := Detect(path)
 	if kind == "" {
 		if derr != nil {
-			return nil, derr
+			return "", codec, derr
 		}
 		kind = detected
 	}
-	if kind == Parquet {
-		if codec != NoCodec {
-			return nil, fmt.Errorf("open %q: a Parquet file cannot be read through %s; Parquet compresses its own pages", path, codec)
-		}
-		return OpenParquet(path, s, opts)
+	if kind == Parquet && codec != NoCodec {
+		return "", codec, fmt.Errorf("open %q: a Parquet file cannot be read through %s; Parquet compresses its own pages", path, codec)
 	}
+	return kind, codec, nil
+}
+
+// openText opens a text file as kind through its codec and returns its reader and the opened
+// input under it.
+func openText(path string, kind Kind, codec Codec, s *arrow.Schema, opts ReadOptions) (Reader, *decompressor, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("open %s input: %w", kind, err)
+		return nil, nil, fmt.Errorf("open %s input: %w", kind, err)
 	}
 	r, err := decompress(f, codec)
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("open %q: %w", path, err)
+		return nil, nil, fmt.Errorf("open %q: %w", path, err)
 	}
 	var rd Reader
 	switch kind {
@@ -86,15 +103,17 @@ func Open(path string, kind Kind, s *arrow.Schema, opts ReadOptions) (Reader, er
 		err = fmt.Errorf("unknown format %q", kind)
 	}
 	if err != nil {
-		return nil, errors.Join(err, r.Close())
+		return nil, nil, errors.Join(err, r.Close())
 	}
-	return rd, nil
+	return rd, r, nil
 }
 
 // decompressor is an opened text file: it reads the file's bytes through a counter, undoes
 // the codec, and closes the codec's reader and then the file.
 type decompressor struct {
 	io.Reader
+	f       *os.File
+	codec   Codec
 	file    *countingReader // the file's own bytes, as stored
 	closers []func() error
 }
@@ -115,15 +134,15 @@ func decompress(f *os.File, codec Codec) (*decompressor, error) {
 		if err != nil {
 			return nil, fmt.Errorf("gzip: %w", err)
 		}
-		return &decompressor{Reader: zr, file: cf, closers: []func() error{zr.Close, f.Close}}, nil
+		return &decompressor{Reader: zr, f: f, codec: codec, file: cf, closers: []func() error{zr.Close, f.Close}}, nil
 	case ZstdRaw:
 		zr, err := zstd.NewReader(cf)
 		if err != nil {
 			return nil, fmt.Errorf("zstd: %w", err)
 		}
-		return &decompressor{Reader: zr, file: cf, closers: []func() error{func() error { zr.Close(); return nil }, f.Close}}, nil
+		return &decompressor{Reader: zr, f: f, codec: codec, file: cf, closers: []func() error{func() error { zr.Close(); return nil }, f.Close}}, nil
 	}
-	return &decompressor{Reader: cf, file: cf, closers: []func() error{f.Close}}, nil
+	return &decompressor{Reader: cf, f: f, codec: codec, file: cf, closers: []func() error{f.Close}}, nil
 }
 
 // Glob lists the files a source path names, sorted: a file, a directory (every file in it

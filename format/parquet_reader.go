@@ -53,6 +53,15 @@ const parquetReadBuffer = 256 << 10
 //
 // Every error names the file: `open parquet "data/tx.parquet": ...`.
 func OpenParquet(path string, s *arrow.Schema, opts ReadOptions) (Reader, error) {
+	r, err := openParquet(path, s, opts)
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// openParquet is OpenParquet returning the reader as it is.
+func openParquet(path string, s *arrow.Schema, opts ReadOptions) (*parquetReader, error) {
 	opts = opts.withDefaults()
 	f, err := os.Open(path)
 	if err != nil {

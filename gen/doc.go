@@ -39,6 +39,6 @@
 //	stream.go     normal traffic in event-time order, merged with scenario.go's fraud
 //	delivery.go   disorder, late rows, duplicates
 //	batch.go      rows into Arrow batches
-//	generator.go  Generator: fast mode, stats; paced.go: paced mode and Clock
+//	generator.go  Generator: fast mode, Skip, stats; paced.go: paced mode and Clock
 //	corrupt.go    the table of corruptions; write.go: Write
 package gen

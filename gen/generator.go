@@ -202,6 +202,43 @@ func (g *Generator) pull(r *row) bool {
 	}
 }
 
+// skipChunk is how many rows Skip draws at a time.
+const skipChunk = 4096
+
+// Skip delivers the next n rows without building them, as if Next had returned them and the
+// caller had dropped them: Stats count them, and Next goes on with the row after them. It
+// returns the number of rows skipped, fewer than n when the stream ends first. A stream is
+// one sequence of random draws, so Skip still draws every row it skips; it only saves building
+// them into batches, which is most of what Next costs.
+//
+// In paced mode Skip does not wait for the clock. It moves the clock's anchor instead, so the
+// stream goes on as if it had paused after the last row skipped: that row counts as due now,
+// and the rows after it come due as far after now as their delivery times are after its. So
+// resuming a paced stream continues its event time where it stood; it does not catch up with
+// the time the stream was stopped.
+func (g *Generator) Skip(n int64) int64 {
+	var skipped int64
+	var last int64
+	for skipped < n {
+		k := int(min(n-skipped, skipChunk))
+		g.fill(k)
+		k = min(k, len(g.pending))
+		if k == 0 {
+			break
+		}
+		last = g.pending[k-1].deliver
+		g.count(g.pending[:k])
+		rest := copy(g.pending, g.pending[k:])
+		g.pending = g.pending[:rest]
+		skipped += int64(k)
+	}
+	if g.cfg.Speed > 0 && skipped > 0 {
+		behind := time.Duration(float64(last-g.start.UnixNano()) / g.cfg.Speed)
+		g.wallStart = g.cfg.Clock.Now().Add(-behind)
+	}
+	return skipped
+}
+
 // emit builds a batch of the first n pending rows, counts them and drops them from pending.
 func (g *Generator) emit(mem memory.Allocator, n int) arrow.RecordBatch {
 	rows := g.pending[:n]

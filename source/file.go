@@ -17,6 +17,9 @@ import (
 // File is Sized: a text partition's size is its file's size on disk, compressed or not; a
 // Parquet split's is the compressed size of the column chunks of its row groups that the
 // schema names, as the file's footer gives them.
+//
+// File is Resumable: its readers' Checkpoint gives the byte offset and line of a text file,
+// the row group and row of a Parquet file, where the next Read starts (see OpenAt).
 type File struct {
 	files  []string
 	splits []split
@@ -27,7 +30,11 @@ type File struct {
 	opts   format.ReadOptions
 }
 
-var _ Sized = (*File)(nil)
+var (
+	_ Sized        = (*File)(nil)
+	_ Resumable    = (*File)(nil)
+	_ Checkpointer = fileReader{}
+)
 
 // SplitRows is the least number of rows a Parquet split holds (unless the file is smaller).
 const SplitRows = 1 << 20
@@ -110,6 +117,9 @@ func (f *File) Checks() []Check { return f.checks }
 
 // Open opens the partition's file, or its range of row groups.
 func (f *File) Open(_ context.Context, partition int) (PartitionReader, error) {
+	if err := f.checkPartition(partition); err != nil {
+		return nil, err
+	}
 	sp := f.splits[partition]
 	opts := f.opts
 	opts.RowGroups = sp.rowGroups
@@ -117,14 +127,75 @@ func (f *File) Open(_ context.Context, partition int) (PartitionReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	return fileReader{r}, nil
+	return fileReader{Reader: r, parquet: f.isParquet(sp.file)}, nil
+}
+
+// OpenAt opens the partition where pos, which Checkpoint of a reader of the partition
+// returned, says its next Read starts. pos is a small JSON object (see filePosition):
+//
+//	{"v":1,"file":"data/tx.jsonl.gz","offset":48213,"line":311}
+//	{"v":1,"file":"data/tx.parquet","row_group":3,"row":16384}
+//
+// A text file resumes at the byte offset of its decompressed stream: an uncompressed one is
+// seeked there; a compressed one is decompressed from its start and the bytes before the
+// offset are dropped, which costs the decompression, not the decoding, of what was read
+// before. A CSV file's header is read again first. A Parquet split resumes at the row group,
+// without reading the row groups before it, and decodes and drops the rows of that row group
+// before the row. Line numbers, dead letters and Position go on as the first reader's would,
+// and so does BytesRead (see format.OpenAt). At the end of a partition, the first Read
+// returns io.EOF.
+//
+// A position of another file, of the wrong kind (text or Parquet) or outside the partition,
+// or one that does not decode, is an error naming the partition and what is wrong.
+func (f *File) OpenAt(_ context.Context, partition int, pos []byte) (PartitionReader, error) {
+	if err := f.checkPartition(partition); err != nil {
+		return nil, err
+	}
+	sp := f.splits[partition]
+	name, parquet := f.files[sp.file], f.isParquet(sp.file)
+	at, err := decodeFilePosition(pos, name, parquet)
+	if err != nil {
+		return nil, fmt.Errorf("file source partition %d (%s): resume: %w", partition, name, err)
+	}
+	opts := f.opts
+	opts.RowGroups = sp.rowGroups
+	r, err := format.OpenAt(name, f.kind, f.schema, opts, at)
+	if err != nil {
+		return nil, fmt.Errorf("file source partition %d: resume: %w", partition, err)
+	}
+	return fileReader{Reader: r, parquet: parquet}, nil
+}
+
+// checkPartition says whether the source has the partition.
+func (f *File) checkPartition(partition int) error {
+	if partition < 0 || partition >= len(f.splits) {
+		return fmt.Errorf("file source: no partition %d (it has %d)", partition, len(f.splits))
+	}
+	return nil
+}
+
+// isParquet says whether the source reads file i as Parquet.
+func (f *File) isParquet(i int) bool {
+	k := f.kind
+	if k == "" {
+		k, _, _ = format.Detect(f.files[i])
+	}
+	return k == format.Parquet
 }
 
 // fileReader adapts a format.Reader; a file read is short, so ctx is not consulted.
-type fileReader struct{ format.Reader }
+type fileReader struct {
+	format.Reader
+	parquet bool // positions are row groups and rows, not offsets and lines
+}
 
 func (r fileReader) Read(context.Context) (arrow.RecordBatch, []format.DeadLetter, error) {
 	return r.Reader.Read()
+}
+
+// Checkpoint encodes Position, where the next Read starts, for OpenAt.
+func (r fileReader) Checkpoint() ([]byte, error) {
+	return encodeFilePosition(r.Position(), r.parquet)
 }
 
 // BytesRead is how many bytes of its file the reader has consumed; see Sized.

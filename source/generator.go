@@ -2,7 +2,9 @@ package source
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -14,6 +16,10 @@ import (
 
 // Generator is the transaction generator as a source: each of its partitions is an
 // independent deterministic stream of the configured rate's share.
+//
+// Generator is Resumable: a partition's stream is a function of the config, so its readers'
+// Checkpoint is the number of rows delivered, and OpenAt draws the stream again up to there
+// (see OpenAt).
 type Generator struct {
 	cfg       gen.Config
 	world     *gen.World
@@ -51,21 +57,102 @@ func (g *Generator) Watermarks() WatermarkPolicy { return g.policy }
 // Checks are the predicates rows must pass.
 func (g *Generator) Checks() []Check { return g.checks }
 
+var (
+	_ Resumable    = (*Generator)(nil)
+	_ Checkpointer = (*genReader)(nil)
+)
+
 // Open starts partition p's stream.
 func (g *Generator) Open(_ context.Context, p int) (PartitionReader, error) {
+	gn, err := g.partition(p, time.Time{})
+	if err != nil {
+		return nil, err
+	}
+	return g.reader(p, gn), nil
+}
+
+// skipRows is how many rows OpenAt skips between looks at its ctx.
+const skipRows = 1 << 20
+
+// OpenAt resumes partition p where pos, which Checkpoint of a reader of the partition
+// returned, says its next Read starts. pos is a small JSON object (see genPosition): the
+// stream, and the rows delivered before the position,
+//
+//	{"v":1,"seed":1,"partition":0,"partitions":4,"start":"2024-01-01T00:00:00Z","rows":16384}
+//
+// The generator has no cheaper way to reach a row than drawing the rows before it, so OpenAt
+// draws them and drops them without building batches (gen.Generator.Skip), at about a quarter
+// of the cost of generating them. ctx covers that and is looked at every million rows.
+//
+// In paced mode a stream that took its start from the clock resumes with the start of the
+// checkpoint, so it holds the same rows, and it goes on from the position in event time as if
+// it had paused there: the next row comes due its gap after the last row delivered, counted
+// from the time OpenAt returns. Event time then trails the clock by the time the source was
+// stopped; paced mode does not catch up.
+//
+// A position of another seed, partition, number of partitions or start, past the end of a
+// bounded stream, or one that does not decode, is an error naming the partition and what is
+// wrong.
+func (g *Generator) OpenAt(ctx context.Context, p int, pos []byte) (PartitionReader, error) {
+	at, err := decodeGenPosition(pos)
+	if err != nil {
+		return nil, fmt.Errorf("generator partition %d: resume: %w", p, err)
+	}
+	if *at.Seed != g.cfg.Seed || *at.Partition != p || *at.Partitions != g.cfg.Partitions {
+		return nil, fmt.Errorf("generator partition %d: resume: the position is of seed %d, partition %d of %d; this is seed %d, partition %d of %d",
+			p, *at.Seed, *at.Partition, *at.Partitions, g.cfg.Seed, p, g.cfg.Partitions)
+	}
+	gn, err := g.partition(p, *at.Start)
+	if err != nil {
+		return nil, err
+	}
+	if !gn.Start().Equal(*at.Start) {
+		return nil, fmt.Errorf("generator partition %d: resume: the position is of a stream starting at %s; this one starts at %s",
+			p, at.Start.UTC().Format(time.RFC3339Nano), gn.Start().Format(time.RFC3339Nano))
+	}
+	for left := *at.Rows; left > 0; {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("generator partition %d: resume: %w", p, err)
+		}
+		n := min(left, skipRows)
+		if gn.Skip(n) != n {
+			return nil, fmt.Errorf("generator partition %d: resume: the position is row %d, past the end of the partition's %d rows",
+				p, *at.Rows, gn.Stats().Rows)
+		}
+		left -= n
+	}
+	return g.reader(p, gn), nil
+}
+
+// partition starts partition p's generator. A paced stream without a configured start starts
+// at start when it is set, at the clock's now otherwise.
+func (g *Generator) partition(p int, start time.Time) (*gen.Generator, error) {
+	if p < 0 || p >= g.cfg.Partitions {
+		return nil, fmt.Errorf("generator source: no partition %d (it has %d)", p, g.cfg.Partitions)
+	}
 	cfg := g.cfg
 	cfg.Partition = p
+	if cfg.Start.IsZero() && cfg.Speed > 0 {
+		cfg.Start = start
+	}
 	gn, err := gen.NewWithWorld(cfg, g.world)
 	if err != nil {
 		return nil, fmt.Errorf("generator partition %d: %w", p, err)
 	}
-	return &genReader{g: gn, rows: g.batchRows, name: fmt.Sprintf("generator/%d", p)}, nil
+	return gn, nil
+}
+
+func (g *Generator) reader(p int, gn *gen.Generator) *genReader {
+	return &genReader{g: gn, rows: g.batchRows, name: fmt.Sprintf("generator/%d", p),
+		seed: g.cfg.Seed, part: p, parts: g.cfg.Partitions}
 }
 
 type genReader struct {
-	g    *gen.Generator
-	rows int
-	name string
+	g           *gen.Generator
+	rows        int
+	name        string
+	seed        int64
+	part, parts int
 }
 
 func (r *genReader) Read(ctx context.Context) (arrow.RecordBatch, []format.DeadLetter, error) {
@@ -75,6 +162,13 @@ func (r *genReader) Read(ctx context.Context) (arrow.RecordBatch, []format.DeadL
 
 func (r *genReader) Position() format.Position {
 	return format.Position{File: r.name, Offset: r.g.Stats().Rows}
+}
+
+// Checkpoint encodes the stream and the rows it has delivered, for OpenAt.
+func (r *genReader) Checkpoint() ([]byte, error) {
+	start, rows := r.g.Start(), r.g.Stats().Rows
+	return json.Marshal(genPosition{V: positionVersion, Seed: &r.seed, Partition: &r.part,
+		Partitions: &r.parts, Start: &start, Rows: &rows})
 }
 
 func (r *genReader) Close() error { return nil }

@@ -117,3 +117,41 @@ func TestPartialRoundTrip(t *testing.T) {
 		releaseCalls(second)
 	}
 }
+
+// TestRestoredStatesResetLikeTheOriginal restores groups whose sketches grew dense, then
+// resets and reuses them, as a window operator does once a restored window fires: the reused
+// groups must go on as the original's do, with no trace of the dense sketches.
+func TestRestoredStatesResetLikeTheOriginal(t *testing.T) {
+	const nGroups = 4
+	r := rand.New(rand.NewPCG(8, 8))
+	for _, typ := range []arrow.DataType{arrow.PrimitiveTypes.Int64, arrow.BinaryTypes.String} {
+		big := genCalls(r, typ, 2, 60_000, nGroups) // about 15,000 values a group: dense sketches
+		small := genCalls(r, typ, 2, 400, nGroups)
+		for _, fn := range functions {
+			if !definedFor(fn, typ) {
+				continue
+			}
+			ids := allGroups(nGroups)
+			orig, _ := newFor(fn, typ)
+			feed(t, orig, big)
+			snap := mustPartial(t, orig, ids)
+			restored, _ := newFor(fn, typ)
+			if err := restored.MergePartial(ids, snap); err != nil {
+				t.Fatal(err)
+			}
+			snap.Release()
+			for _, acc := range []Accumulator{orig, restored} {
+				acc.Reset(ids)
+				feed(t, acc, small)
+			}
+			a, b := mustFinal(t, orig, ids), mustFinal(t, restored, ids)
+			if !array.Equal(a, b) {
+				t.Errorf("%s(%s): after a reset, the restored accumulator gives %v, the original %v", fn, typeName(typ), b, a)
+			}
+			a.Release()
+			b.Release()
+		}
+		releaseCalls(big)
+		releaseCalls(small)
+	}
+}

@@ -2,6 +2,8 @@ package op
 
 import (
 	"errors"
+	"fmt"
+	"strconv"
 
 	"github.com/apache/arrow-go/v18/arrow"
 )
@@ -10,12 +12,37 @@ import (
 // processes, with no channel between them. Watermarks and the end of input reach them in
 // order, so the output an operator emits on a watermark is processed downstream before the
 // next operator sees the watermark.
+//
+// A Chain is what NewChain makes of operators none of which keeps checkpointed state; a chain
+// with a Snapshotter among its operators is a Snapshotter too, and one with a Committer a
+// Committer, so that the engine sees exactly the capabilities the members have.
 type Chain struct {
 	ops []Operator
 }
 
-// NewChain fuses ops, the first receiving the chain's input.
-func NewChain(ops ...Operator) *Chain { return &Chain{ops: ops} }
+// NewChain fuses ops, the first receiving the chain's input. The result is a *Chain when
+// none of ops is a Snapshotter; otherwise it also implements Snapshotter and
+// StateFingerprinter, and Committer when one of ops is a Committer.
+func NewChain(ops ...Operator) Operator {
+	c := &Chain{ops: ops}
+	var stateful []int
+	committer := false
+	for i, o := range ops {
+		if _, ok := o.(Snapshotter); ok {
+			stateful = append(stateful, i)
+		}
+		if _, ok := o.(Committer); ok {
+			committer = true
+		}
+	}
+	switch {
+	case committer:
+		return &committingChain{snapshotChain{Chain: c, stateful: stateful}}
+	case stateful != nil:
+		return &snapshotChain{Chain: c, stateful: stateful}
+	}
+	return c
+}
 
 // link feeds the output of one operator of a chain into the next.
 type link struct {
@@ -97,4 +124,102 @@ func (c *Chain) StateBytes() int64 {
 		}
 	}
 	return n
+}
+
+// snapshotChain is a Chain with Snapshotters among its operators. Its snapshot (kind 'C',
+// version 1; see snapshot.go for the envelope) holds theirs in order:
+//
+//	members    uvarint   the number of member snapshots
+//	per member:
+//	  index    uvarint   the member's position in the chain, from 0
+//	  state    uvarint n, then the n bytes of the member's own snapshot
+type snapshotChain struct {
+	*Chain
+	stateful []int // positions of the Snapshotters among ops
+}
+
+// chainStateVersion is the version of the snapshot body this build writes and the newest it
+// reads.
+const chainStateVersion = 1
+
+// StateFingerprint combines, in order, the positions and fingerprints of the Snapshotters; a
+// member without a StateFingerprint contributes its Go type.
+func (c *snapshotChain) StateFingerprint() string {
+	parts := []string{"chain", strconv.Itoa(chainStateVersion)}
+	for _, i := range c.stateful {
+		fp := fmt.Sprintf("%T", c.ops[i])
+		if f, ok := c.ops[i].(StateFingerprinter); ok {
+			fp = f.StateFingerprint()
+		}
+		parts = append(parts, strconv.Itoa(i), fp)
+	}
+	return fingerprint(parts...)
+}
+
+// Snapshot snapshots every Snapshotter of the chain, first to last.
+func (c *snapshotChain) Snapshot(id uint64) ([]byte, error) {
+	sw := newStateWriter(kindChain, chainStateVersion, id, c.StateFingerprint())
+	sw.uvarint(uint64(len(c.stateful)))
+	for _, i := range c.stateful {
+		state, err := c.ops[i].(Snapshotter).Snapshot(id)
+		if err != nil {
+			return nil, fmt.Errorf("chain operator %d (%T): %w", i, c.ops[i], err)
+		}
+		sw.uvarint(uint64(i))
+		sw.uvarint(uint64(len(state)))
+		sw.buf.Write(state)
+	}
+	return sw.seal(), nil
+}
+
+// Restore hands each Snapshotter of the chain its part of state.
+func (c *snapshotChain) Restore(state []byte) error {
+	r, err := openState(state, kindChain, chainStateVersion, c.StateFingerprint())
+	if err != nil {
+		return fmt.Errorf("restore chain: %w", err)
+	}
+	n, err := r.uvarint("member count")
+	if err != nil {
+		return fmt.Errorf("restore chain: %w", err)
+	}
+	if n != uint64(len(c.stateful)) {
+		return fmt.Errorf("restore chain: state holds %d operators' snapshots, the chain has %d operators with state", n, len(c.stateful))
+	}
+	for _, i := range c.stateful {
+		at, err := r.uvarint("operator index")
+		if err != nil {
+			return fmt.Errorf("restore chain: %w", err)
+		}
+		if at != uint64(i) {
+			return fmt.Errorf("restore chain: state holds operator %d where operator %d's should be", at, i)
+		}
+		part, err := r.bytes("operator state")
+		if err != nil {
+			return fmt.Errorf("restore chain: %w", err)
+		}
+		if err := c.ops[i].(Snapshotter).Restore(part); err != nil {
+			return fmt.Errorf("restore chain operator %d (%T): %w", i, c.ops[i], err)
+		}
+	}
+	if len(r.body) > 0 {
+		return fmt.Errorf("restore chain: %d bytes after the last operator's state", len(r.body))
+	}
+	return nil
+}
+
+// committingChain is a Chain with a Committer among its operators.
+type committingChain struct {
+	snapshotChain
+}
+
+// Commit commits every Committer of the chain, first to last, and stops at the first error.
+func (c *committingChain) Commit(id uint64) error {
+	for i, o := range c.ops {
+		if cm, ok := o.(Committer); ok {
+			if err := cm.Commit(id); err != nil {
+				return fmt.Errorf("chain operator %d (%T): %w", i, o, err)
+			}
+		}
+	}
+	return nil
 }

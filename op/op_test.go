@@ -136,7 +136,10 @@ func TestMapAndChain(t *testing.T) {
 	swapped := arrow.NewSchema([]arrow.Field{in.Field(1), in.Field(0)}, nil)
 	first := NewMap(notNull(0), []Evaluator{column(1), column(0)}, swapped)
 	second := NewMap(nil, nil, nil)
-	c := NewChain(first, second)
+	c, ok := NewChain(first, second).(*Chain)
+	if !ok {
+		t.Fatalf("a chain of maps is a %T", NewChain(first, second))
+	}
 	if err := c.Open(Context{Mem: mem}); err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,19 @@ const (
 	Final
 )
 
+// String names the phase: single, partial or final.
+func (p Phase) String() string {
+	switch p {
+	case Single:
+		return "single"
+	case Partial:
+		return "partial"
+	case Final:
+		return "final"
+	}
+	return fmt.Sprintf("Phase(%d)", uint8(p))
+}
+
 // AggCall is one aggregate function of a WindowAgg.
 type AggCall struct {
 	Name string
@@ -73,6 +86,11 @@ type WindowAgg struct {
 	byEnd   map[int64][]uint32
 	timers  window.Timers
 	sess    *sessionState // session windows only
+	// wm is the last watermark OnWatermark saw: every window ending at or before it fired.
+	wm int64
+
+	snapGroups []uint32      // Snapshot: the groups in the order they fire
+	snapSchema *arrow.Schema // Snapshot and Restore: the columns of the state rows
 
 	touched []uint32 // Partial: groups of the current batch
 	times   []int64
@@ -90,7 +108,7 @@ func NewWindowAgg(cfg WindowAggConfig) (*WindowAgg, error) {
 	if err := cfg.Window.Validate(); err != nil {
 		return nil, err
 	}
-	w := &WindowAgg{cfg: cfg, byStart: map[int64]map[uint32]uint32{}, byEnd: map[int64][]uint32{}, keys: newKeyTable()}
+	w := &WindowAgg{cfg: cfg, byStart: map[int64]map[uint32]uint32{}, byEnd: map[int64][]uint32{}, keys: newKeyTable(), wm: MinWatermark}
 	if cfg.Window.Kind == window.Session {
 		if cfg.Phase != Single {
 			return nil, fmt.Errorf("%s: session windows are aggregated in one phase (Single), not as partial and final states", cfg.Window)
@@ -390,8 +408,13 @@ func (w *WindowAgg) results(groups []uint32, starts, ends []int64) (arrow.Record
 	return rec, nil
 }
 
-// OnWatermark fires every window that ends at or before wm.
+// OnWatermark fires every window that ends at or before wm. A watermark at or below the last
+// one (as a restored operator may be told again) fires nothing: those windows fired already.
 func (w *WindowAgg) OnWatermark(wm int64, out Collector) error {
+	if wm <= w.wm {
+		return nil
+	}
+	w.wm = wm
 	if w.cfg.Phase == Partial {
 		return nil
 	}

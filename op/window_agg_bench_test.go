@@ -66,3 +66,64 @@ func BenchmarkWindowAggHop(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(rows), "ns/row")
 }
+
+// BenchmarkWindowAggSnapshot snapshots, and restores, a tumbling window aggregation holding
+// 2^20 open groups: as many cards in one hour-long window, with count(*) and sum(amount) of a
+// decimal amount. The MB/s are of the snapshot's bytes.
+func BenchmarkWindowAggSnapshot(b *testing.B) {
+	const groups, rows = 1 << 20, 1 << 16
+	spec := window.Spec{Kind: window.Tumble, Size: time.Hour}
+	open := func() *WindowAgg {
+		w, err := NewWindowAgg(WindowAggConfig{Window: spec, Keys: 1, Time: 1, Phase: Single,
+			Calls: []AggCall{{Name: "count"}, {Name: "sum", Args: []int{2}, ArgTypes: []arrow.DataType{amtType}}}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		w.cfg.Out = outSchema(false, w)
+		if err := w.Open(Context{Mem: memory.DefaultAllocator}); err != nil {
+			b.Fatal(err)
+		}
+		return w
+	}
+	w := open()
+	r := rand.New(rand.NewPCG(1, 2))
+	t0 := int64(1_700_000_000_000) / 3_600_000 * 3_600_000
+	for i := 0; i < groups; i += rows {
+		bld := array.NewRecordBuilder(memory.DefaultAllocator, rawIn)
+		for j := range rows {
+			bld.Field(0).(*array.StringBuilder).Append(fmt.Sprintf("card-%07d", i+j))
+			bld.Field(1).(*array.TimestampBuilder).Append(arrow.Timestamp(t0 + int64(i+j)%3_600_000))
+			bld.Field(2).(*array.Decimal128Builder).Append(decimal128.FromI64(r.Int64N(100000)))
+		}
+		rec := bld.NewRecordBatch()
+		bld.Release()
+		if err := w.Process(0, rec, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if w.Groups() != groups {
+		b.Fatalf("%d groups, want %d", w.Groups(), groups)
+	}
+	state, err := w.Snapshot(1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("snapshot", func(b *testing.B) {
+		b.SetBytes(int64(len(state)))
+		for b.Loop() {
+			if _, err := w.Snapshot(2); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(len(state))/groups, "B/group")
+	})
+	b.Run("restore", func(b *testing.B) {
+		b.SetBytes(int64(len(state)))
+		for b.Loop() {
+			if err := open().Restore(state); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(len(state))/groups, "B/group")
+	})
+}

@@ -3,9 +3,11 @@ package op
 import (
 	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"millrace/take"
 )
@@ -21,6 +23,7 @@ type WindowTop struct {
 	end, value int // columns: window end (timestamp) and the value compared (int64)
 	open       map[int64]*topRows
 	ends       []int64
+	mem        memory.Allocator
 }
 
 // topRows are the rows holding a window's largest value so far.
@@ -51,16 +54,34 @@ func (w *WindowTop) StateBytes() int64 {
 	return n
 }
 
-// Process folds rec's rows into their windows.
-func (w *WindowTop) Process(_ int, rec arrow.RecordBatch, _ Collector) error {
-	defer rec.Release()
+// Open keeps the allocator that Restore reads rows into.
+func (w *WindowTop) Open(ctx Context) error {
+	w.mem = allocator(ctx)
+	return nil
+}
+
+// columns returns the window-end and value columns of rec.
+func (w *WindowTop) columns(rec arrow.RecordBatch) (*array.Timestamp, *array.Int64, error) {
+	if w.end >= int(rec.NumCols()) || w.value >= int(rec.NumCols()) {
+		return nil, nil, fmt.Errorf("window top: rows of %d columns have no column %d or %d", rec.NumCols(), w.end, w.value)
+	}
 	ends, ok := rec.Column(w.end).(*array.Timestamp)
 	if !ok {
-		return fmt.Errorf("window top: column %q is %s, not a timestamp", rec.ColumnName(w.end), rec.Column(w.end).DataType())
+		return nil, nil, fmt.Errorf("window top: column %q is %s, not a timestamp", rec.ColumnName(w.end), rec.Column(w.end).DataType())
 	}
 	vals, ok := rec.Column(w.value).(*array.Int64)
 	if !ok {
-		return fmt.Errorf("window top: column %q is %s, not int64", rec.ColumnName(w.value), rec.Column(w.value).DataType())
+		return nil, nil, fmt.Errorf("window top: column %q is %s, not int64", rec.ColumnName(w.value), rec.Column(w.value).DataType())
+	}
+	return ends, vals, nil
+}
+
+// Process folds rec's rows into their windows.
+func (w *WindowTop) Process(_ int, rec arrow.RecordBatch, _ Collector) error {
+	defer rec.Release()
+	ends, vals, err := w.columns(rec)
+	if err != nil {
+		return err
 	}
 	// The batch's own maximum per window first (a batch spans few windows), then the rows
 	// that reach it.
@@ -135,4 +156,112 @@ func (w *WindowTop) Close() error {
 		delete(w.open, e)
 	}
 	return nil
+}
+
+// windowTopStateVersion is the version of the snapshot body this build writes and the newest
+// it reads.
+const windowTopStateVersion = 1
+
+// StateFingerprint names the schema of the state: the positions of the window-end and value
+// columns. The held rows keep their own columns, in the snapshot's Arrow schema.
+func (w *WindowTop) StateFingerprint() string {
+	return fingerprint("window_top", strconv.Itoa(windowTopStateVersion), strconv.Itoa(w.end), strconv.Itoa(w.value))
+}
+
+// Snapshot encodes the rows held for the open windows for checkpoint id.
+//
+// The body (kind 'T', version 1; see snapshot.go for the envelope) is empty when no window
+// is open, and otherwise an Arrow IPC stream of the held batches of rows, in the input's
+// schema: the windows by end, each window's batches in the order they arrived. The rows of
+// one batch share their window end and value, which are the window and its largest value,
+// so nothing else is kept.
+func (w *WindowTop) Snapshot(id uint64) ([]byte, error) {
+	sw := newStateWriter(kindWindowTop, windowTopStateVersion, id, w.StateFingerprint())
+	w.ends = w.ends[:0]
+	for e := range w.open {
+		w.ends = append(w.ends, e)
+	}
+	slices.Sort(w.ends)
+	var recs []arrow.RecordBatch
+	for _, e := range w.ends {
+		recs = append(recs, w.open[e].rows...)
+	}
+	if len(recs) > 0 {
+		schema := recs[0].Schema()
+		for _, r := range recs[1:] {
+			if !r.Schema().Equal(schema) {
+				return nil, fmt.Errorf("snapshot window top: held rows have columns %s and %s", schemaString(schema), schemaString(r.Schema()))
+			}
+		}
+		if err := sw.records(w.allocator(), schema, recs...); err != nil {
+			return nil, fmt.Errorf("snapshot window top: %w", err)
+		}
+	}
+	return sw.seal(), nil
+}
+
+// Restore loads a snapshot into an operator that holds no rows yet.
+func (w *WindowTop) Restore(state []byte) error {
+	if err := w.restore(state); err != nil {
+		return fmt.Errorf("restore window top: %w", err)
+	}
+	return nil
+}
+
+func (w *WindowTop) restore(state []byte) error {
+	if len(w.open) > 0 {
+		return fmt.Errorf("the operator already holds %d windows", len(w.open))
+	}
+	r, err := openState(state, kindWindowTop, windowTopStateVersion, w.StateFingerprint())
+	if err != nil || len(r.body) == 0 {
+		return err
+	}
+	recs, err := r.records(w.allocator(), nil)
+	if err != nil {
+		return err
+	}
+	for i, rec := range recs {
+		if err := w.restoreRows(rec); err != nil {
+			for _, rest := range recs[i:] {
+				rest.Release()
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// restoreRows adds a held batch back to its window, taking ownership of it.
+func (w *WindowTop) restoreRows(rec arrow.RecordBatch) error {
+	ends, vals, err := w.columns(rec)
+	if err != nil {
+		return err
+	}
+	if rec.NumRows() == 0 || vals.IsNull(0) {
+		return fmt.Errorf("state holds a batch without rows or with a null value")
+	}
+	e, m := int64(ends.Value(0)), vals.Value(0)
+	for i := range int(rec.NumRows()) {
+		if int64(ends.Value(i)) != e || vals.IsNull(i) || vals.Value(i) != m {
+			return fmt.Errorf("state holds a batch whose rows differ in window end or value (row %d)", i)
+		}
+	}
+	t := w.open[e]
+	switch {
+	case t == nil:
+		t = &topRows{max: m}
+		w.open[e] = t
+	case t.max != m:
+		return fmt.Errorf("state holds values %d and %d as the largest of the window ending at %d", t.max, m, e)
+	}
+	t.rows = append(t.rows, rec)
+	return nil
+}
+
+// allocator is the allocator from Open, Go's heap before it.
+func (w *WindowTop) allocator() memory.Allocator {
+	if w.mem == nil {
+		return memory.DefaultAllocator
+	}
+	return w.mem
 }

@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -308,12 +310,108 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Logf("screenshot: %s", path)
 }
 
+// layoutProblems lists, in the page, the figures of a step drawn outside its box, boxes that
+// overlap, and edge rates drawn over a box or over each other.
+const layoutProblems = `(() => {
+	const problems = [];
+	const cross = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+	const boxes = [...document.querySelectorAll("#dag g[data-node]")].map(g => {
+		const r = g.querySelector("rect.node").getBoundingClientRect();
+		for (const t of g.querySelectorAll("text:not(.mark)")) {
+			const b = t.getBoundingClientRect();
+			if (b.left < r.left || b.right > r.right || b.top < r.top || b.bottom > r.bottom)
+				problems.push(g.dataset.node + ": " + JSON.stringify(t.textContent) + " spills out of its box");
+		}
+		return { id: g.dataset.node, r: r };
+	});
+	boxes.forEach((a, i) => boxes.slice(i + 1).forEach(b => {
+		if (cross(a.r, b.r)) problems.push(a.id + " overlaps " + b.id);
+	}));
+	const rates = [...document.querySelectorAll("#dag text.rate")].map(t => t.getBoundingClientRect());
+	rates.forEach((a, i) => {
+		for (const b of boxes) if (cross(a, b.r)) problems.push("an edge rate is drawn over " + b.id);
+		for (const b of rates.slice(i + 1)) if (cross(a, b)) problems.push("two edge rates overlap");
+	});
+	return problems;
+})()`
+
+// checkLayout fails the test when the drawing has a layoutProblems problem.
+func checkLayout(t *testing.T, ctx context.Context) {
+	t.Helper()
+	problems, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](layoutProblems))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("layout: %s", p)
+	}
+}
+
+// nodeText returns the text of the line of class cls in the box of node (cls may go on to
+// select a part of the line), or "" when the box has no such line.
+func nodeText(t *testing.T, ctx context.Context, node, cls string) string {
+	t.Helper()
+	js := fmt.Sprintf(`(() => { const e = document.querySelector('[data-node=%q] text.%s'); return e ? e.textContent : ""; })()`, node, cls)
+	text, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return text
+}
+
 // TestDashboardInBrowser opens the dashboard of a running pipeline in headless Chromium and
-// checks that it draws every node and keeps its figures moving.
+// checks that it draws every node with its live figures, charts the latency and keeps its
+// figures moving.
 func TestDashboardInBrowser(t *testing.T) {
 	ctx := newBrowser(t)
 	run := startLiveRun(t)
 	openDashboard(t, ctx, run)
+	var sinks []string
+	for _, st := range run.plan.Steps {
+		if st.Kind == "sink" {
+			sinks = append(sinks, st.Name)
+		}
+	}
+	if len(sinks) != 1 {
+		t.Fatalf("sinks %v, want one", sinks)
+	}
+	sink := sinks[0]
+	// a latency marker has reached the sink, and the chart has two seconds of it
+	live := fmt.Sprintf(`(() => {
+		const p99 = document.querySelector('[data-node=%q] text.latency');
+		const line = document.querySelector("#latency path.p99");
+		return p99 !== null && /p99 [0-9.]+ (ms|s)/.test(p99.textContent) &&
+			line !== null && /L[0-9]/.test(line.getAttribute("d"));
+	})()`, sink)
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](live, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		t.Fatalf("no latency at the sink (%q) or no latency line: %v", nodeText(t, ctx, sink, "latency"), err)
+	}
+	queueLag := regexp.MustCompile(`^queue [0-9]+%  watermark lag ([0-9.]+ (ms|s|min|h|d)|—)$`)
+	for _, n := range run.plan.Graph.Nodes {
+		if q := nodeText(t, ctx, n.Name, "queue"); !queueLag.MatchString(q) {
+			t.Errorf("node %s shows %q, want queue fill and watermark lag", n.Name, q)
+		}
+	}
+	// the generator's rows carry event time, so the view behind it knows its lag
+	if q := nodeText(t, ctx, "big", "queue"); strings.HasSuffix(q, "—") {
+		t.Errorf("view big shows no watermark lag: %q", q)
+	}
+	if now, err := chromedp.Run(ctx, chromedp.Text("#p99-now")); err != nil || !strings.HasSuffix(now, "ms") && !strings.HasSuffix(now, " s") {
+		t.Errorf("latency legend shows p99 %q (%v)", now, err)
+	}
+	rows, err := chromedp.Run(ctx, chromedp.Evaluate[[][]string](`[...document.querySelectorAll("#nodes tr[data-node]")].map(tr => [...tr.cells].map(c => c.textContent))`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != len(run.plan.Graph.Nodes) {
+		t.Errorf("the table of steps has %d rows, want %d: %q", len(rows), len(run.plan.Graph.Nodes), rows)
+	}
+	for _, r := range rows {
+		if len(r) != 16 || !strings.HasSuffix(r[7], "%") || !strings.HasPrefix(r[8], "#") {
+			t.Errorf("table row %q, want 16 cells with idle share and busiest subtask", r)
+		}
+	}
+	checkLayout(t, ctx)
 	figures := `document.getElementById("dag").textContent + "|" + document.getElementById("ledger").textContent`
 	first, err := chromedp.Run(ctx, chromedp.Evaluate[string](figures))
 	if err != nil {
@@ -348,5 +446,163 @@ func TestDashboardMarksTheBottleneck(t *testing.T) {
 		verdict, _ := chromedp.Run(ctx, chromedp.Text("#verdict"))
 		t.Fatalf("lake not marked as the bottleneck (verdict %q): %v", verdict, err)
 	}
+	checkLayout(t, ctx)
 	screenshot(t, ctx, "bottleneck.png")
+}
+
+// openIdlePage opens the dashboard of a pipeline that has not started, so that the stream
+// sends no figures and a test can draw its own.
+func openIdlePage(t *testing.T, ctx context.Context) {
+	t.Helper()
+	srv, err := Listen("127.0.0.1:0", testPlan(t), &engine.Monitor{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := srv.Close(); err != nil {
+			t.Errorf("close server: %v", err)
+		}
+	})
+	if err := chromedp.Do(ctx, chromedp.Navigate("http://"+srv.Addr()+"/")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestDashboardDrawsEveryFigure draws a made-up topology, one of every kind of figure, on a
+// page whose pipeline has not started (so the stream sends nothing over it), and checks
+// what each box and the table say.
+func TestDashboardDrawsEveryFigure(t *testing.T) {
+	ctx := newBrowser(t)
+	openIdlePage(t, ctx)
+	f := func(v float64) *float64 { return &v }
+	backlog := int64(3 << 30)
+	top := Topology{Pipeline: "figures", Nodes: []NodeLoad{
+		{ID: "tx", Kind: "source", Parallelism: 2, InRate: 1500, OutRate: 1500, Busy: 0.3, Idle: 0.7,
+			WatermarkLag: f(7200), BacklogBytes: &backlog},
+		{ID: "velocity", Kind: "window aggregate", Parallelism: 4, InRate: 1500, Busy: 0.5, Backpressure: 0.1, Idle: 0.4,
+			BusiestSubtask: 3, BusiestBusy: 0.95, QueueFill: 0.9, WatermarkLag: f(3.2), LatencyP50: f(12.4), LatencyP99: f(3200),
+			StateBytes: 51 << 20, HotKeys: []HotKey{{Key: "c0", Share: 0.55, Subtask: 3}, {Key: "c1", Share: 0.02, Subtask: 1}}},
+		{ID: "volume", Kind: "window aggregate", Parallelism: 4, InRate: 1500, Busy: 0.1, Idle: 0.9,
+			StateBytes: 18944, HotKeys: []HotKey{{Key: "m7", Share: 0.05, Subtask: 0}}},
+		{ID: "lake", Kind: "sink", Parallelism: 1, InRate: 700, Idle: 1, LatencyP50: f(0.26), LatencyP99: f(38.4)},
+	}, Edges: []EdgeLoad{
+		{From: "tx", To: "velocity", Rate: 1500}, {From: "tx", To: "volume", Rate: 1500},
+		{From: "velocity", To: "lake", Rate: 700}, {From: "volume", To: "lake", Rate: 0},
+	}, Verdict: Verdict{Node: "velocity", Reason: `key "c0" of window aggregate "velocity" takes 55% of its input: skew`}}
+	js, err := json.Marshal(top)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`drawDag(`+string(js)+`); drawNodes(`+string(js)+`); true`)); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ node, cls, want string }{
+		{"tx", "queue", "queue 0%  watermark lag 2 h"},
+		{"tx", "latency", "latency —"},
+		{"tx", "size", "backlog 3.0 GiB"},
+		{"tx", "hot", ""},
+		{"velocity", "rates", "in 1.5k/s  out 0.0/s"},
+		{"velocity", "load", "busy 50%  backpressure 10%"},
+		{"velocity", "queue", "queue 90%  watermark lag 3.2 s"},
+		{"velocity", "queue tspan.full", "queue 90%"},
+		{"tx", "queue tspan.full", ""},
+		{"velocity", "latency", "latency p50 12 ms  p99 3.2 s"},
+		{"velocity", "size", "state 51.0 MiB"},
+		{"velocity", "hot", "hot key c0  55% of input"},
+		{"volume", "queue", "queue 0%  watermark lag —"},
+		{"volume", "size", "state 18.5 KiB"},
+		{"volume", "hot", ""}, // 5% is not hot
+		{"lake", "latency", "latency p50 0.26 ms  p99 38 ms"},
+		{"lake", "size", ""},
+	} {
+		if got := nodeText(t, ctx, c.node, c.cls); got != c.want {
+			t.Errorf("%s %s: %q, want %q", c.node, c.cls, got, c.want)
+		}
+	}
+	marked, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector('[data-node="velocity"] rect.bottleneck') !== null`))
+	if err != nil || !marked {
+		t.Errorf("velocity not marked as the bottleneck (%v)", err)
+	}
+	row, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelector('#nodes tr[data-node="velocity"]').cells].map(c => c.textContent)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"velocity", "window aggregate", "4", "1.5k", "0.0", "50%", "10%", "40%", "#3 95%", "90%", "3.2 s", "12 ms", "3.2 s", "51.0 MiB", "", "c0 55% (#3)\nc1 2.0% (#1)"}
+	if strings.Join(row, "|") != strings.Join(want, "|") {
+		t.Errorf("table row of velocity:\n%q\nwant\n%q", row, want)
+	}
+	checkLayout(t, ctx)
+	screenshot(t, ctx, "figures.png")
+}
+
+// TestDashboardChartsSinkLatency feeds the page three seconds of figures and checks that the
+// latency chart takes the slowest sink each second, skips a second without figures and
+// breaks its line there.
+func TestDashboardChartsSinkLatency(t *testing.T) {
+	ctx := newBrowser(t)
+	openIdlePage(t, ctx)
+	f := func(v float64) *float64 { return &v }
+	second := func(a50, a99, b50, b99 *float64) string {
+		top := Topology{Nodes: []NodeLoad{
+			{ID: "tx", Kind: "source", LatencyP50: f(900), LatencyP99: f(900)}, // not a sink
+			{ID: "a", Kind: "sink", LatencyP50: a50, LatencyP99: a99},
+			{ID: "b", Kind: "sink", LatencyP50: b50, LatencyP99: b99},
+		}}
+		js, err := json.Marshal(top)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return `record(` + string(js) + `);`
+	}
+	js := second(f(1), f(40), f(2), f(30)) + second(nil, nil, nil, nil) + second(f(5), f(8), nil, nil) + second(nil, nil, f(3), f(500)) +
+		`drawLatency(); JSON.stringify(samples.map(s => [s.p50, s.p99]))`
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `[[2,40],[null,null],[5,8],[3,500]]`; got != want {
+		t.Errorf("latency samples %s, want %s", got, want)
+	}
+	d, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#latency path.p99").getAttribute("d")`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Count(d, "M") != 2 || strings.Count(d, "L") != 1 {
+		t.Errorf("p99 line %q, want a point, a gap and a segment", d)
+	}
+	if now, err := chromedp.Run(ctx, chromedp.Text("#p99-now")); err != nil || now != "500 ms" {
+		t.Errorf("p99 legend %q (%v), want 500 ms", now, err)
+	}
+}
+
+// TestDashboardFormats checks how the page writes durations and sizes.
+func TestDashboardFormats(t *testing.T) {
+	ctx := newBrowser(t)
+	openIdlePage(t, ctx)
+	for _, c := range []struct{ js, want string }{
+		{"seconds(3.2)", "3.2 s"},
+		{"seconds(7200)", "2 h"},
+		{"seconds(null)", "—"},
+		{"seconds(0.012)", "12 ms"},
+		{"seconds(270)", "4.5 min"},
+		{"seconds(3 * 86400)", "3 d"},
+		{"millis(0.26)", "0.26 ms"},
+		{"millis(38.4)", "38 ms"},
+		{"millis(1500)", "1.5 s"},
+		{"millis(undefined)", "—"},
+		{"bytes(512)", "512 B"},
+		{"bytes(18944)", "18.5 KiB"},
+		{"bytes(53798218)", "51.3 MiB"},
+		{"bytes(5 * 2 ** 40)", "5.0 TiB"},
+		{"share(0.031)", "3.1%"},
+		{"share(0.55)", "55%"},
+	} {
+		got, err := chromedp.Run(ctx, chromedp.Evaluate[string](c.js))
+		if err != nil {
+			t.Fatalf("%s: %v", c.js, err)
+		}
+		if got != c.want {
+			t.Errorf("%s = %q, want %q", c.js, got, c.want)
+		}
+	}
 }

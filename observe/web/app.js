@@ -2,8 +2,12 @@
 "use strict";
 
 const SVG = "http://www.w3.org/2000/svg";
-const KEEP_SECONDS = 300; // how much history the rate chart keeps
-const samples = []; // {t, input, output}, oldest first
+const KEEP_SECONDS = 300; // how much history the charts keep
+const HOT_SHARE = 0.1; // a step's box names its hottest key from this share of its input on
+const FULL_QUEUE = 0.8; // a queue this full is shown as full
+// samples are {t, input, output, p50, p99}, oldest first; p50 and p99 are in milliseconds,
+// null when no sink measured latency in that second.
+const samples = [];
 
 function el(name, attrs, text) {
   const e = document.createElementNS(SVG, name);
@@ -20,10 +24,95 @@ function rate(v) {
 
 function pct(v) { return (v * 100).toFixed(0) + "%"; }
 
+// share writes a key's share of its step's input, with a decimal below 10%.
+function share(v) { return (v * 100).toFixed(v < 0.1 ? 1 : 0) + "%"; }
+
+function known(v) { return v !== null && v !== undefined; }
+
+// brief writes v with two decimals below 1, one below 10 and none above, dropping trailing
+// zeros: 0.26, 3.2, 2, 38.
+function brief(v) {
+  const s = v < 1 ? v.toFixed(2) : v < 10 ? v.toFixed(1) : v.toFixed(0);
+  return s.includes(".") ? s.replace(/\.?0+$/, "") : s;
+}
+
+// millis writes a duration given in milliseconds: "0.26 ms", "38 ms", "1.5 s"; "—" when
+// there is none.
+function millis(v) {
+  if (!known(v)) return "—";
+  if (v < 1000) return brief(v) + " ms";
+  return seconds(v / 1000);
+}
+
+// seconds writes a duration given in seconds: "12 ms", "3.2 s", "4.5 min", "2 h", "3 d";
+// "—" when there is none.
+function seconds(v) {
+  if (!known(v)) return "—";
+  if (v < 1) return millis(v * 1000);
+  if (v < 60) return brief(v) + " s";
+  if (v < 3600) return brief(v / 60) + " min";
+  if (v < 86400) return brief(v / 3600) + " h";
+  return brief(v / 86400) + " d";
+}
+
+// bytes writes a size in binary units: "512 B", "18.5 KiB", "271 MiB".
+function bytes(n) {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+  return (i === 0 ? n.toFixed(0) : n < 100 ? n.toFixed(1) : n.toFixed(0)) + " " + units[i];
+}
+
+// clip shortens s to at most n characters, ending in "…" when it cut.
+function clip(s, n) { return s.length <= n ? s : s.slice(0, n - 1) + "…"; }
+
 // busyColour runs from green (idle) to red (saturated).
 function busyColour(busy) {
   const hue = 120 * (1 - Math.min(Math.max(busy, 0), 1));
   return "hsl(" + hue.toFixed(0) + ", 65%, 72%)";
+}
+
+function hottest(n) { return (n.hot_keys || []).reduce((a, h) => (!a || h.share > a.share ? h : a), null); }
+
+function latencyText(n) {
+  if (!known(n.latency_p50_ms) && !known(n.latency_p99_ms)) return "latency —";
+  return "latency p50 " + millis(n.latency_p50_ms) + "  p99 " + millis(n.latency_p99_ms);
+}
+
+// nodeLines are the lines of figures a step's box shows under its name, each with a class
+// naming what it shows; a line marked full shows its text in bold red, then the rest (more).
+function nodeLines(n) {
+  const lines = [
+    { cls: "kind", text: (n.kind || "step") + " ×" + n.parallelism },
+    { cls: "rates", text: "in " + rate(n.in_rate) + "/s  out " + rate(n.out_rate) + "/s" },
+    { cls: "load", text: "busy " + pct(n.busy) + "  backpressure " + pct(n.backpressure) },
+    { cls: "queue", text: "queue " + pct(n.queue_fill), full: n.queue_fill >= FULL_QUEUE, more: "  watermark lag " + seconds(n.watermark_lag_s) },
+    { cls: "latency", text: latencyText(n) },
+  ];
+  const size = [];
+  if (n.state_bytes > 0) size.push("state " + bytes(n.state_bytes));
+  if (known(n.backlog_bytes)) size.push("backlog " + bytes(n.backlog_bytes));
+  if (size.length) lines.push({ cls: "size", text: size.join("  ") });
+  const hot = hottest(n);
+  if (hot && hot.share >= HOT_SHARE) lines.push({ cls: "hot", text: "hot key " + clip(hot.key, 16) + "  " + share(hot.share) + " of input" });
+  return lines;
+}
+
+// nodeTitle is every figure of a step, for the tooltip of its box.
+function nodeTitle(n, verdict) {
+  const t = [
+    n.id + " (" + (n.kind || "step") + " ×" + n.parallelism + ")",
+    "in " + rate(n.in_rate) + "/s, out " + rate(n.out_rate) + "/s",
+    "busy " + pct(n.busy) + ", backpressure " + pct(n.backpressure) + ", idle " + pct(n.idle),
+    "busiest subtask " + n.busiest_subtask + ": busy " + pct(n.busiest_busy),
+    "input queue " + pct(n.queue_fill) + " full, watermark lag " + seconds(n.watermark_lag_s),
+    "latency from ingest: p50 " + millis(n.latency_p50_ms) + ", p99 " + millis(n.latency_p99_ms),
+  ];
+  if (n.state_bytes > 0) t.push("state " + bytes(n.state_bytes));
+  if (known(n.backlog_bytes)) t.push("backlog " + bytes(n.backlog_bytes));
+  for (const h of n.hot_keys || []) t.push("hot key " + h.key + ": " + share(h.share) + " of input, subtask " + h.subtask);
+  if (verdict && verdict.node === n.id) t.push("BOTTLENECK: " + verdict.reason);
+  return t.join("\n");
 }
 
 // depths places every node one column right of its deepest input.
@@ -45,44 +134,67 @@ function depths(nodes, edges) {
   return depth;
 }
 
-const BOX_W = 210, BOX_H = 92, COL_W = 290, ROW_H = 116, PAD = 10;
+const BOX_W = 250, LINE_H = 16, GAP_X = 110, GAP_Y = 28, PAD = 10;
+let boxLines = 0; // lines of figures a box has room for; grows, never shrinks, so the drawing holds still
 
 function drawDag(top) {
   const nodes = top.nodes || [], edges = top.edges || [];
   const depth = depths(nodes, edges);
+  const lines = {};
+  for (const n of nodes) {
+    lines[n.id] = nodeLines(n);
+    boxLines = Math.max(boxLines, lines[n.id].length);
+  }
+  const BOX_H = 18 + LINE_H * boxLines + 10, COL_W = BOX_W + GAP_X, ROW_H = BOX_H + GAP_Y;
+  const inputs = {};
+  for (const e of edges) (inputs[e.to] ||= []).push(e);
+  // each column keeps the plan's order, moved so that a step sits near its inputs
   const columns = [];
   for (const n of nodes) (columns[depth[n.id]] ||= []).push(n);
-  const pos = {};
+  const row = {}, pos = {};
   let rows = 0;
   columns.forEach((col, c) => {
-    (col || []).forEach((n, r) => { pos[n.id] = { x: PAD + c * COL_W, y: PAD + 16 + r * ROW_H }; });
-    rows = Math.max(rows, (col || []).length);
+    col = col || [];
+    const near = n => {
+      const ins = (inputs[n.id] || []).filter(e => row[e.from] !== undefined);
+      return ins.length ? ins.reduce((s, e) => s + row[e.from], 0) / ins.length : 0;
+    };
+    if (c > 0) col.sort((a, b) => near(a) - near(b));
+    col.forEach((n, r) => {
+      row[n.id] = r;
+      pos[n.id] = { x: PAD + c * COL_W, y: PAD + 18 + r * ROW_H };
+    });
+    rows = Math.max(rows, col.length);
   });
   const width = PAD * 2 + Math.max(columns.length - 1, 0) * COL_W + BOX_W;
-  const height = PAD * 2 + 16 + rows * ROW_H;
+  const height = PAD * 2 + 18 + rows * ROW_H - GAP_Y;
   const svg = el("svg", { width: width, height: height, viewBox: "0 0 " + width + " " + height });
   for (const e of edges) {
     const a = pos[e.from], b = pos[e.to];
     if (!a || !b) continue;
-    const x1 = a.x + BOX_W, y1 = a.y + BOX_H / 2, x2 = b.x, y2 = b.y + BOX_H / 2, mx = (x1 + x2) / 2;
+    // several inputs of one step come in at different heights, each with its rate beside it
+    const ins = inputs[e.to], k = ins.indexOf(e);
+    const x1 = a.x + BOX_W, y1 = a.y + BOX_H / 2, x2 = b.x, y2 = b.y + BOX_H * (k + 1) / (ins.length + 1), mx = (x1 + x2) / 2;
     svg.appendChild(el("path", { class: "edge", d: `M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2},${y2}` }));
-    svg.appendChild(el("text", { x: mx, y: (y1 + y2) / 2 - 6, "text-anchor": "middle" }, rate(e.rate) + "/s"));
+    svg.appendChild(el("text", { class: "rate", x: x2 - 6, y: y2 - 5, "text-anchor": "end" }, rate(e.rate) + "/s"));
   }
   const bottleneck = top.verdict && top.verdict.node;
   for (const n of nodes) {
     const p = pos[n.id];
     const g = el("g", { transform: `translate(${p.x},${p.y})`, "data-node": n.id });
     const hot = n.id === bottleneck;
+    g.appendChild(el("title", {}, nodeTitle(n, top.verdict)));
     g.appendChild(el("rect", { class: "node" + (hot ? " bottleneck" : ""), width: BOX_W, height: BOX_H, rx: 6, fill: busyColour(n.busy) }));
-    g.appendChild(el("text", { class: "name", x: 8, y: 18 }, n.id));
-    g.appendChild(el("text", { x: 8, y: 36 }, (n.kind || "step") + " ×" + n.parallelism));
-    g.appendChild(el("text", { x: 8, y: 54 }, "in " + rate(n.in_rate) + "/s  out " + rate(n.out_rate) + "/s"));
-    g.appendChild(el("text", { x: 8, y: 72 }, "busy " + pct(n.busy) + "  backpressure " + pct(n.backpressure)));
-    if (hot) g.appendChild(el("text", { class: "mark", x: 0, y: -5 }, "▼ BOTTLENECK"));
+    g.appendChild(el("text", { class: "name", x: 8, y: 18 }, clip(n.id, 30)));
+    lines[n.id].forEach((l, i) => {
+      const t = el("text", { class: l.cls, x: 8, y: 18 + LINE_H * (i + 1) });
+      t.append(l.full ? el("tspan", { class: "full" }, l.text) : l.text, l.more || "");
+      g.appendChild(t);
+    });
+    if (hot) g.appendChild(el("text", { class: "mark", x: 0, y: -6 }, "▼ BOTTLENECK"));
     svg.appendChild(g);
   }
-  const dag = document.getElementById("dag");
-  dag.replaceChildren(svg);
+  document.getElementById("dag").replaceChildren(svg);
 }
 
 function drawVerdict(top) {
@@ -91,42 +203,83 @@ function drawVerdict(top) {
   v.className = "verdict" + (top.verdict && top.verdict.node ? " bottleneck" : "");
 }
 
-// record adds a sample of input rate (rows the sources read) and throughput (rows the
-// sinks took in, or the rows leaving the last steps when the plan has no sink).
+// drawNodes fills the table of steps with every figure of each.
+function drawNodes(top) {
+  const head = cells("th", ["step", "kind", "×", "in/s", "out/s", "busy", "backpressure", "idle", "busiest subtask",
+    "queue", "watermark lag", "p50", "p99", "state", "backlog", "hot keys"]);
+  head.children[1].className = head.lastChild.className = "text";
+  const rows = [head];
+  const bottleneck = top.verdict && top.verdict.node;
+  for (const n of top.nodes || []) {
+    const tr = cells("td", [n.id, n.kind || "step", n.parallelism, rate(n.in_rate), rate(n.out_rate),
+      pct(n.busy), pct(n.backpressure), pct(n.idle), "#" + n.busiest_subtask + " " + pct(n.busiest_busy),
+      pct(n.queue_fill), seconds(n.watermark_lag_s), millis(n.latency_p50_ms), millis(n.latency_p99_ms),
+      n.state_bytes > 0 ? bytes(n.state_bytes) : "", known(n.backlog_bytes) ? bytes(n.backlog_bytes) : "",
+      (n.hot_keys || []).map(h => h.key + " " + share(h.share) + " (#" + h.subtask + ")").join("\n")]);
+    tr.children[1].className = "text";
+    tr.lastChild.className = "text keys";
+    tr.dataset.node = n.id;
+    if (n.id === bottleneck) tr.className = "bottleneck";
+    rows.push(tr);
+  }
+  document.getElementById("nodes").replaceChildren(...rows);
+}
+
+// ends are the sinks, or the steps nothing reads from when the plan has no sink.
+function ends(top) {
+  const nodes = top.nodes || [];
+  const sinks = nodes.filter(n => n.kind === "sink");
+  if (sinks.length) return sinks;
+  const from = new Set((top.edges || []).map(e => e.from));
+  return nodes.filter(n => !from.has(n.id));
+}
+
+// worst is the largest of the known values of key over nodes, or null.
+function worst(nodes, key) {
+  let w = null;
+  for (const n of nodes) if (known(n[key]) && (w === null || n[key] > w)) w = n[key];
+  return w;
+}
+
+// record adds a sample of input rate (rows the sources read), throughput (rows the sinks
+// took in, or the rows leaving the last steps when the plan has no sink) and the latency
+// from ingest to the slowest sink.
 function record(top) {
-  const nodes = top.nodes || [], edges = top.edges || [];
-  let input = 0, output = 0, sinks = 0;
-  for (const n of nodes) {
-    if (n.kind === "source") input += n.in_rate;
-    if (n.kind === "sink") { output += n.in_rate; sinks++; }
-  }
-  if (sinks === 0) {
-    const from = new Set(edges.map(e => e.from));
-    for (const n of nodes) if (!from.has(n.id)) output += n.out_rate;
-  }
+  const nodes = top.nodes || [], last = ends(top);
+  let input = 0, output = 0;
+  for (const n of nodes) if (n.kind === "source") input += n.in_rate;
+  for (const n of last) output += n.kind === "sink" ? n.in_rate : n.out_rate;
   const now = Date.now() / 1000;
-  samples.push({ t: now, input: input, output: output });
+  samples.push({ t: now, input: input, output: output, p50: worst(last, "latency_p50_ms"), p99: worst(last, "latency_p99_ms") });
   while (samples.length && samples[0].t < now - KEEP_SECONDS) samples.shift();
 }
 
-function drawChart() {
-  const svg = document.getElementById("chart");
-  const W = 600, H = 180, L = 50, R = 10, T = 10, B = 22;
+const CW = 600, CH = 180, CL = 58, CR = 10, CT = 10, CB = 22;
+
+// timeAxis draws the axes of a chart and returns the x of a time; the time axis grows with
+// the history, from one minute up to KEEP_SECONDS.
+function timeAxis(svg) {
   const now = Date.now() / 1000;
+  const span = Math.min(KEEP_SECONDS, Math.max(60, samples.length ? now - samples[0].t : 0));
+  svg.replaceChildren(
+    el("line", { x1: CL, y1: CH - CB, x2: CW - CR, y2: CH - CB, stroke: "#999" }),
+    el("line", { x1: CL, y1: CT, x2: CL, y2: CH - CB, stroke: "#999" }),
+    el("text", { x: CL, y: CH - 6 }, "-" + Math.round(span) + " s"),
+    el("text", { x: CW - CR - 24, y: CH - 6 }, "now"),
+  );
+  return t => CL + (CW - CL - CR) * (1 - (now - t) / span);
+}
+
+function drawRates() {
+  const svg = document.getElementById("chart");
+  const x = timeAxis(svg);
   let top = 1;
   for (const s of samples) top = Math.max(top, s.input, s.output);
-  // the time axis grows with the history, from one minute up to KEEP_SECONDS
-  const span = Math.min(KEEP_SECONDS, Math.max(60, samples.length ? now - samples[0].t : 0));
-  const x = t => L + (W - L - R) * (1 - (now - t) / span);
-  const y = v => H - B - (H - T - B) * v / top;
+  const y = v => CH - CB - (CH - CT - CB) * v / top;
   const line = key => samples.map(s => x(s.t).toFixed(1) + "," + y(s[key]).toFixed(1)).join(" ");
-  svg.replaceChildren(
-    el("line", { x1: L, y1: H - B, x2: W - R, y2: H - B, stroke: "#999" }),
-    el("line", { x1: L, y1: T, x2: L, y2: H - B, stroke: "#999" }),
-    el("text", { x: 4, y: T + 10 }, rate(top)),
-    el("text", { x: 4, y: H - B }, "0"),
-    el("text", { x: L, y: H - 6 }, "-" + Math.round(span) + " s"),
-    el("text", { x: W - R - 24, y: H - 6 }, "now"),
+  svg.append(
+    el("text", { x: 4, y: CT + 10 }, rate(top)),
+    el("text", { x: 4, y: CH - CB }, "0"),
     el("polyline", { class: "in", points: line("input") }),
     el("polyline", { class: "out", points: line("output") }),
   );
@@ -134,6 +287,37 @@ function drawChart() {
   if (last) {
     svg.appendChild(el("circle", { class: "in", cx: x(last.t), cy: y(last.input), r: 3 }));
     svg.appendChild(el("circle", { class: "out", cx: x(last.t), cy: y(last.output), r: 3 }));
+  }
+}
+
+// drawLatency draws p50 and p99 on a logarithmic scale of whole decades, a line broken
+// where a second had no figure.
+function drawLatency() {
+  const svg = document.getElementById("latency");
+  const x = timeAxis(svg);
+  const all = samples.flatMap(s => [s.p50, s.p99]).filter(v => known(v) && v > 0);
+  let lo = all.length ? Math.floor(Math.log10(Math.min(...all))) : 0;
+  let hi = all.length ? Math.ceil(Math.log10(Math.max(...all))) : 2;
+  if (hi <= lo) hi = lo + 1;
+  const y = v => CH - CB - (CH - CT - CB) * (Math.log10(Math.max(v, 10 ** lo)) - lo) / (hi - lo);
+  const step = Math.ceil((hi - lo) / 6); // at most 7 labelled decades
+  for (let d = lo; d <= hi; d += step) {
+    svg.append(
+      el("line", { class: "grid", x1: CL, y1: y(10 ** d), x2: CW - CR, y2: y(10 ** d) }),
+      el("text", { x: 4, y: y(10 ** d) + 4 }, millis(10 ** d)),
+    );
+  }
+  for (const key of ["p50", "p99"]) {
+    let d = "", pen = "M";
+    for (const s of samples) {
+      if (!known(s[key])) { pen = "M"; continue; }
+      d += pen + x(s.t).toFixed(1) + "," + y(s[key]).toFixed(1) + " ";
+      pen = "L";
+    }
+    svg.appendChild(el("path", { class: key, d: d.trim() }));
+    const last = samples[samples.length - 1];
+    if (last && known(last[key])) svg.appendChild(el("circle", { class: key, cx: x(last.t), cy: y(last[key]), r: 3 }));
+    document.getElementById(key + "-now").textContent = millis(last ? last[key] : null);
   }
 }
 
@@ -184,8 +368,10 @@ function connect() {
     document.title = "millrace dashboard: " + top.pipeline;
     drawVerdict(top);
     drawDag(top);
+    drawNodes(top);
     record(top);
-    drawChart();
+    drawRates();
+    drawLatency();
     status.textContent = "live, updated " + new Date().toLocaleTimeString();
     status.className = "status live";
   });

@@ -239,3 +239,30 @@ func TestLiveLedgerAlwaysBalances(t *testing.T) {
 		}
 	}
 }
+
+// TestPacedSourceWaitsIdle runs the generator paced at a low rate: the time it sleeps for
+// rows to come due is idle, not busy, so no verdict calls it CPU-bound.
+func TestPacedSourceWaitsIdle(t *testing.T) {
+	cfg := gen.DefaultConfig()
+	cfg.Rows, cfg.Rate, cfg.Speed = 0, 2000, 1
+	tx := &Node{Name: "tx", Parallelism: 1, Source: genSource(t, cfg, 1, 0)}
+	var mu sync.Mutex
+	var rows int64
+	var wms []int64
+	var finished bool
+	out := &Node{Name: "out", Parallelism: 1, Operator: func(int) op.Operator {
+		return &sink{mu: &mu, rows: &rows, watermarks: &wms, finished: &finished}
+	}}
+	stop := make(chan struct{})
+	opts := DefaultOptions()
+	opts.Stop = stop
+	time.AfterFunc(700*time.Millisecond, func() { close(stop) })
+	st, err := Run(context.Background(), &Graph{Nodes: []*Node{tx, out}, Edges: []*Edge{{From: tx, To: out}}}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := st.Node("tx")
+	if s.Read == 0 || s.Idle < 4*s.Busy {
+		t.Errorf("paced source read %d rows, busy %s, idle %s", s.Read, s.Busy, s.Idle)
+	}
+}

@@ -38,6 +38,17 @@ func (m *meter) received() {
 	m.last = now
 }
 
+// wait counts d of the time since the last reading as spent waiting, not working: a source
+// that waited inside Read.
+func (m *meter) wait(d time.Duration) {
+	if m.off || d <= 0 {
+		return
+	}
+	d = min(d, time.Since(m.last)) // a clock of its own may run faster than ours
+	m.stats.IdleNanos.Add(int64(d))
+	m.last = m.last.Add(d)
+}
+
 // handled ends the handling of a message.
 func (m *meter) handled() {
 	if m.off {

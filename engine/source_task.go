@@ -26,10 +26,11 @@ type partitionState struct {
 	reader  source.PartitionReader
 	maxTime int64 // largest event time read
 	done    bool
-	active  time.Time // when the partition was opened or last yielded rows
-	size    int64     // bytes of input, when the source knows (source.Sized); else 0
-	read    int64     // bytes of input read, at most size
-	resume  []byte    // where to reopen the partition, from a checkpoint
+	active  time.Time     // when the partition was opened or last yielded rows
+	size    int64         // bytes of input, when the source knows (source.Sized); else 0
+	read    int64         // bytes of input read, at most size
+	resume  []byte        // where to reopen the partition, from a checkpoint
+	waited  time.Duration // time the reader said it waited inside Read (source.Waiter)
 }
 
 // sourceTask reads the partitions of one source subtask: it decodes, checks, splits off
@@ -219,6 +220,11 @@ func (t *sourceTask) readOnce(p *partitionState) (bool, error) {
 	t.tally = ledgerTally{}
 	defer func() { t.stats.count(t.tally) }()
 	rec, dead, err := p.reader.Read(t.r.readCtx)
+	if w, ok := p.reader.(source.Waiter); ok {
+		waited := w.Waited()
+		t.meter.wait(waited - p.waited)
+		p.waited = waited
+	}
 	if err != nil && t.r.readCtx.Err() != nil && t.r.ctx.Err() == nil {
 		return false, errStopped
 	}

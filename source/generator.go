@@ -64,11 +64,11 @@ var (
 
 // Open starts partition p's stream.
 func (g *Generator) Open(_ context.Context, p int) (PartitionReader, error) {
-	gn, err := g.partition(p, time.Time{})
+	gn, clock, err := g.partition(p, time.Time{})
 	if err != nil {
 		return nil, err
 	}
-	return g.reader(p, gn), nil
+	return g.reader(p, gn, clock), nil
 }
 
 // skipRows is how many rows OpenAt skips between looks at its ctx.
@@ -102,7 +102,7 @@ func (g *Generator) OpenAt(ctx context.Context, p int, pos []byte) (PartitionRea
 		return nil, fmt.Errorf("generator partition %d: resume: the position is of seed %d, partition %d of %d; this is seed %d, partition %d of %d",
 			p, *at.Seed, *at.Partition, *at.Partitions, g.cfg.Seed, p, g.cfg.Partitions)
 	}
-	gn, err := g.partition(p, *at.Start)
+	gn, clock, err := g.partition(p, *at.Start)
 	if err != nil {
 		return nil, err
 	}
@@ -121,38 +121,71 @@ func (g *Generator) OpenAt(ctx context.Context, p int, pos []byte) (PartitionRea
 		}
 		left -= n
 	}
-	return g.reader(p, gn), nil
+	return g.reader(p, gn, clock), nil
 }
 
 // partition starts partition p's generator. A paced stream without a configured start starts
 // at start when it is set, at the clock's now otherwise.
-func (g *Generator) partition(p int, start time.Time) (*gen.Generator, error) {
+// partition makes partition p's generator and, in paced mode, the clock that counts its
+// waits.
+func (g *Generator) partition(p int, start time.Time) (*gen.Generator, *waitingClock, error) {
 	if p < 0 || p >= g.cfg.Partitions {
-		return nil, fmt.Errorf("generator source: no partition %d (it has %d)", p, g.cfg.Partitions)
+		return nil, nil, fmt.Errorf("generator source: no partition %d (it has %d)", p, g.cfg.Partitions)
 	}
 	cfg := g.cfg
 	cfg.Partition = p
 	if cfg.Start.IsZero() && cfg.Speed > 0 {
 		cfg.Start = start
 	}
+	var clock *waitingClock
+	if cfg.Speed > 0 {
+		if cfg.Clock == nil {
+			cfg.Clock = gen.SystemClock()
+		}
+		clock = &waitingClock{Clock: cfg.Clock}
+		cfg.Clock = clock
+	}
 	gn, err := gen.NewWithWorld(cfg, g.world)
 	if err != nil {
-		return nil, fmt.Errorf("generator partition %d: %w", p, err)
+		return nil, nil, fmt.Errorf("generator partition %d: %w", p, err)
 	}
-	return gn, nil
+	return gn, clock, nil
 }
 
-func (g *Generator) reader(p int, gn *gen.Generator) *genReader {
-	return &genReader{g: gn, rows: g.batchRows, name: fmt.Sprintf("generator/%d", p),
+func (g *Generator) reader(p int, gn *gen.Generator, clock *waitingClock) *genReader {
+	return &genReader{g: gn, clock: clock, rows: g.batchRows, name: fmt.Sprintf("generator/%d", p),
 		seed: g.cfg.Seed, part: p, parts: g.cfg.Partitions}
 }
 
 type genReader struct {
 	g           *gen.Generator
+	clock       *waitingClock // paced mode only
 	rows        int
 	name        string
 	seed        int64
 	part, parts int
+}
+
+// Waited is how long the reader has slept in paced mode, waiting for rows to come due:
+// time a dashboard shows as idle, not busy.
+func (r *genReader) Waited() time.Duration {
+	if r.clock == nil {
+		return 0
+	}
+	return r.clock.waited
+}
+
+// waitingClock counts the time paced mode sleeps. A partition's reader owns its clock.
+type waitingClock struct {
+	gen.Clock
+	waited time.Duration
+}
+
+func (c *waitingClock) SleepUntil(ctx context.Context, t time.Time) error {
+	start := c.Now()
+	err := c.Clock.SleepUntil(ctx, t)
+	c.waited += c.Now().Sub(start)
+	return err
 }
 
 func (r *genReader) Read(ctx context.Context) (arrow.RecordBatch, []format.DeadLetter, error) {

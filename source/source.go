@@ -88,3 +88,9 @@ type Resumable interface {
 type Checkpointer interface {
 	Checkpoint() ([]byte, error)
 }
+
+// Waiter is a PartitionReader that waits inside Read for rows to come due, such as a paced
+// generator: Waited is the time it has spent so, which the engine counts as idle.
+type Waiter interface {
+	Waited() time.Duration
+}

@@ -1,5 +1,3 @@
-// Package sink holds the outputs of a dataflow: operators that write the rows they receive
-// to files or streams and emit nothing.
 package sink
 
 import (
@@ -9,6 +7,7 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"millrace/format"
 	"millrace/op"
@@ -36,31 +35,50 @@ type FileOptions struct {
 	PartitionBy []Partitioner
 	// RollRows closes a part file once it holds this many rows (default 1,048,576; the batch
 	// that reaches it is written whole) and RollInterval after this much time (default 1
-	// minute), so a stream's rows become visible.
+	// minute), so a stream's rows become visible. A single file never rolls.
 	RollRows     int64
 	RollInterval time.Duration
 	// Now is the clock that RollInterval is measured with (default time.Now).
 	Now func() time.Time
 }
 
-// File is a sink operator writing batches to files. Every file appears atomically: part
-// files are published when they roll or when the input ends, never half-written.
+// File is a sink operator writing batches to files. Every file appears atomically, never
+// half-written: without checkpoints, part files are published when they roll or when the
+// input ends; with checkpoints, when the checkpoint that took their rows is committed (see
+// the package documentation). It is an op.Committer.
 type File struct {
 	op.Base
 	opts    FileOptions
 	schema  *arrow.Schema
+	mem     memory.Allocator
 	sub     int
-	seq     int
+	seq     int              // the last file number used
 	open    map[string]*part // by partition directory
 	written int64
+
+	// With checkpoints (see commit.go):
+	ckpt    bool          // files are published by Commit, not when they roll or end
+	begun   bool          // Restore ran, or the leftovers of an earlier run are removed
+	closed  []*part       // files rolled since the last Snapshot, still under their writing names
+	pending []pendingFile // files pre-committed and not yet published, oldest first
+	base    bool          // a single file: its published file holds rows older than the chunks
+	// failAfter, when set, is called after each step of publishing a single file; tests
+	// return an error from it to stop there, as a crash would.
+	failAfter func(step string) error
 }
 
-// part is one open output file.
+// part is one output file: open, or with checkpoints rolled and waiting for a Snapshot.
 type part struct {
 	w      format.FileWriter
-	path   string
+	path   string // where it is written
 	rows   int64
 	opened time.Time
+
+	// With checkpoints: the file number, its directory, and its hidden stem and published
+	// name in that directory.
+	seq         int
+	dir         string
+	stem, final string
 }
 
 // NewFile returns a file sink for rows of schema s.
@@ -84,21 +102,33 @@ func NewFile(s *arrow.Schema, opts FileOptions) (*File, error) {
 	if len(opts.PartitionBy) > 0 {
 		opts.Dir = true
 	}
+	if _, codec, _ := format.Detect(opts.Path); !opts.Dir && opts.Kind == format.Parquet && codec != format.NoCodec {
+		return nil, fmt.Errorf("sink %q: Parquet compresses its own pages; drop the .%s", opts.Path, codec)
+	}
 	return &File{opts: opts, schema: s, open: map[string]*part{}}, nil
 }
 
-// Open notes the subtask, which names its part files.
+// Open notes the subtask, which names its part files, and whether the run takes
+// checkpoints.
 func (f *File) Open(ctx op.Context) error {
 	if !f.opts.Dir && ctx.Parallelism > 1 {
 		return fmt.Errorf("sink %q writes one file, %s, so it runs as one subtask, not %d", ctx.Node, f.opts.Path, ctx.Parallelism)
 	}
 	f.sub = ctx.Subtask
+	f.ckpt = ctx.Checkpointing
+	f.mem = ctx.Mem
+	if f.mem == nil {
+		f.mem = memory.DefaultAllocator
+	}
 	return nil
 }
 
 // Process writes rec, split by partition.
 func (f *File) Process(_ int, rec arrow.RecordBatch, _ op.Collector) error {
 	defer rec.Release()
+	if err := f.begin(); err != nil {
+		return err
+	}
 	if len(f.opts.PartitionBy) == 0 {
 		return f.write("", rec)
 	}
@@ -171,13 +201,16 @@ func (f *File) write(dir string, rec arrow.RecordBatch) error {
 	}
 	p.rows += rec.NumRows()
 	f.written += rec.NumRows()
-	if p.rows >= f.opts.RollRows {
+	if f.opts.Dir && p.rows >= f.opts.RollRows {
 		return f.roll(dir)
 	}
 	return nil
 }
 
 func (f *File) newPart(dir string) (*part, error) {
+	if f.ckpt {
+		return f.newStaged(dir)
+	}
 	path := f.opts.Path
 	if f.opts.Dir {
 		f.seq++
@@ -192,20 +225,27 @@ func (f *File) newPart(dir string) (*part, error) {
 	return &part{w: w, path: path, opened: f.opts.Now()}, nil
 }
 
-// roll publishes the part file of dir.
+// roll closes the file of dir: it publishes it, or with checkpoints leaves it for the next
+// Snapshot to pre-commit.
 func (f *File) roll(dir string) error {
 	p := f.open[dir]
 	delete(f.open, dir)
 	if err := p.w.Close(); err != nil {
 		return fmt.Errorf("sink file %s: %w", p.path, err)
 	}
+	if f.ckpt {
+		f.closed = append(f.closed, p)
+	}
 	return nil
 }
 
-// OnWatermark publishes part files older than RollInterval, so a stream's rows show up.
+// OnWatermark closes part files older than RollInterval, so a stream's rows show up.
 func (f *File) OnWatermark(int64, op.Collector) error {
 	if !f.opts.Dir {
 		return nil
+	}
+	if err := f.begin(); err != nil {
+		return err
 	}
 	now := f.opts.Now()
 	for dir, p := range f.open {
@@ -219,8 +259,12 @@ func (f *File) OnWatermark(int64, op.Collector) error {
 }
 
 // Finish publishes every open file. A single-file sink writes its file even when no row
-// arrived, so the output always exists after a finished run.
+// arrived, so the output always exists after a finished run. With checkpoints it publishes
+// nothing: the final Snapshot pre-commits what is open and Commit publishes it.
 func (f *File) Finish(op.Collector) error {
+	if f.ckpt {
+		return f.begin()
+	}
 	if !f.opts.Dir && len(f.open) == 0 {
 		p, err := f.newPart("")
 		if err != nil {
@@ -236,11 +280,17 @@ func (f *File) Finish(op.Collector) error {
 	return nil
 }
 
-// Close drops files not finished: a failed run publishes nothing half-written.
+// Close drops files not finished: a failed run publishes nothing half-written. Files that
+// a checkpoint pre-committed stay for its Commit or for Restore; files rolled since are in
+// no checkpoint, and go.
 func (f *File) Close() error {
 	for dir, p := range f.open {
 		delete(f.open, dir)
 		p.w.Abort()
 	}
+	for _, p := range f.closed {
+		p.w.Abort()
+	}
+	f.closed = nil
 	return nil
 }

@@ -22,6 +22,12 @@ import (
 
 func batches(t *testing.T, rows int64) []arrow.RecordBatch {
 	t.Helper()
+	return batchesOf(t, rows, 1000)
+}
+
+// batchesOf generates rows transactions in batches of size rows.
+func batchesOf(t *testing.T, rows int64, size int) []arrow.RecordBatch {
+	t.Helper()
 	cfg := gen.DefaultConfig()
 	cfg.Rows = rows
 	g, err := gen.New(cfg)
@@ -30,7 +36,7 @@ func batches(t *testing.T, rows int64) []arrow.RecordBatch {
 	}
 	var out []arrow.RecordBatch
 	for {
-		rec, err := g.Next(context.Background(), memory.DefaultAllocator, 1000)
+		rec, err := g.Next(context.Background(), memory.DefaultAllocator, size)
 		if errors.Is(err, io.EOF) {
 			return out
 		}

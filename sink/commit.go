@@ -1,0 +1,291 @@
+package sink
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"millrace/format"
+	"millrace/op"
+)
+
+// The two-phase commit of a File sink over checkpoints; the package documentation draws
+// the file layout and the state.
+
+// stateVersion is the version of the state Snapshot writes and Restore reads.
+const stateVersion = 1
+
+// fileState is what Snapshot returns.
+type fileState struct {
+	Version    int           `json:"version"`
+	Checkpoint uint64        `json:"checkpoint"`
+	Subtask    int           `json:"subtask"`
+	Seq        int           `json:"seq"`
+	Base       bool          `json:"base,omitempty"`
+	Pending    []pendingFile `json:"pending"`
+}
+
+// pendingFile is a file pre-committed by a checkpoint. Paths are relative to the sink's
+// root directory and slash-separated.
+type pendingFile struct {
+	Checkpoint uint64 `json:"checkpoint"`
+	Path       string `json:"path"`
+	Final      string `json:"final"`
+}
+
+// root is the directory the paths of the state are relative to.
+func (f *File) root() string {
+	if f.opts.Dir {
+		return f.opts.Path
+	}
+	return filepath.Dir(f.opts.Path)
+}
+
+// abs is where the file of a state's path is.
+func (f *File) abs(rel string) string { return filepath.Join(f.root(), filepath.FromSlash(rel)) }
+
+// relPath is the state's path of a file named name in the partition directory dir.
+func relPath(dir, name string) string { return path.Join(dir, name) }
+
+// begin runs before the first message of a run with checkpoints that did not Restore:
+// whatever hidden files an earlier run of this subtask left are in no checkpoint this run
+// will commit, and would be in the way of the names it writes.
+func (f *File) begin() error {
+	if !f.ckpt || f.begun {
+		return nil
+	}
+	f.begun = true
+	return f.sweep(nil)
+}
+
+// newStaged starts file number seq+1 of the partition directory dir under its writing name:
+// a part file, or a chunk of a single file.
+func (f *File) newStaged(dir string) (*part, error) {
+	f.seq++
+	p := &part{seq: f.seq, dir: dir, opened: f.opts.Now()}
+	newEnc := func(w io.Writer) (format.Writer, error) {
+		return format.NewWriter(w, f.opts.Kind, f.schema, f.opts.Write)
+	}
+	if f.opts.Dir {
+		p.final = partName(f.sub, f.seq, f.opts.Kind)
+		p.stem = partStem(p.final)
+	} else {
+		p.final = filepath.Base(f.opts.Path)
+		p.stem = chunkStem(p.final, f.sub, f.seq)
+		newEnc = f.newChunkEncoder
+	}
+	p.path = f.abs(relPath(dir, writingName(p.stem)))
+	w, err := createStaged(p.path, newEnc)
+	if err != nil {
+		return nil, err
+	}
+	p.w = w
+	return p, nil
+}
+
+// Snapshot pre-commits for checkpoint id: it closes every open file (flushed and synced)
+// and renames the files closed since the last snapshot to their pending names. The state
+// names every file pre-committed and not yet published. Rows that come after it go to new
+// files.
+func (f *File) Snapshot(id uint64) ([]byte, error) {
+	if !f.ckpt {
+		return nil, fmt.Errorf("sink %s: a snapshot in a run without checkpoints", f.opts.Path)
+	}
+	if err := f.begin(); err != nil {
+		return nil, err
+	}
+	dirs := make([]string, 0, len(f.open))
+	for d := range f.open {
+		dirs = append(dirs, d)
+	}
+	slices.Sort(dirs)
+	for _, d := range dirs {
+		if err := f.roll(d); err != nil {
+			return nil, err
+		}
+	}
+	slices.SortFunc(f.closed, func(a, b *part) int { return a.seq - b.seq })
+	synced := map[string]bool{}
+	for len(f.closed) > 0 {
+		p := f.closed[0]
+		pend := relPath(p.dir, pendingName(p.stem, id))
+		if err := os.Rename(p.path, f.abs(pend)); err != nil {
+			return nil, fmt.Errorf("sink %s: pre-commit for checkpoint %s: %w", f.opts.Path, checkpointLabel(id), err)
+		}
+		f.pending = append(f.pending, pendingFile{Checkpoint: id, Path: pend, Final: relPath(p.dir, p.final)})
+		f.closed = f.closed[1:]
+		synced[filepath.Dir(f.abs(pend))] = true
+	}
+	f.closed = nil
+	if err := syncDirs(synced); err != nil {
+		return nil, fmt.Errorf("sink %s: pre-commit for checkpoint %s: %w", f.opts.Path, checkpointLabel(id), err)
+	}
+	return json.Marshal(fileState{Version: stateVersion, Checkpoint: id, Subtask: f.sub, Seq: f.seq,
+		Base: f.base, Pending: f.pending})
+}
+
+// Commit publishes the files pre-committed by checkpoint id and every earlier one, renaming
+// them to their final names. A single file is published whole, by the commit of
+// op.FinalCheckpoint only.
+func (f *File) Commit(id uint64) error {
+	if !f.ckpt {
+		return fmt.Errorf("sink %s: a commit in a run without checkpoints", f.opts.Path)
+	}
+	if err := f.begin(); err != nil {
+		return err
+	}
+	if !f.opts.Dir {
+		if id != op.FinalCheckpoint {
+			return nil
+		}
+		return f.publishFile()
+	}
+	synced := map[string]bool{}
+	var rest []pendingFile
+	for _, p := range f.pending {
+		if p.Checkpoint > id {
+			rest = append(rest, p)
+			continue
+		}
+		if err := f.publishPart(p); err != nil {
+			return err
+		}
+		synced[filepath.Dir(f.abs(p.Final))] = true
+	}
+	f.pending = rest
+	return syncDirs(synced)
+}
+
+// publishPart renames a pre-committed part file to its final name. A file already there and
+// no longer under its pending name was published before.
+func (f *File) publishPart(p pendingFile) error {
+	from, to := f.abs(p.Path), f.abs(p.Final)
+	err := os.Rename(from, to)
+	if errors.Is(err, fs.ErrNotExist) {
+		if _, serr := os.Stat(to); serr == nil {
+			return nil
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("sink %s: publish %s of checkpoint %s: %w", f.opts.Path, p.Path, checkpointLabel(p.Checkpoint), err)
+	}
+	return nil
+}
+
+// Restore, after Open and before any message, resumes from a checkpoint's state: it
+// publishes the part files the checkpoint pre-committed (its Commit may not have run),
+// completes the publishing of a single file if the state is the final one, and removes every
+// other hidden file of this subtask: they hold rows written after the checkpoint, which the
+// resumed run writes again.
+func (f *File) Restore(state []byte) error {
+	st, err := f.decodeState(state)
+	if err != nil {
+		return err
+	}
+	f.ckpt, f.begun = true, true
+	f.seq = st.Seq
+	if f.opts.Dir {
+		synced := map[string]bool{}
+		for _, p := range st.Pending {
+			if err := f.publishPart(p); err != nil {
+				return err
+			}
+			synced[filepath.Dir(f.abs(p.Final))] = true
+		}
+		if err := syncDirs(synced); err != nil {
+			return err
+		}
+		return f.sweep(nil)
+	}
+	f.base, f.pending = st.Base, st.Pending
+	if st.Checkpoint == op.FinalCheckpoint {
+		if err := f.publishFile(); err != nil {
+			return err
+		}
+	}
+	keep := map[string]bool{}
+	for _, p := range f.pending {
+		if _, err := os.Stat(f.abs(p.Path)); err != nil {
+			return fmt.Errorf("sink %s: chunk %s of checkpoint %s: %w", f.opts.Path, p.Path, checkpointLabel(p.Checkpoint), err)
+		}
+		keep[f.abs(p.Path)] = true
+	}
+	return f.sweep(keep)
+}
+
+// decodeState reads and checks a state Snapshot wrote.
+func (f *File) decodeState(state []byte) (fileState, error) {
+	var st fileState
+	if err := json.Unmarshal(state, &st); err != nil {
+		return st, fmt.Errorf("sink %s: restore: %w", f.opts.Path, err)
+	}
+	switch {
+	case st.Version != stateVersion:
+		return st, fmt.Errorf("sink %s: restore: state version %d, want %d", f.opts.Path, st.Version, stateVersion)
+	case st.Subtask != f.sub:
+		return st, fmt.Errorf("sink %s: restore: the state of subtask %d given to subtask %d", f.opts.Path, st.Subtask, f.sub)
+	}
+	for _, p := range st.Pending {
+		for _, rel := range []string{p.Path, p.Final} {
+			if !filepath.IsLocal(filepath.FromSlash(rel)) {
+				return st, fmt.Errorf("sink %s: restore: %q is not a path inside the sink", f.opts.Path, rel)
+			}
+		}
+	}
+	return st, nil
+}
+
+// sweep removes every hidden file of this subtask but those in keep (absolute paths).
+func (f *File) sweep(keep map[string]bool) error {
+	synced := map[string]bool{}
+	remove := func(p string) error {
+		if keep[p] {
+			return nil
+		}
+		if err := os.RemoveAll(p); err != nil {
+			return fmt.Errorf("sink %s: remove what an earlier run left: %w", f.opts.Path, err)
+		}
+		synced[filepath.Dir(p)] = true
+		return nil
+	}
+	if !f.opts.Dir {
+		name := filepath.Base(f.opts.Path)
+		entries, err := os.ReadDir(f.root())
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("sink %s: %w", f.opts.Path, err)
+		}
+		for _, e := range entries {
+			if ownsSingle(e.Name(), name) {
+				if err := remove(filepath.Join(f.root(), e.Name())); err != nil {
+					return err
+				}
+			}
+		}
+		return syncDirs(synced)
+	}
+	root := f.root()
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return nil // nothing written yet
+		case err != nil:
+			return fmt.Errorf("sink %s: %w", f.opts.Path, err)
+		case d.IsDir() && p != root && strings.HasPrefix(d.Name(), "."):
+			return filepath.SkipDir // not a partition directory
+		case !d.IsDir() && ownsPart(d.Name(), f.sub):
+			return remove(p)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return syncDirs(synced)
+}

@@ -1,0 +1,54 @@
+// Package sink holds the outputs of a dataflow: operators that write the rows they receive
+// to files or streams and emit nothing.
+//
+// # File sinks and checkpoints
+//
+// A File sink publishes every file atomically: it is written under a hidden name (one
+// starting with a dot, which readers skip) and renamed into place whole. Without
+// checkpoints a file is published when it rolls or when the input ends. With checkpoints
+// (op.Context.Checkpointing) publishing is a two-phase commit: Snapshot pre-commits,
+// making the files durable under hidden names that its state lists, and Commit renames
+// them into place once the checkpoint is durable. Restore, after a crash, publishes what
+// the checkpoint pre-committed and removes every other hidden file of the subtask, so the
+// rows written after the checkpoint appear once, when they are written again.
+//
+// Part files. Subtask S writes its N-th part file of a partition directory D as
+//
+//	D/.part-SSS-NNNNN.EXT.writing    being written, or rolled since the last checkpoint
+//	D/.part-SSS-NNNNN.EXT.ckpt-ID    pre-committed by checkpoint ID ("final" for the last)
+//	D/part-SSS-NNNNN.EXT             published by Commit(ID) or by Restore
+//
+// (and D/.part-SSS-NNNNN.EXT.tmp-* while a run without checkpoints writes it). Snapshot
+// closes every open part file, so the rows after a barrier go to new part files; N goes on
+// from the state on Restore, so a resumed run names its files as an uninterrupted one
+// with the same checkpoints does.
+//
+// A single file, DIR/NAME, cannot be published piecewise: readers would see it grow. Its
+// rows go to chunks, one per checkpoint that received rows, kept as Arrow IPC streams, so
+// that they read back as the very batches that were written:
+//
+//	DIR/.NAME.SSS-NNNNN.writing      being written
+//	DIR/.NAME.SSS-NNNNN.ckpt-ID      pre-committed by checkpoint ID
+//	DIR/.NAME.publish/NAME           the whole file, assembled by the final commit
+//	DIR/NAME                         published
+//
+// Only the commit of the final checkpoint (op.FinalCheckpoint, after Finish) publishes,
+// in three steps that a crash may interrupt and Restore of the final state completes:
+// it encodes the rows already published in DIR/NAME (after a run that stopped and was
+// resumed) and every chunk, in order, into DIR/.NAME.publish/NAME, which appears
+// atomically; it removes the chunks; it renames the assembled file over DIR/NAME. The
+// same batches reach the same encoder as without checkpoints, so the file is the same,
+// byte for byte (after a resumed run, the rows published before are decoded and encoded
+// again: the same rows, though a Parquet file may cut its pages differently).
+//
+// The state a File sink's Snapshot returns is JSON:
+//
+//	{"version": 1, "checkpoint": ID, "subtask": S, "seq": N, "base": true,
+//	 "pending": [{"checkpoint": ID, "path": "D/.part-000-00007.parquet.ckpt-3",
+//	              "final": "D/part-000-00007.parquet"}, ...]}
+//
+// checkpoint is the id of the snapshot, seq the last file number used, base (single
+// files only) says DIR/NAME already holds rows that come before the chunks, and pending
+// lists, oldest first, the files pre-committed and not yet published, with paths relative
+// to the sink's directory (DIR for a single file), slash-separated.
+package sink

@@ -1,0 +1,181 @@
+package sink
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+
+	"millrace/format"
+)
+
+// A single file with checkpoints: its rows wait in chunks until the final commit assembles
+// them into the file (see the package documentation).
+
+// newChunkEncoder encodes a chunk of a single file as an Arrow IPC stream, its buffers
+// compressed with LZ4: it reads back as the very batches written, in any format.
+func (f *File) newChunkEncoder(w io.Writer) (format.Writer, error) {
+	return ipc.NewWriter(w, ipc.WithSchema(f.schema), ipc.WithAllocator(f.mem), ipc.WithLZ4()), nil
+}
+
+// publishFile publishes the single file: the rows its published file holds when base is
+// set, then those of every chunk, in order. It assembles the whole in the publish
+// directory, removes the chunks, then renames the whole into place, each step durable before
+// the next. Run again from the same state, it completes what a crash interrupted.
+func (f *File) publishFile() error {
+	dir, name := f.root(), filepath.Base(f.opts.Path)
+	ready := filepath.Join(dir, publishDir(name), name)
+	assembled, err := exists(ready)
+	if err != nil {
+		return fmt.Errorf("sink %s: publish: %w", f.opts.Path, err)
+	}
+	if !assembled {
+		have := 0
+		for _, p := range f.pending {
+			ok, err := exists(f.abs(p.Path))
+			if err != nil {
+				return fmt.Errorf("sink %s: publish: %w", f.opts.Path, err)
+			}
+			if ok {
+				have++
+			}
+		}
+		switch {
+		case have == 0 && len(f.pending) > 0: // the chunks are gone once the whole is assembled
+			f.pending, f.base = nil, true
+			return nil
+		case have < len(f.pending):
+			return fmt.Errorf("sink %s: publish: %d of %d chunks are missing and no assembled file is there",
+				f.opts.Path, len(f.pending)-have, len(f.pending))
+		case len(f.pending) == 0 && f.base:
+			return nil // nothing to add to what is published
+		}
+		if err := f.assemble(ready); err != nil {
+			return fmt.Errorf("sink %s: publish: %w", f.opts.Path, err)
+		}
+		if err := f.stepDone(dir, "assembled"); err != nil {
+			return err
+		}
+	}
+	for _, p := range f.pending {
+		if err := os.Remove(f.abs(p.Path)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("sink %s: publish: %w", f.opts.Path, err)
+		}
+	}
+	if err := f.stepDone(dir, "chunks removed"); err != nil {
+		return err
+	}
+	if err := os.Rename(ready, f.opts.Path); err != nil {
+		return fmt.Errorf("sink %s: publish: %w", f.opts.Path, err)
+	}
+	if err := f.stepDone(dir, "renamed"); err != nil {
+		return err
+	}
+	f.pending, f.base = nil, true
+	// What is left in the publish directory is an assembly a crash interrupted.
+	if err := os.RemoveAll(filepath.Dir(ready)); err != nil {
+		return fmt.Errorf("sink %s: publish: %w", f.opts.Path, err)
+	}
+	return nil
+}
+
+// stepDone makes a step of publishFile durable, and lets a test stop there.
+func (f *File) stepDone(dir, step string) error {
+	if err := syncDir(dir); err != nil {
+		return fmt.Errorf("sink %s: publish: %w", f.opts.Path, err)
+	}
+	if f.failAfter != nil {
+		return f.failAfter(step)
+	}
+	return nil
+}
+
+// assemble writes the whole file at path, which appears atomically when it is complete.
+func (f *File) assemble(path string) (err error) {
+	w, err := format.Create(path, f.opts.Kind, f.schema, f.opts.Write)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			w.Abort()
+		}
+	}()
+	if f.base {
+		if err := f.copyPublished(w); err != nil {
+			return err
+		}
+	}
+	for _, p := range f.pending {
+		if err := f.copyChunk(w, f.abs(p.Path)); err != nil {
+			return err
+		}
+	}
+	return w.Close()
+}
+
+// copyPublished writes the rows of the published file to w.
+func (f *File) copyPublished(w format.Writer) error {
+	r, err := format.Open(f.opts.Path, f.opts.Kind, f.schema, format.ReadOptions{Mem: f.mem})
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	for {
+		rec, dead, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if len(dead) > 0 {
+			if rec != nil {
+				rec.Release()
+			}
+			return fmt.Errorf("read back %s: %s", dead[0].Where(), dead[0].Reason)
+		}
+		err = w.Write(rec)
+		rec.Release()
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// copyChunk writes the batches of a chunk to w.
+func (f *File) copyChunk(w format.Writer, path string) error {
+	in, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	r, err := ipc.NewReader(bufio.NewReaderSize(in, 256<<10), ipc.WithSchema(f.schema), ipc.WithAllocator(f.mem))
+	if err != nil {
+		return fmt.Errorf("read chunk %s: %w", path, err)
+	}
+	defer r.Release()
+	for r.Next() {
+		if err := w.Write(r.RecordBatch()); err != nil {
+			return err
+		}
+	}
+	if err := r.Err(); err != nil {
+		return fmt.Errorf("read chunk %s: %w", path, err)
+	}
+	return nil
+}
+
+// exists tells whether a file is at path.
+func exists(path string) (bool, error) {
+	_, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	return err == nil, err
+}

@@ -31,7 +31,10 @@ type Options struct {
 	Now func() time.Time
 	// Monitor, when set, serves the run's figures to other goroutines while it runs.
 	Monitor *Monitor
-	// ChannelCapacity is how many messages an input channel holds before senders block.
+	// ChannelCapacity is how many messages an input channel holds before senders block
+	// (default 4). A checkpoint barrier waits behind what the channels hold, so deep
+	// channels under backpressure make checkpoints slow; batches of thousands of rows keep
+	// throughput with few of them.
 	ChannelCapacity int
 	// Checkpointing, when set, makes the run take checkpoints and, with Restore, resume
 	// from one.
@@ -46,7 +49,7 @@ type Options struct {
 
 // DefaultOptions returns the options a run uses unless told otherwise.
 func DefaultOptions() Options {
-	return Options{ChannelCapacity: 16, Mem: memory.DefaultAllocator, Log: slog.New(slog.DiscardHandler), Now: time.Now}
+	return Options{ChannelCapacity: 4, Mem: memory.DefaultAllocator, Log: slog.New(slog.DiscardHandler), Now: time.Now}
 }
 
 // envelope is a message on a subtask's input channel, tagged with the upstream channel it

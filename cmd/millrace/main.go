@@ -53,7 +53,7 @@ func main() {
 		<-sigs
 		select {
 		case <-in.wants:
-			fmt.Fprintln(os.Stderr, "\nmillrace: stopping: finishing and publishing files (Ctrl-C again to abort)")
+			fmt.Fprintln(os.Stderr, "\nmillrace: stopping: finishing and publishing what was read (Ctrl-C again to abort)")
 			close(in.graceful)
 			<-sigs
 		default:

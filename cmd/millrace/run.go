@@ -66,6 +66,7 @@ A mistake in the spec is one line naming file, line and key path, with exit stat
 func newRunCmd() *cobra.Command {
 	var parallelism int
 	var listen string
+	var cp checkpointFlags
 	cmd := &cobra.Command{
 		Use:   "run SPEC.yaml",
 		Short: "Run a pipeline",
@@ -75,9 +76,20 @@ with keyed exchanges and event-time windows, results written to the sinks. Bound
 complete. At the end run prints the ledger: every record read is accounted for as accepted,
 rejected (dead letters) or late, and every view's input as kept or filtered.
 
-Ctrl-C stops the run; files not yet finished are not published.`,
+Checkpoints make the run exactly-once: every --checkpoint-interval the sources record
+where they stand and every step its state, in --checkpoint (default
+./.millrace/PIPELINE/), and sinks publish their files only once a checkpoint holding them
+is durable. A run that was killed or stopped resumes from its newest checkpoint: nothing
+is lost and nothing written twice. After a run that finished, the next starts afresh;
+--fresh starts over anyway. A view whose definition changed starts with fresh state while
+the others keep theirs; a changed source or sink, or another parallelism, is refused.
+
+Ctrl-C (or SIGTERM) stops the run with a last checkpoint, from which the next run goes
+on; a second Ctrl-C aborts.`,
 		Example: `  millrace run examples/card-velocity.yaml
-  millrace run examples/merchant-daily.yaml -p 2 --listen 127.0.0.1:9100`,
+  millrace run examples/merchant-daily.yaml -p 2 --listen 127.0.0.1:9100
+  millrace run examples/card-velocity.yaml --checkpoint-interval 2s
+  millrace run examples/card-velocity.yaml --fresh`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, err := buildPlan(cmd, args[0], parallelism)
@@ -92,6 +104,10 @@ Ctrl-C stops the run; files not yet finished are not published.`,
 			opts := engine.DefaultOptions()
 			opts.Stop = gracefulStop(cmd.Context())
 			opts.Monitor = mon
+			chk, err := cp.open(cmd, p, &opts)
+			if err != nil {
+				return err
+			}
 			prog := newProgress("run", 0, "")
 			prog.every = 0 // the engine reports every ProgressEvery
 			opts.ProgressEvery = 500 * time.Millisecond
@@ -107,6 +123,9 @@ Ctrl-C stops the run; files not yet finished are not published.`,
 			}
 			stats, err := engine.Run(cmd.Context(), p.Graph, opts)
 			prog.done()
+			if err == nil {
+				err = chk.finish(cmd.ErrOrStderr())
+			}
 			if stats != nil {
 				ledger := p.Ledger(stats)
 				fmt.Fprintf(cmd.ErrOrStderr(), "%s in %s\n%s", p.Spec.Name, stats.Elapsed.Round(1e6), ledger)
@@ -119,5 +138,6 @@ Ctrl-C stops the run; files not yet finished are not published.`,
 	}
 	cmd.Flags().IntVarP(&parallelism, "parallelism", "p", runtime.GOMAXPROCS(0), "subtasks per parallel step")
 	addListenFlag(cmd, &listen)
+	cp.add(cmd)
 	return cmd
 }

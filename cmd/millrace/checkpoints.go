@@ -1,0 +1,180 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"millrace/checkpoint"
+	"millrace/engine"
+	"millrace/plan"
+)
+
+// checkpoints connects a run to its checkpoint store: it writes the engine's snapshots as
+// checkpoints, and finds the one a run resumes from.
+type checkpoints struct {
+	store  *checkpoint.Store
+	plan   *plan.Plan
+	retain int
+	log    io.Writer
+	last   uint64 // the newest checkpoint written
+	final  bool   // the final checkpoint of input that ended is written
+}
+
+// checkpointFlags are run's checkpoint options.
+type checkpointFlags struct {
+	dir      string
+	off      bool
+	interval time.Duration
+	retain   int
+	fresh    bool
+}
+
+func (f *checkpointFlags) add(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.dir, "checkpoint", "", "directory of the pipeline's checkpoints (default ./.millrace/PIPELINE/)")
+	cmd.Flags().BoolVar(&f.off, "no-checkpoint", false, "take no checkpoints: a crash loses the run, and sinks publish at the end")
+	cmd.Flags().DurationVar(&f.interval, "checkpoint-interval", 10*time.Second, "time between checkpoints (e.g. 200ms, 10s)")
+	cmd.Flags().IntVar(&f.retain, "checkpoint-retain", 2, "how many of the newest checkpoints to keep")
+	cmd.Flags().BoolVar(&f.fresh, "fresh", false, "start over: discard the checkpoints of an earlier run")
+}
+
+// open sets up the checkpoints of a run of p, and the run's resumption from the newest
+// one; it returns nil with --no-checkpoint.
+func (f *checkpointFlags) open(cmd *cobra.Command, p *plan.Plan, opts *engine.Options) (*checkpoints, error) {
+	switch {
+	case f.off && (f.fresh || f.dir != ""):
+		return nil, usagef("--no-checkpoint takes no --fresh or --checkpoint")
+	case f.off:
+		return nil, nil
+	case f.interval <= 0:
+		return nil, usagef("--checkpoint-interval %s: want a positive duration such as 10s", f.interval)
+	case f.retain < 1:
+		return nil, usagef("--checkpoint-retain %d: keep at least 1", f.retain)
+	}
+	dir := f.dir
+	if dir == "" {
+		dir = defaultCheckpointDir(p.Spec.Name)
+	}
+	c, err := openCheckpoints(dir, p, f.retain, cmd.ErrOrStderr())
+	if err != nil {
+		return nil, err
+	}
+	snap, err := c.resume(f.fresh)
+	if err != nil {
+		return nil, err
+	}
+	opts.Checkpointing = &engine.Checkpointing{Interval: f.interval, Restore: snap, Complete: c.complete}
+	return c, nil
+}
+
+// finish ends a run that went to its end: after input that ended, the checkpoints are
+// marked finished so the next run starts afresh; after a stop, it says where the next run
+// goes on from.
+func (c *checkpoints) finish(w io.Writer) error {
+	switch {
+	case c == nil:
+		return nil
+	case c.final:
+		return c.store.MarkFinished()
+	}
+	fmt.Fprintf(w, "stopped at checkpoint %d in %s; run again to go on from there\n", c.last, c.store.Dir())
+	return nil
+}
+
+// defaultCheckpointDir is where run keeps a pipeline's checkpoints unless told otherwise.
+func defaultCheckpointDir(pipeline string) string {
+	return filepath.Join(".millrace", pipeline)
+}
+
+func openCheckpoints(dir string, p *plan.Plan, retain int, log io.Writer) (*checkpoints, error) {
+	s, err := checkpoint.Open(checkpoint.OSFS{}, dir)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoints in %s: %w", dir, err)
+	}
+	return &checkpoints{store: s, plan: p, retain: retain, log: log}, nil
+}
+
+// resume returns the snapshot the run resumes from, or nil to start afresh: with fresh,
+// when there is no checkpoint, or when the run that took them finished. Steps whose
+// definition changed since start with fresh state; a changed source or sink, or another
+// parallelism, cannot resume and is refused.
+func (c *checkpoints) resume(fresh bool) (*engine.Snapshot, error) {
+	finished, err := c.store.Finished()
+	if err != nil {
+		return nil, err
+	}
+	if fresh || finished {
+		return nil, c.store.Clear()
+	}
+	m, err := c.store.Latest()
+	if errors.Is(err, checkpoint.ErrNone) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.last = m.ID
+	snap := &engine.Snapshot{ID: m.ID, Taken: m.Taken, Parts: map[string][][]byte{}}
+	for name, node := range m.Nodes {
+		step, ok := c.plan.Step(name)
+		if !ok {
+			continue // a step the spec no longer has
+		}
+		if node.Fingerprint != step.Fingerprint() {
+			if step.Kind == "source" || step.Kind == "sink" {
+				return nil, fmt.Errorf("%s %q changed since checkpoint %d: it cannot go on from there; --fresh starts over", step.Kind, name, m.ID)
+			}
+			fmt.Fprintf(c.log, "step %q changed since checkpoint %d: it starts with fresh state\n", name, m.ID)
+			continue
+		}
+		if len(node.Parts) != step.Parallelism {
+			return nil, fmt.Errorf("checkpoint %d ran step %q with parallelism %d, this run with %d: run with -p %d, or --fresh to start over",
+				m.ID, name, len(node.Parts), step.Parallelism, len(node.Parts))
+		}
+		parts := make([][]byte, step.Parallelism)
+		for _, part := range node.Parts {
+			if part.Blob == "" {
+				continue
+			}
+			if parts[part.Subtask], err = c.store.Read(m, part.Blob); err != nil {
+				return nil, err
+			}
+		}
+		snap.Parts[name] = parts
+	}
+	fmt.Fprintf(c.log, "resuming from checkpoint %d taken at %s; --fresh starts over\n", m.ID, m.Taken.Local().Format(time.DateTime))
+	return snap, nil
+}
+
+// complete writes a snapshot as a checkpoint and keeps the newest few.
+func (c *checkpoints) complete(s *engine.Snapshot) error {
+	p, err := c.store.Begin(s.ID)
+	if err != nil {
+		return err
+	}
+	m := checkpoint.Manifest{Taken: s.Taken, Pipeline: c.plan.Spec.Name, Final: s.Final, Nodes: map[string]checkpoint.Node{}}
+	for name, parts := range s.Parts {
+		step, _ := c.plan.Step(name)
+		node := checkpoint.Node{Kind: step.Kind, Fingerprint: step.Fingerprint()}
+		for sub, state := range parts {
+			part := checkpoint.Part{Subtask: sub}
+			if state != nil {
+				part.Blob = fmt.Sprintf("%s.%d", name, sub)
+				if err := p.Write(part.Blob, state); err != nil {
+					return errors.Join(err, p.Abort())
+				}
+			}
+			node.Parts = append(node.Parts, part)
+		}
+		m.Nodes[name] = node
+	}
+	if _, err := p.Commit(m); err != nil {
+		return err
+	}
+	c.last, c.final = s.ID, s.Final
+	return c.store.Retain(c.retain)
+}

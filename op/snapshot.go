@@ -119,8 +119,7 @@ func (w *stateWriter) records(mem memory.Allocator, schema *arrow.Schema, recs .
 	iw := ipc.NewWriter(&w.buf, ipc.WithSchema(schema), ipc.WithAllocator(mem))
 	for _, r := range recs {
 		if err := iw.Write(r); err != nil {
-			iw.Close()
-			return fmt.Errorf("encode state rows: %w", err)
+			return fmt.Errorf("encode state rows: %w", errors.Join(err, iw.Close()))
 		}
 	}
 	if err := iw.Close(); err != nil {

@@ -3,6 +3,7 @@ package op
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"math/rand/v2"
@@ -238,7 +239,9 @@ func txStream(r *rand.Rand, mem memory.Allocator, batches, rows, cards int, step
 			if r.IntN(10) == 0 {
 				b.Field(2).AppendNull()
 			} else {
-				b.Field(2).AppendValueFromString(fmt.Sprintf("%d.%02d", r.IntN(2000)-100, r.IntN(100)))
+				if err := b.Field(2).AppendValueFromString(fmt.Sprintf("%d.%02d", r.IntN(2000)-100, r.IntN(100))); err != nil {
+					panic(err) // a well-formed decimal
+				}
 			}
 			if r.IntN(8) == 0 {
 				b.Field(3).AppendNull()
@@ -437,8 +440,9 @@ func TestSnapshotOfAnEmptyOperator(t *testing.T) {
 			t.Errorf("%s: restored from an empty snapshot, emitted %s", name, out[0])
 		}
 		t.Logf("%s: an empty snapshot is %d bytes", name, len(state))
-		a.Close()
-		b.Close()
+		if err := errors.Join(a.Close(), b.Close()); err != nil {
+			t.Error(err)
+		}
 	}
 }
 
@@ -510,7 +514,9 @@ func TestRestoreRefusesWhatIsNotItsState(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: got %v, want an error saying %q", c.name, err, c.want)
 		}
-		c.into.(Operator).Close()
+		if err := c.into.(Operator).Close(); err != nil {
+			t.Error(err)
+		}
 	}
 
 	into := newTxAgg(t, mem, tumble, Single, 1)

@@ -179,7 +179,7 @@ func (f *File) publishPart(p pendingFile) error {
 	return nil
 }
 
-// Restore, after Open and before any message, resumes from a checkpoint's state: it
+// Restore resumes, after Open and before any message, from a checkpoint's state: it
 // publishes the part files the checkpoint pre-committed (its Commit may not have run),
 // completes the publishing of a single file if the state is the final one, and removes every
 // other hidden file of this subtask: they hold rows written after the checkpoint, which the

@@ -123,12 +123,12 @@ on; a second Ctrl-C aborts.`,
 			}
 			stats, err := engine.Run(cmd.Context(), p.Graph, opts)
 			prog.done()
-			if err == nil {
-				err = chk.finish(cmd.ErrOrStderr())
-			}
 			if stats != nil {
 				ledger := p.Ledger(stats)
 				fmt.Fprintf(cmd.ErrOrStderr(), "%s in %s\n%s", p.Spec.Name, stats.Elapsed.Round(1e6), ledger)
+			}
+			if err == nil {
+				err = chk.finish(cmd.ErrOrStderr())
 			}
 			if err != nil && cmd.Context().Err() != nil {
 				return fmt.Errorf("interrupted; unfinished files were not published")

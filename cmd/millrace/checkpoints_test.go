@@ -1,0 +1,178 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// runLogged runs the CLI in process and returns what it printed on stderr.
+func runLogged(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	root := newRoot()
+	var out, errs bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&errs)
+	root.SetArgs(args)
+	err := root.ExecuteContext(context.Background())
+	return errs.String(), err
+}
+
+// resumeSpec reads TX into a filter and a windowed count, written under OUT.
+const resumeSpec = `
+name: resume
+sources:
+  tx:
+    kind: file
+    path: ${TX}
+    schema: transaction
+    event_time: ts
+    watermark: %s
+views:
+  big:
+    from: tx
+    where: %s
+    select: {tx_id: tx_id, amount: amount}
+  per_card:
+    from: tx
+    group_by: [card_id]
+    window: {tumble: 1m}
+    select: {n: count(*)}
+sinks:
+  big_out: {from: big, kind: jsonl, path: "${OUT}/big.jsonl"}
+  per_card_out: {from: per_card, kind: parquet, path: "${OUT}/per_card"}
+`
+
+func writeResumeSpec(t *testing.T, path, watermark, where string) {
+	t.Helper()
+	text := strings.Replace(strings.Replace(resumeSpec, "%s", watermark, 1), "%s", where, 1)
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestStopResumeAndTheRulesOfResuming stops a real run with SIGTERM, which ends it with a
+// checkpoint; checks what a resumed run refuses (another parallelism, a changed source)
+// and what it takes (a changed view starts afresh); resumes it to the end, equal to an
+// uninterrupted run; and checks that the run after a finished one starts over.
+func TestStopResumeAndTheRulesOfResuming(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the real CLI for several seconds")
+	}
+	dir := t.TempDir()
+	mustRun(t, "gen", "--rows", "1000000", "--disorder", "2s", "--out", filepath.Join(dir, "tx", "a.jsonl"))
+	spec := filepath.Join(dir, "resume.yaml")
+	writeResumeSpec(t, spec, "2s", "amount > 100")
+	t.Setenv("TX", filepath.Join(dir, "tx", "*.jsonl"))
+	t.Setenv("OUT", filepath.Join(dir, "want"))
+	mustRun(t, "run", spec, "-p", "2", "--listen", "", "--no-checkpoint")
+
+	t.Setenv("OUT", filepath.Join(dir, "got"))
+	checkpoints := filepath.Join(dir, "checkpoints")
+	args := []string{"run", spec, "-p", "2", "--listen", "", "--checkpoint", checkpoints, "--checkpoint-interval", "100ms"}
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), runMainEnv+"=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(700 * time.Millisecond) // the run takes about 2 s
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("stopped run: %v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "stopped at checkpoint") {
+		t.Fatalf("the stopped run did not say where it stopped:\n%s", stderr.String())
+	}
+
+	if _, err := runLogged(t, append(slices.Clone(args), "-p", "1")...); err == nil || !strings.Contains(err.Error(), "run with -p 2, or --fresh") {
+		t.Errorf("another parallelism: %v", err)
+	}
+	changed := filepath.Join(dir, "changed.yaml")
+	writeResumeSpec(t, changed, "3s", "amount > 100")
+	args[1] = changed
+	if _, err := runLogged(t, args...); err == nil || !strings.Contains(err.Error(), `source "tx" changed since checkpoint`) {
+		t.Errorf("a changed source: %v", err)
+	}
+
+	args[1] = spec
+	logged, err := runLogged(t, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logged, "resuming from checkpoint") {
+		t.Errorf("the resumed run did not say so:\n%s", logged)
+	}
+	for _, sink := range []string{"big.jsonl", "per_card"} {
+		want, got := sinkRows(t, filepath.Join(dir, "want", sink)), sinkRows(t, filepath.Join(dir, "got", sink))
+		if len(want) == 0 || !slices.Equal(got, want) {
+			t.Errorf("%s: %d rows after stop and resume, %d uninterrupted; %s", sink, len(got), len(want), firstDifference(got, want))
+		}
+	}
+	entries, err := os.ReadDir(checkpoints)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := 0
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "chk-") {
+			kept++
+		}
+	}
+	if kept == 0 || kept > 2 {
+		t.Errorf("%d checkpoints kept, want 1 or 2 (--checkpoint-retain 2)", kept)
+	}
+
+	if err := os.RemoveAll(filepath.Join(dir, "got")); err != nil {
+		t.Fatal(err)
+	}
+	logged, err = runLogged(t, args...)
+	if err != nil || strings.Contains(logged, "resuming") {
+		t.Errorf("the run after a finished one resumed (%v):\n%s", err, logged)
+	}
+}
+
+// TestAChangedViewStartsAfresh resumes a stopped run under a spec whose view changed: the
+// view loses its state and says so, the others keep theirs.
+func TestAChangedViewStartsAfresh(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the real CLI for several seconds")
+	}
+	dir := t.TempDir()
+	mustRun(t, "gen", "--rows", "1000000", "--disorder", "2s", "--out", filepath.Join(dir, "tx", "a.jsonl"))
+	spec := filepath.Join(dir, "resume.yaml")
+	writeResumeSpec(t, spec, "2s", "amount > 100")
+	t.Setenv("TX", filepath.Join(dir, "tx", "*.jsonl"))
+	t.Setenv("OUT", filepath.Join(dir, "got"))
+	args := []string{"run", spec, "-p", "2", "--listen", "", "--checkpoint", filepath.Join(dir, "checkpoints"), "--checkpoint-interval", "100ms"}
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), runMainEnv+"=1")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(700 * time.Millisecond) // the run takes about 2 s
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	writeResumeSpec(t, spec, "2s", "amount > 200")
+	logged, err := runLogged(t, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logged, `step "big" changed since checkpoint`) || strings.Contains(logged, `"per_card" changed`) {
+		t.Errorf("resumed run said:\n%s", logged)
+	}
+}

@@ -59,7 +59,7 @@ func (f *checkpointFlags) open(cmd *cobra.Command, p *plan.Plan, opts *engine.Op
 	if dir == "" {
 		dir = defaultCheckpointDir(p.Spec.Name)
 	}
-	c, err := openCheckpoints(dir, p, f.retain, cmd.ErrOrStderr())
+	c, err := openCheckpoints(checkpoint.OSFS{}, dir, p, f.retain, cmd.ErrOrStderr())
 	if err != nil {
 		return nil, err
 	}
@@ -90,8 +90,8 @@ func defaultCheckpointDir(pipeline string) string {
 	return filepath.Join(".millrace", pipeline)
 }
 
-func openCheckpoints(dir string, p *plan.Plan, retain int, log io.Writer) (*checkpoints, error) {
-	s, err := checkpoint.Open(checkpoint.OSFS{}, dir)
+func openCheckpoints(fsys checkpoint.FS, dir string, p *plan.Plan, retain int, log io.Writer) (*checkpoints, error) {
+	s, err := checkpoint.Open(fsys, dir)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoints in %s: %w", dir, err)
 	}
@@ -150,8 +150,17 @@ func (c *checkpoints) resume(fresh bool) (*engine.Snapshot, error) {
 	return snap, nil
 }
 
-// complete writes a snapshot as a checkpoint and keeps the newest few.
+// complete writes a snapshot as a checkpoint and keeps the newest few. A checkpoint that
+// cannot be written is reported; the previous one stays, and the next one tries again.
 func (c *checkpoints) complete(s *engine.Snapshot) error {
+	err := c.write(s)
+	if err != nil && !s.Final {
+		fmt.Fprintf(c.log, "checkpoint %d failed, the next one tries again: %v\n", s.ID, err)
+	}
+	return err
+}
+
+func (c *checkpoints) write(s *engine.Snapshot) error {
 	p, err := c.store.Begin(s.ID)
 	if err != nil {
 		return err

@@ -7,10 +7,15 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"millrace/checkpoint"
+	"millrace/checkpoint/errorfs"
+	"millrace/engine"
 )
 
 // runLogged runs the CLI in process and returns what it printed on stderr.
@@ -174,5 +179,47 @@ func TestAChangedViewStartsAfresh(t *testing.T) {
 	}
 	if !strings.Contains(logged, `step "big" changed since checkpoint`) || strings.Contains(logged, `"per_card" changed`) {
 		t.Errorf("resumed run said:\n%s", logged)
+	}
+}
+
+// TestAFailedCheckpointIsReportedAndTheLastOneStays fills the disk while a checkpoint is
+// written: the run is told, the checkpoint before stays the one to resume from, and the next
+// checkpoint, with room again, succeeds.
+func TestAFailedCheckpointIsReportedAndTheLastOneStays(t *testing.T) {
+	dir := t.TempDir()
+	spec := filepath.Join(dir, "resume.yaml")
+	writeResumeSpec(t, spec, "2s", "amount > 100")
+	if err := os.WriteFile(filepath.Join(dir, "tx.jsonl"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TX", filepath.Join(dir, "tx.jsonl"))
+	t.Setenv("OUT", dir)
+	p, err := buildPlan(newRoot(), spec, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fsys := errorfs.Wrap(checkpoint.OSFS{}, nil)
+	var log bytes.Buffer
+	c, err := openCheckpoints(fsys, filepath.Join(dir, "checkpoints"), p, 2, &log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := func(id uint64) *engine.Snapshot {
+		return &engine.Snapshot{ID: id, Taken: time.Now(), Parts: map[string][][]byte{"tx": {[]byte(`{"at":` + strconv.FormatUint(id, 10) + `}`)}}}
+	}
+	if err := c.complete(snap(1)); err != nil {
+		t.Fatal(err)
+	}
+	fsys.SetInjector(errorfs.FromIndex(0, errorfs.Mutating).WithError(syscall.ENOSPC))
+	if err := c.complete(snap(2)); err == nil || !strings.Contains(log.String(), "checkpoint 2 failed, the next one tries again") {
+		t.Fatalf("a full disk: %v; said %q", err, log.String())
+	}
+	fsys.SetInjector(nil)
+	resumed, err := c.resume(false)
+	if err != nil || resumed == nil || resumed.ID != 1 || string(resumed.Parts["tx"][0]) != `{"at":1}` {
+		t.Fatalf("resumed from %+v, %v", resumed, err)
+	}
+	if err := c.complete(snap(3)); err != nil {
+		t.Fatalf("the next checkpoint: %v", err)
 	}
 }

@@ -55,7 +55,8 @@ const inputFiles = 4
 
 // Transactions generates rows transactions as JSONL files under dir (not timed), then runs
 // the transaction benchmark over them with parallelism p (0: every core) and times it.
-func Transactions(ctx context.Context, dir string, rows int64, p int) (Result, error) {
+// prepare, when set, adjusts the run's options for its plan (checkpoints, say).
+func Transactions(ctx context.Context, dir string, rows int64, p int, prepare func(*plan.Plan, *engine.Options) error) (Result, error) {
 	if p <= 0 {
 		p = runtime.GOMAXPROCS(0)
 	}
@@ -84,8 +85,14 @@ func Transactions(ctx context.Context, dir string, rows int64, p int) (Result, e
 	if err != nil {
 		return Result{}, err
 	}
+	opts := engine.DefaultOptions()
+	if prepare != nil {
+		if err := prepare(pl, &opts); err != nil {
+			return Result{}, err
+		}
+	}
 	start := time.Now()
-	stats, err := engine.Run(ctx, pl.Graph, engine.DefaultOptions())
+	stats, err := engine.Run(ctx, pl.Graph, opts)
 	if err != nil {
 		return Result{}, err
 	}

@@ -3,12 +3,16 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"millrace/bench"
+	"millrace/checkpoint"
 	"millrace/engine"
+	"millrace/plan"
 )
 
 func newBenchCmd() *cobra.Command {
@@ -49,13 +53,17 @@ window.`,
 	nx.Flags().IntVarP(&parallelism, "parallelism", "p", runtime.GOMAXPROCS(0), "subtasks per step")
 	var rows int64
 	var dir string
+	var every time.Duration
 	tx := &cobra.Command{
 		Use:   "tx",
 		Short: "Run the transaction benchmark: JSONL decode, checks, three windowed views, Parquet sinks",
 		Long: `tx generates --rows transactions as JSONL files (not timed), then runs a pipeline over them
 (checks, spend per card over hopping windows, volume per merchant and country and per
 country and channel per minute, Parquet sinks) and prints rows per second over all cores
-and per core.`,
+and per core. With --checkpoint-interval it takes checkpoints as run does (in the work
+directory), to measure what exactly-once costs.`,
+		Example: `  millrace bench tx --rows 5000000
+  millrace bench tx --rows 5000000 --checkpoint-interval 10s`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			work := dir
@@ -66,7 +74,21 @@ and per core.`,
 				}
 				defer func() { _ = os.RemoveAll(work) }() // a leftover temporary directory is harmless
 			}
-			r, err := bench.Transactions(cmd.Context(), work, rows, parallelism)
+			var prepare func(*plan.Plan, *engine.Options) error
+			if every > 0 {
+				prepare = func(p *plan.Plan, opts *engine.Options) error {
+					c, err := openCheckpoints(checkpoint.OSFS{}, filepath.Join(work, "checkpoints"), p, 2, cmd.ErrOrStderr())
+					if err != nil {
+						return err
+					}
+					if err := c.store.Clear(); err != nil {
+						return err
+					}
+					opts.Checkpointing = &engine.Checkpointing{Interval: every, Complete: c.complete}
+					return nil
+				}
+			}
+			r, err := bench.Transactions(cmd.Context(), work, rows, parallelism, prepare)
 			if err != nil {
 				return err
 			}
@@ -76,6 +98,7 @@ and per core.`,
 	}
 	tx.Flags().Int64Var(&rows, "rows", 2_000_000, "transactions to generate and process")
 	tx.Flags().StringVar(&dir, "dir", "", "work directory (default: a temporary one, removed after)")
+	tx.Flags().DurationVar(&every, "checkpoint-interval", 0, "take checkpoints this often (default: none)")
 	tx.Flags().IntVarP(&parallelism, "parallelism", "p", runtime.GOMAXPROCS(0), "subtasks per parallel step")
 	cmd.AddCommand(nx, tx)
 	return cmd

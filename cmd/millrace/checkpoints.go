@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -118,8 +120,19 @@ func (c *checkpoints) resume(fresh bool) (*engine.Snapshot, error) {
 		return nil, err
 	}
 	c.last = m.ID
+	// Parallelism first: with another one, steps differ in how they are fed, which is not a
+	// change of the spec.
+	names := slices.Sorted(maps.Keys(m.Nodes))
+	for _, name := range names {
+		if step, ok := c.plan.Step(name); ok && len(m.Nodes[name].Parts) != step.Parallelism {
+			n := len(m.Nodes[name].Parts)
+			return nil, fmt.Errorf("checkpoint %d ran step %q with parallelism %d, this run with %d: run with -p %d, or --fresh to start over",
+				m.ID, name, n, step.Parallelism, n)
+		}
+	}
 	snap := &engine.Snapshot{ID: m.ID, Taken: m.Taken, Parts: map[string][][]byte{}}
-	for name, node := range m.Nodes {
+	for _, name := range names {
+		node := m.Nodes[name]
 		step, ok := c.plan.Step(name)
 		if !ok {
 			continue // a step the spec no longer has
@@ -130,10 +143,6 @@ func (c *checkpoints) resume(fresh bool) (*engine.Snapshot, error) {
 			}
 			fmt.Fprintf(c.log, "step %q changed since checkpoint %d: it starts with fresh state\n", name, m.ID)
 			continue
-		}
-		if len(node.Parts) != step.Parallelism {
-			return nil, fmt.Errorf("checkpoint %d ran step %q with parallelism %d, this run with %d: run with -p %d, or --fresh to start over",
-				m.ID, name, len(node.Parts), step.Parallelism, len(node.Parts))
 		}
 		parts := make([][]byte, step.Parallelism)
 		for _, part := range node.Parts {

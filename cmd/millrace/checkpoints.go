@@ -34,6 +34,7 @@ type checkpointFlags struct {
 	interval time.Duration
 	retain   int
 	fresh    bool
+	restarts restarts
 }
 
 func (f *checkpointFlags) add(cmd *cobra.Command) {
@@ -42,6 +43,9 @@ func (f *checkpointFlags) add(cmd *cobra.Command) {
 	cmd.Flags().DurationVar(&f.interval, "checkpoint-interval", 10*time.Second, "time between checkpoints (e.g. 200ms, 10s)")
 	cmd.Flags().IntVar(&f.retain, "checkpoint-retain", 2, "how many of the newest checkpoints to keep")
 	cmd.Flags().BoolVar(&f.fresh, "fresh", false, "start over: discard the checkpoints of an earlier run")
+	cmd.Flags().IntVar(&f.restarts.attempts, "restarts", 3, "how often a failed run starts again from its newest checkpoint")
+	cmd.Flags().DurationVar(&f.restarts.base, "restart-backoff", time.Second, "the wait before the first restart; it doubles with each")
+	f.restarts.max = 30 * time.Second
 }
 
 // open sets up the checkpoints of a run of p, and the run's resumption from the newest
@@ -56,6 +60,8 @@ func (f *checkpointFlags) open(cmd *cobra.Command, p *plan.Plan, opts *engine.Op
 		return nil, usagef("--checkpoint-interval %s: want a positive duration such as 10s", f.interval)
 	case f.retain < 1:
 		return nil, usagef("--checkpoint-retain %d: keep at least 1", f.retain)
+	case f.restarts.attempts < 0 || f.restarts.base <= 0:
+		return nil, usagef("--restarts %d --restart-backoff %s: want a count of 0 or more and a positive duration", f.restarts.attempts, f.restarts.base)
 	}
 	dir := f.dir
 	if dir == "" {

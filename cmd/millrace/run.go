@@ -13,6 +13,16 @@ import (
 	"millrace/spec"
 )
 
+// stopped tells whether a graceful stop was asked for.
+func stopped(stop <-chan struct{}) bool {
+	select {
+	case <-stop:
+		return true
+	default:
+		return false
+	}
+}
+
 // buildPlan loads and plans a spec; spec mistakes are usage errors (exit status 2).
 func buildPlan(cmd *cobra.Command, path string, parallelism int) (*plan.Plan, error) {
 	s, err := spec.Load(path)
@@ -84,6 +94,10 @@ is lost and nothing written twice. After a run that finished, the next starts af
 --fresh starts over anyway. A view whose definition changed starts with fresh state while
 the others keep theirs; a changed source or sink, or another parallelism, is refused.
 
+A run that fails (a sink cannot write, say) starts again from its newest checkpoint, up to
+--restarts times, waiting --restart-backoff, then twice as long each time (at most 30s,
+with jitter); then it stops with the error, and the next run resumes.
+
 Ctrl-C (or SIGTERM) stops the run with a last checkpoint, from which the next run goes
 on; a second Ctrl-C aborts.`,
 		Example: `  millrace run examples/card-velocity.yaml
@@ -102,12 +116,9 @@ on; a second Ctrl-C aborts.`,
 			}
 			defer stopMetrics()
 			opts := engine.DefaultOptions()
-			opts.Stop = gracefulStop(cmd.Context())
+			stop := gracefulStop(cmd.Context())
+			opts.Stop = stop
 			opts.Monitor = mon
-			chk, err := cp.open(cmd, p, &opts)
-			if err != nil {
-				return err
-			}
 			prog := newProgress("run", 0, "")
 			prog.every = 0 // the engine reports every ProgressEvery
 			opts.ProgressEvery = 500 * time.Millisecond
@@ -121,19 +132,34 @@ on; a second Ctrl-C aborts.`,
 				}
 				prog.update(sourceRead(p, st), done)
 			}
-			stats, err := engine.Run(cmd.Context(), p.Graph, opts)
-			prog.done()
-			if stats != nil {
-				ledger := p.Ledger(stats)
-				fmt.Fprintf(cmd.ErrOrStderr(), "%s in %s\n%s", p.Spec.Name, stats.Elapsed.Round(1e6), ledger)
+			for attempt := 0; ; attempt++ {
+				chk, err := cp.open(cmd, p, &opts) // after a failure, resumes from the newest checkpoint
+				if err != nil {
+					return err
+				}
+				stats, err := engine.Run(cmd.Context(), p.Graph, opts)
+				prog.done()
+				if stats != nil {
+					ledger := p.Ledger(stats)
+					fmt.Fprintf(cmd.ErrOrStderr(), "%s in %s\n%s", p.Spec.Name, stats.Elapsed.Round(1e6), ledger)
+				}
+				if err == nil {
+					return chk.finish(cmd.ErrOrStderr())
+				}
+				if cmd.Context().Err() != nil {
+					return fmt.Errorf("interrupted; unfinished files were not published")
+				}
+				if chk == nil || attempt >= cp.restarts.attempts || stopped(stop) {
+					return err
+				}
+				d := cp.restarts.delay(attempt)
+				fmt.Fprintf(cmd.ErrOrStderr(), "run failed: %v\nrestarting from the newest checkpoint in %s (restart %d of %d)\n",
+					err, d.Round(time.Millisecond), attempt+1, cp.restarts.attempts)
+				if err := wait(cmd.Context(), d); err != nil {
+					return fmt.Errorf("interrupted; unfinished files were not published")
+				}
+				cp.fresh = false
 			}
-			if err == nil {
-				err = chk.finish(cmd.ErrOrStderr())
-			}
-			if err != nil && cmd.Context().Err() != nil {
-				return fmt.Errorf("interrupted; unfinished files were not published")
-			}
-			return err
 		},
 	}
 	cmd.Flags().IntVarP(&parallelism, "parallelism", "p", runtime.GOMAXPROCS(0), "subtasks per parallel step")

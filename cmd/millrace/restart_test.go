@@ -1,0 +1,109 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestRestartDelaysGrowWithJitterUpToTheCap(t *testing.T) {
+	r := restarts{base: time.Second, max: 30 * time.Second, jitter: func() float64 { return 0.999999 }}
+	low := r
+	low.jitter = func() float64 { return 0 }
+	for n, want := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second, 30 * time.Second, 30 * time.Second} {
+		if got := r.delay(n); got > want || got < want-time.Millisecond {
+			t.Errorf("delay %d at most %s, want %s", n, got, want)
+		}
+		if got := low.delay(n); got != want/2 {
+			t.Errorf("delay %d at least %s, want %s", n, got, want/2)
+		}
+	}
+}
+
+// TestAFailingSinkRestartsFromTheCheckpoint blocks a sink's directory with a file: the run
+// fails, restarts from its newest checkpoint after a backoff and, once the file is gone,
+// completes with the output of a run that never failed. Blocked for good, it gives up
+// after --restarts and reports the error.
+func TestAFailingSinkRestartsFromTheCheckpoint(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the CLI several times")
+	}
+	dir := t.TempDir()
+	mustRun(t, "gen", "--rows", "300000", "--disorder", "2s", "--out", filepath.Join(dir, "tx", "a.jsonl"))
+	spec := filepath.Join(dir, "resume.yaml")
+	writeResumeSpec(t, spec, "2s", "amount > 100")
+	t.Setenv("TX", filepath.Join(dir, "tx", "*.jsonl"))
+	t.Setenv("OUT", filepath.Join(dir, "want"))
+	mustRun(t, "run", spec, "-p", "2", "--listen", "", "--no-checkpoint")
+
+	out := filepath.Join(dir, "got")
+	t.Setenv("OUT", out)
+	block := func() {
+		if err := os.MkdirAll(out, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(out, "per_card"), nil, 0o644); err != nil { // where a directory belongs
+			t.Fatal(err)
+		}
+	}
+	block()
+	args := []string{"run", spec, "-p", "2", "--listen", "", "--checkpoint", filepath.Join(dir, "checkpoints"),
+		"--checkpoint-interval", "100ms", "--restarts", "2", "--restart-backoff", "50ms"}
+	said, err := runWatching(t, args, func(line string) {
+		if strings.HasPrefix(line, "restarting from the newest checkpoint") {
+			_ = os.Remove(filepath.Join(out, "per_card")) // the disk is back
+		}
+	})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, said)
+	}
+	if !strings.Contains(said, "restart 1 of 2") || strings.Contains(said, "restart 2 of 2") {
+		t.Errorf("the run said:\n%s", said)
+	}
+	for _, sink := range []string{"big.jsonl", "per_card"} {
+		want, got := sinkRows(t, filepath.Join(dir, "want", sink)), sinkRows(t, filepath.Join(out, sink))
+		if len(want) == 0 || !slices.Equal(got, want) {
+			t.Errorf("%s: %d rows after a restart, %d without; %s", sink, len(got), len(want), firstDifference(got, want))
+		}
+	}
+
+	if err := os.RemoveAll(out); err != nil {
+		t.Fatal(err)
+	}
+	block()
+	said, err = runWatching(t, append(args, "--fresh"), func(string) {})
+	if err == nil || !strings.Contains(err.Error(), "per_card") || !strings.Contains(said, "restart 2 of 2") {
+		t.Errorf("blocked for good: %v\n%s", err, said)
+	}
+}
+
+// runWatching runs the CLI in process, calling see with every line it prints on stderr as
+// it prints it, and returns all of them.
+func runWatching(t *testing.T, args []string, see func(string)) (string, error) {
+	t.Helper()
+	pr, pw := io.Pipe()
+	var lines []string
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			lines = append(lines, sc.Text())
+			see(sc.Text())
+		}
+	}()
+	root := newRoot()
+	root.SetOut(io.Discard)
+	root.SetErr(pw)
+	root.SetArgs(args)
+	err := root.ExecuteContext(context.Background())
+	_ = pw.Close()
+	<-done
+	return strings.Join(lines, "\n"), err
+}

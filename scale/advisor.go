@@ -1,0 +1,127 @@
+package scale
+
+import (
+	"fmt"
+	"time"
+
+	"millrace/engine"
+)
+
+// AdvisorConfig configures an Advisor.
+type AdvisorConfig struct {
+	// Sources names the source nodes: their read rate is the input rate.
+	Sources []string
+	// Step is how often the Advisor observes (default 10s); Horizon how far it looks ahead
+	// (default 10m); Season the forecaster's season (0: none).
+	Step, Horizon, Season time.Duration
+	// Window is how far back capacity is measured (default 1m).
+	Window time.Duration
+	// Workers is how many workers run the pipeline now (default 1: this process).
+	Workers int
+	Policy  Policy
+}
+
+// Advice is what an Advisor says after an observation: the input rate, its forecast, the
+// capacity of the pipeline per worker and the worker count the policy asks for, with why.
+type Advice struct {
+	At       time.Time  `json:"at"`
+	Rate     float64    `json:"rate"`
+	Forecast Prediction `json:"forecast"`
+	// ForecastAt is when the forecast is for: At + Horizon.
+	ForecastAt time.Time `json:"forecast_at"`
+	// CapacityPerWorker is the input rate one worker carries with every step fully busy:
+	// the least over the steps of their true rate times their parallelism, in records of
+	// input (a step behind a filter sees fewer rows than were read). 0 until measured.
+	CapacityPerWorker float64 `json:"capacity_per_worker"`
+	// Bottleneck is the step that bounds CapacityPerWorker.
+	Bottleneck     string     `json:"bottleneck"`
+	Workers        int        `json:"workers"`
+	DesiredWorkers int        `json:"desired_workers"`
+	Reason         string     `json:"reason"`
+	Decisions      []Decision `json:"decisions"`
+}
+
+// keptDecisions is how many recent decisions an Advice carries.
+const keptDecisions = 50
+
+// Advisor turns the figures of a running pipeline into scaling advice for an external
+// scheduler: every Step it measures capacity over a sliding window, feeds the input rate to
+// a Holt-Winters forecaster and asks the policy how many workers the pipeline needs.
+type Advisor struct {
+	cfg       AdvisorConfig
+	window    *Window
+	forecast  *HoltWinters
+	decisions []Decision
+	sources   map[string]bool
+}
+
+// NewAdvisor returns an Advisor; zero fields of cfg take their defaults.
+func NewAdvisor(cfg AdvisorConfig) (*Advisor, error) {
+	if cfg.Step <= 0 {
+		cfg.Step = 10 * time.Second
+	}
+	if cfg.Horizon <= 0 {
+		cfg.Horizon = 10 * time.Minute
+	}
+	if cfg.Window <= 0 {
+		cfg.Window = time.Minute
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 1
+	}
+	if err := cfg.Policy.Limits.Validate(); err != nil {
+		return nil, err
+	}
+	hw, err := NewHoltWinters(HoltWintersConfig{Step: cfg.Step, Season: cfg.Season})
+	if err != nil {
+		return nil, fmt.Errorf("scale advisor: %w", err)
+	}
+	a := &Advisor{cfg: cfg, window: NewWindow(cfg.Window), forecast: hw, sources: map[string]bool{}}
+	for _, s := range cfg.Sources {
+		a.sources[s] = true
+	}
+	return a, nil
+}
+
+// Step is how often Observe wants a snapshot.
+func (a *Advisor) Step() time.Duration { return a.cfg.Step }
+
+// Observe takes a snapshot of the run, taken at now, and returns the advice it leads to.
+func (a *Advisor) Observe(now time.Time, st *engine.Stats) Advice {
+	a.window.Add(st)
+	caps := a.window.Capacities()
+	var rate float64
+	for _, c := range caps {
+		if a.sources[c.Node] {
+			rate += c.InputRate
+		}
+	}
+	perWorker, bottleneck := 0.0, ""
+	for _, c := range caps {
+		if a.sources[c.Node] || c.TrueRate <= 0 || c.InputRate <= 0 {
+			continue
+		}
+		// The step's capacity in records of input: it sees InputRate of rate.
+		carried := c.TrueRate * float64(c.Parallelism) * rate / c.InputRate
+		if bottleneck == "" || carried < perWorker {
+			perWorker, bottleneck = carried, c.Node
+		}
+	}
+	a.forecast.Observe(now, rate)
+	pred := a.forecast.Forecast(a.cfg.Horizon)
+	adv := Advice{At: now, Rate: rate, Forecast: pred, ForecastAt: now.Add(a.cfg.Horizon),
+		CapacityPerWorker: perWorker, Bottleneck: bottleneck, Workers: a.cfg.Workers, DesiredWorkers: a.cfg.Workers}
+	if perWorker <= 0 {
+		adv.Reason = "measuring: no step has worked long enough to tell its capacity"
+		return adv
+	}
+	d := a.cfg.Policy.Decide(Input{Now: now, Workers: a.cfg.Workers, CapacityPerWorker: perWorker, Rate: rate,
+		Forecast: pred, Horizon: a.cfg.Horizon}, a.decisions)
+	a.decisions = append(a.decisions, d)
+	if extra := len(a.decisions) - keptDecisions; extra > 0 {
+		a.decisions = append(a.decisions[:0], a.decisions[extra:]...)
+	}
+	adv.DesiredWorkers, adv.Reason = d.Workers, d.Reason
+	adv.Decisions = append([]Decision(nil), a.decisions...)
+	return adv
+}

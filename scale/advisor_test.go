@@ -1,0 +1,56 @@
+package scale
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"millrace/engine"
+)
+
+// runAt makes a snapshot of a run after secs seconds: the source has read read records, the
+// view (two subtasks) taken in in of them and been busy for busy in all.
+func runAt(secs int, read, in int64, busy time.Duration) *engine.Stats {
+	return &engine.Stats{Elapsed: time.Duration(secs) * time.Second, Nodes: []engine.NodeReport{
+		{Name: "tx", Parallelism: 1, Read: read, RowsOut: read},
+		{Name: "velocity", Parallelism: 2, RowsIn: in, Busy: busy},
+	}}
+}
+
+func TestAdvisorSizesForTheBottleneck(t *testing.T) {
+	lim := DefaultLimits()
+	lim.Min, lim.Max = 1, 50
+	a, err := NewAdvisor(AdvisorConfig{Sources: []string{"tx"}, Step: 10 * time.Second, Window: 30 * time.Second,
+		Policy: Policy{Mode: Reactive, Limits: lim}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)
+	if adv := a.Observe(start, &engine.Stats{}); adv.DesiredWorkers != 1 || !strings.HasPrefix(adv.Reason, "measuring") {
+		t.Fatalf("before any work: %+v", adv)
+	}
+	// 1000 records/s read; the view gets half of them (a filter before it) and its two
+	// subtasks work 0.25 s per second each: 500 records per 0.5 busy-second, so it carries
+	// 1000/s per subtask, 2000/s of its input, 4000/s of the source's.
+	var adv Advice
+	for s := 10; s <= 60; s += 10 {
+		adv = a.Observe(start.Add(time.Duration(s)*time.Second), runAt(s, int64(1000*s), int64(500*s), time.Duration(s)*500*time.Millisecond))
+	}
+	if adv.Rate != 1000 || adv.Bottleneck != "velocity" || adv.CapacityPerWorker < 3999 || adv.CapacityPerWorker > 4001 || adv.DesiredWorkers != 1 {
+		t.Fatalf("steady: %+v", adv)
+	}
+	// The input goes to 4000/s and the view's subtasks are busy all the time: the pipeline
+	// is at its capacity, and 4000 / (4000 * 0.7) needs 2 workers.
+	read, in, busy := int64(60_000), int64(30_000), 30*time.Second
+	for s := 70; s <= 120; s += 10 {
+		read, in, busy = read+40_000, in+20_000, busy+20*time.Second
+		adv = a.Observe(start.Add(time.Duration(s)*time.Second), runAt(s, read, in, busy))
+	}
+	if adv.Rate != 4000 || adv.CapacityPerWorker < 3999 || adv.CapacityPerWorker > 4001 || adv.DesiredWorkers != 2 ||
+		!strings.Contains(adv.Reason, "scale up 1→2") || len(adv.Decisions) == 0 {
+		t.Fatalf("surge: %+v", adv)
+	}
+	if adv.ForecastAt != adv.At.Add(10*time.Minute) || adv.Forecast.Hi < adv.Forecast.Mean {
+		t.Errorf("forecast %+v at %s", adv.Forecast, adv.ForecastAt)
+	}
+}

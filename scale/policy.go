@@ -157,6 +157,9 @@ func (p Policy) Decide(in Input, prev []Decision) Decision {
 			need = n
 			why = fmt.Sprintf("forecast upper bound %s at %s needs %d workers at full capacity", fmtRate(in.Forecast.Hi), at, n)
 		}
+		if in.Horizon < in.Startup {
+			why += fmt.Sprintf(" (the %v horizon is shorter than the %v start-up: workers started now serve late)", in.Horizon, in.Startup)
+		}
 	}
 	switch {
 	case need > lim.Max:

@@ -116,6 +116,10 @@ func TestPredictiveSizesTheUpperBoundAtFullCapacity(t *testing.T) {
 	if d := p.Decide(in, nil); d.Workers != 80 || d.Reason != "scale up 50→80: forecast upper bound 8k/s at 00:05 needs 80 workers at full capacity" {
 		t.Errorf("%+v", d)
 	}
+	in.Startup = 10 * time.Minute
+	if d := p.Decide(in, nil); !strings.HasSuffix(d.Reason, "(the 5m0s horizon is shorter than the 10m0s start-up: workers started now serve late)") {
+		t.Errorf("no word of a horizon shorter than the start-up: %q", d.Reason)
+	}
 	// Reactive reads no forecast.
 	if d := (Policy{Mode: Reactive, Limits: DefaultLimits()}).Decide(in, nil); d.Workers != 50 {
 		t.Errorf("reactive: %+v", d)

@@ -17,16 +17,22 @@ import (
 
 // Server serves a run's figures over HTTP until closed: the live dashboard at /,
 // /metrics (Prometheus), /api/topology (load per node and the bottleneck verdict),
-// /api/ledger, /api/dead-letters and /api/stream (topology and ledger as Server-Sent Events).
+// /api/ledger, /api/dead-letters, /api/stream (topology and ledger as Server-Sent Events)
+// and, with WithAdvisor, /api/scale.
 type Server struct {
-	srv  *http.Server
-	ln   net.Listener
-	done chan error
+	srv     *http.Server
+	ln      net.Listener
+	done    chan error
+	adviser *adviser // nil without WithAdvisor
 }
 
 // Listen starts serving the figures of the run of p that monitor watches at addr
 // ("127.0.0.1:8080"; port 0 picks a free one).
-func Listen(addr string, p *plan.Plan, monitor *engine.Monitor) (*Server, error) {
+func Listen(addr string, p *plan.Plan, monitor *engine.Monitor, opts ...Option) (*Server, error) {
+	var cfg serverConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
 	reg := prometheus.NewRegistry()
 	if err := reg.Register(NewCollector(p.Spec.Name, monitor, p.Sources)); err != nil {
 		return nil, fmt.Errorf("observe: %w", err)
@@ -52,6 +58,13 @@ func Listen(addr string, p *plan.Plan, monitor *engine.Monitor) (*Server, error)
 		return nil, fmt.Errorf("observe: listen on %s: %w", addr, err)
 	}
 	s := &Server{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, ln: ln, done: make(chan error, 1)}
+	if cfg.advisor != nil {
+		s.adviser = startAdviser(cfg.advisor, monitor)
+		mux.Handle("/api/scale", s.adviser)
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "millrace_desired_workers",
+			Help:        "Workers the scaling advisor says the pipeline needs, from its measured capacity and the forecast input.",
+			ConstLabels: prometheus.Labels{"pipeline": p.Spec.Name}}, s.adviser.desiredWorkers))
+	}
 	s.srv.RegisterOnShutdown(stopStreams)
 	go func() {
 		err := s.srv.Serve(ln)
@@ -71,5 +84,8 @@ func (s *Server) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := s.srv.Shutdown(ctx)
+	if s.adviser != nil {
+		s.adviser.close()
+	}
 	return errors.Join(err, <-s.done)
 }

@@ -53,6 +53,7 @@ type Advisor struct {
 	forecast  *HoltWinters
 	decisions []Decision
 	sources   map[string]bool
+	observed  int // observations fed to the forecaster
 }
 
 // NewAdvisor returns an Advisor; zero fields of cfg take their defaults.
@@ -108,7 +109,13 @@ func (a *Advisor) Observe(now time.Time, st *engine.Stats) Advice {
 		}
 	}
 	a.forecast.Observe(now, rate)
+	a.observed++
 	pred := a.forecast.Forecast(a.cfg.Horizon)
+	if time.Duration(a.observed)*a.cfg.Step < a.cfg.Horizon {
+		// Too little history to look a horizon ahead: a trend fitted to a start-up ramp
+		// would promise anything. Size for the rate seen until then.
+		pred = Prediction{Mean: rate, Lo: rate, Hi: rate}
+	}
 	adv := Advice{At: now, Rate: rate, Forecast: pred, ForecastAt: now.Add(a.cfg.Horizon),
 		CapacityPerWorker: perWorker, Bottleneck: bottleneck, Workers: a.cfg.Workers, DesiredWorkers: a.cfg.Workers}
 	if perWorker <= 0 {

@@ -10,7 +10,11 @@ import (
 
 // Prediction is a forecast of a rate: its expected value and a prediction interval.
 type Prediction struct {
-	Mean, Lo, Hi float64 // records per second; Lo >= 0
+	// Mean is the expected rate, Lo and Hi the prediction interval, in records per second;
+	// Lo >= 0.
+	Mean float64 `json:"mean"`
+	Lo   float64 `json:"lo"`
+	Hi   float64 `json:"hi"`
 }
 
 // Forecaster predicts a regularly sampled rate series.

@@ -110,7 +110,7 @@ on; a second Ctrl-C aborts.`,
 			if err != nil {
 				return err
 			}
-			mon, stopMetrics, err := serveMetrics(cmd, listen, p)
+			mon, stopMetrics, err := serveMetrics(cmd, listen, p, 24*time.Hour)
 			if err != nil {
 				return err
 			}

@@ -123,9 +123,13 @@ func TraceStep(pts []Point) time.Duration {
 // rates rounded to whole records/s.
 func WriteTrace(w io.Writer, pts []Point) error {
 	bw := bufio.NewWriter(w)
-	bw.WriteString("time,rate\n")
+	if _, err := bw.WriteString("time,rate\n"); err != nil {
+		return err
+	}
 	for _, p := range pts {
-		fmt.Fprintf(bw, "%s,%.0f\n", p.Time.UTC().Format(time.RFC3339), p.Rate)
+		if _, err := fmt.Fprintf(bw, "%s,%.0f\n", p.Time.UTC().Format(time.RFC3339), p.Rate); err != nil {
+			return err
+		}
 	}
 	return bw.Flush()
 }

@@ -72,7 +72,7 @@ Compare the policies on a shipped trace:
 	fl.IntVar(&f.cfg.Policy.Limits.Max, "max", lim.Max, "most workers")
 	fl.DurationVar(&f.cfg.SLOLag, "slo-lag", d.SLOLag, "lag above which time counts as violating the SLO")
 	fl.Float64Var(&f.cfg.Policy.Limits.TargetUtilization, "target-utilization", lim.TargetUtilization, "busy fraction each worker is sized for, in (0, 1]")
-	fl.StringVar(&f.season, "season", d.Season.String(), "the forecaster's season, e.g. 24h, or auto to detect 1h, 24h or 7d from the trace")
+	fl.StringVar(&f.season, "season", "24h", "the forecaster's season, e.g. 24h, or auto to detect 1h, 24h or 7d from the trace")
 	fl.DurationVar(&f.cfg.Horizon, "horizon", d.Horizon, "how far ahead the predictive policy looks; at least --startup")
 	fl.DurationVar(&f.cfg.Policy.Limits.CatchUp, "catch-up", lim.CatchUp, "time within which a backlog should be drained")
 	fl.DurationVar(&f.cfg.Policy.Limits.ScaleDownWindow, "scale-down-window", lim.ScaleDownWindow, "scale down only to the highest need within this window")

@@ -128,3 +128,39 @@ func simulateBoth(t *testing.T, trace []Point) (reactive, predictive Result) {
 	}
 	return re, pr
 }
+
+func TestSimulateDetectsTheSeasonOrRefusesABadOne(t *testing.T) {
+	cfg := DefaultSimConfig()
+	cfg.Season = 0
+	res, err := Simulate(WeekWithNightlySurge(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Season != "24h0m0s (detected)" {
+		t.Errorf("season %q, want 24h detected", res.Season)
+	}
+	cfg.Season = 90 * time.Second
+	if _, err := Simulate(WeekWithNightlySurge(), cfg); err == nil {
+		t.Error("a season of 1.5 steps was accepted")
+	}
+	cfg = DefaultSimConfig()
+	cfg.CapacityPerWorker = 0
+	if _, err := Simulate(WeekWithNightlySurge(), cfg); err == nil {
+		t.Error("no capacity per worker was accepted")
+	}
+}
+
+func TestSimulateIsDeterministic(t *testing.T) {
+	cfg := DefaultSimConfig()
+	cfg.Policy.Mode = Predictive
+	a, err := Simulate(MonthEnd(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := Simulate(MonthEnd(), cfg)
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	if string(ja) != string(jb) || len(a.Decisions) != len(b.Decisions) {
+		t.Errorf("two runs differ: %s and %s", ja, jb)
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"millrace/gen"
 	"millrace/op"
 	"millrace/plan"
+	"millrace/scale"
 	"millrace/source"
 	"millrace/spec"
 )
@@ -77,21 +78,50 @@ func startSlowRun(t *testing.T) liveRun {
 	return serveRun(t, p)
 }
 
-// serveRun runs p with the observe server watching it. Cleanup stops the run gracefully and
-// closes the server.
-func serveRun(t *testing.T, p *plan.Plan) liveRun {
+// startAdvisedRun runs a generator into a view that takes 20 us a row, so that the view
+// bounds the capacity at about 50k rows/s, which the source fills, and serves its figures
+// with a scaling advisor that steps every 200 ms and forecasts 20 s ahead (so that for the
+// length of a test it forecasts the rate it sees, having too little history to trust more).
+func startAdvisedRun(t *testing.T) liveRun {
+	t.Helper()
+	cfg := gen.DefaultConfig()
+	cfg.Rows, cfg.Partitions = 0, 1
+	src, err := source.NewGenerator(cfg, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx := &engine.Node{Name: "tx", Parallelism: 1, Source: src}
+	velocity := &engine.Node{Name: "velocity", Parallelism: 1, Operator: func(int) op.Operator { return remote{cost: 20 * time.Microsecond} }}
+	g := &engine.Graph{Nodes: []*engine.Node{tx, velocity}, Edges: []*engine.Edge{{From: tx, To: velocity}}}
+	p := &plan.Plan{Spec: &spec.Spec{Name: "advised"}, Graph: g, Sources: []string{"tx"}, Steps: []*plan.Step{
+		{Name: "tx", Kind: "source", Parallelism: 1},
+		{Name: "velocity", Kind: "view", Parallelism: 1, Inputs: []plan.Input{{From: "tx"}}},
+	}}
+	lim := scale.DefaultLimits()
+	lim.Min = 1
+	advisor, err := scale.NewAdvisor(scale.AdvisorConfig{Sources: p.Sources, Step: 200 * time.Millisecond,
+		Horizon: 20 * time.Second, Window: time.Second, Policy: scale.Policy{Mode: scale.Predictive, Limits: lim}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return serveRun(t, p, WithAdvisor(advisor))
+}
+
+// serveRun runs p with the observe server, made with opts, watching it. Cleanup stops the
+// run gracefully and closes the server.
+func serveRun(t *testing.T, p *plan.Plan, opts ...Option) liveRun {
 	t.Helper()
 	mon := &engine.Monitor{}
-	srv, err := Listen("127.0.0.1:0", p, mon)
+	srv, err := Listen("127.0.0.1:0", p, mon, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	stop := make(chan struct{})
-	opts := engine.DefaultOptions()
-	opts.Monitor, opts.Stop = mon, stop
+	runOpts := engine.DefaultOptions()
+	runOpts.Monitor, runOpts.Stop = mon, stop
 	done := make(chan error, 1)
 	go func() {
-		_, err := engine.Run(context.Background(), p.Graph, opts)
+		_, err := engine.Run(context.Background(), p.Graph, runOpts)
 		done <- err
 	}()
 	t.Cleanup(func() {
@@ -310,6 +340,49 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Logf("screenshot: %s", path)
 }
 
+// pageErrors collects, from the call on, what the page reports as errors: uncaught
+// exceptions, calls of console.error and entries of the browser log at level error, such as
+// a request that failed. The function it returns stops collecting and returns them.
+func pageErrors(ctx context.Context) func() []chromedp.ConsoleMessage {
+	ctx, cancel := context.WithCancel(ctx)
+	messages := chromedp.Console(ctx)
+	var errs []chromedp.ConsoleMessage
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for m, err := range messages {
+			if err != nil {
+				return // cancelled
+			}
+			if m.Type == chromedp.ConsoleError || m.IsException() {
+				errs = append(errs, m)
+			}
+		}
+	}()
+	return func() []chromedp.ConsoleMessage {
+		cancel()
+		<-done
+		return errs
+	}
+}
+
+// checkErrors fails the test for each error of the page but the answers of /api/scale with
+// a status in allowed, which the page expects.
+func checkErrors(t *testing.T, errs []chromedp.ConsoleMessage, allowed ...int) {
+	t.Helper()
+	for _, m := range errs {
+		expected := false
+		for _, code := range allowed {
+			if m.Source == "network" && strings.HasSuffix(m.URL, "/api/scale") && strings.Contains(m.Text, fmt.Sprintf("status of %d", code)) {
+				expected = true
+			}
+		}
+		if !expected {
+			t.Errorf("the page reports an error: %s (%s:%d)", m, m.URL, m.Line)
+		}
+	}
+}
+
 // layoutProblems lists, in the page, the figures of a step drawn outside its box, boxes that
 // overlap, and edge rates drawn over a box or over each other.
 const layoutProblems = `(() => {
@@ -365,6 +438,7 @@ func nodeText(t *testing.T, ctx context.Context, node, cls string) string {
 func TestDashboardInBrowser(t *testing.T) {
 	ctx := newBrowser(t)
 	run := startLiveRun(t)
+	errs := pageErrors(ctx)
 	openDashboard(t, ctx, run)
 	var sinks []string
 	for _, st := range run.plan.Steps {
@@ -431,7 +505,65 @@ func TestDashboardInBrowser(t *testing.T) {
 		dead, _ := chromedp.Run(ctx, chromedp.Text("#dead"))
 		t.Errorf("no dead letters shown (%q): %v", dead, err)
 	}
+	// the server has no scaling advisor: the page asked once, and shows no scaling section
+	if hidden, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById("scaling").hidden`)); err != nil || !hidden {
+		t.Errorf("the scaling section is shown without an advisor (%v)", err)
+	}
+	e := errs()
+	checkErrors(t, e, http.StatusNotFound)
+	if len(e) > 1 {
+		t.Errorf("the page reports %d errors, want at most the one 404 of /api/scale: %v", len(e), e)
+	}
 	screenshot(t, ctx, "dashboard.png")
+}
+
+// TestDashboardShowsScalingAdvice opens the dashboard of a run served with a scaling advisor
+// and checks that it shows the advice, charts the input the advisor saw against its
+// forecast and the capacity, and lists the decisions.
+func TestDashboardShowsScalingAdvice(t *testing.T) {
+	ctx := newBrowser(t)
+	run := startAdvisedRun(t)
+	errs := pageErrors(ctx)
+	openDashboard(t, ctx, run)
+	shown := `(() => {
+		const line = document.querySelector("#scale-chart path.in");
+		const points = line ? (line.getAttribute("d").match(/[ML]/g) || []).length : 0;
+		const decided = [...document.querySelectorAll("#decisions tr")].some(tr => tr.cells[0].tagName === "TD" && /[0-9]/.test(tr.cells[0].textContent));
+		return !document.getElementById("scaling").hidden &&
+			/^desired [0-9]+ workers?, running 1:$/.test(document.getElementById("scale-workers").textContent) &&
+			document.getElementById("scale-reason").textContent !== "" && points >= 2 && decided;
+	})()`
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](shown, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		advice, _ := chromedp.Run(ctx, chromedp.Text("#scaling"))
+		t.Fatalf("no scaling advice, input line and decision shown (%q): %v", advice, err)
+	}
+	if figures, err := chromedp.Run(ctx, chromedp.Text("#scale-figures")); err != nil || !regexp.MustCompile(`^capacity [0-9.]+k/s per worker, bound by step velocity · input [0-9.]+k/s · forecast `).MatchString(figures) {
+		t.Errorf("scaling figures %q (%v), want the capacity per worker and the velocity as the bottleneck", figures, err)
+	}
+	// the forecast runs ahead of the input; capacity is drawn
+	ahead := `(() => {
+		const xs = sel => { const p = document.querySelector("#scale-chart path." + sel);
+			return p ? [...p.getAttribute("d").matchAll(/[ML]([0-9.]+),/g)].map(m => +m[1]) : []; };
+		const now = +document.querySelector("#scale-chart line.now").getAttribute("x1");
+		const input = xs("in"), mean = xs("fc"), hi = xs("hi"), cap = xs("cap");
+		return input.length > 0 && mean.length > 0 && hi.length > 0 && cap.length > 0 &&
+			Math.max(...mean) > now + 1 && Math.max(...input) <= now + 0.1;
+	})()`
+	if ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](ahead)); err != nil || !ok {
+		d, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("scale-chart").innerHTML`))
+		t.Errorf("the chart draws no forecast ahead of the input, or no capacity (%v):\n%s", err, d)
+	}
+	rows, err := chromedp.Run(ctx, chromedp.Evaluate[[][]string](`[...document.querySelectorAll("#decisions tr")].slice(1).map(tr => [...tr.cells].map(c => c.textContent))`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		if len(r) != 4 || !regexp.MustCompile(`^[0-9]+$`).MatchString(r[1]) || r[3] == "" {
+			t.Errorf("decision row %q, want time, workers, need and reason", r)
+		}
+	}
+	checkErrors(t, errs(), http.StatusServiceUnavailable)
+	screenshot(t, ctx, "scaling.png")
 }
 
 // TestDashboardMarksTheBottleneck checks that the page shows the verdict and marks the node

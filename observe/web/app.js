@@ -359,6 +359,160 @@ async function refreshDeadLetters() {
   }
 }
 
+// Scaling advice is not on the stream: the page polls /api/scale, which a server without a
+// scaling advisor does not serve (404) and which has nothing before the advisor's first
+// step (503).
+const SCALE_POLL_MS = 2000;
+const DECISIONS_SHOWN = 10;
+// advice are {t, rate, mean, hi, ahead, capacity}, one per advice seen, oldest first, in
+// seconds of the server's clock: the input rate at t, the forecast for the time ahead, and
+// the capacity of the workers then (null until measured).
+const advice = [];
+
+// serverTime reads an RFC 3339 time in seconds; a browser may not read more than
+// milliseconds.
+function serverTime(s) { return Date.parse(String(s).replace(/(\.\d{3})\d+/, "$1")) / 1000; }
+
+function clock(t) { return new Date(t * 1000).toLocaleTimeString(); }
+
+// recordAdvice keeps a new advice for the chart; the page polls faster than a slow advisor
+// steps, so it sees the same advice more than once.
+function recordAdvice(a) {
+  const t = serverTime(a.at), f = a.forecast || {};
+  const last = advice[advice.length - 1];
+  if (last && t === last.t) return;
+  if (last && t < last.t) advice.length = 0; // a new run behind the same address
+  advice.push({ t: t, rate: a.rate, mean: f.mean, hi: f.hi, ahead: serverTime(a.forecast_at),
+    capacity: a.capacity_per_worker > 0 ? a.workers * a.capacity_per_worker : null });
+  while (advice.length && advice[0].ahead < t - KEEP_SECONDS) advice.shift();
+}
+
+function workers(n) { return n + (n === 1 ? " worker" : " workers"); }
+
+// drawAdvice writes what the advisor wants and why, and the figures it decided on.
+function drawAdvice(a) {
+  const box = document.getElementById("scale-advice");
+  box.className = "advice" + (a.desired_workers !== a.workers ? " change" : "");
+  document.getElementById("scale-workers").textContent = "desired " + workers(a.desired_workers) + ", running " + a.workers + ":";
+  document.getElementById("scale-reason").textContent = a.reason || "";
+  const f = a.forecast || {};
+  const capacity = a.capacity_per_worker > 0
+    ? "capacity " + rate(a.capacity_per_worker) + "/s per worker, bound by step " + (a.bottleneck || "—")
+    : "capacity not measured yet";
+  document.getElementById("scale-figures").textContent = capacity + " · input " + rate(a.rate) + "/s · forecast " +
+    rate(f.mean || 0) + "/s (up to " + rate(f.hi || 0) + "/s) at " + clock(serverTime(a.forecast_at));
+  document.getElementById("scale-rate-now").textContent = rate(a.rate) + "/s";
+}
+
+// drawDecisions lists the advisor's recent decisions, newest first; a decision that changed
+// the worker count stands out.
+function drawDecisions(a) {
+  const ds = a.decisions || [];
+  const rows = [cells("th", ["time", "workers", "need", "reason"])];
+  for (let i = ds.length - 1; i >= 0 && rows.length <= DECISIONS_SHOWN; i--) {
+    const d = ds[i];
+    const tr = cells("td", [clock(serverTime(d.At)), d.Workers, d.Need, d.Reason]);
+    if (i > 0 && ds[i - 1].Workers !== d.Workers) tr.className = "change";
+    rows.push(tr);
+  }
+  if (ds.length === 0) rows.push(cells("td", ["none yet", "", "", ""]));
+  document.getElementById("decisions").replaceChildren(...rows);
+}
+
+// drawScaleChart draws the input rate as the advisor saw it, its forecasts at the times they
+// are for (so they run a horizon ahead of the input), and the capacity of the workers,
+// held on as a dotted line past now. The time axis reaches from up to KEEP_SECONDS ago (at
+// least a minute) to the last forecast; the rates are on a log scale of whole decades, as
+// capacity is often far above the input.
+function drawScaleChart() {
+  const svg = document.getElementById("scale-chart");
+  svg.replaceChildren();
+  if (!advice.length) return;
+  const last = advice[advice.length - 1], now = last.t;
+  const from = now - Math.min(KEEP_SECONDS, Math.max(60, now - advice[0].t));
+  const to = Math.max(now + 1, ...advice.map(a => a.ahead));
+  const x = t => CL + (CW - CL - CR) * (t - from) / (to - from);
+  const shown = advice.filter(a => a.t >= from), ahead = advice.filter(a => a.ahead >= from);
+  const all = shown.flatMap(a => [a.rate, a.capacity]).concat(ahead.flatMap(a => [a.mean, a.hi])).filter(v => known(v) && v > 0);
+  const lo = all.length ? Math.floor(Math.log10(Math.min(...all))) : 0;
+  let hi = all.length ? Math.ceil(Math.log10(Math.max(...all))) : 1;
+  if (hi <= lo) hi = lo + 1;
+  const y = v => CH - CB - (CH - CT - CB) * (Math.log10(Math.max(v, 10 ** lo)) - lo) / (hi - lo);
+  svg.append(
+    el("line", { x1: CL, y1: CH - CB, x2: CW - CR, y2: CH - CB, stroke: "#999" }),
+    el("line", { x1: CL, y1: CT, x2: CL, y2: CH - CB, stroke: "#999" }),
+    el("line", { class: "now", x1: x(now), y1: CT, x2: x(now), y2: CH - CB }),
+    el("text", { x: CL, y: CH - 6 }, "-" + seconds(now - from)),
+    el("text", { x: CW - CR, y: CH - 6, "text-anchor": "end" }, "+" + seconds(to - now)),
+  );
+  // "now" goes under its line unless the labels of the ends are in the way
+  if (x(now) - CL > 70 && CW - CR - x(now) > 50) svg.appendChild(el("text", { x: x(now), y: CH - 6, "text-anchor": "middle" }, "now"));
+  // decades, and within two decades 2 and 5 times each, so that close rates can be told apart
+  const step = Math.ceil((hi - lo) / 6); // at most 7 labelled decades
+  const marks = [];
+  for (let d = lo; d <= hi; d += step) {
+    marks.push(10 ** d);
+    if (hi - lo <= 2 && d < hi) marks.push(2 * 10 ** d, 5 * 10 ** d);
+  }
+  for (const v of marks) {
+    svg.append(
+      el("line", { class: "grid", x1: CL, y1: y(v), x2: CW - CR, y2: y(v) }),
+      el("text", { x: 4, y: y(v) + 4 }, rate(v) + "/s"),
+    );
+  }
+  // path draws the points of key over list at time at, broken where a value is missing.
+  const path = (cls, list, at, key) => {
+    let d = "", pen = "M";
+    for (const a of list) {
+      if (!known(a[key])) { pen = "M"; continue; }
+      d += pen + x(a[at]).toFixed(1) + "," + y(a[key]).toFixed(1) + " ";
+      pen = "L";
+    }
+    svg.appendChild(el("path", { class: cls, d: d.trim() }));
+  };
+  path("cap", shown, "t", "capacity");
+  if (known(last.capacity)) {
+    svg.appendChild(el("path", { class: "cap ahead", d: `M${x(now).toFixed(1)},${y(last.capacity).toFixed(1)} H${x(to).toFixed(1)}` }));
+  }
+  path("hi", ahead, "ahead", "hi");
+  path("fc", ahead, "ahead", "mean");
+  path("in", shown, "t", "rate");
+  svg.appendChild(el("circle", { class: "in", cx: x(now), cy: y(last.rate), r: 3 }));
+}
+
+// refreshScale fetches the latest advice and draws it. It reports whether to ask again: not
+// when the server has no scaling advisor.
+async function refreshScale() {
+  const section = document.getElementById("scaling");
+  let resp;
+  try {
+    resp = await fetch("api/scale");
+  } catch (e) {
+    return true; // the server is gone; the stream's status says so
+  }
+  if (resp.status === 404) {
+    section.hidden = true;
+    return false;
+  }
+  section.hidden = false;
+  if (!resp.ok) return true; // 503: no advice yet
+  let a;
+  try {
+    a = await resp.json();
+  } catch (e) {
+    return true; // cut off mid-answer
+  }
+  recordAdvice(a);
+  drawAdvice(a);
+  drawDecisions(a);
+  drawScaleChart();
+  return true;
+}
+
+async function pollScale() {
+  if (await refreshScale()) setTimeout(pollScale, SCALE_POLL_MS);
+}
+
 function connect() {
   const status = document.getElementById("status");
   const stream = new EventSource("api/stream");
@@ -382,3 +536,4 @@ function connect() {
 connect();
 refreshDeadLetters();
 setInterval(refreshDeadLetters, 3000);
+pollScale();

@@ -12,7 +12,7 @@ type AdvisorConfig struct {
 	// Sources names the source nodes: their read rate is the input rate.
 	Sources []string
 	// Step is how often the Advisor observes (default 10s); Horizon how far it looks ahead
-	// (default 10m); Season the forecaster's season (0: none).
+	// (default 10m); Season the forecaster's season (0: none), rounded to whole steps.
 	Step, Horizon, Season time.Duration
 	// Window is how far back capacity is measured (default 1m).
 	Window time.Duration
@@ -69,6 +69,10 @@ func NewAdvisor(cfg AdvisorConfig) (*Advisor, error) {
 	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = 1
+	}
+	// The season, as a whole number of steps; one too short to hold two is no season.
+	if cfg.Season = cfg.Season.Round(cfg.Step); cfg.Season < 2*cfg.Step {
+		cfg.Season = 0
 	}
 	if err := cfg.Policy.Limits.Validate(); err != nil {
 		return nil, err

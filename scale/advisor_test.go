@@ -54,3 +54,11 @@ func TestAdvisorSizesForTheBottleneck(t *testing.T) {
 		t.Errorf("forecast %+v at %s", adv.Forecast, adv.ForecastAt)
 	}
 }
+
+func TestAdvisorRoundsTheSeasonToSteps(t *testing.T) {
+	for _, season := range []time.Duration{144 * time.Second, 15 * time.Second, 24 * time.Hour} {
+		if _, err := NewAdvisor(AdvisorConfig{Step: 10 * time.Second, Season: season, Policy: Policy{Limits: DefaultLimits()}}); err != nil {
+			t.Errorf("season %s: %v", season, err)
+		}
+	}
+}

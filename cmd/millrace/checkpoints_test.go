@@ -63,6 +63,24 @@ func writeResumeSpec(t *testing.T, path, watermark, where string) {
 	}
 }
 
+// resumeInput generates rows transactions in a temporary directory, writes the resume spec
+// over them and, with reference, runs it once without checkpoints into DIR/want. It returns
+// the directory and the spec, with TX set for the spec and OUT set to DIR/got.
+func resumeInput(t *testing.T, rows string, reference bool) (dir, spec string) {
+	t.Helper()
+	dir = t.TempDir()
+	mustRun(t, "gen", "--rows", rows, "--disorder", "2s", "--out", filepath.Join(dir, "tx", "a.jsonl"))
+	spec = filepath.Join(dir, "resume.yaml")
+	writeResumeSpec(t, spec, "2s", "amount > 100")
+	t.Setenv("TX", filepath.Join(dir, "tx", "*.jsonl"))
+	if reference {
+		t.Setenv("OUT", filepath.Join(dir, "want"))
+		mustRun(t, "run", spec, "-p", "2", "--listen", "", "--no-checkpoint")
+	}
+	t.Setenv("OUT", filepath.Join(dir, "got"))
+	return dir, spec
+}
+
 // TestStopResumeAndTheRulesOfResuming stops a real run with SIGTERM, which ends it with a
 // checkpoint; checks what a resumed run refuses (another parallelism, a changed source)
 // and what it takes (a changed view starts afresh); resumes it to the end, equal to an
@@ -71,15 +89,7 @@ func TestStopResumeAndTheRulesOfResuming(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the real CLI for several seconds")
 	}
-	dir := t.TempDir()
-	mustRun(t, "gen", "--rows", "1000000", "--disorder", "2s", "--out", filepath.Join(dir, "tx", "a.jsonl"))
-	spec := filepath.Join(dir, "resume.yaml")
-	writeResumeSpec(t, spec, "2s", "amount > 100")
-	t.Setenv("TX", filepath.Join(dir, "tx", "*.jsonl"))
-	t.Setenv("OUT", filepath.Join(dir, "want"))
-	mustRun(t, "run", spec, "-p", "2", "--listen", "", "--no-checkpoint")
-
-	t.Setenv("OUT", filepath.Join(dir, "got"))
+	dir, spec := resumeInput(t, "1000000", true)
 	checkpoints := filepath.Join(dir, "checkpoints")
 	args := []string{"run", spec, "-p", "2", "--listen", "", "--checkpoint", checkpoints, "--checkpoint-interval", "100ms"}
 	cmd := exec.Command(os.Args[0], args...)
@@ -153,12 +163,7 @@ func TestAChangedViewStartsAfresh(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the real CLI for several seconds")
 	}
-	dir := t.TempDir()
-	mustRun(t, "gen", "--rows", "1000000", "--disorder", "2s", "--out", filepath.Join(dir, "tx", "a.jsonl"))
-	spec := filepath.Join(dir, "resume.yaml")
-	writeResumeSpec(t, spec, "2s", "amount > 100")
-	t.Setenv("TX", filepath.Join(dir, "tx", "*.jsonl"))
-	t.Setenv("OUT", filepath.Join(dir, "got"))
+	dir, spec := resumeInput(t, "1000000", false)
 	args := []string{"run", spec, "-p", "2", "--listen", "", "--checkpoint", filepath.Join(dir, "checkpoints"), "--checkpoint-interval", "100ms"}
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), runMainEnv+"=1")

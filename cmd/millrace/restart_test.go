@@ -34,16 +34,8 @@ func TestAFailingSinkRestartsFromTheCheckpoint(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the CLI several times")
 	}
-	dir := t.TempDir()
-	mustRun(t, "gen", "--rows", "300000", "--disorder", "2s", "--out", filepath.Join(dir, "tx", "a.jsonl"))
-	spec := filepath.Join(dir, "resume.yaml")
-	writeResumeSpec(t, spec, "2s", "amount > 100")
-	t.Setenv("TX", filepath.Join(dir, "tx", "*.jsonl"))
-	t.Setenv("OUT", filepath.Join(dir, "want"))
-	mustRun(t, "run", spec, "-p", "2", "--listen", "", "--no-checkpoint")
-
+	dir, spec := resumeInput(t, "300000", true)
 	out := filepath.Join(dir, "got")
-	t.Setenv("OUT", out)
 	block := func() {
 		if err := os.MkdirAll(out, 0o755); err != nil {
 			t.Fatal(err)

@@ -1,7 +1,9 @@
 package scale
 
 import (
+	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"millrace/engine"
@@ -48,6 +50,7 @@ const keptDecisions = 50
 // scheduler: every Step it measures capacity over a sliding window, feeds the input rate to
 // a Holt-Winters forecaster and asks the policy how many workers the pipeline needs.
 type Advisor struct {
+	mu        sync.Mutex // Observe and the state's encoding may run on different goroutines
 	cfg       AdvisorConfig
 	window    *Window
 	forecast  *HoltWinters
@@ -93,6 +96,8 @@ func (a *Advisor) Step() time.Duration { return a.cfg.Step }
 
 // Observe takes a snapshot of the run, taken at now, and returns the advice it leads to.
 func (a *Advisor) Observe(now time.Time, st *engine.Stats) Advice {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	a.window.Add(st)
 	caps := a.window.Capacities()
 	var rate float64
@@ -135,4 +140,43 @@ func (a *Advisor) Observe(now time.Time, st *engine.Stats) Advice {
 	adv.DesiredWorkers, adv.Reason = d.Workers, d.Reason
 	adv.Decisions = append([]Decision(nil), a.decisions...)
 	return adv
+}
+
+// advisorState is what of an Advisor outlives a run: the forecaster's history and the
+// decisions the scale-down window reads.
+type advisorState struct {
+	Version   int             `json:"version"`
+	Forecast  json.RawMessage `json:"forecast"`
+	Observed  int             `json:"observed"`
+	Decisions []Decision      `json:"decisions"`
+}
+
+// MarshalJSON encodes the state an Advisor keeps across restarts, for checkpoints.
+func (a *Advisor) MarshalJSON() ([]byte, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	hw, err := a.forecast.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(advisorState{Version: 1, Forecast: hw, Observed: a.observed, Decisions: a.decisions})
+}
+
+// UnmarshalJSON restores what MarshalJSON encoded, so a restarted run forecasts from the
+// history its predecessor saw; the forecaster takes the step and season of the state.
+func (a *Advisor) UnmarshalJSON(data []byte) error {
+	var st advisorState
+	if err := json.Unmarshal(data, &st); err != nil {
+		return fmt.Errorf("scale advisor state: %w", err)
+	}
+	if st.Version != 1 {
+		return fmt.Errorf("scale advisor state: version %d, want 1", st.Version)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if err := a.forecast.UnmarshalJSON(st.Forecast); err != nil {
+		return fmt.Errorf("scale advisor state: %w", err)
+	}
+	a.observed, a.decisions = st.Observed, st.Decisions
+	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"millrace/checkpoint"
 	"millrace/engine"
 	"millrace/plan"
+	"millrace/scale"
 )
 
 // checkpoints connects a run to its checkpoint store: it writes the engine's snapshots as
@@ -25,7 +26,13 @@ type checkpoints struct {
 	log    io.Writer
 	last   uint64 // the newest checkpoint written
 	final  bool   // the final checkpoint of input that ended is written
+	// advisor, when set, keeps its forecast history in the checkpoints.
+	advisor *scale.Advisor
 }
+
+// advisorNode names the scaling advisor's state in a checkpoint; no step of a plan has a
+// name with a slash.
+const advisorNode = "scale/advisor"
 
 // checkpointFlags are run's checkpoint options.
 type checkpointFlags struct {
@@ -50,7 +57,7 @@ func (f *checkpointFlags) add(cmd *cobra.Command) {
 
 // open sets up the checkpoints of a run of p, and the run's resumption from the newest
 // one; it returns nil with --no-checkpoint.
-func (f *checkpointFlags) open(cmd *cobra.Command, p *plan.Plan, opts *engine.Options) (*checkpoints, error) {
+func (f *checkpointFlags) open(cmd *cobra.Command, p *plan.Plan, opts *engine.Options, advisor *scale.Advisor) (*checkpoints, error) {
 	switch {
 	case f.off && (f.fresh || f.dir != ""):
 		return nil, usagef("--no-checkpoint takes no --fresh or --checkpoint")
@@ -71,6 +78,7 @@ func (f *checkpointFlags) open(cmd *cobra.Command, p *plan.Plan, opts *engine.Op
 	if err != nil {
 		return nil, err
 	}
+	c.advisor = advisor
 	snap, err := c.resume(f.fresh)
 	if err != nil {
 		return nil, err
@@ -139,6 +147,12 @@ func (c *checkpoints) resume(fresh bool) (*engine.Snapshot, error) {
 	snap := &engine.Snapshot{ID: m.ID, Taken: m.Taken, Parts: map[string][][]byte{}}
 	for _, name := range names {
 		node := m.Nodes[name]
+		if name == advisorNode {
+			if err := c.restoreAdvisor(m, node); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		step, ok := c.plan.Step(name)
 		if !ok {
 			continue // a step the spec no longer has
@@ -196,9 +210,35 @@ func (c *checkpoints) write(s *engine.Snapshot) error {
 		}
 		m.Nodes[name] = node
 	}
+	if c.advisor != nil {
+		state, err := c.advisor.MarshalJSON()
+		if err != nil {
+			return errors.Join(err, p.Abort())
+		}
+		const blob = "scale-advisor"
+		if err := p.Write(blob, state); err != nil {
+			return errors.Join(err, p.Abort())
+		}
+		m.Nodes[advisorNode] = checkpoint.Node{Kind: "advisor", Parts: []checkpoint.Part{{Subtask: 0, Blob: blob}}}
+	}
 	if _, err := p.Commit(m); err != nil {
 		return err
 	}
 	c.last, c.final = s.ID, s.Final
 	return c.store.Retain(c.retain)
+}
+
+// restoreAdvisor gives the scaling advisor the forecast history a checkpoint kept.
+func (c *checkpoints) restoreAdvisor(m checkpoint.Manifest, node checkpoint.Node) error {
+	if c.advisor == nil || len(node.Parts) != 1 || node.Parts[0].Blob == "" {
+		return nil
+	}
+	state, err := c.store.Read(m, node.Parts[0].Blob)
+	if err != nil {
+		return err
+	}
+	if err := c.advisor.UnmarshalJSON(state); err != nil {
+		fmt.Fprintf(c.log, "scaling advice starts without history: checkpoint %d: %v\n", m.ID, err)
+	}
+	return nil
 }

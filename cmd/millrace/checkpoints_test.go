@@ -16,6 +16,7 @@ import (
 	"millrace/checkpoint"
 	"millrace/checkpoint/errorfs"
 	"millrace/engine"
+	"millrace/scale"
 )
 
 // runLogged runs the CLI in process and returns what it printed on stderr.
@@ -226,5 +227,57 @@ func TestAFailedCheckpointIsReportedAndTheLastOneStays(t *testing.T) {
 	}
 	if err := c.complete(snap(3)); err != nil {
 		t.Fatalf("the next checkpoint: %v", err)
+	}
+}
+
+// TestTheAdvisorsHistoryOutlivesTheRun keeps the scaling advisor's forecast history in a
+// checkpoint and gives it to the advisor of the next run.
+func TestTheAdvisorsHistoryOutlivesTheRun(t *testing.T) {
+	dir := t.TempDir()
+	spec := filepath.Join(dir, "resume.yaml")
+	writeResumeSpec(t, spec, "2s", "amount > 100")
+	if err := os.WriteFile(filepath.Join(dir, "tx.jsonl"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TX", filepath.Join(dir, "tx.jsonl"))
+	t.Setenv("OUT", dir)
+	p, err := buildPlan(newRoot(), spec, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newAdvisor := func() *scale.Advisor {
+		a, err := scale.NewAdvisor(scale.AdvisorConfig{Sources: p.Sources, Step: time.Second, Policy: scale.Policy{Limits: scale.DefaultLimits()}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	before := newAdvisor()
+	start := time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)
+	for s := range 30 {
+		before.Observe(start.Add(time.Duration(s)*time.Second), &engine.Stats{Elapsed: time.Duration(s) * time.Second,
+			Nodes: []engine.NodeReport{{Name: "tx", Parallelism: 1, Read: int64(1000 * s)}}})
+	}
+	var log bytes.Buffer
+	c, err := openCheckpoints(checkpoint.OSFS{}, filepath.Join(dir, "checkpoints"), p, 2, &log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.advisor = before
+	if err := c.complete(&engine.Snapshot{ID: 1, Taken: start, Parts: map[string][][]byte{"tx": {[]byte(`{}`)}}}); err != nil {
+		t.Fatal(err)
+	}
+	after := newAdvisor()
+	c.advisor = after
+	if _, err := c.resume(false); err != nil {
+		t.Fatal(err)
+	}
+	want, err := before.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := after.MarshalJSON()
+	if err != nil || !bytes.Equal(got, want) {
+		t.Errorf("the next run's advisor holds %s, want %s (%v)", got, want, err)
 	}
 }

@@ -64,7 +64,7 @@ examples/demo.yaml: copy it and change it.`,
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "demo: %s transactions/s on average, %gx real time, results under %s/\n", humanRate(rate), speed, dir)
 			fmt.Fprintf(out, "      %d steps on %d cores; Ctrl-C stops and publishes what was written\n", len(p.Steps), parallelism)
-			mon, stopMetrics, err := serveMetrics(cmd, listen, p, time.Duration(float64(24*time.Hour)/speed))
+			mon, _, stopMetrics, err := serveMetrics(cmd, listen, p, time.Duration(float64(24*time.Hour)/speed))
 			if err != nil {
 				return err
 			}

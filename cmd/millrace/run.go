@@ -110,7 +110,7 @@ on; a second Ctrl-C aborts.`,
 			if err != nil {
 				return err
 			}
-			mon, stopMetrics, err := serveMetrics(cmd, listen, p, 24*time.Hour)
+			mon, advisor, stopMetrics, err := serveMetrics(cmd, listen, p, 24*time.Hour)
 			if err != nil {
 				return err
 			}
@@ -133,7 +133,7 @@ on; a second Ctrl-C aborts.`,
 				prog.update(sourceRead(p, st), done)
 			}
 			for attempt := 0; ; attempt++ {
-				chk, err := cp.open(cmd, p, &opts) // after a failure, resumes from the newest checkpoint
+				chk, err := cp.open(cmd, p, &opts, advisor) // after a failure, resumes from the newest checkpoint
 				if err != nil {
 					return err
 				}

@@ -26,8 +26,11 @@ type AdvisorConfig struct {
 // Advice is what an Advisor says after an observation: the input rate, its forecast, the
 // capacity of the pipeline per worker and the worker count the policy asks for, with why.
 type Advice struct {
-	At       time.Time  `json:"at"`
-	Rate     float64    `json:"rate"`
+	At   time.Time `json:"at"`
+	Rate float64   `json:"rate"`
+	// Backlog is the records the sources have yet to read, where they know: their bytes
+	// left at the bytes per record read so far.
+	Backlog  float64    `json:"backlog"`
 	Forecast Prediction `json:"forecast"`
 	// ForecastAt is when the forecast is for: At + Horizon.
 	ForecastAt time.Time `json:"forecast_at"`
@@ -117,6 +120,7 @@ func (a *Advisor) Observe(now time.Time, st *engine.Stats) Advice {
 			perWorker, bottleneck = carried, c.Node
 		}
 	}
+	backlog := a.backlog(st)
 	a.forecast.Observe(now, rate)
 	a.observed++
 	pred := a.forecast.Forecast(a.cfg.Horizon)
@@ -125,14 +129,14 @@ func (a *Advisor) Observe(now time.Time, st *engine.Stats) Advice {
 		// would promise anything. Size for the rate seen until then.
 		pred = Prediction{Mean: rate, Lo: rate, Hi: rate}
 	}
-	adv := Advice{At: now, Rate: rate, Forecast: pred, ForecastAt: now.Add(a.cfg.Horizon),
+	adv := Advice{At: now, Rate: rate, Backlog: backlog, Forecast: pred, ForecastAt: now.Add(a.cfg.Horizon),
 		CapacityPerWorker: perWorker, Bottleneck: bottleneck, Workers: a.cfg.Workers, DesiredWorkers: a.cfg.Workers}
 	if perWorker <= 0 {
 		adv.Reason = "measuring: no step has worked long enough to tell its capacity"
 		return adv
 	}
 	d := a.cfg.Policy.Decide(Input{Now: now, Workers: a.cfg.Workers, CapacityPerWorker: perWorker, Rate: rate,
-		Forecast: pred, Horizon: a.cfg.Horizon}, a.decisions)
+		Backlog: backlog, Forecast: pred, Horizon: a.cfg.Horizon}, a.decisions)
 	a.decisions = append(a.decisions, d)
 	if extra := len(a.decisions) - keptDecisions; extra > 0 {
 		a.decisions = append(a.decisions[:0], a.decisions[extra:]...)
@@ -140,6 +144,18 @@ func (a *Advisor) Observe(now time.Time, st *engine.Stats) Advice {
 	adv.DesiredWorkers, adv.Reason = d.Workers, d.Reason
 	adv.Decisions = append([]Decision(nil), a.decisions...)
 	return adv
+}
+
+// backlog estimates the records the sources have left: each source's bytes left at the
+// bytes per record it has read so far. Sources that do not know their size add nothing.
+func (a *Advisor) backlog(st *engine.Stats) float64 {
+	var n float64
+	for _, r := range st.Nodes {
+		if left := r.Backlog(); a.sources[r.Name] && left > 0 && r.Read > 0 && r.InputBytesRead > 0 {
+			n += float64(left) * float64(r.Read) / float64(r.InputBytesRead)
+		}
+	}
+	return n
 }
 
 // advisorState is what of an Advisor outlives a run: the forecaster's history and the

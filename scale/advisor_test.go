@@ -62,3 +62,31 @@ func TestAdvisorRoundsTheSeasonToSteps(t *testing.T) {
 		}
 	}
 }
+
+// TestAdvisorDrainsTheBacklog reads files: with their bytes left counted in records, the
+// policy sizes for reading them within its catch-up time.
+func TestAdvisorDrainsTheBacklog(t *testing.T) {
+	lim := DefaultLimits()
+	lim.Min, lim.Max = 1, 100
+	a, err := NewAdvisor(AdvisorConfig{Sources: []string{"tx"}, Step: 10 * time.Second, Window: 30 * time.Second,
+		Policy: Policy{Mode: Reactive, Limits: lim}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)
+	var adv Advice
+	for s := 10; s <= 60; s += 10 {
+		st := runAt(s, int64(1000*s), int64(500*s), time.Duration(s)*500*time.Millisecond)
+		// 100 bytes a record read so far, and 120 MB of files: 1.2M records, less those read.
+		st.Nodes[0].InputBytes, st.Nodes[0].InputBytesRead = 120_000_000, int64(100_000*s)
+		adv = a.Observe(start.Add(time.Duration(s)*time.Second), st)
+	}
+	// 1.14M records left, drained in 5 minutes on top of 1000/s: 4800/s, which at 4000/s
+	// per worker and 70% utilisation needs 2 workers.
+	if adv.Backlog < 1_139_999 || adv.Backlog > 1_140_001 {
+		t.Fatalf("backlog %v records, want 1140000", adv.Backlog)
+	}
+	if adv.DesiredWorkers != 2 || !strings.Contains(adv.Reason, "backlog") {
+		t.Errorf("advice %+v", adv)
+	}
+}

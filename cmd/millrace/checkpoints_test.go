@@ -82,6 +82,27 @@ func resumeInput(t *testing.T, rows string, reference bool) (dir, spec string) {
 	return dir, spec
 }
 
+// runStopped runs the CLI with args as a process of its own, stops it with SIGTERM part way
+// through (the runs of these tests take about 2 s), and returns what it printed on stderr.
+func runStopped(t *testing.T, args []string) string {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), runMainEnv+"=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(700 * time.Millisecond)
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("stopped run: %v\n%s", err, stderr.String())
+	}
+	return stderr.String()
+}
+
 // TestStopResumeAndTheRulesOfResuming stops a real run with SIGTERM, which ends it with a
 // checkpoint; checks what a resumed run refuses (another parallelism, a changed source)
 // and what it takes (a changed view starts afresh); resumes it to the end, equal to an
@@ -93,22 +114,8 @@ func TestStopResumeAndTheRulesOfResuming(t *testing.T) {
 	dir, spec := resumeInput(t, "1000000", true)
 	checkpoints := filepath.Join(dir, "checkpoints")
 	args := []string{"run", spec, "-p", "2", "--listen", "", "--checkpoint", checkpoints, "--checkpoint-interval", "100ms"}
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), runMainEnv+"=1")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(700 * time.Millisecond) // the run takes about 2 s
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("stopped run: %v\n%s", err, stderr.String())
-	}
-	if !strings.Contains(stderr.String(), "stopped at checkpoint") {
-		t.Fatalf("the stopped run did not say where it stopped:\n%s", stderr.String())
+	if said := runStopped(t, args); !strings.Contains(said, "stopped at checkpoint") {
+		t.Fatalf("the stopped run did not say where it stopped:\n%s", said)
 	}
 
 	if _, err := runLogged(t, append(slices.Clone(args), "-p", "1")...); err == nil || !strings.Contains(err.Error(), "run with -p 2, or --fresh") {
@@ -166,18 +173,7 @@ func TestAChangedViewStartsAfresh(t *testing.T) {
 	}
 	dir, spec := resumeInput(t, "1000000", false)
 	args := []string{"run", spec, "-p", "2", "--listen", "", "--checkpoint", filepath.Join(dir, "checkpoints"), "--checkpoint-interval", "100ms"}
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), runMainEnv+"=1")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(700 * time.Millisecond) // the run takes about 2 s
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatal(err)
-	}
+	runStopped(t, args)
 	writeResumeSpec(t, spec, "2s", "amount > 200")
 	logged, err := runLogged(t, args...)
 	if err != nil {

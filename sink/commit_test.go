@@ -198,6 +198,13 @@ func rows(t *testing.T, dir string) []string {
 	return out
 }
 
+// treeIs checks that the visible files under dir are want.
+func treeIs(t *testing.T, what, dir string, want map[string][]byte) {
+	t.Helper()
+	visible, _ := tree(t, dir)
+	sameTree(t, what, visible, want)
+}
+
 func sameTree(t *testing.T, what string, got, want map[string][]byte) {
 	t.Helper()
 	for n, b := range want {
@@ -327,8 +334,7 @@ func TestRecoveryWritesEveryRowOnce(t *testing.T) {
 						t.Fatalf("%s: hidden files %v, want %v", what, hidden, keep)
 					}
 					runFrom(t, r, recs, next)
-					visible, _ = tree(t, dir)
-					sameTree(t, what, visible, want)
+					treeIs(t, what, dir, want)
 					noLeftovers(t, what, dir)
 				}
 			}
@@ -351,8 +357,7 @@ func TestRecoveryAfterCommitIsIdempotent(t *testing.T) {
 			st2 := snapshot(t, s, 2)
 			commit(t, s, 2) // the crash comes after the commit
 			runFrom(t, start(t, c.opts(dir), 0, 1, st2), recs, 6)
-			visible, _ := tree(t, dir)
-			sameTree(t, "resumed after a commit", visible, want)
+			treeIs(t, "resumed after a commit", dir, want)
 			noLeftovers(t, "resumed after a commit", dir)
 		})
 	}
@@ -454,11 +459,9 @@ func TestSingleFilePublishResumes(t *testing.T) {
 					t.Fatalf("commit stopped %s: %v", step, err)
 				}
 				r := start(t, c.opts(dir), 0, 1, final)
-				visible, _ := tree(t, dir)
-				sameTree(t, "restored after "+step, visible, want)
+				treeIs(t, "restored after "+step, dir, want)
 				finish(t, r) // nothing more comes after a final checkpoint
-				visible, _ = tree(t, dir)
-				sameTree(t, "finished after "+step, visible, want)
+				treeIs(t, "finished after "+step, dir, want)
 				noLeftovers(t, step, dir)
 			}
 		})
@@ -558,8 +561,7 @@ func TestFreshRunRemovesLeftovers(t *testing.T) {
 				t.Fatalf("after the first batch of a fresh run: hidden files %v", hidden)
 			}
 			runFrom(t, r, recs, 1)
-			visible, _ := tree(t, dir)
-			sameTree(t, "fresh run", visible, want)
+			treeIs(t, "fresh run", dir, want)
 			noLeftovers(t, "fresh run", dir)
 		})
 	}

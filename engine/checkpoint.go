@@ -247,7 +247,7 @@ func (c *coordinator) take(a ack) error {
 	}
 	s := c.inflight
 	c.inflight = nil
-	if err := c.cfg.Complete(s); err != nil {
+	if err := c.complete(s); err != nil {
 		c.r.opts.Log.Error("checkpoint failed; the next one will try again", "checkpoint", s.ID, "err", err)
 		return nil
 	}
@@ -272,11 +272,18 @@ func (c *coordinator) final() error {
 	for n, states := range c.finals {
 		s.Parts[n.Name] = states
 	}
-	if err := c.cfg.Complete(s); err != nil {
+	if err := c.complete(s); err != nil {
 		return fmt.Errorf("final checkpoint %d: %w", s.ID, err)
 	}
 	c.committed(op.FinalCheckpoint)
 	return nil
+}
+
+// complete makes s durable and counts how it went.
+func (c *coordinator) complete(s *Snapshot) error {
+	err := c.cfg.Complete(s)
+	c.r.checkpoints.record(s, err, time.Since(s.Taken))
+	return err
 }
 
 // committed tells every operator subtask that checkpoint id is durable.

@@ -250,8 +250,12 @@ func TestCheckpointsOfAnUninterruptedRun(t *testing.T) {
 		taken = append(taken, s)
 		return nil
 	}}
-	if _, err := Run(context.Background(), checkpointGraph(20000, d), opts); err != nil {
+	st, err := Run(context.Background(), checkpointGraph(20000, d), opts)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if c := st.Checkpoints; c.Completed != int64(len(taken)) || c.Failed != 0 || c.Last != uint64(len(taken)) || c.LastDuration <= 0 {
+		t.Errorf("checkpoint figures %+v after %d checkpoints", c, len(taken))
 	}
 	if got, want := d.values(), wantValues(20000); !slices.Equal(got, want) {
 		t.Fatalf("published %d values, want %d", len(got), len(want))

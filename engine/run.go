@@ -65,15 +65,16 @@ type run struct {
 	opts Options
 	ctx  context.Context
 	// readCtx ends when the run stops gracefully: sources read with it.
-	readCtx  context.Context
-	subtasks sync.WaitGroup
-	inbox    map[*Node][]chan envelope
-	chans    map[*Node]int          // upstream channels per subtask of each operator node
-	chanID   map[*Edge]int          // first channel id of an edge's upstream subtasks
-	stats    map[*Node][]*NodeStats // counters per subtask of each node
-	outs     map[*Node][]*Edge      // edges leaving each node
-	sketches map[*Edge][]*keySketch // hot-key sketches of hash edges, per upstream subtask
-	coord    *coordinator           // nil without checkpoints
+	readCtx     context.Context
+	subtasks    sync.WaitGroup
+	inbox       map[*Node][]chan envelope
+	chans       map[*Node]int          // upstream channels per subtask of each operator node
+	chanID      map[*Edge]int          // first channel id of an edge's upstream subtasks
+	stats       map[*Node][]*NodeStats // counters per subtask of each node
+	outs        map[*Node][]*Edge      // edges leaving each node
+	sketches    map[*Edge][]*keySketch // hot-key sketches of hash edges, per upstream subtask
+	coord       *coordinator           // nil without checkpoints
+	checkpoints checkpointCounts
 }
 
 // markerEvery is how often a source subtask sends a latency marker.
@@ -217,7 +218,7 @@ func Run(ctx context.Context, g *Graph, opts Options) (*Stats, error) {
 
 // snapshot reads every node's figures.
 func (r *run) snapshot(elapsed time.Duration) *Stats {
-	st := &Stats{Taken: time.Now(), Elapsed: elapsed}
+	st := &Stats{Taken: time.Now(), Elapsed: elapsed, Checkpoints: r.checkpoints.report()}
 	for _, n := range r.g.Nodes {
 		rep := nodeReport(r.stats[n])
 		var sketches []*keySketch

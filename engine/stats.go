@@ -156,9 +156,42 @@ func (s *NodeStats) snapshot() NodeReport {
 // Stats is what a run did, node by node, in graph order.
 type Stats struct {
 	// Taken is the wall-clock time of the snapshot; Elapsed the time since the run started.
-	Taken   time.Time
-	Elapsed time.Duration
-	Nodes   []NodeReport
+	Taken       time.Time
+	Elapsed     time.Duration
+	Nodes       []NodeReport
+	Checkpoints CheckpointReport
+}
+
+// CheckpointReport is how a run's checkpoints went.
+type CheckpointReport struct {
+	Completed, Failed int64
+	// Last is the id of the newest completed checkpoint, LastDuration the time from its
+	// trigger until it was durable.
+	Last         uint64
+	LastDuration time.Duration
+}
+
+// checkpointCounts keeps a run's CheckpointReport for snapshots from other goroutines.
+type checkpointCounts struct {
+	mu sync.Mutex
+	r  CheckpointReport
+}
+
+func (c *checkpointCounts) record(s *Snapshot, err error, took time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err != nil {
+		c.r.Failed++
+		return
+	}
+	c.r.Completed++
+	c.r.Last, c.r.LastDuration = s.ID, took
+}
+
+func (c *checkpointCounts) report() CheckpointReport {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.r
 }
 
 // Node returns the report of the named node.

@@ -32,6 +32,8 @@ type Collector struct {
 	sources  map[string]bool
 	metrics  []metric
 	latency  *prometheus.Desc
+	// Per pipeline: checkpoints completed and failed, and how long the newest took.
+	completed, failed, duration *prometheus.Desc
 }
 
 // NewCollector returns a collector of the run that monitor watches; sources names the
@@ -52,6 +54,10 @@ func NewCollector(pipeline string, monitor *engine.Monitor, sources []string) *C
 	c := &Collector{pipeline: pipeline, monitor: monitor, sources: map[string]bool{},
 		latency: prometheus.NewDesc("millrace_latency_seconds",
 			"Time latency markers took from their source to a subtask: the ingest-to-here latency of the path, waiting in windows excluded.", labels, nil)}
+	pipelineOnly := []string{"pipeline"}
+	c.completed = prometheus.NewDesc("millrace_checkpoints_completed_total", "Checkpoints made durable.", pipelineOnly, nil)
+	c.failed = prometheus.NewDesc("millrace_checkpoints_failed_total", "Checkpoints that could not be written; the one before stays.", pipelineOnly, nil)
+	c.duration = prometheus.NewDesc("millrace_checkpoint_duration_seconds", "Time from the newest checkpoint's trigger until it was durable.", pipelineOnly, nil)
 	for _, s := range sources {
 		c.sources[s] = true
 	}
@@ -96,6 +102,9 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		ch <- m.desc
 	}
 	ch <- c.latency
+	ch <- c.completed
+	ch <- c.failed
+	ch <- c.duration
 }
 
 // Collect reads the run's figures and sends one sample per metric, node and subtask.
@@ -103,6 +112,12 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	st := c.monitor.Snapshot()
 	if st == nil {
 		return
+	}
+	cp := st.Checkpoints
+	ch <- prometheus.MustNewConstMetric(c.completed, prometheus.CounterValue, float64(cp.Completed), c.pipeline)
+	ch <- prometheus.MustNewConstMetric(c.failed, prometheus.CounterValue, float64(cp.Failed), c.pipeline)
+	if cp.Completed > 0 {
+		ch <- prometheus.MustNewConstMetric(c.duration, prometheus.GaugeValue, cp.LastDuration.Seconds(), c.pipeline)
 	}
 	for _, n := range st.Nodes {
 		for _, sub := range n.Subtasks {

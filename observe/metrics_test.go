@@ -121,6 +121,12 @@ sinks:
 	if _, ok := families["millrace_source_backlog_bytes"]; ok {
 		t.Error("a generator has no backlog to tell")
 	}
+	if f := families["millrace_checkpoints_completed_total"]; f == nil || f.GetMetric()[0].GetCounter().GetValue() != 0 {
+		t.Errorf("a run without checkpoints: %v", f)
+	}
+	if _, ok := families["millrace_checkpoint_duration_seconds"]; ok {
+		t.Error("a checkpoint duration without a checkpoint")
+	}
 	lat := families["millrace_latency_seconds"]
 	if lat.GetType() != dto.MetricType_HISTOGRAM {
 		t.Fatalf("latency: %v", lat)

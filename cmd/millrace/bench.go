@@ -81,7 +81,7 @@ directory), to measure what exactly-once costs.`,
 					if err != nil {
 						return err
 					}
-					if err := c.store.Clear(); err != nil {
+					if _, err := c.resume(true); err != nil { // a fresh start
 						return err
 					}
 					opts.Checkpointing = &engine.Checkpointing{Interval: every, Complete: c.complete}

@@ -174,37 +174,103 @@ func (c *snapshotChain) Snapshot(id uint64) ([]byte, error) {
 
 // Restore hands each Snapshotter of the chain its part of state.
 func (c *snapshotChain) Restore(state []byte) error {
-	r, err := openState(state, kindChain, chainStateVersion, c.StateFingerprint())
+	parts, _, err := c.memberStates(state)
 	if err != nil {
 		return fmt.Errorf("restore chain: %w", err)
 	}
-	n, err := r.uvarint("member count")
-	if err != nil {
-		return fmt.Errorf("restore chain: %w", err)
-	}
-	if n != uint64(len(c.stateful)) {
-		return fmt.Errorf("restore chain: state holds %d operators' snapshots, the chain has %d operators with state", n, len(c.stateful))
-	}
-	for _, i := range c.stateful {
-		at, err := r.uvarint("operator index")
-		if err != nil {
-			return fmt.Errorf("restore chain: %w", err)
-		}
-		if at != uint64(i) {
-			return fmt.Errorf("restore chain: state holds operator %d where operator %d's should be", at, i)
-		}
-		part, err := r.bytes("operator state")
-		if err != nil {
-			return fmt.Errorf("restore chain: %w", err)
-		}
-		if err := c.ops[i].(Snapshotter).Restore(part); err != nil {
+	for k, i := range c.stateful {
+		if err := c.ops[i].(Snapshotter).Restore(parts[k]); err != nil {
 			return fmt.Errorf("restore chain operator %d (%T): %w", i, c.ops[i], err)
 		}
 	}
-	if len(r.body) > 0 {
-		return fmt.Errorf("restore chain: %d bytes after the last operator's state", len(r.body))
-	}
 	return nil
+}
+
+// memberStates splits a chain's snapshot into its Snapshotters' own, in order, and returns
+// the checkpoint id it was taken for.
+func (c *snapshotChain) memberStates(state []byte) ([][]byte, uint64, error) {
+	r, err := openState(state, kindChain, chainStateVersion, c.StateFingerprint())
+	if err != nil {
+		return nil, 0, err
+	}
+	n, err := r.uvarint("member count")
+	if err != nil {
+		return nil, 0, err
+	}
+	if n != uint64(len(c.stateful)) {
+		return nil, 0, fmt.Errorf("state holds %d operators' snapshots, the chain has %d operators with state", n, len(c.stateful))
+	}
+	parts := make([][]byte, len(c.stateful))
+	for k, i := range c.stateful {
+		at, err := r.uvarint("operator index")
+		if err != nil {
+			return nil, 0, err
+		}
+		if at != uint64(i) {
+			return nil, 0, fmt.Errorf("state holds operator %d where operator %d's should be", at, i)
+		}
+		if parts[k], err = r.bytes("operator state"); err != nil {
+			return nil, 0, err
+		}
+	}
+	if len(r.body) > 0 {
+		return nil, 0, fmt.Errorf("%d bytes after the last operator's state", len(r.body))
+	}
+	return parts, r.checkpoint, nil
+}
+
+// Rescale rescales each Snapshotter's state with its own Rescale and puts the chain's
+// snapshots together again; a member that is not a Rescaler refuses.
+func (c *snapshotChain) Rescale(states [][]byte, n int, owner KeyOwner) ([][]byte, error) {
+	members := make([][][]byte, len(c.stateful)) // member, then old subtask
+	for k := range members {
+		members[k] = make([][]byte, len(states))
+	}
+	var id uint64
+	found := false
+	for sub, st := range states {
+		if st == nil {
+			continue
+		}
+		parts, at, err := c.memberStates(st)
+		if err != nil {
+			return nil, fmt.Errorf("rescale chain: subtask %d: %w", sub, err)
+		}
+		for k := range parts {
+			members[k][sub] = parts[k]
+		}
+		id, found = max(id, at), true
+	}
+	out := make([][]byte, n)
+	if !found {
+		return out, nil
+	}
+	rescaled := make([][][]byte, len(c.stateful)) // member, then new subtask
+	for k, i := range c.stateful {
+		r, ok := c.ops[i].(Rescaler)
+		if !ok {
+			return nil, fmt.Errorf("rescale chain: operator %d (%T) cannot move its state to another parallelism", i, c.ops[i])
+		}
+		var err error
+		if rescaled[k], err = r.Rescale(members[k], n, owner); err != nil {
+			return nil, fmt.Errorf("rescale chain operator %d (%T): %w", i, c.ops[i], err)
+		}
+	}
+	for s := range n {
+		sw := newStateWriter(kindChain, chainStateVersion, id, c.StateFingerprint())
+		sw.uvarint(uint64(len(c.stateful)))
+		for k, i := range c.stateful {
+			part := rescaled[k][s]
+			if part == nil {
+				return nil, fmt.Errorf("rescale chain operator %d (%T): no state for subtask %d", i, c.ops[i], s)
+			}
+			sw.uvarint(uint64(i))
+			sw.uvarint(uint64(len(part)))
+			sw.buf.Write(part)
+		}
+		out[s] = sw.seal()
+	}
+	return out, nil
 }
 
 // committingChain is a Chain with a Committer among its operators.

@@ -153,8 +153,9 @@ func (w *stateWriter) seal() []byte {
 
 // stateReader reads a snapshot's body after openState checked its envelope.
 type stateReader struct {
-	version byte
-	body    []byte
+	version    byte
+	checkpoint uint64
+	body       []byte
 }
 
 // openState checks the envelope of a snapshot that should be of kind, written by an operator
@@ -181,7 +182,8 @@ func openState(state []byte, kind, maxVersion byte, fingerprint string) (*stateR
 	if r.version == 0 || r.version > maxVersion {
 		return nil, fmt.Errorf("state is version %d of %s snapshot, and this build reads versions 1 to %d", r.version, kindName(kind), maxVersion)
 	}
-	if _, err := r.uvarint("checkpoint id"); err != nil {
+	var err error
+	if r.checkpoint, err = r.uvarint("checkpoint id"); err != nil {
 		return nil, err
 	}
 	fp, err := r.bytes("fingerprint")

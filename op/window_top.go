@@ -103,10 +103,8 @@ func (w *WindowTop) Process(_ int, rec arrow.RecordBatch, _ Collector) error {
 		case m < t.max:
 			continue
 		case m > t.max:
-			for _, r := range t.rows {
-				r.Release()
-			}
-			t.max, t.rows = m, nil
+			t.release()
+			t.max = m
 		}
 		var idx []int32
 		for i, v := range vals.Int64Values() {
@@ -150,12 +148,18 @@ func (w *WindowTop) OnWatermark(wm int64, out Collector) error {
 // Close drops what never fired.
 func (w *WindowTop) Close() error {
 	for e, t := range w.open {
-		for _, r := range t.rows {
-			r.Release()
-		}
+		t.release()
 		delete(w.open, e)
 	}
 	return nil
+}
+
+// release drops the rows held.
+func (t *topRows) release() {
+	for _, r := range t.rows {
+		r.Release()
+	}
+	t.rows = nil
 }
 
 // windowTopStateVersion is the version of the snapshot body this build writes and the newest
@@ -213,8 +217,16 @@ func (w *WindowTop) restore(state []byte) error {
 		return fmt.Errorf("the operator already holds %d windows", len(w.open))
 	}
 	r, err := openState(state, kindWindowTop, windowTopStateVersion, w.StateFingerprint())
-	if err != nil || len(r.body) == 0 {
+	if err != nil {
 		return err
+	}
+	return w.restoreFrom(r)
+}
+
+// restoreFrom adds the rows of a snapshot's body to the open windows.
+func (w *WindowTop) restoreFrom(r *stateReader) error {
+	if len(r.body) == 0 {
+		return nil
 	}
 	recs, err := r.records(w.allocator(), nil)
 	if err != nil {
@@ -251,11 +263,52 @@ func (w *WindowTop) restoreRows(rec arrow.RecordBatch) error {
 	case t == nil:
 		t = &topRows{max: m}
 		w.open[e] = t
-	case t.max != m:
-		return fmt.Errorf("state holds values %d and %d as the largest of the window ending at %d", t.max, m, e)
+	case m < t.max: // held by another subtask before a rescale
+		rec.Release()
+		return nil
+	case m > t.max:
+		t.release()
+		t.max = m
 	}
 	t.rows = append(t.rows, rec)
 	return nil
+}
+
+// Rescale hands the rows subtask i held to new subtask i mod n: a window top is not keyed,
+// and a subtask given the rows of several keeps, per window, those of the largest value.
+func (w *WindowTop) Rescale(states [][]byte, n int, _ KeyOwner) ([][]byte, error) {
+	tops := make([]*WindowTop, n)
+	for s := range tops {
+		tops[s] = NewWindowTop(w.end, w.value)
+		tops[s].mem = w.allocator()
+	}
+	defer func() {
+		for _, t := range tops {
+			_ = t.Close() // it only releases rows
+		}
+	}()
+	var id uint64
+	for i, st := range states {
+		if st == nil {
+			continue
+		}
+		r, err := openState(st, kindWindowTop, windowTopStateVersion, w.StateFingerprint())
+		if err != nil {
+			return nil, fmt.Errorf("rescale window top: subtask %d: %w", i, err)
+		}
+		id = max(id, r.checkpoint)
+		if err := tops[i%n].restoreFrom(r); err != nil {
+			return nil, fmt.Errorf("rescale window top: subtask %d: %w", i, err)
+		}
+	}
+	out := make([][]byte, n)
+	for s, t := range tops {
+		var err error
+		if out[s], err = t.Snapshot(id); err != nil {
+			return nil, fmt.Errorf("rescale window top: %w", err)
+		}
+	}
+	return out, nil
 }
 
 // allocator is the allocator from Open, Go's heap before it.

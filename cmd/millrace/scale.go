@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -78,7 +77,7 @@ Compare the policies on a shipped trace:
 	fl.DurationVar(&f.cfg.Policy.Limits.ScaleDownWindow, "scale-down-window", lim.ScaleDownWindow, "scale down only to the highest need within this window")
 	fl.Float64Var(&f.cfg.Policy.Limits.ScaleDownStep, "scale-down-step", lim.ScaleDownStep, "largest fraction of the workers given back in one decision")
 	fl.Float64Var(&f.cfg.Policy.Limits.Tolerance, "tolerance", lim.Tolerance, "fraction by which the need must stay below the workers before any are given back")
-	fl.StringVar(&f.plot, "plot", "", "draw rate, forecast, workers × capacity and lag over time to this .svg file")
+	fl.StringVar(&f.plot, "plot", "", "draw rate, forecast, workers × capacity and lag over time to this .png or .svg file")
 	fl.BoolVar(&f.decisions, "decisions", false, "add every decision that changed the worker count, with its reason, to the JSON")
 	return cmd
 }
@@ -97,8 +96,8 @@ func (f *scaleSimFlags) run(cmd *cobra.Command) error {
 	} else if f.cfg.Season, err = time.ParseDuration(f.season); err != nil || f.cfg.Season <= 0 {
 		return usagef("--season %q: want a duration such as 24h, or auto", f.season)
 	}
-	if f.plot != "" && !strings.EqualFold(filepath.Ext(f.plot), ".svg") {
-		return usagef("--plot %q: only SVG is drawn; name the file .svg", f.plot)
+	if _, ok := scale.PlotFormat(f.plot); f.plot != "" && !ok {
+		return usagef("--plot %q: name the file .png or .svg", f.plot)
 	}
 	if err := f.cfg.Validate(); err != nil {
 		return usageError{err}
@@ -136,13 +135,18 @@ type decisionJSON struct {
 	Reason  string `json:"reason"`
 }
 
+// writePlot draws res to path, as a PNG or an SVG by its extension.
 func writePlot(path string, res scale.Result, title string) error {
+	format, ok := scale.PlotFormat(path)
+	if !ok {
+		return fmt.Errorf("write plot %s: name the file .png or .svg", path)
+	}
 	fh, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("write plot: %w", err)
 	}
-	if err := scale.WriteSVG(fh, res, title); err != nil {
-		fh.Close()
+	if err := scale.WritePlot(fh, res, title, format); err != nil {
+		_ = fh.Close() // the drawing error is the one to report
 		return fmt.Errorf("write plot %s: %w", path, err)
 	}
 	if err := fh.Close(); err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,8 +36,43 @@ func TestScaleSimulatePrintsTheSummaryAndPlots(t *testing.T) {
 		t.Errorf("%d decisions for %d scale events, or none names the forecast", len(got.Decisions), got.ScaleEvents)
 	}
 	svg, err := os.ReadFile(plot)
-	if err != nil || !strings.HasPrefix(string(svg), "<svg") {
-		t.Errorf("plot: %v, %.40q", err, svg)
+	if err != nil || !strings.Contains(string(svg), "<svg") || !strings.Contains(string(svg), "week-nightly-surge.csv") {
+		t.Errorf("plot: %v, %.200q", err, svg)
+	}
+}
+
+func TestScaleSimulatePlotsAPNG(t *testing.T) {
+	plot := filepath.Join(t.TempDir(), "week.PNG")
+	trace := filepath.Join("..", "..", "examples", "traces", "week-nightly-surge.csv")
+	mustRun(t, "scale", "simulate", "--trace", trace, "--policy", "reactive", "--plot", plot)
+	fh, err := os.Open(plot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = fh.Close() }()
+	img, err := png.Decode(fh)
+	if err != nil {
+		t.Fatalf("%s is not a PNG: %v", plot, err)
+	}
+	if got := img.Bounds().Size(); got.X < 800 || got.Y < 400 {
+		t.Errorf("%s is %v, too small to read", plot, got)
+	}
+	// The input rate is drawn in blue, the lag in red: count the pixels of each.
+	var blue, red int
+	for y := img.Bounds().Min.Y; y < img.Bounds().Max.Y; y++ {
+		for x := img.Bounds().Min.X; x < img.Bounds().Max.X; x++ {
+			r, g, b, _ := img.At(x, y).RGBA()
+			r, g, b = r>>8, g>>8, b>>8
+			switch {
+			case b > r+0x60 && b > g+0x20:
+				blue++
+			case r > g+0x90 && r > b+0x90: // not the orange forecast
+				red++
+			}
+		}
+	}
+	if blue < 500 || red < 300 {
+		t.Errorf("%s has %d blue and %d red pixels: the rate or the lag is not drawn", plot, blue, red)
 	}
 }
 
@@ -49,7 +85,7 @@ func TestScaleSimulateUsageErrors(t *testing.T) {
 		{[]string{}, "--trace FILE.csv is required"},
 		{[]string{"--trace", trace, "--policy", "eager"}, `--policy "eager": want reactive or predictive`},
 		{[]string{"--trace", trace, "--season", "daily"}, `--season "daily"`},
-		{[]string{"--trace", trace, "--plot", "out.png"}, "only SVG is drawn"},
+		{[]string{"--trace", trace, "--plot", "out.jpg"}, `--plot "out.jpg": name the file .png or .svg`},
 		{[]string{"--trace", trace, "--min", "10", "--max", "5"}, "max workers 5 is below min 10"},
 		{[]string{"--trace", trace, "--target-utilization", "1.5"}, "target utilisation 1.5"},
 		{[]string{"--trace", trace, "--startup", "soon"}, "invalid argument"},

@@ -1,6 +1,7 @@
 package sink
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,6 +31,8 @@ type fileState struct {
 	Seq        int           `json:"seq"`
 	Base       bool          `json:"base,omitempty"`
 	Pending    []pendingFile `json:"pending"`
+	// Sweep lists subtasks that a rescale removed: Restore removes their hidden files too.
+	Sweep []int `json:"sweep,omitempty"`
 }
 
 // pendingFile is a file pre-committed by a checkpoint. Paths are relative to the sink's
@@ -190,7 +193,7 @@ func (f *File) Restore(state []byte) error {
 		return err
 	}
 	f.ckpt, f.begun = true, true
-	f.seq = st.Seq
+	f.seq, f.swept = st.Seq, st.Sweep
 	if f.opts.Dir {
 		synced := map[string]bool{}
 		for _, p := range st.Pending {
@@ -220,26 +223,83 @@ func (f *File) Restore(state []byte) error {
 	return f.sweep(keep)
 }
 
-// decodeState reads and checks a state Snapshot wrote.
+// decodeState reads and checks a state Snapshot wrote for this subtask.
 func (f *File) decodeState(state []byte) (fileState, error) {
-	var st fileState
-	if err := json.Unmarshal(state, &st); err != nil {
+	st, err := f.parseState(state)
+	if err != nil {
 		return st, fmt.Errorf("sink %s: restore: %w", f.opts.Path, err)
 	}
-	switch {
-	case st.Version != stateVersion:
-		return st, fmt.Errorf("sink %s: restore: state version %d, want %d", f.opts.Path, st.Version, stateVersion)
-	case st.Subtask != f.sub:
+	if st.Subtask != f.sub {
 		return st, fmt.Errorf("sink %s: restore: the state of subtask %d given to subtask %d", f.opts.Path, st.Subtask, f.sub)
+	}
+	return st, nil
+}
+
+// parseState reads and checks a state Snapshot wrote.
+func (f *File) parseState(state []byte) (fileState, error) {
+	var st fileState
+	if err := json.Unmarshal(state, &st); err != nil {
+		return st, err
+	}
+	if st.Version != stateVersion {
+		return st, fmt.Errorf("state version %d, want %d", st.Version, stateVersion)
 	}
 	for _, p := range st.Pending {
 		for _, rel := range []string{p.Path, p.Final} {
 			if !filepath.IsLocal(filepath.FromSlash(rel)) {
-				return st, fmt.Errorf("sink %s: restore: %q is not a path inside the sink", f.opts.Path, rel)
+				return st, fmt.Errorf("%q is not a path inside the sink", rel)
 			}
 		}
 	}
 	return st, nil
+}
+
+// Rescale spreads the states of a part-file sink's subtasks over n: old subtask i's
+// pre-committed files go to new subtask i mod n, which publishes them and removes the
+// hidden files of the old subtasks it stands for. Every new subtask numbers its files after
+// the highest number any old one used, so no name is used twice, whatever subtasks came
+// and went before.
+func (f *File) Rescale(states [][]byte, n int, _ op.KeyOwner) ([][]byte, error) {
+	if !f.opts.Dir && n != 1 {
+		return nil, fmt.Errorf("sink %s: a single file is written by one subtask, not %d", f.opts.Path, n)
+	}
+	out := make([]fileState, n)
+	for s := range out {
+		out[s] = fileState{Version: stateVersion, Subtask: s}
+	}
+	found := false
+	for i, state := range states {
+		if state == nil {
+			continue
+		}
+		st, err := f.parseState(state)
+		if err != nil {
+			return nil, fmt.Errorf("sink %s: rescale: subtask %d: %w", f.opts.Path, i, err)
+		}
+		to := &out[i%n]
+		to.Pending = append(to.Pending, st.Pending...)
+		to.Base = to.Base || st.Base
+		to.Sweep = append(to.Sweep, st.Sweep...)
+		if i >= n {
+			to.Sweep = append(to.Sweep, i)
+		}
+		for s := range out {
+			out[s].Checkpoint, out[s].Seq = max(out[s].Checkpoint, st.Checkpoint), max(out[s].Seq, st.Seq)
+		}
+		found = true
+	}
+	encoded := make([][]byte, n)
+	if !found {
+		return encoded, nil
+	}
+	for s, st := range out {
+		slices.SortStableFunc(st.Pending, func(a, b pendingFile) int { return cmp.Compare(a.Checkpoint, b.Checkpoint) })
+		var err error
+		if encoded[s], err = json.Marshal(st); err != nil {
+			return nil, fmt.Errorf("sink %s: rescale: %w", f.opts.Path, err)
+		}
+	}
+	return encoded, nil
 }
 
 // sweep removes every hidden file of this subtask but those in keep (absolute paths).
@@ -280,6 +340,8 @@ func (f *File) sweep(keep map[string]bool) error {
 		case d.IsDir() && p != root && strings.HasPrefix(d.Name(), "."):
 			return filepath.SkipDir // not a partition directory
 		case !d.IsDir() && ownsPart(d.Name(), f.sub):
+			return remove(p)
+		case !d.IsDir() && slices.ContainsFunc(f.swept, func(sub int) bool { return ownsPart(d.Name(), sub) }):
 			return remove(p)
 		}
 		return nil

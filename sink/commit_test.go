@@ -641,3 +641,67 @@ func TestEmptyInputStillWritesTheFileWithCheckpoints(t *testing.T) {
 		noLeftovers(t, c.name, ckpt)
 	}
 }
+
+// rescaled restores fresh subtasks from the states a rescale of states to n makes.
+func rescaled(t *testing.T, opts FileOptions, states [][]byte, n int) []*File {
+	t.Helper()
+	f, err := NewFile(schema.Transaction(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved, err := f.Rescale(states, n, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subs := make([]*File, n)
+	for s := range subs {
+		subs[s] = start(t, opts, s, n, moved[s])
+	}
+	return subs
+}
+
+// A part-file sink rescaled from a checkpoint whose commit never ran, 3 subtasks to 2 and
+// then to 4: the removed subtask's pre-committed files are published and its unfinished
+// ones removed, and the subtasks that come back never reuse a file name.
+func TestRescaledSinkPublishesEveryRowOnce(t *testing.T) {
+	t.Parallel()
+	recs := batchesOf(t, 3000, 250) // 12 batches
+	dir := t.TempDir()
+	opts := FileOptions{Path: dir, Kind: format.Parquet, PartitionBy: []Partitioner{byChannel()}}
+	subs := []*File{start(t, opts, 0, 3, nil), start(t, opts, 1, 3, nil), start(t, opts, 2, 3, nil)}
+	states := make([][]byte, len(subs))
+	for i, s := range subs {
+		process(t, s, recs[i])
+		states[i] = snapshot(t, s, 1)
+		process(t, s, recs[3+i]) // after the checkpoint: crashes before its commit
+	}
+	subs = rescaled(t, opts, states, 2)
+	if _, hidden := tree(t, dir); slices.ContainsFunc(hidden, func(h string) bool { return strings.HasPrefix(filepath.Base(h), ".part-002-") }) {
+		t.Fatalf("the removed subtask's hidden files stayed: %v", hidden)
+	}
+	states = states[:2]
+	for i, s := range subs { // the batches after checkpoint 1 again
+		process(t, s, recs[3+i], recs[5+i])
+		states[i] = snapshot(t, s, 2)
+		commit(t, s, 2)
+	}
+	process(t, subs[0], recs[7])
+	states[0] = snapshot(t, subs[0], 3)
+	commit(t, subs[0], 3)
+	states[1] = snapshot(t, subs[1], 3)
+	commit(t, subs[1], 3)
+	subs = rescaled(t, opts, states, 4)
+	for i, s := range subs {
+		process(t, s, recs[8+i])
+		finish(t, s)
+	}
+	refDir := t.TempDir()
+	runFrom(t, start(t, FileOptions{Path: refDir, Kind: format.Parquet, Dir: true}, 0, 1, nil), recs, 0)
+	got, want := rows(t, dir), rows(t, refDir)
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("%d rows published, want the %d rows of one subtask: a file was lost, overwritten or published twice", len(got), len(want))
+	}
+	noLeftovers(t, "rescaled", dir)
+}

@@ -50,5 +50,7 @@
 // checkpoint is the id of the snapshot, seq the last file number used, base (single
 // files only) says DIR/NAME already holds rows that come before the chunks, and pending
 // lists, oldest first, the files pre-committed and not yet published, with paths relative
-// to the sink's directory (DIR for a single file), slash-separated.
+// to the sink's directory (DIR for a single file), slash-separated. After a rescale
+// (Rescale) the state may also hold "sweep": [I, ...], subtasks that no longer exist, whose
+// pre-committed files this subtask publishes and whose hidden files it removes.
 package sink

@@ -62,6 +62,7 @@ type File struct {
 	closed  []*part       // files rolled since the last Snapshot, still under their writing names
 	pending []pendingFile // files pre-committed and not yet published, oldest first
 	base    bool          // a single file: its published file holds rows older than the chunks
+	swept   []int         // subtasks a rescale removed, whose hidden files this one removes
 	// failAfter, when set, is called after each step of publishing a single file; tests
 	// return an error from it to stop there, as a crash would.
 	failAfter func(step string) error

@@ -20,7 +20,8 @@ type Checkpointing struct {
 	// Interval is the time between checkpoints (one is in flight at a time).
 	Interval time.Duration
 	// Restore, when set, is the checkpoint the run resumes from: sources reopen their
-	// partitions where it left them and operators load their state.
+	// partitions where it left them and operators load their state. It may have been taken
+	// at another parallelism (see rescaled).
 	Restore *Snapshot
 	// Complete makes a checkpoint durable. It is called from one goroutine, in order of id.
 	// An error is logged and the run goes on (the next checkpoint tries again), except for
@@ -125,12 +126,11 @@ func newCoordinator(r *run, cfg Checkpointing) (*coordinator, error) {
 	}
 	if s := cfg.Restore; s != nil {
 		c.next = s.ID + 1
-		for _, n := range r.g.Nodes {
-			if parts, ok := s.Parts[n.Name]; ok && len(parts) != n.Parallelism {
-				return nil, fmt.Errorf("engine: checkpoint %d holds %d subtasks of %q; the plan has %d (a checkpoint resumes only at the same parallelism)",
-					s.ID, len(parts), n.Name, n.Parallelism)
-			}
+		rs, err := rescaled(r.g, s)
+		if err != nil {
+			return nil, err
 		}
+		c.cfg.Restore = rs
 	}
 	c.acks = make(chan ack, 2*c.subtasks)
 	return c, nil

@@ -215,10 +215,13 @@ func (s *twoPhase) Restore(state []byte) error {
 
 // checkpointGraph reads n values into a sink of every value and, through a sum keyed by
 // group, a sink of the sums.
-func checkpointGraph(n int64, d *disk) *Graph {
-	src := &Node{Name: "src", Parallelism: 2, Source: &counter{n: n, parts: 4, pause: 100 * time.Microsecond}}
-	sum := &Node{Name: "sum", Parallelism: 2, Operator: func(int) op.Operator { return &sumByKey{} }}
-	raw := &Node{Name: "raw", Parallelism: 2, Operator: func(int) op.Operator { return &twoPhase{d: d} }}
+func checkpointGraph(n int64, d *disk) *Graph { return scaledGraph(n, d, 2) }
+
+// scaledGraph is checkpointGraph with its source, sum and raw sink at parallelism p.
+func scaledGraph(n int64, d *disk, p int) *Graph {
+	src := &Node{Name: "src", Parallelism: p, Source: &counter{n: n, parts: 4, pause: 100 * time.Microsecond}}
+	sum := &Node{Name: "sum", Parallelism: p, Operator: func(int) op.Operator { return &sumByKey{} }}
+	raw := &Node{Name: "raw", Parallelism: p, Operator: func(int) op.Operator { return &twoPhase{d: d} }}
 	sums := &Node{Name: "sums", Parallelism: 1, Operator: func(int) op.Operator { return &twoPhase{d: d} }}
 	return &Graph{Nodes: []*Node{src, sum, raw, sums}, Edges: []*Edge{
 		{From: src, To: sum, Partitioning: Hash, Key: []string{"g"}},

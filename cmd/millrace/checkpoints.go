@@ -116,8 +116,8 @@ func openCheckpoints(fsys checkpoint.FS, dir string, p *plan.Plan, retain int, l
 
 // resume returns the snapshot the run resumes from, or nil to start afresh: with fresh,
 // when there is no checkpoint, or when the run that took them finished. Steps whose
-// definition changed since start with fresh state; a changed source or sink, or another
-// parallelism, cannot resume and is refused.
+// definition changed since start with fresh state; a changed source or sink cannot resume
+// and is refused. Another parallelism is fine: the engine spreads the state anew.
 func (c *checkpoints) resume(fresh bool) (*engine.Snapshot, error) {
 	finished, err := c.store.Finished()
 	if err != nil {
@@ -134,16 +134,7 @@ func (c *checkpoints) resume(fresh bool) (*engine.Snapshot, error) {
 		return nil, err
 	}
 	c.last = m.ID
-	// Parallelism first: with another one, steps differ in how they are fed, which is not a
-	// change of the spec.
 	names := slices.Sorted(maps.Keys(m.Nodes))
-	for _, name := range names {
-		if step, ok := c.plan.Step(name); ok && len(m.Nodes[name].Parts) != step.Parallelism {
-			n := len(m.Nodes[name].Parts)
-			return nil, fmt.Errorf("checkpoint %d ran step %q with parallelism %d, this run with %d: run with -p %d, or --fresh to start over",
-				m.ID, name, n, step.Parallelism, n)
-		}
-	}
 	snap := &engine.Snapshot{ID: m.ID, Taken: m.Taken, Parts: map[string][][]byte{}}
 	for _, name := range names {
 		node := m.Nodes[name]
@@ -164,7 +155,10 @@ func (c *checkpoints) resume(fresh bool) (*engine.Snapshot, error) {
 			fmt.Fprintf(c.log, "step %q changed since checkpoint %d: it starts with fresh state\n", name, m.ID)
 			continue
 		}
-		parts := make([][]byte, step.Parallelism)
+		if n := len(node.Parts); n != step.Parallelism {
+			fmt.Fprintf(c.log, "step %q ran in %d subtasks at checkpoint %d and runs in %d now: its state is spread over them\n", name, n, m.ID, step.Parallelism)
+		}
+		parts := make([][]byte, len(node.Parts))
 		for _, part := range node.Parts {
 			if part.Blob == "" {
 				continue

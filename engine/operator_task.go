@@ -93,6 +93,7 @@ func (t *operatorTask) loop() error {
 			t.wms[id] = op.MinWatermark
 			if e.Partitioning == Forward && u != t.sub {
 				t.ended[id] = true // a forward edge only ever sends from the same index
+				t.wms[id] = op.MaxWatermark
 				continue
 			}
 			t.live++
@@ -170,13 +171,14 @@ func (t *operatorTask) handle(env envelope) error {
 	return nil
 }
 
-// advance passes the least watermark over the live inputs to the operator when it moved.
+// advance passes the least watermark over the inputs to the operator when it moved. An
+// input that ended sent the final watermark first, and holds nothing back; one stopped early
+// did not, and holds the watermark where it stopped: its rows after that come in the run that
+// resumes, and their windows must still be open then.
 func (t *operatorTask) advance() error {
 	m := int64(op.MaxWatermark)
-	for i, w := range t.wms {
-		if !t.ended[i] && w < m {
-			m = w
-		}
+	for _, w := range t.wms {
+		m = min(m, w)
 	}
 	if m <= t.current {
 		return nil

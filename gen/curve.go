@@ -21,8 +21,20 @@ type Curve struct {
 }
 
 type surgeSpan struct {
-	from, to int64 // ns since the epoch
+	from, to int64 // ns since the epoch: the first occurrence
+	every    int64 // ns between occurrences, 0 for a surge that comes once
 	factor   float64
+}
+
+// covers tells whether the surge is on at ns.
+func (s surgeSpan) covers(ns int64) bool {
+	if ns < s.from {
+		return false
+	}
+	if s.every > 0 {
+		return (ns-s.from)%s.every < s.to-s.from
+	}
+	return ns < s.to
 }
 
 const (
@@ -51,7 +63,11 @@ func NewCurve(cfg Config) (*Curve, error) {
 			return nil, fmt.Errorf("gen: curve: surge %d (%s): %w", i, s, err)
 		}
 		from, to := s.window(start)
-		c.surges = append(c.surges, surgeSpan{from: from, to: to, factor: s.Factor})
+		span := surgeSpan{from: from, to: to, factor: s.Factor}
+		if s.Daily {
+			span.every = int64(24 * time.Hour)
+		}
+		c.surges = append(c.surges, span)
 	}
 	return c, nil
 }
@@ -66,7 +82,7 @@ func (c *Curve) RateAt(t time.Time) float64 { return c.rateAt(t.UnixNano()) }
 func (c *Curve) rateAt(ns int64) float64 {
 	r := c.shapeAt(ns)
 	for _, s := range c.surges {
-		if ns >= s.from && ns < s.to {
+		if s.covers(ns) {
 			r *= s.factor
 		}
 	}

@@ -77,7 +77,7 @@ func TestCurveFlatAndSurges(t *testing.T) {
 		{3*time.Hour + 30*time.Minute, 200},
 		{4*time.Hour + 20*time.Minute, 100},
 		{12*time.Hour + 30*time.Second, 300},
-		{27 * time.Hour, 100}, // a surge happens once, not every day
+		{27 * time.Hour, 100}, // a surge happens once, unless daily
 	} {
 		if got := c.RateAt(start.Add(tc.at)); math.Abs(got-tc.want) > 1e-9 {
 			t.Errorf("rate at +%s = %g, want %g", tc.at, got, tc.want)
@@ -95,6 +95,18 @@ func TestCurveFlatAndSurges(t *testing.T) {
 	}
 	if _, err := NewCurve(Config{Rate: -1}); err == nil {
 		t.Error("NewCurve accepted a negative rate")
+	}
+	// A daily surge comes back every day, and only for its span.
+	daily, err := ParseSurges("daily 03:00x4/30m", DefaultSurgeFor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	every, _ := NewCurve(Config{Rate: 100, Flat: true, Start: start.Add(5 * time.Hour), Surges: daily})
+	for at, want := range map[time.Duration]float64{3 * time.Hour: 100, 27 * time.Hour: 400, 27*time.Hour + 29*time.Minute: 400,
+		27*time.Hour + 30*time.Minute: 100, 51*time.Hour + 10*time.Minute: 400, 52 * time.Hour: 100} {
+		if got := every.RateAt(start.Add(at)); got != want {
+			t.Errorf("daily surge: rate at +%s = %g, want %g", at, got, want)
+		}
 	}
 }
 

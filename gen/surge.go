@@ -12,13 +12,15 @@ import (
 // DefaultSurgeFor is how long a surge lasts when its text does not say.
 const DefaultSurgeFor = 30 * time.Minute
 
-// Surge multiplies the rate by Factor for a while, once.
+// Surge multiplies the rate by Factor for a while, once or every day.
 type Surge struct {
 	// At is when the surge begins. With Relative false it is a time of day in UTC, in
-	// [0, 24h): the surge is its first occurrence that has not ended at the stream's start.
-	// With Relative true it is an offset from the stream's start.
+	// [0, 24h): the surge is its first occurrence that has not ended at the stream's start,
+	// and with Daily every occurrence from then on. With Relative true it is an offset from
+	// the stream's start.
 	At       time.Duration
 	Relative bool
+	Daily    bool
 	// For is how long the surge lasts.
 	For time.Duration
 	// Factor multiplies the rate while the surge lasts; several surges at once multiply.
@@ -28,6 +30,9 @@ type Surge struct {
 // String formats the surge as ParseSurges reads it.
 func (s Surge) String() string {
 	var b strings.Builder
+	if s.Daily {
+		b.WriteString(dailyPrefix)
+	}
 	if s.Relative {
 		b.WriteString("+" + s.At.String())
 	} else {
@@ -52,6 +57,8 @@ func (s Surge) validate() error {
 		return fmt.Errorf("offset from the start must not be negative, got %s", s.At)
 	case !s.Relative && (s.At < 0 || s.At >= 24*time.Hour):
 		return fmt.Errorf("time of day must be in [00:00, 24:00), got %s", s.At)
+	case s.Daily && (s.Relative || s.For >= 24*time.Hour):
+		return fmt.Errorf("a daily surge starts at a time of day and lasts less than a day")
 	}
 	return nil
 }
@@ -77,6 +84,7 @@ func (s Surge) window(start time.Time) (from, to int64) {
 //	03:00x10        from 03:00 UTC (its first occurrence) the rate is ten times higher for defaultFor
 //	14:30:15x3/10m  from 14:30:15 UTC, three times, for ten minutes
 //	+5mx10/1m       five minutes after the start, ten times, for one minute
+//	daily 03:00x4/30m  every day from 03:00 UTC, four times, for half an hour
 //
 // An empty string is no surges.
 func ParseSurges(text string, defaultFor time.Duration) ([]Surge, error) {
@@ -95,8 +103,12 @@ func ParseSurges(text string, defaultFor time.Duration) ([]Surge, error) {
 	return out, nil
 }
 
+// dailyPrefix marks a surge that comes back every day.
+const dailyPrefix = "daily "
+
 func parseSurge(item string, defaultFor time.Duration) (Surge, error) {
 	s := Surge{For: defaultFor}
+	item, s.Daily = strings.CutPrefix(item, dailyPrefix)
 	at, rest, ok := strings.Cut(item, "x")
 	if !ok {
 		return s, errors.New(`want AT x FACTOR [/ FOR], as in "03:00x10" or "+5mx3/10m"`)

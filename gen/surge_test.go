@@ -7,7 +7,7 @@ import (
 )
 
 func TestParseSurges(t *testing.T) {
-	got, err := ParseSurges(" 03:00x10, 14:30:15x2.5/10m ,+5mx3/1h", 45*time.Minute)
+	got, err := ParseSurges(" 03:00x10, 14:30:15x2.5/10m ,+5mx3/1h, daily 03:00x4/30m", 45*time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -15,6 +15,7 @@ func TestParseSurges(t *testing.T) {
 		{At: 3 * time.Hour, For: 45 * time.Minute, Factor: 10},
 		{At: 14*time.Hour + 30*time.Minute + 15*time.Second, For: 10 * time.Minute, Factor: 2.5},
 		{At: 5 * time.Minute, Relative: true, For: time.Hour, Factor: 3},
+		{At: 3 * time.Hour, Daily: true, For: 30 * time.Minute, Factor: 4},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("got %v, want %v", got, want)
@@ -33,7 +34,7 @@ func TestParseSurges(t *testing.T) {
 		t.Errorf("empty text: %v, %v", s, err)
 	}
 	for _, bad := range []string{"03:00", "25:00x2", "03:60x2", "3x2", "03:00xten", "03:00x0", "03:00x-1",
-		"03:00x2/soon", "03:00x2/-5m", "+fivex2", "03:00x2,", "+-5mx2"} {
+		"03:00x2/soon", "03:00x2/-5m", "+fivex2", "03:00x2,", "+-5mx2", "daily +5mx2", "daily 03:00x2/24h"} {
 		if _, err := ParseSurges(bad, time.Minute); err == nil || !strings.Contains(err.Error(), "gen: surge") {
 			t.Errorf("ParseSurges(%q) = %v, want an error naming the surge", bad, err)
 		}

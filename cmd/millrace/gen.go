@@ -49,7 +49,7 @@ func (f *genFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.start, "start", "", "event time of the first row, RFC 3339 or YYYY-MM-DD (default 2024-01-01, or now when paced)")
 	fl.Float64Var(&f.rate, "rate", d.Rate, "mean records per second of event time over a week")
 	fl.BoolVar(&f.flat, "flat", false, "no daily or weekly curve: the rate is --rate at all times")
-	fl.StringSliceVar(&f.surges, "surge", nil, "rate surge AT x FACTOR [/ FOR], e.g. 03:00x10 or 2024-01-31T18:00x4/2h; repeatable")
+	fl.StringSliceVar(&f.surges, "surge", nil, "rate surge [daily] AT x FACTOR [/ FOR], e.g. 03:00x10, 'daily 03:00x4/30m' or 2024-01-31T18:00x4/2h; repeatable")
 	fl.DurationVar(&f.surgeFor, "surge-for", gen.DefaultSurgeFor, "how long a surge lasts when it does not say")
 	fl.Float64Var(&f.fraudRate, "fraud-rate", d.FraudRate, "fraction of rows in labelled fraud scenarios (is_fraud)")
 	fl.Float64Var(&f.corruptRate, "corrupt-rate", 0, "fraction of malformed records (jsonl and csv only)")

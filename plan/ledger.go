@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"millrace/engine"
@@ -49,6 +50,31 @@ func (l Ledger) Balanced() bool {
 		}
 	}
 	return true
+}
+
+// Plus adds the ledger of a run that went on where l's stopped (after a rescale): the
+// counts of each source and view add up.
+func (l Ledger) Plus(next Ledger) Ledger {
+	out := Ledger{Sources: append([]SourceLedger(nil), l.Sources...), Views: append([]ViewLedger(nil), l.Views...)}
+	for _, s := range next.Sources {
+		i := slices.IndexFunc(out.Sources, func(o SourceLedger) bool { return o.Name == s.Name })
+		if i < 0 {
+			out.Sources = append(out.Sources, s)
+			continue
+		}
+		o := &out.Sources[i]
+		o.Read, o.Accepted, o.Rejected, o.Late = o.Read+s.Read, o.Accepted+s.Accepted, o.Rejected+s.Rejected, o.Late+s.Late
+	}
+	for _, v := range next.Views {
+		i := slices.IndexFunc(out.Views, func(o ViewLedger) bool { return o.Name == v.Name })
+		if i < 0 {
+			out.Views = append(out.Views, v)
+			continue
+		}
+		o := &out.Views[i]
+		o.In, o.Filtered, o.Kept, o.Out, o.Having = o.In+v.In, o.Filtered+v.Filtered, o.Kept+v.Kept, o.Out+v.Out, o.Having+v.Having
+	}
+	return out
 }
 
 // Ledger reads the ledger of a run of p from its stats.

@@ -27,6 +27,10 @@ type Options struct {
 	// Parallelism is the number of subtasks of each parallel step (default: the number of
 	// cores).
 	Parallelism int
+	// Partitions is the number of partitions of generated sources that set none (default:
+	// Parallelism). A run whose parallelism changes fixes it, so that its generated streams
+	// stay the same at every parallelism.
+	Partitions int
 	// KeyGroups is the number of key groups keyed exchanges hash into (default 256).
 	KeyGroups int
 	// Stdout receives stdout sinks (default os.Stdout).
@@ -94,6 +98,9 @@ func Build(s *spec.Spec, opts Options) (*Plan, error) {
 	}
 	if opts.KeyGroups <= 0 {
 		opts.KeyGroups = 256
+	}
+	if opts.Partitions <= 0 {
+		opts.Partitions = opts.Parallelism
 	}
 	if opts.Parallelism > opts.KeyGroups {
 		return nil, fmt.Errorf("parallelism %d exceeds %d key groups", opts.Parallelism, opts.KeyGroups)

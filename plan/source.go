@@ -61,7 +61,7 @@ func (b *builder) source(src *spec.Source) error {
 		cfg.FraudRate, cfg.Disorder, cfg.DupRate, cfg.LateRate, cfg.CorruptRate = g.FraudRate, g.Disorder, g.DupRate, g.LateRate, g.CorruptRate
 		cfg.Surges, cfg.Partitions = g.Surges, g.Partitions
 		if cfg.Partitions == 0 {
-			cfg.Partitions = p
+			cfg.Partitions = b.opts.Partitions
 		}
 		if cfg.CorruptRate > 0 {
 			return b.spec.Errorf("sources."+src.Name+".corrupt_rate", "the generator source makes batches, not text, so it has no corrupt records; write a file with millrace gen and read it")
@@ -86,7 +86,7 @@ func (b *builder) source(src *spec.Source) error {
 		cfg := nexmark.DefaultConfig()
 		cfg.Events, cfg.FirstEventRate, cfg.Seed, cfg.Partitions = src.Nexmark.Events, src.Nexmark.Rate, src.Nexmark.Seed, src.Nexmark.Partitions
 		if cfg.Partitions == 0 {
-			cfg.Partitions = p
+			cfg.Partitions = b.opts.Partitions
 		}
 		if err := cfg.Validate(); err != nil {
 			return b.spec.Errorf("sources."+src.Name, "%v", err)

@@ -104,19 +104,24 @@ func startAdvisedRun(t *testing.T) liveRun {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return serveRun(t, p, WithAdvisor(advisor))
+	return serveRun(t, p, advisor)
 }
 
-// serveRun runs p with the observe server, made with opts, watching it. Cleanup stops the
-// run gracefully and closes the server.
-func serveRun(t *testing.T, p *plan.Plan, opts ...Option) liveRun {
+// serveRun runs p with the observe server watching it and, if advisors holds one, that
+// advisor observing it and served. Cleanup stops the run gracefully and closes the server.
+func serveRun(t *testing.T, p *plan.Plan, advisors ...*scale.Advisor) liveRun {
 	t.Helper()
 	mon := &engine.Monitor{}
+	var opts []Option
+	stop := make(chan struct{})
+	for _, a := range advisors {
+		opts = append(opts, WithAdvisor(a))
+		go a.Watch(mon, stop)
+	}
 	srv, err := Listen("127.0.0.1:0", p, mon, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop := make(chan struct{})
 	runOpts := engine.DefaultOptions()
 	runOpts.Monitor, runOpts.Stop = mon, stop
 	done := make(chan error, 1)

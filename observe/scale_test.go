@@ -69,6 +69,9 @@ func TestScaleAdviceOfARun(t *testing.T) {
 	opts.Monitor, opts.Stop = mon, stop
 	done := make(chan error, 1)
 	go func() { _, err := engine.Run(context.Background(), g, opts); done <- err }()
+	watching := make(chan struct{})
+	go advisor.Watch(mon, watching)
+	defer close(watching)
 	time.Sleep(1500 * time.Millisecond)
 	code, body := get("/api/scale")
 	_, metrics := get("/metrics")

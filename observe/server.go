@@ -20,10 +20,9 @@ import (
 // /api/ledger, /api/dead-letters, /api/stream (topology and ledger as Server-Sent Events)
 // and, with WithAdvisor, /api/scale.
 type Server struct {
-	srv     *http.Server
-	ln      net.Listener
-	done    chan error
-	adviser *adviser // nil without WithAdvisor
+	srv  *http.Server
+	ln   net.Listener
+	done chan error
 }
 
 // Listen starts serving the figures of the run of p that monitor watches at addr
@@ -59,11 +58,11 @@ func Listen(addr string, p *plan.Plan, monitor *engine.Monitor, opts ...Option) 
 	}
 	s := &Server{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, ln: ln, done: make(chan error, 1)}
 	if cfg.advisor != nil {
-		s.adviser = startAdviser(cfg.advisor, monitor)
-		mux.Handle("/api/scale", s.adviser)
+		ad := adviser{advisor: cfg.advisor}
+		mux.Handle("/api/scale", ad)
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "millrace_desired_workers",
 			Help:        "Workers the scaling advisor says the pipeline needs, from its measured capacity and the forecast input.",
-			ConstLabels: prometheus.Labels{"pipeline": p.Spec.Name}}, s.adviser.desiredWorkers))
+			ConstLabels: prometheus.Labels{"pipeline": p.Spec.Name}}, ad.desiredWorkers))
 	}
 	s.srv.RegisterOnShutdown(stopStreams)
 	go func() {
@@ -84,8 +83,5 @@ func (s *Server) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := s.srv.Shutdown(ctx)
-	if s.adviser != nil {
-		s.adviser.close()
-	}
 	return errors.Join(err, <-s.done)
 }

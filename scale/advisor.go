@@ -18,7 +18,9 @@ type AdvisorConfig struct {
 	Step, Horizon, Season time.Duration
 	// Window is how far back capacity is measured (default 1m).
 	Window time.Duration
-	// Workers is how many workers run the pipeline now (default 1: this process).
+	// Workers is how many workers run the pipeline now (default 1: this process). A run
+	// that scales in process counts its parallelism as workers, and says when it changes
+	// (SetWorkers).
 	Workers int
 	Policy  Policy
 }
@@ -36,7 +38,8 @@ type Advice struct {
 	ForecastAt time.Time `json:"forecast_at"`
 	// CapacityPerWorker is the input rate one worker carries with every step fully busy:
 	// the least over the steps of their true rate times their parallelism, in records of
-	// input (a step behind a filter sees fewer rows than were read). 0 until measured.
+	// input (a step behind a filter sees fewer rows than were read), divided by the
+	// workers. 0 until measured.
 	CapacityPerWorker float64 `json:"capacity_per_worker"`
 	// Bottleneck is the step that bounds CapacityPerWorker.
 	Bottleneck     string     `json:"bottleneck"`
@@ -59,7 +62,8 @@ type Advisor struct {
 	forecast  *HoltWinters
 	decisions []Decision
 	sources   map[string]bool
-	observed  int // observations fed to the forecaster
+	observed  int     // observations fed to the forecaster
+	latest    *Advice // the newest advice, nil before the first
 }
 
 // NewAdvisor returns an Advisor; zero fields of cfg take their defaults.
@@ -114,8 +118,8 @@ func (a *Advisor) Observe(now time.Time, st *engine.Stats) Advice {
 		if a.sources[c.Node] || c.TrueRate <= 0 || c.InputRate <= 0 {
 			continue
 		}
-		// The step's capacity in records of input: it sees InputRate of rate.
-		carried := c.TrueRate * float64(c.Parallelism) * rate / c.InputRate
+		// The step's capacity in records of input (it sees InputRate of rate), per worker.
+		carried := c.TrueRate * float64(c.Parallelism) * rate / c.InputRate / float64(a.cfg.Workers)
 		if bottleneck == "" || carried < perWorker {
 			perWorker, bottleneck = carried, c.Node
 		}
@@ -131,6 +135,7 @@ func (a *Advisor) Observe(now time.Time, st *engine.Stats) Advice {
 	}
 	adv := Advice{At: now, Rate: rate, Backlog: backlog, Forecast: pred, ForecastAt: now.Add(a.cfg.Horizon),
 		CapacityPerWorker: perWorker, Bottleneck: bottleneck, Workers: a.cfg.Workers, DesiredWorkers: a.cfg.Workers}
+	defer func() { a.latest = &adv }()
 	if perWorker <= 0 {
 		adv.Reason = "measuring: no step has worked long enough to tell its capacity"
 		return adv
@@ -144,6 +149,39 @@ func (a *Advisor) Observe(now time.Time, st *engine.Stats) Advice {
 	adv.DesiredWorkers, adv.Reason = d.Workers, d.Reason
 	adv.Decisions = append([]Decision(nil), a.decisions...)
 	return adv
+}
+
+// Latest returns the newest advice; ok is false before the first observation.
+func (a *Advisor) Latest() (adv Advice, ok bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.latest == nil {
+		return Advice{}, false
+	}
+	return *a.latest, true
+}
+
+// SetWorkers tells the Advisor how many workers run the pipeline from now on.
+func (a *Advisor) SetWorkers(n int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.cfg.Workers = max(n, 1)
+}
+
+// Watch observes the run m serves every Step, until stop is closed.
+func (a *Advisor) Watch(m *engine.Monitor, stop <-chan struct{}) {
+	t := time.NewTicker(a.cfg.Step)
+	defer t.Stop()
+	for {
+		select {
+		case now := <-t.C:
+			if st := m.Snapshot(); st != nil {
+				a.Observe(now, st)
+			}
+		case <-stop:
+			return
+		}
+	}
 }
 
 // backlog estimates the records the sources have left: each source's bytes left at the

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -28,6 +29,9 @@ type checkpoints struct {
 	final  bool   // the final checkpoint of input that ended is written
 	// advisor, when set, keeps its forecast history in the checkpoints.
 	advisor *scale.Advisor
+	// rescaling is set when the run resumes from a checkpoint it took itself to change its
+	// parallelism: there is nothing to tell the user about resuming.
+	rescaling bool
 }
 
 // advisorNode names the scaling advisor's state in a checkpoint; no step of a plan has a
@@ -42,6 +46,9 @@ type checkpointFlags struct {
 	retain   int
 	fresh    bool
 	restarts restarts
+	// rescaling: the next run goes on from the checkpoint its predecessor stopped at to
+	// rescale.
+	rescaling bool
 }
 
 func (f *checkpointFlags) add(cmd *cobra.Command) {
@@ -78,7 +85,7 @@ func (f *checkpointFlags) open(cmd *cobra.Command, p *plan.Plan, opts *engine.Op
 	if err != nil {
 		return nil, err
 	}
-	c.advisor = advisor
+	c.advisor, c.rescaling = advisor, f.rescaling
 	snap, err := c.resume(f.fresh)
 	if err != nil {
 		return nil, err
@@ -136,6 +143,7 @@ func (c *checkpoints) resume(fresh bool) (*engine.Snapshot, error) {
 	c.last = m.ID
 	names := slices.Sorted(maps.Keys(m.Nodes))
 	snap := &engine.Snapshot{ID: m.ID, Taken: m.Taken, Parts: map[string][][]byte{}}
+	var moved []string // steps whose parallelism changed
 	for _, name := range names {
 		node := m.Nodes[name]
 		if name == advisorNode {
@@ -156,7 +164,7 @@ func (c *checkpoints) resume(fresh bool) (*engine.Snapshot, error) {
 			continue
 		}
 		if n := len(node.Parts); n != step.Parallelism {
-			fmt.Fprintf(c.log, "step %q ran in %d subtasks at checkpoint %d and runs in %d now: its state is spread over them\n", name, n, m.ID, step.Parallelism)
+			moved = append(moved, fmt.Sprintf("%s (%d→%d)", name, n, step.Parallelism))
 		}
 		parts := make([][]byte, len(node.Parts))
 		for _, part := range node.Parts {
@@ -169,7 +177,13 @@ func (c *checkpoints) resume(fresh bool) (*engine.Snapshot, error) {
 		}
 		snap.Parts[name] = parts
 	}
+	if c.rescaling {
+		return snap, nil // the run says so itself
+	}
 	fmt.Fprintf(c.log, "resuming from checkpoint %d taken at %s; --fresh starts over\n", m.ID, m.Taken.Local().Format(time.DateTime))
+	if len(moved) > 0 {
+		fmt.Fprintf(c.log, "the parallelism changed: the state of %s is spread over the subtasks\n", strings.Join(moved, ", "))
+	}
 	return snap, nil
 }
 

@@ -130,7 +130,7 @@ func TestStopResumeAndTheRulesOfResuming(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(logged, "resuming from checkpoint") || !strings.Contains(logged, `step "per_card" ran in 2 subtasks at checkpoint`) {
+	if !strings.Contains(logged, "resuming from checkpoint") || !strings.Contains(logged, "per_card (2→3)") {
 		t.Errorf("the resumed run did not say so:\n%s", logged)
 	}
 	for _, sink := range []string{"big.jsonl", "per_card"} {
@@ -193,7 +193,7 @@ func TestAFailedCheckpointIsReportedAndTheLastOneStays(t *testing.T) {
 	}
 	t.Setenv("TX", filepath.Join(dir, "tx.jsonl"))
 	t.Setenv("OUT", dir)
-	p, err := buildPlan(newRoot(), spec, 2)
+	p, err := buildPlan(newRoot(), spec, 2, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +234,7 @@ func TestTheAdvisorsHistoryOutlivesTheRun(t *testing.T) {
 	}
 	t.Setenv("TX", filepath.Join(dir, "tx.jsonl"))
 	t.Setenv("OUT", dir)
-	p, err := buildPlan(newRoot(), spec, 2)
+	p, err := buildPlan(newRoot(), spec, 2, 2)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,7 @@ func newDemoCmd() *cobra.Command {
 		duration    time.Duration
 		parallelism int
 		listen      string
+		auto        autoscaleFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -35,14 +36,25 @@ real time (--speed 60 runs an hour of event time per minute), until Ctrl-C or --
   merchant_volume   volume and fraud per merchant and country per minute
   large             transactions of 1000 or more
 
-Results go under --dir as Parquet and JSONL part files, published as they roll; records the
-checks refuse go to dead_letters/, records behind the watermark to late/. Every few seconds
-demo prints what it has read and written; at the end, the ledger. The spec is
-examples/demo.yaml: copy it and change it.`,
+Results go under --dir as Parquet and JSONL part files, published at every checkpoint (5s);
+records the checks refuse go to dead_letters/, records behind the watermark to late/. Every
+few seconds demo prints what it has read and written; at the end, the ledger. The spec is
+examples/demo.yaml: copy it and change it.
+
+The load follows the day: quiet at night but for a surge at 03:00, busy at midday and in
+the evening. The scaling advisor measures what one subtask per step carries, forecasts the
+input and changes the parallelism ahead of the load (between --min-parallelism and
+--max-parallelism; --autoscale=false only advises). The dashboard shows each decision and
+why. With --speed 60 a day passes in 24 minutes; above --speed 15 the default --rate shrinks
+to 30000/speed, so that the load fits a laptop's cores.`,
 		Example: `  millrace demo
-  millrace demo --speed 60 --duration 2m`,
+  millrace demo --speed 60          # a day in 24 minutes: watch the scaling on the dashboard
+  millrace demo --speed 60 --duration 2m --autoscale=false`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !cmd.Flags().Changed("rate") && speed > 15 {
+				rate = 30000 / speed
+			}
 			text, err := examples.Specs.ReadFile("demo.yaml")
 			if err != nil {
 				return err
@@ -57,22 +69,41 @@ examples/demo.yaml: copy it and change it.`,
 			if err != nil {
 				return usageError{err}
 			}
-			p, err := plan.Build(s, plan.Options{Parallelism: parallelism, Stdout: cmd.OutOrStdout()})
-			if err != nil {
-				return usageError{err}
+			cp := checkpointFlags{dir: filepath.Join(dir, ".checkpoints"), interval: 5 * time.Second, retain: 2, fresh: true,
+				restarts: restarts{attempts: 3, base: time.Second, max: 30 * time.Second}}
+			if err := auto.check(parallelism, &cp); err != nil {
+				return err
 			}
-			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "demo: %s transactions/s on average, %gx real time, results under %s/\n", humanRate(rate), speed, dir)
-			fmt.Fprintf(out, "      %d steps on %d cores; Ctrl-C stops and publishes what was written\n", len(p.Steps), parallelism)
-			mon, _, stopMetrics, err := serveMetrics(cmd, listen, p, time.Duration(float64(24*time.Hour)/speed))
+			build := func(n int) (*plan.Plan, error) {
+				p, err := plan.Build(s, plan.Options{Parallelism: n, Partitions: max(auto.max, parallelism), Stdout: cmd.OutOrStdout()})
+				if err != nil {
+					return nil, usageError{err}
+				}
+				return p, nil
+			}
+			p, err := build(parallelism)
 			if err != nil {
 				return err
 			}
-			defer stopMetrics()
-			opts := engine.DefaultOptions()
-			opts.Monitor = mon
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "demo: %s transactions/s on average, %gx real time, results under %s/\n", humanRate(rate), speed, dir)
+			scaling := "; --autoscale to follow the scaling advisor"
+			if auto.on {
+				scaling = fmt.Sprintf(", scaled between %d and %d by the advisor", auto.min, auto.max)
+			}
+			fmt.Fprintf(out, "      %d steps at parallelism %d%s; Ctrl-C stops and publishes what was written\n", len(p.Steps), parallelism, scaling)
+			mon, advisor, stopWatching, err := watchRun(cmd, listen, p, advisorConfig(speed, parallelism, auto))
+			if err != nil {
+				return err
+			}
+			defer stopWatching()
+			j := &job{cmd: cmd, plan: p, build: build, cp: &cp, advisor: advisor, log: out, opts: engine.DefaultOptions()}
+			if auto.on {
+				j.scaler = newScaler(advisor, parallelism)
+			}
+			j.opts.Monitor = mon
 			stop := make(chan struct{})
-			opts.Stop = stop
+			j.opts.Stop = stop
 			interrupted := gracefulStop(cmd.Context())
 			go func() {
 				var timeout <-chan time.Time
@@ -86,12 +117,12 @@ examples/demo.yaml: copy it and change it.`,
 				}
 				close(stop)
 			}()
-			opts.ProgressEvery = 5 * time.Second
-			opts.Progress = func(st *engine.Stats) { printDemoProgress(out, p, st) }
-			stats, err := engine.Run(cmd.Context(), p.Graph, opts)
-			if stats != nil {
-				fmt.Fprintf(out, "\nran %s\n%s", stats.Elapsed.Round(time.Second), p.Ledger(stats))
-			}
+			j.opts.ProgressEvery = 5 * time.Second
+			j.opts.Progress = func(st *engine.Stats) { printDemoProgress(out, time.Since(j.started), j.ledger(st)) }
+			var ledger plan.Ledger
+			j.ran = func(l plan.Ledger) { ledger = l }
+			err = j.run()
+			fmt.Fprintf(out, "\nran %s\n%s", time.Since(j.started).Round(time.Second), ledger)
 			if err != nil {
 				return err
 			}
@@ -110,33 +141,27 @@ look at it:
 		},
 	}
 	cmd.Flags().StringVar(&dir, "dir", "millrace-demo", "directory to write results into")
-	cmd.Flags().Float64Var(&rate, "rate", 2000, "mean transactions per second of event time")
+	cmd.Flags().Float64Var(&rate, "rate", 2000, "mean transactions per second of event time (above --speed 15: 30000/speed)")
 	cmd.Flags().Float64Var(&speed, "speed", 1, "event time runs this many times faster than the clock")
 	cmd.Flags().Int64Var(&seed, "seed", 1, "random seed of the generator")
 	cmd.Flags().DurationVar(&duration, "duration", 0, "stop after this long (default: until Ctrl-C)")
-	cmd.Flags().IntVarP(&parallelism, "parallelism", "p", 2, "subtasks per parallel step")
+	cmd.Flags().IntVarP(&parallelism, "parallelism", "p", 1, "subtasks per parallel step to start with")
 	addListenFlag(cmd, &listen)
+	auto.add(cmd, true)
 	return cmd
 }
 
 // printDemoProgress prints one line of what the demo has done so far.
-func printDemoProgress(w io.Writer, p *plan.Plan, st *engine.Stats) {
-	line := fmt.Sprintf("%6s  read %s", st.Elapsed.Round(time.Second), humanInt(sourceRead(p, st)))
-	for _, v := range p.Views {
-		n, _ := st.Node(v.Last)
-		line += fmt.Sprintf("  %s %s", v.Name, humanInt(n.RowsOut))
+func printDemoProgress(w io.Writer, elapsed time.Duration, l plan.Ledger) {
+	var read int64
+	for _, s := range l.Sources {
+		read += s.Read
+	}
+	line := fmt.Sprintf("%6s  read %s", elapsed.Round(time.Second), humanInt(read))
+	for _, v := range l.Views {
+		line += fmt.Sprintf("  %s %s", v.Name, humanInt(v.Out))
 	}
 	fmt.Fprintln(w, line)
-}
-
-// sourceRead is the number of records the plan's sources have read.
-func sourceRead(p *plan.Plan, st *engine.Stats) int64 {
-	var n int64
-	for _, s := range p.Sources {
-		r, _ := st.Node(s)
-		n += r.Read
-	}
-	return n
 }
 
 // inputBytes is the bytes of input the plan's sources hold and have read; ok is false

@@ -23,12 +23,13 @@ func stopped(stop <-chan struct{}) bool {
 	}
 }
 
-// buildPlan loads and plans a spec; spec mistakes are usage errors (exit status 2).
-func buildPlan(cmd *cobra.Command, path string, parallelism int) (*plan.Plan, error) {
+// buildPlan loads and plans a spec at parallelism, its generated sources in partitions;
+// spec mistakes are usage errors (exit status 2).
+func buildPlan(cmd *cobra.Command, path string, parallelism, partitions int) (*plan.Plan, error) {
 	s, err := spec.Load(path)
 	if err == nil {
 		var p *plan.Plan
-		if p, err = plan.Build(s, plan.Options{Parallelism: parallelism, Stdout: cmd.OutOrStdout()}); err == nil {
+		if p, err = plan.Build(s, plan.Options{Parallelism: parallelism, Partitions: partitions, Stdout: cmd.OutOrStdout()}); err == nil {
 			return p, nil
 		}
 	}
@@ -52,7 +53,7 @@ A mistake in the spec is one line naming file, line and key path, with exit stat
   millrace plan examples/card-velocity.yaml --json | jq '.steps[].name'`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := buildPlan(cmd, args[0], parallelism)
+			p, err := buildPlan(cmd, args[0], parallelism, parallelism)
 			if err != nil {
 				return err
 			}
@@ -77,6 +78,7 @@ func newRunCmd() *cobra.Command {
 	var parallelism int
 	var listen string
 	var cp checkpointFlags
+	var auto autoscaleFlags
 	cmd := &cobra.Command{
 		Use:   "run SPEC.yaml",
 		Short: "Run a pipeline",
@@ -90,80 +92,79 @@ Checkpoints make the run exactly-once: every --checkpoint-interval the sources r
 where they stand and every step its state, in --checkpoint (default
 ./.millrace/PIPELINE/), and sinks publish their files only once a checkpoint holding them
 is durable. A run that was killed or stopped resumes from its newest checkpoint: nothing
-is lost and nothing written twice. After a run that finished, the next starts afresh;
---fresh starts over anyway. A view whose definition changed starts with fresh state while
-the others keep theirs; a changed source or sink, or another parallelism, is refused.
+is lost and nothing written twice, even at another -p (keyed state moves with its key
+groups). After a run that finished, the next starts afresh; --fresh starts over anyway. A
+view whose definition changed starts with fresh state while the others keep theirs; a
+changed source or sink is refused.
 
 A run that fails (a sink cannot write, say) starts again from its newest checkpoint, up to
 --restarts times, waiting --restart-backoff, then twice as long each time (at most 30s,
 with jitter); then it stops with the error, and the next run resumes.
+
+The scaling advisor measures every step's capacity, forecasts the input and says how many
+workers the pipeline needs (/api/scale, millrace_desired_workers). With --autoscale, run
+acts on it itself: it stops at a checkpoint and goes on from it at the parallelism the
+advisor asks for, between --min-parallelism and --max-parallelism, without a restart.
 
 Ctrl-C (or SIGTERM) stops the run with a last checkpoint, from which the next run goes
 on; a second Ctrl-C aborts.`,
 		Example: `  millrace run examples/card-velocity.yaml
   millrace run examples/merchant-daily.yaml -p 2 --listen 127.0.0.1:9100
   millrace run examples/card-velocity.yaml --checkpoint-interval 2s
+  millrace run examples/card-velocity.yaml -p 1 --autoscale --max-parallelism 4
   millrace run examples/card-velocity.yaml --fresh`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := buildPlan(cmd, args[0], parallelism)
+			if err := auto.check(parallelism, &cp); err != nil {
+				return err
+			}
+			partitions := parallelism
+			if auto.on {
+				partitions = auto.max // generated streams stay the same at every parallelism
+			}
+			build := func(n int) (*plan.Plan, error) { return buildPlan(cmd, args[0], n, partitions) }
+			p, err := build(parallelism)
 			if err != nil {
 				return err
 			}
-			mon, advisor, stopMetrics, err := serveMetrics(cmd, listen, p, 24*time.Hour)
+			mon, advisor, stopWatching, err := watchRun(cmd, listen, p, advisorConfig(1, parallelism, auto))
 			if err != nil {
 				return err
 			}
-			defer stopMetrics()
-			opts := engine.DefaultOptions()
-			stop := gracefulStop(cmd.Context())
-			opts.Stop = stop
-			opts.Monitor = mon
+			defer stopWatching()
+			j := &job{cmd: cmd, plan: p, build: build, cp: &cp, advisor: advisor, log: cmd.ErrOrStderr(), opts: engine.DefaultOptions()}
+			if auto.on {
+				j.scaler = newScaler(advisor, parallelism)
+			}
+			j.opts.Stop = gracefulStop(cmd.Context())
+			j.opts.Monitor = mon
 			prog := newProgress("run", 0, "")
 			prog.every = 0 // the engine reports every ProgressEvery
-			opts.ProgressEvery = 500 * time.Millisecond
+			j.opts.ProgressEvery = 500 * time.Millisecond
 			if !prog.tty {
-				opts.ProgressEvery = 5 * time.Second
+				j.opts.ProgressEvery = 5 * time.Second
 			}
-			opts.Progress = func(st *engine.Stats) {
+			j.opts.Progress = func(st *engine.Stats) {
 				var done float64
-				if total, read, ok := inputBytes(p, st); ok { // percent and ETA by bytes of input
+				if total, read, ok := inputBytes(j.plan, st); ok { // percent and ETA by bytes of input
 					prog.total, done = float64(total), float64(read)
 				}
-				prog.update(sourceRead(p, st), done)
-			}
-			for attempt := 0; ; attempt++ {
-				chk, err := cp.open(cmd, p, &opts, advisor) // after a failure, resumes from the newest checkpoint
-				if err != nil {
-					return err
+				var read int64
+				for _, s := range j.ledger(st).Sources {
+					read += s.Read
 				}
-				stats, err := engine.Run(cmd.Context(), p.Graph, opts)
+				prog.update(read, done)
+			}
+			j.ran = func(ledger plan.Ledger) {
 				prog.done()
-				if stats != nil {
-					ledger := p.Ledger(stats)
-					fmt.Fprintf(cmd.ErrOrStderr(), "%s in %s\n%s", p.Spec.Name, stats.Elapsed.Round(1e6), ledger)
-				}
-				if err == nil {
-					return chk.finish(cmd.ErrOrStderr())
-				}
-				if cmd.Context().Err() != nil {
-					return fmt.Errorf("interrupted; unfinished files were not published")
-				}
-				if chk == nil || attempt >= cp.restarts.attempts || stopped(stop) {
-					return err
-				}
-				d := cp.restarts.delay(attempt)
-				fmt.Fprintf(cmd.ErrOrStderr(), "run failed: %v\nrestarting from the newest checkpoint in %s (restart %d of %d)\n",
-					err, d.Round(time.Millisecond), attempt+1, cp.restarts.attempts)
-				if err := wait(cmd.Context(), d); err != nil {
-					return fmt.Errorf("interrupted; unfinished files were not published")
-				}
-				cp.fresh = false
+				fmt.Fprintf(cmd.ErrOrStderr(), "%s in %s\n%s", p.Spec.Name, time.Since(j.started).Round(time.Millisecond), ledger)
 			}
+			return j.run()
 		},
 	}
 	cmd.Flags().IntVarP(&parallelism, "parallelism", "p", runtime.GOMAXPROCS(0), "subtasks per parallel step")
 	addListenFlag(cmd, &listen)
 	cp.add(cmd)
+	auto.add(cmd, false)
 	return cmd
 }

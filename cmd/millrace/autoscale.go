@@ -1,0 +1,96 @@
+package main
+
+import (
+	"runtime"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"millrace/scale"
+)
+
+// autoscaleFlags are the options of scaling in process.
+type autoscaleFlags struct {
+	on       bool
+	min, max int
+}
+
+func (f *autoscaleFlags) add(cmd *cobra.Command, on bool) {
+	cmd.Flags().BoolVar(&f.on, "autoscale", on, "change the parallelism as the scaling advisor asks, from a checkpoint, without a restart")
+	cmd.Flags().IntVar(&f.min, "min-parallelism", 1, "the least parallelism --autoscale goes down to")
+	cmd.Flags().IntVar(&f.max, "max-parallelism", runtime.GOMAXPROCS(0), "the most parallelism --autoscale goes up to")
+}
+
+// check validates the flags against the parallelism a run starts at.
+func (f *autoscaleFlags) check(parallelism int, cp *checkpointFlags) error {
+	switch {
+	case !f.on:
+		return nil
+	case f.min < 1 || f.max < f.min || f.max > maxParallelism:
+		return usagef("--min-parallelism %d --max-parallelism %d: want 1 <= min <= max <= %d", f.min, f.max, maxParallelism)
+	case parallelism < f.min || parallelism > f.max:
+		return usagef("-p %d is outside --min-parallelism %d and --max-parallelism %d", parallelism, f.min, f.max)
+	case cp.off:
+		return usagef("--autoscale moves state through checkpoints: it takes no --no-checkpoint")
+	}
+	return nil
+}
+
+// maxParallelism is the most subtasks a step may have: one per key group.
+const maxParallelism = 256
+
+// advisorConfig configures the scaling advisor of a run of parallelism whose event time
+// runs speed times faster than the clock: its step, horizon, measuring window, daily season
+// and the policy's catch-up and scale-down window all shrink by speed, so that an hour of
+// event time is judged alike at any speed. With autoscaling, its workers are the run's
+// parallelism, within the flags' bounds; otherwise it advises on processes like this one.
+func advisorConfig(speed float64, parallelism int, auto autoscaleFlags) scale.AdvisorConfig {
+	shrink := func(d, least time.Duration) time.Duration {
+		return max(time.Duration(float64(d)/speed), least)
+	}
+	lim := scale.DefaultLimits()
+	lim.Min = 1
+	lim.CatchUp = shrink(lim.CatchUp, 10*time.Second)
+	lim.ScaleDownWindow = shrink(lim.ScaleDownWindow, 5*time.Second)
+	cfg := scale.AdvisorConfig{Step: shrink(10*time.Second, time.Second), Horizon: shrink(10*time.Minute, 10*time.Second),
+		Window: shrink(time.Minute, 10*time.Second), Season: time.Duration(float64(24*time.Hour) / speed)}
+	if auto.on {
+		lim.Min, lim.Max = auto.min, auto.max
+		cfg.Workers = parallelism
+	}
+	cfg.Policy = scale.Policy{Mode: scale.Predictive, Limits: lim}
+	return cfg
+}
+
+// scaler is the rescaler that follows the advisor's advice.
+type scaler struct {
+	advisor *scale.Advisor
+	current int
+	// since is when the current parallelism started: advice before it is about the one
+	// before.
+	since time.Time
+}
+
+func newScaler(a *scale.Advisor, parallelism int) *scaler {
+	return &scaler{advisor: a, current: parallelism, since: time.Now()}
+}
+
+// every is the advisor's step: it has no newer advice sooner.
+func (s *scaler) every() time.Duration { return s.advisor.Step() }
+
+// want returns the parallelism the newest advice asks for, or 0 to stay.
+func (s *scaler) want() int {
+	adv, ok := s.advisor.Latest()
+	if !ok || !adv.At.After(s.since) || adv.DesiredWorkers == s.current {
+		return 0
+	}
+	return adv.DesiredWorkers
+}
+
+// rescaled records that the run goes on at parallelism n, and returns the one before.
+func (s *scaler) rescaled(n int) int {
+	from := s.current
+	s.current, s.since = n, time.Now()
+	s.advisor.SetWorkers(n)
+	return from
+}

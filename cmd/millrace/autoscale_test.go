@@ -1,0 +1,119 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io/fs"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"millrace/engine"
+	"millrace/plan"
+)
+
+// scripted is a rescaler that asks for each parallelism of a script in turn, a while after
+// the last change.
+type scripted struct {
+	mu      sync.Mutex
+	script  []int
+	current int
+	since   time.Time
+	after   time.Duration
+	done    []int // the parallelisms gone to
+}
+
+func (s *scripted) every() time.Duration { return 20 * time.Millisecond }
+
+func (s *scripted) want() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.script) == 0 || time.Since(s.since) < s.after {
+		return 0
+	}
+	return s.script[0]
+}
+
+func (s *scripted) rescaled(n int) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	from := s.current
+	s.current, s.since, s.script = n, time.Now(), s.script[1:]
+	s.done = append(s.done, n)
+	return from
+}
+
+// TestLiveRescalingChangesNothing runs the resume spec over three files while the
+// parallelism goes 1, 2, 3, 1 within the run, each change at a checkpoint: the sources'
+// partitions and the window's groups move, and every sink must hold exactly the rows of an
+// uninterrupted run, with a ledger that reads every record once.
+func TestLiveRescalingChangesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a pipeline for several seconds")
+	}
+	dir := t.TempDir()
+	for i, f := range []string{"a", "b", "c"} {
+		mustRun(t, "gen", "--rows", "300000", "--seed", strconv.Itoa(i+1), "--disorder", "2s", "--out", filepath.Join(dir, "tx", f+".jsonl"))
+	}
+	spec := filepath.Join(dir, "resume.yaml")
+	writeResumeSpec(t, spec, "2s", "amount > 100")
+	t.Setenv("TX", filepath.Join(dir, "tx", "*.jsonl"))
+	t.Setenv("OUT", filepath.Join(dir, "want"))
+	mustRun(t, "run", spec, "-p", "2", "--listen", "", "--no-checkpoint")
+	t.Setenv("OUT", filepath.Join(dir, "got"))
+
+	cmd := &cobra.Command{}
+	cmd.SetContext(context.Background())
+	var log bytes.Buffer
+	cmd.SetErr(&log)
+	build := func(n int) (*plan.Plan, error) { return buildPlan(cmd, spec, n, 3) }
+	p, err := build(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := &scripted{script: []int{2, 3, 1}, current: 1, since: time.Now(), after: 300 * time.Millisecond}
+	cp := &checkpointFlags{dir: filepath.Join(dir, "checkpoints"), interval: 50 * time.Millisecond, retain: 2,
+		restarts: restarts{base: time.Second, max: time.Second}}
+	var ledger plan.Ledger
+	j := &job{cmd: cmd, plan: p, build: build, cp: cp, scaler: script, log: &log, opts: engine.DefaultOptions(),
+		ran: func(l plan.Ledger) { ledger = l }}
+	if err := j.run(); err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	if !slices.Equal(script.done, []int{2, 3, 1}) {
+		t.Fatalf("the run went to parallelisms %v, want 2, 3 and 1 (it ended too soon?)\n%s", script.done, log.String())
+	}
+	for _, sink := range []string{"big.jsonl", "per_card"} {
+		want, got := sinkRows(t, filepath.Join(dir, "want", sink)), sinkRows(t, filepath.Join(dir, "got", sink))
+		if len(want) == 0 || !slices.Equal(got, want) {
+			t.Errorf("%s: %d rows rescaled live, %d at one parallelism; %s", sink, len(got), len(want), firstDifference(got, want))
+		}
+	}
+	if !ledger.Balanced() || len(ledger.Sources) != 1 || ledger.Sources[0].Read != 900_000 {
+		t.Errorf("the ledger of the rescaled run does not read every record once:\n%s", ledger)
+	}
+	noHidden(t, filepath.Join(dir, "got", "per_card"))
+}
+
+// noHidden fails if a sink left hidden files (unpublished, or of removed subtasks) in dir.
+func noHidden(t *testing.T, dir string) {
+	t.Helper()
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if strings.HasPrefix(d.Name(), ".") {
+			t.Errorf("left behind %s", p)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -21,13 +21,11 @@ func WithAdvisor(a *scale.Advisor) Option {
 }
 
 // adviser serves an Advisor's latest advice.
-type adviser struct {
-	advisor *scale.Advisor
-}
+type adviser struct{ *scale.Advisor }
 
 // ServeHTTP serves /api/scale: the latest advice.
 func (ad adviser) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
-	adv, ok := ad.advisor.Latest()
+	adv, ok := ad.Latest()
 	if !ok {
 		http.Error(w, "no advice yet: the first comes one advisor step into the run", http.StatusServiceUnavailable)
 		return
@@ -38,7 +36,7 @@ func (ad adviser) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 // desiredWorkers is the value of millrace_desired_workers: the advice's worker count, or
 // the current one before the first advice.
 func (ad adviser) desiredWorkers() float64 {
-	adv, ok := ad.advisor.Latest()
+	adv, ok := ad.Latest()
 	if !ok {
 		return 1
 	}

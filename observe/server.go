@@ -58,7 +58,7 @@ func Listen(addr string, p *plan.Plan, monitor *engine.Monitor, opts ...Option) 
 	}
 	s := &Server{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, ln: ln, done: make(chan error, 1)}
 	if cfg.advisor != nil {
-		ad := adviser{advisor: cfg.advisor}
+		ad := adviser{cfg.advisor}
 		mux.Handle("/api/scale", ad)
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "millrace_desired_workers",
 			Help:        "Workers the scaling advisor says the pipeline needs, from its measured capacity and the forecast input.",

@@ -266,3 +266,48 @@ func TestPacedSourceWaitsIdle(t *testing.T) {
 		t.Errorf("paced source read %d rows, busy %s, idle %s", s.Read, s.Busy, s.Idle)
 	}
 }
+
+// TestMonitorFollowsTheNextRun gives one monitor to two runs in turn, as a restart or a
+// rescale does: while the second runs, the monitor serves its figures, not the first's final
+// ones.
+func TestMonitorFollowsTheNextRun(t *testing.T) {
+	mon := &Monitor{}
+	counts := make(chan int64, 100)
+	for i, rows := range []int64{1000, 3000} {
+		cfg := gen.DefaultConfig()
+		cfg.Rows = rows
+		tx := &Node{Name: "tx", Parallelism: 1, Source: genSource(t, cfg, 1, 500)}
+		var mu sync.Mutex
+		var got int64
+		var wms []int64
+		var finished bool
+		out := &Node{Name: "out", Parallelism: 1, Operator: func(int) op.Operator {
+			return &sink{mu: &mu, rows: &got, watermarks: &wms, finished: &finished}
+		}}
+		opts := DefaultOptions()
+		opts.Monitor = mon
+		opts.ProgressEvery = time.Millisecond
+		opts.Progress = func(*Stats) {
+			if s, ok := mon.Snapshot().Node("tx"); ok && i == 1 {
+				select {
+				case counts <- s.Read:
+				default:
+				}
+			}
+		}
+		g := &Graph{Nodes: []*Node{tx, out}, Edges: []*Edge{{From: tx, To: out, Partitioning: Rebalance}}}
+		if _, err := Run(context.Background(), g, opts); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(counts)
+	final, _ := mon.Snapshot().Node("tx")
+	if final.Read != 3000 {
+		t.Fatalf("after the second run the monitor says %d read, want 3000", final.Read)
+	}
+	for n := range counts {
+		if n == 1000 {
+			t.Fatal("during the second run the monitor served the first run's final figures")
+		}
+	}
+}

@@ -71,9 +71,10 @@ func (m *Monitor) Snapshot() *Stats {
 	return nil
 }
 
+// attach makes the monitor watch r, which may follow another run (a restart, a rescale).
 func (m *Monitor) attach(r *run, start time.Time) {
 	m.mu.Lock()
-	m.run, m.start = r, start
+	m.run, m.start, m.final = r, start, nil
 	m.mu.Unlock()
 }
 

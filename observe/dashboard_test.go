@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -566,6 +567,18 @@ func TestDashboardShowsScalingAdvice(t *testing.T) {
 		if len(r) != 4 || !regexp.MustCompile(`^[0-9]+$`).MatchString(r[1]) || r[3] == "" {
 			t.Errorf("decision row %q, want time, workers, need and reason", r)
 		}
+	}
+	// the velocity view is measured, with the subtasks it needs; the run only advises
+	steps, err := chromedp.Run(ctx, chromedp.Evaluate[[][]string](`[...document.querySelectorAll("#scale-steps tr")].slice(1).map(tr => [...tr.cells].map(c => c.textContent))`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i := slices.IndexFunc(steps, func(r []string) bool { return len(r) == 5 && r[0] == "velocity" }); i < 0 ||
+		steps[i][1] != "1" || !regexp.MustCompile(`^[1-9][0-9]*$`).MatchString(steps[i][2]) || !strings.HasSuffix(steps[i][3], "/s") {
+		t.Errorf("per-step parallelism %q, want the velocity view at 1 with what it needs", steps)
+	}
+	if mode, err := chromedp.Run(ctx, chromedp.Text("#scale-mode")); err != nil || !strings.Contains(mode, "advice for the scheduler") {
+		t.Errorf("scaling mode %q (%v), want advice for the scheduler", mode, err)
 	}
 	checkErrors(t, errs(), http.StatusServiceUnavailable)
 	screenshot(t, ctx, "scaling.png")

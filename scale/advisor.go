@@ -3,6 +3,7 @@ package scale
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 
@@ -22,7 +23,10 @@ type AdvisorConfig struct {
 	// that scales in process counts its parallelism as workers, and says when it changes
 	// (SetWorkers).
 	Workers int
-	Policy  Policy
+	// Acts says the run itself changes its parallelism to the advice (in-process
+	// rescaling) rather than leaving it to a scheduler.
+	Acts   bool
+	Policy Policy
 }
 
 // Advice is what an Advisor says after an observation: the input rate, its forecast, the
@@ -42,11 +46,27 @@ type Advice struct {
 	// workers. 0 until measured.
 	CapacityPerWorker float64 `json:"capacity_per_worker"`
 	// Bottleneck is the step that bounds CapacityPerWorker.
-	Bottleneck     string     `json:"bottleneck"`
-	Workers        int        `json:"workers"`
-	DesiredWorkers int        `json:"desired_workers"`
-	Reason         string     `json:"reason"`
-	Decisions      []Decision `json:"decisions"`
+	Bottleneck     string `json:"bottleneck"`
+	Workers        int    `json:"workers"`
+	DesiredWorkers int    `json:"desired_workers"`
+	// Acts says the run acts on the advice itself; otherwise it is for a scheduler.
+	Acts      bool       `json:"acts"`
+	Reason    string     `json:"reason"`
+	Decisions []Decision `json:"decisions"`
+	// Steps is each measured step's part: the parallelism it needs for the desired workers.
+	Steps []StepAdvice `json:"steps"`
+}
+
+// StepAdvice is one step's measured capacity and the parallelism it needs, as in DS2: the
+// input rate the desired workers are sized to carry, in the step's own records, over what
+// one of its subtasks handles busy all the time.
+type StepAdvice struct {
+	Node        string  `json:"node"`
+	Parallelism int     `json:"parallelism"`
+	TrueRate    float64 `json:"true_rate"`
+	Utilization float64 `json:"utilization"`
+	// Desired is the subtasks the step needs in all, over every worker.
+	Desired int `json:"desired_parallelism"`
 }
 
 // keptDecisions is how many recent decisions an Advice carries.
@@ -134,7 +154,7 @@ func (a *Advisor) Observe(now time.Time, st *engine.Stats) Advice {
 		pred = Prediction{Mean: rate, Lo: rate, Hi: rate}
 	}
 	adv := Advice{At: now, Rate: rate, Backlog: backlog, Forecast: pred, ForecastAt: now.Add(a.cfg.Horizon),
-		CapacityPerWorker: perWorker, Bottleneck: bottleneck, Workers: a.cfg.Workers, DesiredWorkers: a.cfg.Workers}
+		CapacityPerWorker: perWorker, Bottleneck: bottleneck, Workers: a.cfg.Workers, DesiredWorkers: a.cfg.Workers, Acts: a.cfg.Acts}
 	defer func() { a.latest = &adv }()
 	if perWorker <= 0 {
 		adv.Reason = "measuring: no step has worked long enough to tell its capacity"
@@ -148,7 +168,23 @@ func (a *Advisor) Observe(now time.Time, st *engine.Stats) Advice {
 	}
 	adv.DesiredWorkers, adv.Reason = d.Workers, d.Reason
 	adv.Decisions = append([]Decision(nil), a.decisions...)
+	adv.Steps = stepAdvice(caps, rate, float64(d.Workers)*perWorker)
 	return adv
+}
+
+// stepAdvice sizes each measured step for carrying carried records/s of input (the full
+// capacity of the desired workers); the input rate is rate.
+func stepAdvice(caps []Capacity, rate, carried float64) []StepAdvice {
+	var out []StepAdvice
+	for _, c := range caps {
+		if c.TrueRate <= 0 || c.InputRate <= 0 || rate <= 0 {
+			continue
+		}
+		need := carried * (c.InputRate / rate) / c.TrueRate
+		out = append(out, StepAdvice{Node: c.Node, Parallelism: c.Parallelism, TrueRate: c.TrueRate, Utilization: c.Utilization,
+			Desired: max(int(math.Ceil(need-1e-9)), 1)})
+	}
+	return out
 }
 
 // Latest returns the newest advice; ok is false before the first observation.

@@ -50,6 +50,11 @@ func TestAdvisorSizesForTheBottleneck(t *testing.T) {
 		!strings.Contains(adv.Reason, "scale up 1→2") || len(adv.Decisions) == 0 {
 		t.Fatalf("surge: %+v", adv)
 	}
+	// Two workers carry 8000/s of input, 4000/s of the view's: 4 of its subtasks, busy
+	// all the time, at 1000/s each.
+	if len(adv.Steps) != 1 || adv.Steps[0].Node != "velocity" || adv.Steps[0].Parallelism != 2 || adv.Steps[0].Desired != 4 {
+		t.Errorf("steps %+v", adv.Steps)
+	}
 	if adv.ForecastAt != adv.At.Add(10*time.Minute) || adv.Forecast.Hi < adv.Forecast.Mean {
 		t.Errorf("forecast %+v at %s", adv.Forecast, adv.ForecastAt)
 	}

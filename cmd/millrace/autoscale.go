@@ -56,7 +56,7 @@ func advisorConfig(speed float64, parallelism int, auto autoscaleFlags) scale.Ad
 		Window: shrink(time.Minute, 10*time.Second), Season: time.Duration(float64(24*time.Hour) / speed)}
 	if auto.on {
 		lim.Min, lim.Max = auto.min, auto.max
-		cfg.Workers = parallelism
+		cfg.Workers, cfg.Acts = parallelism, true
 	}
 	cfg.Policy = scale.Policy{Mode: scale.Predictive, Limits: lim}
 	return cfg

@@ -391,6 +391,9 @@ function workers(n) { return n + (n === 1 ? " worker" : " workers"); }
 
 // drawAdvice writes what the advisor wants and why, and the figures it decided on.
 function drawAdvice(a) {
+  document.getElementById("scale-mode").textContent = a.acts
+    ? "(the run rescales itself: a worker is one subtask of every step)"
+    : "(advice for the scheduler, every advisor step)";
   const box = document.getElementById("scale-advice");
   box.className = "advice" + (a.desired_workers !== a.workers ? " change" : "");
   document.getElementById("scale-workers").textContent = "desired " + workers(a.desired_workers) + ", running " + a.workers + ":";
@@ -402,6 +405,19 @@ function drawAdvice(a) {
   document.getElementById("scale-figures").textContent = capacity + " · input " + rate(a.rate) + "/s · forecast " +
     rate(f.mean || 0) + "/s (up to " + rate(f.hi || 0) + "/s) at " + clock(serverTime(a.forecast_at));
   document.getElementById("scale-rate-now").textContent = rate(a.rate) + "/s";
+}
+
+// drawSteps lists each measured step's parallelism now and the one the advice needs.
+function drawSteps(a) {
+  const steps = a.steps || [];
+  const rows = [cells("th", ["step", "parallelism", "desired", "per subtask", "busy"])];
+  for (const s of steps) {
+    const tr = cells("td", [s.node, s.parallelism, s.desired_parallelism, rate(s.true_rate) + "/s", Math.round(s.utilization * 100) + "%"]);
+    if (s.desired_parallelism !== s.parallelism) tr.className = "change";
+    rows.push(tr);
+  }
+  if (steps.length === 0) rows.push(cells("td", ["not measured yet", "", "", "", ""]));
+  document.getElementById("scale-steps").replaceChildren(...rows);
 }
 
 // drawDecisions lists the advisor's recent decisions, newest first; a decision that changed
@@ -505,6 +521,7 @@ async function refreshScale() {
   recordAdvice(a);
   drawAdvice(a);
   drawDecisions(a);
+  drawSteps(a);
   drawScaleChart();
   return true;
 }

@@ -46,14 +46,14 @@ the evening. The scaling advisor measures what one subtask per step carries, for
 input and changes the parallelism ahead of the load (between --min-parallelism and
 --max-parallelism; --autoscale=false only advises). The dashboard shows each decision and
 why. With --speed 60 a day passes in 24 minutes; above --speed 15 the default --rate shrinks
-to 30000/speed, so that the load fits a laptop's cores.`,
+to 20000/speed, so that the load fits a laptop's cores.`,
 		Example: `  millrace demo
   millrace demo --speed 60          # a day in 24 minutes: watch the scaling on the dashboard
   millrace demo --speed 60 --duration 2m --autoscale=false`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !cmd.Flags().Changed("rate") && speed > 15 {
-				rate = 30000 / speed
+				rate = 20000 / speed
 			}
 			text, err := examples.Specs.ReadFile("demo.yaml")
 			if err != nil {
@@ -141,7 +141,7 @@ look at it:
 		},
 	}
 	cmd.Flags().StringVar(&dir, "dir", "millrace-demo", "directory to write results into")
-	cmd.Flags().Float64Var(&rate, "rate", 2000, "mean transactions per second of event time (above --speed 15: 30000/speed)")
+	cmd.Flags().Float64Var(&rate, "rate", 2000, "mean transactions per second of event time (above --speed 15: 20000/speed)")
 	cmd.Flags().Float64Var(&speed, "speed", 1, "event time runs this many times faster than the clock")
 	cmd.Flags().Int64Var(&seed, "seed", 1, "random seed of the generator")
 	cmd.Flags().DurationVar(&duration, "duration", 0, "stop after this long (default: until Ctrl-C)")

@@ -78,8 +78,9 @@ sinks:
 `
 
 // TestCrashAndResumeIsExactlyOnce runs the real CLI over generated files, kills it with
-// SIGKILL at random moments, runs it again until it completes, and checks that every sink
-// holds exactly what an uninterrupted run writes: nothing lost, nothing twice.
+// SIGKILL at random moments, runs it again, each time at another parallelism, until it
+// completes, and checks that every sink holds exactly what an uninterrupted run writes:
+// nothing lost, nothing twice.
 func TestCrashAndResumeIsExactlyOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills and restarts a real process for several seconds")
@@ -104,12 +105,14 @@ func TestCrashAndResumeIsExactlyOnce(t *testing.T) {
 
 	rng := rand.New(rand.NewPCG(7, uint64(rows)))
 	out := filepath.Join(dir, "got")
-	args := []string{"run", spec, "-p", "2", "--listen", "", "--checkpoint", filepath.Join(dir, "checkpoints"), "--checkpoint-interval", "150ms"}
 	killed := 0
 	for attempt := 0; ; attempt++ {
 		if attempt > 4*kills+20 {
 			t.Fatalf("the run did not complete after %d attempts", attempt)
 		}
+		// Each attempt resumes at another parallelism: the state moves by key group.
+		p := strconv.Itoa(1 + attempt%3)
+		args := []string{"run", spec, "-p", p, "--listen", "", "--checkpoint", filepath.Join(dir, "checkpoints"), "--checkpoint-interval", "150ms"}
 		cmd := exec.Command(os.Args[0], args...)
 		cmd.Env = append(os.Environ(), runMainEnv+"=1", "OUT="+out)
 		var stderr strings.Builder

@@ -134,3 +134,9 @@ func (g *Graph) validate() error {
 // KeyGroupOwner is the subtask, of parallelism p, that owns key group kg of k: subtasks own
 // contiguous ranges, as in Flink.
 func KeyGroupOwner(kg, k, p int) int { return kg * p / k }
+
+// KeyGroupRange is the half-open range of the k key groups that subtask sub of p owns.
+func KeyGroupRange(sub, k, p int) (start, end int) {
+	first := func(s int) int { return (s*k + p - 1) / p } // the least kg with kg*p/k >= s
+	return first(sub), first(sub + 1)
+}

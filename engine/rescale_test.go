@@ -156,3 +156,27 @@ type fixedSum struct{ op.Base }
 func (fixedSum) Process(int, arrow.RecordBatch, op.Collector) error { return nil }
 func (fixedSum) Snapshot(uint64) ([]byte, error)                    { return nil, nil }
 func (fixedSum) Restore([]byte) error                               { return nil }
+
+// KeyGroupRange and KeyGroupOwner agree: every key group is in the range of its owner.
+func TestKeyGroupRangeHoldsWhatItsSubtaskOwns(t *testing.T) {
+	for _, k := range []int{1, 7, 128, 256} {
+		for p := 1; p <= k && p <= 40; p++ {
+			next := 0
+			for sub := range p {
+				start, end := KeyGroupRange(sub, k, p)
+				if start != next {
+					t.Fatalf("k %d p %d: subtask %d starts at %d, want %d", k, p, sub, start, next)
+				}
+				for kg := start; kg < end; kg++ {
+					if o := KeyGroupOwner(kg, k, p); o != sub {
+						t.Fatalf("k %d p %d: key group %d is in subtask %d's range but owned by %d", k, p, kg, sub, o)
+					}
+				}
+				next = end
+			}
+			if next != k {
+				t.Fatalf("k %d p %d: the ranges end at %d", k, p, next)
+			}
+		}
+	}
+}

@@ -206,8 +206,12 @@ func (c *checkpoints) write(s *engine.Snapshot) error {
 	for name, parts := range s.Parts {
 		step, _ := c.plan.Step(name)
 		node := checkpoint.Node{Kind: step.Kind, Fingerprint: step.Fingerprint()}
+		keyed := slices.ContainsFunc(step.Inputs, func(in plan.Input) bool { return in.Partitioning == engine.Hash.String() })
 		for sub, state := range parts {
 			part := checkpoint.Part{Subtask: sub}
+			if keyed {
+				part.KeyGroups.Start, part.KeyGroups.End = engine.KeyGroupRange(sub, c.plan.Graph.KeyGroups, len(parts))
+			}
 			if state != nil {
 				part.Blob = fmt.Sprintf("%s.%d", name, sub)
 				if err := p.Write(part.Blob, state); err != nil {

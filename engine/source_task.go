@@ -342,8 +342,12 @@ func (t *sourceTask) sendDead(dead []format.DeadLetter) error {
 	return t.outs[DeadLetterPort].send(op.Message{Kind: op.Data, Batch: format.DeadLetterBatch(t.r.opts.Mem, dead)})
 }
 
-// sendOnTime splits off the rows behind the watermark already emitted (late: their windows
-// may have fired), and rows without an event time, and sends the rest on.
+// sendOnTime splits off the late rows, and rows without an event time, and sends the rest
+// on. A row is late when it is more than the allowed disorder behind the largest event time
+// of its partition before it: so whether a row is late depends on its partition alone, not
+// on which partitions a subtask reads together, nor when. Such a row is also never behind
+// the watermark the subtask emitted (the least over its partitions), whose windows may have
+// fired.
 func (t *sourceTask) sendOnTime(p *partitionState, rec arrow.RecordBatch) error {
 	if t.policy.EventTime < 0 {
 		t.tally.accepted += rec.NumRows()
@@ -357,7 +361,7 @@ func (t *sourceTask) sendOnTime(p *partitionState, rec arrow.RecordBatch) error 
 	var onTime, late []int32
 	for i, v := range ts.TimestampValues() {
 		ms := int64(v)
-		if ts.IsNull(i) || ms < t.emitted {
+		if ts.IsNull(i) || ms < t.emitted || (p.maxTime != op.MinWatermark && ms < p.maxTime-t.policy.OutOfOrder) {
 			late = append(late, int32(i))
 			continue
 		}

@@ -126,4 +126,15 @@ func BenchmarkWindowAggSnapshot(b *testing.B) {
 		}
 		b.ReportMetric(float64(len(state))/groups, "B/group")
 	})
+	// rescale spreads the one subtask's groups over 3 by key, as a change of parallelism
+	// does before the new subtasks restore.
+	b.Run("rescale", func(b *testing.B) {
+		b.SetBytes(int64(len(state)))
+		owner := cardOwner(3)
+		for b.Loop() {
+			if _, err := w.Rescale([][]byte{state}, 3, owner); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

@@ -51,7 +51,9 @@ func advisorConfig(speed float64, parallelism int, auto autoscaleFlags) scale.Ad
 	lim := scale.DefaultLimits()
 	lim.Min = 1
 	lim.CatchUp = shrink(lim.CatchUp, 10*time.Second)
-	lim.ScaleDownWindow = shrink(lim.ScaleDownWindow, 5*time.Second)
+	// A change of parallelism pauses the run and starts its measurements afresh: at any
+	// speed, hold on to workers for at least half a minute of the clock.
+	lim.ScaleDownWindow = shrink(lim.ScaleDownWindow, 30*time.Second)
 	cfg := scale.AdvisorConfig{Step: shrink(10*time.Second, time.Second), Horizon: shrink(10*time.Minute, 10*time.Second),
 		Window: shrink(time.Minute, 10*time.Second), Season: time.Duration(float64(24*time.Hour) / speed)}
 	if auto.on {

@@ -117,3 +117,22 @@ func noHidden(t *testing.T, dir string) {
 		t.Fatal(err)
 	}
 }
+
+// TestAdvisorConfigFollowsTheSpeed checks that the demo's advisor judges event time alike at
+// any speed, within the clock's floors, and that autoscaling makes workers the parallelism.
+func TestAdvisorConfigFollowsTheSpeed(t *testing.T) {
+	live := advisorConfig(1, 4, autoscaleFlags{})
+	if live.Step != 10*time.Second || live.Horizon != 10*time.Minute || live.Window != time.Minute || live.Season != 24*time.Hour ||
+		live.Policy.Limits.ScaleDownWindow != 10*time.Minute || live.Workers != 0 || live.Acts || live.Policy.Limits.Min != 1 {
+		t.Errorf("at speed 1: %+v", live)
+	}
+	fast := advisorConfig(60, 2, autoscaleFlags{on: true, min: 1, max: 3})
+	lim := fast.Policy.Limits
+	if fast.Step != time.Second || fast.Horizon != 10*time.Second || fast.Window != 10*time.Second || fast.Season != 24*time.Minute ||
+		lim.ScaleDownWindow != 30*time.Second || lim.CatchUp != 10*time.Second {
+		t.Errorf("at speed 60: %+v", fast)
+	}
+	if fast.Workers != 2 || !fast.Acts || lim.Min != 1 || lim.Max != 3 {
+		t.Errorf("autoscaling: workers %d, acts %v, limits %d..%d", fast.Workers, fast.Acts, lim.Min, lim.Max)
+	}
+}

@@ -82,8 +82,9 @@ type Advisor struct {
 	forecast  *HoltWinters
 	decisions []Decision
 	sources   map[string]bool
-	observed  int     // observations fed to the forecaster
-	latest    *Advice // the newest advice, nil before the first
+	observed  int           // observations fed to the forecaster
+	latest    *Advice       // the newest advice, nil before the first
+	seen      time.Duration // the run time of the newest snapshot observed
 }
 
 // NewAdvisor returns an Advisor; zero fields of cfg take their defaults.
@@ -125,7 +126,22 @@ func (a *Advisor) Step() time.Duration { return a.cfg.Step }
 func (a *Advisor) Observe(now time.Time, st *engine.Stats) Advice {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.window.Add(st)
+	// A run that just started (again, after a rescale or a restart) has no rate to tell
+	// until its sources read and a while passes; feeding the forecaster its zero would teach
+	// it a dip that never was.
+	if st.Elapsed < a.seen {
+		a.window = NewWindow(a.cfg.Window) // a new run
+	}
+	a.seen = st.Elapsed
+	if a.read(st) > 0 {
+		a.window.Add(st)
+	}
+	if span := a.window.Span(); a.window.Len() < 2 || span < a.cfg.Step/2 {
+		adv := Advice{At: now, Workers: a.cfg.Workers, DesiredWorkers: a.cfg.Workers, Acts: a.cfg.Acts,
+			Reason: "measuring: the run has only just started reading"}
+		a.latest = &adv
+		return adv
+	}
 	caps := a.window.Capacities()
 	var rate float64
 	for _, c := range caps {
@@ -218,6 +234,17 @@ func (a *Advisor) Watch(m *engine.Monitor, stop <-chan struct{}) {
 			return
 		}
 	}
+}
+
+// read is the records the sources have read in the run st is of.
+func (a *Advisor) read(st *engine.Stats) int64 {
+	var n int64
+	for _, r := range st.Nodes {
+		if a.sources[r.Name] {
+			n += r.Read
+		}
+	}
+	return n
 }
 
 // backlog estimates the records the sources have left: each source's bytes left at the

@@ -95,3 +95,31 @@ func TestAdvisorDrainsTheBacklog(t *testing.T) {
 		t.Errorf("advice %+v", adv)
 	}
 }
+
+// TestAdvisorWaitsOutARestart restarts the run (a rescale does): until the new run has read
+// for a while the advisor says it is measuring, and its forecaster never sees the restart's
+// empty seconds as a dip in the input.
+func TestAdvisorWaitsOutARestart(t *testing.T) {
+	lim := DefaultLimits()
+	lim.Min, lim.Max = 1, 50
+	a, err := NewAdvisor(AdvisorConfig{Sources: []string{"tx"}, Step: 10 * time.Second, Window: 30 * time.Second,
+		Policy: Policy{Mode: Reactive, Limits: lim}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)
+	at := func(s int) time.Time { return start.Add(time.Duration(s) * time.Second) }
+	for s := 10; s <= 120; s += 10 {
+		a.Observe(at(s), runAt(s, int64(1000*s), int64(500*s), time.Duration(s)*500*time.Millisecond))
+	}
+	// The new run: nothing read in its first seconds while it restores, then 1000/s again.
+	for i, st := range []*engine.Stats{runAt(3, 0, 0, 0), runAt(13, 10_000, 5000, 5*time.Second)} {
+		if adv := a.Observe(at(130+10*i), st); !strings.HasPrefix(adv.Reason, "measuring") || adv.DesiredWorkers != 1 {
+			t.Fatalf("observation %d of the new run: %+v", i, adv)
+		}
+	}
+	adv := a.Observe(at(150), runAt(23, 20_000, 10_000, 10*time.Second))
+	if adv.Rate != 1000 || adv.Forecast.Mean < 900 {
+		t.Fatalf("after the restart: rate %g, forecast %+v; want 1000/s and no dip", adv.Rate, adv.Forecast)
+	}
+}

@@ -122,6 +122,17 @@ func (w *Window) Add(st *engine.Stats) {
 	}
 }
 
+// Len is the number of snapshots the window keeps.
+func (w *Window) Len() int { return len(w.snaps) }
+
+// Span is the time between the window's oldest snapshot and its newest.
+func (w *Window) Span() time.Duration {
+	if len(w.snaps) < 2 {
+		return 0
+	}
+	return w.snaps[len(w.snaps)-1].Elapsed - w.snaps[0].Elapsed
+}
+
 // Capacities measures every node between the oldest and the newest snapshot kept: over the
 // window, or with a single snapshot over the run so far. It is nil before any snapshot.
 func (w *Window) Capacities() []Capacity {

@@ -19,6 +19,9 @@ type AdvisorConfig struct {
 	Step, Horizon, Season time.Duration
 	// Window is how far back capacity is measured (default 1m).
 	Window time.Duration
+	// ErrorMemory is how far back the forecaster's errors shape its interval (default
+	// DefaultErrorMemory).
+	ErrorMemory time.Duration
 	// Workers is how many workers run the pipeline now (default 1: this process). A run
 	// that scales in process counts its parallelism as workers, and says when it changes
 	// (SetWorkers).
@@ -108,7 +111,7 @@ func NewAdvisor(cfg AdvisorConfig) (*Advisor, error) {
 	if err := cfg.Policy.Limits.Validate(); err != nil {
 		return nil, err
 	}
-	hw, err := NewHoltWinters(HoltWintersConfig{Step: cfg.Step, Season: cfg.Season})
+	hw, err := NewHoltWinters(HoltWintersConfig{Step: cfg.Step, Season: cfg.Season, ErrorMemory: cfg.ErrorMemory})
 	if err != nil {
 		return nil, fmt.Errorf("scale advisor: %w", err)
 	}

@@ -40,6 +40,9 @@ type HoltWintersConfig struct {
 	// Confidence is the probability the prediction interval should cover, in (0, 1); the
 	// default is DefaultConfidence.
 	Confidence float64
+	// ErrorMemory is roughly the span over which the errors of past forecasts are averaged
+	// into the interval (default DefaultErrorMemory; at least minErrorSteps steps).
+	ErrorMemory time.Duration
 }
 
 // The default smoothing constants. A rate sampled every minute is noisy from step to step,
@@ -66,12 +69,11 @@ const (
 	maxHorizonSteps = 64
 )
 
-// errorMemory is roughly the span over which the errors of past forecasts are averaged into
-// the interval: long enough to be steady, short enough to follow a spread that changes over
-// the day. It is at least minErrorSteps steps.
+// DefaultErrorMemory is long enough for a steady interval and short enough to follow a
+// spread that changes over the day; an interval never averages fewer than minErrorSteps.
 const (
-	errorMemory   = 2 * time.Hour
-	minErrorSteps = 30
+	DefaultErrorMemory = 2 * time.Hour
+	minErrorSteps      = 30
 )
 
 // Without a season the forecaster starts Holt's linear trend from a line fitted to the first
@@ -155,6 +157,9 @@ func NewHoltWinters(cfg HoltWintersConfig) (*HoltWinters, error) {
 	if cfg.Confidence == 0 {
 		cfg.Confidence = DefaultConfidence
 	}
+	if cfg.ErrorMemory <= 0 {
+		cfg.ErrorMemory = DefaultErrorMemory
+	}
 	if !(cfg.Confidence > 0 && cfg.Confidence < 1) {
 		return nil, fmt.Errorf("scale: forecaster confidence %v must be in (0, 1)", cfg.Confidence)
 	}
@@ -182,7 +187,7 @@ func (h *HoltWinters) derive() {
 		h.window = holtInitSteps
 	}
 	h.horizons = min(max(int((trackedHorizon+c.Step-1)/c.Step), minHorizonSteps), maxHorizonSteps)
-	h.decay = 1 - 2/(float64(max(int(errorMemory/c.Step), minErrorSteps))+1)
+	h.decay = 1 - 2/(float64(max(int(c.ErrorMemory/c.Step), minErrorSteps))+1)
 	h.z = math.Sqrt2 * math.Erfinv(c.Confidence)
 }
 
@@ -421,25 +426,27 @@ func stddev(y []float64) float64 {
 
 // holtWintersState is the JSON form of a HoltWinters.
 type holtWintersState struct {
-	Version    int       `json:"version"`
-	Step       string    `json:"step"`
-	Season     string    `json:"season"`
-	Alpha      float64   `json:"alpha"`
-	Beta       float64   `json:"beta"`
-	Gamma      float64   `json:"gamma"`
-	Confidence float64   `json:"confidence"`
-	Steps      int64     `json:"steps"`
-	First      time.Time `json:"first"`
-	Last       time.Time `json:"last"`
-	History    []float64 `json:"history,omitempty"`
-	Started    bool      `json:"started"`
-	Level      float64   `json:"level"`
-	Trend      float64   `json:"trend"`
-	Seasonal   []float64 `json:"seasonal,omitempty"`
-	Made       []int64   `json:"made"`
-	Ahead      []float64 `json:"ahead"`
-	ErrSq      []float64 `json:"err_sq"`
-	ErrWeights []float64 `json:"err_weights"`
+	Version    int     `json:"version"`
+	Step       string  `json:"step"`
+	Season     string  `json:"season"`
+	Alpha      float64 `json:"alpha"`
+	Beta       float64 `json:"beta"`
+	Gamma      float64 `json:"gamma"`
+	Confidence float64 `json:"confidence"`
+	// ErrorMemory is absent from states written before it was configurable.
+	ErrorMemory string    `json:"error_memory,omitempty"`
+	Steps       int64     `json:"steps"`
+	First       time.Time `json:"first"`
+	Last        time.Time `json:"last"`
+	History     []float64 `json:"history,omitempty"`
+	Started     bool      `json:"started"`
+	Level       float64   `json:"level"`
+	Trend       float64   `json:"trend"`
+	Seasonal    []float64 `json:"seasonal,omitempty"`
+	Made        []int64   `json:"made"`
+	Ahead       []float64 `json:"ahead"`
+	ErrSq       []float64 `json:"err_sq"`
+	ErrWeights  []float64 `json:"err_weights"`
 }
 
 const holtWintersVersion = 1
@@ -451,7 +458,8 @@ func (h *HoltWinters) MarshalJSON() ([]byte, error) {
 		Version: holtWintersVersion,
 		Step:    h.cfg.Step.String(), Season: h.cfg.Season.String(),
 		Alpha: h.cfg.Alpha, Beta: h.cfg.Beta, Gamma: h.cfg.Gamma, Confidence: h.cfg.Confidence,
-		Steps: h.n, First: h.first, Last: h.last,
+		ErrorMemory: h.cfg.ErrorMemory.String(),
+		Steps:       h.n, First: h.first, Last: h.last,
 		History: h.history, Started: h.started,
 		Level: h.level, Trend: h.trend, Seasonal: h.seasonal,
 		Made: h.made, Ahead: h.ahead, ErrSq: h.errSq, ErrWeights: h.errWts,
@@ -475,8 +483,14 @@ func (h *HoltWinters) UnmarshalJSON(data []byte) error {
 	if err != nil {
 		return fmt.Errorf("scale: forecaster state season: %w", err)
 	}
+	var memory time.Duration // states before ErrorMemory was kept take the default
+	if s.ErrorMemory != "" {
+		if memory, err = time.ParseDuration(s.ErrorMemory); err != nil {
+			return fmt.Errorf("scale: forecaster state error memory: %w", err)
+		}
+	}
 	fresh, err := NewHoltWinters(HoltWintersConfig{Step: step, Season: season,
-		Alpha: s.Alpha, Beta: s.Beta, Gamma: s.Gamma, Confidence: s.Confidence})
+		Alpha: s.Alpha, Beta: s.Beta, Gamma: s.Gamma, Confidence: s.Confidence, ErrorMemory: memory})
 	if err != nil {
 		return fmt.Errorf("scale: forecaster state: %w", err)
 	}

@@ -302,3 +302,28 @@ func BenchmarkHoltWintersObserve(b *testing.B) {
 		h.Observe(day0.Add(time.Duration(n+i)*time.Minute), y[i%len(y)])
 	}
 }
+
+// TestErrorMemoryBoundsHowLongASpikeWidensTheInterval forecasts a steady series with one
+// spike: a short error memory forgets the spike's error sooner, so its interval narrows back.
+func TestErrorMemoryBoundsHowLongASpikeWidensTheInterval(t *testing.T) {
+	width := func(memory time.Duration) float64 {
+		h, err := NewHoltWinters(HoltWintersConfig{Step: time.Minute, ErrorMemory: memory})
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		for i := range 300 {
+			v := 100 + float64(i%3)
+			if i == 200 {
+				v = 1000
+			}
+			h.Observe(start.Add(time.Duration(i)*time.Minute), v)
+		}
+		p := h.Forecast(10 * time.Minute)
+		return p.Hi - p.Mean
+	}
+	short, long := width(30*time.Minute), width(0) // 30 steps against the default 120
+	if !(short > 0 && short < long/2) {
+		t.Fatalf("100 steps after a spike the interval is ±%.1f with a 30-minute memory and ±%.1f with the default; want the first far narrower", short, long)
+	}
+}

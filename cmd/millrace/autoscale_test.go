@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io/fs"
 	"path/filepath"
 	"slices"
@@ -134,5 +135,24 @@ func TestAdvisorConfigFollowsTheSpeed(t *testing.T) {
 	}
 	if fast.Workers != 2 || !fast.Acts || lim.Min != 1 || lim.Max != 3 {
 		t.Errorf("autoscaling: workers %d, acts %v, limits %d..%d", fast.Workers, fast.Acts, lim.Min, lim.Max)
+	}
+}
+
+// TestAutoscaleFlagsAreChecked refuses what autoscaling cannot do, as usage errors.
+func TestAutoscaleFlagsAreChecked(t *testing.T) {
+	spec := "../../examples/card-velocity.yaml"
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--autoscale", "--no-checkpoint"}, "it takes no --no-checkpoint"},
+		{[]string{"--autoscale", "-p", "4", "--max-parallelism", "2"}, "-p 4 is outside --min-parallelism 1 and --max-parallelism 2"},
+		{[]string{"--autoscale", "-p", "1", "--min-parallelism", "3", "--max-parallelism", "2"}, "want 1 <= min <= max <= 256"},
+	} {
+		_, err := runLogged(t, append([]string{"run", spec, "--listen", ""}, c.args...)...)
+		var u usageError
+		if !errors.As(err, &u) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("run %v: %v, want a usage error saying %q", c.args, err, c.want)
+		}
 	}
 }

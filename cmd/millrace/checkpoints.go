@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -32,6 +33,9 @@ type checkpoints struct {
 	// rescaling is set when the run resumes from a checkpoint it took itself to change its
 	// parallelism: there is nothing to tell the user about resuming.
 	rescaling bool
+	// discard: the checkpoints serve this run only, to change its parallelism (the demo),
+	// and no later run resumes from them.
+	discard bool
 }
 
 // advisorNode names the scaling advisor's state in a checkpoint; no step of a plan has a
@@ -49,6 +53,8 @@ type checkpointFlags struct {
 	// rescaling: the next run goes on from the checkpoint its predecessor stopped at to
 	// rescale.
 	rescaling bool
+	// discard: the checkpoints serve this run only and are removed at its end.
+	discard bool
 }
 
 func (f *checkpointFlags) add(cmd *cobra.Command) {
@@ -85,7 +91,7 @@ func (f *checkpointFlags) open(cmd *cobra.Command, p *plan.Plan, opts *engine.Op
 	if err != nil {
 		return nil, err
 	}
-	c.advisor, c.rescaling = advisor, f.rescaling
+	c.advisor, c.rescaling, c.discard = advisor, f.rescaling, f.discard
 	snap, err := c.resume(f.fresh)
 	if err != nil {
 		return nil, err
@@ -96,11 +102,13 @@ func (f *checkpointFlags) open(cmd *cobra.Command, p *plan.Plan, opts *engine.Op
 
 // finish ends a run that went to its end: after input that ended, the checkpoints are
 // marked finished so the next run starts afresh; after a stop, it says where the next run
-// goes on from.
+// goes on from. Checkpoints that served this run only are removed.
 func (c *checkpoints) finish(w io.Writer) error {
 	switch {
 	case c == nil:
 		return nil
+	case c.discard:
+		return os.RemoveAll(c.store.Dir())
 	case c.final:
 		return c.store.MarkFinished()
 	}

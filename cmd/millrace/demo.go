@@ -69,7 +69,7 @@ to 20000/speed, so that the load fits a laptop's cores.`,
 			if err != nil {
 				return usageError{err}
 			}
-			cp := checkpointFlags{dir: filepath.Join(dir, ".checkpoints"), interval: 5 * time.Second, retain: 2, fresh: true,
+			cp := checkpointFlags{dir: filepath.Join(dir, ".checkpoints"), interval: 5 * time.Second, retain: 2, fresh: true, discard: true,
 				restarts: restarts{attempts: 3, base: time.Second, max: 30 * time.Second}}
 			if err := auto.check(parallelism, &cp); err != nil {
 				return err

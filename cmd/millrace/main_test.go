@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -158,6 +159,11 @@ func TestDemoRunsTheLivePipeline(t *testing.T) {
 			t.Errorf("demo wrote no %s", sub)
 		}
 	}
+	// Its checkpoints served the run's changes of parallelism only.
+	if _, err := os.Stat(filepath.Join(dir, ".checkpoints")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the demo left its checkpoints behind (%v)", err)
+	}
+	noHidden(t, dir)
 }
 
 func TestPacedStreamToStdout(t *testing.T) {

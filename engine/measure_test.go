@@ -277,13 +277,8 @@ func TestMonitorFollowsTheNextRun(t *testing.T) {
 		cfg := gen.DefaultConfig()
 		cfg.Rows = rows
 		tx := &Node{Name: "tx", Parallelism: 1, Source: genSource(t, cfg, 1, 500)}
-		var mu sync.Mutex
-		var got int64
-		var wms []int64
-		var finished bool
-		out := &Node{Name: "out", Parallelism: 1, Operator: func(int) op.Operator {
-			return &sink{mu: &mu, rows: &got, watermarks: &wms, finished: &finished}
-		}}
+		var res sinkResult
+		out := res.node("out")
 		opts := DefaultOptions()
 		opts.Monitor = mon
 		opts.ProgressEvery = time.Millisecond

@@ -17,14 +17,22 @@ func runAt(secs int, read, in int64, busy time.Duration) *engine.Stats {
 	}}
 }
 
-func TestAdvisorSizesForTheBottleneck(t *testing.T) {
+// reactiveAdvisor observes the source tx every 10s over a 30s window, with a reactive
+// policy of 1 to most workers.
+func reactiveAdvisor(t *testing.T, most int) *Advisor {
+	t.Helper()
 	lim := DefaultLimits()
-	lim.Min, lim.Max = 1, 50
+	lim.Min, lim.Max = 1, most
 	a, err := NewAdvisor(AdvisorConfig{Sources: []string{"tx"}, Step: 10 * time.Second, Window: 30 * time.Second,
 		Policy: Policy{Mode: Reactive, Limits: lim}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return a
+}
+
+func TestAdvisorSizesForTheBottleneck(t *testing.T) {
+	a := reactiveAdvisor(t, 50)
 	start := time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)
 	if adv := a.Observe(start, &engine.Stats{}); adv.DesiredWorkers != 1 || !strings.HasPrefix(adv.Reason, "measuring") {
 		t.Fatalf("before any work: %+v", adv)
@@ -71,13 +79,7 @@ func TestAdvisorRoundsTheSeasonToSteps(t *testing.T) {
 // TestAdvisorDrainsTheBacklog reads files: with their bytes left counted in records, the
 // policy sizes for reading them within its catch-up time.
 func TestAdvisorDrainsTheBacklog(t *testing.T) {
-	lim := DefaultLimits()
-	lim.Min, lim.Max = 1, 100
-	a, err := NewAdvisor(AdvisorConfig{Sources: []string{"tx"}, Step: 10 * time.Second, Window: 30 * time.Second,
-		Policy: Policy{Mode: Reactive, Limits: lim}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := reactiveAdvisor(t, 100)
 	start := time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)
 	var adv Advice
 	for s := 10; s <= 60; s += 10 {
@@ -100,13 +102,7 @@ func TestAdvisorDrainsTheBacklog(t *testing.T) {
 // for a while the advisor says it is measuring, and its forecaster never sees the restart's
 // empty seconds as a dip in the input.
 func TestAdvisorWaitsOutARestart(t *testing.T) {
-	lim := DefaultLimits()
-	lim.Min, lim.Max = 1, 50
-	a, err := NewAdvisor(AdvisorConfig{Sources: []string{"tx"}, Step: 10 * time.Second, Window: 30 * time.Second,
-		Policy: Policy{Mode: Reactive, Limits: lim}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := reactiveAdvisor(t, 50)
 	start := time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)
 	at := func(s int) time.Time { return start.Add(time.Duration(s) * time.Second) }
 	for s := 10; s <= 120; s += 10 {

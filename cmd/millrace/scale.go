@@ -57,7 +57,7 @@ It prints a JSON summary:
 
 Compare the policies on a shipped trace:
   millrace scale simulate --trace examples/traces/week-nightly-surge.csv --policy reactive
-  millrace scale simulate --trace examples/traces/week-nightly-surge.csv --policy predictive --plot week.svg`,
+  millrace scale simulate --trace examples/traces/week-nightly-surge.csv --policy predictive --plot week.png`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return f.run(cmd) },
 	}

@@ -277,28 +277,37 @@ func TestCheckpointsOfAnUninterruptedRun(t *testing.T) {
 	}
 }
 
+// crashAfter runs g with checkpoints and aborts it, as if killed, right after checkpoint
+// id became durable; it returns that checkpoint.
+func crashAfter(t *testing.T, g *Graph, id uint64) *Snapshot {
+	t.Helper()
+	var last *Snapshot
+	ctx, crash := context.WithCancel(context.Background())
+	defer crash()
+	opts := DefaultOptions()
+	opts.Checkpointing = &Checkpointing{Interval: 5 * time.Millisecond, Complete: func(s *Snapshot) error {
+		last = s
+		if s.ID == id {
+			crash()
+		}
+		return nil
+	}}
+	if _, err := Run(ctx, g, opts); !errors.Is(err, context.Canceled) {
+		t.Fatalf("crash after checkpoint %d: %v", id, err)
+	}
+	if last == nil || last.Final {
+		t.Fatalf("crash after checkpoint %d: last checkpoint %+v", id, last)
+	}
+	return last
+}
+
 // TestResumeAfterACrash aborts runs at several moments and resumes each from the last
 // checkpoint that completed: every value is published exactly once.
 func TestResumeAfterACrash(t *testing.T) {
 	const n = 20000
 	for _, after := range []int{1, 2, 5} {
 		d := newDisk()
-		var last *Snapshot
-		ctx, crash := context.WithCancel(context.Background())
-		opts := DefaultOptions()
-		opts.Checkpointing = &Checkpointing{Interval: 5 * time.Millisecond, Complete: func(s *Snapshot) error {
-			last = s
-			if s.ID == uint64(after) {
-				crash() // as if killed right after the checkpoint became durable
-			}
-			return nil
-		}}
-		if _, err := Run(ctx, checkpointGraph(n, d), opts); !errors.Is(err, context.Canceled) {
-			t.Fatalf("crash after %d: %v", after, err)
-		}
-		if last == nil || last.Final {
-			t.Fatalf("crash after %d: last checkpoint %+v", after, last)
-		}
+		last := crashAfter(t, checkpointGraph(n, d), uint64(after))
 		resumed := DefaultOptions()
 		resumed.Checkpointing = &Checkpointing{Interval: 5 * time.Millisecond, Restore: last, Complete: func(s *Snapshot) error {
 			if s.ID <= last.ID {

@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -113,19 +112,7 @@ func TestResumeAtAnotherParallelism(t *testing.T) {
 func TestRescaleAfterACrash(t *testing.T) {
 	const n = 20000
 	d := newDisk()
-	var last *Snapshot
-	ctx, crash := context.WithCancel(context.Background())
-	opts := DefaultOptions()
-	opts.Checkpointing = &Checkpointing{Interval: 5 * time.Millisecond, Complete: func(s *Snapshot) error {
-		last = s
-		if s.ID == 3 {
-			crash()
-		}
-		return nil
-	}}
-	if _, err := Run(ctx, scaledGraph(n, d, 2), opts); !errors.Is(err, context.Canceled) {
-		t.Fatal(err)
-	}
+	last := crashAfter(t, scaledGraph(n, d, 2), 3)
 	resumed := DefaultOptions()
 	resumed.Checkpointing = &Checkpointing{Interval: 5 * time.Millisecond, Restore: last, Complete: func(*Snapshot) error { return nil }}
 	if _, err := Run(context.Background(), scaledGraph(n, d, 3), resumed); err != nil {

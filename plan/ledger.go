@@ -55,26 +55,40 @@ func (l Ledger) Balanced() bool {
 // Plus adds the ledger of a run that went on where l's stopped (after a rescale): the
 // counts of each source and view add up.
 func (l Ledger) Plus(next Ledger) Ledger {
-	out := Ledger{Sources: append([]SourceLedger(nil), l.Sources...), Views: append([]ViewLedger(nil), l.Views...)}
-	for _, s := range next.Sources {
-		i := slices.IndexFunc(out.Sources, func(o SourceLedger) bool { return o.Name == s.Name })
-		if i < 0 {
-			out.Sources = append(out.Sources, s)
-			continue
+	return Ledger{Sources: addLines(l.Sources, next.Sources), Views: addLines(l.Views, next.Views)}
+}
+
+// ledgerLine is a line of the ledger: named, with counts that add up.
+type ledgerLine[T any] interface {
+	key() string
+	plus(T) T
+}
+
+// addLines adds each line of next to the line of lines with its name, or appends it.
+func addLines[T ledgerLine[T]](lines, next []T) []T {
+	out := slices.Clone(lines)
+	for _, n := range next {
+		if i := slices.IndexFunc(out, func(o T) bool { return o.key() == n.key() }); i >= 0 {
+			out[i] = out[i].plus(n)
+		} else {
+			out = append(out, n)
 		}
-		o := &out.Sources[i]
-		o.Read, o.Accepted, o.Rejected, o.Late = o.Read+s.Read, o.Accepted+s.Accepted, o.Rejected+s.Rejected, o.Late+s.Late
-	}
-	for _, v := range next.Views {
-		i := slices.IndexFunc(out.Views, func(o ViewLedger) bool { return o.Name == v.Name })
-		if i < 0 {
-			out.Views = append(out.Views, v)
-			continue
-		}
-		o := &out.Views[i]
-		o.In, o.Filtered, o.Kept, o.Out, o.Having = o.In+v.In, o.Filtered+v.Filtered, o.Kept+v.Kept, o.Out+v.Out, o.Having+v.Having
 	}
 	return out
+}
+
+func (s SourceLedger) key() string { return s.Name }
+
+func (s SourceLedger) plus(n SourceLedger) SourceLedger {
+	s.Read, s.Accepted, s.Rejected, s.Late = s.Read+n.Read, s.Accepted+n.Accepted, s.Rejected+n.Rejected, s.Late+n.Late
+	return s
+}
+
+func (v ViewLedger) key() string { return v.Name }
+
+func (v ViewLedger) plus(n ViewLedger) ViewLedger {
+	v.In, v.Filtered, v.Kept, v.Out, v.Having = v.In+n.In, v.Filtered+n.Filtered, v.Kept+n.Kept, v.Out+n.Out, v.Having+n.Having
+	return v
 }
 
 // Ledger reads the ledger of a run of p from its stats.

@@ -129,6 +129,12 @@ func (a *Advisor) Step() time.Duration { return a.cfg.Step }
 func (a *Advisor) Observe(now time.Time, st *engine.Stats) Advice {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	adv := a.observe(now, st)
+	a.latest = &adv
+	return adv
+}
+
+func (a *Advisor) observe(now time.Time, st *engine.Stats) Advice {
 	// A run that just started (again, after a rescale or a restart) has no rate to tell
 	// until its sources read and a while passes; feeding the forecaster its zero would teach
 	// it a dip that never was.
@@ -140,10 +146,8 @@ func (a *Advisor) Observe(now time.Time, st *engine.Stats) Advice {
 		a.window.Add(st)
 	}
 	if span := a.window.Span(); a.window.Len() < 2 || span < a.cfg.Step/2 {
-		adv := Advice{At: now, Workers: a.cfg.Workers, DesiredWorkers: a.cfg.Workers, Acts: a.cfg.Acts,
+		return Advice{At: now, Workers: a.cfg.Workers, DesiredWorkers: a.cfg.Workers, Acts: a.cfg.Acts,
 			Reason: "measuring: the run has only just started reading"}
-		a.latest = &adv
-		return adv
 	}
 	caps := a.window.Capacities()
 	var rate float64
@@ -174,7 +178,6 @@ func (a *Advisor) Observe(now time.Time, st *engine.Stats) Advice {
 	}
 	adv := Advice{At: now, Rate: rate, Backlog: backlog, Forecast: pred, ForecastAt: now.Add(a.cfg.Horizon),
 		CapacityPerWorker: perWorker, Bottleneck: bottleneck, Workers: a.cfg.Workers, DesiredWorkers: a.cfg.Workers, Acts: a.cfg.Acts}
-	defer func() { a.latest = &adv }()
 	if perWorker <= 0 {
 		adv.Reason = "measuring: no step has worked long enough to tell its capacity"
 		return adv

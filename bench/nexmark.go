@@ -100,7 +100,7 @@ func Nexmark(ctx context.Context, name string, events int64, p int, opts engine.
 func countSinks(pl *plan.Plan, rows *atomic.Int64) {
 	sinks := map[*engine.Node]bool{}
 	for i, st := range pl.Steps {
-		if st.Kind == "sink" {
+		if st.Kind == plan.KindSink {
 			n := pl.Graph.Nodes[i]
 			n.Operator = func(int) op.Operator { return &discard{rows: rows} }
 			sinks[n] = true

@@ -83,7 +83,7 @@ func BenchmarkMeasurementOverhead(b *testing.B) {
 }
 
 func TestTransactionsBenchmarkBalances(t *testing.T) {
-	r, err := Transactions(context.Background(), t.TempDir(), 20_000, 2, nil)
+	r, err := Transactions(context.Background(), t.TempDir(), 20_000, 2, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"millrace/engine"
 	"millrace/format"
 	"millrace/gen"
+	"millrace/job"
 	"millrace/plan"
 	"millrace/spec"
 )
@@ -55,8 +56,9 @@ const inputFiles = 4
 
 // Transactions generates rows transactions as JSONL files under dir (not timed), then runs
 // the transaction benchmark over them with parallelism p (0: every core) and times it.
-// prepare, when set, adjusts the run's options for its plan (checkpoints, say).
-func Transactions(ctx context.Context, dir string, rows int64, p int, prepare func(*plan.Plan, *engine.Options) error) (Result, error) {
+// With a positive checkpointEvery it takes checkpoints that often under dir, as run does,
+// to measure what exactly-once costs.
+func Transactions(ctx context.Context, dir string, rows int64, p int, checkpointEvery time.Duration) (Result, error) {
 	if p <= 0 {
 		p = runtime.GOMAXPROCS(0)
 	}
@@ -85,18 +87,16 @@ func Transactions(ctx context.Context, dir string, rows int64, p int, prepare fu
 	if err != nil {
 		return Result{}, err
 	}
-	opts := engine.DefaultOptions()
-	if prepare != nil {
-		if err := prepare(pl, &opts); err != nil {
-			return Result{}, err
-		}
+	opts := job.Options{Plan: pl, Engine: engine.DefaultOptions(), Holder: "millrace bench tx"}
+	if checkpointEvery > 0 {
+		opts.Checkpoints = &job.Checkpointing{Dir: filepath.Join(dir, "checkpoints"), Interval: checkpointEvery, Retain: 2, Fresh: true, Discard: true}
 	}
+	var l plan.Ledger
+	opts.Ran = func(ledger plan.Ledger) { l = ledger }
 	start := time.Now()
-	stats, err := engine.Run(ctx, pl.Graph, opts)
-	if err != nil {
+	if err := job.New(opts).Run(ctx); err != nil {
 		return Result{}, err
 	}
-	l := pl.Ledger(stats)
 	if !l.Balanced() || l.Sources[0].Read != rows {
 		return Result{}, fmt.Errorf("bench tx: ledger does not balance:\n%s", l)
 	}

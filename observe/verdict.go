@@ -96,13 +96,13 @@ func Diagnose(p *plan.Plan, prev, cur *engine.Stats) Topology {
 	}
 	kind := map[string]string{}
 	for _, st := range p.Steps {
-		kind[st.Name] = st.Kind
+		kind[st.Name] = string(st.Kind)
 	}
 	load := map[string]NodeLoad{}
 	for _, n := range cur.Nodes {
 		l := nodeLoad(n, before[n.Name], elapsed, cur.Taken)
 		l.Kind = kind[n.Name]
-		if l.Kind == "source" {
+		if l.Kind == string(plan.KindSource) {
 			l.InRate = float64(n.Read-before[n.Name].Read) / elapsed
 		}
 		load[n.Name] = l
@@ -190,7 +190,7 @@ func verdict(nodes []NodeLoad, upstream map[string][]string, load map[string]Nod
 		held = max(held, load[u].Backpressure)
 	}
 	what := fmt.Sprintf("%s %q", n.Kind, n.ID)
-	if n.Kind == "sink" {
+	if n.Kind == string(plan.KindSink) {
 		return Verdict{Node: n.ID, Reason: fmt.Sprintf("%s is slow: upstream steps are backpressured %.0f%% of the time", what, held*100)}
 	}
 	others := othersBusy(n)

@@ -21,7 +21,7 @@ func (s *Step) Fingerprint() string {
 		}
 	}
 	b, err := json.Marshal(struct {
-		Kind    string
+		Kind    StepKind
 		Does    []string
 		Columns []string
 		Inputs  []Input

@@ -13,6 +13,8 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -58,12 +60,28 @@ type ViewNodes struct {
 // Step describes one node of the plan.
 type Step struct {
 	Name        string   `json:"name"`
-	Kind        string   `json:"kind"`
+	Kind        StepKind `json:"kind"`
 	Parallelism int      `json:"parallelism"`
 	Does        []string `json:"does"`
 	Inputs      []Input  `json:"inputs,omitempty"`
 	Columns     []string `json:"columns"`
 }
+
+// StepKind is what a step does, as plan prints it.
+type StepKind string
+
+// The kinds of step. A view is planned as one step (KindView), as a prepare or partial
+// aggregate step before a keyed exchange and a window aggregate after it, or as two window
+// top steps.
+const (
+	KindSource          StepKind = "source"
+	KindSink            StepKind = "sink"
+	KindView            StepKind = "view"
+	KindPrepare         StepKind = "prepare"
+	KindPartial         StepKind = "partial aggregate"
+	KindWindowAggregate StepKind = "window aggregate"
+	KindWindowTop       StepKind = "window top"
+)
 
 // Input is an edge into a step.
 type Input struct {
@@ -72,6 +90,13 @@ type Input struct {
 	Partitioning string   `json:"partitioning"`
 	Key          []string `json:"key,omitempty"`
 }
+
+// Keyed tells whether the input is hashed by key, so that the step's state is spread over
+// its subtasks by key group.
+func (in Input) Keyed() bool { return in.Partitioning == engine.Hash.String() }
+
+// Keyed tells whether any input of the step is hashed by key.
+func (s *Step) Keyed() bool { return slices.ContainsFunc(s.Inputs, Input.Keyed) }
 
 // stream is a named stream of the spec as the plan has built it so far.
 type stream struct {
@@ -135,7 +160,7 @@ func Build(s *spec.Spec, opts Options) (*Plan, error) {
 }
 
 // addNode adds a node and its description.
-func (b *builder) addNode(n *engine.Node, kind string, schema *arrow.Schema, does ...string) *Step {
+func (b *builder) addNode(n *engine.Node, kind StepKind, schema *arrow.Schema, does ...string) *Step {
 	b.plan.Graph.Nodes = append(b.plan.Graph.Nodes, n)
 	st := &Step{Name: n.Name, Kind: kind, Parallelism: n.Parallelism, Does: does}
 	if schema != nil {
@@ -181,3 +206,14 @@ func (b *builder) lookup(ref string) (stream, error) {
 
 // deadLetterSchema is the schema of every source's dead letters.
 func deadLetterSchema() *arrow.Schema { return format.DeadLetterSchema() }
+
+// ViewOf returns the view a step computes part of, and false for a step of no view (a
+// source or a sink).
+func (p *Plan) ViewOf(step string) (string, bool) {
+	for _, v := range p.Views {
+		if step == v.Name || strings.HasPrefix(step, v.Name+".") {
+			return v.Name, true
+		}
+	}
+	return "", false
+}

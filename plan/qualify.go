@@ -104,12 +104,12 @@ func (b *builder) qualify(v *spec.View, inputs []stream, in *arrow.Schema, first
 	}
 	top := fmt.Sprintf("keep the rows of max(%s) %s", name, per)
 	local := &engine.Node{Name: v.Name + ".local", Parallelism: b.opts.Parallelism, Operator: chain(ops)}
-	b.addNode(local, "window top", out, append(append(does, mdoes...), top+" in each subtask")...)
+	b.addNode(local, KindWindowTop, out, append(append(does, mdoes...), top+" in each subtask")...)
 	for i, s := range inputs {
 		b.connect(s, local, i, follow(s, local.Parallelism))
 	}
 	global := &engine.Node{Name: v.Name, Parallelism: 1, Operator: func(int) op.Operator { return op.NewWindowTop(endCol, value) }}
-	b.addNode(global, "window top", out, top+", fired by the watermark")
+	b.addNode(global, KindWindowTop, out, top+", fired by the watermark")
 	b.connect(stream{node: local, schema: out}, global, 0, engine.Rebalance)
 	b.streams[v.Name] = stream{node: global, port: engine.MainPort, schema: out}
 	b.plan.Views = append(b.plan.Views, ViewNodes{Name: v.Name, First: local.Name, Last: global.Name})

@@ -32,7 +32,7 @@ func (b *builder) sink(k *spec.Sink) error {
 			}
 			return s
 		}}
-		b.addNode(n, "sink", nil, fmt.Sprintf("write %s to stdout", kind))
+		b.addNode(n, KindSink, nil, fmt.Sprintf("write %s to stdout", kind))
 		b.connect(from, n, 0, engine.Rebalance)
 		return nil
 	}
@@ -70,7 +70,7 @@ func (b *builder) sink(k *spec.Sink) error {
 	for _, pe := range k.PartitionBy {
 		does += ", partitioned by " + pe.Text
 	}
-	b.addNode(n, "sink", nil, does)
+	b.addNode(n, KindSink, nil, does)
 	b.connect(from, n, 0, follow(from, p))
 	return nil
 }

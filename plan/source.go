@@ -104,7 +104,7 @@ func (b *builder) source(src *spec.Source) error {
 	for _, c := range src.Checks {
 		detail = append(detail, "check "+c.Text)
 	}
-	b.addNode(n, "source", s, detail...)
+	b.addNode(n, KindSource, s, detail...)
 	b.plan.Sources = append(b.plan.Sources, src.Name)
 	b.streams[src.Name] = stream{node: n, port: engine.MainPort, schema: s}
 	b.streams[src.Name+"."+spec.DeadLetters] = stream{node: n, port: engine.DeadLetterPort, schema: deadLetterSchema()}

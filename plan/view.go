@@ -59,7 +59,7 @@ func (b *builder) view(v *spec.View) error {
 	}
 	ops := append(first, func() (op.Operator, error) { return m(), nil })
 	n := &engine.Node{Name: v.Name, Parallelism: b.opts.Parallelism, Operator: chain(ops)}
-	b.addNode(n, "view", out, append(does, mdoes...)...)
+	b.addNode(n, KindView, out, append(does, mdoes...)...)
 	for i, s := range inputs {
 		b.connect(s, n, i, follow(s, n.Parallelism))
 	}
@@ -242,11 +242,11 @@ func (b *builder) aggregate(v *spec.View, inputs []stream, in *arrow.Schema, fir
 	// rows go through the exchange and one phase aggregates them.
 	twoPhase := w.Kind == window.Tumble
 	firstOps := append(first, func() (op.Operator, error) { return preMap(), nil })
-	firstName, firstKind, firstSchema := v.Name+".prepare", "prepare", preSchema
+	firstName, firstKind, firstSchema := v.Name+".prepare", KindPrepare, preSchema
 	firstDoes := append(does, preDoes...)
 	if twoPhase {
 		firstOps = append(firstOps, func() (op.Operator, error) { return op.NewWindowAgg(partialCfg) })
-		firstName, firstKind, firstSchema = v.Name+".partial", "partial aggregate", stateSchema
+		firstName, firstKind, firstSchema = v.Name+".partial", KindPartial, stateSchema
 		firstDoes = append(firstDoes, "partial "+describeCalls(calls)+" per "+w.String())
 	}
 	partial := &engine.Node{Name: firstName, Parallelism: b.opts.Parallelism, Operator: chain(firstOps)}
@@ -317,7 +317,7 @@ func (b *builder) aggregate(v *spec.View, inputs []stream, in *arrow.Schema, fir
 	if !twoPhase {
 		phase = ""
 	}
-	b.addNode(final, "window aggregate", out, append([]string{phase + describeCalls(calls) + " per " + w.String() + ", fired by the watermark"}, postDoes...)...)
+	b.addNode(final, KindWindowAggregate, out, append([]string{phase + describeCalls(calls) + " per " + w.String() + ", fired by the watermark"}, postDoes...)...)
 	b.connect(stream{node: partial, schema: firstSchema}, final, 0, partitioning, keys...)
 	b.streams[v.Name] = stream{node: final, port: engine.MainPort, schema: out}
 	b.plan.Views = append(b.plan.Views, ViewNodes{Name: v.Name, First: partial.Name, Last: final.Name})

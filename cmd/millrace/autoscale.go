@@ -21,8 +21,9 @@ func (f *autoscaleFlags) add(cmd *cobra.Command, on bool) {
 	cmd.Flags().IntVar(&f.max, "max-parallelism", runtime.GOMAXPROCS(0), "the most parallelism --autoscale goes up to")
 }
 
-// check validates the flags against the parallelism a run starts at.
-func (f *autoscaleFlags) check(parallelism int, cp *checkpointFlags) error {
+// check validates the flags against the parallelism a run starts at, and whether it
+// takes checkpoints.
+func (f *autoscaleFlags) check(parallelism int, checkpointing bool) error {
 	switch {
 	case !f.on:
 		return nil
@@ -30,7 +31,7 @@ func (f *autoscaleFlags) check(parallelism int, cp *checkpointFlags) error {
 		return usagef("--min-parallelism %d --max-parallelism %d: want 1 <= min <= max <= %d", f.min, f.max, maxParallelism)
 	case parallelism < f.min || parallelism > f.max:
 		return usagef("-p %d is outside --min-parallelism %d and --max-parallelism %d", parallelism, f.min, f.max)
-	case cp.off:
+	case !checkpointing:
 		return usagef("--autoscale moves state through checkpoints: it takes no --no-checkpoint")
 	}
 	return nil
@@ -66,7 +67,7 @@ func advisorConfig(speed float64, parallelism int, auto autoscaleFlags) scale.Ad
 	return cfg
 }
 
-// scaler is the rescaler that follows the advisor's advice.
+// scaler is the job.Rescaler that follows the advisor's advice.
 type scaler struct {
 	advisor *scale.Advisor
 	current int
@@ -79,11 +80,11 @@ func newScaler(a *scale.Advisor, parallelism int) *scaler {
 	return &scaler{advisor: a, current: parallelism, since: time.Now()}
 }
 
-// every is the advisor's step: it has no newer advice sooner.
-func (s *scaler) every() time.Duration { return s.advisor.Step() }
+// Every is the advisor's step: it has no newer advice sooner.
+func (s *scaler) Every() time.Duration { return s.advisor.Step() }
 
-// want returns the parallelism the newest advice asks for, or 0 to stay.
-func (s *scaler) want() int {
+// Want returns the parallelism the newest advice asks for, or 0 to stay.
+func (s *scaler) Want() int {
 	adv, ok := s.advisor.Latest()
 	if !ok || !adv.At.After(s.since) || adv.DesiredWorkers == s.current {
 		return 0
@@ -91,8 +92,8 @@ func (s *scaler) want() int {
 	return adv.DesiredWorkers
 }
 
-// rescaled records that the run goes on at parallelism n, and returns the one before.
-func (s *scaler) rescaled(n int) int {
+// Rescaled records that the run goes on at parallelism n, and returns the one before.
+func (s *scaler) Rescaled(n int) int {
 	from := s.current
 	s.current, s.since = n, time.Now()
 	s.advisor.SetWorkers(n)

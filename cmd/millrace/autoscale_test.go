@@ -16,42 +16,52 @@ import (
 	"github.com/spf13/cobra"
 
 	"millrace/engine"
+	"millrace/job"
 	"millrace/plan"
 )
 
-// scripted is a rescaler that asks for each parallelism of a script in turn, a while after
-// the last change.
+// scripted is a job.Rescaler that asks for each parallelism of a script in turn, once
+// the run at the current one has read each rows: driven by rows read, not by time, so the
+// input never ends before the script does.
 type scripted struct {
 	mu      sync.Mutex
 	script  []int
 	current int
-	since   time.Time
-	after   time.Duration
+	each    int64
+	read    int64 // by the run at the current parallelism
 	done    []int // the parallelisms gone to
 }
 
-func (s *scripted) every() time.Duration { return 20 * time.Millisecond }
+func (s *scripted) Every() time.Duration { return 5 * time.Millisecond }
 
-func (s *scripted) want() int {
+// progress records the rows the current run has read.
+func (s *scripted) progress(read int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.script) == 0 || time.Since(s.since) < s.after {
+	s.read = read
+}
+
+func (s *scripted) Want() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.script) == 0 || s.read < s.each {
 		return 0
 	}
 	return s.script[0]
 }
 
-func (s *scripted) rescaled(n int) int {
+func (s *scripted) Rescaled(n int) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	from := s.current
-	s.current, s.since, s.script = n, time.Now(), s.script[1:]
+	s.current, s.read, s.script = n, 0, s.script[1:]
 	s.done = append(s.done, n)
 	return from
 }
 
 // TestLiveRescalingChangesNothing runs the resume spec over three files while the
-// parallelism goes 1, 2, 3, 1 within the run, each change at a checkpoint: the sources'
+// parallelism goes 1, 2, 3, 1 within the run, each change at a checkpoint once 50 000 more
+// rows were read: the sources'
 // partitions and the window's groups move, and every sink must hold exactly the rows of an
 // uninterrupted run, with a ledger that reads every record once.
 func TestLiveRescalingChangesNothing(t *testing.T) {
@@ -78,13 +88,16 @@ func TestLiveRescalingChangesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	script := &scripted{script: []int{2, 3, 1}, current: 1, since: time.Now(), after: 300 * time.Millisecond}
-	cp := &checkpointFlags{dir: filepath.Join(dir, "checkpoints"), interval: 50 * time.Millisecond, retain: 2,
-		restarts: restarts{base: time.Second, max: time.Second}}
+	script := &scripted{script: []int{2, 3, 1}, current: 1, each: 50_000}
 	var ledger plan.Ledger
-	j := &job{cmd: cmd, plan: p, build: build, cp: cp, scaler: script, log: &log, opts: engine.DefaultOptions(),
-		ran: func(l plan.Ledger) { ledger = l }}
-	if err := j.run(); err != nil {
+	opts := job.Options{Plan: p, Build: build, Scaler: script, Log: &log, Engine: engine.DefaultOptions(),
+		Checkpoints: &job.Checkpointing{Dir: filepath.Join(dir, "checkpoints"), Interval: 50 * time.Millisecond, Retain: 2},
+		Ran:         func(l plan.Ledger) { ledger = l }}
+	opts.Engine.ProgressEvery = time.Millisecond
+	var j *job.Job
+	opts.Engine.Progress = func(st *engine.Stats) { script.progress(j.Plan().Ledger(st).Sources[0].Read) }
+	j = job.New(opts)
+	if err := j.Run(context.Background()); err != nil {
 		t.Fatalf("%v\n%s", err, log.String())
 	}
 	if !slices.Equal(script.done, []int{2, 3, 1}) {

@@ -3,16 +3,13 @@ package main
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"millrace/bench"
-	"millrace/checkpoint"
 	"millrace/engine"
-	"millrace/plan"
 )
 
 func newBenchCmd() *cobra.Command {
@@ -74,21 +71,7 @@ directory), to measure what exactly-once costs.`,
 				}
 				defer func() { _ = os.RemoveAll(work) }() // a leftover temporary directory is harmless
 			}
-			var prepare func(*plan.Plan, *engine.Options) error
-			if every > 0 {
-				prepare = func(p *plan.Plan, opts *engine.Options) error {
-					c, err := openCheckpoints(checkpoint.OSFS{}, filepath.Join(work, "checkpoints"), p, 2, cmd.ErrOrStderr())
-					if err != nil {
-						return err
-					}
-					if _, err := c.resume(true); err != nil { // a fresh start
-						return err
-					}
-					opts.Checkpointing = &engine.Checkpointing{Interval: every, Complete: c.complete}
-					return nil
-				}
-			}
-			r, err := bench.Transactions(cmd.Context(), work, rows, parallelism, prepare)
+			r, err := bench.Transactions(cmd.Context(), work, rows, parallelism, every)
 			if err != nil {
 				return err
 			}

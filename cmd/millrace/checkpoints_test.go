@@ -3,20 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"millrace/checkpoint"
-	"millrace/checkpoint/errorfs"
-	"millrace/engine"
-	"millrace/scale"
 )
 
 // runLogged runs the CLI in process and returns what it printed on stderr.
@@ -82,9 +79,25 @@ func resumeInput(t *testing.T, rows string, reference bool) (dir, spec string) {
 	return dir, spec
 }
 
-// runStopped runs the CLI with args as a process of its own, stops it with SIGTERM part way
-// through (the runs of these tests take about 2 s), and returns what it printed on stderr.
+// runStopped runs the CLI with args as a process of its own, stops it with SIGTERM once it
+// has written its first checkpoint (args name the directory with --checkpoint), and returns
+// what it printed on stderr.
 func runStopped(t *testing.T, args []string) string {
+	t.Helper()
+	cmd, stderr := startRun(t, args)
+	waitFor(t, "the first checkpoint", func() bool { return hasCheckpoint(argAfter(args, "--checkpoint")) })
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("stopped run: %v\n%s", err, stderr.String())
+	}
+	return stderr.String()
+}
+
+// startRun starts the CLI with args as a process of its own, its stderr kept in the
+// buffer returned; the process is killed at the end of the test if it still runs.
+func startRun(t *testing.T, args []string) (*exec.Cmd, *bytes.Buffer) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), runMainEnv+"=1")
@@ -93,14 +106,47 @@ func runStopped(t *testing.T, args []string) string {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(700 * time.Millisecond)
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	return cmd, &stderr
+}
+
+// argAfter returns the argument that follows flag in args.
+func argAfter(args []string, flag string) string {
+	i := slices.Index(args, flag)
+	if i < 0 || i+1 >= len(args) {
+		panic("no " + flag + " in the arguments")
 	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("stopped run: %v\n%s", err, stderr.String())
+	return args[i+1]
+}
+
+// hasCheckpoint tells whether a complete checkpoint is in dir.
+func hasCheckpoint(dir string) bool {
+	s, err := checkpoint.Open(checkpoint.OSFS{}, dir)
+	if err != nil {
+		return false
 	}
-	return stderr.String()
+	_, err = s.Latest()
+	return err == nil
+}
+
+// waitFor waits until cond holds, looking every few milliseconds: for what another process
+// does, such as writing a checkpoint. It gives up after two minutes.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.Now().Add(2 * time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		<-tick.C
+	}
 }
 
 // TestStopResumeAndTheRulesOfResuming stops a real run with SIGTERM, which ends it with a
@@ -162,9 +208,10 @@ func TestStopResumeAndTheRulesOfResuming(t *testing.T) {
 	}
 }
 
-// TestAChangedViewStartsAfresh resumes a stopped run under a spec whose view changed: the
-// view loses its state and says so, the others keep theirs.
-func TestAChangedViewStartsAfresh(t *testing.T) {
+// TestChangedViewsOnResume resumes a stopped run under a spec in which a view with window
+// state changed and a view without state changed: the resume is refused, naming the view
+// with state and --reset-view; with --reset-view it goes on, saying what each view does.
+func TestChangedViewsOnResume(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the real CLI for several seconds")
 	}
@@ -172,105 +219,47 @@ func TestAChangedViewStartsAfresh(t *testing.T) {
 	args := []string{"run", spec, "-p", "2", "--listen", "", "--checkpoint", filepath.Join(dir, "checkpoints"), "--checkpoint-interval", "100ms"}
 	runStopped(t, args)
 	writeResumeSpec(t, spec, "2s", "amount > 200")
-	logged, err := runLogged(t, args...)
+	text, err := os.ReadFile(spec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(logged, `step "big" changed since checkpoint`) || strings.Contains(logged, `"per_card" changed`) {
-		t.Errorf("resumed run said:\n%s", logged)
-	}
-}
-
-// TestAFailedCheckpointIsReportedAndTheLastOneStays fills the disk while a checkpoint is
-// written: the run is told, the checkpoint before stays the one to resume from, and the next
-// checkpoint, with room again, succeeds.
-func TestAFailedCheckpointIsReportedAndTheLastOneStays(t *testing.T) {
-	dir := t.TempDir()
-	spec := filepath.Join(dir, "resume.yaml")
-	writeResumeSpec(t, spec, "2s", "amount > 100")
-	if err := os.WriteFile(filepath.Join(dir, "tx.jsonl"), nil, 0o644); err != nil {
+	if err := os.WriteFile(spec, []byte(strings.Replace(string(text), "tumble: 1m", "tumble: 2m", 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("TX", filepath.Join(dir, "tx.jsonl"))
-	t.Setenv("OUT", dir)
-	p, err := buildPlan(newRoot(), spec, 2, 2)
+	_, err = runLogged(t, args...)
+	if err == nil || !strings.Contains(err.Error(), `view "per_card" changed since checkpoint`) || !strings.Contains(err.Error(), "--reset-view per_card accepts that") {
+		t.Fatalf("a changed view with state: %v", err)
+	}
+	logged, err := runLogged(t, append(args, "--reset-view", "per_card")...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fsys := errorfs.Wrap(checkpoint.OSFS{}, nil)
-	var log bytes.Buffer
-	c, err := openCheckpoints(fsys, filepath.Join(dir, "checkpoints"), p, 2, &log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	snap := func(id uint64) *engine.Snapshot {
-		return &engine.Snapshot{ID: id, Taken: time.Now(), Parts: map[string][][]byte{"tx": {[]byte(`{"at":` + strconv.FormatUint(id, 10) + `}`)}}}
-	}
-	if err := c.complete(snap(1)); err != nil {
-		t.Fatal(err)
-	}
-	fsys.SetInjector(errorfs.FromIndex(0, errorfs.Mutating).WithError(syscall.ENOSPC))
-	if err := c.complete(snap(2)); err == nil || !strings.Contains(log.String(), "checkpoint 2 failed, the next one tries again") {
-		t.Fatalf("a full disk: %v; said %q", err, log.String())
-	}
-	fsys.SetInjector(nil)
-	resumed, err := c.resume(false)
-	if err != nil || resumed == nil || resumed.ID != 1 || string(resumed.Parts["tx"][0]) != `{"at":1}` {
-		t.Fatalf("resumed from %+v, %v", resumed, err)
-	}
-	if err := c.complete(snap(3)); err != nil {
-		t.Fatalf("the next checkpoint: %v", err)
-	}
-}
-
-// TestTheAdvisorsHistoryOutlivesTheRun keeps the scaling advisor's forecast history in a
-// checkpoint and gives it to the advisor of the next run.
-func TestTheAdvisorsHistoryOutlivesTheRun(t *testing.T) {
-	dir := t.TempDir()
-	spec := filepath.Join(dir, "resume.yaml")
-	writeResumeSpec(t, spec, "2s", "amount > 100")
-	if err := os.WriteFile(filepath.Join(dir, "tx.jsonl"), nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("TX", filepath.Join(dir, "tx.jsonl"))
-	t.Setenv("OUT", dir)
-	p, err := buildPlan(newRoot(), spec, 2, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	newAdvisor := func() *scale.Advisor {
-		a, err := scale.NewAdvisor(scale.AdvisorConfig{Sources: p.Sources, Step: time.Second, Policy: scale.Policy{Limits: scale.DefaultLimits()}})
-		if err != nil {
-			t.Fatal(err)
+	for _, want := range []string{`view "per_card" starts with empty state (--reset-view)`, `step "big" changed since checkpoint`, "it held no state"} {
+		if !strings.Contains(logged, want) {
+			t.Errorf("the resumed run did not say %q:\n%s", want, logged)
 		}
-		return a
 	}
-	before := newAdvisor()
-	start := time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)
-	for s := range 30 {
-		before.Observe(start.Add(time.Duration(s)*time.Second), &engine.Stats{Elapsed: time.Duration(s) * time.Second,
-			Nodes: []engine.NodeReport{{Name: "tx", Parallelism: 1, Read: int64(1000 * s)}}})
+}
+
+// TestASecondInstanceIsRefused starts a run as a process of its own and, while it holds its
+// state directory, a second run of the same spec: the second is refused, naming the first.
+func TestASecondInstanceIsRefused(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the real CLI for several seconds")
 	}
-	var log bytes.Buffer
-	c, err := openCheckpoints(checkpoint.OSFS{}, filepath.Join(dir, "checkpoints"), p, 2, &log)
-	if err != nil {
+	dir, spec := resumeInput(t, "1000000", false)
+	checkpoints := filepath.Join(dir, "checkpoints")
+	args := []string{"run", spec, "-p", "2", "--listen", "", "--checkpoint", checkpoints, "--checkpoint-interval", "100ms"}
+	first, said := startRun(t, args)
+	waitFor(t, "the first checkpoint", func() bool { return hasCheckpoint(checkpoints) })
+	_, err := runLogged(t, args...)
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("is held by pid %d", first.Process.Pid)) || !strings.Contains(err.Error(), "millrace run "+spec) {
+		t.Errorf("the second instance: %v", err)
+	}
+	if err := first.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	c.advisor = before
-	if err := c.complete(&engine.Snapshot{ID: 1, Taken: start, Parts: map[string][][]byte{"tx": {[]byte(`{}`)}}}); err != nil {
-		t.Fatal(err)
-	}
-	after := newAdvisor()
-	c.advisor = after
-	if _, err := c.resume(false); err != nil {
-		t.Fatal(err)
-	}
-	want, err := before.MarshalJSON()
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := after.MarshalJSON()
-	if err != nil || !bytes.Equal(got, want) {
-		t.Errorf("the next run's advisor holds %s, want %s (%v)", got, want, err)
+	if err := first.Wait(); err != nil {
+		t.Fatalf("the first run: %v\n%s", err, said)
 	}
 }

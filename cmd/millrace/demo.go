@@ -1,17 +1,20 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"millrace/engine"
 	"millrace/examples"
+	"millrace/job"
 	"millrace/plan"
 	"millrace/spec"
 )
@@ -69,9 +72,8 @@ to 20000/speed, so that the load fits a laptop's cores.`,
 			if err != nil {
 				return usageError{err}
 			}
-			cp := checkpointFlags{dir: filepath.Join(dir, ".checkpoints"), interval: 5 * time.Second, retain: 2, fresh: true, discard: true,
-				restarts: restarts{attempts: 3, base: time.Second, max: 30 * time.Second}}
-			if err := auto.check(parallelism, &cp); err != nil {
+			chk := &job.Checkpointing{Dir: filepath.Join(dir, ".checkpoints"), Interval: 5 * time.Second, Retain: 2, Fresh: true, Discard: true}
+			if err := auto.check(parallelism, true); err != nil {
 				return err
 			}
 			build := func(n int) (*plan.Plan, error) {
@@ -97,32 +99,23 @@ to 20000/speed, so that the load fits a laptop's cores.`,
 				return err
 			}
 			defer stopWatching()
-			j := &job{cmd: cmd, plan: p, build: build, cp: &cp, advisor: advisor, log: out, opts: engine.DefaultOptions()}
+			opts := job.Options{Plan: p, Build: build, Checkpoints: chk, Restarts: job.DefaultBackoff(), Advisor: advisor,
+				Engine: engine.DefaultOptions(), Log: out, Holder: "millrace " + strings.Join(os.Args[1:], " ")}
 			if auto.on {
-				j.scaler = newScaler(advisor, parallelism)
+				opts.Scaler = newScaler(advisor, parallelism)
 			}
-			j.opts.Monitor = mon
-			stop := make(chan struct{})
-			j.opts.Stop = stop
-			interrupted := gracefulStop(cmd.Context())
-			go func() {
-				var timeout <-chan time.Time
-				if duration > 0 {
-					timeout = time.After(duration)
-				}
-				select {
-				case <-interrupted:
-				case <-timeout:
-				case <-cmd.Context().Done():
-				}
-				close(stop)
-			}()
-			j.opts.ProgressEvery = 5 * time.Second
-			j.opts.Progress = func(st *engine.Stats) { printDemoProgress(out, time.Since(j.started), j.ledger(st)) }
+			opts.Engine.Monitor = mon
+			stop, release := stopAfter(cmd.Context(), duration)
+			defer release()
+			opts.Engine.Stop = stop
+			opts.Engine.ProgressEvery = 5 * time.Second
+			var j *job.Job
+			opts.Engine.Progress = func(st *engine.Stats) { printDemoProgress(out, time.Since(j.Started()), j.Ledger(st)) }
 			var ledger plan.Ledger
-			j.ran = func(l plan.Ledger) { ledger = l }
-			err = j.run()
-			fmt.Fprintf(out, "\nran %s\n%s", time.Since(j.started).Round(time.Second), ledger)
+			opts.Ran = func(l plan.Ledger) { ledger = l }
+			j = job.New(opts)
+			err = j.Run(cmd.Context())
+			fmt.Fprintf(out, "\nran %s\n%s", time.Since(j.Started()).Round(time.Second), ledger)
 			if err != nil {
 				return err
 			}
@@ -149,6 +142,34 @@ look at it:
 	addListenFlag(cmd, &listen)
 	auto.add(cmd, true)
 	return cmd
+}
+
+// stopAfter returns the graceful stop of a demo, closed on the first Ctrl-C, or after
+// duration when it is positive, and a function that ends its goroutine and waits for it.
+func stopAfter(ctx context.Context, duration time.Duration) (<-chan struct{}, func()) {
+	interrupted := gracefulStop(ctx)
+	stop, released, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		var timeout <-chan time.Time
+		if duration > 0 {
+			t := time.NewTimer(duration)
+			defer t.Stop()
+			timeout = t.C
+		}
+		select {
+		case <-interrupted:
+		case <-timeout:
+		case <-ctx.Done():
+		case <-released:
+			return
+		}
+		close(stop)
+	}()
+	return stop, func() {
+		close(released)
+		<-done
+	}
 }
 
 // printDemoProgress prints one line of what the demo has done so far.

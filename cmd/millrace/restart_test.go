@@ -9,22 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 )
-
-func TestRestartDelaysGrowWithJitterUpToTheCap(t *testing.T) {
-	r := restarts{base: time.Second, max: 30 * time.Second, jitter: func() float64 { return 0.999999 }}
-	low := r
-	low.jitter = func() float64 { return 0 }
-	for n, want := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second, 30 * time.Second, 30 * time.Second} {
-		if got := r.delay(n); got > want || got < want-time.Millisecond {
-			t.Errorf("delay %d at most %s, want %s", n, got, want)
-		}
-		if got := low.delay(n); got != want/2 {
-			t.Errorf("delay %d at least %s, want %s", n, got, want/2)
-		}
-	}
-}
 
 // TestAFailingSinkRestartsFromTheCheckpoint blocks a sink's directory with a file: the run
 // fails, restarts from its newest checkpoint after a backoff and, once the file is gone,

@@ -3,25 +3,18 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"millrace/engine"
+	"millrace/job"
 	"millrace/plan"
 	"millrace/spec"
 )
-
-// stopped tells whether a graceful stop was asked for.
-func stopped(stop <-chan struct{}) bool {
-	select {
-	case <-stop:
-		return true
-	default:
-		return false
-	}
-}
 
 // buildPlan loads and plans a spec at parallelism, its generated sources in partitions;
 // spec mistakes are usage errors (exit status 2).
@@ -93,9 +86,11 @@ where they stand and every step its state, in --checkpoint (default
 ./.millrace/PIPELINE/), and sinks publish their files only once a checkpoint holding them
 is durable. A run that was killed or stopped resumes from its newest checkpoint: nothing
 is lost and nothing written twice, even at another -p (keyed state moves with its key
-groups). After a run that finished, the next starts afresh; --fresh starts over anyway. A
-view whose definition changed starts with fresh state while the others keep theirs; a
-changed source or sink is refused.
+groups). After a run that finished, the next starts afresh; --fresh starts over anyway. One
+run at a time holds --checkpoint: a second run of the same pipeline is refused, naming the
+first. A changed source or sink is refused; so is a view that holds window state and whose
+definition changed, since its open windows would miss what was read before: --reset-view
+NAME accepts that loss, --fresh starts over. A changed view without state just goes on.
 
 A run that fails (a sink cannot write, say) starts again from its newest checkpoint, up to
 --restarts times, waiting --restart-backoff, then twice as long each time (at most 30s,
@@ -115,7 +110,10 @@ on; a second Ctrl-C aborts.`,
   millrace run examples/card-velocity.yaml --fresh`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := auto.check(parallelism, &cp); err != nil {
+			if err := cp.check(); err != nil {
+				return err
+			}
+			if err := auto.check(parallelism, !cp.off); err != nil {
 				return err
 			}
 			partitions := parallelism
@@ -132,34 +130,37 @@ on; a second Ctrl-C aborts.`,
 				return err
 			}
 			defer stopWatching()
-			j := &job{cmd: cmd, plan: p, build: build, cp: &cp, advisor: advisor, log: cmd.ErrOrStderr(), opts: engine.DefaultOptions()}
+			opts := job.Options{Plan: p, Build: build, Checkpoints: cp.checkpointing(p.Spec.Name), Restarts: cp.restarts,
+				Advisor: advisor, Engine: engine.DefaultOptions(), Log: cmd.ErrOrStderr(), Holder: "millrace " + strings.Join(os.Args[1:], " ")}
 			if auto.on {
-				j.scaler = newScaler(advisor, parallelism)
+				opts.Scaler = newScaler(advisor, parallelism)
 			}
-			j.opts.Stop = gracefulStop(cmd.Context())
-			j.opts.Monitor = mon
+			opts.Engine.Stop = gracefulStop(cmd.Context())
+			opts.Engine.Monitor = mon
 			prog := newProgress("run", 0, "")
 			prog.every = 0 // the engine reports every ProgressEvery
-			j.opts.ProgressEvery = 500 * time.Millisecond
+			opts.Engine.ProgressEvery = 500 * time.Millisecond
 			if !prog.tty {
-				j.opts.ProgressEvery = 5 * time.Second
+				opts.Engine.ProgressEvery = 5 * time.Second
 			}
-			j.opts.Progress = func(st *engine.Stats) {
+			var j *job.Job
+			opts.Engine.Progress = func(st *engine.Stats) {
 				var done float64
-				if total, read, ok := inputBytes(j.plan, st); ok { // percent and ETA by bytes of input
+				if total, read, ok := inputBytes(j.Plan(), st); ok { // percent and ETA by bytes of input
 					prog.total, done = float64(total), float64(read)
 				}
 				var read int64
-				for _, s := range j.ledger(st).Sources {
+				for _, s := range j.Ledger(st).Sources {
 					read += s.Read
 				}
 				prog.update(read, done)
 			}
-			j.ran = func(ledger plan.Ledger) {
+			opts.Ran = func(ledger plan.Ledger) {
 				prog.done()
-				fmt.Fprintf(cmd.ErrOrStderr(), "%s in %s\n%s", p.Spec.Name, time.Since(j.started).Round(time.Millisecond), ledger)
+				fmt.Fprintf(cmd.ErrOrStderr(), "%s in %s\n%s", p.Spec.Name, time.Since(j.Started()).Round(time.Millisecond), ledger)
 			}
-			return j.run()
+			j = job.New(opts)
+			return j.Run(cmd.Context())
 		},
 	}
 	cmd.Flags().IntVarP(&parallelism, "parallelism", "p", runtime.GOMAXPROCS(0), "subtasks per parallel step")

@@ -1,0 +1,92 @@
+package job
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"millrace/checkpoint"
+	"millrace/plan"
+)
+
+// manifestOf is a checkpoint of p in which every step kept state in each subtask, but for
+// the steps named stateless.
+func manifestOf(p *plan.Plan, stateless ...string) checkpoint.Manifest {
+	m := checkpoint.Manifest{ID: 7, Nodes: map[string]checkpoint.Node{}}
+	for _, st := range p.Steps {
+		node := checkpoint.Node{Kind: string(st.Kind), Fingerprint: st.Fingerprint()}
+		for sub := range st.Parallelism {
+			part := checkpoint.Part{Subtask: sub}
+			if !slices.Contains(stateless, st.Name) {
+				part.Blob = st.Name
+			}
+			node.Parts = append(node.Parts, part)
+		}
+		m.Nodes[st.Name] = node
+	}
+	return m
+}
+
+func TestPlanResume(t *testing.T) {
+	dir := t.TempDir()
+	oneMinute, twoMinutes := testPlan(t, dir, "1m"), testPlan(t, dir, "2m")
+	changedSource := manifestOf(oneMinute)
+	tx := changedSource.Nodes["tx"]
+	tx.Fingerprint = "another input"
+	changedSource.Nodes["tx"] = tx
+	redefined := manifestOf(oneMinute, "big")
+	big := redefined.Nodes["big"]
+	big.Fingerprint = "another filter"
+	redefined.Nodes["big"] = big
+	for _, c := range []struct {
+		name    string
+		m       checkpoint.Manifest
+		p       *plan.Plan
+		reset   []string
+		restore []string // nil: every step of the manifest
+		resetTo []string
+		redef   []string
+		refuse  string // in the error; empty when it resumes
+	}{
+		{name: "unchanged", m: manifestOf(oneMinute), p: oneMinute},
+		{name: "a changed view with state is refused", m: manifestOf(oneMinute), p: twoMinutes,
+			refuse: `view "per_card" changed since checkpoint 7 and holds state: resumed, it would start empty`},
+		{name: "the refusal names the way out", m: manifestOf(oneMinute), p: twoMinutes, refuse: "--reset-view per_card accepts that"},
+		{name: "reset accepts the loss", m: manifestOf(oneMinute), p: twoMinutes, reset: []string{"per_card"},
+			restore: []string{"big", "sink.big_out", "sink.per_card_out", "tx"}, resetTo: []string{"per_card"}},
+		{name: "reset drops an unchanged view's state too", m: manifestOf(oneMinute), p: oneMinute, reset: []string{"per_card"},
+			restore: []string{"big", "sink.big_out", "sink.per_card_out", "tx"}, resetTo: []string{"per_card"}},
+		{name: "a changed view without state goes on", m: redefined, p: oneMinute,
+			restore: []string{"per_card", "per_card.partial", "sink.big_out", "sink.per_card_out", "tx"}, redef: []string{"big"}},
+		{name: "a changed source is refused", m: changedSource, p: oneMinute, refuse: `source "tx" changed since checkpoint 7`},
+		{name: "an unknown view to reset", m: manifestOf(oneMinute), p: oneMinute, reset: []string{"per_crad"},
+			refuse: `--reset-view per_crad: the spec has no view of that name (did you mean "per_card"?)`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r, err := PlanResume(c.m, c.p, c.reset)
+			if c.refuse != "" {
+				if err == nil || !strings.Contains(err.Error(), c.refuse) {
+					t.Fatalf("got %v, want an error with %q", err, c.refuse)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			restore := c.restore
+			if restore == nil {
+				for name := range c.m.Nodes {
+					restore = append(restore, name)
+				}
+			}
+			slices.Sort(restore)
+			if !slices.Equal(r.Restore, restore) || !slices.Equal(r.Reset, c.resetTo) || !slices.Equal(r.Redefined, c.redef) {
+				t.Errorf("restore %v reset %v redefined %v, want %v, %v, %v", r.Restore, r.Reset, r.Redefined, restore, c.resetTo, c.redef)
+			}
+		})
+	}
+	if _, err := PlanResume(manifestOf(oneMinute), twoMinutes, nil); !errors.Is(err, ErrChanged) {
+		t.Errorf("a refusal is not ErrChanged: %v", err)
+	}
+}

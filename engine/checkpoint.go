@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"millrace/op"
-	"millrace/source"
 )
 
 // Checkpointing makes a run take checkpoints: aligned barriers, as in Flink. Every Interval
@@ -52,7 +51,7 @@ type ack struct {
 	final bool
 }
 
-// commitSignal tells an operator subtask the latest durable checkpoint.
+// commitSignal tells a subtask the latest durable checkpoint.
 type commitSignal struct {
 	id     atomic.Uint64
 	notify chan struct{}
@@ -112,13 +111,12 @@ func newCoordinator(r *run, cfg Checkpointing) (*coordinator, error) {
 		c.finals[n] = make([][]byte, n.Parallelism)
 		c.finished[n] = make([]bool, n.Parallelism)
 		if n.Source != nil {
-			if _, ok := n.Source.(source.Resumable); !ok {
+			if !n.Source.Capabilities().Resumable {
 				return nil, fmt.Errorf("engine: source %q cannot resume from a checkpoint; run without checkpoints", n.Name)
 			}
 			for range n.Parallelism {
 				c.triggers[n] = append(c.triggers[n], make(chan uint64, 1))
 			}
-			continue
 		}
 		for range n.Parallelism {
 			c.commits[n] = append(c.commits[n], &commitSignal{notify: make(chan struct{}, 1)})
@@ -286,7 +284,7 @@ func (c *coordinator) complete(s *Snapshot) error {
 	return err
 }
 
-// committed tells every operator subtask that checkpoint id is durable.
+// committed tells every subtask that checkpoint id is durable.
 func (c *coordinator) committed(id uint64) {
 	for _, subs := range c.commits {
 		for _, s := range subs {

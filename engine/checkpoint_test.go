@@ -25,6 +25,30 @@ import (
 type counter struct {
 	n, parts int64
 	pause    time.Duration
+	// commits, when set, records Committed; the readers then hold back the second half of
+	// their values, polling empty, until the first commit.
+	commits *commitLog
+}
+
+// commitLog records what a source was told of durable checkpoints.
+type commitLog struct {
+	mu    sync.Mutex
+	calls []commitCall
+	first chan struct{} // closed by the first call
+}
+
+type commitCall struct {
+	checkpoint uint64
+	positions  map[int][]byte
+}
+
+func (l *commitLog) committed() bool {
+	select {
+	case <-l.first:
+		return true
+	default:
+		return false
+	}
 }
 
 var counted = arrow.NewSchema([]arrow.Field{
@@ -33,14 +57,25 @@ var counted = arrow.NewSchema([]arrow.Field{
 	{Name: "g", Type: arrow.PrimitiveTypes.Int64},
 }, nil)
 
-func (c *counter) Schema() *arrow.Schema              { return counted }
-func (c *counter) Partitions() int                    { return int(c.parts) }
-func (c *counter) Checks() []source.Check             { return nil }
-func (c *counter) Watermarks() source.WatermarkPolicy { return source.WatermarkPolicy{EventTime: 1} }
-func (c *counter) Open(ctx context.Context, p int) (source.PartitionReader, error) {
-	return c.OpenAt(ctx, p, nil)
+func (c *counter) Schema() *arrow.Schema { return counted }
+func (c *counter) Partitions() int       { return int(c.parts) }
+func (c *counter) Capabilities() source.Capabilities {
+	return source.Capabilities{Bounded: true, Resumable: true}
 }
-func (c *counter) OpenAt(_ context.Context, p int, pos []byte) (source.PartitionReader, error) {
+func (c *counter) Size(int) int64 { return 0 }
+func (c *counter) Committed(_ context.Context, id uint64, positions map[int][]byte) error {
+	if c.commits == nil {
+		return nil
+	}
+	c.commits.mu.Lock()
+	defer c.commits.mu.Unlock()
+	c.commits.calls = append(c.commits.calls, commitCall{id, positions})
+	if len(c.commits.calls) == 1 {
+		close(c.commits.first)
+	}
+	return nil
+}
+func (c *counter) Open(_ context.Context, p int, pos []byte) (source.PartitionReader, error) {
 	r := &counterReader{c: c, next: int64(p)}
 	if pos != nil {
 		if err := json.Unmarshal(pos, &r.next); err != nil {
@@ -58,6 +93,9 @@ type counterReader struct {
 func (r *counterReader) Read(context.Context) (arrow.RecordBatch, []format.DeadLetter, error) {
 	if r.next >= r.c.n {
 		return nil, nil, io.EOF
+	}
+	if r.c.commits != nil && r.next >= r.c.n/2 && !r.c.commits.committed() {
+		return nil, nil, nil // nothing yet: the engine goes on and hears of commits
 	}
 	time.Sleep(r.c.pause)
 	k, g := array.NewInt64Builder(memory.DefaultAllocator), array.NewInt64Builder(memory.DefaultAllocator)
@@ -78,6 +116,7 @@ func (r *counterReader) Read(context.Context) (arrow.RecordBatch, []format.DeadL
 	return array.NewRecordBatch(counted, []arrow.Array{kc, tc, gc}, int64(kc.Len())), nil, nil
 }
 func (r *counterReader) Checkpoint() ([]byte, error) { return json.Marshal(r.next) }
+func (r *counterReader) Progress() source.Progress   { return source.Progress{} }
 func (r *counterReader) Position() format.Position   { return format.Position{} }
 func (r *counterReader) Close() error                { return nil }
 
@@ -219,7 +258,7 @@ func checkpointGraph(n int64, d *disk) *Graph { return scaledGraph(n, d, 2) }
 
 // scaledGraph is checkpointGraph with its source, sum and raw sink at parallelism p.
 func scaledGraph(n int64, d *disk, p int) *Graph {
-	src := &Node{Name: "src", Parallelism: p, Source: &counter{n: n, parts: 4, pause: 100 * time.Microsecond}}
+	src := &Node{Name: "src", Parallelism: p, Source: &counter{n: n, parts: 4, pause: 100 * time.Microsecond}, Watermarks: WatermarkPolicy{EventTime: 1}}
 	sum := &Node{Name: "sum", Parallelism: p, Operator: func(int) op.Operator { return &sumByKey{} }}
 	raw := &Node{Name: "raw", Parallelism: p, Operator: func(int) op.Operator { return &twoPhase{d: d} }}
 	sums := &Node{Name: "sums", Parallelism: 1, Operator: func(int) op.Operator { return &twoPhase{d: d} }}
@@ -274,6 +313,59 @@ func TestCheckpointsOfAnUninterruptedRun(t *testing.T) {
 	}
 	if len(d.pending) != 0 {
 		t.Errorf("files left pending: %v", d.pending)
+	}
+}
+
+// TestSourcesAreToldOfDurableCheckpoints checks that a source hears, after a checkpoint
+// is durable, the positions that checkpoint holds for its partitions, in order.
+func TestSourcesAreToldOfDurableCheckpoints(t *testing.T) {
+	d := newDisk()
+	g := checkpointGraph(4000, d)
+	log := &commitLog{first: make(chan struct{})}
+	g.Nodes[0].Source.(*counter).commits = log
+	var mu sync.Mutex
+	durable := map[uint64]*Snapshot{}
+	opts := DefaultOptions()
+	opts.Checkpointing = &Checkpointing{Interval: 5 * time.Millisecond, Complete: func(s *Snapshot) error {
+		mu.Lock()
+		defer mu.Unlock()
+		durable[s.ID] = s
+		return nil
+	}}
+	if _, err := Run(context.Background(), g, opts); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := d.values(), wantValues(4000); !slices.Equal(got, want) {
+		t.Fatalf("published %d values, want %d", len(got), len(want))
+	}
+	if len(log.calls) == 0 {
+		t.Fatal("the source was told of no checkpoint")
+	}
+	last := map[int]uint64{} // partition -> the checkpoint last committed
+	for _, c := range log.calls {
+		s, ok := durable[c.checkpoint]
+		if !ok {
+			t.Fatalf("committed checkpoint %d, which was never durable", c.checkpoint)
+		}
+		held := map[int]string{}
+		for _, part := range s.Parts["src"] {
+			var st sourceState
+			if err := json.Unmarshal(part, &st); err != nil {
+				t.Fatal(err)
+			}
+			for _, pp := range st.Partitions {
+				held[pp.Index] = string(pp.Position)
+			}
+		}
+		for p, pos := range c.positions {
+			if held[p] != string(pos) {
+				t.Errorf("checkpoint %d, partition %d: committed %s, the checkpoint holds %s", c.checkpoint, p, pos, held[p])
+			}
+			if c.checkpoint <= last[p] {
+				t.Errorf("partition %d: checkpoint %d committed after %d", p, c.checkpoint, last[p])
+			}
+			last[p] = c.checkpoint
+		}
 	}
 }
 

@@ -50,6 +50,10 @@ type Node struct {
 	Parallelism int
 	// Exactly one of Source and Operator is set.
 	Source source.Source
+	// Watermarks and Checks are what the pipeline does with a source's rows: how event time
+	// and watermarks work, and the predicates every row must pass.
+	Watermarks WatermarkPolicy
+	Checks     []Check
 	// Operator makes the operator instance of one subtask.
 	Operator func(subtask int) op.Operator
 }

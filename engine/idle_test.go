@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"io"
 	"testing"
 	"time"
@@ -24,13 +25,16 @@ type scripted struct {
 	idle           time.Duration
 }
 
-func (s *scripted) Schema() *arrow.Schema  { return tsOnly }
-func (s *scripted) Partitions() int        { return 2 }
-func (s *scripted) Checks() []source.Check { return nil }
-func (s *scripted) Watermarks() source.WatermarkPolicy {
-	return source.WatermarkPolicy{EventTime: 0, IdleTimeout: s.idle}
+func (s *scripted) Schema() *arrow.Schema { return tsOnly }
+func (s *scripted) Partitions() int       { return 2 }
+func (s *scripted) Capabilities() source.Capabilities {
+	return source.Capabilities{Bounded: true}
 }
-func (s *scripted) Open(_ context.Context, p int) (source.PartitionReader, error) {
+func (s *scripted) Size(int) int64 { return 0 }
+func (s *scripted) Committed(context.Context, uint64, map[int][]byte) error {
+	return nil
+}
+func (s *scripted) Open(_ context.Context, p int, _ []byte) (source.PartitionReader, error) {
 	if p == 0 {
 		return &scriptedReader{left: s.batches}, nil
 	}
@@ -62,11 +66,15 @@ func (r *scriptedReader) Read(context.Context) (arrow.RecordBatch, []format.Dead
 	return array.NewRecordBatch(tsOnly, []arrow.Array{col}, 10), nil, nil
 }
 func (r *scriptedReader) Position() format.Position { return format.Position{} }
+func (r *scriptedReader) Checkpoint() ([]byte, error) {
+	return nil, errors.New("scripted: not resumable")
+}
+func (r *scriptedReader) Progress() source.Progress { return source.Progress{} }
 func (r *scriptedReader) Close() error              { return nil }
 
 func TestIdlePartitionStopsHoldingTheWatermark(t *testing.T) {
 	for _, idle := range []time.Duration{0, time.Second} {
-		src := &Node{Name: "s", Parallelism: 1, Source: &scripted{batches: 20, quiet: 40, idle: idle}}
+		src := &Node{Name: "s", Parallelism: 1, Source: &scripted{batches: 20, quiet: 40, idle: idle}, Watermarks: WatermarkPolicy{EventTime: 0, IdleTimeout: idle}}
 		var out sinkResult
 		g := &Graph{Nodes: []*Node{src, out.node("out")}}
 		g.Edges = []*Edge{{From: src, To: g.Nodes[1]}}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -68,11 +69,11 @@ func TestRunMeasuresASourceAndItsPath(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, err := source.NewFile(path, "", schema.Transaction(), source.WatermarkPolicy{EventTime: schema.TS}, nil, format.ReadOptions{BatchRows: 256})
+	src, err := source.NewFile(path, "", schema.Transaction(), format.ReadOptions{BatchRows: 256})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tx := &Node{Name: "tx", Parallelism: 1, Source: src}
+	tx := &Node{Name: "tx", Parallelism: 1, Source: src, Watermarks: WatermarkPolicy{EventTime: schema.TS}}
 	var mu sync.Mutex
 	var rows int64
 	var wms []int64
@@ -110,11 +111,16 @@ type keySource struct{ batches int }
 
 var keyOnly = arrow.NewSchema([]arrow.Field{{Name: "key", Type: arrow.BinaryTypes.String}}, nil)
 
-func (s *keySource) Schema() *arrow.Schema              { return keyOnly }
-func (s *keySource) Partitions() int                    { return 1 }
-func (s *keySource) Checks() []source.Check             { return nil }
-func (s *keySource) Watermarks() source.WatermarkPolicy { return source.WatermarkPolicy{EventTime: -1} }
-func (s *keySource) Open(context.Context, int) (source.PartitionReader, error) {
+func (s *keySource) Schema() *arrow.Schema { return keyOnly }
+func (s *keySource) Partitions() int       { return 1 }
+func (s *keySource) Capabilities() source.Capabilities {
+	return source.Capabilities{Bounded: true}
+}
+func (s *keySource) Size(int) int64 { return 0 }
+func (s *keySource) Committed(context.Context, uint64, map[int][]byte) error {
+	return nil
+}
+func (s *keySource) Open(context.Context, int, []byte) (source.PartitionReader, error) {
 	return &keyReader{left: s.batches}, nil
 }
 
@@ -140,6 +146,10 @@ func (r *keyReader) Read(context.Context) (arrow.RecordBatch, []format.DeadLette
 	return array.NewRecordBatch(keyOnly, []arrow.Array{col}, 1000), nil, nil
 }
 func (r *keyReader) Position() format.Position { return format.Position{} }
+func (r *keyReader) Checkpoint() ([]byte, error) {
+	return nil, errors.New("keys: not resumable")
+}
+func (r *keyReader) Progress() source.Progress { return source.Progress{} }
 func (r *keyReader) Close() error              { return nil }
 
 // keyCounter remembers the keys it saw and says their state takes 10 bytes each.
@@ -169,7 +179,7 @@ func (k *keyCounter) StateBytes() int64 { return int64(len(k.seen)) * 10 }
 
 func TestRunFindsTheHotKeyAndStateSize(t *testing.T) {
 	var subs sync.Map
-	src := &Node{Name: "keys", Parallelism: 1, Source: &keySource{batches: 50}}
+	src := &Node{Name: "keys", Parallelism: 1, Source: &keySource{batches: 50}, Watermarks: NoEventTime}
 	counter := &Node{Name: "count", Parallelism: 3, Operator: func(int) op.Operator { return &keyCounter{subs: &subs} }}
 	g := &Graph{Nodes: []*Node{src, counter}, Edges: []*Edge{{From: src, To: counter, Partitioning: Hash, Key: []string{"key"}}}}
 	st, err := Run(context.Background(), g, DefaultOptions())
@@ -200,7 +210,7 @@ func TestRunFindsTheHotKeyAndStateSize(t *testing.T) {
 func TestLiveLedgerAlwaysBalances(t *testing.T) {
 	cfg := gen.DefaultConfig()
 	cfg.Rows, cfg.LateRate, cfg.Disorder = 200000, 0.01, 2*time.Second
-	tx := &Node{Name: "tx", Parallelism: 2, Source: genSource(t, cfg, 2, 2000, smallAmount{})}
+	tx := genNode(t, "tx", 2, cfg, 2, 2000, smallAmount{})
 	var mu sync.Mutex
 	var rows int64
 	var wms []int64
@@ -245,7 +255,7 @@ func TestLiveLedgerAlwaysBalances(t *testing.T) {
 func TestPacedSourceWaitsIdle(t *testing.T) {
 	cfg := gen.DefaultConfig()
 	cfg.Rows, cfg.Rate, cfg.Speed = 0, 2000, 1
-	tx := &Node{Name: "tx", Parallelism: 1, Source: genSource(t, cfg, 1, 0)}
+	tx := genNode(t, "tx", 1, cfg, 1, 0)
 	var mu sync.Mutex
 	var rows int64
 	var wms []int64
@@ -276,7 +286,7 @@ func TestMonitorFollowsTheNextRun(t *testing.T) {
 	for i, rows := range []int64{1000, 3000} {
 		cfg := gen.DefaultConfig()
 		cfg.Rows = rows
-		tx := &Node{Name: "tx", Parallelism: 1, Source: genSource(t, cfg, 1, 500)}
+		tx := genNode(t, "tx", 1, cfg, 1, 500)
 		var res sinkResult
 		out := res.node("out")
 		opts := DefaultOptions()

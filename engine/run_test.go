@@ -22,15 +22,16 @@ import (
 	"millrace/schema"
 )
 
-// genSource is the generator source over n partitions.
-func genSource(t *testing.T, cfg gen.Config, partitions int, outOfOrder int64, checks ...source.Check) source.Source {
+// genNode is a source node of the given parallelism over the generator in partitions,
+// whose watermark allows outOfOrder milliseconds of disorder.
+func genNode(t *testing.T, name string, parallelism int, cfg gen.Config, partitions int, outOfOrder int64, checks ...Check) *Node {
 	t.Helper()
 	cfg.Partitions = partitions
-	s, err := source.NewGenerator(cfg, outOfOrder, checks)
+	s, err := source.NewGenerator(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s
+	return &Node{Name: name, Parallelism: parallelism, Source: s, Watermarks: WatermarkPolicy{EventTime: schema.TS, OutOfOrder: outOfOrder}, Checks: checks}
 }
 
 // smallAmount fails rows with an amount under 1.00.
@@ -108,7 +109,7 @@ func (r *sinkResult) node(name string) *Node {
 func TestRunRoutesKeysAndAccountsForEveryRow(t *testing.T) {
 	cfg := gen.DefaultConfig()
 	cfg.Rows, cfg.Disorder, cfg.LateRate, cfg.DupRate = 60_000, 2*time.Second, 0.01, 0.01
-	src := &Node{Name: "tx", Parallelism: 2, Source: genSource(t, cfg, 5, 2000, smallAmount{})}
+	src := genNode(t, "tx", 2, cfg, 5, 2000, smallAmount{})
 	var seen sync.Map
 	keyed := &Node{Name: "keyed", Parallelism: 3, Operator: func(int) op.Operator { return &keyedPass{seen: &seen} }}
 	var main, dead, late sinkResult
@@ -171,7 +172,7 @@ func (f *failAt) Process(_ int, rec arrow.RecordBatch, out op.Collector) error {
 func TestRunStopsOnTheFirstError(t *testing.T) {
 	cfg := gen.DefaultConfig()
 	cfg.Rows = 0 // endless: only the error can end the run
-	src := &Node{Name: "tx", Parallelism: 2, Source: genSource(t, cfg, 2, 0)}
+	src := genNode(t, "tx", 2, cfg, 2, 0)
 	bad := &Node{Name: "bad", Parallelism: 2, Operator: func(sub int) op.Operator { return &failAt{n: 5 + sub*1000} }}
 	var out sinkResult
 	g := &Graph{Nodes: []*Node{src, bad, out.node("out")}, Edges: []*Edge{
@@ -195,7 +196,7 @@ func TestRunStopsOnTheFirstError(t *testing.T) {
 }
 
 func TestValidateRefusesBadGraphs(t *testing.T) {
-	src := &Node{Name: "s", Parallelism: 2, Source: genSource(t, gen.DefaultConfig(), 1, 0)}
+	src := genNode(t, "s", 2, gen.DefaultConfig(), 1, 0)
 	one := &Node{Name: "one", Parallelism: 1, Operator: func(int) op.Operator { return &failAt{} }}
 	cases := map[string]*Graph{
 		"forward edge s -> one joins parallelism 2 to 1": {Nodes: []*Node{src, one}, Edges: []*Edge{{From: src, To: one}}},
@@ -212,7 +213,7 @@ func TestValidateRefusesBadGraphs(t *testing.T) {
 func TestStopEndsGracefullyWithoutTheFinalWatermark(t *testing.T) {
 	cfg := gen.DefaultConfig()
 	cfg.Rows = 0 // endless
-	src := &Node{Name: "tx", Parallelism: 2, Source: genSource(t, cfg, 2, 0)}
+	src := genNode(t, "tx", 2, cfg, 2, 0)
 	var out sinkResult
 	g := &Graph{Nodes: []*Node{src, out.node("out")}}
 	g.Edges = []*Edge{{From: src, To: g.Nodes[1], Partitioning: Rebalance}}
@@ -263,11 +264,11 @@ func TestCheckFailuresNameTheirLine(t *testing.T) {
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
-	src, err := source.NewFile(path, "", schema.Transaction(), source.WatermarkPolicy{EventTime: schema.TS}, []source.Check{smallAmount{}}, format.ReadOptions{BatchRows: 64})
+	src, err := source.NewFile(path, "", schema.Transaction(), format.ReadOptions{BatchRows: 64})
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := &Node{Name: "tx", Parallelism: 1, Source: src}
+	n := &Node{Name: "tx", Parallelism: 1, Source: src, Watermarks: WatermarkPolicy{EventTime: schema.TS}, Checks: []Check{smallAmount{}}}
 	var got []format.DeadLetter
 	collect := &Node{Name: "dead", Parallelism: 1, Operator: func(int) op.Operator { return &deadLetters{got: &got} }}
 	g := &Graph{Nodes: []*Node{n, collect}, Edges: []*Edge{{From: n, FromPort: DeadLetterPort, To: collect}}}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 
@@ -17,7 +18,7 @@ type sourceState struct {
 }
 
 // partitionPosition is one partition in a checkpoint: done, or where its reader stood
-// (Position, from source.Checkpointer; none if it was not opened yet), and the largest
+// (Position, from its reader's Checkpoint; none if it was not opened yet), and the largest
 // event time it had read.
 type partitionPosition struct {
 	Index    int             `json:"index"`
@@ -35,11 +36,7 @@ func (t *sourceTask) state() ([]byte, error) {
 	for _, p := range t.parts {
 		pp := partitionPosition{Index: p.index, Done: p.done, MaxTime: p.maxTime, Position: p.resume}
 		if p.reader != nil {
-			cp, ok := p.reader.(source.Checkpointer)
-			if !ok {
-				return nil, fmt.Errorf("partition %d: its reader cannot say where it stands", p.index)
-			}
-			pos, err := cp.Checkpoint()
+			pos, err := p.reader.Checkpoint()
 			if err != nil {
 				return nil, fmt.Errorf("partition %d: %w", p.index, err)
 			}
@@ -57,6 +54,7 @@ func (t *sourceTask) checkpoint(id uint64) error {
 		return fmt.Errorf("checkpoint %d: %w", id, err)
 	}
 	t.r.coord.ack(ack{node: t.n, sub: t.sub, id: id, state: state})
+	t.positions[id] = t.positionsNow()
 	for _, out := range t.outs {
 		if err := out.send(op.Message{Kind: op.Barrier, Checkpoint: id}); err != nil {
 			return err
@@ -101,16 +99,80 @@ func (t *sourceTask) restore() error {
 // open opens partition p, where a checkpoint left it if the run resumes.
 func (t *sourceTask) open(p *partitionState) (source.PartitionReader, error) {
 	if p.resume == nil {
-		rd, err := t.src.Open(t.r.ctx, p.index)
+		rd, err := t.src.Open(t.r.ctx, p.index, nil)
 		if err != nil {
 			return nil, fmt.Errorf("open partition %d: %w", p.index, err)
 		}
 		return rd, nil
 	}
-	rd, err := t.src.(source.Resumable).OpenAt(t.r.ctx, p.index, p.resume)
+	rd, err := t.src.Open(t.r.ctx, p.index, p.resume)
 	if err != nil {
 		return nil, fmt.Errorf("resume partition %d: %w", p.index, err)
 	}
 	p.resume = nil
 	return rd, nil
+}
+
+// positionsNow is where the subtask's partitions stand that have a position: those read or
+// resumed and not done.
+func (t *sourceTask) positionsNow() map[int][]byte {
+	at := map[int][]byte{}
+	for _, p := range t.parts {
+		switch {
+		case p.done:
+		case p.reader != nil:
+			if pos, err := p.reader.Checkpoint(); err == nil {
+				at[p.index] = pos
+			}
+		case p.resume != nil:
+			at[p.index] = p.resume
+		}
+	}
+	return at
+}
+
+// committed hands the source the positions of the newest checkpoint up to id, now
+// durable, and forgets those of that one and older. Committing is the source's business:
+// an error is logged, and the next checkpoint commits further.
+func (t *sourceTask) committed(id uint64) {
+	newest := uint64(0)
+	for c := range t.positions {
+		if c <= id && c > newest {
+			newest = c
+		}
+	}
+	if newest == 0 {
+		return
+	}
+	at := t.positions[newest]
+	for c := range t.positions {
+		if c <= newest {
+			delete(t.positions, c)
+		}
+	}
+	if len(at) == 0 {
+		return
+	}
+	if err := t.src.Committed(t.r.ctx, newest, at); err != nil {
+		t.r.opts.Log.Warn("source commit failed; the next checkpoint commits further", "source", t.n.Name, "subtask", t.sub, "checkpoint", newest, "err", err)
+	}
+}
+
+// finishCommits waits, once the subtask has handed over its final state, for the final
+// checkpoint to be durable, and commits the positions the subtask ended at.
+func (t *sourceTask) finishCommits(final []byte) error {
+	if t.r.coord == nil {
+		return nil
+	}
+	t.positions[op.FinalCheckpoint] = t.positionsNow()
+	for t.commits.latest() != op.FinalCheckpoint {
+		select {
+		case <-t.commits.ready():
+			t.committed(t.commits.latest())
+		case <-t.r.ctx.Done():
+			return context.Cause(t.r.ctx)
+		}
+	}
+	t.committed(op.FinalCheckpoint)
+	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"millrace/source"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -13,6 +12,7 @@ import (
 
 	"millrace/format"
 	"millrace/op"
+	"millrace/source"
 	"millrace/take"
 )
 
@@ -27,10 +27,10 @@ type partitionState struct {
 	maxTime int64 // largest event time read
 	done    bool
 	active  time.Time     // when the partition was opened or last yielded rows
-	size    int64         // bytes of input, when the source knows (source.Sized); else 0
+	size    int64         // bytes of input, when the source knows (Source.Size); else 0
 	read    int64         // bytes of input read, at most size
 	resume  []byte        // where to reopen the partition, from a checkpoint
-	waited  time.Duration // time the reader said it waited inside Read (source.Waiter)
+	waited  time.Duration // time the reader said it waited inside Read (Progress.Waited)
 }
 
 // sourceTask reads the partitions of one source subtask: it decodes, checks, splits off
@@ -40,7 +40,7 @@ type sourceTask struct {
 	n       *Node
 	sub     int
 	src     source.Source
-	policy  source.WatermarkPolicy
+	policy  WatermarkPolicy
 	stats   *NodeStats
 	outs    [3]*output
 	parts   []*partitionState
@@ -50,11 +50,16 @@ type sourceTask struct {
 	meter   *meter
 	marked  time.Time   // when the last latency marker was sent
 	tally   ledgerTally // the ledger counts of the batch being routed
+	// positions holds, for each checkpoint taken and not yet durable, where the subtask's
+	// partitions stood, to hand to Source.Committed once it is.
+	positions map[uint64]map[int][]byte
+	commits   *commitSignal
 }
 
 // runSource runs subtask sub of a source node until its partitions have ended.
 func (r *run) runSource(n *Node, sub int) error {
-	t := &sourceTask{r: r, n: n, sub: sub, src: n.Source, policy: n.Source.Watermarks(), stats: r.stats[n][sub], emitted: op.MinWatermark}
+	t := &sourceTask{r: r, n: n, sub: sub, src: n.Source, policy: n.Watermarks, stats: r.stats[n][sub], emitted: op.MinWatermark,
+		positions: map[uint64]map[int][]byte{}, commits: r.coord.commitSignal(n, sub)}
 	for port := range t.outs {
 		t.outs[port] = r.output(n, sub, port)
 	}
@@ -63,13 +68,9 @@ func (r *run) runSource(n *Node, sub int) error {
 		return err
 	}
 	t.encoder = enc
-	sized, _ := t.src.(source.Sized)
 	for p := sub; p < t.src.Partitions(); p += n.Parallelism {
-		ps := &partitionState{index: p, maxTime: op.MinWatermark}
-		if sized != nil {
-			ps.size = sized.Size(p)
-			t.stats.InputBytes.Add(ps.size)
-		}
+		ps := &partitionState{index: p, maxTime: op.MinWatermark, size: t.src.Size(p)}
+		t.stats.InputBytes.Add(ps.size)
 		t.parts = append(t.parts, ps)
 	}
 	t.meter = newMeter(t.stats, nil, r.opts.Unmeasured)
@@ -100,7 +101,7 @@ func (r *run) runSource(n *Node, sub int) error {
 		}
 	}
 	r.coord.ack(ack{node: n, sub: sub, state: final, final: true})
-	return nil
+	return t.finishCommits(final)
 }
 
 func (t *sourceTask) closeAll() {
@@ -125,6 +126,8 @@ func (t *sourceTask) loop() error {
 			if err := t.checkpoint(id); err != nil {
 				return err
 			}
+		case <-t.commits.ready():
+			t.committed(t.commits.latest())
 		default:
 		}
 		open, pending := 0, 0
@@ -201,11 +204,7 @@ func (t *sourceTask) countBytes(p *partitionState) {
 	}
 	read := p.size
 	if !p.done {
-		br, ok := p.reader.(interface{ BytesRead() int64 })
-		if !ok {
-			return
-		}
-		read = min(br.BytesRead(), p.size)
+		read = min(p.reader.Progress().BytesRead, p.size)
 	}
 	if read > p.read {
 		t.stats.InputBytesRead.Add(read - p.read)
@@ -220,8 +219,7 @@ func (t *sourceTask) readOnce(p *partitionState) (bool, error) {
 	t.tally = ledgerTally{}
 	defer func() { t.stats.count(t.tally) }()
 	rec, dead, err := p.reader.Read(t.r.readCtx)
-	if w, ok := p.reader.(source.Waiter); ok {
-		waited := w.Waited()
+	if waited := p.reader.Progress().Waited; waited > p.waited {
 		t.meter.wait(waited - p.waited)
 		p.waited = waited
 	}
@@ -266,17 +264,15 @@ func (t *sourceTask) readOnce(p *partitionState) (bool, error) {
 
 // check applies the source's checks; failing rows become dead letters.
 func (t *sourceTask) check(p *partitionState, rec arrow.RecordBatch, dead []format.DeadLetter) (arrow.RecordBatch, []format.DeadLetter, error) {
-	checks := t.src.Checks()
+	checks := t.n.Checks
 	if len(checks) == 0 {
 		return rec, dead, nil
 	}
 	// Text readers say which line each row came from; rows keep their line through the
 	// checks, so a dead letter names it.
 	var lines []int64
-	if lr, ok := p.reader.(interface{ Lines() []int64 }); ok {
-		if l := lr.Lines(); len(l) == int(rec.NumRows()) {
-			lines = append([]int64(nil), l...)
-		}
+	if l := p.reader.Progress().Lines; len(l) == int(rec.NumRows()) {
+		lines = append([]int64(nil), l...)
 	}
 	file := p.reader.Position().File
 	for _, c := range checks {

@@ -105,6 +105,25 @@ func (g *Generator) Next(maxRows int) (arrow.RecordBatch, error) {
 	return rec, nil
 }
 
+// Skip moves the generator past the next n events, fewer at the end, without building them,
+// and returns how many it skipped.
+func (g *Generator) Skip(n int64) int64 {
+	n = max(min(n, g.total-g.rows), 0)
+	for left := n; left > 0; {
+		end := min(g.hi, g.cfg.Events-g.epoch*epochEvents)
+		if g.off >= end {
+			g.epoch += int64(g.cfg.Partitions)
+			g.off = g.lo
+			continue
+		}
+		step := min(end-g.off, left)
+		g.off += step
+		left -= step
+	}
+	g.rows += n
+	return n
+}
+
 // fill calls f on the next n events of the generator's kind, one stretch of consecutive
 // event numbers at a time: f fills rows i.. with events epoch·50+from to epoch·50+to-1. It
 // moves the cursor past them; the caller has checked that n events remain.

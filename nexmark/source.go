@@ -2,6 +2,7 @@ package nexmark
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -11,21 +12,21 @@ import (
 )
 
 // Source is the generator of one kind of events as a source of cfg.Partitions partitions,
-// each one Generator of batches of cfg.BatchRows rows. Event time is the date_time column.
+// each one Generator of batches of cfg.BatchRows rows, in event-time order (date_time).
+// It is bounded and resumable: a reader's Checkpoint is the rows it has delivered, and
+// Open skips to there without building the rows before.
 type Source struct {
-	cfg    Config
-	kind   Kind
-	tab    *tables
-	err    error // a bad Config or Kind, reported by Open
-	policy source.WatermarkPolicy
+	cfg  Config
+	kind Kind
+	tab  *tables
+	err  error // a bad Config or Kind, reported by Open
 }
 
-// NewSource returns the source of kind's events of cfg, whose watermark allows outOfOrder
-// milliseconds of disorder (the rows themselves come in event-time order). cfg.Partition
-// is ignored: Open picks the partition. A bad cfg or kind makes Open fail with the reason.
-func NewSource(cfg Config, kind Kind, outOfOrder int64) source.Source {
+// NewSource returns the source of kind's events of cfg. cfg.Partition is ignored: Open
+// picks the partition. A bad cfg or kind makes Open fail with the reason.
+func NewSource(cfg Config, kind Kind) source.Source {
 	cfg.Partition = 0
-	s := &Source{cfg: cfg, kind: kind, policy: source.WatermarkPolicy{EventTime: DateTimeColumn(kind), OutOfOrder: outOfOrder}}
+	s := &Source{cfg: cfg, kind: kind}
 	if err := cfg.Validate(); err != nil {
 		s.err = err
 	} else if Schema(kind) == nil {
@@ -48,14 +49,31 @@ func (s *Source) Schema() *arrow.Schema {
 // Partitions is cfg.Partitions, or 1 when that is invalid so that Open gets to report why.
 func (s *Source) Partitions() int { return max(s.cfg.Partitions, 1) }
 
-// Watermarks says that event time is the date_time column.
-func (s *Source) Watermarks() source.WatermarkPolicy { return s.policy }
+// Capabilities: the events end, and a partition resumes at a row.
+func (s *Source) Capabilities() source.Capabilities {
+	return source.Capabilities{Bounded: true, Resumable: true}
+}
 
-// Checks returns none: generated rows are valid.
-func (s *Source) Checks() []source.Check { return nil }
+// Size is 0: generated events have no bytes of input.
+func (s *Source) Size(int) int64 { return 0 }
 
-// Open starts partition p's stream from its beginning.
-func (s *Source) Open(_ context.Context, p int) (source.PartitionReader, error) {
+// Committed does nothing: a generator keeps no consumer state.
+func (s *Source) Committed(context.Context, uint64, map[int][]byte) error { return nil }
+
+// position is where a partition's reader stands: the stream, and the rows it delivered.
+type position struct {
+	Kind       string `json:"kind"`
+	Seed       int64  `json:"seed"`
+	Events     int64  `json:"events"`
+	Partition  int    `json:"partition"`
+	Partitions int    `json:"partitions"`
+	Rows       int64  `json:"rows"`
+}
+
+// Open starts partition p's stream, from its beginning when pos is nil, else where pos, a
+// reader's Checkpoint, says the next row is. A position of another stream is an error
+// naming what differs.
+func (s *Source) Open(_ context.Context, p int, pos []byte) (source.PartitionReader, error) {
 	if s.err != nil {
 		return nil, fmt.Errorf("nexmark %s source: %w", s.kind, s.err)
 	}
@@ -68,7 +86,24 @@ func (s *Source) Open(_ context.Context, p int) (source.PartitionReader, error) 
 	if err != nil {
 		return nil, fmt.Errorf("nexmark %s source: partition %d: %w", s.kind, p, err)
 	}
-	return &reader{g: g, rows: cfg.BatchRows, name: fmt.Sprintf("nexmark/%s/%d", s.kind, p)}, nil
+	r := &reader{g: g, rows: cfg.BatchRows, name: fmt.Sprintf("nexmark/%s/%d", s.kind, p),
+		at: position{Kind: s.kind.String(), Seed: cfg.Seed, Events: cfg.Events, Partition: p, Partitions: cfg.Partitions}}
+	if pos == nil {
+		return r, nil
+	}
+	var at position
+	if err := json.Unmarshal(pos, &at); err != nil {
+		return nil, fmt.Errorf("nexmark %s source: partition %d: resume: %w", s.kind, p, err)
+	}
+	rows := at.Rows
+	at.Rows = 0
+	if at != r.at {
+		return nil, fmt.Errorf("nexmark %s source: partition %d: resume: the position is of %+v, this stream is %+v", s.kind, p, at, r.at)
+	}
+	if g.Skip(rows) != rows {
+		return nil, fmt.Errorf("nexmark %s source: partition %d: resume: row %d is past the partition's %d rows", s.kind, p, rows, g.Total())
+	}
+	return r, nil
 }
 
 // reader reads one partition.
@@ -76,6 +111,7 @@ type reader struct {
 	g    *Generator
 	rows int
 	name string
+	at   position // the stream, with Rows 0
 }
 
 // Read returns the next batch, or io.EOF at the end of the partition.
@@ -91,6 +127,16 @@ func (r *reader) Read(ctx context.Context) (arrow.RecordBatch, []format.DeadLett
 func (r *reader) Position() format.Position {
 	return format.Position{File: r.name, Offset: r.g.Rows()}
 }
+
+// Checkpoint encodes the stream and the rows delivered, for Open.
+func (r *reader) Checkpoint() ([]byte, error) {
+	at := r.at
+	at.Rows = r.g.Rows()
+	return json.Marshal(at)
+}
+
+// Progress is empty: a generator has no bytes of input and never waits.
+func (r *reader) Progress() source.Progress { return source.Progress{} }
 
 // Close does nothing: a generator holds nothing to release.
 func (r *reader) Close() error { return nil }

@@ -16,17 +16,18 @@ import (
 	"millrace/engine"
 	"millrace/op"
 	"millrace/source"
+	"millrace/source/sourcetest"
 )
 
 // readSource reads every partition of s through the Source interface and returns each
 // partition's date_time values.
-func readSource(t *testing.T, s source.Source) [][]int64 {
+func readSource(t *testing.T, s source.Source, kind Kind) [][]int64 {
 	t.Helper()
 	ctx := context.Background()
-	col := s.Watermarks().EventTime
+	col := DateTimeColumn(kind)
 	var parts [][]int64
 	for p := range s.Partitions() {
-		r, err := s.Open(ctx, p)
+		r, err := s.Open(ctx, p, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -62,15 +63,12 @@ func TestSourceReadsPartitionsThroughTheInterface(t *testing.T) {
 	cfg := testConfig(100_000)
 	cfg.Partitions, cfg.Partition, cfg.BatchRows = 4, 3, 1000
 	for _, kind := range []Kind{Bids, Auctions, Persons} {
-		s := NewSource(cfg, kind, 250)
-		if s.Partitions() != 4 || s.Schema() != Schema(kind) || s.Checks() != nil {
-			t.Fatalf("%s source: %d partitions, schema %s", kind, s.Partitions(), s.Schema())
-		}
-		if wm := s.Watermarks(); wm.EventTime != DateTimeColumn(kind) || wm.OutOfOrder != 250 {
-			t.Fatalf("%s source: watermarks %+v", kind, wm)
+		s := NewSource(cfg, kind)
+		if s.Partitions() != 4 || s.Schema() != Schema(kind) || s.Capabilities() != (source.Capabilities{Bounded: true, Resumable: true}) {
+			t.Fatalf("%s source: %d partitions, schema %s, %+v", kind, s.Partitions(), s.Schema(), s.Capabilities())
 		}
 		total := 0
-		for p, ts := range readSource(t, s) {
+		for p, ts := range readSource(t, s, kind) {
 			if !slices.IsSorted(ts) {
 				t.Fatalf("%s partition %d: date_time decreases", kind, p)
 			}
@@ -89,22 +87,22 @@ func TestSourceReadsPartitionsThroughTheInterface(t *testing.T) {
 func TestSourceReportsBadConfigOnOpen(t *testing.T) {
 	cfg := testConfig(100)
 	cfg.Partitions = 0
-	s := NewSource(cfg, Bids, 0)
+	s := NewSource(cfg, Bids)
 	if s.Partitions() != 1 {
 		t.Fatalf("a bad source has %d partitions; Open would never be called", s.Partitions())
 	}
-	if _, err := s.Open(context.Background(), 0); err == nil || !strings.Contains(err.Error(), "Partitions") {
+	if _, err := s.Open(context.Background(), 0, nil); err == nil || !strings.Contains(err.Error(), "Partitions") {
 		t.Fatalf("open: %v", err)
 	}
-	s = NewSource(testConfig(100), Kind(4), 0)
-	if _, err := s.Open(context.Background(), 0); err == nil {
+	s = NewSource(testConfig(100), Kind(4))
+	if _, err := s.Open(context.Background(), 0, nil); err == nil {
 		t.Fatal("an unknown kind opened")
 	}
-	s = NewSource(testConfig(100), Bids, 0)
-	if _, err := s.Open(context.Background(), 1); err == nil {
+	s = NewSource(testConfig(100), Bids)
+	if _, err := s.Open(context.Background(), 1, nil); err == nil {
 		t.Fatal("partition 1 of 1 opened")
 	}
-	r, err := s.Open(context.Background(), 0)
+	r, err := s.Open(context.Background(), 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +135,7 @@ func (c *counter) Process(_ int, rec arrow.RecordBatch, _ op.Collector) error {
 func TestSourceRunsInTheEngine(t *testing.T) {
 	cfg := testConfig(200_000)
 	cfg.Partitions = 6
-	src := &engine.Node{Name: "bids", Parallelism: 2, Source: NewSource(cfg, Bids, 0)}
+	src := &engine.Node{Name: "bids", Parallelism: 2, Source: NewSource(cfg, Bids), Watermarks: engine.WatermarkPolicy{EventTime: DateTimeColumn(Bids)}}
 	var mu sync.Mutex
 	var rows, maxPrice int64
 	sink := &engine.Node{Name: "count", Parallelism: 1, Operator: func(int) op.Operator {
@@ -154,5 +152,20 @@ func TestSourceRunsInTheEngine(t *testing.T) {
 	}
 	if maxPrice < 10_000_000 {
 		t.Fatalf("largest price %d", maxPrice)
+	}
+}
+
+// TestSourceConforms runs the conformance suite on each kind of Nexmark event.
+func TestSourceConforms(t *testing.T) {
+	cfg := testConfig(30_000)
+	cfg.Partitions, cfg.BatchRows = 3, 500
+	for _, kind := range []Kind{Bids, Auctions, Persons} {
+		t.Run(kind.String(), func(t *testing.T) {
+			lo, hi := offsets(kind)
+			sourcetest.Run(t, sourcetest.Subject{
+				New:     func(*testing.T) source.Source { return NewSource(cfg, kind) },
+				Records: cfg.Events / 50 * (hi - lo),
+			})
+		})
 	}
 }

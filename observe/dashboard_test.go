@@ -22,6 +22,7 @@ import (
 	"millrace/op"
 	"millrace/plan"
 	"millrace/scale"
+	"millrace/schema"
 	"millrace/source"
 	"millrace/spec"
 )
@@ -63,11 +64,11 @@ func startSlowRun(t *testing.T) liveRun {
 	t.Helper()
 	cfg := gen.DefaultConfig()
 	cfg.Rows, cfg.Partitions = 0, 1
-	src, err := source.NewGenerator(cfg, 0, nil)
+	src, err := source.NewGenerator(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tx := &engine.Node{Name: "tx", Parallelism: 1, Source: src}
+	tx := &engine.Node{Name: "tx", Parallelism: 1, Source: src, Watermarks: engine.WatermarkPolicy{EventTime: schema.TS}}
 	mid := &engine.Node{Name: "enrich", Parallelism: 1, Operator: func(int) op.Operator { return pass{} }}
 	lake := &engine.Node{Name: "lake", Parallelism: 1, Operator: func(int) op.Operator { return slowSink{} }}
 	g := &engine.Graph{Nodes: []*engine.Node{tx, mid, lake}, Edges: []*engine.Edge{{From: tx, To: mid}, {From: mid, To: lake}}}
@@ -87,11 +88,11 @@ func startAdvisedRun(t *testing.T) liveRun {
 	t.Helper()
 	cfg := gen.DefaultConfig()
 	cfg.Rows, cfg.Partitions = 0, 1
-	src, err := source.NewGenerator(cfg, 0, nil)
+	src, err := source.NewGenerator(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tx := &engine.Node{Name: "tx", Parallelism: 1, Source: src}
+	tx := &engine.Node{Name: "tx", Parallelism: 1, Source: src, Watermarks: engine.WatermarkPolicy{EventTime: schema.TS}}
 	velocity := &engine.Node{Name: "velocity", Parallelism: 1, Operator: func(int) op.Operator { return remote{cost: 20 * time.Microsecond} }}
 	g := &engine.Graph{Nodes: []*engine.Node{tx, velocity}, Edges: []*engine.Edge{{From: tx, To: velocity}}}
 	p := &plan.Plan{Spec: &spec.Spec{Name: "advised"}, Graph: g, Sources: []string{"tx"}, Steps: []*plan.Step{

@@ -16,6 +16,7 @@ import (
 	"millrace/gen"
 	"millrace/op"
 	"millrace/plan"
+	"millrace/schema"
 	"millrace/source"
 	"millrace/spec"
 )
@@ -154,11 +155,11 @@ func TestVerdictOfARealSlowViewAndHotKey(t *testing.T) {
 	} {
 		cfg := gen.DefaultConfig()
 		cfg.Rows, cfg.Partitions, cfg.Accounts = 0, 1, c.accounts
-		src, err := source.NewGenerator(cfg, 0, nil)
+		src, err := source.NewGenerator(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
-		tx := &engine.Node{Name: "tx", Parallelism: 1, Source: src}
+		tx := &engine.Node{Name: "tx", Parallelism: 1, Source: src, Watermarks: engine.WatermarkPolicy{EventTime: schema.TS}}
 		velocity := &engine.Node{Name: "velocity", Parallelism: c.parallelism, Operator: func(int) op.Operator { return remote{cost: 20 * time.Microsecond} }}
 		lake := &engine.Node{Name: "lake", Parallelism: 1, Operator: func(int) op.Operator { return pass{} }}
 		g := &engine.Graph{Nodes: []*engine.Node{tx, velocity, lake}, Edges: []*engine.Edge{
@@ -282,11 +283,11 @@ func (pass) Process(_ int, rec arrow.RecordBatch, out op.Collector) error { retu
 func TestVerdictOfARealSlowSink(t *testing.T) {
 	cfg := gen.DefaultConfig()
 	cfg.Rows, cfg.Partitions = 0, 1
-	src, err := source.NewGenerator(cfg, 0, nil)
+	src, err := source.NewGenerator(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tx := &engine.Node{Name: "tx", Parallelism: 1, Source: src}
+	tx := &engine.Node{Name: "tx", Parallelism: 1, Source: src, Watermarks: engine.WatermarkPolicy{EventTime: schema.TS}}
 	mid := &engine.Node{Name: "enrich", Parallelism: 1, Operator: func(int) op.Operator { return pass{} }}
 	lake := &engine.Node{Name: "lake", Parallelism: 1, Operator: func(int) op.Operator { return slowSink{} }}
 	g := &engine.Graph{Nodes: []*engine.Node{tx, mid, lake}, Edges: []*engine.Edge{{From: tx, To: mid}, {From: mid, To: lake}}}

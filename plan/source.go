@@ -28,7 +28,7 @@ func (b *builder) source(src *spec.Source) error {
 	if err != nil {
 		return b.spec.Errorf("sources."+src.Name, "%v", err)
 	}
-	var checks []source.Check
+	var checks []engine.Check
 	for _, c := range src.Checks {
 		e, err := compile(c, s)
 		if err != nil {
@@ -39,7 +39,7 @@ func (b *builder) source(src *spec.Source) error {
 		}
 		checks = append(checks, check{e, c.Text})
 	}
-	policy := source.WatermarkPolicy{EventTime: -1, OutOfOrder: src.Watermark.Milliseconds(), IdleTimeout: src.IdleTimeout}
+	policy := engine.WatermarkPolicy{EventTime: -1, OutOfOrder: src.Watermark.Milliseconds(), IdleTimeout: src.IdleTimeout}
 	if src.EventTime != "" {
 		policy.EventTime = s.FieldIndices(src.EventTime)[0]
 	}
@@ -48,7 +48,7 @@ func (b *builder) source(src *spec.Source) error {
 	p := b.opts.Parallelism
 	switch src.Kind {
 	case spec.SourceFile:
-		f, err := source.NewFile(src.Path, src.Format, s, policy, checks, format.ReadOptions{})
+		f, err := source.NewFile(src.Path, src.Format, s, format.ReadOptions{})
 		if err != nil {
 			return b.spec.Errorf("sources."+src.Name+".path", "%v", err)
 		}
@@ -66,7 +66,7 @@ func (b *builder) source(src *spec.Source) error {
 		if cfg.CorruptRate > 0 {
 			return b.spec.Errorf("sources."+src.Name+".corrupt_rate", "the generator source makes batches, not text, so it has no corrupt records; write a file with millrace gen and read it")
 		}
-		gs, err := source.NewGenerator(cfg, policy.OutOfOrder, checks)
+		gs, err := source.NewGenerator(cfg)
 		if err != nil {
 			return b.spec.Errorf("sources."+src.Name, "%v", err)
 		}
@@ -91,12 +91,12 @@ func (b *builder) source(src *spec.Source) error {
 		if err := cfg.Validate(); err != nil {
 			return b.spec.Errorf("sources."+src.Name, "%v", err)
 		}
-		impl, does = nexmark.NewSource(cfg, kind, policy.OutOfOrder), fmt.Sprintf("generate the %s events of %d Nexmark events at %d/s in %d partition(s)", kind, cfg.Events, cfg.FirstEventRate, cfg.Partitions)
+		impl, does = nexmark.NewSource(cfg, kind), fmt.Sprintf("generate the %s events of %d Nexmark events at %d/s in %d partition(s)", kind, cfg.Events, cfg.FirstEventRate, cfg.Partitions)
 		p = min(p, cfg.Partitions)
 	default:
 		return b.spec.Errorf("sources."+src.Name+".kind", "%s sources are not available yet", src.Kind)
 	}
-	n := &engine.Node{Name: src.Name, Parallelism: p, Source: impl}
+	n := &engine.Node{Name: src.Name, Parallelism: p, Source: impl, Watermarks: policy, Checks: checks}
 	detail := []string{does}
 	if src.EventTime != "" {
 		detail = append(detail, fmt.Sprintf("event time %s, watermark %s behind", src.EventTime, src.Watermark))

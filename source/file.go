@@ -14,27 +14,22 @@ import (
 // partition; a Parquet file is split into partitions of contiguous row groups holding at
 // least SplitRows rows, so one large file is read by every core.
 //
-// File is Sized: a text partition's size is its file's size on disk, compressed or not; a
-// Parquet split's is the compressed size of the column chunks of its row groups that the
-// schema names, as the file's footer gives them.
+// A text partition's size is its file's size on disk, compressed or not; a Parquet split's
+// is the compressed size of the column chunks of its row groups that the schema names, as
+// the file's footer gives them.
 //
-// File is Resumable: its readers' Checkpoint gives the byte offset and line of a text file,
-// the row group and row of a Parquet file, where the next Read starts (see OpenAt).
+// File is bounded and resumable: its readers' Checkpoint gives the byte offset and line of
+// a text file, the row group and row of a Parquet file, where the next Read starts (see
+// Open).
 type File struct {
 	files  []string
 	splits []split
 	kind   format.Kind
 	schema *arrow.Schema
-	policy WatermarkPolicy
-	checks []Check
 	opts   format.ReadOptions
 }
 
-var (
-	_ Sized        = (*File)(nil)
-	_ Resumable    = (*File)(nil)
-	_ Checkpointer = fileReader{}
-)
+var _ Source = (*File)(nil)
 
 // SplitRows is the least number of rows a Parquet split holds (unless the file is smaller).
 const SplitRows = 1 << 20
@@ -49,12 +44,12 @@ type split struct {
 // NewFile lists the files path names (a file, a directory or a glob; see format.Glob) and
 // returns a source over them, read as kind, or as each file's name says when kind is empty.
 // It reads the footer of every Parquet file to split it, and the size of every other file.
-func NewFile(path string, kind format.Kind, s *arrow.Schema, policy WatermarkPolicy, checks []Check, opts format.ReadOptions) (*File, error) {
+func NewFile(path string, kind format.Kind, s *arrow.Schema, opts format.ReadOptions) (*File, error) {
 	files, err := format.Glob(path)
 	if err != nil {
 		return nil, err
 	}
-	f := &File{files: files, kind: kind, schema: s, policy: policy, checks: checks, opts: opts}
+	f := &File{files: files, kind: kind, schema: s, opts: opts}
 	for i, name := range files {
 		k := kind
 		if k == "" {
@@ -109,29 +104,16 @@ func (f *File) Partitions() int { return len(f.splits) }
 // compressed size of the column chunks its Parquet split reads.
 func (f *File) Size(partition int) int64 { return f.splits[partition].bytes }
 
-// Watermarks is the source's event-time policy.
-func (f *File) Watermarks() WatermarkPolicy { return f.policy }
+// Capabilities: files end, and their readers resume.
+func (f *File) Capabilities() Capabilities { return Capabilities{Bounded: true, Resumable: true} }
 
-// Checks are the predicates rows must pass.
-func (f *File) Checks() []Check { return f.checks }
+// Committed does nothing: files keep no consumer state.
+func (f *File) Committed(context.Context, uint64, map[int][]byte) error { return nil }
 
-// Open opens the partition's file, or its range of row groups.
-func (f *File) Open(_ context.Context, partition int) (PartitionReader, error) {
-	if err := f.checkPartition(partition); err != nil {
-		return nil, err
-	}
-	sp := f.splits[partition]
-	opts := f.opts
-	opts.RowGroups = sp.rowGroups
-	r, err := format.Open(f.files[sp.file], f.kind, f.schema, opts)
-	if err != nil {
-		return nil, err
-	}
-	return fileReader{Reader: r, parquet: f.isParquet(sp.file)}, nil
-}
-
-// OpenAt opens the partition where pos, which Checkpoint of a reader of the partition
-// returned, says its next Read starts. pos is a small JSON object (see filePosition):
+// Open opens the partition's file, or its range of row groups, at its start when pos is
+// nil. Otherwise it opens the partition where pos, which Checkpoint of a reader of the
+// partition returned, says its next Read starts. pos is a small JSON object (see
+// filePosition):
 //
 //	{"v":1,"file":"data/tx.jsonl.gz","offset":48213,"line":311}
 //	{"v":1,"file":"data/tx.parquet","row_group":3,"row":16384}
@@ -147,18 +129,25 @@ func (f *File) Open(_ context.Context, partition int) (PartitionReader, error) {
 //
 // A position of another file, of the wrong kind (text or Parquet) or outside the partition,
 // or one that does not decode, is an error naming the partition and what is wrong.
-func (f *File) OpenAt(_ context.Context, partition int, pos []byte) (PartitionReader, error) {
+func (f *File) Open(_ context.Context, partition int, pos []byte) (PartitionReader, error) {
 	if err := f.checkPartition(partition); err != nil {
 		return nil, err
 	}
 	sp := f.splits[partition]
 	name, parquet := f.files[sp.file], f.isParquet(sp.file)
+	opts := f.opts
+	opts.RowGroups = sp.rowGroups
+	if pos == nil {
+		r, err := format.Open(name, f.kind, f.schema, opts)
+		if err != nil {
+			return nil, err
+		}
+		return fileReader{Reader: r, parquet: parquet}, nil
+	}
 	at, err := decodeFilePosition(pos, name, parquet)
 	if err != nil {
 		return nil, fmt.Errorf("file source partition %d (%s): resume: %w", partition, name, err)
 	}
-	opts := f.opts
-	opts.RowGroups = sp.rowGroups
 	r, err := format.OpenAt(name, f.kind, f.schema, opts, at)
 	if err != nil {
 		return nil, fmt.Errorf("file source partition %d: resume: %w", partition, err)
@@ -193,23 +182,20 @@ func (r fileReader) Read(context.Context) (arrow.RecordBatch, []format.DeadLette
 	return r.Reader.Read()
 }
 
-// Checkpoint encodes Position, where the next Read starts, for OpenAt.
+// Checkpoint encodes Position, where the next Read starts, for Open.
 func (r fileReader) Checkpoint() ([]byte, error) {
 	return encodeFilePosition(r.Position(), r.parquet)
 }
 
-// BytesRead is how many bytes of its file the reader has consumed; see Sized.
-func (r fileReader) BytesRead() int64 {
+// Progress gives the bytes of its file the reader has consumed and, for text files, the
+// input line of each row of the last batch.
+func (r fileReader) Progress() Progress {
+	var p Progress
 	if bc, ok := r.Reader.(format.ByteCounter); ok {
-		return bc.BytesRead()
+		p.BytesRead = bc.BytesRead()
 	}
-	return 0
-}
-
-// Lines gives the input line of each row of the last batch, for text files; nil otherwise.
-func (r fileReader) Lines() []int64 {
 	if lr, ok := r.Reader.(format.LineReader); ok {
-		return lr.Lines()
+		p.Lines = lr.Lines()
 	}
-	return nil
+	return p
 }

@@ -17,20 +17,18 @@ import (
 // Generator is the transaction generator as a source: each of its partitions is an
 // independent deterministic stream of the configured rate's share.
 //
-// Generator is Resumable: a partition's stream is a function of the config, so its readers'
-// Checkpoint is the number of rows delivered, and OpenAt draws the stream again up to there
-// (see OpenAt).
+// Generator is resumable: a partition's stream is a function of the config, so its readers'
+// Checkpoint is the number of rows delivered, and Open draws the stream again up to there
+// (see Open). It is bounded when the config bounds its rows or its duration.
 type Generator struct {
 	cfg       gen.Config
 	world     *gen.World
 	batchRows int
-	policy    WatermarkPolicy
-	checks    []Check
 }
 
 // NewGenerator returns a generator source of cfg.Partitions partitions (at least 1). Rows
-// carry event time in `ts`; the watermark allows outOfOrder milliseconds of disorder.
-func NewGenerator(cfg gen.Config, outOfOrder int64, checks []Check) (*Generator, error) {
+// carry event time in `ts`.
+func NewGenerator(cfg gen.Config) (*Generator, error) {
 	if cfg.Partitions < 1 {
 		cfg.Partitions = 1
 	}
@@ -41,8 +39,7 @@ func NewGenerator(cfg gen.Config, outOfOrder int64, checks []Check) (*Generator,
 	if err != nil {
 		return nil, fmt.Errorf("generator source: %w", err)
 	}
-	return &Generator{cfg: cfg, world: w, batchRows: 8192, checks: checks,
-		policy: WatermarkPolicy{EventTime: schema.TS, OutOfOrder: outOfOrder}}, nil
+	return &Generator{cfg: cfg, world: w, batchRows: 8192}, nil
 }
 
 // Schema is the transaction schema.
@@ -51,49 +48,50 @@ func (g *Generator) Schema() *arrow.Schema { return schema.Transaction() }
 // Partitions is the number of generator partitions.
 func (g *Generator) Partitions() int { return g.cfg.Partitions }
 
-// Watermarks is the source's event-time policy.
-func (g *Generator) Watermarks() WatermarkPolicy { return g.policy }
+// Size is 0: a generated stream has no bytes of input.
+func (g *Generator) Size(int) int64 { return 0 }
 
-// Checks are the predicates rows must pass.
-func (g *Generator) Checks() []Check { return g.checks }
-
-var (
-	_ Resumable    = (*Generator)(nil)
-	_ Checkpointer = (*genReader)(nil)
-)
-
-// Open starts partition p's stream.
-func (g *Generator) Open(_ context.Context, p int) (PartitionReader, error) {
-	gn, clock, err := g.partition(p, time.Time{})
-	if err != nil {
-		return nil, err
-	}
-	return g.reader(p, gn, clock), nil
+// Capabilities: resumable, and bounded when rows or duration bound the stream.
+func (g *Generator) Capabilities() Capabilities {
+	return Capabilities{Bounded: g.cfg.Rows > 0 || g.cfg.Duration > 0, Resumable: true}
 }
 
-// skipRows is how many rows OpenAt skips between looks at its ctx.
+// Committed does nothing: a generator keeps no consumer state.
+func (g *Generator) Committed(context.Context, uint64, map[int][]byte) error { return nil }
+
+var _ Source = (*Generator)(nil)
+
+// skipRows is how many rows Open skips between looks at its ctx.
 const skipRows = 1 << 20
 
-// OpenAt resumes partition p where pos, which Checkpoint of a reader of the partition
-// returned, says its next Read starts. pos is a small JSON object (see genPosition): the
-// stream, and the rows delivered before the position,
+// Open starts partition p's stream, at its beginning when pos is nil. Otherwise it resumes
+// the stream where pos, which Checkpoint of a reader of the partition returned, says its
+// next Read starts. pos is a small JSON object (see genPosition): the stream, and the rows
+// delivered before the position,
 //
 //	{"v":1,"seed":1,"partition":0,"partitions":4,"start":"2024-01-01T00:00:00Z","rows":16384}
 //
-// The generator has no cheaper way to reach a row than drawing the rows before it, so OpenAt
+// The generator has no cheaper way to reach a row than drawing the rows before it, so Open
 // draws them and drops them without building batches (gen.Generator.Skip), at about a quarter
 // of the cost of generating them. ctx covers that and is looked at every million rows.
 //
 // In paced mode a stream that took its start from the clock resumes with the start of the
 // checkpoint, so it holds the same rows, and it goes on from the position in event time as if
 // it had paused there: the next row comes due its gap after the last row delivered, counted
-// from the time OpenAt returns. Event time then trails the clock by the time the source was
+// from the time Open returns. Event time then trails the clock by the time the source was
 // stopped; paced mode does not catch up.
 //
 // A position of another seed, partition, number of partitions or start, past the end of a
 // bounded stream, or one that does not decode, is an error naming the partition and what is
 // wrong.
-func (g *Generator) OpenAt(ctx context.Context, p int, pos []byte) (PartitionReader, error) {
+func (g *Generator) Open(ctx context.Context, p int, pos []byte) (PartitionReader, error) {
+	if pos == nil {
+		gn, clock, err := g.partition(p, time.Time{})
+		if err != nil {
+			return nil, err
+		}
+		return g.reader(p, gn, clock), nil
+	}
 	at, err := decodeGenPosition(pos)
 	if err != nil {
 		return nil, fmt.Errorf("generator partition %d: resume: %w", p, err)
@@ -166,13 +164,13 @@ type genReader struct {
 	part, parts int
 }
 
-// Waited is how long the reader has slept in paced mode, waiting for rows to come due:
-// time a dashboard shows as idle, not busy.
-func (r *genReader) Waited() time.Duration {
+// Progress gives how long the reader has slept in paced mode, waiting for rows to come
+// due: time a dashboard shows as idle, not busy.
+func (r *genReader) Progress() Progress {
 	if r.clock == nil {
-		return 0
+		return Progress{}
 	}
-	return r.clock.waited
+	return Progress{Waited: r.clock.waited}
 }
 
 // waitingClock counts the time paced mode sleeps. A partition's reader owns its clock.
@@ -197,7 +195,7 @@ func (r *genReader) Position() format.Position {
 	return format.Position{File: r.name, Offset: r.g.Stats().Rows}
 }
 
-// Checkpoint encodes the stream and the rows it has delivered, for OpenAt.
+// Checkpoint encodes the stream and the rows it has delivered, for Open.
 func (r *genReader) Checkpoint() ([]byte, error) {
 	start, rows := r.g.Start(), r.g.Stats().Rows
 	return json.Marshal(genPosition{V: positionVersion, Seed: &r.seed, Partition: &r.part,

@@ -25,11 +25,11 @@ type batchRead struct {
 // partitionRead reads partitions batch by batch, as text.
 type partitionRead struct {
 	t   *testing.T
-	s   Resumable
+	s   Source
 	enc format.RowEncoder
 }
 
-func newPartitionRead(t *testing.T, s Resumable) partitionRead {
+func newPartitionRead(t *testing.T, s Source) partitionRead {
 	enc, err := format.NewRowEncoder(format.JSONL, s.Schema())
 	if err != nil {
 		t.Fatal(err)
@@ -49,10 +49,7 @@ func (pr partitionRead) next(r PartitionReader) (batchRead, bool) {
 	}
 	var b batchRead
 	if rec != nil {
-		var lines []int64
-		if lr, ok := r.(interface{ Lines() []int64 }); ok {
-			lines = lr.Lines()
-		}
+		lines := r.Progress().Lines
 		for i := range int(rec.NumRows()) {
 			line := ""
 			if lines != nil {
@@ -65,7 +62,7 @@ func (pr partitionRead) next(r PartitionReader) (batchRead, bool) {
 	for _, d := range dead {
 		b.dead = append(b.dead, fmt.Sprintf("%s @%d %q: %s", d.Where(), d.Offset, d.Raw, d.Reason))
 	}
-	cp, err := r.(Checkpointer).Checkpoint()
+	cp, err := r.Checkpoint()
 	if err != nil {
 		pr.t.Fatal(err)
 	}
@@ -79,13 +76,8 @@ func (pr partitionRead) rest(r PartitionReader, p int) []batchRead {
 	pr.t.Helper()
 	defer r.Close()
 	var out []batchRead
-	bc, counts := r.(interface{ BytesRead() int64 })
-	bytesRead := func() int64 {
-		if counts {
-			return bc.BytesRead()
-		}
-		return 0
-	}
+	counts := pr.s.Size(p) > 0
+	bytesRead := func() int64 { return r.Progress().BytesRead }
 	read := bytesRead()
 	for {
 		b, ok := pr.next(r)
@@ -95,8 +87,8 @@ func (pr partitionRead) rest(r PartitionReader, p int) []batchRead {
 			read = n
 		}
 		if !ok {
-			if sized, ok := pr.s.(Sized); ok && counts && read != sized.Size(p) {
-				pr.t.Errorf("partition %d: BytesRead %d at the end, want Size %d", p, read, sized.Size(p))
+			if counts && read != pr.s.Size(p) {
+				pr.t.Errorf("partition %d: BytesRead %d at the end, want Size %d", p, read, pr.s.Size(p))
 			}
 			return out
 		}
@@ -118,10 +110,10 @@ func joined(reads []batchRead) (rows, dead string) {
 // those after the resume must be the batches of the read in one go, row by row and dead
 // letter by dead letter, with the same checkpoints after each; at the end the resumed reader
 // yields io.EOF at once.
-func checkResume(t *testing.T, s Resumable, p int) (rows, dead int) {
+func checkResume(t *testing.T, s Source, p int) (rows, dead int) {
 	t.Helper()
 	pr := newPartitionRead(t, s)
-	r, err := s.Open(context.Background(), p)
+	r, err := s.Open(context.Background(), p, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +123,7 @@ func checkResume(t *testing.T, s Resumable, p int) (rows, dead int) {
 	}
 	wantRows, wantDead := joined(whole)
 	for _, k := range []int{1, 3, 7} {
-		r, err := s.Open(context.Background(), p)
+		r, err := s.Open(context.Background(), p, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -146,7 +138,7 @@ func checkResume(t *testing.T, s Resumable, p int) (rows, dead int) {
 			if (i+1)%k != 0 {
 				continue
 			}
-			resumed, err := s.OpenAt(context.Background(), p, []byte(b.checkpoint))
+			resumed, err := s.Open(context.Background(), p, []byte(b.checkpoint))
 			if err != nil {
 				t.Fatalf("partition %d: resume at %s: %v", p, b.checkpoint, err)
 			}
@@ -167,7 +159,7 @@ func checkResume(t *testing.T, s Resumable, p int) (rows, dead int) {
 		r.Close()
 	}
 	// Resuming at the end yields io.EOF at once, and again after.
-	end, err := s.OpenAt(context.Background(), p, []byte(whole[len(whole)-1].checkpoint))
+	end, err := s.Open(context.Background(), p, []byte(whole[len(whole)-1].checkpoint))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +201,7 @@ func TestFileSourceResumesTextFiles(t *testing.T) {
 	for _, name := range []string{"tx.jsonl", "tx.jsonl.gz", "tx.csv", "tx.csv.zst"} {
 		t.Run(name, func(t *testing.T) {
 			path := writeGenerated(t, dir, name, cfg, format.WriteOptions{})
-			s, err := NewFile(path, "", schema.Transaction(), WatermarkPolicy{EventTime: schema.TS}, nil, format.ReadOptions{BatchRows: 100})
+			s, err := NewFile(path, "", schema.Transaction(), format.ReadOptions{BatchRows: 100})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -229,7 +221,7 @@ func TestFileSourceResumesParquetSplits(t *testing.T) {
 	if err != nil || len(groups) != 6 {
 		t.Fatalf("row groups %v %v", groups, err)
 	}
-	s, err := NewFile(path, "", schema.Transaction(), WatermarkPolicy{EventTime: schema.TS}, nil, format.ReadOptions{BatchRows: 300})
+	s, err := NewFile(path, "", schema.Transaction(), format.ReadOptions{BatchRows: 300})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +244,7 @@ func TestGeneratorSourceResumes(t *testing.T) {
 	cfg := gen.DefaultConfig()
 	cfg.Rows, cfg.Partitions, cfg.Accounts, cfg.Merchants = 4000, 2, 1000, 200
 	cfg.Disorder, cfg.DupRate, cfg.LateRate, cfg.FraudRate = time.Second, 0.01, 0.01, 0.02
-	s, err := NewGenerator(cfg, 0, nil)
+	s, err := NewGenerator(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,12 +263,12 @@ func TestGeneratorSourceResumesPaced(t *testing.T) {
 	cfg := gen.DefaultConfig()
 	cfg.Rows, cfg.Accounts, cfg.Merchants, cfg.Rate = 600, 1000, 200, 100
 	cfg.Speed, cfg.Clock = 1, clock
-	s, err := NewGenerator(cfg, 0, nil)
+	s, err := NewGenerator(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	pr := newPartitionRead(t, s)
-	r, err := s.Open(context.Background(), 0)
+	r, err := s.Open(context.Background(), 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +277,7 @@ func TestGeneratorSourceResumesPaced(t *testing.T) {
 	cp := whole[len(whole)/2].checkpoint
 
 	clock.now = clock.now.Add(time.Hour) // the source was stopped for an hour
-	resumed, err := s.OpenAt(context.Background(), 0, []byte(cp))
+	resumed, err := s.Open(context.Background(), 0, []byte(cp))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -323,7 +315,7 @@ func TestResumeRefusesPositionsOfOtherPartitions(t *testing.T) {
 	writeGenerated(t, dir, "a.jsonl", cfg, format.WriteOptions{})
 	writeGenerated(t, dir, "b.csv.gz", cfg, format.WriteOptions{})
 	pq := writeGenerated(t, dir, "c.parquet", cfg, format.WriteOptions{RowGroupRows: 1000})
-	s, err := NewFile(dir, "", schema.Transaction(), WatermarkPolicy{}, nil, format.ReadOptions{})
+	s, err := NewFile(dir, "", schema.Transaction(), format.ReadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -333,12 +325,12 @@ func TestResumeRefusesPositionsOfOtherPartitions(t *testing.T) {
 	}
 	s.splits = append(s.splits[:2], splitRowGroups(2, groups, 1500)...) // c: [0,2) [2,3)
 	a, b, c := s.Files()[0], s.Files()[1], s.Files()[2]
-	g, err := NewGenerator(gen.Config{Seed: 7, Rows: 1000, Rate: 10, Accounts: 100, Merchants: 10, Partitions: 2}, 0, nil)
+	g, err := NewGenerator(gen.Config{Seed: 7, Rows: 1000, Rate: 10, Accounts: 100, Merchants: 10, Partitions: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
 	cases := []struct {
-		src  Resumable
+		src  Source
 		part int
 		pos  string
 		want string
@@ -362,7 +354,7 @@ func TestResumeRefusesPositionsOfOtherPartitions(t *testing.T) {
 		{g, 0, `{"v":1,"file":"a.jsonl","offset":0,"line":1}`, `generator partition 0: resume: not a position: json: unknown field "file"`},
 	}
 	for _, c := range cases {
-		r, err := c.src.OpenAt(context.Background(), c.part, []byte(c.pos))
+		r, err := c.src.Open(context.Background(), c.part, []byte(c.pos))
 		if err == nil {
 			r.Close()
 			t.Errorf("partition %d at %s: no error", c.part, c.pos)
@@ -373,7 +365,7 @@ func TestResumeRefusesPositionsOfOtherPartitions(t *testing.T) {
 		}
 	}
 	// A generator position at the partition's last row is its end, not an error.
-	r, err := g.OpenAt(context.Background(), 0, []byte(`{"v":1,"seed":7,"partition":0,"partitions":2,"start":"2024-01-01T00:00:00Z","rows":500}`))
+	r, err := g.Open(context.Background(), 0, []byte(`{"v":1,"seed":7,"partition":0,"partitions":2,"start":"2024-01-01T00:00:00Z","rows":500}`))
 	if err != nil {
 		t.Fatal(err)
 	}

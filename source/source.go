@@ -1,5 +1,10 @@
 // Package source holds the inputs of a dataflow: partitioned, replayable sources whose
 // partitions the engine's source subtasks read, and the connectors behind them.
+//
+// A connector implements Source and PartitionReader, declares what it offers in
+// Capabilities, and passes the conformance suite in source/sourcetest. What the pipeline
+// does with the rows (event time, watermarks, checks) is the engine's business, not the
+// connector's.
 package source
 
 import (
@@ -12,85 +17,76 @@ import (
 )
 
 // Source is a partitioned, replayable input. Subtask i of a source node with parallelism P
-// reads partitions i, i+P, i+2P, ...; a file source's partitions are its files, a broker's
-// its topic partitions.
+// reads partitions i, i+P, i+2P, ...; a file source's partitions are its files (or ranges of
+// a Parquet file's row groups), a broker's its topic partitions.
+//
+// Its methods may be called from several goroutines at once, one per subtask; each reader
+// is used by one goroutine at a time.
 type Source interface {
 	// Schema is the schema of the rows the source yields.
 	Schema() *arrow.Schema
 	// Partitions is the number of partitions.
 	Partitions() int
-	// Open starts reading one partition.
-	Open(ctx context.Context, partition int) (PartitionReader, error)
-	// Watermarks says how the source's event time and watermarks work.
-	Watermarks() WatermarkPolicy
-	// Checks are predicates every row must pass; a row that fails one becomes a dead letter.
-	Checks() []Check
-}
-
-// Sized is a bounded source that knows how many bytes each partition reads.
-//
-// The contract, with the BytesRead of its partition readers: the PartitionReader that Open
-// returns for a Sized source also has a method BytesRead() int64, the bytes of its input it
-// has consumed so far. It never falls, and it grows to about Size(partition) by the time Read
-// returns io.EOF. About: it may end a little short of Size or past it, and it runs ahead of
-// the rows delivered, as input is read in large blocks (a text reader may have read one before
-// its first Read), so a consumer computing progress or backlog, Size minus BytesRead, clamps
-// it to [0, Size]. BytesRead is called from the goroutine that calls Read.
-type Sized interface {
+	// Capabilities declares what the source and its readers offer. It does not change.
+	Capabilities() Capabilities
 	// Size is the number of bytes reading partition consumes, 0 when it is not known.
 	Size(partition int) int64
+	// Open starts reading partition. With a nil pos it starts at the beginning; otherwise
+	// pos is what Checkpoint of a reader of the same partition returned, and the first Read
+	// yields the record that reader would have yielded next. A source that is not
+	// Resumable takes only nil. ctx covers this call only.
+	Open(ctx context.Context, partition int, pos []byte) (PartitionReader, error)
+	// Committed says that a checkpoint is durable and holds positions (partition to what a
+	// reader's Checkpoint returned) for some of the partitions: a broker source commits
+	// those offsets to its consumer group or acknowledges the messages before them. The
+	// checkpoint, not the broker, is the truth: a run resumes from the checkpoint's
+	// positions whatever was committed. Each subtask calls it for its own partitions, in
+	// order of checkpoint, after the checkpoint's manifest is durable. A source that keeps
+	// nothing at a broker returns nil. An error is reported and the next checkpoint tries
+	// again; it never fails the run.
+	Committed(ctx context.Context, checkpoint uint64, positions map[int][]byte) error
 }
 
-// PartitionReader reads one partition. A reader of a Sized source also says how many bytes it
-// has consumed, with BytesRead() int64 (see Sized).
+// Capabilities say what a source offers, so that the engine never has to discover it.
+type Capabilities struct {
+	// Bounded: every partition ends, its reader's Read returning io.EOF; the run then ends
+	// with a final watermark. An unbounded source never does.
+	Bounded bool
+	// Resumable: readers' Checkpoint says where the next Read starts, and Open goes on from
+	// there. Checkpoints need every source of a run to be resumable.
+	Resumable bool
+}
+
+// PartitionReader reads one partition.
 type PartitionReader interface {
 	// Read returns the next batch and the dead letters met decoding it. It returns io.EOF
 	// when a bounded partition has ended. An unbounded partition with nothing to deliver
 	// within its own poll interval returns a nil batch and no dead letters, so the reader's
 	// other partitions and its idle tracking go on. ctx covers this call only.
 	Read(ctx context.Context) (arrow.RecordBatch, []format.DeadLetter, error)
-	// Position is where the next Read starts, for progress and, later, checkpoints.
+	// Position is where the next Read starts, for progress and for dead letters.
 	Position() format.Position
+	// Checkpoint encodes where the next Read starts, for Open. A reader of a source that is
+	// not Resumable returns an error.
+	Checkpoint() ([]byte, error)
+	// Progress is what the reader has done so far, besides the rows.
+	Progress() Progress
 	Close() error
 }
 
-// WatermarkPolicy says how a source tracks event time.
-type WatermarkPolicy struct {
-	// EventTime is the index of the event-time column (a millisecond timestamp), or -1 when
-	// the source has no event time: then its watermark only moves at the end of data.
-	EventTime int
-	// OutOfOrder is how far, in milliseconds, event time may go back: a partition's watermark
-	// is the largest event time it has read minus OutOfOrder.
-	OutOfOrder int64
-	// IdleTimeout, when positive, lets a partition that yielded no rows for this long stop
-	// holding the watermark back, so one quiet partition does not stall every window.
-	IdleTimeout time.Duration
-}
-
-// Check is a row predicate of a source.
-type Check interface {
-	// Eval returns, for each row, whether it passes: false and null both fail.
-	Eval(rec arrow.RecordBatch) (arrow.Array, error)
-	// String is the check as the spec wrote it; dead letters quote it.
-	String() string
-}
-
-// Resumable is a source whose partitions can resume where a checkpoint left them.
-type Resumable interface {
-	Source
-	// OpenAt opens partition at pos, which Checkpoint of a reader of the same partition
-	// returned; the first Read yields the record that reader would have yielded next.
-	OpenAt(ctx context.Context, partition int, pos []byte) (PartitionReader, error)
-}
-
-// Checkpointer is a PartitionReader of a Resumable source: Checkpoint encodes where the
-// next Read starts, for OpenAt.
-type Checkpointer interface {
-	Checkpoint() ([]byte, error)
-}
-
-// Waiter is a PartitionReader that waits inside Read for rows to come due, such as a paced
-// generator: Waited is the time it has spent so, which the engine counts as idle.
-type Waiter interface {
-	Waited() time.Duration
+// Progress is what a partition reader says of its work; a figure it does not know is zero.
+type Progress struct {
+	// BytesRead is the bytes of its input the reader has consumed. It never falls, and it
+	// grows to about Size(partition) by the time Read returns io.EOF. About: it may end a
+	// little short of Size or past it, and it runs ahead of the rows delivered, as input is
+	// read in large blocks, so a consumer computing backlog, Size minus BytesRead, clamps it
+	// to [0, Size].
+	BytesRead int64
+	// Waited is the time the reader has spent inside Read waiting for rows to come due (a
+	// paced generator, a broker poll); the engine counts it as idle, not busy.
+	Waited time.Duration
+	// Lines gives, for each row of the batch the last Read returned, its line in the input
+	// (text formats), so a dead letter made later names it; nil otherwise. It is valid
+	// until the next Read.
+	Lines []int64
 }

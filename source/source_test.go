@@ -28,19 +28,19 @@ func readPartition(t *testing.T, s Source, p int) ([]string, int) {
 // falls.
 func readCounted(t *testing.T, s Source, p int) ([]string, int, int64) {
 	t.Helper()
-	r, err := s.Open(context.Background(), p)
+	r, err := s.Open(context.Background(), p, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	bc, counts := r.(interface{ BytesRead() int64 })
+	counts := s.Size(p) > 0
 	var ids []string
 	dead := 0
 	read := int64(-1)
 	for {
 		rec, dl, err := r.Read(context.Background())
 		if counts {
-			n := bc.BytesRead()
+			n := r.Progress().BytesRead
 			if n < read {
 				t.Fatalf("partition %d: BytesRead fell from %d to %d", p, read, n)
 			}
@@ -83,7 +83,7 @@ func TestFileSourcePartitionsAreFiles(t *testing.T) {
 		}
 		want[name] = true
 	}
-	s, err := NewFile(dir, "", schema.Transaction(), WatermarkPolicy{EventTime: schema.TS}, nil, format.ReadOptions{})
+	s, err := NewFile(dir, "", schema.Transaction(), format.ReadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,7 @@ func TestFileSourcePartitionsAreFiles(t *testing.T) {
 	if total != 9000 {
 		t.Fatalf("read %d records", total)
 	}
-	if _, err := NewFile(filepath.Join(dir, "*.parquet"), "", schema.Transaction(), WatermarkPolicy{}, nil, format.ReadOptions{}); err == nil || !strings.Contains(err.Error(), "no files match") {
+	if _, err := NewFile(filepath.Join(dir, "*.parquet"), "", schema.Transaction(), format.ReadOptions{}); err == nil || !strings.Contains(err.Error(), "no files match") {
 		t.Fatalf("empty glob: %v", err)
 	}
 }
@@ -122,7 +122,7 @@ func TestFileSourcePartitionsAreFiles(t *testing.T) {
 func TestGeneratorPartitionsSplitTheStream(t *testing.T) {
 	cfg := gen.DefaultConfig()
 	cfg.Rows, cfg.Partitions = 10_000, 3
-	s, err := NewGenerator(cfg, 0, nil)
+	s, err := NewGenerator(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +176,7 @@ func TestParquetSplitsReadEveryRowOnce(t *testing.T) {
 	if err != nil || len(groups) != 6 {
 		t.Fatalf("row groups %v %v", groups, err)
 	}
-	s, err := NewFile(path, "", schema.Transaction(), WatermarkPolicy{EventTime: schema.TS}, nil, format.ReadOptions{})
+	s, err := NewFile(path, "", schema.Transaction(), format.ReadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

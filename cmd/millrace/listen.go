@@ -32,9 +32,15 @@ func watchRun(cmd *cobra.Command, listen string, p *plan.Plan, cfg scale.Advisor
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	watching := make(chan struct{})
-	go advisor.Watch(mon, watching)
-	stopWatching := func() { close(watching) }
+	watching, watched := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(watched)
+		advisor.Watch(mon, watching)
+	}()
+	stopWatching := func() {
+		close(watching)
+		<-watched
+	}
 	if listen == "" {
 		return mon, advisor, stopWatching, nil
 	}

@@ -47,6 +47,9 @@ type Node struct {
 	// Parts holds one part per subtask: subtasks 0 to len(Parts)-1, each once, so the
 	// step ran with parallelism len(Parts).
 	Parts []Part `json:"parts"`
+	// Watermark is the least event-time watermark of the step's subtasks when they took
+	// their parts, if they had one: a window of the step ending after it was still open.
+	Watermark *time.Time `json:"watermark,omitempty"`
 }
 
 // Part is the state of one subtask of a step, over a range of key groups, held in one

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -39,16 +40,21 @@ type Snapshot struct {
 	// Parts holds each node's state, one entry per subtask (nil where a subtask keeps
 	// none): a source's positions, an operator's state, a sink's pre-committed files.
 	Parts map[string][][]byte
+	// Watermarks holds, for each node that had one, the least watermark over its subtasks
+	// when they took their part (milliseconds of event time): a window ending after it was
+	// still open.
+	Watermarks map[string]int64
 }
 
 // ack is a subtask's part of a checkpoint; final marks the state it finished with, which
 // stands for it in every checkpoint from then on.
 type ack struct {
-	node  *Node
-	sub   int
-	id    uint64
-	state []byte
-	final bool
+	node      *Node
+	sub       int
+	id        uint64
+	state     []byte
+	watermark int64 // the subtask's, when it took its part
+	final     bool
 }
 
 // commitSignal tells a subtask the latest durable checkpoint.
@@ -92,9 +98,10 @@ type coordinator struct {
 
 	next     uint64
 	inflight *Snapshot
-	missing  int              // subtasks yet to ack the checkpoint in flight
-	acked    map[*Node][]bool // which have, for the checkpoint in flight
-	finals   map[*Node][][]byte
+	missing  int               // subtasks yet to ack the checkpoint in flight
+	acked    map[*Node][]bool  // which have, for the checkpoint in flight
+	finals   map[*Node][]ack   // each subtask's final part
+	wms      map[*Node][]int64 // each subtask's watermark, for the checkpoint in flight
 	finished map[*Node][]bool
 	done     int // subtasks finished
 }
@@ -104,11 +111,12 @@ func newCoordinator(r *run, cfg Checkpointing) (*coordinator, error) {
 		return nil, fmt.Errorf("engine: checkpoint interval %s: want a positive duration", cfg.Interval)
 	}
 	c := &coordinator{r: r, cfg: cfg, triggers: map[*Node][]chan uint64{}, commits: map[*Node][]*commitSignal{},
-		acked: map[*Node][]bool{}, finals: map[*Node][][]byte{}, finished: map[*Node][]bool{}, next: 1}
+		acked: map[*Node][]bool{}, finals: map[*Node][]ack{}, wms: map[*Node][]int64{}, finished: map[*Node][]bool{}, next: 1}
 	for _, n := range r.g.Nodes {
 		c.subtasks += n.Parallelism
 		c.acked[n] = make([]bool, n.Parallelism)
-		c.finals[n] = make([][]byte, n.Parallelism)
+		c.finals[n] = make([]ack, n.Parallelism)
+		c.wms[n] = make([]int64, n.Parallelism)
 		c.finished[n] = make([]bool, n.Parallelism)
 		if n.Source != nil {
 			if !n.Source.Capabilities().Resumable {
@@ -215,7 +223,7 @@ func (c *coordinator) start() {
 		c.inflight.Parts[n.Name] = make([][]byte, n.Parallelism)
 		for sub, fin := range c.finished[n] {
 			if fin {
-				c.fill(n, sub, c.finals[n][sub])
+				c.fill(c.finals[n][sub])
 			}
 		}
 	}
@@ -232,19 +240,20 @@ func (c *coordinator) start() {
 func (c *coordinator) take(a ack) error {
 	if a.final {
 		c.finished[a.node][a.sub] = true
-		c.finals[a.node][a.sub] = a.state
+		c.finals[a.node][a.sub] = a
 		c.done++
 		if c.inflight != nil && !c.acked[a.node][a.sub] {
-			c.fill(a.node, a.sub, a.state)
+			c.fill(a)
 		}
 	} else if c.inflight != nil && a.id == c.inflight.ID {
-		c.fill(a.node, a.sub, a.state)
+		c.fill(a)
 	}
 	if c.inflight == nil || c.missing > 0 {
 		return nil
 	}
 	s := c.inflight
 	c.inflight = nil
+	s.Watermarks = leastWatermarks(c.wms)
 	if err := c.complete(s); err != nil {
 		c.r.opts.Log.Error("checkpoint failed; the next one will try again", "checkpoint", s.ID, "err", err)
 		return nil
@@ -253,13 +262,26 @@ func (c *coordinator) take(a ack) error {
 	return nil
 }
 
-func (c *coordinator) fill(n *Node, sub int, state []byte) {
-	if c.acked[n][sub] {
+func (c *coordinator) fill(a ack) {
+	if c.acked[a.node][a.sub] {
 		return
 	}
-	c.acked[n][sub] = true
-	c.inflight.Parts[n.Name][sub] = state
+	c.acked[a.node][a.sub] = true
+	c.inflight.Parts[a.node.Name][a.sub] = a.state
+	c.wms[a.node][a.sub] = a.watermark
 	c.missing--
+}
+
+// leastWatermarks is, for each node whose subtasks all had a watermark, the least of them.
+func leastWatermarks(wms map[*Node][]int64) map[string]int64 {
+	out := map[string]int64{}
+	for n, subs := range wms {
+		least := slices.Min(subs)
+		if least > op.MinWatermark {
+			out[n.Name] = least
+		}
+	}
+	return out
 }
 
 // final completes the checkpoint of everyone's final state and lets Committers publish.
@@ -267,9 +289,15 @@ func (c *coordinator) final() error {
 	s := &Snapshot{ID: c.next, Taken: time.Now(), Parts: map[string][][]byte{},
 		Final: c.r.readCtx.Err() == nil}
 	c.next++
-	for n, states := range c.finals {
-		s.Parts[n.Name] = states
+	wms := map[*Node][]int64{}
+	for n, finals := range c.finals {
+		s.Parts[n.Name] = make([][]byte, len(finals))
+		wms[n] = make([]int64, len(finals))
+		for sub, a := range finals {
+			s.Parts[n.Name][sub], wms[n][sub] = a.state, a.watermark
+		}
 	}
+	s.Watermarks = leastWatermarks(wms)
 	if err := c.complete(s); err != nil {
 		return fmt.Errorf("final checkpoint %d: %w", s.ID, err)
 	}

@@ -305,11 +305,21 @@ func TestCheckpointsOfAnUninterruptedRun(t *testing.T) {
 	if len(taken) < 3 {
 		t.Fatalf("%d checkpoints over the run", len(taken))
 	}
+	before := map[string]int64{}
 	for i, s := range taken {
 		last := i == len(taken)-1
 		if s.ID != uint64(i+1) || s.Final != last || len(s.Parts["src"]) != 2 || len(s.Parts["sums"]) != 1 {
 			t.Fatalf("checkpoint %d: %+v", i, s)
 		}
+		for node, wm := range s.Watermarks {
+			if wm < before[node] {
+				t.Errorf("checkpoint %d: the watermark of %s went back from %d to %d", s.ID, node, before[node], wm)
+			}
+			before[node] = wm
+		}
+	}
+	if final := taken[len(taken)-1].Watermarks; final["sum"] != op.MaxWatermark || final["src"] != op.MaxWatermark {
+		t.Errorf("the final checkpoint's watermarks: %v", final)
 	}
 	if len(d.pending) != 0 {
 		t.Errorf("files left pending: %v", d.pending)

@@ -217,7 +217,7 @@ func (t *operatorTask) aligned() error {
 	if err != nil {
 		return err
 	}
-	t.r.coord.ack(ack{node: t.n, sub: t.sub, id: id, state: state})
+	t.r.coord.ack(ack{node: t.n, sub: t.sub, id: id, state: state, watermark: t.current})
 	if err := t.out.send(op.Message{Kind: op.Barrier, Checkpoint: id}); err != nil {
 		return err
 	}
@@ -273,7 +273,7 @@ func (t *operatorTask) finishCheckpoints(commits *commitSignal) error {
 	if err != nil {
 		return err
 	}
-	t.r.coord.ack(ack{node: t.n, sub: t.sub, state: state, final: true})
+	t.r.coord.ack(ack{node: t.n, sub: t.sub, state: state, watermark: t.current, final: true})
 	if _, ok := t.o.(op.Committer); !ok {
 		return nil
 	}

@@ -53,7 +53,7 @@ func (t *sourceTask) checkpoint(id uint64) error {
 	if err != nil {
 		return fmt.Errorf("checkpoint %d: %w", id, err)
 	}
-	t.r.coord.ack(ack{node: t.n, sub: t.sub, id: id, state: state})
+	t.r.coord.ack(ack{node: t.n, sub: t.sub, id: id, state: state, watermark: t.emitted})
 	t.positions[id] = t.positionsNow()
 	for _, out := range t.outs {
 		if err := out.send(op.Message{Kind: op.Barrier, Checkpoint: id}); err != nil {

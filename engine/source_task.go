@@ -87,8 +87,10 @@ func (r *run) runSource(n *Node, sub int) error {
 	if err != nil {
 		return err
 	}
+	wm := t.emitted // a stopped source holds the watermark where it stopped
 	if !stopped {
-		t.stats.Watermark.Store(op.MaxWatermark)
+		wm = op.MaxWatermark
+		t.stats.Watermark.Store(wm)
 	}
 	for _, out := range t.outs {
 		if !stopped {
@@ -100,7 +102,7 @@ func (r *run) runSource(n *Node, sub int) error {
 			return err
 		}
 	}
-	r.coord.ack(ack{node: n, sub: sub, state: final, final: true})
+	r.coord.ack(ack{node: n, sub: sub, state: final, watermark: wm, final: true})
 	return t.finishCommits(final)
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"millrace/checkpoint"
 	"millrace/engine"
+	"millrace/op"
 	"millrace/plan"
 	"millrace/scale"
 )
@@ -108,8 +109,8 @@ func (c *checkpoints) resume(p *plan.Plan, fresh, rescaling bool, reset []string
 	for _, name := range r.Redefined {
 		fmt.Fprintf(c.log, "step %q changed since checkpoint %d: it held no state, and its rows follow the new definition from here on\n", name, m.ID)
 	}
-	for _, view := range r.Reset {
-		fmt.Fprintf(c.log, "view %q starts with empty state (--reset-view): its windows open at checkpoint %d miss the rows read before it\n", view, m.ID)
+	for _, v := range r.Reset {
+		fmt.Fprintf(c.log, "view %q starts with empty state (--reset-view): %s miss the rows read before checkpoint %d\n", v.View, v.openWindows(), m.ID)
 	}
 	if len(r.Moved) > 0 {
 		fmt.Fprintf(c.log, "the parallelism changed: the state of %s is spread over the subtasks\n", strings.Join(r.Moved, ", "))
@@ -136,6 +137,10 @@ func (c *checkpoints) write(s *engine.Snapshot) error {
 	for name, parts := range s.Parts {
 		step, _ := c.plan.Step(name)
 		node := checkpoint.Node{Kind: string(step.Kind), Fingerprint: step.Fingerprint()}
+		if wm, ok := s.Watermarks[name]; ok && wm < op.MaxWatermark { // at the maximum, every window fired
+			at := time.UnixMilli(wm).UTC()
+			node.Watermark = &at
+		}
 		keyed := step.Keyed()
 		for sub, state := range parts {
 			part := checkpoint.Part{Subtask: sub}

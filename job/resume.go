@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"millrace/checkpoint"
 	"millrace/plan"
@@ -29,7 +30,7 @@ type Resume struct {
 	Restore []string
 	// Reset lists the views that start with empty state because the user said so
 	// (--reset-view), in name order.
-	Reset []string
+	Reset []ViewReset
 	// Redefined lists the steps without state whose definition changed: they go on under
 	// the new definition and lose nothing.
 	Redefined []string
@@ -38,6 +39,22 @@ type Resume struct {
 	Moved []string
 	// Advisor is whether the checkpoint holds the scaling advisor's history.
 	Advisor bool
+}
+
+// ViewReset is a view whose state a resumed run drops.
+type ViewReset struct {
+	View string
+	// OpenAfter, when known, is the view's watermark at the checkpoint: its windows ending
+	// after it were open, and miss the rows read before the checkpoint.
+	OpenAfter *time.Time
+}
+
+// openWindows says which of the view's windows lose rows.
+func (v ViewReset) openWindows() string {
+	if v.OpenAfter == nil {
+		return "its windows open at the checkpoint"
+	}
+	return "its windows ending after " + v.OpenAfter.UTC().Format(time.RFC3339)
 }
 
 // PlanResume decides how a run of p goes on from the checkpoint m. A step takes its
@@ -56,7 +73,8 @@ func PlanResume(m checkpoint.Manifest, p *plan.Plan, reset []string) (Resume, er
 		}
 		resetting[name] = true
 	}
-	lost := map[string]bool{} // views whose state a change would lose
+	lost := map[string]bool{}            // views whose state a change would lose
+	openAfter := map[string]*time.Time{} // of each view, its least watermark at m
 	for _, name := range slices.Sorted(maps.Keys(m.Nodes)) {
 		node := m.Nodes[name]
 		if name == advisorNode {
@@ -68,6 +86,9 @@ func PlanResume(m checkpoint.Manifest, p *plan.Plan, reset []string) (Resume, er
 			continue
 		}
 		view, inView := p.ViewOf(name)
+		if inView && node.Watermark != nil && (openAfter[view] == nil || node.Watermark.Before(*openAfter[view])) {
+			openAfter[view] = node.Watermark
+		}
 		switch {
 		case inView && resetting[view]:
 			continue
@@ -87,10 +108,16 @@ func PlanResume(m checkpoint.Manifest, p *plan.Plan, reset []string) (Resume, er
 	}
 	if len(lost) > 0 {
 		views := slices.Sorted(maps.Keys(lost))
-		return Resume{}, fmt.Errorf("%w: %s changed since checkpoint %d and %s state: resumed, %s would start empty, and the windows open at the checkpoint would miss every row read before it. --reset-view %s accepts that; --fresh starts over from the beginning of the input",
-			ErrChanged, quoteViews(views), m.ID, pick(len(views), "holds", "hold"), pick(len(views), "it", "they"), strings.Join(views, " --reset-view "))
+		var open []string
+		for _, v := range views {
+			open = append(open, ViewReset{View: v, OpenAfter: openAfter[v]}.openWindows()+" ("+v+")")
+		}
+		return Resume{}, fmt.Errorf("%w: %s changed since checkpoint %d and %s state: resumed, %s would start empty, and %s would miss every row read before the checkpoint. --reset-view %s accepts that; --fresh starts over from the beginning of the input",
+			ErrChanged, quoteViews(views), m.ID, pick(len(views), "holds", "hold"), pick(len(views), "it", "they"), strings.Join(open, " and "), strings.Join(views, " --reset-view "))
 	}
-	r.Reset = slices.Sorted(maps.Keys(resetting))
+	for _, v := range slices.Sorted(maps.Keys(resetting)) {
+		r.Reset = append(r.Reset, ViewReset{View: v, OpenAfter: openAfter[v]})
+	}
 	return r, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"millrace/checkpoint"
 	"millrace/plan"
@@ -23,10 +24,16 @@ func manifestOf(p *plan.Plan, stateless ...string) checkpoint.Manifest {
 			}
 			node.Parts = append(node.Parts, part)
 		}
+		if v, ok := p.ViewOf(st.Name); ok && v == "per_card" {
+			node.Watermark = &perCardWatermark
+		}
 		m.Nodes[st.Name] = node
 	}
 	return m
 }
+
+// perCardWatermark is the watermark of view per_card in manifestOf's checkpoints.
+var perCardWatermark = time.Date(2026, 3, 2, 10, 4, 0, 0, time.UTC)
 
 func TestPlanResume(t *testing.T) {
 	dir := t.TempDir()
@@ -53,6 +60,8 @@ func TestPlanResume(t *testing.T) {
 		{name: "a changed view with state is refused", m: manifestOf(oneMinute), p: twoMinutes,
 			refuse: `view "per_card" changed since checkpoint 7 and holds state: resumed, it would start empty`},
 		{name: "the refusal names the way out", m: manifestOf(oneMinute), p: twoMinutes, refuse: "--reset-view per_card accepts that"},
+		{name: "the refusal names the windows", m: manifestOf(oneMinute), p: twoMinutes,
+			refuse: "its windows ending after 2026-03-02T10:04:00Z (per_card) would miss every row read before the checkpoint"},
 		{name: "reset accepts the loss", m: manifestOf(oneMinute), p: twoMinutes, reset: []string{"per_card"},
 			restore: []string{"big", "sink.big_out", "sink.per_card_out", "tx"}, resetTo: []string{"per_card"}},
 		{name: "reset drops an unchanged view's state too", m: manifestOf(oneMinute), p: oneMinute, reset: []string{"per_card"},
@@ -81,8 +90,15 @@ func TestPlanResume(t *testing.T) {
 				}
 			}
 			slices.Sort(restore)
-			if !slices.Equal(r.Restore, restore) || !slices.Equal(r.Reset, c.resetTo) || !slices.Equal(r.Redefined, c.redef) {
-				t.Errorf("restore %v reset %v redefined %v, want %v, %v, %v", r.Restore, r.Reset, r.Redefined, restore, c.resetTo, c.redef)
+			var reset []string
+			for _, v := range r.Reset {
+				reset = append(reset, v.View)
+				if v.OpenAfter == nil || !v.OpenAfter.Equal(perCardWatermark) || v.openWindows() != "its windows ending after 2026-03-02T10:04:00Z" {
+					t.Errorf("view %s: open after %v", v.View, v.OpenAfter)
+				}
+			}
+			if !slices.Equal(r.Restore, restore) || !slices.Equal(reset, c.resetTo) || !slices.Equal(r.Redefined, c.redef) {
+				t.Errorf("restore %v reset %v redefined %v, want %v, %v, %v", r.Restore, reset, r.Redefined, restore, c.resetTo, c.redef)
 			}
 		})
 	}

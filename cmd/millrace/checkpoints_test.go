@@ -234,7 +234,7 @@ func TestChangedViewsOnResume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`view "per_card" starts with empty state (--reset-view)`, `step "big" changed since checkpoint`, "it held no state"} {
+	for _, want := range []string{`view "per_card" starts with empty state (--reset-view): its windows ending after `, `step "big" changed since checkpoint`, "it held no state"} {
 		if !strings.Contains(logged, want) {
 			t.Errorf("the resumed run did not say %q:\n%s", want, logged)
 		}

@@ -102,7 +102,7 @@ func countSinks(pl *plan.Plan, rows *atomic.Int64) {
 	for i, st := range pl.Steps {
 		if st.Kind == plan.KindSink {
 			n := pl.Graph.Nodes[i]
-			n.Operator = func(int) op.Operator { return &discard{rows: rows} }
+			n.Operator = func(int) (op.Operator, error) { return &discard{rows: rows}, nil }
 			sinks[n] = true
 		}
 	}

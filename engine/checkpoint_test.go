@@ -259,9 +259,9 @@ func checkpointGraph(n int64, d *disk) *Graph { return scaledGraph(n, d, 2) }
 // scaledGraph is checkpointGraph with its source, sum and raw sink at parallelism p.
 func scaledGraph(n int64, d *disk, p int) *Graph {
 	src := &Node{Name: "src", Parallelism: p, Source: &counter{n: n, parts: 4, pause: 100 * time.Microsecond}, Watermarks: WatermarkPolicy{EventTime: 1}}
-	sum := &Node{Name: "sum", Parallelism: p, Operator: func(int) op.Operator { return &sumByKey{} }}
-	raw := &Node{Name: "raw", Parallelism: p, Operator: func(int) op.Operator { return &twoPhase{d: d} }}
-	sums := &Node{Name: "sums", Parallelism: 1, Operator: func(int) op.Operator { return &twoPhase{d: d} }}
+	sum := &Node{Name: "sum", Parallelism: p, Operator: func(int) (op.Operator, error) { return &sumByKey{}, nil }}
+	raw := &Node{Name: "raw", Parallelism: p, Operator: func(int) (op.Operator, error) { return &twoPhase{d: d}, nil }}
+	sums := &Node{Name: "sums", Parallelism: 1, Operator: func(int) (op.Operator, error) { return &twoPhase{d: d}, nil }}
 	return &Graph{Nodes: []*Node{src, sum, raw, sums}, Edges: []*Edge{
 		{From: src, To: sum, Partitioning: Hash, Key: []string{"g"}},
 		{From: src, To: raw, Partitioning: Rebalance},

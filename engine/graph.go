@@ -54,8 +54,9 @@ type Node struct {
 	// and watermarks work, and the predicates every row must pass.
 	Watermarks WatermarkPolicy
 	Checks     []Check
-	// Operator makes the operator instance of one subtask.
-	Operator func(subtask int) op.Operator
+	// Operator makes the operator instance of one subtask; an error fails the run before
+	// any subtask starts.
+	Operator func(subtask int) (op.Operator, error)
 }
 
 // Edge connects an output of one node to an input of another.

@@ -78,8 +78,8 @@ func TestRunMeasuresASourceAndItsPath(t *testing.T) {
 	var rows int64
 	var wms []int64
 	var finished [2]bool
-	out := &Node{Name: "out", Parallelism: 2, Operator: func(sub int) op.Operator {
-		return &sink{mu: &mu, rows: &rows, watermarks: &wms, finished: &finished[sub]}
+	out := &Node{Name: "out", Parallelism: 2, Operator: func(sub int) (op.Operator, error) {
+		return &sink{mu: &mu, rows: &rows, watermarks: &wms, finished: &finished[sub]}, nil
 	}}
 	g := &Graph{Nodes: []*Node{tx, out}, Edges: []*Edge{{From: tx, To: out, Partitioning: Rebalance}}}
 	st, err := Run(context.Background(), g, DefaultOptions())
@@ -180,7 +180,7 @@ func (k *keyCounter) StateBytes() int64 { return int64(len(k.seen)) * 10 }
 func TestRunFindsTheHotKeyAndStateSize(t *testing.T) {
 	var subs sync.Map
 	src := &Node{Name: "keys", Parallelism: 1, Source: &keySource{batches: 50}, Watermarks: NoEventTime}
-	counter := &Node{Name: "count", Parallelism: 3, Operator: func(int) op.Operator { return &keyCounter{subs: &subs} }}
+	counter := &Node{Name: "count", Parallelism: 3, Operator: func(int) (op.Operator, error) { return &keyCounter{subs: &subs}, nil }}
 	g := &Graph{Nodes: []*Node{src, counter}, Edges: []*Edge{{From: src, To: counter, Partitioning: Hash, Key: []string{"key"}}}}
 	st, err := Run(context.Background(), g, DefaultOptions())
 	if err != nil {
@@ -215,8 +215,8 @@ func TestLiveLedgerAlwaysBalances(t *testing.T) {
 	var rows int64
 	var wms []int64
 	var finished [2]bool
-	out := &Node{Name: "out", Parallelism: 2, Operator: func(sub int) op.Operator {
-		return &sink{mu: &mu, rows: &rows, watermarks: &wms, finished: &finished[sub]}
+	out := &Node{Name: "out", Parallelism: 2, Operator: func(sub int) (op.Operator, error) {
+		return &sink{mu: &mu, rows: &rows, watermarks: &wms, finished: &finished[sub]}, nil
 	}}
 	g := &Graph{Nodes: []*Node{tx, out}, Edges: []*Edge{{From: tx, To: out, Partitioning: Rebalance}}}
 	opts := DefaultOptions()
@@ -260,8 +260,8 @@ func TestPacedSourceWaitsIdle(t *testing.T) {
 	var rows int64
 	var wms []int64
 	var finished bool
-	out := &Node{Name: "out", Parallelism: 1, Operator: func(int) op.Operator {
-		return &sink{mu: &mu, rows: &rows, watermarks: &wms, finished: &finished}
+	out := &Node{Name: "out", Parallelism: 1, Operator: func(int) (op.Operator, error) {
+		return &sink{mu: &mu, rows: &rows, watermarks: &wms, finished: &finished}, nil
 	}}
 	stop := make(chan struct{})
 	opts := DefaultOptions()

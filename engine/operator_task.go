@@ -35,8 +35,8 @@ type operatorTask struct {
 }
 
 // runOperator runs subtask sub of an operator node until all its inputs have ended.
-func (r *run) runOperator(n *Node, sub int) error {
-	t := &operatorTask{r: r, n: n, sub: sub, o: n.Operator(sub), stats: r.stats[n][sub], current: op.MinWatermark}
+func (r *run) runOperator(n *Node, sub int, o op.Operator) error {
+	t := &operatorTask{r: r, n: n, sub: sub, o: o, stats: r.stats[n][sub], current: op.MinWatermark}
 	ctx := op.Context{Node: n.Name, Subtask: sub, Parallelism: n.Parallelism, Mem: r.opts.Mem, Log: r.opts.Log,
 		Checkpointing: r.coord != nil}
 	if err := t.o.Open(ctx); err != nil {

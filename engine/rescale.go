@@ -46,7 +46,11 @@ func rescaleNode(g *Graph, n *Node, parts [][]byte) ([][]byte, error) {
 	if n.Source != nil {
 		return rescaleSource(parts, n.Parallelism)
 	}
-	r, ok := n.Operator(0).(op.Rescaler)
+	o, err := n.Operator(0)
+	if err != nil {
+		return nil, err
+	}
+	r, ok := o.(op.Rescaler)
 	if !ok {
 		return nil, fmt.Errorf("its state cannot move to another number of subtasks")
 	}

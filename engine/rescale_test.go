@@ -129,7 +129,7 @@ func TestRescaleAfterACrash(t *testing.T) {
 // A step whose state cannot move refuses to resume at another parallelism.
 func TestRescaleRefusesStateThatCannotMove(t *testing.T) {
 	g := scaledGraph(10, newDisk(), 3)
-	g.Nodes[1].Operator = func(int) op.Operator { return &fixedSum{} }
+	g.Nodes[1].Operator = func(int) (op.Operator, error) { return &fixedSum{}, nil }
 	s := &Snapshot{ID: 4, Parts: map[string][][]byte{"sum": {[]byte("{}"), []byte("{}")}}}
 	_, err := rescaled(g, s)
 	if err == nil || err.Error() != `engine: checkpoint 4: "sum" from 2 to 3 subtasks: its state cannot move to another number of subtasks` {

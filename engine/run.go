@@ -141,6 +141,19 @@ func Run(ctx context.Context, g *Graph, opts Options) (*Stats, error) {
 		}
 	}
 
+	ops := map[*Node][]op.Operator{} // made before any subtask starts, so a bad step fails the run at once
+	for _, n := range g.Nodes {
+		if n.Operator == nil {
+			continue
+		}
+		for s := range n.Parallelism {
+			o, err := n.Operator(s)
+			if err != nil {
+				return nil, fmt.Errorf("%s[%d]: %w", n.Name, s, err)
+			}
+			ops[n] = append(ops[n], o)
+		}
+	}
 	var wg sync.WaitGroup // the progress reporter and the checkpoint coordinator
 	defer wg.Wait()
 	var first atomic.Pointer[error]
@@ -194,7 +207,7 @@ func Run(ctx context.Context, g *Graph, opts Options) (*Stats, error) {
 				if n.Source != nil {
 					err = r.runSource(n, s)
 				} else {
-					err = r.runOperator(n, s)
+					err = r.runOperator(n, s, ops[n][s])
 				}
 				if err != nil && !(errors.Is(err, context.Canceled) && first.Load() != nil) {
 					fail(fmt.Errorf("%s[%d]: %w", n.Name, s, err))

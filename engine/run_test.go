@@ -101,8 +101,8 @@ type sinkResult struct {
 }
 
 func (r *sinkResult) node(name string) *Node {
-	return &Node{Name: name, Parallelism: 1, Operator: func(int) op.Operator {
-		return &sink{mu: &r.mu, rows: &r.rows, watermarks: &r.watermarks, finished: &r.finished}
+	return &Node{Name: name, Parallelism: 1, Operator: func(int) (op.Operator, error) {
+		return &sink{mu: &r.mu, rows: &r.rows, watermarks: &r.watermarks, finished: &r.finished}, nil
 	}}
 }
 
@@ -111,7 +111,7 @@ func TestRunRoutesKeysAndAccountsForEveryRow(t *testing.T) {
 	cfg.Rows, cfg.Disorder, cfg.LateRate, cfg.DupRate = 60_000, 2*time.Second, 0.01, 0.01
 	src := genNode(t, "tx", 2, cfg, 5, 2000, smallAmount{})
 	var seen sync.Map
-	keyed := &Node{Name: "keyed", Parallelism: 3, Operator: func(int) op.Operator { return &keyedPass{seen: &seen} }}
+	keyed := &Node{Name: "keyed", Parallelism: 3, Operator: func(int) (op.Operator, error) { return &keyedPass{seen: &seen}, nil }}
 	var main, dead, late sinkResult
 	g := &Graph{Nodes: []*Node{src, keyed, main.node("out"), dead.node("dead"), late.node("late")}}
 	g.Edges = []*Edge{
@@ -173,7 +173,7 @@ func TestRunStopsOnTheFirstError(t *testing.T) {
 	cfg := gen.DefaultConfig()
 	cfg.Rows = 0 // endless: only the error can end the run
 	src := genNode(t, "tx", 2, cfg, 2, 0)
-	bad := &Node{Name: "bad", Parallelism: 2, Operator: func(sub int) op.Operator { return &failAt{n: 5 + sub*1000} }}
+	bad := &Node{Name: "bad", Parallelism: 2, Operator: func(sub int) (op.Operator, error) { return &failAt{n: 5 + sub*1000}, nil }}
 	var out sinkResult
 	g := &Graph{Nodes: []*Node{src, bad, out.node("out")}, Edges: []*Edge{
 		{From: src, To: bad, Partitioning: Hash, Key: []string{"account_id"}},
@@ -197,7 +197,7 @@ func TestRunStopsOnTheFirstError(t *testing.T) {
 
 func TestValidateRefusesBadGraphs(t *testing.T) {
 	src := genNode(t, "s", 2, gen.DefaultConfig(), 1, 0)
-	one := &Node{Name: "one", Parallelism: 1, Operator: func(int) op.Operator { return &failAt{} }}
+	one := &Node{Name: "one", Parallelism: 1, Operator: func(int) (op.Operator, error) { return &failAt{}, nil }}
 	cases := map[string]*Graph{
 		"forward edge s -> one joins parallelism 2 to 1": {Nodes: []*Node{src, one}, Edges: []*Edge{{From: src, To: one}}},
 		"has no key":   {Nodes: []*Node{src, one}, Edges: []*Edge{{From: src, To: one, Partitioning: Hash}}},
@@ -270,7 +270,7 @@ func TestCheckFailuresNameTheirLine(t *testing.T) {
 	}
 	n := &Node{Name: "tx", Parallelism: 1, Source: src, Watermarks: WatermarkPolicy{EventTime: schema.TS}, Checks: []Check{smallAmount{}}}
 	var got []format.DeadLetter
-	collect := &Node{Name: "dead", Parallelism: 1, Operator: func(int) op.Operator { return &deadLetters{got: &got} }}
+	collect := &Node{Name: "dead", Parallelism: 1, Operator: func(int) (op.Operator, error) { return &deadLetters{got: &got}, nil }}
 	g := &Graph{Nodes: []*Node{n, collect}, Edges: []*Edge{{From: n, FromPort: DeadLetterPort, To: collect}}}
 	if _, err := Run(context.Background(), g, DefaultOptions()); err != nil {
 		t.Fatal(err)
@@ -303,4 +303,23 @@ func (d *deadLetters) Process(_ int, rec arrow.RecordBatch, _ op.Collector) erro
 		*d.got = append(*d.got, format.DeadLetter{File: rec.Column(0).ValueStr(i), Line: line.Value(i), Reason: rec.Column(6).ValueStr(i)})
 	}
 	return nil
+}
+
+// TestAStepThatCannotBeMadeFailsTheRunAtOnce: an operator factory's error ends the run
+// before any subtask starts, naming the step and subtask.
+func TestAStepThatCannotBeMadeFailsTheRunAtOnce(t *testing.T) {
+	cfg := gen.DefaultConfig()
+	cfg.Rows = 1000
+	src := genNode(t, "tx", 1, cfg, 1, 0)
+	bad := &Node{Name: "bad", Parallelism: 2, Operator: func(sub int) (op.Operator, error) {
+		if sub == 1 {
+			return nil, errors.New("no such sink directory")
+		}
+		return op.NewMap(nil, nil, nil), nil
+	}}
+	g := &Graph{Nodes: []*Node{src, bad}, Edges: []*Edge{{From: src, To: bad, Partitioning: Rebalance}}}
+	st, err := Run(context.Background(), g, DefaultOptions())
+	if err == nil || err.Error() != "bad[1]: no such sink directory" || st != nil {
+		t.Fatalf("got %v, %v", st, err)
+	}
 }

@@ -138,8 +138,8 @@ func TestSourceRunsInTheEngine(t *testing.T) {
 	src := &engine.Node{Name: "bids", Parallelism: 2, Source: NewSource(cfg, Bids), Watermarks: engine.WatermarkPolicy{EventTime: DateTimeColumn(Bids)}}
 	var mu sync.Mutex
 	var rows, maxPrice int64
-	sink := &engine.Node{Name: "count", Parallelism: 1, Operator: func(int) op.Operator {
-		return &counter{mu: &mu, rows: &rows, maxPrice: &maxPrice}
+	sink := &engine.Node{Name: "count", Parallelism: 1, Operator: func(int) (op.Operator, error) {
+		return &counter{mu: &mu, rows: &rows, maxPrice: &maxPrice}, nil
 	}}
 	g := &engine.Graph{Nodes: []*engine.Node{src, sink}, Edges: []*engine.Edge{{From: src, To: sink, Partitioning: engine.Rebalance}}}
 	stats, err := engine.Run(context.Background(), g, engine.DefaultOptions())

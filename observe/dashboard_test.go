@@ -69,8 +69,8 @@ func startSlowRun(t *testing.T) liveRun {
 		t.Fatal(err)
 	}
 	tx := &engine.Node{Name: "tx", Parallelism: 1, Source: src, Watermarks: engine.WatermarkPolicy{EventTime: schema.TS}}
-	mid := &engine.Node{Name: "enrich", Parallelism: 1, Operator: func(int) op.Operator { return pass{} }}
-	lake := &engine.Node{Name: "lake", Parallelism: 1, Operator: func(int) op.Operator { return slowSink{} }}
+	mid := &engine.Node{Name: "enrich", Parallelism: 1, Operator: func(int) (op.Operator, error) { return pass{}, nil }}
+	lake := &engine.Node{Name: "lake", Parallelism: 1, Operator: func(int) (op.Operator, error) { return slowSink{}, nil }}
 	g := &engine.Graph{Nodes: []*engine.Node{tx, mid, lake}, Edges: []*engine.Edge{{From: tx, To: mid}, {From: mid, To: lake}}}
 	p := &plan.Plan{Spec: &spec.Spec{Name: "slow"}, Graph: g, Sources: []string{"tx"}, Steps: []*plan.Step{
 		{Name: "tx", Kind: "source", Parallelism: 1},
@@ -93,7 +93,7 @@ func startAdvisedRun(t *testing.T) liveRun {
 		t.Fatal(err)
 	}
 	tx := &engine.Node{Name: "tx", Parallelism: 1, Source: src, Watermarks: engine.WatermarkPolicy{EventTime: schema.TS}}
-	velocity := &engine.Node{Name: "velocity", Parallelism: 1, Operator: func(int) op.Operator { return remote{cost: 20 * time.Microsecond} }}
+	velocity := &engine.Node{Name: "velocity", Parallelism: 1, Operator: func(int) (op.Operator, error) { return remote{cost: 20 * time.Microsecond}, nil }}
 	g := &engine.Graph{Nodes: []*engine.Node{tx, velocity}, Edges: []*engine.Edge{{From: tx, To: velocity}}}
 	p := &plan.Plan{Spec: &spec.Spec{Name: "advised"}, Graph: g, Sources: []string{"tx"}, Steps: []*plan.Step{
 		{Name: "tx", Kind: "source", Parallelism: 1},

@@ -29,7 +29,7 @@ func TestScaleAdviceOfARun(t *testing.T) {
 		t.Fatal(err)
 	}
 	tx := &engine.Node{Name: "tx", Parallelism: 1, Source: src, Watermarks: engine.WatermarkPolicy{EventTime: schema.TS}}
-	velocity := &engine.Node{Name: "velocity", Parallelism: 1, Operator: func(int) op.Operator { return remote{cost: 20 * time.Microsecond} }}
+	velocity := &engine.Node{Name: "velocity", Parallelism: 1, Operator: func(int) (op.Operator, error) { return remote{cost: 20 * time.Microsecond}, nil }}
 	g := &engine.Graph{Nodes: []*engine.Node{tx, velocity}, Edges: []*engine.Edge{{From: tx, To: velocity}}}
 	p := &plan.Plan{Spec: &spec.Spec{Name: "advised"}, Graph: g, Sources: []string{"tx"}, Steps: []*plan.Step{
 		{Name: "tx", Kind: "source"}, {Name: "velocity", Kind: "view", Inputs: []plan.Input{{From: "tx"}}}}}

@@ -160,8 +160,8 @@ func TestVerdictOfARealSlowViewAndHotKey(t *testing.T) {
 			t.Fatal(err)
 		}
 		tx := &engine.Node{Name: "tx", Parallelism: 1, Source: src, Watermarks: engine.WatermarkPolicy{EventTime: schema.TS}}
-		velocity := &engine.Node{Name: "velocity", Parallelism: c.parallelism, Operator: func(int) op.Operator { return remote{cost: 20 * time.Microsecond} }}
-		lake := &engine.Node{Name: "lake", Parallelism: 1, Operator: func(int) op.Operator { return pass{} }}
+		velocity := &engine.Node{Name: "velocity", Parallelism: c.parallelism, Operator: func(int) (op.Operator, error) { return remote{cost: 20 * time.Microsecond}, nil }}
+		lake := &engine.Node{Name: "lake", Parallelism: 1, Operator: func(int) (op.Operator, error) { return pass{}, nil }}
 		g := &engine.Graph{Nodes: []*engine.Node{tx, velocity, lake}, Edges: []*engine.Edge{
 			{From: tx, To: velocity, Partitioning: engine.Hash, Key: []string{"card_id"}},
 			{From: velocity, To: lake, Partitioning: engine.Rebalance}}}
@@ -288,8 +288,8 @@ func TestVerdictOfARealSlowSink(t *testing.T) {
 		t.Fatal(err)
 	}
 	tx := &engine.Node{Name: "tx", Parallelism: 1, Source: src, Watermarks: engine.WatermarkPolicy{EventTime: schema.TS}}
-	mid := &engine.Node{Name: "enrich", Parallelism: 1, Operator: func(int) op.Operator { return pass{} }}
-	lake := &engine.Node{Name: "lake", Parallelism: 1, Operator: func(int) op.Operator { return slowSink{} }}
+	mid := &engine.Node{Name: "enrich", Parallelism: 1, Operator: func(int) (op.Operator, error) { return pass{}, nil }}
+	lake := &engine.Node{Name: "lake", Parallelism: 1, Operator: func(int) (op.Operator, error) { return slowSink{}, nil }}
 	g := &engine.Graph{Nodes: []*engine.Node{tx, mid, lake}, Edges: []*engine.Edge{{From: tx, To: mid}, {From: mid, To: lake}}}
 	p := &plan.Plan{Spec: &spec.Spec{Name: "slow"}, Graph: g, Steps: []*plan.Step{
 		{Name: "tx", Kind: "source"},

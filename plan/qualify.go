@@ -108,7 +108,7 @@ func (b *builder) qualify(v *spec.View, inputs []stream, in *arrow.Schema, first
 	for i, s := range inputs {
 		b.connect(s, local, i, follow(s, local.Parallelism))
 	}
-	global := &engine.Node{Name: v.Name, Parallelism: 1, Operator: func(int) op.Operator { return op.NewWindowTop(endCol, value) }}
+	global := &engine.Node{Name: v.Name, Parallelism: 1, Operator: func(int) (op.Operator, error) { return op.NewWindowTop(endCol, value), nil }}
 	b.addNode(global, KindWindowTop, out, top+", fired by the watermark")
 	b.connect(stream{node: local, schema: out}, global, 0, engine.Rebalance)
 	b.streams[v.Name] = stream{node: global, port: engine.MainPort, schema: out}

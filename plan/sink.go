@@ -25,12 +25,8 @@ func (b *builder) sink(k *spec.Sink) error {
 			kind = format.JSONL
 		}
 		w := b.opts.Stdout
-		n := &engine.Node{Name: name, Parallelism: 1, Operator: func(int) op.Operator {
-			s, err := sink.NewWriter(w, kind, from.schema)
-			if err != nil {
-				return failing{err: err}
-			}
-			return s
+		n := &engine.Node{Name: name, Parallelism: 1, Operator: func(int) (op.Operator, error) {
+			return sink.NewWriter(w, kind, from.schema)
 		}}
 		b.addNode(n, KindSink, nil, fmt.Sprintf("write %s to stdout", kind))
 		b.connect(from, n, 0, engine.Rebalance)
@@ -48,21 +44,15 @@ func (b *builder) sink(k *spec.Sink) error {
 		}
 		opts.PartitionBy = append(opts.PartitionBy, sink.Partitioner{Name: partitionName(e, i), Eval: e.Eval})
 	}
-	if _, err := sink.NewFile(from.schema, opts); err != nil {
+	newFile, err := sink.NewFileFactory(from.schema, opts)
+	if err != nil {
 		return b.spec.Errorf(path, "%v", err)
 	}
 	p := 1
 	if opts.Dir {
 		p = b.opts.Parallelism
 	}
-	schema := from.schema
-	n := &engine.Node{Name: name, Parallelism: p, Operator: func(int) op.Operator {
-		s, err := sink.NewFile(schema, opts)
-		if err != nil {
-			return failing{err: err}
-		}
-		return s
-	}}
+	n := &engine.Node{Name: name, Parallelism: p, Operator: func(int) (op.Operator, error) { return newFile(), nil }}
 	does := fmt.Sprintf("write %s to %s", k.Kind, k.Path)
 	if opts.Dir {
 		does = fmt.Sprintf("write %s part files under %s", k.Kind, k.Path)

@@ -68,33 +68,23 @@ func (b *builder) view(v *spec.View) error {
 	return nil
 }
 
-// chain makes an operator factory of a sequence of operator factories; a failure to make
-// one becomes an operator that fails when opened.
-func chain(parts []func() (op.Operator, error)) func(int) op.Operator {
-	return func(int) op.Operator {
+// chain makes an operator factory of a sequence of operator factories.
+func chain(parts []func() (op.Operator, error)) func(int) (op.Operator, error) {
+	return func(int) (op.Operator, error) {
 		ops := make([]op.Operator, 0, len(parts))
 		for _, p := range parts {
 			o, err := p()
 			if err != nil {
-				return failing{err: err}
+				return nil, err
 			}
 			ops = append(ops, o)
 		}
 		if len(ops) == 1 {
-			return ops[0]
+			return ops[0], nil
 		}
-		return op.NewChain(ops...)
+		return op.NewChain(ops...), nil
 	}
 }
-
-// failing is an operator that could not be made.
-type failing struct {
-	op.Base
-	err error
-}
-
-func (f failing) Open(op.Context) error                              { return f.err }
-func (f failing) Process(int, arrow.RecordBatch, op.Collector) error { return f.err }
 
 // mapStep compiles where and select over schema in into a Map factory and its output
 // schema. An empty select passes the input columns on.

@@ -84,6 +84,16 @@ type part struct {
 
 // NewFile returns a file sink for rows of schema s.
 func NewFile(s *arrow.Schema, opts FileOptions) (*File, error) {
+	newFile, err := NewFileFactory(s, opts)
+	if err != nil {
+		return nil, err
+	}
+	return newFile(), nil
+}
+
+// NewFileFactory checks opts once and returns what makes the sink of each subtask, as
+// NewFile would.
+func NewFileFactory(s *arrow.Schema, opts FileOptions) (func() *File, error) {
 	if opts.RollRows <= 0 {
 		opts.RollRows = 1 << 20
 	}
@@ -106,7 +116,7 @@ func NewFile(s *arrow.Schema, opts FileOptions) (*File, error) {
 	if _, codec, _ := format.Detect(opts.Path); !opts.Dir && opts.Kind == format.Parquet && codec != format.NoCodec {
 		return nil, fmt.Errorf("sink %q: Parquet compresses its own pages; drop the .%s", opts.Path, codec)
 	}
-	return &File{opts: opts, schema: s, open: map[string]*part{}}, nil
+	return func() *File { return &File{opts: opts, schema: s, open: map[string]*part{}} }, nil
 }
 
 // Open notes the subtask, which names its part files, and whether the run takes

@@ -70,10 +70,25 @@ func TestScaleAdviceOfARun(t *testing.T) {
 	opts.Monitor, opts.Stop = mon, stop
 	done := make(chan error, 1)
 	go func() { _, err := engine.Run(context.Background(), g, opts); done <- err }()
-	watching := make(chan struct{})
-	go advisor.Watch(mon, watching)
-	defer close(watching)
-	time.Sleep(1500 * time.Millisecond)
+	watching, watched := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(watched)
+		advisor.Watch(mon, watching)
+	}()
+	defer func() {
+		close(watching)
+		<-watched
+	}()
+	tick := time.NewTicker(5 * time.Millisecond) // until the advisor has measured a bottleneck
+	defer tick.Stop()
+	for deadline := time.Now().Add(time.Minute); ; <-tick.C {
+		if adv, ok := advisor.Latest(); ok && adv.Bottleneck != "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no measured advice in a minute")
+		}
+	}
 	code, body := get("/api/scale")
 	_, metrics := get("/metrics")
 	close(stop)

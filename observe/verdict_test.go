@@ -170,7 +170,7 @@ func TestVerdictOfARealSlowViewAndHotKey(t *testing.T) {
 			{Name: "velocity", Kind: "view", Inputs: []plan.Input{{From: "tx"}}},
 			{Name: "lake", Kind: "sink", Inputs: []plan.Input{{From: "velocity"}}},
 		}}
-		first, last := runFor(t, g, 500*time.Millisecond, time.Second)
+		first, last := runUntil(t, g, "velocity", 20_000, 50_000)
 		v := Diagnose(p, first, last).Verdict
 		for _, w := range c.want {
 			if v.Node != "velocity" || !strings.Contains(v.Reason, w) {
@@ -180,8 +180,10 @@ func TestVerdictOfARealSlowViewAndHotKey(t *testing.T) {
 	}
 }
 
-// runFor runs g, and returns snapshots taken after warm and then after a further span.
-func runFor(t *testing.T, g *engine.Graph, warm, span time.Duration) (first, last *engine.Stats) {
+// runUntil runs g until node has taken warm rows, takes the monitor's figures, runs until
+// it has taken span more, takes them again, and stops the run: measured over rows, not
+// over time, so a busy machine measures the same.
+func runUntil(t *testing.T, g *engine.Graph, node string, warm, span int64) (first, last *engine.Stats) {
 	t.Helper()
 	mon := &engine.Monitor{}
 	stop := make(chan struct{})
@@ -189,15 +191,34 @@ func runFor(t *testing.T, g *engine.Graph, warm, span time.Duration) (first, las
 	opts.Monitor, opts.Stop = mon, stop
 	done := make(chan error, 1)
 	go func() { _, err := engine.Run(context.Background(), g, opts); done <- err }()
-	time.Sleep(warm)
-	first = mon.Snapshot()
-	time.Sleep(span)
-	last = mon.Snapshot()
+	first = waitForRows(t, mon, node, warm)
+	in, _ := first.Node(node)
+	last = waitForRows(t, mon, node, in.RowsIn+span)
 	close(stop)
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
 	return first, last
+}
+
+// waitForRows waits until node of the monitored run has taken at least rows rows, and
+// returns the figures then.
+func waitForRows(t *testing.T, mon *engine.Monitor, node string, rows int64) *engine.Stats {
+	t.Helper()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if st := mon.Snapshot(); st != nil {
+			if n, ok := st.Node(node); ok && n.RowsIn >= rows {
+				return st
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s took fewer than %d rows in a minute", node, rows)
+		}
+		<-tick.C
+	}
 }
 
 func TestTopologyAndLedgerEndpoints(t *testing.T) {
@@ -296,7 +317,7 @@ func TestVerdictOfARealSlowSink(t *testing.T) {
 		{Name: "enrich", Kind: "view", Inputs: []plan.Input{{From: "tx"}}},
 		{Name: "lake", Kind: "sink", Inputs: []plan.Input{{From: "enrich"}}},
 	}}
-	first, last := runFor(t, g, 500*time.Millisecond, time.Second) // let the channels fill first
+	first, last := runUntil(t, g, "lake", 2*8192, 5*8192) // the channels fill while the sink takes its first batches
 	v := Diagnose(p, first, last).Verdict
 	if v.Node != "lake" || !strings.Contains(v.Reason, `sink "lake" is slow: upstream steps are backpressured`) {
 		t.Fatalf("verdict %+v", v)

@@ -47,6 +47,9 @@ type Plan struct {
 	// Sources and Views name the nodes whose figures make the ledger.
 	Sources []string
 	Views   []ViewNodes
+
+	// steps indexes Steps by name in a plan from Build; nil in a Plan built by hand.
+	steps map[string]*Step
 }
 
 // ViewNodes are the engine nodes of a view: First receives its input, Last emits its rows.
@@ -130,6 +133,10 @@ func Build(s *spec.Spec, opts Options) (*Plan, error) {
 		if err := b.sink(k); err != nil {
 			return nil, err
 		}
+	}
+	b.plan.steps = make(map[string]*Step, len(b.plan.Steps))
+	for _, st := range b.plan.Steps {
+		b.plan.steps[st.Name] = st
 	}
 	return b.plan, nil
 }

@@ -24,7 +24,7 @@ import (
 )
 
 // writeTx generates rows transactions into a JSONL file and returns its path.
-func writeTx(t *testing.T, dir string, cfg gen.Config) string {
+func writeTx(t testing.TB, dir string, cfg gen.Config) string {
 	t.Helper()
 	path := filepath.Join(dir, "tx.jsonl")
 	f, err := format.CreateFile(path)

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"container/heap"
 	"slices"
 	"strings"
 )
@@ -22,24 +23,60 @@ func (s *Spec) Inputs(name string) []string {
 // back would come last, in file order.)
 func (s *Spec) Order() []string {
 	deps := s.viewDeps()
-	placed := make(map[string]bool, len(s.Views))
-	out := make([]string, 0, len(s.Views))
-	for len(out) < len(s.Views) {
-		next := slices.IndexFunc(s.Views, func(v *View) bool {
-			return !placed[v.Name] && !slices.ContainsFunc(deps[v.Name], func(dep string) bool { return !placed[dep] })
-		})
-		if next < 0 {
-			for _, v := range s.Views {
-				if !placed[v.Name] {
-					out = append(out, v.Name)
-				}
-			}
-			break
+	at := make(map[string]int, len(s.Views)) // a view's place in the file
+	for i, v := range s.Views {
+		if _, dup := at[v.Name]; !dup {
+			at[v.Name] = i
 		}
-		placed[s.Views[next].Name] = true
-		out = append(out, s.Views[next].Name)
+	}
+	// waiting[i] counts the inputs view i still waits for; readers[i] lists the views that
+	// read view i. Views whose inputs are all placed wait in ready, first written first.
+	waiting := make([]int, len(s.Views))
+	readers := make([][]int, len(s.Views))
+	for i, v := range s.Views {
+		for _, dep := range deps[v.Name] {
+			waiting[i]++
+			readers[at[dep]] = append(readers[at[dep]], i)
+		}
+	}
+	ready := &fileOrder{}
+	for i := range s.Views {
+		if waiting[i] == 0 {
+			heap.Push(ready, i)
+		}
+	}
+	placed := make([]bool, len(s.Views))
+	out := make([]string, 0, len(s.Views))
+	for ready.Len() > 0 {
+		i := heap.Pop(ready).(int)
+		placed[i] = true
+		out = append(out, s.Views[i].Name)
+		for _, r := range readers[i] {
+			if waiting[r]--; waiting[r] == 0 {
+				heap.Push(ready, r)
+			}
+		}
+	}
+	for i, v := range s.Views {
+		if !placed[i] {
+			out = append(out, v.Name)
+		}
 	}
 	return out
+}
+
+// fileOrder is a min-heap of view indexes: the view written first comes out first.
+type fileOrder []int
+
+func (h fileOrder) Len() int           { return len(h) }
+func (h fileOrder) Less(i, j int) bool { return h[i] < h[j] }
+func (h fileOrder) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *fileOrder) Push(x any)        { *h = append(*h, x.(int)) }
+func (h *fileOrder) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
 
 // viewDeps maps each view to the views it reads, each once, in from: order. A name that is

@@ -31,6 +31,10 @@ type decoder struct {
 	// badNames holds the entry names refused as names, so that references to them are not
 	// reported a second time as unknown.
 	badNames map[string]bool
+	// nameHints counts the hints looked up among the spec's names (see nameHint), and
+	// streams caches the names of its sources and views for them.
+	nameHints int
+	streams   []string
 }
 
 func newDecoder(data []byte, file string, env func(string) (string, bool)) *decoder {

@@ -63,7 +63,8 @@ import (
 )
 
 // Spec is a decoded and structurally valid pipeline. Sources, views and sinks keep the order
-// the file gives them, so that everything derived from a spec is deterministic.
+// the file gives them, so that everything derived from a spec is deterministic. A Spec from
+// Parse looks its entries up by name in constant time; its lists are not to be changed.
 type Spec struct {
 	// Name names the pipeline; checkpoints live under it. Letters, digits, '_' and '-'.
 	Name string
@@ -75,6 +76,43 @@ type Spec struct {
 
 	// at holds the position of every key and list item decoded, by full key path.
 	at map[string]Pos
+	// byName indexes the entries by name for Parse's specs, so that looking one up does not
+	// scan every entry; it is nil in a Spec built by hand, whose lookups scan.
+	byName *names
+}
+
+// names indexes a spec's entries by name. Sources and views share a namespace, but both
+// maps are kept because a name given to both is an error that must still be reported.
+type names struct {
+	sources map[string]*Source
+	views   map[string]*View
+	sinks   map[string]*Sink
+}
+
+// index builds the name index of s; of entries with the same name the first is kept, as the
+// scans do.
+func (s *Spec) index() {
+	ix := &names{
+		sources: make(map[string]*Source, len(s.Sources)),
+		views:   make(map[string]*View, len(s.Views)),
+		sinks:   make(map[string]*Sink, len(s.Sinks)),
+	}
+	for _, src := range s.Sources {
+		if _, ok := ix.sources[src.Name]; !ok {
+			ix.sources[src.Name] = src
+		}
+	}
+	for _, v := range s.Views {
+		if _, ok := ix.views[v.Name]; !ok {
+			ix.views[v.Name] = v
+		}
+	}
+	for _, k := range s.Sinks {
+		if _, ok := ix.sinks[k.Name]; !ok {
+			ix.sinks[k.Name] = k
+		}
+	}
+	s.byName = ix
 }
 
 // SourceKind says where a source's records come from.
@@ -335,6 +373,9 @@ func (e Expr) Errorf(format string, args ...any) *Error {
 
 // Source returns the source with the given name, or nil.
 func (s *Spec) Source(name string) *Source {
+	if s.byName != nil {
+		return s.byName.sources[name]
+	}
 	for _, src := range s.Sources {
 		if src.Name == name {
 			return src
@@ -345,6 +386,9 @@ func (s *Spec) Source(name string) *Source {
 
 // View returns the view with the given name, or nil.
 func (s *Spec) View(name string) *View {
+	if s.byName != nil {
+		return s.byName.views[name]
+	}
 	for _, v := range s.Views {
 		if v.Name == name {
 			return v
@@ -355,6 +399,9 @@ func (s *Spec) View(name string) *View {
 
 // Sink returns the sink with the given name, or nil.
 func (s *Spec) Sink(name string) *Sink {
+	if s.byName != nil {
+		return s.byName.sinks[name]
+	}
 	for _, k := range s.Sinks {
 		if k.Name == name {
 			return k
@@ -391,6 +438,7 @@ func Parse(data []byte, file string, env func(string) (string, bool)) (*Spec, er
 	d := newDecoder(data, file, env)
 	s := d.spec()
 	if s != nil {
+		s.index()
 		d.validate(s)
 	}
 	if err := d.errs.sorted(); err != nil {

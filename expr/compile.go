@@ -41,8 +41,12 @@ func WithAggregates(resolve func(call *Call) (column int, err error)) Option {
 
 // Compile type-checks n against schema s and prepares it for evaluation. Parts that do not
 // depend on any column are evaluated once here. Errors name the offending column, function
-// or types, with a suggestion for misspelt names.
+// or types, with a suggestion for misspelt names. A tree higher than MaxDepth, which Parse
+// never returns, is refused.
 func Compile(n Node, s *arrow.Schema, opts ...Option) (*Expr, error) {
+	if err := checkDepth(n); err != nil {
+		return nil, err
+	}
 	c := &compiler{schema: s}
 	for _, o := range opts {
 		o(&c.cfg)

@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -9,9 +10,16 @@ import (
 	"millrace/schema"
 )
 
+// MaxDepth is how deeply an expression may nest: both the parentheses, function calls,
+// CASEs, NOTs and signs open at any point of its text, and the height of its syntax tree,
+// where a chain such as a + b + c + d counts one level per operator. Deeper expressions are
+// refused before anything walks them, so that no expression can exhaust the stack.
+const MaxDepth = 256
+
 // Parse parses one SQL expression. Keywords are case-insensitive; precedence follows
 // PostgreSQL: OR, AND, NOT, IS, comparisons, BETWEEN/IN/LIKE, ||, + -, * / %, unary minus, ::.
-// Errors are *SyntaxError values naming the 1-based character position and what was expected.
+// Errors are *SyntaxError values naming the 1-based character position and what was expected;
+// an expression nested deeper than MaxDepth is one too.
 func Parse(src string) (Node, error) {
 	p := &parser{lex: lexer{src: src}}
 	if err := p.advance(); err != nil {
@@ -24,14 +32,55 @@ func Parse(src string) (Node, error) {
 	if p.tok.kind != tokEOF {
 		return nil, p.expected("end of expression")
 	}
+	if err := checkDepth(n); err != nil {
+		return nil, &SyntaxError{Pos: 1, Msg: err.Error()}
+	}
 	return n, nil
 }
 
 // parser is a recursive-descent parser with one token of lookahead beyond the current one.
+// depth counts the nested constructs open at the current token.
 type parser struct {
 	lex    lexer
 	tok    token
 	peeked *token
+	depth  int
+}
+
+// errTooDeep is the message of an expression nested deeper than MaxDepth.
+var errTooDeep = fmt.Errorf("expression nested deeper than %d levels", MaxDepth)
+
+// nest enters a nested construct at the current token, refusing to go deeper than MaxDepth;
+// the caller leaves it with p.depth--.
+func (p *parser) nest() error {
+	if p.depth >= MaxDepth {
+		return errAt(p.lex.src, p.tok.pos, "%v", errTooDeep)
+	}
+	p.depth++
+	return nil
+}
+
+// checkDepth refuses a syntax tree higher than MaxDepth. It walks the tree with a stack of
+// its own, so the height of the tree does not matter to it.
+func checkDepth(n Node) error {
+	type at struct {
+		n     Node
+		depth int
+	}
+	stack := []at{{n, 1}}
+	for len(stack) > 0 {
+		top := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if top.depth > MaxDepth {
+			return errTooDeep
+		}
+		for _, c := range children(top.n) {
+			if c != nil {
+				stack = append(stack, at{c, top.depth + 1})
+			}
+		}
+	}
+	return nil
 }
 
 func (p *parser) advance() error {
@@ -90,6 +139,10 @@ func (p *parser) expectKw(kw string) error {
 }
 
 func (p *parser) orExpr() (Node, error) {
+	if err := p.nest(); err != nil {
+		return nil, err
+	}
+	defer func() { p.depth-- }()
 	return p.leftAssoc(p.andExpr, func() string {
 		if p.isKw("or") {
 			return "OR"
@@ -134,6 +187,10 @@ func (p *parser) notExpr() (Node, error) {
 	if !p.isKw("not") {
 		return p.isExpr()
 	}
+	if err := p.nest(); err != nil {
+		return nil, err
+	}
+	defer func() { p.depth-- }()
 	if err := p.advance(); err != nil {
 		return nil, err
 	}
@@ -335,6 +392,10 @@ func (p *parser) unaryExpr() (Node, error) {
 		return p.postfixExpr()
 	}
 	op := p.tok.text
+	if err := p.nest(); err != nil {
+		return nil, err
+	}
+	defer func() { p.depth-- }()
 	if err := p.advance(); err != nil {
 		return nil, err
 	}

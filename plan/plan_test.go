@@ -17,6 +17,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 
 	"millrace/engine"
+	"millrace/expr"
 	"millrace/format"
 	"millrace/gen"
 	"millrace/schema"
@@ -417,4 +418,37 @@ sinks:
 			}
 		}
 	}
+}
+
+// TestDeepExpressionsAreRefused plans specs whose expressions nest far too deep, in a check,
+// a where and a select, and expects one clear error naming the key path and the limit.
+func TestDeepExpressionsAreRefused(t *testing.T) {
+	dir := t.TempDir()
+	input := writeTx(t, dir, gen.Config{Seed: 1, Rows: 10, Rate: 10, Accounts: 10, Merchants: 10})
+	limit := fmt.Sprintf("expression nested deeper than %d levels", expr.MaxDepth)
+	cases := []struct{ check, where, sel, want string }{
+		{check: strings.Repeat("NOT ", 100_000) + "amount > 0", want: "sources.tx.checks[0]: at 1021: " + limit},
+		{where: strings.Repeat("(", 100_000) + "amount > 0" + strings.Repeat(")", 100_000), want: "views.v.where: at 257: " + limit},
+		{sel: "amount" + strings.Repeat(" + amount", 100_000), want: "views.v.select.s: at 1: " + limit},
+	}
+	for _, c := range cases {
+		check, where, sel := orDefault(c.check, "amount > 0"), orDefault(c.where, "amount > 1"), orDefault(c.sel, "amount")
+		text := fmt.Sprintf("name: deep\nsources:\n  tx: {kind: file, path: %s, schema: transaction, event_time: ts, checks: [%q]}\nviews:\n  v:\n    from: tx\n    where: %q\n    select: {s: %q}\nsinks:\n  out: {from: v, kind: jsonl, path: %s}\n",
+			input, check, where, sel, filepath.Join(dir, "o.jsonl"))
+		s, err := spec.Parse([]byte(text), "deep.yaml", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = Build(s, Options{Parallelism: 1, Stdout: io.Discard})
+		if err == nil || !strings.Contains(err.Error(), c.want) || !errors.Is(err, spec.ErrInvalid) {
+			t.Errorf("got %.300v\nwant %s", err, c.want)
+		}
+	}
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }

@@ -9,6 +9,7 @@
 package plan
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -96,6 +97,12 @@ type builder struct {
 // function at fault: `card-velocity.yaml:24: views.velocity.select.spend: unknown column
 // "amout" (did you mean "amount"?)`.
 func Build(s *spec.Spec, opts Options) (*Plan, error) {
+	return BuildContext(context.Background(), s, opts)
+}
+
+// BuildContext is Build that gives up when ctx ends: between one source, view or sink and
+// the next it returns ctx's error.
+func BuildContext(ctx context.Context, s *spec.Spec, opts Options) (*Plan, error) {
 	if opts.Parallelism <= 0 {
 		opts.Parallelism = runtime.GOMAXPROCS(0)
 	}
@@ -120,16 +127,25 @@ func Build(s *spec.Spec, opts Options) (*Plan, error) {
 		if src.Table {
 			continue
 		}
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("plan: %w", err)
+		}
 		if err := b.source(src); err != nil {
 			return nil, err
 		}
 	}
 	for _, name := range s.Order() {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("plan: %w", err)
+		}
 		if err := b.view(s.View(name)); err != nil {
 			return nil, err
 		}
 	}
 	for _, k := range s.Sinks {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("plan: %w", err)
+		}
 		if err := b.sink(k); err != nil {
 			return nil, err
 		}

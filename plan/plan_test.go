@@ -452,3 +452,18 @@ func orDefault(s, def string) string {
 	}
 	return s
 }
+
+// TestBuildContextGivesUp plans with a context that has ended and gets its error back.
+func TestBuildContextGivesUp(t *testing.T) {
+	dir := t.TempDir()
+	input := writeTx(t, dir, gen.Config{Seed: 1, Rows: 10, Rate: 10, Accounts: 10, Merchants: 10})
+	s, err := spec.Parse([]byte(fmt.Sprintf("name: t\nsources:\n  tx: {kind: file, path: %s, schema: transaction}\nviews:\n  v: {from: tx}\n", input)), "t.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if p, err := BuildContext(ctx, s, Options{Parallelism: 1}); p != nil || !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, %v", p, err)
+	}
+}

@@ -50,6 +50,7 @@
 package spec
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"time"
@@ -432,11 +433,20 @@ func (s *Spec) Errorf(path, format string, args ...any) *Error {
 // env looks up environment variables (nil: none is set). Problems with the spec are returned
 // as Errors, which matches ErrInvalid.
 func Parse(data []byte, file string, env func(string) (string, bool)) (*Spec, error) {
+	return ParseContext(context.Background(), data, file, env)
+}
+
+// ParseContext is Parse that gives up when ctx ends: between entries of the spec, once the
+// YAML is read, it returns ctx's error.
+func ParseContext(ctx context.Context, data []byte, file string, env func(string) (string, bool)) (*Spec, error) {
 	if env == nil {
 		env = func(string) (string, bool) { return "", false }
 	}
-	d := newDecoder(data, file, env)
+	d := newDecoder(ctx, data, file, env)
 	s := d.spec()
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("spec: parse %s: %w", file, err)
+	}
 	if s != nil {
 		s.index()
 		d.validate(s)
@@ -449,9 +459,14 @@ func Parse(data []byte, file string, env func(string) (string, bool)) (*Spec, er
 
 // Load reads the spec file at path and parses it with the process environment.
 func Load(path string) (*Spec, error) {
+	return LoadContext(context.Background(), path)
+}
+
+// LoadContext is Load that gives up when ctx ends, as ParseContext does.
+func LoadContext(ctx context.Context, path string) (*Spec, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("spec: read pipeline spec: %w", err)
 	}
-	return Parse(data, path, os.LookupEnv)
+	return ParseContext(ctx, data, path, os.LookupEnv)
 }

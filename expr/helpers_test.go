@@ -3,6 +3,7 @@ package expr
 import (
 	"fmt"
 	"millrace/civil"
+	"millrace/decimal"
 	"strconv"
 	"strings"
 	"testing"
@@ -63,7 +64,7 @@ func appendValue(fb array.Builder, v any) error {
 		fb.Append(v.(float64))
 	case *array.Decimal128Builder:
 		dt := fb.Type().(*arrow.Decimal128Type)
-		n, err := parseDec(v.(string), dt.Precision, dt.Scale)
+		n, err := decimal.Parse(v.(string), dt.Precision, dt.Scale, decimal.HalfAwayFromZero)
 		if err != nil {
 			return err
 		}
@@ -101,7 +102,7 @@ func renderValue(a arrow.Array, i int) string {
 	case *array.Float64:
 		return strconv.FormatFloat(a.Value(i), 'g', -1, 64)
 	case *array.Decimal128:
-		return string(appendDec(nil, a.Value(i), a.DataType().(*arrow.Decimal128Type).Scale))
+		return string(decimal.Append(nil, a.Value(i), a.DataType().(*arrow.Decimal128Type).Scale))
 	case *array.String:
 		return a.Value(i)
 	case *array.Timestamp:

@@ -353,3 +353,14 @@ func (r refRow) call(n *Call) (any, error) {
 	}
 	return nil, fmt.Errorf("reference: no function %s", n.Name)
 }
+
+// roundHalfAway rounds a rational to the nearest integer, halves away from zero.
+func roundHalfAway(q *big.Rat) *big.Int {
+	num, den := new(big.Int).Abs(q.Num()), q.Denom()
+	twice := new(big.Int).Add(new(big.Int).Mul(num, big.NewInt(2)), den)
+	r := twice.Quo(twice, new(big.Int).Mul(den, big.NewInt(2)))
+	if q.Sign() < 0 {
+		r.Neg(r)
+	}
+	return r
+}

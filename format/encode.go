@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"millrace/civil"
+	"millrace/decimal"
 )
 
 // RowEncoder encodes single rows of a batch as text. Tools that need to act on each encoded
@@ -146,7 +147,7 @@ func appendValue(dst []byte, col arrow.Array, row int) []byte {
 		}
 		return strconv.AppendFloat(dst, v, 'g', -1, 64)
 	case *array.Decimal128:
-		return appendDecimal(dst, a.Value(row), a.DataType().(*arrow.Decimal128Type).Scale)
+		return decimal.Append(dst, a.Value(row), a.DataType().(*arrow.Decimal128Type).Scale)
 	case *array.Timestamp:
 		return civil.AppendTimestamp(dst, toMillis(int64(a.Value(row)), a.DataType().(*arrow.TimestampType).Unit))
 	case *array.Date32:

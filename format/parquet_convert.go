@@ -14,6 +14,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/compute"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"millrace/decimal"
 )
 
 // parquetConvert converts one column of a batch, as read from a file, into the schema's type. It
@@ -293,7 +295,7 @@ func intConverter(to arrow.DataType, exact func(arrow.Array, int) exactNumber, f
 func decimalConverter(to *arrow.Decimal128Type, exact func(arrow.Array, int) exactNumber, float func(arrow.Array, int) float64, text func(arrow.Array, int) string) valueConv {
 	put := func(b array.Builder, v decimal128.Num) { b.(*array.Decimal128Builder).Append(v) }
 	parse := func(b array.Builder, s string) string {
-		v, err := parseDecimal([]byte(s), to.Precision, to.Scale)
+		v, err := decimal.Parse(s, to.Precision, to.Scale, decimal.Exact)
 		if err != nil {
 			return err.Error()
 		}

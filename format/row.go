@@ -13,6 +13,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/bitutil"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"millrace/decimal"
 )
 
 // valueKind is how a decoder parses and stores one column.
@@ -178,7 +180,7 @@ func (rb *rowBuilder) setText(i int, b []byte) error {
 		}
 		c.f64 = append(c.f64, v)
 	case kDecimal:
-		v, err := parseDecimal(b, c.prec, c.scale)
+		v, err := decimal.Parse(b, c.prec, c.scale, decimal.Exact)
 		if err != nil {
 			return fmt.Errorf("%s: %w", c.name, err)
 		}

@@ -2,6 +2,7 @@ package decimal
 
 import (
 	"errors"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -163,6 +164,10 @@ func TestAppend(t *testing.T) {
 		{nines, 0, "99999999999999999999999999999999999999"},
 		{nines.Negate(), 38, "-0.99999999999999999999999999999999999999"},
 		{decimal128.New(-1<<63, 0), 0, "-170141183460469231731687303715884105728"},
+		{decimal128.FromI64(0), 2, "0.00"},
+		{decimal128.FromI64(-5), 3, "-0.005"},
+		{decimal128.FromI64(math.MinInt64), 0, "-9223372036854775808"},
+		{pow10[38].Sub(decimal128.FromI64(1)), 10, "9999999999999999999999999999.9999999999"},
 	} {
 		if got := string(Append(nil, tc.n, tc.s)); got != tc.want {
 			t.Errorf("Append(%v, %d) = %s, want %s", tc.n.BigInt(), tc.s, got, tc.want)

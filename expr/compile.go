@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"millrace/civil"
 	"millrace/spelling"
 	"slices"
 	"strconv"
@@ -249,13 +250,13 @@ func (c *compiler) literal(n *Literal) (*operand, error) {
 	case LitString:
 		return constant(&vec{offs: []int32{0, int32(len(n.Value))}, data: []byte(n.Value)}, tString, n), nil
 	case LitTimestamp:
-		ms, err := parseTimestamp(n.Value)
+		ms, err := civil.ParseTimestamp(n.Value)
 		if err != nil {
 			return nil, err
 		}
 		return constant(&vec{i64: []int64{ms}}, tTimestamp, n), nil
 	case LitDate:
-		d, err := parseDate(n.Value)
+		d, err := civil.ParseDate(n.Value)
 		if err != nil {
 			return nil, err
 		}

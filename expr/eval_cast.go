@@ -189,13 +189,13 @@ func (e *castEval) fromString(v *vec, rows int, out *vec, bad *badRows) {
 			d, err := decimal.Parse(s, e.to.p, e.to.s, decimal.HalfAwayFromZero)
 			out.dec[i], ok = d, err == nil
 		case kTimestamp:
-			ts, err := parseTimestamp(s)
+			ts, err := civil.ParseTimestamp(s)
 			out.i64[i], ok = ts, err == nil
 		case kDate:
-			d, err := parseDate(s)
+			d, err := civil.ParseDate(s)
 			if err != nil && len(s) > 10 {
-				ts, err2 := parseTimestamp(s)
-				d, err = int32(floorDiv(ts, msPerDay)), err2
+				ts, err2 := civil.ParseTimestamp(s)
+				d, err = int32(civil.FloorDiv(ts, msPerDay)), err2
 			}
 			out.i32[i], ok = d, err == nil
 		case kInterval:
@@ -306,7 +306,7 @@ func (e *castEval) convert(v *vec, rows int, out *vec, bad *badRows) {
 	case kDate: // from timestamp
 		out.i32 = make([]int32, rows)
 		for i, ts := range v.i64[:rows] {
-			out.i32[i] = int32(floorDiv(ts, msPerDay))
+			out.i32[i] = int32(civil.FloorDiv(ts, msPerDay))
 		}
 	}
 }

@@ -70,13 +70,13 @@ func appendValue(fb array.Builder, v any) error {
 		}
 		fb.Append(n)
 	case *array.TimestampBuilder:
-		ms, err := parseTimestamp(v.(string))
+		ms, err := civil.ParseTimestamp(v.(string))
 		if err != nil {
 			return err
 		}
 		fb.Append(arrow.Timestamp(ms))
 	case *array.Date32Builder:
-		d, err := parseDate(v.(string))
+		d, err := civil.ParseDate(v.(string))
 		if err != nil {
 			return err
 		}

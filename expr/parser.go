@@ -7,6 +7,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 
+	"millrace/civil"
 	"millrace/schema"
 )
 
@@ -496,10 +497,10 @@ func (p *parser) typedLiteral(kw string, str token) (Node, error) {
 	switch kw {
 	case "date":
 		kind = LitDate
-		_, err = parseDate(str.text)
+		_, err = civil.ParseDate(str.text)
 	case "timestamp":
 		kind = LitTimestamp
-		_, err = parseTimestamp(str.text)
+		_, err = civil.ParseTimestamp(str.text)
 	default:
 		kind = LitInterval
 		_, err = parseInterval(str.text)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"millrace/civil"
 )
 
 // The reference interpreter's casts and functions; see reference_test.go.
@@ -125,7 +127,7 @@ func refCast(x any, to typ) (any, error) {
 	case kDate:
 		switch x := x.(type) {
 		case tsV:
-			return dateV(floorDiv(int64(x), msPerDay)), nil
+			return dateV(civil.FloorDiv(int64(x), msPerDay)), nil
 		case string:
 			t, err := time.Parse(time.DateOnly, strings.TrimSpace(x))
 			if err != nil {
@@ -319,7 +321,7 @@ func (r refRow) call(n *Call) (any, error) {
 		case dateV:
 			return x, nil
 		}
-		return dateV(floorDiv(int64(args[0].(tsV)), msPerDay)), nil
+		return dateV(civil.FloorDiv(int64(args[0].(tsV)), msPerDay)), nil
 	case "date_trunc":
 		t := utc(asTs(args[1]))
 		switch args[0].(string) {

@@ -162,19 +162,11 @@ func toMillis(v int64, u arrow.TimeUnit) int64 {
 	case arrow.Second:
 		return v * 1000
 	case arrow.Microsecond:
-		return floorDiv(v, 1000)
+		return civil.FloorDiv(v, 1000)
 	case arrow.Nanosecond:
-		return floorDiv(v, 1_000_000)
+		return civil.FloorDiv(v, 1_000_000)
 	}
 	return v
-}
-
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if a%b != 0 && (a < 0) != (b < 0) {
-		q--
-	}
-	return q
 }
 
 func nonFinite(v float64) string {

@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"millrace/civil"
 	"millrace/decimal"
 )
 
@@ -189,13 +190,13 @@ func (rb *rowBuilder) setText(i int, b []byte) error {
 		if isInteger(b) {
 			return rb.setInt(i, b)
 		}
-		ms, err := parseTimestamp(b)
+		ms, err := civil.ParseRFC3339(b)
 		if err != nil {
 			return fmt.Errorf("%s: %w", c.name, err)
 		}
 		c.i64 = append(c.i64, fromMillis(ms, c.unit))
 	case kDate:
-		d, err := parseDate(b)
+		d, err := civil.ParseDate(b)
 		if err != nil {
 			return fmt.Errorf("%s: %w", c.name, err)
 		}
@@ -415,7 +416,7 @@ const (
 func fromMillis(ms int64, u arrow.TimeUnit) int64 {
 	switch u {
 	case arrow.Second:
-		return floorDiv(ms, 1000)
+		return civil.FloorDiv(ms, 1000)
 	case arrow.Microsecond:
 		return ms * 1000
 	case arrow.Nanosecond:

@@ -113,3 +113,12 @@ func TestFloorDiv(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkParseRFC3339(b *testing.B) {
+	in := []byte("2024-03-01T12:34:56.789Z")
+	for b.Loop() {
+		if _, err := ParseRFC3339(in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -33,9 +33,9 @@ func startChild(t *testing.T, stdout io.Writer, args ...string) *child {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
+		if cmd.ProcessState == nil { // the test stopped early: leave no child behind
+			_ = cmd.Process.Kill() // it may have ended by itself meanwhile
+			_ = cmd.Wait()         // its status no longer matters
 		}
 	})
 	return &child{cmd: cmd, stderr: bufio.NewScanner(errPipe)}
@@ -102,7 +102,9 @@ func TestPlanStopsOnTheFirstSignal(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.waitFor(t, "stopping")
-	io.WriteString(w, text.String()) // the child reads it all, then finds itself interrupted
+	if _, err := io.WriteString(w, text.String()); err != nil { // read all, then interrupted
+		t.Fatal(err)
+	}
 	w.Close()
 	code, said := c.exit(t)
 	if code != 128+int(syscall.SIGINT) || !strings.Contains(said, "millrace: interrupted while planning "+spec) {
@@ -126,12 +128,17 @@ func TestInspectStopsOnTheFirstSignal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	io.WriteString(w, rows[:half])
+	if _, err := io.WriteString(w, rows[:half]); err != nil {
+		t.Fatal(err)
+	}
 	if err := c.cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
 	c.waitFor(t, "stopping")
-	io.WriteString(w, rows[half:])
+	// The child stops after the batch it is reading, so the rest may find no reader.
+	if _, err := io.WriteString(w, rows[half:]); err != nil && !errors.Is(err, syscall.EPIPE) {
+		t.Fatal(err)
+	}
 	w.Close()
 	code, said := c.exit(t)
 	if code != 128+int(syscall.SIGINT) || !strings.Contains(said, "millrace: interrupted after ") || !strings.Contains(said, "reading "+input) {

@@ -86,11 +86,12 @@ type stream struct {
 
 // builder carries the state of one Build.
 type builder struct {
-	spec    *spec.Spec
-	opts    Options
-	plan    *Plan
-	streams map[string]stream // "tx", "tx.late", "velocity"
-	steps   map[*engine.Node]*Step
+	spec     *spec.Spec
+	opts     Options
+	plan     *Plan
+	streams  map[string]stream // "tx", "tx.late", "velocity"
+	steps    map[*engine.Node]*Step
+	timeCols map[string]string // a stream's event-time column, as timeColumn found it
 }
 
 // Build plans s. Errors name the spec's key path and, for expressions, the column or
@@ -122,7 +123,7 @@ func BuildContext(ctx context.Context, s *spec.Spec, opts Options) (*Plan, error
 		opts.Mem = memory.DefaultAllocator
 	}
 	b := &builder{spec: s, opts: opts, plan: &Plan{Spec: s, Graph: &engine.Graph{KeyGroups: opts.KeyGroups}},
-		streams: map[string]stream{}, steps: map[*engine.Node]*Step{}}
+		streams: map[string]stream{}, steps: map[*engine.Node]*Step{}, timeCols: map[string]string{}}
 	for _, src := range s.Sources {
 		if src.Table {
 			continue

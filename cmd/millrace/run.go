@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"runtime"
@@ -28,6 +29,9 @@ func stopped(stop <-chan struct{}) bool {
 // ends, with errInterrupted.
 func buildPlan(cmd *cobra.Command, path string, parallelism, partitions int) (*plan.Plan, error) {
 	ctx := cmd.Context()
+	if ctx == nil { // a command that was never executed, as tests build them
+		ctx = context.Background()
+	}
 	s, err := spec.LoadContext(ctx, path)
 	if err == nil {
 		var p *plan.Plan

@@ -61,6 +61,17 @@ func (p *parser) nest() error {
 	return nil
 }
 
+// chained counts one more operator of a chain that a loop of the parser builds, such as
+// a + b + c, refusing the one that would make the chain alone deeper than MaxDepth: each
+// operator adds a level above the ones before it. So a chain of a million operators is
+// refused as soon as it passes the limit, without building its tree.
+func (p *parser) chained(n *int) error {
+	if *n++; *n >= MaxDepth {
+		return errAt(p.lex.src, p.tok.pos, "%v", errTooDeep)
+	}
+	return nil
+}
+
 // checkDepth refuses a syntax tree higher than MaxDepth. It walks the tree with a stack of
 // its own, so the height of the tree does not matter to it.
 func checkDepth(n Node) error {
@@ -168,10 +179,14 @@ func (p *parser) leftAssoc(operand func() (Node, error), op func() string) (Node
 	if err != nil {
 		return nil, err
 	}
+	chain := 0
 	for {
 		o := op()
 		if o == "" {
 			return l, nil
+		}
+		if err := p.chained(&chain); err != nil {
+			return nil, err
 		}
 		if err := p.advance(); err != nil {
 			return nil, err
@@ -207,7 +222,11 @@ func (p *parser) isExpr() (Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	chain := 0
 	for p.isKw("is") {
+		if err := p.chained(&chain); err != nil {
+			return nil, err
+		}
 		if err := p.advance(); err != nil {
 			return nil, err
 		}
@@ -253,6 +272,7 @@ func (p *parser) likeExpr() (Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	chain := 0
 	for {
 		neg := false
 		if p.isKw("not") {
@@ -269,15 +289,19 @@ func (p *parser) likeExpr() (Node, error) {
 				return nil, err
 			}
 		}
+		if !p.isKw("between") && !p.isKw("in") && !p.isKw("like") && !p.isKw("ilike") {
+			return x, nil
+		}
+		if err := p.chained(&chain); err != nil {
+			return nil, err
+		}
 		switch {
 		case p.isKw("between"):
 			x, err = p.between(x, neg)
 		case p.isKw("in"):
 			x, err = p.in(x, neg)
-		case p.isKw("like"), p.isKw("ilike"):
-			x, err = p.like(x, neg)
 		default:
-			return x, nil
+			x, err = p.like(x, neg)
 		}
 		if err != nil {
 			return nil, err
@@ -421,7 +445,11 @@ func (p *parser) postfixExpr() (Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	chain := 0
 	for p.isOp("::") {
+		if err := p.chained(&chain); err != nil {
+			return nil, err
+		}
 		if err := p.advance(); err != nil {
 			return nil, err
 		}

@@ -429,7 +429,8 @@ func TestDeepExpressionsAreRefused(t *testing.T) {
 	cases := []struct{ check, where, sel, want string }{
 		{check: strings.Repeat("NOT ", 100_000) + "amount > 0", want: "sources.tx.checks[0]: at 1021: " + limit},
 		{where: strings.Repeat("(", 100_000) + "amount > 0" + strings.Repeat(")", 100_000), want: "views.v.where: at 257: " + limit},
-		{sel: "amount" + strings.Repeat(" + amount", 100_000), want: "views.v.select.s: at 1: " + limit},
+		// The 256th + of 100 000: "amount" and then 255 times " + amount" come before it.
+		{sel: "amount" + strings.Repeat(" + amount", 100_000), want: "views.v.select.s: at 2303: " + limit},
 	}
 	for _, c := range cases {
 		check, where, sel := orDefault(c.check, "amount > 0"), orDefault(c.where, "amount > 1"), orDefault(c.sel, "amount")

@@ -78,13 +78,17 @@ func main() {
 	err := newRoot().ExecuteContext(context.WithValue(ctx, interruptsKey{}, in))
 	cancel()
 	if err != nil {
+		if in.first.Load() != 0 && errors.Is(err, context.Canceled) && !errors.Is(err, errInterrupted) {
+			err = fmt.Errorf("%w: %w", errInterrupted, err) // a command that only saw its context end
+		}
 		fmt.Fprintln(os.Stderr, "millrace:", err)
 		var u usageError
+		usage := errors.As(err, &u)
 		switch {
-		case errors.As(err, &u):
+		case in.first.Load() != 0 && (errors.Is(err, errInterrupted) || !usage):
+			os.Exit(128 + int(in.first.Load())) // as a shell reports a process a signal ended
+		case usage:
 			os.Exit(2)
-		case in.first.Load() != 0:
-			os.Exit(128 + int(in.first.Load()))
 		}
 		os.Exit(1)
 	}

@@ -23,13 +23,17 @@ var pow10 = func() (t [MaxPrecision + 1]decimal128.Num) {
 }()
 
 // pow10f holds the powers of ten float64 represents exactly, 10^0 .. 10^22.
-var pow10f = func() (t [23]float64) {
+var pow10f = powersOfTen[float64](23)
+
+// powersOfTen returns 10^0 .. 10^(n-1).
+func powersOfTen[T uint64 | float64](n int) []T {
+	t := make([]T, n)
 	t[0] = 1
-	for i := 1; i < len(t); i++ {
+	for i := 1; i < n; i++ {
 		t[i] = t[i-1] * 10
 	}
 	return t
-}()
+}
 
 // signed rebuilds a number from its magnitude, which must be below 2^127.
 func signed(hi, lo uint64, neg bool) decimal128.Num {

@@ -195,13 +195,7 @@ var maxDigits = func() (t [MaxPrecision + 1]u128) {
 }()
 
 // pow10u holds 10^0 .. 10^19, every power of ten that fits in a uint64.
-var pow10u = func() (t [20]uint64) {
-	t[0] = 1
-	for i := 1; i < len(t); i++ {
-		t[i] = t[i-1] * 10
-	}
-	return t
-}()
+var pow10u = powersOfTen[uint64](20)
 
 // Append appends n written with scale digits after the point, every digit kept: 12.50 at
 // scale 2, -0.01, 7 at scale 0.

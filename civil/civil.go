@@ -1,17 +1,10 @@
 // Package civil converts between days since 1970-01-01 and dates of the proleptic Gregorian
-// calendar, in UTC: no time zones, no daylight saving time.
+// calendar, in UTC: no time zones, no daylight saving time. It is the one reader and writer of
+// dates and timestamps as text: ParseRFC3339 for records, ParseTimestamp for SQL's looser
+// forms, ParseDate, AppendDate and AppendTimestamp.
 package civil
 
 import "strconv"
-
-// floorDiv divides rounding toward negative infinity; b > 0.
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if a%b < 0 {
-		q--
-	}
-	return q
-}
 
 // Days counts the days from 1970-01-01 to y-m-d. It counts whole 400-year eras (146097
 // days each) and then days within the era, with years starting in March so that the leap
@@ -20,7 +13,7 @@ func Days(y, m, d int64) int64 {
 	if m <= 2 {
 		y--
 	}
-	era := floorDiv(y, 400)
+	era := FloorDiv(y, 400)
 	yearOfEra := y - era*400
 	shifted := (m + 9) % 12 // March = 0
 	dayOfYear := (153*shifted+2)/5 + d - 1
@@ -31,7 +24,7 @@ func Days(y, m, d int64) int64 {
 // Date turns days since 1970-01-01 into year, month and day.
 func Date(days int64) (y, m, d int64) {
 	z := days + 719468
-	era := floorDiv(z, 146097)
+	era := FloorDiv(z, 146097)
 	dayOfEra := z - era*146097
 	yearOfEra := (dayOfEra - dayOfEra/1460 + dayOfEra/36524 - dayOfEra/146096) / 365
 	dayOfYear := dayOfEra - (365*yearOfEra + yearOfEra/4 - yearOfEra/100)
@@ -82,7 +75,7 @@ func AppendDate(dst []byte, days int64) []byte {
 // AppendTimestamp appends milliseconds since the epoch as RFC 3339 in UTC with
 // milliseconds: 2024-03-01T11:00:00.000Z.
 func AppendTimestamp(dst []byte, ms int64) []byte {
-	days := floorDiv(ms, msPerDay)
+	days := FloorDiv(ms, msPerDay)
 	rem := ms - days*msPerDay
 	dst = AppendDate(dst, days)
 	dst = append(dst, 'T')

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"millrace/civil"
 	"millrace/spelling"
 	"slices"
 	"strconv"
@@ -41,8 +42,12 @@ func WithAggregates(resolve func(call *Call) (column int, err error)) Option {
 
 // Compile type-checks n against schema s and prepares it for evaluation. Parts that do not
 // depend on any column are evaluated once here. Errors name the offending column, function
-// or types, with a suggestion for misspelt names.
+// or types, with a suggestion for misspelt names. A tree higher than MaxDepth, which Parse
+// never returns, is refused.
 func Compile(n Node, s *arrow.Schema, opts ...Option) (*Expr, error) {
+	if err := checkDepth(n); err != nil {
+		return nil, err
+	}
 	c := &compiler{schema: s}
 	for _, o := range opts {
 		o(&c.cfg)
@@ -245,13 +250,13 @@ func (c *compiler) literal(n *Literal) (*operand, error) {
 	case LitString:
 		return constant(&vec{offs: []int32{0, int32(len(n.Value))}, data: []byte(n.Value)}, tString, n), nil
 	case LitTimestamp:
-		ms, err := parseTimestamp(n.Value)
+		ms, err := civil.ParseTimestamp(n.Value)
 		if err != nil {
 			return nil, err
 		}
 		return constant(&vec{i64: []int64{ms}}, tTimestamp, n), nil
 	case LitDate:
-		d, err := parseDate(n.Value)
+		d, err := civil.ParseDate(n.Value)
 		if err != nil {
 			return nil, err
 		}

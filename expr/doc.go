@@ -18,7 +18,8 @@
 // [NOT] LIKE / ILIKE [ESCAPE]; ||; + -; * / %; unary -; x::type. Also CASE (searched and simple), CAST(x AS type), EXTRACT(field FROM x),
 // substring(x FROM a FOR b) and function calls, count(*) included. Keywords are
 // case-insensitive. Parse errors give the 1-based character position and what was
-// expected: `at 12: expected ")" but found "amount"`.
+// expected: `at 12: expected ")" but found "amount"`. Expressions nest at most MaxDepth (256)
+// levels deep; Parse refuses deeper ones before anything walks them.
 //
 // # Types
 //
@@ -39,7 +40,9 @@
 //     does not fit is an error, never a wrap
 //     (`amount * 1000000000000000000000: decimal overflow at row 17`).
 //   - Division / is float64 for all numeric operands (7 / 2 is 3.5; decimals divided lose
-//     exactness). Division and % by zero give NULL for every type.
+//     exactness). Division and % by zero give NULL for every type, floats included: never
+//     an infinity or NaN (DuckDB's NULL for integers and decimals, and for floats with its
+//     ieee_floating_point_ops off).
 //   - Comparisons between exact numbers are exact whatever their scales; with a float64 on
 //     either side they compare as float64, and NaN follows IEEE 754 (unequal to everything).
 //   - CAST rounds half away from zero when it drops digits (decimal to fewer places or to an

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+
+	"millrace/decimal"
 )
 
 // Arithmetic types, following SQL:
@@ -415,14 +417,14 @@ func (e *arithEval) arithDec(a, b []num, am, bm int, out []num, bad, zero *badRo
 	// Align constant operands once, before the loop.
 	lk, rk := e.lk, e.rk
 	if am == 0 && lk > 0 {
-		v, ok := mulPow10(a[0], lk)
+		v, ok := decimal.MulPow10(a[0], lk)
 		if !ok {
 			markAll(bad, len(out))
 		}
 		a, lk = []num{v}, 0
 	}
 	if bm == 0 && rk > 0 {
-		v, ok := mulPow10(b[0], rk)
+		v, ok := decimal.MulPow10(b[0], rk)
 		if !ok {
 			markAll(bad, len(out))
 		}
@@ -436,28 +438,28 @@ func (e *arithEval) arithDec(a, b []num, am, bm int, out []num, bad, zero *badRo
 		x, y := a[i&am], b[i&bm]
 		ok1, ok2 := true, true
 		if lk > 0 {
-			x, ok1 = mulPow10(x, lk)
+			x, ok1 = decimal.MulPow10(x, lk)
 		}
 		if rk > 0 {
-			y, ok2 = mulPow10(y, rk)
+			y, ok2 = decimal.MulPow10(y, rk)
 		}
 		var r num
 		ok := true
 		switch e.op {
 		case '+':
-			r, ok = addDec(x, y)
+			r, ok = decimal.Add(x, y)
 		case '-':
-			r, ok = subDec(x, y)
+			r, ok = decimal.Sub(x, y)
 		case '*':
-			r, ok = mulDec(x, y)
+			r, ok = decimal.Mul(x, y)
 		case '%':
 			if y.Sign() == 0 {
 				zero.mark(i)
 				continue
 			}
-			r = remDec(x, y)
+			r = decimal.Rem(x, y)
 		}
-		if !ok || !ok1 || !ok2 || (e.check && !fitsPrec(r, e.prec)) {
+		if !ok || !ok1 || !ok2 || (e.check && !decimal.Fits(r, e.prec)) {
 			bad.mark(i)
 		}
 		out[i] = r
@@ -525,7 +527,7 @@ func decFast(op byte, a, b []num, am, bm int, out []num, bad *badRows) {
 		switch op {
 		case '+':
 			for i, x := range a {
-				r, ok := addDec(x, y)
+				r, ok := decimal.Add(x, y)
 				out[i] = r
 				if !ok {
 					bad.mark(i)
@@ -533,7 +535,7 @@ func decFast(op byte, a, b []num, am, bm int, out []num, bad *badRows) {
 			}
 		case '-':
 			for i, x := range a {
-				r, ok := subDec(x, y)
+				r, ok := decimal.Sub(x, y)
 				out[i] = r
 				if !ok {
 					bad.mark(i)
@@ -541,7 +543,7 @@ func decFast(op byte, a, b []num, am, bm int, out []num, bad *badRows) {
 			}
 		case '*':
 			for i, x := range a {
-				r, ok := mulDec(x, y)
+				r, ok := decimal.Mul(x, y)
 				out[i] = r
 				if !ok {
 					bad.mark(i)
@@ -553,7 +555,7 @@ func decFast(op byte, a, b []num, am, bm int, out []num, bad *badRows) {
 		switch op {
 		case '+':
 			for i, x := range a {
-				r, ok := addDec(x, b[i])
+				r, ok := decimal.Add(x, b[i])
 				out[i] = r
 				if !ok {
 					bad.mark(i)
@@ -561,7 +563,7 @@ func decFast(op byte, a, b []num, am, bm int, out []num, bad *badRows) {
 			}
 		case '-':
 			for i, x := range a {
-				r, ok := subDec(x, b[i])
+				r, ok := decimal.Sub(x, b[i])
 				out[i] = r
 				if !ok {
 					bad.mark(i)
@@ -569,7 +571,7 @@ func decFast(op byte, a, b []num, am, bm int, out []num, bad *badRows) {
 			}
 		case '*':
 			for i, x := range a {
-				r, ok := mulDec(x, b[i])
+				r, ok := decimal.Mul(x, b[i])
 				out[i] = r
 				if !ok {
 					bad.mark(i)
@@ -582,11 +584,11 @@ func decFast(op byte, a, b []num, am, bm int, out []num, bad *badRows) {
 			var ok bool
 			switch op {
 			case '+':
-				r, ok = addDec(a[i&am], b[i&bm])
+				r, ok = decimal.Add(a[i&am], b[i&bm])
 			case '-':
-				r, ok = subDec(a[i&am], b[i&bm])
+				r, ok = decimal.Sub(a[i&am], b[i&bm])
 			default:
-				r, ok = mulDec(a[i&am], b[i&bm])
+				r, ok = decimal.Mul(a[i&am], b[i&bm])
 			}
 			out[i] = r
 			if !ok {

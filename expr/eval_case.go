@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"cmp"
 	"fmt"
+
+	"millrace/decimal"
 )
 
 // CASE, COALESCE, NULLIF, GREATEST and LEAST pick, for each row, the value of one of several
@@ -348,7 +350,7 @@ func compareAt(t typ, a *vec, i int, b *vec, j int) int {
 	case kFloat64:
 		return cmp.Compare(a.f64[i], b.f64[j])
 	case kDecimal:
-		return cmpDec(a.dec[i], b.dec[j])
+		return decimal.Cmp(a.dec[i], b.dec[j])
 	case kString:
 		return bytes.Compare(a.str(i), b.str(j))
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"millrace/civil"
+	"millrace/decimal"
 	"strconv"
 	"strings"
 )
@@ -112,7 +113,7 @@ func (e *castEval) describe(v *vec, i int) string {
 	case kFloat64:
 		text = strconv.AppendFloat(text, v.f64[i], 'g', -1, 64)
 	case kDecimal:
-		text = appendDec(text, v.dec[i], e.from.s)
+		text = decimal.Append(text, v.dec[i], e.from.s)
 	}
 	return fmt.Sprintf("%s is out of range for %s", text, e.to)
 }
@@ -134,7 +135,7 @@ func (e *castEval) toString(v *vec, rows int, out *vec) {
 			case kFloat64:
 				data = strconv.AppendFloat(data, v.f64[i], 'g', -1, 64)
 			case kDecimal:
-				data = appendDec(data, v.dec[i], e.from.s)
+				data = decimal.Append(data, v.dec[i], e.from.s)
 			case kTimestamp:
 				data = civil.AppendTimestamp(data, v.i64[i])
 			case kDate:
@@ -185,16 +186,16 @@ func (e *castEval) fromString(v *vec, rows int, out *vec, bad *badRows) {
 			f, err := strconv.ParseFloat(string(s), 64)
 			out.f64[i], ok = f, err == nil
 		case kDecimal:
-			d, err := parseDec(s, e.to.p, e.to.s)
+			d, err := decimal.Parse(s, e.to.p, e.to.s, decimal.HalfAwayFromZero)
 			out.dec[i], ok = d, err == nil
 		case kTimestamp:
-			ts, err := parseTimestamp(s)
+			ts, err := civil.ParseTimestamp(s)
 			out.i64[i], ok = ts, err == nil
 		case kDate:
-			d, err := parseDate(s)
+			d, err := civil.ParseDate(s)
 			if err != nil && len(s) > 10 {
-				ts, err2 := parseTimestamp(s)
-				d, err = int32(floorDiv(ts, msPerDay)), err2
+				ts, err2 := civil.ParseTimestamp(s)
+				d, err = int32(civil.FloorDiv(ts, msPerDay)), err2
 			}
 			out.i32[i], ok = d, err == nil
 		case kInterval:
@@ -291,7 +292,7 @@ func (e *castEval) convert(v *vec, rows int, out *vec, bad *badRows) {
 			case kInt64:
 				out.f64[i] = float64(v.i64[i])
 			case kDecimal:
-				out.f64[i] = decToFloat(v.dec[i], from.s)
+				out.f64[i] = decimal.ToFloat(v.dec[i], from.s)
 			}
 		}
 	case kDecimal:
@@ -305,7 +306,7 @@ func (e *castEval) convert(v *vec, rows int, out *vec, bad *badRows) {
 	case kDate: // from timestamp
 		out.i32 = make([]int32, rows)
 		for i, ts := range v.i64[:rows] {
-			out.i32[i] = int32(floorDiv(ts, msPerDay))
+			out.i32[i] = int32(civil.FloorDiv(ts, msPerDay))
 		}
 	}
 }
@@ -328,7 +329,7 @@ func (e *castEval) toInt(v *vec, rows int, out []int64, bad *badRows) {
 			}
 			out[i] = int64(f)
 		case kDecimal:
-			r := roundDec(v.dec[i], e.from.s)
+			r := decimal.Round(v.dec[i], e.from.s)
 			if r.HighBits() != int64(r.LowBits())>>63 {
 				bad.mark(i)
 				continue
@@ -346,19 +347,19 @@ func (e *castEval) toDecimal(v *vec, rows int, out []num, bad *badRows) {
 		ok := true
 		switch e.from.k {
 		case kInt32:
-			d, ok = mulPow10(numOf(int64(v.i32[i])), s)
+			d, ok = decimal.MulPow10(numOf(int64(v.i32[i])), s)
 		case kInt64:
-			d, ok = mulPow10(numOf(v.i64[i]), s)
+			d, ok = decimal.MulPow10(numOf(v.i64[i]), s)
 		case kFloat64:
-			d, ok = floatToDec(v.f64[i], p, s)
+			d, ok = decimal.FromFloat(v.f64[i], p, s)
 		case kDecimal:
 			if fs := e.from.s; s >= fs {
-				d, ok = mulPow10(v.dec[i], s-fs)
+				d, ok = decimal.MulPow10(v.dec[i], s-fs)
 			} else {
-				d = roundDec(v.dec[i], fs-s)
+				d = decimal.Round(v.dec[i], fs-s)
 			}
 		}
-		if !ok || !fitsPrec(d, p) {
+		if !ok || !decimal.Fits(d, p) {
 			bad.mark(i)
 		}
 		out[i] = d

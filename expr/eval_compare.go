@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+
+	"millrace/decimal"
 )
 
 // cmpOp is a comparison operator.
@@ -54,9 +56,9 @@ func decimalOf(o *operand) typ {
 	if o.konst != nil && !o.konst.null(0) {
 		switch o.t.k {
 		case kInt64:
-			return tDecimal(digitsOf(o.konst.i64[0]), 0)
+			return tDecimal(decimal.Digits(o.konst.i64[0]), 0)
 		case kInt32:
-			return tDecimal(digitsOf(int64(o.konst.i32[0])), 0)
+			return tDecimal(decimal.Digits(int64(o.konst.i32[0])), 0)
 		}
 	}
 	return asDecimal(o.t)
@@ -128,7 +130,7 @@ func (c *compiler) rescaleForCompare(o *operand, s int32) *operand {
 	out := &operand{ev: &rescaleEval{x: o.ev, by: s - o.t.s}, t: tDecimal(maxPrecision, s), nullable: o.nullable, node: o.node}
 	if o.konst != nil {
 		v := o.konst
-		r := &vec{dec: []num{rescaleSat(v.dec[0], s-o.t.s)}, valid: v.valid}
+		r := &vec{dec: []num{decimal.RescaleSaturating(v.dec[0], s-o.t.s)}, valid: v.valid}
 		return constant(r, out.t, o.node)
 	}
 	return out
@@ -146,7 +148,7 @@ func (e *rescaleEval) eval(c *evalCtx, sel bitmap) (*vec, error) {
 	}
 	out := &vec{n: v.n, konst: v.konst, valid: v.valid, dec: make([]num, len(v.dec))}
 	for i, x := range v.dec {
-		out.dec[i] = rescaleSat(x, e.by)
+		out.dec[i] = decimal.RescaleSaturating(x, e.by)
 	}
 	return out, nil
 }
@@ -379,7 +381,7 @@ func cmpDecimals(op cmpOp, a, b []num, scalar bool, out bitmap) {
 			y = y[:len(x)]
 			m := op.mask()
 			for j, v := range x {
-				word |= (m >> uint(cmpDec(v, y[j])+1) & 1) << uint(j)
+				word |= (m >> uint(decimal.Cmp(v, y[j])+1) & 1) << uint(j)
 			}
 		}
 		out[w] = word

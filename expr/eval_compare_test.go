@@ -2,7 +2,12 @@ package expr
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
+
+	"millrace/decimal"
 )
 
 func TestCompare(t *testing.T) {
@@ -75,6 +80,22 @@ func TestCompareStringsLongAndShort(t *testing.T) {
 			if got[i] != map[bool]string{true: "true", false: "false"}[want] || ne[i] == got[i] {
 				t.Errorf("%q = %q: got %s, <> got %s", v, lit, got[i], ne[i])
 			}
+		}
+	}
+}
+
+// TestLessDecAgreesWithCmp checks the comparison kernel's less-than on decimals of every
+// size and sign against decimal.Cmp.
+func TestLessDecAgreesWithCmp(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 20000 {
+		a := decimal128.New(int64(rng.Uint64())>>rng.IntN(64), rng.Uint64())
+		b := decimal128.New(int64(rng.Uint64())>>rng.IntN(64), rng.Uint64())
+		if rng.IntN(8) == 0 {
+			b = a
+		}
+		if got, want := lessDec(a, b), decimal.Cmp(a, b) < 0; got != want {
+			t.Fatalf("lessDec(%s, %s) = %v", a.BigInt(), b.BigInt(), got)
 		}
 	}
 }

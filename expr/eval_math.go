@@ -3,6 +3,8 @@ package expr
 import (
 	"fmt"
 	"math"
+
+	"millrace/decimal"
 )
 
 // Numeric functions keep decimals exact: round(x, n) rounds half away from zero to n places
@@ -188,13 +190,13 @@ func (e *mathEval) decimals(in, out []num, bad *badRows) {
 		}
 	case mathFloor, mathCeil:
 		for i, x := range in {
-			q, _, exact := divPow10(x, s)
+			q, _, exact := decimal.DivPow10(x, s)
 			switch {
 			case exact:
 			case e.op == mathFloor && x.Sign() < 0:
-				q, _ = subDec(q, numOf(1))
+				q, _ = decimal.Sub(q, numOf(1))
 			case e.op == mathCeil && x.Sign() > 0:
-				q, _ = addDec(q, numOf(1))
+				q, _ = decimal.Add(q, numOf(1))
 			}
 			out[i] = q
 		}
@@ -203,11 +205,11 @@ func (e *mathEval) decimals(in, out []num, bad *badRows) {
 		for i, x := range in {
 			var r num
 			if drop <= maxPrecision {
-				r = roundDec(x, drop)
+				r = decimal.Round(x, drop)
 			}
 			if e.digits < 0 {
 				var ok bool
-				if r, ok = mulPow10(r, -e.digits); !ok || !fitsPrec(r, e.out.p) {
+				if r, ok = decimal.MulPow10(r, -e.digits); !ok || !decimal.Fits(r, e.out.p) {
 					bad.mark(i)
 				}
 			}

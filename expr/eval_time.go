@@ -170,12 +170,12 @@ func truncate(unit timeUnit, in, out []int64) {
 	}
 	if step != 0 {
 		for i, ms := range in {
-			out[i] = floorDiv(ms, step) * step
+			out[i] = civil.FloorDiv(ms, step) * step
 		}
 		return
 	}
 	for i, ms := range in {
-		days := floorDiv(ms, msPerDay)
+		days := civil.FloorDiv(ms, msPerDay)
 		switch unit {
 		case unitWeek:
 			days -= (days%7 + 7 + 3) % 7 // 1970-01-01 was a Thursday, 3 days after a Monday
@@ -195,7 +195,7 @@ func truncate(unit timeUnit, in, out []int64) {
 
 func extract(f timeField, in []int64, out []int32) {
 	for i, ms := range in {
-		days := floorDiv(ms, msPerDay)
+		days := civil.FloorDiv(ms, msPerDay)
 		inDay := ms - days*msPerDay
 		var x int64
 		switch f {

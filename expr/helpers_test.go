@@ -3,6 +3,7 @@ package expr
 import (
 	"fmt"
 	"millrace/civil"
+	"millrace/decimal"
 	"strconv"
 	"strings"
 	"testing"
@@ -63,19 +64,19 @@ func appendValue(fb array.Builder, v any) error {
 		fb.Append(v.(float64))
 	case *array.Decimal128Builder:
 		dt := fb.Type().(*arrow.Decimal128Type)
-		n, err := parseDec(v.(string), dt.Precision, dt.Scale)
+		n, err := decimal.Parse(v.(string), dt.Precision, dt.Scale, decimal.HalfAwayFromZero)
 		if err != nil {
 			return err
 		}
 		fb.Append(n)
 	case *array.TimestampBuilder:
-		ms, err := parseTimestamp(v.(string))
+		ms, err := civil.ParseTimestamp(v.(string))
 		if err != nil {
 			return err
 		}
 		fb.Append(arrow.Timestamp(ms))
 	case *array.Date32Builder:
-		d, err := parseDate(v.(string))
+		d, err := civil.ParseDate(v.(string))
 		if err != nil {
 			return err
 		}
@@ -101,7 +102,7 @@ func renderValue(a arrow.Array, i int) string {
 	case *array.Float64:
 		return strconv.FormatFloat(a.Value(i), 'g', -1, 64)
 	case *array.Decimal128:
-		return string(appendDec(nil, a.Value(i), a.DataType().(*arrow.Decimal128Type).Scale))
+		return string(decimal.Append(nil, a.Value(i), a.DataType().(*arrow.Decimal128Type).Scale))
 	case *array.String:
 		return a.Value(i)
 	case *array.Timestamp:

@@ -1,17 +1,26 @@
 package expr
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
+	"millrace/civil"
 	"millrace/schema"
 )
 
+// MaxDepth is how deeply an expression may nest: both the parentheses, function calls,
+// CASEs, NOTs and signs open at any point of its text, and the height of its syntax tree,
+// where a chain such as a + b + c + d counts one level per operator. Deeper expressions are
+// refused before anything walks them, so that no expression can exhaust the stack.
+const MaxDepth = 256
+
 // Parse parses one SQL expression. Keywords are case-insensitive; precedence follows
 // PostgreSQL: OR, AND, NOT, IS, comparisons, BETWEEN/IN/LIKE, ||, + -, * / %, unary minus, ::.
-// Errors are *SyntaxError values naming the 1-based character position and what was expected.
+// Errors are *SyntaxError values naming the 1-based character position and what was expected;
+// an expression nested deeper than MaxDepth is one too.
 func Parse(src string) (Node, error) {
 	p := &parser{lex: lexer{src: src}}
 	if err := p.advance(); err != nil {
@@ -24,14 +33,66 @@ func Parse(src string) (Node, error) {
 	if p.tok.kind != tokEOF {
 		return nil, p.expected("end of expression")
 	}
+	if err := checkDepth(n); err != nil {
+		return nil, &SyntaxError{Pos: 1, Msg: err.Error()}
+	}
 	return n, nil
 }
 
 // parser is a recursive-descent parser with one token of lookahead beyond the current one.
+// depth counts the nested constructs open at the current token.
 type parser struct {
 	lex    lexer
 	tok    token
 	peeked *token
+	depth  int
+}
+
+// errTooDeep is the message of an expression nested deeper than MaxDepth.
+var errTooDeep = fmt.Errorf("expression nested deeper than %d levels", MaxDepth)
+
+// nest enters a nested construct at the current token, refusing to go deeper than MaxDepth;
+// the caller leaves it with p.depth--.
+func (p *parser) nest() error {
+	if p.depth >= MaxDepth {
+		return errAt(p.lex.src, p.tok.pos, "%v", errTooDeep)
+	}
+	p.depth++
+	return nil
+}
+
+// chained counts one more operator of a chain that a loop of the parser builds, such as
+// a + b + c, refusing the one that would make the chain alone deeper than MaxDepth: each
+// operator adds a level above the ones before it. So a chain of a million operators is
+// refused as soon as it passes the limit, without building its tree.
+func (p *parser) chained(n *int) error {
+	if *n++; *n >= MaxDepth {
+		return errAt(p.lex.src, p.tok.pos, "%v", errTooDeep)
+	}
+	return nil
+}
+
+// checkDepth refuses a syntax tree higher than MaxDepth. It walks the tree with a stack of
+// its own, so the height of the tree does not matter to it.
+func checkDepth(n Node) error {
+	type at struct {
+		n     Node
+		depth int
+	}
+	stack := []at{{n, 1}}
+	for len(stack) > 0 {
+		top := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if top.depth > MaxDepth {
+			return errTooDeep
+		}
+		for _, c := range children(top.n) {
+			if c != nil {
+				stack = append(stack, at{c, top.depth + 1})
+			}
+		}
+	}
+	return nil
 }
 
 func (p *parser) advance() error {
@@ -90,6 +151,10 @@ func (p *parser) expectKw(kw string) error {
 }
 
 func (p *parser) orExpr() (Node, error) {
+	if err := p.nest(); err != nil {
+		return nil, err
+	}
+	defer func() { p.depth-- }()
 	return p.leftAssoc(p.andExpr, func() string {
 		if p.isKw("or") {
 			return "OR"
@@ -114,10 +179,14 @@ func (p *parser) leftAssoc(operand func() (Node, error), op func() string) (Node
 	if err != nil {
 		return nil, err
 	}
+	chain := 0
 	for {
 		o := op()
 		if o == "" {
 			return l, nil
+		}
+		if err := p.chained(&chain); err != nil {
+			return nil, err
 		}
 		if err := p.advance(); err != nil {
 			return nil, err
@@ -134,6 +203,10 @@ func (p *parser) notExpr() (Node, error) {
 	if !p.isKw("not") {
 		return p.isExpr()
 	}
+	if err := p.nest(); err != nil {
+		return nil, err
+	}
+	defer func() { p.depth-- }()
 	if err := p.advance(); err != nil {
 		return nil, err
 	}
@@ -149,7 +222,11 @@ func (p *parser) isExpr() (Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	chain := 0
 	for p.isKw("is") {
+		if err := p.chained(&chain); err != nil {
+			return nil, err
+		}
 		if err := p.advance(); err != nil {
 			return nil, err
 		}
@@ -195,6 +272,7 @@ func (p *parser) likeExpr() (Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	chain := 0
 	for {
 		neg := false
 		if p.isKw("not") {
@@ -211,15 +289,19 @@ func (p *parser) likeExpr() (Node, error) {
 				return nil, err
 			}
 		}
+		if !p.isKw("between") && !p.isKw("in") && !p.isKw("like") && !p.isKw("ilike") {
+			return x, nil
+		}
+		if err := p.chained(&chain); err != nil {
+			return nil, err
+		}
 		switch {
 		case p.isKw("between"):
 			x, err = p.between(x, neg)
 		case p.isKw("in"):
 			x, err = p.in(x, neg)
-		case p.isKw("like"), p.isKw("ilike"):
-			x, err = p.like(x, neg)
 		default:
-			return x, nil
+			x, err = p.like(x, neg)
 		}
 		if err != nil {
 			return nil, err
@@ -335,6 +417,10 @@ func (p *parser) unaryExpr() (Node, error) {
 		return p.postfixExpr()
 	}
 	op := p.tok.text
+	if err := p.nest(); err != nil {
+		return nil, err
+	}
+	defer func() { p.depth-- }()
 	if err := p.advance(); err != nil {
 		return nil, err
 	}
@@ -359,7 +445,11 @@ func (p *parser) postfixExpr() (Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	chain := 0
 	for p.isOp("::") {
+		if err := p.chained(&chain); err != nil {
+			return nil, err
+		}
 		if err := p.advance(); err != nil {
 			return nil, err
 		}
@@ -435,10 +525,10 @@ func (p *parser) typedLiteral(kw string, str token) (Node, error) {
 	switch kw {
 	case "date":
 		kind = LitDate
-		_, err = parseDate(str.text)
+		_, err = civil.ParseDate(str.text)
 	case "timestamp":
 		kind = LitTimestamp
-		_, err = parseTimestamp(str.text)
+		_, err = civil.ParseTimestamp(str.text)
 	default:
 		kind = LitInterval
 		_, err = parseInterval(str.text)

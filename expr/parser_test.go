@@ -2,7 +2,9 @@ package expr
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -180,7 +182,7 @@ func TestParseErrors(t *testing.T) {
 		{"x::varchar2", `at 4: unknown type "varchar2" (known: string, bool, int32, int64, float64, timestamp, date, decimal(P,S))`},
 		{"x::decimal", `at 4: decimal needs a precision and scale, as in decimal(18,2)`},
 		{"x::decimal(40,2)", `at 4: bad decimal type "decimal(40,2)": want decimal(P,S) with 1 <= P <= 38, 0 <= S <= P`},
-		{"TIMESTAMP '2024-13-01T00:00:00Z'", `at 11: "2024-13-01T00:00:00Z" is not a timestamp: want YYYY-MM-DDTHH:MM:SSZ`},
+		{"TIMESTAMP '2024-13-01T00:00:00Z'", `at 11: "2024-13-01T00:00:00Z" is not a timestamp: no such date`},
 		{"DATE '2023-02-29'", `at 6: "2023-02-29" is not a date (want YYYY-MM-DD)`},
 		{"INTERVAL '5 fortnights'", `at 10: "5 fortnights" is not an interval (units: ms, second, minute, hour, day, week)`},
 		{"extract(hour ts)", `at 14: expected FROM but found "ts"`},
@@ -201,5 +203,51 @@ func TestParseErrors(t *testing.T) {
 		if err.Error() != tc.want {
 			t.Errorf("Parse(%q):\n got %s\nwant %s", tc.in, err, tc.want)
 		}
+	}
+}
+
+// TestParseRefusesDeepNesting parses generated expressions at and past MaxDepth: each kind
+// of nesting is accepted up to the limit and refused one level beyond it, and the huge ones
+// are refused with the same message instead of exhausting the stack.
+func TestParseRefusesDeepNesting(t *testing.T) {
+	wrap := func(open, x, close string, n int) string {
+		return strings.Repeat(open, n) + x + strings.Repeat(close, n)
+	}
+	chain := func(op string, n int) string { return "a" + strings.Repeat(op+"a", n) }
+	tests := []struct {
+		name string
+		src  func(n int) string
+		// limit is the largest n accepted: MaxDepth counts the top-level expression and,
+		// for chains, the leaves below the last operator.
+		limit int
+	}{
+		{"parentheses", func(n int) string { return wrap("(", "a > 0", ")", n) }, MaxDepth - 1},
+		{"calls", func(n int) string { return wrap("abs(", "a", ")", n) }, MaxDepth - 1},
+		{"not", func(n int) string { return strings.Repeat("NOT ", n) + "a" }, MaxDepth - 1},
+		{"signs", func(n int) string { return strings.Repeat("- ", n) + "a" }, MaxDepth - 1},
+		{"case", func(n int) string { return wrap("CASE WHEN a THEN ", "1", " END", n) }, MaxDepth - 1},
+		{"plus chain", func(n int) string { return chain(" + ", n) }, MaxDepth - 1},
+		{"and chain", func(n int) string { return chain(" AND ", n) }, MaxDepth - 1},
+		{"casts", func(n int) string { return "a" + strings.Repeat("::int64", n) }, MaxDepth - 1},
+		{"is null", func(n int) string { return "a" + strings.Repeat(" IS NULL", n) }, MaxDepth - 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := Parse(tt.src(tt.limit)); err != nil {
+				t.Errorf("at the limit (%d): %v", tt.limit, err)
+			}
+			for _, n := range []int{tt.limit + 1, 100_000} {
+				_, err := Parse(tt.src(n))
+				var se *SyntaxError
+				if !errors.As(err, &se) || !strings.Contains(se.Msg, fmt.Sprintf("expression nested deeper than %d levels", MaxDepth)) {
+					t.Errorf("n=%d: got %v, want a syntax error about nesting", n, err)
+				}
+			}
+		})
+	}
+	// A flat chain a million operators long is refused at its 256th operator, "a+" apart.
+	want := fmt.Sprintf("at %d: expression nested deeper than %d levels", 2*MaxDepth, MaxDepth)
+	if _, err := Parse(chain("+", 1_000_000)); err == nil || err.Error() != want {
+		t.Errorf("a million additions: %v, want %s", err, want)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"millrace/civil"
 )
 
 // The reference interpreter's casts and functions; see reference_test.go.
@@ -125,7 +127,7 @@ func refCast(x any, to typ) (any, error) {
 	case kDate:
 		switch x := x.(type) {
 		case tsV:
-			return dateV(floorDiv(int64(x), msPerDay)), nil
+			return dateV(civil.FloorDiv(int64(x), msPerDay)), nil
 		case string:
 			t, err := time.Parse(time.DateOnly, strings.TrimSpace(x))
 			if err != nil {
@@ -319,7 +321,7 @@ func (r refRow) call(n *Call) (any, error) {
 		case dateV:
 			return x, nil
 		}
-		return dateV(floorDiv(int64(args[0].(tsV)), msPerDay)), nil
+		return dateV(civil.FloorDiv(int64(args[0].(tsV)), msPerDay)), nil
 	case "date_trunc":
 		t := utc(asTs(args[1]))
 		switch args[0].(string) {
@@ -352,4 +354,15 @@ func (r refRow) call(n *Call) (any, error) {
 		return tsV(args[0].(int64)), nil
 	}
 	return nil, fmt.Errorf("reference: no function %s", n.Name)
+}
+
+// roundHalfAway rounds a rational to the nearest integer, halves away from zero.
+func roundHalfAway(q *big.Rat) *big.Int {
+	num, den := new(big.Int).Abs(q.Num()), q.Denom()
+	twice := new(big.Int).Add(new(big.Int).Mul(num, big.NewInt(2)), den)
+	r := twice.Quo(twice, new(big.Int).Mul(den, big.NewInt(2)))
+	if q.Sign() < 0 {
+		r.Neg(r)
+	}
+	return r
 }

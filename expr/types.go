@@ -5,6 +5,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 
+	"millrace/decimal"
 	"millrace/schema"
 )
 
@@ -45,7 +46,7 @@ var (
 func tDecimal(p, s int32) typ { return typ{k: kDecimal, p: p, s: s} }
 
 // maxPrecision is the most decimal digits a decimal128 holds.
-const maxPrecision = 38
+const maxPrecision = decimal.MaxPrecision
 
 func (t typ) isInt() bool     { return t.k == kInt32 || t.k == kInt64 }
 func (t typ) isNumeric() bool { return t.isInt() || t.k == kFloat64 || t.k == kDecimal }

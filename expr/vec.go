@@ -8,6 +8,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/bitutil"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"millrace/civil"
 )
 
 // bitmap is a bit per row, row i at bit i%64 of word i/64, the layout of an Arrow bitmap at
@@ -287,7 +289,7 @@ func toMillis(vals []int64, unit arrow.TimeUnit, v *vec) []int64 {
 	}
 	out := make([]int64, len(vals))
 	for i, x := range vals {
-		out[i] = floorDiv(x, div) * mul
+		out[i] = civil.FloorDiv(x, div) * mul
 	}
 	v.borrowed, v.src = false, nil
 	return out

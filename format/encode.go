@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"millrace/civil"
+	"millrace/decimal"
 )
 
 // RowEncoder encodes single rows of a batch as text. Tools that need to act on each encoded
@@ -146,7 +147,7 @@ func appendValue(dst []byte, col arrow.Array, row int) []byte {
 		}
 		return strconv.AppendFloat(dst, v, 'g', -1, 64)
 	case *array.Decimal128:
-		return appendDecimal(dst, a.Value(row), a.DataType().(*arrow.Decimal128Type).Scale)
+		return decimal.Append(dst, a.Value(row), a.DataType().(*arrow.Decimal128Type).Scale)
 	case *array.Timestamp:
 		return civil.AppendTimestamp(dst, toMillis(int64(a.Value(row)), a.DataType().(*arrow.TimestampType).Unit))
 	case *array.Date32:
@@ -161,19 +162,11 @@ func toMillis(v int64, u arrow.TimeUnit) int64 {
 	case arrow.Second:
 		return v * 1000
 	case arrow.Microsecond:
-		return floorDiv(v, 1000)
+		return civil.FloorDiv(v, 1000)
 	case arrow.Nanosecond:
-		return floorDiv(v, 1_000_000)
+		return civil.FloorDiv(v, 1_000_000)
 	}
 	return v
-}
-
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if a%b != 0 && (a < 0) != (b < 0) {
-		q--
-	}
-	return q
 }
 
 func nonFinite(v float64) string {

@@ -14,6 +14,9 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/compute"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"millrace/civil"
+	"millrace/decimal"
 )
 
 // parquetConvert converts one column of a batch, as read from a file, into the schema's type. It
@@ -181,7 +184,7 @@ func valueConverter(from, to arrow.DataType) valueConv {
 		switch {
 		case from.ID() == arrow.DATE64:
 			return func(a arrow.Array, i int, b array.Builder) string {
-				days := floorDiv(int64(a.(*array.Date64).Value(i)), 86_400_000)
+				days := civil.FloorDiv(int64(a.(*array.Date64).Value(i)), 86_400_000)
 				if days < math.MinInt32 || days > math.MaxInt32 {
 					return fmt.Sprintf("%d days overflow date32", days)
 				}
@@ -190,7 +193,7 @@ func valueConverter(from, to arrow.DataType) valueConv {
 			}
 		case text != nil:
 			return func(a arrow.Array, i int, b array.Builder) string {
-				d, err := parseDate([]byte(strings.TrimSpace(text(a, i))))
+				d, err := civil.ParseDate([]byte(strings.TrimSpace(text(a, i))))
 				if err != nil {
 					return err.Error()
 				}
@@ -293,7 +296,7 @@ func intConverter(to arrow.DataType, exact func(arrow.Array, int) exactNumber, f
 func decimalConverter(to *arrow.Decimal128Type, exact func(arrow.Array, int) exactNumber, float func(arrow.Array, int) float64, text func(arrow.Array, int) string) valueConv {
 	put := func(b array.Builder, v decimal128.Num) { b.(*array.Decimal128Builder).Append(v) }
 	parse := func(b array.Builder, s string) string {
-		v, err := parseDecimal([]byte(s), to.Precision, to.Scale)
+		v, err := decimal.Parse(s, to.Precision, to.Scale, decimal.Exact)
 		if err != nil {
 			return err.Error()
 		}
@@ -366,7 +369,7 @@ func timestampConverter(from arrow.DataType, to *arrow.TimestampType, text func(
 		s := strings.TrimSpace(text(a, i))
 		ms, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
-			if ms, err = parseTimestamp([]byte(s)); err != nil {
+			if ms, err = civil.ParseRFC3339([]byte(s)); err != nil {
 				return fmt.Sprintf("%q is neither an RFC 3339 timestamp nor epoch milliseconds", s)
 			}
 		}
@@ -382,7 +385,7 @@ func convertTimeUnit(v int64, from, to arrow.TimeUnit) (int64, bool) {
 	}
 	// Units are 0 (s) to 3 (ns), each 1000 times the one before.
 	if from > to {
-		return floorDiv(v, exactPow10[3*(from-to)]), true
+		return civil.FloorDiv(v, exactPow10[3*(from-to)]), true
 	}
 	m := exactPow10[3*(to-from)]
 	if v > math.MaxInt64/m || v < math.MinInt64/m {

@@ -13,6 +13,9 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/bitutil"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"millrace/civil"
+	"millrace/decimal"
 )
 
 // valueKind is how a decoder parses and stores one column.
@@ -178,7 +181,7 @@ func (rb *rowBuilder) setText(i int, b []byte) error {
 		}
 		c.f64 = append(c.f64, v)
 	case kDecimal:
-		v, err := parseDecimal(b, c.prec, c.scale)
+		v, err := decimal.Parse(b, c.prec, c.scale, decimal.Exact)
 		if err != nil {
 			return fmt.Errorf("%s: %w", c.name, err)
 		}
@@ -187,13 +190,13 @@ func (rb *rowBuilder) setText(i int, b []byte) error {
 		if isInteger(b) {
 			return rb.setInt(i, b)
 		}
-		ms, err := parseTimestamp(b)
+		ms, err := civil.ParseRFC3339(b)
 		if err != nil {
 			return fmt.Errorf("%s: %w", c.name, err)
 		}
 		c.i64 = append(c.i64, fromMillis(ms, c.unit))
 	case kDate:
-		d, err := parseDate(b)
+		d, err := civil.ParseDate(b)
 		if err != nil {
 			return fmt.Errorf("%s: %w", c.name, err)
 		}
@@ -413,7 +416,7 @@ const (
 func fromMillis(ms int64, u arrow.TimeUnit) int64 {
 	switch u {
 	case arrow.Second:
-		return floorDiv(ms, 1000)
+		return civil.FloorDiv(ms, 1000)
 	case arrow.Microsecond:
 		return ms * 1000
 	case arrow.Nanosecond:

@@ -9,6 +9,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"millrace/civil"
 	"millrace/schema"
 )
 
@@ -49,7 +50,7 @@ func (w *World) build(mem memory.Allocator, rows []row) arrow.RecordBatch {
 		m := r.merchant
 
 		txID.appendTxID(i, r.txn)
-		ts[i] = arrow.Timestamp(floorDiv(r.ns, int64(1e6)))
+		ts[i] = arrow.Timestamp(civil.FloorDiv(r.ns, int64(1e6)))
 		account.appendID(i, &w.accountIDs, r.account)
 		card.appendID(i, &w.cardIDs, r.card)
 		merchant.appendID(i, &w.merchantIDs, m)

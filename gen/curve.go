@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"millrace/civil"
 )
 
 // Curve is a stream's rate as a pure function of event time: the mean rate shaped by a daily
@@ -94,7 +96,7 @@ func (c *Curve) shapeAt(ns int64) float64 {
 	if c.flat {
 		return c.rate
 	}
-	minute := floorDiv(ns, nsPerMinute)
+	minute := civil.FloorDiv(ns, nsPerMinute)
 	// The epoch fell on a Thursday, day 3 of a week counted from Monday.
 	m := floorMod(minute+3*24*60, minutesPerWeek)
 	frac := float64(ns-minute*nsPerMinute) / float64(nsPerMinute)
@@ -108,9 +110,9 @@ func (c *Curve) Expected(from, to time.Time) float64 {
 	a, b := from.UnixNano(), to.UnixNano()
 	var sum float64
 	for a < b {
-		next := (floorDiv(a, nsPerSecond) + 1) * nsPerSecond
+		next := (civil.FloorDiv(a, nsPerSecond) + 1) * nsPerSecond
 		end := min(next, b)
-		sum += c.rateAt(floorDiv(a, nsPerSecond)*nsPerSecond) * float64(end-a) / float64(nsPerSecond)
+		sum += c.rateAt(civil.FloorDiv(a, nsPerSecond)*nsPerSecond) * float64(end-a) / float64(nsPerSecond)
 		a = end
 	}
 	return sum
@@ -151,12 +153,5 @@ func bump(h, mu, sd float64) float64 {
 	return math.Exp(-d * d / (2 * sd * sd))
 }
 
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if a%b != 0 && (a < 0) != (b < 0) {
-		q--
-	}
-	return q
-}
-
-func floorMod(a, b int64) int64 { return a - floorDiv(a, b)*b }
+// floorMod is the remainder of civil.FloorDiv: it has the sign of b.
+func floorMod(a, b int64) int64 { return a - civil.FloorDiv(a, b)*b }

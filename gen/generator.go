@@ -9,6 +9,8 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"millrace/civil"
 )
 
 // Generator produces one partition of a stream as record batches. It is not safe for
@@ -122,7 +124,7 @@ func (g *Generator) Stats() Stats {
 	st := g.st
 	if st.Rows > 0 {
 		ms := int64(time.Millisecond)
-		st.First, st.Last = time.UnixMilli(floorDiv(g.minNs, ms)).UTC(), time.UnixMilli(floorDiv(g.maxNs, ms)).UTC()
+		st.First, st.Last = time.UnixMilli(civil.FloorDiv(g.minNs, ms)).UTC(), time.UnixMilli(civil.FloorDiv(g.maxNs, ms)).UTC()
 	}
 	return st
 }
@@ -262,11 +264,11 @@ func (g *Generator) count(rows []row) {
 		if r.dup {
 			st.Dups++
 		}
-		ms := floorDiv(r.ns, int64(time.Millisecond))
+		ms := civil.FloorDiv(r.ns, int64(time.Millisecond))
 		if r.ns < g.minNs {
 			g.minNs = r.ns
 		}
-		if g.maxNs != math.MinInt64 && ms < floorDiv(g.maxNs, int64(time.Millisecond))-g.disorderMs {
+		if g.maxNs != math.MinInt64 && ms < civil.FloorDiv(g.maxNs, int64(time.Millisecond))-g.disorderMs {
 			st.Late++
 		}
 		if r.ns > g.maxNs {

@@ -1,6 +1,10 @@
 package gen
 
-import "math"
+import (
+	"math"
+
+	"millrace/civil"
+)
 
 // events produces the rows of one partition in event-time order: normal traffic as a Poisson
 // process whose rate follows the curve (sampled once per second of event time), merged with
@@ -45,7 +49,7 @@ func (e *events) normalRate(ns int64) float64 { return e.curve.rateAt(ns) * e.sh
 
 // enterSecond makes the rate of the second holding t current.
 func (e *events) enterSecond(t int64) {
-	sec := floorDiv(t, nsPerSecond) * nsPerSecond
+	sec := civil.FloorDiv(t, nsPerSecond) * nsPerSecond
 	e.segEnd = sec + nsPerSecond
 	e.meanGap = float64(nsPerSecond) / e.normalRate(sec)
 }

@@ -35,6 +35,10 @@ func (s *Step) Fingerprint() string {
 
 // Step returns the step of the named node.
 func (p *Plan) Step(name string) (*Step, bool) {
+	if p.steps != nil {
+		st, ok := p.steps[name]
+		return st, ok
+	}
 	for _, s := range p.Steps {
 		if s.Name == name {
 			return s, true

@@ -67,10 +67,17 @@ type ledgerLine[T any] interface {
 // addLines adds each line of next to the line of lines with its name, or appends it.
 func addLines[T ledgerLine[T]](lines, next []T) []T {
 	out := slices.Clone(lines)
+	at := make(map[string]int, len(out))
+	for i, o := range out {
+		if _, dup := at[o.key()]; !dup {
+			at[o.key()] = i
+		}
+	}
 	for _, n := range next {
-		if i := slices.IndexFunc(out, func(o T) bool { return o.key() == n.key() }); i >= 0 {
+		if i, ok := at[n.key()]; ok {
 			out[i] = out[i].plus(n)
 		} else {
+			at[n.key()] = len(out)
 			out = append(out, n)
 		}
 	}
@@ -94,13 +101,18 @@ func (v ViewLedger) plus(n ViewLedger) ViewLedger {
 // Ledger reads the ledger of a run of p from its stats.
 func (p *Plan) Ledger(st *engine.Stats) Ledger {
 	var l Ledger
+	nodes := make(map[string]engine.NodeReport, len(st.Nodes))
+	for _, n := range st.Nodes {
+		if _, dup := nodes[n.Name]; !dup {
+			nodes[n.Name] = n
+		}
+	}
 	for _, name := range p.Sources {
-		n, _ := st.Node(name)
+		n := nodes[name]
 		l.Sources = append(l.Sources, SourceLedger{Name: name, Read: n.Read, Accepted: n.Accepted, Rejected: n.Rejected, Late: n.Late})
 	}
 	for _, v := range p.Views {
-		first, _ := st.Node(v.First)
-		last, _ := st.Node(v.Last)
+		first, last := nodes[v.First], nodes[v.Last]
 		vl := ViewLedger{Name: v.Name, In: first.RowsIn, Filtered: first.Dropped, Kept: first.RowsIn - first.Dropped, Out: last.RowsOut}
 		if v.First != v.Last {
 			vl.Having = last.Dropped

@@ -9,6 +9,7 @@
 package plan
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -49,6 +50,9 @@ type Plan struct {
 	// Sources and Views name the nodes whose figures make the ledger.
 	Sources []string
 	Views   []ViewNodes
+
+	// steps indexes Steps by name in a plan from Build; nil in a Plan built by hand.
+	steps map[string]*Step
 }
 
 // ViewNodes are the engine nodes of a view: First receives its input, Last emits its rows.
@@ -107,17 +111,24 @@ type stream struct {
 
 // builder carries the state of one Build.
 type builder struct {
-	spec    *spec.Spec
-	opts    Options
-	plan    *Plan
-	streams map[string]stream // "tx", "tx.late", "velocity"
-	steps   map[*engine.Node]*Step
+	spec     *spec.Spec
+	opts     Options
+	plan     *Plan
+	streams  map[string]stream // "tx", "tx.late", "velocity"
+	steps    map[*engine.Node]*Step
+	timeCols map[string]string // a stream's event-time column, as timeColumn found it
 }
 
 // Build plans s. Errors name the spec's key path and, for expressions, the column or
 // function at fault: `card-velocity.yaml:24: views.velocity.select.spend: unknown column
 // "amout" (did you mean "amount"?)`.
 func Build(s *spec.Spec, opts Options) (*Plan, error) {
+	return BuildContext(context.Background(), s, opts)
+}
+
+// BuildContext is Build that gives up when ctx ends: between one source, view or sink and
+// the next it returns ctx's error.
+func BuildContext(ctx context.Context, s *spec.Spec, opts Options) (*Plan, error) {
 	if opts.Parallelism <= 0 {
 		opts.Parallelism = runtime.GOMAXPROCS(0)
 	}
@@ -137,24 +148,37 @@ func Build(s *spec.Spec, opts Options) (*Plan, error) {
 		opts.Mem = memory.DefaultAllocator
 	}
 	b := &builder{spec: s, opts: opts, plan: &Plan{Spec: s, Graph: &engine.Graph{KeyGroups: opts.KeyGroups}},
-		streams: map[string]stream{}, steps: map[*engine.Node]*Step{}}
+		streams: map[string]stream{}, steps: map[*engine.Node]*Step{}, timeCols: map[string]string{}}
 	for _, src := range s.Sources {
 		if src.Table {
 			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("plan: %w", err)
 		}
 		if err := b.source(src); err != nil {
 			return nil, err
 		}
 	}
 	for _, name := range s.Order() {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("plan: %w", err)
+		}
 		if err := b.view(s.View(name)); err != nil {
 			return nil, err
 		}
 	}
 	for _, k := range s.Sinks {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("plan: %w", err)
+		}
 		if err := b.sink(k); err != nil {
 			return nil, err
 		}
+	}
+	b.plan.steps = make(map[string]*Step, len(b.plan.Steps))
+	for _, st := range b.plan.Steps {
+		b.plan.steps[st.Name] = st
 	}
 	return b.plan, nil
 }

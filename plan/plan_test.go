@@ -17,6 +17,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 
 	"millrace/engine"
+	"millrace/expr"
 	"millrace/format"
 	"millrace/gen"
 	"millrace/schema"
@@ -24,7 +25,7 @@ import (
 )
 
 // writeTx generates rows transactions into a JSONL file and returns its path.
-func writeTx(t *testing.T, dir string, cfg gen.Config) string {
+func writeTx(t testing.TB, dir string, cfg gen.Config) string {
 	t.Helper()
 	path := filepath.Join(dir, "tx.jsonl")
 	f, err := format.CreateFile(path)
@@ -416,5 +417,54 @@ sinks:
 				t.Fatalf("p=%d: session %s has %d events, want %d", p, k, got[k], n)
 			}
 		}
+	}
+}
+
+// TestDeepExpressionsAreRefused plans specs whose expressions nest far too deep, in a check,
+// a where and a select, and expects one clear error naming the key path and the limit.
+func TestDeepExpressionsAreRefused(t *testing.T) {
+	dir := t.TempDir()
+	input := writeTx(t, dir, gen.Config{Seed: 1, Rows: 10, Rate: 10, Accounts: 10, Merchants: 10})
+	limit := fmt.Sprintf("expression nested deeper than %d levels", expr.MaxDepth)
+	cases := []struct{ check, where, sel, want string }{
+		{check: strings.Repeat("NOT ", 100_000) + "amount > 0", want: "sources.tx.checks[0]: at 1021: " + limit},
+		{where: strings.Repeat("(", 100_000) + "amount > 0" + strings.Repeat(")", 100_000), want: "views.v.where: at 257: " + limit},
+		// The 256th + of 100 000: "amount" and then 255 times " + amount" come before it.
+		{sel: "amount" + strings.Repeat(" + amount", 100_000), want: "views.v.select.s: at 2303: " + limit},
+	}
+	for _, c := range cases {
+		check, where, sel := orDefault(c.check, "amount > 0"), orDefault(c.where, "amount > 1"), orDefault(c.sel, "amount")
+		text := fmt.Sprintf("name: deep\nsources:\n  tx: {kind: file, path: %s, schema: transaction, event_time: ts, checks: [%q]}\nviews:\n  v:\n    from: tx\n    where: %q\n    select: {s: %q}\nsinks:\n  out: {from: v, kind: jsonl, path: %s}\n",
+			input, check, where, sel, filepath.Join(dir, "o.jsonl"))
+		s, err := spec.Parse([]byte(text), "deep.yaml", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = Build(s, Options{Parallelism: 1, Stdout: io.Discard})
+		if err == nil || !strings.Contains(err.Error(), c.want) || !errors.Is(err, spec.ErrInvalid) {
+			t.Errorf("got %.300v\nwant %s", err, c.want)
+		}
+	}
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// TestBuildContextGivesUp plans with a context that has ended and gets its error back.
+func TestBuildContextGivesUp(t *testing.T) {
+	dir := t.TempDir()
+	input := writeTx(t, dir, gen.Config{Seed: 1, Rows: 10, Rate: 10, Accounts: 10, Merchants: 10})
+	s, err := spec.Parse([]byte(fmt.Sprintf("name: t\nsources:\n  tx: {kind: file, path: %s, schema: transaction}\nviews:\n  v: {from: tx}\n", input)), "t.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if p, err := BuildContext(ctx, s, Options{Parallelism: 1}); p != nil || !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, %v", p, err)
 	}
 }

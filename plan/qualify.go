@@ -54,7 +54,7 @@ func (b *builder) qualify(v *spec.View, inputs []stream, in *arrow.Schema, first
 		if v.Window.Kind != spec.Tumble {
 			return b.spec.Errorf(path+".window", "qualify needs a tumble window, not %s", v.Window.Kind)
 		}
-		timeCol := eventTime(b.spec, v.From[0], in)
+		timeCol := b.eventTime(v.From[0], in)
 		if timeCol == "" {
 			return b.spec.Errorf(path+".window", "input %s has no event time column to window by", v.From[0])
 		}
@@ -77,7 +77,7 @@ func (b *builder) qualify(v *spec.View, inputs []stream, in *arrow.Schema, first
 		return err
 	}
 	if v.Window == nil {
-		if eventTime(b.spec, v.From[0], in) != "window_end" || len(out.FieldIndices("window_end")) == 0 {
+		if b.eventTime(v.From[0], in) != "window_end" || len(out.FieldIndices("window_end")) == 0 {
 			return b.spec.Errorf(path+".qualify", "needs window: {tumble: D}, or an input window view whose window_end it keeps")
 		}
 	}

@@ -162,7 +162,7 @@ func (b *builder) aggregate(v *spec.View, inputs []stream, in *arrow.Schema, fir
 	default:
 		return b.spec.Errorf(path+".window", "%s windows are not available yet", v.Window.Kind)
 	}
-	timeCol := eventTime(b.spec, v.From[0], in)
+	timeCol := b.eventTime(v.From[0], in)
 	if timeCol == "" {
 		return b.spec.Errorf(path+".window", "input %s has no event time column to window by", v.From[0])
 	}
@@ -372,25 +372,47 @@ func describeCalls(calls []plannedCall) string {
 // quoteIdent writes a column name so the expression parser reads it back as that column.
 func quoteIdent(name string) string { return `"` + strings.ReplaceAll(name, `"`, `""`) + `"` }
 
-// eventTime names the event-time column of a stream: a source's event_time, a window view's
-// window_end, and for other views the input's, if their select kept it.
-func eventTime(s *spec.Spec, ref string, schema *arrow.Schema) string {
-	name, side := spec.SplitRef(ref)
-	col := ""
-	if src := s.Source(name); src != nil {
-		col = src.EventTime
-		if side == spec.DeadLetters {
-			col = ""
-		}
-	} else if v := s.View(name); v != nil {
-		if v.Window != nil {
-			col = "window_end"
-		} else {
-			col = eventTime(s, v.From[0], schema)
-		}
-	}
+// eventTime names the event-time column of a stream, if schema (the stream's) holds it: a
+// source's event_time, a window view's window_end, and for other views their first input's.
+func (b *builder) eventTime(ref string, schema *arrow.Schema) string {
+	col := b.timeColumn(ref)
 	if col != "" && len(schema.FieldIndices(col)) == 0 {
 		return ""
+	}
+	return col
+}
+
+// timeColumn follows a stream back through the views without a window to the source or
+// window view its event time comes from, and returns that column's name. It remembers each
+// answer, so that planning a long chain of views stays linear.
+func (b *builder) timeColumn(ref string) string {
+	var path []string // the views walked through, whose answer is the one found
+	col := ""
+	for {
+		if c, ok := b.timeCols[ref]; ok {
+			col = c
+			break
+		}
+		name, side := spec.SplitRef(ref)
+		if src := b.spec.Source(name); src != nil {
+			if side != spec.DeadLetters {
+				col = src.EventTime
+			}
+			break
+		}
+		v := b.spec.View(name)
+		if v == nil {
+			break
+		}
+		if v.Window != nil {
+			col = "window_end"
+			break
+		}
+		path = append(path, ref)
+		ref = v.From[0]
+	}
+	for _, r := range path {
+		b.timeCols[r] = col
 	}
 	return col
 }

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -86,5 +87,31 @@ func TestCycles(t *testing.T) {
 	got := parseErrors(t, head+"views:\n  a: {from: b}\n  b: {from: a}\n  after: {from: a}\n")
 	if len(got) != 1 || strings.Contains(got[0], "after") {
 		t.Errorf("errors = %q, want the one cycle", got)
+	}
+}
+
+// TestCyclesInALongSpec checks a generated spec: a chain of 20 000 views, read at its end
+// by a knot of three views and a view that reads itself, and a thousand two-view cycles.
+// Every knot is reported once, the chain and what reads a knot are not.
+func TestCyclesInALongSpec(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(head + "views:\n  c0: {from: tx}\n")
+	const chain = 20_000
+	for i := 1; i < chain; i++ {
+		fmt.Fprintf(&b, "  c%d: {from: c%d}\n", i, i-1)
+	}
+	fmt.Fprintf(&b, "  k0: {from: [c%d, k2]}\n  k1: {from: k0}\n  k2: {from: k1}\n  self: {from: [k1, self]}\n", chain-1)
+	for i := range 1000 {
+		fmt.Fprintf(&b, "  p%d: {from: q%d}\n  q%d: {from: p%d}\n", i, i, i, i)
+	}
+	errs := parseErrors(t, b.String())
+	if len(errs) != 1002 {
+		t.Fatalf("%d errors, want 1002; the first: %q", len(errs), errs[:min(len(errs), 3)])
+	}
+	for i, want := range []string{"cycle k0 -> k1 -> k2 -> k0", "cycle self -> self", "cycle p0 -> q0 -> p0", "cycle p999 -> q999 -> p999"} {
+		at := min(i, 2) + max(i-2, 0)*999
+		if !strings.Contains(errs[at], want) {
+			t.Errorf("error %d = %q, want %q", at, errs[at], want)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +21,7 @@ import (
 // decoder turns the YAML node tree of one spec into the types of this package, collecting
 // every problem it meets instead of stopping at the first.
 type decoder struct {
+	ctx   context.Context // ends decoding early; its error is Parse's
 	file  string
 	data  []byte
 	lines []string // the file's lines, to place text inside block scalars
@@ -31,10 +33,15 @@ type decoder struct {
 	// badNames holds the entry names refused as names, so that references to them are not
 	// reported a second time as unknown.
 	badNames map[string]bool
+	// nameHints counts the hints looked up among the spec's names (see nameHint), and
+	// streams caches the names of its sources and views for them.
+	nameHints int
+	streams   []string
 }
 
-func newDecoder(data []byte, file string, env func(string) (string, bool)) *decoder {
+func newDecoder(ctx context.Context, data []byte, file string, env func(string) (string, bool)) *decoder {
 	return &decoder{
+		ctx:      ctx,
 		file:     file,
 		data:     data,
 		lines:    strings.Split(string(data), "\n"),
@@ -175,6 +182,9 @@ func entries[T any](d *decoder, n *yaml.Node, path, what string, decode func(nam
 	}
 	var out []*T
 	for _, p := range pairs {
+		if d.ctx.Err() != nil {
+			return out
+		}
 		valid := isIdent(p.key)
 		if !valid {
 			d.errorf(p.keyNode, p.path, "%q is not a valid %s name: use %s", p.key, what, identRule)

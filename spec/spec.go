@@ -50,6 +50,7 @@
 package spec
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"time"
@@ -63,7 +64,8 @@ import (
 )
 
 // Spec is a decoded and structurally valid pipeline. Sources, views and sinks keep the order
-// the file gives them, so that everything derived from a spec is deterministic.
+// the file gives them, so that everything derived from a spec is deterministic. A Spec from
+// Parse looks its entries up by name in constant time; its lists are not to be changed.
 type Spec struct {
 	// Name names the pipeline; checkpoints live under it. Letters, digits, '_' and '-'.
 	Name string
@@ -75,6 +77,43 @@ type Spec struct {
 
 	// at holds the position of every key and list item decoded, by full key path.
 	at map[string]Pos
+	// byName indexes the entries by name for Parse's specs, so that looking one up does not
+	// scan every entry; it is nil in a Spec built by hand, whose lookups scan.
+	byName *names
+}
+
+// names indexes a spec's entries by name. Sources and views share a namespace, but both
+// maps are kept because a name given to both is an error that must still be reported.
+type names struct {
+	sources map[string]*Source
+	views   map[string]*View
+	sinks   map[string]*Sink
+}
+
+// index builds the name index of s; of entries with the same name the first is kept, as the
+// scans do.
+func (s *Spec) index() {
+	ix := &names{
+		sources: make(map[string]*Source, len(s.Sources)),
+		views:   make(map[string]*View, len(s.Views)),
+		sinks:   make(map[string]*Sink, len(s.Sinks)),
+	}
+	for _, src := range s.Sources {
+		if _, ok := ix.sources[src.Name]; !ok {
+			ix.sources[src.Name] = src
+		}
+	}
+	for _, v := range s.Views {
+		if _, ok := ix.views[v.Name]; !ok {
+			ix.views[v.Name] = v
+		}
+	}
+	for _, k := range s.Sinks {
+		if _, ok := ix.sinks[k.Name]; !ok {
+			ix.sinks[k.Name] = k
+		}
+	}
+	s.byName = ix
 }
 
 // SourceKind says where a source's records come from.
@@ -335,6 +374,9 @@ func (e Expr) Errorf(format string, args ...any) *Error {
 
 // Source returns the source with the given name, or nil.
 func (s *Spec) Source(name string) *Source {
+	if s.byName != nil {
+		return s.byName.sources[name]
+	}
 	for _, src := range s.Sources {
 		if src.Name == name {
 			return src
@@ -345,6 +387,9 @@ func (s *Spec) Source(name string) *Source {
 
 // View returns the view with the given name, or nil.
 func (s *Spec) View(name string) *View {
+	if s.byName != nil {
+		return s.byName.views[name]
+	}
 	for _, v := range s.Views {
 		if v.Name == name {
 			return v
@@ -355,6 +400,9 @@ func (s *Spec) View(name string) *View {
 
 // Sink returns the sink with the given name, or nil.
 func (s *Spec) Sink(name string) *Sink {
+	if s.byName != nil {
+		return s.byName.sinks[name]
+	}
 	for _, k := range s.Sinks {
 		if k.Name == name {
 			return k
@@ -385,12 +433,22 @@ func (s *Spec) Errorf(path, format string, args ...any) *Error {
 // env looks up environment variables (nil: none is set). Problems with the spec are returned
 // as Errors, which matches ErrInvalid.
 func Parse(data []byte, file string, env func(string) (string, bool)) (*Spec, error) {
+	return ParseContext(context.Background(), data, file, env)
+}
+
+// ParseContext is Parse that gives up when ctx ends: between entries of the spec, once the
+// YAML is read, it returns ctx's error.
+func ParseContext(ctx context.Context, data []byte, file string, env func(string) (string, bool)) (*Spec, error) {
 	if env == nil {
 		env = func(string) (string, bool) { return "", false }
 	}
-	d := newDecoder(data, file, env)
+	d := newDecoder(ctx, data, file, env)
 	s := d.spec()
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("spec: parse %s: %w", file, err)
+	}
 	if s != nil {
+		s.index()
 		d.validate(s)
 	}
 	if err := d.errs.sorted(); err != nil {
@@ -401,9 +459,14 @@ func Parse(data []byte, file string, env func(string) (string, bool)) (*Spec, er
 
 // Load reads the spec file at path and parses it with the process environment.
 func Load(path string) (*Spec, error) {
+	return LoadContext(context.Background(), path)
+}
+
+// LoadContext is Load that gives up when ctx ends, as ParseContext does.
+func LoadContext(ctx context.Context, path string) (*Spec, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("spec: read pipeline spec: %w", err)
 	}
-	return Parse(data, path, os.LookupEnv)
+	return ParseContext(ctx, data, path, os.LookupEnv)
 }

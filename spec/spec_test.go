@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -155,5 +156,16 @@ func TestArrowSchema(t *testing.T) {
 	}
 	if m.NumFields() != 2 || m.Field(0).Name != "id" || m.Field(0).Nullable || !m.Field(1).Nullable {
 		t.Errorf("inline schema = %v", m)
+	}
+}
+
+// TestParseContextGivesUp parses with a context that has ended: the spec is not decoded and
+// the context's error comes back, not a spec error.
+func TestParseContextGivesUp(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	s, err := ParseContext(ctx, []byte(head+"views:\n  v: {from: tx}\n"), "t.yaml", testEnv)
+	if s != nil || !errors.Is(err, context.Canceled) || errors.Is(err, ErrInvalid) {
+		t.Fatalf("got %v, %v", s, err)
 	}
 }

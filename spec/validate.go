@@ -94,7 +94,7 @@ func (d *decoder) table(s *Spec, name, path string) bool {
 			files = append(files, src.Name)
 		}
 	}
-	d.errs = append(d.errs, s.Errorf(path, "unknown table %q%s", name, orDefault(spelling.DidYouMean(name, files), "; declare it as a file source with table: true")))
+	d.errs = append(d.errs, s.Errorf(path, "unknown table %q%s", name, orDefault(d.nameHint(name, func() []string { return files }), "; declare it as a file source with table: true")))
 	return false
 }
 
@@ -120,7 +120,7 @@ func (d *decoder) stream(s *Spec, ref, path string, joined map[string]string) {
 		case view != nil:
 			d.errs = append(d.errs, s.Errorf(path, "%q: a view has no side streams; %s and %s belong to sources", ref, DeadLetters, Late))
 		default:
-			d.errs = append(d.errs, s.Errorf(path, "unknown source %q%s", name, spelling.DidYouMean(name, sourceNames(s))))
+			d.errs = append(d.errs, s.Errorf(path, "unknown source %q%s", name, d.nameHint(name, func() []string { return sourceNames(s) })))
 		}
 		return
 	}
@@ -132,8 +132,31 @@ func (d *decoder) stream(s *Spec, ref, path string, joined map[string]string) {
 			name, strings.TrimSuffix(joined[name], ".join"), s.At(joined[name]).Line))
 	case src != nil, view != nil:
 	default:
-		d.errs = append(d.errs, s.Errorf(path, "unknown source or view %q%s", name, spelling.DidYouMean(name, append(sourceNames(s), viewNames(s)...))))
+		d.errs = append(d.errs, s.Errorf(path, "unknown source or view %q%s", name, d.nameHint(name, func() []string { return d.streamNames(s) })))
 	}
+}
+
+// maxNameHints bounds the "did you mean" hints among a spec's own names: each compares a
+// name with every source and view, so a spec with thousands of wrong references would
+// otherwise take time that grows with the square of its size. Later errors go without.
+const maxNameHints = 100
+
+// nameHint returns spelling.DidYouMean of word among the names of the spec that names
+// returns, for the first maxNameHints names looked up, and "" after them.
+func (d *decoder) nameHint(word string, names func() []string) string {
+	if d.nameHints >= maxNameHints {
+		return ""
+	}
+	d.nameHints++
+	return spelling.DidYouMean(word, names())
+}
+
+// streamNames returns the names of the sources and views of s, made once per spec.
+func (d *decoder) streamNames(s *Spec) []string {
+	if d.streams == nil {
+		d.streams = append(sourceNames(s), viewNames(s)...)
+	}
+	return d.streams
 }
 
 func sourceNames(s *Spec) []string {

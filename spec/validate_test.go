@@ -1,6 +1,10 @@
 package spec
 
-import "testing"
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
 
 func TestReferences(t *testing.T) {
 	s := mustParse(t, head+`  m: {kind: file, path: m.csv, columns: {merchant_id: string}}
@@ -59,4 +63,25 @@ func TestReferenceErrors(t *testing.T) {
 			"t.yaml:6: views.v.from[1]: source m has no event_time, so none of its records is ever late",
 		}},
 	})
+}
+
+// TestNameHintsAreBounded checks that a spec with more wrong references than maxNameHints
+// gets a hint on the first of them and a plain error on the rest, every one reported.
+func TestNameHintsAreBounded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(head + "views:\n")
+	n := maxNameHints + 20
+	for i := range n {
+		fmt.Fprintf(&b, "  v%d: {from: tz}\n", i)
+	}
+	errs := parseErrors(t, b.String())
+	if len(errs) != n {
+		t.Fatalf("got %d errors, want %d", len(errs), n)
+	}
+	for i, e := range errs {
+		hinted := strings.HasSuffix(e, `(did you mean "tx"?)`)
+		if hinted != (i < maxNameHints) {
+			t.Errorf("error %d: %s", i, e)
+		}
+	}
 }

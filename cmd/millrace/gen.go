@@ -225,14 +225,14 @@ func generate(cmd *cobra.Command, cfg gen.Config, kind format.Kind, out string, 
 		if err != nil {
 			file.Abort()
 			if cmd.Context().Err() != nil {
-				return stats, fmt.Errorf("interrupted after %s rows; %s was not written", humanInt(stats.Rows), out)
+				return stats, fmt.Errorf("%w after %s rows; %s was not written", errInterrupted, humanInt(stats.Rows), out)
 			}
 			return stats, err
 		}
 		return stats, file.Close()
 	}
 	if err != nil && cmd.Context().Err() != nil {
-		return stats, nil // Ctrl-C ends a stream to stdout
+		return stats, fmt.Errorf("%w after %s rows", errInterrupted, humanInt(stats.Rows))
 	}
 	return stats, err
 }

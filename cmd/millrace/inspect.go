@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -24,7 +26,9 @@ func newInspectCmd() *cobra.Command {
 		Short: "Decode files and report rows, dead letters and their reasons",
 		Long: `inspect decodes files as a pipeline source would: every record becomes a row or a dead
 letter with where it was and why it was refused. It prints the first rows, the first dead
-letters and the counts, and exits with status 1 if any record was refused.
+letters and the counts, and exits with status 1 if any record was refused. Ctrl-C or
+SIGTERM stops it after the batch it is reading, with the count so far and exit status 130
+or 143.
 
 PATH is a file, a directory, or a glob (* ? [..] and ** for any depth); .gz and .zst text
 files are decompressed on the fly.`,
@@ -50,9 +54,13 @@ files are decompressed on the fly.`,
 				if err != nil {
 					return err
 				}
-				n, d, err := inspect(out, r, &head, &deadShown, func(n int64) { p.update(rows+dead+n, 0) })
+				n, d, err := inspect(cmd.Context(), out, r, &head, &deadShown, func(n int64) { p.update(rows+dead+n, 0) })
 				r.Close()
 				rows, dead = rows+n, dead+d
+				if errors.Is(err, errInterrupted) {
+					p.done()
+					return fmt.Errorf("%w after %s records, reading %s", errInterrupted, humanInt(rows+dead), path)
+				}
 				if err != nil {
 					return err
 				}
@@ -73,10 +81,17 @@ files are decompressed on the fly.`,
 }
 
 // inspect reads r to the end, printing up to *head rows and *deadShown dead letters (and
-// counting those budgets down), and telling progress how many records it has read.
-func inspect(out io.Writer, r format.Reader, head, deadShown *int, progress func(records int64)) (rows, dead int64, err error) {
+// counting those budgets down), and telling progress how many records it has read. When ctx
+// ends it stops after the batch it was reading, with errInterrupted.
+func inspect(ctx context.Context, out io.Writer, r format.Reader, head, deadShown *int, progress func(records int64)) (rows, dead int64, err error) {
 	for {
 		rec, dl, err := r.Read()
+		if ctx.Err() != nil {
+			if rec != nil {
+				rec.Release()
+			}
+			return rows, dead, errInterrupted
+		}
 		if err == io.EOF {
 			return rows, dead, nil
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -17,17 +18,25 @@ import (
 )
 
 // buildPlan loads and plans a spec at parallelism, its generated sources in partitions;
-// spec mistakes are usage errors (exit status 2).
+// spec mistakes are usage errors (exit status 2). It gives up when the command's context
+// ends, with errInterrupted.
 func buildPlan(cmd *cobra.Command, path string, parallelism, partitions int) (*plan.Plan, error) {
-	s, err := spec.Load(path)
+	ctx := cmd.Context()
+	if ctx == nil { // a command that was never executed, as tests build them
+		ctx = context.Background()
+	}
+	s, err := spec.LoadContext(ctx, path)
 	if err == nil {
 		var p *plan.Plan
-		if p, err = plan.Build(s, plan.Options{Parallelism: parallelism, Partitions: partitions, Stdout: cmd.OutOrStdout()}); err == nil {
+		if p, err = plan.BuildContext(ctx, s, plan.Options{Parallelism: parallelism, Partitions: partitions, Stdout: cmd.OutOrStdout()}); err == nil {
 			return p, nil
 		}
 	}
-	if errors.Is(err, spec.ErrInvalid) {
+	switch {
+	case errors.Is(err, spec.ErrInvalid):
 		return nil, usageError{err}
+	case ctx.Err() != nil:
+		return nil, fmt.Errorf("%w while planning %s", errInterrupted, path)
 	}
 	return nil, err
 }
@@ -41,7 +50,8 @@ func newPlanCmd() *cobra.Command {
 		Long: `plan reads a pipeline spec, checks it (every key, type, column and function), and prints
 the physical dataflow: each step with its parallelism, what it computes, where its input
 comes from and how it is partitioned (forward, rebalance, or hashed by key), and its columns.
-A mistake in the spec is one line naming file, line and key path, with exit status 2.`,
+A mistake in the spec is one line naming file, line and key path, with exit status 2.
+Ctrl-C or SIGTERM stops planning at once, with exit status 130 or 143.`,
 		Example: `  millrace plan examples/card-velocity.yaml
   millrace plan examples/card-velocity.yaml --json | jq '.steps[].name'`,
 		Args: cobra.ExactArgs(1),
@@ -49,6 +59,9 @@ A mistake in the spec is one line naming file, line and key path, with exit stat
 			p, err := buildPlan(cmd, args[0], parallelism, parallelism)
 			if err != nil {
 				return err
+			}
+			if cmd.Context().Err() != nil {
+				return fmt.Errorf("%w while planning %s", errInterrupted, args[0])
 			}
 			if asJSON {
 				b, err := p.JSON()

@@ -37,7 +37,8 @@
 // checkpoints as they were. The format and the protocol, step by step, are specified in
 // docs/format/checkpoint.md.
 //
-// The Store goes through an FS: OSFS for the disk, package errorfs to inject failures.
+// The Store goes through a vfs.FS: vfs.OSFS for the disk, package vfs/errorfs to inject
+// failures.
 //
 // Locks: a BlobWriter's lock is taken before its Pending's; the Store's lock is never
 // held together with either.

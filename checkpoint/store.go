@@ -99,13 +99,13 @@ type Info struct {
 // damaged when it reads it (Read or Verify fails with ErrCorrupt) can fall back to the
 // next one listed.
 func (s *Store) List() ([]Info, error) {
-	names, err := s.fs.List(s.dir)
+	entries, err := s.fs.ReadDir(s.dir)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint: list %s: %w", s.dir, err)
 	}
 	var infos []Info
-	for _, name := range names {
-		id, tmp, ok := parseDirName(name)
+	for _, e := range entries {
+		id, tmp, ok := parseDirName(e.Name())
 		if !ok {
 			continue
 		}
@@ -141,17 +141,10 @@ func (s *Store) List() ([]Info, error) {
 // another format version are returned rather than skipped: resuming from an older
 // checkpoint than the newest is safe only when the newest is known to be bad.
 func (s *Store) Latest() (Manifest, error) {
-	names, err := s.fs.List(s.dir)
+	ids, err := s.completeIDs()
 	if err != nil {
-		return Manifest{}, fmt.Errorf("checkpoint: list %s: %w", s.dir, err)
+		return Manifest{}, err
 	}
-	var ids []uint64
-	for _, name := range names {
-		if id, tmp, ok := parseDirName(name); ok && !tmp {
-			ids = append(ids, id)
-		}
-	}
-	slices.Sort(ids)
 	var skipped []error
 	for _, id := range slices.Backward(ids) {
 		m, err := s.load(id)
@@ -167,6 +160,23 @@ func (s *Store) Latest() (Manifest, error) {
 		return Manifest{}, fmt.Errorf("%w (skipped %d damaged: %w)", ErrNone, len(skipped), errors.Join(skipped...))
 	}
 	return Manifest{}, ErrNone
+}
+
+// completeIDs returns the ids of the checkpoint directories not in progress, in increasing
+// order, damaged or not.
+func (s *Store) completeIDs() ([]uint64, error) {
+	entries, err := s.fs.ReadDir(s.dir)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: list %s: %w", s.dir, err)
+	}
+	var ids []uint64
+	for _, e := range entries {
+		if id, tmp, ok := parseDirName(e.Name()); ok && !tmp {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids, nil
 }
 
 // load reads and verifies checkpoint id's manifest and the sizes of its blobs.
@@ -348,13 +358,13 @@ func (s *Store) Clear() error {
 	if err := s.markFinished(); err != nil {
 		return fmt.Errorf("checkpoint: clear %s: %w", s.dir, err)
 	}
-	names, err := s.fs.List(s.dir)
+	entries, err := s.fs.ReadDir(s.dir)
 	if err != nil {
 		return fmt.Errorf("checkpoint: clear %s: %w", s.dir, err)
 	}
-	for _, name := range names {
-		if _, _, ok := parseDirName(name); ok {
-			if err := s.fs.RemoveAll(filepath.Join(s.dir, name)); err != nil {
+	for _, e := range entries {
+		if _, _, ok := parseDirName(e.Name()); ok {
+			if err := s.fs.RemoveAll(filepath.Join(s.dir, e.Name())); err != nil {
 				return fmt.Errorf("checkpoint: clear %s: %w", s.dir, err)
 			}
 		}

@@ -14,9 +14,9 @@ import (
 	"time"
 
 	"millrace/checkpoint"
-	"millrace/checkpoint/errorfs"
 	"millrace/engine"
 	"millrace/scale"
+	"millrace/vfs/errorfs"
 )
 
 // runLogged runs the CLI in process and returns what it printed on stderr.

@@ -137,7 +137,7 @@ func commitFault(t *testing.T, fsys checkpoint.FS, dir string, i int, op errorfs
 		t.Fatal(err)
 	}
 	names := dirNames(t, fsys, dir)
-	if want := []string{chk(next.ID)}; !slices.Equal(names, want) {
+	if want := []string{chk(latest.ID), chk(next.ID)}; !slices.Equal(names, want) {
 		t.Fatalf("point %d (%v): after a retry and Retain(1) the store holds %q, want %q", i, op, names, want)
 	}
 }

@@ -306,14 +306,23 @@ func (s *Store) Verify(m Manifest) error {
 	return nil
 }
 
-// Retain keeps the newest n complete checkpoints and removes the rest: older complete
-// ones, damaged ones, and directories left in progress by a run that stopped, but never
-// the checkpoint in progress now. A checkpoint that could not be read for a reason other
-// than damage is left alone. n must be at least 1.
+// minRetained is how many complete checkpoints Retain keeps at least: the newest, and the
+// one before it to fall back to should the newest turn out damaged when it is read.
+const minRetained = 2
+
+// Retain keeps the newest n complete checkpoints, and never fewer than two, and removes
+// the rest: older complete ones, damaged ones, and directories left in progress by a run
+// that stopped, but never the checkpoint in progress now. The second newest stays even
+// when n is 1: a blob of the newest whose bytes rot after it was written is found only
+// when it is read back (LatestIntact), and recovery then falls back to the one before.
+// Retain checks what Latest checks, not the checksums: it does not read the blobs. A
+// checkpoint that could not be read for a reason other than damage is left alone. n must
+// be at least 1.
 func (s *Store) Retain(n int) error {
 	if n < 1 {
 		return fmt.Errorf("checkpoint: retain %d: want at least 1", n)
 	}
+	n = max(n, minRetained)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	infos, err := s.List()

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 
 	"github.com/apache/arrow-go/v18/arrow/ipc"
@@ -30,14 +29,14 @@ func (f *File) newChunkEncoder(w io.Writer) (format.Writer, error) {
 func (f *File) publishFile() error {
 	dir, name := f.root(), filepath.Base(f.opts.Path)
 	ready := filepath.Join(dir, publishDir(name), name)
-	assembled, err := exists(ready)
+	assembled, err := f.exists(ready)
 	if err != nil {
 		return fmt.Errorf("sink %s: publish: %w", f.opts.Path, err)
 	}
 	if !assembled {
 		have := 0
 		for _, p := range f.pending {
-			ok, err := exists(f.abs(p.Path))
+			ok, err := f.exists(f.abs(p.Path))
 			if err != nil {
 				return fmt.Errorf("sink %s: publish: %w", f.opts.Path, err)
 			}
@@ -45,59 +44,64 @@ func (f *File) publishFile() error {
 				have++
 			}
 		}
+		published, err := f.exists(f.opts.Path)
+		if err != nil {
+			return fmt.Errorf("sink %s: publish: %w", f.opts.Path, err)
+		}
 		switch {
-		case have == 0 && len(f.pending) > 0: // the chunks are gone once the whole is assembled
+		case have == 0 && len(f.pending) > 0 && published: // the chunks are gone once the whole is published
 			f.pending, f.base = nil, true
 			return nil
-		case have < len(f.pending):
-			return fmt.Errorf("sink %s: publish: %d of %d chunks are missing and no assembled file is there",
-				f.opts.Path, len(f.pending)-have, len(f.pending))
 		case len(f.pending) == 0 && f.base:
 			return nil // nothing to add to what is published
+		}
+		if err := f.verify(f.pending); err != nil {
+			return err
+		}
+		if have < len(f.pending) {
+			return fmt.Errorf("sink %s: publish: %d of %d chunks are missing and no assembled file is there",
+				f.opts.Path, len(f.pending)-have, len(f.pending))
 		}
 		if err := f.assemble(ready); err != nil {
 			return fmt.Errorf("sink %s: publish: %w", f.opts.Path, err)
 		}
-		if err := f.stepDone(dir, "assembled"); err != nil {
+		if err := f.stepDone(dir); err != nil {
 			return err
 		}
 	}
 	for _, p := range f.pending {
-		if err := os.Remove(f.abs(p.Path)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := f.opts.FS.Remove(f.abs(p.Path)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("sink %s: publish: %w", f.opts.Path, err)
 		}
 	}
-	if err := f.stepDone(dir, "chunks removed"); err != nil {
+	if err := f.stepDone(dir); err != nil {
 		return err
 	}
-	if err := os.Rename(ready, f.opts.Path); err != nil {
+	if err := f.opts.FS.Rename(ready, f.opts.Path); err != nil {
 		return fmt.Errorf("sink %s: publish: %w", f.opts.Path, err)
 	}
-	if err := f.stepDone(dir, "renamed"); err != nil {
+	if err := f.stepDone(dir); err != nil {
 		return err
 	}
 	f.pending, f.base = nil, true
 	// What is left in the publish directory is an assembly a crash interrupted.
-	if err := os.RemoveAll(filepath.Dir(ready)); err != nil {
+	if err := f.opts.FS.RemoveAll(filepath.Dir(ready)); err != nil {
 		return fmt.Errorf("sink %s: publish: %w", f.opts.Path, err)
 	}
 	return nil
 }
 
-// stepDone makes a step of publishFile durable, and lets a test stop there.
-func (f *File) stepDone(dir, step string) error {
-	if err := syncDir(dir); err != nil {
-		return fmt.Errorf("sink %s: publish: %w", f.opts.Path, err)
-	}
-	if f.failAfter != nil {
-		return f.failAfter(step)
+// stepDone makes a step of publishFile durable: the renames and removals in dir.
+func (f *File) stepDone(dir string) error {
+	if err := f.opts.FS.SyncDir(dir); err != nil {
+		return fmt.Errorf("sink %s: publish: sync directory %q: %w", f.opts.Path, dir, err)
 	}
 	return nil
 }
 
 // assemble writes the whole file at path, which appears atomically when it is complete.
 func (f *File) assemble(path string) (err error) {
-	w, err := format.Create(path, f.opts.Kind, f.schema, f.opts.Write)
+	w, err := format.Create(f.opts.FS, path, f.opts.Kind, f.schema, f.opts.Write)
 	if err != nil {
 		return err
 	}
@@ -150,7 +154,7 @@ func (f *File) copyPublished(w format.Writer) error {
 
 // copyChunk writes the batches of a chunk to w.
 func (f *File) copyChunk(w format.Writer, path string) error {
-	in, err := os.Open(path)
+	in, err := f.opts.FS.Open(path)
 	if err != nil {
 		return err
 	}
@@ -172,8 +176,8 @@ func (f *File) copyChunk(w format.Writer, path string) error {
 }
 
 // exists tells whether a file is at path.
-func exists(path string) (bool, error) {
-	_, err := os.Stat(path)
+func (f *File) exists(path string) (bool, error) {
+	_, err := f.opts.FS.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}

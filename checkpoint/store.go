@@ -95,25 +95,16 @@ type Info struct {
 }
 
 // List describes every checkpoint directory in the store, newest first, checking each
-// one not in progress as Latest does. A caller that finds the newest complete checkpoint
-// damaged when it reads it (Read or Verify fails with ErrCorrupt) can fall back to the
-// next one listed.
+// one not in progress as Latest does.
 func (s *Store) List() ([]Info, error) {
-	entries, err := s.fs.ReadDir(s.dir)
+	infos, err := s.dirs()
 	if err != nil {
-		return nil, fmt.Errorf("checkpoint: list %s: %w", s.dir, err)
+		return nil, err
 	}
-	var infos []Info
-	for _, e := range entries {
-		id, tmp, ok := parseDirName(e.Name())
-		if !ok {
-			continue
+	for i, in := range infos {
+		if !in.InProgress {
+			infos[i].Manifest, infos[i].Err = s.load(in.ID)
 		}
-		in := Info{ID: id, InProgress: tmp}
-		if !tmp {
-			in.Manifest, in.Err = s.load(id)
-		}
-		infos = append(infos, in)
 	}
 	slices.SortFunc(infos, func(a, b Info) int {
 		if a.ID != b.ID {
@@ -130,6 +121,22 @@ func (s *Store) List() ([]Info, error) {
 		}
 		return 1
 	})
+	return infos, nil
+}
+
+// dirs returns the checkpoint directories of the store, complete or in progress, with
+// only ID and InProgress set, in no particular order.
+func (s *Store) dirs() ([]Info, error) {
+	entries, err := s.fs.ReadDir(s.dir)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: list %s: %w", s.dir, err)
+	}
+	var infos []Info
+	for _, e := range entries {
+		if id, tmp, ok := parseDirName(e.Name()); ok {
+			infos = append(infos, Info{ID: id, InProgress: tmp})
+		}
+	}
 	return infos, nil
 }
 
@@ -165,14 +172,14 @@ func (s *Store) Latest() (Manifest, error) {
 // completeIDs returns the ids of the checkpoint directories not in progress, in increasing
 // order, damaged or not.
 func (s *Store) completeIDs() ([]uint64, error) {
-	entries, err := s.fs.ReadDir(s.dir)
+	infos, err := s.dirs()
 	if err != nil {
-		return nil, fmt.Errorf("checkpoint: list %s: %w", s.dir, err)
+		return nil, err
 	}
 	var ids []uint64
-	for _, e := range entries {
-		if id, tmp, ok := parseDirName(e.Name()); ok && !tmp {
-			ids = append(ids, id)
+	for _, in := range infos {
+		if !in.InProgress {
+			ids = append(ids, in.ID)
 		}
 	}
 	slices.Sort(ids)
@@ -367,15 +374,17 @@ func (s *Store) Clear() error {
 	if err := s.markFinished(); err != nil {
 		return fmt.Errorf("checkpoint: clear %s: %w", s.dir, err)
 	}
-	entries, err := s.fs.ReadDir(s.dir)
+	infos, err := s.dirs()
 	if err != nil {
 		return fmt.Errorf("checkpoint: clear %s: %w", s.dir, err)
 	}
-	for _, e := range entries {
-		if _, _, ok := parseDirName(e.Name()); ok {
-			if err := s.fs.RemoveAll(filepath.Join(s.dir, e.Name())); err != nil {
-				return fmt.Errorf("checkpoint: clear %s: %w", s.dir, err)
-			}
+	for _, in := range infos {
+		name := dirName(in.ID)
+		if in.InProgress {
+			name = tmpName(in.ID)
+		}
+		if err := s.fs.RemoveAll(filepath.Join(s.dir, name)); err != nil {
+			return fmt.Errorf("checkpoint: clear %s: %w", s.dir, err)
 		}
 	}
 	if err := s.fs.SyncDir(s.dir); err != nil {

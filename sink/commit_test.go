@@ -466,68 +466,72 @@ func runUntilFault(s *File, recs []arrow.RecordBatch) (durable, error) {
 // resumes from the newest checkpoint taken and must publish what an uninterrupted run
 // publishes, byte for byte, and leave nothing behind.
 func TestCrashAtEveryDiskOperation(t *testing.T) {
-	t.Parallel()
 	recs := batchesOf(t, 900, 100) // checkpoints 1 and 2, then the final one
-	for _, c := range ckptCases() {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			want := reference(t, c, recs)
-			learn := errorfs.Wrap(vfs.OSFS{}, nil)
-			opts := c.opts(t.TempDir())
-			opts.FS = learn
-			if _, err := runUntilFault(start(t, opts, 0, 1, nil), recs); err != nil {
-				t.Fatal(err)
+	forEachCase(t, recs, func(t *testing.T, c ckptCase, want map[string][]byte) {
+		learn := errorfs.Wrap(vfs.OSFS{}, nil)
+		opts := c.opts(t.TempDir())
+		opts.FS = learn
+		if _, err := runUntilFault(start(t, opts, 0, 1, nil), recs); err != nil {
+			t.Fatal(err)
+		}
+		kinds := map[errorfs.OpKind]int{}
+		points := 0
+		for _, op := range learn.Ops() {
+			if op.Kind.Mutates() {
+				kinds[op.Kind]++
+				points++
 			}
-			kinds := map[errorfs.OpKind]int{}
-			points := 0
-			for _, op := range learn.Ops() {
-				if op.Kind.Mutates() {
-					kinds[op.Kind]++
-					points++
+		}
+		for _, k := range []errorfs.OpKind{errorfs.OpCreate, errorfs.OpWrite, errorfs.OpSync, errorfs.OpClose, errorfs.OpRename, errorfs.OpSyncDir} {
+			if kinds[k] == 0 {
+				t.Fatalf("the run performs no %s: %v", k, kinds)
+			}
+		}
+		// The sinks run the same operations whatever their format, and each point costs
+		// a run's fsyncs on the disk: one parts sink and the single files take every
+		// point, the other parts sinks every fifth; under -short only the Parquet ones
+		// run, the parts sink at every fifth point.
+		if testing.Short() && !strings.HasSuffix(c.name, "parquet") && c.name != "parquet parts" {
+			t.Skip("the Parquet sinks cover the same operations under -short")
+		}
+		stride := 1
+		if !c.single && (testing.Short() || c.name != "parquet parts") {
+			stride = 5
+		}
+		for i := 0; i < points; i += stride {
+			dir := t.TempDir()
+			inj := errorfs.FromIndex(i, nil).WithError(syscall.ENOSPC)
+			opts := c.opts(dir)
+			opts.FS = errorfs.Wrap(vfs.OSFS{}, inj)
+			last, err := runUntilFault(start(t, opts, 0, 1, nil), recs)
+			fired := inj.Fired()
+			if len(fired) == 0 {
+				t.Fatalf("point %d of %d: nothing failed", i, points)
+			}
+			what := fmt.Sprintf("disk full at point %d of %d (%v)", i, points, fired[0])
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Fatalf("%s: the run returned %v", what, err)
+			}
+			if last.state != nil {
+				v, err := NewFile(schema.Transaction(), c.opts(dir))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := v.Verify(last.state); err != nil {
+					t.Fatalf("%s: the newest checkpoint does not verify: %v", what, err)
 				}
 			}
-			for _, k := range []errorfs.OpKind{errorfs.OpCreate, errorfs.OpWrite, errorfs.OpSync, errorfs.OpClose, errorfs.OpRename, errorfs.OpSyncDir} {
-				if kinds[k] == 0 {
-					t.Fatalf("the run performs no %s: %v", k, kinds)
-				}
+			r := start(t, c.opts(dir), 0, 1, last.state)
+			if last.final {
+				finish(t, r) // nothing comes after a final checkpoint
+			} else {
+				runFrom(t, r, recs, last.next)
 			}
-			// The sinks run the same operations whatever their format, and each point costs
-			// a run's fsyncs on the disk: one parts sink and the single files take every
-			// point, the other parts sinks every fifth; under -short only the Parquet ones
-			// run, the parts sink at every fifth point.
-			if testing.Short() && !strings.HasSuffix(c.name, "parquet") && c.name != "parquet parts" {
-				t.Skip("the Parquet sinks cover the same operations under -short")
-			}
-			stride := 1
-			if !c.single && (testing.Short() || c.name != "parquet parts") {
-				stride = 5
-			}
-			for i := 0; i < points; i += stride {
-				dir := t.TempDir()
-				inj := errorfs.FromIndex(i, nil).WithError(syscall.ENOSPC)
-				opts := c.opts(dir)
-				opts.FS = errorfs.Wrap(vfs.OSFS{}, inj)
-				last, err := runUntilFault(start(t, opts, 0, 1, nil), recs)
-				fired := inj.Fired()
-				if len(fired) == 0 {
-					t.Fatalf("point %d of %d: nothing failed", i, points)
-				}
-				what := fmt.Sprintf("disk full at point %d of %d (%v)", i, points, fired[0])
-				if !errors.Is(err, syscall.ENOSPC) {
-					t.Fatalf("%s: the run returned %v", what, err)
-				}
-				r := start(t, c.opts(dir), 0, 1, last.state)
-				if last.final {
-					finish(t, r) // nothing comes after a final checkpoint
-				} else {
-					runFrom(t, r, recs, last.next)
-				}
-				treeIs(t, what, dir, want)
-				noLeftovers(t, what, dir)
-			}
-			t.Logf("%d injection points: %v", points, kinds)
-		})
-	}
+			treeIs(t, what, dir, want)
+			noLeftovers(t, what, dir)
+		}
+		t.Logf("%d injection points: %v", points, kinds)
+	})
 }
 
 // A run stopped gracefully finishes and commits its final checkpoint; the run resumed from

@@ -63,8 +63,10 @@
 // state. If one does not match, or is missing, they publish and remove nothing and return
 // an error matching ErrDamaged (a *DamagedError naming the file, the checkpoint, the
 // expected and the actual size): a file truncated or changed on disk is never published.
-// The checkpoint is then damaged as a whole; the run resumes from an older intact one,
-// whose Restore removes the damaged file with the other hidden files written after it,
-// and whose replay writes its rows again. A pending file without "sum", written by a build
-// that did not record it, is published unchecked.
+// File.Verify makes the same check of a state without changing anything, so that a
+// resume can find a damaged checkpoint before any sink restores from it. The checkpoint is
+// then damaged as a whole; the run resumes from an older intact one, whose Restore removes
+// the damaged file with the other hidden files written after it, and whose replay writes
+// its rows again. A pending file without "sum", written by a build that did not record
+// it, is published unchecked.
 package sink

@@ -29,32 +29,17 @@ func (f *File) newChunkEncoder(w io.Writer) (format.Writer, error) {
 func (f *File) publishFile() error {
 	dir, name := f.root(), filepath.Base(f.opts.Path)
 	ready := filepath.Join(dir, publishDir(name), name)
-	assembled, err := f.exists(ready)
+	stage, have, err := f.publishStage(f.pending)
 	if err != nil {
 		return fmt.Errorf("sink %s: publish: %w", f.opts.Path, err)
 	}
-	if !assembled {
-		have := 0
-		for _, p := range f.pending {
-			ok, err := f.exists(f.abs(p.Path))
-			if err != nil {
-				return fmt.Errorf("sink %s: publish: %w", f.opts.Path, err)
-			}
-			if ok {
-				have++
-			}
-		}
-		published, err := f.exists(f.opts.Path)
-		if err != nil {
-			return fmt.Errorf("sink %s: publish: %w", f.opts.Path, err)
-		}
-		switch {
-		case have == 0 && len(f.pending) > 0 && published: // the chunks are gone once the whole is published
-			f.pending, f.base = nil, true
-			return nil
-		case len(f.pending) == 0 && f.base:
-			return nil // nothing to add to what is published
-		}
+	switch {
+	case stage == published:
+		f.pending, f.base = nil, true
+		return nil
+	case stage == chunks && len(f.pending) == 0 && f.base:
+		return nil // nothing to add to what is published
+	case stage == chunks:
 		if err := f.verify(f.pending); err != nil {
 			return err
 		}
@@ -89,6 +74,42 @@ func (f *File) publishFile() error {
 		return fmt.Errorf("sink %s: publish: %w", f.opts.Path, err)
 	}
 	return nil
+}
+
+// publishing is how far the publishing of a single file got.
+type publishing int
+
+const (
+	chunks    publishing = iota // the chunks wait to be assembled
+	assembled                   // the whole waits in the publish directory
+	published                   // the chunks are gone, the whole is published
+)
+
+// publishStage says how far the publishing of the single file from the chunks pending got,
+// and how many of the chunks are there.
+func (f *File) publishStage(pending []pendingFile) (publishing, int, error) {
+	name := filepath.Base(f.opts.Path)
+	ok, err := f.exists(filepath.Join(f.root(), publishDir(name), name))
+	if err != nil || ok {
+		return assembled, 0, err
+	}
+	have := 0
+	for _, p := range pending {
+		ok, err := f.exists(f.abs(p.Path))
+		if err != nil {
+			return chunks, 0, err
+		}
+		if ok {
+			have++
+		}
+	}
+	if have == 0 && len(pending) > 0 {
+		ok, err := f.exists(f.opts.Path)
+		if err != nil || ok {
+			return published, 0, err
+		}
+	}
+	return chunks, have, nil
 }
 
 // stepDone makes a step of publishFile durable: the renames and removals in dir.

@@ -6,6 +6,8 @@ import (
 	"hash/crc32"
 	"io"
 	"io/fs"
+
+	"millrace/op"
 )
 
 // ErrDamaged is matched (with errors.Is) by the error of a Commit or Restore that found a
@@ -51,6 +53,28 @@ func (e *DamagedError) Error() string {
 
 // Is makes a DamagedError match ErrDamaged.
 func (e *DamagedError) Is(target error) bool { return target == ErrDamaged }
+
+// Verify checks, changing nothing, that every file that state (what Snapshot returned)
+// names holds the size and CRC-32C recorded for it, as Restore does before it publishes.
+// The error matches ErrDamaged when one does not. A resume calls it for the state of every
+// subtask of every file sink before any Restore, so that a damaged checkpoint is found
+// before any sink publishes from it.
+func (f *File) Verify(state []byte) error {
+	st, err := f.parseState(state)
+	if err != nil {
+		return fmt.Errorf("sink %s: verify: %w", f.opts.Path, err)
+	}
+	if !f.opts.Dir && st.Checkpoint == op.FinalCheckpoint {
+		stage, _, err := f.publishStage(st.Pending)
+		if err != nil {
+			return fmt.Errorf("sink %s: verify: %w", f.opts.Path, err)
+		}
+		if stage != chunks {
+			return nil // the chunks were assembled, and may be gone
+		}
+	}
+	return f.verify(st.Pending)
+}
 
 // verify checks that every file of files holds the size and CRC-32C its checkpoint
 // recorded, under its pre-committed name or, for a part file a commit published already,

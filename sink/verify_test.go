@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
+
 	"millrace/op"
 )
 
@@ -88,49 +90,48 @@ func checkDamaged(t *testing.T, what string, err error, path string, sum *fileSu
 // publishes nothing and says which file; the resume from checkpoint 1 instead writes what
 // an uninterrupted run writes.
 func TestRestoreRefusesADamagedPreCommit(t *testing.T) {
-	t.Parallel()
 	recs := batchesOf(t, 2250, 250)
-	for _, c := range ckptCases() {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			want := reference(t, c, recs)
-			for _, d := range damages {
-				dir := t.TempDir()
-				s := start(t, c.opts(dir), 0, 1, nil)
-				process(t, s, recs[:3]...)
-				st1 := snapshot(t, s, 1)
-				commit(t, s, 1)
-				process(t, s, recs[3:6]...)
-				st2 := snapshot(t, s, 2)
-				process(t, s, recs[6])
-				// The process crashes; a file of checkpoint 2 is damaged.
-				p := pendingOf(t, st2, 2)
-				path := filepath.Join(s.root(), filepath.FromSlash(p.Path))
-				d.do(t, path)
-				visible, hidden := tree(t, dir)
+	forEachCase(t, recs, func(t *testing.T, c ckptCase, want map[string][]byte) {
+		for _, d := range damages {
+			dir := t.TempDir()
+			s := start(t, c.opts(dir), 0, 1, nil)
+			process(t, s, recs[:3]...)
+			st1 := snapshot(t, s, 1)
+			commit(t, s, 1)
+			process(t, s, recs[3:6]...)
+			st2 := snapshot(t, s, 2)
+			process(t, s, recs[6])
+			// The process crashes; a file of checkpoint 2 is damaged.
+			p := pendingOf(t, st2, 2)
+			path := filepath.Join(s.root(), filepath.FromSlash(p.Path))
+			d.do(t, path)
+			visible, hidden := tree(t, dir)
 
-				r, err := NewFile(s.schema, c.opts(dir))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := r.Open(op.Context{Node: "out", Parallelism: 1, Checkpointing: true}); err != nil {
-					t.Fatal(err)
-				}
-				what := d.name + ": restore from checkpoint 2"
-				checkDamaged(t, what, r.Restore(st2), path, p.Sum, d.says)
-				afterV, afterH := tree(t, dir)
-				sameTree(t, what, afterV, visible)
-				if !reflect.DeepEqual(afterH, hidden) {
-					t.Errorf("%s: hidden files %v, were %v: nothing may be published or removed", what, afterH, hidden)
-				}
-
-				runFrom(t, start(t, c.opts(dir), 0, 1, st1), recs, 3)
-				what = d.name + ": resumed from checkpoint 1 instead"
-				treeIs(t, what, dir, want)
-				noLeftovers(t, what, dir)
+			r, err := NewFile(s.schema, c.opts(dir))
+			if err != nil {
+				t.Fatal(err)
 			}
-		})
-	}
+			if err := r.Open(op.Context{Node: "out", Parallelism: 1, Checkpointing: true}); err != nil {
+				t.Fatal(err)
+			}
+			checkDamaged(t, d.name+": verify checkpoint 2", r.Verify(st2), path, p.Sum, d.says)
+			if err := r.Verify(st1); err != nil {
+				t.Fatalf("%s: verify checkpoint 1: %v", d.name, err)
+			}
+			what := d.name + ": restore from checkpoint 2"
+			checkDamaged(t, what, r.Restore(st2), path, p.Sum, d.says)
+			afterV, afterH := tree(t, dir)
+			sameTree(t, what, afterV, visible)
+			if !reflect.DeepEqual(afterH, hidden) {
+				t.Errorf("%s: hidden files %v, were %v: nothing may be published or removed", what, afterH, hidden)
+			}
+
+			runFrom(t, start(t, c.opts(dir), 0, 1, st1), recs, 3)
+			what = d.name + ": resumed from checkpoint 1 instead"
+			treeIs(t, what, dir, want)
+			noLeftovers(t, what, dir)
+		}
+	})
 }
 
 // A file damaged between its pre-commit and the commit of its checkpoint is not published
@@ -174,39 +175,46 @@ func TestCommitRefusesADamagedPreCommit(t *testing.T) {
 // The state records each pre-committed file's size and CRC-32C; a state without them, as
 // builds before them wrote, is restored and published unchecked, as those builds did.
 func TestStateWithoutSumsIsPublishedUnchecked(t *testing.T) {
-	t.Parallel()
 	recs := batchesOf(t, 2250, 250)
-	for _, c := range ckptCases() {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			want := reference(t, c, recs)
-			dir := t.TempDir()
-			s := start(t, c.opts(dir), 0, 1, nil)
-			process(t, s, recs[:3]...)
-			snapshot(t, s, 1)
-			process(t, s, recs[3:6]...)
-			st2 := decodeState(t, snapshot(t, s, 2))
-			process(t, s, recs[6])
-			for i, p := range st2.Pending {
-				fi, err := os.Stat(filepath.Join(s.root(), filepath.FromSlash(p.Path)))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if p.Sum == nil || p.Sum.Size != fi.Size() {
-					t.Fatalf("pending[%d] records %+v for a file of %d bytes", i, p.Sum, fi.Size())
-				}
-				st2.Pending[i].Sum = nil
-			}
-			old, err := json.Marshal(st2)
+	forEachCase(t, recs, func(t *testing.T, c ckptCase, want map[string][]byte) {
+		dir := t.TempDir()
+		s := start(t, c.opts(dir), 0, 1, nil)
+		process(t, s, recs[:3]...)
+		snapshot(t, s, 1)
+		process(t, s, recs[3:6]...)
+		st2 := decodeState(t, snapshot(t, s, 2))
+		process(t, s, recs[6])
+		for i, p := range st2.Pending {
+			fi, err := os.Stat(filepath.Join(s.root(), filepath.FromSlash(p.Path)))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if strings.Contains(string(old), `"sum"`) {
-				t.Fatalf("the state still records sums: %s", old)
+			if p.Sum == nil || p.Sum.Size != fi.Size() {
+				t.Fatalf("pending[%d] records %+v for a file of %d bytes", i, p.Sum, fi.Size())
 			}
-			runFrom(t, start(t, c.opts(dir), 0, 1, old), recs, 6)
-			treeIs(t, "resumed from a state without sums", dir, want)
-			noLeftovers(t, "resumed from a state without sums", dir)
+			st2.Pending[i].Sum = nil
+		}
+		old, err := json.Marshal(st2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(old), `"sum"`) {
+			t.Fatalf("the state still records sums: %s", old)
+		}
+		runFrom(t, start(t, c.opts(dir), 0, 1, old), recs, 6)
+		treeIs(t, "resumed from a state without sums", dir, want)
+		noLeftovers(t, "resumed from a state without sums", dir)
+	})
+}
+
+// forEachCase runs test, in parallel, for every sink of ckptCases, with what an
+// uninterrupted run over recs publishes.
+func forEachCase(t *testing.T, recs []arrow.RecordBatch, test func(t *testing.T, c ckptCase, want map[string][]byte)) {
+	t.Parallel()
+	for _, c := range ckptCases() {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			test(t, c, reference(t, c, recs))
 		})
 	}
 }

@@ -90,7 +90,7 @@ func checkDamaged(t *testing.T, what string, err error, path string, sum *fileSu
 // publishes nothing and says which file; the resume from checkpoint 1 instead writes what
 // an uninterrupted run writes.
 func TestRestoreRefusesADamagedPreCommit(t *testing.T) {
-	recs := batchesOf(t, 2250, 250)
+	recs := batchesOf(t, 900, 100)
 	forEachCase(t, recs, func(t *testing.T, c ckptCase, want map[string][]byte) {
 		for _, d := range damages {
 			dir := t.TempDir()
@@ -138,7 +138,7 @@ func TestRestoreRefusesADamagedPreCommit(t *testing.T) {
 // by the commit either.
 func TestCommitRefusesADamagedPreCommit(t *testing.T) {
 	t.Parallel()
-	recs := batchesOf(t, 1500, 250)
+	recs := batchesOf(t, 600, 100)
 	for _, c := range ckptCases() {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -175,7 +175,7 @@ func TestCommitRefusesADamagedPreCommit(t *testing.T) {
 // The state records each pre-committed file's size and CRC-32C; a state without them, as
 // builds before them wrote, is restored and published unchecked, as those builds did.
 func TestStateWithoutSumsIsPublishedUnchecked(t *testing.T) {
-	recs := batchesOf(t, 2250, 250)
+	recs := batchesOf(t, 900, 100)
 	forEachCase(t, recs, func(t *testing.T, c ckptCase, want map[string][]byte) {
 		dir := t.TempDir()
 		s := start(t, c.opts(dir), 0, 1, nil)

@@ -17,6 +17,16 @@ type Skipped struct {
 	Reason error
 }
 
+// String says what is damaged as a run reports it, such as `checkpoint 7 is damaged (blob
+// "velocity.1" has CRC-32C 1c2d3e4f, the manifest says 5a6b7c8d)`.
+func (s Skipped) String() string {
+	var d *damage
+	if errors.As(s.Reason, &d) {
+		return fmt.Sprintf("checkpoint %d is damaged (%s)", s.ID, d.detail)
+	}
+	return fmt.Sprintf("checkpoint %d is damaged (%v)", s.ID, s.Reason)
+}
+
 // LatestIntact returns the manifest of the newest intact checkpoint: one whose manifest is
 // present and parses, and every blob of which holds the size and the CRC-32C its manifest
 // records (it reads every blob, as Verify does). Newer checkpoints that are damaged are

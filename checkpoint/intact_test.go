@@ -90,6 +90,10 @@ func TestLatestIntactFallsBack(t *testing.T) {
 			if !strings.HasPrefix(skipped[0].Reason.Error(), tc.reason) {
 				t.Errorf("reason %q, want it to start with %q", skipped[0].Reason, tc.reason)
 			}
+			said := strings.Replace(tc.reason, "checkpoint 3: ", "checkpoint 3 is damaged (", 1)
+			if got := skipped[0].String(); !strings.HasPrefix(got, said) || !strings.HasSuffix(got, ")") {
+				t.Errorf("String() = %q, want it to start with %q", got, said)
+			}
 			if l, err := s.Latest(); err != nil || l.ID != tc.latestFinds {
 				t.Errorf("Latest = %d, %v; want %d", l.ID, err, tc.latestFinds)
 			}

@@ -146,7 +146,8 @@ func (s *Store) dirs() ([]Info, error) {
 // skipped; when none is left the error is ErrNone, saying what was skipped. An error
 // reading a checkpoint other than damage (a permission, an I/O error) and a manifest of
 // another format version are returned rather than skipped: resuming from an older
-// checkpoint than the newest is safe only when the newest is known to be bad.
+// checkpoint than the newest is safe only when the newest is known to be bad. A resume
+// uses LatestIntact, which verifies the checksums too.
 func (s *Store) Latest() (Manifest, error) {
 	ids, err := s.completeIDs()
 	if err != nil {
@@ -454,14 +455,15 @@ func (s *Store) Finished() (bool, error) {
 
 // damage is an error about a damaged checkpoint; it matches ErrCorrupt.
 type damage struct {
-	msg string
-	err error
+	id     uint64
+	detail string // what is damaged, without the checkpoint
+	err    error
 }
 
 func damaged(id uint64, err error, format string, args ...any) error {
-	return &damage{msg: fmt.Sprintf("checkpoint %d: ", id) + fmt.Sprintf(format, args...), err: err}
+	return &damage{id: id, detail: fmt.Sprintf(format, args...), err: err}
 }
 
-func (d *damage) Error() string        { return d.msg }
+func (d *damage) Error() string        { return fmt.Sprintf("checkpoint %d: %s", d.id, d.detail) }
 func (d *damage) Unwrap() error        { return d.err }
 func (d *damage) Is(target error) bool { return target == ErrCorrupt }

@@ -62,7 +62,7 @@ func ckptCases() []ckptCase {
 const every = 3
 
 // start opens a sink subtask in a run with checkpoints, resuming from state unless it is nil.
-func start(t *testing.T, opts FileOptions, sub, parallelism int, state []byte) *File {
+func start(t testing.TB, opts FileOptions, sub, parallelism int, state []byte) *File {
 	t.Helper()
 	s, err := NewFile(schema.Transaction(), opts)
 	if err != nil {
@@ -79,7 +79,7 @@ func start(t *testing.T, opts FileOptions, sub, parallelism int, state []byte) *
 	return s
 }
 
-func process(t *testing.T, s *File, recs ...arrow.RecordBatch) {
+func process(t testing.TB, s *File, recs ...arrow.RecordBatch) {
 	t.Helper()
 	for _, r := range recs {
 		r.Retain()
@@ -89,7 +89,7 @@ func process(t *testing.T, s *File, recs ...arrow.RecordBatch) {
 	}
 }
 
-func snapshot(t *testing.T, s *File, id uint64) []byte {
+func snapshot(t testing.TB, s *File, id uint64) []byte {
 	t.Helper()
 	st, err := s.Snapshot(id)
 	if err != nil {
@@ -98,7 +98,7 @@ func snapshot(t *testing.T, s *File, id uint64) []byte {
 	return st
 }
 
-func commit(t *testing.T, s *File, id uint64) {
+func commit(t testing.TB, s *File, id uint64) {
 	t.Helper()
 	if err := s.Commit(id); err != nil {
 		t.Fatal(err)

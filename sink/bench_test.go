@@ -8,11 +8,11 @@ import (
 )
 
 // BenchmarkCommit measures the commit of a checkpoint that pre-committed one part file
-// of 200,000 transactions as JSONL (about 55 MB): what publishing costs once the rows are
+// of 200,000 transactions as JSONL (about 47 MB): what publishing costs once the rows are
 // written, including reading the file back to check its size and CRC-32C.
 func BenchmarkCommit(b *testing.B) {
 	if testing.Short() {
-		b.Skip("writes 55 MB per commit")
+		b.Skip("writes 47 MB per commit")
 	}
 	recs := batchesOf(b, 200_000, 10_000)
 	for b.Loop() {

@@ -91,17 +91,12 @@ func checkDamaged(t *testing.T, what string, err error, path string, sum *fileSu
 // an uninterrupted run writes.
 func TestRestoreRefusesADamagedPreCommit(t *testing.T) {
 	recs := batchesOf(t, 900, 100)
-	forEachCase(t, recs, func(t *testing.T, c ckptCase, want map[string][]byte) {
+	forEachCase(t, func(t *testing.T, c ckptCase) {
+		want := reference(t, c, recs)
 		for _, d := range damages {
 			dir := t.TempDir()
-			s := start(t, c.opts(dir), 0, 1, nil)
-			process(t, s, recs[:3]...)
-			st1 := snapshot(t, s, 1)
-			commit(t, s, 1)
-			process(t, s, recs[3:6]...)
-			st2 := snapshot(t, s, 2)
-			process(t, s, recs[6])
-			// The process crashes; a file of checkpoint 2 is damaged.
+			s, st1, st2 := crashAfterTwo(t, c, dir, recs)
+			// A file of checkpoint 2 is damaged.
 			p := pendingOf(t, st2, 2)
 			path := filepath.Join(s.root(), filepath.FromSlash(p.Path))
 			d.do(t, path)
@@ -137,53 +132,46 @@ func TestRestoreRefusesADamagedPreCommit(t *testing.T) {
 // A file damaged between its pre-commit and the commit of its checkpoint is not published
 // by the commit either.
 func TestCommitRefusesADamagedPreCommit(t *testing.T) {
-	t.Parallel()
 	recs := batchesOf(t, 600, 100)
-	for _, c := range ckptCases() {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			for _, d := range damages {
-				dir := t.TempDir()
-				s := start(t, c.opts(dir), 0, 1, nil)
-				process(t, s, recs[:3]...)
-				id := uint64(1)
-				if c.single {
-					// A single file is published by the final commit only.
-					process(t, s, recs[3:]...)
-					if err := s.Finish(nil); err != nil {
-						t.Fatal(err)
-					}
-					id = op.FinalCheckpoint
-				}
-				st := snapshot(t, s, id)
-				p := pendingOf(t, st, id)
-				path := filepath.Join(s.root(), filepath.FromSlash(p.Path))
-				d.do(t, path)
-				what := fmt.Sprintf("%s: commit %s", d.name, checkpointLabel(id))
-				checkDamaged(t, what, s.Commit(id), path, p.Sum, d.says)
-				if visible, _ := tree(t, dir); len(visible) != 0 {
-					t.Errorf("%s: published %d files", what, len(visible))
-				}
-				if err := s.Close(); err != nil {
+	forEachCase(t, func(t *testing.T, c ckptCase) {
+		for _, d := range damages {
+			dir := t.TempDir()
+			s := start(t, c.opts(dir), 0, 1, nil)
+			process(t, s, recs[:3]...)
+			id := uint64(1)
+			if c.single {
+				// A single file is published by the final commit only.
+				process(t, s, recs[3:]...)
+				if err := s.Finish(nil); err != nil {
 					t.Fatal(err)
 				}
+				id = op.FinalCheckpoint
 			}
-		})
-	}
+			st := snapshot(t, s, id)
+			p := pendingOf(t, st, id)
+			path := filepath.Join(s.root(), filepath.FromSlash(p.Path))
+			d.do(t, path)
+			what := fmt.Sprintf("%s: commit %s", d.name, checkpointLabel(id))
+			checkDamaged(t, what, s.Commit(id), path, p.Sum, d.says)
+			if visible, _ := tree(t, dir); len(visible) != 0 {
+				t.Errorf("%s: published %d files", what, len(visible))
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
 }
 
 // The state records each pre-committed file's size and CRC-32C; a state without them, as
 // builds before them wrote, is restored and published unchecked, as those builds did.
 func TestStateWithoutSumsIsPublishedUnchecked(t *testing.T) {
 	recs := batchesOf(t, 900, 100)
-	forEachCase(t, recs, func(t *testing.T, c ckptCase, want map[string][]byte) {
+	forEachCase(t, func(t *testing.T, c ckptCase) {
+		want := reference(t, c, recs)
 		dir := t.TempDir()
-		s := start(t, c.opts(dir), 0, 1, nil)
-		process(t, s, recs[:3]...)
-		snapshot(t, s, 1)
-		process(t, s, recs[3:6]...)
-		st2 := decodeState(t, snapshot(t, s, 2))
-		process(t, s, recs[6])
+		s, _, state := crashAfterTwo(t, c, dir, recs)
+		st2 := decodeState(t, state)
 		for i, p := range st2.Pending {
 			fi, err := os.Stat(filepath.Join(s.root(), filepath.FromSlash(p.Path)))
 			if err != nil {
@@ -207,14 +195,29 @@ func TestStateWithoutSumsIsPublishedUnchecked(t *testing.T) {
 	})
 }
 
-// forEachCase runs test, in parallel, for every sink of ckptCases, with what an
-// uninterrupted run over recs publishes.
-func forEachCase(t *testing.T, recs []arrow.RecordBatch, test func(t *testing.T, c ckptCase, want map[string][]byte)) {
+// crashAfterTwo runs the sink c in dir over recs, taking checkpoint 1 after the third
+// batch and committing it, and checkpoint 2 after the sixth, and stops after the seventh,
+// as a crash before the commit of checkpoint 2 does. It returns the sink as the crash
+// leaves it and the states of the two checkpoints.
+func crashAfterTwo(t *testing.T, c ckptCase, dir string, recs []arrow.RecordBatch) (s *File, st1, st2 []byte) {
+	t.Helper()
+	s = start(t, c.opts(dir), 0, 1, nil)
+	process(t, s, recs[:3]...)
+	st1 = snapshot(t, s, 1)
+	commit(t, s, 1)
+	process(t, s, recs[3:6]...)
+	st2 = snapshot(t, s, 2)
+	process(t, s, recs[6])
+	return s, st1, st2
+}
+
+// forEachCase runs test, in parallel, for every sink of ckptCases.
+func forEachCase(t *testing.T, test func(t *testing.T, c ckptCase)) {
 	t.Parallel()
 	for _, c := range ckptCases() {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			test(t, c, reference(t, c, recs))
+			test(t, c)
 		})
 	}
 }

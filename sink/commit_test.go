@@ -470,8 +470,8 @@ func TestCrashAtEveryDiskOperation(t *testing.T) {
 	forEachCase(t, func(t *testing.T, c ckptCase) {
 		// The sinks run the same operations whatever their format, and each point costs a
 		// run's fsyncs on the disk: one parts sink and the single files take every point,
-		// the other parts sinks every fifth; under -short only the Parquet ones run, the
-		// parts sink at every fifth point.
+		// the other parts sinks every fifth; under -short only the Parquet ones run, at
+		// every fifth point.
 		if testing.Short() && !strings.HasSuffix(c.name, "parquet") && c.name != "parquet parts" {
 			t.Skip("the Parquet sinks cover the same operations under -short")
 		}
@@ -496,7 +496,7 @@ func TestCrashAtEveryDiskOperation(t *testing.T) {
 			}
 		}
 		stride := 1
-		if !c.single && (testing.Short() || c.name != "parquet parts") {
+		if testing.Short() || !c.single && c.name != "parquet parts" {
 			stride = 5
 		}
 		for i := 0; i < points; i += stride {

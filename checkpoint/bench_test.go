@@ -82,7 +82,8 @@ func BenchmarkCommit(b *testing.B) {
 // BenchmarkLatestAndRead finds the newest checkpoint of 1 GiB and reads every blob back,
 // verifying sizes and checksums: what a resuming run does. warm reads from the page cache
 // (a restart on the same machine); cold first drops the blobs from it, where the
-// operating system allows.
+// operating system allows. warm-intact finds the checkpoint with LatestIntact, which reads
+// every blob once more to verify it before the blobs are read.
 func BenchmarkLatestAndRead(b *testing.B) {
 	if testing.Short() {
 		b.Skip("writes 1 GiB")
@@ -91,8 +92,13 @@ func BenchmarkLatestAndRead(b *testing.B) {
 	dir := b.TempDir()
 	s := mustOpen(b, checkpoint.OSFS{}, dir)
 	m := benchCommit(b, s, 1, blobs)
-	resume := func(b *testing.B) {
-		got, err := s.Latest()
+	latest := func() (checkpoint.Manifest, error) { return s.Latest() }
+	intact := func() (checkpoint.Manifest, error) {
+		m, _, err := s.LatestIntact()
+		return m, err
+	}
+	resume := func(b *testing.B, find func() (checkpoint.Manifest, error)) {
+		got, err := find()
 		if err != nil || got.ID != m.ID {
 			b.Fatalf("Latest = %d, %v", got.ID, err)
 		}
@@ -109,7 +115,13 @@ func BenchmarkLatestAndRead(b *testing.B) {
 	b.Run("warm", func(b *testing.B) {
 		b.SetBytes(benchState)
 		for b.Loop() {
-			resume(b)
+			resume(b, latest)
+		}
+	})
+	b.Run("warm-intact", func(b *testing.B) {
+		b.SetBytes(benchState)
+		for b.Loop() {
+			resume(b, intact)
 		}
 	})
 	b.Run("cold", func(b *testing.B) {
@@ -122,7 +134,7 @@ func BenchmarkLatestAndRead(b *testing.B) {
 				}
 			}
 			b.StartTimer()
-			resume(b)
+			resume(b, latest)
 		}
 	})
 }

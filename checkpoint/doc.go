@@ -7,7 +7,7 @@
 // A Store keeps one pipeline's checkpoints in one directory:
 //
 //	<dir>/
-//	├── chk-00000000000000000041/        complete: loaded by Latest
+//	├── chk-00000000000000000041/        complete: loaded by LatestIntact
 //	│   ├── MANIFEST
 //	│   ├── velocity.0
 //	│   └── velocity.1
@@ -29,7 +29,8 @@
 //
 // Recovering:
 //
-//	m, err := store.Latest() // errors.Is(err, checkpoint.ErrNone): start afresh
+//	m, skipped, err := store.LatestIntact() // errors.Is(err, checkpoint.ErrNone): start afresh
+//	for _, sk := range skipped { ... say that sk.ID is damaged (sk.Reason); discard it }
 //	state0, err := store.Read(m, "velocity.0")
 //
 // A checkpoint is complete once the rename of chk-<id>.tmp to chk-<id> is durable; every
@@ -37,7 +38,8 @@
 // checkpoints as they were. The format and the protocol, step by step, are specified in
 // docs/format/checkpoint.md.
 //
-// The Store goes through an FS: OSFS for the disk, package errorfs to inject failures.
+// The Store goes through a vfs.FS: vfs.OSFS for the disk, package vfs/errorfs to inject
+// failures.
 //
 // Locks: a BlobWriter's lock is taken before its Pending's; the Store's lock is never
 // held together with either.

@@ -6,15 +6,16 @@ import (
 	"io/fs"
 	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
-	"millrace/checkpoint"
+	"millrace/vfs"
 )
 
-// memFS is an in-memory checkpoint.FS that knows what is durable, to test what survives a
+// memFS is an in-memory vfs.FS that knows what is durable, to test what survives a
 // crash. A file's bytes are durable as of its last Sync; a directory's entries (files
 // created, renamed or removed in it) as of its last SyncDir. crash throws away everything
 // else, as a power cut does on a filesystem that keeps no promise it was not asked for.
@@ -31,7 +32,7 @@ type memNode struct {
 	synced  []byte              // and as of its last Sync
 }
 
-var _ checkpoint.FS = (*memFS)(nil)
+var _ vfs.FS = (*memFS)(nil)
 
 func newMemFS() *memFS { return &memFS{root: newMemDir()} }
 
@@ -92,7 +93,7 @@ func (m *memFS) lookup(op, name string) (parent *memNode, base string, n *memNod
 	return dir, base, dir.entries[base], nil
 }
 
-func (m *memFS) Create(name string) (checkpoint.WriteFile, error) {
+func (m *memFS) Create(name string) (vfs.File, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	parent, base, n, err := m.lookup("create", name)
@@ -243,7 +244,7 @@ func (m *memFS) MkdirAll(dir string, _ fs.FileMode) error {
 	return nil
 }
 
-func (m *memFS) List(dir string) ([]string, error) {
+func (m *memFS) ReadDir(dir string) ([]fs.DirEntry, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	_, _, n, err := m.lookup("open", dir)
@@ -256,11 +257,12 @@ func (m *memFS) List(dir string) ([]string, error) {
 	if !n.dir {
 		return nil, &fs.PathError{Op: "readdirent", Path: dir, Err: syscall.ENOTDIR}
 	}
-	var names []string
-	for name := range n.entries {
-		names = append(names, name)
+	var entries []fs.DirEntry
+	for _, name := range slices.Sorted(maps.Keys(n.entries)) {
+		c := n.entries[name]
+		entries = append(entries, fs.FileInfoToDirEntry(memInfo{name: name, size: int64(len(c.data)), dir: c.dir}))
 	}
-	return names, nil
+	return entries, nil
 }
 
 func (m *memFS) SyncDir(dir string) error {

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"millrace/vfs"
 )
 
 // Pending is a checkpoint being written, in directory chk-<id>.tmp of its store. Blobs are
@@ -131,7 +133,7 @@ type BlobWriter struct {
 	name string
 
 	mu     sync.Mutex // Abort may close a blob another goroutine writes
-	f      WriteFile
+	f      vfs.File
 	size   int64
 	crc    uint32
 	err    error
@@ -255,14 +257,10 @@ func (p *Pending) Commit(m Manifest) (Manifest, error) {
 		return Manifest{}, p.undo(fmt.Errorf("checkpoint %d: commit: the manifest does not read back: %w", p.id, err), p.dir)
 	}
 	fsys, final := p.s.fs, filepath.Join(p.s.dir, dirName(p.id))
-	if err := p.writeManifest(data); err != nil {
-		return Manifest{}, p.undo(err, p.dir)
-	}
-	if err := fsys.Rename(filepath.Join(p.dir, manifestTmp), filepath.Join(p.dir, ManifestName)); err != nil {
-		return Manifest{}, p.undo(fmt.Errorf("checkpoint %d: commit: publish the manifest: %w", p.id, err), p.dir)
-	}
-	if err := fsys.SyncDir(p.dir); err != nil {
-		return Manifest{}, p.undo(fmt.Errorf("checkpoint %d: commit: sync the checkpoint's directory: %w", p.id, err), p.dir)
+	// Steps 1 to 3: the manifest is published atomically in the checkpoint's directory, and
+	// the directory synced with it.
+	if err := vfs.WriteAtomic(fsys, filepath.Join(p.dir, ManifestName), filepath.Join(p.dir, manifestTmp), data); err != nil {
+		return Manifest{}, p.undo(fmt.Errorf("checkpoint %d: commit: write the manifest: %w", p.id, err), p.dir)
 	}
 	if err := fsys.Rename(p.dir, final); err != nil {
 		return Manifest{}, p.undo(fmt.Errorf("checkpoint %d: commit: publish the checkpoint: %w", p.id, err), p.dir)
@@ -271,23 +269,6 @@ func (p *Pending) Commit(m Manifest) (Manifest, error) {
 		return Manifest{}, p.undo(fmt.Errorf("checkpoint %d: commit: sync the store's directory: %w", p.id, err), final)
 	}
 	return written, nil
-}
-
-func (p *Pending) writeManifest(data []byte) error {
-	f, err := p.s.fs.Create(filepath.Join(p.dir, manifestTmp))
-	if err != nil {
-		return fmt.Errorf("checkpoint %d: commit: create the manifest: %w", p.id, err)
-	}
-	_, err = f.Write(data)
-	if err != nil {
-		err = fmt.Errorf("checkpoint %d: commit: write the manifest: %w", p.id, err)
-	} else if err = f.Sync(); err != nil {
-		err = fmt.Errorf("checkpoint %d: commit: sync the manifest: %w", p.id, err)
-	}
-	if cerr := f.Close(); cerr != nil && err == nil {
-		err = fmt.Errorf("checkpoint %d: commit: close the manifest: %w", p.id, cerr)
-	}
-	return err
 }
 
 // undo removes dir, what a failed Commit wrote, and returns err, saying so if the

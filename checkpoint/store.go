@@ -95,25 +95,16 @@ type Info struct {
 }
 
 // List describes every checkpoint directory in the store, newest first, checking each
-// one not in progress as Latest does. A caller that finds the newest complete checkpoint
-// damaged when it reads it (Read or Verify fails with ErrCorrupt) can fall back to the
-// next one listed.
+// one not in progress as Latest does.
 func (s *Store) List() ([]Info, error) {
-	names, err := s.fs.List(s.dir)
+	infos, err := s.dirs()
 	if err != nil {
-		return nil, fmt.Errorf("checkpoint: list %s: %w", s.dir, err)
+		return nil, err
 	}
-	var infos []Info
-	for _, name := range names {
-		id, tmp, ok := parseDirName(name)
-		if !ok {
-			continue
+	for i, in := range infos {
+		if !in.InProgress {
+			infos[i].Manifest, infos[i].Err = s.load(in.ID)
 		}
-		in := Info{ID: id, InProgress: tmp}
-		if !tmp {
-			in.Manifest, in.Err = s.load(id)
-		}
-		infos = append(infos, in)
 	}
 	slices.SortFunc(infos, func(a, b Info) int {
 		if a.ID != b.ID {
@@ -133,25 +124,35 @@ func (s *Store) List() ([]Info, error) {
 	return infos, nil
 }
 
+// dirs returns the checkpoint directories of the store, complete or in progress, with
+// only ID and InProgress set, in no particular order.
+func (s *Store) dirs() ([]Info, error) {
+	entries, err := s.fs.ReadDir(s.dir)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: list %s: %w", s.dir, err)
+	}
+	var infos []Info
+	for _, e := range entries {
+		if id, tmp, ok := parseDirName(e.Name()); ok {
+			infos = append(infos, Info{ID: id, InProgress: tmp})
+		}
+	}
+	return infos, nil
+}
+
 // Latest returns the manifest of the newest complete checkpoint: one whose directory was
 // published, whose manifest parses, and whose blobs exist with the sizes it records
 // (their checksums are verified by Read). Checkpoints in progress and damaged ones are
 // skipped; when none is left the error is ErrNone, saying what was skipped. An error
 // reading a checkpoint other than damage (a permission, an I/O error) and a manifest of
 // another format version are returned rather than skipped: resuming from an older
-// checkpoint than the newest is safe only when the newest is known to be bad.
+// checkpoint than the newest is safe only when the newest is known to be bad. A resume
+// uses LatestIntact, which verifies the checksums too.
 func (s *Store) Latest() (Manifest, error) {
-	names, err := s.fs.List(s.dir)
+	ids, err := s.completeIDs()
 	if err != nil {
-		return Manifest{}, fmt.Errorf("checkpoint: list %s: %w", s.dir, err)
+		return Manifest{}, err
 	}
-	var ids []uint64
-	for _, name := range names {
-		if id, tmp, ok := parseDirName(name); ok && !tmp {
-			ids = append(ids, id)
-		}
-	}
-	slices.Sort(ids)
 	var skipped []error
 	for _, id := range slices.Backward(ids) {
 		m, err := s.load(id)
@@ -167,6 +168,23 @@ func (s *Store) Latest() (Manifest, error) {
 		return Manifest{}, fmt.Errorf("%w (skipped %d damaged: %w)", ErrNone, len(skipped), errors.Join(skipped...))
 	}
 	return Manifest{}, ErrNone
+}
+
+// completeIDs returns the ids of the checkpoint directories not in progress, in increasing
+// order, damaged or not.
+func (s *Store) completeIDs() ([]uint64, error) {
+	infos, err := s.dirs()
+	if err != nil {
+		return nil, err
+	}
+	var ids []uint64
+	for _, in := range infos {
+		if !in.InProgress {
+			ids = append(ids, in.ID)
+		}
+	}
+	slices.Sort(ids)
+	return ids, nil
 }
 
 // load reads and verifies checkpoint id's manifest and the sizes of its blobs.
@@ -296,14 +314,23 @@ func (s *Store) Verify(m Manifest) error {
 	return nil
 }
 
-// Retain keeps the newest n complete checkpoints and removes the rest: older complete
-// ones, damaged ones, and directories left in progress by a run that stopped, but never
-// the checkpoint in progress now. A checkpoint that could not be read for a reason other
-// than damage is left alone. n must be at least 1.
+// minRetained is how many complete checkpoints Retain keeps at least: the newest, and the
+// one before it to fall back to should the newest turn out damaged when it is read.
+const minRetained = 2
+
+// Retain keeps the newest n complete checkpoints, and never fewer than two, and removes
+// the rest: older complete ones, damaged ones, and directories left in progress by a run
+// that stopped, but never the checkpoint in progress now. The second newest stays even
+// when n is 1: a blob of the newest whose bytes rot after it was written is found only
+// when it is read back (LatestIntact), and recovery then falls back to the one before.
+// Retain checks what Latest checks, not the checksums: it does not read the blobs. A
+// checkpoint that could not be read for a reason other than damage is left alone. n must
+// be at least 1.
 func (s *Store) Retain(n int) error {
 	if n < 1 {
 		return fmt.Errorf("checkpoint: retain %d: want at least 1", n)
 	}
+	n = max(n, minRetained)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	infos, err := s.List()
@@ -348,15 +375,17 @@ func (s *Store) Clear() error {
 	if err := s.markFinished(); err != nil {
 		return fmt.Errorf("checkpoint: clear %s: %w", s.dir, err)
 	}
-	names, err := s.fs.List(s.dir)
+	infos, err := s.dirs()
 	if err != nil {
 		return fmt.Errorf("checkpoint: clear %s: %w", s.dir, err)
 	}
-	for _, name := range names {
-		if _, _, ok := parseDirName(name); ok {
-			if err := s.fs.RemoveAll(filepath.Join(s.dir, name)); err != nil {
-				return fmt.Errorf("checkpoint: clear %s: %w", s.dir, err)
-			}
+	for _, in := range infos {
+		name := dirName(in.ID)
+		if in.InProgress {
+			name = tmpName(in.ID)
+		}
+		if err := s.fs.RemoveAll(filepath.Join(s.dir, name)); err != nil {
+			return fmt.Errorf("checkpoint: clear %s: %w", s.dir, err)
 		}
 	}
 	if err := s.fs.SyncDir(s.dir); err != nil {
@@ -426,14 +455,15 @@ func (s *Store) Finished() (bool, error) {
 
 // damage is an error about a damaged checkpoint; it matches ErrCorrupt.
 type damage struct {
-	msg string
-	err error
+	id     uint64
+	detail string // what is damaged, without the checkpoint
+	err    error
 }
 
 func damaged(id uint64, err error, format string, args ...any) error {
-	return &damage{msg: fmt.Sprintf("checkpoint %d: ", id) + fmt.Sprintf(format, args...), err: err}
+	return &damage{id: id, detail: fmt.Sprintf(format, args...), err: err}
 }
 
-func (d *damage) Error() string        { return d.msg }
+func (d *damage) Error() string        { return fmt.Sprintf("checkpoint %d: %s", d.id, d.detail) }
 func (d *damage) Unwrap() error        { return d.err }
 func (d *damage) Is(target error) bool { return target == ErrCorrupt }

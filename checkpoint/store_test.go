@@ -255,7 +255,8 @@ func TestRetain(t *testing.T) {
 	if err := s.Retain(1); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := listDir(t, dir), []string{chk(9), "notes.txt"}; !slices.Equal(got, want) {
+	// Retain keeps the one before the newest to fall back to, even when told to keep one.
+	if got, want := listDir(t, dir), []string{chk(6), chk(9), "notes.txt"}; !slices.Equal(got, want) {
 		t.Fatalf("after Retain(1) the store holds %q, want %q", got, want)
 	}
 	checkLatest(t, s, m9)

@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"millrace/schema"
+	"millrace/vfs"
 )
 
 // readCounting reads r to io.EOF, checking on the way that BytesRead never falls and never
@@ -60,7 +61,7 @@ func TestTextReadersCountTheFilesBytes(t *testing.T) {
 	for _, name := range []string{"tx.jsonl", "tx.jsonl.gz", "tx.csv", "tx.csv.zst"} {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join(dir, name)
-			w, err := Create(path, "", rec.Schema(), WriteOptions{})
+			w, err := Create(vfs.OSFS{}, path, "", rec.Schema(), WriteOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -182,7 +183,7 @@ func TestOpenAllCountsEveryFile(t *testing.T) {
 	var total int64
 	for _, name := range []string{"a.jsonl", "b.csv.gz"} {
 		path := filepath.Join(dir, name)
-		w, err := Create(path, "", rec.Schema(), WriteOptions{})
+		w, err := Create(vfs.OSFS{}, path, "", rec.Schema(), WriteOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}

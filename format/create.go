@@ -2,42 +2,42 @@ package format
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
+
+	"millrace/vfs"
 )
 
 // File is a new file being written. It is compressed with gzip or zstd when its name ends in
 // .gz or .zst, written under a hidden temporary name beside its path, and published by a
-// successful Close with an fsync and a rename: readers never see a half-written file.
+// successful Close with an fsync and a rename (vfs.AtomicFile): readers never see a
+// half-written file.
 type File struct {
 	path  string
-	f     *os.File
+	f     *vfs.AtomicFile
 	bw    *bufio.Writer
 	codec io.WriteCloser // nil when not compressed
 	w     io.Writer
 	err   error
 }
 
-// CreateFile starts a new file at path, creating its directory.
-func CreateFile(path string) (*File, error) {
+// CreateFile starts a new file at path on the operating system's filesystem, creating its
+// directory.
+func CreateFile(path string) (*File, error) { return CreateFileFS(vfs.OSFS{}, path) }
+
+// CreateFileFS starts a new file at path on fsys, creating its directory.
+func CreateFileFS(fsys vfs.FS, path string) (*File, error) {
 	_, codec, _ := Detect(path)
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := fsys.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("create %q: %w", path, err)
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	f, err := vfs.CreateAtomic(fsys, path, vfs.TempName(path))
 	if err != nil {
-		return nil, fmt.Errorf("create %q: %w", path, err)
-	}
-	if err := f.Chmod(0o644); err != nil { // CreateTemp makes files private; outputs are not
-		_ = f.Close()
-		_ = os.Remove(f.Name())
 		return nil, fmt.Errorf("create %q: %w", path, err)
 	}
 	out := &File{path: path, f: f, bw: bufio.NewWriterSize(f, 1<<20)}
@@ -71,8 +71,8 @@ func (f *File) Write(p []byte) (int, error) {
 	return n, f.err
 }
 
-// Close publishes the file at its path. After a failed write it removes the temporary file
-// and returns that write's error.
+// Close publishes the file at its path, durably. After a failed write it removes the
+// temporary file and returns that write's error.
 func (f *File) Close() error {
 	if f.err != nil {
 		f.Abort()
@@ -82,25 +82,21 @@ func (f *File) Close() error {
 	if f.codec != nil {
 		steps = append(steps, f.codec.Close)
 	}
-	steps = append(steps, f.bw.Flush, f.f.Sync, f.f.Close)
+	steps = append(steps, f.bw.Flush)
 	for _, step := range steps {
 		if err := step(); err != nil {
 			f.Abort()
 			return fmt.Errorf("write %q: %w", f.path, err)
 		}
 	}
-	if err := os.Rename(f.f.Name(), f.path); err != nil {
-		f.Abort()
+	if err := f.f.Close(); err != nil {
 		return fmt.Errorf("publish %q: %w", f.path, err)
 	}
-	return syncDir(filepath.Dir(f.path))
+	return nil
 }
 
 // Abort drops the file: nothing appears at its path.
-func (f *File) Abort() {
-	_ = f.f.Close() // it may be closed already; the file is removed either way
-	_ = os.Remove(f.f.Name())
-}
+func (f *File) Abort() { f.f.Abort() }
 
 // FileWriter is a Writer of a new file that can also be dropped.
 type FileWriter interface {
@@ -109,9 +105,9 @@ type FileWriter interface {
 	Abort()
 }
 
-// Create returns a writer of a new File at path, in kind or as its name says when kind is
-// empty (see CreateFile for compression and atomic publishing).
-func Create(path string, kind Kind, s *arrow.Schema, opts WriteOptions) (FileWriter, error) {
+// Create returns a writer of a new File at path on fsys, in kind or as its name says when
+// kind is empty (see File for compression and atomic publishing).
+func Create(fsys vfs.FS, path string, kind Kind, s *arrow.Schema, opts WriteOptions) (FileWriter, error) {
 	detected, codec, derr := Detect(path)
 	if kind == "" {
 		if derr != nil {
@@ -122,7 +118,7 @@ func Create(path string, kind Kind, s *arrow.Schema, opts WriteOptions) (FileWri
 	if kind == Parquet && codec != NoCodec {
 		return nil, fmt.Errorf("create %q: Parquet compresses its own pages; drop the .%s", path, codec)
 	}
-	f, err := CreateFile(path)
+	f, err := CreateFileFS(fsys, path)
 	if err != nil {
 		return nil, err
 	}
@@ -161,20 +157,4 @@ func (fw *fileWriter) Close() error {
 		return fw.err
 	}
 	return fw.file.Close()
-}
-
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil && !errors.Is(err, os.ErrInvalid) {
-		return fmt.Errorf("sync directory %q: %w", dir, err)
-	}
-	return nil
 }

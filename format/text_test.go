@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"millrace/schema"
+	"millrace/vfs"
 )
 
 // readAll drains r into one batch (nil if no rows) and its dead letters.
@@ -130,7 +131,7 @@ func TestCreateAndOpenCompressed(t *testing.T) {
 	defer want.Release()
 	for _, name := range []string{"tx.jsonl", "tx.jsonl.gz", "tx.csv.zst", "sub/tx.ndjson.zst", "tx.csv.gz"} {
 		path := filepath.Join(dir, name)
-		w, err := Create(path, "", want.Schema(), WriteOptions{})
+		w, err := Create(vfs.OSFS{}, path, "", want.Schema(), WriteOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -172,7 +173,7 @@ func TestGlobAndOpenAll(t *testing.T) {
 			}
 			continue
 		}
-		w, err := Create(path, "", want.Schema(), WriteOptions{})
+		w, err := Create(vfs.OSFS{}, path, "", want.Schema(), WriteOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}

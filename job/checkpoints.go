@@ -13,6 +13,7 @@ import (
 	"millrace/op"
 	"millrace/plan"
 	"millrace/scale"
+	"millrace/sink"
 )
 
 // checkpoints connects the runs of a job to its checkpoint store: it writes the engine's
@@ -71,14 +72,10 @@ func (c *checkpoints) resume(p *plan.Plan, fresh, rescaling bool, reset []string
 	if fresh || finished {
 		return nil, c.store.Clear()
 	}
-	m, err := c.store.Latest()
+	m, r, parts, err := c.newestUsable(p, reset)
 	if errors.Is(err, checkpoint.ErrNone) {
 		return nil, nil
 	}
-	if err != nil {
-		return nil, err
-	}
-	r, err := PlanResume(m, p, reset)
 	if err != nil {
 		return nil, err
 	}
@@ -88,20 +85,7 @@ func (c *checkpoints) resume(p *plan.Plan, fresh, rescaling bool, reset []string
 			return nil, err
 		}
 	}
-	snap := &engine.Snapshot{ID: m.ID, Taken: m.Taken, Parts: map[string][][]byte{}}
-	for _, name := range r.Restore {
-		node := m.Nodes[name]
-		parts := make([][]byte, len(node.Parts))
-		for _, part := range node.Parts {
-			if part.Blob == "" {
-				continue
-			}
-			if parts[part.Subtask], err = c.store.Read(m, part.Blob); err != nil {
-				return nil, err
-			}
-		}
-		snap.Parts[name] = parts
-	}
+	snap := &engine.Snapshot{ID: m.ID, Taken: m.Taken, Parts: parts}
 	if rescaling {
 		return snap, nil
 	}
@@ -116,6 +100,96 @@ func (c *checkpoints) resume(p *plan.Plan, fresh, rescaling bool, reset []string
 		fmt.Fprintf(c.log, "the parallelism changed: the state of %s is spread over the subtasks\n", strings.Join(r.Moved, ", "))
 	}
 	return snap, nil
+}
+
+// newestUsable finds the checkpoint a run of p goes on from: the newest intact one (every
+// blob as its manifest recorded it) whose sinks' pre-committed files are intact too. It
+// decides with PlanResume which steps take their state back, and reads their parts. A
+// damaged checkpoint is reported, discarded (the run takes its id again) and passed over
+// for the one before; with none left, the error says so. The sinks are checked here, before
+// the engine starts, because once it runs one sink subtask could publish from a checkpoint
+// in which another then finds a damaged file.
+func (c *checkpoints) newestUsable(p *plan.Plan, reset []string) (checkpoint.Manifest, Resume, map[string][][]byte, error) {
+	m, skipped, err := c.store.LatestIntact()
+	var r Resume
+	var parts map[string][][]byte
+	for err == nil {
+		if r, err = PlanResume(m, p, reset); err != nil {
+			return m, r, nil, err
+		}
+		parts, err = c.read(m, r.Restore)
+		if err == nil {
+			err = verifySinks(p, parts)
+		}
+		if !errors.Is(err, sink.ErrDamaged) {
+			break
+		}
+		skipped = append(skipped, checkpoint.Skipped{ID: m.ID, Reason: err})
+		var more []checkpoint.Skipped
+		m, more, err = c.store.IntactBefore(m.ID)
+		skipped = append(skipped, more...)
+	}
+	if errors.Is(err, checkpoint.ErrNone) && len(skipped) > 0 {
+		return m, r, nil, fmt.Errorf("no intact checkpoint to resume from: %s; --fresh starts over", skipped[len(skipped)-1]) // not ErrNone: that would start afresh silently
+	}
+	if err != nil {
+		return m, r, nil, err
+	}
+	for _, sk := range skipped {
+		fmt.Fprintf(c.log, "%s; resuming from checkpoint %d\n", sk, m.ID)
+		if err := c.store.Discard(sk.ID); err != nil {
+			return m, r, nil, err
+		}
+	}
+	return m, r, parts, nil
+}
+
+// read reads the parts of the steps named from checkpoint m.
+func (c *checkpoints) read(m checkpoint.Manifest, steps []string) (map[string][][]byte, error) {
+	out := map[string][][]byte{}
+	for _, name := range steps {
+		node := m.Nodes[name]
+		parts := make([][]byte, len(node.Parts))
+		for _, part := range node.Parts {
+			if part.Blob == "" {
+				continue
+			}
+			var err error
+			if parts[part.Subtask], err = c.store.Read(m, part.Blob); err != nil {
+				return nil, err
+			}
+		}
+		out[name] = parts
+	}
+	return out, nil
+}
+
+// verifySinks checks the pre-committed files that the file sinks' parts name, as their
+// Restore will: an error matching sink.ErrDamaged names a file that is not as written.
+func verifySinks(p *plan.Plan, parts map[string][][]byte) error {
+	for _, n := range p.Graph.Nodes {
+		states, ok := parts[n.Name]
+		if step, _ := p.Step(n.Name); !ok || step.Kind != plan.KindSink {
+			continue
+		}
+		o, err := n.Operator(0)
+		if err != nil {
+			return err
+		}
+		f, ok := o.(*sink.File)
+		if !ok {
+			continue
+		}
+		for _, state := range states {
+			if state == nil {
+				continue
+			}
+			if err := f.Verify(state); err != nil {
+				return fmt.Errorf("sink %s: %w", strings.TrimPrefix(n.Name, "sink."), err)
+			}
+		}
+	}
+	return nil
 }
 
 // complete writes a snapshot as a checkpoint and keeps the newest few. A checkpoint that

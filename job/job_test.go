@@ -12,11 +12,11 @@ import (
 	"time"
 
 	"millrace/checkpoint"
-	"millrace/checkpoint/errorfs"
 	"millrace/engine"
 	"millrace/plan"
 	"millrace/scale"
 	"millrace/spec"
+	"millrace/vfs/errorfs"
 )
 
 // testSpec reads a file into a filter and a windowed count.

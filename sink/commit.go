@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 	"slices"
@@ -41,6 +40,9 @@ type pendingFile struct {
 	Checkpoint uint64 `json:"checkpoint"`
 	Path       string `json:"path"`
 	Final      string `json:"final"`
+	// Sum is checked before the file is published; it is nil in the states of builds that
+	// did not record it, whose files are published unchecked.
+	Sum *fileSum `json:"sum,omitempty"`
 }
 
 // root is the directory the paths of the state are relative to.
@@ -85,11 +87,11 @@ func (f *File) newStaged(dir string) (*part, error) {
 		newEnc = f.newChunkEncoder
 	}
 	p.path = f.abs(relPath(dir, writingName(p.stem)))
-	w, err := createStaged(p.path, newEnc)
+	w, err := createStaged(f.opts.FS, p.path, newEnc)
 	if err != nil {
 		return nil, err
 	}
-	p.w = w
+	p.w, p.staged = w, w
 	return p, nil
 }
 
@@ -119,15 +121,15 @@ func (f *File) Snapshot(id uint64) ([]byte, error) {
 	for len(f.closed) > 0 {
 		p := f.closed[0]
 		pend := relPath(p.dir, pendingName(p.stem, id))
-		if err := os.Rename(p.path, f.abs(pend)); err != nil {
+		if err := f.opts.FS.Rename(p.path, f.abs(pend)); err != nil {
 			return nil, fmt.Errorf("sink %s: pre-commit for checkpoint %s: %w", f.opts.Path, checkpointLabel(id), err)
 		}
-		f.pending = append(f.pending, pendingFile{Checkpoint: id, Path: pend, Final: relPath(p.dir, p.final)})
+		f.pending = append(f.pending, pendingFile{Checkpoint: id, Path: pend, Final: relPath(p.dir, p.final), Sum: p.staged.checksum()})
 		f.closed = f.closed[1:]
 		synced[filepath.Dir(f.abs(pend))] = true
 	}
 	f.closed = nil
-	if err := syncDirs(synced); err != nil {
+	if err := f.syncDirs(synced); err != nil {
 		return nil, fmt.Errorf("sink %s: pre-commit for checkpoint %s: %w", f.opts.Path, checkpointLabel(id), err)
 	}
 	return json.Marshal(fileState{Version: stateVersion, Checkpoint: id, Subtask: f.sub, Seq: f.seq,
@@ -136,7 +138,9 @@ func (f *File) Snapshot(id uint64) ([]byte, error) {
 
 // Commit publishes the files pre-committed by checkpoint id and every earlier one, renaming
 // them to their final names. A single file is published whole, by the commit of
-// op.FinalCheckpoint only.
+// op.FinalCheckpoint only. It first checks every file it is to publish against the size and
+// CRC-32C the checkpoint recorded, and publishes none if one fails: the error then matches
+// ErrDamaged.
 func (f *File) Commit(id uint64) error {
 	if !f.ckpt {
 		return fmt.Errorf("sink %s: a commit in a run without checkpoints", f.opts.Path)
@@ -150,29 +154,44 @@ func (f *File) Commit(id uint64) error {
 		}
 		return f.publishFile()
 	}
-	synced := map[string]bool{}
-	var rest []pendingFile
+	var due, rest []pendingFile
 	for _, p := range f.pending {
 		if p.Checkpoint > id {
 			rest = append(rest, p)
-			continue
+		} else {
+			due = append(due, p)
 		}
+	}
+	if err := f.publishParts(due); err != nil {
+		return err
+	}
+	f.pending = rest
+	return nil
+}
+
+// publishParts checks the pre-committed part files files and, if every one is intact,
+// renames them to their final names, durably.
+func (f *File) publishParts(files []pendingFile) error {
+	if err := f.verify(files); err != nil {
+		return err
+	}
+	synced := map[string]bool{}
+	for _, p := range files {
 		if err := f.publishPart(p); err != nil {
 			return err
 		}
 		synced[filepath.Dir(f.abs(p.Final))] = true
 	}
-	f.pending = rest
-	return syncDirs(synced)
+	return f.syncDirs(synced)
 }
 
 // publishPart renames a pre-committed part file to its final name. A file already there and
 // no longer under its pending name was published before.
 func (f *File) publishPart(p pendingFile) error {
 	from, to := f.abs(p.Path), f.abs(p.Final)
-	err := os.Rename(from, to)
+	err := f.opts.FS.Rename(from, to)
 	if errors.Is(err, fs.ErrNotExist) {
-		if _, serr := os.Stat(to); serr == nil {
+		if _, serr := f.opts.FS.Stat(to); serr == nil {
 			return nil
 		}
 	}
@@ -186,7 +205,10 @@ func (f *File) publishPart(p pendingFile) error {
 // publishes the part files the checkpoint pre-committed (its Commit may not have run),
 // completes the publishing of a single file if the state is the final one, and removes every
 // other hidden file of this subtask: they hold rows written after the checkpoint, which the
-// resumed run writes again.
+// resumed run writes again. It first checks every file the state names against the size
+// and CRC-32C the checkpoint recorded; if one fails it publishes and removes nothing and
+// returns an error matching ErrDamaged, so that the run can resume from an older
+// checkpoint instead.
 func (f *File) Restore(state []byte) error {
 	st, err := f.decodeState(state)
 	if err != nil {
@@ -195,14 +217,7 @@ func (f *File) Restore(state []byte) error {
 	f.ckpt, f.begun = true, true
 	f.seq, f.swept = st.Seq, st.Sweep
 	if f.opts.Dir {
-		synced := map[string]bool{}
-		for _, p := range st.Pending {
-			if err := f.publishPart(p); err != nil {
-				return err
-			}
-			synced[filepath.Dir(f.abs(p.Final))] = true
-		}
-		if err := syncDirs(synced); err != nil {
+		if err := f.publishParts(st.Pending); err != nil {
 			return err
 		}
 		return f.sweep(nil)
@@ -213,9 +228,12 @@ func (f *File) Restore(state []byte) error {
 			return err
 		}
 	}
+	if err := f.verify(f.pending); err != nil {
+		return err
+	}
 	keep := map[string]bool{}
 	for _, p := range f.pending {
-		if _, err := os.Stat(f.abs(p.Path)); err != nil {
+		if _, err := f.opts.FS.Stat(f.abs(p.Path)); err != nil {
 			return fmt.Errorf("sink %s: chunk %s of checkpoint %s: %w", f.opts.Path, p.Path, checkpointLabel(p.Checkpoint), err)
 		}
 		keep[f.abs(p.Path)] = true
@@ -309,7 +327,7 @@ func (f *File) sweep(keep map[string]bool) error {
 		if keep[p] {
 			return nil
 		}
-		if err := os.RemoveAll(p); err != nil {
+		if err := f.opts.FS.RemoveAll(p); err != nil {
 			return fmt.Errorf("sink %s: remove what an earlier run left: %w", f.opts.Path, err)
 		}
 		synced[filepath.Dir(p)] = true
@@ -317,7 +335,7 @@ func (f *File) sweep(keep map[string]bool) error {
 	}
 	if !f.opts.Dir {
 		name := filepath.Base(f.opts.Path)
-		entries, err := os.ReadDir(f.root())
+		entries, err := f.opts.FS.ReadDir(f.root())
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("sink %s: %w", f.opts.Path, err)
 		}
@@ -328,26 +346,39 @@ func (f *File) sweep(keep map[string]bool) error {
 				}
 			}
 		}
-		return syncDirs(synced)
+		return f.syncDirs(synced)
 	}
-	root := f.root()
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			return nil // nothing written yet
-		case err != nil:
-			return fmt.Errorf("sink %s: %w", f.opts.Path, err)
-		case d.IsDir() && p != root && strings.HasPrefix(d.Name(), "."):
-			return filepath.SkipDir // not a partition directory
-		case !d.IsDir() && ownsPart(d.Name(), f.sub):
-			return remove(p)
-		case !d.IsDir() && slices.ContainsFunc(f.swept, func(sub int) bool { return ownsPart(d.Name(), sub) }):
-			return remove(p)
-		}
-		return nil
-	})
-	if err != nil {
+	owned := func(name string) bool {
+		return ownsPart(name, f.sub) || slices.ContainsFunc(f.swept, func(sub int) bool { return ownsPart(name, sub) })
+	}
+	if err := f.sweepDir(f.root(), owned, remove); err != nil {
 		return err
 	}
-	return syncDirs(synced)
+	return f.syncDirs(synced)
+}
+
+// sweepDir calls remove for every file under dir, a partition directory or the sink's
+// root, whose name owned claims, skipping hidden directories, which hold no partition.
+func (f *File) sweepDir(dir string, owned func(string) bool, remove func(string) error) error {
+	entries, err := f.opts.FS.ReadDir(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && dir == f.root():
+		return nil // nothing written yet
+	case err != nil:
+		return fmt.Errorf("sink %s: %w", f.opts.Path, err)
+	}
+	for _, e := range entries {
+		p := filepath.Join(dir, e.Name())
+		switch {
+		case e.IsDir() && !strings.HasPrefix(e.Name(), "."):
+			if err := f.sweepDir(p, owned, remove); err != nil {
+				return err
+			}
+		case !e.IsDir() && owned(e.Name()):
+			if err := remove(p); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -45,12 +45,30 @@
 //
 //	{"version": 1, "checkpoint": ID, "subtask": S, "seq": N, "base": true,
 //	 "pending": [{"checkpoint": ID, "path": "D/.part-000-00007.parquet.ckpt-3",
-//	              "final": "D/part-000-00007.parquet"}, ...]}
+//	              "final": "D/part-000-00007.parquet",
+//	              "sum": {"size": 48213, "crc32c": 2208339183}}, ...]}
 //
 // checkpoint is the id of the snapshot, seq the last file number used, base (single
 // files only) says DIR/NAME already holds rows that come before the chunks, and pending
 // lists, oldest first, the files pre-committed and not yet published, with paths relative
-// to the sink's directory (DIR for a single file), slash-separated. After a rescale
-// (Rescale) the state may also hold "sweep": [I, ...], subtasks that no longer exist, whose
-// pre-committed files this subtask publishes and whose hidden files it removes.
+// to the sink's directory (DIR for a single file), slash-separated, and the size and
+// CRC-32C of each. After a rescale (Rescale) the state may also hold "sweep": [I, ...],
+// subtasks that no longer exist, whose pre-committed files this subtask publishes and
+// whose hidden files it removes.
+//
+// # Damaged pre-commits
+//
+// Commit and Restore read every file they are about to publish (part files) or assemble
+// (chunks), and Restore every chunk it keeps, and check its size and CRC-32C against the
+// state. If one does not match, or is missing, they publish and remove nothing and return
+// an error matching ErrDamaged (a *DamagedError naming the file, the checkpoint, the
+// expected and the actual size): a file truncated or changed on disk is never published.
+// The check reads the files back: BenchmarkCommit, one 47 MB JSONL part file from the page
+// cache, takes about 30 to 40 ms against 2 ms for the renames alone.
+// File.Verify makes the same check of a state without changing anything, so that a
+// resume can find a damaged checkpoint before any sink restores from it. The checkpoint is
+// then damaged as a whole; the run resumes from an older intact one, whose Restore removes
+// the damaged file with the other hidden files written after it, and whose replay writes
+// its rows again. A pending file without "sum", written by a build that did not record
+// it, is published unchecked.
 package sink

@@ -12,6 +12,7 @@ import (
 	"millrace/format"
 	"millrace/op"
 	"millrace/take"
+	"millrace/vfs"
 )
 
 // Partitioner computes, for every row of a batch, the values of one partition column.
@@ -40,6 +41,9 @@ type FileOptions struct {
 	RollInterval time.Duration
 	// Now is the clock that RollInterval is measured with (default time.Now).
 	Now func() time.Time
+	// FS is the filesystem the sink writes, renames and removes its files through (default
+	// the operating system's).
+	FS vfs.FS
 }
 
 // File is a sink operator writing batches to files. Every file appears atomically, never
@@ -63,9 +67,6 @@ type File struct {
 	pending []pendingFile // files pre-committed and not yet published, oldest first
 	base    bool          // a single file: its published file holds rows older than the chunks
 	swept   []int         // subtasks a rescale removed, whose hidden files this one removes
-	// failAfter, when set, is called after each step of publishing a single file; tests
-	// return an error from it to stop there, as a crash would.
-	failAfter func(step string) error
 }
 
 // part is one output file: open, or with checkpoints rolled and waiting for a Snapshot.
@@ -75,8 +76,10 @@ type part struct {
 	rows   int64
 	opened time.Time
 
-	// With checkpoints: the file number, its directory, and its hidden stem and published
-	// name in that directory.
+	// With checkpoints: the file as staged (w itself), which knows its size and checksum,
+	// the file number, its directory, and its hidden stem and published name in that
+	// directory.
+	staged      *staged
 	seq         int
 	dir         string
 	stem, final string
@@ -102,6 +105,9 @@ func NewFileFactory(s *arrow.Schema, opts FileOptions) (func() *File, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.FS == nil {
+		opts.FS = vfs.OSFS{}
 	}
 	if opts.Kind == "" {
 		k, _, err := format.Detect(opts.Path)
@@ -229,7 +235,7 @@ func (f *File) newPart(dir string) (*part, error) {
 		name := fmt.Sprintf("part-%03d-%05d.%s", f.sub, f.seq, ext)
 		path = filepath.Join(f.opts.Path, filepath.FromSlash(dir), name)
 	}
-	w, err := format.Create(path, f.opts.Kind, f.schema, f.opts.Write)
+	w, err := format.Create(f.opts.FS, path, f.opts.Kind, f.schema, f.opts.Write)
 	if err != nil {
 		return nil, err
 	}

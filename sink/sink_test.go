@@ -26,7 +26,7 @@ func batches(t *testing.T, rows int64) []arrow.RecordBatch {
 }
 
 // batchesOf generates rows transactions in batches of size rows.
-func batchesOf(t *testing.T, rows int64, size int) []arrow.RecordBatch {
+func batchesOf(t testing.TB, rows int64, size int) []arrow.RecordBatch {
 	t.Helper()
 	cfg := gen.DefaultConfig()
 	cfg.Rows = rows

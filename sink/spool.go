@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 
 	"github.com/apache/arrow-go/v18/arrow/ipc"
@@ -30,74 +29,100 @@ func (f *File) newChunkEncoder(w io.Writer) (format.Writer, error) {
 func (f *File) publishFile() error {
 	dir, name := f.root(), filepath.Base(f.opts.Path)
 	ready := filepath.Join(dir, publishDir(name), name)
-	assembled, err := exists(ready)
+	stage, have, err := f.publishStage(f.pending)
 	if err != nil {
 		return fmt.Errorf("sink %s: publish: %w", f.opts.Path, err)
 	}
-	if !assembled {
-		have := 0
-		for _, p := range f.pending {
-			ok, err := exists(f.abs(p.Path))
-			if err != nil {
-				return fmt.Errorf("sink %s: publish: %w", f.opts.Path, err)
-			}
-			if ok {
-				have++
-			}
+	switch {
+	case stage == published:
+		f.pending, f.base = nil, true
+		return nil
+	case stage == chunks && len(f.pending) == 0 && f.base:
+		return nil // nothing to add to what is published
+	case stage == chunks:
+		if err := f.verify(f.pending); err != nil {
+			return err
 		}
-		switch {
-		case have == 0 && len(f.pending) > 0: // the chunks are gone once the whole is assembled
-			f.pending, f.base = nil, true
-			return nil
-		case have < len(f.pending):
+		if have < len(f.pending) {
 			return fmt.Errorf("sink %s: publish: %d of %d chunks are missing and no assembled file is there",
 				f.opts.Path, len(f.pending)-have, len(f.pending))
-		case len(f.pending) == 0 && f.base:
-			return nil // nothing to add to what is published
 		}
 		if err := f.assemble(ready); err != nil {
 			return fmt.Errorf("sink %s: publish: %w", f.opts.Path, err)
 		}
-		if err := f.stepDone(dir, "assembled"); err != nil {
+		if err := f.stepDone(dir); err != nil {
 			return err
 		}
 	}
 	for _, p := range f.pending {
-		if err := os.Remove(f.abs(p.Path)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := f.opts.FS.Remove(f.abs(p.Path)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("sink %s: publish: %w", f.opts.Path, err)
 		}
 	}
-	if err := f.stepDone(dir, "chunks removed"); err != nil {
+	if err := f.stepDone(dir); err != nil {
 		return err
 	}
-	if err := os.Rename(ready, f.opts.Path); err != nil {
+	if err := f.opts.FS.Rename(ready, f.opts.Path); err != nil {
 		return fmt.Errorf("sink %s: publish: %w", f.opts.Path, err)
 	}
-	if err := f.stepDone(dir, "renamed"); err != nil {
+	if err := f.stepDone(dir); err != nil {
 		return err
 	}
 	f.pending, f.base = nil, true
 	// What is left in the publish directory is an assembly a crash interrupted.
-	if err := os.RemoveAll(filepath.Dir(ready)); err != nil {
+	if err := f.opts.FS.RemoveAll(filepath.Dir(ready)); err != nil {
 		return fmt.Errorf("sink %s: publish: %w", f.opts.Path, err)
 	}
 	return nil
 }
 
-// stepDone makes a step of publishFile durable, and lets a test stop there.
-func (f *File) stepDone(dir, step string) error {
-	if err := syncDir(dir); err != nil {
-		return fmt.Errorf("sink %s: publish: %w", f.opts.Path, err)
+// publishing is how far the publishing of a single file got.
+type publishing int
+
+const (
+	chunks    publishing = iota // the chunks wait to be assembled
+	assembled                   // the whole waits in the publish directory
+	published                   // the chunks are gone, the whole is published
+)
+
+// publishStage says how far the publishing of the single file from the chunks pending got,
+// and how many of the chunks are there.
+func (f *File) publishStage(pending []pendingFile) (publishing, int, error) {
+	name := filepath.Base(f.opts.Path)
+	ok, err := f.exists(filepath.Join(f.root(), publishDir(name), name))
+	if err != nil || ok {
+		return assembled, 0, err
 	}
-	if f.failAfter != nil {
-		return f.failAfter(step)
+	have := 0
+	for _, p := range pending {
+		ok, err := f.exists(f.abs(p.Path))
+		if err != nil {
+			return chunks, 0, err
+		}
+		if ok {
+			have++
+		}
+	}
+	if have == 0 && len(pending) > 0 {
+		ok, err := f.exists(f.opts.Path)
+		if err != nil || ok {
+			return published, 0, err
+		}
+	}
+	return chunks, have, nil
+}
+
+// stepDone makes a step of publishFile durable: the renames and removals in dir.
+func (f *File) stepDone(dir string) error {
+	if err := f.opts.FS.SyncDir(dir); err != nil {
+		return fmt.Errorf("sink %s: publish: sync directory %q: %w", f.opts.Path, dir, err)
 	}
 	return nil
 }
 
 // assemble writes the whole file at path, which appears atomically when it is complete.
 func (f *File) assemble(path string) (err error) {
-	w, err := format.Create(path, f.opts.Kind, f.schema, f.opts.Write)
+	w, err := format.Create(f.opts.FS, path, f.opts.Kind, f.schema, f.opts.Write)
 	if err != nil {
 		return err
 	}
@@ -150,7 +175,7 @@ func (f *File) copyPublished(w format.Writer) error {
 
 // copyChunk writes the batches of a chunk to w.
 func (f *File) copyChunk(w format.Writer, path string) error {
-	in, err := os.Open(path)
+	in, err := f.opts.FS.Open(path)
 	if err != nil {
 		return err
 	}
@@ -172,8 +197,8 @@ func (f *File) copyChunk(w format.Writer, path string) error {
 }
 
 // exists tells whether a file is at path.
-func exists(path string) (bool, error) {
-	_, err := os.Stat(path)
+func (f *File) exists(path string) (bool, error) {
+	_, err := f.opts.FS.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}

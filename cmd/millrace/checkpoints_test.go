@@ -263,3 +263,75 @@ func TestASecondInstanceIsRefused(t *testing.T) {
 		t.Fatalf("the first run: %v\n%s", err, said)
 	}
 }
+
+// TestADamagedCheckpointFallsBackToTheOneBefore stops a run, damages its newest checkpoint
+// (a byte of a blob flipped, or the manifest gone), and resumes: the run says which
+// checkpoint is damaged and why, goes on from the one before, and its output equals an
+// uninterrupted run's.
+func TestADamagedCheckpointFallsBackToTheOneBefore(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the real CLI for several seconds")
+	}
+	for _, c := range []struct {
+		name   string
+		damage func(t *testing.T, dir string)
+		said   string
+	}{
+		{"a blob flipped", func(t *testing.T, dir string) {
+			blob := filepath.Join(dir, "per_card.0")
+			b, err := os.ReadFile(blob)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b[len(b)/2] ^= 0xff
+			if err := os.WriteFile(blob, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, `"per_card.0" has CRC-32C`},
+		{"the manifest gone", func(t *testing.T, dir string) {
+			if err := os.Remove(filepath.Join(dir, checkpoint.ManifestName)); err != nil {
+				t.Fatal(err)
+			}
+		}, "is damaged"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir, spec := resumeInput(t, "1000000", true)
+			// Part files: a single file is assembled when a run stops, which consumes the
+			// chunks of the checkpoints before, so no run can go back past that.
+			text, err := os.ReadFile(spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(spec, []byte(strings.Replace(string(text), "${OUT}/big.jsonl", "${OUT}/big", 1)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			checkpoints := filepath.Join(dir, "checkpoints")
+			args := []string{"run", spec, "-p", "2", "--listen", "", "--checkpoint", checkpoints, "--checkpoint-interval", "100ms"}
+			runStopped(t, args)
+			s, err := checkpoint.Open(checkpoint.OSFS{}, checkpoints)
+			if err != nil {
+				t.Fatal(err)
+			}
+			list, err := s.List()
+			if err != nil || len(list) < 2 {
+				t.Fatalf("checkpoints %v (%v): want two to fall back between", list, err)
+			}
+			newest := list[0] // newest first
+			c.damage(t, filepath.Join(checkpoints, fmt.Sprintf("chk-%020d", newest.ID)))
+			logged, err := runLogged(t, args...)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, logged)
+			}
+			want := fmt.Sprintf("checkpoint %d is damaged", newest.ID)
+			if !strings.Contains(logged, want) || !strings.Contains(logged, c.said) || !strings.Contains(logged, fmt.Sprintf("resuming from checkpoint %d", list[1].ID)) {
+				t.Errorf("the resumed run did not say %q, %q and where it resumes:\n%s", want, c.said, logged)
+			}
+			for _, sink := range [][2]string{{"big.jsonl", "big"}, {"per_card", "per_card"}} {
+				want, got := sinkRows(t, filepath.Join(dir, "want", sink[0])), sinkRows(t, filepath.Join(dir, "got", sink[1]))
+				if len(want) == 0 || !slices.Equal(got, want) {
+					t.Errorf("%s: %d rows after the fallback, %d uninterrupted; %s", sink[1], len(got), len(want), firstDifference(got, want))
+				}
+			}
+		})
+	}
+}

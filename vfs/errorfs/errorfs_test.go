@@ -8,13 +8,13 @@ import (
 	"syscall"
 	"testing"
 
-	"millrace/checkpoint"
-	"millrace/checkpoint/errorfs"
+	"millrace/vfs"
+	"millrace/vfs/errorfs"
 )
 
 // writeFiles creates, writes, syncs and closes three files in dir, then syncs dir, and
 // returns the first error.
-func writeFiles(fsys checkpoint.FS, dir string) error {
+func writeFiles(fsys vfs.FS, dir string) error {
 	for _, name := range []string{"a", "b", "c"} {
 		f, err := fsys.Create(filepath.Join(dir, name))
 		if err != nil {
@@ -38,7 +38,7 @@ func writeFiles(fsys checkpoint.FS, dir string) error {
 func TestOnIndex(t *testing.T) {
 	dir := t.TempDir()
 	inj := errorfs.OnIndex(1, errorfs.Kinds(errorfs.OpSync))
-	fsys := errorfs.Wrap(checkpoint.OSFS{}, inj)
+	fsys := errorfs.Wrap(vfs.OSFS{}, inj)
 	err := writeFiles(fsys, dir)
 	want := errorfs.Op{Kind: errorfs.OpSync, Path: filepath.Join(dir, "b")}
 	var e *errorfs.Error
@@ -71,7 +71,7 @@ func TestOnIndex(t *testing.T) {
 func TestFromIndex(t *testing.T) {
 	dir := t.TempDir()
 	inj := errorfs.FromIndex(4, nil).WithError(syscall.ENOSPC)
-	fsys := errorfs.Wrap(checkpoint.OSFS{}, inj)
+	fsys := errorfs.Wrap(vfs.OSFS{}, inj)
 	err := writeFiles(fsys, dir) // create, write, sync, close of a; create of b fails
 	if !errors.Is(err, syscall.ENOSPC) || !errors.Is(err, errorfs.ErrInjected) {
 		t.Fatalf("got %v, want ENOSPC", err)
@@ -81,7 +81,7 @@ func TestFromIndex(t *testing.T) {
 			t.Fatalf("a later mutating operation: %v", err)
 		}
 	}
-	if _, err := fsys.List(dir); err != nil {
+	if _, err := fsys.ReadDir(dir); err != nil {
 		t.Fatalf("reading is not matched by the default: %v", err)
 	}
 	if n := len(inj.Fired()); n != 4 {
@@ -95,7 +95,7 @@ func TestFromIndex(t *testing.T) {
 
 func TestOps(t *testing.T) {
 	dir := t.TempDir()
-	fsys := errorfs.Wrap(checkpoint.OSFS{}, nil)
+	fsys := errorfs.Wrap(vfs.OSFS{}, nil)
 	if err := writeFiles(fsys, dir); err != nil {
 		t.Fatal(err)
 	}
@@ -123,14 +123,14 @@ func TestOps(t *testing.T) {
 }
 
 func TestKinds(t *testing.T) {
-	for k := errorfs.OpCreate; k <= errorfs.OpList; k++ {
+	for k := errorfs.OpCreate; k <= errorfs.OpReadDir; k++ {
 		if k.String() == "" || k.String()[0] == 'O' {
 			t.Errorf("OpKind %d has no name", k)
 		}
 	}
 	mutates := map[errorfs.OpKind]bool{errorfs.OpCreate: true, errorfs.OpWrite: true, errorfs.OpSync: true, errorfs.OpClose: true,
 		errorfs.OpRename: true, errorfs.OpRemove: true, errorfs.OpRemoveAll: true, errorfs.OpMkdirAll: true, errorfs.OpSyncDir: true}
-	for k := errorfs.OpCreate; k <= errorfs.OpList; k++ {
+	for k := errorfs.OpCreate; k <= errorfs.OpReadDir; k++ {
 		if k.Mutates() != mutates[k] {
 			t.Errorf("%s.Mutates() = %v", k, k.Mutates())
 		}

@@ -1,11 +1,11 @@
-// Package errorfs wraps a checkpoint.FS to fail chosen operations, for tests of what a
-// checkpoint store does when the disk fails: the Nth write, sync, rename or directory
-// sync, or every operation from some point on, as a full disk or a revoked permission
-// does.
+// Package errorfs wraps a vfs.FS to fail chosen operations, for tests of what a writer (a
+// checkpoint store, a file sink, an output file) does when the disk fails: the Nth write,
+// sync, rename or directory sync, or every operation from some point on, as a full disk or
+// a revoked permission does.
 //
-// It is a package of its own, not a helper inside checkpoint, so that the product's
-// package carries no test machinery and so that the engine's tests, and any other
-// package's, can wrap the FS they give a Store in the same way.
+// It is a package of its own, not a helper inside vfs, so that the product's packages
+// carry no test machinery and so that any package's tests can wrap the FS they give a
+// writer in the same way.
 //
 // A test typically runs an operation once with an FS that injects nothing to learn its
 // sequence of operations (Ops), then once per index i with OnIndex(i, match) or
@@ -20,7 +20,7 @@ import (
 	"slices"
 	"sync"
 
-	"millrace/checkpoint"
+	"millrace/vfs"
 )
 
 // OpKind is a kind of filesystem operation.
@@ -42,13 +42,13 @@ const (
 	OpRead
 	OpReadClose
 	OpStat
-	OpList
+	OpReadDir
 )
 
 var kindNames = [...]string{
 	OpCreate: "create", OpWrite: "write", OpSync: "sync", OpClose: "close", OpRename: "rename",
 	OpRemove: "remove", OpRemoveAll: "remove-all", OpMkdirAll: "mkdir-all", OpSyncDir: "sync-dir",
-	OpOpen: "open", OpRead: "read", OpReadClose: "close-read", OpStat: "stat", OpList: "list",
+	OpOpen: "open", OpRead: "read", OpReadClose: "close-read", OpStat: "stat", OpReadDir: "readdir",
 }
 
 func (k OpKind) String() string {
@@ -175,21 +175,21 @@ func (n *Nth) Fired() []Op {
 	return slices.Clone(n.fired)
 }
 
-// FS is a checkpoint.FS that consults an Injector before every operation and records the
+// FS is a vfs.FS that consults an Injector before every operation and records the
 // operations it was asked for. It is safe for concurrent use if the FS it wraps is.
 type FS struct {
-	fs checkpoint.FS
+	fs vfs.FS
 
 	mu  sync.Mutex
 	inj Injector
 	ops []Op
 }
 
-var _ checkpoint.FS = (*FS)(nil)
+var _ vfs.FS = (*FS)(nil)
 
 // Wrap returns an FS that performs operations on fsys unless inj fails them. A nil inj
 // fails nothing.
-func Wrap(fsys checkpoint.FS, inj Injector) *FS { return &FS{fs: fsys, inj: inj} }
+func Wrap(fsys vfs.FS, inj Injector) *FS { return &FS{fs: fsys, inj: inj} }
 
 // SetInjector replaces the injector; nil fails nothing.
 func (f *FS) SetInjector(inj Injector) {
@@ -228,8 +228,8 @@ func (f *FS) check(op Op) error {
 	return nil
 }
 
-// Create implements checkpoint.FS.
-func (f *FS) Create(name string) (checkpoint.WriteFile, error) {
+// Create implements vfs.FS.
+func (f *FS) Create(name string) (vfs.File, error) {
 	if err := f.check(Op{Kind: OpCreate, Path: name}); err != nil {
 		return nil, err
 	}
@@ -240,7 +240,7 @@ func (f *FS) Create(name string) (checkpoint.WriteFile, error) {
 	return &writeFile{fs: f, name: name, f: w}, nil
 }
 
-// Open implements checkpoint.FS.
+// Open implements vfs.FS.
 func (f *FS) Open(name string) (io.ReadCloser, error) {
 	if err := f.check(Op{Kind: OpOpen, Path: name}); err != nil {
 		return nil, err
@@ -252,7 +252,7 @@ func (f *FS) Open(name string) (io.ReadCloser, error) {
 	return &readFile{fs: f, name: name, r: r}, nil
 }
 
-// Stat implements checkpoint.FS.
+// Stat implements vfs.FS.
 func (f *FS) Stat(name string) (fs.FileInfo, error) {
 	if err := f.check(Op{Kind: OpStat, Path: name}); err != nil {
 		return nil, err
@@ -260,7 +260,7 @@ func (f *FS) Stat(name string) (fs.FileInfo, error) {
 	return f.fs.Stat(name)
 }
 
-// Rename implements checkpoint.FS.
+// Rename implements vfs.FS.
 func (f *FS) Rename(oldname, newname string) error {
 	if err := f.check(Op{Kind: OpRename, Path: oldname, To: newname}); err != nil {
 		return err
@@ -268,7 +268,7 @@ func (f *FS) Rename(oldname, newname string) error {
 	return f.fs.Rename(oldname, newname)
 }
 
-// Remove implements checkpoint.FS.
+// Remove implements vfs.FS.
 func (f *FS) Remove(name string) error {
 	if err := f.check(Op{Kind: OpRemove, Path: name}); err != nil {
 		return err
@@ -276,7 +276,7 @@ func (f *FS) Remove(name string) error {
 	return f.fs.Remove(name)
 }
 
-// RemoveAll implements checkpoint.FS.
+// RemoveAll implements vfs.FS.
 func (f *FS) RemoveAll(name string) error {
 	if err := f.check(Op{Kind: OpRemoveAll, Path: name}); err != nil {
 		return err
@@ -284,7 +284,7 @@ func (f *FS) RemoveAll(name string) error {
 	return f.fs.RemoveAll(name)
 }
 
-// MkdirAll implements checkpoint.FS.
+// MkdirAll implements vfs.FS.
 func (f *FS) MkdirAll(dir string, perm fs.FileMode) error {
 	if err := f.check(Op{Kind: OpMkdirAll, Path: dir}); err != nil {
 		return err
@@ -292,15 +292,15 @@ func (f *FS) MkdirAll(dir string, perm fs.FileMode) error {
 	return f.fs.MkdirAll(dir, perm)
 }
 
-// List implements checkpoint.FS.
-func (f *FS) List(dir string) ([]string, error) {
-	if err := f.check(Op{Kind: OpList, Path: dir}); err != nil {
+// ReadDir implements vfs.FS.
+func (f *FS) ReadDir(dir string) ([]fs.DirEntry, error) {
+	if err := f.check(Op{Kind: OpReadDir, Path: dir}); err != nil {
 		return nil, err
 	}
-	return f.fs.List(dir)
+	return f.fs.ReadDir(dir)
 }
 
-// SyncDir implements checkpoint.FS.
+// SyncDir implements vfs.FS.
 func (f *FS) SyncDir(dir string) error {
 	if err := f.check(Op{Kind: OpSyncDir, Path: dir}); err != nil {
 		return err
@@ -311,7 +311,7 @@ func (f *FS) SyncDir(dir string) error {
 type writeFile struct {
 	fs   *FS
 	name string
-	f    checkpoint.WriteFile
+	f    vfs.File
 }
 
 func (w *writeFile) Write(b []byte) (int, error) {

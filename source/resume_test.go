@@ -1,14 +1,18 @@
 package source
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/apache/arrow-go/v18/parquet/file"
 
 	"millrace/format"
 	"millrace/gen"
@@ -379,5 +383,66 @@ func TestResumeRefusesPositionsOfOtherPartitions(t *testing.T) {
 	}
 	if _, _, err := r.Read(context.Background()); !errors.Is(err, io.EOF) {
 		t.Fatalf("Read at the end: %v", err)
+	}
+}
+
+// A damaged file resumes like any other: the rows before the damage and its one dead letter
+// come once, whether the reader was checkpointed before the damage, right after it, or not.
+func TestFileSourceResumesDamagedFiles(t *testing.T) {
+	dir := t.TempDir()
+	cfg := gen.DefaultConfig()
+	cfg.Rows, cfg.Accounts, cfg.Merchants = 4000, 1000, 200
+	for _, name := range []string{"tx.jsonl.gz", "tx.csv.zst"} {
+		t.Run(name, func(t *testing.T) {
+			path := writeGenerated(t, dir, name, cfg, format.WriteOptions{})
+			st, err := os.Stat(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Truncate(path, st.Size()*2/3); err != nil {
+				t.Fatal(err)
+			}
+			s, err := NewFile(path, "", schema.Transaction(), WatermarkPolicy{EventTime: schema.TS}, nil, format.ReadOptions{BatchRows: 300})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows, dead := checkResume(t, s, 0)
+			if rows == 0 || rows >= 4000 || dead != 1 {
+				t.Fatalf("%d rows and %d dead letters; want some rows and the damage", rows, dead)
+			}
+		})
+	}
+	t.Run("tx.parquet", func(t *testing.T) {
+		path := writeGenerated(t, dir, "tx.parquet", cfg, format.WriteOptions{RowGroupRows: 1000})
+		damageColumnChunk(t, path, 2)
+		s, err := NewFile(path, "", schema.Transaction(), WatermarkPolicy{EventTime: schema.TS}, nil, format.ReadOptions{BatchRows: 300})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, dead := checkResume(t, s, 0)
+		if rows != 3000 || dead != 1 {
+			t.Fatalf("%d rows and %d dead letters; want 3 of 4 row groups and the damage", rows, dead)
+		}
+	})
+}
+
+// damageColumnChunk overwrites the start of the first column chunk of row group g.
+func damageColumnChunk(t *testing.T, path string, g int) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	pf, err := file.NewParquetReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc, err := pf.MetaData().RowGroup(g).ColumnChunk(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt(bytes.Repeat([]byte{0xa5}, 24), cc.DataPageOffset()); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -53,7 +53,7 @@ func (b *builder) view(v *spec.View) error {
 	if v.Window != nil || len(v.GroupBy) > 0 || hasAggregates(v) {
 		return b.aggregate(v, inputs, in, first, does)
 	}
-	m, out, mdoes, err := b.mapStep(path, in, v.Where, v.Select)
+	m, out, mdoes, err := b.mapStep(path, in, v.Where, v.Select, v.OnError)
 	if err != nil {
 		return err
 	}
@@ -64,8 +64,18 @@ func (b *builder) view(v *spec.View) error {
 		b.connect(s, n, i, follow(s, n.Parallelism))
 	}
 	b.streams[v.Name] = stream{node: n, port: engine.MainPort, schema: out}
+	b.errorStream(v, n)
 	b.plan.Views = append(b.plan.Views, ViewNodes{Name: v.Name, First: n.Name, Last: n.Name})
 	return nil
+}
+
+// errorStream makes the error outputs of a view's nodes its errors side stream, unless the
+// view fails on errors.
+func (b *builder) errorStream(v *spec.View, nodes ...*engine.Node) {
+	if v.OnError.Fails() {
+		return
+	}
+	b.streams[v.Name+"."+spec.ErrorRows] = stream{node: nodes[0], also: nodes[1:], port: engine.ErrorPort, schema: op.ErrorSchema()}
 }
 
 // chain makes an operator factory of a sequence of operator factories; a failure to make
@@ -97,8 +107,16 @@ func (f failing) Open(op.Context) error                              { return f.
 func (f failing) Process(int, arrow.RecordBatch, op.Collector) error { return f.err }
 
 // mapStep compiles where and select over schema in into a Map factory and its output
-// schema. An empty select passes the input columns on.
-func (b *builder) mapStep(path string, in *arrow.Schema, where spec.Expr, sel []spec.Field, opts ...expr.Option) (func() op.Operator, *arrow.Schema, []string, error) {
+// schema. An empty select passes the input columns on. Unless onError fails, the Map sends
+// rows its expressions fail on to the errors of its step.
+func (b *builder) mapStep(path string, in *arrow.Schema, where spec.Expr, sel []spec.Field, onError spec.OnError, opts ...expr.Option) (func() op.Operator, *arrow.Schema, []string, error) {
+	newMap := func(where op.Evaluator, cols []op.Evaluator, out *arrow.Schema) *op.Map {
+		m := op.NewMap(where, cols, out)
+		if !onError.Fails() {
+			m.WithErrors()
+		}
+		return m
+	}
 	var does []string
 	var pred op.Evaluator
 	if !where.IsZero() {
@@ -113,7 +131,7 @@ func (b *builder) mapStep(path string, in *arrow.Schema, where spec.Expr, sel []
 		does = append(does, "where "+where.Text)
 	}
 	if len(sel) == 0 {
-		return func() op.Operator { return op.NewMap(pred, nil, nil) }, in, does, nil
+		return func() op.Operator { return newMap(pred, nil, nil) }, in, does, nil
 	}
 	cols := make([]op.Evaluator, len(sel))
 	fields := make([]arrow.Field, len(sel))
@@ -127,7 +145,7 @@ func (b *builder) mapStep(path string, in *arrow.Schema, where spec.Expr, sel []
 		does = append(does, fmt.Sprintf("%s = %s", f.Name, f.Expr.Text))
 	}
 	out := arrow.NewSchema(fields, nil)
-	return func() op.Operator { return op.NewMap(pred, cols, out) }, out, does, nil
+	return func() op.Operator { return newMap(pred, cols, out) }, out, does, nil
 }
 
 // hasAggregates reports whether a view's select or having calls an aggregate.
@@ -215,7 +233,7 @@ func (b *builder) aggregate(v *spec.View, inputs []stream, in *arrow.Schema, fir
 		}
 		aggCalls = append(aggCalls, ac)
 	}
-	preMap, preSchema, preDoes, err := b.mapStep(path, in, v.Where, pre)
+	preMap, preSchema, preDoes, err := b.mapStep(path, in, v.Where, pre, v.OnError)
 	if err != nil {
 		return err
 	}
@@ -291,15 +309,15 @@ func (b *builder) aggregate(v *spec.View, inputs []stream, in *arrow.Schema, fir
 	}
 	// having may name select's columns (tx_count > 20) or aggregates (count(*) > 20).
 	finalOps := []func() (op.Operator, error){func() (op.Operator, error) { return op.NewWindowAgg(finalCfg) }}
-	post, out, postDoes, err := b.mapStep(path, inter, spec.Expr{}, sel, resolve)
+	post, out, postDoes, err := b.mapStep(path, inter, spec.Expr{}, sel, v.OnError, resolve)
 	if err != nil {
 		return err
 	}
 	finalOps = append(finalOps, func() (op.Operator, error) { return post(), nil })
 	if !v.Having.IsZero() {
-		having, _, hdoes, herr := b.mapStep(path, out, v.Having, nil)
+		having, _, hdoes, herr := b.mapStep(path, out, v.Having, nil, v.OnError)
 		if herr != nil {
-			if having, _, hdoes, err = b.mapStep(path, inter, v.Having, nil, resolve); err != nil {
+			if having, _, hdoes, err = b.mapStep(path, inter, v.Having, nil, v.OnError, resolve); err != nil {
 				return herr
 			}
 			finalOps = []func() (op.Operator, error){finalOps[0], func() (op.Operator, error) { return having(), nil }, finalOps[1]}
@@ -320,6 +338,7 @@ func (b *builder) aggregate(v *spec.View, inputs []stream, in *arrow.Schema, fir
 	b.addNode(final, "window aggregate", out, append([]string{phase + describeCalls(calls) + " per " + w.String() + ", fired by the watermark"}, postDoes...)...)
 	b.connect(stream{node: partial, schema: firstSchema}, final, 0, partitioning, keys...)
 	b.streams[v.Name] = stream{node: final, port: engine.MainPort, schema: out}
+	b.errorStream(v, partial, final)
 	b.plan.Views = append(b.plan.Views, ViewNodes{Name: v.Name, First: partial.Name, Last: final.Name})
 	return nil
 }
@@ -392,7 +411,9 @@ func eventTime(s *spec.Spec, ref string, schema *arrow.Schema) string {
 		if side == spec.DeadLetters {
 			col = ""
 		}
-	} else if v := s.View(name); v != nil {
+	} else if v := s.View(name); v != nil && side == spec.ErrorRows {
+		col = ""
+	} else if v != nil {
 		if v.Window != nil {
 			col = "window_end"
 		} else {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -297,5 +298,74 @@ sinks:
 
 	if _, err := runSpec(t, strings.Replace(text("fail"), "  errors: {from: parsed.errors, kind: jsonl, path: "+filepath.Join(dir, "fail.errors.jsonl")+"}\n", "", 1)); err == nil || !strings.Contains(err.Error(), "CAST(s AS int64)") {
 		t.Errorf("run with on_error: fail: %v; want the failed CAST", err)
+	}
+}
+
+// A row that would take a sum past int64 goes to the view's errors and is added to none of
+// its aggregates; its window is emitted with the other rows. Rows in one batch are rejected
+// before the exchange, as input rows; rows that reach the final step in different partial
+// states are rejected there, as the partial state of their batch (a window error).
+func TestSumOverflowGoesToViewErrors(t *testing.T) {
+	for _, split := range []bool{false, true} {
+		t.Run(fmt.Sprintf("split %v", split), func(t *testing.T) {
+			dir := t.TempDir()
+			rows := poisonRows(0, 2000)
+			rows[100].K, rows[100].N = "big", math.MaxInt64
+			rows[1900].K, rows[1900].N = "big", math.MaxInt64
+			if split {
+				writeJSONLGz(t, filepath.Join(dir, "a.jsonl.gz"), rows[:1000])
+				writeJSONLGz(t, filepath.Join(dir, "b.jsonl.gz"), rows[1000:])
+			} else {
+				writeJSONLGz(t, filepath.Join(dir, "a.jsonl.gz"), rows)
+			}
+			text := func(onError string) string {
+				return fmt.Sprintf(`
+name: poison
+sources:
+  tx: {kind: file, path: %s, columns: %s, event_time: ts}
+views:
+  totals:
+    from: tx
+    group_by: [k]
+    window: {tumble: 24h}
+    select: {total: sum(n), rows: count(*)}
+    on_error: %s
+sinks:
+  out: {from: totals, kind: jsonl, path: %s}
+`, filepath.Join(dir, "*.jsonl.gz"), poisonColumns, onError, filepath.Join(dir, onError+".jsonl"))
+			}
+			spec := text("continue") + fmt.Sprintf("  errors: {from: totals.errors, kind: jsonl, path: %s}\n", filepath.Join(dir, "errors.jsonl"))
+			l, err := runSpec(t, spec)
+			if err != nil {
+				t.Fatalf("run: %v", err)
+			}
+			errs := jsonLines(t, filepath.Join(dir, "errors.jsonl"))
+			if len(errs) != 1 || errs[0]["expression"] != "sum(n)" || !strings.Contains(errs[0]["reason"].(string), "overflows int64") ||
+				!strings.Contains(errs[0]["row"].(string), `"big"`) {
+				t.Fatalf("error rows %v, want one for the sum of key big", errs)
+			}
+			var sums, counts int64
+			for _, r := range jsonLines(t, filepath.Join(dir, "continue.jsonl")) {
+				if r["k"] == "big" {
+					if r["total"] != float64(math.MaxInt64) || r["rows"] != 1.0 {
+						t.Errorf("window of key big: %v, want the one row that fits", r)
+					}
+					continue
+				}
+				sums += int64(r["total"].(float64))
+				counts += int64(r["rows"].(float64))
+			}
+			if sums != 1998 || counts != 1998 {
+				t.Errorf("the other windows sum %d over %d rows, want 1998 rows of 1", sums, counts)
+			}
+			v := l.Views[0]
+			if !l.Balanced() || v.In != 2000 || v.Errors+v.WindowErrors != 1 || split != (v.WindowErrors == 1) {
+				t.Errorf("ledger:\n%s", l)
+			}
+
+			if _, err := runSpec(t, text("fail")); err == nil || !strings.Contains(err.Error(), "overflows int64") {
+				t.Errorf("run with on_error: fail: %v; want the overflow", err)
+			}
+		})
 	}
 }

@@ -216,7 +216,7 @@ func (b *builder) aggregate(v *spec.View, inputs []stream, in *arrow.Schema, fir
 	var aggCalls []op.AggCall
 	argTypes := map[int][]arrow.DataType{}
 	for k, c := range calls {
-		ac := op.AggCall{Name: c.call.Name}
+		ac := op.AggCall{Name: c.call.Name, Text: c.call.String()}
 		for j, a := range c.call.Args {
 			if lit, ok := a.(*expr.Literal); ok && lit.Kind == expr.LitNumber {
 				f, err := strconv.ParseFloat(lit.Value, 64)
@@ -252,7 +252,8 @@ func (b *builder) aggregate(v *spec.View, inputs []stream, in *arrow.Schema, fir
 		stateFields = append(stateFields, arrow.Field{Name: fmt.Sprintf("__state_%d", k), Type: t, Nullable: true})
 	}
 	stateSchema := arrow.NewSchema(stateFields, nil)
-	partialCfg := op.WindowAggConfig{Window: w, Keys: nk, Time: nk, Calls: aggCalls, Phase: op.Partial, Out: stateSchema}
+	reject := !v.OnError.Fails()
+	partialCfg := op.WindowAggConfig{Window: w, Keys: nk, Time: nk, Calls: aggCalls, Phase: op.Partial, Out: stateSchema, RejectOverflow: reject}
 
 	// Two phases pay when rows fold together before the exchange. A hopping window would
 	// multiply each row into Size/Every partial states, more than the raw row costs to ship,
@@ -282,11 +283,11 @@ func (b *builder) aggregate(v *spec.View, inputs []stream, in *arrow.Schema, fir
 	inter := arrow.NewSchema(interFields, nil)
 	finalCalls := make([]op.AggCall, len(aggCalls))
 	for k, c := range aggCalls {
-		finalCalls[k] = op.AggCall{Name: c.Name, ArgTypes: argTypes[k], Const: c.Const}
+		finalCalls[k] = op.AggCall{Name: c.Name, Text: c.Text, ArgTypes: argTypes[k], Const: c.Const}
 	}
-	finalCfg := op.WindowAggConfig{Window: w, Keys: nk, Calls: finalCalls, Phase: op.Final, Out: inter}
+	finalCfg := op.WindowAggConfig{Window: w, Keys: nk, Calls: finalCalls, Phase: op.Final, Out: inter, RejectOverflow: reject}
 	if !twoPhase {
-		finalCfg = op.WindowAggConfig{Window: w, Keys: nk, Time: nk, Calls: aggCalls, Phase: op.Single, Out: inter}
+		finalCfg = op.WindowAggConfig{Window: w, Keys: nk, Time: nk, Calls: aggCalls, Phase: op.Single, Out: inter, RejectOverflow: reject}
 	}
 	resolve := expr.WithAggregates(func(c *expr.Call) (int, error) {
 		k, ok := index[c.String()]

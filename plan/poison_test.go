@@ -6,12 +6,15 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -367,5 +370,120 @@ sinks:
 				t.Errorf("run with on_error: fail: %v; want the overflow", err)
 			}
 		})
+	}
+}
+
+// TestPoisonIsExactlyOnceAcrossCrashes runs damaged files, failing CASTs and an overflowing
+// sum with checkpoints, aborts the run right after each checkpoint completes and resumes it
+// from there: every sink, the dead letters and both views' errors included, ends with exactly
+// what an uninterrupted run writes.
+func TestPoisonIsExactlyOnceAcrossCrashes(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	if err := os.Mkdir(in, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rows := poisonRows(0, 120_000)
+	for i := range rows {
+		if i%997 == 3 {
+			rows[i].S = "n/a"
+		}
+	}
+	rows[50].K, rows[50].N = "k1", math.MaxInt64-10
+	rows[52].K, rows[52].N = "k1", 100
+	for i, part := range [][]poisonRow{rows[:40_000], rows[40_000:80_000], rows[80_000:]} {
+		writeJSONLGz(t, filepath.Join(in, fmt.Sprintf("%c.jsonl.gz", 'a'+i)), part)
+	}
+	cut := filepath.Join(in, "b.jsonl.gz")
+	st, err := os.Stat(cut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(cut, st.Size()*3/5); err != nil {
+		t.Fatal(err)
+	}
+	sinks := []string{"parsed.jsonl", "parse_errors.jsonl", "totals.jsonl", "sum_errors.jsonl", "dead.jsonl"}
+	build := func(out string) *Plan {
+		text := fmt.Sprintf(`
+name: poison
+sources:
+  tx: {kind: file, path: %s, columns: %s, event_time: ts, watermark: 1s}
+views:
+  parsed: {from: tx, select: {id: id, v: "CAST(s AS int64)"}}
+  totals: {from: tx, group_by: [k], window: {tumble: 1h}, select: {total: sum(n), rows: count(*)}}
+sinks:
+  parsed:       {from: parsed, kind: jsonl, path: %[3]s/parsed.jsonl}
+  parse_errors: {from: parsed.errors, kind: jsonl, path: %[3]s/parse_errors.jsonl}
+  totals:       {from: totals, kind: jsonl, path: %[3]s/totals.jsonl}
+  sum_errors:   {from: totals.errors, kind: jsonl, path: %[3]s/sum_errors.jsonl}
+  dead:         {from: tx.dead_letters, kind: jsonl, path: %[3]s/dead.jsonl}
+`, filepath.Join(in, "*.jsonl.gz"), poisonColumns, out)
+		s, err := spec.Parse([]byte(text), "poison.yaml", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pl, err := Build(s, Options{Parallelism: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pl
+	}
+	sorted := func(path string) []string {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		slices.Sort(lines)
+		return lines
+	}
+
+	want := filepath.Join(dir, "want")
+	if _, err := engine.Run(context.Background(), build(want).Graph, engine.DefaultOptions()); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(sorted(filepath.Join(want, "dead.jsonl"))); n != 1 {
+		t.Fatalf("%d dead letters uninterrupted, want the truncated file's", n)
+	}
+	if n := len(sorted(filepath.Join(want, "sum_errors.jsonl"))); n != 1 {
+		t.Fatalf("%d sum errors uninterrupted, want 1", n)
+	}
+
+	// Each run stops right after the first checkpoint it completes, and the next resumes from
+	// it, until one finishes: the input is cut at every checkpoint the runs take.
+	out := filepath.Join(dir, "got")
+	var last *engine.Snapshot
+	stops := 0
+	for {
+		ctx, stop := context.WithCancel(context.Background())
+		opts := engine.DefaultOptions()
+		resumedFrom := last
+		opts.Checkpointing = &engine.Checkpointing{Interval: time.Millisecond, Restore: resumedFrom, Complete: func(s *engine.Snapshot) error {
+			last = s
+			if !s.Final {
+				stop()
+			}
+			return nil
+		}}
+		_, err := engine.Run(ctx, build(out).Graph, opts)
+		stop()
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, context.Canceled) || last == resumedFrom {
+			t.Fatalf("run %d: %v", stops+1, err)
+		}
+		if stops++; stops > 200 {
+			t.Fatalf("no run finished after %d stops", stops)
+		}
+	}
+	if stops < 2 {
+		t.Fatalf("the runs stopped %d times; the test needs a few", stops)
+	}
+	t.Logf("%d runs stopped after a checkpoint before one finished", stops)
+	for _, sink := range sinks {
+		if got, want := sorted(filepath.Join(out, sink)), sorted(filepath.Join(want, sink)); !slices.Equal(got, want) {
+			t.Errorf("%s: %d rows after %d stops, %d uninterrupted", sink, len(got), stops, len(want))
+		}
 	}
 }

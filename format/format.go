@@ -7,7 +7,10 @@
 //
 //	records in the input = rows in the batches + dead letters
 //
-// Blank lines in text formats are not records.
+// Blank lines in text formats are not records. Where the input itself is damaged (a
+// compressed stream that cannot be decoded past a point, a Parquet row group that cannot be
+// decoded), the records lost there are unknown in number: the damaged region is one dead
+// letter, and the read goes on after it (see damage.go).
 package format
 
 import (

@@ -14,13 +14,14 @@ import (
 // (undecodable, or failing a check); late ones arrived behind the watermark.
 //
 // Per view: in = kept + filtered + errors, where filtered counts rows a where clause or an
-// inner join dropped, and errors the rows sent to the view's errors side stream because an
-// expression failed on them (or, in an aggregating view, an aggregate would overflow with
-// them); a windowed view's kept rows are folded into its windows, and out counts the window
-// rows it emitted (after having). Window rows on which select or having fails go to the
-// errors too and are counted apart, as window errors, since they are not input rows. A
-// qualify view's kept rows compete in their windows, and out counts the rows of each
-// window's maximum.
+// inner join dropped, and errors the rows its first step sent to the view's errors side
+// stream because an expression failed on them (or, in a tumbling window view, a sum would
+// overflow with them); a windowed view's kept rows are folded into its windows, and out
+// counts the window rows it emitted (after having). What the aggregation step after the
+// keyed exchange sends to the errors is counted apart, as window errors, among the kept
+// rows: raw rows of a hopping window whose sum would overflow, partial sums of a tumbling
+// window that would, and window rows on which select or having fails. A qualify view's kept
+// rows compete in their windows, and out counts the rows of each window's maximum.
 type Ledger struct {
 	Sources []SourceLedger
 	Views   []ViewLedger
@@ -36,7 +37,9 @@ type SourceLedger struct {
 type ViewLedger struct {
 	Name                       string
 	In, Filtered, Errors, Kept int64
-	// WindowErrors counts the window rows of an aggregating view that went to its errors.
+	// WindowErrors counts what the aggregation step of a windowed view, after the keyed
+	// exchange, sent to its errors: rows or partial sums that would overflow a sum, window
+	// rows on which select or having failed.
 	WindowErrors int64
 	// Out counts the rows the view emitted; Having the window rows its having clause
 	// dropped.
@@ -130,7 +133,7 @@ func (l Ledger) String() string {
 			fmt.Fprintf(&b, " (having dropped %d)", v.Having)
 		}
 		if v.WindowErrors > 0 {
-			fmt.Fprintf(&b, " (%d window rows to errors)", v.WindowErrors)
+			fmt.Fprintf(&b, " (%d more to errors after the exchange)", v.WindowErrors)
 		}
 		b.WriteString("\n")
 	}

@@ -1,6 +1,7 @@
 package format
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -15,6 +16,68 @@ import (
 // bytes from the start of the record it was in to where decoding stopped into one DeadLetter
 // that says so, and ends as if the file ended there. A Parquet reader does the same with a
 // row group it cannot decode (see parquetReader.Read) and goes on with the next row group.
+
+// ErrDamaged is what errors.Is finds in the error of opening a Parquet file whose footer cannot
+// be read (truncated, overwritten, or not Parquet at all): its content is damaged, as opposed
+// to a file that cannot be opened or a schema that does not match.
+var ErrDamaged = errors.New("format: damaged input")
+
+// footerError is the failure to read a Parquet file's footer.
+type footerError struct{ err error }
+
+func (e *footerError) Error() string        { return e.err.Error() }
+func (e *footerError) Unwrap() error        { return e.err }
+func (e *footerError) Is(target error) bool { return target == ErrDamaged }
+
+// damagedParquet reads a Parquet file whose footer cannot be read: the whole file, or the
+// split of it the reader was to read, is one dead letter at its first row group.
+type damagedParquet struct {
+	path   string
+	reason string
+	first  int // the first row group of the split
+	done   bool
+	size   int64
+}
+
+func newDamagedParquet(path string, opts ReadOptions, err error) (*damagedParquet, error) {
+	st, serr := os.Stat(path)
+	if serr != nil {
+		return nil, fmt.Errorf("open parquet %q: %w", path, serr)
+	}
+	var fe *footerError
+	if errors.As(err, &fe) {
+		err = fe // without the file's name, which the dead letter has
+	}
+	return &damagedParquet{path: path, first: opts.RowGroups[0], size: st.Size(),
+		reason: fmt.Sprintf("the file cannot be read: %v; none of its rows are read", err)}, nil
+}
+
+func (d *damagedParquet) Read() (arrow.RecordBatch, []DeadLetter, error) {
+	if d.done {
+		return nil, nil, io.EOF
+	}
+	d.done = true
+	return nil, []DeadLetter{{File: d.path, RowGroup: d.first, Reason: d.reason}}, nil
+}
+
+// Position is the split's first row group until the dead letter is read, the one after it
+// since: OpenAt there places a reader that has ended.
+func (d *damagedParquet) Position() Position {
+	if d.done {
+		return Position{File: d.path, RowGroup: d.first + 1}
+	}
+	return Position{File: d.path, RowGroup: d.first}
+}
+
+// BytesRead is the file's size once the dead letter is read, as if it had been read.
+func (d *damagedParquet) BytesRead() int64 {
+	if d.done {
+		return d.size
+	}
+	return 0
+}
+
+func (d *damagedParquet) Close() error { return nil }
 
 // damageError is a codec's failure to decode its stream past a point, as opposed to a failure
 // to read the file's bytes, which stays an error of the read.

@@ -311,3 +311,47 @@ func TestDamagedParquetRowGroupIsOneDeadLetter(t *testing.T) {
 		break
 	}
 }
+
+func TestParquetFileWithoutFooterIsOneDeadLetter(t *testing.T) {
+	path := parquetIDs(t, 3, 1000)
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	truncate(t, path, st.Size()/2)
+	r, err := Open(path, "", damageSchema, ReadOptions{RowGroups: [2]int{0, 0}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := r.Position(); p.RowGroup != 0 || p.Row != 0 {
+		t.Errorf("position before %+v", p)
+	}
+	var end Position
+	rec, dead := readAllAt(t, r, &end)
+	if rec != nil || len(dead) != 1 || dead[0].RowGroup != 0 || !strings.Contains(dead[0].Reason, "the file cannot be read: not a complete Parquet file: no footer") {
+		t.Fatalf("rows %v, dead letters %v; want one for the file", rec, dead)
+	}
+	if end.RowGroup != 1 || end.Row != 0 {
+		t.Errorf("position after %+v", end)
+	}
+	// Placed after the dead letter the reader has ended; placed before, it reports it.
+	for _, c := range []struct {
+		pos  Position
+		dead int
+	}{{end, 0}, {Position{File: path}, 1}} {
+		again, err := OpenAt(path, Parquet, damageSchema, ReadOptions{}, c.pos)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, dead := readAll(t, again)
+		if len(dead) != c.dead {
+			t.Errorf("at %+v: %d dead letters, want %d", c.pos, len(dead), c.dead)
+		}
+	}
+	if _, err := Open(path, "", damageSchema, ReadOptions{FailOnDamage: true}); !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), path) {
+		t.Errorf("open with FailOnDamage: %v; want the damage, naming the file", err)
+	}
+	if _, err := ParquetRowGroupSizes(path, nil); !errors.Is(err, ErrDamaged) {
+		t.Errorf("row group sizes: %v; want the damage", err)
+	}
+}

@@ -52,8 +52,16 @@ const parquetReadBuffer = 256 << 10
 // left out of the batch.
 //
 // Every error names the file: `open parquet "data/tx.parquet": ...`.
+//
+// A file whose footer cannot be read (truncated, overwritten, not Parquet at all) fails the
+// open with an error that errors.Is matches to ErrDamaged, if opts.FailOnDamage is set;
+// otherwise the reader returns one dead letter for the whole file, or for its split of row
+// groups, and ends.
 func OpenParquet(path string, s *arrow.Schema, opts ReadOptions) (Reader, error) {
 	r, err := openParquet(path, s, opts)
+	if errors.Is(err, ErrDamaged) && !opts.FailOnDamage {
+		return newDamagedParquet(path, opts, err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +118,7 @@ type parquetColumn struct {
 // It fails if a required column is missing or a column's type does not convert to s's.
 func newParquetReader(f *os.File, path string, s *arrow.Schema, opts ReadOptions) (*parquetReader, error) {
 	if err := checkParquetMagic(f); err != nil {
-		return nil, err
+		return nil, &footerError{err}
 	}
 	props := parquet.NewReaderProperties(opts.Mem)
 	props.BufferedStreamEnabled = true
@@ -118,7 +126,7 @@ func newParquetReader(f *os.File, path string, s *arrow.Schema, opts ReadOptions
 	in := &countingFile{f: f}
 	pf, err := file.NewParquetReader(in, file.WithReadProps(props))
 	if err != nil {
-		return nil, fmt.Errorf("read footer: %w", err)
+		return nil, &footerError{fmt.Errorf("read footer: %w", err)}
 	}
 	in.n.Store(0) // BytesRead counts row groups, not the footer
 	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: int64(opts.BatchRows)}, opts.Mem)
@@ -179,7 +187,8 @@ type RowGroupSize struct {
 // ParquetRowGroupSizes reads the footer of a Parquet file and returns each row group's rows
 // and the compressed size of its column chunks under the top-level columns s names (every
 // column when s is nil). A reader of s reads exactly those chunks, so its BytesRead grows by
-// about Bytes for each row group it reads.
+// about Bytes for each row group it reads. A footer that cannot be read is an error that
+// errors.Is matches to ErrDamaged.
 func ParquetRowGroupSizes(path string, s *arrow.Schema) ([]RowGroupSize, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -187,11 +196,11 @@ func ParquetRowGroupSizes(path string, s *arrow.Schema) ([]RowGroupSize, error) 
 	}
 	defer f.Close()
 	if err := checkParquetMagic(f); err != nil {
-		return nil, fmt.Errorf("open parquet %q: %w", path, err)
+		return nil, fmt.Errorf("open parquet %q: %w", path, &footerError{err})
 	}
 	pf, err := file.NewParquetReader(f)
 	if err != nil {
-		return nil, fmt.Errorf("open parquet %q: read footer: %w", path, err)
+		return nil, fmt.Errorf("open parquet %q: read footer: %w", path, &footerError{err})
 	}
 	md := pf.MetaData()
 	read := make([]bool, md.Schema.NumColumns()) // leaf columns a reader of s reads

@@ -160,6 +160,14 @@ func openParquetAt(path string, s *arrow.Schema, opts ReadOptions, pos Position)
 		return nil, fmt.Errorf("open parquet %q: byte %d, line %d is a text position", path, pos.Offset, pos.Line)
 	}
 	r, err := openParquet(path, s, opts)
+	if errors.Is(err, ErrDamaged) && !opts.FailOnDamage {
+		d, derr := newDamagedParquet(path, opts, err)
+		if derr != nil {
+			return nil, derr
+		}
+		d.done = pos.RowGroup > d.first || pos.Row > 0
+		return d, nil
+	}
 	if err != nil {
 		return nil, err
 	}

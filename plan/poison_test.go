@@ -128,7 +128,8 @@ func damageRowGroup(t *testing.T, path string, g int) {
 	}
 }
 
-// runSpec plans and runs a spec at parallelism 2 and returns its ledger.
+// runSpec plans and runs a spec at parallelism 2 and returns its ledger, or the error of
+// planning or running it.
 func runSpec(t *testing.T, text string) (Ledger, error) {
 	t.Helper()
 	s, err := spec.Parse([]byte(text), "poison.yaml", nil)
@@ -137,7 +138,7 @@ func runSpec(t *testing.T, text string) (Ledger, error) {
 	}
 	pl, err := Build(s, Options{Parallelism: 2})
 	if err != nil {
-		t.Fatal(err)
+		return Ledger{}, err
 	}
 	stats, err := engine.Run(context.Background(), pl.Graph, engine.DefaultOptions())
 	if err != nil {
@@ -170,8 +171,9 @@ func jsonLines(t *testing.T, path string) []map[string]any {
 	return out
 }
 
-// A truncated .gz and a Parquet file with a damaged row group become one dead letter each;
-// the rows before the damage, and the row groups after it, are read, and the run ends well.
+// A truncated .gz, a Parquet file with a damaged row group and one without its footer become
+// one dead letter each; the rows before the damage, and the row groups after it, are read,
+// and the run ends well.
 func TestDamagedFilesBecomeDeadLetters(t *testing.T) {
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in")
@@ -191,6 +193,11 @@ func TestDamagedFilesBecomeDeadLetters(t *testing.T) {
 	pq := filepath.Join(in, "c.parquet")
 	writePoisonParquet(t, pq, poisonRows(5000, 6500), 500)
 	damageRowGroup(t, pq, 1)
+	noFooter := filepath.Join(in, "d.parquet")
+	writePoisonParquet(t, noFooter, poisonRows(6500, 7000), 500)
+	if st, err := os.Stat(noFooter); err != nil || os.Truncate(noFooter, st.Size()-8) != nil {
+		t.Fatalf("truncate %s: %v", noFooter, err)
+	}
 
 	text := func(onError string) string {
 		return fmt.Sprintf(`
@@ -212,8 +219,8 @@ sinks:
 		t.Fatalf("run: %v", err)
 	}
 	dead := jsonLines(t, filepath.Join(dir, "dead", "continue.jsonl"))
-	if len(dead) != 2 {
-		t.Fatalf("%d dead letters, want 2: %v", len(dead), dead)
+	if len(dead) != 3 {
+		t.Fatalf("%d dead letters, want 3: %v", len(dead), dead)
 	}
 	byFile := map[string]map[string]any{}
 	for _, d := range dead {
@@ -226,22 +233,32 @@ sinks:
 	if rg == nil || rg["row_group"] != 1.0 || !strings.Contains(rg["reason"].(string), "row group 1 cannot be decoded from row 0") {
 		t.Errorf("dead letter of the damaged row group: %v", rg)
 	}
+	if d := byFile["d.parquet"]; d == nil || d["row_group"] != 0.0 || !strings.Contains(d["reason"].(string), "the file cannot be read: not a complete Parquet file: no footer") {
+		t.Errorf("dead letter of the file without footer: %v", d)
+	}
 	ids := map[int64]bool{}
 	for _, r := range jsonLines(t, filepath.Join(dir, "out", "continue.jsonl")) {
 		ids[int64(r["id"].(float64))] = true
 	}
 	firstLost := int64(gz["line"].(float64)) - 1 + 1000 // the id on the line where decoding stopped
-	for id := range int64(6500) {
-		want := id < firstLost || id >= 5000 && (id < 5500 || id >= 6000)
+	for id := range int64(7000) {
+		want := id < firstLost || id >= 5000 && id < 6500 && (id < 5500 || id >= 6000)
 		if ids[id] != want {
 			t.Fatalf("id %d read: %v, want %v (the gzip file is cut at id %d)", id, ids[id], want, firstLost)
 		}
 	}
 	gzl, pql := l.Sources[0], l.Sources[1]
-	if !l.Balanced() || gzl.Rejected != 1 || pql.Rejected != 1 || gzl.Accepted+pql.Accepted != int64(len(ids)) {
+	if !l.Balanced() || gzl.Rejected != 1 || pql.Rejected != 2 || gzl.Accepted+pql.Accepted != int64(len(ids)) {
 		t.Errorf("ledger:\n%s", l)
 	}
 
+	_, err = runSpec(t, text("fail"))
+	if err == nil || !strings.Contains(err.Error(), "d.parquet") || !strings.Contains(err.Error(), "not a complete Parquet file") {
+		t.Errorf("run with on_error: fail: %v; want the file without footer refused", err)
+	}
+	if err := os.Remove(noFooter); err != nil {
+		t.Fatal(err)
+	}
 	_, err = runSpec(t, text("fail"))
 	if err == nil || !strings.Contains(err.Error(), "b.jsonl.gz") && !strings.Contains(err.Error(), "c.parquet") {
 		t.Errorf("run with on_error: fail: %v; want the damage, naming the file", err)

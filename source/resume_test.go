@@ -446,3 +446,78 @@ func damageColumnChunk(t *testing.T, path string, g int) {
 		t.Fatal(err)
 	}
 }
+
+// A Parquet file without its footer is one partition whose one dead letter comes once: a
+// reader resumed after it has ended.
+func TestFileSourceReadsAParquetFileWithoutFooter(t *testing.T) {
+	dir := t.TempDir()
+	cfg := gen.DefaultConfig()
+	cfg.Rows, cfg.Accounts, cfg.Merchants = 2000, 100, 20
+	writeGenerated(t, dir, "a.parquet", cfg, format.WriteOptions{RowGroupRows: 1000})
+	cut := writeGenerated(t, dir, "b.parquet", cfg, format.WriteOptions{RowGroupRows: 1000})
+	st, err := os.Stat(cut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(cut, st.Size()-100); err != nil {
+		t.Fatal(err)
+	}
+	pattern := filepath.Join(dir, "*.parquet")
+	if _, err := NewFile(pattern, "", schema.Transaction(), WatermarkPolicy{EventTime: schema.TS}, nil, format.ReadOptions{FailOnDamage: true}); !errors.Is(err, format.ErrDamaged) {
+		t.Fatalf("NewFile failing on damage: %v", err)
+	}
+	s, err := NewFile(pattern, "", schema.Transaction(), WatermarkPolicy{EventTime: schema.TS}, nil, format.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Partitions() != 2 || s.Size(1) != st.Size()-100 {
+		t.Fatalf("%d partitions, the second of %d bytes", s.Partitions(), s.Size(1))
+	}
+	if rows, _ := checkResumeShort(t, s, 0); rows != 2000 {
+		t.Errorf("%d rows of the good file", rows)
+	}
+	pr := newPartitionRead(t, s)
+	r, err := s.Open(context.Background(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start, err := r.(Checkpointer).Checkpoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	reads := pr.rest(r, 1)
+	if len(reads) != 1 || len(reads[0].dead) != 1 || len(reads[0].rows) != 0 || !strings.Contains(reads[0].dead[0], "b.parquet: row group 0, row 0") {
+		t.Fatalf("reads of the damaged file: %+v", reads)
+	}
+	for _, c := range []struct {
+		pos  string
+		dead int
+	}{{string(start), 1}, {reads[0].checkpoint, 0}} {
+		again, err := s.OpenAt(context.Background(), 1, []byte(c.pos))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := pr.rest(again, 1)
+		n := 0
+		for _, b := range got {
+			n += len(b.dead)
+		}
+		if n != c.dead {
+			t.Errorf("resumed at %s: %d dead letters, want %d", c.pos, n, c.dead)
+		}
+	}
+}
+
+// checkResumeShort reads a partition whole and returns its rows and dead letters.
+func checkResumeShort(t *testing.T, s Resumable, p int) (rows, dead int) {
+	t.Helper()
+	r, err := s.Open(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range newPartitionRead(t, s).rest(r, p) {
+		rows += len(b.rows)
+		dead += len(b.dead)
+	}
+	return rows, dead
+}

@@ -195,7 +195,6 @@ func (cr *csvReader) Read() (arrow.RecordBatch, []DeadLetter, error) {
 func (cr *csvReader) damaged() DeadLetter {
 	d := cr.damage
 	cr.damage, cr.done = nil, true
-	d.stored = cr.counted.n.Load()
 	return d.deadLetter(cr.name)
 }
 

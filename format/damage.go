@@ -84,6 +84,7 @@ func (d *damagedParquet) Close() error { return nil }
 type damageError struct {
 	codec Codec
 	err   error
+	read  int64 // bytes of the file as stored read when decoding stopped
 }
 
 func (e *damageError) Error() string {
@@ -103,19 +104,30 @@ func (c Codec) name() string {
 }
 
 // codecReader reads a codec's output and marks its errors that did not come from reading the
-// file as damage.
+// file as damage. The rest of a damaged file is skipped, so its bytes count as read then:
+// BytesRead still ends at the file's size.
 type codecReader struct {
 	r     io.Reader
 	codec Codec
+	f     *os.File
 	file  *countingReader
 }
 
 func (c *codecReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	if err != nil && err != io.EOF && !c.file.failed.Load() {
-		err = &damageError{codec: c.codec, err: err}
+		err = skipRest(c.f, c.file, &damageError{codec: c.codec, err: err})
 	}
 	return n, err
+}
+
+// skipRest notes in damage how much of the file was read, and counts the whole file as read.
+func skipRest(f *os.File, counted *countingReader, damage *damageError) *damageError {
+	damage.read = counted.n.Load()
+	if st, err := f.Stat(); err == nil && st.Size() > damage.read {
+		counted.n.Store(st.Size())
+	}
+	return damage
 }
 
 // damagedInput is the input of a compressed file whose header cannot be decoded: reading it
@@ -127,12 +139,11 @@ func (d damagedInput) Read([]byte) (int, error) { return 0, d.err }
 // streamDamage is where a text reader found its input damaged: the record that was being read
 // when decoding stopped, and why.
 type streamDamage struct {
-	line   int64  // the line where the cut record starts
-	start  int64  // the byte of the decompressed stream where it starts
-	end    int64  // the byte where decoding stopped
-	raw    []byte // the record's bytes up to there, at most MaxRecordBytes of them
-	stored int64  // bytes of the file as stored consumed by then
-	err    *damageError
+	line  int64  // the line where the cut record starts
+	start int64  // the byte of the decompressed stream where it starts
+	end   int64  // the byte where decoding stopped
+	raw   []byte // the record's bytes up to there, at most MaxRecordBytes of them
+	err   *damageError
 }
 
 func (d *streamDamage) Error() string {
@@ -150,7 +161,7 @@ func (d *streamDamage) deadLetter(name string) DeadLetter {
 func (d *streamDamage) reason() string {
 	return fmt.Sprintf("%s stream cannot be decoded past byte %d of its data (%d bytes of the file read): %v; "+
 		"bytes %d-%d (from line %d) are this record, the rest of the file is not read",
-		d.err.codec.name(), d.end, d.stored, d.err.err, d.start, d.end, d.line)
+		d.err.codec.name(), d.end, d.err.read, d.err.err, d.start, d.end, d.line)
 }
 
 // spentReader is a text reader placed at the point where its file was found damaged: there is

@@ -201,6 +201,9 @@ func TestDamagedGzipHeaderMakesTheFileOneDeadLetter(t *testing.T) {
 		if rec != nil || len(dead) != 1 || dead[0].Line != 1 || dead[0].Offset != 0 || !strings.Contains(dead[0].Reason, "gzip stream cannot be decoded past byte 0 of its data") {
 			t.Errorf("%s: rows %v, dead letters %v; want one dead letter at line 1", kind, rec, dead)
 		}
+		if n := bytesRead(r); n != 5 {
+			t.Errorf("%s: BytesRead %d, want the file's 5 bytes", kind, n)
+		}
 	}
 }
 

@@ -85,7 +85,6 @@ func (jr *jsonlReader) Read() (arrow.RecordBatch, []DeadLetter, error) {
 		}
 		var damage *streamDamage
 		if errors.As(err, &damage) && !jr.opts.FailOnDamage {
-			damage.stored = jr.counted.n.Load()
 			dead = append(dead, damage.deadLetter(jr.name))
 			jr.done = true
 			break

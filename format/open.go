@@ -91,7 +91,8 @@ func openText(path string, kind Kind, codec Codec, s *arrow.Schema, opts ReadOpt
 	r, err := decompress(f, codec)
 	var damage *damageError
 	if errors.As(err, &damage) && !opts.FailOnDamage {
-		r = &decompressor{Reader: damagedInput{damage}, f: f, codec: codec, file: &countingReader{r: f}, closers: []func() error{f.Close}}
+		counted := &countingReader{r: f}
+		r = &decompressor{Reader: damagedInput{skipRest(f, counted, damage)}, f: f, codec: codec, file: counted, closers: []func() error{f.Close}}
 	} else if err != nil {
 		f.Close()
 		return nil, nil, fmt.Errorf("open %q: %w", path, err)
@@ -140,7 +141,7 @@ func decompress(f *os.File, codec Codec) (*decompressor, error) {
 			}
 			return nil, fmt.Errorf("gzip: %w", err)
 		}
-		return &decompressor{Reader: &codecReader{r: zr, codec: codec, file: cf}, f: f, codec: codec, file: cf, closers: []func() error{func() error {
+		return &decompressor{Reader: &codecReader{r: zr, codec: codec, f: f, file: cf}, f: f, codec: codec, file: cf, closers: []func() error{func() error {
 			zr.Close() // it reports the stream's own error again, which Read has already
 			return nil
 		}, f.Close}}, nil
@@ -149,7 +150,7 @@ func decompress(f *os.File, codec Codec) (*decompressor, error) {
 		if err != nil {
 			return nil, fmt.Errorf("zstd: %w", err)
 		}
-		return &decompressor{Reader: &codecReader{r: zr, codec: codec, file: cf}, f: f, codec: codec, file: cf, closers: []func() error{func() error { zr.Close(); return nil }, f.Close}}, nil
+		return &decompressor{Reader: &codecReader{r: zr, codec: codec, f: f, file: cf}, f: f, codec: codec, file: cf, closers: []func() error{func() error { zr.Close(); return nil }, f.Close}}, nil
 	}
 	return &decompressor{Reader: cf, f: f, codec: codec, file: cf, closers: []func() error{f.Close}}, nil
 }

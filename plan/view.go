@@ -38,6 +38,9 @@ func (b *builder) view(v *spec.View) error {
 	in := inputs[0].schema
 	var first []func() (op.Operator, error)
 	var does []string
+	if v.OnError.Fails() {
+		does = append(does, "a row an expression fails on fails the run (on_error: fail)")
+	}
 	if v.Join != nil {
 		join, joined, err := b.join(v, in)
 		if err != nil {

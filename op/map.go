@@ -25,8 +25,8 @@ type Evaluator interface {
 // A row on which where or a select expression fails at run time fails the step, unless the
 // Map rejects errors (WithErrors) and the engine takes them (Context.Errors): then the row
 // goes there as a Reject, with the failing expression and the reason, and the other rows of
-// its batch go on. Finding the failing rows evaluates the batch row by row, which costs only
-// batches that have one.
+// its batch go on. Finding the failing rows evaluates parts of the batch again (see sortOut),
+// which costs only batches that have one.
 type Map struct {
 	Base
 	where   Evaluator // nil keeps every row
@@ -88,61 +88,92 @@ func (m *Map) Process(_ int, rec arrow.RecordBatch, out Collector) error {
 	return out.Collect(res)
 }
 
-// apply filters and projects rec; it returns nil when no row is kept.
+// apply filters and projects rec and counts the rows where dropped; it returns nil when no
+// row is kept.
 func (m *Map) apply(rec arrow.RecordBatch) (arrow.RecordBatch, error) {
-	kept, drop := rec, int64(0)
+	res, drop, clause, err := m.eval(rec)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", clause, err)
+	}
+	m.dropped += drop
+	return res, nil
+}
+
+// eval filters and projects rec: it returns the rows kept (nil when none), how many where
+// dropped, and on a failure the clause that failed (`where`, `select v`) and its error.
+func (m *Map) eval(rec arrow.RecordBatch) (res arrow.RecordBatch, drop int64, clause string, err error) {
+	kept := rec
 	if m.where != nil {
 		mask, err := m.where.Eval(rec)
 		if err != nil {
-			return nil, fmt.Errorf("where: %w", err)
+			return nil, 0, "where", err
 		}
 		keep := selected(mask)
 		mask.Release()
 		if len(keep) == 0 {
-			m.dropped += rec.NumRows()
-			return nil, nil
+			return nil, rec.NumRows(), "", nil
 		}
 		if kept, err = take.Rows(rec, keep); err != nil {
-			return nil, err
+			return nil, 0, "where", err
 		}
 		defer kept.Release()
 		drop = rec.NumRows() - int64(len(keep))
 	}
 	if m.out == nil {
-		m.dropped += drop
 		kept.Retain()
-		return kept, nil
+		return kept, drop, "", nil
 	}
 	cols := make([]arrow.Array, len(m.columns))
 	for i, e := range m.columns {
 		c, err := e.Eval(kept)
 		if err != nil {
 			releaseAll(cols[:i])
-			return nil, fmt.Errorf("select %s: %w", m.out.Field(i).Name, err)
+			return nil, 0, "select " + m.out.Field(i).Name, err
 		}
 		cols[i] = c
 	}
-	res := array.NewRecordBatch(m.out, cols, kept.NumRows())
+	res = array.NewRecordBatch(m.out, cols, kept.NumRows())
 	releaseAll(cols)
-	m.dropped += drop // counted once the batch is through: one that fails is evaluated again
-	return res, nil
+	return res, drop, "", nil
 }
 
-// sortOut evaluates rec row by row and returns the rows on which no expression fails, as a
-// batch (nil if none), and a Reject for each of the others.
+// sortOut returns the rows of rec on which no expression fails, as a batch (nil if none),
+// and a Reject for each of the others, in row order. It halves rec until each part
+// evaluates whole or is one failing row, so k failing rows among n cost about 2k·log2(n)
+// evaluations of small parts, and n of one row when every row fails.
 func (m *Map) sortOut(rec arrow.RecordBatch) (arrow.RecordBatch, []Reject, error) {
 	var good []int32
 	var rejects []Reject
-	for i := range int(rec.NumRows()) {
-		row := rec.NewSlice(int64(i), int64(i+1))
-		clause, evalErr := m.failure(row)
-		row.Release()
-		if evalErr == nil {
-			good = append(good, int32(i))
-			continue
+	var visit func(from, to int64) error
+	visit = func(from, to int64) error {
+		part := rec.NewSlice(from, to)
+		res, _, clause, err := m.eval(part)
+		part.Release()
+		if res != nil {
+			res.Release()
 		}
-		rejects = append(rejects, Reject{Row: m.text.json(rec, i), Expression: evalErr.Expr,
-			Reason: fmt.Sprintf("%s: %s", clause, evalErr.Msg)})
+		var evalErr *expr.EvalError
+		switch {
+		case err == nil:
+			for i := from; i < to; i++ {
+				good = append(good, int32(i))
+			}
+			return nil
+		case !errors.As(err, &evalErr):
+			return fmt.Errorf("%s: %w", clause, err)
+		case to-from == 1:
+			rejects = append(rejects, Reject{Row: m.text.json(rec, int(from)), Expression: evalErr.Expr,
+				Reason: fmt.Sprintf("%s: %s", clause, evalErr.Msg)})
+			return nil
+		}
+		mid := from + (to-from)/2
+		if err := visit(from, mid); err != nil {
+			return err
+		}
+		return visit(mid, to)
+	}
+	if err := visit(0, rec.NumRows()); err != nil {
+		return nil, nil, err
 	}
 	if len(good) == 0 {
 		return nil, rejects, nil
@@ -156,36 +187,6 @@ func (m *Map) sortOut(rec arrow.RecordBatch) (arrow.RecordBatch, []Reject, error
 		return nil, nil, fmt.Errorf("set the rejected rows aside: %w", err)
 	}
 	return out, rejects, nil
-}
-
-// failure evaluates a one-row batch and returns the clause and evaluation error of the
-// first expression that fails on it, or a nil error. A row where drops is not evaluated on.
-func (m *Map) failure(row arrow.RecordBatch) (string, *expr.EvalError) {
-	var evalErr *expr.EvalError
-	if m.where != nil {
-		mask, err := m.where.Eval(row)
-		if errors.As(err, &evalErr) {
-			return "where", evalErr
-		}
-		if err != nil {
-			return "", nil
-		}
-		keep := len(selected(mask)) > 0
-		mask.Release()
-		if !keep {
-			return "", nil
-		}
-	}
-	for i, e := range m.columns {
-		c, err := e.Eval(row)
-		if errors.As(err, &evalErr) {
-			return "select " + m.out.Field(i).Name, evalErr
-		}
-		if err == nil {
-			c.Release()
-		}
-	}
-	return "", nil
 }
 
 // selected lists the rows where a boolean column is TRUE.

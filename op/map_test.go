@@ -1,6 +1,8 @@
 package op
 
 import (
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -86,4 +88,94 @@ func TestMapRejectsRowsItsExpressionsFailOn(t *testing.T) {
 			t.Errorf("error %v, want the failed CAST", err)
 		}
 	}
+}
+
+// Finding the failing rows by halving keeps every other row, in order, whichever rows fail.
+func TestMapSortsOutFailingRowsAnywhere(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
+	defer mem.AssertSize(t, 0)
+	in := arrow.NewSchema([]arrow.Field{{Name: "s", Type: arrow.BinaryTypes.String}}, nil)
+	out := arrow.NewSchema([]arrow.Field{{Name: "v", Type: arrow.PrimitiveTypes.Int64, Nullable: true}}, nil)
+	for _, bad := range [][]int{{0}, {999}, {3, 500, 501, 999}, nil, {-1}} {
+		var s []string
+		failing := map[int]bool{}
+		for _, b := range bad {
+			failing[b] = true
+		}
+		for i := range 1000 {
+			if failing[i] || failing[-1] {
+				s = append(s, "x"+strconv.Itoa(i))
+			} else {
+				s = append(s, strconv.Itoa(i))
+			}
+		}
+		m := NewMap(nil, []Evaluator{compiled(t, "CAST(s AS int64)", in)}, out).WithErrors()
+		var errs, got collect
+		m.Open(Context{Mem: mem, Errors: &errs})
+		if err := m.Process(0, batch(t, mem, in, s), &got); err != nil {
+			t.Fatal(err)
+		}
+		var want, rejected []string
+		for i := range 1000 {
+			if failing[i] || failing[-1] {
+				want = append(want, `{"s":"x`+strconv.Itoa(i)+`"}`)
+			}
+		}
+		for _, r := range errs.recs {
+			for i := range int(r.NumRows()) {
+				rejected = append(rejected, r.Column(0).ValueStr(i))
+			}
+		}
+		kept := got.rows(0)
+		if !slices.Equal(rejected, want) || len(kept)+len(rejected) != 1000 {
+			t.Errorf("bad rows %v: rejected %d %v, kept %d", bad, len(rejected), rejected[:min(len(rejected), 5)], len(kept))
+		}
+		for k := 1; k < len(kept); k++ {
+			a, _ := strconv.Atoi(kept[k-1])
+			b, _ := strconv.Atoi(kept[k])
+			if a >= b {
+				t.Fatalf("bad rows %v: kept rows out of order: %s before %s", bad, kept[k-1], kept[k])
+			}
+		}
+		for _, r := range append(got.recs, errs.recs...) {
+			r.Release()
+		}
+	}
+}
+
+// BenchmarkMapOneFailingRow maps batches of 16384 rows through a CAST that fails on one row
+// of each: the cost of sorting the failing row out.
+func BenchmarkMapOneFailingRow(b *testing.B) {
+	in := arrow.NewSchema([]arrow.Field{{Name: "s", Type: arrow.BinaryTypes.String}}, nil)
+	out := arrow.NewSchema([]arrow.Field{{Name: "v", Type: arrow.PrimitiveTypes.Int64, Nullable: true}}, nil)
+	n, err := expr.Parse("CAST(s AS int64)")
+	if err != nil {
+		b.Fatal(err)
+	}
+	e, err := expr.Compile(n, in)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := make([]string, 16384)
+	for i := range s {
+		s[i] = strconv.Itoa(i)
+	}
+	s[9000] = "x"
+	t := &testing.T{}
+	rec := batch(t, memory.DefaultAllocator, in, s)
+	defer rec.Release()
+	m := NewMap(nil, []Evaluator{e}, out).WithErrors()
+	var errs, got collect
+	m.Open(Context{Mem: memory.DefaultAllocator, Errors: &errs})
+	for b.Loop() {
+		rec.Retain()
+		if err := m.Process(0, rec, &got); err != nil {
+			b.Fatal(err)
+		}
+		for _, r := range append(got.recs, errs.recs...) {
+			r.Release()
+		}
+		got.recs, errs.recs = got.recs[:0], errs.recs[:0]
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(s)), "ns/row")
 }

@@ -18,8 +18,9 @@ type Accumulator interface {
 	// entries of constant arguments (quantile's q) are ignored and may be nil, and count(*)
 	// takes none. Null values are skipped.
 	//
-	// An error (a wrong argument type, mismatched lengths, an overflowing sum) leaves the
-	// states of the groups in the call undefined: the caller fails the pipeline.
+	// An error (a wrong argument type, mismatched lengths) leaves the states of the groups in
+	// the call undefined: the caller fails the pipeline. An overflowing sum is an
+	// *OverflowError and changes nothing (see Reverter).
 	Update(groups []uint32, args []arrow.Array, rows []int32) error
 
 	// Partial encodes the states of groups, one row per group in order, as a column of

@@ -100,7 +100,7 @@ func (s *sumState[T]) StateType() arrow.DataType { return s.state }
 
 func (s *sumState[T]) SizeBytes() int64 { return int64(cap(s.sums))*s.width + int64(cap(s.counts))*8 }
 
-// intSum is sum and avg of integers: an int64 sum that fails on overflow.
+// intSum is sum and avg of integers: an int64 sum that fails on overflow, changing no state.
 type intSum struct {
 	sumState[int64]
 	avg bool
@@ -111,32 +111,61 @@ func (s *intSum) Update(groups []uint32, args []arrow.Array, rows []int32) error
 	if err != nil {
 		return err
 	}
-	at := -1
-	switch arg.DataType().ID() {
-	case arrow.INT8:
-		at = addInts(s.sums, s.counts, b, values[int8](arg))
-	case arrow.INT16:
-		at = addInts(s.sums, s.counts, b, values[int16](arg))
-	case arrow.INT32:
-		at = addInts(s.sums, s.counts, b, values[int32](arg))
-	case arrow.INT64:
-		at = addInts(s.sums, s.counts, b, values[int64](arg))
-	case arrow.UINT8:
-		at = addInts(s.sums, s.counts, b, values[uint8](arg))
-	case arrow.UINT16:
-		at = addInts(s.sums, s.counts, b, values[uint16](arg))
-	case arrow.UINT32:
-		at = addInts(s.sums, s.counts, b, values[uint32](arg))
-	}
-	if at >= 0 {
-		return fmt.Errorf("%s: group %d overflows int64", s.name(), b.groups[at])
+	if at := s.apply(b, arg, false); at >= 0 {
+		s.apply(prefix(b, at), arg, true)
+		return &OverflowError{Row: rowOf(b, at), Reason: fmt.Sprintf("%s: group %d overflows int64", s.name(), b.groups[at])}
 	}
 	return nil
 }
 
+// Revert takes back an Update with the same arguments.
+func (s *intSum) Revert(groups []uint32, args []arrow.Array, rows []int32) error {
+	b, arg, err := s.prepare(groups, args, rows)
+	if err != nil {
+		return err
+	}
+	s.apply(b, arg, true)
+	return nil
+}
+
+// apply adds the values of b to their groups, or takes them off when sub is set. Adding
+// returns the index into b.groups of the first value that would overflow, having added the
+// values before it, or -1.
+func (s *intSum) apply(b batch, arg arrow.Array, sub bool) int {
+	switch arg.DataType().ID() {
+	case arrow.INT8:
+		return addInts(s.sums, s.counts, b, values[int8](arg), sub)
+	case arrow.INT16:
+		return addInts(s.sums, s.counts, b, values[int16](arg), sub)
+	case arrow.INT32:
+		return addInts(s.sums, s.counts, b, values[int32](arg), sub)
+	case arrow.INT64:
+		return addInts(s.sums, s.counts, b, values[int64](arg), sub)
+	case arrow.UINT8:
+		return addInts(s.sums, s.counts, b, values[uint8](arg), sub)
+	case arrow.UINT16:
+		return addInts(s.sums, s.counts, b, values[uint16](arg), sub)
+	case arrow.UINT32:
+		return addInts(s.sums, s.counts, b, values[uint32](arg), sub)
+	}
+	return -1
+}
+
 // addInts adds the values of b to their groups' sums and counts. It returns the index into
-// b.groups of the first value that would overflow int64, or -1.
-func addInts[T int8 | int16 | int32 | int64 | uint8 | uint16 | uint32](sums, counts []int64, b batch, vals []T) int {
+// b.groups of the first value that would overflow int64, or -1. With sub it takes values
+// added before off again instead, which cannot overflow.
+func addInts[T int8 | int16 | int32 | int64 | uint8 | uint16 | uint32](sums, counts []int64, b batch, vals []T, sub bool) int {
+	if sub {
+		for i, g := range b.groups {
+			if b.rows == nil {
+				sums[g] -= int64(vals[i])
+			} else {
+				sums[g] -= int64(vals[b.rows[i]])
+			}
+			counts[g]--
+		}
+		return -1
+	}
 	if b.rows == nil {
 		vals = vals[:len(b.groups)]
 		for i, g := range b.groups {
@@ -172,12 +201,44 @@ func (s *intSum) MergePartial(groups []uint32, partial arrow.Array) error {
 		old, v := s.sums[g], psums[i]
 		sum := old + v
 		if (sum^old)&(sum^v) < 0 {
-			return fmt.Errorf("%s: merging partial states, group %d overflows int64", s.name(), g)
+			subPartial(s.sums, s.counts, groups[:i], psums, pcounts)
+			return &OverflowError{Row: i, Reason: fmt.Sprintf("%s: merging partial states, group %d overflows int64", s.name(), g)}
 		}
 		s.sums[g] = sum
 		s.counts[g] += pcounts[i]
 	}
 	return nil
+}
+
+// RevertPartial takes back a MergePartial with the same arguments.
+func (s *intSum) RevertPartial(groups []uint32, partial arrow.Array) error {
+	psums, pcounts, err := s.mergeInto(groups, partial)
+	if err != nil {
+		return err
+	}
+	subPartial(s.sums, s.counts, groups, psums, pcounts)
+	return nil
+}
+
+// subPartial takes partial sums and counts merged into groups off again.
+func subPartial[T int64 | decimal128.Num](sums []T, counts []int64, groups []uint32, psums []T, pcounts []int64) {
+	for i, g := range groups {
+		sums[g] = minus(sums[g], psums[i])
+		counts[g] -= pcounts[i]
+	}
+}
+
+// minus is a - b, wrapping: it is used only to take back an addition that did not overflow.
+func minus[T int64 | decimal128.Num](a, b T) T {
+	switch x := any(a).(type) {
+	case int64:
+		return any(x - any(b).(int64)).(T)
+	case decimal128.Num:
+		y := any(b).(decimal128.Num)
+		lo, borrow := bits.Sub64(x.LowBits(), y.LowBits(), 0)
+		return any(decimal128.New(x.HighBits()-y.HighBits()-int64(borrow), lo)).(T)
+	}
+	return a
 }
 
 func (s *intSum) Final(groups []uint32) (arrow.Array, error) {
@@ -276,10 +337,34 @@ func (s *decimalSum) Update(groups []uint32, args []arrow.Array, rows []int32) e
 	if err != nil {
 		return err
 	}
-	if at := addDecimals(s.sums, s.counts, b, values[decimal128.Num](arg)); at >= 0 {
-		return fmt.Errorf("%s: group %d overflows decimal(38,%d)", s.name(), b.groups[at], s.scale())
+	vals := values[decimal128.Num](arg)
+	if at := addDecimals(s.sums, s.counts, b, vals); at >= 0 {
+		subDecimals(s.sums, s.counts, prefix(b, at), vals)
+		return &OverflowError{Row: rowOf(b, at), Reason: fmt.Sprintf("%s: group %d overflows decimal(38,%d)", s.name(), b.groups[at], s.scale())}
 	}
 	return nil
+}
+
+// Revert takes back an Update with the same arguments.
+func (s *decimalSum) Revert(groups []uint32, args []arrow.Array, rows []int32) error {
+	b, arg, err := s.prepare(groups, args, rows)
+	if err != nil {
+		return err
+	}
+	subDecimals(s.sums, s.counts, b, values[decimal128.Num](arg))
+	return nil
+}
+
+// subDecimals takes the values of b, added before, off their groups' sums and counts.
+func subDecimals(sums []decimal128.Num, counts []int64, b batch, vals []decimal128.Num) {
+	for i, g := range b.groups {
+		v := vals[i]
+		if b.rows != nil {
+			v = vals[b.rows[i]]
+		}
+		sums[g] = minus(sums[g], v)
+		counts[g]--
+	}
 }
 
 func (s *decimalSum) scale() int32 { return s.fields[0].Type.(*arrow.Decimal128Type).Scale }
@@ -327,11 +412,22 @@ func (s *decimalSum) MergePartial(groups []uint32, partial arrow.Array) error {
 	for i, g := range groups {
 		sum, ok := addDecimal(s.sums[g], psums[i])
 		if !ok {
-			return fmt.Errorf("%s: merging partial states, group %d overflows decimal(38,%d)", s.name(), g, s.scale())
+			subPartial(s.sums, s.counts, groups[:i], psums, pcounts)
+			return &OverflowError{Row: i, Reason: fmt.Sprintf("%s: merging partial states, group %d overflows decimal(38,%d)", s.name(), g, s.scale())}
 		}
 		s.sums[g] = sum
 		s.counts[g] += pcounts[i]
 	}
+	return nil
+}
+
+// RevertPartial takes back a MergePartial with the same arguments.
+func (s *decimalSum) RevertPartial(groups []uint32, partial arrow.Array) error {
+	psums, pcounts, err := s.mergeInto(groups, partial)
+	if err != nil {
+		return err
+	}
+	subPartial(s.sums, s.counts, groups, psums, pcounts)
 	return nil
 }
 

@@ -63,7 +63,7 @@ type Node struct {
 type Edge struct {
 	From *Node
 	// FromPort is the output of From: 0 is the main output; sources also have DeadLetters
-	// and Late.
+	// and Late, operators ErrorPort.
 	FromPort int
 	To       *Node
 	// Input is the index the receiving operator sees in Process.
@@ -79,6 +79,11 @@ const (
 	DeadLetterPort
 	LatePort
 )
+
+// ErrorPort is the second output of an operator node: the rows its operator rejected
+// through op.Context.Errors. Signals (watermarks, barriers, the end of data) go out on it as
+// on the main output.
+const ErrorPort = 1
 
 // validate checks the graph's shape before anything runs.
 func (g *Graph) validate() error {
@@ -106,7 +111,7 @@ func (g *Graph) validate() error {
 		if e.To.Source != nil {
 			return fmt.Errorf("engine: edge into source %q", e.To.Name)
 		}
-		if e.FromPort != MainPort && e.From.Source == nil {
+		if e.FromPort != MainPort && e.FromPort != ErrorPort && e.From.Source == nil {
 			return fmt.Errorf("engine: edge from port %d of operator %q", e.FromPort, e.From.Name)
 		}
 		if e.Partitioning == Forward && e.From.Parallelism != e.To.Parallelism {

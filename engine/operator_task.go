@@ -17,6 +17,7 @@ type operatorTask struct {
 	o     op.Operator
 	stats *NodeStats
 	out   *output
+	errs  *output // the error port
 	coll  collector
 	meter *meter
 
@@ -37,8 +38,10 @@ type operatorTask struct {
 // runOperator runs subtask sub of an operator node until all its inputs have ended.
 func (r *run) runOperator(n *Node, sub int, o op.Operator) error {
 	t := &operatorTask{r: r, n: n, sub: sub, o: o, stats: r.stats[n][sub], current: op.MinWatermark}
+	t.out, t.errs = r.output(n, sub, MainPort), r.output(n, sub, ErrorPort)
+	t.coll = collector{t.out}
 	ctx := op.Context{Node: n.Name, Subtask: sub, Parallelism: n.Parallelism, Mem: r.opts.Mem, Log: r.opts.Log,
-		Checkpointing: r.coord != nil}
+		Checkpointing: r.coord != nil, Errors: collector{t.errs}}
 	if err := t.o.Open(ctx); err != nil {
 		return fmt.Errorf("open: %w", errors.Join(err, t.o.Close()))
 	}
@@ -79,8 +82,6 @@ func (t *operatorTask) restore() error {
 
 func (t *operatorTask) loop() error {
 	r, n := t.r, t.n
-	t.out = r.output(n, t.sub, MainPort)
-	t.coll = collector{t.out}
 	nch := r.chans[n]
 	t.wms, t.ended, t.input, t.blocked = make([]int64, nch), make([]bool, nch), make([]int, nch), make([]bool, nch)
 	for _, e := range r.g.Edges {
@@ -125,7 +126,7 @@ func (t *operatorTask) loop() error {
 	if err := t.o.Finish(t.coll); err != nil {
 		return fmt.Errorf("finish: %w", err)
 	}
-	if err := t.out.send(op.Message{Kind: op.EndOfData}); err != nil {
+	if err := t.signal(op.Message{Kind: op.EndOfData}); err != nil {
 		return err
 	}
 	return t.finishCheckpoints(commits)
@@ -164,7 +165,7 @@ func (t *operatorTask) handle(env envelope) error {
 		}
 	case op.Marker:
 		t.meter.marker(env.msg.Sent)
-		return t.out.send(env.msg)
+		return t.signal(env.msg)
 	case op.Barrier:
 		return t.barrier(env)
 	}
@@ -188,7 +189,7 @@ func (t *operatorTask) advance() error {
 	if err := t.o.OnWatermark(m, t.coll); err != nil {
 		return fmt.Errorf("watermark %d: %w", m, err)
 	}
-	return t.out.send(op.Message{Kind: op.Watermark, Watermark: m})
+	return t.signal(op.Message{Kind: op.Watermark, Watermark: m})
 }
 
 // barrier notes a checkpoint barrier from one channel and blocks the channel until the
@@ -218,7 +219,7 @@ func (t *operatorTask) aligned() error {
 		return err
 	}
 	t.r.coord.ack(ack{node: t.n, sub: t.sub, id: id, state: state, watermark: t.current})
-	if err := t.out.send(op.Message{Kind: op.Barrier, Checkpoint: id}); err != nil {
+	if err := t.signal(op.Message{Kind: op.Barrier, Checkpoint: id}); err != nil {
 		return err
 	}
 	t.aligning = 0
@@ -285,6 +286,14 @@ func (t *operatorTask) finishCheckpoints(commits *commitSignal) error {
 		}
 	}
 	return t.commit(op.FinalCheckpoint)
+}
+
+// signal sends a signal on both outputs of the subtask.
+func (t *operatorTask) signal(msg op.Message) error {
+	if err := t.out.send(msg); err != nil {
+		return err
+	}
+	return t.errs.send(msg)
 }
 
 // dropper is an operator that counts the rows it filtered out.

@@ -252,6 +252,7 @@ type output struct {
 	from   *Node
 	sub    int
 	port   int
+	errs   bool // the error port of an operator: its rows count as Errors, not RowsOut
 	stats  *NodeStats
 	hashes []uint64
 	next   int // round-robin position of data
@@ -261,7 +262,9 @@ type output struct {
 // send puts a message on every edge leaving the output's port. Data is partitioned;
 // signals go to every subtask that can receive from this one.
 func (o *output) send(msg op.Message) error {
-	if msg.Kind == op.Data {
+	if msg.Kind == op.Data && o.errs {
+		o.stats.Errors.Add(msg.Batch.NumRows())
+	} else if msg.Kind == op.Data {
 		o.stats.RowsOut.Add(msg.Batch.NumRows())
 		o.stats.BatchesOut.Add(1)
 	}
@@ -416,7 +419,7 @@ func (c collector) Collect(rec arrow.RecordBatch) error {
 }
 
 func (r *run) output(n *Node, sub, port int) *output {
-	return &output{r: r, from: n, sub: sub, port: port, stats: r.stats[n][sub]}
+	return &output{r: r, from: n, sub: sub, port: port, errs: n.Source == nil && port == ErrorPort, stats: r.stats[n][sub]}
 }
 
 // drain releases the batches left in a failed subtask's inbox.

@@ -21,6 +21,9 @@ type NodeStats struct {
 	BusyNanos, BackpressureNanos, IdleNanos atomic.Int64
 	// Dropped counts rows operators filtered out (a view's where, an inner join's misses).
 	Dropped atomic.Int64
+	// Errors counts the rows an operator rejected to its error port (ErrorPort), which
+	// RowsOut does not count.
+	Errors atomic.Int64
 	// Watermark is the subtask's event-time watermark, in ms since the epoch.
 	Watermark atomic.Int64
 	// StateBytes estimates the memory of the subtask's operator state, sampled about once a
@@ -73,6 +76,7 @@ type NodeReport struct {
 	BatchesIn, BatchesOut          int64
 	Busy, Backpressure, Idle       time.Duration
 	Dropped                        int64
+	Errors                         int64
 	Read, Accepted, Rejected, Late int64
 	InputBytes, InputBytesRead     int64
 	// Queued is how many messages wait in the input channels, of QueueCapacity.
@@ -116,6 +120,7 @@ func nodeReport(subs []*NodeStats) NodeReport {
 		total.Backpressure += r.Backpressure
 		total.Idle += r.Idle
 		total.Dropped += r.Dropped
+		total.Errors += r.Errors
 		total.Read += r.Read
 		total.Accepted += r.Accepted
 		total.Rejected += r.Rejected
@@ -139,6 +144,7 @@ func (s *NodeStats) snapshot() NodeReport {
 		Busy: time.Duration(s.BusyNanos.Load()), Backpressure: time.Duration(s.BackpressureNanos.Load()),
 		Idle:       time.Duration(s.IdleNanos.Load()),
 		Dropped:    s.Dropped.Load(),
+		Errors:     s.Errors.Load(),
 		InputBytes: s.InputBytes.Load(), InputBytesRead: s.InputBytesRead.Load(),
 		Watermark: s.Watermark.Load(), StateBytes: s.StateBytes.Load(),
 		Latency: s.Latency.snapshot(),

@@ -39,13 +39,17 @@ func bytesRead(r Reader) int64 {
 // reads its input on a goroutine of its own; one add per read of a large block costs nothing
 // next to decoding the block.
 type countingReader struct {
-	r io.Reader
-	n atomic.Int64
+	r      io.Reader
+	n      atomic.Int64
+	failed atomic.Bool // a read failed with an error other than io.EOF
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n.Add(int64(n))
+	if err != nil && err != io.EOF {
+		c.failed.Store(true)
+	}
 	return n, err
 }
 

@@ -1,6 +1,7 @@
 package format
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -54,6 +55,7 @@ type csvReader struct {
 	quoted  []bool
 	scratch [][]byte
 	done    bool
+	damage  *streamDamage // where the input was found damaged, until Read reports it
 }
 
 // lineRef says where a line stood in the input.
@@ -74,6 +76,9 @@ func (cr *csvReader) readHeader() error {
 		line, err := cr.lines.next()
 		if err == io.EOF {
 			return fmt.Errorf("csv %q: empty input, want a header line", cr.name)
+		}
+		if errors.As(err, &cr.damage) && !cr.opts.FailOnDamage {
+			return nil // the whole file is the dead letter the first Read returns
 		}
 		if err != nil {
 			return fmt.Errorf("csv %q: %w", cr.name, err)
@@ -123,7 +128,7 @@ func (cr *csvReader) Lines() []int64 { return cr.rb.batchLines }
 func (cr *csvReader) BytesRead() int64 { return cr.counted.n.Load() }
 
 func (cr *csvReader) Position() Position {
-	return Position{File: cr.name, Offset: cr.next.end, Line: cr.next.line + 1}
+	return Position{File: cr.name, Offset: cr.next.end, Line: cr.next.line + 1, Damaged: cr.lines.damaged}
 }
 
 func (cr *csvReader) lineRef() lineRef {
@@ -152,9 +157,16 @@ func (cr *csvReader) Read() (arrow.RecordBatch, []DeadLetter, error) {
 	if cr.done {
 		return nil, nil, io.EOF
 	}
+	if cr.damage != nil {
+		return nil, []DeadLetter{cr.damaged()}, nil
+	}
 	var dead []DeadLetter
 	for n := 0; n < cr.opts.BatchRows; {
 		reason, ok, err := cr.readRecord()
+		if errors.As(err, &cr.damage) && !cr.opts.FailOnDamage {
+			dead = append(dead, cr.damaged())
+			break
+		}
 		if err != nil {
 			return nil, nil, fmt.Errorf("csv %q: %w", cr.name, err)
 		}
@@ -177,6 +189,13 @@ func (cr *csvReader) Read() (arrow.RecordBatch, []DeadLetter, error) {
 		return nil, nil, io.EOF
 	}
 	return rec, dead, nil
+}
+
+// damaged ends the read at the damage found in the input and returns its dead letter.
+func (cr *csvReader) damaged() DeadLetter {
+	d := cr.damage
+	cr.damage, cr.done = nil, true
+	return d.deadLetter(cr.name)
 }
 
 // readRecord assembles the next record into cr.rec and splits it into fields. It returns
@@ -207,6 +226,12 @@ func (cr *csvReader) readRecord() (reason error, ok bool, err error) {
 		more, ref, long, err := cr.nextLine()
 		if err == io.EOF {
 			break
+		}
+		var damage *streamDamage
+		if errors.As(err, &damage) {
+			// The record began on earlier lines: they are part of what is lost.
+			damage.line, damage.start = cr.refs[0].line, cr.refs[0].start
+			damage.raw = append(append(bytes.Clone(cr.rec), '\n'), damage.raw...)
 		}
 		if err != nil {
 			return nil, false, err

@@ -7,7 +7,10 @@
 //
 //	records in the input = rows in the batches + dead letters
 //
-// Blank lines in text formats are not records.
+// Blank lines in text formats are not records. Where the input itself is damaged (a
+// compressed stream that cannot be decoded past a point, a Parquet row group that cannot be
+// decoded), the records lost there are unknown in number: the damaged region is one dead
+// letter, and the read goes on after it (see damage.go).
 package format
 
 import (
@@ -53,6 +56,10 @@ type Position struct {
 	Line     int64 // 1-based line number (text formats)
 	RowGroup int   // row group index (Parquet)
 	Row      int64 // row within the row group (Parquet)
+	// Damaged says the text input cannot be decoded from Offset on: its reader made the rest
+	// of the file a dead letter and reads nothing more. OpenAt places a reader there as one
+	// that has ended.
+	Damaged bool
 }
 
 // Reader decodes one input into record batches.
@@ -96,6 +103,11 @@ type ReadOptions struct {
 	// RowGroups, when its end is positive, limits a Parquet read to row groups
 	// [RowGroups[0], RowGroups[1]): a split of the file that one reader takes.
 	RowGroups [2]int
+	// FailOnDamage makes a file or Parquet row group that cannot be decoded past a point (a
+	// truncated or corrupt .gz or .zst, a damaged Parquet page) fail the read. By default it
+	// becomes one dead letter that names the file, where decoding stopped and why, and the
+	// read goes on with the next row group, or ends the file.
+	FailOnDamage bool
 }
 
 func (o ReadOptions) withDefaults() ReadOptions {

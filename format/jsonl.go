@@ -62,7 +62,7 @@ func (jr *jsonlReader) Lines() []int64 { return jr.rb.batchLines }
 func (jr *jsonlReader) BytesRead() int64 { return jr.counted.n.Load() }
 
 func (jr *jsonlReader) Position() Position {
-	return Position{File: jr.name, Offset: jr.lines.offset, Line: jr.lines.line + 1}
+	return Position{File: jr.name, Offset: jr.lines.offset, Line: jr.lines.line + 1, Damaged: jr.lines.damaged}
 }
 
 func (jr *jsonlReader) Close() error {
@@ -80,6 +80,12 @@ func (jr *jsonlReader) Read() (arrow.RecordBatch, []DeadLetter, error) {
 	for n := 0; n < jr.opts.BatchRows; {
 		line, err := jr.lines.next()
 		if err == io.EOF {
+			jr.done = true
+			break
+		}
+		var damage *streamDamage
+		if errors.As(err, &damage) && !jr.opts.FailOnDamage {
+			dead = append(dead, damage.deadLetter(jr.name))
 			jr.done = true
 			break
 		}

@@ -20,6 +20,7 @@ type lineReader struct {
 	start   int64  // offset where the line last returned started
 	tooLong bool
 	err     error
+	damaged bool // the input was found damaged after the line last returned
 }
 
 func newLineReader(r io.Reader, max int) *lineReader {
@@ -49,6 +50,16 @@ func (lr *lineReader) next() ([]byte, error) {
 		b = lr.long
 	}
 	if err != nil && err != io.EOF {
+		var damage *damageError
+		if errors.As(err, &damage) {
+			lr.err, lr.damaged = io.EOF, true
+			raw := b
+			if len(raw) > lr.max {
+				raw = raw[:lr.max]
+			}
+			return nil, &streamDamage{line: lr.line + 1, start: lr.offset, end: lr.offset + n,
+				raw: bytes.Clone(raw), err: damage}
+		}
 		lr.err = fmt.Errorf("read line %d: %w", lr.line+1, err)
 		return nil, lr.err
 	}

@@ -89,7 +89,11 @@ func openText(path string, kind Kind, codec Codec, s *arrow.Schema, opts ReadOpt
 		return nil, nil, fmt.Errorf("open %s input: %w", kind, err)
 	}
 	r, err := decompress(f, codec)
-	if err != nil {
+	var damage *damageError
+	if errors.As(err, &damage) && !opts.FailOnDamage {
+		counted := &countingReader{r: f}
+		r = &decompressor{Reader: damagedInput{skipRest(f, counted, damage)}, f: f, codec: codec, file: counted, closers: []func() error{f.Close}}
+	} else if err != nil {
 		f.Close()
 		return nil, nil, fmt.Errorf("open %q: %w", path, err)
 	}
@@ -132,15 +136,21 @@ func decompress(f *os.File, codec Codec) (*decompressor, error) {
 	case Gzip:
 		zr, err := gzip.NewReader(bufio.NewReaderSize(cf, 256<<10))
 		if err != nil {
+			if !cf.failed.Load() {
+				err = &damageError{codec: codec, err: err}
+			}
 			return nil, fmt.Errorf("gzip: %w", err)
 		}
-		return &decompressor{Reader: zr, f: f, codec: codec, file: cf, closers: []func() error{zr.Close, f.Close}}, nil
+		return &decompressor{Reader: &codecReader{r: zr, codec: codec, f: f, file: cf}, f: f, codec: codec, file: cf, closers: []func() error{func() error {
+			zr.Close() // it reports the stream's own error again, which Read has already
+			return nil
+		}, f.Close}}, nil
 	case ZstdRaw:
 		zr, err := zstd.NewReader(cf)
 		if err != nil {
 			return nil, fmt.Errorf("zstd: %w", err)
 		}
-		return &decompressor{Reader: zr, f: f, codec: codec, file: cf, closers: []func() error{func() error { zr.Close(); return nil }, f.Close}}, nil
+		return &decompressor{Reader: &codecReader{r: zr, codec: codec, f: f, file: cf}, f: f, codec: codec, file: cf, closers: []func() error{func() error { zr.Close(); return nil }, f.Close}}, nil
 	}
 	return &decompressor{Reader: cf, f: f, codec: codec, file: cf, closers: []func() error{f.Close}}, nil
 }

@@ -52,8 +52,16 @@ const parquetReadBuffer = 256 << 10
 // left out of the batch.
 //
 // Every error names the file: `open parquet "data/tx.parquet": ...`.
+//
+// A file whose footer cannot be read (truncated, overwritten, not Parquet at all) fails the
+// open with an error that errors.Is matches to ErrDamaged, if opts.FailOnDamage is set;
+// otherwise the reader returns one dead letter for the whole file, or for its split of row
+// groups, and ends.
 func OpenParquet(path string, s *arrow.Schema, opts ReadOptions) (Reader, error) {
 	r, err := openParquet(path, s, opts)
+	if errors.Is(err, ErrDamaged) && !opts.FailOnDamage {
+		return newDamagedParquet(path, opts, err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +118,7 @@ type parquetColumn struct {
 // It fails if a required column is missing or a column's type does not convert to s's.
 func newParquetReader(f *os.File, path string, s *arrow.Schema, opts ReadOptions) (*parquetReader, error) {
 	if err := checkParquetMagic(f); err != nil {
-		return nil, err
+		return nil, &footerError{err}
 	}
 	props := parquet.NewReaderProperties(opts.Mem)
 	props.BufferedStreamEnabled = true
@@ -118,7 +126,7 @@ func newParquetReader(f *os.File, path string, s *arrow.Schema, opts ReadOptions
 	in := &countingFile{f: f}
 	pf, err := file.NewParquetReader(in, file.WithReadProps(props))
 	if err != nil {
-		return nil, fmt.Errorf("read footer: %w", err)
+		return nil, &footerError{fmt.Errorf("read footer: %w", err)}
 	}
 	in.n.Store(0) // BytesRead counts row groups, not the footer
 	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: int64(opts.BatchRows)}, opts.Mem)
@@ -179,7 +187,8 @@ type RowGroupSize struct {
 // ParquetRowGroupSizes reads the footer of a Parquet file and returns each row group's rows
 // and the compressed size of its column chunks under the top-level columns s names (every
 // column when s is nil). A reader of s reads exactly those chunks, so its BytesRead grows by
-// about Bytes for each row group it reads.
+// about Bytes for each row group it reads. A footer that cannot be read is an error that
+// errors.Is matches to ErrDamaged.
 func ParquetRowGroupSizes(path string, s *arrow.Schema) ([]RowGroupSize, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -187,11 +196,11 @@ func ParquetRowGroupSizes(path string, s *arrow.Schema) ([]RowGroupSize, error) 
 	}
 	defer f.Close()
 	if err := checkParquetMagic(f); err != nil {
-		return nil, fmt.Errorf("open parquet %q: %w", path, err)
+		return nil, fmt.Errorf("open parquet %q: %w", path, &footerError{err})
 	}
 	pf, err := file.NewParquetReader(f)
 	if err != nil {
-		return nil, fmt.Errorf("open parquet %q: read footer: %w", path, err)
+		return nil, fmt.Errorf("open parquet %q: read footer: %w", path, &footerError{err})
 	}
 	md := pf.MetaData()
 	read := make([]bool, md.Schema.NumColumns()) // leaf columns a reader of s reads
@@ -266,17 +275,33 @@ func fileColumnNames(fr *pqarrow.FileReader) string {
 }
 
 // Read returns the next batch of at most BatchRows rows of the current row group.
-func (r *parquetReader) Read() (rec arrow.RecordBatch, dead []DeadLetter, err error) {
+//
+// A row group that cannot be decoded (a damaged page, a column chunk that ends early)
+// becomes one dead letter naming the row group and the row where decoding stopped, and the
+// read goes on with the next row group; the rows of the row group delivered before stay
+// delivered. With opts.FailOnDamage it fails the read instead.
+func (r *parquetReader) Read() (arrow.RecordBatch, []DeadLetter, error) {
 	if r.err != nil {
 		return nil, nil, r.err
 	}
+	rec, dead, err := r.readBatch()
+	if err == nil || err == io.EOF {
+		return rec, dead, err
+	}
+	if r.opts.FailOnDamage {
+		return nil, nil, r.fail(err)
+	}
+	return nil, []DeadLetter{r.skipRowGroup(err)}, nil
+}
+
+// readBatch reads the next batch; an error leaves the open row group closed.
+func (r *parquetReader) readBatch() (rec arrow.RecordBatch, dead []DeadLetter, err error) {
 	// The decoders below belong to arrow-go and may panic on a damaged file; a damaged file is
 	// bad input, which must fail this read with an error, not the process.
 	defer func() {
 		if p := recover(); p != nil {
 			r.closeRowGroup()
-			rec, dead = nil, nil
-			err = r.fail(fmt.Errorf("damaged file: %v", p))
+			rec, dead, err = nil, nil, fmt.Errorf("damaged file: %v", p)
 		}
 	}()
 	for r.readers == nil {
@@ -284,7 +309,7 @@ func (r *parquetReader) Read() (rec arrow.RecordBatch, dead []DeadLetter, err er
 			return nil, nil, io.EOF
 		}
 		if err := r.openRowGroup(); err != nil {
-			return nil, nil, r.fail(err)
+			return nil, nil, err
 		}
 	}
 	n := min(int64(r.opts.BatchRows), r.groupRows-r.row)
@@ -295,11 +320,13 @@ func (r *parquetReader) Read() (rec arrow.RecordBatch, dead []DeadLetter, err er
 			continue
 		}
 		if raw[i], err = r.readers[i].next(int(n), r.opts.Mem); err != nil {
-			return nil, nil, r.fail(fmt.Errorf("column %q: %w", c.field.Name, err))
+			r.closeRowGroup()
+			return nil, nil, fmt.Errorf("column %q: %w", c.field.Name, err)
 		}
 	}
 	if rec, dead, err = r.assemble(raw, int(n)); err != nil {
-		return nil, nil, r.fail(err)
+		r.closeRowGroup()
+		return nil, nil, err
 	}
 	r.row += n
 	if r.row == r.groupRows {
@@ -308,6 +335,32 @@ func (r *parquetReader) Read() (rec arrow.RecordBatch, dead []DeadLetter, err er
 		r.row = 0
 	}
 	return rec, dead, nil
+}
+
+// skipRowGroup gives up the row group where decoding failed with err: it returns the dead
+// letter that says so and places the reader at the start of the next row group.
+func (r *parquetReader) skipRowGroup(err error) DeadLetter {
+	r.closeRowGroup()
+	rows := r.pf.MetaData().RowGroup(r.rowGroup).NumRows()
+	d := DeadLetter{File: r.path, RowGroup: r.rowGroup, Row: r.row,
+		Reason: fmt.Sprintf("row group %d cannot be decoded from row %d: %v; its rows %d-%d are not read", r.rowGroup, r.row, err, r.row, rows-1)}
+	// BytesRead goes on as if the row group had been read whole, so it still ends at the size
+	// of the reader's row groups.
+	var through int64
+	for k := r.opts.RowGroups[0]; k <= r.rowGroup; k++ {
+		n, err := r.chunkBytes(k)
+		if err != nil {
+			through = 0
+			break
+		}
+		through += n
+	}
+	if through > r.in.n.Load() {
+		r.in.n.Store(through)
+	}
+	r.rowGroup++
+	r.row = 0
+	return d
 }
 
 // endRowGroup is the row group after the last one this reader reads.

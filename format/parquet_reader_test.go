@@ -2,6 +2,7 @@ package format
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -202,10 +203,13 @@ func TestParquetOpenErrors(t *testing.T) {
 		{text, "not a Parquet file"},
 		{truncated, "not a complete Parquet file"},
 	} {
-		_, err := OpenParquet(tc.path, schema.Transaction(), ReadOptions{})
+		_, err := OpenParquet(tc.path, schema.Transaction(), ReadOptions{FailOnDamage: true})
 		if err == nil {
 			t.Errorf("open %s succeeded", tc.path)
 			continue
+		}
+		if damaged := errors.Is(err, ErrDamaged); damaged != (tc.path != filepath.Join(dir, "missing.parquet")) {
+			t.Errorf("open %s: errors.Is(%v, ErrDamaged) = %v", tc.path, err, damaged)
 		}
 		prefix := fmt.Sprintf("open parquet %q: ", tc.path)
 		if !strings.HasPrefix(err.Error(), prefix) || !strings.Contains(err.Error(), tc.want) {

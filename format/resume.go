@@ -23,6 +23,9 @@ import (
 // stream); a compressed file, read through anyway, is also checked to have pos.Line-1 lines
 // before it.
 //
+// A text position where the file was found damaged (pos.Damaged) places a reader that has
+// ended: the damage was reported once, as a dead letter, and is not read again.
+//
 // A Parquet file is placed at row group pos.RowGroup, row pos.Row. Row groups before it are
 // not read at all; the rows of its row group before pos.Row are decoded and dropped. The row
 // group must lie in opts.RowGroups (when its end is set), and the row within the row group.
@@ -42,6 +45,9 @@ func OpenAt(path string, kind Kind, s *arrow.Schema, opts ReadOptions, pos Posit
 	}
 	if kind == Parquet {
 		return openParquetAt(path, s, opts, pos)
+	}
+	if pos.Damaged {
+		return openSpent(path, pos)
 	}
 	if pos.RowGroup != 0 || pos.Row != 0 {
 		return nil, fmt.Errorf("open %q: row group %d, row %d is a Parquet position, and the file is %s", path, pos.RowGroup, pos.Row, kind)
@@ -154,6 +160,14 @@ func openParquetAt(path string, s *arrow.Schema, opts ReadOptions, pos Position)
 		return nil, fmt.Errorf("open parquet %q: byte %d, line %d is a text position", path, pos.Offset, pos.Line)
 	}
 	r, err := openParquet(path, s, opts)
+	if errors.Is(err, ErrDamaged) && !opts.FailOnDamage {
+		d, derr := newDamagedParquet(path, opts, err)
+		if derr != nil {
+			return nil, derr
+		}
+		d.done = pos.RowGroup > d.first || pos.Row > 0
+		return d, nil
+	}
 	if err != nil {
 		return nil, err
 	}

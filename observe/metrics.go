@@ -70,6 +70,7 @@ func NewCollector(pipeline string, monitor *engine.Monitor, sources []string) *C
 		counter("backpressure_seconds_total", "Time a subtask spent blocked on a full downstream channel.", func(r engine.NodeReport) float64 { return r.Backpressure.Seconds() }),
 		counter("idle_seconds_total", "Time a subtask spent waiting for input.", func(r engine.NodeReport) float64 { return r.Idle.Seconds() }),
 		counter("filtered_records_total", "Rows an operator dropped: a where clause, an inner join's misses, having.", func(r engine.NodeReport) float64 { return float64(r.Dropped) }),
+		counter("error_records_total", "Rows an operator sent to its view's errors: an expression failed on them, or a sum would overflow.", func(r engine.NodeReport) float64 { return float64(r.Errors) }),
 		family(prometheus.GaugeValue, "input_queue_fill_ratio", "Share of a subtask's input channel holding messages.",
 			func(r engine.NodeReport, _ time.Time) (float64, bool) {
 				return float64(r.Queued) / float64(max(r.QueueCapacity, 1)), r.QueueCapacity > 0

@@ -19,6 +19,10 @@ type Context struct {
 	// Checkpointing says the run takes checkpoints: a Committer then publishes only in
 	// Commit, never in Finish.
 	Checkpointing bool
+	// Errors takes the rows the operator rejects instead of failing on them (see ErrorBatch):
+	// the engine sends them out on the node's error output, the stream VIEW.errors of a spec.
+	// Nil means such rows fail the operator.
+	Errors Collector
 }
 
 // Collector takes an operator's output rows. Collect takes ownership of rec.

@@ -40,6 +40,8 @@ func (p Phase) String() string {
 // AggCall is one aggregate function of a WindowAgg.
 type AggCall struct {
 	Name string
+	// Text is the call as SQL, `sum(amount)`, for the rows it rejects; Name when empty.
+	Text string
 	// Args are input columns holding the evaluated arguments (raw phases), -1 for a constant
 	// argument; Const holds the value of each constant argument, as agg.New takes them.
 	Args     []int
@@ -61,6 +63,11 @@ type WindowAggConfig struct {
 	Calls  []AggCall
 	Phase  Phase
 	Out    *arrow.Schema
+	// RejectOverflow sends an input row (in Final, a partial state row) that would take an
+	// aggregate's state out of range, such as an int64 sum past 2^63-1, to Context.Errors
+	// when it is set, instead of failing: the row is added to none of the aggregates, and a
+	// window that only such rows reached is not emitted. Session windows still fail.
+	RejectOverflow bool
 }
 
 // WindowAgg aggregates rows per key and event-time window. Windows fire when the watermark
@@ -101,6 +108,14 @@ type WindowAgg struct {
 	args    [][]arrow.Array // per call, the argument columns of the current batch
 	outS    []int64         // window_start of the groups being emitted
 	outE    []int64         // window_end of the groups being emitted
+
+	// With RejectOverflow: the accumulators in the order they are updated, those that can
+	// overflow first; the groups the current batch made; the groups only rejected rows
+	// reached, which are never emitted; and how rejected rows are rendered.
+	order   []int
+	created []uint32
+	hollow  map[uint32]bool
+	text    rowText
 }
 
 // NewWindowAgg checks cfg and builds the accumulators.
@@ -121,6 +136,13 @@ func NewWindowAgg(cfg WindowAggConfig) (*WindowAgg, error) {
 			return nil, err
 		}
 		w.accs = append(w.accs, a)
+	}
+	for _, first := range []bool{true, false} {
+		for i, a := range w.accs {
+			if _, ok := a.(agg.Reverter); ok == first {
+				w.order = append(w.order, i)
+			}
+		}
 	}
 	return w, nil
 }
@@ -157,6 +179,9 @@ func (w *WindowAgg) group(kid uint32, start int64) uint32 {
 		return id
 	}
 	id := w.newGroup(w.keys.bytes[kid], start)
+	if w.cfg.RejectOverflow {
+		w.created = append(w.created, id)
+	}
 	for int(id) >= len(w.keyID) {
 		w.keyID = append(w.keyID, 0)
 	}
@@ -203,6 +228,7 @@ func (w *WindowAgg) Process(_ int, rec arrow.RecordBatch, out Collector) error {
 	if err := w.keyEnc.Reset(rec.Columns()[:w.cfg.Keys]); err != nil {
 		return err
 	}
+	w.created = w.created[:0]
 	if w.cfg.Phase == Final {
 		return w.merge(rec)
 	}
@@ -228,7 +254,7 @@ func (w *WindowAgg) Process(_ int, rec arrow.RecordBatch, out Collector) error {
 		}
 		w.groups = append(w.groups, w.group(kid, w.starts[k]))
 	}
-	if err := w.update(w.groups, w.rows); err != nil {
+	if err := w.updateRejecting(rec, w.groups, w.rows); err != nil {
 		return err
 	}
 	if w.cfg.Phase == Partial {
@@ -282,6 +308,9 @@ func (w *WindowAgg) merge(rec arrow.RecordBatch) error {
 	for r := range int(rec.NumRows()) {
 		w.groups = append(w.groups, w.group(w.keys.intern(w.keyEnc.Key(r)), int64(starts.Value(r))))
 	}
+	if w.rejecting() {
+		return w.mergeRejecting(rec, w.groups)
+	}
 	for i, a := range w.accs {
 		if err := a.MergePartial(w.groups, rec.Column(w.cfg.Keys+1+i)); err != nil {
 			return fmt.Errorf("%s: %w", w.cfg.Calls[i].Name, err)
@@ -295,25 +324,32 @@ func (w *WindowAgg) flushPartial(out Collector) error {
 	if len(w.touched) == 0 {
 		return nil
 	}
-	starts, _ := w.bounds(w.touched, false)
-	cols, err := w.keyColumns(w.touched, starts, nil)
-	if err != nil {
-		return err
-	}
-	for _, a := range w.accs {
-		st, err := a.Partial(w.touched)
+	emit := w.filled(w.touched)
+	var rec arrow.RecordBatch
+	if len(emit) > 0 {
+		starts, _ := w.bounds(emit, false)
+		cols, err := w.keyColumns(emit, starts, nil)
 		if err != nil {
-			releaseAll(cols)
 			return err
 		}
-		cols = append(cols, st)
+		for _, a := range w.accs {
+			st, err := a.Partial(emit)
+			if err != nil {
+				releaseAll(cols)
+				return err
+			}
+			cols = append(cols, st)
+		}
+		rec = array.NewRecordBatch(w.cfg.Out, cols, int64(len(emit)))
+		releaseAll(cols)
 	}
-	rec := array.NewRecordBatch(w.cfg.Out, cols, int64(len(w.touched)))
-	releaseAll(cols)
 	clear(w.byStart)
 	w.releaseKeys(w.touched)
 	w.freeGroups(w.touched)
 	w.touched = w.touched[:0]
+	if rec == nil {
+		return nil
+	}
 	return out.Collect(rec)
 }
 
@@ -379,6 +415,11 @@ func (w *WindowAgg) releaseKeys(groups []uint32) {
 
 // freeGroups resets the states of groups and returns their ids to the free list.
 func (w *WindowAgg) freeGroups(groups []uint32) {
+	if len(w.hollow) > 0 {
+		for _, g := range groups {
+			delete(w.hollow, g)
+		}
+	}
 	for _, a := range w.accs {
 		a.Reset(groups)
 	}
@@ -432,13 +473,20 @@ func (w *WindowAgg) OnWatermark(wm int64, out Collector) error {
 		delete(w.byEnd, e)
 		delete(w.byStart, w.start[g[0]]) // one start per end: the window's groups go together
 	}
-	starts, ends := w.bounds(fired, true)
-	rec, err := w.results(fired, starts, ends)
-	if err != nil {
-		return err
+	emit := w.filled(fired)
+	var rec arrow.RecordBatch
+	if len(emit) > 0 {
+		starts, ends := w.bounds(emit, true)
+		var err error
+		if rec, err = w.results(emit, starts, ends); err != nil {
+			return err
+		}
 	}
 	w.releaseKeys(fired)
 	w.freeGroups(fired)
+	if rec == nil {
+		return nil
+	}
 	return out.Collect(rec)
 }
 

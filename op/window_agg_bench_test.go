@@ -16,7 +16,13 @@ import (
 
 // BenchmarkWindowAggHop folds 64K rows over 20K cards into 10-minute windows every minute
 // (10 groups per row), count and sum, firing as the watermark moves.
-func BenchmarkWindowAggHop(b *testing.B) {
+func BenchmarkWindowAggHop(b *testing.B) { benchWindowAggHop(b, false) }
+
+// BenchmarkWindowAggHopRejecting is BenchmarkWindowAggHop with rows that would overflow the
+// sum rejected to the errors (none does), as views run by default.
+func BenchmarkWindowAggHopRejecting(b *testing.B) { benchWindowAggHop(b, true) }
+
+func benchWindowAggHop(b *testing.B, reject bool) {
 	r := rand.New(rand.NewPCG(1, 2))
 	const n = 1 << 16
 	var recs []arrow.RecordBatch
@@ -36,13 +42,14 @@ func BenchmarkWindowAggHop(b *testing.B) {
 	rows := 0
 	b.ResetTimer()
 	for b.Loop() {
-		w, err := NewWindowAgg(WindowAggConfig{Window: spec, Keys: 1, Time: 1, Phase: Single,
+		w, err := NewWindowAgg(WindowAggConfig{Window: spec, Keys: 1, Time: 1, Phase: Single, RejectOverflow: reject,
 			Calls: []AggCall{{Name: "count"}, {Name: "sum", Args: []int{2}, ArgTypes: []arrow.DataType{amtType}}}})
 		if err != nil {
 			b.Fatal(err)
 		}
 		w.cfg.Out = outSchema(false, w)
-		if err := w.Open(Context{Mem: memory.DefaultAllocator}); err != nil {
+		var errs collect
+		if err := w.Open(Context{Mem: memory.DefaultAllocator, Errors: &errs}); err != nil {
 			b.Fatal(err)
 		}
 		var out collect

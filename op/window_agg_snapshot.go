@@ -89,6 +89,7 @@ func (w *WindowAgg) Snapshot(id uint64) ([]byte, error) {
 	for _, e := range w.timers.Ends() {
 		groups = append(groups, w.byEnd[e]...)
 	}
+	groups = w.filled(groups) // a group only rejected rows reached is as if it were not there
 	w.snapGroups = groups
 	mem := allocator(w.ctx)
 	keys := array.NewBinaryBuilder(mem, arrow.BinaryTypes.Binary)

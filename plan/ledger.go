@@ -13,10 +13,15 @@ import (
 // Per source: read = accepted + rejected + late. Rejected records are the dead letters
 // (undecodable, or failing a check); late ones arrived behind the watermark.
 //
-// Per view: in = kept + filtered, where filtered counts rows a where clause or an inner
-// join dropped; a windowed view's kept rows are folded into its windows, and out counts
-// the window rows it emitted (after having). A qualify view's kept rows compete in their
-// windows, and out counts the rows of each window's maximum.
+// Per view: in = kept + filtered + errors, where filtered counts rows a where clause or an
+// inner join dropped, and errors the rows its first step sent to the view's errors side
+// stream because an expression failed on them (or, in a tumbling window view, a sum would
+// overflow with them); a windowed view's kept rows are folded into its windows, and out
+// counts the window rows it emitted (after having). What the aggregation step after the
+// keyed exchange sends to the errors is counted apart, as window errors, among the kept
+// rows: raw rows of a hopping window whose sum would overflow, partial sums of a tumbling
+// window that would, and window rows on which select or having fails. A qualify view's kept
+// rows compete in their windows, and out counts the rows of each window's maximum.
 type Ledger struct {
 	Sources []SourceLedger
 	Views   []ViewLedger
@@ -30,8 +35,12 @@ type SourceLedger struct {
 
 // ViewLedger is one view's line of the ledger.
 type ViewLedger struct {
-	Name               string
-	In, Filtered, Kept int64
+	Name                       string
+	In, Filtered, Errors, Kept int64
+	// WindowErrors counts what the aggregation step of a windowed view, after the keyed
+	// exchange, sent to its errors: rows or partial sums that would overflow a sum, window
+	// rows on which select or having failed.
+	WindowErrors int64
 	// Out counts the rows the view emitted; Having the window rows its having clause
 	// dropped.
 	Out, Having int64
@@ -45,7 +54,7 @@ func (l Ledger) Balanced() bool {
 		}
 	}
 	for _, v := range l.Views {
-		if v.In != v.Kept+v.Filtered {
+		if v.In != v.Kept+v.Filtered+v.Errors {
 			return false
 		}
 	}
@@ -95,6 +104,7 @@ func (v ViewLedger) key() string { return v.Name }
 
 func (v ViewLedger) plus(n ViewLedger) ViewLedger {
 	v.In, v.Filtered, v.Kept, v.Out, v.Having = v.In+n.In, v.Filtered+n.Filtered, v.Kept+n.Kept, v.Out+n.Out, v.Having+n.Having
+	v.Errors, v.WindowErrors = v.Errors+n.Errors, v.WindowErrors+n.WindowErrors
 	return v
 }
 
@@ -113,9 +123,10 @@ func (p *Plan) Ledger(st *engine.Stats) Ledger {
 	}
 	for _, v := range p.Views {
 		first, last := nodes[v.First], nodes[v.Last]
-		vl := ViewLedger{Name: v.Name, In: first.RowsIn, Filtered: first.Dropped, Kept: first.RowsIn - first.Dropped, Out: last.RowsOut}
+		vl := ViewLedger{Name: v.Name, In: first.RowsIn, Filtered: first.Dropped, Errors: first.Errors,
+			Kept: first.RowsIn - first.Dropped - first.Errors, Out: last.RowsOut}
 		if v.First != v.Last {
-			vl.Having = last.Dropped
+			vl.Having, vl.WindowErrors = last.Dropped, last.Errors
 		}
 		l.Views = append(l.Views, vl)
 	}
@@ -129,9 +140,12 @@ func (l Ledger) String() string {
 		fmt.Fprintf(&b, "source %-16s read %12d = accepted %12d + rejected %10d + late %10d\n", s.Name, s.Read, s.Accepted, s.Rejected, s.Late)
 	}
 	for _, v := range l.Views {
-		fmt.Fprintf(&b, "view   %-16s in   %12d = kept     %12d + filtered %10d   out %d", v.Name, v.In, v.Kept, v.Filtered, v.Out)
+		fmt.Fprintf(&b, "view   %-16s in   %12d = kept     %12d + filtered %10d + errors %8d   out %d", v.Name, v.In, v.Kept, v.Filtered, v.Errors, v.Out)
 		if v.Having > 0 {
 			fmt.Fprintf(&b, " (having dropped %d)", v.Having)
+		}
+		if v.WindowErrors > 0 {
+			fmt.Fprintf(&b, " (%d more to errors after the exchange)", v.WindowErrors)
 		}
 		b.WriteString("\n")
 	}

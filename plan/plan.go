@@ -104,7 +104,10 @@ func (s *Step) Keyed() bool { return slices.ContainsFunc(s.Inputs, Input.Keyed) 
 
 // stream is a named stream of the spec as the plan has built it so far.
 type stream struct {
-	node   *engine.Node
+	node *engine.Node
+	// also lists further nodes whose output on port is part of the stream: the errors of a
+	// view come from each of its steps.
+	also   []*engine.Node
 	port   int
 	schema *arrow.Schema
 }
@@ -197,17 +200,26 @@ func (b *builder) addNode(n *engine.Node, kind StepKind, schema *arrow.Schema, d
 	return st
 }
 
-// connect adds an edge from a stream into input `input` of node to.
+// connect adds an edge from each node of a stream into input `input` of node to. An edge
+// that cannot be forward, its node having another parallelism than to, spreads round-robin.
 func (b *builder) connect(from stream, to *engine.Node, input int, p engine.Partitioning, key ...string) {
-	b.plan.Graph.Edges = append(b.plan.Graph.Edges, &engine.Edge{From: from.node, FromPort: from.port, To: to, Input: input, Partitioning: p, Key: key})
-	port := ""
-	switch from.port {
-	case engine.DeadLetterPort:
-		port = spec.DeadLetters
-	case engine.LatePort:
-		port = spec.Late
+	for _, n := range append([]*engine.Node{from.node}, from.also...) {
+		p := p
+		if p == engine.Forward && n.Parallelism != to.Parallelism {
+			p = engine.Rebalance
+		}
+		b.plan.Graph.Edges = append(b.plan.Graph.Edges, &engine.Edge{From: n, FromPort: from.port, To: to, Input: input, Partitioning: p, Key: key})
+		port := ""
+		switch {
+		case n.Source == nil && from.port == engine.ErrorPort:
+			port = spec.ErrorRows
+		case from.port == engine.DeadLetterPort:
+			port = spec.DeadLetters
+		case from.port == engine.LatePort:
+			port = spec.Late
+		}
+		b.steps[to].Inputs = append(b.steps[to].Inputs, Input{From: n.Name, Port: port, Partitioning: p.String(), Key: key})
 	}
-	b.steps[to].Inputs = append(b.steps[to].Inputs, Input{From: from.node.Name, Port: port, Partitioning: p.String(), Key: key})
 }
 
 // follow picks the partitioning from a stream into a node of parallelism p: forward when

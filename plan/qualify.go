@@ -72,7 +72,7 @@ func (b *builder) qualify(v *spec.View, inputs []stream, in *arrow.Schema, first
 		end := fmt.Sprintf("to_timestamp_ms(epoch_ms(%s) - epoch_ms(%s) %% %d + %d)", t, t, size, size)
 		sel = append(sel[:len(sel):len(sel)], spec.Field{Name: "window_end", Expr: spec.Expr{Text: end, Path: path + ".window", Pos: v.Window.Pos}})
 	}
-	m, out, mdoes, err := b.mapStep(path, in, v.Where, sel)
+	m, out, mdoes, err := b.mapStep(path, in, v.Where, sel, v.OnError)
 	if err != nil {
 		return err
 	}
@@ -112,6 +112,7 @@ func (b *builder) qualify(v *spec.View, inputs []stream, in *arrow.Schema, first
 	b.addNode(global, KindWindowTop, out, top+", fired by the watermark")
 	b.connect(stream{node: local, schema: out}, global, 0, engine.Rebalance)
 	b.streams[v.Name] = stream{node: global, port: engine.MainPort, schema: out}
+	b.errorStream(v, local)
 	b.plan.Views = append(b.plan.Views, ViewNodes{Name: v.Name, First: local.Name, Last: global.Name})
 	return nil
 }

@@ -48,7 +48,7 @@ func (b *builder) source(src *spec.Source) error {
 	p := b.opts.Parallelism
 	switch src.Kind {
 	case spec.SourceFile:
-		f, err := source.NewFile(src.Path, src.Format, s, format.ReadOptions{})
+		f, err := source.NewFile(src.Path, src.Format, s, format.ReadOptions{FailOnDamage: src.OnError.Fails()})
 		if err != nil {
 			return b.spec.Errorf("sources."+src.Name+".path", "%v", err)
 		}
@@ -103,6 +103,9 @@ func (b *builder) source(src *spec.Source) error {
 	}
 	for _, c := range src.Checks {
 		detail = append(detail, "check "+c.Text)
+	}
+	if src.OnError.Fails() {
+		detail = append(detail, "a file that cannot be decoded fails the run")
 	}
 	b.addNode(n, KindSource, s, detail...)
 	b.plan.Sources = append(b.plan.Sources, src.Name)

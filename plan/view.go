@@ -38,6 +38,9 @@ func (b *builder) view(v *spec.View) error {
 	in := inputs[0].schema
 	var first []func() (op.Operator, error)
 	var does []string
+	if v.OnError.Fails() {
+		does = append(does, "a row an expression fails on fails the run (on_error: fail)")
+	}
 	if v.Join != nil {
 		join, joined, err := b.join(v, in)
 		if err != nil {
@@ -53,7 +56,7 @@ func (b *builder) view(v *spec.View) error {
 	if v.Window != nil || len(v.GroupBy) > 0 || hasAggregates(v) {
 		return b.aggregate(v, inputs, in, first, does)
 	}
-	m, out, mdoes, err := b.mapStep(path, in, v.Where, v.Select)
+	m, out, mdoes, err := b.mapStep(path, in, v.Where, v.Select, v.OnError)
 	if err != nil {
 		return err
 	}
@@ -64,8 +67,18 @@ func (b *builder) view(v *spec.View) error {
 		b.connect(s, n, i, follow(s, n.Parallelism))
 	}
 	b.streams[v.Name] = stream{node: n, port: engine.MainPort, schema: out}
+	b.errorStream(v, n)
 	b.plan.Views = append(b.plan.Views, ViewNodes{Name: v.Name, First: n.Name, Last: n.Name})
 	return nil
+}
+
+// errorStream makes the error outputs of a view's nodes its errors side stream, unless the
+// view fails on errors.
+func (b *builder) errorStream(v *spec.View, nodes ...*engine.Node) {
+	if v.OnError.Fails() {
+		return
+	}
+	b.streams[v.Name+"."+spec.ErrorRows] = stream{node: nodes[0], also: nodes[1:], port: engine.ErrorPort, schema: op.ErrorSchema()}
 }
 
 // chain makes an operator factory of a sequence of operator factories.
@@ -87,8 +100,16 @@ func chain(parts []func() (op.Operator, error)) func(int) (op.Operator, error) {
 }
 
 // mapStep compiles where and select over schema in into a Map factory and its output
-// schema. An empty select passes the input columns on.
-func (b *builder) mapStep(path string, in *arrow.Schema, where spec.Expr, sel []spec.Field, opts ...expr.Option) (func() op.Operator, *arrow.Schema, []string, error) {
+// schema. An empty select passes the input columns on. Unless onError fails, the Map sends
+// rows its expressions fail on to the errors of its step.
+func (b *builder) mapStep(path string, in *arrow.Schema, where spec.Expr, sel []spec.Field, onError spec.OnError, opts ...expr.Option) (func() op.Operator, *arrow.Schema, []string, error) {
+	newMap := func(where op.Evaluator, cols []op.Evaluator, out *arrow.Schema) *op.Map {
+		m := op.NewMap(where, cols, out)
+		if !onError.Fails() {
+			m.WithErrors()
+		}
+		return m
+	}
 	var does []string
 	var pred op.Evaluator
 	if !where.IsZero() {
@@ -103,7 +124,7 @@ func (b *builder) mapStep(path string, in *arrow.Schema, where spec.Expr, sel []
 		does = append(does, "where "+where.Text)
 	}
 	if len(sel) == 0 {
-		return func() op.Operator { return op.NewMap(pred, nil, nil) }, in, does, nil
+		return func() op.Operator { return newMap(pred, nil, nil) }, in, does, nil
 	}
 	cols := make([]op.Evaluator, len(sel))
 	fields := make([]arrow.Field, len(sel))
@@ -117,7 +138,7 @@ func (b *builder) mapStep(path string, in *arrow.Schema, where spec.Expr, sel []
 		does = append(does, fmt.Sprintf("%s = %s", f.Name, f.Expr.Text))
 	}
 	out := arrow.NewSchema(fields, nil)
-	return func() op.Operator { return op.NewMap(pred, cols, out) }, out, does, nil
+	return func() op.Operator { return newMap(pred, cols, out) }, out, does, nil
 }
 
 // hasAggregates reports whether a view's select or having calls an aggregate.
@@ -188,7 +209,7 @@ func (b *builder) aggregate(v *spec.View, inputs []stream, in *arrow.Schema, fir
 	var aggCalls []op.AggCall
 	argTypes := map[int][]arrow.DataType{}
 	for k, c := range calls {
-		ac := op.AggCall{Name: c.call.Name}
+		ac := op.AggCall{Name: c.call.Name, Text: c.call.String()}
 		for j, a := range c.call.Args {
 			if lit, ok := a.(*expr.Literal); ok && lit.Kind == expr.LitNumber {
 				f, err := strconv.ParseFloat(lit.Value, 64)
@@ -205,7 +226,7 @@ func (b *builder) aggregate(v *spec.View, inputs []stream, in *arrow.Schema, fir
 		}
 		aggCalls = append(aggCalls, ac)
 	}
-	preMap, preSchema, preDoes, err := b.mapStep(path, in, v.Where, pre)
+	preMap, preSchema, preDoes, err := b.mapStep(path, in, v.Where, pre, v.OnError)
 	if err != nil {
 		return err
 	}
@@ -224,7 +245,8 @@ func (b *builder) aggregate(v *spec.View, inputs []stream, in *arrow.Schema, fir
 		stateFields = append(stateFields, arrow.Field{Name: fmt.Sprintf("__state_%d", k), Type: t, Nullable: true})
 	}
 	stateSchema := arrow.NewSchema(stateFields, nil)
-	partialCfg := op.WindowAggConfig{Window: w, Keys: nk, Time: nk, Calls: aggCalls, Phase: op.Partial, Out: stateSchema}
+	reject := !v.OnError.Fails()
+	partialCfg := op.WindowAggConfig{Window: w, Keys: nk, Time: nk, Calls: aggCalls, Phase: op.Partial, Out: stateSchema, RejectOverflow: reject}
 
 	// Two phases pay when rows fold together before the exchange. A hopping window would
 	// multiply each row into Size/Every partial states, more than the raw row costs to ship,
@@ -254,11 +276,11 @@ func (b *builder) aggregate(v *spec.View, inputs []stream, in *arrow.Schema, fir
 	inter := arrow.NewSchema(interFields, nil)
 	finalCalls := make([]op.AggCall, len(aggCalls))
 	for k, c := range aggCalls {
-		finalCalls[k] = op.AggCall{Name: c.Name, ArgTypes: argTypes[k], Const: c.Const}
+		finalCalls[k] = op.AggCall{Name: c.Name, Text: c.Text, ArgTypes: argTypes[k], Const: c.Const}
 	}
-	finalCfg := op.WindowAggConfig{Window: w, Keys: nk, Calls: finalCalls, Phase: op.Final, Out: inter}
+	finalCfg := op.WindowAggConfig{Window: w, Keys: nk, Calls: finalCalls, Phase: op.Final, Out: inter, RejectOverflow: reject}
 	if !twoPhase {
-		finalCfg = op.WindowAggConfig{Window: w, Keys: nk, Time: nk, Calls: aggCalls, Phase: op.Single, Out: inter}
+		finalCfg = op.WindowAggConfig{Window: w, Keys: nk, Time: nk, Calls: aggCalls, Phase: op.Single, Out: inter, RejectOverflow: reject}
 	}
 	resolve := expr.WithAggregates(func(c *expr.Call) (int, error) {
 		k, ok := index[c.String()]
@@ -281,15 +303,15 @@ func (b *builder) aggregate(v *spec.View, inputs []stream, in *arrow.Schema, fir
 	}
 	// having may name select's columns (tx_count > 20) or aggregates (count(*) > 20).
 	finalOps := []func() (op.Operator, error){func() (op.Operator, error) { return op.NewWindowAgg(finalCfg) }}
-	post, out, postDoes, err := b.mapStep(path, inter, spec.Expr{}, sel, resolve)
+	post, out, postDoes, err := b.mapStep(path, inter, spec.Expr{}, sel, v.OnError, resolve)
 	if err != nil {
 		return err
 	}
 	finalOps = append(finalOps, func() (op.Operator, error) { return post(), nil })
 	if !v.Having.IsZero() {
-		having, _, hdoes, herr := b.mapStep(path, out, v.Having, nil)
+		having, _, hdoes, herr := b.mapStep(path, out, v.Having, nil, v.OnError)
 		if herr != nil {
-			if having, _, hdoes, err = b.mapStep(path, inter, v.Having, nil, resolve); err != nil {
+			if having, _, hdoes, err = b.mapStep(path, inter, v.Having, nil, v.OnError, resolve); err != nil {
 				return herr
 			}
 			finalOps = []func() (op.Operator, error){finalOps[0], func() (op.Operator, error) { return having(), nil }, finalOps[1]}
@@ -310,6 +332,7 @@ func (b *builder) aggregate(v *spec.View, inputs []stream, in *arrow.Schema, fir
 	b.addNode(final, KindWindowAggregate, out, append([]string{phase + describeCalls(calls) + " per " + w.String() + ", fired by the watermark"}, postDoes...)...)
 	b.connect(stream{node: partial, schema: firstSchema}, final, 0, partitioning, keys...)
 	b.streams[v.Name] = stream{node: final, port: engine.MainPort, schema: out}
+	b.errorStream(v, partial, final)
 	b.plan.Views = append(b.plan.Views, ViewNodes{Name: v.Name, First: partial.Name, Last: final.Name})
 	return nil
 }
@@ -401,7 +424,7 @@ func (b *builder) timeColumn(ref string) string {
 			break
 		}
 		v := b.spec.View(name)
-		if v == nil {
+		if v == nil || side == spec.ErrorRows { // error rows carry no event time of their own
 			break
 		}
 		if v.Window != nil {

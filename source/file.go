@@ -2,6 +2,7 @@ package source
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 
@@ -21,6 +22,9 @@ import (
 // File is bounded and resumable: its readers' Checkpoint gives the byte offset and line of
 // a text file, the row group and row of a Parquet file, where the next Read starts (see
 // Open).
+//
+// Unless its read options fail on damage, a Parquet file whose footer cannot be read is one
+// partition, which reads as one dead letter (see format.OpenParquet).
 type File struct {
 	files  []string
 	splits []split
@@ -64,6 +68,15 @@ func NewFile(path string, kind format.Kind, s *arrow.Schema, opts format.ReadOpt
 			continue
 		}
 		groups, err := format.ParquetRowGroupSizes(name, s)
+		if errors.Is(err, format.ErrDamaged) && !opts.FailOnDamage {
+			// One partition whose reader makes the file one dead letter.
+			st, serr := os.Stat(name)
+			if serr != nil {
+				return nil, fmt.Errorf("file source: %w", serr)
+			}
+			f.splits = append(f.splits, split{file: i, bytes: st.Size()})
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}

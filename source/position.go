@@ -27,7 +27,10 @@ const positionVersion = 1
 //	{"v":1,"file":"data/tx.parquet","row_group":3,"row":16384}
 //
 // At the end of a partition the position is the end of the file (the stream's length and
-// one line past its last) or the row group after the split's last, row 0.
+// one line past its last) or the row group after the split's last, row 0. A compressed text
+// file that cannot be decoded past a point ends there, and its position says so:
+//
+//	{"v":1,"file":"data/tx.jsonl.gz","offset":48213,"line":311,"damaged":true}
 type filePosition struct {
 	V        int    `json:"v"`
 	File     string `json:"file"`
@@ -35,6 +38,9 @@ type filePosition struct {
 	Line     *int64 `json:"line,omitempty"`
 	RowGroup *int   `json:"row_group,omitempty"`
 	Row      *int64 `json:"row,omitempty"`
+	// Damaged marks a text file found damaged at Offset: its reader reported the rest as a
+	// dead letter and has ended.
+	Damaged bool `json:"damaged,omitempty"`
 }
 
 // encodeFilePosition encodes a reader's position: a Parquet one when parquet is set, a text
@@ -44,7 +50,7 @@ func encodeFilePosition(p format.Position, parquet bool) ([]byte, error) {
 	if parquet {
 		fp.RowGroup, fp.Row = &p.RowGroup, &p.Row
 	} else {
-		fp.Offset, fp.Line = &p.Offset, &p.Line
+		fp.Offset, fp.Line, fp.Damaged = &p.Offset, &p.Line, p.Damaged
 	}
 	return json.Marshal(fp)
 }
@@ -67,6 +73,9 @@ func decodeFilePosition(data []byte, name string, parquet bool) (format.Position
 		if fp.Offset != nil || fp.Line != nil || fp.RowGroup == nil || fp.Row == nil {
 			return p, errors.New("a Parquet file's position has a row_group and a row, and no offset or line")
 		}
+		if fp.Damaged {
+			return p, errors.New("a Parquet file's position is never damaged: its damaged row groups are skipped")
+		}
 		if *fp.RowGroup < 0 || *fp.Row < 0 {
 			return p, fmt.Errorf("row group %d, row %d: negative", *fp.RowGroup, *fp.Row)
 		}
@@ -79,7 +88,7 @@ func decodeFilePosition(data []byte, name string, parquet bool) (format.Position
 	if *fp.Offset < 0 || *fp.Line < 1 {
 		return p, fmt.Errorf("offset %d, line %d: want an offset from 0 and a line from 1", *fp.Offset, *fp.Line)
 	}
-	p.Offset, p.Line = *fp.Offset, *fp.Line
+	p.Offset, p.Line, p.Damaged = *fp.Offset, *fp.Line, fp.Damaged
 	return p, nil
 }
 

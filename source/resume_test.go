@@ -1,14 +1,18 @@
 package source
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/apache/arrow-go/v18/parquet/file"
 
 	"millrace/format"
 	"millrace/gen"
@@ -372,4 +376,140 @@ func TestResumeRefusesPositionsOfOtherPartitions(t *testing.T) {
 	if _, _, err := r.Read(context.Background()); !errors.Is(err, io.EOF) {
 		t.Fatalf("Read at the end: %v", err)
 	}
+}
+
+// A damaged file resumes like any other: the rows before the damage and its one dead letter
+// come once, whether the reader was checkpointed before the damage, right after it, or not.
+func TestFileSourceResumesDamagedFiles(t *testing.T) {
+	dir := t.TempDir()
+	cfg := gen.DefaultConfig()
+	cfg.Rows, cfg.Accounts, cfg.Merchants = 4000, 1000, 200
+	for _, name := range []string{"tx.jsonl.gz", "tx.csv.zst"} {
+		t.Run(name, func(t *testing.T) {
+			path := writeGenerated(t, dir, name, cfg, format.WriteOptions{})
+			st, err := os.Stat(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Truncate(path, st.Size()*2/3); err != nil {
+				t.Fatal(err)
+			}
+			s, err := NewFile(path, "", schema.Transaction(), format.ReadOptions{BatchRows: 300})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows, dead := checkResume(t, s, 0)
+			if rows == 0 || rows >= 4000 || dead != 1 {
+				t.Fatalf("%d rows and %d dead letters; want some rows and the damage", rows, dead)
+			}
+		})
+	}
+	t.Run("tx.parquet", func(t *testing.T) {
+		path := writeGenerated(t, dir, "tx.parquet", cfg, format.WriteOptions{RowGroupRows: 1000})
+		damageColumnChunk(t, path, 2)
+		s, err := NewFile(path, "", schema.Transaction(), format.ReadOptions{BatchRows: 300})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, dead := checkResume(t, s, 0)
+		if rows != 3000 || dead != 1 {
+			t.Fatalf("%d rows and %d dead letters; want 3 of 4 row groups and the damage", rows, dead)
+		}
+	})
+}
+
+// damageColumnChunk overwrites the start of the first column chunk of row group g.
+func damageColumnChunk(t *testing.T, path string, g int) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	pf, err := file.NewParquetReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc, err := pf.MetaData().RowGroup(g).ColumnChunk(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt(bytes.Repeat([]byte{0xa5}, 24), cc.DataPageOffset()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A Parquet file without its footer is one partition whose one dead letter comes once: a
+// reader resumed after it has ended.
+func TestFileSourceReadsAParquetFileWithoutFooter(t *testing.T) {
+	dir := t.TempDir()
+	cfg := gen.DefaultConfig()
+	cfg.Rows, cfg.Accounts, cfg.Merchants = 2000, 100, 20
+	writeGenerated(t, dir, "a.parquet", cfg, format.WriteOptions{RowGroupRows: 1000})
+	cut := writeGenerated(t, dir, "b.parquet", cfg, format.WriteOptions{RowGroupRows: 1000})
+	st, err := os.Stat(cut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(cut, st.Size()-100); err != nil {
+		t.Fatal(err)
+	}
+	pattern := filepath.Join(dir, "*.parquet")
+	if _, err := NewFile(pattern, "", schema.Transaction(), format.ReadOptions{FailOnDamage: true}); !errors.Is(err, format.ErrDamaged) {
+		t.Fatalf("NewFile failing on damage: %v", err)
+	}
+	s, err := NewFile(pattern, "", schema.Transaction(), format.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Partitions() != 2 || s.Size(1) != st.Size()-100 {
+		t.Fatalf("%d partitions, the second of %d bytes", s.Partitions(), s.Size(1))
+	}
+	if rows, _ := checkResumeShort(t, s, 0); rows != 2000 {
+		t.Errorf("%d rows of the good file", rows)
+	}
+	pr := newPartitionRead(t, s)
+	r, err := s.Open(context.Background(), 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start, err := r.Checkpoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	reads := pr.rest(r, 1)
+	if len(reads) != 1 || len(reads[0].dead) != 1 || len(reads[0].rows) != 0 || !strings.Contains(reads[0].dead[0], "b.parquet: row group 0, row 0") {
+		t.Fatalf("reads of the damaged file: %+v", reads)
+	}
+	for _, c := range []struct {
+		pos  string
+		dead int
+	}{{string(start), 1}, {reads[0].checkpoint, 0}} {
+		again, err := s.Open(context.Background(), 1, []byte(c.pos))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := pr.rest(again, 1)
+		n := 0
+		for _, b := range got {
+			n += len(b.dead)
+		}
+		if n != c.dead {
+			t.Errorf("resumed at %s: %d dead letters, want %d", c.pos, n, c.dead)
+		}
+	}
+}
+
+// checkResumeShort reads a partition whole and returns its rows and dead letters.
+func checkResumeShort(t *testing.T, s Source, p int) (rows, dead int) {
+	t.Helper()
+	r, err := s.Open(context.Background(), p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range newPartitionRead(t, s).rest(r, p) {
+		rows += len(b.rows)
+		dead += len(b.dead)
+	}
+	return rows, dead
 }

@@ -86,7 +86,7 @@ func (s *Spec) viewDeps() map[string][]string {
 	for _, v := range s.Views {
 		for _, ref := range v.From {
 			name, side := SplitRef(ref)
-			if side == "" && s.Source(name) == nil && s.View(name) != nil && !slices.Contains(deps[v.Name], name) {
+			if (side == "" || side == ErrorRows) && s.Source(name) == nil && s.View(name) != nil && !slices.Contains(deps[v.Name], name) {
 				deps[v.Name] = append(deps[v.Name], name)
 			}
 		}

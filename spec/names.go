@@ -8,6 +8,9 @@ const (
 	DeadLetters = "dead_letters"
 	// Late carries the records that arrived after the watermark passed their event time.
 	Late = "late"
+	// ErrorRows is the side stream of a view: the rows whose expressions failed at run time (a
+	// failed CAST, an integer overflow), with the expression and the reason.
+	ErrorRows = "errors"
 )
 
 // sides lists the side stream names for suggestions.

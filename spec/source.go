@@ -235,6 +235,9 @@ var sourceFields = map[string]field[Source]{
 	"table": {only: kinds(SourceFile), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
 		s.Table, _ = d.boolean(n, p)
 	}},
+	"on_error": {only: kinds(SourceFile), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+		s.OnError = d.onError(n, p)
+	}},
 
 	"rate": {only: generated, set: func(d *decoder, s *Source, n *yaml.Node, p string) {
 		if s.Kind == SourceNexmark {

@@ -163,6 +163,10 @@ type Source struct {
 	// Table marks a lookup table: a file source read whole and joined by views, never
 	// streamed. Parse sets it for every source that a view joins.
 	Table bool
+	// OnError says what a file that cannot be decoded past a point (a truncated .gz, a
+	// damaged Parquet row group) does: by default it becomes a dead letter and the run goes
+	// on; OnErrorFail fails the run.
+	OnError OnError
 
 	// Generator holds a generator source's settings.
 	Generator Generator
@@ -260,10 +264,30 @@ type View struct {
 	Qualify Expr
 	// Join looks every input row up in a table source; nil means no join.
 	Join *Join
+	// OnError says what a row whose expression fails at run time does: by default it goes
+	// to the view's errors side stream (VIEW.errors) and the run goes on; OnErrorFail fails
+	// the run.
+	OnError OnError
 
 	// Pos is where the view's name stands in the file.
 	Pos Pos
 }
+
+// OnError is what a source or view does with input it cannot process: a damaged file, a row
+// whose expression fails.
+type OnError string
+
+// The choices of on_error.
+const (
+	// OnErrorContinue, the default (also written as an empty OnError), sends what failed to
+	// the side stream with the reason and goes on.
+	OnErrorContinue OnError = "continue"
+	// OnErrorFail fails the run with the error.
+	OnErrorFail OnError = "fail"
+)
+
+// Fails reports whether the run fails on an error.
+func (o OnError) Fails() bool { return o == OnErrorFail }
 
 // Field is one output column of a view.
 type Field struct {

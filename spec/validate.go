@@ -103,7 +103,7 @@ func (d *decoder) table(s *Spec, name, path string) bool {
 func (d *decoder) stream(s *Spec, ref, path string, joined map[string]string) {
 	name, side := SplitRef(ref)
 	if name == "" || strings.Contains(side, ".") {
-		d.errs = append(d.errs, s.Errorf(path, "%q is not a stream name: want a source or view, or <source>.%s or <source>.%s", ref, DeadLetters, Late))
+		d.errs = append(d.errs, s.Errorf(path, "%q is not a stream name: want a source or view, <source>.%s, <source>.%s or <view>.%s", ref, DeadLetters, Late, ErrorRows))
 		return
 	}
 	src, view := s.Source(name), s.View(name)
@@ -117,8 +117,11 @@ func (d *decoder) stream(s *Spec, ref, path string, joined map[string]string) {
 		case src != nil && side == Late && src.EventTime == "":
 			d.errs = append(d.errs, s.Errorf(path, "source %s has no event_time, so none of its records is ever late", name))
 		case src != nil:
+		case view != nil && side != ErrorRows:
+			d.errs = append(d.errs, s.Errorf(path, "unknown side stream %q of view %s (a view has %s; %s and %s belong to sources)", side, name, ErrorRows, DeadLetters, Late))
+		case view != nil && view.OnError.Fails():
+			d.errs = append(d.errs, s.Errorf(path, "view %s has on_error: fail, so it has no errors to read", name))
 		case view != nil:
-			d.errs = append(d.errs, s.Errorf(path, "%q: a view has no side streams; %s and %s belong to sources", ref, DeadLetters, Late))
 		default:
 			d.errs = append(d.errs, s.Errorf(path, "unknown source %q%s", name, d.nameHint(name, func() []string { return sourceNames(s) })))
 		}

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -13,6 +14,7 @@ views:
   joined: {from: tx, join: {table: m, on: merchant_id}}
   again: {from: [joined, tx.late], join: {table: m, on: merchant_id, type: inner}}
   rejects: {from: [tx.dead_letters, m.dead_letters]}
+  failed: {from: again.errors}
 sinks:
   a: {from: tx, kind: stdout}
   b: {from: again, kind: stdout}
@@ -24,6 +26,37 @@ sinks:
 	if !s.Source("idle").Table || s.Source("tx").Table {
 		t.Error("table marks are wrong for sources not joined")
 	}
+	if order := s.Order(); slices.Index(order, "again") > slices.Index(order, "failed") {
+		t.Errorf("order %v: a view reading another's errors comes first", order)
+	}
+}
+
+func TestOnError(t *testing.T) {
+	s := mustParse(t, `name: t
+sources:
+  tx: {kind: file, path: tx.jsonl.gz, schema: transaction, on_error: fail}
+  ty: {kind: file, path: ty.parquet, schema: transaction, on_error: continue}
+views:
+  v: {from: tx, select: {n: "CAST(tx_id AS int64)"}, on_error: fail}
+  w: {from: ty, select: {n: "CAST(tx_id AS int64)"}}
+`)
+	if !s.Source("tx").OnError.Fails() || s.Source("ty").OnError.Fails() || !s.View("v").OnError.Fails() || s.View("w").OnError.Fails() {
+		t.Errorf("on_error: sources %q %q, views %q %q", s.Source("tx").OnError, s.Source("ty").OnError, s.View("v").OnError, s.View("w").OnError)
+	}
+	checkErrors(t, []errorCase{
+		{"not a choice", head + "views:\n  v: {from: tx, on_error: skip}\n", []string{
+			`t.yaml:5: views.v.on_error: "skip" is not continue or fail`,
+		}},
+		{"a source's", "name: t\nsources:\n  tx: {kind: file, path: tx.jsonl, schema: transaction, on_error: [fail]}\n", []string{
+			`t.yaml:3: sources.tx.on_error: must be continue or fail`,
+		}},
+		{"errors of a view that fails", head + "views:\n  v: {from: tx, on_error: fail}\nsinks:\n  e: {from: v.errors, kind: stdout}\n", []string{
+			`t.yaml:7: sinks.e.from: view v has on_error: fail, so it has no errors to read`,
+		}},
+		{"another side stream of a view", head + "views:\n  v: {from: tx}\n  w: {from: v.late}\n", []string{
+			`t.yaml:6: views.w.from: unknown side stream "late" of view v (a view has errors; dead_letters and late belong to sources)`,
+		}},
+	})
 }
 
 func TestReferenceErrors(t *testing.T) {
@@ -42,10 +75,10 @@ func TestReferenceErrors(t *testing.T) {
 			`t.yaml:5: views.v.from: unknown side stream "errors" of source tx (a source has dead_letters and late)`,
 		}},
 		{"too many dots", head + "views:\n  v: {from: tx.late.x}\n", []string{
-			`t.yaml:5: views.v.from: "tx.late.x" is not a stream name: want a source or view, or <source>.dead_letters or <source>.late`,
+			`t.yaml:5: views.v.from: "tx.late.x" is not a stream name: want a source or view, <source>.dead_letters, <source>.late or <view>.errors`,
 		}},
 		{"leading dot", head + "views:\n  v: {from: .late}\n", []string{
-			`t.yaml:5: views.v.from: ".late" is not a stream name: want a source or view, or <source>.dead_letters or <source>.late`,
+			`t.yaml:5: views.v.from: ".late" is not a stream name: want a source or view, <source>.dead_letters, <source>.late or <view>.errors`,
 		}},
 		{"table is a view", head + "views:\n  w: {from: tx}\n  v: {from: tx, join: {table: w, on: a}}\n", []string{
 			`t.yaml:6: views.v.join.table: "w" is a view; a join table must be a file source`,

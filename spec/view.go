@@ -91,6 +91,23 @@ var viewFields = map[string]field[View]{
 	"join": {set: func(d *decoder, v *View, n *yaml.Node, p string) {
 		v.Join = d.join(n, p)
 	}},
+	"on_error": {set: func(d *decoder, v *View, n *yaml.Node, p string) {
+		v.OnError = d.onError(n, p)
+	}},
+}
+
+// onError decodes on_error at path.
+func (d *decoder) onError(n *yaml.Node, path string) OnError {
+	v, ok := d.str(n, path, "continue or fail")
+	if !ok {
+		return ""
+	}
+	switch o := OnError(v); o {
+	case OnErrorContinue, OnErrorFail:
+		return o
+	}
+	d.errorf(n, path, "%q is not continue or fail", v)
+	return ""
 }
 
 // join decodes `{table: merchants, on: merchant_id, type: left}`.

@@ -92,7 +92,10 @@ func newRunCmd() *cobra.Command {
 with keyed exchanges and event-time windows, results written to the sinks. Bounded input
 (files) ends with a final watermark that fires every open window, so the answers are
 complete. At the end run prints the ledger: every record read is accounted for as accepted,
-rejected (dead letters) or late, and every view's input as kept or filtered.
+rejected (dead letters) or late, and every view's input as kept, filtered or sent to the
+view's errors (VIEW.errors: rows on which an expression failed, or a sum would overflow).
+A damaged file or Parquet row group becomes a dead letter and the run goes on; on_error:
+fail on a source or view fails the run instead.
 
 Checkpoints make the run exactly-once: every --checkpoint-interval the sources record
 where they stand and every step its state, in --checkpoint (default

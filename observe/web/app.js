@@ -336,8 +336,8 @@ function drawLedger(view) {
   const l = view.ledger || {};
   const rows = [cells("th", ["source", "read", "accepted", "rejected", "late"])];
   for (const s of l.Sources || []) rows.push(cells("td", [s.Name, s.Read, s.Accepted, s.Rejected, s.Late]));
-  rows.push(cells("th", ["view", "in", "filtered", "kept", "out"]));
-  for (const v of l.Views || []) rows.push(cells("td", [v.Name, v.In, v.Filtered, v.Kept, v.Out]));
+  rows.push(cells("th", ["view", "in", "filtered", "errors", "kept", "out"]));
+  for (const v of l.Views || []) rows.push(cells("td", [v.Name, v.In, v.Filtered, v.Errors, v.Kept, v.Out]));
   t.replaceChildren(...rows);
   const b = document.getElementById("balanced");
   b.textContent = view.balanced ? "balanced" : "NOT balanced";

@@ -36,6 +36,8 @@ type sessionState struct {
 	free  []uint32 // unused indexes into keys
 	heap  sessionHeap
 	open  int // open sessions over all keys
+	// keyBytes is the length of the keys held, kept as keys come and go.
+	keyBytes int64
 
 	merge  [2]uint32 // absorbed and surviving group of a merge
 	popped []window.SessionWindow
@@ -71,18 +73,16 @@ func (ss *sessionState) slot(k []byte) uint32 {
 		ss.keys = append(ss.keys, sessionKey{key: key, s: window.NewSessions(ss.gap)})
 	}
 	ss.slots[key] = i
+	ss.keyBytes += int64(len(key))
 	return i
 }
 
-// sizeBytes estimates the memory of the keys, their open sessions and the timer heap.
+// sizeBytes estimates the memory of the keys, their open sessions and the timer heap from
+// figures kept as they change, so it costs nothing to ask.
 func (ss *sessionState) sizeBytes() int64 {
 	const perKey = 16 + 48 + 40 + 16 // key header, map entry, sessionKey, a heap entry
 	const perSession = 24            // a SessionWindow
-	var n int64
-	for _, k := range ss.keys {
-		n += int64(len(k.key))
-	}
-	return n + int64(len(ss.keys))*perKey + int64(ss.open)*perSession
+	return ss.keyBytes + int64(cap(ss.keys))*perKey + int64(ss.open)*perSession
 }
 
 // schedule makes (due, slot) the key's live heap entry.
@@ -96,6 +96,7 @@ func (ss *sessionState) schedule(slot uint32, due int64) {
 func (ss *sessionState) drop(slot uint32) {
 	k := &ss.keys[slot]
 	delete(ss.slots, k.key)
+	ss.keyBytes -= int64(len(k.key))
 	k.key, k.live = "", false
 	ss.free = append(ss.free, slot)
 }

@@ -158,6 +158,7 @@ func (w *WindowAgg) restoreSessions(layout *sessionSlots, rec arrow.RecordBatch)
 			}
 			ss.keys[slot].key = string(key)
 			ss.slots[ss.keys[slot].key] = uint32(slot)
+			ss.keyBytes += int64(len(key))
 			prev = slot
 		} else if string(key) != ss.keys[slot].key {
 			return fmt.Errorf("state holds keys %x and %x in slot %d", ss.keys[slot].key, key, slot)

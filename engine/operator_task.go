@@ -19,6 +19,10 @@ type operatorTask struct {
 	out   *output
 	coll  collector
 	meter *meter
+	// state is the size of the operator's state after the last message, when the run has a
+	// memory budget and the operator keeps state.
+	state    int64
+	stateful op.Stateful
 
 	input   []int   // channel -> operator input index
 	wms     []int64 // channel -> its watermark
@@ -37,6 +41,7 @@ type operatorTask struct {
 // runOperator runs subtask sub of an operator node until all its inputs have ended.
 func (r *run) runOperator(n *Node, sub int) error {
 	t := &operatorTask{r: r, n: n, sub: sub, o: n.Operator(sub), stats: r.stats[n][sub], current: op.MinWatermark}
+	t.stateful, _ = t.o.(op.Stateful)
 	ctx := op.Context{Node: n.Name, Subtask: sub, Parallelism: n.Parallelism, Mem: r.opts.Mem, Log: r.opts.Log,
 		Checkpointing: r.coord != nil}
 	if err := t.o.Open(ctx); err != nil {
@@ -118,6 +123,9 @@ func (t *operatorTask) loop() error {
 		if err := t.handle(env); err != nil {
 			return err
 		}
+		if err := t.account(); err != nil {
+			return err
+		}
 		t.meter.handled()
 	}
 	// A bounded input sent the final watermark before it ended; an input stopped early did
@@ -129,6 +137,24 @@ func (t *operatorTask) loop() error {
 		return err
 	}
 	return t.finishCheckpoints(commits)
+}
+
+// account reports the operator's state to the run's memory budget after a message, and
+// fails when the run's state is above it.
+func (t *operatorTask) account() error {
+	g := t.r.mem
+	if g == nil {
+		return nil
+	}
+	prev := t.state
+	if t.stateful != nil {
+		t.state = t.stateful.StateBytes()
+		t.stats.StateBytes.Store(t.state)
+	}
+	if total := g.handled(prev, t.state); total > g.budget {
+		return t.r.overBudget(total)
+	}
+	return nil
 }
 
 // handle dispatches one message, or holds it back while its channel is blocked by barrier

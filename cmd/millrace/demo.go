@@ -25,6 +25,7 @@ func newDemoCmd() *cobra.Command {
 		parallelism int
 		listen      string
 		auto        autoscaleFlags
+		mem         memoryBudgetFlag
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -98,6 +99,9 @@ to 20000/speed, so that the load fits a laptop's cores.`,
 			}
 			defer stopWatching()
 			j := &job{cmd: cmd, plan: p, build: build, cp: &cp, advisor: advisor, log: out, opts: engine.DefaultOptions()}
+			if err := mem.apply(&j.opts); err != nil {
+				return err
+			}
 			if auto.on {
 				j.scaler = newScaler(advisor, parallelism)
 			}
@@ -148,6 +152,7 @@ look at it:
 	cmd.Flags().IntVarP(&parallelism, "parallelism", "p", 1, "subtasks per parallel step to start with")
 	addListenFlag(cmd, &listen)
 	auto.add(cmd, true)
+	mem.add(cmd)
 	return cmd
 }
 

@@ -79,6 +79,7 @@ func newRunCmd() *cobra.Command {
 	var listen string
 	var cp checkpointFlags
 	var auto autoscaleFlags
+	var mem memoryBudgetFlag
 	cmd := &cobra.Command{
 		Use:   "run SPEC.yaml",
 		Short: "Run a pipeline",
@@ -133,6 +134,9 @@ on; a second Ctrl-C aborts.`,
 			}
 			defer stopWatching()
 			j := &job{cmd: cmd, plan: p, build: build, cp: &cp, advisor: advisor, log: cmd.ErrOrStderr(), opts: engine.DefaultOptions()}
+			if err := mem.apply(&j.opts); err != nil {
+				return err
+			}
 			if auto.on {
 				j.scaler = newScaler(advisor, parallelism)
 			}
@@ -166,5 +170,6 @@ on; a second Ctrl-C aborts.`,
 	addListenFlag(cmd, &listen)
 	cp.add(cmd)
 	auto.add(cmd, false)
+	mem.add(cmd)
 	return cmd
 }

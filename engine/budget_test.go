@@ -1,0 +1,196 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"millrace/format"
+	"millrace/op"
+	"millrace/source"
+	"millrace/window"
+)
+
+var keyTime = arrow.NewSchema([]arrow.Field{
+	{Name: "key", Type: arrow.BinaryTypes.String},
+	{Name: "ts", Type: &arrow.TimestampType{Unit: arrow.Millisecond, TimeZone: "UTC"}},
+}, nil)
+
+// minutes is a source of (key, ts) rows: partition p yields one batch per minute, for
+// minutes[p] minutes, of keys[p] distinct keys at that minute. Before its first batch,
+// partition p waits for gates[p] to close, when it has one.
+type minutes struct {
+	minutes, keys []int
+	gates         []chan struct{}
+}
+
+func (s *minutes) Schema() *arrow.Schema  { return keyTime }
+func (s *minutes) Partitions() int        { return len(s.minutes) }
+func (s *minutes) Checks() []source.Check { return nil }
+func (s *minutes) Watermarks() source.WatermarkPolicy {
+	return source.WatermarkPolicy{EventTime: 1}
+}
+func (s *minutes) Open(_ context.Context, p int) (source.PartitionReader, error) {
+	r := &minuteReader{p: p, left: s.minutes[p], keys: s.keys[p]}
+	if p < len(s.gates) {
+		r.gate = s.gates[p]
+	}
+	return r, nil
+}
+
+type minuteReader struct {
+	p, left, keys, minute int
+	gate                  chan struct{}
+}
+
+func (r *minuteReader) Read(ctx context.Context) (arrow.RecordBatch, []format.DeadLetter, error) {
+	if r.gate != nil {
+		select {
+		case <-r.gate:
+			r.gate = nil
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		}
+	}
+	if r.left == 0 {
+		return nil, nil, io.EOF
+	}
+	r.left--
+	b := array.NewRecordBuilder(memory.DefaultAllocator, keyTime)
+	defer b.Release()
+	ts := arrow.Timestamp(time.Date(2026, 12, 1, 0, r.minute, 0, 0, time.UTC).UnixMilli())
+	for k := range r.keys {
+		b.Field(0).(*array.StringBuilder).Append(fmt.Sprintf("p%d-key-%06d", r.p, k))
+		b.Field(1).(*array.TimestampBuilder).Append(ts)
+	}
+	r.minute++
+	return b.NewRecordBatch(), nil, nil
+}
+func (r *minuteReader) Position() format.Position { return format.Position{} }
+func (r *minuteReader) Close() error              { return nil }
+
+// windowRows collects the rows of fired windows as "key window_start count" lines.
+type windowRows struct {
+	op.Base
+	mu   *sync.Mutex
+	rows *[]string
+}
+
+func (w *windowRows) Process(_ int, rec arrow.RecordBatch, _ op.Collector) error {
+	defer rec.Release()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	keys, starts, counts := rec.Column(0).(*array.String), rec.Column(1).(*array.Timestamp), rec.Column(3).(*array.Int64)
+	for i := range int(rec.NumRows()) {
+		*w.rows = append(*w.rows, fmt.Sprintf("%s %d %d", keys.Value(i), starts.Value(i), counts.Value(i)))
+	}
+	return nil
+}
+
+// countPerMinute runs src into count(*) per key and 1-minute window, and returns the fired
+// rows sorted, the run's stats and its error.
+func countPerMinute(t *testing.T, src source.Source, parallelism int, opts Options) ([]string, *Stats, error) {
+	t.Helper()
+	tsType := keyTime.Field(1).Type
+	out := arrow.NewSchema([]arrow.Field{
+		{Name: "key", Type: arrow.BinaryTypes.String}, {Name: "window_start", Type: tsType},
+		{Name: "window_end", Type: tsType}, {Name: "n", Type: arrow.PrimitiveTypes.Int64},
+	}, nil)
+	cfg := op.WindowAggConfig{Window: window.Spec{Kind: window.Tumble, Size: time.Minute}, Keys: 1, Time: 1,
+		Calls: []op.AggCall{{Name: "count"}}, Phase: op.Single, Out: out}
+	if _, err := op.NewWindowAgg(cfg); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var rows []string
+	in := &Node{Name: "tx", Parallelism: parallelism, Source: src}
+	velocity := &Node{Name: "velocity", Parallelism: 1, Operator: func(int) op.Operator {
+		w, _ := op.NewWindowAgg(cfg)
+		return w
+	}}
+	sink := &Node{Name: "out", Parallelism: 1, Operator: func(int) op.Operator { return &windowRows{mu: &mu, rows: &rows} }}
+	g := &Graph{Nodes: []*Node{in, velocity, sink}, Edges: []*Edge{
+		{From: in, To: velocity, Partitioning: Hash, Key: []string{"key"}},
+		{From: velocity, To: sink, Partitioning: Forward},
+	}}
+	st, err := Run(context.Background(), g, opts)
+	slices.Sort(rows)
+	return rows, st, err
+}
+
+// TestMemoryBudgetStopsARunThatOutgrowsIt holds 20,000 keys in one window under a budget of
+// 256 KiB: the run must end with a BudgetError naming the window step, not grow on.
+func TestMemoryBudgetStopsARunThatOutgrowsIt(t *testing.T) {
+	opts := DefaultOptions()
+	opts.MemoryBudget = 256 << 10
+	_, st, err := countPerMinute(t, &minutes{minutes: []int{1}, keys: []int{20_000}}, 1, opts)
+	var be *BudgetError
+	if !errors.As(err, &be) {
+		t.Fatalf("run ended with %v, want a BudgetError", err)
+	}
+	if be.Step != "velocity" || be.StepBytes <= opts.MemoryBudget || be.Budget != opts.MemoryBudget {
+		t.Errorf("budget error %+v", be)
+	}
+	if !strings.Contains(err.Error(), "step velocity holds ") || !strings.Contains(err.Error(), "above --memory-budget 256.0 KiB: raise it, shorten the window, or add parallelism") {
+		t.Errorf("error reads %q", err)
+	}
+	if out, _ := st.Node("out"); out.RowsIn != 0 {
+		t.Errorf("the window fired %d rows before the stop", out.RowsIn)
+	}
+}
+
+// TestMemoryBudgetPausesSourcesAhead runs a source whose partition 0 sends 100 keys a minute
+// for 120 minutes while partition 1, one key a minute, holds the watermark back: it sends
+// nothing until partition 0 has paused for the budget. Without the pause partition 0 would
+// fill every window of two hours, some 30 times the high-water mark; with it, partition 1's
+// rows move the watermark, windows fire, the state falls and partition 0 goes on. The run
+// must complete with the rows of a run without a budget.
+func TestMemoryBudgetPausesSourcesAhead(t *testing.T) {
+	const minutesOf, keys = 120, 100
+	want, _, err := countPerMinute(t, &minutes{minutes: []int{minutesOf, minutesOf}, keys: []int{keys, 1}}, 2, DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want) != minutesOf*(keys+1) {
+		t.Fatalf("an unbounded run fired %d rows, want %d", len(want), minutesOf*(keys+1))
+	}
+
+	gate := make(chan struct{})
+	var once sync.Once
+	opts := DefaultOptions()
+	opts.MemoryBudget = 256 << 10
+	var pausedAt int64
+	opts.MemoryPaused = func(node string, sub int, state int64) {
+		once.Do(func() {
+			pausedAt = state
+			close(gate)
+		})
+	}
+	src := &minutes{minutes: []int{minutesOf, minutesOf}, keys: []int{keys, 1}, gates: []chan struct{}{nil, gate}}
+	got, st, err := countPerMinute(t, src, 2, opts)
+	if err != nil {
+		t.Fatalf("run under a budget: %v", err)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("run under a budget fired %d rows, unlike the %d of a run without", len(got), len(want))
+	}
+	tx, _ := st.Node("tx")
+	// Partition 1 may run ahead in turn once it reads, and pause too.
+	if tx.Subtasks[0].MemoryPauses == 0 || tx.MemoryPauses != tx.Subtasks[0].MemoryPauses+tx.Subtasks[1].MemoryPauses {
+		t.Errorf("pauses per subtask: %d, %d (%d in all); want the one ahead to pause",
+			tx.Subtasks[0].MemoryPauses, tx.Subtasks[1].MemoryPauses, tx.MemoryPauses)
+	}
+	if high := int64(float64(opts.MemoryBudget) * highWater); pausedAt <= high {
+		t.Errorf("paused with %d bytes of state, at or under the high-water mark %d", pausedAt, high)
+	}
+}

@@ -107,6 +107,10 @@ workers the pipeline needs (/api/scale, millrace_desired_workers). With --autosc
 acts on it itself: it stops at a checkpoint and goes on from it at the parallelism the
 advisor asks for, between --min-parallelism and --max-parallelism, without a restart.
 
+--memory-budget bounds the state of the steps (default 70% of the cgroup's or machine's
+memory): sources ahead of the watermark pause above three quarters of it until windows
+fire, and a run whose state still outgrows it stops with a line naming the step.
+
 Ctrl-C (or SIGTERM) stops the run with a last checkpoint, from which the next run goes
 on; a second Ctrl-C aborts.`,
 		Example: `  millrace run examples/card-velocity.yaml

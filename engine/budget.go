@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"runtime/metrics"
 	"sync"
 	"sync/atomic"
 
@@ -18,7 +19,8 @@ import (
 // the least watermark moves, so the source holding it back reads on, and the ones ahead wait
 // for its windows to fire and the state to fall. When the sum goes above the budget itself,
 // backpressure did not help, and the run stops with a BudgetError naming the step that holds
-// the most.
+// the most. With Options.MemoryHeapLimit, sources ahead also pause while the live Go heap
+// (as the last collection measured it) is above that limit, whatever holds it.
 
 // highWater is the share of the budget above which sources ahead of the others pause.
 const highWater = 0.75
@@ -44,6 +46,7 @@ func (e *BudgetError) Error() string {
 // memoryGuard keeps the state of a run within its budget; see above.
 type memoryGuard struct {
 	budget, high int64
+	heapLimit    int64        // 0: the heap is not watched
 	state        atomic.Int64 // the state of every stateful subtask
 	sources      []*NodeStats // every source subtask, for their watermarks
 	// paused, when set, is told when a source subtask starts waiting.
@@ -54,9 +57,30 @@ type memoryGuard struct {
 	wake    chan struct{} // closed, and replaced, when what the waiters wait on may have changed
 }
 
-func newMemoryGuard(budget int64, sources []*NodeStats, paused func(string, int, int64)) *memoryGuard {
-	return &memoryGuard{budget: budget, high: int64(float64(budget) * highWater), sources: sources,
-		paused: paused, wake: make(chan struct{})}
+func newMemoryGuard(budget, heapLimit int64, sources []*NodeStats, paused func(string, int, int64)) *memoryGuard {
+	return &memoryGuard{budget: budget, high: int64(float64(budget) * highWater), heapLimit: heapLimit,
+		sources: sources, paused: paused, wake: make(chan struct{})}
+}
+
+// mustWait decides whether a source subtask waits before sending rows: when it is ahead of
+// the least watermark (holding it back, it must read on) and the state is above the
+// high-water mark or the live heap above its limit (heapLimit 0: not watched).
+func mustWait(state, high, heap, heapLimit int64, holdsWatermark bool) bool {
+	return !holdsWatermark && (state > high || heapLimit > 0 && heap > heapLimit)
+}
+
+// liveHeap returns the bytes of heap the last garbage collection found live, or 0 when
+// the heap is not watched.
+func (g *memoryGuard) liveHeap() int64 {
+	if g.heapLimit <= 0 {
+		return 0
+	}
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return int64(s[0].Value.Uint64())
 }
 
 // admit returns when the source subtask src may send rows: at once while the state is at or
@@ -70,7 +94,7 @@ func (g *memoryGuard) admit(ctx, readCtx context.Context, src *NodeStats) error 
 		wake := g.wake
 		g.mu.Unlock()
 		state := g.state.Load()
-		if state <= g.high || g.holdsWatermark(src) {
+		if !mustWait(state, g.high, g.liveHeap(), g.heapLimit, g.holdsWatermark(src)) {
 			g.waiters.Add(-1)
 			return nil
 		}

@@ -194,3 +194,22 @@ func TestMemoryBudgetPausesSourcesAhead(t *testing.T) {
 		t.Errorf("paused with %d bytes of state, at or under the high-water mark %d", pausedAt, high)
 	}
 }
+
+func TestMustWait(t *testing.T) {
+	const high, heapLimit = 750, 1250
+	for _, c := range []struct {
+		state, heap, heapLimit int64
+		holds, want            bool
+	}{
+		{state: 700, heap: 1000, heapLimit: heapLimit, want: false},
+		{state: 800, heap: 1000, heapLimit: heapLimit, want: true},
+		{state: 800, heap: 1000, heapLimit: heapLimit, holds: true, want: false}, // it holds the watermark back
+		{state: 100, heap: 1300, heapLimit: heapLimit, want: true},               // the heap, whatever holds it
+		{state: 100, heap: 1300, heapLimit: heapLimit, holds: true, want: false},
+		{state: 100, heap: 1 << 40, heapLimit: 0, want: false}, // the heap not watched
+	} {
+		if got := mustWait(c.state, high, c.heap, c.heapLimit, c.holds); got != c.want {
+			t.Errorf("mustWait(state %d, heap %d of %d, holds %v) = %v", c.state, c.heap, c.heapLimit, c.holds, got)
+		}
+	}
+}

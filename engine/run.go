@@ -46,11 +46,13 @@ type Options struct {
 	// MemoryBudget, when positive, bounds the bytes of operator state the run holds (see
 	// budget.go): sources ahead of the others pause above three quarters of it, and the run
 	// stops with a *BudgetError above it. MemoryPaused, when set, is told each time a source
-	// subtask starts such a pause, with the state then.
-	MemoryBudget int64
-	MemoryPaused func(node string, subtask int, stateBytes int64)
-	Mem          memory.Allocator
-	Log          *slog.Logger
+	// subtask starts such a pause, with the state then. MemoryHeapLimit, when positive,
+	// makes those sources pause too while the live Go heap is above it.
+	MemoryBudget    int64
+	MemoryHeapLimit int64
+	MemoryPaused    func(node string, subtask int, stateBytes int64)
+	Mem             memory.Allocator
+	Log             *slog.Logger
 }
 
 // DefaultOptions returns the options a run uses unless told otherwise.
@@ -144,7 +146,7 @@ func Run(ctx context.Context, g *Graph, opts Options) (*Stats, error) {
 				sources = append(sources, r.stats[n]...)
 			}
 		}
-		r.mem = newMemoryGuard(opts.MemoryBudget, sources, opts.MemoryPaused)
+		r.mem = newMemoryGuard(opts.MemoryBudget, opts.MemoryHeapLimit, sources, opts.MemoryPaused)
 	}
 	for _, e := range g.Edges {
 		r.chanID[e] = r.chans[e.To]

@@ -22,7 +22,8 @@ func (m *memoryBudgetFlag) add(cmd *cobra.Command) {
 
 // apply sets the budget in opts, from the flag or else from the memory the process may use,
 // and sets Go's soft memory limit a quarter above it, so that the collector works harder
-// before the process nears the real limit.
+// before the process nears the real limit; sources ahead also pause while the live heap is
+// above that limit.
 func (m *memoryBudgetFlag) apply(opts *engine.Options) error {
 	var budget int64
 	if m.value != "" {
@@ -41,7 +42,7 @@ func (m *memoryBudgetFlag) apply(opts *engine.Options) error {
 		}
 		budget = l.Budget()
 	}
-	opts.MemoryBudget = budget
-	debug.SetMemoryLimit(budget + budget/4)
+	opts.MemoryBudget, opts.MemoryHeapLimit = budget, budget+budget/4
+	debug.SetMemoryLimit(opts.MemoryHeapLimit)
 	return nil
 }

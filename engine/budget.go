@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/apache/arrow-go/v18/arrow"
+
 	"millrace/memlimit"
 )
 
@@ -84,9 +86,11 @@ func (g *memoryGuard) liveHeap() int64 {
 }
 
 // admit returns when the source subtask src may send rows: at once while the state is at or
-// under the high-water mark or src holds the least watermark, else when that changes, or
-// when reads stop (readCtx done). It counts each wait in src's MemoryPauses.
-func (g *memoryGuard) admit(ctx, readCtx context.Context, src *NodeStats) error {
+// under the high-water mark or src holds the least watermark, else when that changes, when
+// a checkpoint waits on trigger for src (its barrier must pass: the steps aligning on it
+// hold back the other sources' rows, and with them the watermark), or when reads stop
+// (readCtx done). It counts each wait in src's MemoryPauses.
+func (g *memoryGuard) admit(ctx, readCtx context.Context, src *NodeStats, trigger <-chan uint64) error {
 	counted := false
 	for {
 		g.waiters.Add(1) // before reading the state, so that a change after it wakes this wait
@@ -94,7 +98,7 @@ func (g *memoryGuard) admit(ctx, readCtx context.Context, src *NodeStats) error 
 		wake := g.wake
 		g.mu.Unlock()
 		state := g.state.Load()
-		if !mustWait(state, g.high, g.liveHeap(), g.heapLimit, g.holdsWatermark(src)) {
+		if len(trigger) > 0 || !mustWait(state, g.high, g.liveHeap(), g.heapLimit, g.holdsWatermark(src)) {
 			g.waiters.Add(-1)
 			return nil
 		}
@@ -130,13 +134,19 @@ func (g *memoryGuard) holdsWatermark(src *NodeStats) bool {
 // reported before) and wakes waiting sources. It returns the new total.
 func (g *memoryGuard) handled(prev, now int64) int64 {
 	total := g.state.Add(now - prev)
-	if g.waiters.Load() > 0 {
-		g.mu.Lock()
-		close(g.wake)
-		g.wake = make(chan struct{})
-		g.mu.Unlock()
-	}
+	g.kick()
 	return total
+}
+
+// kick wakes the waiting sources to look again.
+func (g *memoryGuard) kick() {
+	if g.waiters.Load() == 0 {
+		return
+	}
+	g.mu.Lock()
+	close(g.wake)
+	g.wake = make(chan struct{})
+	g.mu.Unlock()
 }
 
 // overBudget builds the error for a run whose state is total: it names the step whose
@@ -153,4 +163,29 @@ func (r *run) overBudget(total int64) *BudgetError {
 		}
 	}
 	return e
+}
+
+// batchBytes is the memory of a batch's buffers.
+func batchBytes(rec arrow.RecordBatch) int64 {
+	var n int64
+	for _, c := range rec.Columns() {
+		n += arrayBytes(c.Data())
+	}
+	return n
+}
+
+func arrayBytes(d arrow.ArrayData) int64 {
+	var n int64
+	for _, b := range d.Buffers() {
+		if b != nil {
+			n += int64(b.Len())
+		}
+	}
+	for _, c := range d.Children() {
+		n += arrayBytes(c)
+	}
+	if d.DataType().ID() == arrow.DICTIONARY {
+		n += arrayBytes(d.Dictionary())
+	}
+	return n
 }

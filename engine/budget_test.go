@@ -27,8 +27,8 @@ var keyTime = arrow.NewSchema([]arrow.Field{
 }, nil)
 
 // minutes is a source of (key, ts) rows: partition p yields one batch per minute, for
-// minutes[p] minutes, of keys[p] distinct keys at that minute. Before its first batch,
-// partition p waits for gates[p] to close, when it has one.
+// minutes[p] minutes, of keys[p] distinct keys at that minute. Until gates[p] closes, when
+// it has one, partition p yields nothing, as a live partition with no data yet.
 type minutes struct {
 	minutes, keys []int
 	gates         []chan struct{}
@@ -53,13 +53,13 @@ type minuteReader struct {
 	gate                  chan struct{}
 }
 
-func (r *minuteReader) Read(ctx context.Context) (arrow.RecordBatch, []format.DeadLetter, error) {
+func (r *minuteReader) Read(context.Context) (arrow.RecordBatch, []format.DeadLetter, error) {
 	if r.gate != nil {
 		select {
 		case <-r.gate:
 			r.gate = nil
-		case <-ctx.Done():
-			return nil, nil, ctx.Err()
+		default:
+			return nil, nil, nil // nothing yet, as a live partition says: the subtask goes on with barriers
 		}
 	}
 	if r.left == 0 {
@@ -211,5 +211,37 @@ func TestMustWait(t *testing.T) {
 		if got := mustWait(c.state, high, c.heap, c.heapLimit, c.holds); got != c.want {
 			t.Errorf("mustWait(state %d, heap %d of %d, holds %v) = %v", c.state, c.heap, c.heapLimit, c.holds, got)
 		}
+	}
+}
+
+// TestAPausedSourceGoesOnToItsBarrier pauses a source ahead of the watermark with the state
+// above the high-water mark, then starts a checkpoint: the source must go on, or a step
+// aligning on the barriers would hold back the rows of the source behind, whose watermark
+// alone can make the state fall, and wait for its barrier forever.
+func TestAPausedSourceGoesOnToItsBarrier(t *testing.T) {
+	ahead, behind := &NodeStats{Name: "tx", Subtask: 0}, &NodeStats{Name: "tx", Subtask: 1}
+	ahead.Watermark.Store(120_000)
+	behind.Watermark.Store(60_000)
+	paused := make(chan struct{})
+	g := newMemoryGuard(1000, 0, []*NodeStats{ahead, behind}, func(string, int, int64) { close(paused) })
+	g.handled(0, 900) // above the high-water mark of 750
+	trigger := make(chan uint64, 1)
+	admitted := make(chan error)
+	go func() { admitted <- g.admit(context.Background(), context.Background(), ahead, trigger) }()
+	<-paused // the source waits
+	trigger <- 7
+	g.kick() // as the coordinator does once it has triggered a checkpoint
+	if err := <-admitted; err != nil {
+		t.Fatal(err)
+	}
+	if ahead.MemoryPauses.Load() != 1 {
+		t.Errorf("%d pauses counted, want 1", ahead.MemoryPauses.Load())
+	}
+	// The source behind is never held, and one ahead goes on at once while a barrier waits.
+	if err := g.admit(context.Background(), context.Background(), behind, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.admit(context.Background(), context.Background(), ahead, trigger); err != nil {
+		t.Fatal(err)
 	}
 }

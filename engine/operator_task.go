@@ -139,17 +139,25 @@ func (t *operatorTask) loop() error {
 	return t.finishCheckpoints(commits)
 }
 
-// account reports the operator's state to the run's memory budget after a message, and
-// fails when the run's state is above it.
+// account reports the operator's state, and the batches it holds back, to the run's memory
+// budget after a message, and fails when the run's state is above the budget.
 func (t *operatorTask) account() error {
 	g := t.r.mem
 	if g == nil {
 		return nil
 	}
 	prev := t.state
+	t.state = 0
 	if t.stateful != nil {
 		t.state = t.stateful.StateBytes()
 		t.stats.StateBytes.Store(t.state)
+	}
+	// Batches held back while a barrier aligns are state too, until they are handled: a
+	// source whose rows pile up there must pause like one whose rows fill windows.
+	for _, env := range t.held {
+		if env.msg.Kind == op.Data {
+			t.state += batchBytes(env.msg.Batch)
+		}
 	}
 	if total := g.handled(prev, t.state); total > g.budget {
 		return t.r.overBudget(total)

@@ -268,7 +268,7 @@ type output struct {
 // for the memory budget to admit it.
 func (o *output) send(msg op.Message) error {
 	if msg.Kind == op.Data && o.from.Source != nil && o.r.mem != nil {
-		if err := o.r.mem.admit(o.r.ctx, o.r.readCtx, o.stats); err != nil {
+		if err := o.r.mem.admit(o.r.ctx, o.r.readCtx, o.stats, o.r.coord.trigger(o.from, o.sub)); err != nil {
 			msg.Batch.Release()
 			return err
 		}

@@ -68,3 +68,10 @@ func sliceBytes(c int) int64 { return int64(c) * 8 }
 // keptOnReset is the capacity of an exact list that Reset keeps for the group's next use;
 // longer lists are freed.
 const keptOnReset = 4
+
+// sketched is a group's sketch and how much it was given (values, keys or encoded bytes),
+// from which its memory is estimated. Only groups past compactLimit have one.
+type sketched[S any] struct {
+	sk    S
+	added int64
+}

@@ -29,15 +29,14 @@ const (
 // turns to a HyperLogLog sketch of precision 14 (sparse at first, 16 KiB of registers past
 // a few thousand keys) fed the same hashes.
 type distinct struct {
-	cfg      config
-	in       arrow.DataType
-	label    string
-	width    int                   // bytes per value for fixed-width types; 0 for strings
-	hashes   [][]uint64            // per group: its distinct hashes, until it has a sketch
-	sketches []*hyperloglog.Sketch // per group: its sketch, once past compactLimit
-	// added counts the keys (or encoded bytes) each sketch was given, an upper bound on the
-	// keys it holds, for its size.
-	added []int64
+	cfg    config
+	in     arrow.DataType
+	label  string
+	width  int        // bytes per value for fixed-width types; 0 for strings
+	hashes [][]uint64 // per group: its distinct hashes, until it has a sketch
+	// sketches holds per group its sketch, once past compactLimit, and the keys (or encoded
+	// bytes) it was given, an upper bound on the keys it holds, for its size.
+	sketches []*sketched[*hyperloglog.Sketch]
 	// bytes is the heap the hash lists and sketches hold, kept up to date as they change.
 	bytes int64
 	sel   selector
@@ -67,7 +66,6 @@ func (d *distinct) name() string { return d.label }
 func (d *distinct) grow(n int) {
 	d.hashes = growTo(d.hashes, n)
 	d.sketches = growTo(d.sketches, n)
-	d.added = growTo(d.added, n)
 }
 
 // hllBytes estimates the heap of a sketch given added keys.
@@ -75,9 +73,9 @@ func hllBytes(added int64) int64 { return min(hllSparseBase+hllPerKey*added, hll
 
 // insert adds hash h to group g.
 func (d *distinct) insert(g uint32, h uint64) {
-	if sk := d.sketches[g]; sk != nil {
-		sk.InsertHash(h)
-		d.addedTo(g, 1)
+	if s := d.sketches[g]; s != nil {
+		s.sk.InsertHash(h)
+		d.addedTo(s, 1)
 		return
 	}
 	hs := d.hashes[g]
@@ -86,8 +84,8 @@ func (d *distinct) insert(g uint32, h uint64) {
 	}
 	if len(hs) == compactLimit {
 		d.promote(g, hyperloglog.New14())
-		d.sketches[g].InsertHash(h)
-		d.addedTo(g, 1)
+		d.sketches[g].sk.InsertHash(h)
+		d.addedTo(d.sketches[g], 1)
 		return
 	}
 	c := cap(hs)
@@ -95,10 +93,10 @@ func (d *distinct) insert(g uint32, h uint64) {
 	d.bytes += sliceBytes(cap(d.hashes[g])) - sliceBytes(c)
 }
 
-// addedTo counts n more keys given to the sketch of g.
-func (d *distinct) addedTo(g uint32, n int64) {
-	d.bytes += hllBytes(d.added[g]+n) - hllBytes(d.added[g])
-	d.added[g] += n
+// addedTo counts n more keys given to the sketch s.
+func (d *distinct) addedTo(s *sketched[*hyperloglog.Sketch], n int64) {
+	d.bytes += hllBytes(s.added+n) - hllBytes(s.added)
+	s.added += n
 }
 
 // promote makes sk, holding what it holds, the sketch of g, and moves g's hashes into it.
@@ -109,8 +107,8 @@ func (d *distinct) promote(g uint32, sk *hyperloglog.Sketch) {
 	}
 	d.bytes -= sliceBytes(cap(hs))
 	d.hashes[g] = nil
-	d.sketches[g] = sk
-	d.addedTo(g, int64(len(hs)))
+	d.sketches[g] = &sketched[*hyperloglog.Sketch]{sk: sk}
+	d.addedTo(d.sketches[g], int64(len(hs)))
 }
 
 func (d *distinct) Update(groups []uint32, args []arrow.Array, rows []int32) error {
@@ -170,7 +168,7 @@ func (d *distinct) Partial(groups []uint32) (arrow.Array, error) {
 			b.AppendNull()
 		case d.sketches[g] != nil:
 			var err error
-			d.buf, err = d.sketches[g].AppendBinary(d.buf[:0])
+			d.buf, err = d.sketches[g].sk.AppendBinary(d.buf[:0])
 			if err != nil {
 				return nil, fmt.Errorf("%s: encode the sketch of group %d: %w", d.name(), g, err)
 			}
@@ -209,11 +207,11 @@ func (d *distinct) MergePartial(groups []uint32, partial arrow.Array) error {
 		}
 		if d.sketches[g] == nil {
 			d.promote(g, other)
-		} else if err := d.sketches[g].Merge(other); err != nil {
+		} else if err := d.sketches[g].sk.Merge(other); err != nil {
 			return fmt.Errorf("%s: merge into group %d: %w", d.name(), g, err)
 		}
 		// A sketch holds at most one key per encoded byte.
-		d.addedTo(g, int64(len(enc)))
+		d.addedTo(d.sketches[g], int64(len(enc)))
 	}
 	return nil
 }
@@ -224,7 +222,7 @@ func (d *distinct) Final(groups []uint32) (arrow.Array, error) {
 		switch {
 		case int(g) >= len(d.hashes):
 		case d.sketches[g] != nil:
-			counts[i] = int64(d.sketches[g].Estimate())
+			counts[i] = int64(d.sketches[g].sk.Estimate())
 		default:
 			counts[i] = int64(len(d.hashes[g]))
 		}
@@ -239,9 +237,9 @@ func (d *distinct) Reset(groups []uint32) {
 		if int(g) >= len(d.hashes) {
 			continue
 		}
-		if d.sketches[g] != nil {
-			d.bytes -= hllBytes(d.added[g])
-			d.sketches[g], d.added[g] = nil, 0
+		if s := d.sketches[g]; s != nil {
+			d.bytes -= hllBytes(s.added)
+			d.sketches[g] = nil
 		}
 		hs := d.hashes[g]
 		if cap(hs) > keptOnReset {
@@ -258,7 +256,7 @@ func (d *distinct) ResultType() arrow.DataType { return arrow.PrimitiveTypes.Int
 // SizeBytes counts the per-group slots, the hash lists' memory and an estimate of each
 // sketch's; it is kept as states change, so it costs nothing to ask.
 func (d *distinct) SizeBytes() int64 {
-	slots := int64(cap(d.hashes))*24 + int64(cap(d.sketches))*8 + int64(cap(d.added))*8
+	slots := int64(cap(d.hashes))*24 + int64(cap(d.sketches))*8
 	scratch := d.sel.sizeBytes() + int64(cap(d.counts)+cap(d.order))*4
 	return slots + scratch + d.bytes + int64(cap(d.buf))
 }

@@ -32,15 +32,15 @@ const (
 // and unbounded paginated stores, so sketches merge by adding bin counts and never collapse
 // bins.
 type quantile struct {
-	cfg      config
-	in       arrow.DataType
-	label    string
-	q        float64
-	mapping  mapping.IndexMapping // immutable, shared by every sketch
-	vals     [][]float64          // per group: its values, until it has a sketch
-	sketches []*ddsketch.DDSketch // per group: its sketch, once past compactLimit
-	// added counts the values (or encoded partial bytes) each sketch was given, for its size.
-	added []int64
+	cfg     config
+	in      arrow.DataType
+	label   string
+	q       float64
+	mapping mapping.IndexMapping // immutable, shared by every sketch
+	vals    [][]float64          // per group: its values, until it has a sketch
+	// sketches holds per group its sketch, once past compactLimit, and the values (or
+	// encoded partial bytes) it was given, for its size.
+	sketches []*sketched[*ddsketch.DDSketch]
 	// bytes is the heap the value lists and sketches hold, kept up to date as they change.
 	bytes int64
 	sel   selector
@@ -73,7 +73,6 @@ func (a *quantile) name() string { return a.label }
 func (a *quantile) grow(n int) {
 	a.vals = growTo(a.vals, n)
 	a.sketches = growTo(a.sketches, n)
-	a.added = growTo(a.added, n)
 }
 
 // newSketch returns an empty sketch.
@@ -103,11 +102,11 @@ func (a *quantile) add(g uint32, v float64) error {
 	if err := a.check(v); err != nil {
 		return a.addError(g, v, err)
 	}
-	if sk := a.sketches[g]; sk != nil {
-		if err := sk.Add(v); err != nil {
+	if s := a.sketches[g]; s != nil {
+		if err := s.sk.Add(v); err != nil {
 			return a.addError(g, v, err)
 		}
-		a.addedTo(g, 1)
+		a.addedTo(s, 1)
 		return nil
 	}
 	vs := a.vals[g]
@@ -123,10 +122,10 @@ func (a *quantile) add(g uint32, v float64) error {
 	return nil
 }
 
-// addedTo counts n more values given to the sketch of g.
-func (a *quantile) addedTo(g uint32, n int64) {
-	a.bytes += ddBytes(a.added[g]+n) - ddBytes(a.added[g])
-	a.added[g] += n
+// addedTo counts n more values given to the sketch s.
+func (a *quantile) addedTo(s *sketched[*ddsketch.DDSketch], n int64) {
+	a.bytes += ddBytes(s.added+n) - ddBytes(s.added)
+	s.added += n
 }
 
 // promote makes sk, holding what it holds, the sketch of g, and moves g's values into it.
@@ -139,8 +138,8 @@ func (a *quantile) promote(g uint32, sk *ddsketch.DDSketch) error {
 	}
 	a.bytes -= sliceBytes(cap(vs))
 	a.vals[g] = nil
-	a.sketches[g] = sk
-	a.addedTo(g, int64(len(vs)))
+	a.sketches[g] = &sketched[*ddsketch.DDSketch]{sk: sk}
+	a.addedTo(a.sketches[g], int64(len(vs)))
 	return nil
 }
 
@@ -221,7 +220,7 @@ func (a *quantile) Partial(groups []uint32) (arrow.Array, error) {
 			b.AppendNull()
 		case a.sketches[g] != nil:
 			a.buf = a.buf[:0]
-			a.sketches[g].Encode(&a.buf, true)
+			a.sketches[g].sk.Encode(&a.buf, true)
 			b.Append(a.buf)
 		case len(a.vals[g]) > 0:
 			a.words = floatWords(a.words, a.vals[g])
@@ -257,10 +256,10 @@ func (a *quantile) MergePartial(groups []uint32, partial arrow.Array) error {
 				return err
 			}
 		}
-		if err := a.sketches[g].DecodeAndMergeWith(enc); err != nil {
+		if err := a.sketches[g].sk.DecodeAndMergeWith(enc); err != nil {
 			return fmt.Errorf("%s: merge the partial sketch of group %d: %w", a.name(), g, err)
 		}
-		a.addedTo(g, int64(len(enc)))
+		a.addedTo(a.sketches[g], int64(len(enc)))
 	}
 	return nil
 }
@@ -272,7 +271,7 @@ func (a *quantile) Final(groups []uint32) (arrow.Array, error) {
 		switch {
 		case int(g) >= len(a.vals):
 		case a.sketches[g] != nil:
-			v, err := a.sketches[g].GetValueAtQuantile(a.q)
+			v, err := a.sketches[g].sk.GetValueAtQuantile(a.q)
 			if err != nil {
 				return nil, fmt.Errorf("%s: group %d: %w", a.name(), g, err)
 			}
@@ -332,9 +331,9 @@ func (a *quantile) Reset(groups []uint32) {
 		if int(g) >= len(a.vals) {
 			continue
 		}
-		if a.sketches[g] != nil {
-			a.bytes -= ddBytes(a.added[g])
-			a.sketches[g], a.added[g] = nil, 0
+		if s := a.sketches[g]; s != nil {
+			a.bytes -= ddBytes(s.added)
+			a.sketches[g] = nil
 		}
 		vs := a.vals[g]
 		if cap(vs) > keptOnReset {
@@ -351,7 +350,7 @@ func (a *quantile) ResultType() arrow.DataType { return arrow.PrimitiveTypes.Flo
 // SizeBytes counts the per-group slots, the value lists' memory and an estimate of each
 // sketch's; it is kept as states change, so it costs nothing to ask.
 func (a *quantile) SizeBytes() int64 {
-	slots := int64(cap(a.vals))*24 + int64(cap(a.sketches))*8 + int64(cap(a.added))*8
+	slots := int64(cap(a.vals))*24 + int64(cap(a.sketches))*8
 	scratch := a.sel.sizeBytes() + int64(cap(a.counts)+cap(a.order))*4
 	return slots + scratch + a.bytes + int64(cap(a.buf)) + int64(cap(a.words)+cap(a.sorted)+cap(a.floats))*8
 }

@@ -2,6 +2,7 @@ package agg
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -85,20 +86,17 @@ func appendCounts(b *array.Int64Builder, counts []int64, groups []uint32) {
 	}
 }
 
-// growTo extends s with zero values to at least n entries.
+// growTo extends s with zero values to at least n entries. It grows the capacity as append
+// does, doubling while small and by a quarter once large, so that a million groups' states
+// do not carry up to a million empty slots.
 func growTo[T any](s []T, n int) []T {
 	if n <= len(s) {
 		return s
 	}
-	if n <= cap(s) {
-		old := len(s)
-		s = s[:n]
-		clear(s[old:])
-		return s
-	}
-	ns := make([]T, n, max(n, 2*cap(s)))
-	copy(ns, s)
-	return ns
+	old := len(s)
+	s = slices.Grow(s, n-old)[:n]
+	clear(s[old:])
+	return s
 }
 
 // maxGroup returns the largest id in groups, or -1 when there are none.

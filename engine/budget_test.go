@@ -149,14 +149,16 @@ func TestMemoryBudgetStopsARunThatOutgrowsIt(t *testing.T) {
 	}
 }
 
-// TestMemoryBudgetPausesSourcesAhead runs a source whose partition 0 sends 100 keys a minute
-// for 120 minutes while partition 1, one key a minute, holds the watermark back: it sends
+// TestMemoryBudgetPausesSourcesAhead runs a source whose partition 0 sends 50 keys a minute
+// for 800 minutes while partition 1, one key a minute, holds the watermark back: it sends
 // nothing until partition 0 has paused for the budget. Without the pause partition 0 would
-// fill every window of two hours, some 30 times the high-water mark; with it, partition 1's
-// rows move the watermark, windows fire, the state falls and partition 0 goes on. The run
-// must complete with the rows of a run without a budget.
+// fill every window, about twice the budget of 1 MiB; with it, partition 1's rows move the
+// watermark, windows fire, the state falls and partition 0 goes on. The run must complete
+// with the rows of a run without a budget. (The state may pass the high-water mark by what
+// is in flight and by a step of its slices' growth, a quarter of them at most: the budget
+// leaves room for both.)
 func TestMemoryBudgetPausesSourcesAhead(t *testing.T) {
-	const minutesOf, keys = 120, 100
+	const minutesOf, keys = 800, 50
 	want, _, err := countPerMinute(t, &minutes{minutes: []int{minutesOf, minutesOf}, keys: []int{keys, 1}}, 2, DefaultOptions())
 	if err != nil {
 		t.Fatal(err)
@@ -168,7 +170,7 @@ func TestMemoryBudgetPausesSourcesAhead(t *testing.T) {
 	gate := make(chan struct{})
 	var once sync.Once
 	opts := DefaultOptions()
-	opts.MemoryBudget = 256 << 10
+	opts.MemoryBudget = 1 << 20
 	var pausedAt int64
 	opts.MemoryPaused = func(node string, sub int, state int64) {
 		once.Do(func() {

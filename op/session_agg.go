@@ -42,6 +42,7 @@ type sessionState struct {
 	merge  [2]uint32 // absorbed and surviving group of a merge
 	popped []window.SessionWindow
 	fired  []uint32
+	done   []uint32 // slots whose last session fired, dropped once the rows are out
 	starts []int64
 	ends   []int64
 }
@@ -114,7 +115,7 @@ func (w *WindowAgg) processSessions() error {
 		p := k.s.Insert(ts, w.nextGroup())
 		switch {
 		case p.Created:
-			w.newGroup(k.key, ts)
+			w.newGroup(slot, ts)
 			ss.open++
 			if first, _ := k.s.Next(); !k.live || first < k.due {
 				ss.schedule(slot, first)
@@ -159,7 +160,7 @@ func (w *WindowAgg) mergeGroups(absorbed, into uint32) error {
 // frees their groups and the keys left without sessions.
 func (w *WindowAgg) fireSessions(wm int64, out Collector) error {
 	ss := w.sess
-	ss.fired, ss.starts, ss.ends = ss.fired[:0], ss.starts[:0], ss.ends[:0]
+	ss.fired, ss.starts, ss.ends, ss.done = ss.fired[:0], ss.starts[:0], ss.ends[:0], ss.done[:0]
 	for len(ss.heap) > 0 && window.Fires(ss.heap[0].end, wm) {
 		t := ss.heap.pop()
 		k := &ss.keys[t.slot]
@@ -179,7 +180,8 @@ func (w *WindowAgg) fireSessions(wm int64, out Collector) error {
 		if next, ok := k.s.Next(); ok {
 			ss.schedule(t.slot, next)
 		} else {
-			ss.drop(t.slot)
+			k.live = false // its key is dropped once the rows are out: they carry its bytes
+			ss.done = append(ss.done, t.slot)
 		}
 	}
 	if len(ss.fired) == 0 {
@@ -188,6 +190,9 @@ func (w *WindowAgg) fireSessions(wm int64, out Collector) error {
 	rec, err := w.results(ss.fired, ss.starts, ss.ends)
 	if err != nil {
 		return err
+	}
+	for _, slot := range ss.done {
+		ss.drop(slot)
 	}
 	w.freeGroups(ss.fired)
 	ss.open -= len(ss.fired)

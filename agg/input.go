@@ -24,6 +24,9 @@ type selector struct {
 	rows   []int32
 }
 
+// sizeBytes is the memory of the selector's slices.
+func (s *selector) sizeBytes() int64 { return int64(cap(s.groups)+cap(s.rows)) * 4 }
+
 // prepare checks groups and rows against arr (nil for count(*)) and returns the non-null
 // inputs. fn names the function in errors.
 func (s *selector) prepare(fn string, groups []uint32, rows []int32, arr arrow.Array) (batch, error) {

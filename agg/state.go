@@ -2,6 +2,7 @@ package agg
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -14,9 +15,17 @@ import (
 //	                        decimal(38,S) or float64) and the number of non-null values added
 //	min, max                the input type (utf8 for dictionary strings), null for a group
 //	                        without values
-//	approx_count_distinct   binary: the HyperLogLog sketch's MarshalBinary, null when empty
-//	quantile                binary: the DDSketch's Encode without its index mapping (always
-//	                        logarithmic, 1% relative accuracy), null when empty
+//	approx_count_distinct   binary, null when empty: a group of at most 128 distinct values
+//	                        is 0xF8 then the MetroHash64 (seed 1337) of each value, 8 bytes
+//	                        little-endian; a larger one is its HyperLogLog sketch's
+//	                        MarshalBinary (precision 14), which starts with 1 or 2
+//	quantile                binary, null when empty: a group of at most 128 values is 0xFC
+//	                        then each value's float64 bits, 8 bytes little-endian; a larger
+//	                        one is its DDSketch's Encode without its index mapping (always
+//	                        logarithmic, 1% relative accuracy)
+//
+// MergePartial reads both forms of a sketch column whatever form its own group is in, so
+// states written before groups were kept exactly (always sketches) still restore.
 //
 // State columns have no other nulls. A state column is only meaningful to an accumulator of the
 // same function and argument types, which MergePartial checks through the column's type.
@@ -77,20 +86,17 @@ func appendCounts(b *array.Int64Builder, counts []int64, groups []uint32) {
 	}
 }
 
-// growTo extends s with zero values to at least n entries.
+// growTo extends s with zero values to at least n entries. It grows the capacity as append
+// does, doubling while small and by a quarter once large, so that a million groups' states
+// do not carry up to a million empty slots.
 func growTo[T any](s []T, n int) []T {
 	if n <= len(s) {
 		return s
 	}
-	if n <= cap(s) {
-		old := len(s)
-		s = s[:n]
-		clear(s[old:])
-		return s
-	}
-	ns := make([]T, n, max(n, 2*cap(s)))
-	copy(ns, s)
-	return ns
+	old := len(s)
+	s = slices.Grow(s, n-old)[:n]
+	clear(s[old:])
+	return s
 }
 
 // maxGroup returns the largest id in groups, or -1 when there are none.

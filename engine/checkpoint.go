@@ -234,6 +234,9 @@ func (c *coordinator) start() {
 			}
 		}
 	}
+	if c.r.mem != nil {
+		c.r.mem.kick() // a source paused for the memory budget goes on to its barrier
+	}
 }
 
 // take records an ack and completes the checkpoint in flight when it was the last part.

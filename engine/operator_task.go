@@ -20,6 +20,10 @@ type operatorTask struct {
 	errs  *output // the error port
 	coll  collector
 	meter *meter
+	// state is the size of the operator's state after the last message, when the run has a
+	// memory budget and the operator keeps state.
+	state    int64
+	stateful op.Stateful
 
 	input   []int   // channel -> operator input index
 	wms     []int64 // channel -> its watermark
@@ -40,6 +44,7 @@ func (r *run) runOperator(n *Node, sub int, o op.Operator) error {
 	t := &operatorTask{r: r, n: n, sub: sub, o: o, stats: r.stats[n][sub], current: op.MinWatermark}
 	t.out, t.errs = r.output(n, sub, MainPort), r.output(n, sub, ErrorPort)
 	t.coll = collector{t.out}
+	t.stateful, _ = t.o.(op.Stateful)
 	ctx := op.Context{Node: n.Name, Subtask: sub, Parallelism: n.Parallelism, Mem: r.opts.Mem, Log: r.opts.Log,
 		Checkpointing: r.coord != nil, Errors: collector{t.errs}}
 	if err := t.o.Open(ctx); err != nil {
@@ -119,6 +124,9 @@ func (t *operatorTask) loop() error {
 		if err := t.handle(env); err != nil {
 			return err
 		}
+		if err := t.account(); err != nil {
+			return err
+		}
 		t.meter.handled()
 	}
 	// A bounded input sent the final watermark before it ended; an input stopped early did
@@ -130,6 +138,32 @@ func (t *operatorTask) loop() error {
 		return err
 	}
 	return t.finishCheckpoints(commits)
+}
+
+// account reports the operator's state, and the batches it holds back, to the run's memory
+// budget after a message, and fails when the run's state is above the budget.
+func (t *operatorTask) account() error {
+	g := t.r.mem
+	if g == nil {
+		return nil
+	}
+	prev := t.state
+	t.state = 0
+	if t.stateful != nil {
+		t.state = t.stateful.StateBytes()
+		t.stats.StateBytes.Store(t.state)
+	}
+	// Batches held back while a barrier aligns are state too, until they are handled: a
+	// source whose rows pile up there must pause like one whose rows fill windows.
+	for _, env := range t.held {
+		if env.msg.Kind == op.Data {
+			t.state += batchBytes(env.msg.Batch)
+		}
+	}
+	if total := g.handled(prev, t.state); total > g.budget {
+		return t.r.overBudget(total)
+	}
+	return nil
 }
 
 // handle dispatches one message, or holds it back while its channel is blocked by barrier

@@ -43,8 +43,16 @@ type Options struct {
 	// sketches (rows are still counted: the ledger needs them). It exists to benchmark what
 	// the measurement costs; leave it off.
 	Unmeasured bool
-	Mem        memory.Allocator
-	Log        *slog.Logger
+	// MemoryBudget, when positive, bounds the bytes of operator state the run holds (see
+	// budget.go): sources ahead of the others pause above three quarters of it, and the run
+	// stops with a *BudgetError above it. MemoryPaused, when set, is told each time a source
+	// subtask starts such a pause, with the state then. MemoryHeapLimit, when positive,
+	// makes those sources pause too while the live Go heap is above it.
+	MemoryBudget    int64
+	MemoryHeapLimit int64
+	MemoryPaused    func(node string, subtask int, stateBytes int64)
+	Mem             memory.Allocator
+	Log             *slog.Logger
 }
 
 // DefaultOptions returns the options a run uses unless told otherwise.
@@ -74,6 +82,7 @@ type run struct {
 	outs        map[*Node][]*Edge      // edges leaving each node
 	sketches    map[*Edge][]*keySketch // hot-key sketches of hash edges, per upstream subtask
 	coord       *coordinator           // nil without checkpoints
+	mem         *memoryGuard           // nil without a memory budget
 	checkpoints checkpointCounts
 }
 
@@ -129,6 +138,15 @@ func Run(ctx context.Context, g *Graph, opts Options) (*Stats, error) {
 			}
 			r.stats[n] = append(r.stats[n], newNodeStats(n, sub, inbox))
 		}
+	}
+	if opts.MemoryBudget > 0 {
+		var sources []*NodeStats
+		for _, n := range g.Nodes {
+			if n.Source != nil && n.Watermarks.EventTime >= 0 { // only these fire windows
+				sources = append(sources, r.stats[n]...)
+			}
+		}
+		r.mem = newMemoryGuard(opts.MemoryBudget, opts.MemoryHeapLimit, sources, opts.MemoryPaused)
 	}
 	for _, e := range g.Edges {
 		r.chanID[e] = r.chans[e.To]
@@ -260,8 +278,15 @@ type output struct {
 }
 
 // send puts a message on every edge leaving the output's port. Data is partitioned;
-// signals go to every subtask that can receive from this one.
+// signals go to every subtask that can receive from this one. A source's data first waits
+// for the memory budget to admit it.
 func (o *output) send(msg op.Message) error {
+	if msg.Kind == op.Data && o.from.Source != nil && o.r.mem != nil {
+		if err := o.r.mem.admit(o.r.ctx, o.r.readCtx, o.stats, o.r.coord.trigger(o.from, o.sub)); err != nil {
+			msg.Batch.Release()
+			return err
+		}
+	}
 	if msg.Kind == op.Data && o.errs {
 		o.stats.Errors.Add(msg.Batch.NumRows())
 	} else if msg.Kind == op.Data {

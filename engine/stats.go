@@ -27,8 +27,11 @@ type NodeStats struct {
 	// Watermark is the subtask's event-time watermark, in ms since the epoch.
 	Watermark atomic.Int64
 	// StateBytes estimates the memory of the subtask's operator state, sampled about once a
-	// second.
+	// second, or after every message under a memory budget.
 	StateBytes atomic.Int64
+	// MemoryPauses counts the times a source subtask paused because the run's state was
+	// above the memory budget's high-water mark.
+	MemoryPauses atomic.Int64
 	// Latency is the time latency markers took from their source to this subtask.
 	Latency latencyHistogram
 
@@ -84,7 +87,9 @@ type NodeReport struct {
 	// Watermark is the least over the subtasks (op.MinWatermark until every subtask has one).
 	Watermark  int64
 	StateBytes int64
-	Latency    Latency
+	// MemoryPauses counts the times a source's subtasks paused for the memory budget.
+	MemoryPauses int64
+	Latency      Latency
 	// HotKeys are the most frequent keys of a node fed by hash edges, most frequent first.
 	HotKeys []HotKey
 }
@@ -131,6 +136,7 @@ func nodeReport(subs []*NodeStats) NodeReport {
 		total.QueueCapacity += r.QueueCapacity
 		total.Watermark = min(total.Watermark, r.Watermark)
 		total.StateBytes += r.StateBytes
+		total.MemoryPauses += r.MemoryPauses
 		total.Latency = total.Latency.add(r.Latency)
 	}
 	return total
@@ -146,7 +152,7 @@ func (s *NodeStats) snapshot() NodeReport {
 		Dropped:    s.Dropped.Load(),
 		Errors:     s.Errors.Load(),
 		InputBytes: s.InputBytes.Load(), InputBytesRead: s.InputBytesRead.Load(),
-		Watermark: s.Watermark.Load(), StateBytes: s.StateBytes.Load(),
+		Watermark: s.Watermark.Load(), StateBytes: s.StateBytes.Load(), MemoryPauses: s.MemoryPauses.Load(),
 		Latency: s.Latency.snapshot(),
 	}
 	s.ledgerMu.Lock()

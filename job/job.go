@@ -153,7 +153,7 @@ func (j *Job) Run(ctx context.Context) (err error) {
 		if ctx.Err() != nil {
 			return ErrInterrupted
 		}
-		if chk == nil || attempt >= j.opts.Restarts.Attempts || stopped(userStop) {
+		if chk == nil || attempt >= j.opts.Restarts.Attempts || stopped(userStop) || !restartable(err) {
 			return err
 		}
 		d := j.opts.Restarts.Delay(attempt)
@@ -164,6 +164,13 @@ func (j *Job) Run(ctx context.Context) (err error) {
 		}
 		attempt++
 	}
+}
+
+// restartable tells whether a failed run may do better from its checkpoint: not when its
+// state outgrew the memory budget, as it would again.
+func restartable(err error) bool {
+	var budget *engine.BudgetError
+	return !errors.As(err, &budget)
 }
 
 // segment returns the Stop of one engine run, closed when the user stops or the scaler

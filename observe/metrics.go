@@ -89,6 +89,8 @@ func NewCollector(pipeline string, monitor *engine.Monitor, sources []string) *C
 		ledger("source_dead_letters_total", "Records a source could not decode or that failed a check.", func(r engine.NodeReport) float64 { return float64(r.Rejected) }),
 		ledger("source_late_records_total", "Records a source read behind its watermark.", func(r engine.NodeReport) float64 { return float64(r.Late) }),
 		ledger("source_read_bytes_total", "Bytes of input a source read.", func(r engine.NodeReport) float64 { return float64(r.InputBytesRead) }),
+		ledger("source_memory_pauses_total", "Times a source paused because the run's state was above the memory budget's high-water mark.",
+			func(r engine.NodeReport) float64 { return float64(r.MemoryPauses) }),
 	}
 	backlog := family(prometheus.GaugeValue, "source_backlog_bytes", "Bytes of input a source has left, where it knows.",
 		func(r engine.NodeReport, _ time.Time) (float64, bool) { b := r.Backlog(); return float64(b), b >= 0 })

@@ -36,10 +36,13 @@ type sessionState struct {
 	free  []uint32 // unused indexes into keys
 	heap  sessionHeap
 	open  int // open sessions over all keys
+	// keyBytes is the length of the keys held, kept as keys come and go.
+	keyBytes int64
 
 	merge  [2]uint32 // absorbed and surviving group of a merge
 	popped []window.SessionWindow
 	fired  []uint32
+	done   []uint32 // slots whose last session fired, dropped once the rows are out
 	starts []int64
 	ends   []int64
 }
@@ -71,18 +74,16 @@ func (ss *sessionState) slot(k []byte) uint32 {
 		ss.keys = append(ss.keys, sessionKey{key: key, s: window.NewSessions(ss.gap)})
 	}
 	ss.slots[key] = i
+	ss.keyBytes += int64(len(key))
 	return i
 }
 
-// sizeBytes estimates the memory of the keys, their open sessions and the timer heap.
+// sizeBytes estimates the memory of the keys, their open sessions and the timer heap from
+// figures kept as they change, so it costs nothing to ask.
 func (ss *sessionState) sizeBytes() int64 {
 	const perKey = 16 + 48 + 40 + 16 // key header, map entry, sessionKey, a heap entry
 	const perSession = 24            // a SessionWindow
-	var n int64
-	for _, k := range ss.keys {
-		n += int64(len(k.key))
-	}
-	return n + int64(len(ss.keys))*perKey + int64(ss.open)*perSession
+	return ss.keyBytes + int64(cap(ss.keys))*perKey + int64(ss.open)*perSession
 }
 
 // schedule makes (due, slot) the key's live heap entry.
@@ -96,6 +97,7 @@ func (ss *sessionState) schedule(slot uint32, due int64) {
 func (ss *sessionState) drop(slot uint32) {
 	k := &ss.keys[slot]
 	delete(ss.slots, k.key)
+	ss.keyBytes -= int64(len(k.key))
 	k.key, k.live = "", false
 	ss.free = append(ss.free, slot)
 }
@@ -113,7 +115,7 @@ func (w *WindowAgg) processSessions() error {
 		p := k.s.Insert(ts, w.nextGroup())
 		switch {
 		case p.Created:
-			w.newGroup(k.key, ts)
+			w.newGroup(slot, ts)
 			ss.open++
 			if first, _ := k.s.Next(); !k.live || first < k.due {
 				ss.schedule(slot, first)
@@ -158,7 +160,7 @@ func (w *WindowAgg) mergeGroups(absorbed, into uint32) error {
 // frees their groups and the keys left without sessions.
 func (w *WindowAgg) fireSessions(wm int64, out Collector) error {
 	ss := w.sess
-	ss.fired, ss.starts, ss.ends = ss.fired[:0], ss.starts[:0], ss.ends[:0]
+	ss.fired, ss.starts, ss.ends, ss.done = ss.fired[:0], ss.starts[:0], ss.ends[:0], ss.done[:0]
 	for len(ss.heap) > 0 && window.Fires(ss.heap[0].end, wm) {
 		t := ss.heap.pop()
 		k := &ss.keys[t.slot]
@@ -178,7 +180,8 @@ func (w *WindowAgg) fireSessions(wm int64, out Collector) error {
 		if next, ok := k.s.Next(); ok {
 			ss.schedule(t.slot, next)
 		} else {
-			ss.drop(t.slot)
+			k.live = false // its key is dropped once the rows are out: they carry its bytes
+			ss.done = append(ss.done, t.slot)
 		}
 	}
 	if len(ss.fired) == 0 {
@@ -187,6 +190,9 @@ func (w *WindowAgg) fireSessions(wm int64, out Collector) error {
 	rec, err := w.results(ss.fired, ss.starts, ss.ends)
 	if err != nil {
 		return err
+	}
+	for _, slot := range ss.done {
+		ss.drop(slot)
 	}
 	w.freeGroups(ss.fired)
 	ss.open -= len(ss.fired)

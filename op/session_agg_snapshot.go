@@ -158,12 +158,13 @@ func (w *WindowAgg) restoreSessions(layout *sessionSlots, rec arrow.RecordBatch)
 			}
 			ss.keys[slot].key = string(key)
 			ss.slots[ss.keys[slot].key] = uint32(slot)
+			ss.keyBytes += int64(len(key))
 			prev = slot
 		} else if string(key) != ss.keys[slot].key {
 			return fmt.Errorf("state holds keys %x and %x in slot %d", ss.keys[slot].key, key, slot)
 		}
 		start, end := int64(starts.Value(i)), int64(ends.Value(i))
-		g, err := w.restoreSession(&ss.keys[slot], start, end, gap)
+		g, err := w.restoreSession(uint32(slot), start, end, gap)
 		if err != nil {
 			return fmt.Errorf("session [%d, %d) of key %x: %w", start, end, key, err)
 		}
@@ -181,7 +182,8 @@ func (w *WindowAgg) restoreSessions(layout *sessionSlots, rec arrow.RecordBatch)
 }
 
 // restoreSession opens the session [start, end) of key k in a fresh group and returns it.
-func (w *WindowAgg) restoreSession(k *sessionKey, start, end, gap int64) (uint32, error) {
+func (w *WindowAgg) restoreSession(slot uint32, start, end, gap int64) (uint32, error) {
+	k := &w.sess.keys[slot]
 	if end-start < gap {
 		return 0, fmt.Errorf("shorter than the gap of %d ms", gap)
 	}
@@ -192,7 +194,7 @@ func (w *WindowAgg) restoreSession(k *sessionKey, start, end, gap int64) (uint32
 	if p := k.s.Insert(start, g); !p.Created {
 		return 0, fmt.Errorf("overlaps another session of the key")
 	}
-	w.newGroup(k.key, start)
+	w.newGroup(slot, start)
 	w.sess.open++
 	for t, last := start, end-gap; t < last; {
 		t = min(t+gap-1, last)

@@ -86,13 +86,14 @@ type WindowAgg struct {
 	// deletes.
 	byStart map[int64]map[uint32]uint32
 	keys    keyTable
-	keyID   []uint32 // per group: its key's id (tumbling and hopping windows)
-	keyOf   []string
-	start   []int64
-	free    []uint32
-	byEnd   map[int64][]uint32
-	timers  window.Timers
-	sess    *sessionState // session windows only
+	// keyID holds per group its key: the key's id in keys for tumbling and hopping windows,
+	// its slot in sess for session windows (see keyOf).
+	keyID  []uint32
+	start  []int64
+	free   []uint32
+	byEnd  map[int64][]uint32
+	timers window.Timers
+	sess   *sessionState // session windows only
 	// wm is the last watermark OnWatermark saw: every window ending at or before it fired.
 	wm int64
 
@@ -178,14 +179,10 @@ func (w *WindowAgg) group(kid uint32, start int64) uint32 {
 	if id, ok := keys[kid]; ok {
 		return id
 	}
-	id := w.newGroup(w.keys.bytes[kid], start)
+	id := w.newGroup(kid, start)
 	if w.cfg.RejectOverflow {
 		w.created = append(w.created, id)
 	}
-	for int(id) >= len(w.keyID) {
-		w.keyID = append(w.keyID, 0)
-	}
-	w.keyID[id] = kid
 	w.keys.refs[kid]++
 	keys[kid] = id
 	if w.cfg.Phase == Partial {
@@ -205,21 +202,29 @@ func (w *WindowAgg) nextGroup() uint32 {
 	if n := len(w.free); n > 0 {
 		return w.free[n-1]
 	}
-	return uint32(len(w.keyOf))
+	return uint32(len(w.start))
 }
 
-// newGroup takes a group id, from the free list when it has one, for key bytes k and a window
-// starting at start.
-func (w *WindowAgg) newGroup(k string, start int64) uint32 {
+// newGroup takes a group id, from the free list when it has one, for the key key (an id in
+// keys, or a session slot) and a window starting at start.
+func (w *WindowAgg) newGroup(key uint32, start int64) uint32 {
 	if n := len(w.free); n > 0 {
 		id := w.free[n-1]
 		w.free = w.free[:n-1]
-		w.keyOf[id], w.start[id] = k, start
+		w.keyID[id], w.start[id] = key, start
 		return id
 	}
-	w.keyOf = append(w.keyOf, k)
+	w.keyID = append(w.keyID, key)
 	w.start = append(w.start, start)
-	return uint32(len(w.keyOf) - 1)
+	return uint32(len(w.start) - 1)
+}
+
+// keyOf returns the key bytes of group g, as KeyEncoder made them.
+func (w *WindowAgg) keyOf(g uint32) string {
+	if w.sess != nil {
+		return w.sess.keys[w.keyID[g]].key
+	}
+	return w.keys.bytes[w.keyID[g]]
 }
 
 // Process folds rec into the groups.
@@ -387,7 +392,7 @@ func (w *WindowAgg) keyColumns(groups []uint32, starts, ends []int64) ([]arrow.A
 		end.Release()
 	}()
 	for i, g := range groups {
-		if err := AppendKey([]byte(w.keyOf[g]), builders); err != nil {
+		if err := AppendKey([]byte(w.keyOf(g)), builders); err != nil {
 			return nil, err
 		}
 		start.Append(arrow.Timestamp(starts[i]))
@@ -423,10 +428,7 @@ func (w *WindowAgg) freeGroups(groups []uint32) {
 	for _, a := range w.accs {
 		a.Reset(groups)
 	}
-	for _, g := range groups {
-		w.keyOf[g] = ""
-		w.free = append(w.free, g)
-	}
+	w.free = append(w.free, groups...)
 }
 
 // results builds the output batch of fired groups: key columns, window bounds and one
@@ -496,7 +498,7 @@ func (w *WindowAgg) Groups() int {
 	if w.sess != nil {
 		return w.sess.open
 	}
-	return len(w.keyOf) - len(w.free)
+	return len(w.start) - len(w.free)
 }
 
 // StateBytes estimates the memory of the open groups: their aggregate states, their keys
@@ -509,8 +511,8 @@ func (w *WindowAgg) StateBytes() int64 {
 	if w.sess != nil {
 		return n + w.sess.sizeBytes()
 	}
-	const perGroup = 16 + 8 + 4 + 16 // keyOf, start, keyID and an index entry
-	return n + w.keys.sizeBytes() + int64(len(w.keyOf))*perGroup
+	const perGroup = 8 + 4 + 16 // start, keyID and an index entry
+	return n + w.keys.sizeBytes() + int64(cap(w.start))*perGroup
 }
 
 func releaseAll(cols []arrow.Array) {

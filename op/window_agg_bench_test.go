@@ -3,6 +3,7 @@ package op
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 	"time"
 
@@ -144,4 +145,93 @@ func BenchmarkWindowAggSnapshot(b *testing.B) {
 			}
 		}
 	})
+}
+
+// cardsIn is the raw input of BenchmarkWindowAggHopCards: card, event time, amount, merchant.
+var cardsIn = arrow.NewSchema([]arrow.Field{
+	{Name: "card", Type: arrow.BinaryTypes.String},
+	{Name: "ts", Type: tsType},
+	{Name: "amount", Type: amtType, Nullable: true},
+	{Name: "merchant", Type: arrow.BinaryTypes.String, Nullable: true},
+}, nil)
+
+// BenchmarkWindowAggHopCards folds 2 M rows over 1 M cards, in event-time order over ten
+// minutes, into 10-minute windows every minute with count(*), sum(amount),
+// approx_count_distinct(merchant) and quantile(amount, 0.99), as a card velocity view does,
+// firing windows as the watermark follows the rows. It reports the peak of the live heap
+// (sampled after a collection every 16 batches), the live heap per open group at that peak
+// (B/group) and what StateBytes accounted at the same moment (accounted-B/group). Run it
+// with -benchtime 1x: one pass holds several GiB.
+func BenchmarkWindowAggHopCards(b *testing.B) {
+	const cards, rows, batch = 1_000_000, 2_000_000, 8192
+	r := rand.New(rand.NewPCG(3, 4))
+	t0 := int64(1_700_000_000_000) / 3_600_000 * 3_600_000
+	var recs []arrow.RecordBatch
+	for i := 0; i < rows; i += batch {
+		bld := array.NewRecordBuilder(memory.DefaultAllocator, cardsIn)
+		for j := i; j < min(i+batch, rows); j++ {
+			bld.Field(0).(*array.StringBuilder).Append(fmt.Sprintf("card-%07d", r.IntN(cards)))
+			bld.Field(1).(*array.TimestampBuilder).Append(arrow.Timestamp(t0 + int64(j)*600_000/rows))
+			bld.Field(2).(*array.Decimal128Builder).Append(decimal128.FromI64(100 + r.Int64N(100_000)))
+			bld.Field(3).(*array.StringBuilder).Append(fmt.Sprintf("m%06d", r.IntN(200_000)))
+		}
+		recs = append(recs, bld.NewRecordBatch())
+		bld.Release()
+	}
+	spec := window.Spec{Kind: window.Hop, Size: 10 * time.Minute, Every: time.Minute}
+	calls := []AggCall{
+		{Name: "count"},
+		{Name: "sum", Args: []int{2}, ArgTypes: []arrow.DataType{amtType}},
+		{Name: "approx_count_distinct", Args: []int{3}, ArgTypes: []arrow.DataType{arrow.BinaryTypes.String}},
+		{Name: "quantile", Args: []int{2, -1}, ArgTypes: []arrow.DataType{amtType, arrow.PrimitiveTypes.Float64}, Const: []any{nil, 0.99}},
+	}
+	var peak, peakGroups, peakAccounted int64
+	for b.Loop() {
+		base := liveHeap()
+		peak, peakGroups, peakAccounted = 0, 0, 0
+		w, err := NewWindowAgg(WindowAggConfig{Window: spec, Keys: 1, Time: 1, Phase: Single, Calls: calls})
+		if err != nil {
+			b.Fatal(err)
+		}
+		w.cfg.Out = outSchema(false, w)
+		if err := w.Open(Context{Mem: memory.DefaultAllocator}); err != nil {
+			b.Fatal(err)
+		}
+		var out discard
+		for i, rec := range recs {
+			rec.Retain()
+			if err := w.Process(0, rec, &out); err != nil {
+				b.Fatal(err)
+			}
+			if i%16 == 15 {
+				if h := liveHeap() - base; h > peak {
+					peak, peakGroups, peakAccounted = h, int64(w.Groups()), w.StateBytes()
+				}
+			}
+			ts := rec.Column(1).(*array.Timestamp)
+			if err := w.OnWatermark(int64(ts.Value(ts.Len()-1)), &out); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := w.OnWatermark(MaxWatermark, &out); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+	b.ReportMetric(float64(peakGroups), "peak-groups")
+	b.ReportMetric(float64(peak)/float64(max(peakGroups, 1)), "B/group")
+	b.ReportMetric(float64(peakAccounted)/float64(max(peakGroups, 1)), "accounted-B/group")
+}
+
+// discard releases what it collects.
+type discard struct{}
+
+func (discard) Collect(rec arrow.RecordBatch) error { rec.Release(); return nil }
+
+// liveHeap returns the bytes of live heap objects after a full collection.
+func liveHeap() int64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return int64(ms.HeapAlloc)
 }

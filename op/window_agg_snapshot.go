@@ -98,13 +98,13 @@ func (w *WindowAgg) Snapshot(id uint64) ([]byte, error) {
 	defer starts.Release()
 	size := 0
 	for _, g := range groups {
-		size += len(w.keyOf[g])
+		size += len(w.keyOf(g))
 	}
 	keys.Reserve(len(groups))
 	keys.ReserveData(size)
 	starts.Reserve(len(groups))
 	for _, g := range groups {
-		keys.AppendString(w.keyOf[g])
+		keys.AppendString(w.keyOf(g))
 		starts.UnsafeAppend(arrow.Timestamp(w.start[g]))
 	}
 	cols := []arrow.Array{keys.NewArray(), starts.NewArray()}
@@ -223,7 +223,6 @@ func (w *WindowAgg) reserve(n int, starts []arrow.Timestamp) {
 		w.keys.bytes = slices.Grow(w.keys.bytes, n/perKey+1)
 		w.keys.refs = slices.Grow(w.keys.refs, n/perKey+1)
 	}
-	w.keyOf = slices.Grow(w.keyOf, n)
 	w.start = slices.Grow(w.start, n)
 	w.keyID = slices.Grow(w.keyID, n)
 	// The rows come by window end, so the groups of one window are a run of one start.

@@ -28,6 +28,7 @@ func newDemoCmd() *cobra.Command {
 		parallelism int
 		listen      string
 		auto        autoscaleFlags
+		mem         memoryBudgetFlag
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -101,6 +102,9 @@ to 20000/speed, so that the load fits a laptop's cores.`,
 			defer stopWatching()
 			opts := job.Options{Plan: p, Build: build, Checkpoints: chk, Restarts: job.DefaultBackoff(), Advisor: advisor,
 				Engine: engine.DefaultOptions(), Log: out, Holder: "millrace " + strings.Join(os.Args[1:], " ")}
+			if err := mem.apply(&opts.Engine); err != nil {
+				return err
+			}
 			if auto.on {
 				opts.Scaler = newScaler(advisor, parallelism)
 			}
@@ -141,6 +145,7 @@ look at it:
 	cmd.Flags().IntVarP(&parallelism, "parallelism", "p", 1, "subtasks per parallel step to start with")
 	addListenFlag(cmd, &listen)
 	auto.add(cmd, true)
+	mem.add(cmd)
 	return cmd
 }
 

@@ -85,6 +85,7 @@ func newRunCmd() *cobra.Command {
 	var listen string
 	var cp checkpointFlags
 	var auto autoscaleFlags
+	var mem memoryBudgetFlag
 	cmd := &cobra.Command{
 		Use:   "run SPEC.yaml",
 		Short: "Run a pipeline",
@@ -117,6 +118,10 @@ workers the pipeline needs (/api/scale, millrace_desired_workers). With --autosc
 acts on it itself: it stops at a checkpoint and goes on from it at the parallelism the
 advisor asks for, between --min-parallelism and --max-parallelism, without a restart.
 
+--memory-budget bounds the state of the steps (default 70% of the cgroup's or machine's
+memory): sources ahead of the watermark pause above three quarters of it until windows
+fire, and a run whose state still outgrows it stops with a line naming the step.
+
 Ctrl-C (or SIGTERM) stops the run with a last checkpoint, from which the next run goes
 on; a second Ctrl-C aborts.`,
 		Example: `  millrace run examples/card-velocity.yaml
@@ -148,6 +153,9 @@ on; a second Ctrl-C aborts.`,
 			defer stopWatching()
 			opts := job.Options{Plan: p, Build: build, Checkpoints: cp.checkpointing(p.Spec.Name), Restarts: cp.restarts,
 				Advisor: advisor, Engine: engine.DefaultOptions(), Log: cmd.ErrOrStderr(), Holder: "millrace " + strings.Join(os.Args[1:], " ")}
+			if err := mem.apply(&opts.Engine); err != nil {
+				return err
+			}
 			if auto.on {
 				opts.Scaler = newScaler(advisor, parallelism)
 			}
@@ -183,5 +191,6 @@ on; a second Ctrl-C aborts.`,
 	addListenFlag(cmd, &listen)
 	cp.add(cmd)
 	auto.add(cmd, false)
+	mem.add(cmd)
 	return cmd
 }

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime/debug"
+
+	"github.com/spf13/cobra"
+
+	"millrace/engine"
+	"millrace/memlimit"
+)
+
+// memoryBudgetFlag is --memory-budget of run and demo.
+type memoryBudgetFlag struct{ value string }
+
+func (m *memoryBudgetFlag) add(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&m.value, "memory-budget", "", fmt.Sprintf(
+		"bytes of window and join state the run may hold, such as 4GiB; sources ahead pause above 3/4 of it and the run stops above it (default %.0f%% of the cgroup's memory limit, or of the machine's memory)",
+		memlimit.DefaultShare*100))
+}
+
+// apply sets the budget in opts, from the flag or else from the memory the process may use,
+// and sets Go's soft memory limit a quarter above it, so that the collector works harder
+// before the process nears the real limit; sources ahead also pause while the live heap is
+// above that limit.
+func (m *memoryBudgetFlag) apply(opts *engine.Options) error {
+	var budget int64
+	if m.value != "" {
+		b, err := memlimit.Parse(m.value)
+		if err != nil {
+			return fmt.Errorf("--memory-budget: %w", err)
+		}
+		if b <= 0 {
+			return fmt.Errorf("--memory-budget: %q is no memory at all", m.value)
+		}
+		budget = b
+	} else {
+		l, err := memlimit.Detect(os.DirFS("/"))
+		if err != nil {
+			return fmt.Errorf("--memory-budget: no default: %w; set one", err)
+		}
+		budget = l.Budget()
+	}
+	opts.MemoryBudget, opts.MemoryHeapLimit = budget, budget+budget/4
+	debug.SetMemoryLimit(opts.MemoryHeapLimit)
+	return nil
+}

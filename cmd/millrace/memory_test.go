@@ -1,0 +1,41 @@
+package main
+
+import (
+	"errors"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"testing"
+
+	"millrace/engine"
+)
+
+// TestRunStopsAboveTheMemoryBudget runs the card velocity example over 30,000 transactions
+// under a budget its windows outgrow: the run must stop with the error that names the step,
+// not hold on, and the flag must refuse a size it cannot read.
+func TestRunStopsAboveTheMemoryBudget(t *testing.T) {
+	prev := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(prev) })
+	dir := t.TempDir()
+	mustRun(t, "gen", "--rows", "30000", "--out", filepath.Join(dir, "tx", "a.jsonl"))
+	t.Setenv("TX_PATH", filepath.Join(dir, "tx", "*.jsonl"))
+	example, err := filepath.Abs("../../examples/card-velocity.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	said, err := runLogged(t, "run", example, "-p", "1", "--listen", "", "--memory-budget", "1MiB")
+	var be *engine.BudgetError
+	if !errors.As(err, &be) || !strings.Contains(err.Error(), "above --memory-budget 1.0 MiB: raise it, shorten the window, or add parallelism") {
+		t.Fatalf("run under 1MiB ended with %v, want the budget's error", err)
+	}
+	if strings.Contains(said, "restarting") {
+		t.Errorf("a run over its budget was restarted, to outgrow it again:\n%s", said)
+	}
+	if got := debug.SetMemoryLimit(-1); got != 1<<20+1<<18 {
+		t.Errorf("Go's soft memory limit is %d, want a quarter above the budget", got)
+	}
+	if _, err := run(t, "run", example, "--memory-budget", "lots"); err == nil || !strings.Contains(err.Error(), `--memory-budget: size "lots"`) {
+		t.Errorf("--memory-budget lots: %v", err)
+	}
+}

@@ -54,6 +54,9 @@ type Node struct {
 	// and watermarks work, and the predicates every row must pass.
 	Watermarks WatermarkPolicy
 	Checks     []Check
+	// FailOnError fails the run when a check cannot be evaluated on a row; otherwise the
+	// row becomes a dead letter saying why.
+	FailOnError bool
 	// Operator makes the operator instance of one subtask; an error fails the run before
 	// any subtask starts.
 	Operator func(subtask int) (op.Operator, error)

@@ -48,6 +48,24 @@ func (smallAmount) Eval(rec arrow.RecordBatch) (arrow.Array, error) {
 	return b.NewBooleanArray(), nil
 }
 
+// smallAmountFails is a check that cannot be evaluated on a batch holding an amount under
+// 1.00, as a CAST that fails on some values; on other batches every row passes.
+type smallAmountFails struct{}
+
+func (smallAmountFails) String() string { return "CAST(amount AS int8) > 0" }
+func (smallAmountFails) Eval(rec arrow.RecordBatch) (arrow.Array, error) {
+	one := decimal128.FromI64(100)
+	b := array.NewBooleanBuilder(memory.DefaultAllocator)
+	defer b.Release()
+	for _, v := range rec.Column(schema.AmountCol).(*array.Decimal128).Values() {
+		if v.Less(one) {
+			return nil, errors.New("amount under 1.00 is not an int8 above 0")
+		}
+		b.Append(true)
+	}
+	return b.NewBooleanArray(), nil
+}
+
 // keyedPass passes rows on and remembers which card_ids its subtask saw.
 type keyedPass struct {
 	op.Base
@@ -286,6 +304,44 @@ func TestCheckFailuresNameTheirLine(t *testing.T) {
 	for _, d := range got {
 		if d.Line < 1 || !strings.Contains(lines[d.Line-1], `"amount":0.`) {
 			t.Fatalf("dead letter at line %d, which holds %s", d.Line, lines[max(0, d.Line-1)])
+		}
+	}
+}
+
+// TestACheckThatCannotBeEvaluatedMakesDeadLetters: a row on which a check fails to
+// evaluate becomes a dead letter with the error, the other rows of its batch go on; with
+// FailOnError the run fails instead.
+func TestACheckThatCannotBeEvaluatedMakesDeadLetters(t *testing.T) {
+	cfg := gen.DefaultConfig()
+	cfg.Rows = 5000
+	for _, fail := range []bool{false, true} {
+		src := genNode(t, "tx", 1, cfg, 1, 0, smallAmountFails{})
+		src.FailOnError = fail
+		var got []format.DeadLetter
+		collect := &Node{Name: "dead", Parallelism: 1, Operator: func(int) (op.Operator, error) { return &deadLetters{got: &got}, nil }}
+		var out sinkResult
+		kept := out.node("out")
+		g := &Graph{Nodes: []*Node{src, collect, kept}, Edges: []*Edge{
+			{From: src, FromPort: DeadLetterPort, To: collect}, {From: src, To: kept}}}
+		st, err := Run(context.Background(), g, DefaultOptions())
+		if fail {
+			if err == nil || !strings.Contains(err.Error(), "amount under 1.00") {
+				t.Fatalf("with FailOnError: %v", err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows := out.rows
+		for _, d := range got {
+			if d.Reason != "check failed: CAST(amount AS int8) > 0: amount under 1.00 is not an int8 above 0" {
+				t.Fatalf("dead letter reason %q", d.Reason)
+			}
+		}
+		small := len(got) // rows with an amount under 1.00
+		if r, _ := st.Node("tx"); small == 0 || rows+int64(small) != cfg.Rows || r.Read != cfg.Rows {
+			t.Fatalf("%d rows and %d dead letters of %d read", rows, small, r.Read)
 		}
 	}
 }

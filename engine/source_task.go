@@ -278,27 +278,25 @@ func (t *sourceTask) check(p *partitionState, rec arrow.RecordBatch, dead []form
 	}
 	file := p.reader.Position().File
 	for _, c := range checks {
-		res, err := c.Eval(rec)
+		verdicts, err := t.evalCheck(c, rec)
 		if err != nil {
 			rec.Release()
 			return nil, dead, fmt.Errorf("check %q: %w", c, err)
 		}
-		pass := res.(*array.Boolean)
 		var keep []int32
-		for i := range int(rec.NumRows()) {
-			if pass.IsValid(i) && pass.Value(i) {
+		for i, v := range verdicts {
+			if v == "" {
 				keep = append(keep, int32(i))
 				continue
 			}
 			t.line = t.encoder.AppendRow(t.line[:0], rec, i)
 			d := format.DeadLetter{File: file, RowGroup: -1,
-				Raw: bytes.TrimSuffix(append([]byte(nil), t.line...), []byte("\n")), Reason: "check failed: " + c.String()}
+				Raw: bytes.TrimSuffix(append([]byte(nil), t.line...), []byte("\n")), Reason: v}
 			if lines != nil {
 				d.Line = lines[i]
 			}
 			dead = append(dead, d)
 		}
-		res.Release()
 		if len(keep) == int(rec.NumRows()) {
 			continue
 		}
@@ -318,6 +316,43 @@ func (t *sourceTask) check(p *partitionState, rec arrow.RecordBatch, dead []form
 		}
 	}
 	return rec, dead, nil
+}
+
+// evalCheck returns, for each row of rec, why it fails check c ("" when it passes). A row
+// on which the check cannot be evaluated (a failed CAST, say) fails it with the error as
+// reason, found by halving the batch until each failing part is one row, unless the node
+// fails on errors: then the error is returned.
+func (t *sourceTask) evalCheck(c Check, rec arrow.RecordBatch) ([]string, error) {
+	failed := "check failed: " + c.String()
+	verdicts := make([]string, rec.NumRows())
+	var visit func(from, to int64) error
+	visit = func(from, to int64) error {
+		part := rec.NewSlice(from, to)
+		defer part.Release()
+		res, err := c.Eval(part)
+		switch {
+		case err == nil:
+			defer res.Release()
+			pass := res.(*array.Boolean)
+			for i := range int(to - from) {
+				if !pass.IsValid(i) || !pass.Value(i) {
+					verdicts[from+int64(i)] = failed
+				}
+			}
+			return nil
+		case t.n.FailOnError:
+			return err
+		case to-from == 1:
+			verdicts[from] = fmt.Sprintf("%s: %v", failed, err)
+			return nil
+		}
+		mid := from + (to-from)/2
+		if err := visit(from, mid); err != nil {
+			return err
+		}
+		return visit(mid, to)
+	}
+	return verdicts, visit(0, rec.NumRows())
 }
 
 // keep returns the rows of rec at idx (nil if none) and releases rec.

@@ -96,7 +96,7 @@ func (b *builder) source(src *spec.Source) error {
 	default:
 		return b.spec.Errorf("sources."+src.Name+".kind", "%s sources are not available yet", src.Kind)
 	}
-	n := &engine.Node{Name: src.Name, Parallelism: p, Source: impl, Watermarks: policy, Checks: checks}
+	n := &engine.Node{Name: src.Name, Parallelism: p, Source: impl, Watermarks: policy, Checks: checks, FailOnError: src.OnError.Fails()}
 	detail := []string{does}
 	if src.EventTime != "" {
 		detail = append(detail, fmt.Sprintf("event time %s, watermark %s behind", src.EventTime, src.Watermark))

@@ -14,7 +14,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/parquet/file"
+
+	"millrace/format/formattest"
 )
 
 var damageSchema = arrow.NewSchema([]arrow.Field{
@@ -246,31 +247,9 @@ func parquetIDs(t *testing.T, groups, rows int) string {
 	return writeParquetFile(t, rec, int64(rows), WriteOptions{Compression: Zstd, RowGroupRows: int64(rows)})
 }
 
-// damagePage overwrites the first bytes of the data page of column col in row group g.
-func damagePage(t *testing.T, path string, g, col int) {
-	t.Helper()
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	pf, err := file.NewParquetReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cc, err := pf.MetaData().RowGroup(g).ColumnChunk(col)
-	if err != nil {
-		t.Fatal(err)
-	}
-	junk := bytes.Repeat([]byte{0xa5}, 24)
-	if _, err := f.WriteAt(junk, cc.DataPageOffset()); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestDamagedParquetRowGroupIsOneDeadLetter(t *testing.T) {
 	path := parquetIDs(t, 3, 1000)
-	damagePage(t, path, 1, 0)
+	formattest.DamagePage(t, path, 1, 0)
 	r, err := OpenParquet(path, damageSchema, ReadOptions{BatchRows: 300})
 	if err != nil {
 		t.Fatal(err)

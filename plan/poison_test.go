@@ -19,10 +19,10 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/parquet/file"
 
 	"millrace/engine"
 	"millrace/format"
+	"millrace/format/formattest"
 	"millrace/spec"
 )
 
@@ -107,27 +107,6 @@ func writePoisonParquet(t *testing.T, path string, rows []poisonRow, groupRows i
 	}
 }
 
-// damageRowGroup overwrites the start of the first page of column 0 of row group g.
-func damageRowGroup(t *testing.T, path string, g int) {
-	t.Helper()
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	pf, err := file.NewParquetReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cc, err := pf.MetaData().RowGroup(g).ColumnChunk(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.WriteAt(bytes.Repeat([]byte{0xa5}, 24), cc.DataPageOffset()); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // runSpec plans and runs a spec at parallelism 2 and returns its ledger, or the error of
 // planning or running it.
 func runSpec(t *testing.T, text string) (Ledger, error) {
@@ -192,7 +171,7 @@ func TestDamagedFilesBecomeDeadLetters(t *testing.T) {
 	}
 	pq := filepath.Join(in, "c.parquet")
 	writePoisonParquet(t, pq, poisonRows(5000, 6500), 500)
-	damageRowGroup(t, pq, 1)
+	formattest.DamagePage(t, pq, 1, 0)
 	noFooter := filepath.Join(in, "d.parquet")
 	writePoisonParquet(t, noFooter, poisonRows(6500, 7000), 500)
 	if st, err := os.Stat(noFooter); err != nil || os.Truncate(noFooter, st.Size()-8) != nil {

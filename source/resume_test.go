@@ -1,7 +1,6 @@
 package source
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,9 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apache/arrow-go/v18/parquet/file"
-
 	"millrace/format"
+	"millrace/format/formattest"
 	"millrace/gen"
 	"millrace/schema"
 )
@@ -406,7 +404,7 @@ func TestFileSourceResumesDamagedFiles(t *testing.T) {
 	}
 	t.Run("tx.parquet", func(t *testing.T) {
 		path := writeGenerated(t, dir, "tx.parquet", cfg, format.WriteOptions{RowGroupRows: 1000})
-		damageColumnChunk(t, path, 2)
+		formattest.DamagePage(t, path, 2, 0)
 		s, err := NewFile(path, "", schema.Transaction(), format.ReadOptions{BatchRows: 300})
 		if err != nil {
 			t.Fatal(err)
@@ -416,27 +414,6 @@ func TestFileSourceResumesDamagedFiles(t *testing.T) {
 			t.Fatalf("%d rows and %d dead letters; want 3 of 4 row groups and the damage", rows, dead)
 		}
 	})
-}
-
-// damageColumnChunk overwrites the start of the first column chunk of row group g.
-func damageColumnChunk(t *testing.T, path string, g int) {
-	t.Helper()
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	pf, err := file.NewParquetReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cc, err := pf.MetaData().RowGroup(g).ColumnChunk(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.WriteAt(bytes.Repeat([]byte{0xa5}, 24), cc.DataPageOffset()); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // A Parquet file without its footer is one partition whose one dead letter comes once: a

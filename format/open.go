@@ -142,7 +142,7 @@ func decompress(f *os.File, codec Codec) (*decompressor, error) {
 			return nil, fmt.Errorf("gzip: %w", err)
 		}
 		return &decompressor{Reader: &codecReader{r: zr, codec: codec, f: f, file: cf}, f: f, codec: codec, file: cf, closers: []func() error{func() error {
-			zr.Close() // it reports the stream's own error again, which Read has already
+			_ = zr.Close() // it reports the stream's own error again, which Read has already
 			return nil
 		}, f.Close}}, nil
 	case ZstdRaw:

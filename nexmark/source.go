@@ -49,7 +49,7 @@ func (s *Source) Schema() *arrow.Schema {
 // Partitions is cfg.Partitions, or 1 when that is invalid so that Open gets to report why.
 func (s *Source) Partitions() int { return max(s.cfg.Partitions, 1) }
 
-// Capabilities: the events end, and a partition resumes at a row.
+// Capabilities says the events end, and a partition resumes at a row.
 func (s *Source) Capabilities() source.Capabilities {
 	return source.Capabilities{Bounded: true, Resumable: true}
 }

@@ -82,7 +82,9 @@ func TestMapRejectsRowsItsExpressionsFailOn(t *testing.T) {
 		} else {
 			ctx.Errors = &errs
 		}
-		m.Open(ctx)
+		if err := m.Open(ctx); err != nil {
+			t.Fatal(err)
+		}
 		err := m.Process(0, rec(), &got)
 		if err == nil || !strings.Contains(err.Error(), "select v: CAST(s AS int64)") {
 			t.Errorf("error %v, want the failed CAST", err)
@@ -111,7 +113,9 @@ func TestMapSortsOutFailingRowsAnywhere(t *testing.T) {
 		}
 		m := NewMap(nil, []Evaluator{compiled(t, "CAST(s AS int64)", in)}, out).WithErrors()
 		var errs, got collect
-		m.Open(Context{Mem: mem, Errors: &errs})
+		if err := m.Open(Context{Mem: mem, Errors: &errs}); err != nil {
+			t.Fatal(err)
+		}
 		if err := m.Process(0, batch(t, mem, in, s), &got); err != nil {
 			t.Fatal(err)
 		}
@@ -161,12 +165,13 @@ func BenchmarkMapOneFailingRow(b *testing.B) {
 		s[i] = strconv.Itoa(i)
 	}
 	s[9000] = "x"
-	t := &testing.T{}
-	rec := batch(t, memory.DefaultAllocator, in, s)
+	rec := batch(b, memory.DefaultAllocator, in, s)
 	defer rec.Release()
 	m := NewMap(nil, []Evaluator{e}, out).WithErrors()
 	var errs, got collect
-	m.Open(Context{Mem: memory.DefaultAllocator, Errors: &errs})
+	if err := m.Open(Context{Mem: memory.DefaultAllocator, Errors: &errs}); err != nil {
+		b.Fatal(err)
+	}
 	for b.Loop() {
 		rec.Retain()
 		if err := m.Process(0, rec, &got); err != nil {

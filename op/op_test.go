@@ -24,7 +24,7 @@ func (c *collect) rows(col int) []string {
 	return out
 }
 
-func batch(t *testing.T, mem memory.Allocator, s *arrow.Schema, cols ...[]string) arrow.RecordBatch {
+func batch(t testing.TB, mem memory.Allocator, s *arrow.Schema, cols ...[]string) arrow.RecordBatch {
 	t.Helper()
 	b := array.NewRecordBuilder(mem, s)
 	defer b.Release()

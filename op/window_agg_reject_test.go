@@ -65,7 +65,9 @@ func TestWindowAggRejectsTheRowThatWouldOverflow(t *testing.T) {
 
 	// The checkpoint taken before the windows fired holds the same windows.
 	again, _ := NewWindowAgg(w.cfg)
-	again.Open(Context{Mem: mem, Errors: &errs})
+	if err := again.Open(Context{Mem: mem, Errors: &errs}); err != nil {
+		t.Fatal(err)
+	}
 	if err := again.Restore(state); err != nil {
 		t.Fatal(err)
 	}

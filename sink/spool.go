@@ -179,7 +179,7 @@ func (f *File) copyChunk(w format.Writer, path string) error {
 	if err != nil {
 		return err
 	}
-	defer in.Close()
+	defer func() { _ = in.Close() }() // a file only read: what matters is what Read said
 	r, err := ipc.NewReader(bufio.NewReaderSize(in, 256<<10), ipc.WithSchema(f.schema), ipc.WithAllocator(f.mem))
 	if err != nil {
 		return fmt.Errorf("read chunk %s: %w", path, err)

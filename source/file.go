@@ -117,7 +117,7 @@ func (f *File) Partitions() int { return len(f.splits) }
 // compressed size of the column chunks its Parquet split reads.
 func (f *File) Size(partition int) int64 { return f.splits[partition].bytes }
 
-// Capabilities: files end, and their readers resume.
+// Capabilities says files end, and their readers resume.
 func (f *File) Capabilities() Capabilities { return Capabilities{Bounded: true, Resumable: true} }
 
 // Committed does nothing: files keep no consumer state.

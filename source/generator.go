@@ -51,7 +51,7 @@ func (g *Generator) Partitions() int { return g.cfg.Partitions }
 // Size is 0: a generated stream has no bytes of input.
 func (g *Generator) Size(int) int64 { return 0 }
 
-// Capabilities: resumable, and bounded when rows or duration bound the stream.
+// Capabilities says the stream resumes, and is bounded when rows or duration bound it.
 func (g *Generator) Capabilities() Capabilities {
 	return Capabilities{Bounded: g.cfg.Rows > 0 || g.cfg.Duration > 0, Resumable: true}
 }

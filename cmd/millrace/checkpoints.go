@@ -24,7 +24,7 @@ func (f *checkpointFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.dir, "checkpoint", "", "directory of the pipeline's checkpoints (default ./.millrace/PIPELINE/); one run at a time holds it")
 	cmd.Flags().BoolVar(&f.off, "no-checkpoint", false, "take no checkpoints: a crash loses the run, and sinks publish at the end")
 	cmd.Flags().DurationVar(&f.interval, "checkpoint-interval", 10*time.Second, "time between checkpoints (e.g. 200ms, 10s)")
-	cmd.Flags().IntVar(&f.retain, "checkpoint-retain", 2, "how many of the newest checkpoints to keep")
+	cmd.Flags().IntVar(&f.retain, "checkpoint-retain", 2, "how many of the newest checkpoints to keep; the one before the newest is kept anyway, to fall back to if the newest is damaged")
 	cmd.Flags().BoolVar(&f.fresh, "fresh", false, "start over: discard the checkpoints of an earlier run")
 	cmd.Flags().StringSliceVar(&f.resetViews, "reset-view", nil, "resume with this view's state emptied (its open windows miss what was read before); repeat or comma-separate for several")
 	cmd.Flags().IntVar(&f.restarts.Attempts, "restarts", 3, "how often a failed run starts again from its newest checkpoint")

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -37,9 +38,12 @@ window.`,
 		Example: `  millrace bench nexmark --query q1 --events 50000000`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !slices.Contains(bench.NexmarkQueries(), query) {
+				return usagef("--query %s: want one of %v", query, bench.NexmarkQueries())
+			}
 			r, err := bench.Nexmark(cmd.Context(), query, events, parallelism, engine.DefaultOptions())
 			if err != nil {
-				return usageError{err}
+				return err
 			}
 			_, err = fmt.Fprintln(cmd.OutOrStdout(), r)
 			return err

@@ -126,6 +126,7 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 		"unknown output name":     {"gen", "--rows", "10", "--out", filepath.Join(dir, "x.xlsx")},
 		"unknown schema":          {"inspect", "--schema", "trades", "x.jsonl"},
 		"bad parquet compression": {"gen", "--rows", "10", "--compression", "lzo", "--out", filepath.Join(dir, "y.parquet")},
+		"unknown nexmark query":   {"bench", "nexmark", "--query", "q99", "--events", "10"},
 	}
 	for name, args := range cases {
 		_, err := run(t, args...)

@@ -79,10 +79,14 @@ func TestScaleAdviceOfARun(t *testing.T) {
 		close(watching)
 		<-watched
 	}()
-	tick := time.NewTicker(5 * time.Millisecond) // until the advisor has measured a bottleneck
+	// The advisor measures over its window: wait until the view has worked longer than that
+	// (75 000 rows, 1.5 s at its capacity), then for the next advice that names a bottleneck.
+	waitForRows(t, mon, "velocity", 75_000)
+	measured := time.Now()
+	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	for deadline := time.Now().Add(time.Minute); ; <-tick.C {
-		if adv, ok := advisor.Latest(); ok && adv.Bottleneck != "" {
+		if adv, ok := advisor.Latest(); ok && adv.Bottleneck != "" && adv.At.After(measured) {
 			break
 		}
 		if time.Now().After(deadline) {

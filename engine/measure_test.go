@@ -266,7 +266,19 @@ func TestPacedSourceWaitsIdle(t *testing.T) {
 	stop := make(chan struct{})
 	opts := DefaultOptions()
 	opts.Stop = stop
-	time.AfterFunc(700*time.Millisecond, func() { close(stop) })
+	opts.Monitor = &Monitor{}
+	go func() { // stop once 1000 rows (half a second of the pace) went through
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for range tick.C {
+			if st := opts.Monitor.Snapshot(); st != nil {
+				if n, ok := st.Node("out"); ok && n.RowsIn >= 1000 {
+					close(stop)
+					return
+				}
+			}
+		}
+	}()
 	st, err := Run(context.Background(), &Graph{Nodes: []*Node{tx, out}, Edges: []*Edge{{From: tx, To: out}}}, opts)
 	if err != nil {
 		t.Fatal(err)

@@ -142,8 +142,9 @@ func (s remote) Process(_ int, rec arrow.RecordBatch, out op.Collector) error {
 	return out.Collect(rec)
 }
 
-// TestVerdictOfARealSlowViewAndHotKey runs a generator into a keyed view that takes 20 us
-// per row: with many cards the view is saturated; with two accounts, whose first card makes
+// TestVerdictOfARealSlowViewAndHotKey runs a generator into a keyed view that takes 50 us
+// per row (slow enough to be the bottleneck under the race detector too): with many cards
+// the view is saturated; with two accounts, whose first card makes
 // more than half of the traffic, the verdict names that card.
 func TestVerdictOfARealSlowViewAndHotKey(t *testing.T) {
 	for _, c := range []struct {
@@ -160,7 +161,7 @@ func TestVerdictOfARealSlowViewAndHotKey(t *testing.T) {
 			t.Fatal(err)
 		}
 		tx := &engine.Node{Name: "tx", Parallelism: 1, Source: src, Watermarks: engine.WatermarkPolicy{EventTime: schema.TS}}
-		velocity := &engine.Node{Name: "velocity", Parallelism: c.parallelism, Operator: func(int) (op.Operator, error) { return remote{cost: 20 * time.Microsecond}, nil }}
+		velocity := &engine.Node{Name: "velocity", Parallelism: c.parallelism, Operator: func(int) (op.Operator, error) { return remote{cost: 50 * time.Microsecond}, nil }}
 		lake := &engine.Node{Name: "lake", Parallelism: 1, Operator: func(int) (op.Operator, error) { return pass{}, nil }}
 		g := &engine.Graph{Nodes: []*engine.Node{tx, velocity, lake}, Edges: []*engine.Edge{
 			{From: tx, To: velocity, Partitioning: engine.Hash, Key: []string{"card_id"}},
@@ -170,7 +171,7 @@ func TestVerdictOfARealSlowViewAndHotKey(t *testing.T) {
 			{Name: "velocity", Kind: "view", Inputs: []plan.Input{{From: "tx"}}},
 			{Name: "lake", Kind: "sink", Inputs: []plan.Input{{From: "velocity"}}},
 		}}
-		first, last := runUntil(t, g, "velocity", 20_000, 50_000)
+		first, last := runUntil(t, g, "velocity", 10_000, 30_000)
 		v := Diagnose(p, first, last).Verdict
 		for _, w := range c.want {
 			if v.Node != "velocity" || !strings.Contains(v.Reason, w) {

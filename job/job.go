@@ -103,11 +103,11 @@ func (j *Job) Ledger(st *engine.Stats) plan.Ledger { return j.before.Plus(j.plan
 func (j *Job) Run(ctx context.Context) (err error) {
 	var chk *checkpoints
 	if c := j.opts.Checkpoints; c != nil {
-		lock, err := LockDir(c.Dir, j.opts.Holder)
-		if err != nil {
-			return err
+		lock, lerr := LockDir(c.Dir, j.opts.Holder)
+		if lerr != nil {
+			return lerr
 		}
-		defer func() { err = errors.Join(err, lock.Close()) }()
+		defer func() { err = errors.Join(err, lock.Close()) }() // the named result
 		if chk, err = openCheckpoints(c.Dir, c.Retain, j.opts.Log); err != nil {
 			return err
 		}

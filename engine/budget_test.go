@@ -30,19 +30,13 @@ var keyTime = arrow.NewSchema([]arrow.Field{
 // minutes[p] minutes, of keys[p] distinct keys at that minute. Until gates[p] closes, when
 // it has one, partition p yields nothing, as a live partition with no data yet.
 type minutes struct {
+	boundedSource
 	minutes, keys []int
 	gates         []chan struct{}
 }
 
 func (s *minutes) Schema() *arrow.Schema { return keyTime }
 func (s *minutes) Partitions() int       { return len(s.minutes) }
-func (s *minutes) Capabilities() source.Capabilities {
-	return source.Capabilities{Bounded: true}
-}
-func (s *minutes) Size(int) int64 { return 0 }
-func (s *minutes) Committed(context.Context, uint64, map[int][]byte) error {
-	return nil
-}
 func (s *minutes) Open(_ context.Context, p int, _ []byte) (source.PartitionReader, error) {
 	r := &minuteReader{p: p, left: s.minutes[p], keys: s.keys[p]}
 	if p < len(s.gates) {
@@ -52,6 +46,7 @@ func (s *minutes) Open(_ context.Context, p int, _ []byte) (source.PartitionRead
 }
 
 type minuteReader struct {
+	plainReader
 	p, left, keys, minute int
 	gate                  chan struct{}
 }
@@ -79,12 +74,6 @@ func (r *minuteReader) Read(context.Context) (arrow.RecordBatch, []format.DeadLe
 	r.minute++
 	return b.NewRecordBatch(), nil, nil
 }
-func (r *minuteReader) Position() format.Position { return format.Position{} }
-func (r *minuteReader) Checkpoint() ([]byte, error) {
-	return nil, errors.New("minutes: not resumable")
-}
-func (r *minuteReader) Progress() source.Progress { return source.Progress{} }
-func (r *minuteReader) Close() error              { return nil }
 
 // windowRows collects the rows of fired windows as "key window_start count" lines.
 type windowRows struct {

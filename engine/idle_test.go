@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"io"
 	"testing"
 	"time"
@@ -21,19 +20,13 @@ var tsOnly = arrow.NewSchema([]arrow.Field{{Name: "ts", Type: &arrow.TimestampTy
 // scripted is a two-partition source: partition 0 yields `batches` batches of rising
 // event times, partition 1 yields nothing `quiet` times and then ends.
 type scripted struct {
+	boundedSource
 	batches, quiet int
 	idle           time.Duration
 }
 
 func (s *scripted) Schema() *arrow.Schema { return tsOnly }
 func (s *scripted) Partitions() int       { return 2 }
-func (s *scripted) Capabilities() source.Capabilities {
-	return source.Capabilities{Bounded: true}
-}
-func (s *scripted) Size(int) int64 { return 0 }
-func (s *scripted) Committed(context.Context, uint64, map[int][]byte) error {
-	return nil
-}
 func (s *scripted) Open(_ context.Context, p int, _ []byte) (source.PartitionReader, error) {
 	if p == 0 {
 		return &scriptedReader{left: s.batches}, nil
@@ -42,6 +35,7 @@ func (s *scripted) Open(_ context.Context, p int, _ []byte) (source.PartitionRea
 }
 
 type scriptedReader struct {
+	plainReader
 	left   int
 	silent bool
 	t      int64
@@ -65,12 +59,6 @@ func (r *scriptedReader) Read(context.Context) (arrow.RecordBatch, []format.Dead
 	defer col.Release()
 	return array.NewRecordBatch(tsOnly, []arrow.Array{col}, 10), nil, nil
 }
-func (r *scriptedReader) Position() format.Position { return format.Position{} }
-func (r *scriptedReader) Checkpoint() ([]byte, error) {
-	return nil, errors.New("scripted: not resumable")
-}
-func (r *scriptedReader) Progress() source.Progress { return source.Progress{} }
-func (r *scriptedReader) Close() error              { return nil }
 
 func TestIdlePartitionStopsHoldingTheWatermark(t *testing.T) {
 	for _, idle := range []time.Duration{0, time.Second} {

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -107,24 +106,23 @@ func TestRunMeasuresASourceAndItsPath(t *testing.T) {
 }
 
 // keySource yields batches of one string column, 60% of whose rows hold "c00017".
-type keySource struct{ batches int }
+type keySource struct {
+	boundedSource
+	batches int
+}
 
 var keyOnly = arrow.NewSchema([]arrow.Field{{Name: "key", Type: arrow.BinaryTypes.String}}, nil)
 
 func (s *keySource) Schema() *arrow.Schema { return keyOnly }
 func (s *keySource) Partitions() int       { return 1 }
-func (s *keySource) Capabilities() source.Capabilities {
-	return source.Capabilities{Bounded: true}
-}
-func (s *keySource) Size(int) int64 { return 0 }
-func (s *keySource) Committed(context.Context, uint64, map[int][]byte) error {
-	return nil
-}
 func (s *keySource) Open(context.Context, int, []byte) (source.PartitionReader, error) {
 	return &keyReader{left: s.batches}, nil
 }
 
-type keyReader struct{ left, next int }
+type keyReader struct {
+	plainReader
+	left, next int
+}
 
 func (r *keyReader) Read(context.Context) (arrow.RecordBatch, []format.DeadLetter, error) {
 	if r.left == 0 {
@@ -145,12 +143,6 @@ func (r *keyReader) Read(context.Context) (arrow.RecordBatch, []format.DeadLette
 	defer col.Release()
 	return array.NewRecordBatch(keyOnly, []arrow.Array{col}, 1000), nil, nil
 }
-func (r *keyReader) Position() format.Position { return format.Position{} }
-func (r *keyReader) Checkpoint() ([]byte, error) {
-	return nil, errors.New("keys: not resumable")
-}
-func (r *keyReader) Progress() source.Progress { return source.Progress{} }
-func (r *keyReader) Close() error              { return nil }
 
 // keyCounter remembers the keys it saw and says their state takes 10 bytes each.
 type keyCounter struct {

@@ -27,34 +27,40 @@ type partitionPosition struct {
 	MaxTime  int64           `json:"max_time"`
 }
 
-// state encodes where the subtask's partitions stand.
-func (t *sourceTask) state() ([]byte, error) {
+// state encodes where the subtask's partitions stand, and returns the positions of those
+// not done, for Source.Committed once the checkpoint holding them is durable.
+func (t *sourceTask) state() ([]byte, map[int][]byte, error) {
 	if t.r.coord == nil {
-		return nil, nil
+		return nil, nil, nil
 	}
 	st := sourceState{Version: 1, Watermark: t.emitted}
+	at := map[int][]byte{}
 	for _, p := range t.parts {
 		pp := partitionPosition{Index: p.index, Done: p.done, MaxTime: p.maxTime, Position: p.resume}
 		if p.reader != nil {
 			pos, err := p.reader.Checkpoint()
 			if err != nil {
-				return nil, fmt.Errorf("partition %d: %w", p.index, err)
+				return nil, nil, fmt.Errorf("partition %d: %w", p.index, err)
 			}
 			pp.Position = pos
 		}
+		if !p.done && pp.Position != nil {
+			at[p.index] = pp.Position
+		}
 		st.Partitions = append(st.Partitions, pp)
 	}
-	return json.Marshal(st)
+	state, err := json.Marshal(st)
+	return state, at, err
 }
 
 // checkpoint takes the subtask's part of checkpoint id and sends its barrier on.
 func (t *sourceTask) checkpoint(id uint64) error {
-	state, err := t.state()
+	state, at, err := t.state()
 	if err != nil {
 		return fmt.Errorf("checkpoint %d: %w", id, err)
 	}
 	t.r.coord.ack(ack{node: t.n, sub: t.sub, id: id, state: state, watermark: t.emitted})
-	t.positions[id] = t.positionsNow()
+	t.positions[id] = at
 	for _, out := range t.outs {
 		if err := out.send(op.Message{Kind: op.Barrier, Checkpoint: id}); err != nil {
 			return err
@@ -113,24 +119,6 @@ func (t *sourceTask) open(p *partitionState) (source.PartitionReader, error) {
 	return rd, nil
 }
 
-// positionsNow is where the subtask's partitions stand that have a position: those read or
-// resumed and not done.
-func (t *sourceTask) positionsNow() map[int][]byte {
-	at := map[int][]byte{}
-	for _, p := range t.parts {
-		switch {
-		case p.done:
-		case p.reader != nil:
-			if pos, err := p.reader.Checkpoint(); err == nil {
-				at[p.index] = pos
-			}
-		case p.resume != nil:
-			at[p.index] = p.resume
-		}
-	}
-	return at
-}
-
 // committed hands the source the positions of the newest checkpoint up to id, now
 // durable, and forgets those of that one and older. Committing is the source's business:
 // an error is logged, and the next checkpoint commits further.
@@ -159,12 +147,12 @@ func (t *sourceTask) committed(id uint64) {
 }
 
 // finishCommits waits, once the subtask has handed over its final state, for the final
-// checkpoint to be durable, and commits the positions the subtask ended at.
-func (t *sourceTask) finishCommits(final []byte) error {
+// checkpoint to be durable, and commits the positions at, where the subtask ended.
+func (t *sourceTask) finishCommits(at map[int][]byte) error {
 	if t.r.coord == nil {
 		return nil
 	}
-	t.positions[op.FinalCheckpoint] = t.positionsNow()
+	t.positions[op.FinalCheckpoint] = at
 	for t.commits.latest() != op.FinalCheckpoint {
 		select {
 		case <-t.commits.ready():

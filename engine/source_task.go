@@ -83,7 +83,7 @@ func (r *run) runSource(n *Node, sub int) error {
 	if err != nil && !stopped {
 		return err
 	}
-	final, err := t.state() // before the readers close: a stopped source resumes from here
+	final, at, err := t.state() // before the readers close: a stopped source resumes from here
 	if err != nil {
 		return err
 	}
@@ -103,7 +103,7 @@ func (r *run) runSource(n *Node, sub int) error {
 		}
 	}
 	r.coord.ack(ack{node: n, sub: sub, state: final, watermark: wm, final: true})
-	return t.finishCommits(final)
+	return t.finishCommits(at)
 }
 
 func (t *sourceTask) closeAll() {

@@ -15,7 +15,6 @@ import (
 	"os"
 	"runtime"
 	"slices"
-	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -63,8 +62,10 @@ type ViewNodes struct {
 
 // Step describes one node of the plan.
 type Step struct {
-	Name        string   `json:"name"`
-	Kind        StepKind `json:"kind"`
+	Name string   `json:"name"`
+	Kind StepKind `json:"kind"`
+	// View is the view the step computes part of; empty for a source or a sink.
+	View        string   `json:"-"`
 	Parallelism int      `json:"parallelism"`
 	Does        []string `json:"does"`
 	Inputs      []Input  `json:"inputs,omitempty"`
@@ -120,6 +121,7 @@ type builder struct {
 	streams  map[string]stream // "tx", "tx.late", "velocity"
 	steps    map[*engine.Node]*Step
 	timeCols map[string]string // a stream's event-time column, as timeColumn found it
+	view     string            // the view whose steps are being added, if any
 }
 
 // Build plans s. Errors name the spec's key path and, for expressions, the column or
@@ -167,7 +169,10 @@ func BuildContext(ctx context.Context, s *spec.Spec, opts Options) (*Plan, error
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("plan: %w", err)
 		}
-		if err := b.view(s.View(name)); err != nil {
+		b.view = name
+		err := b.planView(s.View(name))
+		b.view = ""
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -189,7 +194,7 @@ func BuildContext(ctx context.Context, s *spec.Spec, opts Options) (*Plan, error
 // addNode adds a node and its description.
 func (b *builder) addNode(n *engine.Node, kind StepKind, schema *arrow.Schema, does ...string) *Step {
 	b.plan.Graph.Nodes = append(b.plan.Graph.Nodes, n)
-	st := &Step{Name: n.Name, Kind: kind, Parallelism: n.Parallelism, Does: does}
+	st := &Step{Name: n.Name, Kind: kind, Parallelism: n.Parallelism, Does: does, View: b.view}
 	if schema != nil {
 		for _, f := range schema.Fields() {
 			st.Columns = append(st.Columns, f.Name+" "+f.Type.String())
@@ -244,12 +249,11 @@ func (b *builder) lookup(ref string) (stream, error) {
 func deadLetterSchema() *arrow.Schema { return format.DeadLetterSchema() }
 
 // ViewOf returns the view a step computes part of, and false for a step of no view (a
-// source or a sink).
+// source or a sink) or a step the plan does not have.
 func (p *Plan) ViewOf(step string) (string, bool) {
-	for _, v := range p.Views {
-		if step == v.Name || strings.HasPrefix(step, v.Name+".") {
-			return v.Name, true
-		}
+	st, ok := p.Step(step)
+	if !ok || st.View == "" {
+		return "", false
 	}
-	return "", false
+	return st.View, true
 }

@@ -20,8 +20,8 @@ import (
 	"millrace/window"
 )
 
-// view adds the nodes of a view.
-func (b *builder) view(v *spec.View) error {
+// planView adds the nodes of a view.
+func (b *builder) planView(v *spec.View) error {
 	path := "views." + v.Name
 	var inputs []stream
 	for i, ref := range v.From {

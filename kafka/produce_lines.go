@@ -24,11 +24,15 @@ type LineWriter struct {
 	failed error
 }
 
-// NewLineWriter connects to brokers to produce to topic, which must exist (see
-// EnsureTopic), with keys from the field keyField (none when empty, or for a line that has
-// no such string field). ctx covers every produce.
-func NewLineWriter(ctx context.Context, brokers []string, topic, keyField string, opts ...kgo.Opt) (*LineWriter, error) {
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers...), kgo.DefaultProduceTopic(topic)}, opts...)...)
+// NewLineWriter connects to the cluster conn reaches to produce to topic, which must exist
+// (see EnsureTopic), with keys from the field keyField (none when empty, or for a line that
+// has no such string field). ctx covers every produce.
+func NewLineWriter(ctx context.Context, conn Conn, topic, keyField string) (*LineWriter, error) {
+	opts, err := conn.Opts()
+	if err != nil {
+		return nil, fmt.Errorf("kafka topic %s: %w", topic, err)
+	}
+	cl, err := kgo.NewClient(append(opts, kgo.DefaultProduceTopic(topic))...)
 	if err != nil {
 		return nil, fmt.Errorf("kafka topic %s: %w", topic, err)
 	}

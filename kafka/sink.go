@@ -35,8 +35,8 @@ var Deliveries = []Delivery{ExactlyOnce, AtLeastOnce, NoGuarantee}
 
 // SinkOptions says where and how a Sink produces.
 type SinkOptions struct {
-	// Brokers are the seed brokers, host:port each.
-	Brokers []string
+	// Conn says how to reach the cluster.
+	Conn Conn
 	// Topic receives the records; it must exist (see EnsureTopic).
 	Topic string
 	// Delivery is ExactlyOnce when empty.
@@ -50,8 +50,6 @@ type SinkOptions struct {
 	// ID.S and records the batches it committed as the offset of partition 0 of Topic in the
 	// consumer group ID.S.
 	ID string
-	// Client holds more client options, such as TLS or SASL.
-	Client []kgo.Opt
 	// Timeout bounds every call that waits for the brokers (default 2 minutes): a broker away
 	// for longer fails the run, which resumes from its last checkpoint.
 	Timeout time.Duration
@@ -96,8 +94,11 @@ func NewSinkFactory(s *arrow.Schema, opts SinkOptions) (func() *Sink, error) {
 	default:
 		return nil, fmt.Errorf("kafka sink %s: delivery %q: want %s, %s or %s", opts.Topic, opts.Delivery, ExactlyOnce, AtLeastOnce, NoGuarantee)
 	}
-	if len(opts.Brokers) == 0 || opts.Topic == "" {
-		return nil, fmt.Errorf("kafka sink: brokers and topic are required")
+	if opts.Topic == "" {
+		return nil, fmt.Errorf("kafka sink: a topic is required")
+	}
+	if err := opts.Conn.Validate(); err != nil {
+		return nil, fmt.Errorf("kafka sink %s: %w", opts.Topic, err)
 	}
 	if opts.Delivery == ExactlyOnce && opts.ID == "" {
 		return nil, fmt.Errorf("kafka sink %s: exactly once needs an id for its transactions", opts.Topic)
@@ -129,7 +130,11 @@ func (s *Sink) Open(ctx op.Context) error {
 		s.state.run = newRun()
 		return err
 	}
-	opts := append([]kgo.Opt{kgo.SeedBrokers(s.opts.Brokers...), kgo.DefaultProduceTopic(s.opts.Topic)}, s.opts.Client...)
+	opts, err := s.opts.Conn.Opts()
+	if err != nil {
+		return fmt.Errorf("kafka sink %s: %w", s.opts.Topic, err)
+	}
+	opts = append(opts, kgo.DefaultProduceTopic(s.opts.Topic))
 	if s.opts.Delivery == NoGuarantee {
 		opts = append(opts, kgo.RequiredAcks(kgo.NoAck()), kgo.DisableIdempotentWrite())
 	}

@@ -33,12 +33,11 @@ func (s *Sink) transactional(sub int) (*kgo.Client, error) {
 	// AddOffsetsToTxn), so every broker takes the explicit AddOffsetsToTxn below.
 	versions := kversion.Stable()
 	versions.SetMaxKeyVersion(int16(kmsg.TxnOffsetCommit), 4)
-	opts := append([]kgo.Opt{
-		kgo.SeedBrokers(s.opts.Brokers...),
-		kgo.DefaultProduceTopic(s.opts.Topic),
-		kgo.TransactionalID(s.txnID(sub)),
-		kgo.MaxVersions(versions),
-	}, s.opts.Client...)
+	opts, err := s.opts.Conn.Opts()
+	if err != nil {
+		return nil, fmt.Errorf("kafka sink %s: %w", s.opts.Topic, err)
+	}
+	opts = append(opts, kgo.DefaultProduceTopic(s.opts.Topic), kgo.TransactionalID(s.txnID(sub)), kgo.MaxVersions(versions))
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("kafka sink %s: %w", s.opts.Topic, err)

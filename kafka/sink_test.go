@@ -67,7 +67,7 @@ func column(i int) Eval {
 
 func newSink(t *testing.T, brokers []string, topic string, d Delivery, checkpointing bool, sub int) *Sink {
 	t.Helper()
-	newSink, err := NewSinkFactory(txSchema, SinkOptions{Brokers: brokers, Topic: topic, Delivery: d, ID: "millrace.test." + topic,
+	newSink, err := NewSinkFactory(txSchema, SinkOptions{Conn: Conn{Brokers: brokers}, Topic: topic, Delivery: d, ID: "millrace.test." + topic,
 		Key: column(0), Headers: []Header{{Name: "channel", Eval: column(2)}}, Timeout: 30 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -321,18 +321,18 @@ func TestAtLeastOnceAndNoneProduceAsRowsArrive(t *testing.T) {
 func TestEnsureTopic(t *testing.T) {
 	brokers := kafkatest.Cluster(t, "", 0)
 	ctx := context.Background()
-	_, err := EnsureTopic(ctx, brokers, "missing", 0)
+	_, err := EnsureTopic(ctx, Conn{Brokers: brokers}, "missing", 0)
 	if !errors.Is(err, ErrNoTopic) {
 		t.Fatalf("missing topic: %v; want ErrNoTopic", err)
 	}
 	if want := "kafka topic missing on " + brokers[0]; !strings.Contains(err.Error(), want) {
 		t.Errorf("error %q does not name %q", err, want)
 	}
-	n, err := EnsureTopic(ctx, brokers, "made", 4)
+	n, err := EnsureTopic(ctx, Conn{Brokers: brokers}, "made", 4)
 	if err != nil || n != 4 {
 		t.Fatalf("create: %d partitions, %v; want 4", n, err)
 	}
-	n, err = EnsureTopic(ctx, brokers, "made", 0)
+	n, err = EnsureTopic(ctx, Conn{Brokers: brokers}, "made", 0)
 	if err != nil || n != 4 {
 		t.Fatalf("existing: %d partitions, %v; want 4", n, err)
 	}

@@ -14,13 +14,17 @@ import (
 // ErrNoTopic says a sink's topic does not exist and the sink may not create it.
 var ErrNoTopic = errors.New("kafka: topic does not exist")
 
-// EnsureTopic checks that topic exists on the brokers and returns its number of partitions.
-// When it does not exist it creates it with partitions partitions (and the brokers' default
-// replication) if partitions > 0, and otherwise returns an error matching ErrNoTopic that
-// names the brokers and the topic. opts are more client options, such as TLS or SASL.
-func EnsureTopic(ctx context.Context, brokers []string, topic string, partitions int32, opts ...kgo.Opt) (int, error) {
-	where := fmt.Sprintf("kafka topic %s on %s", topic, strings.Join(brokers, ","))
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers...)}, opts...)...)
+// EnsureTopic checks that topic exists on the cluster conn reaches and returns its number of
+// partitions. When it does not exist it creates it with partitions partitions (and the
+// brokers' default replication) if partitions > 0, and otherwise returns an error matching
+// ErrNoTopic that names the brokers and the topic.
+func EnsureTopic(ctx context.Context, conn Conn, topic string, partitions int32) (int, error) {
+	where := fmt.Sprintf("kafka topic %s on %s", topic, strings.Join(conn.Brokers, ","))
+	opts, err := conn.Opts()
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", where, err)
+	}
+	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", where, err)
 	}

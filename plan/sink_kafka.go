@@ -20,7 +20,7 @@ const topicCheckTimeout = 15 * time.Second
 func (b *builder) kafkaSink(k *spec.Sink, name string, from stream) error {
 	path := "sinks." + k.Name
 	ks := k.Kafka
-	opts := kafka.SinkOptions{Brokers: ks.Brokers, Topic: ks.Topic, Delivery: kafka.Delivery(ks.Delivery),
+	opts := kafka.SinkOptions{Conn: kafka.Conn{Brokers: ks.Brokers}, Topic: ks.Topic, Delivery: kafka.Delivery(ks.Delivery),
 		ID: "millrace." + b.spec.Name + "." + k.Name}
 	does := fmt.Sprintf("produce JSON records to kafka topic %s on %s, %s", ks.Topic, strings.Join(ks.Brokers, ","), ks.Delivery)
 	if !ks.Key.IsZero() {
@@ -45,7 +45,7 @@ func (b *builder) kafkaSink(k *spec.Sink, name string, from stream) error {
 	}
 	ctx, cancel := context.WithTimeout(b.ctx, topicCheckTimeout)
 	defer cancel()
-	if _, err := kafka.EnsureTopic(ctx, ks.Brokers, ks.Topic, ks.Partitions); err != nil {
+	if _, err := kafka.EnsureTopic(ctx, opts.Conn, ks.Topic, ks.Partitions); err != nil {
 		return b.spec.Errorf(path, "%v", err)
 	}
 	p := b.opts.Parallelism

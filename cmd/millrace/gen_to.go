@@ -43,11 +43,11 @@ func openKafkaTarget(ctx context.Context, u *url.URL) (io.WriteCloser, error) {
 			return nil, usagef("--to %s: partitions=%q: want a positive number", u.Redacted(), p)
 		}
 	}
-	brokers := strings.Split(u.Host, ",")
+	conn := kafka.Conn{Brokers: strings.Split(u.Host, ",")}
 	check, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	if _, err := kafka.EnsureTopic(check, brokers, topic, int32(partitions)); err != nil {
+	if _, err := kafka.EnsureTopic(check, conn, topic, int32(partitions)); err != nil {
 		return nil, fmt.Errorf("--to: %w", err)
 	}
-	return kafka.NewLineWriter(ctx, brokers, topic, "card_id")
+	return kafka.NewLineWriter(ctx, conn, topic, "card_id")
 }

@@ -12,8 +12,9 @@ import (
 	"millrace/spec"
 )
 
-// topicCheckTimeout bounds how long planning a kafka sink waits for its brokers.
-const topicCheckTimeout = 15 * time.Second
+// brokerTimeout bounds how long planning a kafka sink waits for its brokers and its schema
+// registry.
+const brokerTimeout = 15 * time.Second
 
 // kafkaSink adds a sink node producing its stream to a Kafka topic. The topic must exist,
 // or the sink says create: {partitions: N} and planning creates it.
@@ -22,7 +23,11 @@ func (b *builder) kafkaSink(k *spec.Sink, name string, from stream) error {
 	ks := k.Kafka
 	opts := kafka.SinkOptions{Conn: kafka.Conn{Brokers: ks.Brokers}, Topic: ks.Topic, Delivery: kafka.Delivery(ks.Delivery),
 		ID: "millrace." + b.spec.Name + "." + k.Name}
-	does := fmt.Sprintf("produce JSON records to kafka topic %s on %s, %s", ks.Topic, strings.Join(ks.Brokers, ","), ks.Delivery)
+	does := fmt.Sprintf("produce %s records to kafka topic %s on %s, %s", ks.Format, ks.Topic, strings.Join(ks.Brokers, ","), ks.Delivery)
+	if ks.Format == "avro" {
+		opts.Registry = ks.Registry
+		does += ", schema registry " + ks.Registry
+	}
 	if !ks.Key.IsZero() {
 		e, err := compile(ks.Key, from.schema)
 		if err != nil {
@@ -39,12 +44,12 @@ func (b *builder) kafkaSink(k *spec.Sink, name string, from stream) error {
 		opts.Headers = append(opts.Headers, kafka.Header{Name: h.Name, Eval: e.Eval})
 		does += fmt.Sprintf(", header %s = %s", h.Name, h.Expr.Text)
 	}
-	newSink, err := kafka.NewSinkFactory(from.schema, opts)
+	ctx, cancel := context.WithTimeout(b.ctx, brokerTimeout)
+	defer cancel()
+	newSink, err := kafka.NewSinkFactory(ctx, from.schema, opts)
 	if err != nil {
 		return b.spec.Errorf(path, "%v", err)
 	}
-	ctx, cancel := context.WithTimeout(b.ctx, topicCheckTimeout)
-	defer cancel()
 	if _, err := kafka.EnsureTopic(ctx, opts.Conn, ks.Topic, ks.Partitions); err != nil {
 		return b.spec.Errorf(path, "%v", err)
 	}

@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/sr"
+	"github.com/twmb/franz-go/pkg/sr/srfake"
+
 	"millrace/engine"
 	"millrace/kafka/kafkatest"
 	"millrace/spec"
@@ -105,5 +108,36 @@ func TestKafkaSinkTopicMustExistUnlessCreated(t *testing.T) {
 	_, err = Build(s, Options{Parallelism: 2})
 	if err == nil || !strings.Contains(err.Error(), `sinks.out.key: unknown column "card"`) {
 		t.Fatalf("a key over an unknown column: %v", err)
+	}
+}
+
+func TestKafkaSinkAvroRegistersItsSchema(t *testing.T) {
+	reg := srfake.New()
+	defer reg.Close()
+	brokers := kafkatest.Cluster(t, "big", 1)
+	pl, err := planKafka(t, brokers, "big", "format: avro\n    registry: "+reg.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := engine.Run(context.Background(), pl.Graph, engine.DefaultOptions()); err != nil {
+		t.Fatal(err)
+	}
+	cl, err := sr.NewClient(sr.URLs(reg.URL()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ss, err := cl.SchemaByVersion(context.Background(), "big-value", -1)
+	if err != nil {
+		t.Fatalf("subject big-value: %v", err)
+	}
+	recs := kafkatest.ReadCommitted(t, brokers, "big")
+	if len(recs) == 0 {
+		t.Fatal("no records")
+	}
+	for _, r := range recs {
+		id, _, err := new(sr.ConfluentHeader).DecodeID(r.Value)
+		if err != nil || id != ss.ID {
+			t.Fatalf("record framed with schema %d (%v); the subject's is %d", id, err, ss.ID)
+		}
 	}
 }

@@ -33,7 +33,8 @@
 //	                     path (file kinds), partition_by, compression, format (stdout: jsonl | csv)
 //	  kafka              brokers, topic (both required), key: expr, headers: {name: expr},
 //	                     delivery: exactly_once (default) | at_least_once | none,
-//	                     create: {partitions: N} (else the topic must exist); values are JSON
+//	                     create: {partitions: N} (else the topic must exist),
+//	                     format: json (default) | avro (needs registry: URL)
 //
 // A stream is a source, a view, or a source's side stream: SOURCE.dead_letters (records it
 // refused) or SOURCE.late (records behind the watermark; only sources with event_time). Sources
@@ -398,6 +399,10 @@ type KafkaSink struct {
 	Headers []Field
 	// Delivery is DeliveryExactlyOnce (the default), DeliveryAtLeastOnce or DeliveryNone.
 	Delivery string
+	// Format is "json" (the default) or "avro", which needs Registry, the schema registry's
+	// URL.
+	Format   string
+	Registry string
 	// Partitions, from create: {partitions: N}, creates the topic when it does not exist;
 	// 0 means it must exist.
 	Partitions int32

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/url"
 	"regexp"
 	"strings"
 
@@ -145,21 +146,38 @@ func avroType(t arrow.DataType) (any, avroColumn, error) {
 	return nil, nil, fmt.Errorf("type %s has no Avro form here (string, integers, floats, bool, date, timestamp, decimal)", t)
 }
 
-// newAvroValues registers the Avro schema of rows of s with the registry at url, under the
-// subject TOPIC-value, and returns the encoder of rows with the id the registry gave.
+// newAvroValues registers the Avro schema of rows of s with the registry at the URLs
+// registry lists (comma-separated; a user and password in a URL are sent as HTTP basic
+// authentication and never shown), under the subject TOPIC-value, and returns the encoder of
+// rows with the id the registry gave.
 func newAvroValues(ctx context.Context, s *arrow.Schema, registry, topic string) (*avroValues, error) {
 	schema, err := AvroSchema(s, topic)
 	if err != nil {
 		return nil, err
 	}
-	cl, err := sr.NewClient(sr.URLs(strings.Split(registry, ",")...))
+	urls := strings.Split(registry, ",")
+	shown := make([]string, len(urls))
+	bare := make([]string, len(urls))
+	var opts []sr.ClientOpt
+	for i, raw := range urls {
+		shown[i], bare[i] = redactURL(raw), raw
+		// A user and password in the URL authenticate (HTTP basic) rather than travel in it.
+		if u, err := url.Parse(raw); err == nil && u.User != nil {
+			pass, _ := u.User.Password()
+			opts = append(opts, sr.BasicAuth(u.User.Username(), pass))
+			u.User = nil
+			bare[i] = u.String()
+		}
+	}
+	where := "schema registry " + strings.Join(shown, ",")
+	cl, err := sr.NewClient(append(opts, sr.URLs(bare...))...)
 	if err != nil {
-		return nil, fmt.Errorf("schema registry %s: %w", registry, err)
+		return nil, fmt.Errorf("%s: %s", where, redactErr(err, urls, shown))
 	}
 	subject := topic + "-value"
 	id, err := cl.RegisterSchema(ctx, subject, sr.Schema{Schema: schema, Type: sr.TypeAvro}, -1, -1)
 	if err != nil {
-		return nil, fmt.Errorf("schema registry %s: register subject %s: %w", registry, subject, err)
+		return nil, fmt.Errorf("%s: register subject %s: %s", where, subject, redactErr(err, urls, shown))
 	}
 	v := &avroValues{}
 	v.header, _ = new(sr.ConfluentHeader).AppendEncode(nil, id, nil) // never fails
@@ -168,6 +186,30 @@ func newAvroValues(ctx context.Context, s *arrow.Schema, registry, topic string)
 		v.cols = append(v.cols, enc)
 	}
 	return v, nil
+}
+
+// redactURL hides the password a URL may carry.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "[a URL that does not parse]"
+	}
+	return u.Redacted()
+}
+
+// redactErr is err's text with every URL of urls replaced by its shown form, so that a
+// password in a URL never reaches a message.
+func redactErr(err error, urls, shown []string) string {
+	msg := err.Error()
+	for i, u := range urls {
+		msg = strings.ReplaceAll(msg, u, shown[i])
+		if pu, perr := url.Parse(u); perr == nil && pu.User != nil {
+			if p, ok := pu.User.Password(); ok && p != "" {
+				msg = strings.ReplaceAll(msg, p, "xxxxx")
+			}
+		}
+	}
+	return msg
 }
 
 // appendRow appends the framed Avro record of row i of rec.

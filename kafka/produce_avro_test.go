@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/big"
+	"strings"
 	"testing"
 	"time"
 
@@ -134,5 +135,24 @@ func TestAvroSchemaNamesTheColumnItCannotWrite(t *testing.T) {
 	_, err := AvroSchema(s, "out")
 	if err == nil || err.Error() != `column "tags": type list<item: utf8, nullable> has no Avro form here (string, integers, floats, bool, date, timestamp, decimal)` {
 		t.Fatalf("%v", err)
+	}
+}
+
+func TestAvroRegistryAuthenticatesWithTheURLsPasswordAndNeverShowsIt(t *testing.T) {
+	reg := srfake.New(srfake.WithAuth("Basic dTpzM2NyZXQ="))
+	defer reg.Close()
+	withPass := strings.Replace(reg.URL(), "://", "://u:wrong-s3cret@", 1)
+	_, err := NewSinkFactory(context.Background(), avroSchemaIn, SinkOptions{Conn: Conn{Brokers: []string{"127.0.0.1:1"}}, Topic: "avro",
+		Delivery: AtLeastOnce, Registry: withPass})
+	if err == nil {
+		t.Fatal("registered with a wrong password")
+	}
+	if strings.Contains(err.Error(), "wrong-s3cret") || !strings.Contains(err.Error(), "schema registry http://u:xxxxx@") {
+		t.Fatalf("error %q: want the registry named without its password", err)
+	}
+	right := strings.Replace(reg.URL(), "://", "://u:s3cret@", 1)
+	if _, err := NewSinkFactory(context.Background(), avroSchemaIn, SinkOptions{Conn: Conn{Brokers: []string{"127.0.0.1:1"}}, Topic: "avro",
+		Delivery: AtLeastOnce, Registry: right}); err != nil {
+		t.Fatalf("with the right password: %v", err)
 	}
 }

@@ -85,6 +85,9 @@ type Progress struct {
 	// Waited is the time the reader has spent inside Read waiting for rows to come due (a
 	// paced generator, a broker poll); the engine counts it as idle, not busy.
 	Waited time.Duration
+	// Lag is how many records the partition holds past the reader's position, as its
+	// broker last said (high watermark minus the next offset); zero for sources without one.
+	Lag int64
 	// Lines gives, for each row of the batch the last Read returned, its line in the input
 	// (text formats), so a dead letter made later names it; nil otherwise. It is valid
 	// until the next Read.

@@ -187,9 +187,9 @@ func (s *Source) Describe() string {
 	return strings.Join(out, ", ")
 }
 
-// Capabilities says a Kafka source never ends and resumes at offsets.
+// Capabilities says a Kafka source never ends, resumes at offsets and knows its lag.
 func (s *Source) Capabilities() source.Capabilities {
-	return source.Capabilities{Bounded: false, Resumable: true}
+	return source.Capabilities{Bounded: false, Resumable: true, Lag: true}
 }
 
 // Size is 0: a topic's size is not known ahead.

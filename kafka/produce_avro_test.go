@@ -36,7 +36,7 @@ func TestAvroValuesRoundTripThroughTheRegistry(t *testing.T) {
 	defer reg.Close()
 	brokers := kafkatest.Cluster(t, "avro", 2)
 	newSink, err := NewSinkFactory(context.Background(), avroSchemaIn, SinkOptions{Conn: Conn{Brokers: brokers}, Topic: "avro",
-		Delivery: ExactlyOnce, ID: "millrace.test.avro", Registry: reg.URL(), Key: column(0)})
+		Delivery: ExactlyOnce, ID: "millrace.test.avro", Registry: reg.URL(), Key: columnEval(0)})
 	if err != nil {
 		t.Fatal(err)
 	}

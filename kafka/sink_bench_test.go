@@ -17,7 +17,7 @@ func BenchmarkSinkProduce(b *testing.B) {
 	for _, d := range []Delivery{ExactlyOnce, AtLeastOnce} {
 		b.Run(string(d), func(b *testing.B) {
 			brokers := kafkatest.Cluster(b, "bench", 4)
-			newSink, err := NewSinkFactory(context.Background(), txSchema, SinkOptions{Conn: Conn{Brokers: brokers}, Topic: "bench", Delivery: d, ID: "millrace.bench.out", Key: column(0)})
+			newSink, err := NewSinkFactory(context.Background(), sinkSchema, SinkOptions{Conn: Conn{Brokers: brokers}, Topic: "bench", Delivery: d, ID: "millrace.bench.out", Key: columnEval(0)})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -19,7 +19,7 @@ import (
 	"millrace/op"
 )
 
-var txSchema = arrow.NewSchema([]arrow.Field{
+var sinkSchema = arrow.NewSchema([]arrow.Field{
 	{Name: "card_id", Type: arrow.BinaryTypes.String},
 	{Name: "amount", Type: arrow.PrimitiveTypes.Int64},
 	{Name: "channel", Type: arrow.BinaryTypes.String, Nullable: true},
@@ -28,7 +28,7 @@ var txSchema = arrow.NewSchema([]arrow.Field{
 // rows returns a batch of n rows, card_id "c<from+i>", amount from+i, channel "pos" for
 // even amounts and null for odd ones.
 func rows(from, n int) arrow.RecordBatch {
-	b := array.NewRecordBuilder(memory.DefaultAllocator, txSchema)
+	b := array.NewRecordBuilder(memory.DefaultAllocator, sinkSchema)
 	defer b.Release()
 	for i := from; i < from+n; i++ {
 		b.Field(0).(*array.StringBuilder).Append(fmt.Sprintf("c%d", i))
@@ -57,7 +57,7 @@ func rowValues(from, n int) []string {
 }
 
 // column evaluates to column i of a batch.
-func column(i int) Eval {
+func columnEval(i int) Eval {
 	return func(rec arrow.RecordBatch) (arrow.Array, error) {
 		a := rec.Column(i)
 		a.Retain()
@@ -67,8 +67,8 @@ func column(i int) Eval {
 
 func newSink(t *testing.T, brokers []string, topic string, d Delivery, checkpointing bool, sub int) *Sink {
 	t.Helper()
-	newSink, err := NewSinkFactory(context.Background(), txSchema, SinkOptions{Conn: Conn{Brokers: brokers}, Topic: topic, Delivery: d, ID: "millrace.test." + topic,
-		Key: column(0), Headers: []Header{{Name: "channel", Eval: column(2)}}, Timeout: 30 * time.Second})
+	newSink, err := NewSinkFactory(context.Background(), sinkSchema, SinkOptions{Conn: Conn{Brokers: brokers}, Topic: topic, Delivery: d, ID: "millrace.test." + topic,
+		Key: columnEval(0), Headers: []Header{{Name: "channel", Eval: columnEval(2)}}, Timeout: 30 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

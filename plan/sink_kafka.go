@@ -20,7 +20,7 @@ const brokerTimeout = 15 * time.Second
 func (b *builder) kafkaSink(k *spec.Sink, name string, from stream) error {
 	path := "sinks." + k.Name
 	ks := k.Kafka
-	opts := kafka.SinkOptions{Conn: kafka.Conn{Brokers: ks.Brokers}, Topic: ks.Topic, Delivery: kafka.Delivery(ks.Delivery),
+	opts := kafka.SinkOptions{Conn: KafkaConn(ks.Brokers, ks.TLS, ks.SASL), Topic: ks.Topic, Delivery: kafka.Delivery(ks.Delivery),
 		ID: "millrace." + b.spec.Name + "." + k.Name}
 	// What the step does names neither the brokers nor the registry: they may move without
 	// changing what the sink has published (and a registry URL may hold a password).

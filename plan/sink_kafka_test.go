@@ -4,10 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sr"
 	"github.com/twmb/franz-go/pkg/sr/srfake"
 
@@ -38,7 +42,7 @@ sinks:
 
 func planKafka(t *testing.T, brokers []string, topic, extra string) (*Plan, error) {
 	t.Helper()
-	s, err := spec.Parse(fmt.Appendf(nil, kafkaSinkSpec, brokers[0], topic, extra), "k.yaml", nil)
+	s, err := spec.Parse(fmt.Appendf(nil, kafkaSinkSpec, brokers[0], topic, extra), "k.yaml", os.LookupEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,5 +143,39 @@ func TestKafkaSinkAvroRegistersItsSchema(t *testing.T) {
 		if err != nil || id != ss.ID {
 			t.Fatalf("record framed with schema %d (%v); the subject's is %d", id, err, ss.ID)
 		}
+	}
+}
+
+func TestKafkaSinkAuthenticatesWithSASL(t *testing.T) {
+	const password = "s3cret-sink-pass"
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "big"),
+		kfake.EnableSASL(), kfake.Superuser("PLAIN", "millrace", password))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	brokers := cluster.ListenAddrs()
+	sasl := `sasl: {mechanism: PLAIN, username: millrace, password: "${KPASS}"}`
+	t.Setenv("KPASS", "wrong-"+password)
+	if _, err := planKafka(t, brokers, "big", sasl); err == nil || strings.Contains(err.Error(), password) {
+		t.Fatalf("plan with a wrong password: %v", err)
+	}
+	t.Setenv("KPASS", password)
+	pl, err := planKafka(t, brokers, "big", sasl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(pl.String(), password) {
+		t.Fatalf("the plan shows the password:\n%s", pl)
+	}
+	opts := engine.DefaultOptions()
+	opts.Checkpointing = &engine.Checkpointing{Interval: 20 * time.Millisecond, Complete: func(*engine.Snapshot) error { return nil }}
+	stats, err := engine.Run(context.Background(), pl.Graph, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := kafkatest.ReadCommitted(t, brokers, "big", kgo.SASL(plain.Auth{User: "millrace", Pass: password}.AsMechanism()))
+	if kept := pl.Ledger(stats).Views[0].Kept; int64(len(got)) != kept || kept == 0 {
+		t.Fatalf("%d records; the view kept %d", len(got), kept)
 	}
 }

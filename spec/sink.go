@@ -167,6 +167,12 @@ var sinkFields = map[string]field[Sink]{
 			}
 		}
 	}},
+	"tls": {only: kinds(SinkKafka), set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
+		kafkaSink(k).TLS = d.kafkaTLS(n, p)
+	}},
+	"sasl": {only: kinds(SinkKafka), set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
+		kafkaSink(k).SASL = d.kafkaSASL(n, p)
+	}},
 	"topic": {only: kinds(SinkKafka), set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
 		kafkaSink(k).Topic, _ = d.str(n, p, "a topic name")
 	}},

@@ -66,6 +66,9 @@ func TestSinkErrors(t *testing.T) {
 		{"kafka registry without avro", sink("{from: tx, kind: kafka, brokers: [b:9092], topic: t, registry: http://r:8081}"), []string{
 			"t.yaml:5: sinks.out.registry: a schema registry is for format: avro",
 		}},
+		{"kafka sasl password written out", sink("{from: tx, kind: kafka, brokers: [b:9092], topic: t, sasl: {mechanism: PLAIN, username: u, password: hunter2}}"), []string{
+			"t.yaml:5: sinks.out.sasl.password: write the password as ${VAR}, an environment variable, or use password_file: a spec never holds a secret",
+		}},
 		{"path on a kafka sink", sink("{from: tx, kind: kafka, brokers: [b:9092], topic: t, path: o.jsonl}"), []string{
 			"t.yaml:5: sinks.out.path: kafka sinks take no path (it is for parquet, jsonl or csv sinks)",
 		}},

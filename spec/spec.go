@@ -37,7 +37,8 @@
 //	                     join: {table: SOURCE, on: col | [col, ...], type: left | inner}
 //	sinks.NAME           from (required, one stream), kind: parquet | jsonl | csv | stdout | kafka,
 //	                     path (file kinds), partition_by, compression, format (stdout: jsonl | csv)
-//	  kafka              brokers, topic (both required), key: expr, headers: {name: expr},
+//	  kafka              brokers, topic (both required), tls, sasl (as for kafka sources),
+//	                     key: expr, headers: {name: expr},
 //	                     delivery: exactly_once (default) | at_least_once | none,
 //	                     create: {partitions: N} (else the topic must exist),
 //	                     format: json (default) | avro (needs registry: URL)
@@ -405,6 +406,8 @@ const (
 // KafkaSink holds the settings of a kafka sink.
 type KafkaSink struct {
 	Brokers []string // seed brokers, host:port
+	TLS     *KafkaTLS
+	SASL    *KafkaSASL
 	Topic   string
 	// Key computes each record's key; zero means records without keys.
 	Key Expr

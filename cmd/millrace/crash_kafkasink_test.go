@@ -111,13 +111,14 @@ func TestKafkaSinkCrashEquality(t *testing.T) {
 			// (before its sinks commit, or while they do), in the middle of a commit (its
 			// records reached the topic, not yet committed), and after a commit (its records
 			// are visible), most likely before the next checkpoint.
+			k, n := killDepth(attempt)
 			switch attempt % 3 {
 			case 0:
-				moment, stop = afterCheckpoints(t, ckpts, 1+attempt/3%2)
+				moment, stop = afterCheckpoints(t, ckpts, k)
 			case 1:
-				moment, stop = whenProduced(t, brokers, kgo.ReadUncommitted(), "got-large", "got-velocity")
+				moment, stop = whenProduced(t, brokers, kgo.ReadUncommitted(), n, "got-large", "got-velocity")
 			case 2:
-				moment, stop = whenProduced(t, brokers, kgo.ReadCommitted(), "got-large", "got-velocity")
+				moment, stop = whenProduced(t, brokers, kgo.ReadCommitted(), n, "got-large", "got-velocity")
 			}
 		}
 		if err := cmd.Start(); err != nil {
@@ -225,10 +226,21 @@ func afterCheckpoints(t *testing.T, dir string, k int) (<-chan string, func()) {
 	return ch, func() { _ = f.Close(); <-ended }
 }
 
+// killDepth says how deep into attempt its kill comes: after its k-th checkpoint, or once n
+// records have reached the topics before the one that triggers it. Short runs kill early
+// (k 1 or 2, n 0); long ones spread their kills over the stream.
+func killDepth(attempt int) (k, n int) {
+	if *crashLong {
+		return 1 + attempt%5*4, attempt % 5 * 15_000
+	}
+	return 1 + attempt/3%2, 0
+}
+
 // whenProduced yields as soon as a record reaches one of topics beyond their current ends,
-// as a consumer at the isolation level sees it: read_uncommitted, a sink's transaction is
-// being committed; read_committed, one has just committed. stop ends the watch.
-func whenProduced(t *testing.T, brokers []string, level kgo.IsolationLevel, topics ...string) (<-chan string, func()) {
+// after the first skip, as a consumer at the isolation level sees it: read_uncommitted, a
+// sink's transaction is being committed; read_committed, one has just committed. stop ends
+// the watch.
+func whenProduced(t *testing.T, brokers []string, level kgo.IsolationLevel, skip int, topics ...string) (<-chan string, func()) {
 	t.Helper()
 	// Start at the ends as they stand now, before the attempt starts.
 	ends, err := admin(t, brokers).ListEndOffsets(context.Background(), topics...)
@@ -251,11 +263,12 @@ func whenProduced(t *testing.T, brokers []string, level kgo.IsolationLevel, topi
 	ended := make(chan struct{})
 	go func() {
 		defer close(ended)
+		seen := 0
 		for ctx.Err() == nil {
 			fs := cl.PollFetches(ctx)
 			var first *kgo.Record
 			fs.EachRecord(func(r *kgo.Record) {
-				if first == nil {
+				if seen++; seen > skip && first == nil {
 					first = r
 				}
 			})
@@ -345,11 +358,14 @@ func TestKafkaToKafkaCrashEquality(t *testing.T) {
 			moment, stop = both(t, func() (<-chan string, func()) { return afterCheckpoints(t, ckpts, 1) },
 				func() (<-chan string, func()) { return whenCommitted(t, brokers, "got-large", len(want)) })
 		case attempt%3 == 0:
-			moment, stop = afterCheckpoints(t, ckpts, 1+attempt/3%2)
+			k, _ := killDepth(attempt)
+			moment, stop = afterCheckpoints(t, ckpts, k)
 		case attempt%3 == 1:
-			moment, stop = whenProduced(t, brokers, kgo.ReadUncommitted(), "got-large")
+			_, n := killDepth(attempt)
+			moment, stop = whenProduced(t, brokers, kgo.ReadUncommitted(), n, "got-large")
 		default:
-			moment, stop = whenProduced(t, brokers, kgo.ReadCommitted(), "got-large")
+			_, n := killDepth(attempt)
+			moment, stop = whenProduced(t, brokers, kgo.ReadCommitted(), n, "got-large")
 		}
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

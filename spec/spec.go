@@ -35,8 +35,11 @@
 //	                     with window: {tumble: D} over raw rows, or without window over a
 //	                     window view; not with group_by, having or aggregates),
 //	                     join: {table: SOURCE, on: col | [col, ...], type: left | inner}
-//	sinks.NAME           from (required, one stream), kind: parquet | jsonl | csv | stdout,
+//	sinks.NAME           from (required, one stream), kind: parquet | jsonl | csv | stdout | kafka,
 //	                     path (file kinds), partition_by, compression, format (stdout: jsonl | csv)
+//	  kafka              brokers, topic (both required), key: expr, headers: {name: expr},
+//	                     delivery: exactly_once (default) | at_least_once | none,
+//	                     create: {partitions: N} (else the topic must exist); values are JSON
 //
 // A stream is a source, a view, or a source's side stream: SOURCE.dead_letters (records it
 // refused) or SOURCE.late (records behind the watermark; only sources with event_time). Sources
@@ -360,10 +363,11 @@ const (
 	SinkJSONL   SinkKind = "jsonl"
 	SinkCSV     SinkKind = "csv"
 	SinkStdout  SinkKind = "stdout"
+	SinkKafka   SinkKind = "kafka"
 )
 
 // SinkKinds lists the sink kinds in the order messages show them.
-var SinkKinds = []SinkKind{SinkParquet, SinkJSONL, SinkCSV, SinkStdout}
+var SinkKinds = []SinkKind{SinkParquet, SinkJSONL, SinkCSV, SinkStdout, SinkKafka}
 
 // Sink writes one stream out.
 type Sink struct {
@@ -383,9 +387,33 @@ type Sink struct {
 	// whole-file codec of a jsonl or csv sink (gzip, zstd or none; by default what the path's
 	// extension says). Stdout sinks have none.
 	Compression string
+	// Kafka holds the settings of a kafka sink, nil for other kinds.
+	Kafka *KafkaSink
 
 	// Pos is where the sink's name stands in the file.
 	Pos Pos
+}
+
+// The delivery modes of a kafka sink.
+const (
+	DeliveryExactlyOnce = "exactly_once"
+	DeliveryAtLeastOnce = "at_least_once"
+	DeliveryNone        = "none"
+)
+
+// KafkaSink holds the settings of a kafka sink.
+type KafkaSink struct {
+	Brokers []string // seed brokers, host:port
+	Topic   string
+	// Key computes each record's key; zero means records without keys.
+	Key Expr
+	// Headers compute each record's headers, in the order written.
+	Headers []Field
+	// Delivery is DeliveryExactlyOnce (the default), DeliveryAtLeastOnce or DeliveryNone.
+	Delivery string
+	// Partitions, from create: {partitions: N}, creates the topic when it does not exist;
+	// 0 means it must exist.
+	Partitions int32
 }
 
 // Expr is an SQL expression as written in the spec, not yet parsed, with where it stands so

@@ -84,6 +84,9 @@ func TestKafkaSourceEndToEnd(t *testing.T) {
 	if strings.Contains(printed, password) || !strings.Contains(printed, "tx (4 partitions)") {
 		t.Fatalf("plan:\n%s", printed)
 	}
+	if printed := mustRun(t, "plan", spec, "--json"); strings.Contains(printed, password) || !strings.Contains(printed, "tx (4 partitions)") {
+		t.Fatalf("plan --json:\n%s", printed)
+	}
 
 	addr := freeAddr(t)
 	cps := filepath.Join(dir, "checkpoints")

@@ -93,6 +93,13 @@ func (b *builder) source(src *spec.Source) error {
 		}
 		impl, does = nexmark.NewSource(cfg, kind), fmt.Sprintf("generate the %s events of %d Nexmark events at %d/s in %d partition(s)", kind, cfg.Events, cfg.FirstEventRate, cfg.Partitions)
 		p = min(p, cfg.Partitions)
+	case spec.SourceNATS:
+		ns, does2, err := natsSource(b.spec.Name, src, s)
+		if err != nil {
+			return b.spec.Errorf("sources."+src.Name, "%v", err)
+		}
+		impl, does = ns, does2
+		p = min(p, ns.Partitions())
 	default:
 		return b.spec.Errorf("sources."+src.Name+".kind", "%s sources are not available yet", src.Kind)
 	}

@@ -233,12 +233,6 @@ type Kafka struct {
 	Group   string // consumer group; empty means one named after the pipeline and source
 }
 
-// NATS holds the settings of a nats source.
-type NATS struct {
-	URL     string
-	Subject string
-}
-
 // View is a stream computed from other streams. Its clauses apply in SQL order: the inputs
 // (From, a union when there are several), the lookup Join, Where, GroupBy and Window, Select,
 // Having.

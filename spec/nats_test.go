@@ -1,0 +1,43 @@
+package spec
+
+import "testing"
+
+// TestNATSSourceKeys decodes every key of a nats source.
+func TestNATSSourceKeys(t *testing.T) {
+	s := mustParse(t, `name: t
+sources:
+  tx:
+    kind: nats
+    url: nats://127.0.0.1:4222
+    stream: TX
+    subject: tx
+    partitions: 4
+    durable: tx-reader
+    start: 2026-12-01T00:00:00Z
+    user: millrace
+    password: ${RATE}
+    tls: {ca: ca.pem, cert: c.pem, key: k.pem}
+    schema: transaction
+`)
+	got := s.Sources[0].NATS
+	want := NATS{NATSConn: NATSConn{URL: "nats://127.0.0.1:4222", User: "millrace", Password: "250",
+		TLS: TLSFiles{CA: "ca.pem", Cert: "c.pem", Key: "k.pem"}},
+		Stream: "TX", Subject: "tx", Partitions: 4, Durable: "tx-reader", Start: "2026-12-01T00:00:00Z"}
+	if got != want {
+		t.Errorf("decoded %+v, want %+v", got, want)
+	}
+}
+
+func TestNATSSourceErrors(t *testing.T) {
+	checkErrors(t, []errorCase{
+		{"bad start", "name: t\nsources:\n  a: {kind: nats, url: u, stream: S, start: yesterday, schema: transaction}\n", []string{
+			`t.yaml:3: sources.a.start: "yesterday" is not earliest, latest or an RFC 3339 time such as 2026-12-01T00:00:00Z`,
+		}},
+		{"tls cert without key", "name: t\nsources:\n  a: {kind: nats, url: u, stream: S, tls: {cert: c.pem}, schema: transaction}\n", []string{
+			`t.yaml:3: sources.a.tls: cert and key go together`,
+		}},
+		{"durable with a dot", "name: t\nsources:\n  a: {kind: nats, url: u, stream: S, durable: a.b, schema: transaction}\n", []string{
+			`t.yaml:3: sources.a.durable: "a.b" is not a consumer name: no '.', '*', '>', '/', '\' or spaces`,
+		}},
+	})
+}

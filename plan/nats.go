@@ -5,7 +5,9 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 
+	"millrace/engine"
 	"millrace/natsjs"
+	"millrace/op"
 	"millrace/spec"
 )
 
@@ -41,4 +43,19 @@ func natsSource(pipeline string, src *spec.Source, s *arrow.Schema) (*natsjs.Sou
 	}
 	return ns, fmt.Sprintf("read %s JetStream %s at %s in %d partition(s) through durable consumer %s, from %s when no checkpoint",
 		src.Format, what, conn, ns.Partitions(), durable, start), nil
+}
+
+// natsSink adds a nats sink node: one subtask, so the subject holds the rows in the order
+// the stream gives them.
+func (b *builder) natsSink(k *spec.Sink, from stream, name string) error {
+	conn := natsConn(k.NATS.NATSConn)
+	cfg := natsjs.SinkConfig{Conn: conn, Pipeline: b.spec.Name, Name: k.Name, Subject: k.NATS.Subject,
+		Format: k.Format, Schema: from.schema}
+	if _, err := natsjs.NewSink(cfg); err != nil {
+		return b.spec.Errorf("sinks."+k.Name, "%v", err)
+	}
+	n := &engine.Node{Name: name, Parallelism: 1, Operator: func(int) (op.Operator, error) { return natsjs.NewSink(cfg) }}
+	b.addNode(n, KindSink, nil, fmt.Sprintf("publish %s to JetStream subject %s at %s, exactly once with message ids", k.Format, k.NATS.Subject, conn))
+	b.connect(from, n, 0, engine.Rebalance)
+	return nil
 }

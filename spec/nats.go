@@ -116,6 +116,19 @@ var natsSourceFields = map[string]field[Source]{
 	}},
 }
 
+// natsSinkFields are the keys of nats sinks besides format and the connection.
+var natsSinkFields = map[string]field[Sink]{
+	"subject": {only: kinds(SinkNATS), set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
+		if v, ok := d.str(n, p, "a subject"); ok {
+			if strings.ContainsAny(v, "*> \t\r\n") {
+				d.errorf(n, p, "%q is not a subject to publish to: no wildcards or spaces", v)
+				return
+			}
+			k.NATS.Subject = v
+		}
+	}},
+}
+
 // withFields returns table with the keys of the others added.
 func withFields[T any](table map[string]field[T], others ...map[string]field[T]) map[string]field[T] {
 	for _, o := range others {

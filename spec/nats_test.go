@@ -41,3 +41,26 @@ func TestNATSSourceErrors(t *testing.T) {
 		}},
 	})
 }
+
+// TestNATSSinkKeys decodes a nats sink, and the errors of one without a subject.
+func TestNATSSinkKeys(t *testing.T) {
+	s := mustParse(t, `name: t
+sources:
+  tx: {kind: file, path: tx.jsonl, schema: transaction}
+sinks:
+  out: {from: tx, kind: nats, url: "nats://127.0.0.1:4222", subject: tx.out, format: csv, credentials: a.creds}
+`)
+	k := s.Sinks[0]
+	want := NATSSink{NATSConn: NATSConn{URL: "nats://127.0.0.1:4222", Credentials: "a.creds"}, Subject: "tx.out"}
+	if k.NATS != want || k.Format != "csv" {
+		t.Errorf("decoded %+v format %s, want %+v format csv", k.NATS, k.Format, want)
+	}
+	checkErrors(t, []errorCase{
+		{"no subject", "name: t\nsources:\n  tx: {kind: file, path: tx.jsonl, schema: transaction}\nsinks:\n  out: {from: tx, kind: nats, url: u}\n", []string{
+			"t.yaml:5: sinks.out: subject is required for a nats sink",
+		}},
+		{"wildcard", "name: t\nsources:\n  tx: {kind: file, path: tx.jsonl, schema: transaction}\nsinks:\n  out: {from: tx, kind: nats, url: u, subject: 'tx.*'}\n", []string{
+			`t.yaml:5: sinks.out.subject: "tx.*" is not a subject to publish to: no wildcards or spaces`,
+		}},
+	})
+}

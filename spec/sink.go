@@ -35,9 +35,14 @@ var fileSinks = kinds(SinkParquet, SinkJSONL, SinkCSV)
 // maps each key the sink gives to its pair.
 func (d *decoder) finishSink(k *Sink, key *yaml.Node, path string, has map[string]pair) {
 	switch k.Kind {
-	case SinkStdout:
+	case SinkStdout, SinkNATS:
 		if k.Format == "" {
 			k.Format = format.JSONL
+		}
+		for _, req := range map[SinkKind][]string{SinkNATS: {"url", "subject"}}[k.Kind] {
+			if _, ok := has[req]; !ok {
+				d.errorf(key, path, "%s is required for a %s sink", req, k.Kind)
+			}
 		}
 		return
 	case "":
@@ -89,7 +94,7 @@ func (d *decoder) finishSink(k *Sink, key *yaml.Node, path string, has map[strin
 }
 
 // sinkFields are the keys of a sink other than kind.
-var sinkFields = map[string]field[Sink]{
+var sinkFields = withFields(map[string]field[Sink]{
 	"from": {set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
 		if deref(n).Kind == yaml.SequenceNode {
 			d.errorf(n, p, "must be one source or view name: a sink writes one stream (union several in a view with from: [a, b])")
@@ -100,11 +105,11 @@ var sinkFields = map[string]field[Sink]{
 	"path": {only: fileSinks, set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
 		k.Path, _ = d.str(n, p, "a file or directory path")
 	}},
-	"format": {only: kinds(SinkStdout), set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
+	"format": {only: kinds(SinkStdout, SinkNATS), set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
 		if v, ok := d.str(n, p, "jsonl or csv"); ok {
 			f, err := format.ParseKind(v)
 			if err == nil && f == format.Parquet {
-				d.errorf(n, p, "stdout takes jsonl or csv, not parquet")
+				d.errorf(n, p, "%s takes jsonl or csv, not parquet", k.Kind)
 				return
 			}
 			if err != nil {
@@ -120,4 +125,4 @@ var sinkFields = map[string]field[Sink]{
 	"compression": {only: fileSinks, set: func(*decoder, *Sink, *yaml.Node, string) {
 		// Checked in finishSink: what is allowed depends on the kind and the path.
 	}},
-}
+}, natsSinkFields, natsConnFields(kinds(SinkNATS), func(k *Sink) *NATSConn { return &k.NATS.NATSConn }))

@@ -47,13 +47,13 @@ func TestSinkErrors(t *testing.T) {
 	sink := func(body string) string { return head + "sinks:\n  out: " + body + "\n" }
 	checkErrors(t, []errorCase{
 		{"unknown kind", sink("{from: tx, kind: kafka}"), []string{
-			`t.yaml:5: sinks.out.kind: unknown sink kind "kafka" (want parquet, jsonl, csv or stdout)`,
+			`t.yaml:5: sinks.out.kind: unknown sink kind "kafka" (want parquet, jsonl, csv, stdout or nats)`,
 		}},
 		{"path missing", sink("{from: tx, kind: csv}"), []string{
 			"t.yaml:5: sinks.out: path is required for a csv sink: the file, or directory of part files, it writes",
 		}},
 		{"format on a file sink", sink("{from: tx, kind: csv, path: o.csv, format: csv}"), []string{
-			"t.yaml:5: sinks.out.format: csv sinks take no format (it is for stdout sinks)",
+			"t.yaml:5: sinks.out.format: csv sinks take no format (it is for stdout or nats sinks)",
 		}},
 		{"parquet on stdout", sink("{from: tx, kind: stdout, format: parquet}"), []string{
 			"t.yaml:5: sinks.out.format: stdout takes jsonl or csv, not parquet",

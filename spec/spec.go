@@ -341,10 +341,11 @@ const (
 	SinkJSONL   SinkKind = "jsonl"
 	SinkCSV     SinkKind = "csv"
 	SinkStdout  SinkKind = "stdout"
+	SinkNATS    SinkKind = "nats" // a NATS JetStream subject, exactly once
 )
 
 // SinkKinds lists the sink kinds in the order messages show them.
-var SinkKinds = []SinkKind{SinkParquet, SinkJSONL, SinkCSV, SinkStdout}
+var SinkKinds = []SinkKind{SinkParquet, SinkJSONL, SinkCSV, SinkStdout, SinkNATS}
 
 // Sink writes one stream out.
 type Sink struct {
@@ -355,8 +356,8 @@ type Sink struct {
 	// Path is the file written, or the directory part files go to when it has no known
 	// extension or the sink has PartitionBy. Stdout sinks have none.
 	Path string
-	// Format is how a stdout sink encodes rows (jsonl by default, or csv); for file sinks it
-	// equals the kind.
+	// Format is how a stdout or nats sink encodes rows (jsonl by default, or csv); for file
+	// sinks it equals the kind.
 	Format format.Kind
 	// PartitionBy lists expressions whose values name Hive-style partition directories.
 	PartitionBy []Expr
@@ -364,6 +365,8 @@ type Sink struct {
 	// whole-file codec of a jsonl or csv sink (gzip, zstd or none; by default what the path's
 	// extension says). Stdout sinks have none.
 	Compression string
+	// NATS holds a nats sink's settings.
+	NATS NATSSink
 
 	// Pos is where the sink's name stands in the file.
 	Pos Pos

@@ -17,7 +17,10 @@
 //	  file               path (glob, required), format (default: by extension), table: bool
 //	  http               path (URL path), format (default jsonl)
 //	  kafka              brokers, topic (both required), group, format (default jsonl)
-//	  nats               url, subject (both required), format (default jsonl)
+//	  nats               url, stream (both required), subject, partitions (subjects
+//	                     SUBJECT.0..N-1), durable, start: earliest | latest | RFC 3339 time,
+//	                     credentials, user, password, password_file, tls: {ca, cert, key},
+//	                     format (default jsonl)
 //	  generator          rate, rows, duration, seed, speed, fraud_rate, disorder, dup_rate,
 //	                     late_rate, corrupt_rate, surges: [03:00x10, +5mx3/10m], partitions
 //	  nexmark            stream: bid | auction | person (default bid), events (required), rate,
@@ -29,8 +32,10 @@
 //	                     with window: {tumble: D} over raw rows, or without window over a
 //	                     window view; not with group_by, having or aggregates),
 //	                     join: {table: SOURCE, on: col | [col, ...], type: left | inner}
-//	sinks.NAME           from (required, one stream), kind: parquet | jsonl | csv | stdout,
-//	                     path (file kinds), partition_by, compression, format (stdout: jsonl | csv)
+//	sinks.NAME           from (required, one stream), kind: parquet | jsonl | csv | stdout | nats,
+//	                     path (file kinds), partition_by, compression, format (stdout, nats:
+//	                     jsonl | csv); nats: url, subject (both required) and the connection
+//	                     keys of nats sources
 //
 // A stream is a source, a view, or a source's side stream: SOURCE.dead_letters (records it
 // refused) or SOURCE.late (records behind the watermark; only sources with event_time). Sources

@@ -2,7 +2,6 @@ package spec
 
 import (
 	"strings"
-	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -64,31 +63,6 @@ func natsConnFields[T any](only []string, conn func(*T) *NATSConn) map[string]fi
 		"user":          str("a user name", func(c *NATSConn) *string { return &c.User }),
 		"password":      str("a password, as ${VAR}", func(c *NATSConn) *string { return &c.Password }),
 		"password_file": str("the path of a file holding the password", func(c *NATSConn) *string { return &c.PasswordFile }),
-		"tls": {only: only, set: func(d *decoder, into *T, n *yaml.Node, p string) {
-			pairs, ok := d.mapping(n, p, "a mapping {ca: FILE, cert: FILE, key: FILE}")
-			if !ok {
-				return
-			}
-			t := &conn(into).TLS
-			for _, kv := range pairs {
-				var dst *string
-				switch kv.key {
-				case "ca":
-					dst = &t.CA
-				case "cert":
-					dst = &t.Cert
-				case "key":
-					dst = &t.Key
-				default:
-					d.errorf(kv.keyNode, kv.path, "unknown key: tls takes ca, cert and key")
-					continue
-				}
-				*dst, _ = d.str(kv.val, kv.path, "the path of a PEM file")
-			}
-			if (t.Cert == "") != (t.Key == "") {
-				d.errorf(n, p, "cert and key go together")
-			}
-		}},
 	}
 }
 
@@ -103,21 +77,41 @@ var natsSourceFields = map[string]field[Source]{
 			s.NATS.Durable = v
 		}
 	}},
-	"start": {only: kinds(SourceNATS), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
-		v, ok := d.str(n, p, "earliest, latest or an RFC 3339 time")
-		if !ok {
-			return
+}
+
+// natsTLS decodes tls: {ca, cert, key}.
+func (d *decoder) natsTLS(n *yaml.Node, p string) TLSFiles {
+	var t TLSFiles
+	pairs, ok := d.mapping(n, p, "a mapping {ca: FILE, cert: FILE, key: FILE}")
+	if !ok {
+		return t
+	}
+	for _, kv := range pairs {
+		var dst *string
+		switch kv.key {
+		case "ca":
+			dst = &t.CA
+		case "cert":
+			dst = &t.Cert
+		case "key":
+			dst = &t.Key
+		default:
+			d.errorf(kv.keyNode, kv.path, "unknown key: tls takes ca, cert and key")
+			continue
 		}
-		if _, err := time.Parse(time.RFC3339Nano, v); err != nil && v != "earliest" && v != "latest" {
-			d.errorf(n, p, "%q is not earliest, latest or an RFC 3339 time such as 2026-12-01T00:00:00Z", v)
-			return
-		}
-		s.NATS.Start = v
-	}},
+		*dst, _ = d.str(kv.val, kv.path, "the path of a PEM file")
+	}
+	if (t.Cert == "") != (t.Key == "") {
+		d.errorf(n, p, "cert and key go together")
+	}
+	return t
 }
 
 // natsSinkFields are the keys of nats sinks besides format and the connection.
 var natsSinkFields = map[string]field[Sink]{
+	"tls": {only: kinds(SinkNATS), set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
+		k.NATS.TLS = d.natsTLS(n, p)
+	}},
 	"subject": {only: kinds(SinkNATS), set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
 		if v, ok := d.str(n, p, "a subject"); ok {
 			if strings.ContainsAny(v, "*> \t\r\n") {

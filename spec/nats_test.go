@@ -31,7 +31,7 @@ sources:
 func TestNATSSourceErrors(t *testing.T) {
 	checkErrors(t, []errorCase{
 		{"bad start", "name: t\nsources:\n  a: {kind: nats, url: u, stream: S, start: yesterday, schema: transaction}\n", []string{
-			`t.yaml:3: sources.a.start: "yesterday" is not earliest, latest or an RFC 3339 time such as 2026-12-01T00:00:00Z`,
+			`t.yaml:3: sources.a.start: "yesterday": want earliest, latest or an RFC 3339 time such as 2026-12-01T00:00:00Z`,
 		}},
 		{"tls cert without key", "name: t\nsources:\n  a: {kind: nats, url: u, stream: S, tls: {cert: c.pem}, schema: transaction}\n", []string{
 			`t.yaml:3: sources.a.tls: cert and key go together`,
@@ -63,4 +63,17 @@ sinks:
 			`t.yaml:5: sinks.out.subject: "tx.*" is not a subject to publish to: no wildcards or spaces`,
 		}},
 	})
+}
+
+// TestNATSSinkTLS decodes a nats sink's TLS files.
+func TestNATSSinkTLS(t *testing.T) {
+	s := mustParse(t, `name: t
+sources:
+  tx: {kind: file, path: tx.jsonl, schema: transaction}
+sinks:
+  out: {from: tx, kind: nats, url: u, subject: s, tls: {ca: ca.pem}}
+`)
+	if got := s.Sinks[0].NATS.TLS; got != (TLSFiles{CA: "ca.pem"}) {
+		t.Errorf("tls %+v, want ca.pem", got)
+	}
 }

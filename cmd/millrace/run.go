@@ -109,6 +109,11 @@ first. A changed source or sink is refused; so is a view that holds window state
 definition changed, since its open windows would miss what was read before: --reset-view
 NAME accepts that loss, --fresh starts over. A changed view without state just goes on.
 
+A kafka source never ends: the run goes on until it is stopped. Its checkpoints hold each
+partition's offset, committed to the source's consumer group once durable; a checkpointed
+offset that retention has deleted fails the resume, naming the partition (--fresh starts
+over from the source's start:).
+
 A run that fails (a sink cannot write, say) starts again from its newest checkpoint, up to
 --restarts times, waiting --restart-backoff, then twice as long each time (at most 30s,
 with jitter); then it stops with the error, and the next run resumes.

@@ -21,7 +21,7 @@ type message struct {
 
 // decoder turns the values of a run of messages into one batch with the project's text
 // decoders: each message holds one record, a JSON object or a CSV line. A message that does
-// not decode is a dead letter whose file is STREAM/SUBJECT and whose line is the message's
+// not decode is a dead letter whose file is STREAM/SUBJECT and whose offset is the message's
 // stream sequence.
 type decoder struct {
 	stream string
@@ -31,7 +31,7 @@ type decoder struct {
 
 	buf    []byte
 	starts []int64 // the input line each message starts on, in order
-	lines  []int64 // the stream sequence of each row of the last batch
+	seqs   []int64 // the stream sequence of each row of the last batch
 }
 
 func newDecoder(stream string, kind format.Kind, s *arrow.Schema) (*decoder, error) {
@@ -80,7 +80,7 @@ func (d *decoder) decode(msgs []message) (arrow.RecordBatch, []format.DeadLetter
 		d.buf = append(d.buf, '\n')
 		line++
 	}
-	d.lines = d.lines[:0]
+	d.seqs = d.seqs[:0]
 	if len(kept) == 0 {
 		return nil, dead, nil
 	}
@@ -109,7 +109,7 @@ func (d *decoder) decode(msgs []message) (arrow.RecordBatch, []format.DeadLetter
 	if rec != nil {
 		if lr, ok := r.(format.LineReader); ok {
 			for _, l := range lr.Lines() {
-				d.lines = append(d.lines, int64(kept[d.message(l)].seq))
+				d.seqs = append(d.seqs, int64(kept[d.message(l)].seq))
 			}
 		}
 	}
@@ -122,6 +122,6 @@ func (d *decoder) message(l int64) int {
 }
 
 func (d *decoder) deadLetter(m message, reason string) format.DeadLetter {
-	return format.DeadLetter{File: d.stream + "/" + m.subject, Line: int64(m.seq), RowGroup: -1,
-		Raw: bytes.Clone(m.data), Reason: fmt.Sprintf("sequence %d: %s", m.seq, reason)}
+	return format.DeadLetter{File: d.stream + "/" + m.subject, AtOffset: true, Offset: int64(m.seq), RowGroup: -1,
+		Raw: bytes.Clone(m.data), Reason: reason}
 }

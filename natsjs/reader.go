@@ -165,7 +165,7 @@ func (r *reader) Checkpoint() ([]byte, error) {
 // Progress gives the bytes of the message values read, the time spent waiting for
 // messages, and the stream sequence of each row of the last batch.
 func (r *reader) Progress() source.Progress {
-	return source.Progress{BytesRead: r.bytes, Waited: r.waited, Lines: r.dec.lines}
+	return source.Progress{BytesRead: r.bytes, Waited: r.waited, Offsets: r.dec.seqs}
 }
 
 // Close stops consuming and closes the connection. The durable consumer stays, with

@@ -137,9 +137,9 @@ func TestSourceReadsPartitionsAndDeadLetters(t *testing.T) {
 			t.Fatalf("partition %d: no dead letters among 200 records with 5%% corrupt", p)
 		}
 		for _, d := range dead {
-			seq := uint64(d.Line)
-			if want := fmt.Sprintf("TX/tx.%d", p); d.File != want || !strings.HasPrefix(d.Reason, fmt.Sprintf("sequence %d: ", seq)) {
-				t.Fatalf("dead letter %s (%s), want one of %s naming its sequence", d.Where(), d.Reason, want)
+			seq := uint64(d.Offset)
+			if want := fmt.Sprintf("TX/tx.%d", p); d.File != want || !d.AtOffset || seq < 1 {
+				t.Fatalf("dead letter %s (%s), want one of %s at its stream sequence", d.Where(), d.Reason, want)
 			}
 			if want := records[seq-1]; !bytes.Equal(d.Raw, want) {
 				t.Fatalf("dead letter at sequence %d holds %q, want the message %q", seq, d.Raw, want)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -310,5 +311,29 @@ func TestSourceCommittedAcknowledges(t *testing.T) {
 	}
 	if got, want := st.CachedInfo().State.Msgs, uint64(300-len(first)); got != want {
 		t.Errorf("the work queue holds %d messages after %d of 300 were acknowledged, want %d", got, len(first), want)
+	}
+}
+
+// TestSourceDropsRedeliveries lets the acknowledgement wait pass without a checkpoint: the
+// server delivers the messages again, and the reader drops them, counts them and yields
+// nothing twice.
+func TestSourceDropsRedeliveries(t *testing.T) {
+	e, js := testServer(t)
+	records := transactions(t, 40, 0)
+	publish(t, js, jetstream.StreamConfig{Name: "TX", Subjects: []string{"tx"}}, records, func(int) string { return "tx" })
+	s := newTestSource(t, e, SourceConfig{AckWait: 50 * time.Millisecond})
+	r := open(t, s, 0, nil)
+	ids, _ := readN(t, r, 40)
+	if len(ids) != 40 {
+		t.Fatalf("%d rows from 40 messages", len(ids))
+	}
+	for s.Redelivered() == 0 { // each empty poll waits for the redeliveries to come
+		rec, dead, err := r.Read(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec != nil || len(dead) > 0 {
+			t.Fatalf("a message read again: %v, %d dead letters", rec, len(dead))
+		}
 	}
 }

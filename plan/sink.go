@@ -35,6 +35,9 @@ func (b *builder) sink(k *spec.Sink) error {
 		b.connect(from, n, 0, engine.Rebalance)
 		return nil
 	}
+	if k.Kind == spec.SinkNATS {
+		return b.natsSink(k, from, name)
+	}
 	kind, _, derr := format.Detect(k.Path)
 	opts := sink.FileOptions{Path: k.Path, Kind: format.Kind(k.Kind), Dir: derr != nil || len(k.PartitionBy) > 0}
 	if kind == format.Parquet && k.Compression != "" {

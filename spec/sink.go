@@ -35,9 +35,14 @@ var fileSinks = kinds(SinkParquet, SinkJSONL, SinkCSV)
 // maps each key the sink gives to its pair.
 func (d *decoder) finishSink(k *Sink, key *yaml.Node, path string, has map[string]pair) {
 	switch k.Kind {
-	case SinkStdout:
+	case SinkStdout, SinkNATS:
 		if k.Format == "" {
 			k.Format = format.JSONL
+		}
+		for _, req := range map[SinkKind][]string{SinkNATS: {"url", "subject"}}[k.Kind] {
+			if _, ok := has[req]; !ok {
+				d.errorf(key, path, "%s is required for a %s sink", req, k.Kind)
+			}
 		}
 		return
 	case SinkKafka:
@@ -125,7 +130,7 @@ func kafkaSink(k *Sink) *KafkaSink {
 }
 
 // sinkFields are the keys of a sink other than kind.
-var sinkFields = map[string]field[Sink]{
+var sinkFields = withFields(map[string]field[Sink]{
 	"from": {set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
 		if deref(n).Kind == yaml.SequenceNode {
 			d.errorf(n, p, "must be one source or view name: a sink writes one stream (union several in a view with from: [a, b])")
@@ -136,7 +141,7 @@ var sinkFields = map[string]field[Sink]{
 	"path": {only: fileSinks, set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
 		k.Path, _ = d.str(n, p, "a file or directory path")
 	}},
-	"format": {only: kinds(SinkStdout, SinkKafka), set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
+	"format": {only: kinds(SinkStdout, SinkKafka, SinkNATS), set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
 		if k.Kind == SinkKafka {
 			if v, ok := enum(d, n, p, "record format", []string{"json", "avro"}); ok {
 				kafkaSink(k).Format = v
@@ -146,7 +151,7 @@ var sinkFields = map[string]field[Sink]{
 		if v, ok := d.str(n, p, "jsonl or csv"); ok {
 			f, err := format.ParseKind(v)
 			if err == nil && f == format.Parquet {
-				d.errorf(n, p, "stdout takes jsonl or csv, not parquet")
+				d.errorf(n, p, "%s takes jsonl or csv, not parquet", k.Kind)
 				return
 			}
 			if err != nil {
@@ -219,4 +224,4 @@ var sinkFields = map[string]field[Sink]{
 	"compression": {only: fileSinks, set: func(*decoder, *Sink, *yaml.Node, string) {
 		// Checked in finishSink: what is allowed depends on the kind and the path.
 	}},
-}
+}, natsSinkFields, natsConnFields(kinds(SinkNATS), func(k *Sink) *NATSConn { return &k.NATS.NATSConn }))

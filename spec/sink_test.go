@@ -76,7 +76,7 @@ func TestSinkErrors(t *testing.T) {
 			"t.yaml:5: sinks.out: path is required for a csv sink: the file, or directory of part files, it writes",
 		}},
 		{"format on a file sink", sink("{from: tx, kind: csv, path: o.csv, format: csv}"), []string{
-			"t.yaml:5: sinks.out.format: csv sinks take no format (it is for stdout or kafka sinks)",
+			"t.yaml:5: sinks.out.format: csv sinks take no format (it is for stdout, kafka or nats sinks)",
 		}},
 		{"parquet on stdout", sink("{from: tx, kind: stdout, format: parquet}"), []string{
 			"t.yaml:5: sinks.out.format: stdout takes jsonl or csv, not parquet",

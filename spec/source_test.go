@@ -159,13 +159,13 @@ func TestSourceErrors(t *testing.T) {
 			"t.yaml:3: sources.a: brokers is required for a kafka source",
 			"t.yaml:3: sources.a: topic (one or a list) or topic_regex is required for a kafka source",
 		}},
-		{"nats needs url and subject", "name: t\nsources:\n  a: {kind: nats, schema: transaction, url: 'nats://x'}\n", []string{
-			"t.yaml:3: sources.a: subject is required for a nats source",
+		{"nats needs url and stream", "name: t\nsources:\n  a: {kind: nats, schema: transaction, url: 'nats://x'}\n", []string{
+			"t.yaml:3: sources.a: stream is required for a nats source",
 		}},
 		{"file needs path", "name: t\nsources:\n  a: {kind: file, schema: transaction}\n", []string{
 			"t.yaml:3: sources.a: path is required for a file source",
 		}},
-		{"kafka key on nats", "name: t\nsources:\n  a: {kind: nats, url: u, subject: s, topic: t, schema: transaction}\n", []string{
+		{"kafka key on nats", "name: t\nsources:\n  a: {kind: nats, url: u, stream: S, topic: t, schema: transaction}\n", []string{
 			"t.yaml:3: sources.a.topic: nats sources take no topic (it is for kafka sources)",
 		}},
 		{"table on a generator", "name: t\nsources:\n  a: {kind: generator, table: true}\n", []string{

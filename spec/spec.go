@@ -23,7 +23,10 @@
 //	                     sasl: {mechanism: PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512, username,
 //	                     password: ${VAR} | password_file};
 //	                     columns may add _key, _partition, _offset, _timestamp, _headers
-//	  nats               url, subject (both required), format (default jsonl)
+//	  nats               url, stream (both required), subject, partitions (subjects
+//	                     SUBJECT.0..N-1), durable, start: earliest | latest | RFC 3339 time,
+//	                     credentials, user, password, password_file, tls: {ca, cert, key},
+//	                     format (default jsonl)
 //	  generator          rate, rows, duration, seed, speed, fraud_rate, disorder, dup_rate,
 //	                     late_rate, corrupt_rate, surges: [03:00x10, +5mx3/10m], partitions
 //	  nexmark            stream: bid | auction | person (default bid), events (required), rate,
@@ -35,13 +38,15 @@
 //	                     with window: {tumble: D} over raw rows, or without window over a
 //	                     window view; not with group_by, having or aggregates),
 //	                     join: {table: SOURCE, on: col | [col, ...], type: left | inner}
-//	sinks.NAME           from (required, one stream), kind: parquet | jsonl | csv | stdout | kafka,
-//	                     path (file kinds), partition_by, compression, format (stdout: jsonl | csv)
+//	sinks.NAME           from (required, one stream), kind: parquet | jsonl | csv | stdout | kafka
+//	                     | nats, path (file kinds), partition_by, compression, format (stdout,
+//	                     nats: jsonl | csv)
 //	  kafka              brokers, topic (both required), tls, sasl (as for kafka sources),
 //	                     key: expr, headers: {name: expr},
 //	                     delivery: exactly_once (default) | at_least_once | none,
 //	                     create: {partitions: N} (else the topic must exist),
 //	                     format: json (default) | avro (needs registry: URL)
+//	  nats               url, subject (both required) and the connection keys of nats sources
 //
 // A stream is a source, a view, or a source's side stream: SOURCE.dead_letters (records it
 // refused) or SOURCE.late (records behind the watermark; only sources with event_time). Sources
@@ -251,12 +256,6 @@ type Kafka struct {
 	SASL     *KafkaSASL
 }
 
-// NATS holds the settings of a nats source.
-type NATS struct {
-	URL     string
-	Subject string
-}
-
 // View is a stream computed from other streams. Its clauses apply in SQL order: the inputs
 // (From, a union when there are several), the lookup Join, Where, GroupBy and Window, Select,
 // Having.
@@ -366,10 +365,11 @@ const (
 	SinkCSV     SinkKind = "csv"
 	SinkStdout  SinkKind = "stdout"
 	SinkKafka   SinkKind = "kafka"
+	SinkNATS    SinkKind = "nats" // a NATS JetStream subject, exactly once
 )
 
 // SinkKinds lists the sink kinds in the order messages show them.
-var SinkKinds = []SinkKind{SinkParquet, SinkJSONL, SinkCSV, SinkStdout, SinkKafka}
+var SinkKinds = []SinkKind{SinkParquet, SinkJSONL, SinkCSV, SinkStdout, SinkKafka, SinkNATS}
 
 // Sink writes one stream out.
 type Sink struct {
@@ -380,8 +380,8 @@ type Sink struct {
 	// Path is the file written, or the directory part files go to when it has no known
 	// extension or the sink has PartitionBy. Stdout sinks have none.
 	Path string
-	// Format is how a stdout sink encodes rows (jsonl by default, or csv); for file sinks it
-	// equals the kind.
+	// Format is how a stdout or nats sink encodes rows (jsonl by default, or csv); for file
+	// sinks it equals the kind.
 	Format format.Kind
 	// PartitionBy lists expressions whose values name Hive-style partition directories.
 	PartitionBy []Expr
@@ -391,6 +391,8 @@ type Sink struct {
 	Compression string
 	// Kafka holds the settings of a kafka sink, nil for other kinds.
 	Kafka *KafkaSink
+	// NATS holds a nats sink's settings.
+	NATS NATSSink
 
 	// Pos is where the sink's name stands in the file.
 	Pos Pos

@@ -10,10 +10,11 @@ import (
 	"time"
 
 	"millrace/kafka"
+	"millrace/natsjs"
 )
 
 // targetSchemes lists the schemes `gen --to` takes, for its help and its errors.
-var targetSchemes = []string{"kafka://HOST:PORT/TOPIC"}
+var targetSchemes = []string{"kafka://HOST:PORT/TOPIC", "nats://HOST:PORT/SUBJECT"}
 
 // openTarget opens the live target `gen --to` names: every JSONL line written to it becomes
 // one message. Close waits until the target has taken everything.
@@ -25,6 +26,8 @@ func openTarget(ctx context.Context, to string) (io.WriteCloser, error) {
 	switch u.Scheme {
 	case "kafka":
 		return openKafkaTarget(ctx, u)
+	case "nats":
+		return openNATSTarget(ctx, u)
 	}
 	return nil, usagef("--to %q: unknown scheme %q; want %s", to, u.Scheme, strings.Join(targetSchemes, " or "))
 }
@@ -50,4 +53,28 @@ func openKafkaTarget(ctx context.Context, u *url.URL) (io.WriteCloser, error) {
 		return nil, fmt.Errorf("--to: %w", err)
 	}
 	return kafka.NewLineWriter(ctx, conn, topic, "card_id")
+}
+
+// openNATSTarget publishes to nats://HOST:PORT/SUBJECT[?partitions=N&stream=NAME]: with
+// partitions, to SUBJECT.0..N-1 by card_id. A stream must store the subject unless stream
+// names one to create.
+func openNATSTarget(ctx context.Context, u *url.URL) (io.WriteCloser, error) {
+	subject := strings.TrimPrefix(u.Path, "/")
+	if subject == "" || strings.ContainsAny(subject, "/*> ") {
+		return nil, usagef("--to %s: want nats://HOST:PORT/SUBJECT", u.Redacted())
+	}
+	o := natsjs.LineOptions{Subject: subject, KeyField: "card_id", Stream: u.Query().Get("stream")}
+	if p := u.Query().Get("partitions"); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 {
+			return nil, usagef("--to %s: partitions=%q: want a positive number", u.Redacted(), p)
+		}
+		o.Partitions = n
+	}
+	conn := natsjs.Conn{URL: "nats://" + u.Host, Name: "millrace gen"}
+	if u.User != nil {
+		conn.User = u.User.Username()
+		conn.Password, _ = u.User.Password()
+	}
+	return natsjs.NewLineWriter(ctx, conn, o)
 }

@@ -48,7 +48,7 @@ func TestGenToKafkaProducesEveryRecordKeyedByCard(t *testing.T) {
 func TestGenToNeedsAKnownTarget(t *testing.T) {
 	brokers := kafkatest.Cluster(t, "", 0)
 	for to, want := range map[string]string{
-		"nats://localhost:4222/tx":       `unknown scheme "nats"; want kafka://HOST:PORT/TOPIC`,
+		"s3://bucket/tx":                 `unknown scheme "s3"; want kafka://HOST:PORT/TOPIC or nats://HOST:PORT/SUBJECT`,
 		"localhost:9092":                 "want kafka://HOST:PORT/TOPIC",
 		"kafka://" + brokers[0] + "/":    "want kafka://HOST:PORT/TOPIC",
 		"kafka://" + brokers[0] + "/gap": "kafka topic gap on " + brokers[0] + ": kafka: topic does not exist",

@@ -82,7 +82,7 @@ Ctrl-C or SIGTERM stops planning at once, with exit status 130 or 143.`,
 
 func newRunCmd() *cobra.Command {
 	var parallelism int
-	var listen string
+	var listen listenFlags
 	var cp checkpointFlags
 	var auto autoscaleFlags
 	var mem memoryBudgetFlag
@@ -122,6 +122,12 @@ advisor asks for, between --min-parallelism and --max-parallelism, without a res
 memory): sources ahead of the watermark pause above three quarters of it until windows
 fire, and a run whose state still outgrows it stops with a line naming the step.
 
+--listen serves the dashboard, /metrics and /api/... (loopback only by default). An address
+other machines reach needs --listen-token-file (every request then carries
+"Authorization: Bearer TOKEN"; a browser opens /?token=TOKEN once) or --tls-cert and
+--tls-key (--tls-client-ca for mutual TLS), or --insecure-listen on purpose. Requests whose
+Host header names another server are refused (--listen-host adds names).
+
 Ctrl-C (or SIGTERM) stops the run with a last checkpoint, from which the next run goes
 on; a second Ctrl-C aborts.`,
 		Example: `  millrace run examples/card-velocity.yaml
@@ -146,7 +152,7 @@ on; a second Ctrl-C aborts.`,
 			if err != nil {
 				return err
 			}
-			mon, advisor, stopWatching, err := watchRun(cmd, listen, p, advisorConfig(1, parallelism, auto))
+			mon, advisor, stopWatching, err := watchRun(cmd, &listen, p, advisorConfig(1, parallelism, auto))
 			if err != nil {
 				return err
 			}
@@ -188,7 +194,7 @@ on; a second Ctrl-C aborts.`,
 		},
 	}
 	cmd.Flags().IntVarP(&parallelism, "parallelism", "p", runtime.GOMAXPROCS(0), "subtasks per parallel step")
-	addListenFlag(cmd, &listen)
+	listen.add(cmd)
 	cp.add(cmd)
 	auto.add(cmd, false)
 	mem.add(cmd)

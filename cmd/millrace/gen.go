@@ -36,6 +36,8 @@ type genFlags struct {
 	paced       bool
 	speed       float64
 	compression string
+	to          string
+	toTokenFile string
 }
 
 func (f *genFlags) register(cmd *cobra.Command) {
@@ -61,6 +63,13 @@ func (f *genFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.paced, "paced", false, "emit in real time along the rate curve instead of as fast as possible")
 	fl.Float64Var(&f.speed, "speed", 0, "paced: event time runs this many times faster than the clock (implies --paced)")
 	fl.StringVar(&f.compression, "compression", string(format.Zstd), "parquet page codec: zstd, snappy or none")
+}
+
+// registerTo adds --to and its settings: gen sends its records somewhere instead of --out.
+func (f *genFlags) registerTo(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.to, "to", "", "send the records instead of writing them: http://HOST:PORT/ingest/SOURCE posts NDJSON batches to an http source, retried until stored")
+	fl.StringVar(&f.toTokenFile, "to-token-file", "", "file holding the bearer token --to's server asks for")
 }
 
 // config turns the flags into a generator config. Paced mode is asked for by --paced or
@@ -147,11 +156,19 @@ Two modes:
 		Example: `  millrace gen --rows 10000000 --seed 7 --format parquet --out data/tx.parquet
   millrace gen --duration 24h --rate 200 --disorder 2s --dup-rate 0.001 --out day.jsonl.zst
   millrace gen --rows 100000 --corrupt-rate 0.02 --format csv --out dirty.csv
-  millrace gen --rate 20000 --surge 03:00x10 | kafka-console-producer ...`,
+  millrace gen --rate 20000 --surge 03:00x10 | kafka-console-producer ...
+  millrace gen --rate 500 --to http://127.0.0.1:8081/ingest/tx`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := f.config(cmd)
 			if err != nil {
+				return err
+			}
+			if f.to != "" {
+				if cmd.Flags().Changed("out") || cmd.Flags().Changed("format") {
+					return usagef("--to sends the records; --out and --format write them: give one")
+				}
+				_, err := sendTo(cmd, cfg, f.to, f.toTokenFile)
 				return err
 			}
 			kind, err := f.kind()
@@ -169,6 +186,7 @@ Two modes:
 		},
 	}
 	f.register(cmd)
+	f.registerTo(cmd)
 	return cmd
 }
 

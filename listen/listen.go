@@ -27,6 +27,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -93,6 +94,8 @@ type Server struct {
 	tls    bool
 	cancel context.CancelFunc
 	done   chan error
+	once   sync.Once
+	err    error // what Close returned
 }
 
 // Serve binds cfg.Addr and serves h there under the rules of the package, until Close.
@@ -179,16 +182,19 @@ func (s *Server) URL() string {
 }
 
 // Close stops accepting, ends the streams, waits up to five seconds for requests in flight
-// and then for the serving goroutine.
+// and then for the serving goroutine. Later calls return what the first returned.
 func (s *Server) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err := s.srv.Shutdown(ctx)
-	if err != nil {
-		err = errors.Join(err, s.srv.Close())
-	}
-	s.cancel()
-	return errors.Join(err, <-s.done)
+	s.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		err := s.srv.Shutdown(ctx)
+		if err != nil {
+			err = errors.Join(err, s.srv.Close())
+		}
+		s.cancel()
+		s.err = errors.Join(err, <-s.done)
+	})
+	return s.err
 }
 
 // readToken reads the bearer token from path; it refuses an empty one.

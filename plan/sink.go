@@ -19,6 +19,9 @@ func (b *builder) sink(k *spec.Sink) error {
 		return err
 	}
 	name := "sink." + k.Name
+	if k.Kind == spec.SinkKafka {
+		return b.kafkaSink(k, name, from)
+	}
 	if k.Kind == spec.SinkStdout {
 		kind := k.Format
 		if kind == "" {

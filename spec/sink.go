@@ -40,6 +40,9 @@ func (d *decoder) finishSink(k *Sink, key *yaml.Node, path string, has map[strin
 			k.Format = format.JSONL
 		}
 		return
+	case SinkKafka:
+		d.finishKafkaSink(k, key, path, has)
+		return
 	case "":
 		return
 	}
@@ -88,6 +91,30 @@ func (d *decoder) finishSink(k *Sink, key *yaml.Node, path string, has map[strin
 	k.Compression = v
 }
 
+// finishKafkaSink checks the keys a kafka sink requires and applies its defaults.
+func (d *decoder) finishKafkaSink(k *Sink, key *yaml.Node, path string, has map[string]pair) {
+	if k.Kafka == nil {
+		k.Kafka = &KafkaSink{}
+	}
+	for _, req := range []string{"brokers", "topic"} {
+		if _, ok := has[req]; !ok {
+			d.errorf(key, path, "%s is required for a kafka sink", req)
+		}
+	}
+	if k.Kafka.Delivery == "" {
+		k.Kafka.Delivery = DeliveryExactlyOnce
+	}
+	k.Format = format.JSONL
+}
+
+// kafkaSink returns the kafka settings of k, made on first use.
+func kafkaSink(k *Sink) *KafkaSink {
+	if k.Kafka == nil {
+		k.Kafka = &KafkaSink{}
+	}
+	return k.Kafka
+}
+
 // sinkFields are the keys of a sink other than kind.
 var sinkFields = map[string]field[Sink]{
 	"from": {set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
@@ -116,6 +143,54 @@ var sinkFields = map[string]field[Sink]{
 	}},
 	"partition_by": {only: fileSinks, set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
 		k.PartitionBy = d.exprs(n, p, "a list of expressions")
+	}},
+	"brokers": {only: kinds(SinkKafka), set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
+		items, _ := d.list(n, p, "a list of host:port addresses")
+		for _, it := range items {
+			if v, ok := d.str(it.node, it.path, "a host:port address"); ok {
+				kafkaSink(k).Brokers = append(kafkaSink(k).Brokers, v)
+			}
+		}
+	}},
+	"topic": {only: kinds(SinkKafka), set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
+		kafkaSink(k).Topic, _ = d.str(n, p, "a topic name")
+	}},
+	"key": {only: kinds(SinkKafka), set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
+		kafkaSink(k).Key, _ = d.expr(n, p)
+	}},
+	"headers": {only: kinds(SinkKafka), set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
+		pairs, _ := d.mapping(n, p, "a mapping of header names to expressions, such as {channel: channel}")
+		for _, h := range pairs {
+			if e, ok := d.expr(h.val, h.path); ok {
+				kafkaSink(k).Headers = append(kafkaSink(k).Headers, Field{Name: h.key, Expr: e})
+			}
+		}
+	}},
+	"delivery": {only: kinds(SinkKafka), set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
+		if v, ok := enum(d, n, p, "delivery", []string{DeliveryExactlyOnce, DeliveryAtLeastOnce, DeliveryNone}); ok {
+			kafkaSink(k).Delivery = v
+		}
+	}},
+	"create": {only: kinds(SinkKafka), set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
+		pairs, ok := d.mapping(n, p, "a mapping such as {partitions: 4}")
+		if !ok {
+			return
+		}
+		if len(pairs) == 0 {
+			d.errorf(n, p, "is empty; want {partitions: N}")
+		}
+		for _, c := range pairs {
+			if c.key != "partitions" {
+				d.errorf(c.keyNode, c.path, "unknown key; create takes partitions")
+				continue
+			}
+			v, ok := d.integer(c.val, c.path)
+			if ok && (v < 1 || v > 1<<20) {
+				d.errorf(c.val, c.path, "%d partitions: want 1 or more", v)
+				continue
+			}
+			kafkaSink(k).Partitions = int32(v)
+		}
 	}},
 	"compression": {only: fileSinks, set: func(*decoder, *Sink, *yaml.Node, string) {
 		// Checked in finishSink: what is allowed depends on the kind and the path.

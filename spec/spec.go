@@ -18,7 +18,13 @@
 //	  http               path (URL path, default /ingest/NAME), format (jsonl: NDJSON or a JSON
 //	                     array), max_backlog (records not yet acknowledged; default 1000000),
 //	                     max_body (size after gzip, such as 16MiB; the default)
-//	  kafka              brokers, topic (both required), group, format (default jsonl)
+//	  kafka              brokers (required), topic (one or a list) | topic_regex, group,
+//	                     start: earliest | latest | RFC 3339 time, format: jsonl | csv | avro
+//	                     (default jsonl), registry (URL, for avro),
+//	                     tls: {ca, cert, key, insecure_skip_verify},
+//	                     sasl: {mechanism: PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512, username,
+//	                     password: ${VAR} | password_file};
+//	                     columns may add _key, _partition, _offset, _timestamp, _headers
 //	  nats               url, subject (both required), format (default jsonl)
 //	  generator          rate, rows, duration, seed, speed, fraud_rate, disorder, dup_rate,
 //	                     late_rate, corrupt_rate, surges: [03:00x10, +5mx3/10m], partitions
@@ -31,8 +37,11 @@
 //	                     with window: {tumble: D} over raw rows, or without window over a
 //	                     window view; not with group_by, having or aggregates),
 //	                     join: {table: SOURCE, on: col | [col, ...], type: left | inner}
-//	sinks.NAME           from (required, one stream), kind: parquet | jsonl | csv | stdout,
+//	sinks.NAME           from (required, one stream), kind: parquet | jsonl | csv | stdout | kafka,
 //	                     path (file kinds), partition_by, compression, format (stdout: jsonl | csv)
+//	  kafka              brokers, topic (both required), key: expr, headers: {name: expr},
+//	                     delivery: exactly_once (default) | at_least_once | none,
+//	                     create: {partitions: N} (else the topic must exist); values are JSON
 //
 // A stream is a source, a view, or a source's side stream: SOURCE.dead_letters (records it
 // refused) or SOURCE.late (records behind the watermark; only sources with event_time). Sources
@@ -232,9 +241,16 @@ type Nexmark struct {
 
 // Kafka holds the settings of a kafka source.
 type Kafka struct {
-	Brokers []string // seed brokers, host:port
-	Topic   string
-	Group   string // consumer group; empty means one named after the pipeline and source
+	Brokers    []string // seed brokers, host:port
+	Topics     []string // the topics read, or
+	TopicRegex string   // a regular expression matching the whole names of the topics read
+	// Group is the consumer group the offsets of durable checkpoints are committed to;
+	// empty means millrace.<pipeline>.<source>.
+	Group    string
+	Start    string // where partitions without a checkpointed offset start: earliest (default), latest or an RFC 3339 time
+	Registry string // the schema registry's URL, for format avro
+	TLS      *KafkaTLS
+	SASL     *KafkaSASL
 }
 
 // NATS holds the settings of a nats source.
@@ -357,10 +373,11 @@ const (
 	SinkJSONL   SinkKind = "jsonl"
 	SinkCSV     SinkKind = "csv"
 	SinkStdout  SinkKind = "stdout"
+	SinkKafka   SinkKind = "kafka"
 )
 
 // SinkKinds lists the sink kinds in the order messages show them.
-var SinkKinds = []SinkKind{SinkParquet, SinkJSONL, SinkCSV, SinkStdout}
+var SinkKinds = []SinkKind{SinkParquet, SinkJSONL, SinkCSV, SinkStdout, SinkKafka}
 
 // Sink writes one stream out.
 type Sink struct {
@@ -380,9 +397,33 @@ type Sink struct {
 	// whole-file codec of a jsonl or csv sink (gzip, zstd or none; by default what the path's
 	// extension says). Stdout sinks have none.
 	Compression string
+	// Kafka holds the settings of a kafka sink, nil for other kinds.
+	Kafka *KafkaSink
 
 	// Pos is where the sink's name stands in the file.
 	Pos Pos
+}
+
+// The delivery modes of a kafka sink.
+const (
+	DeliveryExactlyOnce = "exactly_once"
+	DeliveryAtLeastOnce = "at_least_once"
+	DeliveryNone        = "none"
+)
+
+// KafkaSink holds the settings of a kafka sink.
+type KafkaSink struct {
+	Brokers []string // seed brokers, host:port
+	Topic   string
+	// Key computes each record's key; zero means records without keys.
+	Key Expr
+	// Headers compute each record's headers, in the order written.
+	Headers []Field
+	// Delivery is DeliveryExactlyOnce (the default), DeliveryAtLeastOnce or DeliveryNone.
+	Delivery string
+	// Partitions, from create: {partitions: N}, creates the topic when it does not exist;
+	// 0 means it must exist.
+	Partitions int32
 }
 
 // Expr is an SQL expression as written in the spec, not yet parsed, with where it stands so

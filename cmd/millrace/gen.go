@@ -21,6 +21,8 @@ type genFlags struct {
 	seed        int64
 	format      string
 	out         string
+	to          string
+	toTokenFile string
 	start       string
 	rate        float64
 	flat        bool
@@ -36,8 +38,6 @@ type genFlags struct {
 	paced       bool
 	speed       float64
 	compression string
-	to          string
-	toTokenFile string
 }
 
 func (f *genFlags) register(cmd *cobra.Command) {
@@ -48,6 +48,9 @@ func (f *genFlags) register(cmd *cobra.Command) {
 	fl.Int64Var(&f.seed, "seed", d.Seed, "random seed: the same flags give byte-identical output")
 	fl.StringVar(&f.format, "format", "", "jsonl, csv or parquet (default: from --out's name, else jsonl)")
 	fl.StringVarP(&f.out, "out", "o", "-", "output file (.gz or .zst compresses text), or - for stdout")
+	fl.StringVar(&f.to, "to", "", "send each record as one message to a live target instead: "+strings.Join(targetSchemes, ", ")+
+		" (Kafka: JSON, keyed by card_id; ?partitions=N creates a missing topic. HTTP: NDJSON batches, each retried until stored)")
+	fl.StringVar(&f.toTokenFile, "to-token-file", "", "file holding the bearer token an http --to target asks for")
 	fl.StringVar(&f.start, "start", "", "event time of the first row, RFC 3339 or YYYY-MM-DD (default 2024-01-01, or now when paced)")
 	fl.Float64Var(&f.rate, "rate", d.Rate, "mean records per second of event time over a week")
 	fl.BoolVar(&f.flat, "flat", false, "no daily or weekly curve: the rate is --rate at all times")
@@ -63,13 +66,6 @@ func (f *genFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.paced, "paced", false, "emit in real time along the rate curve instead of as fast as possible")
 	fl.Float64Var(&f.speed, "speed", 0, "paced: event time runs this many times faster than the clock (implies --paced)")
 	fl.StringVar(&f.compression, "compression", string(format.Zstd), "parquet page codec: zstd, snappy or none")
-}
-
-// registerTo adds --to and its settings: gen sends its records somewhere instead of --out.
-func (f *genFlags) registerTo(cmd *cobra.Command) {
-	fl := cmd.Flags()
-	fl.StringVar(&f.to, "to", "", "send the records instead of writing them: http://HOST:PORT/ingest/SOURCE posts NDJSON batches to an http source, retried until stored")
-	fl.StringVar(&f.toTokenFile, "to-token-file", "", "file holding the bearer token --to's server asks for")
 }
 
 // config turns the flags into a generator config. Paced mode is asked for by --paced or
@@ -125,6 +121,9 @@ func (f *genFlags) kind() (format.Kind, error) {
 		}
 		return k, nil
 	}
+	if f.to != "" {
+		return format.JSONL, nil
+	}
 	if f.out != "-" {
 		k, _, err := format.Detect(f.out)
 		if err != nil {
@@ -156,7 +155,8 @@ Two modes:
 		Example: `  millrace gen --rows 10000000 --seed 7 --format parquet --out data/tx.parquet
   millrace gen --duration 24h --rate 200 --disorder 2s --dup-rate 0.001 --out day.jsonl.zst
   millrace gen --rows 100000 --corrupt-rate 0.02 --format csv --out dirty.csv
-  millrace gen --rate 20000 --surge 03:00x10 | kafka-console-producer ...
+  millrace gen --rate 2000 --surge 03:00x10 --to kafka://localhost:9092/tx
+  millrace gen --rows 100000 --to 'kafka://localhost:9092/tx?partitions=4'
   millrace gen --rate 500 --to http://127.0.0.1:8081/ingest/tx`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -165,11 +165,7 @@ Two modes:
 				return err
 			}
 			if f.to != "" {
-				if cmd.Flags().Changed("out") || cmd.Flags().Changed("format") {
-					return usagef("--to sends the records; --out and --format write them: give one")
-				}
-				_, err := sendTo(cmd, cfg, f.to, f.toTokenFile)
-				return err
+				return f.generateTo(cmd, cfg)
 			}
 			kind, err := f.kind()
 			if err != nil {
@@ -186,8 +182,34 @@ Two modes:
 		},
 	}
 	f.register(cmd)
-	f.registerTo(cmd)
 	return cmd
+}
+
+// generateTo sends the stream of cfg to the live target of --to, one JSON record a message,
+// with progress on stderr.
+func (f *genFlags) generateTo(cmd *cobra.Command, cfg gen.Config) error {
+	fl := cmd.Flags()
+	if fl.Changed("out") || fl.Changed("format") && f.format != string(format.JSONL) {
+		return usagef("--to sends JSON records: give no --out and no --format other than jsonl")
+	}
+	target, err := openTarget(cmd.Context(), f.to, f.toTokenFile)
+	if err != nil {
+		return err
+	}
+	p := genProgress(cfg)
+	stats, err := gen.Write(cmd.Context(), cfg, target, format.JSONL, format.WriteOptions{}, p.genUpdate(cfg))
+	p.done()
+	if cerr := target.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil && cmd.Context().Err() != nil {
+		return fmt.Errorf("%w after %s rows", errInterrupted, humanInt(stats.Rows))
+	}
+	if err != nil {
+		return err
+	}
+	printStats(cmd.OutOrStdout(), f.to, stats)
+	return nil
 }
 
 // generate writes the stream of cfg to out ("-" for stdout) with progress on stderr.
@@ -215,27 +237,9 @@ func generate(cmd *cobra.Command, cfg gen.Config, kind format.Kind, out string, 
 	}
 	var p *progress
 	if out != "-" || cfg.Speed == 0 {
-		total, unit := float64(cfg.Rows), "rows"
-		if cfg.Duration > 0 && (cfg.Rows == 0 || cfg.Speed > 0) {
-			total, unit = cfg.Duration.Seconds(), "s"
-		}
-		p = newProgress("gen", total, unit)
+		p = genProgress(cfg)
 	}
-	start := cfg.Start
-	stats, err := gen.Write(cmd.Context(), cfg, w, kind, format.WriteOptions{Compression: codec},
-		func(rows int64, eventTime time.Time) {
-			if p == nil {
-				return
-			}
-			if start.IsZero() {
-				start = eventTime
-			}
-			done := float64(rows)
-			if p.unit == "s" {
-				done = eventTime.Sub(start).Seconds()
-			}
-			p.update(rows, done)
-		})
+	stats, err := gen.Write(cmd.Context(), cfg, w, kind, format.WriteOptions{Compression: codec}, p.genUpdate(cfg))
 	if p != nil {
 		p.done()
 	}
@@ -253,6 +257,34 @@ func generate(cmd *cobra.Command, cfg gen.Config, kind format.Kind, out string, 
 		return stats, fmt.Errorf("%w after %s rows", errInterrupted, humanInt(stats.Rows))
 	}
 	return stats, err
+}
+
+// genProgress reports the progress of generating cfg's stream: in rows, or in seconds of
+// event time when --duration bounds it.
+func genProgress(cfg gen.Config) *progress {
+	total, unit := float64(cfg.Rows), "rows"
+	if cfg.Duration > 0 && (cfg.Rows == 0 || cfg.Speed > 0) {
+		total, unit = cfg.Duration.Seconds(), "s"
+	}
+	return newProgress("gen", total, unit)
+}
+
+// genUpdate is the progress callback of gen.Write; on a nil progress it reports nothing.
+func (p *progress) genUpdate(cfg gen.Config) func(rows int64, eventTime time.Time) {
+	start := cfg.Start
+	return func(rows int64, eventTime time.Time) {
+		if p == nil {
+			return
+		}
+		if start.IsZero() {
+			start = eventTime
+		}
+		done := float64(rows)
+		if p.unit == "s" {
+			done = eventTime.Sub(start).Seconds()
+		}
+		p.update(rows, done)
+	}
 }
 
 func printStats(w io.Writer, out string, s gen.Stats) {

@@ -20,15 +20,19 @@ import (
 // buildPlan loads and plans a spec at parallelism, its generated sources in partitions;
 // spec mistakes are usage errors (exit status 2). It gives up when the command's context
 // ends, with errInterrupted.
-func buildPlan(cmd *cobra.Command, path string, parallelism, partitions int) (*plan.Plan, error) {
+func buildPlan(cmd *cobra.Command, path string, parallelism, partitions int, ingestURL ...string) (*plan.Plan, error) {
 	ctx := cmd.Context()
 	if ctx == nil { // a command that was never executed, as tests build them
 		ctx = context.Background()
 	}
 	s, err := spec.LoadContext(ctx, path)
 	if err == nil {
+		opts := plan.Options{Parallelism: parallelism, Partitions: partitions, Stdout: cmd.OutOrStdout()}
+		if len(ingestURL) > 0 {
+			opts.IngestURL = ingestURL[0]
+		}
 		var p *plan.Plan
-		if p, err = plan.BuildContext(ctx, s, plan.Options{Parallelism: parallelism, Partitions: partitions, Stdout: cmd.OutOrStdout()}); err == nil {
+		if p, err = plan.BuildContext(ctx, s, opts); err == nil {
 			return p, nil
 		}
 	}
@@ -83,6 +87,7 @@ Ctrl-C or SIGTERM stops planning at once, with exit status 130 or 143.`,
 func newRunCmd() *cobra.Command {
 	var parallelism int
 	var listen listenFlags
+	var ingestListen string
 	var cp checkpointFlags
 	var auto autoscaleFlags
 	var mem memoryBudgetFlag
@@ -147,7 +152,16 @@ on; a second Ctrl-C aborts.`,
 			if auto.on {
 				partitions = auto.max // generated streams stay the same at every parallelism
 			}
-			build := func(n int) (*plan.Plan, error) { return buildPlan(cmd, args[0], n, partitions) }
+			in, err := serveIngest(cmd, args[0], &cp, ingestListen, &listen)
+			if err != nil {
+				return err
+			}
+			defer func() {
+				if err := in.Close(); err != nil {
+					fmt.Fprintf(cmd.ErrOrStderr(), "millrace: ingest: %v\n", err)
+				}
+			}()
+			build := func(n int) (*plan.Plan, error) { return buildPlan(cmd, args[0], n, partitions, in.URL()) }
 			p, err := build(parallelism)
 			if err != nil {
 				return err
@@ -195,6 +209,7 @@ on; a second Ctrl-C aborts.`,
 	}
 	cmd.Flags().IntVarP(&parallelism, "parallelism", "p", runtime.GOMAXPROCS(0), "subtasks per parallel step")
 	listen.add(cmd)
+	cmd.Flags().StringVar(&ingestListen, "ingest-listen", defaultIngestListen, "address where http sources take records (POST /ingest/SOURCE); the --listen-token-file, --tls-* and --listen-host flags secure it too")
 	cp.add(cmd)
 	auto.add(cmd, false)
 	mem.add(cmd)

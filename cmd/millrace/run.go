@@ -133,6 +133,10 @@ other machines reach needs --listen-token-file (every request then carries
 --tls-key (--tls-client-ca for mutual TLS), or --insecure-listen on purpose. Requests whose
 Host header names another server are refused (--listen-host adds names).
 
+An http source takes records at POST --ingest-listen/ingest/SOURCE (NDJSON or a JSON array,
+gzip accepted), answered 202 once they are stored durably under --checkpoint, so a crash
+after the answer loses nothing; the same security flags apply there.
+
 Ctrl-C (or SIGTERM) stops the run with a last checkpoint, from which the next run goes
 on; a second Ctrl-C aborts.`,
 		Example: `  millrace run examples/card-velocity.yaml

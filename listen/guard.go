@@ -29,7 +29,7 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if g.token != nil {
-		if q := r.URL.Query(); q.Has("token") {
+		if q := r.URL.Query(); q.Has("token") && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 			g.login(w, r, q.Get("token"))
 			return
 		}
@@ -43,7 +43,7 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.next.ServeHTTP(w, r)
 }
 
-// login answers a request carrying ?token=: a right token becomes an HttpOnly,
+// login answers a GET carrying ?token=: a right token becomes an HttpOnly,
 // SameSite=Strict cookie and the browser is sent to the same address without the token,
 // so it stays out of the address bar, the history and Referer headers.
 func (g *guard) login(w http.ResponseWriter, r *http.Request, tok string) {

@@ -15,7 +15,9 @@
 //	                     schema: transaction | columns: {col: TYPE [null | not null], ...}
 //	                     event_time, watermark, idle_timeout, checks: [expr, ...]
 //	  file               path (glob, required), format (default: by extension), table: bool
-//	  http               path (URL path), format (default jsonl)
+//	  http               path (URL path, default /ingest/NAME), format (jsonl: NDJSON or a JSON
+//	                     array), max_backlog (records not yet acknowledged; default 1000000),
+//	                     max_body (size after gzip, such as 16MiB; the default)
 //	  kafka              brokers (required), topic (one or a list) | topic_regex, group,
 //	                     start: earliest | latest | RFC 3339 time, format: jsonl | csv | avro
 //	                     (default jsonl), registry (URL, for avro),
@@ -192,6 +194,8 @@ type Source struct {
 	Kafka Kafka
 	// NATS holds a nats source's settings.
 	NATS NATS
+	// HTTP holds an http source's settings.
+	HTTP HTTP
 
 	// Pos is where the source's name stands in the file.
 	Pos Pos
@@ -254,6 +258,12 @@ type Kafka struct {
 	Registry string // the schema registry's URL, for format avro
 	TLS      *KafkaTLS
 	SASL     *KafkaSASL
+}
+
+// HTTP holds the settings of an http source; zero means the default of package ingest.
+type HTTP struct {
+	MaxBacklog int64 // records stored and not yet acknowledged by the pipeline; past it, 429
+	MaxBody    int64 // bytes of a request body after gzip; past it, 413
 }
 
 // View is a stream computed from other streams. Its clauses apply in SQL order: the inputs

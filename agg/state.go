@@ -19,7 +19,10 @@ import (
 //	                        is 0xF8 then the MetroHash64 (seed 1337) of each value, 8 bytes
 //	                        little-endian; a larger one is its HyperLogLog sketch's
 //	                        MarshalBinary (precision 14), which starts with 1 or 2
-//	quantile                binary, null when empty: a group of at most 128 values is 0xFC
+//	quantile_disc,          list of the group's values in any order, null when empty: int64
+//	quantile_cont           (integers; decimals of up to 18 digits, unscaled), float64 (floats)
+//	                        or decimal(38,S) (wider decimals, uint64 with S = 0)
+//	approx_quantile         binary, null when empty: a group of at most 128 values is 0xFC
 //	                        then each value's float64 bits, 8 bytes little-endian; a larger
 //	                        one is its DDSketch's Encode without its index mapping (always
 //	                        logarithmic, 1% relative accuracy)

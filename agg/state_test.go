@@ -33,8 +33,8 @@ func TestMergePartialRejectsForeignStates(t *testing.T) {
 	// Both sketch states are binary columns; bytes of the wrong sketch fail with context.
 	garbage := mustPartial(t, hll, []uint32{0})
 	defer garbage.Release()
-	q, _ := New("quantile", []arrow.DataType{arrow.PrimitiveTypes.Int64, arrow.PrimitiveTypes.Float64}, []any{nil, 0.5})
+	q, _ := New("approx_quantile", []arrow.DataType{arrow.PrimitiveTypes.Int64, arrow.PrimitiveTypes.Float64}, []any{nil, 0.5})
 	if err := q.MergePartial([]uint32{0}, garbage); err == nil || !strings.Contains(err.Error(), "merge the partial sketch of group 0") {
-		t.Errorf("quantile merging a HyperLogLog: %v", err)
+		t.Errorf("approx_quantile merging a HyperLogLog: %v", err)
 	}
 }

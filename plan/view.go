@@ -387,7 +387,13 @@ func (b *builder) aggregateCalls(v *spec.View) ([]plannedCall, map[string]int, e
 func describeCalls(calls []plannedCall) string {
 	names := make([]string, len(calls))
 	for i, c := range calls {
-		names[i] = c.call.String()
+		call := *c.call
+		if strings.EqualFold(call.Name, "quantile") {
+			// Named for what it computes, so that a step planned when quantile was a sketch
+			// has another fingerprint and its state is not read as exact values.
+			call.Name = "quantile_disc"
+		}
+		names[i] = call.String()
 	}
 	return strings.Join(names, ", ")
 }

@@ -34,10 +34,9 @@
 //	                             date, string
 //	approx_count_distinct(x)     numbers, decimal, timestamp,  int64                binary: a HyperLogLog sketch
 //	                             date, string
-//	quantile_disc(x, q)          numbers, decimal              the input type       list<int64>, list<float64> or
-//	                                                                                  list<decimal(38,S)>: the values
-//	quantile_cont(x, q)          integers                      float64              as quantile_disc
-//	quantile_cont(x, q)          float32, float64, decimal     the input type       as quantile_disc
+//	quantile_disc(x, q)          numbers, decimal              the input type       binary: the values
+//	quantile_cont(x, q)          integers                      float64              binary: the values
+//	quantile_cont(x, q)          float32, float64, decimal     the input type       binary: the values
 //	approx_quantile(x, q)        numbers, decimal              float64              binary: a DDSketch
 //
 // Strings may be plain utf8 or dictionary-encoded utf8; min and max of either return utf8.

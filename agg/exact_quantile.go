@@ -2,6 +2,7 @@ package agg
 
 import (
 	"cmp"
+	"encoding/binary"
 	"fmt"
 	"math"
 	"math/big"
@@ -31,8 +32,9 @@ type exactQuantile[T int64 | float64 | decimal128.Num] struct {
 	// way from lo to hi to a builder of out.
 	disc   func(b array.Builder, v T)
 	interp func(b array.Builder, lo, hi T, d float64)
-	state  arrow.DataType // list<elem>
-	elem   arrow.DataType
+	// put and get write and read a value as little-endian bytes, width of them, in states.
+	put func(dst []byte, v T) []byte
+	get func(src []byte) T
 
 	vals  [][]T
 	bytes int64 // the capacity of the value lists, in bytes
@@ -41,14 +43,19 @@ type exactQuantile[T int64 | float64 | decimal128.Num] struct {
 
 	scratch       []T
 	counts, order []int32
+	buf           []byte
 }
+
+// exactStateMark starts every exact quantile state, so that a state of another function (the
+// sketches of approx_quantile start with 1, 2 or 0xFC) is refused rather than misread.
+const exactStateMark = 0xE5
 
 // newExactQuantile returns quantile_disc (cont false) or quantile_cont over in.
 func newExactQuantile(fn string, in arrow.DataType, q fraction, cont bool, cfg config) (Accumulator, error) {
 	label := fmt.Sprintf("%s(%s, %g)", fn, typeName(in), q.f)
 	switch in.ID() {
 	case arrow.INT8, arrow.INT16, arrow.INT32, arrow.INT64, arrow.UINT8, arrow.UINT16, arrow.UINT32:
-		a := newExact[int64](label, in, q, cont, cfg, arrow.PrimitiveTypes.Int64, cmp.Compare[int64])
+		a := newExact(label, in, q, cont, cfg, cmp.Compare[int64], int64Codec)
 		a.load = loadInts
 		a.disc = appendInt
 		a.out = in
@@ -60,14 +67,14 @@ func newExactQuantile(fn string, in arrow.DataType, q fraction, cont bool, cfg c
 		}
 		return a, nil
 	case arrow.FLOAT32, arrow.FLOAT64:
-		a := newExact[float64](label, in, q, cont, cfg, arrow.PrimitiveTypes.Float64, cmpNaNLast)
+		a := newExact(label, in, q, cont, cfg, cmpNaNLast, float64Codec)
 		a.load = loadFloats
 		a.disc = appendFloat
 		a.out = in
 		a.interp = func(b array.Builder, lo, hi float64, d float64) { appendFloat(b, lerp(lo, hi, d)) }
 		return a, nil
 	case arrow.UINT64:
-		a := newExact[decimal128.Num](label, in, q, cont, cfg, &arrow.Decimal128Type{Precision: 38}, decimal128.Num.Cmp)
+		a := newExact(label, in, q, cont, cfg, decimal128.Num.Cmp, numCodec)
 		a.load = loadUint64s
 		a.disc = func(b array.Builder, v decimal128.Num) { b.(*array.Uint64Builder).Append(v.LowBits()) }
 		a.out = in
@@ -81,7 +88,7 @@ func newExactQuantile(fn string, in arrow.DataType, q fraction, cont bool, cfg c
 	case arrow.DECIMAL128:
 		dt := in.(*arrow.Decimal128Type)
 		if dt.Precision <= 18 {
-			a := newExact[int64](label, in, q, cont, cfg, arrow.PrimitiveTypes.Int64, cmp.Compare[int64])
+			a := newExact(label, in, q, cont, cfg, cmp.Compare[int64], int64Codec)
 			a.load = loadNarrowDecimals
 			a.disc = func(b array.Builder, v int64) { b.(*array.Decimal128Builder).Append(decimal128.FromI64(v)) }
 			a.out = in
@@ -90,7 +97,7 @@ func newExactQuantile(fn string, in arrow.DataType, q fraction, cont bool, cfg c
 			}
 			return a, nil
 		}
-		a := newExact[decimal128.Num](label, in, q, cont, cfg, &arrow.Decimal128Type{Precision: 38, Scale: dt.Scale}, decimal128.Num.Cmp)
+		a := newExact(label, in, q, cont, cfg, decimal128.Num.Cmp, numCodec)
 		a.load = func(dst []decimal128.Num, arr arrow.Array) []decimal128.Num {
 			return append(dst, values[decimal128.Num](arr)...)
 		}
@@ -104,10 +111,34 @@ func newExactQuantile(fn string, in arrow.DataType, q fraction, cont bool, cfg c
 	return nil, undefined(fn, in, "it takes numbers and decimals")
 }
 
-func newExact[T int64 | float64 | decimal128.Num](label string, in arrow.DataType, q fraction, cont bool, cfg config, elem arrow.DataType, cmp func(a, b T) int) *exactQuantile[T] {
+// codec writes and reads values of T in states: width little-endian bytes each.
+type codec[T any] struct {
+	width int
+	put   func(dst []byte, v T) []byte
+	get   func(src []byte) T
+}
+
+var (
+	int64Codec = codec[int64]{8,
+		func(dst []byte, v int64) []byte { return binary.LittleEndian.AppendUint64(dst, uint64(v)) },
+		func(src []byte) int64 { return int64(binary.LittleEndian.Uint64(src)) }}
+	float64Codec = codec[float64]{8,
+		func(dst []byte, v float64) []byte { return binary.LittleEndian.AppendUint64(dst, math.Float64bits(v)) },
+		func(src []byte) float64 { return math.Float64frombits(binary.LittleEndian.Uint64(src)) }}
+	numCodec = codec[decimal128.Num]{16,
+		func(dst []byte, v decimal128.Num) []byte {
+			dst = binary.LittleEndian.AppendUint64(dst, v.LowBits())
+			return binary.LittleEndian.AppendUint64(dst, uint64(v.HighBits()))
+		},
+		func(src []byte) decimal128.Num {
+			return decimal128.New(int64(binary.LittleEndian.Uint64(src[8:])), binary.LittleEndian.Uint64(src))
+		}}
+)
+
+func newExact[T int64 | float64 | decimal128.Num](label string, in arrow.DataType, q fraction, cont bool, cfg config, cmp func(a, b T) int, c codec[T]) *exactQuantile[T] {
 	return &exactQuantile[T]{
 		cfg: cfg, label: label, in: in, cont: cont, q: q, cmp: cmp,
-		elem: elem, state: arrow.ListOf(elem), width: int64(elem.(arrow.FixedWidthDataType).BitWidth() / 8),
+		put: c.put, get: c.get, width: int64(c.width),
 	}
 }
 
@@ -258,45 +289,42 @@ func (a *exactQuantile[T]) add(g uint32, v T) {
 	a.bytes += int64(cap(vs)-c) * a.width
 }
 
-// Partial encodes a group as the list of its values, null when it has none.
+// Partial encodes a group as exactStateMark then its values, null when it has none.
 func (a *exactQuantile[T]) Partial(groups []uint32) (arrow.Array, error) {
-	b := array.NewListBuilder(a.cfg.mem, a.elem)
+	b := array.NewBinaryBuilder(a.cfg.mem, arrow.BinaryTypes.Binary)
 	defer b.Release()
 	b.Reserve(len(groups))
-	child := b.ValueBuilder()
 	for _, g := range groups {
 		if int(g) >= len(a.vals) || len(a.vals[g]) == 0 {
 			b.AppendNull()
 			continue
 		}
-		b.Append(true)
-		vs := a.vals[g]
-		switch c := child.(type) {
-		case *array.Int64Builder:
-			c.AppendValues(any(vs).([]int64), nil)
-		case *array.Float64Builder:
-			c.AppendValues(any(vs).([]float64), nil)
-		case *array.Decimal128Builder:
-			c.AppendValues(any(vs).([]decimal128.Num), nil)
+		a.buf = append(a.buf[:0], exactStateMark)
+		for _, v := range a.vals[g] {
+			a.buf = a.put(a.buf, v)
 		}
+		b.Append(a.buf)
 	}
 	return b.NewArray(), nil
 }
 
 func (a *exactQuantile[T]) MergePartial(groups []uint32, partial arrow.Array) error {
-	if err := checkPartial(a.name(), partial, a.state, len(groups)); err != nil {
+	if err := checkPartial(a.name(), partial, arrow.BinaryTypes.Binary, len(groups)); err != nil {
 		return err
 	}
 	a.vals = growTo(a.vals, maxGroup(groups)+1)
-	list := partial.(*array.List)
-	vals := values[T](list.ListValues())
+	bin := partial.(*array.Binary)
+	w := int(a.width)
 	for i, g := range groups {
-		if list.IsNull(i) {
+		if bin.IsNull(i) {
 			continue
 		}
-		start, end := list.ValueOffsets(i)
-		for _, v := range vals[start:end] {
-			a.add(g, v)
+		enc := bin.Value(i)
+		if len(enc) == 0 || enc[0] != exactStateMark || (len(enc)-1)%w != 0 {
+			return fmt.Errorf("%s: the partial state of group %d is not a list of %d-byte values", a.name(), g, w)
+		}
+		for v := enc[1:]; len(v) > 0; v = v[w:] {
+			a.add(g, a.get(v))
 		}
 	}
 	return nil
@@ -339,7 +367,7 @@ func (a *exactQuantile[T]) Reset(groups []uint32) {
 	}
 }
 
-func (a *exactQuantile[T]) StateType() arrow.DataType { return a.state }
+func (a *exactQuantile[T]) StateType() arrow.DataType { return arrow.BinaryTypes.Binary }
 
 func (a *exactQuantile[T]) ResultType() arrow.DataType {
 	if a.cont {
@@ -351,5 +379,5 @@ func (a *exactQuantile[T]) ResultType() arrow.DataType {
 // SizeBytes counts the per-group slots and the value lists' memory, kept as they change.
 func (a *exactQuantile[T]) SizeBytes() int64 {
 	scratch := a.sel.sizeBytes() + int64(cap(a.counts)+cap(a.order))*4 + int64(cap(a.scratch))*a.width
-	return int64(cap(a.vals))*24 + a.bytes + scratch
+	return int64(cap(a.vals))*24 + a.bytes + scratch + int64(cap(a.buf))
 }

@@ -53,7 +53,11 @@ func (b *builder) planView(v *spec.View) error {
 	if !v.Qualify.IsZero() {
 		return b.qualify(v, inputs, in, first, does)
 	}
-	if v.Window != nil || len(v.GroupBy) > 0 || hasAggregates(v) {
+	grouped := v.Window != nil || len(v.GroupBy) > 0 || hasAggregates(v)
+	if err := checkSelectNames(v, in, grouped); err != nil {
+		return err
+	}
+	if grouped {
 		return b.aggregate(v, inputs, in, first, does)
 	}
 	m, out, mdoes, err := b.mapStep(path, in, v.Where, v.Select, v.OnError)

@@ -109,3 +109,32 @@ func compareGolden(t *testing.T, path, got string) {
 		t.Errorf("%s differs:\n--- got\n%s--- want\n%s", path, got, want)
 	}
 }
+
+// TestGoldenWarnings plans every testdata/warn/*.yaml, a spec that runs but is likely a
+// mistake, and compares its warnings, one a line, with testdata/warn/NAME.warn.
+func TestGoldenWarnings(t *testing.T) {
+	files, _ := filepath.Glob("testdata/warn/*.yaml")
+	if len(files) == 0 {
+		t.Fatal("no specs under testdata/warn")
+	}
+	for _, path := range files {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			text, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := spec.Parse(text, filepath.Base(path), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := Build(s, Options{Parallelism: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(p.Warnings) == 0 {
+				t.Fatal("no warnings")
+			}
+			compareGolden(t, strings.TrimSuffix(path, ".yaml")+".warn", strings.Join(p.Warnings, "\n")+"\n")
+		})
+	}
+}

@@ -49,6 +49,8 @@ type Plan struct {
 	// Sources and Views name the nodes whose figures make the ledger.
 	Sources []string
 	Views   []ViewNodes
+	// Warnings are what in the spec is likely a mistake though it runs (see Warnings).
+	Warnings []string
 
 	// steps indexes Steps by name in a plan from Build; nil in a Plan built by hand.
 	steps map[string]*Step
@@ -152,7 +154,7 @@ func BuildContext(ctx context.Context, s *spec.Spec, opts Options) (*Plan, error
 	if opts.Mem == nil {
 		opts.Mem = memory.DefaultAllocator
 	}
-	b := &builder{spec: s, opts: opts, plan: &Plan{Spec: s, Graph: &engine.Graph{KeyGroups: opts.KeyGroups}},
+	b := &builder{spec: s, opts: opts, plan: &Plan{Spec: s, Graph: &engine.Graph{KeyGroups: opts.KeyGroups}, Warnings: Warnings(s)},
 		streams: map[string]stream{}, steps: map[*engine.Node]*Step{}, timeCols: map[string]string{}}
 	for _, src := range s.Sources {
 		if src.Table {

@@ -41,6 +41,13 @@ func buildPlan(cmd *cobra.Command, path string, parallelism, partitions int) (*p
 	return nil, err
 }
 
+// printWarnings prints the plan's warnings on stderr, one line each.
+func printWarnings(cmd *cobra.Command, p *plan.Plan) {
+	for _, w := range p.Warnings {
+		fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s\n", w)
+	}
+}
+
 func newPlanCmd() *cobra.Command {
 	var asJSON bool
 	var parallelism int
@@ -51,6 +58,9 @@ func newPlanCmd() *cobra.Command {
 the physical dataflow: each step with its parallelism, what it computes, where its input
 comes from and how it is partitioned (forward, rebalance, or hashed by key), and its columns.
 A mistake in the spec is one line naming file, line and key path, with exit status 2.
+What runs but is likely a mistake (a source whose refused records no sink keeps, a view
+nothing reads, no sinks at all) is printed on stderr as a warning line; run prints the same
+warnings before it starts.
 Ctrl-C or SIGTERM stops planning at once, with exit status 130 or 143.`,
 		Example: `  millrace plan examples/card-velocity.yaml
   millrace plan examples/card-velocity.yaml --json | jq '.steps[].name'`,
@@ -60,6 +70,7 @@ Ctrl-C or SIGTERM stops planning at once, with exit status 130 or 143.`,
 			if err != nil {
 				return err
 			}
+			printWarnings(cmd, p)
 			if cmd.Context().Err() != nil {
 				return fmt.Errorf("%w while planning %s", errInterrupted, args[0])
 			}
@@ -97,6 +108,8 @@ rejected (dead letters) or late, and every view's input as kept, filtered or sen
 view's errors (VIEW.errors: rows on which an expression failed, or a sum would overflow).
 A damaged file or Parquet row group becomes a dead letter and the run goes on; on_error:
 fail on a source or view fails the run instead.
+Before it starts, run prints the plan's warnings (a source whose refused records no sink
+keeps, a view nothing reads, no sinks), as plan does.
 
 Checkpoints make the run exactly-once: every --checkpoint-interval the sources record
 where they stand and every step its state, in --checkpoint (default
@@ -146,6 +159,7 @@ on; a second Ctrl-C aborts.`,
 			if err != nil {
 				return err
 			}
+			printWarnings(cmd, p)
 			mon, advisor, stopWatching, err := watchRun(cmd, listen, p, advisorConfig(1, parallelism, auto))
 			if err != nil {
 				return err

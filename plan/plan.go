@@ -37,7 +37,9 @@ type Options struct {
 	KeyGroups int
 	// Stdout receives stdout sinks (default os.Stdout).
 	Stdout io.Writer
-	Mem    memory.Allocator
+	// Stdin is what a file source with path - reads (default os.Stdin).
+	Stdin io.Reader
+	Mem   memory.Allocator
 }
 
 // Plan is a spec's physical dataflow.
@@ -147,6 +149,9 @@ func BuildContext(ctx context.Context, s *spec.Spec, opts Options) (*Plan, error
 	}
 	if opts.Parallelism > opts.KeyGroups {
 		return nil, fmt.Errorf("parallelism %d exceeds %d key groups", opts.Parallelism, opts.KeyGroups)
+	}
+	if opts.Stdin == nil {
+		opts.Stdin = os.Stdin
 	}
 	if opts.Stdout == nil {
 		opts.Stdout = os.Stdout

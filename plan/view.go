@@ -502,7 +502,7 @@ func (b *builder) join(v *spec.View, in *arrow.Schema) (func() (op.Operator, err
 // loadTable reads a table source whole. A record it cannot decode is an error: a lookup
 // table with holes would give wrong answers silently.
 func loadTable(src *spec.Source, s *arrow.Schema) (arrow.RecordBatch, error) {
-	r, err := format.OpenAll(src.Path, src.Format, s, format.ReadOptions{})
+	r, err := format.OpenAll(src.Path, src.Format, s, format.ReadOptions{Zone: src.Zone})
 	if err != nil {
 		return nil, fmt.Errorf("table %s: %w", src.Name, err)
 	}

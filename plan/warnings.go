@@ -54,3 +54,15 @@ func refuses(src *spec.Source) bool {
 	}
 	return true
 }
+
+// StdinSources names the sources that read standard input (path -), which can be read only
+// once: a run with one takes no checkpoints.
+func (p *Plan) StdinSources() []string {
+	var out []string
+	for _, src := range p.Spec.Sources {
+		if src.Kind == spec.SourceFile && src.Path == spec.Stdin {
+			out = append(out, src.Name)
+		}
+	}
+	return out
+}

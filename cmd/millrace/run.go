@@ -28,7 +28,8 @@ func buildPlan(cmd *cobra.Command, path string, parallelism, partitions int) (*p
 	s, err := spec.LoadContext(ctx, path)
 	if err == nil {
 		var p *plan.Plan
-		if p, err = plan.BuildContext(ctx, s, plan.Options{Parallelism: parallelism, Partitions: partitions, Stdout: cmd.OutOrStdout()}); err == nil {
+		opts := plan.Options{Parallelism: parallelism, Partitions: partitions, Stdout: cmd.OutOrStdout(), Stdin: cmd.InOrStdin()}
+		if p, err = plan.BuildContext(ctx, s, opts); err == nil {
 			return p, nil
 		}
 	}
@@ -108,6 +109,10 @@ rejected (dead letters) or late, and every view's input as kept, filtered or sen
 view's errors (VIEW.errors: rows on which an expression failed, or a sum would overflow).
 A damaged file or Parquet row group becomes a dead letter and the run goes on; on_error:
 fail on a source or view fails the run instead.
+A file source with path - reads standard input (jsonl, or csv with format: csv) once,
+to its end: a run with one takes no checkpoints (and so is not resumed or restarted), says
+so, and refuses --checkpoint and --autoscale.
+
 Before it starts, run prints the plan's warnings (a source whose refused records no sink
 keeps, a view nothing reads, no sinks), as plan does.
 
@@ -160,6 +165,17 @@ on; a second Ctrl-C aborts.`,
 				return err
 			}
 			printWarnings(cmd, p)
+			if stdin := p.StdinSources(); len(stdin) > 0 {
+				switch {
+				case auto.on:
+					return usagef("--autoscale moves state through checkpoints, and source %s reads standard input, which is read once", stdin[0])
+				case cp.dir != "":
+					return usagef("--checkpoint %s: source %s reads standard input, which is read once and cannot be checkpointed; leave --checkpoint out to run without checkpoints", cp.dir, stdin[0])
+				case !cp.off:
+					fmt.Fprintf(cmd.ErrOrStderr(), "source %s reads standard input, which is read once: this run takes no checkpoints\n", stdin[0])
+					cp.off = true
+				}
+			}
 			mon, advisor, stopWatching, err := watchRun(cmd, listen, p, advisorConfig(1, parallelism, auto))
 			if err != nil {
 				return err

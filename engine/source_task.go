@@ -221,9 +221,13 @@ func (t *sourceTask) readOnce(p *partitionState) (bool, error) {
 	t.tally = ledgerTally{}
 	defer func() { t.stats.count(t.tally) }()
 	rec, dead, err := p.reader.Read(t.r.readCtx)
-	if waited := p.reader.Progress().Waited; waited > p.waited {
+	progress := p.reader.Progress()
+	if waited := progress.Waited; waited > p.waited {
 		t.meter.wait(waited - p.waited)
 		p.waited = waited
+	}
+	if t.src.Capabilities().Lag {
+		t.stats.setLag(p.index, progress.Lag)
 	}
 	if err != nil && t.r.readCtx.Err() != nil && t.r.ctx.Err() == nil {
 		return false, errStopped

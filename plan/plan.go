@@ -168,7 +168,7 @@ func BuildContext(ctx context.Context, s *spec.Spec, opts Options) (*Plan, error
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("plan: %w", err)
 		}
-		if err := b.source(src); err != nil {
+		if err := b.source(ctx, src); err != nil {
 			return nil, err
 		}
 	}

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"millrace/spelling"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -102,12 +103,16 @@ func (d *decoder) finishSource(src *Source, key *yaml.Node, path string, has map
 			src.Format = format.JSONL
 		case format.Parquet:
 			n, p := at("format")
-			d.errorf(n, p, "%s messages are jsonl or csv; parquet is for files", src.Kind)
+			if src.Kind == SourceKafka {
+				d.errorf(n, p, "kafka messages are jsonl, csv or avro; parquet is for files")
+			} else {
+				d.errorf(n, p, "%s messages are jsonl or csv; parquet is for files", src.Kind)
+			}
 		}
 	}
 	required := map[SourceKind][]string{
 		SourceFile:    {"path"},
-		SourceKafka:   {"brokers", "topic"},
+		SourceKafka:   {"brokers"},
 		SourceNATS:    {"url", "subject"},
 		SourceNexmark: {"events"},
 	}
@@ -115,6 +120,9 @@ func (d *decoder) finishSource(src *Source, key *yaml.Node, path string, has map
 		if has[k] == nil {
 			d.errorf(key, path, "%s is required for a %s source", k, src.Kind)
 		}
+	}
+	if src.Kind == SourceKafka {
+		d.finishKafka(src, key, path, has)
 	}
 
 	// Event time.
@@ -215,6 +223,10 @@ var sourceFields = map[string]field[Source]{
 	}},
 	"format": {only: kinds(SourceFile, SourceHTTP, SourceKafka, SourceNATS), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
 		if v, ok := d.str(n, p, "a format (jsonl, csv or parquet)"); ok {
+			if v == string(FormatAvro) && s.Kind == SourceKafka {
+				s.Format = FormatAvro
+				return
+			}
 			k, err := format.ParseKind(v)
 			if err != nil {
 				d.errorf(n, p, "%v", err)
@@ -367,10 +379,36 @@ var sourceFields = map[string]field[Source]{
 		}
 	}},
 	"topic": {only: kinds(SourceKafka), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
-		s.Kafka.Topic, _ = d.str(n, p, "a topic name")
+		items, _ := d.list(n, p, "a topic name or a list of them")
+		for _, it := range items {
+			if v, ok := d.str(it.node, it.path, "a topic name"); ok {
+				s.Kafka.Topics = append(s.Kafka.Topics, v)
+			}
+		}
+	}},
+	"topic_regex": {only: kinds(SourceKafka), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+		if v, ok := d.str(n, p, "a regular expression"); ok {
+			if _, err := regexp.Compile(v); err != nil {
+				d.errorf(n, p, "%v", err)
+				return
+			}
+			s.Kafka.TopicRegex = v
+		}
 	}},
 	"group": {only: kinds(SourceKafka), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
 		s.Kafka.Group, _ = d.str(n, p, "a consumer group name")
+	}},
+	"start": {only: kinds(SourceKafka), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+		s.Kafka.Start = d.kafkaStart(n, p)
+	}},
+	"registry": {only: kinds(SourceKafka), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+		s.Kafka.Registry, _ = d.str(n, p, "a schema registry URL")
+	}},
+	"tls": {only: kinds(SourceKafka), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+		s.Kafka.TLS = d.kafkaTLS(n, p)
+	}},
+	"sasl": {only: kinds(SourceKafka), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+		s.Kafka.SASL = d.kafkaSASL(n, p)
 	}},
 	"url": {only: kinds(SourceNATS), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
 		s.NATS.URL, _ = d.str(n, p, "a NATS server URL")

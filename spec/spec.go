@@ -18,7 +18,13 @@
 //	                     extension, jsonl for -), table: bool
 //	  file, http, kafka, nats: timezone (of timestamps without an offset; default UTC)
 //	  http               path (URL path), format (default jsonl)
-//	  kafka              brokers, topic (both required), group, format (default jsonl)
+//	  kafka              brokers (required), topic (one or a list) | topic_regex, group,
+//	                     start: earliest | latest | RFC 3339 time, format: jsonl | csv | avro
+//	                     (default jsonl), registry (URL, for avro),
+//	                     tls: {ca, cert, key, insecure_skip_verify},
+//	                     sasl: {mechanism: PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512, username,
+//	                     password: ${VAR} | password_file};
+//	                     columns may add _key, _partition, _offset, _timestamp, _headers
 //	  nats               url, subject (both required), format (default jsonl)
 //	  generator          rate, rows, duration, seed, speed, fraud_rate, disorder, dup_rate,
 //	                     late_rate, corrupt_rate, surges: [03:00x10, +5mx3/10m], partitions
@@ -233,9 +239,16 @@ type Nexmark struct {
 
 // Kafka holds the settings of a kafka source.
 type Kafka struct {
-	Brokers []string // seed brokers, host:port
-	Topic   string
-	Group   string // consumer group; empty means one named after the pipeline and source
+	Brokers    []string // seed brokers, host:port
+	Topics     []string // the topics read, or
+	TopicRegex string   // a regular expression matching the whole names of the topics read
+	// Group is the consumer group the offsets of durable checkpoints are committed to;
+	// empty means millrace.<pipeline>.<source>.
+	Group    string
+	Start    string // where partitions without a checkpointed offset start: earliest (default), latest or an RFC 3339 time
+	Registry string // the schema registry's URL, for format avro
+	TLS      *KafkaTLS
+	SASL     *KafkaSASL
 }
 
 // NATS holds the settings of a nats source.

@@ -16,7 +16,7 @@
 //	                     event_time, watermark, idle_timeout, checks: [expr, ...]
 //	  file               path (glob, or - for standard input; required), format (default: by
 //	                     extension, jsonl for -), table: bool
-//	  file, http, kafka, nats: timezone (of timestamps without an offset; default UTC)
+//	                     timezone (of timestamps without an offset; default UTC)
 //	  http               path (URL path), format (default jsonl)
 //	  kafka              brokers (required), topic (one or a list) | topic_regex, group,
 //	                     start: earliest | latest | RFC 3339 time, format: jsonl | csv | avro

@@ -292,3 +292,9 @@ func floatColumn(vals []float64) arrow.Array {
 	b.AppendValues(vals, nil)
 	return b.NewArray()
 }
+
+func BenchmarkQuantileDiscDecimal(b *testing.B) { benchUpdate(b, "quantile_disc", dec18_2) }
+
+func BenchmarkQuantileContFloat(b *testing.B) {
+	benchUpdate(b, "quantile_cont", arrow.PrimitiveTypes.Float64)
+}

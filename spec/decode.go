@@ -344,13 +344,23 @@ func (d *decoder) mapping(n *yaml.Node, path, want string) ([]pair, bool) {
 			}
 			continue
 		}
-		if prev := deref(n.Content[max(i-1, 0)]).Value; n.Style&yaml.FlowStyle != 0 && i > 0 && isNull(v) && v.Value == "" &&
-			strings.Count(prev, "(") == strings.Count(prev, ")") {
-			// {tumble: 1m, 5m}: the comma ended the value 1m and made 5m a key. (A value cut
-			// inside parentheses, decimal(18, 2), is explained where types are read.)
-			d.errorf(k, p.path, "%q has no value: inside {...} a comma starts another key, so %s is read as a key of its own "+
-				"(write it as key: value, or quote a value that holds a comma, %s: \"%s, %s\")",
-				key, key, n.Content[i-2].Value, prev, key)
+		if prev := deref(n.Content[max(i-1, 0)]).Value; n.Style&yaml.FlowStyle != 0 && i > 0 && isNull(v) && v.Value == "" {
+			prevKey := n.Content[i-2].Value
+			switch {
+			case strings.Count(prev, "(") == strings.Count(prev, ")"):
+				// {tumble: 1m, 5m}: the comma ended the value 1m and made 5m a key.
+				d.errorf(k, p.path, "%q has no value: inside {...} a comma starts another key, so %s is read as a key of its own "+
+					"(write it as key: value, or quote a value that holds a comma, %s: \"%s, %s\")",
+					key, key, prevKey, prev, key)
+			case !strings.HasSuffix(path, ".columns"): // a type cut there is explained where types are read
+				// {p99: quantile(amount, 0.99)}: the comma cut the call in two.
+				d.errorf(n.Content[i-2], joinPath(path, prevKey), "%q is cut at a comma: inside {...} a comma ends a value, so quote it: %s: \"%s, %s\"",
+					prev, prevKey, prev, key)
+				if len(out) > 0 && out[len(out)-1].key == prevKey {
+					out = out[:len(out)-1] // its half is not worth a second error
+					delete(index, prevKey)
+				}
+			}
 			continue
 		}
 		written[key] = k

@@ -67,10 +67,13 @@
 // returns the one at 0-based position ceil(n*q)-1 (0 when n*q is 0): the smallest value whose
 // share of the values reaches q, so p99 of fewer than 101 values is the largest. quantile_cont
 // reads the rank r = (n-1)*q (in float64) and interpolates d = r-floor(r) of the way between
-// the values at floor(r) and ceil(r): numbers in float64 as lo*(1-d) + hi*d; decimals in
-// decimal, lo + floor((hi-lo)*d) with the product taken in float64, so the result keeps the
-// column's type and scale and is rounded down (toward negative infinity) to that scale. Floats
-// sort with NaN above every number.
+// the values at floor(r) and ceil(r): numbers in float64 as lo*(1-d) + hi*d; decimals of up
+// to 18 digits in decimal, lo + floor((hi-lo)*d) with the product taken in float64, so the
+// result keeps the column's type and scale and is rounded down (toward negative infinity) to
+// that scale. Wider decimals, as DuckDB does, go through float64 (lo*(1-d) + hi*d, truncated
+// toward zero to the scale), exact to about 15 significant digits; DuckDB's own float64
+// arithmetic may differ from ours in the last of them. Floats sort with NaN above every
+// number.
 //
 // approx_quantile(x, q) keeps a DDSketch with 1% relative accuracy (an unbounded logarithmic
 // mapping over paginated bins, so merging never collapses bins): the result is within 1% of

@@ -22,7 +22,7 @@ type exactQuantile[T int64 | float64 | decimal128.Num] struct {
 	cfg   config
 	label string
 	in    arrow.DataType
-	out   arrow.DataType
+	out   arrow.DataType // the result type
 	cont  bool
 	q     fraction
 	cmp   func(a, b T) int
@@ -104,7 +104,7 @@ func newExactQuantile(fn string, in arrow.DataType, q fraction, cont bool, cfg c
 		a.disc = func(b array.Builder, v decimal128.Num) { b.(*array.Decimal128Builder).Append(v) }
 		a.out = in
 		a.interp = func(b array.Builder, lo, hi decimal128.Num, d float64) {
-			b.(*array.Decimal128Builder).Append(lo.Add(floorTimes(hi.Sub(lo), d)))
+			b.(*array.Decimal128Builder).Append(wideLerp(lo, hi, d))
 		}
 		return a, nil
 	}
@@ -152,14 +152,15 @@ func lerp(lo, hi, d float64) float64 {
 	return lo*(1-d) + hi*d
 }
 
-// floorTimes is floor(delta*d) for a non-negative delta, the step quantile_cont takes from
-// the lower of two decimals: the product is taken in float64 and rounded down to the
-// column's scale.
-func floorTimes(delta decimal128.Num, d float64) decimal128.Num {
-	f := new(big.Float).SetInt(delta.BigInt())
-	f.Mul(f, big.NewFloat(d))
-	step, _ := f.Int(nil) // toward zero, which is down for delta*d >= 0
-	return decimal128.FromBigInt(step)
+// wideLerp is quantile_cont between two decimals of more than 18 digits as DuckDB computes
+// it: lo*(1-d) + hi*d in float64, truncated toward zero to the column's scale, so only about
+// 16 significant digits are exact; lo itself when d is 0.
+func wideLerp(lo, hi decimal128.Num, d float64) decimal128.Num {
+	if d == 0 {
+		return lo
+	}
+	v, _ := big.NewFloat(lerp(lo.ToFloat64(0), hi.ToFloat64(0), d)).Int(nil) // toward zero
+	return decimal128.FromBigInt(v)
 }
 
 // cmpNaNLast orders floats with NaN above every number, as DuckDB sorts them.
@@ -369,12 +370,7 @@ func (a *exactQuantile[T]) Reset(groups []uint32) {
 
 func (a *exactQuantile[T]) StateType() arrow.DataType { return arrow.BinaryTypes.Binary }
 
-func (a *exactQuantile[T]) ResultType() arrow.DataType {
-	if a.cont {
-		return a.out
-	}
-	return a.in
-}
+func (a *exactQuantile[T]) ResultType() arrow.DataType { return a.out }
 
 // SizeBytes counts the per-group slots and the value lists' memory, kept as they change.
 func (a *exactQuantile[T]) SizeBytes() int64 {

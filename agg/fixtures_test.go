@@ -421,8 +421,9 @@ func sortValues(vals []any) {
 }
 
 // refQuantileCont interpolates between the values around rank (n-1)*q of sorted vals: in
-// float64 for numbers as lo*(1-d) + hi*d (rounded to float32 for float32 columns), and for decimals from the
-// lower value by the product of the difference and the fraction, rounded down.
+// float64 for numbers as lo*(1-d) + hi*d (rounded to float32 for float32 columns); for
+// decimals of up to 18 digits from the lower value by the float64 product of the difference
+// and the fraction, rounded down, and for wider ones as numbers, truncated toward zero.
 func refQuantileCont(in arrow.DataType, vals []any, q float64) any {
 	rank := float64(len(vals)-1) * q
 	i := int(math.Floor(rank))
@@ -430,8 +431,18 @@ func refQuantileCont(in arrow.DataType, vals []any, q float64) any {
 	lo, hi := vals[i], vals[int(math.Ceil(rank))]
 	switch in.ID() {
 	case arrow.DECIMAL128:
+		if d == 0 {
+			return lo
+		}
 		l, h := lo.(decimal128.Num).BigInt(), hi.(decimal128.Num).BigInt()
-		step, _ := new(big.Float).Mul(new(big.Float).SetInt(new(big.Int).Sub(h, l)), big.NewFloat(d)).Int(nil)
+		if in.(*arrow.Decimal128Type).Precision > 18 {
+			lf, _ := new(big.Float).SetInt(l).Float64()
+			hf, _ := new(big.Float).SetInt(h).Float64()
+			v, _ := big.NewFloat(lf*(1-d) + hf*d).Int(nil)
+			return decimal128.FromBigInt(v)
+		}
+		delta, _ := new(big.Float).SetInt(new(big.Int).Sub(h, l)).Float64()
+		step, _ := big.NewFloat(math.Floor(delta * d)).Int(nil)
 		return decimal128.FromBigInt(step.Add(step, l))
 	case arrow.FLOAT32:
 		l, h := lo.(float64), hi.(float64)

@@ -335,9 +335,9 @@ function drawLedger(view) {
   const t = document.getElementById("ledger");
   const l = view.ledger || {};
   const rows = [cells("th", ["source", "read", "accepted", "rejected", "late"])];
-  for (const s of l.Sources || []) rows.push(cells("td", [s.Name, s.Read, s.Accepted, s.Rejected, s.Late]));
+  for (const s of l.sources || []) rows.push(cells("td", [s.name, s.read, s.accepted, s.rejected, s.late]));
   rows.push(cells("th", ["view", "in", "filtered", "errors", "kept", "out"]));
-  for (const v of l.Views || []) rows.push(cells("td", [v.Name, v.In, v.Filtered, v.Errors, v.Kept, v.Out]));
+  for (const v of l.views || []) rows.push(cells("td", [v.name, v.in, v.filtered, v.errors, v.kept, v.out]));
   t.replaceChildren(...rows);
   const b = document.getElementById("balanced");
   b.textContent = view.balanced ? "balanced" : "NOT balanced";
@@ -427,8 +427,8 @@ function drawDecisions(a) {
   const rows = [cells("th", ["time", "workers", "need", "reason"])];
   for (let i = ds.length - 1; i >= 0 && rows.length <= DECISIONS_SHOWN; i--) {
     const d = ds[i];
-    const tr = cells("td", [clock(serverTime(d.At)), d.Workers, d.Need, d.Reason]);
-    if (i > 0 && ds[i - 1].Workers !== d.Workers) tr.className = "change";
+    const tr = cells("td", [clock(serverTime(d.at)), d.workers, d.need, d.reason]);
+    if (i > 0 && ds[i - 1].workers !== d.workers) tr.className = "change";
     rows.push(tr);
   }
   if (ds.length === 0) rows.push(cells("td", ["none yet", "", "", ""]));

@@ -31,8 +31,9 @@ func dashboardHandler() (http.Handler, error) {
 // streamEvery is how often /api/stream sends the figures.
 const streamEvery = time.Second
 
-// topology returns the load of every node since the handler's base snapshot, and moves the
-// base forward once it is loadWindow old; ok is false before the run has started.
+// topology returns the load of every node since the handler's base snapshot, its keys
+// masked, and moves the base forward once it is loadWindow old; ok is false before the run
+// has started.
 func (h *topologyHandler) topology() (t Topology, ok bool) {
 	cur := h.monitor.Snapshot()
 	if cur == nil {
@@ -48,7 +49,7 @@ func (h *topologyHandler) topology() (t Topology, ok bool) {
 		h.base = cur
 	}
 	h.mu.Unlock()
-	return Diagnose(h.plan, base, cur), true
+	return h.redact.topology(Diagnose(h.plan, base, cur)), true
 }
 
 // ledgerView is the ledger as /api/ledger and /api/stream show it.

@@ -43,14 +43,15 @@ func Listen(addr string, p *plan.Plan, monitor *engine.Monitor, opts ...Option) 
 	// quit ends the event streams when the server shuts down: Shutdown waits for handlers
 	// but does not cancel their requests.
 	quit, stopStreams := context.WithCancel(context.Background())
-	top := &topologyHandler{plan: p, monitor: monitor}
+	red := newRedactions(p)
+	top := &topologyHandler{plan: p, monitor: monitor, redact: red}
 	mux := http.NewServeMux()
 	mux.Handle("/", dashboard)
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.Handle("/api/topology", top)
 	mux.Handle("/api/stream", streamHandler{top: top, quit: quit})
 	mux.Handle("/api/ledger", ledgerHandler{plan: p, monitor: monitor})
-	mux.Handle("/api/dead-letters", deadLettersHandler{monitor: monitor})
+	mux.Handle("/api/dead-letters", deadLettersHandler{monitor: monitor, redact: red})
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		stopStreams()

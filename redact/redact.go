@@ -13,6 +13,9 @@ package redact
 
 import (
 	"strings"
+
+	"millrace/format"
+	"millrace/spec"
 )
 
 // Mask is what a masked field's value becomes.
@@ -104,4 +107,18 @@ func closingQuote(s string, start int) int {
 		}
 	}
 	return len(s)
+}
+
+// ForSource returns the rules of a spec's source: its `redact:` list, with the declared
+// column order placing the fields of CSV records.
+func ForSource(src *spec.Source) Rules {
+	var columns []string
+	if src.Format == format.CSV {
+		if s, err := src.ArrowSchema(); err == nil {
+			for _, f := range s.Fields() {
+				columns = append(columns, f.Name)
+			}
+		}
+	}
+	return NewRules(src.Redact, columns)
 }

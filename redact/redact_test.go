@@ -1,6 +1,13 @@
 package redact
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"millrace/format"
+)
 
 func TestCards(t *testing.T) {
 	for _, c := range []struct{ in, want string }{
@@ -70,5 +77,21 @@ func TestText(t *testing.T) {
 	}
 	if !r.Names("CVV") || r.Names("amount") {
 		t.Error("Names: want CVV masked and amount not")
+	}
+}
+
+func TestDeadLetterBatch(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
+	defer mem.AssertSize(t, 0)
+	rec := format.DeadLetterBatch(mem, []format.DeadLetter{
+		{File: "tx.jsonl", Line: 3, Raw: []byte(`{"cvv":"737","pan":"4111111111111111"}`), Reason: `cvv: "737" is not an int`},
+	})
+	out := NewRules([]string{"cvv"}, nil).DeadLetters(mem, rec)
+	defer out.Release()
+	raw := out.Column(out.Schema().FieldIndices("raw")[0]).(*array.String).Value(0)
+	reason := out.Column(out.Schema().FieldIndices("reason")[0]).(*array.String).Value(0)
+	file := out.Column(0).(*array.String).Value(0)
+	if raw != `{"cvv":"****","pan":"************1111"}` || reason != `cvv: "****" is not an int` || file != "tx.jsonl" {
+		t.Errorf("masked dead letter: raw %s, reason %s, file %s", raw, reason, file)
 	}
 }

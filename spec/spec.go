@@ -13,7 +13,8 @@
 //	name                 letters, digits, _ and -
 //	sources.NAME         kind: generator | file | http | kafka | nats | nexmark (required)
 //	                     schema: transaction | columns: {col: TYPE [null | not null], ...}
-//	                     event_time, watermark, idle_timeout, checks: [expr, ...]
+//	                     event_time, watermark, idle_timeout, checks: [expr, ...],
+//	                     redact: [column or field, ...] (masked where the API shows records)
 //	  file               path (glob, required), format (default: by extension), table: bool
 //	  http               path (URL path), format (default jsonl)
 //	  kafka              brokers, topic (both required), group, format (default jsonl)
@@ -30,7 +31,13 @@
 //	                     window view; not with group_by, having or aggregates),
 //	                     join: {table: SOURCE, on: col | [col, ...], type: left | inner}
 //	sinks.NAME           from (required, one stream), kind: parquet | jsonl | csv | stdout,
-//	                     path (file kinds), partition_by, compression, format (stdout: jsonl | csv)
+//	                     path (file kinds), partition_by, compression, format (stdout: jsonl | csv),
+//	                     overwrite: bool (replace what millrace did not write),
+//	                     redact: bool (dead-letter sinks: mask records as the API does)
+//
+// Relative paths are relative to the working directory. A relative sink path that climbs
+// out of it is an error (an absolute path says it on purpose), and so is a sink path in a
+// system directory (/etc, /usr, ...).
 //
 // A stream is a source, a view, or a source's side stream: SOURCE.dead_letters (records it
 // refused) or SOURCE.late (records behind the watermark; only sources with event_time). Sources
@@ -160,6 +167,9 @@ type Source struct {
 	// Checks are conditions every record must meet; a record that fails one goes to the
 	// source's dead letters.
 	Checks []Expr
+	// Redact names the columns, and fields of raw records, whose values the API and the
+	// dashboard mask: in dead letters, in hot keys and in the reasons they show.
+	Redact []string
 	// Table marks a lookup table: a file source read whole and joined by views, never
 	// streamed. Parse sets it for every source that a view joins.
 	Table bool
@@ -370,6 +380,12 @@ type Sink struct {
 	// whole-file codec of a jsonl or csv sink (gzip, zstd or none; by default what the path's
 	// extension says). Stdout sinks have none.
 	Compression string
+	// Overwrite lets a file sink replace a file that millrace did not write, or write part
+	// files into a directory that holds files it did not write.
+	Overwrite bool
+	// Redact masks the raw records and reasons of a dead-letter sink's rows as the API
+	// does, with the redact list of the source whose dead letters it writes.
+	Redact bool
 
 	// Pos is where the sink's name stands in the file.
 	Pos Pos

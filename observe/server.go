@@ -23,6 +23,7 @@ type Server struct {
 	srv  *http.Server
 	ln   net.Listener
 	done chan error
+	hist *history
 }
 
 // Listen starts serving the figures of the run of p that monitor watches at addr
@@ -49,7 +50,8 @@ func Listen(addr string, p *plan.Plan, monitor *engine.Monitor, opts ...Option) 
 	mux.Handle("/", dashboard)
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.Handle("/api/topology", top)
-	mux.Handle("/api/stream", streamHandler{top: top, quit: quit})
+	hist := newHistory(top)
+	mux.Handle("/api/stream", streamHandler{top: top, hist: hist, quit: quit})
 	mux.Handle("/api/ledger", ledgerHandler{plan: p, monitor: monitor})
 	mux.Handle("/api/dead-letters", deadLettersHandler{monitor: monitor, redact: red})
 	ln, err := net.Listen("tcp", addr)
@@ -57,7 +59,7 @@ func Listen(addr string, p *plan.Plan, monitor *engine.Monitor, opts ...Option) 
 		stopStreams()
 		return nil, fmt.Errorf("observe: listen on %s: %w", addr, err)
 	}
-	s := &Server{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, ln: ln, done: make(chan error, 1)}
+	s := &Server{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, ln: ln, done: make(chan error, 1), hist: hist}
 	if cfg.advisor != nil {
 		ad := adviser{cfg.advisor}
 		mux.Handle("/api/scale", ad)
@@ -66,6 +68,7 @@ func Listen(addr string, p *plan.Plan, monitor *engine.Monitor, opts ...Option) 
 			ConstLabels: prometheus.Labels{"pipeline": p.Spec.Name}}, ad.desiredWorkers))
 	}
 	s.srv.RegisterOnShutdown(stopStreams)
+	go hist.run(quit)
 	go func() {
 		err := s.srv.Serve(ln)
 		if errors.Is(err, http.ErrServerClosed) {
@@ -84,5 +87,6 @@ func (s *Server) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := s.srv.Shutdown(ctx)
+	<-s.hist.done // Shutdown ended the history's sampling with the streams
 	return errors.Join(err, <-s.done)
 }

@@ -407,13 +407,21 @@ function drawAdvice(a) {
   document.getElementById("scale-rate-now").textContent = rate(a.rate) + "/s";
 }
 
-// drawSteps lists each measured step's parallelism now and the one the advice needs.
+// liveParallelism holds each step's parallelism as the latest topology event gave it: after a
+// rescale it is ahead of the advice, which comes every advisor step.
+const liveParallelism = new Map();
+let lastAdvice = null;
+
+// drawSteps lists each measured step's parallelism now (the live one, so that the table
+// agrees with the dataflow right after a rescale) and the one the advice needs.
 function drawSteps(a) {
+  lastAdvice = a;
   const steps = a.steps || [];
   const rows = [cells("th", ["step", "parallelism", "desired", "per subtask", "busy"])];
   for (const s of steps) {
-    const tr = cells("td", [s.node, s.parallelism, s.desired_parallelism, rate(s.true_rate) + "/s", Math.round(s.utilization * 100) + "%"]);
-    if (s.desired_parallelism !== s.parallelism) tr.className = "change";
+    const now = liveParallelism.has(s.node) ? liveParallelism.get(s.node) : s.parallelism;
+    const tr = cells("td", [s.node, now, s.desired_parallelism, rate(s.true_rate) + "/s", Math.round(s.utilization * 100) + "%"]);
+    if (s.desired_parallelism !== now) tr.className = "change";
     rows.push(tr);
   }
   if (steps.length === 0) rows.push(cells("td", ["not measured yet", "", "", "", ""]));
@@ -533,8 +541,18 @@ async function pollScale() {
 function connect() {
   const status = document.getElementById("status");
   const stream = new EventSource("api/stream");
+  stream.addEventListener("history", ev => {
+    // The server's samples of the last minutes, sent first: the charts start full.
+    const kept = JSON.parse(ev.data) || [];
+    const first = samples.length ? samples[0].t : Infinity;
+    samples.unshift(...kept.filter(h => h.t < first));
+    drawRates();
+    drawLatency();
+  });
   stream.addEventListener("topology", ev => {
     const top = JSON.parse(ev.data);
+    for (const n of top.nodes || []) liveParallelism.set(n.id, n.parallelism);
+    if (lastAdvice) drawSteps(lastAdvice);
     document.getElementById("pipeline").textContent = top.pipeline;
     document.title = "millrace dashboard: " + top.pipeline;
     drawVerdict(top);

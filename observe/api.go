@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -21,6 +20,7 @@ const loadWindow = 5 * time.Second
 type topologyHandler struct {
 	plan    *plan.Plan
 	monitor *engine.Monitor
+	redact  redactions
 	mu      sync.Mutex
 	base    *engine.Stats // the snapshot rates are measured from
 }
@@ -59,8 +59,12 @@ func writeJSON(w http.ResponseWriter, v any) {
 }
 
 // deadLettersHandler serves /api/dead-letters?limit=N: the most recent dead letters, newest
-// first, with where they were and why they were refused.
-type deadLettersHandler struct{ monitor *engine.Monitor }
+// first, with where they were and why they were refused, masked by their sources' redact
+// lists and for card numbers.
+type deadLettersHandler struct {
+	monitor *engine.Monitor
+	redact  redactions
+}
 
 // deadLetterView is a dead letter as the API shows it.
 type deadLetterView struct {
@@ -83,7 +87,7 @@ func (h deadLettersHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	dead := h.monitor.DeadLetters(limit)
 	out := make([]deadLetterView, len(dead))
 	for i, d := range dead {
-		out[i] = deadLetterView{Source: d.Source, Where: d.Where(), Reason: d.Reason, Raw: strings.ToValidUTF8(string(d.Raw), "\uFFFD")}
+		out[i] = h.redact.deadLetter(d)
 	}
 	writeJSON(w, out)
 }

@@ -30,8 +30,9 @@ func dashboardHandler() (http.Handler, error) {
 // streamEvery is how often /api/stream sends the figures.
 const streamEvery = time.Second
 
-// topology returns the load of every node since the handler's base snapshot, and moves the
-// base forward once it is loadWindow old; ok is false before the run has started.
+// topology returns the load of every node since the handler's base snapshot, its keys
+// masked, and moves the base forward once it is loadWindow old; ok is false before the run
+// has started.
 func (h *topologyHandler) topology() (t Topology, ok bool) {
 	cur := h.monitor.Snapshot()
 	if cur == nil {
@@ -43,11 +44,17 @@ func (h *topologyHandler) topology() (t Topology, ok bool) {
 		base = &engine.Stats{}
 		h.base = base
 	}
+	if cur.Elapsed < base.Elapsed {
+		// A new run (a restart, or a rescale to another parallelism) counts from zero:
+		// measuring it against the last run's figures would mix the two.
+		base = &engine.Stats{}
+		h.base = base
+	}
 	if cur.Elapsed-base.Elapsed >= loadWindow {
 		h.base = cur
 	}
 	h.mu.Unlock()
-	return Diagnose(h.plan, base, cur), true
+	return h.redact.topology(Diagnose(h.plan, base, cur)), true
 }
 
 // ledgerView is the ledger as /api/ledger and /api/stream show it.
@@ -61,12 +68,15 @@ func newLedgerView(p *plan.Plan, st *engine.Stats) ledgerView {
 	return ledgerView{Ledger: l, Balanced: l.Balanced()}
 }
 
-// streamHandler serves /api/stream: Server-Sent Events carrying, every streamEvery, an
-// "event: topology" with the JSON /api/topology returns and an "event: ledger" with the JSON
-// /api/ledger returns. Before the run starts it sends only comments. It stops when the client
-// goes away or the server shuts down (both end the request's context).
+// streamHandler serves /api/stream: Server-Sent Events carrying, once the run has started,
+// first an "event: history" with the samples of the last few minutes (a JSON array of
+// Sample, oldest first), then, every streamEvery, an "event: topology" with the JSON
+// /api/topology returns and an "event: ledger" with the JSON /api/ledger returns. Before the
+// run starts it sends only comments. It stops when the client goes away or the server shuts
+// down (both end the request's context).
 type streamHandler struct {
-	top *topologyHandler
+	top  *topologyHandler
+	hist *history
 }
 
 func (h streamHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -77,8 +87,9 @@ func (h streamHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	t := time.NewTicker(streamEvery)
 	defer t.Stop()
+	history := false // sent
 	for {
-		if err := h.send(w); err != nil {
+		if err := h.send(w, &history); err != nil {
 			return // the client went away
 		}
 		if err := rc.Flush(); err != nil {
@@ -92,13 +103,24 @@ func (h streamHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// send writes one round of events: the topology and the ledger, or a comment while the run
-// has not started.
-func (h streamHandler) send(w http.ResponseWriter) error {
+// send writes one round of events: the topology and the ledger, after the history in the
+// first round since the run started (history says whether it was sent), or a comment while
+// the run has not started.
+func (h streamHandler) send(w http.ResponseWriter, history *bool) error {
 	top, ok := h.top.topology()
 	if !ok {
 		_, err := fmt.Fprint(w, ": the pipeline has not started\n\n")
 		return err
+	}
+	if !*history {
+		*history = true
+		samples := h.hist.samples()
+		if samples == nil {
+			samples = []Sample{}
+		}
+		if err := writeEvent(w, "history", samples); err != nil {
+			return err
+		}
 	}
 	if err := writeEvent(w, "topology", top); err != nil {
 		return err

@@ -1,6 +1,7 @@
 package observe
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 
@@ -19,6 +20,9 @@ import (
 // token, TLS, Host names, timeouts and limits of its listen.Config apply to every route.
 type Server struct {
 	*listen.Server
+	hist *history
+	// stopHistory ends the history's sampling.
+	stopHistory context.CancelFunc
 }
 
 // Listen starts serving the figures of the run of p that monitor watches on the listener
@@ -36,14 +40,16 @@ func Listen(cfg listen.Config, p *plan.Plan, monitor *engine.Monitor, opts ...Op
 	if err != nil {
 		return nil, err
 	}
-	top := &topologyHandler{plan: p, monitor: monitor}
+	red := newRedactions(p)
+	top := &topologyHandler{plan: p, monitor: monitor, redact: red}
 	mux := http.NewServeMux()
 	mux.Handle("/", dashboard)
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.Handle("/api/topology", top)
-	mux.Handle("/api/stream", listen.Streams(streamHandler{top: top}))
+	hist := newHistory(top)
+	mux.Handle("/api/stream", listen.Streams(streamHandler{top: top, hist: hist}))
 	mux.Handle("/api/ledger", ledgerHandler{plan: p, monitor: monitor})
-	mux.Handle("/api/dead-letters", deadLettersHandler{monitor: monitor})
+	mux.Handle("/api/dead-letters", deadLettersHandler{monitor: monitor, redact: red})
 	if sc.advisor != nil {
 		ad := adviser{sc.advisor}
 		mux.Handle("/api/scale", ad)
@@ -55,5 +61,15 @@ func Listen(cfg listen.Config, p *plan.Plan, monitor *engine.Monitor, opts ...Op
 	if err != nil {
 		return nil, fmt.Errorf("observe: %w", err)
 	}
-	return &Server{srv}, nil
+	sampling, stopHistory := context.WithCancel(context.Background())
+	go hist.run(sampling)
+	return &Server{Server: srv, hist: hist, stopHistory: stopHistory}, nil
+}
+
+// Close stops the server and the history's sampling, and waits for both.
+func (s *Server) Close() error {
+	err := s.Server.Close()
+	s.stopHistory()
+	<-s.hist.done
+	return err
 }

@@ -23,27 +23,34 @@ import (
 // window that would, and window rows on which select or having fails. A qualify view's kept
 // rows compete in their windows, and out counts the rows of each window's maximum.
 type Ledger struct {
-	Sources []SourceLedger
-	Views   []ViewLedger
+	Sources []SourceLedger `json:"sources"`
+	Views   []ViewLedger   `json:"views"`
 }
 
 // SourceLedger is one source's line of the ledger.
 type SourceLedger struct {
-	Name                           string
-	Read, Accepted, Rejected, Late int64
+	Name     string `json:"name"`
+	Read     int64  `json:"read"`
+	Accepted int64  `json:"accepted"`
+	Rejected int64  `json:"rejected"`
+	Late     int64  `json:"late"`
 }
 
 // ViewLedger is one view's line of the ledger.
 type ViewLedger struct {
-	Name                       string
-	In, Filtered, Errors, Kept int64
+	Name     string `json:"name"`
+	In       int64  `json:"in"`
+	Filtered int64  `json:"filtered"`
+	Errors   int64  `json:"errors"`
+	Kept     int64  `json:"kept"`
 	// WindowErrors counts what the aggregation step of a windowed view, after the keyed
 	// exchange, sent to its errors: rows or partial sums that would overflow a sum, window
 	// rows on which select or having failed.
-	WindowErrors int64
+	WindowErrors int64 `json:"window_errors"`
 	// Out counts the rows the view emitted; Having the window rows its having clause
 	// dropped.
-	Out, Having int64
+	Out    int64 `json:"out"`
+	Having int64 `json:"having"`
 }
 
 // Balanced reports whether every equation holds.

@@ -21,6 +21,7 @@ import (
 
 	"millrace/engine"
 	"millrace/format"
+	"millrace/sink"
 	"millrace/spec"
 )
 
@@ -56,9 +57,21 @@ type Plan struct {
 	Views   []ViewNodes
 	// Warnings are what in the spec is likely a mistake though it runs (see Warnings).
 	Warnings []string
+	// Outputs say what each sink writes, in the spec's order.
+	Outputs []Output
 
 	// steps indexes Steps by name in a plan from Build; nil in a Plan built by hand.
 	steps map[string]*Step
+}
+
+// Output is what a sink writes: files, as File says, or stdout when File is nil; rows of
+// Schema, from the engine node Node.
+type Output struct {
+	Sink   string
+	Node   string
+	Kind   string
+	File   *sink.FileOptions
+	Schema *arrow.Schema
 }
 
 // ViewNodes are the engine nodes of a view: First receives its input, Last emits its rows.

@@ -7,6 +7,7 @@ import (
 	"millrace/expr"
 	"millrace/format"
 	"millrace/op"
+	"millrace/redact"
 	"millrace/sink"
 	"millrace/spec"
 )
@@ -32,6 +33,7 @@ func (b *builder) sink(k *spec.Sink) error {
 			return sink.NewWriter(w, kind, from.schema)
 		}}
 		b.addNode(n, KindSink, nil, fmt.Sprintf("write %s to stdout", kind))
+		b.plan.Outputs = append(b.plan.Outputs, Output{Sink: k.Name, Node: name, Kind: string(kind), Schema: from.schema})
 		b.connect(from, n, 0, engine.Rebalance)
 		return nil
 	}
@@ -39,9 +41,15 @@ func (b *builder) sink(k *spec.Sink) error {
 		return b.natsSink(k, from, name)
 	}
 	kind, _, derr := format.Detect(k.Path)
-	opts := sink.FileOptions{Path: k.Path, Kind: format.Kind(k.Kind), Dir: derr != nil || len(k.PartitionBy) > 0}
+	opts := sink.FileOptions{Path: k.Path, Kind: format.Kind(k.Kind), Dir: derr != nil || len(k.PartitionBy) > 0, Overwrite: k.Overwrite}
 	if kind == format.Parquet && k.Compression != "" {
 		opts.Write.Compression = format.Compression(k.Compression)
+	}
+	if k.Redact {
+		name, _ := spec.SplitRef(k.From)
+		if src := b.spec.Source(name); src != nil {
+			opts.Rewrite = redact.ForSource(src).DeadLetters
+		}
 	}
 	for i, pe := range k.PartitionBy {
 		e, err := compile(pe, from.schema)
@@ -67,6 +75,7 @@ func (b *builder) sink(k *spec.Sink) error {
 		does += ", partitioned by " + pe.Text
 	}
 	b.addNode(n, KindSink, nil, does)
+	b.plan.Outputs = append(b.plan.Outputs, Output{Sink: k.Name, Node: name, Kind: string(k.Kind), File: &opts, Schema: from.schema})
 	b.connect(from, n, 0, follow(from, p))
 	return nil
 }

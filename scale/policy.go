@@ -107,13 +107,13 @@ type Input struct {
 
 // Decision is the worker count a policy asks for, and why.
 type Decision struct {
-	At time.Time
+	At time.Time `json:"at"`
 	// Workers is the desired total, serving and pending together.
-	Workers int
+	Workers int `json:"workers"`
 	// Need is the count the sizing alone asked for, before hysteresis; later decisions
 	// read it for the scale-down window.
-	Need   int
-	Reason string
+	Need   int    `json:"need"`
+	Reason string `json:"reason"`
 }
 
 // Policy turns an Input into a Decision. It keeps no state: the decisions it made before

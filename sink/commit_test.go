@@ -137,7 +137,7 @@ func runFrom(t *testing.T, s *File, recs []arrow.RecordBatch, from int) {
 
 // tree reads every file under dir: the visible ones by path (relative, slash-separated)
 // with their contents, and the paths of the hidden ones (in a directory or under a name
-// starting with a dot).
+// starting with a dot) but the markers that claim a sink's path, which stay by design.
 func tree(t *testing.T, dir string) (visible map[string][]byte, hidden []string) {
 	t.Helper()
 	visible = map[string][]byte{}
@@ -148,6 +148,9 @@ func tree(t *testing.T, dir string) (visible map[string][]byte, hidden []string)
 		rel, _ := filepath.Rel(dir, p)
 		rel = filepath.ToSlash(rel)
 		if strings.HasPrefix(rel, ".") || strings.Contains(rel, "/.") {
+			if strings.HasSuffix(rel, ".millrace") {
+				return nil
+			}
 			hidden = append(hidden, rel)
 			return nil
 		}

@@ -44,6 +44,13 @@ type FileOptions struct {
 	// FS is the filesystem the sink writes, renames and removes its files through (default
 	// the operating system's).
 	FS vfs.FS
+	// Overwrite lets the sink replace a file, or write among files, that millrace did not
+	// write (see claim.go); without it NewFileFactory refuses such a path.
+	Overwrite bool
+	// Rewrite, when set, replaces every batch before it is written; it takes over the
+	// batch's reference and returns one the sink releases. A dead-letter sink with
+	// `redact: true` masks its records with it.
+	Rewrite func(memory.Allocator, arrow.RecordBatch) arrow.RecordBatch
 }
 
 // File is a sink operator writing batches to files. Every file appears atomically, never
@@ -59,6 +66,7 @@ type File struct {
 	seq     int              // the last file number used
 	open    map[string]*part // by partition directory
 	written int64
+	claimed bool // the marker of the sink's path is written
 
 	// With checkpoints (see commit.go):
 	ckpt    bool          // files are published by Commit, not when they roll or end
@@ -95,7 +103,8 @@ func NewFile(s *arrow.Schema, opts FileOptions) (*File, error) {
 }
 
 // NewFileFactory checks opts once and returns what makes the sink of each subtask, as
-// NewFile would.
+// NewFile would. It refuses a path that holds what millrace did not write, unless
+// opts.Overwrite is set.
 func NewFileFactory(s *arrow.Schema, opts FileOptions) (func() *File, error) {
 	if opts.RollRows <= 0 {
 		opts.RollRows = 1 << 20
@@ -122,6 +131,9 @@ func NewFileFactory(s *arrow.Schema, opts FileOptions) (func() *File, error) {
 	if _, codec, _ := format.Detect(opts.Path); !opts.Dir && opts.Kind == format.Parquet && codec != format.NoCodec {
 		return nil, fmt.Errorf("sink %q: Parquet compresses its own pages; drop the .%s", opts.Path, codec)
 	}
+	if err := checkClaim(opts); err != nil {
+		return nil, err
+	}
 	return func() *File { return &File{opts: opts, schema: s, open: map[string]*part{}} }, nil
 }
 
@@ -142,6 +154,9 @@ func (f *File) Open(ctx op.Context) error {
 
 // Process writes rec, split by partition.
 func (f *File) Process(_ int, rec arrow.RecordBatch, _ op.Collector) error {
+	if f.opts.Rewrite != nil {
+		rec = f.opts.Rewrite(f.mem, rec)
+	}
 	defer rec.Release()
 	if err := f.begin(); err != nil {
 		return err
@@ -224,7 +239,15 @@ func (f *File) write(dir string, rec arrow.RecordBatch) error {
 	return nil
 }
 
+// newPart starts a file in the partition directory dir; the first one claims the sink's
+// path for millrace (see claim.go).
 func (f *File) newPart(dir string) (*part, error) {
+	if !f.claimed {
+		if err := f.claim(); err != nil {
+			return nil, err
+		}
+		f.claimed = true
+	}
 	if f.ckpt {
 		return f.newStaged(dir)
 	}

@@ -1,6 +1,10 @@
 package spec
 
 import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
 	"millrace/format"
 
 	"go.yaml.in/yaml/v3"
@@ -221,7 +225,37 @@ var sinkFields = withFields(map[string]field[Sink]{
 			kafkaSink(k).Partitions = int32(v)
 		}
 	}},
+	"overwrite": {only: fileSinks, set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
+		k.Overwrite, _ = d.boolean(n, p)
+	}},
+	"redact": {only: fileSinks, set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
+		k.Redact, _ = d.boolean(n, p)
+	}},
 	"compression": {only: fileSinks, set: func(*decoder, *Sink, *yaml.Node, string) {
 		// Checked in finishSink: what is allowed depends on the kind and the path.
 	}},
 }, natsSinkFields, natsConnFields(kinds(SinkNATS), func(k *Sink) *NATSConn { return &k.NATS.NATSConn }))
+
+// systemDirs are the directories no sink writes into, even given as absolute paths: what
+// is there belongs to the operating system, and a mistyped path must not replace it.
+var systemDirs = []string{"/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/proc", "/sbin", "/sys", "/usr"}
+
+// unsafeSinkPath says why a sink may not write at path, or returns "". A relative path
+// is relative to the working directory and must stay inside it: one that climbs out with
+// ".." must be written as an absolute path, so that leaving the tree is said on purpose.
+// No path may lead into a system directory.
+func unsafeSinkPath(path string) string {
+	clean := filepath.Clean(path)
+	if !filepath.IsAbs(clean) {
+		if !filepath.IsLocal(clean) {
+			return fmt.Sprintf("%q climbs out of the working directory; a relative sink path stays inside it: to write there on purpose, give the absolute path", path)
+		}
+		return ""
+	}
+	for _, dir := range systemDirs {
+		if clean == dir || strings.HasPrefix(clean, dir+"/") {
+			return fmt.Sprintf("%q is inside %s, a system directory, where no sink writes: write the output elsewhere", path, dir)
+		}
+	}
+	return ""
+}

@@ -101,3 +101,23 @@ func TestSinkErrors(t *testing.T) {
 		}},
 	})
 }
+
+func TestSinkSafetyKeys(t *testing.T) {
+	s := mustParse(t, `name: t
+sources:
+  tx: {kind: file, path: data/tx.jsonl, schema: transaction, redact: [card_id, cvv]}
+sinks:
+  dead: {from: tx.dead_letters, kind: jsonl, path: out/dead.jsonl, redact: true}
+  mine: {from: tx, kind: jsonl, path: /srv/out/tx.jsonl, overwrite: true}
+  here: {from: tx, kind: jsonl, path: out/../tx.jsonl}
+`)
+	if got := s.Source("tx").Redact; len(got) != 2 || got[0] != "card_id" || got[1] != "cvv" {
+		t.Errorf("sources.tx.redact = %q, want [card_id cvv]", got)
+	}
+	if k := s.Sink("dead"); !k.Redact || k.Overwrite {
+		t.Errorf("sinks.dead = %+v, want redact and not overwrite", k)
+	}
+	if k := s.Sink("mine"); k.Redact || !k.Overwrite {
+		t.Errorf("sinks.mine = %+v, want overwrite and not redact", k)
+	}
+}

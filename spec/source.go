@@ -261,6 +261,17 @@ var sourceFields = withFields(map[string]field[Source]{
 	"checks": {set: func(d *decoder, s *Source, n *yaml.Node, p string) {
 		s.Checks = d.exprs(n, p, "a list of conditions")
 	}},
+	"redact": {set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+		items, ok := d.list(n, p, "a list of column or field names, such as [card_number, cvv]")
+		if !ok {
+			return
+		}
+		for _, it := range items {
+			if v, ok := d.str(it.node, it.path, "a column or field name"); ok {
+				s.Redact = append(s.Redact, v)
+			}
+		}
+	}},
 	"table": {only: kinds(SourceFile), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
 		s.Table, _ = d.boolean(n, p)
 	}},

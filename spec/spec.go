@@ -13,7 +13,8 @@
 //	name                 letters, digits, _ and -
 //	sources.NAME         kind: generator | file | http | kafka | nats | nexmark (required)
 //	                     schema: transaction | columns: {col: TYPE [null | not null], ...}
-//	                     event_time, watermark, idle_timeout, checks: [expr, ...]
+//	                     event_time, watermark, idle_timeout, checks: [expr, ...],
+//	                     redact: [column or field, ...] (masked where the API shows records)
 //	  file               path (glob, or - for standard input; required), format (default: by
 //	                     extension, jsonl for -), table: bool
 //	                     timezone (of timestamps without an offset; default UTC)
@@ -44,13 +45,18 @@
 //	                     join: {table: SOURCE, on: col | [col, ...], type: left | inner}
 //	sinks.NAME           from (required, one stream), kind: parquet | jsonl | csv | stdout | kafka
 //	                     | nats, path (file kinds), partition_by, compression, format (stdout,
-//	                     nats: jsonl | csv)
+//	                     nats: jsonl | csv), overwrite: bool (replace what millrace did not
+//	                     write), redact: bool (dead-letter sinks: mask records as the API does)
 //	  kafka              brokers, topic (both required), tls, sasl (as for kafka sources),
 //	                     key: expr, headers: {name: expr},
 //	                     delivery: exactly_once (default) | at_least_once | none,
 //	                     create: {partitions: N} (else the topic must exist),
 //	                     format: json (default) | avro (needs registry: URL)
 //	  nats               url, subject (both required) and the connection keys of nats sources
+//
+// Relative paths are relative to the working directory. A relative sink path that climbs
+// out of it is an error (an absolute path says it on purpose), and so is a sink path in a
+// system directory (/etc, /usr, ...).
 //
 // A stream is a source, a view, or a source's side stream: SOURCE.dead_letters (records it
 // refused) or SOURCE.late (records behind the watermark; only sources with event_time). Sources
@@ -183,6 +189,9 @@ type Source struct {
 	// Checks are conditions every record must meet; a record that fails one goes to the
 	// source's dead letters.
 	Checks []Expr
+	// Redact names the columns, and fields of raw records, whose values the API and the
+	// dashboard mask: in dead letters, in hot keys and in the reasons they show.
+	Redact []string
 	// Table marks a lookup table: a file source read whole and joined by views, never
 	// streamed. Parse sets it for every source that a view joins.
 	Table bool
@@ -408,6 +417,12 @@ type Sink struct {
 	Kafka *KafkaSink
 	// NATS holds a nats sink's settings.
 	NATS NATSSink
+	// Overwrite lets a file sink replace a file that millrace did not write, or write part
+	// files into a directory that holds files it did not write.
+	Overwrite bool
+	// Redact masks the raw records and reasons of a dead-letter sink's rows as the API
+	// does, with the redact list of the source whose dead letters it writes.
+	Redact bool
 
 	// Pos is where the sink's name stands in the file.
 	Pos Pos

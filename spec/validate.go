@@ -49,7 +49,14 @@ func (d *decoder) validate(s *Spec) {
 
 	written := make(map[string]*Sink)
 	for _, k := range s.Sinks {
+		if _, side := SplitRef(k.From); k.Redact && k.From != "" && side != DeadLetters {
+			d.errs = append(d.errs, s.Errorf("sinks."+k.Name+".redact", "masks dead letters, but the sink writes %s; read a <source>.%s stream, or drop redact", k.From, DeadLetters))
+		}
 		if k.Path == "" {
+			continue
+		}
+		if msg := unsafeSinkPath(k.Path); msg != "" {
+			d.errs = append(d.errs, s.Errorf("sinks."+k.Name+".path", "%s", msg))
 			continue
 		}
 		if first, ok := written[k.Path]; ok {

@@ -115,14 +115,15 @@ func TestLiveRescalingChangesNothing(t *testing.T) {
 	noHidden(t, filepath.Join(dir, "got", "per_card"))
 }
 
-// noHidden fails if a sink left hidden files (unpublished, or of removed subtasks) in dir.
+// noHidden fails if a sink left hidden files (unpublished, or of removed subtasks) in dir;
+// the markers that claim a sink's path stay by design.
 func noHidden(t *testing.T, dir string) {
 	t.Helper()
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if strings.HasPrefix(d.Name(), ".") {
+		if strings.HasPrefix(d.Name(), ".") && !strings.HasSuffix(d.Name(), ".millrace") {
 			t.Errorf("left behind %s", p)
 		}
 		return nil

@@ -112,13 +112,19 @@ complete. At the end run prints the ledger: every record read is accounted for a
 rejected (dead letters) or late, and every view's input as kept, filtered or sent to the
 view's errors (VIEW.errors: rows on which an expression failed, or a sum would overflow).
 A damaged file or Parquet row group becomes a dead letter and the run goes on; on_error:
-fail on a source or view fails the run instead.
+fail on a source or view fails the run instead. Then it lists each sink with what it
+holds: the files it published and the rows of each, read back from them (stdout: the rows
+written).
 A file source with path - reads standard input (jsonl, or csv with format: csv) once,
 to its end: a run with one takes no checkpoints (and so is not resumed or restarted), says
 so, and refuses --checkpoint and --autoscale.
 
 Before it starts, run prints the plan's warnings (a source whose refused records no sink
 keeps, a view nothing reads, no sinks), as plan does.
+
+Relative paths in the spec are relative to the working directory; run prints each sink's
+absolute path as it starts. A sink never replaces a file, or writes among files, that
+millrace did not write, unless it says overwrite: true (see docs/pipeline-spec.md).
 
 Checkpoints make the run exactly-once: every --checkpoint-interval the sources record
 where they stand and every step its state, in --checkpoint (default
@@ -243,8 +249,12 @@ on; a second Ctrl-C aborts.`,
 				prog.done()
 				fmt.Fprintf(cmd.ErrOrStderr(), "%s in %s\n%s", p.Spec.Name, time.Since(j.Started()).Round(time.Millisecond), ledger)
 			}
+			printOutputs(cmd.ErrOrStderr(), p)
 			j = job.New(opts)
-			return j.Run(cmd.Context())
+			if err := j.Run(cmd.Context()); err != nil {
+				return err
+			}
+			return printSummary(cmd.ErrOrStderr(), j.Plan(), mon.Snapshot())
 		},
 	}
 	cmd.Flags().IntVarP(&parallelism, "parallelism", "p", runtime.GOMAXPROCS(0), "subtasks per parallel step")

@@ -340,9 +340,9 @@ function drawLedger(view) {
   const t = document.getElementById("ledger");
   const l = view.ledger || {};
   const rows = [cells("th", ["source", "read", "accepted", "rejected", "late"])];
-  for (const s of l.Sources || []) rows.push(cells("td", [s.Name, s.Read, s.Accepted, s.Rejected, s.Late]));
+  for (const s of l.sources || []) rows.push(cells("td", [s.name, s.read, s.accepted, s.rejected, s.late]));
   rows.push(cells("th", ["view", "in", "filtered", "errors", "kept", "out"]));
-  for (const v of l.Views || []) rows.push(cells("td", [v.Name, v.In, v.Filtered, v.Errors, v.Kept, v.Out]));
+  for (const v of l.views || []) rows.push(cells("td", [v.name, v.in, v.filtered, v.errors, v.kept, v.out]));
   t.replaceChildren(...rows);
   const b = document.getElementById("balanced");
   b.textContent = view.balanced ? "balanced" : "NOT balanced";
@@ -412,13 +412,21 @@ function drawAdvice(a) {
   document.getElementById("scale-rate-now").textContent = rate(a.rate) + "/s";
 }
 
-// drawSteps lists each measured step's parallelism now and the one the advice needs.
+// liveParallelism holds each step's parallelism as the latest topology event gave it: after a
+// rescale it is ahead of the advice, which comes every advisor step.
+const liveParallelism = new Map();
+let lastAdvice = null;
+
+// drawSteps lists each measured step's parallelism now (the live one, so that the table
+// agrees with the dataflow right after a rescale) and the one the advice needs.
 function drawSteps(a) {
+  lastAdvice = a;
   const steps = a.steps || [];
   const rows = [cells("th", ["step", "parallelism", "desired", "per subtask", "busy"])];
   for (const s of steps) {
-    const tr = cells("td", [s.node, s.parallelism, s.desired_parallelism, rate(s.true_rate) + "/s", Math.round(s.utilization * 100) + "%"]);
-    if (s.desired_parallelism !== s.parallelism) tr.className = "change";
+    const now = liveParallelism.has(s.node) ? liveParallelism.get(s.node) : s.parallelism;
+    const tr = cells("td", [s.node, now, s.desired_parallelism, rate(s.true_rate) + "/s", Math.round(s.utilization * 100) + "%"]);
+    if (s.desired_parallelism !== now) tr.className = "change";
     rows.push(tr);
   }
   if (steps.length === 0) rows.push(cells("td", ["not measured yet", "", "", "", ""]));
@@ -432,8 +440,8 @@ function drawDecisions(a) {
   const rows = [cells("th", ["time", "workers", "need", "reason"])];
   for (let i = ds.length - 1; i >= 0 && rows.length <= DECISIONS_SHOWN; i--) {
     const d = ds[i];
-    const tr = cells("td", [clock(serverTime(d.At)), d.Workers, d.Need, d.Reason]);
-    if (i > 0 && ds[i - 1].Workers !== d.Workers) tr.className = "change";
+    const tr = cells("td", [clock(serverTime(d.at)), d.workers, d.need, d.reason]);
+    if (i > 0 && ds[i - 1].workers !== d.workers) tr.className = "change";
     rows.push(tr);
   }
   if (ds.length === 0) rows.push(cells("td", ["none yet", "", "", ""]));
@@ -538,8 +546,18 @@ async function pollScale() {
 function connect() {
   const status = document.getElementById("status");
   const stream = new EventSource("api/stream");
+  stream.addEventListener("history", ev => {
+    // The server's samples of the last minutes, sent first: the charts start full.
+    const kept = JSON.parse(ev.data) || [];
+    const first = samples.length ? samples[0].t : Infinity;
+    samples.unshift(...kept.filter(h => h.t < first));
+    drawRates();
+    drawLatency();
+  });
   stream.addEventListener("topology", ev => {
     const top = JSON.parse(ev.data);
+    for (const n of top.nodes || []) liveParallelism.set(n.id, n.parallelism);
+    if (lastAdvice) drawSteps(lastAdvice);
     document.getElementById("pipeline").textContent = top.pipeline;
     document.title = "millrace dashboard: " + top.pipeline;
     drawVerdict(top);

@@ -45,6 +45,7 @@ type reader struct {
 	msgs   []message
 	bytes  int64
 	waited time.Duration
+	lag    int64 // messages the consumer holds past the last one read, as the server said
 
 	// explicit: the consumer acknowledges message by message (a work-queue stream), so
 	// every message is kept to acknowledge; otherwise acknowledging one acknowledges all
@@ -119,6 +120,7 @@ func (r *reader) Read(ctx context.Context) (arrow.RecordBatch, []format.DeadLett
 			continue
 		}
 		r.next = seq + 1
+		r.lag = int64(meta.NumPending)
 		if r.explicit {
 			r.keep(unacked{seq: seq, reply: m.Reply()})
 		}
@@ -211,9 +213,11 @@ func (r *reader) Checkpoint() ([]byte, error) {
 }
 
 // Progress gives the bytes of the message values read, the time spent waiting for
-// messages, and the stream sequence of each row of the last batch.
+// messages, the messages of the partition past the last one read (its consumer's pending
+// count, as the server gave it with that message), and the stream sequence of each row of
+// the last batch.
 func (r *reader) Progress() source.Progress {
-	return source.Progress{BytesRead: r.bytes, Waited: r.waited, Offsets: r.dec.seqs}
+	return source.Progress{BytesRead: r.bytes, Waited: r.waited, Lag: r.lag, Offsets: r.dec.seqs}
 }
 
 // Close stops consuming and closes the connection. The durable consumer stays, with

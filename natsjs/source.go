@@ -142,9 +142,9 @@ func (s *Source) Schema() *arrow.Schema { return s.cfg.Schema }
 // Partitions is the number of partition subjects, or 1 for an unsplit stream.
 func (s *Source) Partitions() int { return max(s.cfg.Partitions, 1) }
 
-// Capabilities says a stream never ends and its readers resume.
+// Capabilities says a stream never ends, its readers resume and know their lag.
 func (s *Source) Capabilities() source.Capabilities {
-	return source.Capabilities{Bounded: false, Resumable: true}
+	return source.Capabilities{Bounded: false, Resumable: true, Lag: true}
 }
 
 // Size is 0: a stream's size is not known in advance.

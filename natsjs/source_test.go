@@ -131,6 +131,18 @@ func TestSourceReadsPartitionsAndDeadLetters(t *testing.T) {
 	total := 0
 	for p := range 3 {
 		r := open(t, s, p, nil)
+		first, _, err := r.Read(context.Background())
+		if err != nil || first == nil {
+			t.Fatalf("partition %d: first read: %v", p, err)
+		}
+		if lag, n := r.Progress().Lag, int64(200-first.NumRows()); lag <= 0 || lag > n {
+			t.Errorf("partition %d: lag %d after the first batch, want up to the %d messages left", p, lag, n)
+		}
+		first.Release()
+		if err := r.Close(); err != nil {
+			t.Fatal(err)
+		}
+		r = open(t, s, p, nil)
 		ids, dead := readN(t, r, 200)
 		if total += len(ids) + len(dead); len(ids)+len(dead) != 200 {
 			t.Fatalf("partition %d: %d records, 200 published", p, len(ids)+len(dead))
@@ -153,6 +165,9 @@ func TestSourceReadsPartitionsAndDeadLetters(t *testing.T) {
 		}
 		if r.Progress().Waited <= 0 {
 			t.Errorf("partition %d: an empty poll counted no waiting", p)
+		}
+		if lag := r.Progress().Lag; lag != 0 {
+			t.Errorf("partition %d: lag %d after everything was read", p, lag)
 		}
 	}
 	if total != len(records) {

@@ -21,12 +21,13 @@ type Header struct {
 }
 
 // encoder turns the rows of a batch into Kafka records: the key and the headers from
-// expressions, the value one JSON object per row.
+// expressions, the value one JSON object per row, or an Avro record when avro is set.
 type encoder struct {
 	topic   string
 	key     Eval
 	headers []Header
 	rows    format.RowEncoder
+	avro    *avroValues
 }
 
 func newEncoder(s *arrow.Schema, topic string, key Eval, headers []Header) (*encoder, error) {
@@ -35,6 +36,15 @@ func newEncoder(s *arrow.Schema, topic string, key Eval, headers []Header) (*enc
 		return nil, fmt.Errorf("kafka sink %s: %w", topic, err)
 	}
 	return &encoder{topic: topic, key: key, headers: headers, rows: rows}, nil
+}
+
+// appendValue appends the value of row i of rec.
+func (e *encoder) appendValue(b []byte, rec arrow.RecordBatch, i int) []byte {
+	if e.avro != nil {
+		return e.avro.appendRow(b, rec, i)
+	}
+	b = e.rows.AppendRow(b, rec, i)
+	return b[:len(b)-1] // the newline that ends a JSONL row
 }
 
 // records appends a record per row of rec to dst. A row whose key is null has no key; a
@@ -67,8 +77,7 @@ func (e *encoder) records(dst []*kgo.Record, rec arrow.RecordBatch) ([]*kgo.Reco
 	var buf []byte
 	ends := make([]int, n)
 	for i := range n {
-		buf = e.rows.AppendRow(buf, rec, i)
-		buf = buf[:len(buf)-1] // the newline that ends a JSONL row
+		buf = e.appendValue(buf, rec, i)
 		ends[i] = len(buf)
 	}
 	start := 0

@@ -45,6 +45,11 @@ type SinkOptions struct {
 	Key Eval
 	// Headers compute each record's headers.
 	Headers []Header
+	// Registry, when set, makes values Avro records instead of JSON objects: the schema
+	// derived from the rows' (see AvroSchema) is registered with the schema registry at this
+	// URL (several separated by commas) under the subject TOPIC-value, and each value carries
+	// its id.
+	Registry string
 	// ID names the sink among everything that produces to the brokers, by convention
 	// millrace.PIPELINE.SINK. With ExactlyOnce, subtask S produces with the transactional id
 	// ID.S and records the batches it committed as the offset of partition 0 of Topic in the
@@ -84,8 +89,8 @@ type Sink struct {
 }
 
 // NewSinkFactory checks opts once and returns what makes the sink of each subtask for rows
-// of schema s.
-func NewSinkFactory(s *arrow.Schema, opts SinkOptions) (func() *Sink, error) {
+// of schema s. With Avro values it registers their schema first, within ctx.
+func NewSinkFactory(ctx context.Context, s *arrow.Schema, opts SinkOptions) (func() *Sink, error) {
 	if opts.Delivery == "" {
 		opts.Delivery = ExactlyOnce
 	}
@@ -109,6 +114,11 @@ func NewSinkFactory(s *arrow.Schema, opts SinkOptions) (func() *Sink, error) {
 	enc, err := newEncoder(s, opts.Topic, opts.Key, opts.Headers)
 	if err != nil {
 		return nil, err
+	}
+	if opts.Registry != "" {
+		if enc.avro, err = newAvroValues(ctx, s, opts.Registry, opts.Topic); err != nil {
+			return nil, fmt.Errorf("kafka sink %s: %w", opts.Topic, err)
+		}
 	}
 	return func() *Sink { return &Sink{opts: opts, enc: enc} }, nil
 }

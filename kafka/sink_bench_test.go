@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"context"
 	"testing"
 
 	"millrace/kafka/kafkatest"
@@ -16,7 +17,7 @@ func BenchmarkSinkProduce(b *testing.B) {
 	for _, d := range []Delivery{ExactlyOnce, AtLeastOnce} {
 		b.Run(string(d), func(b *testing.B) {
 			brokers := kafkatest.Cluster(b, "bench", 4)
-			newSink, err := NewSinkFactory(sinkSchema, SinkOptions{Conn: Conn{Brokers: brokers}, Topic: "bench", Delivery: d, ID: "millrace.bench.out", Key: columnEval(0)})
+			newSink, err := NewSinkFactory(context.Background(), sinkSchema, SinkOptions{Conn: Conn{Brokers: brokers}, Topic: "bench", Delivery: d, ID: "millrace.bench.out", Key: columnEval(0)})
 			if err != nil {
 				b.Fatal(err)
 			}

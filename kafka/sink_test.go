@@ -67,7 +67,7 @@ func columnEval(i int) Eval {
 
 func newSink(t *testing.T, brokers []string, topic string, d Delivery, checkpointing bool, sub int) *Sink {
 	t.Helper()
-	newSink, err := NewSinkFactory(sinkSchema, SinkOptions{Conn: Conn{Brokers: brokers}, Topic: topic, Delivery: d, ID: "millrace.test." + topic,
+	newSink, err := NewSinkFactory(context.Background(), sinkSchema, SinkOptions{Conn: Conn{Brokers: brokers}, Topic: topic, Delivery: d, ID: "millrace.test." + topic,
 		Key: columnEval(0), Headers: []Header{{Name: "channel", Eval: columnEval(2)}}, Timeout: 30 * time.Second})
 	if err != nil {
 		t.Fatal(err)

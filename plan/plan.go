@@ -35,6 +35,9 @@ type Options struct {
 	Partitions int
 	// KeyGroups is the number of key groups keyed exchanges hash into (default 256).
 	KeyGroups int
+	// IngestURL is the address of the embedded JetStream server that holds what http
+	// sources were sent (package ingest); the runner starts it. Empty in a plan only shown.
+	IngestURL string
 	// Stdout receives stdout sinks (default os.Stdout).
 	Stdout io.Writer
 	Mem    memory.Allocator

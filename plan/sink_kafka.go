@@ -3,7 +3,6 @@ package plan
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"millrace/engine"
@@ -12,17 +11,21 @@ import (
 	"millrace/spec"
 )
 
-// topicCheckTimeout bounds how long planning a kafka sink waits for its brokers.
-const topicCheckTimeout = 15 * time.Second
+// brokerTimeout bounds how long planning a kafka sink waits for its brokers and its schema
+// registry.
+const brokerTimeout = 15 * time.Second
 
 // kafkaSink adds a sink node producing its stream to a Kafka topic. The topic must exist,
 // or the sink says create: {partitions: N} and planning creates it.
 func (b *builder) kafkaSink(k *spec.Sink, name string, from stream) error {
 	path := "sinks." + k.Name
 	ks := k.Kafka
-	opts := kafka.SinkOptions{Conn: kafka.Conn{Brokers: ks.Brokers}, Topic: ks.Topic, Delivery: kafka.Delivery(ks.Delivery),
+	opts := kafka.SinkOptions{Conn: KafkaConn(ks.Brokers, ks.TLS, ks.SASL), Topic: ks.Topic, Delivery: kafka.Delivery(ks.Delivery),
 		ID: "millrace." + b.spec.Name + "." + k.Name}
-	does := fmt.Sprintf("produce JSON records to kafka topic %s on %s, %s", ks.Topic, strings.Join(ks.Brokers, ","), ks.Delivery)
+	// What the step does names neither the brokers nor the registry: they may move without
+	// changing what the sink has published (and a registry URL may hold a password).
+	does := fmt.Sprintf("produce %s records to kafka topic %s, %s", ks.Format, ks.Topic, ks.Delivery)
+	opts.Registry = ks.Registry
 	if !ks.Key.IsZero() {
 		e, err := compile(ks.Key, from.schema)
 		if err != nil {
@@ -39,12 +42,12 @@ func (b *builder) kafkaSink(k *spec.Sink, name string, from stream) error {
 		opts.Headers = append(opts.Headers, kafka.Header{Name: h.Name, Eval: e.Eval})
 		does += fmt.Sprintf(", header %s = %s", h.Name, h.Expr.Text)
 	}
-	newSink, err := kafka.NewSinkFactory(from.schema, opts)
+	ctx, cancel := context.WithTimeout(b.ctx, brokerTimeout)
+	defer cancel()
+	newSink, err := kafka.NewSinkFactory(ctx, from.schema, opts)
 	if err != nil {
 		return b.spec.Errorf(path, "%v", err)
 	}
-	ctx, cancel := context.WithTimeout(b.ctx, topicCheckTimeout)
-	defer cancel()
 	if _, err := kafka.EnsureTopic(ctx, opts.Conn, ks.Topic, ks.Partitions); err != nil {
 		return b.spec.Errorf(path, "%v", err)
 	}

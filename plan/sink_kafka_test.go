@@ -4,9 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
+	"github.com/twmb/franz-go/pkg/sr"
+	"github.com/twmb/franz-go/pkg/sr/srfake"
 
 	"millrace/engine"
 	"millrace/kafka/kafkatest"
@@ -35,7 +42,7 @@ sinks:
 
 func planKafka(t *testing.T, brokers []string, topic, extra string) (*Plan, error) {
 	t.Helper()
-	s, err := spec.Parse(fmt.Appendf(nil, kafkaSinkSpec, brokers[0], topic, extra), "k.yaml", nil)
+	s, err := spec.Parse(fmt.Appendf(nil, kafkaSinkSpec, brokers[0], topic, extra), "k.yaml", os.LookupEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,5 +112,70 @@ func TestKafkaSinkTopicMustExistUnlessCreated(t *testing.T) {
 	_, err = Build(s, Options{Parallelism: 2})
 	if err == nil || !strings.Contains(err.Error(), `sinks.out.key: unknown column "card"`) {
 		t.Fatalf("a key over an unknown column: %v", err)
+	}
+}
+
+func TestKafkaSinkAvroRegistersItsSchema(t *testing.T) {
+	reg := srfake.New()
+	defer reg.Close()
+	brokers := kafkatest.Cluster(t, "big", 1)
+	pl, err := planKafka(t, brokers, "big", "format: avro\n    registry: "+reg.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := engine.Run(context.Background(), pl.Graph, engine.DefaultOptions()); err != nil {
+		t.Fatal(err)
+	}
+	cl, err := sr.NewClient(sr.URLs(reg.URL()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ss, err := cl.SchemaByVersion(context.Background(), "big-value", -1)
+	if err != nil {
+		t.Fatalf("subject big-value: %v", err)
+	}
+	recs := kafkatest.ReadCommitted(t, brokers, "big")
+	if len(recs) == 0 {
+		t.Fatal("no records")
+	}
+	for _, r := range recs {
+		id, _, err := new(sr.ConfluentHeader).DecodeID(r.Value)
+		if err != nil || id != ss.ID {
+			t.Fatalf("record framed with schema %d (%v); the subject's is %d", id, err, ss.ID)
+		}
+	}
+}
+
+func TestKafkaSinkAuthenticatesWithSASL(t *testing.T) {
+	const password = "s3cret-sink-pass"
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "big"),
+		kfake.EnableSASL(), kfake.Superuser("PLAIN", "millrace", password))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	brokers := cluster.ListenAddrs()
+	sasl := `sasl: {mechanism: PLAIN, username: millrace, password: "${KPASS}"}`
+	t.Setenv("KPASS", "wrong-"+password)
+	if _, err := planKafka(t, brokers, "big", sasl); err == nil || strings.Contains(err.Error(), password) {
+		t.Fatalf("plan with a wrong password: %v", err)
+	}
+	t.Setenv("KPASS", password)
+	pl, err := planKafka(t, brokers, "big", sasl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(pl.String(), password) {
+		t.Fatalf("the plan shows the password:\n%s", pl)
+	}
+	opts := engine.DefaultOptions()
+	opts.Checkpointing = &engine.Checkpointing{Interval: 20 * time.Millisecond, Complete: func(*engine.Snapshot) error { return nil }}
+	stats, err := engine.Run(context.Background(), pl.Graph, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := kafkatest.ReadCommitted(t, brokers, "big", kgo.SASL(plain.Auth{User: "millrace", Pass: password}.AsMechanism()))
+	if kept := pl.Ledger(stats).Views[0].Kept; int64(len(got)) != kept || kept == 0 {
+		t.Fatalf("%d records; the view kept %d", len(got), kept)
 	}
 }

@@ -109,7 +109,16 @@ func (d *decoder) finishKafkaSink(k *Sink, key *yaml.Node, path string, has map[
 	if k.Kafka.Delivery == "" {
 		k.Kafka.Delivery = DeliveryExactlyOnce
 	}
-	k.Format = format.JSONL
+	if k.Kafka.Format == "" {
+		k.Kafka.Format = "json"
+	}
+	r, hasRegistry := has["registry"]
+	switch {
+	case k.Kafka.Format == "avro" && !hasRegistry:
+		d.errorf(key, path, "format avro needs registry: the schema registry's URL")
+	case k.Kafka.Format != "avro" && hasRegistry:
+		d.errorf(r.keyNode, r.path, "a schema registry is for format: avro")
+	}
 }
 
 // kafkaSink returns the kafka settings of k, made on first use.
@@ -132,7 +141,13 @@ var sinkFields = withFields(map[string]field[Sink]{
 	"path": {only: fileSinks, set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
 		k.Path, _ = d.str(n, p, "a file or directory path")
 	}},
-	"format": {only: kinds(SinkStdout, SinkNATS), set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
+	"format": {only: kinds(SinkStdout, SinkKafka, SinkNATS), set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
+		if k.Kind == SinkKafka {
+			if v, ok := enum(d, n, p, "record format", []string{"json", "avro"}); ok {
+				kafkaSink(k).Format = v
+			}
+			return
+		}
 		if v, ok := d.str(n, p, "jsonl or csv"); ok {
 			f, err := format.ParseKind(v)
 			if err == nil && f == format.Parquet {
@@ -157,6 +172,12 @@ var sinkFields = withFields(map[string]field[Sink]{
 			}
 		}
 	}},
+	"tls": {only: kinds(SinkKafka), set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
+		kafkaSink(k).TLS = d.kafkaTLS(n, p)
+	}},
+	"sasl": {only: kinds(SinkKafka), set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
+		kafkaSink(k).SASL = d.kafkaSASL(n, p)
+	}},
 	"topic": {only: kinds(SinkKafka), set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
 		kafkaSink(k).Topic, _ = d.str(n, p, "a topic name")
 	}},
@@ -175,6 +196,9 @@ var sinkFields = withFields(map[string]field[Sink]{
 		if v, ok := enum(d, n, p, "delivery", []string{DeliveryExactlyOnce, DeliveryAtLeastOnce, DeliveryNone}); ok {
 			kafkaSink(k).Delivery = v
 		}
+	}},
+	"registry": {only: kinds(SinkKafka), set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
+		kafkaSink(k).Registry, _ = d.str(n, p, "a schema registry URL")
 	}},
 	"create": {only: kinds(SinkKafka), set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
 		pairs, ok := d.mapping(n, p, "a mapping such as {partitions: 4}")

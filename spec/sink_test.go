@@ -60,6 +60,15 @@ func TestSinkErrors(t *testing.T) {
 		{"kafka create without partitions", sink("{from: tx, kind: kafka, brokers: [b:9092], topic: t, create: {partitions: 0}}"), []string{
 			"t.yaml:5: sinks.out.create.partitions: 0 partitions: want 1 or more",
 		}},
+		{"kafka avro without registry", sink("{from: tx, kind: kafka, brokers: [b:9092], topic: t, format: avro}"), []string{
+			"t.yaml:5: sinks.out: format avro needs registry: the schema registry's URL",
+		}},
+		{"kafka registry without avro", sink("{from: tx, kind: kafka, brokers: [b:9092], topic: t, registry: http://r:8081}"), []string{
+			"t.yaml:5: sinks.out.registry: a schema registry is for format: avro",
+		}},
+		{"kafka sasl password written out", sink("{from: tx, kind: kafka, brokers: [b:9092], topic: t, sasl: {mechanism: PLAIN, username: u, password: hunter2}}"), []string{
+			"t.yaml:5: sinks.out.sasl.password: write the password as ${VAR}, an environment variable, or use password_file: a spec never holds a secret",
+		}},
 		{"path on a kafka sink", sink("{from: tx, kind: kafka, brokers: [b:9092], topic: t, path: o.jsonl}"), []string{
 			"t.yaml:5: sinks.out.path: kafka sinks take no path (it is for parquet, jsonl or csv sinks)",
 		}},
@@ -67,7 +76,7 @@ func TestSinkErrors(t *testing.T) {
 			"t.yaml:5: sinks.out: path is required for a csv sink: the file, or directory of part files, it writes",
 		}},
 		{"format on a file sink", sink("{from: tx, kind: csv, path: o.csv, format: csv}"), []string{
-			"t.yaml:5: sinks.out.format: csv sinks take no format (it is for stdout or nats sinks)",
+			"t.yaml:5: sinks.out.format: csv sinks take no format (it is for stdout, kafka or nats sinks)",
 		}},
 		{"parquet on stdout", sink("{from: tx, kind: stdout, format: parquet}"), []string{
 			"t.yaml:5: sinks.out.format: stdout takes jsonl or csv, not parquet",

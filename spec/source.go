@@ -8,6 +8,7 @@ import (
 
 	"millrace/format"
 	"millrace/gen"
+	"millrace/memlimit"
 	"millrace/nexmark"
 	"millrace/schema"
 
@@ -411,6 +412,30 @@ var sourceFields = withFields(map[string]field[Source]{
 	}},
 	"subject": {only: kinds(SourceNATS), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
 		s.NATS.Subject, _ = d.str(n, p, "a subject")
+	}},
+
+	"max_backlog": {only: kinds(SourceHTTP), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+		if v, ok := d.integer(n, p); ok {
+			if v <= 0 {
+				d.errorf(n, p, "must be a positive number of records, not %d", v)
+				return
+			}
+			s.HTTP.MaxBacklog = v
+		}
+	}},
+	"max_body": {only: kinds(SourceHTTP), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+		if v, ok := d.str(n, p, "a size such as 16MiB"); ok {
+			b, err := memlimit.Parse(v)
+			if err != nil {
+				d.errorf(n, p, "%v", err)
+				return
+			}
+			if b <= 0 {
+				d.errorf(n, p, "must be a positive size")
+				return
+			}
+			s.HTTP.MaxBody = b
+		}
 	}},
 }, natsSourceFields, natsConnFields(kinds(SourceNATS), func(s *Source) *NATSConn { return &s.NATS.NATSConn }))
 

@@ -15,7 +15,9 @@
 //	                     schema: transaction | columns: {col: TYPE [null | not null], ...}
 //	                     event_time, watermark, idle_timeout, checks: [expr, ...]
 //	  file               path (glob, required), format (default: by extension), table: bool
-//	  http               path (URL path), format (default jsonl)
+//	  http               path (URL path, default /ingest/NAME), format (jsonl: NDJSON or a JSON
+//	                     array), max_backlog (records not yet acknowledged; default 1000000),
+//	                     max_body (size after gzip, such as 16MiB; the default)
 //	  kafka              brokers (required), topic (one or a list) | topic_regex, group,
 //	                     start: earliest | latest | RFC 3339 time, format: jsonl | csv | avro
 //	                     (default jsonl), registry (URL, for avro),
@@ -41,9 +43,11 @@
 //	sinks.NAME           from (required, one stream), kind: parquet | jsonl | csv | stdout | kafka
 //	                     | nats, path (file kinds), partition_by, compression, format (stdout,
 //	                     nats: jsonl | csv)
-//	  kafka              brokers, topic (both required), key: expr, headers: {name: expr},
+//	  kafka              brokers, topic (both required), tls, sasl (as for kafka sources),
+//	                     key: expr, headers: {name: expr},
 //	                     delivery: exactly_once (default) | at_least_once | none,
-//	                     create: {partitions: N} (else the topic must exist); values are JSON
+//	                     create: {partitions: N} (else the topic must exist),
+//	                     format: json (default) | avro (needs registry: URL)
 //	  nats               url, subject (both required) and the connection keys of nats sources
 //
 // A stream is a source, a view, or a source's side stream: SOURCE.dead_letters (records it
@@ -190,6 +194,8 @@ type Source struct {
 	Kafka Kafka
 	// NATS holds a nats source's settings.
 	NATS NATS
+	// HTTP holds an http source's settings.
+	HTTP HTTP
 
 	// Pos is where the source's name stands in the file.
 	Pos Pos
@@ -252,6 +258,12 @@ type Kafka struct {
 	Registry string // the schema registry's URL, for format avro
 	TLS      *KafkaTLS
 	SASL     *KafkaSASL
+}
+
+// HTTP holds the settings of an http source; zero means the default of package ingest.
+type HTTP struct {
+	MaxBacklog int64 // records stored and not yet acknowledged by the pipeline; past it, 429
+	MaxBody    int64 // bytes of a request body after gzip; past it, 413
 }
 
 // View is a stream computed from other streams. Its clauses apply in SQL order: the inputs
@@ -406,6 +418,8 @@ const (
 // KafkaSink holds the settings of a kafka sink.
 type KafkaSink struct {
 	Brokers []string // seed brokers, host:port
+	TLS     *KafkaTLS
+	SASL    *KafkaSASL
 	Topic   string
 	// Key computes each record's key; zero means records without keys.
 	Key Expr
@@ -413,6 +427,10 @@ type KafkaSink struct {
 	Headers []Field
 	// Delivery is DeliveryExactlyOnce (the default), DeliveryAtLeastOnce or DeliveryNone.
 	Delivery string
+	// Format is "json" (the default) or "avro", which needs Registry, the schema registry's
+	// URL.
+	Format   string
+	Registry string
 	// Partitions, from create: {partitions: N}, creates the topic when it does not exist;
 	// 0 means it must exist.
 	Partitions int32

@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -110,13 +111,14 @@ func TestKafkaSinkCrashEquality(t *testing.T) {
 			// (before its sinks commit, or while they do), in the middle of a commit (its
 			// records reached the topic, not yet committed), and after a commit (its records
 			// are visible), most likely before the next checkpoint.
+			k, n := killDepth(attempt)
 			switch attempt % 3 {
 			case 0:
-				moment, stop = afterCheckpoints(t, ckpts, 1+attempt/3%2)
+				moment, stop = afterCheckpoints(t, ckpts, k)
 			case 1:
-				moment, stop = whenProduced(t, brokers, kgo.ReadUncommitted(), "got-large", "got-velocity")
+				moment, stop = whenProduced(t, brokers, kgo.ReadUncommitted(), n, "got-large", "got-velocity")
 			case 2:
-				moment, stop = whenProduced(t, brokers, kgo.ReadCommitted(), "got-large", "got-velocity")
+				moment, stop = whenProduced(t, brokers, kgo.ReadCommitted(), n, "got-large", "got-velocity")
 			}
 		}
 		if err := cmd.Start(); err != nil {
@@ -224,10 +226,21 @@ func afterCheckpoints(t *testing.T, dir string, k int) (<-chan string, func()) {
 	return ch, func() { _ = f.Close(); <-ended }
 }
 
+// killDepth says how deep into attempt its kill comes: after its k-th checkpoint, or once n
+// records have reached the topics before the one that triggers it. Short runs kill early
+// (k 1 or 2, n 0); long ones spread their kills over the stream.
+func killDepth(attempt int) (k, n int) {
+	if *crashLong {
+		return 1 + attempt%5*4, attempt % 5 * 15_000
+	}
+	return 1 + attempt/3%2, 0
+}
+
 // whenProduced yields as soon as a record reaches one of topics beyond their current ends,
-// as a consumer at the isolation level sees it: read_uncommitted, a sink's transaction is
-// being committed; read_committed, one has just committed. stop ends the watch.
-func whenProduced(t *testing.T, brokers []string, level kgo.IsolationLevel, topics ...string) (<-chan string, func()) {
+// after the first skip, as a consumer at the isolation level sees it: read_uncommitted, a
+// sink's transaction is being committed; read_committed, one has just committed. stop ends
+// the watch.
+func whenProduced(t *testing.T, brokers []string, level kgo.IsolationLevel, skip int, topics ...string) (<-chan string, func()) {
 	t.Helper()
 	// Start at the ends as they stand now, before the attempt starts.
 	ends, err := admin(t, brokers).ListEndOffsets(context.Background(), topics...)
@@ -250,16 +263,193 @@ func whenProduced(t *testing.T, brokers []string, level kgo.IsolationLevel, topi
 	ended := make(chan struct{})
 	go func() {
 		defer close(ended)
+		seen := 0
 		for ctx.Err() == nil {
 			fs := cl.PollFetches(ctx)
 			var first *kgo.Record
 			fs.EachRecord(func(r *kgo.Record) {
-				if first == nil {
+				if seen++; seen > skip && first == nil {
 					first = r
 				}
 			})
 			if first != nil {
 				ch <- "when records reached " + first.Topic + " partition " + strconv.Itoa(int(first.Partition)) + " at offset " + strconv.FormatInt(first.Offset, 10)
+				return
+			}
+		}
+	}()
+	return ch, func() { cancel(); <-ended; cl.Close() }
+}
+
+// kafkaToKafkaSpec filters the transactions of a Kafka topic (or, for the reference run, of
+// the same records in a file: the source's settings are %s) into the topic PREFIX-large,
+// exactly once.
+const kafkaToKafkaSpec = `
+name: k2k
+sources:
+  tx:
+    %s
+    schema: transaction
+views:
+  large:
+    from: tx
+    where: amount >= 300
+    select: {tx_id: tx_id, card_id: card_id, amount: amount, ts: ts}
+sinks:
+  large_out: {from: large, kind: kafka, brokers: ["${BROKERS}"], topic: "${PREFIX}-large", key: card_id}
+`
+
+// TestKafkaToKafkaCrashEquality reads generated transactions from a Kafka topic (an
+// unbounded source whose offsets live in the checkpoints) and produces a filter of them to
+// another topic exactly once, killing the run at moments events choose and running it again
+// at another parallelism; once the output holds as many records as a run over the same
+// records in a file produced, the last attempt is stopped with SIGTERM, and the topics must
+// be equal: nothing lost, nothing twice.
+func TestKafkaToKafkaCrashEquality(t *testing.T) {
+	rows, kills, partitions := 30_000, 4, int32(2)
+	if *crashLong {
+		rows, kills, partitions = 1_000_000, 12, 4
+	}
+	brokers := kafkatest.Cluster(t, "", 0)
+	adm := admin(t, brokers)
+	for _, topic := range []string{"in", "want-large", "got-large"} {
+		if _, err := adm.CreateTopic(context.Background(), partitions, -1, nil, topic); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := t.TempDir()
+	genFlags := []string{"gen", "--rows", strconv.Itoa(rows), "--seed", "9", "--disorder", "2s"}
+	mustRun(t, append(genFlags, "--to", "kafka://"+brokers[0]+"/in")...)
+	mustRun(t, append(genFlags, "--out", filepath.Join(dir, "tx.jsonl"))...)
+	fileSpec, spec := filepath.Join(dir, "k2k-file.yaml"), filepath.Join(dir, "k2k.yaml")
+	for path, source := range map[string]string{
+		fileSpec: "kind: file\n    path: ${TX}",
+		spec:     "kind: kafka\n    brokers: [\"${BROKERS}\"]\n    topic: in\n    start: earliest",
+	} {
+		if err := os.WriteFile(path, fmt.Appendf(nil, kafkaToKafkaSpec, source), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("BROKERS", brokers[0])
+	t.Setenv("TX", filepath.Join(dir, "tx.jsonl"))
+
+	t.Setenv("PREFIX", "want")
+	mustRun(t, "run", fileSpec, "-p", "2", "--listen", "", "--no-checkpoint")
+	want := kafkatest.Values(kafkatest.ReadCommitted(t, brokers, "want-large"))
+
+	t.Setenv("PREFIX", "got")
+	ckpts := filepath.Join(dir, "checkpoints")
+	if err := os.MkdirAll(ckpts, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for attempt := 0; ; attempt++ {
+		p := strconv.Itoa(1 + attempt%3)
+		cmd := exec.Command(os.Args[0], "run", spec, "-p", p, "--listen", "", "--checkpoint", ckpts, "--checkpoint-interval", "25ms")
+		cmd.Env = append(os.Environ(), runMainEnv+"=1")
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		var moment <-chan string
+		var stop func()
+		last := attempt == kills
+		switch {
+		case last:
+			// Once the attempt has taken a checkpoint (so it is running, and stops
+			// gracefully on SIGTERM) and every record is committed.
+			moment, stop = both(t, func() (<-chan string, func()) { return afterCheckpoints(t, ckpts, 1) },
+				func() (<-chan string, func()) { return whenCommitted(t, brokers, "got-large", len(want)) })
+		case attempt%3 == 0:
+			k, _ := killDepth(attempt)
+			moment, stop = afterCheckpoints(t, ckpts, k)
+		case attempt%3 == 1:
+			_, n := killDepth(attempt)
+			moment, stop = whenProduced(t, brokers, kgo.ReadUncommitted(), n, "got-large")
+		default:
+			_, n := killDepth(attempt)
+			moment, stop = whenProduced(t, brokers, kgo.ReadCommitted(), n, "got-large")
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		var err error
+		select {
+		case err = <-done:
+			stop()
+			t.Fatalf("attempt %d over an unbounded source ended by itself: %v\n%s", attempt, err, stderr.String())
+		case why := <-moment:
+			sig := syscall.SIGKILL
+			if last {
+				sig = syscall.SIGTERM
+			}
+			if kerr := cmd.Process.Signal(sig); kerr != nil {
+				t.Fatal(kerr)
+			}
+			err = <-done
+			stop()
+			t.Logf("attempt %d at -p %s: %s %s", attempt, p, sig, why)
+		}
+		if last {
+			if err != nil {
+				t.Fatalf("the last attempt, stopped with SIGTERM: %v\n%s", err, stderr.String())
+			}
+			break
+		}
+	}
+	got := kafkatest.Values(kafkatest.ReadCommitted(t, brokers, "got-large"))
+	if len(want) == 0 {
+		t.Fatal("the reference run produced nothing")
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("%d records after crashes, %d from the file; first difference: %s", len(got), len(want), firstDifference(got, want))
+	}
+}
+
+// both yields once the watch a starts has yielded and then the watch b starts has. stop ends
+// whichever runs.
+func both(t *testing.T, a, b func() (<-chan string, func())) (<-chan string, func()) {
+	t.Helper()
+	first, stopFirst := a()
+	second, stopSecond := b()
+	ch := make(chan string, 1)
+	quit := make(chan struct{})
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		var why string
+		select {
+		case why = <-first:
+		case <-quit:
+			return
+		}
+		select {
+		case w := <-second:
+			ch <- why + ", then " + w
+		case <-quit:
+		}
+	}()
+	return ch, func() { close(quit); <-ended; stopFirst(); stopSecond() }
+}
+
+// whenCommitted yields once a read_committed consumer of topic has seen n records. stop ends
+// the watch.
+func whenCommitted(t *testing.T, brokers []string, topic string, n int) (<-chan string, func()) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := make(chan string, 1)
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		seen := 0
+		for ctx.Err() == nil {
+			seen += cl.PollFetches(ctx).NumRecords()
+			if seen >= n {
+				ch <- "once " + strconv.Itoa(seen) + " records of " + topic + " were committed"
 				return
 			}
 		}

@@ -38,11 +38,12 @@ const endValue = "\x00kafkatest-end"
 // marker to every partition, outside any transaction, and reads until it has seen each one:
 // records of committed transactions come before it, aborted ones never come, and a
 // transaction still open holds the read back until it ends (the test fails after a minute).
-func ReadCommitted(t testing.TB, brokers []string, topic string) []*kgo.Record {
+// opts are more client options, such as SASL.
+func ReadCommitted(t testing.TB, brokers []string, topic string, opts ...kgo.Opt) []*kgo.Record {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	prod, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	prod, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers...), kgo.RecordPartitioner(kgo.ManualPartitioner())}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,8 +63,8 @@ func ReadCommitted(t testing.TB, brokers []string, topic string) []*kgo.Record {
 	for _, m := range markers {
 		want[m.Partition] = m.Offset
 	}
-	cons, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	cons, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

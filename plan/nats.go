@@ -52,12 +52,21 @@ func (b *builder) natsSink(k *spec.Sink, from stream, name string) error {
 	conn := natsConn(k.NATS.NATSConn)
 	cfg := natsjs.SinkConfig{Conn: conn, Pipeline: b.spec.Name, Name: k.Name, Subject: k.NATS.Subject,
 		Format: k.Format, Schema: from.schema}
+	subject := k.NATS.Subject
+	if by := k.NATS.SubjectBy; !by.IsZero() {
+		e, err := compile(by, from.schema)
+		if err != nil {
+			return err
+		}
+		cfg.SubjectBy = e.Eval
+		subject += ".(" + by.Text + ")"
+	}
 	if _, err := natsjs.NewSink(cfg); err != nil {
 		return b.spec.Errorf("sinks."+k.Name, "%v", err)
 	}
 	n := &engine.Node{Name: name, Parallelism: 1, Operator: func(int) (op.Operator, error) { return natsjs.NewSink(cfg) }}
 	// What the step does names no server: it may move without changing what was published.
-	b.addNode(n, KindSink, nil, fmt.Sprintf("publish %s to JetStream subject %s, exactly once with message ids", k.Format, k.NATS.Subject))
+	b.addNode(n, KindSink, nil, fmt.Sprintf("publish %s to JetStream subject %s, exactly once with message ids", k.Format, subject))
 	b.connect(from, n, 0, engine.Rebalance)
 	return nil
 }

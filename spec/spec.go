@@ -48,7 +48,8 @@
 //	                     delivery: exactly_once (default) | at_least_once | none,
 //	                     create: {partitions: N} (else the topic must exist),
 //	                     format: json (default) | avro (needs registry: URL)
-//	  nats               url, subject (both required) and the connection keys of nats sources
+//	  nats               url, subject (both required), subject_by: expr (a last subject token
+//	                     per row), and the connection keys of nats sources
 //
 // A stream is a source, a view, or a source's side stream: SOURCE.dead_letters (records it
 // refused) or SOURCE.late (records behind the watermark; only sources with event_time). Sources

@@ -52,7 +52,8 @@
 //	                     delivery: exactly_once (default) | at_least_once | none,
 //	                     create: {partitions: N} (else the topic must exist),
 //	                     format: json (default) | avro (needs registry: URL)
-//	  nats               url, subject (both required) and the connection keys of nats sources
+//	  nats               url, subject (both required), subject_by: expr (a last subject token
+//	                     per row), and the connection keys of nats sources
 //
 // Relative paths are relative to the working directory. A relative sink path that climbs
 // out of it is an error (an absolute path says it on purpose), and so is a sink path in a

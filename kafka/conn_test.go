@@ -23,11 +23,13 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// testCA is a self-signed authority and a broker certificate it signs for 127.0.0.1, written
-// as PEM files into a test's directory.
+// testCA is a self-signed authority, a broker certificate it signs for 127.0.0.1, and a
+// client certificate it signs, written as PEM files into a test's directory.
 type testCA struct {
-	caFile string
-	server tls.Certificate
+	caFile                string
+	pool                  *x509.CertPool
+	server                tls.Certificate
+	clientCert, clientKey string
 }
 
 func newTestCA(t *testing.T) testCA {
@@ -63,11 +65,38 @@ func newTestCA(t *testing.T) testCA {
 	if err != nil {
 		t.Fatal(err)
 	}
-	caFile := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o600); err != nil {
+	cliKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return testCA{caFile: caFile, server: tls.Certificate{Certificate: [][]byte{srvDER}, PrivateKey: srvKey}}
+	cliTmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(3), Subject: pkix.Name{CommonName: "millrace"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, KeyUsage: x509.KeyUsageDigitalSignature,
+	}
+	cliDER, err := x509.CreateCertificate(rand.Reader, cliTmpl, caCert, &cliKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cliKeyDER, err := x509.MarshalECPrivateKey(cliKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	ca := testCA{caFile: filepath.Join(dir, "ca.pem"), pool: x509.NewCertPool(),
+		server:     tls.Certificate{Certificate: [][]byte{srvDER}, PrivateKey: srvKey},
+		clientCert: filepath.Join(dir, "client.pem"), clientKey: filepath.Join(dir, "client.key")}
+	ca.pool.AddCert(caCert)
+	for file, block := range map[string]*pem.Block{
+		ca.caFile:     {Type: "CERTIFICATE", Bytes: caDER},
+		ca.clientCert: {Type: "CERTIFICATE", Bytes: cliDER},
+		ca.clientKey:  {Type: "EC PRIVATE KEY", Bytes: cliKeyDER},
+	} {
+		if err := os.WriteFile(file, pem.EncodeToMemory(block), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ca
 }
 
 // ping connects with c's options and asks the cluster for its metadata.
@@ -126,6 +155,27 @@ func TestConnTLSAndSCRAM(t *testing.T) {
 				t.Fatal("a broker whose certificate no trusted CA signs was accepted")
 			}
 		})
+	}
+}
+
+func TestConnClientCertificate(t *testing.T) {
+	ca := newTestCA(t)
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.TLS(&tls.Config{Certificates: []tls.Certificate{ca.server},
+		ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: ca.pool, MinVersion: tls.VersionTLS12}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	brokers := cluster.ListenAddrs()
+	if err := ping(t, Conn{Brokers: brokers, TLS: &TLS{CA: ca.caFile, Cert: ca.clientCert, Key: ca.clientKey}}); err != nil {
+		t.Fatalf("with a client certificate: %v", err)
+	}
+	if err := ping(t, Conn{Brokers: brokers, TLS: &TLS{CA: ca.caFile}}); err == nil {
+		t.Fatal("a broker that requires a client certificate accepted a client without one")
+	}
+	_, err = Conn{Brokers: brokers, TLS: &TLS{Cert: ca.clientCert, Key: ca.caFile}}.Opts()
+	if err == nil || !strings.Contains(err.Error(), "client certificate "+`"`+ca.clientCert+`"`) {
+		t.Errorf("a key file without the key: %v", err)
 	}
 }
 

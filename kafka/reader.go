@@ -24,6 +24,7 @@ type reader struct {
 	dec       *decoder
 	bytes     int64
 	waited    time.Duration
+	offsets   []int64 // the offset of each row of the last batch
 }
 
 // Read polls for up to BatchRows records, waiting at most the poll interval, and decodes
@@ -58,6 +59,7 @@ func (r *reader) Read(ctx context.Context) (arrow.RecordBatch, []format.DeadLett
 		}
 		recs = append(recs, p.Records...)
 	})
+	r.offsets = r.offsets[:0]
 	if len(recs) == 0 {
 		return nil, nil, nil
 	}
@@ -65,7 +67,14 @@ func (r *reader) Read(ctx context.Context) (arrow.RecordBatch, []format.DeadLett
 		r.bytes += int64(len(rec.Value))
 	}
 	r.next = recs[len(recs)-1].Offset + 1
-	return r.dec.decode(ctx, recs)
+	rec, dead, err := r.dec.decode(ctx, recs)
+	r.offsets = r.offsets[:0]
+	if rec != nil {
+		for _, i := range r.dec.rows {
+			r.offsets = append(r.offsets, recs[i].Offset)
+		}
+	}
+	return rec, dead, err
 }
 
 // Position names the partition as topic/partition and the offset of the next record.
@@ -78,10 +87,11 @@ func (r *reader) Checkpoint() ([]byte, error) {
 	return encodePosition(r.tp.topic, r.tp.partition, r.next)
 }
 
-// Progress gives the bytes of values read, the time spent polling, and the lag: the records
-// the partition held past the reader's position when the broker last said.
+// Progress gives the bytes of values read, the time spent polling, the offset of each row
+// of the last batch, and the lag: the records the partition held past the reader's position
+// when the broker last said.
 func (r *reader) Progress() source.Progress {
-	p := source.Progress{BytesRead: r.bytes, Waited: r.waited}
+	p := source.Progress{BytesRead: r.bytes, Waited: r.waited, Offsets: r.offsets}
 	if r.hw >= 0 {
 		p.Lag = max(r.hw-r.next, 0)
 	}

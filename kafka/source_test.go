@@ -331,6 +331,9 @@ func TestLagIsHighWatermarkMinusNext(t *testing.T) {
 	if lag := r.Progress().Lag; lag != 6 {
 		t.Errorf("after 4 of 10 records, lag %d, want 6", lag)
 	}
+	if got := fmt.Sprint(r.Progress().Offsets); got != "[0 1 2 3]" {
+		t.Errorf("the rows' offsets %s, want [0 1 2 3]", got)
+	}
 }
 
 func TestMetadataColumnTypes(t *testing.T) {

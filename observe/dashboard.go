@@ -1,7 +1,6 @@
 package observe
 
 import (
-	"context"
 	"embed"
 	"encoding/json"
 	"fmt"
@@ -65,10 +64,9 @@ func newLedgerView(p *plan.Plan, st *engine.Stats) ledgerView {
 // streamHandler serves /api/stream: Server-Sent Events carrying, every streamEvery, an
 // "event: topology" with the JSON /api/topology returns and an "event: ledger" with the JSON
 // /api/ledger returns. Before the run starts it sends only comments. It stops when the client
-// goes away or the server shuts down (quit is done).
+// goes away or the server shuts down (both end the request's context).
 type streamHandler struct {
-	top  *topologyHandler
-	quit context.Context
+	top *topologyHandler
 }
 
 func (h streamHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -89,8 +87,6 @@ func (h streamHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-t.C:
 		case <-r.Context().Done():
-			return
-		case <-h.quit.Done():
 			return
 		}
 	}

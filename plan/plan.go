@@ -35,6 +35,9 @@ type Options struct {
 	Partitions int
 	// KeyGroups is the number of key groups keyed exchanges hash into (default 256).
 	KeyGroups int
+	// IngestURL is the address of the embedded JetStream server that holds what http
+	// sources were sent (package ingest); the runner starts it. Empty in a plan only shown.
+	IngestURL string
 	// Stdout receives stdout sinks (default os.Stdout).
 	Stdout io.Writer
 	// Stdin is what a file source with path - reads (default os.Stdin).
@@ -119,6 +122,7 @@ type stream struct {
 
 // builder carries the state of one Build.
 type builder struct {
+	ctx      context.Context // the build's, for steps that ask a broker
 	spec     *spec.Spec
 	opts     Options
 	plan     *Plan
@@ -159,7 +163,7 @@ func BuildContext(ctx context.Context, s *spec.Spec, opts Options) (*Plan, error
 	if opts.Mem == nil {
 		opts.Mem = memory.DefaultAllocator
 	}
-	b := &builder{spec: s, opts: opts, plan: &Plan{Spec: s, Graph: &engine.Graph{KeyGroups: opts.KeyGroups}, Warnings: Warnings(s)},
+	b := &builder{ctx: ctx, spec: s, opts: opts, plan: &Plan{Spec: s, Graph: &engine.Graph{KeyGroups: opts.KeyGroups}, Warnings: Warnings(s)},
 		streams: map[string]stream{}, steps: map[*engine.Node]*Step{}, timeCols: map[string]string{}}
 	for _, src := range s.Sources {
 		if src.Table {

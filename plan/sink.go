@@ -19,6 +19,9 @@ func (b *builder) sink(k *spec.Sink) error {
 		return err
 	}
 	name := "sink." + k.Name
+	if k.Kind == spec.SinkKafka {
+		return b.kafkaSink(k, name, from)
+	}
 	if k.Kind == spec.SinkStdout {
 		kind := k.Format
 		if kind == "" {
@@ -31,6 +34,9 @@ func (b *builder) sink(k *spec.Sink) error {
 		b.addNode(n, KindSink, nil, fmt.Sprintf("write %s to stdout", kind))
 		b.connect(from, n, 0, engine.Rebalance)
 		return nil
+	}
+	if k.Kind == spec.SinkNATS {
+		return b.natsSink(k, from, name)
 	}
 	kind, _, derr := format.Detect(k.Path)
 	opts := sink.FileOptions{Path: k.Path, Kind: format.Kind(k.Kind), Dir: derr != nil || len(k.PartitionBy) > 0}

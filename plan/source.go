@@ -112,6 +112,13 @@ func (b *builder) source(ctx context.Context, src *spec.Source) error {
 		impl, does = ks, fmt.Sprintf("read %s from Kafka at %s, %s, from %s where no checkpoint says, offsets committed to group %s",
 			src.Format, strings.Join(src.Kafka.Brokers, ","), ks.Describe(), startOf(src), ks.Group())
 		p = min(p, ks.Partitions())
+	case spec.SourceNATS:
+		ns, does2, err := natsSource(b.spec.Name, src, s)
+		if err != nil {
+			return b.spec.Errorf("sources."+src.Name, "%v", err)
+		}
+		impl, does = ns, does2
+		p = min(p, ns.Partitions())
 	default:
 		return b.spec.Errorf("sources."+src.Name+".kind", "%s sources are not available yet", src.Kind)
 	}

@@ -96,4 +96,8 @@ type Progress struct {
 	// (text formats), so a dead letter made later names it; nil otherwise. It is valid
 	// until the next Read.
 	Lines []int64
+	// Offsets gives, for each row of the batch the last Read returned, its offset in its
+	// broker partition (broker sources), so a dead letter made later names it; nil
+	// otherwise. It is valid until the next Read.
+	Offsets []int64
 }

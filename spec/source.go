@@ -8,6 +8,7 @@ import (
 
 	"millrace/format"
 	"millrace/gen"
+	"millrace/memlimit"
 	"millrace/nexmark"
 	"millrace/schema"
 
@@ -113,7 +114,7 @@ func (d *decoder) finishSource(src *Source, key *yaml.Node, path string, has map
 	required := map[SourceKind][]string{
 		SourceFile:    {"path"},
 		SourceKafka:   {"brokers"},
-		SourceNATS:    {"url", "subject"},
+		SourceNATS:    {"url", "stream"},
 		SourceNexmark: {"events"},
 	}
 	for _, k := range required[src.Kind] {
@@ -207,7 +208,7 @@ func (d *decoder) eventTimeColumn(src *Source, n *yaml.Node, path string) {
 }
 
 // sourceFields are the keys of a source other than kind.
-var sourceFields = map[string]field[Source]{
+var sourceFields = withFields(map[string]field[Source]{
 	"path": {only: kinds(SourceFile, SourceHTTP), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
 		want := "a file path or glob"
 		if s.Kind == SourceHTTP {
@@ -338,20 +339,27 @@ var sourceFields = map[string]field[Source]{
 			s.Generator.Surges = append(s.Generator.Surges, surges...)
 		}
 	}},
-	"partitions": {only: generated, set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+	"partitions": {only: kinds(SourceGenerator, SourceNexmark, SourceNATS), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
 		if v, ok := d.integer(n, p); ok {
 			if v < 0 || v > maxPartitions || v == 0 && s.Kind != SourceNexmark {
 				d.errorf(n, p, "must be between 1 and %d, not %d", maxPartitions, v)
 				return
 			}
-			if s.Kind == SourceNexmark {
+			switch s.Kind {
+			case SourceNATS:
+				s.NATS.Partitions = int(v)
+			case SourceNexmark:
 				s.Nexmark.Partitions = int(v)
-			} else {
+			default:
 				s.Generator.Partitions = int(v)
 			}
 		}
 	}},
-	"stream": {only: kinds(SourceNexmark), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+	"stream": {only: kinds(SourceNexmark, SourceNATS), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+		if s.Kind == SourceNATS {
+			s.NATS.Stream, _ = d.str(n, p, "a JetStream stream name")
+			return
+		}
 		if v, ok := d.str(n, p, "a Nexmark stream: bid, auction or person"); ok {
 			if _, err := nexmark.ParseKind(v); err != nil {
 				d.errorf(n, p, "unknown stream %q (want bid, auction or person)", v)
@@ -398,25 +406,54 @@ var sourceFields = map[string]field[Source]{
 	"group": {only: kinds(SourceKafka), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
 		s.Kafka.Group, _ = d.str(n, p, "a consumer group name")
 	}},
-	"start": {only: kinds(SourceKafka), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+	"start": {only: kinds(SourceKafka, SourceNATS), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+		if s.Kind == SourceNATS {
+			s.NATS.Start = d.kafkaStart(n, p)
+			return
+		}
 		s.Kafka.Start = d.kafkaStart(n, p)
 	}},
 	"registry": {only: kinds(SourceKafka), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
 		s.Kafka.Registry, _ = d.str(n, p, "a schema registry URL")
 	}},
-	"tls": {only: kinds(SourceKafka), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+	"tls": {only: kinds(SourceKafka, SourceNATS), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+		if s.Kind == SourceNATS {
+			s.NATS.TLS = d.natsTLS(n, p)
+			return
+		}
 		s.Kafka.TLS = d.kafkaTLS(n, p)
 	}},
 	"sasl": {only: kinds(SourceKafka), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
 		s.Kafka.SASL = d.kafkaSASL(n, p)
 	}},
-	"url": {only: kinds(SourceNATS), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
-		s.NATS.URL, _ = d.str(n, p, "a NATS server URL")
-	}},
 	"subject": {only: kinds(SourceNATS), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
 		s.NATS.Subject, _ = d.str(n, p, "a subject")
 	}},
-}
+
+	"max_backlog": {only: kinds(SourceHTTP), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+		if v, ok := d.integer(n, p); ok {
+			if v <= 0 {
+				d.errorf(n, p, "must be a positive number of records, not %d", v)
+				return
+			}
+			s.HTTP.MaxBacklog = v
+		}
+	}},
+	"max_body": {only: kinds(SourceHTTP), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+		if v, ok := d.str(n, p, "a size such as 16MiB"); ok {
+			b, err := memlimit.Parse(v)
+			if err != nil {
+				d.errorf(n, p, "%v", err)
+				return
+			}
+			if b <= 0 {
+				d.errorf(n, p, "must be a positive size")
+				return
+			}
+			s.HTTP.MaxBody = b
+		}
+	}},
+}, natsSourceFields, natsConnFields(kinds(SourceNATS), func(s *Source) *NATSConn { return &s.NATS.NATSConn }))
 
 // generatorOnly marks the keys only generator sources take.
 var generatorOnly = kinds(SourceGenerator)

@@ -15,9 +15,11 @@
 //	                     schema: transaction | columns: {col: TYPE [null | not null], ...}
 //	                     event_time, watermark, idle_timeout, checks: [expr, ...]
 //	  file               path (glob, or - for standard input; required), format (default: by
-//	                     extension, jsonl for -), table: bool
+//	                     extension, jsonl for -), table: bool,
 //	                     timezone (of timestamps without an offset; default UTC)
-//	  http               path (URL path), format (default jsonl)
+//	  http               path (URL path, default /ingest/NAME), format (jsonl: NDJSON or a JSON
+//	                     array), max_backlog (records not yet acknowledged; default 1000000),
+//	                     max_body (size after gzip, such as 16MiB; the default)
 //	  kafka              brokers (required), topic (one or a list) | topic_regex, group,
 //	                     start: earliest | latest | RFC 3339 time, format: jsonl | csv | avro
 //	                     (default jsonl), registry (URL, for avro),
@@ -25,7 +27,10 @@
 //	                     sasl: {mechanism: PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512, username,
 //	                     password: ${VAR} | password_file};
 //	                     columns may add _key, _partition, _offset, _timestamp, _headers
-//	  nats               url, subject (both required), format (default jsonl)
+//	  nats               url, stream (both required), subject, partitions (subjects
+//	                     SUBJECT.0..N-1), durable, start: earliest | latest | RFC 3339 time,
+//	                     credentials, user, password, password_file, tls: {ca, cert, key},
+//	                     format (default jsonl)
 //	  generator          rate, rows, duration, seed, speed, fraud_rate, disorder, dup_rate,
 //	                     late_rate, corrupt_rate, surges: [03:00x10, +5mx3/10m], partitions
 //	  nexmark            stream: bid | auction | person (default bid), events (required), rate,
@@ -37,8 +42,15 @@
 //	                     with window: {tumble: D} over raw rows, or without window over a
 //	                     window view; not with group_by, having or aggregates),
 //	                     join: {table: SOURCE, on: col | [col, ...], type: left | inner}
-//	sinks.NAME           from (required, one stream), kind: parquet | jsonl | csv | stdout,
-//	                     path (file kinds), partition_by, compression, format (stdout: jsonl | csv)
+//	sinks.NAME           from (required, one stream), kind: parquet | jsonl | csv | stdout | kafka
+//	                     | nats, path (file kinds), partition_by, compression, format (stdout,
+//	                     nats: jsonl | csv)
+//	  kafka              brokers, topic (both required), tls, sasl (as for kafka sources),
+//	                     key: expr, headers: {name: expr},
+//	                     delivery: exactly_once (default) | at_least_once | none,
+//	                     create: {partitions: N} (else the topic must exist),
+//	                     format: json (default) | avro (needs registry: URL)
+//	  nats               url, subject (both required) and the connection keys of nats sources
 //
 // A stream is a source, a view, or a source's side stream: SOURCE.dead_letters (records it
 // refused) or SOURCE.late (records behind the watermark; only sources with event_time). Sources
@@ -187,6 +199,8 @@ type Source struct {
 	Kafka Kafka
 	// NATS holds a nats source's settings.
 	NATS NATS
+	// HTTP holds an http source's settings.
+	HTTP HTTP
 
 	// Pos is where the source's name stands in the file.
 	Pos Pos
@@ -251,10 +265,10 @@ type Kafka struct {
 	SASL     *KafkaSASL
 }
 
-// NATS holds the settings of a nats source.
-type NATS struct {
-	URL     string
-	Subject string
+// HTTP holds the settings of an http source; zero means the default of package ingest.
+type HTTP struct {
+	MaxBacklog int64 // records stored and not yet acknowledged by the pipeline; past it, 429
+	MaxBody    int64 // bytes of a request body after gzip; past it, 413
 }
 
 // View is a stream computed from other streams. Its clauses apply in SQL order: the inputs
@@ -365,10 +379,12 @@ const (
 	SinkJSONL   SinkKind = "jsonl"
 	SinkCSV     SinkKind = "csv"
 	SinkStdout  SinkKind = "stdout"
+	SinkKafka   SinkKind = "kafka"
+	SinkNATS    SinkKind = "nats" // a NATS JetStream subject, exactly once
 )
 
 // SinkKinds lists the sink kinds in the order messages show them.
-var SinkKinds = []SinkKind{SinkParquet, SinkJSONL, SinkCSV, SinkStdout}
+var SinkKinds = []SinkKind{SinkParquet, SinkJSONL, SinkCSV, SinkStdout, SinkKafka, SinkNATS}
 
 // Sink writes one stream out.
 type Sink struct {
@@ -379,8 +395,8 @@ type Sink struct {
 	// Path is the file written, or the directory part files go to when it has no known
 	// extension or the sink has PartitionBy. Stdout sinks have none.
 	Path string
-	// Format is how a stdout sink encodes rows (jsonl by default, or csv); for file sinks it
-	// equals the kind.
+	// Format is how a stdout or nats sink encodes rows (jsonl by default, or csv); for file
+	// sinks it equals the kind.
 	Format format.Kind
 	// PartitionBy lists expressions whose values name Hive-style partition directories.
 	PartitionBy []Expr
@@ -388,9 +404,41 @@ type Sink struct {
 	// whole-file codec of a jsonl or csv sink (gzip, zstd or none; by default what the path's
 	// extension says). Stdout sinks have none.
 	Compression string
+	// Kafka holds the settings of a kafka sink, nil for other kinds.
+	Kafka *KafkaSink
+	// NATS holds a nats sink's settings.
+	NATS NATSSink
 
 	// Pos is where the sink's name stands in the file.
 	Pos Pos
+}
+
+// The delivery modes of a kafka sink.
+const (
+	DeliveryExactlyOnce = "exactly_once"
+	DeliveryAtLeastOnce = "at_least_once"
+	DeliveryNone        = "none"
+)
+
+// KafkaSink holds the settings of a kafka sink.
+type KafkaSink struct {
+	Brokers []string // seed brokers, host:port
+	TLS     *KafkaTLS
+	SASL    *KafkaSASL
+	Topic   string
+	// Key computes each record's key; zero means records without keys.
+	Key Expr
+	// Headers compute each record's headers, in the order written.
+	Headers []Field
+	// Delivery is DeliveryExactlyOnce (the default), DeliveryAtLeastOnce or DeliveryNone.
+	Delivery string
+	// Format is "json" (the default) or "avro", which needs Registry, the schema registry's
+	// URL.
+	Format   string
+	Registry string
+	// Partitions, from create: {partitions: N}, creates the topic when it does not exist;
+	// 0 means it must exist.
+	Partitions int32
 }
 
 // Expr is an SQL expression as written in the spec, not yet parsed, with where it stands so

@@ -28,13 +28,14 @@ sources:
     topic: tx
     sasl: {mechanism: PLAIN, username: millrace, password: "${KAFKA_PASSWORD}"}
     columns: {id: string, amount: int64, _partition: int64, _offset: int64}
+    checks: [amount < 390]
 sinks:
   rows: {from: tx, kind: jsonl, path: "${OUT}/rows"}
   dead: {from: tx.dead_letters, kind: jsonl, path: "${OUT}/dead"}
 `
 
 // TestKafkaSourceEndToEnd runs a pipeline reading a Kafka topic of 4 partitions, some of
-// whose records do not decode, into file sinks; once the sinks hold every record and the
+// whose records do not decode and some fail a check, into file sinks; once the sinks hold every record and the
 // group holds the offsets past them, it checks the lag on /metrics and stops the run with
 // SIGTERM. The plan, and the error of a wrong password, never show the password.
 func TestKafkaSourceEndToEnd(t *testing.T) {
@@ -83,6 +84,9 @@ func TestKafkaSourceEndToEnd(t *testing.T) {
 	if strings.Contains(printed, password) || !strings.Contains(printed, "tx (4 partitions)") {
 		t.Fatalf("plan:\n%s", printed)
 	}
+	if printed := mustRun(t, "plan", spec, "--json"); strings.Contains(printed, password) || !strings.Contains(printed, "tx (4 partitions)") {
+		t.Fatalf("plan --json:\n%s", printed)
+	}
 
 	addr := freeAddr(t)
 	cps := filepath.Join(dir, "checkpoints")
@@ -103,8 +107,14 @@ func TestKafkaSourceEndToEnd(t *testing.T) {
 	// The group's offsets are committed after the checkpoint is durable, and the file sinks
 	// publish at that checkpoint's commit: every record is in a sink now.
 	rows, dead := sinkRows(t, filepath.Join(dir, "out", "rows")), sinkRows(t, filepath.Join(dir, "out", "dead"))
-	if len(rows) != n-bad || len(dead) != bad {
-		t.Errorf("%d rows and %d dead letters, want %d and %d", len(rows), len(dead), n-bad, bad)
+	const checked = 10 // amounts 390 to 399
+	if len(rows) != n-bad-checked || len(dead) != bad+checked {
+		t.Errorf("%d rows and %d dead letters, want %d and %d", len(rows), len(dead), n-bad-checked, bad+checked)
+	}
+	// t395 is the 99th record of partition 3, so at offset 98, and fails the check.
+	want := `{"file":"tx/3","line":null,"offset":98,"row_group":null,"row":null,"raw":"{\"id\":\"t395\"`
+	if !strings.Contains(strings.Join(dead, "\n"), want) {
+		t.Errorf("no dead letter for t395 at tx/3 offset 98 (%s...) in\n%s", want, strings.Join(dead, "\n"))
 	}
 	if len(rows) > 0 && !strings.Contains(strings.Join(rows, "\n"), `{"id":"t005","amount":5,"_partition":1,"_offset":1}`) {
 		t.Errorf("rows lack t005 with its partition and offset:\n%s", strings.Join(rows[:min(5, len(rows))], "\n"))

@@ -20,15 +20,18 @@ import (
 // buildPlan loads and plans a spec at parallelism, its generated sources in partitions;
 // spec mistakes are usage errors (exit status 2). It gives up when the command's context
 // ends, with errInterrupted.
-func buildPlan(cmd *cobra.Command, path string, parallelism, partitions int) (*plan.Plan, error) {
+func buildPlan(cmd *cobra.Command, path string, parallelism, partitions int, ingestURL ...string) (*plan.Plan, error) {
 	ctx := cmd.Context()
 	if ctx == nil { // a command that was never executed, as tests build them
 		ctx = context.Background()
 	}
 	s, err := spec.LoadContext(ctx, path)
 	if err == nil {
-		var p *plan.Plan
 		opts := plan.Options{Parallelism: parallelism, Partitions: partitions, Stdout: cmd.OutOrStdout(), Stdin: cmd.InOrStdin()}
+		if len(ingestURL) > 0 {
+			opts.IngestURL = ingestURL[0]
+		}
+		var p *plan.Plan
 		if p, err = plan.BuildContext(ctx, s, opts); err == nil {
 			return p, nil
 		}
@@ -94,7 +97,8 @@ Ctrl-C or SIGTERM stops planning at once, with exit status 130 or 143.`,
 
 func newRunCmd() *cobra.Command {
 	var parallelism int
-	var listen string
+	var listen listenFlags
+	var ingestListen string
 	var cp checkpointFlags
 	var auto autoscaleFlags
 	var mem memoryBudgetFlag
@@ -119,13 +123,20 @@ keeps, a view nothing reads, no sinks), as plan does.
 Checkpoints make the run exactly-once: every --checkpoint-interval the sources record
 where they stand and every step its state, in --checkpoint (default
 ./.millrace/PIPELINE/), and sinks publish their files only once a checkpoint holding them
-is durable. A run that was killed or stopped resumes from its newest checkpoint: nothing
-is lost and nothing written twice, even at another -p (keyed state moves with its key
-groups). After a run that finished, the next starts afresh; --fresh starts over anyway. One
+is durable; a kafka sink (delivery: exactly_once) produces a checkpoint's rows in one
+transaction then, so read_committed consumers see them at the checkpoint interval. A run
+that was killed or stopped resumes from its newest checkpoint: nothing is lost and nothing
+written twice, even at another -p (keyed state moves with its key groups). After a run
+that finished, the next starts afresh; --fresh starts over anyway. One
 run at a time holds --checkpoint: a second run of the same pipeline is refused, naming the
 first. A changed source or sink is refused; so is a view that holds window state and whose
 definition changed, since its open windows would miss what was read before: --reset-view
 NAME accepts that loss, --fresh starts over. A changed view without state just goes on.
+
+A kafka source never ends: the run goes on until it is stopped. Its checkpoints hold each
+partition's offset, committed to the source's consumer group once durable; a checkpointed
+offset that retention has deleted fails the resume, naming the partition (--fresh starts
+over from the source's start:).
 
 A run that fails (a sink cannot write, say) starts again from its newest checkpoint, up to
 --restarts times, waiting --restart-backoff, then twice as long each time (at most 30s,
@@ -139,6 +150,16 @@ advisor asks for, between --min-parallelism and --max-parallelism, without a res
 --memory-budget bounds the state of the steps (default 70% of the cgroup's or machine's
 memory): sources ahead of the watermark pause above three quarters of it until windows
 fire, and a run whose state still outgrows it stops with a line naming the step.
+
+--listen serves the dashboard, /metrics and /api/... (loopback only by default). An address
+other machines reach needs --listen-token-file (every request then carries
+"Authorization: Bearer TOKEN"; a browser opens /?token=TOKEN once) or --tls-cert and
+--tls-key (--tls-client-ca for mutual TLS), or --insecure-listen on purpose. Requests whose
+Host header names another server are refused (--listen-host adds names).
+
+An http source takes records at POST --ingest-listen/ingest/SOURCE (NDJSON or a JSON array,
+gzip accepted), answered 202 once they are stored durably under --checkpoint, so a crash
+after the answer loses nothing; the same security flags apply there.
 
 Ctrl-C (or SIGTERM) stops the run with a last checkpoint, from which the next run goes
 on; a second Ctrl-C aborts.`,
@@ -159,7 +180,16 @@ on; a second Ctrl-C aborts.`,
 			if auto.on {
 				partitions = auto.max // generated streams stay the same at every parallelism
 			}
-			build := func(n int) (*plan.Plan, error) { return buildPlan(cmd, args[0], n, partitions) }
+			in, err := serveIngest(cmd, args[0], &cp, ingestListen, &listen)
+			if err != nil {
+				return err
+			}
+			defer func() {
+				if err := in.Close(); err != nil {
+					fmt.Fprintf(cmd.ErrOrStderr(), "millrace: ingest: %v\n", err)
+				}
+			}()
+			build := func(n int) (*plan.Plan, error) { return buildPlan(cmd, args[0], n, partitions, in.URL()) }
 			p, err := build(parallelism)
 			if err != nil {
 				return err
@@ -176,7 +206,7 @@ on; a second Ctrl-C aborts.`,
 					cp.off = true
 				}
 			}
-			mon, advisor, stopWatching, err := watchRun(cmd, listen, p, advisorConfig(1, parallelism, auto))
+			mon, advisor, stopWatching, err := watchRun(cmd, &listen, p, advisorConfig(1, parallelism, auto))
 			if err != nil {
 				return err
 			}
@@ -218,7 +248,8 @@ on; a second Ctrl-C aborts.`,
 		},
 	}
 	cmd.Flags().IntVarP(&parallelism, "parallelism", "p", runtime.GOMAXPROCS(0), "subtasks per parallel step")
-	addListenFlag(cmd, &listen)
+	listen.add(cmd)
+	cmd.Flags().StringVar(&ingestListen, "ingest-listen", defaultIngestListen, "address where http sources take records (POST /ingest/SOURCE); the --listen-token-file, --tls-* and --listen-host flags secure it too")
 	cp.add(cmd)
 	auto.add(cmd, false)
 	mem.add(cmd)

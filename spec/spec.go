@@ -16,7 +16,7 @@
 //	                     event_time, watermark, idle_timeout, checks: [expr, ...],
 //	                     redact: [column or field, ...] (masked where the API shows records)
 //	  file               path (glob, or - for standard input; required), format (default: by
-//	                     extension, jsonl for -), table: bool
+//	                     extension, jsonl for -), table: bool,
 //	                     timezone (of timestamps without an offset; default UTC)
 //	  http               path (URL path, default /ingest/NAME), format (jsonl: NDJSON or a JSON
 //	                     array), max_backlog (records not yet acknowledged; default 1000000),

@@ -236,7 +236,9 @@ func (c *ingestChild) kill(t *testing.T) {
 	if err := c.cmd.Process.Signal(syscall.SIGKILL); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		t.Fatal(err)
 	}
-	_ = <-c.done // a killed process exits with the signal; nothing else to learn
+	if err := <-c.done; err == nil {
+		t.Log("the run ended before its kill")
+	}
 }
 
 // stop asks the process to stop (SIGTERM: a last checkpoint) and fails the test unless it

@@ -276,3 +276,21 @@ func waitForRows(t *testing.T, dir string, n int) []string {
 		}
 	}
 }
+
+// TestSecondRunOfAnIngestPipelineIsRefused starts a run taking posted records and a second
+// one on the same checkpoint directory: the second is refused, naming the first, before it
+// touches the store.
+func TestSecondRunOfAnIngestPipelineIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	spec := filepath.Join(dir, "crash-ingest.yaml")
+	if err := os.WriteFile(spec, []byte(crashIngestSpec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("OUT", filepath.Join(dir, "out"))
+	first := runIngestChild(t, spec, dir, filepath.Join(dir, "out"), freeAddr(t), 0)
+	_, err := run(t, "run", spec, "--listen", "", "--ingest-listen", freeAddr(t), "--checkpoint", filepath.Join(dir, "checkpoints"))
+	if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "checkpoints", "ingest")+" is held by pid") {
+		t.Errorf("a second run: %v", err)
+	}
+	first.stop(t)
+}

@@ -14,7 +14,9 @@
 //	sources.NAME         kind: generator | file | http | kafka | nats | nexmark (required)
 //	                     schema: transaction | columns: {col: TYPE [null | not null], ...}
 //	                     event_time, watermark, idle_timeout, checks: [expr, ...]
-//	  file               path (glob, required), format (default: by extension), table: bool
+//	  file               path (glob, or - for standard input; required), format (default: by
+//	                     extension, jsonl for -), table: bool
+//	                     timezone (of timestamps without an offset; default UTC)
 //	  http               path (URL path, default /ingest/NAME), format (jsonl: NDJSON or a JSON
 //	                     array), max_backlog (records not yet acknowledged; default 1000000),
 //	                     max_body (size after gzip, such as 16MiB; the default)
@@ -165,6 +167,9 @@ type Source struct {
 	// nexmark source sets neither: its schema is its stream's (nexmark.Schema).
 	Schema  string
 	Columns []schema.Column
+	// Zone (timezone:) is the zone of JSONL and CSV timestamps written without an offset
+	// (2026-03-02 00:00:01.494); nil means UTC.
+	Zone *time.Location
 	// EventTime names the timestamp column that drives windows and watermarks. Empty means
 	// the source has no event time. A generator's defaults to "ts", a nexmark source's to
 	// "date_time".

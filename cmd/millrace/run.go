@@ -27,7 +27,7 @@ func buildPlan(cmd *cobra.Command, path string, parallelism, partitions int, ing
 	}
 	s, err := spec.LoadContext(ctx, path)
 	if err == nil {
-		opts := plan.Options{Parallelism: parallelism, Partitions: partitions, Stdout: cmd.OutOrStdout()}
+		opts := plan.Options{Parallelism: parallelism, Partitions: partitions, Stdout: cmd.OutOrStdout(), Stdin: cmd.InOrStdin()}
 		if len(ingestURL) > 0 {
 			opts.IngestURL = ingestURL[0]
 		}
@@ -45,6 +45,13 @@ func buildPlan(cmd *cobra.Command, path string, parallelism, partitions int, ing
 	return nil, err
 }
 
+// printWarnings prints the plan's warnings on stderr, one line each.
+func printWarnings(cmd *cobra.Command, p *plan.Plan) {
+	for _, w := range p.Warnings {
+		fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s\n", w)
+	}
+}
+
 func newPlanCmd() *cobra.Command {
 	var asJSON bool
 	var parallelism int
@@ -55,6 +62,9 @@ func newPlanCmd() *cobra.Command {
 the physical dataflow: each step with its parallelism, what it computes, where its input
 comes from and how it is partitioned (forward, rebalance, or hashed by key), and its columns.
 A mistake in the spec is one line naming file, line and key path, with exit status 2.
+What runs but is likely a mistake (a source whose refused records no sink keeps, a view
+nothing reads, no sinks at all) is printed on stderr as a warning line; run prints the same
+warnings before it starts.
 Ctrl-C or SIGTERM stops planning at once, with exit status 130 or 143.`,
 		Example: `  millrace plan examples/card-velocity.yaml
   millrace plan examples/card-velocity.yaml --json | jq '.steps[].name'`,
@@ -64,6 +74,7 @@ Ctrl-C or SIGTERM stops planning at once, with exit status 130 or 143.`,
 			if err != nil {
 				return err
 			}
+			printWarnings(cmd, p)
 			if cmd.Context().Err() != nil {
 				return fmt.Errorf("%w while planning %s", errInterrupted, args[0])
 			}
@@ -102,6 +113,12 @@ rejected (dead letters) or late, and every view's input as kept, filtered or sen
 view's errors (VIEW.errors: rows on which an expression failed, or a sum would overflow).
 A damaged file or Parquet row group becomes a dead letter and the run goes on; on_error:
 fail on a source or view fails the run instead.
+A file source with path - reads standard input (jsonl, or csv with format: csv) once,
+to its end: a run with one takes no checkpoints (and so is not resumed or restarted), says
+so, and refuses --checkpoint and --autoscale.
+
+Before it starts, run prints the plan's warnings (a source whose refused records no sink
+keeps, a view nothing reads, no sinks), as plan does.
 
 Checkpoints make the run exactly-once: every --checkpoint-interval the sources record
 where they stand and every step its state, in --checkpoint (default
@@ -176,6 +193,18 @@ on; a second Ctrl-C aborts.`,
 			p, err := build(parallelism)
 			if err != nil {
 				return err
+			}
+			printWarnings(cmd, p)
+			if stdin := p.StdinSources(); len(stdin) > 0 {
+				switch {
+				case auto.on:
+					return usagef("--autoscale moves state through checkpoints, and source %s reads standard input, which is read once", stdin[0])
+				case cp.dir != "":
+					return usagef("--checkpoint %s: source %s reads standard input, which is read once and cannot be checkpointed; leave --checkpoint out to run without checkpoints", cp.dir, stdin[0])
+				case !cp.off:
+					fmt.Fprintf(cmd.ErrOrStderr(), "source %s reads standard input, which is read once: this run takes no checkpoints\n", stdin[0])
+					cp.off = true
+				}
 			}
 			mon, advisor, stopWatching, err := watchRun(cmd, &listen, p, advisorConfig(1, parallelism, auto))
 			if err != nil {

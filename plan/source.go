@@ -119,6 +119,13 @@ func (b *builder) source(ctx context.Context, src *spec.Source) error {
 		}
 		impl, does = ns, does2
 		p = min(p, ns.Partitions())
+	case spec.SourceHTTP:
+		hs, what, err := httpSource(b.spec.Name, src, s, b.opts.IngestURL)
+		if err != nil {
+			return b.spec.Errorf("sources."+src.Name, "%v", err)
+		}
+		impl, does = hs, what
+		p = min(p, hs.Partitions())
 	default:
 		return b.spec.Errorf("sources."+src.Name+".kind", "%s sources are not available yet", src.Kind)
 	}

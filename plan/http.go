@@ -20,7 +20,7 @@ func httpSource(pipeline string, src *spec.Source, s *arrow.Schema, url string) 
 	}
 	durable := "millrace-" + pipeline + "-" + src.Name
 	ns, err := natsjs.NewSource(natsjs.SourceConfig{Conn: natsjs.Conn{URL: url, Name: "millrace source " + src.Name},
-		Stream: ingest.StreamName(src.Name), Subject: ingest.Subject(src.Name), Durable: durable, Format: format.JSONL, Schema: s})
+		Stream: ingest.StreamName(src.Name), Subject: ingest.Subject(src.Name), Durable: durable, Format: format.JSONL, Schema: s, Zone: src.Zone})
 	if err != nil {
 		return nil, "", err
 	}

@@ -221,9 +221,13 @@ func (t *sourceTask) readOnce(p *partitionState) (bool, error) {
 	t.tally = ledgerTally{}
 	defer func() { t.stats.count(t.tally) }()
 	rec, dead, err := p.reader.Read(t.r.readCtx)
-	if waited := p.reader.Progress().Waited; waited > p.waited {
+	progress := p.reader.Progress()
+	if waited := progress.Waited; waited > p.waited {
 		t.meter.wait(waited - p.waited)
 		p.waited = waited
+	}
+	if t.src.Capabilities().Lag {
+		t.stats.setLag(p.index, progress.Lag)
 	}
 	if err != nil && t.r.readCtx.Err() != nil && t.r.ctx.Err() == nil {
 		return false, errStopped
@@ -272,9 +276,13 @@ func (t *sourceTask) check(p *partitionState, rec arrow.RecordBatch, dead []form
 	}
 	// Text readers say which line each row came from; rows keep their line through the
 	// checks, so a dead letter names it.
-	var lines []int64
-	if l := p.reader.Progress().Lines; len(l) == int(rec.NumRows()) {
+	var lines, offsets []int64
+	progress := p.reader.Progress()
+	if l := progress.Lines; len(l) == int(rec.NumRows()) {
 		lines = append([]int64(nil), l...)
+	}
+	if o := progress.Offsets; len(o) == int(rec.NumRows()) { // a broker's record names its offset
+		offsets = append([]int64(nil), o...)
 	}
 	file := p.reader.Position().File
 	for _, c := range checks {
@@ -295,6 +303,9 @@ func (t *sourceTask) check(p *partitionState, rec arrow.RecordBatch, dead []form
 			if lines != nil {
 				d.Line = lines[i]
 			}
+			if offsets != nil {
+				d.AtOffset, d.Offset = true, offsets[i]
+			}
 			dead = append(dead, d)
 		}
 		if len(keep) == int(rec.NumRows()) {
@@ -305,6 +316,12 @@ func (t *sourceTask) check(p *partitionState, rec arrow.RecordBatch, dead []form
 				lines[k] = lines[i]
 			}
 			lines = lines[:len(keep)]
+		}
+		if offsets != nil {
+			for k, i := range keep {
+				offsets[k] = offsets[i]
+			}
+			offsets = offsets[:len(keep)]
 		}
 		kept, err := t.keep(rec, keep)
 		if err != nil {

@@ -42,8 +42,21 @@ type NodeStats struct {
 	// Sources only: the bytes of input the subtask's partitions hold, when the source knows
 	// (source.Sized), and how many it has read.
 	InputBytes, InputBytesRead atomic.Int64
+	// Sources that know it only: each partition's lag in records (source.Progress.Lag).
+	lagMu sync.Mutex
+	lag   map[int]int64
 
 	inbox chan envelope // operators only
+}
+
+// setLag records the lag of a source partition.
+func (s *NodeStats) setLag(partition int, lag int64) {
+	s.lagMu.Lock()
+	if s.lag == nil {
+		s.lag = make(map[int]int64)
+	}
+	s.lag[partition] = lag
+	s.lagMu.Unlock()
 }
 
 // ledgerTally is a source's ledger counts of one batch.
@@ -89,7 +102,10 @@ type NodeReport struct {
 	StateBytes int64
 	// MemoryPauses counts the times a source's subtasks paused for the memory budget.
 	MemoryPauses int64
-	Latency      Latency
+	// Lag maps each partition of a source that knows its lag (a broker's) to the records
+	// the partition holds past the reader's position; nil for other nodes.
+	Lag     map[int]int64
+	Latency Latency
 	// HotKeys are the most frequent keys of a node fed by hash edges, most frequent first.
 	HotKeys []HotKey
 }
@@ -138,6 +154,12 @@ func nodeReport(subs []*NodeStats) NodeReport {
 		total.StateBytes += r.StateBytes
 		total.MemoryPauses += r.MemoryPauses
 		total.Latency = total.Latency.add(r.Latency)
+		for p, lag := range r.Lag {
+			if total.Lag == nil {
+				total.Lag = make(map[int]int64)
+			}
+			total.Lag[p] = lag
+		}
 	}
 	return total
 }
@@ -159,6 +181,14 @@ func (s *NodeStats) snapshot() NodeReport {
 	l := s.ledger
 	s.ledgerMu.Unlock()
 	r.Read, r.Accepted, r.Rejected, r.Late = l.read, l.accepted, l.rejected, l.late
+	s.lagMu.Lock()
+	if s.lag != nil {
+		r.Lag = make(map[int]int64, len(s.lag))
+		for p, lag := range s.lag {
+			r.Lag[p] = lag
+		}
+	}
+	s.lagMu.Unlock()
 	if s.inbox != nil {
 		r.Queued, r.QueueCapacity = len(s.inbox), cap(s.inbox)
 	}

@@ -222,7 +222,7 @@ func (cr *csvReader) readRecord() (reason error, ok bool, err error) {
 	if long {
 		return fmt.Errorf("record longer than %d bytes (first bytes kept)", cr.opts.MaxRecordBytes), true, nil
 	}
-	for openQuote(cr.rec) && len(cr.rec) < cr.opts.MaxRecordBytes {
+	for OpenQuote(cr.rec) && len(cr.rec) < cr.opts.MaxRecordBytes {
 		more, ref, long, err := cr.nextLine()
 		if err == io.EOF {
 			break
@@ -266,8 +266,9 @@ func (cr *csvReader) readRecord() (reason error, ok bool, err error) {
 	return serr, true, nil
 }
 
-// openQuote reports whether rec ends inside a quoted field.
-func openQuote(rec []byte) bool {
+// OpenQuote reports whether the CSV text rec ends inside a quoted field, so that a record
+// read line by line goes on at the next line.
+func OpenQuote(rec []byte) bool {
 	const (
 		fieldStart = iota
 		unquoted

@@ -11,20 +11,25 @@ import (
 )
 
 // DeadLetter is an input record that could not be decoded: its bytes as read, where it was,
-// and why it was refused. Text formats set Line and Offset; Parquet sets RowGroup and Row.
+// and why it was refused. Text formats set Line and Offset; Parquet sets RowGroup and Row; a
+// broker's record sets AtOffset, File to its topic/partition (or stream) and Offset to its offset.
 type DeadLetter struct {
 	File     string
 	Line     int64 // 1-based line where the record starts; 0 if not a text format
 	Offset   int64 // byte offset where the record starts in the decompressed stream
 	RowGroup int   // Parquet row group, -1 if not Parquet
 	Row      int64 // row within the Parquet row group
+	AtOffset bool  // a broker's record: File is its topic/partition, Offset its offset there
 	Raw      []byte
 	Reason   string // `amount: "12,50 EUR" is not a decimal`
 }
 
 // Where says where the record was, as a user reads it: `tx.jsonl:12` or
-// `tx.parquet: row group 3, row 17`.
+// `tx.parquet: row group 3, row 17`, or `tx/3: offset 1742` for a broker's record.
 func (d DeadLetter) Where() string {
+	if d.AtOffset {
+		return fmt.Sprintf("%s: offset %d", d.File, d.Offset)
+	}
 	if d.RowGroup >= 0 && d.Line == 0 {
 		return fmt.Sprintf("%s: row group %d, row %d", d.File, d.RowGroup, d.Row)
 	}
@@ -61,12 +66,18 @@ func DeadLetterBatch(mem memory.Allocator, dead []DeadLetter) arrow.RecordBatch 
 	reason := b.Field(6).(*array.StringBuilder)
 	for _, d := range dead {
 		file.Append(d.File)
-		if d.Line > 0 {
+		switch {
+		case d.AtOffset:
+			line.AppendNull()
+			off.Append(d.Offset)
+			rg.AppendNull()
+			row.AppendNull()
+		case d.Line > 0:
 			line.Append(d.Line)
 			off.Append(d.Offset)
 			rg.AppendNull()
 			row.AppendNull()
-		} else {
+		default:
 			line.AppendNull()
 			off.AppendNull()
 			rg.Append(int32(d.RowGroup))

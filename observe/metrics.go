@@ -34,6 +34,8 @@ type Collector struct {
 	latency  *prometheus.Desc
 	// Per pipeline: checkpoints completed and failed, and how long the newest took.
 	completed, failed, duration *prometheus.Desc
+	// Per source partition, for sources that know it: the consumer lag.
+	lag *prometheus.Desc
 }
 
 // NewCollector returns a collector of the run that monitor watches; sources names the
@@ -58,6 +60,9 @@ func NewCollector(pipeline string, monitor *engine.Monitor, sources []string) *C
 	c.completed = prometheus.NewDesc("millrace_checkpoints_completed_total", "Checkpoints made durable.", pipelineOnly, nil)
 	c.failed = prometheus.NewDesc("millrace_checkpoints_failed_total", "Checkpoints that could not be written; the one before stays.", pipelineOnly, nil)
 	c.duration = prometheus.NewDesc("millrace_checkpoint_duration_seconds", "Time from the newest checkpoint's trigger until it was durable.", pipelineOnly, nil)
+	c.lag = prometheus.NewDesc("millrace_source_lag_records",
+		"Records a source partition holds at its broker past the position read (a consumer's lag), for sources that know it.",
+		[]string{"pipeline", "source", "partition"}, nil)
 	for _, s := range sources {
 		c.sources[s] = true
 	}
@@ -108,6 +113,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.completed
 	ch <- c.failed
 	ch <- c.duration
+	ch <- c.lag
 }
 
 // Collect reads the run's figures and sends one sample per metric, node and subtask.
@@ -123,6 +129,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.duration, prometheus.GaugeValue, cp.LastDuration.Seconds(), c.pipeline)
 	}
 	for _, n := range st.Nodes {
+		for p, lag := range n.Lag {
+			ch <- prometheus.MustNewConstMetric(c.lag, prometheus.GaugeValue, float64(lag), c.pipeline, n.Name, strconv.Itoa(p))
+		}
 		for _, sub := range n.Subtasks {
 			labels := []string{c.pipeline, n.Name, strconv.Itoa(sub.Subtask)}
 			for _, m := range c.metrics {

@@ -38,6 +38,10 @@ type NodeLoad struct {
 	StateBytes int64    `json:"state_bytes"`
 	// BacklogBytes is the input a source has left, when it knows.
 	BacklogBytes *int64 `json:"backlog_bytes,omitempty"`
+	// LagRecords is the records a source's partitions hold at their broker past the
+	// positions read, summed, and PartitionLag each partition's, for sources that know.
+	LagRecords   *int64        `json:"lag_records,omitempty"`
+	PartitionLag map[int]int64 `json:"partition_lag,omitempty"`
 	// HotKeys are the most frequent keys of a keyed node's recent input.
 	HotKeys []HotKey `json:"hot_keys,omitempty"`
 }
@@ -151,6 +155,13 @@ func nodeLoad(n, b engine.NodeReport, elapsed float64, now time.Time) NodeLoad {
 	}
 	if backlog := n.Backlog(); backlog >= 0 {
 		l.BacklogBytes = &backlog
+	}
+	if n.Lag != nil {
+		var total int64
+		for _, lag := range n.Lag {
+			total += lag
+		}
+		l.LagRecords, l.PartitionLag = &total, n.Lag
 	}
 	for _, h := range n.HotKeys {
 		l.HotKeys = append(l.HotKeys, HotKey{Key: h.Key, Share: h.Share, Subtask: h.Subtask})

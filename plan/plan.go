@@ -128,6 +128,7 @@ type stream struct {
 
 // builder carries the state of one Build.
 type builder struct {
+	ctx      context.Context // the build's, for steps that ask a broker
 	spec     *spec.Spec
 	opts     Options
 	plan     *Plan
@@ -165,7 +166,7 @@ func BuildContext(ctx context.Context, s *spec.Spec, opts Options) (*Plan, error
 	if opts.Mem == nil {
 		opts.Mem = memory.DefaultAllocator
 	}
-	b := &builder{spec: s, opts: opts, plan: &Plan{Spec: s, Graph: &engine.Graph{KeyGroups: opts.KeyGroups}},
+	b := &builder{ctx: ctx, spec: s, opts: opts, plan: &Plan{Spec: s, Graph: &engine.Graph{KeyGroups: opts.KeyGroups}},
 		streams: map[string]stream{}, steps: map[*engine.Node]*Step{}, timeCols: map[string]string{}}
 	for _, src := range s.Sources {
 		if src.Table {
@@ -174,7 +175,7 @@ func BuildContext(ctx context.Context, s *spec.Spec, opts Options) (*Plan, error
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("plan: %w", err)
 		}
-		if err := b.source(src); err != nil {
+		if err := b.source(ctx, src); err != nil {
 			return nil, err
 		}
 	}

@@ -20,6 +20,9 @@ func (b *builder) sink(k *spec.Sink) error {
 		return err
 	}
 	name := "sink." + k.Name
+	if k.Kind == spec.SinkKafka {
+		return b.kafkaSink(k, name, from)
+	}
 	if k.Kind == spec.SinkStdout {
 		kind := k.Format
 		if kind == "" {
@@ -33,6 +36,9 @@ func (b *builder) sink(k *spec.Sink) error {
 		b.plan.Outputs = append(b.plan.Outputs, Output{Sink: k.Name, Node: name, Kind: string(kind), Schema: from.schema})
 		b.connect(from, n, 0, engine.Rebalance)
 		return nil
+	}
+	if k.Kind == spec.SinkNATS {
+		return b.natsSink(k, from, name)
 	}
 	kind, _, derr := format.Detect(k.Path)
 	opts := sink.FileOptions{Path: k.Path, Kind: format.Kind(k.Kind), Dir: derr != nil || len(k.PartitionBy) > 0, Overwrite: k.Overwrite}

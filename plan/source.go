@@ -1,7 +1,9 @@
 package plan
 
 import (
+	"context"
 	"fmt"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -22,8 +24,9 @@ type check struct {
 
 func (c check) String() string { return c.text }
 
-// source adds a streaming source and its side streams.
-func (b *builder) source(src *spec.Source) error {
+// source adds a streaming source and its side streams. ctx covers asking brokers for their
+// topics' partitions.
+func (b *builder) source(ctx context.Context, src *spec.Source) error {
 	s, err := src.ArrowSchema()
 	if err != nil {
 		return b.spec.Errorf("sources."+src.Name, "%v", err)
@@ -93,6 +96,21 @@ func (b *builder) source(src *spec.Source) error {
 		}
 		impl, does = nexmark.NewSource(cfg, kind), fmt.Sprintf("generate the %s events of %d Nexmark events at %d/s in %d partition(s)", kind, cfg.Events, cfg.FirstEventRate, cfg.Partitions)
 		p = min(p, cfg.Partitions)
+	case spec.SourceKafka:
+		ks, err := b.kafkaSource(ctx, src, s)
+		if err != nil {
+			return err
+		}
+		impl, does = ks, fmt.Sprintf("read %s from Kafka at %s, %s, from %s where no checkpoint says, offsets committed to group %s",
+			src.Format, strings.Join(src.Kafka.Brokers, ","), ks.Describe(), startOf(src), ks.Group())
+		p = min(p, ks.Partitions())
+	case spec.SourceNATS:
+		ns, does2, err := natsSource(b.spec.Name, src, s)
+		if err != nil {
+			return b.spec.Errorf("sources."+src.Name, "%v", err)
+		}
+		impl, does = ns, does2
+		p = min(p, ns.Partitions())
 	default:
 		return b.spec.Errorf("sources."+src.Name+".kind", "%s sources are not available yet", src.Kind)
 	}

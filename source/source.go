@@ -55,6 +55,9 @@ type Capabilities struct {
 	// Resumable: readers' Checkpoint says where the next Read starts, and Open goes on from
 	// there. Checkpoints need every source of a run to be resumable.
 	Resumable bool
+	// Lag: readers' Progress says how many records their partition holds past their
+	// position (a broker's consumer lag).
+	Lag bool
 }
 
 // PartitionReader reads one partition.
@@ -85,8 +88,16 @@ type Progress struct {
 	// Waited is the time the reader has spent inside Read waiting for rows to come due (a
 	// paced generator, a broker poll); the engine counts it as idle, not busy.
 	Waited time.Duration
+	// Lag is how many records the partition holds past the reader's position, as its
+	// broker last said (high watermark minus the next offset), for a source whose
+	// Capabilities say Lag; zero otherwise.
+	Lag int64
 	// Lines gives, for each row of the batch the last Read returned, its line in the input
 	// (text formats), so a dead letter made later names it; nil otherwise. It is valid
 	// until the next Read.
 	Lines []int64
+	// Offsets gives, for each row of the batch the last Read returned, its offset in its
+	// broker partition (broker sources), so a dead letter made later names it; nil
+	// otherwise. It is valid until the next Read.
+	Offsets []int64
 }

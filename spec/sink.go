@@ -39,10 +39,18 @@ var fileSinks = kinds(SinkParquet, SinkJSONL, SinkCSV)
 // maps each key the sink gives to its pair.
 func (d *decoder) finishSink(k *Sink, key *yaml.Node, path string, has map[string]pair) {
 	switch k.Kind {
-	case SinkStdout:
+	case SinkStdout, SinkNATS:
 		if k.Format == "" {
 			k.Format = format.JSONL
 		}
+		for _, req := range map[SinkKind][]string{SinkNATS: {"url", "subject"}}[k.Kind] {
+			if _, ok := has[req]; !ok {
+				d.errorf(key, path, "%s is required for a %s sink", req, k.Kind)
+			}
+		}
+		return
+	case SinkKafka:
+		d.finishKafkaSink(k, key, path, has)
 		return
 	case "":
 		return
@@ -92,8 +100,41 @@ func (d *decoder) finishSink(k *Sink, key *yaml.Node, path string, has map[strin
 	k.Compression = v
 }
 
+// finishKafkaSink checks the keys a kafka sink requires and applies its defaults.
+func (d *decoder) finishKafkaSink(k *Sink, key *yaml.Node, path string, has map[string]pair) {
+	if k.Kafka == nil {
+		k.Kafka = &KafkaSink{}
+	}
+	for _, req := range []string{"brokers", "topic"} {
+		if _, ok := has[req]; !ok {
+			d.errorf(key, path, "%s is required for a kafka sink", req)
+		}
+	}
+	if k.Kafka.Delivery == "" {
+		k.Kafka.Delivery = DeliveryExactlyOnce
+	}
+	if k.Kafka.Format == "" {
+		k.Kafka.Format = "json"
+	}
+	r, hasRegistry := has["registry"]
+	switch {
+	case k.Kafka.Format == "avro" && !hasRegistry:
+		d.errorf(key, path, "format avro needs registry: the schema registry's URL")
+	case k.Kafka.Format != "avro" && hasRegistry:
+		d.errorf(r.keyNode, r.path, "a schema registry is for format: avro")
+	}
+}
+
+// kafkaSink returns the kafka settings of k, made on first use.
+func kafkaSink(k *Sink) *KafkaSink {
+	if k.Kafka == nil {
+		k.Kafka = &KafkaSink{}
+	}
+	return k.Kafka
+}
+
 // sinkFields are the keys of a sink other than kind.
-var sinkFields = map[string]field[Sink]{
+var sinkFields = withFields(map[string]field[Sink]{
 	"from": {set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
 		if deref(n).Kind == yaml.SequenceNode {
 			d.errorf(n, p, "must be one source or view name: a sink writes one stream (union several in a view with from: [a, b])")
@@ -104,11 +145,17 @@ var sinkFields = map[string]field[Sink]{
 	"path": {only: fileSinks, set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
 		k.Path, _ = d.str(n, p, "a file or directory path")
 	}},
-	"format": {only: kinds(SinkStdout), set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
+	"format": {only: kinds(SinkStdout, SinkKafka, SinkNATS), set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
+		if k.Kind == SinkKafka {
+			if v, ok := enum(d, n, p, "record format", []string{"json", "avro"}); ok {
+				kafkaSink(k).Format = v
+			}
+			return
+		}
 		if v, ok := d.str(n, p, "jsonl or csv"); ok {
 			f, err := format.ParseKind(v)
 			if err == nil && f == format.Parquet {
-				d.errorf(n, p, "stdout takes jsonl or csv, not parquet")
+				d.errorf(n, p, "%s takes jsonl or csv, not parquet", k.Kind)
 				return
 			}
 			if err != nil {
@@ -127,10 +174,67 @@ var sinkFields = map[string]field[Sink]{
 	"redact": {only: fileSinks, set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
 		k.Redact, _ = d.boolean(n, p)
 	}},
+	"brokers": {only: kinds(SinkKafka), set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
+		items, _ := d.list(n, p, "a list of host:port addresses")
+		for _, it := range items {
+			if v, ok := d.str(it.node, it.path, "a host:port address"); ok {
+				kafkaSink(k).Brokers = append(kafkaSink(k).Brokers, v)
+			}
+		}
+	}},
+	"tls": {only: kinds(SinkKafka), set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
+		kafkaSink(k).TLS = d.kafkaTLS(n, p)
+	}},
+	"sasl": {only: kinds(SinkKafka), set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
+		kafkaSink(k).SASL = d.kafkaSASL(n, p)
+	}},
+	"topic": {only: kinds(SinkKafka), set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
+		kafkaSink(k).Topic, _ = d.str(n, p, "a topic name")
+	}},
+	"key": {only: kinds(SinkKafka), set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
+		kafkaSink(k).Key, _ = d.expr(n, p)
+	}},
+	"headers": {only: kinds(SinkKafka), set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
+		pairs, _ := d.mapping(n, p, "a mapping of header names to expressions, such as {channel: channel}")
+		for _, h := range pairs {
+			if e, ok := d.expr(h.val, h.path); ok {
+				kafkaSink(k).Headers = append(kafkaSink(k).Headers, Field{Name: h.key, Expr: e})
+			}
+		}
+	}},
+	"delivery": {only: kinds(SinkKafka), set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
+		if v, ok := enum(d, n, p, "delivery", []string{DeliveryExactlyOnce, DeliveryAtLeastOnce, DeliveryNone}); ok {
+			kafkaSink(k).Delivery = v
+		}
+	}},
+	"registry": {only: kinds(SinkKafka), set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
+		kafkaSink(k).Registry, _ = d.str(n, p, "a schema registry URL")
+	}},
+	"create": {only: kinds(SinkKafka), set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
+		pairs, ok := d.mapping(n, p, "a mapping such as {partitions: 4}")
+		if !ok {
+			return
+		}
+		if len(pairs) == 0 {
+			d.errorf(n, p, "is empty; want {partitions: N}")
+		}
+		for _, c := range pairs {
+			if c.key != "partitions" {
+				d.errorf(c.keyNode, c.path, "unknown key; create takes partitions")
+				continue
+			}
+			v, ok := d.integer(c.val, c.path)
+			if ok && (v < 1 || v > 1<<20) {
+				d.errorf(c.val, c.path, "%d partitions: want 1 or more", v)
+				continue
+			}
+			kafkaSink(k).Partitions = int32(v)
+		}
+	}},
 	"compression": {only: fileSinks, set: func(*decoder, *Sink, *yaml.Node, string) {
 		// Checked in finishSink: what is allowed depends on the kind and the path.
 	}},
-}
+}, natsSinkFields, natsConnFields(kinds(SinkNATS), func(k *Sink) *NATSConn { return &k.NATS.NATSConn }))
 
 // systemDirs are the directories no sink writes into, even given as absolute paths: what
 // is there belongs to the operating system, and a mistyped path must not replace it.

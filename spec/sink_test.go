@@ -46,14 +46,37 @@ func TestSinkDefaults(t *testing.T) {
 func TestSinkErrors(t *testing.T) {
 	sink := func(body string) string { return head + "sinks:\n  out: " + body + "\n" }
 	checkErrors(t, []errorCase{
-		{"unknown kind", sink("{from: tx, kind: kafka}"), []string{
-			`t.yaml:5: sinks.out.kind: unknown sink kind "kafka" (want parquet, jsonl, csv or stdout)`,
+		{"unknown kind", sink("{from: tx, kind: kafca}"), []string{
+			`t.yaml:5: sinks.out.kind: unknown sink kind "kafca" (did you mean "kafka"?)`,
+		}},
+		{"kafka without brokers or topic", sink("{from: tx, kind: kafka}"), []string{
+			"t.yaml:5: sinks.out: brokers is required for a kafka sink",
+			"t.yaml:5: sinks.out: topic is required for a kafka sink",
+		}},
+		{"kafka delivery and create", sink("{from: tx, kind: kafka, brokers: [b:9092], topic: t, delivery: twice, create: {partitons: 2}}"), []string{
+			`t.yaml:5: sinks.out.delivery: unknown delivery "twice" (want exactly_once, at_least_once or none)`,
+			"t.yaml:5: sinks.out.create.partitons: unknown key; create takes partitions",
+		}},
+		{"kafka create without partitions", sink("{from: tx, kind: kafka, brokers: [b:9092], topic: t, create: {partitions: 0}}"), []string{
+			"t.yaml:5: sinks.out.create.partitions: 0 partitions: want 1 or more",
+		}},
+		{"kafka avro without registry", sink("{from: tx, kind: kafka, brokers: [b:9092], topic: t, format: avro}"), []string{
+			"t.yaml:5: sinks.out: format avro needs registry: the schema registry's URL",
+		}},
+		{"kafka registry without avro", sink("{from: tx, kind: kafka, brokers: [b:9092], topic: t, registry: http://r:8081}"), []string{
+			"t.yaml:5: sinks.out.registry: a schema registry is for format: avro",
+		}},
+		{"kafka sasl password written out", sink("{from: tx, kind: kafka, brokers: [b:9092], topic: t, sasl: {mechanism: PLAIN, username: u, password: hunter2}}"), []string{
+			"t.yaml:5: sinks.out.sasl.password: write the password as ${VAR}, an environment variable, or use password_file: a spec never holds a secret",
+		}},
+		{"path on a kafka sink", sink("{from: tx, kind: kafka, brokers: [b:9092], topic: t, path: o.jsonl}"), []string{
+			"t.yaml:5: sinks.out.path: kafka sinks take no path (it is for parquet, jsonl or csv sinks)",
 		}},
 		{"path missing", sink("{from: tx, kind: csv}"), []string{
 			"t.yaml:5: sinks.out: path is required for a csv sink: the file, or directory of part files, it writes",
 		}},
 		{"format on a file sink", sink("{from: tx, kind: csv, path: o.csv, format: csv}"), []string{
-			"t.yaml:5: sinks.out.format: csv sinks take no format (it is for stdout sinks)",
+			"t.yaml:5: sinks.out.format: csv sinks take no format (it is for stdout, kafka or nats sinks)",
 		}},
 		{"parquet on stdout", sink("{from: tx, kind: stdout, format: parquet}"), []string{
 			"t.yaml:5: sinks.out.format: stdout takes jsonl or csv, not parquet",

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"millrace/spelling"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -102,19 +103,26 @@ func (d *decoder) finishSource(src *Source, key *yaml.Node, path string, has map
 			src.Format = format.JSONL
 		case format.Parquet:
 			n, p := at("format")
-			d.errorf(n, p, "%s messages are jsonl or csv; parquet is for files", src.Kind)
+			if src.Kind == SourceKafka {
+				d.errorf(n, p, "kafka messages are jsonl, csv or avro; parquet is for files")
+			} else {
+				d.errorf(n, p, "%s messages are jsonl or csv; parquet is for files", src.Kind)
+			}
 		}
 	}
 	required := map[SourceKind][]string{
 		SourceFile:    {"path"},
-		SourceKafka:   {"brokers", "topic"},
-		SourceNATS:    {"url", "subject"},
+		SourceKafka:   {"brokers"},
+		SourceNATS:    {"url", "stream"},
 		SourceNexmark: {"events"},
 	}
 	for _, k := range required[src.Kind] {
 		if has[k] == nil {
 			d.errorf(key, path, "%s is required for a %s source", k, src.Kind)
 		}
+	}
+	if src.Kind == SourceKafka {
+		d.finishKafka(src, key, path, has)
 	}
 
 	// Event time.
@@ -186,7 +194,7 @@ func (d *decoder) eventTimeColumn(src *Source, n *yaml.Node, path string) {
 }
 
 // sourceFields are the keys of a source other than kind.
-var sourceFields = map[string]field[Source]{
+var sourceFields = withFields(map[string]field[Source]{
 	"path": {only: kinds(SourceFile, SourceHTTP), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
 		want := "a file path or glob"
 		if s.Kind == SourceHTTP {
@@ -202,6 +210,10 @@ var sourceFields = map[string]field[Source]{
 	}},
 	"format": {only: kinds(SourceFile, SourceHTTP, SourceKafka, SourceNATS), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
 		if v, ok := d.str(n, p, "a format (jsonl, csv or parquet)"); ok {
+			if v == string(FormatAvro) && s.Kind == SourceKafka {
+				s.Format = FormatAvro
+				return
+			}
 			k, err := format.ParseKind(v)
 			if err != nil {
 				d.errorf(n, p, "%v", err)
@@ -321,20 +333,27 @@ var sourceFields = map[string]field[Source]{
 			s.Generator.Surges = append(s.Generator.Surges, surges...)
 		}
 	}},
-	"partitions": {only: generated, set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+	"partitions": {only: kinds(SourceGenerator, SourceNexmark, SourceNATS), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
 		if v, ok := d.integer(n, p); ok {
 			if v < 0 || v > maxPartitions || v == 0 && s.Kind != SourceNexmark {
 				d.errorf(n, p, "must be between 1 and %d, not %d", maxPartitions, v)
 				return
 			}
-			if s.Kind == SourceNexmark {
+			switch s.Kind {
+			case SourceNATS:
+				s.NATS.Partitions = int(v)
+			case SourceNexmark:
 				s.Nexmark.Partitions = int(v)
-			} else {
+			default:
 				s.Generator.Partitions = int(v)
 			}
 		}
 	}},
-	"stream": {only: kinds(SourceNexmark), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+	"stream": {only: kinds(SourceNexmark, SourceNATS), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+		if s.Kind == SourceNATS {
+			s.NATS.Stream, _ = d.str(n, p, "a JetStream stream name")
+			return
+		}
 		if v, ok := d.str(n, p, "a Nexmark stream: bid, auction or person"); ok {
 			if _, err := nexmark.ParseKind(v); err != nil {
 				d.errorf(n, p, "unknown stream %q (want bid, auction or person)", v)
@@ -362,18 +381,49 @@ var sourceFields = map[string]field[Source]{
 		}
 	}},
 	"topic": {only: kinds(SourceKafka), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
-		s.Kafka.Topic, _ = d.str(n, p, "a topic name")
+		items, _ := d.list(n, p, "a topic name or a list of them")
+		for _, it := range items {
+			if v, ok := d.str(it.node, it.path, "a topic name"); ok {
+				s.Kafka.Topics = append(s.Kafka.Topics, v)
+			}
+		}
+	}},
+	"topic_regex": {only: kinds(SourceKafka), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+		if v, ok := d.str(n, p, "a regular expression"); ok {
+			if _, err := regexp.Compile(v); err != nil {
+				d.errorf(n, p, "%v", err)
+				return
+			}
+			s.Kafka.TopicRegex = v
+		}
 	}},
 	"group": {only: kinds(SourceKafka), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
 		s.Kafka.Group, _ = d.str(n, p, "a consumer group name")
 	}},
-	"url": {only: kinds(SourceNATS), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
-		s.NATS.URL, _ = d.str(n, p, "a NATS server URL")
+	"start": {only: kinds(SourceKafka, SourceNATS), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+		if s.Kind == SourceNATS {
+			s.NATS.Start = d.kafkaStart(n, p)
+			return
+		}
+		s.Kafka.Start = d.kafkaStart(n, p)
+	}},
+	"registry": {only: kinds(SourceKafka), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+		s.Kafka.Registry, _ = d.str(n, p, "a schema registry URL")
+	}},
+	"tls": {only: kinds(SourceKafka, SourceNATS), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+		if s.Kind == SourceNATS {
+			s.NATS.TLS = d.natsTLS(n, p)
+			return
+		}
+		s.Kafka.TLS = d.kafkaTLS(n, p)
+	}},
+	"sasl": {only: kinds(SourceKafka), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+		s.Kafka.SASL = d.kafkaSASL(n, p)
 	}},
 	"subject": {only: kinds(SourceNATS), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
 		s.NATS.Subject, _ = d.str(n, p, "a subject")
 	}},
-}
+}, natsSourceFields, natsConnFields(kinds(SourceNATS), func(s *Source) *NATSConn { return &s.NATS.NATSConn }))
 
 // generatorOnly marks the keys only generator sources take.
 var generatorOnly = kinds(SourceGenerator)

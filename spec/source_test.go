@@ -38,7 +38,7 @@ sources:
 	if !reflect.DeepEqual(g.Generator, want) {
 		t.Errorf("generator defaults = %+v, want %+v", g.Generator, want)
 	}
-	if k := s.Source("k"); !reflect.DeepEqual(k.Kafka, Kafka{Brokers: []string{"k:9092"}, Topic: "t"}) {
+	if k := s.Source("k"); !reflect.DeepEqual(k.Kafka, Kafka{Brokers: []string{"k:9092"}, Topics: []string{"t"}}) {
 		t.Errorf("kafka = %+v", k.Kafka)
 	}
 	if s.Source("jl").Table || s.Source("jl").EventTime != "" {
@@ -157,15 +157,15 @@ func TestSourceErrors(t *testing.T) {
 		}},
 		{"kafka needs brokers and topic", "name: t\nsources:\n  a: {kind: kafka, schema: transaction}\n", []string{
 			"t.yaml:3: sources.a: brokers is required for a kafka source",
-			"t.yaml:3: sources.a: topic is required for a kafka source",
+			"t.yaml:3: sources.a: topic (one or a list) or topic_regex is required for a kafka source",
 		}},
-		{"nats needs url and subject", "name: t\nsources:\n  a: {kind: nats, schema: transaction, url: 'nats://x'}\n", []string{
-			"t.yaml:3: sources.a: subject is required for a nats source",
+		{"nats needs url and stream", "name: t\nsources:\n  a: {kind: nats, schema: transaction, url: 'nats://x'}\n", []string{
+			"t.yaml:3: sources.a: stream is required for a nats source",
 		}},
 		{"file needs path", "name: t\nsources:\n  a: {kind: file, schema: transaction}\n", []string{
 			"t.yaml:3: sources.a: path is required for a file source",
 		}},
-		{"kafka key on nats", "name: t\nsources:\n  a: {kind: nats, url: u, subject: s, topic: t, schema: transaction}\n", []string{
+		{"kafka key on nats", "name: t\nsources:\n  a: {kind: nats, url: u, stream: S, topic: t, schema: transaction}\n", []string{
 			"t.yaml:3: sources.a.topic: nats sources take no topic (it is for kafka sources)",
 		}},
 		{"table on a generator", "name: t\nsources:\n  a: {kind: generator, table: true}\n", []string{
@@ -179,7 +179,7 @@ func TestSourceErrors(t *testing.T) {
 			`t.yaml:4: sources.b.schema: unknown schema "other" (built-in: transaction)`,
 		}},
 		{"parquet messages", "name: t\nsources:\n  a: {kind: kafka, brokers: b, topic: t, format: parquet, schema: transaction}\n", []string{
-			"t.yaml:3: sources.a.format: kafka messages are jsonl or csv; parquet is for files",
+			"t.yaml:3: sources.a.format: kafka messages are jsonl, csv or avro; parquet is for files",
 		}},
 		{"unknown format", "name: t\nsources:\n  a: {kind: file, path: x, format: avro, schema: transaction}\n", []string{
 			`t.yaml:3: sources.a.format: unknown format "avro" (want jsonl, csv or parquet)`,

@@ -17,8 +17,17 @@
 //	                     redact: [column or field, ...] (masked where the API shows records)
 //	  file               path (glob, required), format (default: by extension), table: bool
 //	  http               path (URL path), format (default jsonl)
-//	  kafka              brokers, topic (both required), group, format (default jsonl)
-//	  nats               url, subject (both required), format (default jsonl)
+//	  kafka              brokers (required), topic (one or a list) | topic_regex, group,
+//	                     start: earliest | latest | RFC 3339 time, format: jsonl | csv | avro
+//	                     (default jsonl), registry (URL, for avro),
+//	                     tls: {ca, cert, key, insecure_skip_verify},
+//	                     sasl: {mechanism: PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512, username,
+//	                     password: ${VAR} | password_file};
+//	                     columns may add _key, _partition, _offset, _timestamp, _headers
+//	  nats               url, stream (both required), subject, partitions (subjects
+//	                     SUBJECT.0..N-1), durable, start: earliest | latest | RFC 3339 time,
+//	                     credentials, user, password, password_file, tls: {ca, cert, key},
+//	                     format (default jsonl)
 //	  generator          rate, rows, duration, seed, speed, fraud_rate, disorder, dup_rate,
 //	                     late_rate, corrupt_rate, surges: [03:00x10, +5mx3/10m], partitions
 //	  nexmark            stream: bid | auction | person (default bid), events (required), rate,
@@ -30,10 +39,17 @@
 //	                     with window: {tumble: D} over raw rows, or without window over a
 //	                     window view; not with group_by, having or aggregates),
 //	                     join: {table: SOURCE, on: col | [col, ...], type: left | inner}
-//	sinks.NAME           from (required, one stream), kind: parquet | jsonl | csv | stdout,
-//	                     path (file kinds), partition_by, compression, format (stdout: jsonl | csv),
-//	                     overwrite: bool (replace what millrace did not write),
-//	                     redact: bool (dead-letter sinks: mask records as the API does)
+//	sinks.NAME           from (required, one stream), kind: parquet | jsonl | csv | stdout | kafka
+//	                     | nats, path (file kinds), partition_by, compression, format (stdout,
+//	                     nats: jsonl | csv), overwrite: bool (file kinds: replace what
+//	                     millrace did not write), redact: bool (file sinks of dead letters:
+//	                     mask records as the API does)
+//	  kafka              brokers, topic (both required), tls, sasl (as for kafka sources),
+//	                     key: expr, headers: {name: expr},
+//	                     delivery: exactly_once (default) | at_least_once | none,
+//	                     create: {partitions: N} (else the topic must exist),
+//	                     format: json (default) | avro (needs registry: URL)
+//	  nats               url, subject (both required) and the connection keys of nats sources
 //
 // Relative paths are relative to the working directory. A relative sink path that climbs
 // out of it is an error (an absolute path says it on purpose), and so is a sink path in a
@@ -238,15 +254,16 @@ type Nexmark struct {
 
 // Kafka holds the settings of a kafka source.
 type Kafka struct {
-	Brokers []string // seed brokers, host:port
-	Topic   string
-	Group   string // consumer group; empty means one named after the pipeline and source
-}
-
-// NATS holds the settings of a nats source.
-type NATS struct {
-	URL     string
-	Subject string
+	Brokers    []string // seed brokers, host:port
+	Topics     []string // the topics read, or
+	TopicRegex string   // a regular expression matching the whole names of the topics read
+	// Group is the consumer group the offsets of durable checkpoints are committed to;
+	// empty means millrace.<pipeline>.<source>.
+	Group    string
+	Start    string // where partitions without a checkpointed offset start: earliest (default), latest or an RFC 3339 time
+	Registry string // the schema registry's URL, for format avro
+	TLS      *KafkaTLS
+	SASL     *KafkaSASL
 }
 
 // View is a stream computed from other streams. Its clauses apply in SQL order: the inputs
@@ -357,10 +374,12 @@ const (
 	SinkJSONL   SinkKind = "jsonl"
 	SinkCSV     SinkKind = "csv"
 	SinkStdout  SinkKind = "stdout"
+	SinkKafka   SinkKind = "kafka"
+	SinkNATS    SinkKind = "nats" // a NATS JetStream subject, exactly once
 )
 
 // SinkKinds lists the sink kinds in the order messages show them.
-var SinkKinds = []SinkKind{SinkParquet, SinkJSONL, SinkCSV, SinkStdout}
+var SinkKinds = []SinkKind{SinkParquet, SinkJSONL, SinkCSV, SinkStdout, SinkKafka, SinkNATS}
 
 // Sink writes one stream out.
 type Sink struct {
@@ -371,8 +390,8 @@ type Sink struct {
 	// Path is the file written, or the directory part files go to when it has no known
 	// extension or the sink has PartitionBy. Stdout sinks have none.
 	Path string
-	// Format is how a stdout sink encodes rows (jsonl by default, or csv); for file sinks it
-	// equals the kind.
+	// Format is how a stdout or nats sink encodes rows (jsonl by default, or csv); for file
+	// sinks it equals the kind.
 	Format format.Kind
 	// PartitionBy lists expressions whose values name Hive-style partition directories.
 	PartitionBy []Expr
@@ -386,9 +405,41 @@ type Sink struct {
 	// Redact masks the raw records and reasons of a dead-letter sink's rows as the API
 	// does, with the redact list of the source whose dead letters it writes.
 	Redact bool
+	// Kafka holds the settings of a kafka sink, nil for other kinds.
+	Kafka *KafkaSink
+	// NATS holds a nats sink's settings.
+	NATS NATSSink
 
 	// Pos is where the sink's name stands in the file.
 	Pos Pos
+}
+
+// The delivery modes of a kafka sink.
+const (
+	DeliveryExactlyOnce = "exactly_once"
+	DeliveryAtLeastOnce = "at_least_once"
+	DeliveryNone        = "none"
+)
+
+// KafkaSink holds the settings of a kafka sink.
+type KafkaSink struct {
+	Brokers []string // seed brokers, host:port
+	TLS     *KafkaTLS
+	SASL    *KafkaSASL
+	Topic   string
+	// Key computes each record's key; zero means records without keys.
+	Key Expr
+	// Headers compute each record's headers, in the order written.
+	Headers []Field
+	// Delivery is DeliveryExactlyOnce (the default), DeliveryAtLeastOnce or DeliveryNone.
+	Delivery string
+	// Format is "json" (the default) or "avro", which needs Registry, the schema registry's
+	// URL.
+	Format   string
+	Registry string
+	// Partitions, from create: {partitions: N}, creates the topic when it does not exist;
+	// 0 means it must exist.
+	Partitions int32
 }
 
 // Expr is an SQL expression as written in the spec, not yet parsed, with where it stands so

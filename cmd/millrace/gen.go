@@ -21,6 +21,7 @@ type genFlags struct {
 	seed        int64
 	format      string
 	out         string
+	to          string
 	start       string
 	rate        float64
 	flat        bool
@@ -46,6 +47,8 @@ func (f *genFlags) register(cmd *cobra.Command) {
 	fl.Int64Var(&f.seed, "seed", d.Seed, "random seed: the same flags give byte-identical output")
 	fl.StringVar(&f.format, "format", "", "jsonl, csv or parquet (default: from --out's name, else jsonl)")
 	fl.StringVarP(&f.out, "out", "o", "-", "output file (.gz or .zst compresses text), or - for stdout")
+	fl.StringVar(&f.to, "to", "", "send each record as one message to a live target instead: "+strings.Join(targetSchemes, ", ")+
+		" (JSON, keyed by card_id; kafka: ?partitions=N creates a missing topic; nats: ?partitions=N sends to SUBJECT.0..N-1 by card_id, ?stream=NAME creates a missing stream)")
 	fl.StringVar(&f.start, "start", "", "event time of the first row, RFC 3339 or YYYY-MM-DD (default 2024-01-01, or now when paced)")
 	fl.Float64Var(&f.rate, "rate", d.Rate, "mean records per second of event time over a week")
 	fl.BoolVar(&f.flat, "flat", false, "no daily or weekly curve: the rate is --rate at all times")
@@ -116,6 +119,9 @@ func (f *genFlags) kind() (format.Kind, error) {
 		}
 		return k, nil
 	}
+	if f.to != "" {
+		return format.JSONL, nil
+	}
 	if f.out != "-" {
 		k, _, err := format.Detect(f.out)
 		if err != nil {
@@ -147,12 +153,17 @@ Two modes:
 		Example: `  millrace gen --rows 10000000 --seed 7 --format parquet --out data/tx.parquet
   millrace gen --duration 24h --rate 200 --disorder 2s --dup-rate 0.001 --out day.jsonl.zst
   millrace gen --rows 100000 --corrupt-rate 0.02 --format csv --out dirty.csv
-  millrace gen --rate 20000 --surge 03:00x10 | kafka-console-producer ...`,
+  millrace gen --rate 2000 --surge 03:00x10 --to kafka://localhost:9092/tx
+  millrace gen --rows 100000 --to 'kafka://localhost:9092/tx?partitions=4'
+  millrace gen --rate 500 --speed 1 --to 'nats://127.0.0.1:4222/tx?partitions=4&stream=TX'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := f.config(cmd)
 			if err != nil {
 				return err
+			}
+			if f.to != "" {
+				return f.generateTo(cmd, cfg)
 			}
 			kind, err := f.kind()
 			if err != nil {
@@ -170,6 +181,33 @@ Two modes:
 	}
 	f.register(cmd)
 	return cmd
+}
+
+// generateTo sends the stream of cfg to the live target of --to, one JSON record a message,
+// with progress on stderr.
+func (f *genFlags) generateTo(cmd *cobra.Command, cfg gen.Config) error {
+	fl := cmd.Flags()
+	if fl.Changed("out") || fl.Changed("format") && f.format != string(format.JSONL) {
+		return usagef("--to sends JSON records: give no --out and no --format other than jsonl")
+	}
+	target, err := openTarget(cmd.Context(), f.to)
+	if err != nil {
+		return err
+	}
+	p := genProgress(cfg)
+	stats, err := gen.Write(cmd.Context(), cfg, target, format.JSONL, format.WriteOptions{}, p.genUpdate(cfg))
+	p.done()
+	if cerr := target.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil && cmd.Context().Err() != nil {
+		return fmt.Errorf("%w after %s rows", errInterrupted, humanInt(stats.Rows))
+	}
+	if err != nil {
+		return err
+	}
+	printStats(cmd.OutOrStdout(), f.to, stats)
+	return nil
 }
 
 // generate writes the stream of cfg to out ("-" for stdout) with progress on stderr.
@@ -197,27 +235,9 @@ func generate(cmd *cobra.Command, cfg gen.Config, kind format.Kind, out string, 
 	}
 	var p *progress
 	if out != "-" || cfg.Speed == 0 {
-		total, unit := float64(cfg.Rows), "rows"
-		if cfg.Duration > 0 && (cfg.Rows == 0 || cfg.Speed > 0) {
-			total, unit = cfg.Duration.Seconds(), "s"
-		}
-		p = newProgress("gen", total, unit)
+		p = genProgress(cfg)
 	}
-	start := cfg.Start
-	stats, err := gen.Write(cmd.Context(), cfg, w, kind, format.WriteOptions{Compression: codec},
-		func(rows int64, eventTime time.Time) {
-			if p == nil {
-				return
-			}
-			if start.IsZero() {
-				start = eventTime
-			}
-			done := float64(rows)
-			if p.unit == "s" {
-				done = eventTime.Sub(start).Seconds()
-			}
-			p.update(rows, done)
-		})
+	stats, err := gen.Write(cmd.Context(), cfg, w, kind, format.WriteOptions{Compression: codec}, p.genUpdate(cfg))
 	if p != nil {
 		p.done()
 	}
@@ -235,6 +255,34 @@ func generate(cmd *cobra.Command, cfg gen.Config, kind format.Kind, out string, 
 		return stats, fmt.Errorf("%w after %s rows", errInterrupted, humanInt(stats.Rows))
 	}
 	return stats, err
+}
+
+// genProgress reports the progress of generating cfg's stream: in rows, or in seconds of
+// event time when --duration bounds it.
+func genProgress(cfg gen.Config) *progress {
+	total, unit := float64(cfg.Rows), "rows"
+	if cfg.Duration > 0 && (cfg.Rows == 0 || cfg.Speed > 0) {
+		total, unit = cfg.Duration.Seconds(), "s"
+	}
+	return newProgress("gen", total, unit)
+}
+
+// genUpdate is the progress callback of gen.Write; on a nil progress it reports nothing.
+func (p *progress) genUpdate(cfg gen.Config) func(rows int64, eventTime time.Time) {
+	start := cfg.Start
+	return func(rows int64, eventTime time.Time) {
+		if p == nil {
+			return
+		}
+		if start.IsZero() {
+			start = eventTime
+		}
+		done := float64(rows)
+		if p.unit == "s" {
+			done = eventTime.Sub(start).Seconds()
+		}
+		p.update(rows, done)
+	}
 }
 
 func printStats(w io.Writer, out string, s gen.Stats) {

@@ -107,13 +107,20 @@ millrace did not write, unless it says overwrite: true (see docs/pipeline-spec.m
 Checkpoints make the run exactly-once: every --checkpoint-interval the sources record
 where they stand and every step its state, in --checkpoint (default
 ./.millrace/PIPELINE/), and sinks publish their files only once a checkpoint holding them
-is durable. A run that was killed or stopped resumes from its newest checkpoint: nothing
-is lost and nothing written twice, even at another -p (keyed state moves with its key
-groups). After a run that finished, the next starts afresh; --fresh starts over anyway. One
+is durable; a kafka sink (delivery: exactly_once) produces a checkpoint's rows in one
+transaction then, so read_committed consumers see them at the checkpoint interval. A run
+that was killed or stopped resumes from its newest checkpoint: nothing is lost and nothing
+written twice, even at another -p (keyed state moves with its key groups). After a run
+that finished, the next starts afresh; --fresh starts over anyway. One
 run at a time holds --checkpoint: a second run of the same pipeline is refused, naming the
 first. A changed source or sink is refused; so is a view that holds window state and whose
 definition changed, since its open windows would miss what was read before: --reset-view
 NAME accepts that loss, --fresh starts over. A changed view without state just goes on.
+
+A kafka source never ends: the run goes on until it is stopped. Its checkpoints hold each
+partition's offset, committed to the source's consumer group once durable; a checkpointed
+offset that retention has deleted fails the resume, naming the partition (--fresh starts
+over from the source's start:).
 
 A run that fails (a sink cannot write, say) starts again from its newest checkpoint, up to
 --restarts times, waiting --restart-backoff, then twice as long each time (at most 30s,

@@ -92,6 +92,7 @@ function nodeLines(n) {
   const size = [];
   if (n.state_bytes > 0) size.push("state " + bytes(n.state_bytes));
   if (known(n.backlog_bytes)) size.push("backlog " + bytes(n.backlog_bytes));
+  if (known(n.lag_records)) size.push("lag " + (n.lag_records >= 1000 ? rate(n.lag_records) : String(n.lag_records)) + " records");
   if (size.length) lines.push({ cls: "size", text: size.join("  ") });
   const hot = hottest(n);
   if (hot && hot.share >= HOT_SHARE) lines.push({ cls: "hot", text: "hot key " + clip(hot.key, 16) + "  " + share(hot.share) + " of input" });
@@ -110,6 +111,10 @@ function nodeTitle(n, verdict) {
   ];
   if (n.state_bytes > 0) t.push("state " + bytes(n.state_bytes));
   if (known(n.backlog_bytes)) t.push("backlog " + bytes(n.backlog_bytes));
+  if (known(n.lag_records)) {
+    const parts = Object.entries(n.partition_lag || {}).map(([p, lag]) => "partition " + p + ": " + lag);
+    t.push("lag " + n.lag_records + " records at the broker" + (parts.length ? " (" + parts.join(", ") + ")" : ""));
+  }
   for (const h of n.hot_keys || []) t.push("hot key " + h.key + ": " + share(h.share) + " of input, subtask " + h.subtask);
   if (verdict && verdict.node === n.id) t.push("BOTTLENECK: " + verdict.reason);
   return t.join("\n");

@@ -38,13 +38,27 @@ type Subject struct {
 	// Cuts bounds how many cut points per partition the resume check tries (default 4):
 	// after the first batch, the last, and evenly between.
 	Cuts int
+	// PerPartition is, for an unbounded source, how many records each partition holds: its
+	// reads never end, so the suite reads a partition until it has yielded that many rows
+	// and dead letters, and then checks that one more Read returns an empty poll. Records,
+	// if zero, is their sum. A bounded source leaves it nil and is read to io.EOF.
+	PerPartition []int64
 }
+
+// emptyPolls bounds how many empty polls in a row a read of an unbounded partition
+// accepts before the suite decides the records it was promised are not coming.
+const emptyPolls = 1000
 
 // Run runs the suite on the subject, each check as a subtest.
 func Run(t *testing.T, s Subject) {
 	t.Helper()
 	if s.Cuts == 0 {
 		s.Cuts = 4
+	}
+	if s.Records == 0 {
+		for _, n := range s.PerPartition {
+			s.Records += n
+		}
 	}
 	t.Run("Schema", func(t *testing.T) { checkSchema(t, s) })
 	t.Run("Partitions", func(t *testing.T) { checkPartitions(t, s) })
@@ -67,15 +81,20 @@ type reader struct {
 	t   *testing.T
 	src source.Source
 	enc format.RowEncoder
+	// holds is Subject.PerPartition: what an unbounded partition holds.
+	holds []int64
 }
 
-func newReader(t *testing.T, src source.Source) reader {
+func newReader(t *testing.T, s Subject, src source.Source) reader {
 	t.Helper()
 	enc, err := format.NewRowEncoder(format.JSONL, src.Schema())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return reader{t: t, src: src, enc: enc}
+	if !src.Capabilities().Bounded && len(s.PerPartition) != src.Partitions() {
+		t.Fatalf("an unbounded source of %d partitions needs Subject.PerPartition for each, got %d", src.Partitions(), len(s.PerPartition))
+	}
+	return reader{t: t, src: src, enc: enc, holds: s.PerPartition}
 }
 
 // next reads one batch of r; false at io.EOF. An unbounded source's empty poll counts as a
@@ -110,16 +129,29 @@ func (rd reader) next(r source.PartitionReader) (batch, bool) {
 	return b, true
 }
 
-// all reads r to its end and closes it.
-func (rd reader) all(r source.PartitionReader) []batch {
+// all reads r, a reader of partition p that has yielded done records so far, to its end
+// and closes it. The end of an unbounded partition is its last record: once it has come,
+// one more Read must be an empty poll.
+func (rd reader) all(r source.PartitionReader, p int, done int64) []batch {
 	rd.t.Helper()
 	var out []batch
-	for {
+	bounded := rd.src.Capabilities().Bounded
+	for empty := 0; bounded || done < rd.holds[p]; {
 		b, ok := rd.next(r)
 		if !ok {
 			break
 		}
+		if n := int64(len(b.rows) + len(b.dead)); n > 0 {
+			done, empty = done+n, 0
+		} else if empty++; empty == emptyPolls {
+			rd.t.Fatalf("partition %d: %d of its %d records came, then %d empty polls", p, done, rd.holds[p], empty)
+		}
 		out = append(out, b)
+	}
+	if !bounded {
+		if b, _ := rd.next(r); len(b.rows)+len(b.dead) > 0 {
+			rd.t.Fatalf("partition %d holds %d records, but a read after them yielded %d more", p, rd.holds[p], len(b.rows)+len(b.dead))
+		}
 	}
 	if err := r.Close(); err != nil {
 		rd.t.Fatalf("close: %v", err)
@@ -151,9 +183,9 @@ func checkSchema(t *testing.T, s Subject) {
 	if src.Schema() == nil || src.Schema().NumFields() == 0 {
 		t.Fatalf("schema %v: want at least one column", src.Schema())
 	}
-	rd := newReader(t, src)
+	rd := newReader(t, s, src)
 	for p := range src.Partitions() {
-		rd.all(rd.open(p, nil)) // next checks every batch's schema
+		rd.all(rd.open(p, nil), p, 0) // next checks every batch's schema
 	}
 }
 
@@ -172,10 +204,10 @@ func checkPartitions(t *testing.T, s Subject) {
 	if !src.Capabilities().Bounded {
 		return
 	}
-	rd := newReader(t, src)
+	rd := newReader(t, s, src)
 	for p := range n {
 		r := rd.open(p, nil)
-		rd.all(r)
+		rd.all(r, p, 0)
 		if pos := r.Position(); pos.File == "" {
 			t.Errorf("partition %d: its position names nothing: %+v", p, pos)
 		}
@@ -191,9 +223,9 @@ func checkResume(t *testing.T, s Subject) {
 	if !src.Capabilities().Resumable {
 		t.Skip("the source does not resume") // the engine refuses checkpoints with it
 	}
-	rd := newReader(t, src)
+	rd := newReader(t, s, src)
 	for p := range src.Partitions() {
-		whole := rd.all(rd.open(p, nil))
+		whole := rd.all(rd.open(p, nil), p, 0)
 		wantRows, wantDead := flatten(whole)
 		for _, k := range cuts(len(whole), s.Cuts) {
 			r := rd.open(p, nil)
@@ -208,8 +240,9 @@ func checkResume(t *testing.T, s Subject) {
 			if err := r.Close(); err != nil {
 				t.Fatal(err)
 			}
-			fresh := newReader(t, s.New(t)) // a new source, as a restarted process has
-			got = append(got, fresh.all(fresh.open(p, got[k-1].checkpoint))...)
+			fresh := newReader(t, s, s.New(t)) // a new source, as a restarted process has
+			before, beforeDead := flatten(got)
+			got = append(got, fresh.all(fresh.open(p, got[k-1].checkpoint), p, int64(len(before)+len(beforeDead)))...)
 			rows, dead := flatten(got)
 			if !slices.Equal(rows, wantRows) || !slices.Equal(dead, wantDead) {
 				t.Fatalf("partition %d cut after batch %d of %d: %d rows and %d dead letters, want %d and %d; %s",
@@ -245,10 +278,10 @@ func checkLedger(t *testing.T, s Subject) {
 		t.Skip("the subject gives no count of records")
 	}
 	src := s.New(t)
-	rd := newReader(t, src)
+	rd := newReader(t, s, src)
 	var total int64
 	for p := range src.Partitions() {
-		rows, dead := flatten(rd.all(rd.open(p, nil)))
+		rows, dead := flatten(rd.all(rd.open(p, nil), p, 0))
 		total += int64(len(rows) + len(dead))
 	}
 	if total != s.Records {
@@ -275,7 +308,7 @@ func checkCancellation(t *testing.T, s Subject) {
 		switch {
 		case errors.Is(err, context.Canceled):
 			return
-		case s.Waits:
+		case s.Waits || !src.Capabilities().Bounded:
 			t.Fatalf("a source that waits read with a cancelled context: %v", err)
 		case err != nil:
 			return // io.EOF: a source that never waits read to its end
@@ -290,7 +323,7 @@ func checkCommitted(t *testing.T, s Subject) {
 	if !src.Capabilities().Resumable {
 		t.Skip("the source does not resume, so it takes no checkpoints")
 	}
-	rd := newReader(t, src)
+	rd := newReader(t, s, src)
 	positions := map[int][]byte{}
 	for p := range src.Partitions() {
 		r := rd.open(p, nil)
@@ -311,7 +344,7 @@ func checkCommitted(t *testing.T, s Subject) {
 func checkClose(t *testing.T, s Subject) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	src := s.New(t)
-	rd := newReader(t, src)
+	rd := newReader(t, s, src)
 	for p := range src.Partitions() {
 		r := rd.open(p, nil)
 		rd.next(r)

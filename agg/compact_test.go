@@ -55,7 +55,7 @@ func TestCompactFormsAnswerAsSketches(t *testing.T) {
 	defer col.Release()
 	ids := allGroups(len(compactSizes))
 	for _, q := range []float64{0.01, 0.3, 0.5, 0.99} {
-		acc, err := New("quantile", []arrow.DataType{arrow.PrimitiveTypes.Float64, arrow.PrimitiveTypes.Float64}, []any{nil, q})
+		acc, err := New("approx_quantile", []arrow.DataType{arrow.PrimitiveTypes.Float64, arrow.PrimitiveTypes.Float64}, []any{nil, q})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -76,7 +76,7 @@ func TestCompactFormsAnswerAsSketches(t *testing.T) {
 			if got.Value(g) != want {
 				t.Errorf("quantile %v of %d values: %v, a sketch says %v", q, n, got.Value(g), want)
 			}
-			if sketched := acc.(*quantile).sketches[g] != nil; sketched != (n > compactLimit) {
+			if sketched := acc.(*approxQuantile).sketches[g] != nil; sketched != (n > compactLimit) {
 				t.Errorf("quantile of %d values: sketch %v, want a sketch only past %d values", n, sketched, compactLimit)
 			}
 		}
@@ -122,7 +122,7 @@ func TestCompactFormsAnswerAsSketches(t *testing.T) {
 // must equal the one-phase accumulator's.
 func TestCompactMergesAndRestoresAcrossTheSwitch(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 10))
-	for _, fn := range []string{"quantile", "approx_count_distinct"} {
+	for _, fn := range []string{"approx_quantile", "approx_count_distinct"} {
 		for _, split := range [][2]int{{10, 300}, {300, 10}, {100, 100}, {compactLimit, 1}, {1, compactLimit}, {60, 60}, {500, 700}} {
 			t.Run(fmt.Sprintf("%s/%d+%d", fn, split[0], split[1]), func(t *testing.T) {
 				vals := make([]float64, split[0]+split[1])
@@ -226,7 +226,7 @@ func TestSketchStatesOfEarlierBuildsStillMerge(t *testing.T) {
 		fn   string
 		enc  []byte
 		want any
-	}{{"quantile", qEnc, wantQ}, {"approx_count_distinct", hEnc, wantH}} {
+	}{{"approx_quantile", qEnc, wantQ}, {"approx_count_distinct", hEnc, wantH}} {
 		for _, exactFirst := range []bool{false, true} {
 			acc, _ := newFor(c.fn, arrow.PrimitiveTypes.Float64)
 			if exactFirst { // the group already holds values exactly when the sketch comes

@@ -5,20 +5,33 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 )
 
-// counter implements count(*) (star) and count(x): the number of rows, or of non-null values
-// of x, per group. Its state and result are both int64; an empty group counts 0.
+// counter implements count(*) (star), count(x) and count_if(x) (onlyTrue): the number of
+// rows, of non-null values of x, or of rows where the boolean x is true, per group. Its state
+// and result are both int64; an empty group counts 0.
 type counter struct {
-	cfg    config
-	star   bool
-	counts []int64
-	sel    selector
+	cfg      config
+	star     bool
+	onlyTrue bool
+	counts   []int64
+	sel      selector
 }
 
 func newCount(star bool, cfg config) *counter { return &counter{cfg: cfg, star: star} }
 
+// newCountIf returns count_if(x) over a boolean x.
+func newCountIf(in arrow.DataType, cfg config) (*counter, error) {
+	if in.ID() != arrow.BOOL {
+		return nil, undefined("count_if", in, "it takes a boolean, such as count_if(amount > 100)")
+	}
+	return &counter{cfg: cfg, onlyTrue: true}, nil
+}
+
 func (c *counter) name() string {
-	if c.star {
+	switch {
+	case c.star:
 		return "count(*)"
+	case c.onlyTrue:
+		return "count_if"
 	}
 	return "count"
 }
@@ -37,6 +50,18 @@ func (c *counter) Update(groups []uint32, args []arrow.Array, rows []int32) erro
 	}
 	c.counts = growTo(c.counts, b.need)
 	counts := c.counts
+	if c.onlyTrue {
+		bools, ok := arg.(*array.Boolean)
+		if !ok {
+			return wrongType(c.name(), arg.DataType(), arrow.FixedWidthTypes.Boolean)
+		}
+		for i, g := range b.groups {
+			if bools.Value(rowOf(b, i)) {
+				counts[g]++
+			}
+		}
+		return nil
+	}
 	for _, g := range b.groups {
 		counts[g]++
 	}

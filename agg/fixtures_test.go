@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/big"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -289,7 +290,14 @@ func reference(t testing.TB, fn string, q float64, in arrow.DataType, all []any)
 			}
 		}
 		return best
-	case "quantile":
+	case "quantile_disc":
+		sortValues(vals)
+		n := len(vals)
+		return vals[max((n*9+9)/10, 1)-1] // ceil(n*0.9) - 1
+	case "quantile_cont":
+		sortValues(vals)
+		return refQuantileCont(in, vals, q)
+	case "approx_quantile":
 		sk, err := ddsketch.LogUnboundedDenseDDSketch(0.01)
 		if err != nil {
 			t.Fatal(err)
@@ -407,18 +415,59 @@ func definedFor(fn string, typ arrow.DataType) bool {
 	return err == nil
 }
 
-// newFor builds fn over typ; quantile gets q = 0.9.
+// sortValues sorts the values of one group in place.
+func sortValues(vals []any) {
+	slices.SortFunc(vals, compareValues)
+}
+
+// refQuantileCont interpolates between the values around rank (n-1)*q of sorted vals: in
+// float64 for numbers as lo*(1-d) + hi*d (rounded to float32 for float32 columns); for
+// decimals of up to 18 digits from the lower value by the float64 product of the difference
+// and the fraction, rounded down, and for wider ones as numbers, truncated toward zero.
+func refQuantileCont(in arrow.DataType, vals []any, q float64) any {
+	rank := float64(len(vals)-1) * q
+	i := int(math.Floor(rank))
+	d := rank - math.Floor(rank)
+	lo, hi := vals[i], vals[int(math.Ceil(rank))]
+	switch in.ID() {
+	case arrow.DECIMAL128:
+		if d == 0 {
+			return lo
+		}
+		l, h := lo.(decimal128.Num).BigInt(), hi.(decimal128.Num).BigInt()
+		if in.(*arrow.Decimal128Type).Precision > 18 {
+			lf, _ := new(big.Float).SetInt(l).Float64()
+			hf, _ := new(big.Float).SetInt(h).Float64()
+			v, _ := big.NewFloat(lf*(1-d) + hf*d).Int(nil)
+			return decimal128.FromBigInt(v)
+		}
+		delta, _ := new(big.Float).SetInt(new(big.Int).Sub(h, l)).Float64()
+		step, _ := big.NewFloat(math.Floor(delta * d)).Int(nil)
+		return decimal128.FromBigInt(step.Add(step, l))
+	case arrow.FLOAT32:
+		l, h := lo.(float64), hi.(float64)
+		return float64(float32(l*(1-d) + h*d))
+	case arrow.FLOAT64:
+		l, h := lo.(float64), hi.(float64)
+		return l*(1-d) + h*d
+	}
+	l, h := float64(lo.(int64)), float64(hi.(int64))
+	return l*(1-d) + h*d
+}
+
+// newFor builds fn over typ; the quantiles get q = 0.9.
 func newFor(fn string, typ arrow.DataType, opts ...Option) (Accumulator, error) {
 	switch fn {
 	case "count(*)":
 		return New("count", nil, nil, opts...)
-	case "quantile":
+	case "quantile_disc", "quantile_cont", "approx_quantile":
 		return New(fn, []arrow.DataType{typ, arrow.PrimitiveTypes.Float64}, []any{nil, 0.9}, opts...)
 	}
 	return New(fn, []arrow.DataType{typ}, nil, opts...)
 }
 
-var functions = []string{"count(*)", "count", "sum", "avg", "min", "max", "approx_count_distinct", "quantile"}
+var functions = []string{"count(*)", "count", "sum", "avg", "min", "max", "approx_count_distinct", "approx_quantile",
+	"quantile_disc", "quantile_cont"}
 
 func mustFinal(t testing.TB, acc Accumulator, groups []uint32) arrow.Array {
 	t.Helper()

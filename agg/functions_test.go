@@ -74,8 +74,19 @@ func TestResultAndStateTypes(t *testing.T) {
 		{"min", tsType, "timestamp[ms, tz=UTC]", "timestamp[ms, tz=UTC]"},
 		{"max", dictType, "utf8", "utf8"},
 		{"approx_count_distinct", arrow.BinaryTypes.String, "int64", "binary"},
-		{"quantile", dec18_2, "float64", "binary"},
-		{"quantile", f64, "float64", "binary"},
+		{"approx_quantile", dec18_2, "float64", "binary"},
+		{"approx_quantile", f64, "float64", "binary"},
+		{"quantile_disc", dec18_2, "decimal(18, 2)", "binary"},
+		{"quantile_cont", dec18_2, "decimal(18, 2)", "binary"},
+		{"quantile_disc", dec38_6, "decimal(38, 6)", "binary"},
+		{"quantile_disc", arrow.PrimitiveTypes.Int32, "int32", "binary"},
+		{"quantile_cont", arrow.PrimitiveTypes.Int32, "float64", "binary"},
+		{"quantile_disc", arrow.PrimitiveTypes.Float32, "float32", "binary"},
+		{"quantile_cont", arrow.PrimitiveTypes.Float32, "float32", "binary"},
+		{"quantile_cont", arrow.PrimitiveTypes.Uint64, "float64", "binary"},
+		{"sum", arrow.FixedWidthTypes.Boolean, "int64", "struct<sum: int64, count: int64>"},
+		{"avg", arrow.FixedWidthTypes.Boolean, "float64", "struct<sum: int64, count: int64>"},
+		{"count_if", arrow.FixedWidthTypes.Boolean, "int64", "int64"},
 	}
 	for _, c := range cases {
 		acc, err := newFor(c.fn, c.in)

@@ -2,7 +2,7 @@ package agg
 
 import (
 	"fmt"
-	"strconv"
+	"slices"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -10,26 +10,24 @@ import (
 
 // Names lists the aggregate functions New knows, in alphabetical order.
 func Names() []string {
-	return []string{"approx_count_distinct", "avg", "count", "max", "min", "quantile", "sum"}
+	return []string{"approx_count_distinct", "approx_quantile", "avg", "count", "count_if", "max", "min",
+		"quantile", "quantile_cont", "quantile_disc", "sum"}
 }
 
 // IsAggregate reports whether name (in any case) is an aggregate function New knows.
 func IsAggregate(name string) bool {
-	switch strings.ToLower(name) {
-	case "approx_count_distinct", "avg", "count", "max", "min", "quantile", "sum":
-		return true
-	}
-	return false
+	return slices.Contains(Names(), strings.ToLower(name))
 }
 
 // New returns an accumulator for the aggregate function name (in any case) called with
 // arguments of argTypes. constArgs is parallel to argTypes, or shorter with missing entries
-// nil: it holds the value of each argument that is a literal, which is how quantile receives q.
-// count with no arguments is count(*); count of a literal (count(1)) counts rows too.
+// nil: it holds the value of each argument that is a literal, which is how the quantiles
+// receive q. count with no arguments is count(*); count of a literal (count(1)) counts rows
+// too. quantile is quantile_disc, as in DuckDB.
 //
 // Errors read as the planner shows them to users, after the spec's key path:
-// "sum(string) is not defined (it takes integers, floats and decimals)", "quantile needs a
-// constant q between 0 and 1, got 1.5".
+// "sum(string) is not defined (it takes integers, floats, decimals and booleans)",
+// "quantile_disc needs a constant q between 0 and 1, got 1.5".
 func New(name string, argTypes []arrow.DataType, constArgs []any, opts ...Option) (Accumulator, error) {
 	fn := strings.ToLower(name)
 	if !IsAggregate(fn) {
@@ -59,22 +57,28 @@ func New(name string, argTypes []arrow.DataType, constArgs []any, opts ...Option
 			return newCount(false, cfg), nil
 		}
 		return nil, fmt.Errorf("count takes one argument or *, got %d arguments", len(argTypes))
-	case "quantile":
+	case "quantile", "quantile_disc", "quantile_cont", "approx_quantile":
 		if len(argTypes) != 2 {
-			return nil, fmt.Errorf("quantile takes 2 arguments (x, q), got %d", len(argTypes))
+			return nil, fmt.Errorf("%s takes 2 arguments (x, q), got %d", fn, len(argTypes))
 		}
 		if constant(0) != nil {
-			return nil, fmt.Errorf("quantile(%v, ...): x must be a column, not a constant", constant(0))
+			return nil, fmt.Errorf("%s(%v, ...): x must be a column, not a constant", fn, constant(0))
 		}
-		q, ok := constFloat(constant(1))
-		if !ok || !(q > 0 && q < 1) {
+		q, ok := parseFraction(constant(1))
+		if !ok {
 			got := "a column"
 			if constant(1) != nil {
 				got = fmt.Sprint(constant(1))
 			}
-			return nil, fmt.Errorf("quantile needs a constant q between 0 and 1, got %s", got)
+			return nil, fmt.Errorf("%s needs a constant q between 0 and 1, got %s", fn, got)
 		}
-		return newQuantile(argTypes[0], q, cfg)
+		switch fn {
+		case "approx_quantile":
+			return newApproxQuantile(argTypes[0], q.f, cfg)
+		case "quantile_cont":
+			return newExactQuantile(fn, argTypes[0], q, true, cfg)
+		}
+		return newExactQuantile(fn, argTypes[0], q, false, cfg)
 	}
 	if len(argTypes) != 1 {
 		return nil, fmt.Errorf("%s takes 1 argument, got %d", fn, len(argTypes))
@@ -83,10 +87,13 @@ func New(name string, argTypes []arrow.DataType, constArgs []any, opts ...Option
 		return nil, fmt.Errorf("%s(%v): the argument must be a column, not a constant", fn, c)
 	}
 	switch fn {
-	case "sum":
-		return newSum(argTypes[0], false, cfg)
-	case "avg":
-		return newSum(argTypes[0], true, cfg)
+	case "sum", "avg":
+		if argTypes[0].ID() == arrow.BOOL {
+			return newBoolSum(fn == "avg", cfg), nil
+		}
+		return newSum(argTypes[0], fn == "avg", cfg)
+	case "count_if":
+		return newCountIf(argTypes[0], cfg)
 	case "min":
 		return newMinMax(argTypes[0], false, cfg)
 	case "max":
@@ -123,27 +130,4 @@ func typeName(t arrow.DataType) string {
 		return typeName(t.(*arrow.DictionaryType).ValueType)
 	}
 	return t.String()
-}
-
-// constFloat reads a numeric literal as the expression layer may hand it over: a Go number, a
-// string, or a value whose String method prints a number (such as a decimal literal).
-func constFloat(v any) (float64, bool) {
-	switch x := v.(type) {
-	case float64:
-		return x, true
-	case float32:
-		return float64(x), true
-	case int:
-		return float64(x), true
-	case int32:
-		return float64(x), true
-	case int64:
-		return float64(x), true
-	case string:
-		f, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
-		return f, err == nil
-	case fmt.Stringer:
-		return constFloat(x.String())
-	}
-	return 0, false
 }

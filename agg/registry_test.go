@@ -20,21 +20,22 @@ func TestNewErrors(t *testing.T) {
 		consts []any
 		want   string
 	}{
-		{"sum", []arrow.DataType{str}, nil, "sum(string) is not defined (it takes integers, floats and decimals)"},
+		{"sum", []arrow.DataType{str}, nil, "sum(string) is not defined (it takes integers, floats, decimals and booleans)"},
 		{"avg", []arrow.DataType{tsType}, nil, "avg(timestamp) is not defined"},
-		{"sum", []arrow.DataType{arrow.FixedWidthTypes.Boolean}, nil, "sum(bool) is not defined"},
 		{"min", []arrow.DataType{arrow.FixedWidthTypes.Boolean}, nil, "min(bool) is not defined"},
 		{"approx_count_distinct", []arrow.DataType{arrow.FixedWidthTypes.Boolean}, nil, "approx_count_distinct(bool) is not defined"},
 		{"quantile", []arrow.DataType{str, f64}, []any{nil, 0.5}, "quantile(string) is not defined"},
 		{"quantile", []arrow.DataType{i64, f64}, []any{nil, 1.5}, "quantile needs a constant q between 0 and 1, got 1.5"},
-		{"quantile", []arrow.DataType{i64, f64}, []any{nil, 0}, "quantile needs a constant q between 0 and 1, got 0"},
+		{"quantile_cont", []arrow.DataType{i64, f64}, []any{nil, -0.1}, "quantile_cont needs a constant q between 0 and 1, got -0.1"},
+		{"approx_quantile", []arrow.DataType{str, f64}, []any{nil, 0.5}, "approx_quantile(string) is not defined"},
+		{"count_if", []arrow.DataType{i64}, nil, "count_if(int64) is not defined (it takes a boolean, such as count_if(amount > 100))"},
 		{"quantile", []arrow.DataType{i64, f64}, nil, "quantile needs a constant q between 0 and 1, got a column"},
 		{"quantile", []arrow.DataType{i64, str}, []any{nil, "high"}, "quantile needs a constant q between 0 and 1, got high"},
 		{"quantile", []arrow.DataType{i64}, nil, "quantile takes 2 arguments (x, q), got 1"},
 		{"sum", []arrow.DataType{i64, i64}, nil, "sum takes 1 argument, got 2"},
 		{"sum", []arrow.DataType{i64}, []any{int64(3)}, "sum(3): the argument must be a column, not a constant"},
 		{"count", []arrow.DataType{i64, i64}, nil, "count takes one argument or *, got 2 arguments"},
-		{"median", []arrow.DataType{i64}, nil, `unknown aggregate function "median" (known: approx_count_distinct, avg, count, max, min, quantile, sum)`},
+		{"median", []arrow.DataType{i64}, nil, `unknown aggregate function "median" (known: approx_count_distinct, approx_quantile, avg, count, count_if, max, min, quantile, quantile_cont, quantile_disc, sum)`},
 		{"sum", []arrow.DataType{nil}, nil, "sum: argument 1 has no type"},
 		{"sum", []arrow.DataType{i64}, []any{nil, nil}, "sum: 2 constant values for 1 arguments"},
 	}

@@ -27,7 +27,8 @@ var sizeCalls = []struct {
 	{"min(amount)", "min", dec18_2, nil},
 	{"max(merchant)", "max", arrow.BinaryTypes.String, nil},
 	{"approx_count_distinct(merchant)", "approx_count_distinct", arrow.BinaryTypes.String, nil},
-	{"quantile(amount)", "quantile", dec18_2, 0.99},
+	{"approx_quantile(amount)", "approx_quantile", dec18_2, 0.99},
+	{"quantile_disc(amount)", "quantile_disc", dec18_2, 0.99},
 }
 
 // sizeInput is a batch of groups*per rows, per rows for each group, with distinct amounts

@@ -19,7 +19,12 @@ import (
 //	                        is 0xF8 then the MetroHash64 (seed 1337) of each value, 8 bytes
 //	                        little-endian; a larger one is its HyperLogLog sketch's
 //	                        MarshalBinary (precision 14), which starts with 1 or 2
-//	quantile                binary, null when empty: a group of at most 128 values is 0xFC
+//	quantile_disc,          binary, null when empty: 0xE5 then the group's values in any
+//	quantile_cont           order, little-endian: 8 bytes each for integers (int64), decimals
+//	                        of up to 18 digits (the unscaled int64) and floats (float64
+//	                        bits), 16 for wider decimals and uint64 (decimal128, low word
+//	                        first)
+//	approx_quantile         binary, null when empty: a group of at most 128 values is 0xFC
 //	                        then each value's float64 bits, 8 bytes little-endian; a larger
 //	                        one is its DDSketch's Encode without its index mapping (always
 //	                        logarithmic, 1% relative accuracy)

@@ -33,8 +33,19 @@ func TestMergePartialRejectsForeignStates(t *testing.T) {
 	// Both sketch states are binary columns; bytes of the wrong sketch fail with context.
 	garbage := mustPartial(t, hll, []uint32{0})
 	defer garbage.Release()
-	q, _ := New("quantile", []arrow.DataType{arrow.PrimitiveTypes.Int64, arrow.PrimitiveTypes.Float64}, []any{nil, 0.5})
+	q, _ := New("approx_quantile", []arrow.DataType{arrow.PrimitiveTypes.Int64, arrow.PrimitiveTypes.Float64}, []any{nil, 0.5})
 	if err := q.MergePartial([]uint32{0}, garbage); err == nil || !strings.Contains(err.Error(), "merge the partial sketch of group 0") {
-		t.Errorf("quantile merging a HyperLogLog: %v", err)
+		t.Errorf("approx_quantile merging a HyperLogLog: %v", err)
+	}
+	// An exact quantile refuses a sketch's bytes, as a state from before quantile was exact.
+	if err := q.Update([]uint32{0}, []arrow.Array{col, nil}, nil); err != nil {
+		t.Fatal(err)
+	}
+	sketch := mustPartial(t, q, []uint32{0})
+	defer sketch.Release()
+	disc, _ := New("quantile", []arrow.DataType{arrow.PrimitiveTypes.Int64, arrow.PrimitiveTypes.Float64}, []any{nil, 0.5})
+	if err := disc.MergePartial([]uint32{0}, sketch); err == nil ||
+		!strings.Contains(err.Error(), "quantile(int64, 0.5): the partial state of group 0 is not a list of 8-byte values") {
+		t.Errorf("quantile merging a sketch: %v", err)
 	}
 }

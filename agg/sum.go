@@ -466,7 +466,7 @@ func newSum(in arrow.DataType, avg bool, cfg config) (Accumulator, error) {
 		}
 		return &decimalSum{sumState: newSums[decimal128.Num](fn, in, sumType, cfg), avg: avg, result: result}, nil
 	}
-	return nil, undefined(fn, in, "it takes integers, floats and decimals")
+	return nil, undefined(fn, in, "it takes integers, floats, decimals and booleans")
 }
 
 // avgDecimalType is the result type of avg over decimal(P,S): up to four more digits after the

@@ -1,6 +1,9 @@
 package civil
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // FloorDiv divides rounding toward negative infinity, so that times before the epoch fall
 // into the day (or second, or window) that holds them: FloorDiv(-1, 1000) is -1.
@@ -25,20 +28,43 @@ func ParseDate[S ~string | ~[]byte](b S) (int32, error) {
 // (or a space), time with seconds, an optional fraction and an offset, Z or ±HH:MM
 // (`2024-03-01T12:00:00.250+01:00`). It returns milliseconds since the epoch in UTC; digits
 // below the millisecond are dropped toward the past.
-func ParseRFC3339[S ~string | ~[]byte](b S) (int64, error) { return parseTimestamp(b, true) }
+func ParseRFC3339[S ~string | ~[]byte](b S) (int64, error) { return parseTimestamp(b, rfc3339, nil) }
+
+// ParseRecordTimestamp parses a timestamp as records in files and messages carry it: RFC 3339,
+// or the same without an offset, as DuckDB, Spark and many exports write it
+// (`2026-03-02 00:00:01.494`), which is a wall-clock time in zone (nil means UTC). A wall-clock
+// time that a daylight saving change skips or repeats is read as time.Date reads it. It
+// returns milliseconds since the epoch in UTC; digits below the millisecond are dropped toward
+// the past.
+func ParseRecordTimestamp[S ~string | ~[]byte](b S, zone *time.Location) (int64, error) {
+	return parseTimestamp(b, record, zone)
+}
 
 // ParseTimestamp parses a timestamp as SQL text may write it: RFC 3339, or with the seconds
 // left out (`2024-03-01 12:30`), without an offset (meaning UTC), with an offset of ±HH,
 // ±HHMM or ±HH:MM, or a date alone (midnight UTC). It returns milliseconds since the epoch
 // in UTC; digits below the millisecond are dropped toward the past.
-func ParseTimestamp[S ~string | ~[]byte](b S) (int64, error) { return parseTimestamp(b, false) }
+func ParseTimestamp[S ~string | ~[]byte](b S) (int64, error) { return parseTimestamp(b, sqlText, nil) }
 
-// parseTimestamp parses a timestamp of the form ParseRFC3339 (strict) or ParseTimestamp
-// accepts.
-func parseTimestamp[S ~string | ~[]byte](b S, strict bool) (int64, error) {
+// syntax is which timestamps parseTimestamp accepts.
+type syntax uint8
+
+const (
+	rfc3339 syntax = iota // seconds and an offset required
+	record                // seconds required; without an offset, a wall-clock time in a zone
+	sqlText               // seconds, time and offset optional; without an offset, UTC
+)
+
+// parseTimestamp parses a timestamp of the form ParseRFC3339, ParseRecordTimestamp or
+// ParseTimestamp accepts; zone is the zone of a record timestamp without an offset.
+func parseTimestamp[S ~string | ~[]byte](b S, form syntax, zone *time.Location) (int64, error) {
+	strict := form != sqlText
 	bad := func(why string) (int64, error) {
-		if strict {
+		switch form {
+		case rfc3339:
 			return 0, fmt.Errorf("%q is not an RFC 3339 timestamp: %s", string(b), why)
+		case record:
+			return 0, fmt.Errorf("%q is not a timestamp (want YYYY-MM-DDTHH:MM:SS[.fff] then Z, ±HH:MM or nothing): %s", string(b), why)
 		}
 		return 0, fmt.Errorf("%q is not a timestamp: %s", string(b), why)
 	}
@@ -96,6 +122,7 @@ func parseTimestamp[S ~string | ~[]byte](b S, strict bool) (int64, error) {
 		return bad("no such time of day")
 	}
 	var offset int64 // seconds east of UTC
+	hasOffset := true
 	switch {
 	case i < len(b) && (b[i] == 'Z' || b[i] == 'z'):
 		i++
@@ -121,14 +148,26 @@ func parseTimestamp[S ~string | ~[]byte](b S, strict bool) (int64, error) {
 			offset = -offset
 		}
 		i = j
-	case strict:
+	case form == rfc3339:
 		return bad("missing offset (Z or ±HH:MM)")
+	default:
+		hasOffset = false
 	}
 	if i != len(b) {
 		return bad("trailing text after the time")
 	}
 	secs := days*86400 + hh*3600 + mm*60 + ss - offset
+	if !hasOffset && zone != nil && zone != time.UTC {
+		secs = wallToUTC(secs, zone)
+	}
 	return secs*1000 + ms, nil
+}
+
+// wallToUTC turns a wall-clock time in zone, given as seconds since the epoch as if it were
+// UTC, into seconds since the epoch.
+func wallToUTC(wall int64, zone *time.Location) int64 {
+	t := time.Unix(wall, 0).UTC()
+	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), 0, zone).Unix()
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }

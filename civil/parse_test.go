@@ -122,3 +122,41 @@ func BenchmarkParseRFC3339(b *testing.B) {
 		}
 	}
 }
+
+// TestParseRecordTimestamp reads timestamps without an offset in the zone given, as the time
+// package does, and those with one as RFC 3339 says, whatever the zone.
+func TestParseRecordTimestamp(t *testing.T) {
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		in   string
+		zone *time.Location
+		want time.Time
+	}{
+		{"2026-03-02 00:00:01.494", nil, time.Date(2026, 3, 2, 0, 0, 1, 494e6, time.UTC)},
+		{"2026-03-02T00:00:01", time.UTC, time.Date(2026, 3, 2, 0, 0, 1, 0, time.UTC)},
+		{"2026-03-02 00:00:01.494", paris, time.Date(2026, 3, 2, 0, 0, 1, 494e6, paris)},
+		{"2026-07-02 00:00:01.5", paris, time.Date(2026, 7, 2, 0, 0, 1, 5e8, paris)}, // summer time
+		{"2026-03-29 02:30:00", paris, time.Date(2026, 3, 29, 2, 30, 0, 0, paris)},   // skipped by the change
+		{"2026-03-02 00:00:01.494Z", paris, time.Date(2026, 3, 2, 0, 0, 1, 494e6, time.UTC)},
+		{"2026-03-02 00:00:01+05:30", paris, time.Date(2026, 3, 1, 18, 30, 1, 0, time.UTC)},
+		{"1969-12-31 23:59:59.999", nil, time.Date(1969, 12, 31, 23, 59, 59, 999e6, time.UTC)},
+	}
+	for _, c := range cases {
+		got, err := ParseRecordTimestamp(c.in, c.zone)
+		if err != nil {
+			t.Errorf("%s in %v: %v", c.in, c.zone, err)
+			continue
+		}
+		if want := c.want.UnixMilli(); got != want {
+			t.Errorf("%s in %v = %s, want %s", c.in, c.zone, time.UnixMilli(got).UTC(), c.want.UTC())
+		}
+	}
+	for _, in := range []string{"2026-03-02 00:00", "2026-03-02", "2026-03-02 00:00:01 UTC", "02/03/2026 00:00:01"} {
+		if _, err := ParseRecordTimestamp(in, nil); err == nil || !strings.Contains(err.Error(), "want YYYY-MM-DDTHH:MM:SS[.fff] then Z, ±HH:MM or nothing") {
+			t.Errorf("%s: %v", in, err)
+		}
+	}
+}

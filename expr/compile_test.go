@@ -203,7 +203,7 @@ func TestCompileAggregates(t *testing.T) {
 	if _, err := CompileString("max(amount)", s, WithAggregates(resolve)); err == nil || err.Error() != "aggregate max(amount) is not computed" {
 		t.Errorf("unresolved aggregate: %v", err)
 	}
-	for _, name := range []string{"count", "SUM", "min", "max", "avg", "approx_count_distinct", "quantile"} {
+	for _, name := range []string{"count", "SUM", "min", "max", "avg", "approx_count_distinct", "quantile", "quantile_disc", "quantile_cont", "approx_quantile", "count_if"} {
 		if !IsAggregate(name) {
 			t.Errorf("IsAggregate(%q) = false", name)
 		}

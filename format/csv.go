@@ -20,7 +20,7 @@ import (
 // swallow the rest of the file.
 func NewCSVReader(r io.Reader, name string, s *arrow.Schema, opts ReadOptions) (Reader, error) {
 	opts = opts.withDefaults()
-	rb, err := newRowBuilder(CSV, s, opts.BatchRows)
+	rb, err := newRowBuilder(CSV, s, opts.BatchRows, opts.Zone)
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,7 @@ package format
 import (
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -108,6 +109,9 @@ type ReadOptions struct {
 	// becomes one dead letter that names the file, where decoding stopped and why, and the
 	// read goes on with the next row group, or ends the file.
 	FailOnDamage bool
+	// Zone is the time zone of JSONL and CSV timestamps written without an offset
+	// (`2026-03-02 00:00:01.494`); nil means UTC.
+	Zone *time.Location
 }
 
 func (o ReadOptions) withDefaults() ReadOptions {

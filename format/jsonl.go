@@ -17,10 +17,11 @@ import (
 //
 // Strings are parsed into any column type from their text, so `"amount": "12.50"` and
 // `"ts": "2024-03-01T12:00:00+01:00"` work as well as `"amount": 12.50` and
-// `"ts": 1709290800000` (epoch milliseconds).
+// `"ts": 1709290800000` (epoch milliseconds). A timestamp without an offset
+// (`"2026-03-02 00:00:01.494"`) is a wall-clock time in opts.Zone.
 func NewJSONLReader(r io.Reader, name string, s *arrow.Schema, opts ReadOptions) (Reader, error) {
 	opts = opts.withDefaults()
-	rb, err := newRowBuilder(JSONL, s, opts.BatchRows)
+	rb, err := newRowBuilder(JSONL, s, opts.BatchRows, opts.Zone)
 	if err != nil {
 		return nil, err
 	}

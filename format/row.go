@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"time"
 	"unicode/utf8"
 	"unsafe"
 
@@ -93,10 +94,11 @@ type rowBuilder struct {
 	line              int64
 	lines, batchLines []int64
 	reserve           int
+	zone              *time.Location // of timestamps written without an offset; nil is UTC
 }
 
-func newRowBuilder(kind Kind, s *arrow.Schema, batchRows int) (*rowBuilder, error) {
-	rb := &rowBuilder{schema: s, cols: make([]column, s.NumFields()), setAt: make([]int, s.NumFields()), reserve: batchRows}
+func newRowBuilder(kind Kind, s *arrow.Schema, batchRows int, zone *time.Location) (*rowBuilder, error) {
+	rb := &rowBuilder{schema: s, cols: make([]column, s.NumFields()), setAt: make([]int, s.NumFields()), reserve: batchRows, zone: zone}
 	for i, f := range s.Fields() {
 		k, ok := kindOf(f.Type)
 		if !ok {
@@ -190,7 +192,7 @@ func (rb *rowBuilder) setText(i int, b []byte) error {
 		if isInteger(b) {
 			return rb.setInt(i, b)
 		}
-		ms, err := civil.ParseRFC3339(b)
+		ms, err := civil.ParseRecordTimestamp(b, rb.zone)
 		if err != nil {
 			return fmt.Errorf("%s: %w", c.name, err)
 		}

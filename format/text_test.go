@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -271,8 +272,8 @@ func TestJSONLDeadLetters(t *testing.T) {
 		`{"id":"a","amount":"12,50 EUR"}`:          `amount: "12,50 EUR" is not a decimal`,
 		`{"id":"a","amount":12.345}`:               `amount: "12.345" has more than 2 decimal places`,
 		`{"id":"a","amount":99999999999999999999}`: `amount: "99999999999999999999" overflows decimal(18,2)`,
-		`{"id":"a","ts":"2024-13-45T25:00:00Z"}`:   `ts: "2024-13-45T25:00:00Z" is not an RFC 3339 timestamp: no such date`,
-		`{"id":"a","ts":"yesterday"}`:              `ts: "yesterday" is not an RFC 3339 timestamp`,
+		`{"id":"a","ts":"2024-13-45T25:00:00Z"}`:   `ts: "2024-13-45T25:00:00Z" is not a timestamp (want YYYY-MM-DDTHH:MM:SS[.fff] then Z, ±HH:MM or nothing): no such date`,
+		`{"id":"a","ts":"yesterday"}`:              `ts: "yesterday" is not a timestamp (want YYYY-MM-DDTHH:MM:SS[.fff] then Z, ±HH:MM or nothing)`,
 		`{"n":1}`:                                  `id: missing`,
 		`{"id":null}`:                              `id: null in a required column`,
 		`{"id":"a","n":"abc"}`:                     `n: "abc" is not an integer`,
@@ -465,4 +466,58 @@ func TestReadersTellEachRowsLine(t *testing.T) {
 		t.Fatalf("csv lines %v", got)
 	}
 	rec.Release()
+}
+
+// TestTimestampsWithoutOffset reads `2026-03-02 00:00:01.494`, as DuckDB and Spark export
+// timestamps, from JSONL and CSV: a wall-clock time in the reader's zone (UTC by default),
+// while a timestamp with an offset keeps its own.
+func TestTimestampsWithoutOffset(t *testing.T) {
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tsSchema := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.BinaryTypes.String}, {Name: "ts", Type: schema.Timestamp}}, nil)
+	jsonl := `{"id":"a","ts":"2026-03-02 00:00:01.494"}` + "\n" + `{"id":"b","ts":"2026-07-01T08:30:00"}` + "\n" +
+		`{"id":"c","ts":"2026-03-02 00:00:01Z"}` + "\n" + `{"id":"d","ts":"2026-03-02 00:00"}` + "\n"
+	csv := "id,ts\na,2026-03-02 00:00:01.494\nb,2026-07-01T08:30:00\nc,2026-03-02 00:00:01Z\nd,2026-03-02 00:00\n"
+	for _, zone := range []*time.Location{nil, paris} {
+		in := zone
+		if in == nil {
+			in = time.UTC
+		}
+		want := []time.Time{
+			time.Date(2026, 3, 2, 0, 0, 1, 494e6, in), time.Date(2026, 7, 1, 8, 30, 0, 0, in),
+			time.Date(2026, 3, 2, 0, 0, 1, 0, time.UTC),
+		}
+		for _, c := range []struct {
+			name string
+			open func() (Reader, error)
+		}{
+			{"jsonl", func() (Reader, error) {
+				return NewJSONLReader(strings.NewReader(jsonl), "in.jsonl", tsSchema, ReadOptions{Zone: zone})
+			}},
+			{"csv", func() (Reader, error) {
+				return NewCSVReader(strings.NewReader(csv), "in.csv", tsSchema, ReadOptions{Zone: zone})
+			}},
+		} {
+			r, err := c.open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec, dead := readAll(t, r)
+			ts := rec.Column(1).(*array.Timestamp)
+			if int(rec.NumRows()) != len(want) {
+				t.Fatalf("%s in %s: %d rows, want %d", c.name, in, rec.NumRows(), len(want))
+			}
+			for i, w := range want {
+				if got := int64(ts.Value(i)); got != w.UnixMilli() {
+					t.Errorf("%s in %s, row %d: %s, want %s", c.name, in, i, time.UnixMilli(got).UTC(), w.UTC())
+				}
+			}
+			if len(dead) != 1 || !strings.Contains(dead[0].Reason, `"2026-03-02 00:00" is not a timestamp (want YYYY-MM-DDTHH:MM:SS[.fff] then Z, ±HH:MM or nothing)`) {
+				t.Errorf("%s: dead letters %+v, want the timestamp without seconds", c.name, dead)
+			}
+			rec.Release()
+		}
+	}
 }

@@ -1,7 +1,6 @@
 package observe
 
 import (
-	"context"
 	"embed"
 	"encoding/json"
 	"fmt"
@@ -74,11 +73,10 @@ func newLedgerView(p *plan.Plan, st *engine.Stats) ledgerView {
 // Sample, oldest first), then, every streamEvery, an "event: topology" with the JSON
 // /api/topology returns and an "event: ledger" with the JSON /api/ledger returns. Before the
 // run starts it sends only comments. It stops when the client goes away or the server shuts
-// down (quit is done).
+// down (both end the request's context).
 type streamHandler struct {
 	top  *topologyHandler
 	hist *history
-	quit context.Context
 }
 
 func (h streamHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -100,8 +98,6 @@ func (h streamHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-t.C:
 		case <-r.Context().Done():
-			return
-		case <-h.quit.Done():
 			return
 		}
 	}

@@ -19,6 +19,7 @@ import (
 
 	"millrace/engine"
 	"millrace/gen"
+	"millrace/listen"
 	"millrace/op"
 	"millrace/plan"
 	"millrace/scale"
@@ -31,11 +32,13 @@ import (
 type liveRun struct {
 	plan *plan.Plan
 	srv  *Server
+	mon  *engine.Monitor
 }
 
 // startLiveRun runs a generator with no bound on rows, paced to a modest rate, through a view
-// into a JSON lines sink, and serves its figures until the test ends.
-func startLiveRun(t *testing.T) liveRun {
+// into a JSON lines sink, and serves its figures until the test ends, listening as on says
+// (127.0.0.1:0 unless given).
+func startLiveRun(t *testing.T, on ...listen.Config) liveRun {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "big.jsonl")
 	text := `
@@ -55,7 +58,11 @@ sinks:
 	if err != nil {
 		t.Fatal(err)
 	}
-	return serveRun(t, p)
+	lc := listen.Config{Addr: "127.0.0.1:0"}
+	if len(on) > 0 {
+		lc = on[0]
+	}
+	return serveRunOn(t, lc, p)
 }
 
 // startSlowRun runs a generator into a pass-through and a sink that sleeps on every batch,
@@ -84,7 +91,8 @@ func startSlowRun(t *testing.T) liveRun {
 // bounds the capacity at about 50k rows/s, which the source fills, and serves its figures
 // with a scaling advisor that steps every 200 ms and forecasts 20 s ahead (so that for the
 // length of a test it forecasts the rate it sees, having too little history to trust more).
-func startAdvisedRun(t *testing.T) liveRun {
+// on says how the server listens (address 127.0.0.1:0 unless given).
+func startAdvisedRun(t *testing.T, on ...listen.Config) liveRun {
 	t.Helper()
 	cfg := gen.DefaultConfig()
 	cfg.Rows, cfg.Partitions = 0, 1
@@ -106,12 +114,22 @@ func startAdvisedRun(t *testing.T) liveRun {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return serveRun(t, p, advisor)
+	lc := listen.Config{Addr: "127.0.0.1:0"}
+	if len(on) > 0 {
+		lc = on[0]
+	}
+	return serveRunOn(t, lc, p, advisor)
 }
 
 // serveRun runs p with the observe server watching it and, if advisors holds one, that
 // advisor observing it and served. Cleanup stops the run gracefully and closes the server.
 func serveRun(t *testing.T, p *plan.Plan, advisors ...*scale.Advisor) liveRun {
+	t.Helper()
+	return serveRunOn(t, listen.Config{Addr: "127.0.0.1:0"}, p, advisors...)
+}
+
+// serveRunOn is serveRun with the server listening as cfg says.
+func serveRunOn(t *testing.T, cfg listen.Config, p *plan.Plan, advisors ...*scale.Advisor) liveRun {
 	t.Helper()
 	mon := &engine.Monitor{}
 	var opts []Option
@@ -120,7 +138,7 @@ func serveRun(t *testing.T, p *plan.Plan, advisors ...*scale.Advisor) liveRun {
 		opts = append(opts, WithAdvisor(a))
 		go a.Watch(mon, stop)
 	}
-	srv, err := Listen("127.0.0.1:0", p, mon, opts...)
+	srv, err := Listen(cfg, p, mon, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +158,7 @@ func serveRun(t *testing.T, p *plan.Plan, advisors ...*scale.Advisor) liveRun {
 			t.Errorf("close server: %v", err)
 		}
 	})
-	return liveRun{plan: p, srv: srv}
+	return liveRun{plan: p, srv: srv, mon: mon}
 }
 
 func (r liveRun) url(path string) string { return "http://" + r.srv.Addr() + path }
@@ -250,7 +268,7 @@ func TestStreamSendsTopologyEverySecond(t *testing.T) {
 // that is still connected.
 func TestCloseEndsOpenStreams(t *testing.T) {
 	p := testPlan(t)
-	srv, err := Listen("127.0.0.1:0", p, &engine.Monitor{})
+	srv, err := Listen(listen.Config{Addr: "127.0.0.1:0"}, p, &engine.Monitor{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -601,7 +619,7 @@ func TestDashboardMarksTheBottleneck(t *testing.T) {
 // sends no figures and a test can draw its own.
 func openIdlePage(t *testing.T, ctx context.Context) {
 	t.Helper()
-	srv, err := Listen("127.0.0.1:0", testPlan(t), &engine.Monitor{})
+	srv, err := Listen(listen.Config{Addr: "127.0.0.1:0"}, testPlan(t), &engine.Monitor{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"millrace/engine"
+	"millrace/listen"
 	"millrace/plan"
 	"millrace/spec"
 )
@@ -40,7 +41,7 @@ sinks:
 		t.Fatal(err)
 	}
 	mon := &engine.Monitor{}
-	srv, err := Listen("127.0.0.1:0", p, mon)
+	srv, err := Listen(listen.Config{Addr: "127.0.0.1:0"}, p, mon)
 	if err != nil {
 		t.Fatal(err)
 	}

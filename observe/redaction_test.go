@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"millrace/engine"
+	"millrace/listen"
 	"millrace/plan"
 	"millrace/spec"
 )
@@ -53,7 +54,7 @@ sinks:
 		t.Fatal(err)
 	}
 	mon := &engine.Monitor{}
-	srv, err := Listen("127.0.0.1:0", p, mon)
+	srv, err := Listen(listen.Config{Addr: "127.0.0.1:0"}, p, mon)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"millrace/engine"
 	"millrace/gen"
+	"millrace/listen"
 	"millrace/op"
 	"millrace/plan"
 	"millrace/scale"
@@ -41,7 +42,7 @@ func TestScaleAdviceOfARun(t *testing.T) {
 		t.Fatal(err)
 	}
 	mon := &engine.Monitor{}
-	srv, err := Listen("127.0.0.1:0", p, mon, WithAdvisor(advisor))
+	srv, err := Listen(listen.Config{Addr: "127.0.0.1:0"}, p, mon, WithAdvisor(advisor))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"millrace/engine"
 	"millrace/gen"
+	"millrace/listen"
 	"millrace/op"
 	"millrace/plan"
 	"millrace/schema"
@@ -225,7 +226,7 @@ func waitForRows(t *testing.T, mon *engine.Monitor, node string, rows int64) *en
 func TestTopologyAndLedgerEndpoints(t *testing.T) {
 	p := testPlan(t)
 	mon := &engine.Monitor{}
-	srv, err := Listen("127.0.0.1:0", p, mon)
+	srv, err := Listen(listen.Config{Addr: "127.0.0.1:0"}, p, mon)
 	if err != nil {
 		t.Fatal(err)
 	}

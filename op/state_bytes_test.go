@@ -24,7 +24,7 @@ func TestStateBytesFollowsTheHeap(t *testing.T) {
 		{Name: "count"},
 		{Name: "sum", Args: []int{2}, ArgTypes: []arrow.DataType{amtType}},
 		{Name: "approx_count_distinct", Args: []int{3}, ArgTypes: []arrow.DataType{arrow.BinaryTypes.String}},
-		{Name: "quantile", Args: []int{2, -1}, ArgTypes: []arrow.DataType{amtType, arrow.PrimitiveTypes.Float64}, Const: []any{nil, 0.99}},
+		{Name: "approx_quantile", Args: []int{2, -1}, ArgTypes: []arrow.DataType{amtType, arrow.PrimitiveTypes.Float64}, Const: []any{nil, 0.99}},
 	}
 	cases := []struct {
 		name   string

@@ -38,7 +38,8 @@ var stateTime = &arrow.TimestampType{Unit: arrow.Millisecond}
 
 // StateFingerprint names the schema of the state: the phase, the window, the key columns and,
 // per call, the function, its argument types and its state type. Constant arguments (the q of
-// quantile) are left out: the state keeps the whole sketch, whatever q reads from it.
+// the quantiles) are left out: the state keeps the whole sketch, or every value, whatever q
+// reads from it.
 func (w *WindowAgg) StateFingerprint() string {
 	parts := []string{"window_agg", strconv.Itoa(windowAggStateVersion), w.cfg.Phase.String(), w.cfg.Window.String(),
 		"keys " + strconv.Itoa(w.cfg.Keys)}

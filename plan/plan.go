@@ -36,9 +36,14 @@ type Options struct {
 	Partitions int
 	// KeyGroups is the number of key groups keyed exchanges hash into (default 256).
 	KeyGroups int
+	// IngestURL is the address of the embedded JetStream server that holds what http
+	// sources were sent (package ingest); the runner starts it. Empty in a plan only shown.
+	IngestURL string
 	// Stdout receives stdout sinks (default os.Stdout).
 	Stdout io.Writer
-	Mem    memory.Allocator
+	// Stdin is what a file source with path - reads (default os.Stdin).
+	Stdin io.Reader
+	Mem   memory.Allocator
 }
 
 // Plan is a spec's physical dataflow.
@@ -52,6 +57,8 @@ type Plan struct {
 	Views   []ViewNodes
 	// Outputs say what each sink writes, in the spec's order.
 	Outputs []Output
+	// Warnings are what in the spec is likely a mistake though it runs (see Warnings).
+	Warnings []string
 
 	// steps indexes Steps by name in a plan from Build; nil in a Plan built by hand.
 	steps map[string]*Step
@@ -160,13 +167,16 @@ func BuildContext(ctx context.Context, s *spec.Spec, opts Options) (*Plan, error
 	if opts.Parallelism > opts.KeyGroups {
 		return nil, fmt.Errorf("parallelism %d exceeds %d key groups", opts.Parallelism, opts.KeyGroups)
 	}
+	if opts.Stdin == nil {
+		opts.Stdin = os.Stdin
+	}
 	if opts.Stdout == nil {
 		opts.Stdout = os.Stdout
 	}
 	if opts.Mem == nil {
 		opts.Mem = memory.DefaultAllocator
 	}
-	b := &builder{ctx: ctx, spec: s, opts: opts, plan: &Plan{Spec: s, Graph: &engine.Graph{KeyGroups: opts.KeyGroups}},
+	b := &builder{ctx: ctx, spec: s, opts: opts, plan: &Plan{Spec: s, Graph: &engine.Graph{KeyGroups: opts.KeyGroups}, Warnings: Warnings(s)},
 		streams: map[string]stream{}, steps: map[*engine.Node]*Step{}, timeCols: map[string]string{}}
 	for _, src := range s.Sources {
 		if src.Table {

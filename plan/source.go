@@ -51,7 +51,15 @@ func (b *builder) source(ctx context.Context, src *spec.Source) error {
 	p := b.opts.Parallelism
 	switch src.Kind {
 	case spec.SourceFile:
-		f, err := source.NewFile(src.Path, src.Format, s, format.ReadOptions{FailOnDamage: src.OnError.Fails()})
+		if src.Path == spec.Stdin {
+			st, err := source.NewStream("stdin", b.opts.Stdin, src.Format, s, format.ReadOptions{Zone: src.Zone})
+			if err != nil {
+				return b.spec.Errorf("sources."+src.Name+".path", "%v", err)
+			}
+			impl, does, p = st, fmt.Sprintf("read %s from standard input, once (no checkpoints)", src.Format), 1
+			break
+		}
+		f, err := source.NewFile(src.Path, src.Format, s, format.ReadOptions{FailOnDamage: src.OnError.Fails(), Zone: src.Zone})
 		if err != nil {
 			return b.spec.Errorf("sources."+src.Name+".path", "%v", err)
 		}
@@ -118,6 +126,9 @@ func (b *builder) source(ctx context.Context, src *spec.Source) error {
 	detail := []string{does}
 	if src.EventTime != "" {
 		detail = append(detail, fmt.Sprintf("event time %s, watermark %s behind", src.EventTime, src.Watermark))
+	}
+	if src.Zone != nil {
+		detail = append(detail, "timestamps without an offset are wall-clock times in "+src.Zone.String())
 	}
 	for _, c := range src.Checks {
 		detail = append(detail, "check "+c.Text)

@@ -53,7 +53,11 @@ func (b *builder) planView(v *spec.View) error {
 	if !v.Qualify.IsZero() {
 		return b.qualify(v, inputs, in, first, does)
 	}
-	if v.Window != nil || len(v.GroupBy) > 0 || hasAggregates(v) {
+	grouped := v.Window != nil || len(v.GroupBy) > 0 || hasAggregates(v)
+	if err := checkSelectNames(v, in, grouped); err != nil {
+		return err
+	}
+	if grouped {
 		return b.aggregate(v, inputs, in, first, does)
 	}
 	m, out, mdoes, err := b.mapStep(path, in, v.Where, v.Select, v.OnError)
@@ -387,7 +391,13 @@ func (b *builder) aggregateCalls(v *spec.View) ([]plannedCall, map[string]int, e
 func describeCalls(calls []plannedCall) string {
 	names := make([]string, len(calls))
 	for i, c := range calls {
-		names[i] = c.call.String()
+		call := *c.call
+		if strings.EqualFold(call.Name, "quantile") {
+			// Named for what it computes, so that a step planned when quantile was a sketch
+			// has another fingerprint and its state is not read as exact values.
+			call.Name = "quantile_disc"
+		}
+		names[i] = call.String()
 	}
 	return strings.Join(names, ", ")
 }
@@ -492,7 +502,7 @@ func (b *builder) join(v *spec.View, in *arrow.Schema) (func() (op.Operator, err
 // loadTable reads a table source whole. A record it cannot decode is an error: a lookup
 // table with holes would give wrong answers silently.
 func loadTable(src *spec.Source, s *arrow.Schema) (arrow.RecordBatch, error) {
-	r, err := format.OpenAll(src.Path, src.Format, s, format.ReadOptions{})
+	r, err := format.OpenAll(src.Path, src.Format, s, format.ReadOptions{Zone: src.Zone})
 	if err != nil {
 		return nil, fmt.Errorf("table %s: %w", src.Name, err)
 	}

@@ -1,7 +1,9 @@
 package source_test
 
 import (
+	"bytes"
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -91,5 +93,33 @@ func writeFile(t *testing.T, path string, cfg gen.Config, opts format.WriteOptio
 	}
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestStreamSourceConforms runs the conformance suite on a stream source over JSONL and CSV
+// text with corrupt records, as standard input brings them.
+func TestStreamSourceConforms(t *testing.T) {
+	cfg := gen.DefaultConfig()
+	cfg.Rows = 3000
+	dir := t.TempDir()
+	for _, kind := range []format.Kind{format.JSONL, format.CSV} {
+		t.Run(string(kind), func(t *testing.T) {
+			path := filepath.Join(dir, "tx."+string(kind))
+			writeFile(t, path, cfg, format.WriteOptions{})
+			text, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sourcetest.Run(t, sourcetest.Subject{
+				New: func(t *testing.T) source.Source {
+					s, err := source.NewStream("stdin", bytes.NewReader(text), kind, schema.Transaction(), format.ReadOptions{BatchRows: 256})
+					if err != nil {
+						t.Fatal(err)
+					}
+					return s
+				},
+				Records: cfg.Rows,
+			})
+		})
 	}
 }

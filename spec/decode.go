@@ -116,10 +116,52 @@ func (d *decoder) syntaxError(err error) {
 			// The parser's line is that of its context mark, counted from 0.
 			line++
 		}
-		d.errs = append(d.errs, &Error{Pos: Pos{File: d.file, Line: line}, Msg: "YAML: " + m[2]})
+		d.errs = append(d.errs, &Error{Pos: Pos{File: d.file, Line: line}, Msg: "YAML: " + m[2] + d.unquotedVarHint(line)})
 		return
 	}
 	d.errs = append(d.errs, &Error{Pos: Pos{File: d.file}, Msg: "YAML: " + strings.TrimPrefix(msg, "yaml: ")})
+}
+
+// unquotedVar finds a ${...} reference written as a bare value: after ": " or "- " or a
+// flow collection's "{" "[" ",", not inside quotes.
+var unquotedVar = regexp.MustCompile(`(?:^|[:,{\[-])\s*(\$\{[^}\s]*\}?)`)
+
+// unquotedVarHint explains a syntax error on a line (or the one before it, where a flow
+// mapping may have started) that holds an unquoted ${...}: YAML reads its "{" as the start of
+// a flow mapping.
+func (d *decoder) unquotedVarHint(line int) string {
+	for _, l := range []int{line, line - 1} {
+		if l < 1 || l > len(d.lines) {
+			continue
+		}
+		text := d.lines[l-1]
+		for _, m := range unquotedVar.FindAllStringSubmatchIndex(text, -1) {
+			if quoted(text[:m[2]]) {
+				continue
+			}
+			ref := text[m[2]:m[3]]
+			at := ""
+			if l != line {
+				at = fmt.Sprintf("line %d: ", l)
+			}
+			return fmt.Sprintf(" (%sYAML reads the { of %s as the start of a mapping: quote it, \"%s\")", at, ref, ref)
+		}
+	}
+	return ""
+}
+
+// quoted reports whether the end of text is inside a quoted YAML string.
+func quoted(text string) bool {
+	var q rune
+	for _, c := range text {
+		switch {
+		case q == 0 && (c == '"' || c == '\''):
+			q = c
+		case q != 0 && c == q:
+			q = 0
+		}
+	}
+	return q != 0
 }
 
 // spec decodes the whole document; it returns nil when there is nothing to validate.
@@ -295,7 +337,30 @@ func (d *decoder) mapping(n *yaml.Node, path, want string) ([]pair, bool) {
 		key := kd.Value
 		p := pair{key: key, keyNode: k, val: v, path: joinPath(path, key)}
 		if first, dup := written[key]; dup {
-			d.errorf(k, p.path, "duplicate key (first at line %d)", first.Line)
+			if strings.HasSuffix(path, ".select") {
+				d.errorf(k, p.path, "the select names two columns %s (the first at line %d): give each its own name", key, first.Line)
+			} else {
+				d.errorf(k, p.path, "duplicate key (first at line %d)", first.Line)
+			}
+			continue
+		}
+		if prev := deref(n.Content[max(i-1, 0)]).Value; n.Style&yaml.FlowStyle != 0 && i > 0 && isNull(v) && v.Value == "" {
+			prevKey := n.Content[i-2].Value
+			switch {
+			case strings.Count(prev, "(") == strings.Count(prev, ")"):
+				// {tumble: 1m, 5m}: the comma ended the value 1m and made 5m a key.
+				d.errorf(k, p.path, "%q has no value: inside {...} a comma starts another key, so %s is read as a key of its own "+
+					"(write it as key: value, or quote a value that holds a comma, %s: \"%s, %s\")",
+					key, key, prevKey, prev, key)
+			case !strings.HasSuffix(path, ".columns"): // a type cut there is explained where types are read
+				// {p99: quantile(amount, 0.99)}: the comma cut the call in two.
+				d.errorf(n.Content[i-2], joinPath(path, prevKey), "%q is cut at a comma: inside {...} a comma ends a value, so quote it: %s: \"%s, %s\"",
+					prev, prevKey, prev, key)
+				if len(out) > 0 && out[len(out)-1].key == prevKey {
+					out = out[:len(out)-1] // its half is not worth a second error
+					delete(index, prevKey)
+				}
+			}
 			continue
 		}
 		written[key] = k

@@ -104,6 +104,9 @@ func dump(s *Spec) string {
 		if src.Schema != "" {
 			p(" schema=%s", src.Schema)
 		}
+		if src.Zone != nil {
+			p(" timezone=%s", src.Zone)
+		}
 		p(" event_time=%q watermark=%s idle_timeout=%s table=%t\n", src.EventTime, src.Watermark, src.IdleTimeout, src.Table)
 		for _, c := range src.Columns {
 			p("  column %s %q nullable=%t\n", c.Name, c.Type, c.Nullable)

@@ -8,6 +8,7 @@ import (
 
 	"millrace/format"
 	"millrace/gen"
+	"millrace/memlimit"
 	"millrace/nexmark"
 	"millrace/schema"
 
@@ -149,9 +150,22 @@ func (d *decoder) finishSource(src *Source, key *yaml.Node, path string, has map
 	}
 }
 
-// fileFormat settles a file source's format: as given, or what its path's extension says.
+// Stdin is the path of a file source that reads standard input.
+const Stdin = "-"
+
+// fileFormat settles a file source's format: as given, or what its path's extension says;
+// standard input is jsonl unless format says csv.
 func (d *decoder) fileFormat(src *Source, has map[string]*yaml.Node, path string) {
 	if src.Path == "" {
+		return
+	}
+	if src.Path == Stdin {
+		switch src.Format {
+		case "":
+			src.Format = format.JSONL
+		case format.Parquet:
+			d.errorf(has["format"], joinPath(path, "format"), "path - reads standard input as a stream, and parquet needs a file to seek in: write it to a file, or send jsonl or csv")
+		}
 		return
 	}
 	detected, _, err := format.Detect(src.Path)
@@ -232,6 +246,9 @@ var sourceFields = withFields(map[string]field[Source]{
 		}
 	}},
 	"columns": {set: (*decoder).columns},
+	"timezone": {only: kinds(SourceFile), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+		s.Zone = d.zone(n, p)
+	}},
 	"event_time": {set: func(d *decoder, s *Source, n *yaml.Node, p string) {
 		s.EventTime, _ = d.ident(n, p, "a column name")
 	}},
@@ -422,6 +439,30 @@ var sourceFields = withFields(map[string]field[Source]{
 	}},
 	"subject": {only: kinds(SourceNATS), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
 		s.NATS.Subject, _ = d.str(n, p, "a subject")
+	}},
+
+	"max_backlog": {only: kinds(SourceHTTP), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+		if v, ok := d.integer(n, p); ok {
+			if v <= 0 {
+				d.errorf(n, p, "must be a positive number of records, not %d", v)
+				return
+			}
+			s.HTTP.MaxBacklog = v
+		}
+	}},
+	"max_body": {only: kinds(SourceHTTP), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+		if v, ok := d.str(n, p, "a size such as 16MiB"); ok {
+			b, err := memlimit.Parse(v)
+			if err != nil {
+				d.errorf(n, p, "%v", err)
+				return
+			}
+			if b <= 0 {
+				d.errorf(n, p, "must be a positive size")
+				return
+			}
+			s.HTTP.MaxBody = b
+		}
 	}},
 }, natsSourceFields, natsConnFields(kinds(SourceNATS), func(s *Source) *NATSConn { return &s.NATS.NATSConn }))
 

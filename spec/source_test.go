@@ -2,6 +2,7 @@ package spec
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -221,4 +222,24 @@ func TestSourceErrors(t *testing.T) {
 			"t.yaml:3: sources.a.surges: one surge per item: write a list, as in [03:00x10, +5mx3/10m]",
 		}},
 	})
+}
+
+func TestHTTPSourceLimits(t *testing.T) {
+	s := mustParse(t, "name: t\nsources:\n  h: {kind: http, path: /in/tx, schema: transaction, max_backlog: 500, max_body: 2MiB}\n  d: {kind: http, schema: transaction}\n")
+	if h := s.Source("h"); h.Path != "/in/tx" || h.HTTP != (HTTP{MaxBacklog: 500, MaxBody: 2 << 20}) {
+		t.Errorf("http source = %+v", h)
+	}
+	if d := s.Source("d"); d.Path != "" || d.HTTP != (HTTP{}) {
+		t.Errorf("http source with defaults = %+v", d)
+	}
+	for text, want := range map[string]string{
+		"{kind: http, schema: transaction, max_backlog: 0}":              "t.yaml:3: sources.a.max_backlog: must be a positive number of records, not 0",
+		"{kind: http, schema: transaction, max_body: lots}":              `t.yaml:3: sources.a.max_body: size "lots": want a number of bytes with an optional unit, such as 4GiB, 512MiB or 800MB`,
+		"{kind: file, path: x.csv, schema: transaction, max_body: 1MiB}": "t.yaml:3: sources.a.max_body: ",
+	} {
+		errs := parseErrors(t, "name: t\nsources:\n  a: "+text+"\n")
+		if len(errs) != 1 || !strings.HasPrefix(errs[0], want) {
+			t.Errorf("%s: errors %q, want %q", text, errs, want)
+		}
+	}
 }

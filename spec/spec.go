@@ -15,8 +15,12 @@
 //	                     schema: transaction | columns: {col: TYPE [null | not null], ...}
 //	                     event_time, watermark, idle_timeout, checks: [expr, ...],
 //	                     redact: [column or field, ...] (masked where the API shows records)
-//	  file               path (glob, required), format (default: by extension), table: bool
-//	  http               path (URL path), format (default jsonl)
+//	  file               path (glob, or - for standard input; required), format (default: by
+//	                     extension, jsonl for -), table: bool
+//	                     timezone (of timestamps without an offset; default UTC)
+//	  http               path (URL path, default /ingest/NAME), format (jsonl: NDJSON or a JSON
+//	                     array), max_backlog (records not yet acknowledged; default 1000000),
+//	                     max_body (size after gzip, such as 16MiB; the default)
 //	  kafka              brokers (required), topic (one or a list) | topic_regex, group,
 //	                     start: earliest | latest | RFC 3339 time, format: jsonl | csv | avro
 //	                     (default jsonl), registry (URL, for avro),
@@ -170,6 +174,9 @@ type Source struct {
 	// nexmark source sets neither: its schema is its stream's (nexmark.Schema).
 	Schema  string
 	Columns []schema.Column
+	// Zone (timezone:) is the zone of JSONL and CSV timestamps written without an offset
+	// (2026-03-02 00:00:01.494); nil means UTC.
+	Zone *time.Location
 	// EventTime names the timestamp column that drives windows and watermarks. Empty means
 	// the source has no event time. A generator's defaults to "ts", a nexmark source's to
 	// "date_time".
@@ -202,6 +209,8 @@ type Source struct {
 	Kafka Kafka
 	// NATS holds a nats source's settings.
 	NATS NATS
+	// HTTP holds an http source's settings.
+	HTTP HTTP
 
 	// Pos is where the source's name stands in the file.
 	Pos Pos
@@ -264,6 +273,12 @@ type Kafka struct {
 	Registry string // the schema registry's URL, for format avro
 	TLS      *KafkaTLS
 	SASL     *KafkaSASL
+}
+
+// HTTP holds the settings of an http source; zero means the default of package ingest.
+type HTTP struct {
+	MaxBacklog int64 // records stored and not yet acknowledged by the pipeline; past it, 429
+	MaxBody    int64 // bytes of a request body after gzip; past it, 413
 }
 
 // View is a stream computed from other streams. Its clauses apply in SQL order: the inputs

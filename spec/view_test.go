@@ -66,7 +66,7 @@ func TestViewErrors(t *testing.T) {
 			`t.yaml:5: views.v.select.total amount: "total amount" is not a valid column name: use letters, digits and _, not starting with a digit`,
 		}},
 		{"duplicate output column", head + "views:\n  v:\n    from: tx\n    select:\n      n: count(*)\n      n: sum(amount)\n", []string{
-			"t.yaml:9: views.v.select.n: duplicate key (first at line 8)",
+			"t.yaml:9: views.v.select.n: the select names two columns n (the first at line 8): give each its own name",
 		}},
 		{"having with a window is fine, without is not", head + "views:\n  a: {from: tx, window: {tumble: 1m}, select: {n: count(*)}, having: n > 1}\n  b: {from: tx, having: n > 1}\n", []string{
 			"t.yaml:6: views.b.having: needs group_by or window: having filters aggregated rows (use where to filter input rows)",

@@ -26,7 +26,7 @@ func newDemoCmd() *cobra.Command {
 		seed        int64
 		duration    time.Duration
 		parallelism int
-		listen      string
+		listen      listenFlags
 		auto        autoscaleFlags
 		mem         memoryBudgetFlag
 	)
@@ -95,7 +95,7 @@ to 20000/speed, so that the load fits a laptop's cores.`,
 				scaling = fmt.Sprintf(", scaled between %d and %d by the advisor", auto.min, auto.max)
 			}
 			fmt.Fprintf(out, "      %d steps at parallelism %d%s; Ctrl-C stops and publishes what was written\n", len(p.Steps), parallelism, scaling)
-			mon, advisor, stopWatching, err := watchRun(cmd, listen, p, advisorConfig(speed, parallelism, auto))
+			mon, advisor, stopWatching, err := watchRun(cmd, &listen, p, advisorConfig(speed, parallelism, auto))
 			if err != nil {
 				return err
 			}
@@ -143,7 +143,7 @@ look at it:
 	cmd.Flags().Int64Var(&seed, "seed", 1, "random seed of the generator")
 	cmd.Flags().DurationVar(&duration, "duration", 0, "stop after this long (default: until Ctrl-C)")
 	cmd.Flags().IntVarP(&parallelism, "parallelism", "p", 1, "subtasks per parallel step to start with")
-	addListenFlag(cmd, &listen)
+	listen.add(cmd)
 	auto.add(cmd, true)
 	mem.add(cmd)
 	return cmd

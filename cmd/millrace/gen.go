@@ -22,6 +22,7 @@ type genFlags struct {
 	format      string
 	out         string
 	to          string
+	toTokenFile string
 	start       string
 	rate        float64
 	flat        bool
@@ -48,7 +49,8 @@ func (f *genFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.format, "format", "", "jsonl, csv or parquet (default: from --out's name, else jsonl)")
 	fl.StringVarP(&f.out, "out", "o", "-", "output file (.gz or .zst compresses text), or - for stdout")
 	fl.StringVar(&f.to, "to", "", "send each record as one message to a live target instead: "+strings.Join(targetSchemes, ", ")+
-		" (JSON, keyed by card_id; kafka: ?partitions=N creates a missing topic; nats: ?partitions=N sends to SUBJECT.0..N-1 by card_id, ?stream=NAME creates a missing stream)")
+		" (JSON, keyed by card_id; kafka: ?partitions=N creates a missing topic; nats: ?partitions=N sends to SUBJECT.0..N-1 by card_id, ?stream=NAME creates a missing stream; http: NDJSON batches, each retried until stored)")
+	fl.StringVar(&f.toTokenFile, "to-token-file", "", "file holding the bearer token an http --to target asks for")
 	fl.StringVar(&f.start, "start", "", "event time of the first row, RFC 3339 or YYYY-MM-DD (default 2024-01-01, or now when paced)")
 	fl.Float64Var(&f.rate, "rate", d.Rate, "mean records per second of event time over a week")
 	fl.BoolVar(&f.flat, "flat", false, "no daily or weekly curve: the rate is --rate at all times")
@@ -155,7 +157,8 @@ Two modes:
   millrace gen --rows 100000 --corrupt-rate 0.02 --format csv --out dirty.csv
   millrace gen --rate 2000 --surge 03:00x10 --to kafka://localhost:9092/tx
   millrace gen --rows 100000 --to 'kafka://localhost:9092/tx?partitions=4'
-  millrace gen --rate 500 --speed 1 --to 'nats://127.0.0.1:4222/tx?partitions=4&stream=TX'`,
+  millrace gen --rate 500 --speed 1 --to 'nats://127.0.0.1:4222/tx?partitions=4&stream=TX'
+  millrace gen --rate 500 --to http://127.0.0.1:8081/ingest/tx`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := f.config(cmd)
@@ -190,7 +193,7 @@ func (f *genFlags) generateTo(cmd *cobra.Command, cfg gen.Config) error {
 	if fl.Changed("out") || fl.Changed("format") && f.format != string(format.JSONL) {
 		return usagef("--to sends JSON records: give no --out and no --format other than jsonl")
 	}
-	target, err := openTarget(cmd.Context(), f.to)
+	target, err := openTarget(cmd.Context(), f.to, f.toTokenFile)
 	if err != nil {
 		return err
 	}

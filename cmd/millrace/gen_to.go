@@ -14,11 +14,12 @@ import (
 )
 
 // targetSchemes lists the schemes `gen --to` takes, for its help and its errors.
-var targetSchemes = []string{"kafka://HOST:PORT/TOPIC", "nats://HOST:PORT/SUBJECT"}
+var targetSchemes = []string{"kafka://HOST:PORT/TOPIC", "nats://HOST:PORT/SUBJECT", "http://HOST:PORT/ingest/SOURCE"}
 
 // openTarget opens the live target `gen --to` names: every JSONL line written to it becomes
-// one message. Close waits until the target has taken everything.
-func openTarget(ctx context.Context, to string) (io.WriteCloser, error) {
+// one message (or record). Close waits until the target has taken everything. tokenFile,
+// when set, holds the bearer token an http target asks for.
+func openTarget(ctx context.Context, to, tokenFile string) (io.WriteCloser, error) {
 	u, err := url.Parse(to)
 	if err != nil || u.Host == "" {
 		return nil, usagef("--to %q: want %s", to, strings.Join(targetSchemes, " or "))
@@ -28,6 +29,8 @@ func openTarget(ctx context.Context, to string) (io.WriteCloser, error) {
 		return openKafkaTarget(ctx, u)
 	case "nats":
 		return openNATSTarget(ctx, u)
+	case "http", "https":
+		return openHTTPTarget(ctx, u, tokenFile)
 	}
 	return nil, usagef("--to %q: unknown scheme %q; want %s", to, u.Scheme, strings.Join(targetSchemes, " or "))
 }

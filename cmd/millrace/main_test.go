@@ -100,7 +100,7 @@ func TestInspectReportsEveryCorruptRecord(t *testing.T) {
 	for _, ext := range []string{"jsonl.gz", "csv"} {
 		path := filepath.Join(dir, "dirty."+ext)
 		summary := mustRun(t, "gen", "--rows", "20000", "--corrupt-rate", "0.02", "--seed", "3", "--out", path)
-		out, err := run(t, "inspect", path, "--dead", "1000", "--head", "0")
+		out, err := run(t, "inspect", path, "--schema", "transaction", "--dead", "1000", "--head", "0")
 		if err == nil || !strings.Contains(err.Error(), "records refused") {
 			t.Fatalf("%s: inspect error %v", ext, err)
 		}

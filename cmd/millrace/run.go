@@ -20,15 +20,19 @@ import (
 // buildPlan loads and plans a spec at parallelism, its generated sources in partitions;
 // spec mistakes are usage errors (exit status 2). It gives up when the command's context
 // ends, with errInterrupted.
-func buildPlan(cmd *cobra.Command, path string, parallelism, partitions int) (*plan.Plan, error) {
+func buildPlan(cmd *cobra.Command, path string, parallelism, partitions int, ingestURL ...string) (*plan.Plan, error) {
 	ctx := cmd.Context()
 	if ctx == nil { // a command that was never executed, as tests build them
 		ctx = context.Background()
 	}
 	s, err := spec.LoadContext(ctx, path)
 	if err == nil {
+		opts := plan.Options{Parallelism: parallelism, Partitions: partitions, Stdout: cmd.OutOrStdout(), Stdin: cmd.InOrStdin()}
+		if len(ingestURL) > 0 {
+			opts.IngestURL = ingestURL[0]
+		}
 		var p *plan.Plan
-		if p, err = plan.BuildContext(ctx, s, plan.Options{Parallelism: parallelism, Partitions: partitions, Stdout: cmd.OutOrStdout()}); err == nil {
+		if p, err = plan.BuildContext(ctx, s, opts); err == nil {
 			return p, nil
 		}
 	}
@@ -41,6 +45,13 @@ func buildPlan(cmd *cobra.Command, path string, parallelism, partitions int) (*p
 	return nil, err
 }
 
+// printWarnings prints the plan's warnings on stderr, one line each.
+func printWarnings(cmd *cobra.Command, p *plan.Plan) {
+	for _, w := range p.Warnings {
+		fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s\n", w)
+	}
+}
+
 func newPlanCmd() *cobra.Command {
 	var asJSON bool
 	var parallelism int
@@ -51,6 +62,9 @@ func newPlanCmd() *cobra.Command {
 the physical dataflow: each step with its parallelism, what it computes, where its input
 comes from and how it is partitioned (forward, rebalance, or hashed by key), and its columns.
 A mistake in the spec is one line naming file, line and key path, with exit status 2.
+What runs but is likely a mistake (a source whose refused records no sink keeps, a view
+nothing reads, no sinks at all) is printed on stderr as a warning line; run prints the same
+warnings before it starts.
 Ctrl-C or SIGTERM stops planning at once, with exit status 130 or 143.`,
 		Example: `  millrace plan examples/card-velocity.yaml
   millrace plan examples/card-velocity.yaml --json | jq '.steps[].name'`,
@@ -60,6 +74,7 @@ Ctrl-C or SIGTERM stops planning at once, with exit status 130 or 143.`,
 			if err != nil {
 				return err
 			}
+			printWarnings(cmd, p)
 			if cmd.Context().Err() != nil {
 				return fmt.Errorf("%w while planning %s", errInterrupted, args[0])
 			}
@@ -82,7 +97,8 @@ Ctrl-C or SIGTERM stops planning at once, with exit status 130 or 143.`,
 
 func newRunCmd() *cobra.Command {
 	var parallelism int
-	var listen string
+	var listen listenFlags
+	var ingestListen string
 	var cp checkpointFlags
 	var auto autoscaleFlags
 	var mem memoryBudgetFlag
@@ -99,6 +115,12 @@ A damaged file or Parquet row group becomes a dead letter and the run goes on; o
 fail on a source or view fails the run instead. Then it lists each sink with what it
 holds: the files it published and the rows of each, read back from them (stdout: the rows
 written).
+A file source with path - reads standard input (jsonl, or csv with format: csv) once,
+to its end: a run with one takes no checkpoints (and so is not resumed or restarted), says
+so, and refuses --checkpoint and --autoscale.
+
+Before it starts, run prints the plan's warnings (a source whose refused records no sink
+keeps, a view nothing reads, no sinks), as plan does.
 
 Relative paths in the spec are relative to the working directory; run prints each sink's
 absolute path as it starts. A sink never replaces a file, or writes among files, that
@@ -135,6 +157,16 @@ advisor asks for, between --min-parallelism and --max-parallelism, without a res
 memory): sources ahead of the watermark pause above three quarters of it until windows
 fire, and a run whose state still outgrows it stops with a line naming the step.
 
+--listen serves the dashboard, /metrics and /api/... (loopback only by default). An address
+other machines reach needs --listen-token-file (every request then carries
+"Authorization: Bearer TOKEN"; a browser opens /?token=TOKEN once) or --tls-cert and
+--tls-key (--tls-client-ca for mutual TLS), or --insecure-listen on purpose. Requests whose
+Host header names another server are refused (--listen-host adds names).
+
+An http source takes records at POST --ingest-listen/ingest/SOURCE (NDJSON or a JSON array,
+gzip accepted), answered 202 once they are stored durably under --checkpoint, so a crash
+after the answer loses nothing; the same security flags apply there.
+
 Ctrl-C (or SIGTERM) stops the run with a last checkpoint, from which the next run goes
 on; a second Ctrl-C aborts.`,
 		Example: `  millrace run examples/card-velocity.yaml
@@ -154,12 +186,33 @@ on; a second Ctrl-C aborts.`,
 			if auto.on {
 				partitions = auto.max // generated streams stay the same at every parallelism
 			}
-			build := func(n int) (*plan.Plan, error) { return buildPlan(cmd, args[0], n, partitions) }
+			in, err := serveIngest(cmd, args[0], &cp, ingestListen, &listen)
+			if err != nil {
+				return err
+			}
+			defer func() {
+				if err := in.Close(); err != nil {
+					fmt.Fprintf(cmd.ErrOrStderr(), "millrace: ingest: %v\n", err)
+				}
+			}()
+			build := func(n int) (*plan.Plan, error) { return buildPlan(cmd, args[0], n, partitions, in.URL()) }
 			p, err := build(parallelism)
 			if err != nil {
 				return err
 			}
-			mon, advisor, stopWatching, err := watchRun(cmd, listen, p, advisorConfig(1, parallelism, auto))
+			printWarnings(cmd, p)
+			if stdin := p.StdinSources(); len(stdin) > 0 {
+				switch {
+				case auto.on:
+					return usagef("--autoscale moves state through checkpoints, and source %s reads standard input, which is read once", stdin[0])
+				case cp.dir != "":
+					return usagef("--checkpoint %s: source %s reads standard input, which is read once and cannot be checkpointed; leave --checkpoint out to run without checkpoints", cp.dir, stdin[0])
+				case !cp.off:
+					fmt.Fprintf(cmd.ErrOrStderr(), "source %s reads standard input, which is read once: this run takes no checkpoints\n", stdin[0])
+					cp.off = true
+				}
+			}
+			mon, advisor, stopWatching, err := watchRun(cmd, &listen, p, advisorConfig(1, parallelism, auto))
 			if err != nil {
 				return err
 			}
@@ -205,7 +258,8 @@ on; a second Ctrl-C aborts.`,
 		},
 	}
 	cmd.Flags().IntVarP(&parallelism, "parallelism", "p", runtime.GOMAXPROCS(0), "subtasks per parallel step")
-	addListenFlag(cmd, &listen)
+	listen.add(cmd)
+	cmd.Flags().StringVar(&ingestListen, "ingest-listen", defaultIngestListen, "address where http sources take records (POST /ingest/SOURCE); the --listen-token-file, --tls-* and --listen-host flags secure it too")
 	cp.add(cmd)
 	auto.add(cmd, false)
 	mem.add(cmd)

@@ -123,7 +123,7 @@ func TestInspectStopsOnTheFirstSignal(t *testing.T) {
 	half := strings.Index(rows[len(rows)/2:], "\n") + len(rows)/2 + 1
 	input := fifo(t, filepath.Join(dir, "tx.jsonl"))
 	var stdout strings.Builder
-	c := startChild(t, &stdout, "inspect", "--head", "0", input)
+	c := startChild(t, &stdout, "inspect", "--schema", "transaction", "--head", "0", input)
 	w, err := os.OpenFile(input, os.O_WRONLY, 0) // returns once the child opened the input
 	if err != nil {
 		t.Fatal(err)

@@ -13,9 +13,9 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
-// TestQuantileAccuracy checks the 1% guarantee against exact order statistics of log-normal
+// TestApproxQuantileAccuracy checks the 1% guarantee against exact order statistics of log-normal
 // money amounts, for several q.
-func TestQuantileAccuracy(t *testing.T) {
+func TestApproxQuantileAccuracy(t *testing.T) {
 	r := rand.New(rand.NewPCG(31, 32))
 	const n = 200_000
 	cents := make([]decimal128.Num, n)
@@ -29,7 +29,7 @@ func TestQuantileAccuracy(t *testing.T) {
 	defer col.Release()
 	groups := make([]uint32, n)
 	for _, q := range []float64{0.01, 0.25, 0.5, 0.9, 0.99, 0.999} {
-		acc, err := New("quantile", []arrow.DataType{dec18_2, arrow.PrimitiveTypes.Float64}, []any{nil, q})
+		acc, err := New("approx_quantile", []arrow.DataType{dec18_2, arrow.PrimitiveTypes.Float64}, []any{nil, q})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -42,22 +42,22 @@ func TestQuantileAccuracy(t *testing.T) {
 		rank := q * (n - 1)
 		lo, hi := exact[int(math.Floor(rank))], exact[int(math.Ceil(rank))]
 		if got < lo*0.99 || got > hi*1.01 {
-			t.Errorf("quantile %v = %v, exact between %v and %v", q, got, lo, hi)
+			t.Errorf("approx_quantile %v = %v, exact between %v and %v", q, got, lo, hi)
 		}
 	}
 }
 
-func TestQuantileNaNIsAnError(t *testing.T) {
-	acc, _ := New("quantile", []arrow.DataType{arrow.PrimitiveTypes.Float64, arrow.PrimitiveTypes.Float64}, []any{nil, "0.5"})
+func TestApproxQuantileNaNIsAnError(t *testing.T) {
+	acc, _ := New("approx_quantile", []arrow.DataType{arrow.PrimitiveTypes.Float64, arrow.PrimitiveTypes.Float64}, []any{nil, "0.5"})
 	b := array.NewFloat64Builder(memory.DefaultAllocator)
 	b.AppendValues([]float64{1, math.NaN()}, nil)
 	col := b.NewArray()
 	b.Release()
 	defer col.Release()
 	err := acc.Update([]uint32{4, 4}, []arrow.Array{col}, nil)
-	if err == nil || !strings.Contains(err.Error(), "quantile(float64, 0.5): value NaN of group 4") {
+	if err == nil || !strings.Contains(err.Error(), "approx_quantile(float64, 0.5): value NaN of group 4") {
 		t.Fatalf("got %v", err)
 	}
 }
 
-func BenchmarkQuantileDecimal(b *testing.B) { benchUpdate(b, "quantile", dec18_2) }
+func BenchmarkApproxQuantileDecimal(b *testing.B) { benchUpdate(b, "approx_quantile", dec18_2) }

@@ -13,7 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 )
 
-// quantileAccuracy is the relative accuracy of quantile's sketches: the result is within 1% of
+// quantileAccuracy is the relative accuracy of approx_quantile's sketches: the result is within 1% of
 // the true value at the requested rank.
 const quantileAccuracy = 0.01
 
@@ -26,12 +26,12 @@ const (
 	ddMaxBytes = 8 << 10
 )
 
-// quantile is quantile(x, q). A group keeps its values exactly until it holds more than
+// approxQuantile is approx_quantile(x, q). A group keeps its values exactly until it holds more than
 // compactLimit, and answers from them exactly as the sketch would (the value of the bin the
 // value at the rank falls in); then it turns to a DDSketch with a logarithmic index mapping
 // and unbounded paginated stores, so sketches merge by adding bin counts and never collapse
 // bins.
-type quantile struct {
+type approxQuantile struct {
 	cfg     config
 	in      arrow.DataType
 	label   string
@@ -53,30 +53,30 @@ type quantile struct {
 	sorted        []float64
 }
 
-func newQuantile(in arrow.DataType, q float64, cfg config) (Accumulator, error) {
+func newApproxQuantile(in arrow.DataType, q float64, cfg config) (Accumulator, error) {
 	switch in.ID() {
 	case arrow.INT8, arrow.INT16, arrow.INT32, arrow.INT64, arrow.UINT8, arrow.UINT16, arrow.UINT32,
 		arrow.UINT64, arrow.FLOAT32, arrow.FLOAT64, arrow.DECIMAL128:
 	default:
-		return nil, undefined("quantile", in, "it takes numbers and decimals")
+		return nil, undefined("approx_quantile", in, "it takes numbers and decimals")
 	}
 	m, err := mapping.NewLogarithmicMapping(quantileAccuracy)
 	if err != nil {
-		return nil, fmt.Errorf("quantile: index mapping: %w", err)
+		return nil, fmt.Errorf("approx_quantile: index mapping: %w", err)
 	}
-	label := fmt.Sprintf("quantile(%s, %g)", typeName(in), q)
-	return &quantile{cfg: cfg, in: in, label: label, q: q, mapping: m}, nil
+	label := fmt.Sprintf("approx_quantile(%s, %g)", typeName(in), q)
+	return &approxQuantile{cfg: cfg, in: in, label: label, q: q, mapping: m}, nil
 }
 
-func (a *quantile) name() string { return a.label }
+func (a *approxQuantile) name() string { return a.label }
 
-func (a *quantile) grow(n int) {
+func (a *approxQuantile) grow(n int) {
 	a.vals = growTo(a.vals, n)
 	a.sketches = growTo(a.sketches, n)
 }
 
 // newSketch returns an empty sketch.
-func (a *quantile) newSketch() *ddsketch.DDSketch {
+func (a *approxQuantile) newSketch() *ddsketch.DDSketch {
 	return ddsketch.NewDDSketch(a.mapping, store.NewBufferedPaginatedStore(), store.NewBufferedPaginatedStore())
 }
 
@@ -85,7 +85,7 @@ func ddBytes(added int64) int64 { return min(ddBase+ddPerValue*added, ddMaxBytes
 
 // check refuses the values a sketch cannot hold, with the sketch's own errors, so that a
 // group refuses the same values whether it is exact or a sketch.
-func (a *quantile) check(v float64) error {
+func (a *approxQuantile) check(v float64) error {
 	switch max := a.mapping.MaxIndexableValue(); {
 	case v > max:
 		return ddsketch.ErrUntrackableTooHigh
@@ -98,7 +98,7 @@ func (a *quantile) check(v float64) error {
 }
 
 // add adds v to group g.
-func (a *quantile) add(g uint32, v float64) error {
+func (a *approxQuantile) add(g uint32, v float64) error {
 	if err := a.check(v); err != nil {
 		return a.addError(g, v, err)
 	}
@@ -123,13 +123,13 @@ func (a *quantile) add(g uint32, v float64) error {
 }
 
 // addedTo counts n more values given to the sketch s.
-func (a *quantile) addedTo(s *sketched[*ddsketch.DDSketch], n int64) {
+func (a *approxQuantile) addedTo(s *sketched[*ddsketch.DDSketch], n int64) {
 	a.bytes += ddBytes(s.added+n) - ddBytes(s.added)
 	s.added += n
 }
 
 // promote makes sk, holding what it holds, the sketch of g, and moves g's values into it.
-func (a *quantile) promote(g uint32, sk *ddsketch.DDSketch) error {
+func (a *approxQuantile) promote(g uint32, sk *ddsketch.DDSketch) error {
 	vs := a.vals[g]
 	for _, v := range vs {
 		if err := sk.Add(v); err != nil {
@@ -143,7 +143,7 @@ func (a *quantile) promote(g uint32, sk *ddsketch.DDSketch) error {
 	return nil
 }
 
-func (a *quantile) Update(groups []uint32, args []arrow.Array, rows []int32) error {
+func (a *approxQuantile) Update(groups []uint32, args []arrow.Array, rows []int32) error {
 	if err := wantArgs(a.name(), args, 1); err != nil {
 		return err
 	}
@@ -190,7 +190,7 @@ func (a *quantile) Update(groups []uint32, args []arrow.Array, rows []int32) err
 
 // addToSketches adds each input's value to its group's sketch, walking the inputs in group
 // order.
-func addToSketches[T int8 | int16 | int32 | int64 | uint8 | uint16 | uint32 | uint64 | float32 | float64](a *quantile, b batch, vals []T) error {
+func addToSketches[T int8 | int16 | int32 | int64 | uint8 | uint16 | uint32 | uint64 | float32 | float64](a *approxQuantile, b batch, vals []T) error {
 	a.counts, a.order = byGroup(b, a.counts, a.order)
 	for _, i := range a.order {
 		r := int(i)
@@ -204,13 +204,13 @@ func addToSketches[T int8 | int16 | int32 | int64 | uint8 | uint16 | uint32 | ui
 	return nil
 }
 
-func (a *quantile) addError(g uint32, v float64, err error) error {
+func (a *approxQuantile) addError(g uint32, v float64, err error) error {
 	return fmt.Errorf("%s: value %v of group %d: %w", a.name(), v, g, err)
 }
 
 // Partial encodes a group with a sketch as the sketch's Encode without the index mapping,
 // and a group still exact as its values in compact form.
-func (a *quantile) Partial(groups []uint32) (arrow.Array, error) {
+func (a *approxQuantile) Partial(groups []uint32) (arrow.Array, error) {
 	b := array.NewBinaryBuilder(a.cfg.mem, arrow.BinaryTypes.Binary)
 	defer b.Release()
 	b.Reserve(len(groups))
@@ -233,7 +233,7 @@ func (a *quantile) Partial(groups []uint32) (arrow.Array, error) {
 	return b.NewArray(), nil
 }
 
-func (a *quantile) MergePartial(groups []uint32, partial arrow.Array) error {
+func (a *approxQuantile) MergePartial(groups []uint32, partial arrow.Array) error {
 	if err := checkPartial(a.name(), partial, arrow.BinaryTypes.Binary, len(groups)); err != nil {
 		return err
 	}
@@ -264,7 +264,7 @@ func (a *quantile) MergePartial(groups []uint32, partial arrow.Array) error {
 	return nil
 }
 
-func (a *quantile) Final(groups []uint32) (arrow.Array, error) {
+func (a *approxQuantile) Final(groups []uint32) (arrow.Array, error) {
 	vals := make([]float64, len(groups))
 	valid := make([]bool, len(groups))
 	for i, g := range groups {
@@ -286,7 +286,7 @@ func (a *quantile) Final(groups []uint32) (arrow.Array, error) {
 // exact answers for the values vs as a sketch holding them would: it finds the value at the
 // sketch's rank, q*(n-1), among the negative values, the values too close to 0 to index
 // (which a sketch counts as 0) or the positive values, and returns the value of its bin.
-func (a *quantile) exact(vs []float64) float64 {
+func (a *approxQuantile) exact(vs []float64) float64 {
 	s := append(a.sorted[:0], vs...)
 	slices.Sort(s)
 	a.sorted = s
@@ -326,7 +326,7 @@ func (a *quantile) exact(vs []float64) float64 {
 
 // Reset empties groups. Sketches are dropped, so a reused group starts exact again; short
 // value lists keep their memory for the group's next use.
-func (a *quantile) Reset(groups []uint32) {
+func (a *approxQuantile) Reset(groups []uint32) {
 	for _, g := range groups {
 		if int(g) >= len(a.vals) {
 			continue
@@ -344,12 +344,12 @@ func (a *quantile) Reset(groups []uint32) {
 	}
 }
 
-func (a *quantile) StateType() arrow.DataType  { return arrow.BinaryTypes.Binary }
-func (a *quantile) ResultType() arrow.DataType { return arrow.PrimitiveTypes.Float64 }
+func (a *approxQuantile) StateType() arrow.DataType  { return arrow.BinaryTypes.Binary }
+func (a *approxQuantile) ResultType() arrow.DataType { return arrow.PrimitiveTypes.Float64 }
 
 // SizeBytes counts the per-group slots, the value lists' memory and an estimate of each
 // sketch's; it is kept as states change, so it costs nothing to ask.
-func (a *quantile) SizeBytes() int64 {
+func (a *approxQuantile) SizeBytes() int64 {
 	slots := int64(cap(a.vals))*24 + int64(cap(a.sketches))*8
 	scratch := a.sel.sizeBytes() + int64(cap(a.counts)+cap(a.order))*4
 	return slots + scratch + a.bytes + int64(cap(a.buf)) + int64(cap(a.words)+cap(a.sorted)+cap(a.floats))*8

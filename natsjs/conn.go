@@ -55,8 +55,9 @@ func (c Conn) String() string {
 const reconnectWait = 250 * time.Millisecond
 
 // connect opens a connection that reconnects without end when the server goes away, so a
-// server restart is a pause, not a failure. The first connection must succeed.
-func (c Conn) connect() (*nats.Conn, error) {
+// server restart is a pause, not a failure. The first connection must succeed. extra adds
+// options, such as a reconnection handler.
+func (c Conn) connect(extra ...nats.Option) (*nats.Conn, error) {
 	if c.URL == "" {
 		return nil, errors.New("nats: no server URL")
 	}
@@ -89,7 +90,7 @@ func (c Conn) connect() (*nats.Conn, error) {
 	if c.TLS != (TLS{}) {
 		opts = append(opts, nats.Secure())
 	}
-	nc, err := nats.Connect(c.URL, opts...)
+	nc, err := nats.Connect(c.URL, append(opts, extra...)...)
 	if err != nil {
 		return nil, fmt.Errorf("nats: connect to %s: %w", c, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -32,20 +33,27 @@ type reader struct {
 	name    string // STREAM or STREAM/SUBJECT
 	subject string
 	nc      *nats.Conn
+	st      jetstream.Stream
+	cons    jetstream.Consumer
 	it      jetstream.MessagesContext
 	dec     *decoder
+	// reconnected is set when the connection came back after losing the server: what
+	// was in flight then may never arrive, so the consumer is reset (see resume).
+	reconnected *atomic.Bool
 
 	next   uint64 // the stream sequence of the next message to yield
 	msgs   []message
 	bytes  int64
 	waited time.Duration
+	lag    int64 // messages the consumer holds past the last one read, as the server said
 
 	// explicit: the consumer acknowledges message by message (a work-queue stream), so
 	// every message is kept to acknowledge; otherwise acknowledging one acknowledges all
 	// before it, and the last of each batch is enough.
 	explicit bool
-	mu       sync.Mutex // guards acks, which Committed uses from another goroutine
+	mu       sync.Mutex // guards acks and floor, which Committed uses from another goroutine
 	acks     []unacked  // in order of sequence
+	floor    uint64     // the sequence the consumer's acknowledgements reach: all before it
 }
 
 // unacked is a message read and not yet acknowledged: its sequence and the subject its
@@ -62,6 +70,20 @@ type unacked struct {
 func (r *reader) Read(ctx context.Context) (arrow.RecordBatch, []format.DeadLetter, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
+	}
+	if r.reconnected.Swap(false) {
+		if err := r.resume(ctx); err != nil {
+			// The server is back but not ready (JetStream recovering): wait and try again.
+			r.reconnected.Store(true)
+			start := time.Now()
+			select {
+			case <-ctx.Done():
+				return nil, nil, ctx.Err()
+			case <-time.After(r.src.cfg.Poll):
+			}
+			r.waited += time.Since(start)
+			return nil, nil, nil
+		}
 	}
 	r.msgs = r.msgs[:0]
 	var last jetstream.Msg
@@ -92,9 +114,13 @@ func (r *reader) Read(ctx context.Context) (arrow.RecordBatch, []format.DeadLett
 		seq := meta.Sequence.Stream
 		if seq < r.next {
 			r.src.redelivered.Add(1)
+			if r.explicit { // acknowledged one by one: this delivery needs its own
+				r.keep(unacked{seq: seq, reply: m.Reply()})
+			}
 			continue
 		}
 		r.next = seq + 1
+		r.lag = int64(meta.NumPending)
 		if r.explicit {
 			r.keep(unacked{seq: seq, reply: m.Reply()})
 		}
@@ -112,6 +138,28 @@ func (r *reader) Read(ctx context.Context) (arrow.RecordBatch, []format.DeadLett
 	return r.dec.decode(r.msgs)
 }
 
+// resume, after the connection came back, resets the durable consumer to deliver again from
+// its acknowledgement floor, never past a durable checkpoint, and consumes afresh: messages
+// the server counted as delivered while the connection was down would otherwise wait the
+// whole AckWait before they came again. What comes again before the reader's next sequence
+// is dropped as a redelivery.
+func (r *reader) resume(ctx context.Context) error {
+	r.it.Stop()
+	r.mu.Lock()
+	floor := r.floor
+	r.acks = r.acks[:0] // the reset acknowledges nothing and forgets what was delivered
+	r.mu.Unlock()
+	if _, err := r.st.ResetConsumerToSequence(ctx, r.cons.CachedInfo().Name, floor); err != nil {
+		return fmt.Errorf("%s: reset to sequence %d after reconnecting: %w", r.name, floor, err)
+	}
+	it, err := r.cons.Messages(jetstream.PullMaxMessages(r.src.cfg.BatchRows))
+	if err != nil {
+		return fmt.Errorf("%s: consume after reconnecting: %w", r.name, err)
+	}
+	r.it = it
+	return nil
+}
+
 // keep keeps a message to acknowledge after a durable checkpoint. With acknowledgements
 // that cover all before them, only the latest keptAcks are kept.
 func (r *reader) keep(u unacked) {
@@ -120,13 +168,15 @@ func (r *reader) keep(u unacked) {
 	if !r.explicit && len(r.acks) == keptAcks {
 		r.acks = append(r.acks[:0], r.acks[1:]...)
 	}
-	r.acks = append(r.acks, u)
+	i := sort.Search(len(r.acks), func(i int) bool { return r.acks[i].seq >= u.seq })
+	r.acks = slices.Insert(r.acks, i, u)
 }
 
 // ack acknowledges every message before sequence seq and waits for the server to confirm
 // the last acknowledgement, which it handles after the ones before.
 func (r *reader) ack(ctx context.Context, seq uint64) error {
 	r.mu.Lock()
+	r.floor = max(r.floor, seq)
 	n := sort.Search(len(r.acks), func(i int) bool { return r.acks[i].seq >= seq })
 	todo := slices.Clone(r.acks[:n])
 	r.acks = append(r.acks[:0], r.acks[n:]...)
@@ -163,9 +213,11 @@ func (r *reader) Checkpoint() ([]byte, error) {
 }
 
 // Progress gives the bytes of the message values read, the time spent waiting for
-// messages, and the stream sequence of each row of the last batch.
+// messages, the messages of the partition past the last one read (its consumer's pending
+// count, as the server gave it with that message), and the stream sequence of each row of
+// the last batch.
 func (r *reader) Progress() source.Progress {
-	return source.Progress{BytesRead: r.bytes, Waited: r.waited, Offsets: r.dec.seqs}
+	return source.Progress{BytesRead: r.bytes, Waited: r.waited, Lag: r.lag, Offsets: r.dec.seqs}
 }
 
 // Close stops consuming and closes the connection. The durable consumer stays, with

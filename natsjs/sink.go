@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -23,6 +24,10 @@ type SinkConfig struct {
 	Pipeline, Name string
 	// Subject is where rows are published; a stream must store it.
 	Subject string
+	// SubjectBy, when set, computes per row a last token added to Subject
+	// (SUBJECT.VALUE; characters a token cannot hold become _), null or empty leaving
+	// Subject as it is.
+	SubjectBy func(rec arrow.RecordBatch) (arrow.Array, error)
 	// Format encodes each row as one message: jsonl (a JSON object) or csv (a line, no
 	// header).
 	Format format.Kind
@@ -54,14 +59,24 @@ type Sink struct {
 	subtask int
 	staging bool
 
-	rows  [][]byte // received since the last Snapshot
-	ready []epoch  // made ready by Snapshots, not yet committed, in order
+	rows   [][]byte // received since the last Snapshot
+	tokens []string // with SubjectBy, each row's last subject token
+	ready  []epoch  // made ready by Snapshots, not yet committed, in order
 }
 
 // epoch is the rows of one checkpoint.
 type epoch struct {
-	id   uint64
-	rows [][]byte
+	id     uint64
+	rows   [][]byte
+	tokens []string // each row's last subject token, or nil
+}
+
+// subject is where row i of e goes.
+func (s *Sink) subject(e epoch, i int) string {
+	if e.tokens == nil || e.tokens[i] == "" {
+		return s.cfg.Subject
+	}
+	return s.cfg.Subject + "." + e.tokens[i]
 }
 
 var (
@@ -107,8 +122,12 @@ func (s *Sink) Open(ctx op.Context) error {
 	}
 	c, cancel := context.WithTimeout(context.Background(), s.cfg.PublishTimeout)
 	defer cancel()
-	if _, err := s.js.StreamNameBySubject(c, s.cfg.Subject); err != nil {
-		return fmt.Errorf("nats sink %s: no stream stores subject %s at %s: %w", s.cfg.Name, s.cfg.Subject, conn, err)
+	probe := s.cfg.Subject
+	if s.cfg.SubjectBy != nil {
+		probe += ".*"
+	}
+	if _, err := s.js.StreamNameBySubject(c, probe); err != nil {
+		return fmt.Errorf("nats sink %s: no stream stores subject %s at %s: %w", s.cfg.Name, probe, conn, err)
 	}
 	return nil
 }
@@ -117,24 +136,47 @@ func (s *Sink) Open(ctx op.Context) error {
 // published at once without checkpoints.
 func (s *Sink) Process(_ int, rec arrow.RecordBatch, _ op.Collector) error {
 	defer rec.Release()
-	start := len(s.rows)
 	for i := range int(rec.NumRows()) {
 		s.rows = append(s.rows, s.enc.AppendRow(nil, rec, i))
+	}
+	if s.cfg.SubjectBy != nil {
+		v, err := s.cfg.SubjectBy(rec)
+		if err != nil {
+			return fmt.Errorf("nats sink %s: subject: %w", s.cfg.Name, err)
+		}
+		for i := range v.Len() {
+			t := ""
+			if v.IsValid(i) {
+				t = subjectToken(v.ValueStr(i))
+			}
+			s.tokens = append(s.tokens, t)
+		}
+		v.Release()
 	}
 	if s.staging {
 		return nil
 	}
-	err := s.publish(epoch{rows: s.rows[start:]}, false)
-	s.rows = s.rows[:0]
+	err := s.publish(epoch{rows: s.rows, tokens: s.tokens}, false)
+	s.rows, s.tokens = s.rows[:0], nil
 	return err
+}
+
+// subjectToken makes v a subject token: characters a token cannot hold become _.
+func subjectToken(v string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '.' || r == '*' || r == '>' || r <= ' ' || r == 0x7f {
+			return '_'
+		}
+		return r
+	}, v)
 }
 
 // Snapshot makes the rows received since the last snapshot ready for checkpoint id. The
 // state holds every ready checkpoint's rows not yet committed.
 func (s *Sink) Snapshot(id uint64) ([]byte, error) {
 	if len(s.rows) > 0 {
-		s.ready = append(s.ready, epoch{id: id, rows: s.rows})
-		s.rows = nil
+		s.ready = append(s.ready, epoch{id: id, rows: s.rows, tokens: s.tokens})
+		s.rows, s.tokens = nil, nil
 	}
 	return encodeEpochs(s.ready), nil
 }
@@ -212,7 +254,7 @@ func (s *Sink) publishFrom(ctx context.Context, e epoch, named bool, from int) (
 	end := min(from+maxInFlight, len(e.rows))
 	futures := make([]jetstream.PubAckFuture, 0, end-from)
 	for i := from; i < end; i++ {
-		m := &nats.Msg{Subject: s.cfg.Subject, Data: e.rows[i][:len(e.rows[i])-1]} // without the newline
+		m := &nats.Msg{Subject: s.subject(e, i), Data: e.rows[i][:len(e.rows[i])-1]} // without the newline
 		var opts []jetstream.PublishOpt
 		if named {
 			opts = append(opts, jetstream.WithMsgID(s.msgID(e.id, i)))
@@ -257,14 +299,20 @@ func (s *Sink) msgID(id uint64, n int) string {
 }
 
 // encodeEpochs encodes ready checkpoints as a sink's state: a version byte (1), then for
-// each checkpoint its id and row count as uvarints and each row as a uvarint length and
-// its bytes.
+// each checkpoint its id and row count as uvarints, and for each row its last subject
+// token (empty without SubjectBy) and its bytes, each as a uvarint length and the bytes.
 func encodeEpochs(eps []epoch) []byte {
 	b := []byte{1}
 	for _, e := range eps {
 		b = binary.AppendUvarint(b, e.id)
 		b = binary.AppendUvarint(b, uint64(len(e.rows)))
-		for _, r := range e.rows {
+		for i, r := range e.rows {
+			t := ""
+			if e.tokens != nil {
+				t = e.tokens[i]
+			}
+			b = binary.AppendUvarint(b, uint64(len(t)))
+			b = append(b, t...)
 			b = binary.AppendUvarint(b, uint64(len(r)))
 			b = append(b, r...)
 		}
@@ -285,6 +333,18 @@ func decodeEpochs(b []byte) ([]epoch, error) {
 		b = b[n:]
 		return v, nil
 	}
+	bytesOf := func() ([]byte, error) {
+		l, err := next()
+		if err != nil {
+			return nil, err
+		}
+		if uint64(len(b)) < l {
+			return nil, errors.New("truncated state")
+		}
+		v := b[:l:l]
+		b = b[l:]
+		return v, nil
+	}
 	var eps []epoch
 	for len(b) > 0 {
 		id, err := next()
@@ -296,16 +356,22 @@ func decodeEpochs(b []byte) ([]epoch, error) {
 			return nil, err
 		}
 		e := epoch{id: id}
+		named := false
 		for range n {
-			l, err := next()
+			t, err := bytesOf()
 			if err != nil {
 				return nil, err
 			}
-			if uint64(len(b)) < l {
-				return nil, errors.New("truncated state")
+			r, err := bytesOf()
+			if err != nil {
+				return nil, err
 			}
-			e.rows = append(e.rows, b[:l:l])
-			b = b[l:]
+			e.tokens = append(e.tokens, string(t))
+			named = named || len(t) > 0
+			e.rows = append(e.rows, r)
+		}
+		if !named {
+			e.tokens = nil
 		}
 		eps = append(eps, e)
 	}

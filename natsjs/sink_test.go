@@ -3,6 +3,7 @@ package natsjs
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -148,5 +149,69 @@ func TestSinkNeedsAStream(t *testing.T) {
 	defer func() { _ = s.Close() }()
 	if err := s.Open(op.Context{}); err == nil {
 		t.Fatal("a sink opened on a subject no stream stores")
+	}
+}
+
+// TestSinkSubjectByRow publishes each row to SUBJECT.CHANNEL, a checkpoint's rows restored
+// from its state to the same subjects.
+func TestSinkSubjectByRow(t *testing.T) {
+	e, js := testServer(t)
+	ctx := context.Background()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "OUT", Subjects: []string{"out.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	channel := func(rec arrow.RecordBatch) (arrow.Array, error) {
+		c := rec.Column(rec.Schema().FieldIndices("channel")[0])
+		c.Retain()
+		return c, nil
+	}
+	newSink := func() *Sink {
+		s, err := NewSink(SinkConfig{Conn: Conn{URL: e.URL()}, Pipeline: "p", Name: "out", Subject: "out",
+			SubjectBy: channel, Schema: schema.Transaction()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Open(op.Context{Checkpointing: true}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	}
+	records := transactions(t, 200, 0)
+	s := newSink()
+	if err := s.Process(0, batchOf(t, records), nil); err != nil {
+		t.Fatal(err)
+	}
+	state, err := s.Snapshot(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := newSink().Restore(state); err != nil { // the commit never ran
+		t.Fatal(err)
+	}
+	st, err := js.Stream(ctx, "OUT")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(ctx, jetstream.WithSubjectFilter("out.>"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	subjects := info.State.Subjects
+	total := uint64(0)
+	for subj, n := range subjects {
+		if !strings.HasPrefix(subj, "out.") || subj == "out." {
+			t.Errorf("a row published to %s", subj)
+		}
+		total += n
+	}
+	if total != 200 || len(subjects) < 2 {
+		t.Errorf("%d rows on subjects %v, want 200 over each channel's subject", total, subjects)
+	}
+	for _, r := range records {
+		ch := strings.SplitN(strings.SplitN(string(r), `"channel":"`, 2)[1], `"`, 2)[0]
+		if subjects["out."+ch] == 0 {
+			t.Errorf("no row on out.%s", ch)
+		}
 	}
 }

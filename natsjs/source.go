@@ -142,9 +142,9 @@ func (s *Source) Schema() *arrow.Schema { return s.cfg.Schema }
 // Partitions is the number of partition subjects, or 1 for an unsplit stream.
 func (s *Source) Partitions() int { return max(s.cfg.Partitions, 1) }
 
-// Capabilities says a stream never ends and its readers resume.
+// Capabilities says a stream never ends, its readers resume and know their lag.
 func (s *Source) Capabilities() source.Capabilities {
-	return source.Capabilities{Bounded: false, Resumable: true}
+	return source.Capabilities{Bounded: false, Resumable: true, Lag: true}
 }
 
 // Size is 0: a stream's size is not known in advance.
@@ -202,7 +202,8 @@ func (s *Source) Open(ctx context.Context, p int, pos []byte) (source.PartitionR
 	if conn.Name == "" {
 		conn.Name = "millrace " + s.durable(p)
 	}
-	nc, err := conn.connect()
+	reconnected := new(atomic.Bool)
+	nc, err := conn.connect(nats.ReconnectHandler(func(*nats.Conn) { reconnected.Store(true) }))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", s.where(p), err)
 	}
@@ -211,6 +212,7 @@ func (s *Source) Open(ctx context.Context, p int, pos []byte) (source.PartitionR
 		nc.Close()
 		return nil, err
 	}
+	r.reconnected = reconnected
 	s.mu.Lock()
 	s.readers[p] = r
 	s.mu.Unlock()
@@ -272,7 +274,8 @@ func (s *Source) open(ctx context.Context, p int, nc *nats.Conn, from uint64) (*
 	if subject != "" {
 		name += "/" + subject
 	}
-	return &reader{src: s, p: p, nc: nc, it: it, dec: dec, next: from, name: name, subject: subject, explicit: explicit}, nil
+	return &reader{src: s, p: p, nc: nc, st: st, cons: cons, it: it, dec: dec, next: from, floor: from,
+		name: name, subject: subject, explicit: explicit}, nil
 }
 
 // startSeq is the stream sequence the configured start names.

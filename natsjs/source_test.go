@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"millrace/format"
@@ -130,6 +131,18 @@ func TestSourceReadsPartitionsAndDeadLetters(t *testing.T) {
 	total := 0
 	for p := range 3 {
 		r := open(t, s, p, nil)
+		first, _, err := r.Read(context.Background())
+		if err != nil || first == nil {
+			t.Fatalf("partition %d: first read: %v", p, err)
+		}
+		if lag, n := r.Progress().Lag, int64(200-first.NumRows()); lag <= 0 || lag > n {
+			t.Errorf("partition %d: lag %d after the first batch, want up to the %d messages left", p, lag, n)
+		}
+		first.Release()
+		if err := r.Close(); err != nil {
+			t.Fatal(err)
+		}
+		r = open(t, s, p, nil)
 		ids, dead := readN(t, r, 200)
 		if total += len(ids) + len(dead); len(ids)+len(dead) != 200 {
 			t.Fatalf("partition %d: %d records, 200 published", p, len(ids)+len(dead))
@@ -152,6 +165,9 @@ func TestSourceReadsPartitionsAndDeadLetters(t *testing.T) {
 		}
 		if r.Progress().Waited <= 0 {
 			t.Errorf("partition %d: an empty poll counted no waiting", p)
+		}
+		if lag := r.Progress().Lag; lag != 0 {
+			t.Errorf("partition %d: lag %d after everything was read", p, lag)
 		}
 	}
 	if total != len(records) {
@@ -335,5 +351,74 @@ func TestSourceDropsRedeliveries(t *testing.T) {
 		if rec != nil || len(dead) > 0 {
 			t.Fatalf("a message read again: %v, %d dead letters", rec, len(dead))
 		}
+	}
+}
+
+// TestSourceGoesOnAfterAServerRestart restarts the server in the middle of a read: the
+// reader waits (empty polls, counted as waited), reconnects, and reads every message once,
+// in order, including those published after the restart.
+func TestSourceGoesOnAfterAServerRestart(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	e, err := StartEmbedded(ctx, EmbeddedOptions{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.Close() })
+	nc, err := Conn{URL: e.URL()}.connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	records := transactions(t, 400, 0)
+	publish(t, js, jetstream.StreamConfig{Name: "TX", Subjects: []string{"tx"}, Storage: jetstream.FileStorage}, records[:300], func(int) string { return "tx" })
+	s := newTestSource(t, e, SourceConfig{})
+	r := open(t, s, 0, nil)
+	first, _ := readN(t, r, 100)
+
+	port := e.Port()
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waited := r.Progress().Waited
+	for { // the server is away: what was buffered comes, then empty polls
+		rec, _, err := r.Read(ctx)
+		if err != nil {
+			t.Fatalf("read while the server is away: %v", err)
+		}
+		if rec == nil {
+			break
+		}
+		for i := range int(rec.NumRows()) {
+			first = append(first, rec.Column(0).ValueStr(i))
+		}
+		rec.Release()
+	}
+	back := nc.StatusChanged(nats.CONNECTED)
+	if e, err = StartEmbedded(ctx, EmbeddedOptions{Dir: dir, Port: port}); err != nil {
+		t.Fatal(err)
+	}
+	<-back
+	for _, rec := range records[300:] {
+		if _, err := js.Publish(ctx, "tx", rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rest, _ := readN(t, r, 400-len(first))
+	got := append(first, rest...)
+	for i, id := range got {
+		if want := strings.SplitN(strings.SplitN(string(records[i]), `"tx_id":"`, 2)[1], `"`, 2)[0]; id != want {
+			t.Fatalf("row %d is %s, want %s", i, id, want)
+		}
+	}
+	if len(got) != 400 {
+		t.Fatalf("%d rows from 400 messages", len(got))
+	}
+	if r.Progress().Waited <= waited {
+		t.Errorf("the outage counted no waiting")
 	}
 }

@@ -24,7 +24,7 @@ var routes = []struct{ path, want string }{
 	{"/api/ledger", "{"},
 	{"/api/dead-letters", "["},
 	{"/api/scale", "{"},
-	{"/api/stream", "event: history"}, // the samples of the last minutes come first
+	{"/api/stream", "event: history"},
 }
 
 // fetch GETs path from run's server with the token (if not empty) and returns the status

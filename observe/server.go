@@ -20,8 +20,9 @@ import (
 // token, TLS, Host names, timeouts and limits of its listen.Config apply to every route.
 type Server struct {
 	*listen.Server
-	hist     *history
-	stopHist context.CancelFunc
+	hist *history
+	// stopHistory ends the history's sampling.
+	stopHistory context.CancelFunc
 }
 
 // Listen starts serving the figures of the run of p that monitor watches on the listener
@@ -41,11 +42,11 @@ func Listen(cfg listen.Config, p *plan.Plan, monitor *engine.Monitor, opts ...Op
 	}
 	red := newRedactions(p)
 	top := &topologyHandler{plan: p, monitor: monitor, redact: red}
-	hist := newHistory(top)
 	mux := http.NewServeMux()
 	mux.Handle("/", dashboard)
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.Handle("/api/topology", top)
+	hist := newHistory(top)
 	mux.Handle("/api/stream", listen.Streams(streamHandler{top: top, hist: hist}))
 	mux.Handle("/api/ledger", ledgerHandler{plan: p, monitor: monitor})
 	mux.Handle("/api/dead-letters", deadLettersHandler{monitor: monitor, redact: red})
@@ -60,15 +61,15 @@ func Listen(cfg listen.Config, p *plan.Plan, monitor *engine.Monitor, opts ...Op
 	if err != nil {
 		return nil, fmt.Errorf("observe: %w", err)
 	}
-	sampling, stop := context.WithCancel(context.Background())
+	sampling, stopHistory := context.WithCancel(context.Background())
 	go hist.run(sampling)
-	return &Server{Server: srv, hist: hist, stopHist: stop}, nil
+	return &Server{Server: srv, hist: hist, stopHistory: stopHistory}, nil
 }
 
-// Close stops serving, and the sampling of the history, and waits for both.
+// Close stops the server and the history's sampling, and waits for both.
 func (s *Server) Close() error {
 	err := s.Server.Close()
-	s.stopHist()
+	s.stopHistory()
 	<-s.hist.done
 	return err
 }

@@ -17,7 +17,7 @@ func natsConn(c spec.NATSConn) natsjs.Conn {
 		PasswordFile: c.PasswordFile, TLS: natsjs.TLS{CA: c.TLS.CA, Cert: c.TLS.Cert, Key: c.TLS.Key}}
 }
 
-// natsSource makes a nats source and says what it does, without secrets.
+// natsSource makes a nats source and says what it does.
 func natsSource(pipeline string, src *spec.Source, s *arrow.Schema) (*natsjs.Source, string, error) {
 	n := src.NATS
 	start, err := natsjs.ParseStart(n.Start)
@@ -41,8 +41,9 @@ func natsSource(pipeline string, src *spec.Source, s *arrow.Schema) (*natsjs.Sou
 	case n.Subject != "":
 		what += " subject " + n.Subject
 	}
-	return ns, fmt.Sprintf("read %s JetStream %s at %s in %d partition(s) through durable consumer %s, from %s when no checkpoint",
-		src.Format, what, conn, ns.Partitions(), durable, start), nil
+	// What the step does names no server: it may move without changing what was read.
+	return ns, fmt.Sprintf("read %s JetStream %s in %d partition(s) through durable consumer %s, from %s when no checkpoint",
+		src.Format, what, ns.Partitions(), durable, start), nil
 }
 
 // natsSink adds a nats sink node: one subtask, so the subject holds the rows in the order
@@ -51,11 +52,21 @@ func (b *builder) natsSink(k *spec.Sink, from stream, name string) error {
 	conn := natsConn(k.NATS.NATSConn)
 	cfg := natsjs.SinkConfig{Conn: conn, Pipeline: b.spec.Name, Name: k.Name, Subject: k.NATS.Subject,
 		Format: k.Format, Schema: from.schema}
+	subject := k.NATS.Subject
+	if by := k.NATS.SubjectBy; !by.IsZero() {
+		e, err := compile(by, from.schema)
+		if err != nil {
+			return err
+		}
+		cfg.SubjectBy = e.Eval
+		subject += ".(" + by.Text + ")"
+	}
 	if _, err := natsjs.NewSink(cfg); err != nil {
 		return b.spec.Errorf("sinks."+k.Name, "%v", err)
 	}
 	n := &engine.Node{Name: name, Parallelism: 1, Operator: func(int) (op.Operator, error) { return natsjs.NewSink(cfg) }}
-	b.addNode(n, KindSink, nil, fmt.Sprintf("publish %s to JetStream subject %s at %s, exactly once with message ids", k.Format, k.NATS.Subject, conn))
+	// What the step does names no server: it may move without changing what was published.
+	b.addNode(n, KindSink, nil, fmt.Sprintf("publish %s to JetStream subject %s, exactly once with message ids", k.Format, subject))
 	b.connect(from, n, 0, engine.Rebalance)
 	return nil
 }

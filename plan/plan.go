@@ -55,10 +55,10 @@ type Plan struct {
 	// Sources and Views name the nodes whose figures make the ledger.
 	Sources []string
 	Views   []ViewNodes
-	// Outputs say what each sink writes, in the spec's order.
-	Outputs []Output
 	// Warnings are what in the spec is likely a mistake though it runs (see Warnings).
 	Warnings []string
+	// Outputs say what each sink writes, in the spec's order.
+	Outputs []Output
 
 	// steps indexes Steps by name in a plan from Build; nil in a Plan built by hand.
 	steps map[string]*Step

@@ -46,6 +46,8 @@ type NATS struct {
 type NATSSink struct {
 	NATSConn
 	Subject string
+	// SubjectBy computes per row a last token of the subject: SUBJECT.VALUE.
+	SubjectBy Expr
 }
 
 // natsConnFields are the connection keys of nats sources and sinks.
@@ -109,6 +111,9 @@ func (d *decoder) natsTLS(n *yaml.Node, p string) TLSFiles {
 
 // natsSinkFields are the keys of nats sinks besides format and the connection.
 var natsSinkFields = map[string]field[Sink]{
+	"subject_by": {only: kinds(SinkNATS), set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
+		k.NATS.SubjectBy, _ = d.expr(n, p)
+	}},
 	"tls": {only: kinds(SinkNATS), set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
 		k.NATS.TLS = d.natsTLS(n, p)
 	}},

@@ -65,15 +65,18 @@ sinks:
 	})
 }
 
-// TestNATSSinkTLS decodes a nats sink's TLS files.
+// TestNATSSinkTLS decodes a nats sink's TLS files and its subject expression.
 func TestNATSSinkTLS(t *testing.T) {
 	s := mustParse(t, `name: t
 sources:
   tx: {kind: file, path: tx.jsonl, schema: transaction}
 sinks:
-  out: {from: tx, kind: nats, url: u, subject: s, tls: {ca: ca.pem}}
+  out: {from: tx, kind: nats, url: u, subject: s, subject_by: channel, tls: {ca: ca.pem}}
 `)
 	if got := s.Sinks[0].NATS.TLS; got != (TLSFiles{CA: "ca.pem"}) {
 		t.Errorf("tls %+v, want ca.pem", got)
+	}
+	if got := s.Sinks[0].NATS.SubjectBy.Text; got != "channel" {
+		t.Errorf("subject_by %q, want channel", got)
 	}
 }

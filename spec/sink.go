@@ -168,12 +168,6 @@ var sinkFields = withFields(map[string]field[Sink]{
 	"partition_by": {only: fileSinks, set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
 		k.PartitionBy = d.exprs(n, p, "a list of expressions")
 	}},
-	"overwrite": {only: fileSinks, set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
-		k.Overwrite, _ = d.boolean(n, p)
-	}},
-	"redact": {only: fileSinks, set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
-		k.Redact, _ = d.boolean(n, p)
-	}},
 	"brokers": {only: kinds(SinkKafka), set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
 		items, _ := d.list(n, p, "a list of host:port addresses")
 		for _, it := range items {
@@ -230,6 +224,12 @@ var sinkFields = withFields(map[string]field[Sink]{
 			}
 			kafkaSink(k).Partitions = int32(v)
 		}
+	}},
+	"overwrite": {only: fileSinks, set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
+		k.Overwrite, _ = d.boolean(n, p)
+	}},
+	"redact": {only: fileSinks, set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
+		k.Redact, _ = d.boolean(n, p)
 	}},
 	"compression": {only: fileSinks, set: func(*decoder, *Sink, *yaml.Node, string) {
 		// Checked in finishSink: what is allowed depends on the kind and the path.

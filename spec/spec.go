@@ -16,7 +16,7 @@
 //	                     event_time, watermark, idle_timeout, checks: [expr, ...],
 //	                     redact: [column or field, ...] (masked where the API shows records)
 //	  file               path (glob, or - for standard input; required), format (default: by
-//	                     extension, jsonl for -), table: bool
+//	                     extension, jsonl for -), table: bool,
 //	                     timezone (of timestamps without an offset; default UTC)
 //	  http               path (URL path, default /ingest/NAME), format (jsonl: NDJSON or a JSON
 //	                     array), max_backlog (records not yet acknowledged; default 1000000),
@@ -45,15 +45,15 @@
 //	                     join: {table: SOURCE, on: col | [col, ...], type: left | inner}
 //	sinks.NAME           from (required, one stream), kind: parquet | jsonl | csv | stdout | kafka
 //	                     | nats, path (file kinds), partition_by, compression, format (stdout,
-//	                     nats: jsonl | csv), overwrite: bool (file kinds: replace what
-//	                     millrace did not write), redact: bool (file sinks of dead letters:
-//	                     mask records as the API does)
+//	                     nats: jsonl | csv), overwrite: bool (replace what millrace did not
+//	                     write), redact: bool (dead-letter sinks: mask records as the API does)
 //	  kafka              brokers, topic (both required), tls, sasl (as for kafka sources),
 //	                     key: expr, headers: {name: expr},
 //	                     delivery: exactly_once (default) | at_least_once | none,
 //	                     create: {partitions: N} (else the topic must exist),
 //	                     format: json (default) | avro (needs registry: URL)
-//	  nats               url, subject (both required) and the connection keys of nats sources
+//	  nats               url, subject (both required), subject_by: expr (a last subject token
+//	                     per row), and the connection keys of nats sources
 //
 // Relative paths are relative to the working directory. A relative sink path that climbs
 // out of it is an error (an absolute path says it on purpose), and so is a sink path in a
@@ -414,16 +414,16 @@ type Sink struct {
 	// whole-file codec of a jsonl or csv sink (gzip, zstd or none; by default what the path's
 	// extension says). Stdout sinks have none.
 	Compression string
+	// Kafka holds the settings of a kafka sink, nil for other kinds.
+	Kafka *KafkaSink
+	// NATS holds a nats sink's settings.
+	NATS NATSSink
 	// Overwrite lets a file sink replace a file that millrace did not write, or write part
 	// files into a directory that holds files it did not write.
 	Overwrite bool
 	// Redact masks the raw records and reasons of a dead-letter sink's rows as the API
 	// does, with the redact list of the source whose dead letters it writes.
 	Redact bool
-	// Kafka holds the settings of a kafka sink, nil for other kinds.
-	Kafka *KafkaSink
-	// NATS holds a nats sink's settings.
-	NATS NATSSink
 
 	// Pos is where the sink's name stands in the file.
 	Pos Pos

@@ -226,14 +226,17 @@ func afterCheckpoints(t *testing.T, dir string, k int) (<-chan string, func()) {
 	return ch, func() { _ = f.Close(); <-ended }
 }
 
-// killDepth says how deep into attempt its kill comes: after its k-th checkpoint, or once n
-// records have reached the topics before the one that triggers it. Short runs kill early
-// (k 1 or 2, n 0); long ones spread their kills over the stream.
+// killDepth says how deep into attempt its kill comes: after its k-th checkpoint (1 or 2: a
+// checkpoint over large window state may take long, and a later one may never come before
+// the input ends), or once n records have reached the topics before the one that triggers
+// it: none in short runs, up to 60,000 in long ones, which spreads their kills over the
+// stream.
 func killDepth(attempt int) (k, n int) {
+	k = 1 + attempt/3%2
 	if *crashLong {
-		return 1 + attempt%5*4, attempt % 5 * 15_000
+		n = attempt % 5 * 15_000
 	}
-	return 1 + attempt/3%2, 0
+	return k, n
 }
 
 // whenProduced yields as soon as a record reaches one of topics beyond their current ends,
@@ -306,7 +309,7 @@ sinks:
 // records in a file produced, the last attempt is stopped with SIGTERM, and the topics must
 // be equal: nothing lost, nothing twice.
 func TestKafkaToKafkaCrashEquality(t *testing.T) {
-	rows, kills, partitions := 30_000, 4, int32(2)
+	rows, kills, partitions := 40_000, 3, int32(2)
 	if *crashLong {
 		rows, kills, partitions = 1_000_000, 12, 4
 	}
@@ -342,59 +345,68 @@ func TestKafkaToKafkaCrashEquality(t *testing.T) {
 	if err := os.MkdirAll(ckpts, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	killed := 0
 	for attempt := 0; ; attempt++ {
 		p := strconv.Itoa(1 + attempt%3)
 		cmd := exec.Command(os.Args[0], "run", spec, "-p", p, "--listen", "", "--checkpoint", ckpts, "--checkpoint-interval", "25ms")
 		cmd.Env = append(os.Environ(), runMainEnv+"=1")
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
-		var moment <-chan string
-		var stop func()
-		last := attempt == kills
-		switch {
-		case last:
-			// Once the attempt has taken a checkpoint (so it is running, and stops
-			// gracefully on SIGTERM) and every record is committed.
-			moment, stop = both(t, func() (<-chan string, func()) { return afterCheckpoints(t, ckpts, 1) },
-				func() (<-chan string, func()) { return whenCommitted(t, brokers, "got-large", len(want)) })
-		case attempt%3 == 0:
-			k, _ := killDepth(attempt)
-			moment, stop = afterCheckpoints(t, ckpts, k)
-		case attempt%3 == 1:
-			_, n := killDepth(attempt)
-			moment, stop = whenProduced(t, brokers, kgo.ReadUncommitted(), n, "got-large")
-		default:
-			_, n := killDepth(attempt)
-			moment, stop = whenProduced(t, brokers, kgo.ReadCommitted(), n, "got-large")
+		var kill <-chan string
+		stopKill := func() {}
+		if killed < kills {
+			k, n := killDepth(attempt)
+			n /= 4 // the output is a quarter of the input or so
+			switch attempt % 3 {
+			case 0:
+				kill, stopKill = afterCheckpoints(t, ckpts, k)
+			case 1:
+				kill, stopKill = whenProduced(t, brokers, kgo.ReadUncommitted(), n, "got-large")
+			default:
+				kill, stopKill = whenProduced(t, brokers, kgo.ReadCommitted(), n, "got-large")
+			}
 		}
+		// The end: once the attempt has taken a checkpoint (so it is running, and stops
+		// gracefully on SIGTERM) and every record is committed.
+		end, stopEnd := both(t, func() (<-chan string, func()) { return afterCheckpoints(t, ckpts, 1) },
+			func() (<-chan string, func()) { return whenCommitted(t, brokers, "got-large", len(want)) })
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
 		var err error
+		last := false
 		select {
 		case err = <-done:
-			stop()
+			stopKill()
+			stopEnd()
 			t.Fatalf("attempt %d over an unbounded source ended by itself: %v\n%s", attempt, err, stderr.String())
-		case why := <-moment:
-			sig := syscall.SIGKILL
-			if last {
-				sig = syscall.SIGTERM
-			}
-			if kerr := cmd.Process.Signal(sig); kerr != nil {
+		case why := <-kill:
+			if kerr := cmd.Process.Signal(syscall.SIGKILL); kerr != nil {
 				t.Fatal(kerr)
 			}
 			err = <-done
-			stop()
-			t.Logf("attempt %d at -p %s: %s %s", attempt, p, sig, why)
+			killed++
+			t.Logf("attempt %d at -p %s: killed %s", attempt, p, why)
+		case why := <-end:
+			if kerr := cmd.Process.Signal(syscall.SIGTERM); kerr != nil {
+				t.Fatal(kerr)
+			}
+			err, last = <-done, true
+			t.Logf("attempt %d at -p %s: stopped with SIGTERM %s", attempt, p, why)
 		}
+		stopKill()
+		stopEnd()
 		if last {
 			if err != nil {
 				t.Fatalf("the last attempt, stopped with SIGTERM: %v\n%s", err, stderr.String())
 			}
 			break
 		}
+	}
+	if killed < kills {
+		t.Errorf("only %d kills before every record was committed; want %d", killed, kills)
 	}
 	got := kafkatest.Values(kafkatest.ReadCommitted(t, brokers, "got-large"))
 	if len(want) == 0 {

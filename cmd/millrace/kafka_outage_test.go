@@ -64,11 +64,11 @@ func sourceUnreachable(t *testing.T, addr string) map[string]string {
 // TestKafkaBrokerOutage runs a pipeline from a Kafka topic into an exactly-once Kafka sink
 // and a file sink, stops the broker once every record of the first half of the input is in
 // a durable checkpoint, waits until the dashboard's /api/topology shows the source waiting
-// for its broker (the run still going), starts the broker again on the same port with what
-// it held, produces the second half, and, once the output holds as many records as a run
-// over the same records in a file produced, stops the run with SIGTERM: the output topic
-// read with read_committed, and the file sink, equal that run's, nothing lost, nothing
-// twice.
+// for its broker (the run still going; /metrics says so too), starts the broker again on
+// the same port with what it held, produces the second half, and, once the output holds as
+// many records as a run over the same records in a file produced, stops the run with
+// SIGTERM: the output topic read with read_committed, and the file sink, equal that run's,
+// nothing lost, nothing twice.
 func TestKafkaBrokerOutage(t *testing.T) {
 	const rows = 20_000
 	dir := t.TempDir()
@@ -173,12 +173,24 @@ func TestKafkaBrokerOutage(t *testing.T) {
 			t.Errorf("partition %s waits for %q, which does not name the broker %s", p, w, broker.Addr())
 		}
 	}
+	metrics := get(t, "http://"+addr+"/metrics")
+	for p := range why {
+		if want := `millrace_source_unreachable{partition="` + p + `",pipeline="outage",source="tx"} 1`; !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s while the broker is away", want)
+		}
+	}
 
 	broker.Start()
 	waitFor(t, "the dashboard to show the source reaching its broker again", func() bool {
 		running("after the broker came back")
 		return len(sourceUnreachable(t, addr)) == 0
 	})
+	metrics = get(t, "http://"+addr+"/metrics")
+	for p := range 2 {
+		if want := fmt.Sprintf(`millrace_source_unreachable{partition="%d",pipeline="outage",source="tx"} 0`, p); !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s once the broker is back", want)
+		}
+	}
 	produce(lines[rows/2:])
 	committed, stopCommitted := whenCommitted(t, brokers, "got-large", len(want))
 	<-committed

@@ -9,6 +9,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -46,9 +47,10 @@ type decoderConfig struct {
 	value    *arrow.Schema // the columns decoded from values
 	cols     []column
 	registry string
+	zone     *time.Location // of timestamps without an offset; nil is UTC
 }
 
-func newDecoderConfig(kind format.Kind, s *arrow.Schema, registry string) (*decoderConfig, error) {
+func newDecoderConfig(kind format.Kind, s *arrow.Schema, registry string, zone *time.Location) (*decoderConfig, error) {
 	switch kind {
 	case format.JSONL, format.CSV:
 	case Avro:
@@ -61,7 +63,7 @@ func newDecoderConfig(kind format.Kind, s *arrow.Schema, registry string) (*deco
 	if s == nil || s.NumFields() == 0 {
 		return nil, errors.New("no columns")
 	}
-	c := &decoderConfig{kind: kind, schema: s, registry: registry}
+	c := &decoderConfig{kind: kind, schema: s, registry: registry, zone: zone}
 	var fields []arrow.Field
 	for _, f := range s.Fields() {
 		if !strings.HasPrefix(f.Name, "_") || !slices.Contains(MetadataColumns, f.Name) {
@@ -248,7 +250,7 @@ func breakInString(v []byte) bool {
 // decodeText decodes the buffered lines with the format's reader, records each row's record
 // in d.rows, and turns the reader's dead letters into ones naming the records.
 func (d *decoder) decodeText(kind format.Kind, firstLine int, recs []*kgo.Record, dead []format.DeadLetter) (arrow.RecordBatch, []format.DeadLetter, error) {
-	opts := format.ReadOptions{BatchRows: len(recs)}
+	opts := format.ReadOptions{BatchRows: len(recs), Zone: d.cfg.zone}
 	var rd format.Reader
 	var err error
 	if kind == format.CSV {

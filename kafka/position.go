@@ -1,11 +1,11 @@
 package kafka
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+
+	"millrace/source"
 )
 
 // positionVersion is the version of the positions this package encodes and the only one it
@@ -30,17 +30,9 @@ func encodePosition(topic string, partition int32, offset int64) ([]byte, error)
 // decodePosition decodes a position of topic and partition and returns its offset, or says
 // what is wrong with it.
 func decodePosition(data []byte, topic string, partition int32) (int64, error) {
-	if len(bytes.TrimSpace(data)) == 0 {
-		return 0, errors.New("empty position")
-	}
 	var p position
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&p); err != nil {
-		return 0, fmt.Errorf("not a position: %w", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return 0, errors.New("not a position: text after the JSON object")
+	if err := source.DecodePosition(data, &p); err != nil {
+		return 0, err
 	}
 	if p.V != positionVersion {
 		return 0, fmt.Errorf("version %d, want %d", p.V, positionVersion)

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"millrace/format"
 )
 
 // LineWriter produces every line written to it (JSONL: one JSON object a line) as one
@@ -17,8 +19,8 @@ type LineWriter struct {
 	ctx   context.Context
 	cl    *kgo.Client
 	topic string
-	key   []byte // `"FIELD":"`
-	carry []byte // a line not yet ended
+	key   string // the key field
+	lines format.Lines
 
 	mu     sync.Mutex
 	failed error
@@ -36,10 +38,8 @@ func NewLineWriter(ctx context.Context, conn Conn, topic, keyField string) (*Lin
 	if err != nil {
 		return nil, fmt.Errorf("kafka topic %s: %w", topic, err)
 	}
-	w := &LineWriter{ctx: ctx, cl: cl, topic: topic}
-	if keyField != "" {
-		w.key = fmt.Appendf(nil, "%q:\"", keyField)
-	}
+	w := &LineWriter{ctx: ctx, cl: cl, topic: topic, key: keyField}
+	w.lines.Emit = w.produce
 	return w, nil
 }
 
@@ -49,48 +49,17 @@ func (w *LineWriter) Write(p []byte) (int, error) {
 	if err := w.err(); err != nil {
 		return 0, err
 	}
-	n := len(p)
-	for {
-		i := bytes.IndexByte(p, '\n')
-		if i < 0 {
-			w.carry = append(w.carry, p...)
-			return n, nil
-		}
-		line := p[:i]
-		if len(w.carry) > 0 {
-			line = append(w.carry, line...)
-			w.carry = nil
-		}
-		w.produce(line)
-		p = p[i+1:]
-	}
+	return w.lines.Write(p)
 }
 
-func (w *LineWriter) produce(line []byte) {
-	if len(line) == 0 {
-		return
-	}
+// produce produces one line, keyed by the key field's string value where the line has one.
+func (w *LineWriter) produce(line []byte) error {
 	r := &kgo.Record{Value: bytes.Clone(line)}
-	r.Key = w.keyOf(r.Value)
+	if w.key != "" {
+		r.Key, _ = format.StringField(r.Value, w.key)
+	}
 	w.cl.Produce(w.ctx, r, w.promise)
-}
-
-// keyOf finds the key field's string value in a line, as the row encoder writes it: a
-// value with escapes or of another type gives no key.
-func (w *LineWriter) keyOf(line []byte) []byte {
-	if w.key == nil {
-		return nil
-	}
-	i := bytes.Index(line, w.key)
-	if i < 0 {
-		return nil
-	}
-	v := line[i+len(w.key):]
-	end := bytes.IndexAny(v, "\"\\")
-	if end < 0 || v[end] != '"' {
-		return nil
-	}
-	return v[:end:end]
+	return nil
 }
 
 func (w *LineWriter) promise(r *kgo.Record, err error) {
@@ -116,8 +85,7 @@ const closeTimeout = time.Minute
 // Close produces a last line that did not end, waits until the brokers have every record and
 // disconnects. It returns the first error a produce reported.
 func (w *LineWriter) Close() error {
-	w.produce(w.carry)
-	w.carry = nil
+	_ = w.lines.Flush() // produce reports its errors through the promise
 	// What was produced before ctx ended still goes out, if the brokers take it soon.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), closeTimeout)
 	defer cancel()

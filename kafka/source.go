@@ -43,6 +43,8 @@ type Options struct {
 	Schema *arrow.Schema
 	// BatchRows bounds the records one Read takes (default 16384).
 	BatchRows int
+	// Zone is the time zone of timestamps written without an offset (nil: UTC).
+	Zone *time.Location
 	// PollInterval is how long a Read waits for records before it returns none (default
 	// 100ms), so that the engine's idleness and watermarks go on.
 	PollInterval time.Duration
@@ -91,7 +93,7 @@ func New(ctx context.Context, opts Options) (*Source, error) {
 	if len(opts.Topics) > 0 && opts.TopicRegex != "" {
 		return nil, errors.New("kafka source: give topics or a topic regex, not both")
 	}
-	dec, err := newDecoderConfig(opts.Format, opts.Schema, opts.Registry)
+	dec, err := newDecoderConfig(opts.Format, opts.Schema, opts.Registry, opts.Zone)
 	if err != nil {
 		return nil, fmt.Errorf("kafka source: %w", err)
 	}

@@ -412,3 +412,23 @@ func TestReaderAcrossABrokerRestart(t *testing.T) {
 		t.Errorf("position %d after the restart, want 3", got)
 	}
 }
+
+// TestTimestampsWithoutOffsetInTheSourcesZone reads timestamps written as DuckDB and Spark
+// export them, with a space and no offset, as wall-clock times of the source's zone.
+func TestTimestampsWithoutOffsetInTheSourcesZone(t *testing.T) {
+	c := newTestCluster(t, 1, "tx")
+	c.produce(t, rec("tx", 0, `{"id":"a","ts":"2026-03-02 00:00:01.494"}`), rec("tx", 0, `{"id":"b","ts":"2026-03-02T00:00:01Z"}`))
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newSource(t, c, Options{Zone: paris, Schema: arrow.NewSchema([]arrow.Field{
+		{Name: "id", Type: arrow.BinaryTypes.String},
+		{Name: "ts", Type: &arrow.TimestampType{Unit: arrow.Millisecond, TimeZone: "UTC"}},
+	}, nil)})
+	rows, _, _ := read(t, s, 0, nil, 2)
+	want := `{"id":"a","ts":"2026-03-01T23:00:01.494Z"} {"id":"b","ts":"2026-03-02T00:00:01.000Z"}`
+	if got := strings.Join(rows, " "); got != want {
+		t.Errorf("rows %s, want %s", got, want)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -27,15 +28,16 @@ type decoder struct {
 	stream string
 	kind   format.Kind
 	schema *arrow.Schema
-	header []byte // a CSV header naming the schema's columns
+	header []byte         // a CSV header naming the schema's columns
+	zone   *time.Location // of timestamps without an offset; nil is UTC
 
 	buf    []byte
 	starts []int64 // the input line each message starts on, in order
 	seqs   []int64 // the stream sequence of each row of the last batch
 }
 
-func newDecoder(stream string, kind format.Kind, s *arrow.Schema) (*decoder, error) {
-	d := &decoder{stream: stream, kind: kind, schema: s}
+func newDecoder(stream string, kind format.Kind, s *arrow.Schema, zone *time.Location) (*decoder, error) {
+	d := &decoder{stream: stream, kind: kind, schema: s, zone: zone}
 	switch kind {
 	case format.JSONL:
 	case format.CSV:
@@ -84,7 +86,7 @@ func (d *decoder) decode(msgs []message) (arrow.RecordBatch, []format.DeadLetter
 	if len(kept) == 0 {
 		return nil, dead, nil
 	}
-	opts := format.ReadOptions{BatchRows: int(line)}
+	opts := format.ReadOptions{BatchRows: int(line), Zone: d.zone}
 	var r format.Reader
 	var err error
 	if d.kind == format.JSONL {

@@ -11,6 +11,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"millrace/format"
 )
 
 // LineWriter publishes every line written to it (JSONL: one JSON object a line) as one
@@ -23,8 +25,8 @@ type LineWriter struct {
 	js         jetstream.JetStream
 	subject    string
 	partitions int
-	key        []byte // `"FIELD":"`
-	carry      []byte // a line not yet ended
+	key        string // the field that picks a partition
+	lines      format.Lines
 	err        error
 
 	mu     sync.Mutex
@@ -88,9 +90,8 @@ func NewLineWriter(ctx context.Context, conn Conn, o LineOptions) (*LineWriter, 
 			return nil, fmt.Errorf("create nats stream %s for %s: %w", o.Stream, o.Subject, err)
 		}
 	}
-	if o.KeyField != "" {
-		w.key = fmt.Appendf(nil, "%q:\"", o.KeyField)
-	}
+	w.key = o.KeyField
+	w.lines.Emit = w.publish
 	return w, nil
 }
 
@@ -103,31 +104,13 @@ func (w *LineWriter) Write(p []byte) (int, error) {
 	if w.err != nil {
 		return 0, w.err
 	}
-	n := len(p)
-	for {
-		i := bytes.IndexByte(p, '\n')
-		if i < 0 {
-			w.carry = append(w.carry, p...)
-			return n, nil
-		}
-		line := p[:i]
-		if len(w.carry) > 0 {
-			line = append(w.carry, line...)
-			w.carry = nil
-		}
-		if err := w.publish(line); err != nil {
-			w.err = err
-			return 0, err
-		}
-		p = p[i+1:]
-	}
+	n, err := w.lines.Write(p)
+	w.err = err
+	return n, err
 }
 
 // publish publishes one line, waiting while too many are unacknowledged.
 func (w *LineWriter) publish(line []byte) error {
-	if len(bytes.TrimSpace(line)) == 0 {
-		return nil
-	}
 	subject := w.subject
 	if w.partitions > 0 {
 		subject += "." + strconv.Itoa(w.partition(line))
@@ -140,13 +123,9 @@ func (w *LineWriter) publish(line []byte) error {
 
 // partition picks the partition of a line by its key field's value (partition 0 without).
 func (w *LineWriter) partition(line []byte) int {
-	i := bytes.Index(line, w.key)
-	if len(w.key) == 0 || i < 0 {
+	v, ok := format.StringField(line, w.key)
+	if w.key == "" || !ok {
 		return 0
-	}
-	v := line[i+len(w.key):]
-	if j := bytes.IndexByte(v, '"'); j >= 0 {
-		v = v[:j]
 	}
 	h := fnv.New32a()
 	_, _ = h.Write(v) // a hash never fails to write
@@ -157,8 +136,8 @@ func (w *LineWriter) partition(line []byte) int {
 // and closes the connection.
 func (w *LineWriter) Close() error {
 	defer w.nc.Close()
-	if w.err == nil && len(w.carry) > 0 {
-		w.err = w.publish(w.carry)
+	if w.err == nil {
+		w.err = w.lines.Flush()
 	}
 	if w.err != nil {
 		return w.err

@@ -1,11 +1,10 @@
 package natsjs
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
+
+	"millrace/source"
 )
 
 // positionVersion is the version of the positions this package encodes and the only one it
@@ -30,13 +29,8 @@ func (p position) encode() ([]byte, error) { return json.Marshal(p) }
 // that is not such a position.
 func decodePosition(data []byte, stream, subject string) (position, error) {
 	var p position
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&p); err != nil {
-		return p, fmt.Errorf("not a position: %w", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return p, errors.New("not a position: text after the JSON object")
+	if err := source.DecodePosition(data, &p); err != nil {
+		return p, err
 	}
 	switch {
 	case p.V != positionVersion:

@@ -71,6 +71,8 @@ type SourceConfig struct {
 	Format format.Kind
 	// Schema is the schema of the rows.
 	Schema *arrow.Schema
+	// Zone is the time zone of timestamps written without an offset (nil: UTC).
+	Zone *time.Location
 	// BatchRows is the most messages one Read decodes (default 8192).
 	BatchRows int
 	// Poll is how long Read waits for a first message before it returns nothing (default
@@ -130,7 +132,7 @@ func NewSource(cfg SourceConfig) (*Source, error) {
 	case cfg.Partitions < 0:
 		return nil, fmt.Errorf("nats source of stream %s: %d partitions", cfg.Stream, cfg.Partitions)
 	}
-	if _, err := newDecoder(cfg.Stream, cfg.Format, cfg.Schema); err != nil {
+	if _, err := newDecoder(cfg.Stream, cfg.Format, cfg.Schema, cfg.Zone); err != nil {
 		return nil, err
 	}
 	return &Source{cfg: cfg, readers: map[int]*reader{}}, nil
@@ -265,7 +267,7 @@ func (s *Source) open(ctx context.Context, p int, nc *nats.Conn, from uint64) (*
 	if err != nil {
 		return nil, fmt.Errorf("%s: consume through %s: %w", s.where(p), s.durable(p), err)
 	}
-	dec, err := newDecoder(s.cfg.Stream, s.cfg.Format, s.cfg.Schema)
+	dec, err := newDecoder(s.cfg.Stream, s.cfg.Format, s.cfg.Schema, s.cfg.Zone)
 	if err != nil {
 		it.Stop()
 		return nil, err

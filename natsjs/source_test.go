@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -420,5 +422,34 @@ func TestSourceGoesOnAfterAServerRestart(t *testing.T) {
 	}
 	if r.Progress().Waited <= waited {
 		t.Errorf("the outage counted no waiting")
+	}
+}
+
+// TestSourceReadsTimestampsInItsZone reads a timestamp written without an offset, as DuckDB
+// and Spark export them, as a wall-clock time of the source's zone.
+func TestSourceReadsTimestampsInItsZone(t *testing.T) {
+	e, js := testServer(t)
+	records := transactions(t, 1, 0)
+	records[0] = regexp.MustCompile(`"ts":"[^"]*"`).ReplaceAll(records[0], []byte(`"ts":"2026-03-02 00:00:01.494"`))
+	publish(t, js, jetstream.StreamConfig{Name: "TX", Subjects: []string{"tx"}}, records, func(int) string { return "tx" })
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := open(t, newTestSource(t, e, SourceConfig{Zone: paris}), 0, nil)
+	for {
+		rec, dead, err := r.Read(context.Background())
+		if err != nil || len(dead) > 0 {
+			t.Fatalf("read: %v %v", err, dead)
+		}
+		if rec == nil {
+			continue
+		}
+		defer rec.Release()
+		ts := rec.Column(rec.Schema().FieldIndices("ts")[0]).(*array.Timestamp).Value(0)
+		if got, want := time.UnixMilli(int64(ts)).UTC(), time.Date(2026, 3, 1, 23, 0, 1, 494e6, time.UTC); !got.Equal(want) {
+			t.Errorf("ts %s, want %s", got, want)
+		}
+		return
 	}
 }

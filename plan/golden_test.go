@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"millrace/examples/examplestest"
 	"millrace/gen"
 	"millrace/spec"
 )
@@ -20,7 +21,8 @@ var update = flag.Bool("update", false, "rewrite the golden plans under testdata
 func TestExamplePlansMatchGolden(t *testing.T) {
 	dir := t.TempDir()
 	tx := writeTx(t, dir, gen.Config{Seed: 1, Rows: 100, Rate: 100, Accounts: 10, Merchants: 10})
-	vars := map[string]string{"TX_PATH": tx, "HISTORY_PATH": tx}
+	vars := examplestest.Brokers(t)
+	vars["TX_PATH"], vars["HISTORY_PATH"] = tx, tx
 	env := func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
 	examples, _ := filepath.Glob("../examples/*.yaml")
 	nexmark, _ := filepath.Glob("../examples/nexmark/*.yaml")
@@ -41,7 +43,7 @@ func TestExamplePlansMatchGolden(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := strings.ReplaceAll(p.String(), tx, "TX_PATH")
+		got := strings.NewReplacer(tx, "TX_PATH", vars["KAFKA_BROKERS"], "KAFKA_BROKERS", vars["NATS_URL"], "NATS_URL").Replace(p.String())
 		name := strings.TrimSuffix(filepath.Base(path), ".yaml")
 		if filepath.Base(filepath.Dir(path)) == "nexmark" {
 			name = "nexmark-" + name

@@ -30,6 +30,7 @@ func (b *builder) kafkaSource(ctx context.Context, src *spec.Source, s *arrow.Sc
 		Registry: k.Registry,
 		Start:    start,
 		Schema:   s,
+		Zone:     src.Zone,
 	})
 	if err != nil {
 		return nil, b.spec.Errorf(key, "%v", err)

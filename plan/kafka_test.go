@@ -40,7 +40,7 @@ sinks:
 		t.Fatal(err)
 	}
 	out := p.String()
-	want := "read jsonl from Kafka at " + broker + ", tx (4 partitions), from earliest where no checkpoint says, offsets committed to group millrace.live.tx"
+	want := "read jsonl from Kafka topics tx (4 partitions), from earliest where no checkpoint says, offsets committed to group millrace.live.tx"
 	if !strings.Contains(out, want) {
 		t.Errorf("plan:\n%s\nwant a step that does %q", out, want)
 	}

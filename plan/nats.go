@@ -30,7 +30,7 @@ func natsSource(pipeline string, src *spec.Source, s *arrow.Schema) (*natsjs.Sou
 	}
 	conn := natsConn(n.NATSConn)
 	ns, err := natsjs.NewSource(natsjs.SourceConfig{Conn: conn, Stream: n.Stream, Subject: n.Subject,
-		Partitions: n.Partitions, Durable: durable, Start: start, Format: src.Format, Schema: s})
+		Partitions: n.Partitions, Durable: durable, Start: start, Format: src.Format, Schema: s, Zone: src.Zone})
 	if err != nil {
 		return nil, "", err
 	}

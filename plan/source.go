@@ -3,7 +3,6 @@ package plan
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -109,8 +108,9 @@ func (b *builder) source(ctx context.Context, src *spec.Source) error {
 		if err != nil {
 			return err
 		}
-		impl, does = ks, fmt.Sprintf("read %s from Kafka at %s, %s, from %s where no checkpoint says, offsets committed to group %s",
-			src.Format, strings.Join(src.Kafka.Brokers, ","), ks.Describe(), startOf(src), ks.Group())
+		// What the step does names no broker: the cluster may move without changing what was read.
+		impl, does = ks, fmt.Sprintf("read %s from Kafka topics %s, from %s where no checkpoint says, offsets committed to group %s",
+			src.Format, ks.Describe(), startOf(src), ks.Group())
 		p = min(p, ks.Partitions())
 	case spec.SourceNATS:
 		ns, does2, err := natsSource(b.spec.Name, src, s)
@@ -119,6 +119,13 @@ func (b *builder) source(ctx context.Context, src *spec.Source) error {
 		}
 		impl, does = ns, does2
 		p = min(p, ns.Partitions())
+	case spec.SourceHTTP:
+		hs, what, err := httpSource(b.spec.Name, src, s, b.opts.IngestURL)
+		if err != nil {
+			return b.spec.Errorf("sources."+src.Name, "%v", err)
+		}
+		impl, does = hs, what
+		p = min(p, hs.Partitions())
 	default:
 		return b.spec.Errorf("sources."+src.Name+".kind", "%s sources are not available yet", src.Kind)
 	}

@@ -29,6 +29,11 @@ func marker(opts FileOptions) string {
 // where a single file goes, or a directory of part files holding files (other than hidden
 // ones) without the marker. Overwrite lets it through.
 func checkClaim(opts FileOptions) error {
+	if opts.Dir {
+		if info, err := opts.FS.Stat(opts.Path); err == nil && !info.IsDir() {
+			return fmt.Errorf("%s is a file, where the sink writes a directory of part files: move it, or write to another path", opts.Path)
+		}
+	}
 	if opts.Overwrite {
 		return nil
 	}

@@ -102,3 +102,16 @@ func TestADirectoryOfOtherFilesIsKept(t *testing.T) {
 		t.Fatalf("directory holds %s", got)
 	}
 }
+
+func TestAFileWhereADirectoryGoesIsNamed(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lake")
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, overwrite := range []bool{false, true} {
+		_, err := NewFile(schema.Transaction(), FileOptions{Path: path, Dir: true, Kind: "jsonl", Overwrite: overwrite})
+		if err == nil || err.Error() != path+" is a file, where the sink writes a directory of part files: move it, or write to another path" {
+			t.Errorf("overwrite %v: NewFile over a file where a directory goes: %v", overwrite, err)
+		}
+	}
+}

@@ -59,7 +59,7 @@ func encodeFilePosition(p format.Position, parquet bool) ([]byte, error) {
 // and says what is wrong with one that is not such a position.
 func decodeFilePosition(data []byte, name string, parquet bool) (format.Position, error) {
 	var fp filePosition
-	if err := decodeStrict(data, &fp); err != nil {
+	if err := DecodePosition(data, &fp); err != nil {
 		return format.Position{}, err
 	}
 	if fp.V != positionVersion {
@@ -109,7 +109,7 @@ type genPosition struct {
 // decodeGenPosition decodes a generator position and checks every field is there.
 func decodeGenPosition(data []byte) (genPosition, error) {
 	var gp genPosition
-	if err := decodeStrict(data, &gp); err != nil {
+	if err := DecodePosition(data, &gp); err != nil {
 		return gp, err
 	}
 	if gp.V != positionVersion {
@@ -124,8 +124,10 @@ func decodeGenPosition(data []byte) (genPosition, error) {
 	return gp, nil
 }
 
-// decodeStrict decodes one JSON object into v, refusing unknown keys and anything after it.
-func decodeStrict(data []byte, v any) error {
+// DecodePosition decodes a position a reader's Checkpoint encoded as one JSON object into v,
+// refusing an empty one, unknown keys and anything after the object: connectors encode
+// their positions so, and check what is in them after this.
+func DecodePosition(data []byte, v any) error {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return errors.New("empty position")
 	}

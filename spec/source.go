@@ -246,7 +246,7 @@ var sourceFields = withFields(map[string]field[Source]{
 		}
 	}},
 	"columns": {set: (*decoder).columns},
-	"timezone": {only: kinds(SourceFile), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+	"timezone": {only: kinds(SourceFile, SourceKafka, SourceNATS, SourceHTTP), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
 		s.Zone = d.zone(n, p)
 	}},
 	"event_time": {set: func(d *decoder, s *Source, n *yaml.Node, p string) {

@@ -14,10 +14,11 @@
 //	sources.NAME         kind: generator | file | http | kafka | nats | nexmark (required)
 //	                     schema: transaction | columns: {col: TYPE [null | not null], ...}
 //	                     event_time, watermark, idle_timeout, checks: [expr, ...],
-//	                     redact: [column or field, ...] (masked where the API shows records)
+//	                     redact: [column or field, ...] (masked where the API shows records),
+//	                     timezone (of text timestamps without an offset; default UTC; not
+//	                     for generator and nexmark sources)
 //	  file               path (glob, or - for standard input; required), format (default: by
-//	                     extension, jsonl for -), table: bool,
-//	                     timezone (of timestamps without an offset; default UTC)
+//	                     extension, jsonl for -), table: bool
 //	  http               path (URL path, default /ingest/NAME), format (jsonl: NDJSON or a JSON
 //	                     array), max_backlog (records not yet acknowledged; default 1000000),
 //	                     max_body (size after gzip, such as 16MiB; the default)

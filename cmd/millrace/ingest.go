@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"millrace/ingest"
+	"millrace/job"
 	"millrace/listen"
 	"millrace/spec"
 )
@@ -34,8 +37,9 @@ func httpEndpoints(s *spec.Spec) ([]ingest.Endpoint, error) {
 
 // runningIngest is HTTP ingest while a run goes on: the store and the listener.
 type runningIngest struct {
-	svc *ingest.Service
-	srv *listen.Server
+	svc  *ingest.Service
+	srv  *listen.Server
+	lock *job.Lock
 }
 
 // startIngest starts HTTP ingest for the http sources of s, if it has any: the store under
@@ -49,15 +53,26 @@ func startIngest(ctx context.Context, cmd *cobra.Command, s *spec.Spec, stateDir
 	if stateDir == "" {
 		return nil, usagef("http sources need checkpoints: their records are acknowledged by them; drop --no-checkpoint")
 	}
-	svc, err := ingest.Open(ctx, filepath.Join(stateDir, "ingest"), eps)
+	// The store is taken before the job locks the checkpoints, so it has a lock of its
+	// own: two runs of a pipeline never share one embedded server's files.
+	dir := filepath.Join(stateDir, "ingest")
+	lock, err := job.LockDir(dir, "millrace "+strings.Join(os.Args[1:], " "))
 	if err != nil {
+		if errors.Is(err, job.ErrLocked) {
+			return nil, usageError{err}
+		}
 		return nil, err
+	}
+	svc, err := ingest.Open(ctx, dir, eps)
+	if err != nil {
+		return nil, errors.Join(err, lock.Close())
 	}
 	cfg := lf.config(addr)
 	cfg.MaxBody = svc.Handler().MaxBody()
 	srv, err := listen.Serve(cfg, svc.Handler())
 	if err != nil {
-		_ = svc.Close() // the listener's error is the one to report
+		_ = svc.Close()  // the listener's error is the one to report
+		_ = lock.Close() // as above
 		return nil, usageError{fmt.Errorf("--ingest-listen: %w", exposedHint(err))}
 	}
 	for _, ep := range eps {
@@ -67,7 +82,7 @@ func startIngest(ctx context.Context, cmd *cobra.Command, s *spec.Spec, stateDir
 		}
 		fmt.Fprintf(cmd.ErrOrStderr(), "source %s takes records at POST %s%s\n", ep.Source, srv.URL(), path)
 	}
-	return &runningIngest{svc: svc, srv: srv}, nil
+	return &runningIngest{svc: svc, srv: srv, lock: lock}, nil
 }
 
 // URL is the address of the embedded server the http sources read from.
@@ -78,16 +93,12 @@ func (r *runningIngest) URL() string {
 	return r.svc.URL()
 }
 
-// Close stops taking records, then stops the store.
+// Close stops taking records, then stops the store and lets it go.
 func (r *runningIngest) Close() error {
 	if r == nil {
 		return nil
 	}
-	err := r.srv.Close()
-	if cerr := r.svc.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return errors.Join(r.srv.Close(), r.svc.Close(), r.lock.Close())
 }
 
 // serveIngest starts HTTP ingest for the spec at path when it has http sources; the

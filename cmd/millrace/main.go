@@ -98,14 +98,17 @@ func newRoot() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "millrace",
 		Short: "Real-time dataflow over transaction streams and histories",
-		Long: `millrace analyses streams and histories of card and account transactions:
-ingest from files and brokers, validate with dead letters, window and score, and write to a
-Parquet lake and alert topics.
+		Long: `millrace analyses streams and histories of card and account transactions: it reads
+files, Kafka topics, NATS JetStream streams and records POSTed over HTTP, validates them
+with dead letters, aggregates them over event-time windows, and writes Parquet, JSONL or CSV
+files and Kafka or JetStream topics, exactly once.
 
 Start with:
   millrace demo                                  generate a day of transactions and look at them
   millrace gen --rows 1000000 --out tx.parquet   generate test data
-  millrace inspect tx.parquet                    decode files, count rows and dead letters`,
+  millrace inspect tx.parquet                    decode files, count rows and dead letters
+  millrace plan examples/card-velocity.yaml      see the dataflow a pipeline spec makes
+  millrace run examples/card-velocity.yaml       run it`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"millrace/examples/examplestest"
 	"millrace/format"
 	"millrace/schema"
 )
@@ -225,6 +226,9 @@ func TestEveryExamplePlans(t *testing.T) {
 	mustRun(t, "gen", "--rows", "1000", "--out", filepath.Join(dir, "h.parquet"))
 	t.Setenv("TX_PATH", filepath.Join(dir, "tx.jsonl"))
 	t.Setenv("HISTORY_PATH", filepath.Join(dir, "h.parquet"))
+	for k, v := range examplestest.Brokers(t) {
+		t.Setenv(k, v)
+	}
 	examples, _ := filepath.Glob("../../examples/*.yaml")
 	if len(examples) < 3 {
 		t.Fatalf("examples: %v", examples)

@@ -21,12 +21,17 @@ func TestAFailingSinkRestartsFromTheCheckpoint(t *testing.T) {
 	}
 	dir, spec := resumeInput(t, "300000", true)
 	out := filepath.Join(dir, "got")
+	// A directory, not empty, where the sink's first part file goes: the sink claims the
+	// directory (the marker says millrace writes there) and fails when it publishes.
+	blocker := filepath.Join(out, "per_card", "part-000-00001.parquet")
 	block := func() {
-		if err := os.MkdirAll(out, 0o755); err != nil {
+		if err := os.MkdirAll(blocker, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(out, "per_card"), nil, 0o644); err != nil { // where a directory belongs
-			t.Fatal(err)
+		for name, text := range map[string]string{filepath.Join(out, "per_card", ".millrace"): "", filepath.Join(blocker, "x"): "x"} {
+			if err := os.WriteFile(name, []byte(text), 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	block()
@@ -34,7 +39,7 @@ func TestAFailingSinkRestartsFromTheCheckpoint(t *testing.T) {
 		"--checkpoint-interval", "100ms", "--restarts", "2", "--restart-backoff", "50ms"}
 	said, err := runWatching(t, args, func(line string) {
 		if strings.HasPrefix(line, "restarting from the newest checkpoint") {
-			_ = os.Remove(filepath.Join(out, "per_card")) // the disk is back
+			_ = os.RemoveAll(blocker) // the disk is back
 		}
 	})
 	if err != nil {

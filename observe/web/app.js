@@ -95,7 +95,7 @@ function nodeLines(n) {
   if (known(n.lag_records)) size.push("lag " + (n.lag_records >= 1000 ? rate(n.lag_records) : String(n.lag_records)) + " records");
   if (size.length) lines.push({ cls: "size", text: size.join("  ") });
   const away = Object.keys(n.unreachable || {}).length;
-  if (away) lines.push({ cls: "outage", text: "broker unreachable: " + away + (away === 1 ? " partition" : " partitions") + " waiting", full: true });
+  if (away) lines.push({ cls: "outage", text: "unreachable: " + away + (away === 1 ? " partition" : " partitions"), full: true });
   const hot = hottest(n);
   if (hot && hot.share >= HOT_SHARE) lines.push({ cls: "hot", text: "hot key " + clip(hot.key, 16) + "  " + share(hot.share) + " of input" });
   return lines;

@@ -229,6 +229,7 @@ func (t *sourceTask) readOnce(p *partitionState) (bool, error) {
 	if t.src.Capabilities().Lag {
 		t.stats.setLag(p.index, progress.Lag)
 	}
+	t.stats.setUnreachable(p.index, progress.Unreachable)
 	if err != nil && t.r.readCtx.Err() != nil && t.r.ctx.Err() == nil {
 		return false, errStopped
 	}

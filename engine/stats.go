@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"maps"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,6 +46,9 @@ type NodeStats struct {
 	// Sources that know it only: each partition's lag in records (source.Progress.Lag).
 	lagMu sync.Mutex
 	lag   map[int]int64
+	// Broker sources only: why each partition whose reader cannot reach its broker cannot
+	// (source.Progress.Unreachable); a partition that reaches it has no entry.
+	unreachable map[int]string
 
 	inbox chan envelope // operators only
 }
@@ -57,6 +61,21 @@ func (s *NodeStats) setLag(partition int, lag int64) {
 	}
 	s.lag[partition] = lag
 	s.lagMu.Unlock()
+}
+
+// setUnreachable records why a source partition's reader cannot reach its broker, or, with
+// "", that it can.
+func (s *NodeStats) setUnreachable(partition int, why string) {
+	s.lagMu.Lock()
+	defer s.lagMu.Unlock()
+	if why == "" {
+		delete(s.unreachable, partition)
+		return
+	}
+	if s.unreachable == nil {
+		s.unreachable = make(map[int]string)
+	}
+	s.unreachable[partition] = why
 }
 
 // ledgerTally is a source's ledger counts of one batch.
@@ -104,8 +123,11 @@ type NodeReport struct {
 	MemoryPauses int64
 	// Lag maps each partition of a source that knows its lag (a broker's) to the records
 	// the partition holds past the reader's position; nil for other nodes.
-	Lag     map[int]int64
-	Latency Latency
+	Lag map[int]int64
+	// Unreachable maps each partition of a broker source whose reader cannot reach its
+	// broker now to why; nil while every partition's can.
+	Unreachable map[int]string
+	Latency     Latency
 	// HotKeys are the most frequent keys of a node fed by hash edges, most frequent first.
 	HotKeys []HotKey
 }
@@ -160,6 +182,12 @@ func nodeReport(subs []*NodeStats) NodeReport {
 			}
 			total.Lag[p] = lag
 		}
+		for p, why := range r.Unreachable {
+			if total.Unreachable == nil {
+				total.Unreachable = make(map[int]string)
+			}
+			total.Unreachable[p] = why
+		}
 	}
 	return total
 }
@@ -187,6 +215,9 @@ func (s *NodeStats) snapshot() NodeReport {
 		for p, lag := range s.lag {
 			r.Lag[p] = lag
 		}
+	}
+	if len(s.unreachable) > 0 {
+		r.Unreachable = maps.Clone(s.unreachable)
 	}
 	s.lagMu.Unlock()
 	if s.inbox != nil {

@@ -256,7 +256,9 @@ func (s *Source) Open(ctx context.Context, partition int, pos []byte) (source.Pa
 	if err != nil {
 		return nil, fmt.Errorf("kafka source: %w", err)
 	}
+	reach := new(reachability)
 	opts = append(opts,
+		kgo.WithHooks(reach),
 		kgo.ConsumeResetOffset(kgo.NoResetOffset()),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.FetchMaxWait(s.opts.PollInterval),
@@ -276,7 +278,7 @@ func (s *Source) Open(ctx context.Context, partition int, pos []byte) (source.Pa
 		cl.Close()
 		return nil, fmt.Errorf("kafka source partition %s: %w", tp, err)
 	}
-	return &reader{cl: cl, tp: tp, next: at, hw: -1, batchRows: s.opts.BatchRows, poll: s.opts.PollInterval, dec: dec}, nil
+	return &reader{cl: cl, tp: tp, next: at, hw: -1, batchRows: s.opts.BatchRows, poll: s.opts.PollInterval, dec: dec, reach: reach}, nil
 }
 
 // startOffset settles the offset a reader of tp starts at: resume when it is not negative,

@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"millrace/format"
+	"millrace/kafka/kafkatest"
 	"millrace/source"
 )
 
@@ -352,6 +353,65 @@ func TestMetadataColumnTypes(t *testing.T) {
 }
 
 var _ source.Source = (*Source)(nil)
+
+// TestReaderAcrossABrokerRestart reads a partition, stops its broker and reads on: the
+// reads return nothing, and Progress says which broker cannot be reached, until the broker
+// starts again with what it held; then the reader goes on from where it was, and says the
+// broker is reached.
+func TestReaderAcrossABrokerRestart(t *testing.T) {
+	broker := kafkatest.StartBroker(t, t.TempDir())
+	cl, err := kgo.NewClient(kgo.SeedBrokers(broker.Addr()), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	c := testCluster{brokers: []string{broker.Addr()}, cl: cl, adm: kadm.NewClient(cl)}
+	if _, err := c.adm.CreateTopic(t.Context(), 1, -1, nil, "tx"); err != nil {
+		t.Fatal(err)
+	}
+	c.produce(t, rec("tx", 0, `{"id":"a","amount":1}`), rec("tx", 0, `{"id":"b","amount":2}`))
+	s := newSource(t, c, Options{})
+	r, err := s.Open(t.Context(), 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = r.Close() }()
+	readUntil := func(what string, rows int, done func(source.Progress) bool) {
+		t.Helper()
+		got := 0
+		for reads := 0; got < rows || !done(r.Progress()); reads++ {
+			if reads == 1000 {
+				t.Fatalf("no %s after %d reads (%d rows)", what, reads, got)
+			}
+			rec, dead, err := r.Read(t.Context())
+			if err != nil || len(dead) > 0 {
+				t.Fatalf("read: %v, dead letters %v", err, dead)
+			}
+			if rec != nil {
+				got += int(rec.NumRows())
+				rec.Release()
+			}
+		}
+		if got != rows {
+			t.Fatalf("%d rows before %s, want %d", got, what, rows)
+		}
+	}
+	reached := func(p source.Progress) bool { return p.Unreachable == "" }
+	readUntil("the first two records", 2, reached)
+
+	broker.Stop()
+	readUntil("report of the broker away", 0, func(p source.Progress) bool { return p.Unreachable != "" })
+	if why := r.Progress().Unreachable; !strings.Contains(why, broker.Addr()) {
+		t.Errorf("Unreachable = %q, want it to name the broker %s", why, broker.Addr())
+	}
+
+	broker.Start()
+	c.produce(t, rec("tx", 0, `{"id":"c","amount":3}`))
+	readUntil("the record produced after the restart", 1, reached)
+	if got := r.Position().Offset; got != 3 {
+		t.Errorf("position %d after the restart, want 3", got)
+	}
+}
 
 // TestTimestampsWithoutOffsetInTheSourcesZone reads timestamps written as DuckDB and Spark
 // export them, with a space and no offset, as wall-clock times of the source's zone.

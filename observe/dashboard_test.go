@@ -643,7 +643,7 @@ func TestDashboardDrawsEveryFigure(t *testing.T) {
 	backlog := int64(3 << 30)
 	top := Topology{Pipeline: "figures", Nodes: []NodeLoad{
 		{ID: "tx", Kind: "source", Parallelism: 2, InRate: 1500, OutRate: 1500, Busy: 0.3, Idle: 0.7,
-			WatermarkLag: f(7200), BacklogBytes: &backlog},
+			WatermarkLag: f(7200), BacklogBytes: &backlog, Unreachable: map[int]string{0: "broker 10.0.0.5:9092: connection refused", 1: "broker 10.0.0.5:9092: connection refused"}},
 		{ID: "velocity", Kind: "window aggregate", Parallelism: 4, InRate: 1500, Busy: 0.5, Backpressure: 0.1, Idle: 0.4,
 			BusiestSubtask: 3, BusiestBusy: 0.95, QueueFill: 0.9, WatermarkLag: f(3.2), LatencyP50: f(12.4), LatencyP99: f(3200),
 			StateBytes: 51 << 20, HotKeys: []HotKey{{Key: "c0", Share: 0.55, Subtask: 3}, {Key: "c1", Share: 0.02, Subtask: 1}}},
@@ -666,6 +666,9 @@ func TestDashboardDrawsEveryFigure(t *testing.T) {
 		{"tx", "latency", "latency —"},
 		{"tx", "size", "backlog 3.0 GiB"},
 		{"tx", "hot", ""},
+		{"tx", "outage", "unreachable: 2 partitions"},
+		{"tx", "outage tspan.full", "unreachable: 2 partitions"},
+		{"velocity", "outage", ""},
 		{"velocity", "rates", "in 1.5k/s  out 0.0/s"},
 		{"velocity", "load", "busy 50%  backpressure 10%"},
 		{"velocity", "queue", "queue 90%  watermark lag 3.2 s"},

@@ -34,8 +34,9 @@ type Collector struct {
 	latency  *prometheus.Desc
 	// Per pipeline: checkpoints completed and failed, and how long the newest took.
 	completed, failed, duration *prometheus.Desc
-	// Per source partition, for sources that know it: the consumer lag.
-	lag *prometheus.Desc
+	// Per source partition, for sources that know it: the consumer lag, and whether the
+	// partition's reader cannot reach its broker.
+	lag, unreachable *prometheus.Desc
 }
 
 // NewCollector returns a collector of the run that monitor watches; sources names the
@@ -62,6 +63,9 @@ func NewCollector(pipeline string, monitor *engine.Monitor, sources []string) *C
 	c.duration = prometheus.NewDesc("millrace_checkpoint_duration_seconds", "Time from the newest checkpoint's trigger until it was durable.", pipelineOnly, nil)
 	c.lag = prometheus.NewDesc("millrace_source_lag_records",
 		"Records a source partition holds at its broker past the position read (a consumer's lag), for sources that know it.",
+		[]string{"pipeline", "source", "partition"}, nil)
+	c.unreachable = prometheus.NewDesc("millrace_source_unreachable",
+		"1 while a broker source partition's reader cannot reach its broker (it waits and reconnects by itself), 0 while it can.",
 		[]string{"pipeline", "source", "partition"}, nil)
 	for _, s := range sources {
 		c.sources[s] = true
@@ -114,6 +118,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.failed
 	ch <- c.duration
 	ch <- c.lag
+	ch <- c.unreachable
 }
 
 // Collect reads the run's figures and sends one sample per metric, node and subtask.
@@ -131,6 +136,12 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	for _, n := range st.Nodes {
 		for p, lag := range n.Lag {
 			ch <- prometheus.MustNewConstMetric(c.lag, prometheus.GaugeValue, float64(lag), c.pipeline, n.Name, strconv.Itoa(p))
+			if _, away := n.Unreachable[p]; !away {
+				ch <- prometheus.MustNewConstMetric(c.unreachable, prometheus.GaugeValue, 0, c.pipeline, n.Name, strconv.Itoa(p))
+			}
+		}
+		for p := range n.Unreachable {
+			ch <- prometheus.MustNewConstMetric(c.unreachable, prometheus.GaugeValue, 1, c.pipeline, n.Name, strconv.Itoa(p))
 		}
 		for _, sub := range n.Subtasks {
 			labels := []string{c.pipeline, n.Name, strconv.Itoa(sub.Subtask)}

@@ -42,6 +42,9 @@ type NodeLoad struct {
 	// positions read, summed, and PartitionLag each partition's, for sources that know.
 	LagRecords   *int64        `json:"lag_records,omitempty"`
 	PartitionLag map[int]int64 `json:"partition_lag,omitempty"`
+	// Unreachable maps each partition of a broker source whose reader cannot reach its
+	// broker now to which broker and why: the source waits and reconnects by itself.
+	Unreachable map[int]string `json:"unreachable,omitempty"`
 	// HotKeys are the most frequent keys of a keyed node's recent input.
 	HotKeys []HotKey `json:"hot_keys,omitempty"`
 }
@@ -163,6 +166,7 @@ func nodeLoad(n, b engine.NodeReport, elapsed float64, now time.Time) NodeLoad {
 		}
 		l.LagRecords, l.PartitionLag = &total, n.Lag
 	}
+	l.Unreachable = n.Unreachable
 	for _, h := range n.HotKeys {
 		l.HotKeys = append(l.HotKeys, HotKey{Key: h.Key, Share: h.Share, Subtask: h.Subtask})
 	}

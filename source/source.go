@@ -100,4 +100,8 @@ type Progress struct {
 	// broker partition (broker sources), so a dead letter made later names it; nil
 	// otherwise. It is valid until the next Read.
 	Offsets []int64
+	// Unreachable says, for a broker source whose last attempt to connect to its broker
+	// failed, which broker and why; it is empty while the broker is reached. Such a reader
+	// goes on polling (its reads return nothing) and reconnects by itself.
+	Unreachable string
 }

@@ -142,7 +142,9 @@ NAME accepts that loss, --fresh starts over. A changed view without state just g
 A kafka source never ends: the run goes on until it is stopped. Its checkpoints hold each
 partition's offset, committed to the source's consumer group once durable; a checkpointed
 offset that retention has deleted fails the resume, naming the partition (--fresh starts
-over from the source's start:).
+over from the source's start:). While a broker cannot be reached, the source waits and
+reconnects by itself, its partitions shown as unreachable on the dashboard; a kafka sink
+waits up to 2 minutes for the brokers, then the run fails and restarts as below.
 
 A run that fails (a sink cannot write, say) starts again from its newest checkpoint, up to
 --restarts times, waiting --restart-backoff, then twice as long each time (at most 30s,

@@ -1,11 +1,14 @@
-// Package kafkatest runs a Kafka protocol server (franz-go's kfake) inside a test and reads
-// back what a topic holds as a read_committed consumer sees it.
+// Package kafkatest runs a Kafka protocol server (franz-go's kfake) inside a test, one that
+// can be stopped and started again with what it held, and reads back what a topic holds as a
+// read_committed consumer sees it.
 package kafkatest
 
 import (
 	"context"
 	"maps"
+	"net"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -98,3 +101,54 @@ func Values(recs []*kgo.Record) []string {
 	slices.Sort(out)
 	return out
 }
+
+// Broker is a one-broker cluster that keeps its logs, groups and transactions in a
+// directory, so that a test can stop it and start it again on the same address with what it
+// held, as a broker restart does.
+type Broker struct {
+	t    testing.TB
+	dir  string
+	port int
+	c    *kfake.Cluster
+}
+
+// StartBroker starts a restartable broker on a free port, keeping its data under dir, and
+// stops it when the test ends.
+func StartBroker(t testing.TB, dir string) *Broker {
+	t.Helper()
+	b := &Broker{t: t, dir: dir}
+	b.Start()
+	t.Cleanup(b.Stop)
+	return b
+}
+
+// Start starts the broker again on its address, with what it held when it stopped.
+func (b *Broker) Start() {
+	b.t.Helper()
+	if b.c != nil {
+		return
+	}
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(b.port), kfake.DataDir(b.dir))
+	if err != nil {
+		b.t.Fatalf("start the broker on port %d with the data of %s: %v", b.port, b.dir, err)
+	}
+	b.c = c
+	_, port, err := net.SplitHostPort(c.ListenAddrs()[0])
+	if err == nil {
+		b.port, err = strconv.Atoi(port)
+	}
+	if err != nil {
+		b.t.Fatalf("the broker's address %s: %v", c.ListenAddrs()[0], err)
+	}
+}
+
+// Stop closes the broker's listener and every connection to it, saving what it holds.
+func (b *Broker) Stop() {
+	if b.c != nil {
+		b.c.Close()
+		b.c = nil
+	}
+}
+
+// Addr is the broker's address, the same across restarts.
+func (b *Broker) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(b.port)) }

@@ -94,6 +94,8 @@ function nodeLines(n) {
   if (known(n.backlog_bytes)) size.push("backlog " + bytes(n.backlog_bytes));
   if (known(n.lag_records)) size.push("lag " + (n.lag_records >= 1000 ? rate(n.lag_records) : String(n.lag_records)) + " records");
   if (size.length) lines.push({ cls: "size", text: size.join("  ") });
+  const away = Object.keys(n.unreachable || {}).length;
+  if (away) lines.push({ cls: "outage", text: "unreachable: " + away + (away === 1 ? " partition" : " partitions"), full: true });
   const hot = hottest(n);
   if (hot && hot.share >= HOT_SHARE) lines.push({ cls: "hot", text: "hot key " + clip(hot.key, 16) + "  " + share(hot.share) + " of input" });
   return lines;
@@ -115,6 +117,7 @@ function nodeTitle(n, verdict) {
     const parts = Object.entries(n.partition_lag || {}).map(([p, lag]) => "partition " + p + ": " + lag);
     t.push("lag " + n.lag_records + " records at the broker" + (parts.length ? " (" + parts.join(", ") + ")" : ""));
   }
+  for (const [p, why] of Object.entries(n.unreachable || {})) t.push("partition " + p + " waits for its broker: " + why);
   for (const h of n.hot_keys || []) t.push("hot key " + h.key + ": " + share(h.share) + " of input, subtask " + h.subtask);
   if (verdict && verdict.node === n.id) t.push("BOTTLENECK: " + verdict.reason);
   return t.join("\n");

@@ -15,6 +15,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"millrace/tools/duckdb"
 )
 
 // quantileOf runs fn(x, q) over vals (one group) and returns the result as a string:
@@ -244,7 +246,7 @@ func TestQuantilesMatchDuckDB(t *testing.T) {
 			}
 		}
 	}
-	rows := duckDB(t, "SELECT g, "+strings.Join(sel, ", ")+" FROM read_csv('"+strings.ReplaceAll(path, "'", "''")+
+	rows := duckdb.Query(t, "SELECT g, "+strings.Join(sel, ", ")+" FROM read_csv('"+strings.ReplaceAll(path, "'", "''")+
 		"', header = true, columns = {'g': 'INTEGER', 'amount': 'DECIMAL(18,2)', 'n': 'BIGINT', 'f': 'DOUBLE', 'big': 'DECIMAL(38,6)'}) GROUP BY g ORDER BY g")
 	if len(rows) != s.nGroups {
 		t.Fatalf("DuckDB gave %d groups, want %d", len(rows), s.nGroups)

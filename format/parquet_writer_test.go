@@ -10,7 +10,6 @@ import (
 	"math/big"
 	"millrace/civil"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -26,6 +25,8 @@ import (
 	pqschema "github.com/apache/arrow-go/v18/parquet/schema"
 
 	"millrace/schema"
+
+	"millrace/tools/duckdb"
 )
 
 // writeParquetFile writes rec to a new file in a temp dir in batches of batchRows rows and
@@ -263,49 +264,21 @@ type failingWriter struct{}
 func (failingWriter) Write([]byte) (int, error) { return 0, errDiskFull }
 
 // TestParquetReadableByDuckDB asks DuckDB (tools/duckdb, a Node package) to read a file
-// millrace wrote. It needs node and `npm ci --prefix tools/duckdb`; without them it skips,
-// except under CI=true, where it fails.
+// millrace wrote.
 func TestParquetReadableByDuckDB(t *testing.T) {
-	tool, err := filepath.Abs(filepath.Join("..", "tools", "duckdb"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	node, err := exec.LookPath("node")
-	missing := ""
-	switch {
-	case err != nil:
-		missing = "node is not installed"
-	case !dirExists(filepath.Join(tool, "node_modules", "@duckdb", "node-api")):
-		missing = "tools/duckdb/node_modules is missing: run `npm ci --prefix tools/duckdb`"
-	}
-	if missing != "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s (CI=true: this test must run)", missing)
-		}
-		t.Skip(missing)
-	}
-
 	const n = 3000
 	rec := sampleTransactions(t, memory.DefaultAllocator, n)
 	defer rec.Release()
 	path := writeParquetFile(t, rec, 512, WriteOptions{RowGroupRows: 1000})
 	src := "read_parquet('" + strings.ReplaceAll(path, "'", "''") + "', file_row_number = true)"
-	query := func(sql string) []map[string]any {
-		t.Helper()
-		cmd := exec.Command(node, filepath.Join(tool, "query.mjs"), sql)
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("duckdb %s: %v\n%s", sql, err, stderr.String())
-		}
-		var rows []map[string]any
-		for line := range strings.Lines(string(out)) {
-			var row map[string]any
-			if err := json.Unmarshal([]byte(line), &row); err != nil {
-				t.Fatalf("duckdb printed %q: %v", line, err)
+	query := func(sql string) []map[string]any { // numbers as float64, as the checks below compare them
+		rows := duckdb.Query(t, sql)
+		for _, row := range rows {
+			for k, v := range row {
+				if n, ok := v.(json.Number); ok {
+					row[k], _ = n.Float64()
+				}
 			}
-			rows = append(rows, row)
 		}
 		return rows
 	}

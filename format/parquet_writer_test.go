@@ -354,8 +354,3 @@ func duckTimestamp(ms int64) string {
 	s = strings.TrimSuffix(strings.TrimRight(s, "0"), ".")
 	return s + "+00"
 }
-
-func dirExists(path string) bool {
-	st, err := os.Stat(path)
-	return err == nil && st.IsDir()
-}

@@ -3,13 +3,13 @@ package kafka
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"millrace/format"
 	"millrace/gen"
+	"millrace/kafka/kafkatest"
 	"millrace/schema"
 )
 
@@ -34,23 +34,6 @@ func benchTopic(b *testing.B) testCluster {
 	}
 	c.produce(b, recs...)
 	return c
-}
-
-// transaction is the built-in schema as a struct, for encoding/json.
-type transaction struct {
-	TxID       string      `json:"tx_id"`
-	Ts         string      `json:"ts"`
-	AccountID  string      `json:"account_id"`
-	CardID     string      `json:"card_id"`
-	MerchantID string      `json:"merchant_id"`
-	MCC        int32       `json:"mcc"`
-	Amount     json.Number `json:"amount"`
-	Currency   string      `json:"currency"`
-	Country    string      `json:"country"`
-	Channel    string      `json:"channel"`
-	Lat        *float64    `json:"lat"`
-	Lon        *float64    `json:"lon"`
-	IsFraud    *bool       `json:"is_fraud"`
 }
 
 // BenchmarkConsumeJSON reads the whole topic, one goroutine, through the source (consume,
@@ -91,28 +74,5 @@ func BenchmarkConsumeJSON(b *testing.B) {
 		}
 		b.ReportMetric(float64(benchRecords*b.N)/b.Elapsed().Seconds(), "records/s")
 	})
-	b.Run("bare", func(b *testing.B) {
-		for b.Loop() {
-			cl, err := kgo.NewClient(kgo.SeedBrokers(c.brokers...), kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{
-				"tx": {0: kgo.NewOffset().AtStart(), 1: kgo.NewOffset().AtStart(), 2: kgo.NewOffset().AtStart(), 3: kgo.NewOffset().AtStart()}}))
-			if err != nil {
-				b.Fatal(err)
-			}
-			var tx transaction
-			for n := 0; n < benchRecords; {
-				fetches := cl.PollRecords(b.Context(), 16384)
-				if err := fetches.Err(); err != nil {
-					b.Fatal(err)
-				}
-				for it := fetches.RecordIter(); !it.Done(); {
-					if err := json.Unmarshal(it.Next().Value, &tx); err != nil {
-						b.Fatal(err)
-					}
-					n++
-				}
-			}
-			cl.Close()
-		}
-		b.ReportMetric(float64(benchRecords*b.N)/b.Elapsed().Seconds(), "records/s")
-	})
+	b.Run("bare", func(b *testing.B) { kafkatest.BareConsume(b, c.brokers, "tx", 4, benchRecords) })
 }

@@ -48,23 +48,6 @@ sinks:
   out: {from: per_card, kind: jsonl, path: "${OUT}/per_card"}
 `
 
-// transaction is the built-in schema as a struct, for encoding/json.
-type transaction struct {
-	TxID       string      `json:"tx_id"`
-	Ts         string      `json:"ts"`
-	AccountID  string      `json:"account_id"`
-	CardID     string      `json:"card_id"`
-	MerchantID string      `json:"merchant_id"`
-	MCC        int32       `json:"mcc"`
-	Amount     json.Number `json:"amount"`
-	Currency   string      `json:"currency"`
-	Country    string      `json:"country"`
-	Channel    string      `json:"channel"`
-	Lat        *float64    `json:"lat"`
-	Lon        *float64    `json:"lon"`
-	IsFraud    *bool       `json:"is_fraud"`
-}
-
 // transactionTopic starts a cluster whose 4-partition topic tx holds n generated
 // transactions as JSON, one per record, spread round-robin.
 func transactionTopic(b *testing.B, n int64) []string {
@@ -163,30 +146,7 @@ func BenchmarkConsumeWindow(b *testing.B) {
 			b.ReportMetric(float64(windowRecords*b.N)/b.Elapsed().Seconds(), "records/s")
 		})
 	}
-	b.Run("bare", func(b *testing.B) {
-		for b.Loop() {
-			cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{
-				"tx": {0: kgo.NewOffset().AtStart(), 1: kgo.NewOffset().AtStart(), 2: kgo.NewOffset().AtStart(), 3: kgo.NewOffset().AtStart()}}))
-			if err != nil {
-				b.Fatal(err)
-			}
-			var tx transaction
-			for n := 0; n < windowRecords; {
-				fetches := cl.PollRecords(b.Context(), 16384)
-				if err := fetches.Err(); err != nil {
-					b.Fatal(err)
-				}
-				for it := fetches.RecordIter(); !it.Done(); {
-					if err := json.Unmarshal(it.Next().Value, &tx); err != nil {
-						b.Fatal(err)
-					}
-					n++
-				}
-			}
-			cl.Close()
-		}
-		b.ReportMetric(float64(windowRecords*b.N)/b.Elapsed().Seconds(), "records/s")
-	})
+	b.Run("bare", func(b *testing.B) { kafkatest.BareConsume(b, brokers, "tx", 4, windowRecords) })
 }
 
 // latencySpec filters records of the topic IN, each naming when it was produced (sent, in

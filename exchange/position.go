@@ -36,21 +36,41 @@ func encodePosition(topic string, partition int32, offset int64, wms map[string]
 // decodePosition decodes a position in topic and partition and returns its offset and
 // watermarks, or says what is wrong with it.
 func decodePosition(data []byte, topic string, partition int32) (int64, map[string]int64, error) {
-	var p position
-	if err := source.DecodePosition(data, &p); err != nil {
+	p, err := parsePosition(data)
+	if err != nil {
 		return 0, nil, err
-	}
-	if p.V != positionVersion {
-		return 0, nil, fmt.Errorf("version %d, want %d", p.V, positionVersion)
-	}
-	if p.Partition == nil || p.Offset == nil || p.Watermarks == nil {
-		return 0, nil, errors.New("an exchange position has a topic, a partition, an offset and watermarks")
 	}
 	if p.Topic != topic || *p.Partition != partition {
 		return 0, nil, fmt.Errorf("it is a position in %s/%d, not in %s/%d", p.Topic, *p.Partition, topic, partition)
 	}
-	if *p.Offset < 0 {
-		return 0, nil, fmt.Errorf("offset %d: negative", *p.Offset)
-	}
 	return *p.Offset, p.Watermarks, nil
+}
+
+// parsePosition decodes a position strictly and checks every field is there and sane.
+func parsePosition(data []byte) (position, error) {
+	var p position
+	if err := source.DecodePosition(data, &p); err != nil {
+		return p, err
+	}
+	if p.V != positionVersion {
+		return p, fmt.Errorf("version %d, want %d", p.V, positionVersion)
+	}
+	if p.Topic == "" || p.Partition == nil || p.Offset == nil || p.Watermarks == nil {
+		return p, errors.New("an exchange position has a topic, a partition, an offset and watermarks")
+	}
+	if *p.Offset < 0 {
+		return p, fmt.Errorf("offset %d: negative", *p.Offset)
+	}
+	return p, nil
+}
+
+// Offset reads a position a reader's Checkpoint encoded: the topic, the partition (key
+// group) and the offset of the next record to read, which is what a worker commits for the
+// partition and what Trim may delete below once the commit is done.
+func Offset(pos []byte) (topic string, partition int32, offset int64, err error) {
+	p, err := parsePosition(pos)
+	if err != nil {
+		return "", 0, 0, fmt.Errorf("exchange position %s: %w", pos, err)
+	}
+	return p.Topic, *p.Partition, *p.Offset, nil
 }

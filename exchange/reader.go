@@ -35,6 +35,7 @@ type reader struct {
 	offsets   []int64 // the offset of each row of the last batch
 	bytes     int64
 	waited    time.Duration
+	reach     *reachability
 }
 
 // Read takes the records polled and not yet taken, polling for more (waiting at most the
@@ -203,10 +204,11 @@ func (r *reader) Checkpoint() ([]byte, error) {
 }
 
 // Progress gives the bytes of data values taken, the time spent polling, the offset of each
-// row of the last batch and the lag: the offsets the partition held past the reader's
-// position when the broker last said (transaction markers included).
+// row of the last batch, the lag: the offsets the partition held past the reader's position
+// when the broker last said (transaction markers included), and, while the reader's last
+// attempt to connect to a broker failed, why.
 func (r *reader) Progress() source.Progress {
-	p := source.Progress{BytesRead: r.bytes, Waited: r.waited, Offsets: r.offsets}
+	p := source.Progress{BytesRead: r.bytes, Waited: r.waited, Offsets: r.offsets, Unreachable: r.reach.unreachable()}
 	if r.hw >= 0 {
 		p.Lag = max(r.hw-r.next, 0)
 	}

@@ -163,7 +163,8 @@ func (s *Source) Committed(context.Context, uint64, map[int][]byte) error { retu
 // watermark. An offset the partition no longer holds (it was trimmed below it) is an error
 // naming the topic, the partition, the offset and the log start offset; so is one past its
 // end. The reader holds a client of its own, reading the partition by direct assignment,
-// committed records only.
+// committed records only. While a broker cannot be reached the client retries by itself:
+// Reads return nothing and Progress says why.
 func (s *Source) Open(ctx context.Context, i int, pos []byte) (source.PartitionReader, error) {
 	if i < 0 || i >= len(s.opts.Partitions) {
 		return nil, fmt.Errorf("exchange source %s: no partition %d (it has %d)", s.opts.Topic, i, len(s.opts.Partitions))
@@ -182,7 +183,9 @@ func (s *Source) Open(ctx context.Context, i int, pos []byte) (source.PartitionR
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
+	reach := new(reachability)
 	cl, err := s.client(
+		kgo.WithHooks(reach),
 		kgo.ConsumeResetOffset(kgo.NoResetOffset()),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.FetchMaxWait(s.opts.PollInterval),
@@ -201,7 +204,7 @@ func (s *Source) Open(ctx context.Context, i int, pos []byte) (source.PartitionR
 	return &reader{
 		cl: cl, topic: s.opts.Topic, partition: p, next: at, hw: -1,
 		batchRows: s.opts.BatchRows, poll: s.opts.PollInterval,
-		dec: dec, wms: newWatermarks(s.opts.Upstream, wms),
+		dec: dec, wms: newWatermarks(s.opts.Upstream, wms), reach: reach,
 	}, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -365,4 +366,68 @@ func TestSourceConforms(t *testing.T) {
 		PerPartition: per,
 		Waits:        true,
 	})
+}
+
+// TestReaderAcrossABrokerRestart stops the broker under a reader: its reads return nothing
+// and its progress names the broker, and once the broker is back, with what it held, the
+// reader goes on with the rows and the watermark committed after the restart.
+func TestReaderAcrossABrokerRestart(t *testing.T) {
+	broker := kafkatest.StartBroker(t, t.TempDir())
+	brokers := []string{broker.Addr()}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if err := Ensure(context.Background(), kadm.NewClient(cl), testTopic, KeyGroups); err != nil {
+		t.Fatal(err)
+	}
+	batches := transactions(t, 8, 2000, 1000)
+	enc := encodeAll(t, batches[:1], "tx/0")
+	p := enc[0].Partition
+	before := append([]*kgo.Record{enc[0]}, Markers(testTopic, KeyGroups, "tx/0", 100)[p])
+	produceTx(t, brokers, "tx-0", true, before)
+	r, err := newTestSource(t, brokers, []int32{p}, []string{"tx/0"}, 1000).Open(context.Background(), 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if rows := readPast(t, r, before[1].Offset); len(rows) != len(rowsOf(t, enc[0])) {
+		t.Fatalf("%d rows before the restart, want %d", len(rows), len(rowsOf(t, enc[0])))
+	}
+
+	broker.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for r.Progress().Unreachable == "" {
+		rec, _, err := r.Read(ctx)
+		if err != nil {
+			t.Fatalf("read while the broker is away: %v", err)
+		}
+		if rec != nil {
+			t.Fatal("rows while the broker is away")
+		}
+	}
+	if why := r.Progress().Unreachable; !strings.Contains(why, broker.Addr()) {
+		t.Errorf("Unreachable = %q, want it to name the broker %s", why, broker.Addr())
+	}
+
+	broker.Start()
+	var after []*kgo.Record
+	for _, rec := range encodeAll(t, batches[1:], "tx/0") {
+		if rec.Partition == p {
+			after = append(after, rec)
+		}
+	}
+	after = append(after, Markers(testTopic, KeyGroups, "tx/0", 200)[p])
+	produceTx(t, brokers, "tx-0", true, after)
+	if rows := readPast(t, r, after[len(after)-1].Offset); len(rows) != len(rowsOf(t, after[0])) {
+		t.Fatalf("%d rows after the restart, want %d", len(rows), len(rowsOf(t, after[0])))
+	}
+	if got := r.Progress().Unreachable; got != "" {
+		t.Errorf("Unreachable = %q after the restart", got)
+	}
+	if wm := r.(watermarker).Watermark(); wm != 200 {
+		t.Errorf("watermark %d after the restart, want 200", wm)
+	}
 }

@@ -43,7 +43,9 @@ type reader struct {
 // records reach BatchRows: data records become rows of the batch it returns, watermark
 // markers advance the watermark of their unit. With no data record taken it returns a nil
 // batch. A fetch error, or a record that is neither data of the source's schema nor a
-// marker, is an error naming the topic, partition and offset. It never yields dead letters.
+// marker, is an error naming the topic, partition and offset, returned once the rows before
+// that record have been delivered; the reader stays before the record. It never yields dead
+// letters: the exchange holds only what millrace wrote.
 func (r *reader) Read(ctx context.Context) (arrow.RecordBatch, []format.DeadLetter, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
@@ -58,8 +60,10 @@ func (r *reader) Read(ctx context.Context) (arrow.RecordBatch, []format.DeadLett
 	for len(r.pending) > 0 && rows < r.batchRows {
 		rec := r.pending[0]
 		batch, err := r.take(rec)
+		if err != nil && len(r.parts) > 0 {
+			break // deliver the rows before it; the next Read meets the record first
+		}
 		if err != nil {
-			r.releaseParts()
 			return nil, nil, fmt.Errorf("exchange %s/%d at offset %d: %w", r.topic, r.partition, rec.Offset, err)
 		}
 		r.pending = r.pending[1:]

@@ -431,3 +431,45 @@ func TestReaderAcrossABrokerRestart(t *testing.T) {
 		t.Errorf("watermark %d after the restart, want 200", wm)
 	}
 }
+
+// TestForeignRecordIsAnErrorAfterTheRowsBeforeIt puts a record millrace did not write
+// behind good data in one transaction: a Read delivers the good rows, the next fails naming
+// the topic, partition and offset of the foreign record, and the reader stays there.
+func TestForeignRecordIsAnErrorAfterTheRowsBeforeIt(t *testing.T) {
+	brokers := newCluster(t)
+	good := encodeAll(t, transactions(t, 12, 500, 500), "tx/0")[0]
+	p := good.Partition
+	foreign := &kgo.Record{Topic: testTopic, Partition: p, Value: []byte(`{"card_id":"c1"}`)}
+	produceTx(t, brokers, "tx-0", true, []*kgo.Record{good, foreign})
+	r, err := newTestSource(t, brokers, []int32{p}, []string{"tx/0"}, 1000).Open(context.Background(), 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var rows int64
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for rows == 0 {
+		rec, _, err := r.Read(ctx)
+		if err != nil {
+			t.Fatalf("read before the foreign record: %v", err)
+		}
+		if rec != nil {
+			rows = rec.NumRows()
+			rec.Release()
+		}
+	}
+	if want := int64(len(rowsOf(t, good))); rows != want {
+		t.Fatalf("%d rows before the foreign record, want %d", rows, want)
+	}
+	for range 2 {
+		_, _, err = r.Read(ctx)
+		want := fmt.Sprintf("exchange %s/%d at offset %d: the record has no millrace-from header", testTopic, p, foreign.Offset)
+		if err == nil || err.Error() != want {
+			t.Fatalf("read at the foreign record: %v, want %q", err, want)
+		}
+		if at := r.Position().Offset; at != foreign.Offset {
+			t.Fatalf("position %d after the error, want %d", at, foreign.Offset)
+		}
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"millrace/kafka"
 	"millrace/kafka/kafkatest"
 	"millrace/schema"
+	"millrace/source"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -128,9 +129,10 @@ func newTestSource(t testing.TB, brokers []string, partitions []int32, upstream 
 	return s
 }
 
-// watermarker is what the engine sees of a reader whose input carries its watermark.
+// watermarker is what the engine sees of an exchange reader: a source.Watermarker that
+// also says when its input has ended.
 type watermarker interface {
-	Watermark() int64
+	source.Watermarker
 	Ended() bool
 }
 

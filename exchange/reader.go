@@ -19,6 +19,8 @@ import (
 // errNoFrom says a record does not name the unit that produced it.
 var errNoFrom = errors.New("the record has no " + HeaderFrom + " header")
 
+var _ source.Watermarker = (*reader)(nil)
+
 // reader reads one partition of the exchange with a client of its own.
 type reader struct {
 	cl        *kgo.Client

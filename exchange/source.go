@@ -42,8 +42,10 @@ type SourceOptions struct {
 // Checkpoint names the offset of the next record and the watermarks of the units it has
 // heard from, and Open resumes there. Only records of committed transactions are read.
 //
-// Its readers implement Watermark: the minimum over the upstream units of the latest marker
-// each has sent through the partition, math.MinInt64 until every one has sent one.
+// Its readers are source.Watermarkers: their watermark is the minimum over the upstream
+// units of the latest marker each has sent through the partition, math.MinInt64 until every
+// one has sent one. They also say, with an Ended() bool method, when every upstream unit has
+// sent the final watermark.
 //
 // A Source keeps no connection open: NewSource and Open each connect for their work, and
 // each partition reader holds its own client until it is closed.

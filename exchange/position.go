@@ -63,14 +63,3 @@ func parsePosition(data []byte) (position, error) {
 	}
 	return p, nil
 }
-
-// Offset reads a position a reader's Checkpoint encoded: the topic, the partition (key
-// group) and the offset of the next record to read, which is what a worker commits for the
-// partition and what Trim may delete below once the commit is done.
-func Offset(pos []byte) (topic string, partition int32, offset int64, err error) {
-	p, err := parsePosition(pos)
-	if err != nil {
-		return "", 0, 0, fmt.Errorf("exchange position %s: %w", pos, err)
-	}
-	return p.Topic, *p.Partition, *p.Offset, nil
-}

@@ -156,6 +156,23 @@ func (s *Source) Capabilities() source.Capabilities {
 // Size is 0: a topic's size is not known ahead.
 func (s *Source) Size(int) int64 { return 0 }
 
+// Partition says which topic partition (key group) partition i of the source is.
+func (s *Source) Partition(i int) (topic string, partition int32) {
+	return s.opts.Topic, s.opts.Partitions[i]
+}
+
+// Offset is the offset of the next record a reader of partition i would read from pos, a
+// position its Checkpoint returned: what a worker commits for the key group, and what Trim
+// may delete below once that commit is done.
+func (s *Source) Offset(i int, pos []byte) (int64, error) {
+	topic, p := s.Partition(i)
+	off, _, err := decodePosition(pos, topic, p)
+	if err != nil {
+		return 0, fmt.Errorf("exchange %s/%d: position: %w", topic, p, err)
+	}
+	return off, nil
+}
+
 // Committed does nothing: the exchange's offsets are committed with the worker's outputs,
 // in its transaction, and the positions in the checkpoint are the truth.
 func (s *Source) Committed(context.Context, uint64, map[int][]byte) error { return nil }

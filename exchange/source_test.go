@@ -134,6 +134,20 @@ func TestWatermarkWaitsForEveryUpstreamUnit(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if topic, part := src.Partition(0); topic != testTopic || part != p {
+		t.Fatalf("partition 0 is %s/%d, want %s/%d", topic, part, testTopic, p)
+	}
+	last, err := src.Offset(0, checkpoints[math.MaxInt64])
+	if err != nil || last != r.Position().Offset {
+		t.Fatalf("the offset of the last checkpoint: %d (%v), want %d", last, err, r.Position().Offset)
+	}
+	other, err := encodePosition(testTopic, p+1, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.Offset(0, other); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("not in %s/%d", testTopic, p)) {
+		t.Fatalf("the offset of another partition's position: %v", err)
+	}
 	for wm, pos := range checkpoints {
 		again, err := newTestSource(t, brokers, []int32{p}, []string{"tx/0", "tx/1"}, 1000).Open(context.Background(), 0, pos)
 		if err != nil {

@@ -54,7 +54,7 @@ func rescaleNode(g *Graph, n *Node, parts [][]byte) ([][]byte, error) {
 	if !ok {
 		return nil, fmt.Errorf("its state cannot move to another number of subtasks")
 	}
-	moved, err := r.Rescale(parts, n.Parallelism, keyOwner(g, n.Parallelism))
+	moved, err := r.Rescale(parts, n.Parallelism, KeyOwner(g.KeyGroups, n.Parallelism))
 	if err != nil {
 		return nil, err
 	}
@@ -64,9 +64,9 @@ func rescaleNode(g *Graph, n *Node, parts [][]byte) ([][]byte, error) {
 	return moved, nil
 }
 
-// keyOwner is the subtask, of parallelism p, that a keyed exchange of g sends each row of
-// key columns to.
-func keyOwner(g *Graph, p int) op.KeyOwner {
+// KeyOwner is the subtask, of parallelism p, that a keyed exchange over keyGroups key
+// groups sends each row of key columns to. With p = keyGroups it is the key group itself.
+func KeyOwner(keyGroups, p int) op.KeyOwner {
 	return func(keys []arrow.Array) ([]int, error) {
 		if len(keys) == 0 {
 			return nil, fmt.Errorf("no key columns")
@@ -86,7 +86,7 @@ func keyOwner(g *Graph, p int) op.KeyOwner {
 		}
 		owners := make([]int, rows)
 		for i, h := range hashes {
-			owners[i] = KeyGroupOwner(KeyGroup(h, g.KeyGroups), g.KeyGroups, p)
+			owners[i] = KeyGroupOwner(KeyGroup(h, keyGroups), keyGroups, p)
 		}
 		return owners, nil
 	}

@@ -16,8 +16,9 @@ import (
 	"millrace/take"
 )
 
-// maxOpenPartitions bounds how many partitions one source subtask reads at a time; the
-// others wait, holding the watermark back, so nothing they hold turns late.
+// maxOpenPartitions bounds how many partitions of a bounded source one source subtask reads
+// at a time; the others wait, holding the watermark back, so nothing they hold turns late.
+// An unbounded source's partitions never end, so all of them are read at once.
 const maxOpenPartitions = 8
 
 // partitionState is one partition of a source subtask.
@@ -65,11 +66,13 @@ func (r *run) runSource(n *Node, sub int) error {
 	for port := range t.outs {
 		t.outs[port] = r.output(n, sub, port)
 	}
-	enc, err := format.NewRowEncoder(format.JSONL, t.src.Schema())
-	if err != nil {
-		return err
+	if len(n.Checks) > 0 { // a row failing a check becomes a dead letter holding it as a line
+		enc, err := format.NewRowEncoder(format.JSONL, t.src.Schema())
+		if err != nil {
+			return err
+		}
+		t.encoder = enc
 	}
-	t.encoder = enc
 	for p := sub; p < t.src.Partitions(); p += n.Parallelism {
 		ps := &partitionState{index: p, maxTime: op.MinWatermark, size: t.src.Size(p)}
 		t.stats.InputBytes.Add(ps.size)
@@ -80,7 +83,7 @@ func (r *run) runSource(n *Node, sub int) error {
 	if err := t.restore(); err != nil {
 		return err
 	}
-	err = t.loop()
+	err := t.loop()
 	stopped := errors.Is(err, errStopped)
 	if err != nil && !stopped {
 		return err
@@ -148,7 +151,7 @@ func (t *sourceTask) loop() error {
 			return nil
 		}
 		for _, p := range t.parts {
-			if open >= maxOpenPartitions {
+			if open >= maxOpenPartitions && t.src.Capabilities().Bounded {
 				break
 			}
 			if !p.done && p.reader == nil {

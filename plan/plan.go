@@ -95,7 +95,12 @@ type Step struct {
 	Does        []string `json:"does"`
 	Inputs      []Input  `json:"inputs,omitempty"`
 	Columns     []string `json:"columns"`
+
+	schema *arrow.Schema
 }
+
+// Schema is the schema of the rows the step emits on its main output; nil for a sink.
+func (s *Step) Schema() *arrow.Schema { return s.schema }
 
 // StepKind is what a step does, as plan prints it.
 type StepKind string
@@ -223,7 +228,7 @@ func BuildContext(ctx context.Context, s *spec.Spec, opts Options) (*Plan, error
 // addNode adds a node and its description.
 func (b *builder) addNode(n *engine.Node, kind StepKind, schema *arrow.Schema, does ...string) *Step {
 	b.plan.Graph.Nodes = append(b.plan.Graph.Nodes, n)
-	st := &Step{Name: n.Name, Kind: kind, Parallelism: n.Parallelism, Does: does, View: b.view}
+	st := &Step{Name: n.Name, Kind: kind, Parallelism: n.Parallelism, Does: does, View: b.view, schema: schema}
 	if schema != nil {
 		for _, f := range schema.Fields() {
 			st.Columns = append(st.Columns, f.Name+" "+f.Type.String())

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"millrace/cluster"
 	"millrace/engine"
 	"millrace/job"
 	"millrace/plan"
@@ -21,16 +22,23 @@ import (
 // spec mistakes are usage errors (exit status 2). It gives up when the command's context
 // ends, with errInterrupted.
 func buildPlan(cmd *cobra.Command, path string, parallelism, partitions int, ingestURL ...string) (*plan.Plan, error) {
+	opts := plan.Options{Parallelism: parallelism, Partitions: partitions}
+	if len(ingestURL) > 0 {
+		opts.IngestURL = ingestURL[0]
+	}
+	return buildPlanWith(cmd, path, opts)
+}
+
+// buildPlanWith is buildPlan with every option of the planner; the command gives stdin
+// and stdout.
+func buildPlanWith(cmd *cobra.Command, path string, opts plan.Options) (*plan.Plan, error) {
 	ctx := cmd.Context()
 	if ctx == nil { // a command that was never executed, as tests build them
 		ctx = context.Background()
 	}
 	s, err := spec.LoadContext(ctx, path)
 	if err == nil {
-		opts := plan.Options{Parallelism: parallelism, Partitions: partitions, Stdout: cmd.OutOrStdout(), Stdin: cmd.InOrStdin()}
-		if len(ingestURL) > 0 {
-			opts.IngestURL = ingestURL[0]
-		}
+		opts.Stdout, opts.Stdin = cmd.OutOrStdout(), cmd.InOrStdin()
 		var p *plan.Plan
 		if p, err = plan.BuildContext(ctx, s, opts); err == nil {
 			return p, nil
@@ -53,7 +61,7 @@ func printWarnings(cmd *cobra.Command, p *plan.Plan) {
 }
 
 func newPlanCmd() *cobra.Command {
-	var asJSON bool
+	var asJSON, clustered bool
 	var parallelism int
 	cmd := &cobra.Command{
 		Use:   "plan SPEC.yaml",
@@ -78,6 +86,13 @@ Ctrl-C or SIGTERM stops planning at once, with exit status 130 or 143.`,
 			if cmd.Context().Err() != nil {
 				return fmt.Errorf("%w while planning %s", errInterrupted, args[0])
 			}
+			if clustered {
+				l, err := cluster.Cut(p)
+				if err != nil {
+					return usageError{err}
+				}
+				return l.Print(cmd.OutOrStdout())
+			}
 			if asJSON {
 				b, err := p.JSON()
 				if err != nil {
@@ -91,6 +106,7 @@ Ctrl-C or SIGTERM stops planning at once, with exit status 130 or 143.`,
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the plan as JSON")
+	cmd.Flags().BoolVar(&clustered, "cluster", false, "print the stages a cluster of workers runs (run --cluster) and their internal topics")
 	cmd.Flags().IntVarP(&parallelism, "parallelism", "p", runtime.GOMAXPROCS(0), "subtasks per parallel step")
 	return cmd
 }
@@ -102,6 +118,7 @@ func newRunCmd() *cobra.Command {
 	var cp checkpointFlags
 	var auto autoscaleFlags
 	var mem memoryBudgetFlag
+	var cl clusterFlags
 	cmd := &cobra.Command{
 		Use:   "run SPEC.yaml",
 		Short: "Run a pipeline",
@@ -178,6 +195,9 @@ on; a second Ctrl-C aborts.`,
   millrace run examples/card-velocity.yaml --fresh`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if cl.brokers != "" {
+				return runCluster(cmd, args[0], &cl, &listen, &mem)
+			}
 			if err := cp.check(); err != nil {
 				return err
 			}
@@ -265,5 +285,6 @@ on; a second Ctrl-C aborts.`,
 	cp.add(cmd)
 	auto.add(cmd, false)
 	mem.add(cmd)
+	cl.add(cmd)
 	return cmd
 }

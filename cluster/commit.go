@@ -1,0 +1,428 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"millrace/engine"
+	"millrace/exchange"
+	"millrace/kafka"
+	"millrace/objstore"
+	"millrace/op"
+)
+
+// Checkpoints of a worker. At each checkpoint of its run, a generation writes the state of
+// every unit it owns to the store (an object per unit, named by the checkpoint), then, in
+// one transaction, produces what its exchanges and Kafka sinks handed over and commits the
+// input offsets to the group, each offset's metadata naming the checkpoint. A crash before
+// the commit aborts the transaction: the objects it wrote are never named by a committed
+// offset, and whoever owns the units next restores the ones that are.
+
+// checkpointsTopic is the compacted topic where every worker's transactions record their
+// checkpoint, keyed by worker; a transaction always produces at least that record.
+func checkpointsTopic(pipeline string) string { return TopicPrefix(pipeline) + "checkpoints" }
+
+// ensureTopics creates the exchanges' topics and the checkpoints topic if missing.
+func (w *worker) ensureTopics(ctx context.Context) error {
+	kopts, err := w.opts.Conn.Opts()
+	if err != nil {
+		return fmt.Errorf("cluster: %w", err)
+	}
+	cl, err := kgo.NewClient(kopts...)
+	if err != nil {
+		return fmt.Errorf("cluster: %w", err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	for _, x := range w.opts.Layout.Exchanges {
+		if err := exchange.Ensure(ctx, adm, x.Topic, w.opts.Layout.KeyGroups); err != nil {
+			return fmt.Errorf("cluster: %w", err)
+		}
+	}
+	if _, err := kafka.EnsureTopic(ctx, w.opts.Conn, checkpointsTopic(w.opts.Layout.Pipeline), 1); err != nil {
+		return fmt.Errorf("cluster: %w", err)
+	}
+	// Offset commits of newer brokers name topics by id.
+	topics, err := adm.ListTopics(ctx, w.opts.Layout.Topics()...)
+	if err != nil {
+		return fmt.Errorf("cluster: list topics: %w", err)
+	}
+	w.topicIDs = map[string][16]byte{}
+	for _, t := range topics {
+		if t.Err != nil {
+			return fmt.Errorf("cluster: topic %s: %w", t.Topic, t.Err)
+		}
+		w.topicIDs[t.Topic] = t.ID
+	}
+	return nil
+}
+
+// begin opens the transaction the next checkpoint commits.
+func (w *worker) begin(ctx context.Context) error {
+	if w.inTxn {
+		return nil
+	}
+	if err := w.cl.BeginTransaction(); err != nil {
+		return fmt.Errorf("cluster: begin transaction %s: %w", w.txnID, err)
+	}
+	w.inTxn = true
+	return ctx.Err()
+}
+
+// abort ends the open transaction without committing it.
+func (w *worker) abort() {
+	if !w.inTxn {
+		return
+	}
+	w.inTxn = false
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := w.cl.AbortBufferedRecords(ctx); err != nil {
+		w.opts.Log.Warn("abort buffered records", "err", err)
+	}
+	if err := w.cl.EndTransaction(ctx, kgo.TryAbort); err != nil {
+		w.opts.Log.Warn("abort transaction", "transaction", w.txnID, "err", err)
+	}
+}
+
+// complete makes checkpoint s durable: the units' state in the store, then the outputs and
+// the input offsets in one transaction. An error stops the generation, which resumes from
+// the last committed checkpoint: nothing of this one is visible.
+func (g *generation) complete(s *engine.Snapshot) error {
+	err := g.commit(s)
+	if err != nil {
+		g.failed = err
+		g.cancel() // the engine would go on past a checkpoint that never committed
+	}
+	return err
+}
+
+func (g *generation) commit(s *engine.Snapshot) error {
+	ctx := g.ctx
+	name := fmt.Sprintf("%s-g%d-%d", g.w.opts.Worker, g.serial, s.ID)
+	states, err := g.unitStates(s, name)
+	if err != nil {
+		return err
+	}
+	offsets := map[string]map[int32]kmsg.TxnOffsetCommitRequestTopicPartition{}
+	var mu sync.Mutex
+	var firstErr error
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for u, st := range states {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			meta, err := g.save(ctx, u, st)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				if firstErr == nil {
+					firstErr = err
+				}
+				return
+			}
+			p := kmsg.NewTxnOffsetCommitRequestTopicPartition()
+			p.Partition, p.Offset, p.LeaderEpoch, p.Metadata = u.partition, st.Offset, -1, &meta
+			if offsets[u.topic] == nil {
+				offsets[u.topic] = map[int32]kmsg.TxnOffsetCommitRequestTopicPartition{}
+			}
+			offsets[u.topic][u.partition] = p
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	records := g.box.take(outboxID(s))
+	records = append(records, g.w.checkpointRecord(name, len(states)))
+	if err := g.w.transact(ctx, records, offsets); err != nil {
+		return fmt.Errorf("cluster: checkpoint %s: %w", name, err)
+	}
+	g.w.opts.Log.Info("DEBUG committed", "checkpoint", name, "units", len(states), "records", len(records), "offsets", fmt.Sprint(offsets))
+	return nil
+}
+
+// outboxID is the id the subtasks gave their outbox records for s: a final checkpoint's
+// parts were snapshotted as op.FinalCheckpoint, which take adds to every id anyway.
+func outboxID(s *engine.Snapshot) uint64 { return s.ID }
+
+// save writes a unit's state and returns the name of the checkpoint that holds it.
+func (g *generation) save(ctx context.Context, u *unit, st *unitState) (string, error) {
+	data, err := st.encode()
+	if err != nil {
+		return "", fmt.Errorf("cluster: state of %s: %w", u, err)
+	}
+	key := stateKey(g.w.opts.Layout.Pipeline, u.topic, u.partition, st.Checkpoint)
+	if err := g.w.opts.Store.Put(ctx, key, data); err != nil {
+		return "", fmt.Errorf("cluster: state of %s: %w", u, err)
+	}
+	return st.Checkpoint, nil
+}
+
+// unitStates takes s apart by unit.
+func (g *generation) unitStates(s *engine.Snapshot, name string) (map[*unit]*unitState, error) {
+	out := map[*unit]*unitState{}
+	// A keyed stage's state by key group: the key group's state of each keyed node.
+	byGroup := map[string][][]byte{}
+	for node := range g.keyed {
+		parts := s.Parts[node]
+		if len(parts) != 1 || parts[0] == nil {
+			continue
+		}
+		n := g.nodeNamed(node)
+		o, err := n.Operator(0)
+		if err != nil {
+			return nil, err
+		}
+		r, ok := o.(op.Rescaler)
+		if !ok {
+			return nil, fmt.Errorf("cluster: the state of %q cannot be kept by key group", node)
+		}
+		k := g.w.opts.Layout.KeyGroups
+		groups, err := r.Rescale(parts, k, engine.KeyOwner(k, k))
+		if err != nil {
+			return nil, fmt.Errorf("cluster: %q by key group: %w", node, err)
+		}
+		byGroup[node] = groups
+	}
+	for _, u := range g.units {
+		parts := s.Parts[u.node.Name]
+		if u.sub >= len(parts) || parts[u.sub] == nil {
+			continue // the subtask had not started: nothing to keep
+		}
+		sp, err := engine.DecodeSourcePart(parts[u.sub])
+		if err != nil {
+			return nil, fmt.Errorf("cluster: %s: %w", u, err)
+		}
+		var pos *engine.PartitionPart
+		for i := range sp.Partitions {
+			if sp.Partitions[i].Index == u.index {
+				pos = &sp.Partitions[i]
+			}
+		}
+		if pos == nil || pos.Position == nil {
+			continue // never opened: nothing read, nothing to commit
+		}
+		off, err := u.offsetOf(u.index, pos.Position)
+		if err != nil {
+			return nil, fmt.Errorf("cluster: %s: %w", u, err)
+		}
+		st := &unitState{Pipeline: g.w.opts.Layout.Pipeline, Stage: u.stage.Name, Topic: u.topic, Partition: u.partition,
+			Checkpoint: name, Offset: off, Watermark: sp.Watermark, Position: *pos, Parts: map[string][]byte{}}
+		if u.stage.Keyed() {
+			for node, groups := range byGroup {
+				if b := groups[u.partition]; b != nil {
+					st.Parts[node] = b
+				}
+			}
+			for _, n := range u.stage.Nodes {
+				if !g.keyed[n.Name] && len(s.Parts[n.Name]) > 0 && s.Parts[n.Name][0] != nil {
+					return nil, fmt.Errorf("cluster: step %q keeps state that is not keyed: a cluster cannot yet run it after an exchange", n.Name)
+				}
+			}
+		} else {
+			for _, n := range u.stage.Nodes {
+				if n == u.stage.Source {
+					continue
+				}
+				if ps := s.Parts[n.Name]; u.sub < len(ps) && ps[u.sub] != nil {
+					st.Parts[n.Name] = ps[u.sub]
+				}
+			}
+		}
+		out[u] = st
+	}
+	return out, nil
+}
+
+// nodeNamed is the generation's node of that name.
+func (g *generation) nodeNamed(name string) *engine.Node {
+	for _, n := range g.graph.Nodes {
+		if n.Name == name {
+			return n
+		}
+	}
+	return nil
+}
+
+// restore reads the committed offsets of the owned units and loads the state each names,
+// as the snapshot the engine resumes from; a unit with nothing committed starts afresh.
+func (g *generation) restore() (*engine.Snapshot, error) {
+	ctx := g.ctx
+	adm := kadm.NewClient(g.w.cl)
+	committed, err := adm.FetchOffsets(ctx, g.w.opts.Group)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: committed offsets of group %s: %w", g.w.opts.Group, err)
+	}
+	snap := &engine.Snapshot{Parts: map[string][][]byte{}}
+	sources := map[*engine.Node][]engine.SourcePart{}
+	for _, u := range g.units {
+		n := u.node
+		if sources[n] == nil {
+			sources[n] = make([]engine.SourcePart, n.Parallelism)
+			for i := range sources[n] {
+				sources[n][i].Watermark = op.MaxWatermark
+			}
+		}
+		sp := &sources[n][u.sub]
+		c, ok := committed.Lookup(u.topic, u.partition)
+		if !ok || c.Err != nil || c.At < 0 || c.Metadata == "" {
+			sp.Partitions = append(sp.Partitions, engine.PartitionPart{Index: u.index, MaxTime: op.MinWatermark})
+			sp.Watermark = op.MinWatermark
+			continue
+		}
+		st, err := g.load(ctx, u, c.Metadata)
+		if err != nil {
+			return nil, err
+		}
+		if st.Offset != c.At {
+			return nil, &fatalError{fmt.Errorf("cluster: %s: the group committed offset %d with checkpoint %s, whose state says %d", u, c.At, c.Metadata, st.Offset)}
+		}
+		pos := st.Position
+		pos.Index = u.index
+		sp.Partitions = append(sp.Partitions, pos)
+		sp.Watermark = min(sp.Watermark, st.Watermark)
+		for node, b := range st.Parts {
+			if g.keyed[node] {
+				if snap.Parts[node] == nil {
+					snap.Parts[node] = make([][]byte, g.w.opts.Layout.KeyGroups)
+				}
+				snap.Parts[node][u.partition] = b
+				continue
+			}
+			if snap.Parts[node] == nil {
+				snap.Parts[node] = make([][]byte, n.Parallelism)
+			}
+			snap.Parts[node][u.sub] = b
+		}
+	}
+	for n, parts := range sources {
+		snap.Parts[n.Name] = make([][]byte, len(parts))
+		for i, sp := range parts {
+			b, err := sp.Encode()
+			if err != nil {
+				return nil, err
+			}
+			snap.Parts[n.Name][i] = b
+		}
+	}
+	return snap, nil
+}
+
+// load reads the state of u that checkpoint names.
+func (g *generation) load(ctx context.Context, u *unit, checkpoint string) (*unitState, error) {
+	key := stateKey(g.w.opts.Layout.Pipeline, u.topic, u.partition, checkpoint)
+	data, err := g.w.opts.Store.Get(ctx, key)
+	if errors.Is(err, objstore.ErrNotFound) {
+		return nil, &fatalError{fmt.Errorf("cluster: %s: the group committed checkpoint %s, whose state %s is missing from %s", u, checkpoint, key, g.w.opts.Store)}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cluster: state of %s: %w", u, err)
+	}
+	st, err := decodeState(data)
+	if err != nil {
+		return nil, &fatalError{fmt.Errorf("cluster: state %s in %s: %w", key, g.w.opts.Store, err)}
+	}
+	return st, nil
+}
+
+// checkpointRecord says, in the checkpoints topic, that this worker committed checkpoint
+// name with the state of units units.
+func (w *worker) checkpointRecord(name string, units int) *kgo.Record {
+	v, _ := json.Marshal(map[string]any{"worker": w.opts.Worker, "checkpoint": name, "units": units, "at": time.Now().UTC()})
+	return &kgo.Record{Topic: checkpointsTopic(w.opts.Layout.Pipeline), Partition: 0, Key: []byte(w.opts.Worker), Value: v}
+}
+
+// transact produces records and commits offsets, with their metadata, in the open
+// transaction, ends it and opens the next. The offsets are committed as the group member
+// of the current generation: a worker the group has moved on from is fenced.
+func (w *worker) transact(ctx context.Context, records []*kgo.Record, offsets map[string]map[int32]kmsg.TxnOffsetCommitRequestTopicPartition) error {
+	var mu sync.Mutex
+	var produceErr error
+	var wg sync.WaitGroup
+	for _, r := range records {
+		wg.Add(1)
+		w.cl.Produce(ctx, r, func(r *kgo.Record, err error) {
+			defer wg.Done()
+			if err != nil {
+				mu.Lock()
+				if produceErr == nil {
+					produceErr = fmt.Errorf("produce to %s/%d: %w", r.Topic, r.Partition, err)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if produceErr != nil {
+		w.abort()
+		return produceErr
+	}
+	if err := w.commitOffsets(ctx, offsets); err != nil {
+		w.abort()
+		return err
+	}
+	if err := w.cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		w.abort()
+		return fmt.Errorf("commit transaction %s: %w", w.txnID, err)
+	}
+	w.inTxn = false
+	return w.begin(ctx)
+}
+
+// commitOffsets adds the group's offsets to the open transaction.
+func (w *worker) commitOffsets(ctx context.Context, offsets map[string]map[int32]kmsg.TxnOffsetCommitRequestTopicPartition) error {
+	if len(offsets) == 0 {
+		return nil
+	}
+	id, epoch, err := w.cl.ProducerID(ctx)
+	if err != nil {
+		return fmt.Errorf("producer id of %s: %w", w.txnID, err)
+	}
+	add := kmsg.NewPtrAddOffsetsToTxnRequest()
+	add.TransactionalID, add.ProducerID, add.ProducerEpoch, add.Group = w.txnID, id, epoch, w.opts.Group
+	addResp, err := add.RequestWith(ctx, w.cl)
+	if err != nil {
+		return fmt.Errorf("add offsets of group %s to transaction %s: %w", w.opts.Group, w.txnID, err)
+	}
+	if err := kerr.ErrorForCode(addResp.ErrorCode); err != nil {
+		return fmt.Errorf("add offsets of group %s to transaction %s: %w", w.opts.Group, w.txnID, err)
+	}
+	member, gen := w.cl.GroupMetadata()
+	req := kmsg.NewPtrTxnOffsetCommitRequest()
+	req.TransactionalID, req.Group, req.ProducerID, req.ProducerEpoch = w.txnID, w.opts.Group, id, epoch
+	req.MemberID, req.Generation = member, gen
+	for topic, parts := range offsets {
+		t := kmsg.NewTxnOffsetCommitRequestTopic()
+		t.Topic, t.TopicID = topic, w.topicIDs[topic]
+		for _, p := range parts {
+			t.Partitions = append(t.Partitions, p)
+		}
+		req.Topics = append(req.Topics, t)
+	}
+	resp, err := req.RequestWith(ctx, w.cl)
+	if err != nil {
+		return fmt.Errorf("commit offsets to group %s: %w", w.opts.Group, err)
+	}
+	for _, t := range resp.Topics {
+		for _, p := range t.Partitions {
+			if err := kerr.ErrorForCode(p.ErrorCode); err != nil {
+				return fmt.Errorf("commit offset of %s/%s to group %s (generation %s): %w", t.Topic, strconv.Itoa(int(p.Partition)), w.opts.Group, strconv.Itoa(int(gen)), err)
+			}
+		}
+	}
+	return nil
+}

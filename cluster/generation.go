@@ -1,0 +1,282 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"millrace/engine"
+	"millrace/exchange"
+	"millrace/op"
+	"millrace/source"
+)
+
+// A generation is one assignment's run: the engine over the stages of the units the group
+// gave the worker, restored from their committed state, committing each checkpoint in a
+// transaction with its input offsets, until the next rebalance stops it.
+type generation struct {
+	w        *worker
+	serial   int
+	owned    map[string][]int32
+	pausedAt time.Time
+	box      *outbox
+
+	graph *engine.Graph
+	units []*unit
+	// keyed are the nodes of keyed stages whose state is kept by key group, by name.
+	keyed map[string]bool
+
+	stopOnce sync.Once
+	stopCh   chan struct{}
+	ctx      context.Context
+	cancel   context.CancelFunc
+	done     chan struct{}
+	// failed is why the last checkpoint did not commit, which ended the engine's run.
+	failed error
+}
+
+// unit is a partition the generation owns and where its state lives in the graph.
+type unit struct {
+	stage     *Stage
+	topic     string
+	partition int32
+	// node is the source node reading the unit, sub its subtask, index the unit's partition
+	// in that source.
+	node       *engine.Node
+	sub, index int
+	offsetOf   func(i int, pos []byte) (int64, error)
+}
+
+func (u *unit) String() string { return fmt.Sprintf("%s/%d", u.topic, u.partition) }
+
+func newGeneration(w *worker, serial int, owned map[string][]int32, pausedAt time.Time) *generation {
+	g := &generation{w: w, serial: serial, owned: owned, pausedAt: pausedAt, box: newOutbox(),
+		stopCh: make(chan struct{}), done: make(chan struct{}), keyed: map[string]bool{}}
+	g.ctx, g.cancel = context.WithCancel(context.Background())
+	return g
+}
+
+// stop ends the generation, gracefully with a last checkpoint or at once, and waits.
+func (g *generation) stop(graceful bool) {
+	g.stopOnce.Do(func() { close(g.stopCh) })
+	if !graceful {
+		g.cancel()
+	}
+	<-g.done
+}
+
+// run restores the units, runs the engine until stopped, and on failure aborts what is in
+// flight and starts over from the committed state, as long as the generation lasts.
+func (g *generation) run() {
+	defer close(g.done)
+	defer g.cancel()
+	log := g.w.opts.Log.With("generation", g.serial)
+	for attempt := 0; ; attempt++ {
+		err := g.once()
+		if err == nil || g.ctx.Err() != nil || g.stopped() {
+			if err != nil && !errors.Is(err, context.Canceled) {
+				log.Warn("generation ended", "err", err)
+			}
+			return
+		}
+		var fatal *fatalError
+		if errors.As(err, &fatal) {
+			g.w.fail(err)
+			return
+		}
+		log.Warn("generation failed; resuming from the committed state", "err", err, "attempt", attempt+1)
+		select {
+		case <-time.After(backoff(attempt)):
+		case <-g.stopCh:
+			return
+		case <-g.ctx.Done():
+			return
+		}
+	}
+}
+
+func (g *generation) stopped() bool {
+	select {
+	case <-g.stopCh:
+		return true
+	default:
+		return false
+	}
+}
+
+// backoff is the wait before attempt+1.
+func backoff(attempt int) time.Duration {
+	return min(100*time.Millisecond<<min(attempt, 8), 10*time.Second)
+}
+
+// fatalError is a failure that starting over cannot mend, such as committed state that is
+// missing.
+type fatalError struct{ err error }
+
+func (e *fatalError) Error() string { return e.err.Error() }
+func (e *fatalError) Unwrap() error { return e.err }
+
+// once runs the engine over the owned units from their committed state.
+func (g *generation) once() error {
+	g.box = newOutbox()
+	g.w.opts.Relay.set(g.box)
+	if err := g.build(); err != nil {
+		return &fatalError{err}
+	}
+	if len(g.units) == 0 {
+		g.w.opts.Log.Info("owning nothing", "generation", g.serial)
+		g.report()
+		select {
+		case <-g.stopCh:
+		case <-g.ctx.Done():
+		}
+		return nil
+	}
+	restore, err := g.restore()
+	if err != nil {
+		return err
+	}
+	if err := g.w.begin(g.ctx); err != nil {
+		return err
+	}
+	g.report()
+	opts := g.w.opts.Engine
+	opts.Stop = g.stopCh
+	opts.Checkpointing = &engine.Checkpointing{Interval: g.w.opts.Interval, Restore: restore, Complete: g.complete}
+	g.failed = nil
+	_, err = engine.Run(g.ctx, g.graph, opts)
+	if err != nil {
+		g.w.abort()
+	}
+	if g.failed != nil {
+		g.ctx, g.cancel = context.WithCancel(context.Background())
+		return g.failed
+	}
+	return err
+}
+
+// report tells the worker's observer how long it did not process.
+func (g *generation) report() {
+	if f := g.w.opts.Rebalanced; f != nil {
+		f(time.Since(g.pausedAt), g.owned)
+	}
+}
+
+// build makes the engine graph of the owned units: each stage's nodes, a source stage at
+// one subtask per owned partition, a keyed stage at one subtask over its owned key groups,
+// the exchanges' ends between them.
+func (g *generation) build() error {
+	l := g.w.opts.Layout
+	g.graph = &engine.Graph{KeyGroups: l.KeyGroups}
+	g.units = nil
+	copies := map[*engine.Node]*engine.Node{}
+	for _, st := range l.Stages {
+		srcs, units, err := g.inputs(st)
+		if err != nil {
+			return err
+		}
+		if len(units) == 0 {
+			continue
+		}
+		n := 1 // a keyed stage's state is spread by key group, whatever runs it
+		if !st.Keyed() {
+			n = len(units) // a source stage's state is its subtasks'
+		}
+		for _, node := range st.Nodes {
+			c := *node
+			c.Parallelism = n
+			if node == st.Source {
+				c.Source = srcs[0]
+				for _, u := range units {
+					u.node = &c
+				}
+			}
+			copies[node] = &c
+			g.graph.Nodes = append(g.graph.Nodes, &c)
+		}
+		for _, e := range st.edges {
+			c := *e
+			c.From, c.To, c.Partitioning = copies[e.From], copies[e.To], engine.Forward
+			g.graph.Edges = append(g.graph.Edges, &c)
+		}
+		for i, x := range st.Inputs {
+			in := &engine.Node{Name: x.Topic, Parallelism: 1, Source: srcs[i], Watermarks: engine.NoEventTime}
+			for _, u := range units {
+				u.node = in
+			}
+			g.graph.Nodes = append(g.graph.Nodes, in)
+			g.graph.Edges = append(g.graph.Edges, &engine.Edge{From: in, To: copies[x.Edge.To], Input: x.Edge.Input,
+				Partitioning: engine.Hash, Key: x.Edge.Key})
+			g.keyed[x.Edge.To.Name] = true
+		}
+		g.units = append(g.units, units...)
+		for _, x := range l.Exchanges {
+			if x.From != st {
+				continue
+			}
+			names := make([]string, n)
+			for _, u := range units {
+				names[u.sub] = u.String()
+			}
+			out := &engine.Node{Name: x.Edge.From.Name + " -> " + x.Topic, Parallelism: n, Operator: func(sub int) (op.Operator, error) {
+				return newExchangeOut(x, l.KeyGroups, names[sub], g.box)
+			}}
+			g.graph.Nodes = append(g.graph.Nodes, out)
+			g.graph.Edges = append(g.graph.Edges, &engine.Edge{From: copies[x.Edge.From], To: out, Partitioning: engine.Forward})
+		}
+	}
+	return nil
+}
+
+// inputs makes the sources of stage st over the owned partitions, one per input, and the
+// stage's units.
+func (g *generation) inputs(st *Stage) ([]source.Source, []*unit, error) {
+	if !st.Keyed() {
+		own := map[string]map[int32]bool{}
+		for t, ps := range g.owned {
+			own[t] = map[int32]bool{}
+			for _, p := range ps {
+				own[t][p] = true
+			}
+		}
+		ks := st.Kafka.Only(func(t string, p int32) bool { return own[t][p] })
+		units := make([]*unit, ks.Partitions())
+		for i := range units {
+			t, p := ks.Partition(i)
+			units[i] = &unit{stage: st, topic: t, partition: p, sub: i, index: i, offsetOf: ks.Offset}
+		}
+		return []source.Source{ks}, units, nil
+	}
+	if len(st.Inputs) != 1 {
+		return nil, nil, fmt.Errorf("cluster: step %q joins %d keyed inputs: a cluster cannot yet run it", st.Name, len(st.Inputs))
+	}
+	x := st.Inputs[0]
+	kgs := g.owned[x.Topic]
+	if len(kgs) == 0 {
+		return nil, nil, nil
+	}
+	src, err := exchange.NewSource(g.ctx, exchange.SourceOptions{Conn: g.w.opts.Conn, Topic: x.Topic, Partitions: kgs,
+		Schema: x.Schema, Upstream: upstream(x)})
+	if err != nil {
+		return nil, nil, err
+	}
+	units := make([]*unit, len(kgs))
+	for i, kg := range kgs {
+		units[i] = &unit{stage: st, topic: x.Topic, partition: kg, sub: 0, index: i, offsetOf: src.Offset}
+	}
+	return []source.Source{src}, units, nil
+}
+
+// upstream lists the units whose markers a reader of exchange x waits for: every partition
+// of the upstream stage's source.
+func upstream(x *Exchange) []string {
+	var names []string
+	ks := x.From.Kafka
+	for i := range ks.Partitions() {
+		t, p := ks.Partition(i)
+		names = append(names, fmt.Sprintf("%s/%d", t, p))
+	}
+	return names
+}

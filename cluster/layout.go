@@ -1,0 +1,212 @@
+package cluster
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"millrace/engine"
+	"millrace/kafka"
+	"millrace/plan"
+)
+
+// Layout is a plan cut into stages at its keyed exchanges: what every worker of a cluster
+// runs, for the partitions it owns.
+type Layout struct {
+	Pipeline  string
+	KeyGroups int
+	Stages    []*Stage
+	Exchanges []*Exchange
+}
+
+// Stage is a part of the plan joined by no keyed exchange. A first stage reads a Kafka
+// source, one subtask per topic partition a worker owns; a keyed stage reads the key groups
+// a worker owns of its exchanges' topics.
+type Stage struct {
+	Name string
+	// Nodes are the plan's nodes of the stage, in graph order.
+	Nodes []*engine.Node
+	// Source is the Kafka source of a first stage, Kafka its connector; nil in a keyed stage.
+	Source *engine.Node
+	Kafka  *kafka.Source
+	// Inputs are the exchanges a keyed stage reads.
+	Inputs []*Exchange
+	// edges are the plan's edges between nodes of the stage.
+	edges []*engine.Edge
+}
+
+// Keyed tells whether the stage reads exchanges rather than a source.
+func (s *Stage) Keyed() bool { return s.Source == nil }
+
+// Exchange is a keyed edge between two stages, carried by an internal topic with one
+// partition per key group.
+type Exchange struct {
+	Topic    string
+	Edge     *engine.Edge
+	From, To *Stage
+	Schema   *arrow.Schema
+}
+
+// TopicPrefix starts the name of every internal topic of pipeline.
+func TopicPrefix(pipeline string) string { return "millrace." + pipeline + "." }
+
+// Cut cuts p into stages. It refuses what a cluster cannot yet run, saying which step: a
+// source that is not Kafka, a step fed by two stages, a sink that writes files.
+func Cut(p *plan.Plan) (*Layout, error) {
+	g := p.Graph
+	l := &Layout{Pipeline: p.Spec.Name, KeyGroups: g.KeyGroups}
+	if l.KeyGroups == 0 {
+		l.KeyGroups = 256
+	}
+	if len(p.Outputs) > 0 {
+		o := p.Outputs[0]
+		return nil, fmt.Errorf("cluster: sink %q writes %s: in a cluster, sinks produce to Kafka topics", o.Sink, describeOutput(o))
+	}
+	// Nodes joined by an edge that is not keyed are in one stage.
+	stageOf := map[*engine.Node]int{}
+	for i, n := range g.Nodes {
+		stageOf[n] = i
+	}
+	var find func(i int) int
+	parent := make([]int, len(g.Nodes))
+	for i := range parent {
+		parent[i] = i
+	}
+	find = func(i int) int {
+		for parent[i] != i {
+			parent[i] = parent[parent[i]]
+			i = parent[i]
+		}
+		return i
+	}
+	for _, e := range g.Edges {
+		if e.Partitioning != engine.Hash {
+			parent[find(stageOf[e.From])] = find(stageOf[e.To])
+		}
+	}
+	byRoot := map[int]*Stage{}
+	var order []int
+	for i, n := range g.Nodes {
+		r := find(i)
+		st := byRoot[r]
+		if st == nil {
+			st = &Stage{}
+			byRoot[r] = st
+			order = append(order, r)
+		}
+		st.Nodes = append(st.Nodes, n)
+		if n.Source != nil {
+			if st.Source != nil {
+				return nil, fmt.Errorf("cluster: sources %q and %q feed one stage: a cluster runs a view over two sources only behind a keyed exchange", st.Source.Name, n.Name)
+			}
+			ks, ok := n.Source.(*kafka.Source)
+			if !ok {
+				return nil, fmt.Errorf("cluster: source %q is not a Kafka topic: a cluster reads its inputs from Kafka", n.Name)
+			}
+			st.Source, st.Kafka, st.Name = n, ks, n.Name
+		}
+	}
+	stage := func(n *engine.Node) *Stage { return byRoot[find(stageOf[n])] }
+	for _, e := range g.Edges {
+		from, to := stage(e.From), stage(e.To)
+		if e.Partitioning != engine.Hash {
+			from.edges = append(from.edges, e)
+			continue
+		}
+		if e.FromPort != engine.MainPort {
+			return nil, fmt.Errorf("cluster: the keyed edge %s -> %s leaves port %d", e.From.Name, e.To.Name, e.FromPort)
+		}
+		if from.Source == nil {
+			return nil, fmt.Errorf("cluster: step %q keys rows of keyed step %q again: a cluster runs one keyed stage after each source for now", e.To.Name, e.From.Name)
+		}
+		if to.Source != nil {
+			return nil, fmt.Errorf("cluster: step %q takes rows of source %q and keyed rows of %q: a cluster cannot yet run it", e.To.Name, to.Source.Name, e.From.Name)
+		}
+		step, ok := p.Step(e.From.Name)
+		if !ok || step.Schema() == nil {
+			return nil, fmt.Errorf("cluster: step %q: no schema", e.From.Name)
+		}
+		x := &Exchange{Topic: TopicPrefix(l.Pipeline) + e.To.Name, Edge: e, From: from, To: to, Schema: step.Schema()}
+		if to.Name == "" {
+			to.Name = e.To.Name
+		}
+		to.Inputs = append(to.Inputs, x)
+		l.Exchanges = append(l.Exchanges, x)
+	}
+	for _, x := range l.Exchanges {
+		if len(x.To.Inputs) > 1 {
+			x.Topic += "." + fmt.Sprint(x.Edge.Input)
+		}
+	}
+	for _, r := range order {
+		st := byRoot[r]
+		if st.Source == nil && len(st.Inputs) == 0 {
+			return nil, fmt.Errorf("cluster: step %q has no input", st.Nodes[0].Name)
+		}
+		l.Stages = append(l.Stages, st)
+	}
+	// First stages before keyed ones, each group in graph order.
+	slices.SortStableFunc(l.Stages, func(a, b *Stage) int {
+		switch {
+		case a.Keyed() == b.Keyed():
+			return 0
+		case b.Keyed():
+			return -1
+		}
+		return 1
+	})
+	return l, nil
+}
+
+func describeOutput(o plan.Output) string {
+	if o.File == nil {
+		return "to stdout"
+	}
+	return o.Kind + " files to " + o.File.Path
+}
+
+// Topics lists every topic the workers' consumer group owns partitions of: the sources'
+// topics and the exchanges'.
+func (l *Layout) Topics() []string {
+	var topics []string
+	for _, st := range l.Stages {
+		if st.Kafka != nil {
+			topics = append(topics, st.Kafka.Topics()...)
+		}
+	}
+	for _, x := range l.Exchanges {
+		topics = append(topics, x.Topic)
+	}
+	return topics
+}
+
+// Print writes the stages and their topics for people, as `millrace plan --cluster` shows
+// them.
+func (l *Layout) Print(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "cluster of pipeline %s: %d stage(s), group %s, %d key groups\n", l.Pipeline, len(l.Stages), l.Pipeline, l.KeyGroups)
+	for i, st := range l.Stages {
+		fmt.Fprintf(&b, "\nstage %d: %s\n", i, st.Name)
+		if st.Kafka != nil {
+			fmt.Fprintf(&b, "  reads kafka topic(s) %s: one subtask per partition a worker owns\n", strings.Join(st.Kafka.Topics(), ", "))
+		}
+		for _, x := range st.Inputs {
+			fmt.Fprintf(&b, "  reads topic %s (%d partitions = key groups, by %s)\n", x.Topic, l.KeyGroups, strings.Join(x.Edge.Key, ", "))
+		}
+		names := make([]string, len(st.Nodes))
+		for j, n := range st.Nodes {
+			names[j] = n.Name
+		}
+		fmt.Fprintf(&b, "  runs %s\n", strings.Join(names, ", "))
+		for _, x := range l.Exchanges {
+			if x.From == st {
+				fmt.Fprintf(&b, "  writes %s -> topic %s, partition = key group of %s\n", x.Edge.From.Name, x.Topic, strings.Join(x.Edge.Key, ", "))
+			}
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}

@@ -317,9 +317,10 @@ func (s *dirStore) walk(ctx context.Context, dirKey, prefix string, objs *[]Obje
 	return nil
 }
 
-// Delete implements Store.
+// Delete implements Store. It syncs each directory it removed files from once, after
+// removing them.
 func (s *dirStore) Delete(ctx context.Context, keys ...string) error {
-	dirs := map[string]bool{}
+	dirs := map[string]string{} // directory -> the first key removed from it
 	for _, key := range keys {
 		path, err := s.path(key)
 		if err == nil {
@@ -329,7 +330,9 @@ func (s *dirStore) Delete(ctx context.Context, keys ...string) error {
 			err = s.fs.Remove(path)
 			switch {
 			case err == nil:
-				dirs[filepath.Dir(path)] = true
+				if _, ok := dirs[filepath.Dir(path)]; !ok {
+					dirs[filepath.Dir(path)] = key
+				}
 			case notFound(err) == ErrNotFound || errors.Is(err, syscall.ENOTEMPTY) || errors.Is(err, syscall.EEXIST):
 				err = nil // no object has this key (a directory holding other keys is none)
 			}
@@ -340,17 +343,8 @@ func (s *dirStore) Delete(ctx context.Context, keys ...string) error {
 	}
 	for _, dir := range slices.Sorted(maps.Keys(dirs)) {
 		if err := s.fs.SyncDir(dir); err != nil {
-			return s.fail("delete", dirKey(s.root, dir)+"/", err)
+			return s.fail("delete", dirs[dir], err)
 		}
 	}
 	return nil
-}
-
-// dirKey returns the key of the directory dir below root.
-func dirKey(root, dir string) string {
-	rel, err := filepath.Rel(root, dir)
-	if err != nil || rel == "." {
-		return ""
-	}
-	return filepath.ToSlash(rel)
 }

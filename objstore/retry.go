@@ -70,7 +70,7 @@ func (r Retry) do(ctx context.Context, op, key string, transient func(error) boo
 			if attempt == 1 {
 				return err
 			}
-			return fmt.Errorf("after %d attempts: %w", attempt, err)
+			return fmt.Errorf("%s: %w", attempts(attempt), err)
 		}
 		if r.OnRetry != nil {
 			r.OnRetry(op, key, attempt, err)
@@ -80,9 +80,16 @@ func (r Retry) do(ctx context.Context, op, key string, transient func(error) boo
 			select {
 			case <-ctx.Done():
 				t.Stop()
-				return fmt.Errorf("after %d attempts, stopped waiting (%w): %w", attempt, ctx.Err(), err)
+				return fmt.Errorf("%s, stopped waiting (%w): %w", attempts(attempt), ctx.Err(), err)
 			case <-t.C:
 			}
 		}
 	}
+}
+
+func attempts(n int) string {
+	if n == 1 {
+		return "after 1 attempt"
+	}
+	return fmt.Sprintf("after %d attempts", n)
 }

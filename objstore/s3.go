@@ -84,7 +84,7 @@ func openS3(ctx context.Context, rawURL string, opts Options) (*s3Store, error) 
 		return nil, fmt.Errorf("objstore: open %s at %s: %w", s, host, err)
 	}
 	var exists bool
-	err = s.retry.do(ctx, "open", "", transientS3, func(int) error {
+	err = s.do(ctx, "open", "", func(int) error {
 		var err error
 		exists, err = s.client.BucketExists(ctx, bucket)
 		return err
@@ -175,12 +175,27 @@ func (s *s3Store) fail(op, key string, err error) error {
 	return &opError{store: s.String(), op: op, key: key, err: err}
 }
 
+// do runs try under the store's retries; the errors say the HTTP status of answers.
+func (s *s3Store) do(ctx context.Context, op, key string, try func(attempt int) error) error {
+	return s.retry.do(ctx, op, key, transientS3, func(attempt int) error { return withStatus(try(attempt)) })
+}
+
+// withStatus puts the HTTP status of a server's answer before err, whose text is only
+// the answer's message.
+func withStatus(err error) error {
+	var resp minio.ErrorResponse
+	if errors.As(err, &resp) && resp.StatusCode != 0 {
+		return fmt.Errorf("HTTP %d: %w", resp.StatusCode, err)
+	}
+	return err
+}
+
 // Put implements Store.
 func (s *s3Store) Put(ctx context.Context, key string, data []byte) error {
 	if err := checkKey(key, false); err != nil {
 		return s.fail("put", key, err)
 	}
-	err := s.retry.do(ctx, "put", key, transientS3, func(int) error {
+	err := s.do(ctx, "put", key, func(int) error {
 		_, err := s.client.PutObject(ctx, s.bucket, s.prefix+key, bytes.NewReader(data), int64(len(data)), putOptions())
 		return err
 	})
@@ -202,7 +217,7 @@ func (s *s3Store) Create(ctx context.Context, key string, data []byte) error {
 	opts := putOptions()
 	opts.DisableMultipart = true // the condition holds for one PUT
 	opts.SetMatchETagExcept("*")
-	err := s.retry.do(ctx, "create", key, transientS3, func(attempt int) error {
+	err := s.do(ctx, "create", key, func(attempt int) error {
 		_, err := s.client.PutObject(ctx, s.bucket, s.prefix+key, bytes.NewReader(data), int64(len(data)), opts)
 		if !preconditionFailed(err) {
 			return err
@@ -238,7 +253,7 @@ func (s *s3Store) Get(ctx context.Context, key string) ([]byte, error) {
 		return nil, s.fail("get", key, err)
 	}
 	var data []byte
-	err := s.retry.do(ctx, "get", key, transientS3, func(int) error {
+	err := s.do(ctx, "get", key, func(int) error {
 		var err error
 		data, err = s.get(ctx, key, 0, -1)
 		return err
@@ -259,7 +274,7 @@ func (s *s3Store) GetRange(ctx context.Context, key string, off, n int64) ([]byt
 	}
 	n = min(n, math.MaxInt64-off)
 	var data []byte
-	err := s.retry.do(ctx, "get", key, transientS3, func(int) error {
+	err := s.do(ctx, "get", key, func(int) error {
 		var err error
 		data, err = s.get(ctx, key, off, n)
 		return err
@@ -318,7 +333,7 @@ func (s *s3Store) List(ctx context.Context, prefix string) ([]Object, error) {
 		return nil, s.fail("list", prefix, err)
 	}
 	var objs []Object
-	err := s.retry.do(ctx, "list", prefix, transientS3, func(int) error {
+	err := s.do(ctx, "list", prefix, func(int) error {
 		opts := minio.ListObjectsOptions{Prefix: s.prefix + prefix, Recursive: true, MaxKeys: s.pageSize}
 		if len(objs) > 0 {
 			opts.StartAfter = s.prefix + objs[len(objs)-1].Key
@@ -352,7 +367,7 @@ func (s *s3Store) Delete(ctx context.Context, keys ...string) error {
 		pending[s.prefix+key] = true
 	}
 	failed := ""
-	err := s.retry.do(ctx, "delete", "", transientS3, func(int) error {
+	err := s.do(ctx, "delete", "", func(int) error {
 		results, err := s.client.RemoveObjectsWithIter(ctx, s.bucket, s.objectsOf(pending), minio.RemoveObjectsOptions{})
 		if err != nil {
 			return err

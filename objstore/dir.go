@@ -55,6 +55,9 @@ func newDirStore(root string, fsys vfs.FS) (*dirStore, error) {
 // String implements Store.
 func (s *dirStore) String() string { return "file://" + filepath.ToSlash(s.root) }
 
+// Close implements Store; a directory store holds nothing open between operations.
+func (s *dirStore) Close() error { return nil }
+
 func (s *dirStore) fail(op, key string, err error) error {
 	return &opError{store: s.String(), op: op, key: key, err: err}
 }

@@ -9,6 +9,7 @@ import (
 	"iter"
 	"math"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"strings"
@@ -48,6 +49,7 @@ func DefaultOptions() Options { return Options{Retry: DefaultRetry()} }
 // s3Store keeps each object as the object prefix+key of a bucket.
 type s3Store struct {
 	client   *minio.Client
+	conns    *http.Transport // the client's, whose idle connections Close closes
 	bucket   string
 	prefix   string // "" or ending with a slash
 	retry    Retry
@@ -73,7 +75,12 @@ func openS3(ctx context.Context, rawURL string, opts Options) (*s3Store, error) 
 	if opts.PathStyle {
 		lookup = minio.BucketLookupPath
 	}
+	s.conns, err = minio.DefaultTransport(secure)
+	if err != nil {
+		return nil, fmt.Errorf("objstore: open %s at %s: %w", s, host, err)
+	}
 	s.client, err = minio.New(host, &minio.Options{
+		Transport:    s.conns,
 		Creds:        credentialChain(os.Getenv("AWS_EC2_METADATA_DISABLED")),
 		Secure:       secure,
 		Region:       region,
@@ -93,6 +100,7 @@ func openS3(ctx context.Context, rawURL string, opts Options) (*s3Store, error) 
 		err = fmt.Errorf("bucket %q does not exist", bucket)
 	}
 	if err != nil {
+		s.conns.CloseIdleConnections()
 		return nil, fmt.Errorf("objstore: open %s at %s: %w", s, host, err)
 	}
 	return s, nil
@@ -169,6 +177,12 @@ func resolveEndpoint(endpoint string, getenv func(string) string) (host string, 
 // String implements Store.
 func (s *s3Store) String() string {
 	return "s3://" + s.bucket + "/" + strings.TrimSuffix(s.prefix, "/")
+}
+
+// Close implements Store: it closes the connections kept for later requests.
+func (s *s3Store) Close() error {
+	s.conns.CloseIdleConnections()
+	return nil
 }
 
 func (s *s3Store) fail(op, key string, err error) error {

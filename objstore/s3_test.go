@@ -87,11 +87,7 @@ func openFlaky(t *testing.T, retry Retry) (*s3Store, *flaky) {
 	t.Helper()
 	f := &flaky{}
 	url := objstoretest.S3Handler(t, f.wrap)
-	s, err := Open(t.Context(), url, Options{Retry: retry})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s3 := s.(*s3Store)
+	s3 := open(t, url, Options{Retry: retry}).(*s3Store)
 	s3.pageSize = 7
 	return s3, f
 }
@@ -221,10 +217,7 @@ func TestS3CreateAfterLostAnswer(t *testing.T) {
 			h.ServeHTTP(w, r)
 		})
 	})
-	s, err := Open(t.Context(), url, Options{Retry: Retry{Backoff: noWait}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := open(t, url, Options{Retry: Retry{Backoff: noWait}})
 	setLose := func(n int) {
 		f.mu.Lock()
 		lose = n
@@ -293,14 +286,7 @@ func TestS3WaitEndsWithContext(t *testing.T) {
 func TestS3Prefixes(t *testing.T) {
 	url := objstoretest.S3(t)
 	ctx := t.Context()
-	open := func(url string) Store {
-		s, err := Open(ctx, url, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
-	a, b, whole := open(url+"/a/"), open(url+"/b"), open("s3://"+objstoretest.Bucket)
+	a, b, whole := open(t, url+"/a/", Options{}), open(t, url+"/b", Options{}), open(t, "s3://"+objstoretest.Bucket, Options{})
 	if a.String() != "s3://millrace-test/state/a" || whole.String() != "s3://millrace-test/" {
 		t.Fatalf("stores named %s and %s", a, whole)
 	}

@@ -33,6 +33,9 @@ type Store interface {
 	// String says where the store is (file:///abs/dir, s3://bucket/prefix), never with
 	// credentials.
 	String() string
+	// Close releases what the store holds (an S3 store's idle connections); the store is
+	// not used after it.
+	Close() error
 }
 
 // Object is an object as List finds it.

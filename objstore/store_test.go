@@ -17,6 +17,21 @@ import (
 // noWait retries at once, so that tests of retries wait for nothing but the server.
 func noWait(int) time.Duration { return 0 }
 
+// open opens the store at url for the test and closes it when the test ends.
+func open(t *testing.T, url string, opts Options) Store {
+	t.Helper()
+	s, err := Open(t.Context(), url, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return s
+}
+
 // kinds opens a fresh store of each kind for a test: a directory, and a prefix of a
 // bucket on an in-process S3 server whose listings come in pages of 7 keys, so that a
 // listing of a few dozen keys crosses pages.
@@ -25,17 +40,10 @@ var kinds = []struct {
 	open func(t *testing.T) Store
 }{
 	{"dir", func(t *testing.T) Store {
-		s, err := Open(t.Context(), "file://"+t.TempDir(), Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
+		return open(t, "file://"+t.TempDir(), Options{})
 	}},
 	{"s3", func(t *testing.T) Store {
-		s, err := Open(t.Context(), objstoretest.S3(t), Options{Retry: Retry{Backoff: noWait}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		s := open(t, objstoretest.S3(t), Options{Retry: Retry{Backoff: noWait}})
 		s.(*s3Store).pageSize = 7
 		return s
 	}},

@@ -335,3 +335,26 @@ func TestCanceledContext(t *testing.T) {
 		}
 	})
 }
+
+// An object larger than one S3 upload part (16 MiB) goes up in parts and reads back whole.
+func TestLargeObject(t *testing.T) {
+	eachKind(t, func(t *testing.T, s Store) {
+		ctx := t.Context()
+		data := make([]byte, 20<<20+3)
+		for i := range data {
+			data[i] = byte(i * 7 >> 5)
+		}
+		if err := s.Put(ctx, "state/big", data); err != nil {
+			t.Fatal(err)
+		}
+		if got := mustGet(t, s, "state/big"); !bytes.Equal(got, data) {
+			t.Fatalf("read back %d bytes, not the %d written", len(got), len(data))
+		}
+		if got, err := s.GetRange(ctx, "state/big", 17<<20, 5<<20); err != nil || !bytes.Equal(got, data[17<<20:]) {
+			t.Fatalf("range read %d bytes, %v", len(got), err)
+		}
+		if objs, err := s.List(ctx, "state/"); err != nil || !slices.Equal(objs, []Object{{"state/big", int64(len(data))}}) {
+			t.Fatalf("listed %v, %v", objs, err)
+		}
+	})
+}

@@ -410,7 +410,11 @@ func (s *s3Store) Delete(ctx context.Context, keys ...string) error {
 		return fmt.Errorf("the server's answer left %d keys undeleted without saying why", len(pending))
 	})
 	if err != nil {
-		return s.fail("delete", strings.TrimPrefix(failed, s.prefix), err)
+		key := strings.TrimPrefix(failed, s.prefix)
+		if len(pending) > 1 {
+			key += fmt.Sprintf(" (and %d more)", len(pending)-1)
+		}
+		return s.fail("delete", key, err)
 	}
 	return nil
 }

@@ -184,6 +184,11 @@ func TestS3GivesUp(t *testing.T) {
 	if got := seen.take(); len(got) != 2 {
 		t.Fatalf("retries: %v", got)
 	}
+	err = s.Delete(t.Context(), "state/a", "state/b", "state/c")
+	if want := "objstore s3://millrace-test/state: delete state/a (and 2 more): after 3 attempts: HTTP 503: try again"; err == nil || err.Error() != want {
+		t.Fatalf("error %v, want %q", err, want)
+	}
+	seen.take()
 	// An error that retrying cannot mend is not retried.
 	f.failFirst(0, every)
 	if _, err := s.Get(t.Context(), "state/missing"); !errors.Is(err, ErrNotFound) {
@@ -287,6 +292,10 @@ func TestS3Prefixes(t *testing.T) {
 	url := objstoretest.S3(t)
 	ctx := t.Context()
 	a, b, whole := open(t, url+"/a/", Options{}), open(t, url+"/b", Options{}), open(t, "s3://"+objstoretest.Bucket, Options{})
+	// Keys may begin with a dot on S3, where nothing else is written under them.
+	if err := a.Put(ctx, ".meta", []byte("m")); err != nil {
+		t.Fatal(err)
+	}
 	if a.String() != "s3://millrace-test/state/a" || whole.String() != "s3://millrace-test/" {
 		t.Fatalf("stores named %s and %s", a, whole)
 	}
@@ -303,10 +312,10 @@ func TestS3Prefixes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []Object{{"state/a/k", 4}, {"state/b/k", 4}}; !slices.Equal(objs, want) {
+	if want := []Object{{"state/a/.meta", 1}, {"state/a/k", 4}, {"state/b/k", 4}}; !slices.Equal(objs, want) {
 		t.Fatalf("the bucket holds %v, want %v", objs, want)
 	}
-	if objs, err := a.List(ctx, ""); err != nil || !slices.Equal(objs, []Object{{"k", 4}}) {
+	if objs, err := a.List(ctx, ""); err != nil || !slices.Equal(objs, []Object{{".meta", 1}, {"k", 4}}) {
 		t.Fatalf("a lists %v, %v", objs, err)
 	}
 }

@@ -11,7 +11,7 @@
 // Keys are slash-separated relative names ("state/velocity/017/000000000123"): no empty
 // segment, no "." or ".." segment, no leading or trailing slash. On a directory a key is a
 // file path below the directory, and a segment may not begin with a dot (such names are
-// the files being written).
+// the files being written). A key that breaks the rules fails with ErrBadKey.
 //
 // Every store promises the same: Put replaces an object whole (a reader sees the old
 // object or the new one, never a part); Create writes an object only if the key is free,
@@ -20,10 +20,12 @@
 // an error. A directory store makes every write durable (fsync of the file and its
 // directory) before it returns. An S3 store retries what fails for a transient reason
 // (the server unreachable, a timeout, a 5xx or throttling answer) with capped exponential
-// backoff (Options.Retry), and reads its endpoint and credentials from Options and the
-// environment (see Options), never printing the credentials.
+// backoff (Options.Retry), and reads its endpoint from Options or the environment and
+// its credentials from the environment only (see Options), never printing them. Its
+// Create is a conditional PUT (If-None-Match: *): the guarantee is as strong as the
+// server's, which Amazon S3 and MinIO honour.
 //
 // Every error names the store, the operation and the key:
 //
-//	objstore s3://bucket/prefix: put state/velocity/017/000000000123: after 6 attempts: 503 Service Unavailable
+//	objstore s3://bucket/prefix: put state/velocity/017/000000000123: after 6 attempts: HTTP 503: Please reduce your request rate.
 package objstore

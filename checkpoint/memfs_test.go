@@ -194,6 +194,29 @@ func (m *memFS) Rename(oldname, newname string) error {
 	return nil
 }
 
+func (m *memFS) Link(oldname, newname string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, _, n, err := m.lookup("link", oldname)
+	switch {
+	case err != nil:
+		return err
+	case n == nil:
+		return &fs.PathError{Op: "link", Path: oldname, Err: fs.ErrNotExist}
+	case n.dir:
+		return &fs.PathError{Op: "link", Path: oldname, Err: syscall.EPERM}
+	}
+	np, nbase, old, err := m.lookup("link", newname)
+	switch {
+	case err != nil:
+		return err
+	case old != nil || np == nil:
+		return &fs.PathError{Op: "link", Path: newname, Err: fs.ErrExist}
+	}
+	np.entries[nbase] = n
+	return nil
+}
+
 func (m *memFS) Remove(name string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -29,6 +29,11 @@ type FS interface {
 	// Rename replaces newname with oldname atomically: a reader sees one or the other,
 	// never neither. The change is durable once the directories involved are synced.
 	Rename(oldname, newname string) error
+	// Link gives the file oldname the second name newname, failing with an error
+	// satisfying errors.Is(err, fs.ErrExist) when newname exists: of two writers linking
+	// to one name, exactly one succeeds. The new name is durable once its directory is
+	// synced.
+	Link(oldname, newname string) error
 	// Remove removes the file or empty directory name.
 	Remove(name string) error
 	// RemoveAll removes name and everything below it; a missing name is not an error.
@@ -70,6 +75,9 @@ func (OSFS) Stat(name string) (fs.FileInfo, error) { return os.Stat(name) }
 
 // Rename implements FS.
 func (OSFS) Rename(oldname, newname string) error { return os.Rename(oldname, newname) }
+
+// Link implements FS.
+func (OSFS) Link(oldname, newname string) error { return os.Link(oldname, newname) }
 
 // Remove implements FS.
 func (OSFS) Remove(name string) error { return os.Remove(name) }

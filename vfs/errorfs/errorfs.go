@@ -34,6 +34,7 @@ const (
 	OpSync
 	OpClose
 	OpRename
+	OpLink
 	OpRemove
 	OpRemoveAll
 	OpMkdirAll
@@ -47,7 +48,7 @@ const (
 
 var kindNames = [...]string{
 	OpCreate: "create", OpWrite: "write", OpSync: "sync", OpClose: "close", OpRename: "rename",
-	OpRemove: "remove", OpRemoveAll: "remove-all", OpMkdirAll: "mkdir-all", OpSyncDir: "sync-dir",
+	OpLink: "link", OpRemove: "remove", OpRemoveAll: "remove-all", OpMkdirAll: "mkdir-all", OpSyncDir: "sync-dir",
 	OpOpen: "open", OpRead: "read", OpReadClose: "close-read", OpStat: "stat", OpReadDir: "readdir",
 }
 
@@ -65,15 +66,15 @@ func (k OpKind) Mutates() bool { return k <= OpSyncDir }
 // Op is one filesystem operation.
 type Op struct {
 	Kind OpKind
-	// Path is the file or directory operated on; for a rename, the old name.
+	// Path is the file or directory operated on; for a rename or a link, the old name.
 	Path string
-	// To is the new name of a rename.
+	// To is the new name of a rename or a link.
 	To string
 }
 
 func (op Op) String() string {
-	if op.Kind == OpRename {
-		return fmt.Sprintf("rename %s %s", op.Path, op.To)
+	if op.Kind == OpRename || op.Kind == OpLink {
+		return fmt.Sprintf("%s %s %s", op.Kind, op.Path, op.To)
 	}
 	return op.Kind.String() + " " + op.Path
 }
@@ -266,6 +267,14 @@ func (f *FS) Rename(oldname, newname string) error {
 		return err
 	}
 	return f.fs.Rename(oldname, newname)
+}
+
+// Link implements vfs.FS.
+func (f *FS) Link(oldname, newname string) error {
+	if err := f.check(Op{Kind: OpLink, Path: oldname, To: newname}); err != nil {
+		return err
+	}
+	return f.fs.Link(oldname, newname)
 }
 
 // Remove implements vfs.FS.

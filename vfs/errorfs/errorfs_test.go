@@ -129,7 +129,7 @@ func TestKinds(t *testing.T) {
 		}
 	}
 	mutates := map[errorfs.OpKind]bool{errorfs.OpCreate: true, errorfs.OpWrite: true, errorfs.OpSync: true, errorfs.OpClose: true,
-		errorfs.OpRename: true, errorfs.OpRemove: true, errorfs.OpRemoveAll: true, errorfs.OpMkdirAll: true, errorfs.OpSyncDir: true}
+		errorfs.OpRename: true, errorfs.OpLink: true, errorfs.OpRemove: true, errorfs.OpRemoveAll: true, errorfs.OpMkdirAll: true, errorfs.OpSyncDir: true}
 	for k := errorfs.OpCreate; k <= errorfs.OpReadDir; k++ {
 		if k.Mutates() != mutates[k] {
 			t.Errorf("%s.Mutates() = %v", k, k.Mutates())

@@ -21,6 +21,8 @@ type topologyHandler struct {
 	plan    *plan.Plan
 	monitor *engine.Monitor
 	redact  redactions
+	// workers, in cluster mode, returns every worker of the cluster.
+	workers func() []WorkerView
 	mu      sync.Mutex
 	base    *engine.Stats // the snapshot rates are measured from
 }

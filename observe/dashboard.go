@@ -54,7 +54,11 @@ func (h *topologyHandler) topology() (t Topology, ok bool) {
 		h.base = cur
 	}
 	h.mu.Unlock()
-	return h.redact.topology(Diagnose(h.plan, base, cur)), true
+	t = h.redact.topology(Diagnose(h.plan, base, cur))
+	if h.workers != nil {
+		t = withWorkers(t, h.workers())
+	}
+	return t, true
 }
 
 // ledgerView is the ledger as /api/ledger and /api/stream show it.

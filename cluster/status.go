@@ -91,6 +91,49 @@ func StepStatus(p *plan.Plan, prev, cur *engine.Stats, owned []OwnedPartition) [
 	return out
 }
 
+// StatusMeter fills the part of a worker's status that its engine measures, with rates and
+// shares over the last few seconds of the run, as the dashboard measures them. It is safe
+// for concurrent use.
+type StatusMeter struct {
+	plan   *plan.Plan
+	window observe.LoadWindow
+}
+
+// NewStatusMeter returns a meter of runs of p.
+func NewStatusMeter(p *plan.Plan) *StatusMeter { return &StatusMeter{plan: p} }
+
+// Fill sets s.Steps from cur, the newest snapshot of the worker's run (nil before it
+// starts: no steps), each keyed step's key groups counted in s.Owned; and, when s.Waiting
+// is empty and a source partition's reader cannot reach its broker, s.Waiting to
+// "broker unreachable: " and why.
+func (m *StatusMeter) Fill(s *WorkerStatus, cur *engine.Stats) {
+	if cur == nil {
+		s.Steps = []observe.StepFigures{}
+		return
+	}
+	s.Steps = StepStatus(m.plan, m.window.Base(cur), cur, s.Owned)
+	if s.Waiting == "" {
+		s.Waiting = unreachable(cur)
+	}
+}
+
+// unreachable is "broker unreachable: " and why for the first source partition (by node,
+// then partition) whose reader cannot reach its broker, or "".
+func unreachable(cur *engine.Stats) string {
+	for _, n := range cur.Nodes {
+		if len(n.Unreachable) == 0 {
+			continue
+		}
+		parts := make([]int, 0, len(n.Unreachable))
+		for p := range n.Unreachable {
+			parts = append(parts, p)
+		}
+		slices.Sort(parts)
+		return "broker unreachable: " + n.Unreachable[parts[0]]
+	}
+	return ""
+}
+
 // markStale sets Stale on the statuses last updated more than StaleAfter before now.
 func markStale(ws []WorkerStatus, now time.Time) {
 	for i := range ws {

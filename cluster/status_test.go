@@ -166,3 +166,49 @@ sinks:
 }
 
 func abs(f float64) float64 { return max(f, -f) }
+
+// TestStatusMeterMeasuresTheLastSeconds checks that the meter measures from the start of a
+// run, then from a snapshot at most a few seconds old, starts over with a new run, and says
+// when a broker is out of reach.
+func TestStatusMeterMeasuresTheLastSeconds(t *testing.T) {
+	p := &plan.Plan{Spec: &spec.Spec{Name: "p"}, Steps: []*plan.Step{{Name: "tx", Kind: plan.KindSource, Parallelism: 1}}}
+	snap := func(secs, read int64, unreachable map[int]string) *engine.Stats {
+		r := engine.NodeReport{Name: "tx", Parallelism: 1, Read: read, RowsOut: read, Unreachable: unreachable}
+		r.Subtasks = []engine.NodeReport{r}
+		return &engine.Stats{Elapsed: time.Duration(secs) * time.Second, Nodes: []engine.NodeReport{r}}
+	}
+	m := NewStatusMeter(p)
+	var s WorkerStatus
+	m.Fill(&s, nil)
+	if s.Steps == nil || len(s.Steps) != 0 {
+		t.Errorf("before the run: steps %v, want none", s.Steps)
+	}
+	for _, c := range []struct {
+		secs, read int64
+		rate       float64
+	}{
+		{2, 2000, 1000},    // from the start
+		{6, 10000, 1666},   // still from the start (6 s), and the window moves here
+		{7, 13000, 3000},   // from 6 s
+		{3, 300, 100},      // a new run: from its start
+		{20, 19300, 965},   // from the start of the new run; the window moves
+		{21, 19300 + 7, 7}, // from 20 s
+	} {
+		m.Fill(&s, snap(c.secs, c.read, nil))
+		if len(s.Steps) != 1 || int(s.Steps[0].InRate) != int(c.rate) {
+			t.Errorf("at %d s with %d read: steps %+v, want %v rows/s", c.secs, c.read, s.Steps, c.rate)
+		}
+		if s.Waiting != "" {
+			t.Errorf("at %d s: waiting %q", c.secs, s.Waiting)
+		}
+	}
+	m.Fill(&s, snap(22, 19400, map[int]string{3: "broker b3:9092: refused", 1: "broker b1:9092: refused"}))
+	if s.Waiting != "broker unreachable: broker b1:9092: refused" {
+		t.Errorf("waiting %q, want partition 1's broker", s.Waiting)
+	}
+	s.Waiting = "object store: timeout"
+	m.Fill(&s, snap(23, 19500, map[int]string{1: "broker b1:9092: refused"}))
+	if s.Waiting != "object store: timeout" {
+		t.Errorf("waiting %q: the worker's own reason was replaced", s.Waiting)
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"millrace/engine"
@@ -23,8 +22,7 @@ type topologyHandler struct {
 	redact  redactions
 	// workers, in cluster mode, returns every worker of the cluster.
 	workers func() []WorkerView
-	mu      sync.Mutex
-	base    *engine.Stats // the snapshot rates are measured from
+	window  LoadWindow // chooses the snapshot rates are measured from
 }
 
 func (h *topologyHandler) ServeHTTP(w http.ResponseWriter, _ *http.Request) {

@@ -38,22 +38,7 @@ func (h *topologyHandler) topology() (t Topology, ok bool) {
 	if cur == nil {
 		return Topology{}, false
 	}
-	h.mu.Lock()
-	base := h.base
-	if base == nil {
-		base = &engine.Stats{}
-		h.base = base
-	}
-	if cur.Elapsed < base.Elapsed {
-		// A new run (a restart, or a rescale to another parallelism) counts from zero:
-		// measuring it against the last run's figures would mix the two.
-		base = &engine.Stats{}
-		h.base = base
-	}
-	if cur.Elapsed-base.Elapsed >= loadWindow {
-		h.base = cur
-	}
-	h.mu.Unlock()
+	base := h.window.Base(cur)
 	t = h.redact.topology(Diagnose(h.plan, base, cur))
 	if h.workers != nil {
 		t = withWorkers(t, h.workers())

@@ -2,12 +2,24 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
 	"errors"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
 
 	"millrace/cluster"
 	"millrace/kafka"
@@ -147,5 +159,51 @@ func TestClusterStatusCommand(t *testing.T) {
 	var u usageError
 	if _, err := run(t, "cluster", "status", addr, "--kafka-sasl-mechanism", "plain"); !errors.As(err, &u) || !strings.Contains(err.Error(), "sasl: username is required") {
 		t.Errorf("SASL without a user: %v, want a usage error", err)
+	}
+}
+
+// TestClusterStatusOverTLSAndSASL checks that the --kafka-* flags reach a cluster that
+// asks for TLS and SCRAM, and that a wrong password fails without being shown.
+func TestClusterStatusOverTLSAndSASL(t *testing.T) {
+	const password = "s3cret-of-the-cluster"
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, KeyUsage: x509.KeyUsageDigitalSignature}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.EnableSASL(), kfake.Superuser(kafka.ScramSHA256, "alice", password),
+		kfake.TLS(&tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}, MinVersion: tls.VersionTLS12}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	dir := t.TempDir()
+	good, wrong := filepath.Join(dir, "password"), filepath.Join(dir, "wrong")
+	for file, pw := range map[string]string{good: password + "\n", wrong: "not-" + password} {
+		if err := os.WriteFile(file, []byte(pw), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	addr := "kafka://" + c.ListenAddrs()[0]
+	flags := []string{"cluster", "status", addr, "--kafka-tls-insecure", "--kafka-sasl-mechanism", "SCRAM-SHA-256", "--kafka-sasl-user", "alice"}
+	// reaching the cluster, the command finds no status topic there
+	if _, err := run(t, append(flags, "--kafka-sasl-password-file", good)...); err == nil || !strings.Contains(err.Error(), "no status topic") {
+		t.Errorf("with the right password: %v, want no status topic", err)
+	}
+	_, err = run(t, append(flags, "--kafka-sasl-password-file", wrong)...)
+	if err == nil || strings.Contains(err.Error(), "no status topic") || strings.Contains(err.Error(), password) {
+		t.Errorf("with a wrong password: %v, want an authentication error without the password", err)
+	}
+	t.Logf("with a wrong password: %v", err)
+	// without TLS the broker does not answer Kafka: no status topic is listed
+	if _, err := run(t, "cluster", "status", addr, "--kafka-sasl-mechanism", "SCRAM-SHA-256", "--kafka-sasl-user", "alice",
+		"--kafka-sasl-password-file", good); err == nil || strings.Contains(err.Error(), "no status topic") {
+		t.Errorf("without TLS: %v, want a connection error", err)
 	}
 }

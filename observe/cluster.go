@@ -91,18 +91,6 @@ type WorkerView struct {
 	Steps []StepFigures `json:"steps"`
 }
 
-// Busiest is the step figures with the busiest subtask of w, and false when w runs no step.
-func (w WorkerView) Busiest() (StepFigures, bool) {
-	var best StepFigures
-	found := false
-	for _, s := range w.Steps {
-		if !found || s.BusiestBusy > best.BusiestBusy {
-			best, found = s, true
-		}
-	}
-	return best, found
-}
-
 // ClusterView is the whole cluster as /api/cluster shows it: every worker that published,
 // the worker that holds the cluster back and why, and per step the worker that holds that
 // step back, where one does.

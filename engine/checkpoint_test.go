@@ -359,7 +359,7 @@ func TestSourcesAreToldOfDurableCheckpoints(t *testing.T) {
 		}
 		held := map[int]string{}
 		for _, part := range s.Parts["src"] {
-			var st sourceState
+			var st SourcePart
 			if err := json.Unmarshal(part, &st); err != nil {
 				t.Fatal(err)
 			}

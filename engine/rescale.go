@@ -96,13 +96,13 @@ func keyOwner(g *Graph, p int) op.KeyOwner {
 // new subtask starts from the lowest watermark the old ones had emitted, so no row that
 // was on time is called late.
 func rescaleSource(parts [][]byte, p int) ([][]byte, error) {
-	var all []partitionPosition
+	var all []PartitionPart
 	wm := int64(op.MaxWatermark)
 	for sub, part := range parts {
 		if part == nil {
 			continue
 		}
-		var st sourceState
+		var st SourcePart
 		if err := json.Unmarshal(part, &st); err != nil {
 			return nil, fmt.Errorf("unreadable state of source subtask %d: %w", sub, err)
 		}
@@ -112,10 +112,10 @@ func rescaleSource(parts [][]byte, p int) ([][]byte, error) {
 		all = append(all, st.Partitions...)
 		wm = min(wm, st.Watermark)
 	}
-	slices.SortFunc(all, func(a, b partitionPosition) int { return a.Index - b.Index })
-	states := make([]sourceState, p)
+	slices.SortFunc(all, func(a, b PartitionPart) int { return a.Index - b.Index })
+	states := make([]SourcePart, p)
 	for s := range states {
-		states[s] = sourceState{Version: 1, Watermark: wm}
+		states[s] = SourcePart{Version: 1, Watermark: wm}
 	}
 	for i, pp := range all {
 		if i > 0 && all[i-1].Index == pp.Index {

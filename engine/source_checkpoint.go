@@ -9,22 +9,42 @@ import (
 	"millrace/source"
 )
 
-// sourceState is a source subtask's part of a checkpoint: where each of its partitions
-// stands, and the watermark it has emitted, so lateness is decided as before the stop.
-type sourceState struct {
-	Version    int                 `json:"version"`
-	Watermark  int64               `json:"watermark"`
-	Partitions []partitionPosition `json:"partitions"`
+// SourcePart is a source subtask's part of a checkpoint (an entry of Snapshot.Parts): where
+// each of its partitions stands, and the watermark it has emitted, so lateness is decided
+// as before the stop. A cluster worker takes the parts apart by partition and puts them
+// together again for the partitions it is given; nothing else reads them.
+type SourcePart struct {
+	Version    int             `json:"version"`
+	Watermark  int64           `json:"watermark"`
+	Partitions []PartitionPart `json:"partitions"`
 }
 
-// partitionPosition is one partition in a checkpoint: done, or where its reader stood
+// PartitionPart is one partition in a checkpoint: done, or where its reader stood
 // (Position, from its reader's Checkpoint; none if it was not opened yet), and the largest
-// event time it had read.
-type partitionPosition struct {
+// event time it had read. Index is the partition's number in its source.
+type PartitionPart struct {
 	Index    int             `json:"index"`
 	Done     bool            `json:"done,omitempty"`
 	Position json.RawMessage `json:"position,omitempty"`
 	MaxTime  int64           `json:"max_time"`
+}
+
+// DecodeSourcePart reads a source subtask's part of a checkpoint.
+func DecodeSourcePart(data []byte) (SourcePart, error) {
+	var st SourcePart
+	if err := json.Unmarshal(data, &st); err != nil {
+		return st, fmt.Errorf("source part: %w", err)
+	}
+	if st.Version != 1 {
+		return st, fmt.Errorf("source part: version %d, want 1", st.Version)
+	}
+	return st, nil
+}
+
+// Encode writes the part as Snapshot.Parts holds it.
+func (st SourcePart) Encode() ([]byte, error) {
+	st.Version = 1
+	return json.Marshal(st)
 }
 
 // state encodes where the subtask's partitions stand, and returns the positions of those
@@ -33,10 +53,10 @@ func (t *sourceTask) state() ([]byte, map[int][]byte, error) {
 	if t.r.coord == nil {
 		return nil, nil, nil
 	}
-	st := sourceState{Version: 1, Watermark: t.emitted}
+	st := SourcePart{Version: 1, Watermark: t.emitted}
 	at := map[int][]byte{}
 	for _, p := range t.parts {
-		pp := partitionPosition{Index: p.index, Done: p.done, MaxTime: p.maxTime, Position: p.resume}
+		pp := PartitionPart{Index: p.index, Done: p.done, MaxTime: p.maxTime, Position: p.resume}
 		if p.reader != nil {
 			pos, err := p.reader.Checkpoint()
 			if err != nil {
@@ -75,7 +95,7 @@ func (t *sourceTask) restore() error {
 	if !ok {
 		return nil
 	}
-	var st sourceState
+	var st SourcePart
 	if err := json.Unmarshal(data, &st); err != nil {
 		return fmt.Errorf("checkpoint %d: unreadable state of source subtask %d: %w", t.r.coord.cfg.Restore.ID, t.sub, err)
 	}

@@ -45,6 +45,8 @@ type sourceTask struct {
 	outs    [3]*output
 	parts   []*partitionState
 	emitted int64
+	// carried: a reader carries its partition's watermark itself (source.Watermarker).
+	carried bool
 	encoder format.RowEncoder
 	line    []byte
 	meter   *meter
@@ -156,6 +158,9 @@ func (t *sourceTask) loop() error {
 				}
 				p.reader = rd
 				p.active = t.r.opts.Now()
+				if _, ok := rd.(source.Watermarker); ok {
+					t.carried = true
+				}
 				open++
 			}
 		}
@@ -448,14 +453,26 @@ func (t *sourceTask) sendOnTime(p *partitionState, rec arrow.RecordBatch) error 
 // unfinished partitions of their largest event time minus the allowed disorder. A partition
 // not yet opened holds it at the start; with an idle timeout, a partition silent for longer
 // stops holding it back until it yields rows again.
+//
+// A reader whose input carries its own watermark (source.Watermarker, such as the exchange
+// between the stages of a cluster) gives its partition's watermark itself, with or without
+// an event-time column.
 func (t *sourceTask) advanceWatermark() error {
-	if t.policy.EventTime < 0 {
+	if t.policy.EventTime < 0 && !t.carried {
 		return nil
 	}
 	wm := int64(op.MaxWatermark)
 	now := t.r.opts.Now()
 	for _, p := range t.parts {
 		if p.done {
+			continue
+		}
+		if w, ok := p.reader.(source.Watermarker); ok {
+			pw := w.Watermark()
+			if pw == op.MinWatermark {
+				return nil
+			}
+			wm = min(wm, pw)
 			continue
 		}
 		if p.reader != nil && t.policy.IdleTimeout > 0 && now.Sub(p.active) >= t.policy.IdleTimeout {

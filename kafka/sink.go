@@ -58,6 +58,11 @@ type SinkOptions struct {
 	// Timeout bounds every call that waits for the brokers (default 2 minutes): a broker away
 	// for longer fails the run, which resumes from its last checkpoint.
 	Timeout time.Duration
+	// Outbox, when set, makes the sink produce nothing itself: at each checkpoint it hands
+	// the records received since the last one to Outbox, whose caller produces them in its
+	// own transaction (a cluster worker commits them with its input offsets). Delivery is
+	// then that caller's. Outbox is called from the sink's goroutine.
+	Outbox func(checkpoint uint64, records []*kgo.Record)
 }
 
 // Sink is a sink operator producing one record per row to a Kafka topic: the key and
@@ -105,7 +110,7 @@ func NewSinkFactory(ctx context.Context, s *arrow.Schema, opts SinkOptions) (fun
 	if err := opts.Conn.Validate(); err != nil {
 		return nil, fmt.Errorf("kafka sink %s: %w", opts.Topic, err)
 	}
-	if opts.Delivery == ExactlyOnce && opts.ID == "" {
+	if opts.Delivery == ExactlyOnce && opts.ID == "" && opts.Outbox == nil {
 		return nil, fmt.Errorf("kafka sink %s: exactly once needs an id for its transactions", opts.Topic)
 	}
 	if opts.Timeout <= 0 {
@@ -128,6 +133,9 @@ func NewSinkFactory(ctx context.Context, s *arrow.Schema, opts SinkOptions) (fun
 // transaction a crashed run left open.
 func (s *Sink) Open(ctx op.Context) error {
 	s.sub = ctx.Subtask
+	if s.opts.Outbox != nil {
+		return nil
+	}
 	s.ckpt = ctx.Checkpointing && s.opts.Delivery == ExactlyOnce
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.state.subtask = s.sub
@@ -171,7 +179,7 @@ func (s *Sink) call() (context.Context, context.CancelFunc) {
 // them.
 func (s *Sink) Process(_ int, rec arrow.RecordBatch, _ op.Collector) error {
 	defer rec.Release()
-	if s.ckpt {
+	if s.ckpt || s.opts.Outbox != nil {
 		var err error
 		s.buf, err = s.enc.records(s.buf, rec)
 		return err
@@ -226,6 +234,9 @@ func (s *Sink) flush() error {
 // brokers have every record produced so far and keeps no state.
 func (s *Sink) Snapshot(id uint64) ([]byte, error) {
 	switch {
+	case s.opts.Outbox != nil:
+		s.opts.Outbox(id, s.buf)
+		s.buf = nil
 	case s.ckpt:
 		if len(s.buf) > 0 {
 			s.state.seq++
@@ -262,7 +273,7 @@ func (s *Sink) Commit(id uint64) error {
 // Finish waits, when rows are produced as they arrive, until the brokers have them (or, fire
 // and forget, until they are sent). Exactly once, the final snapshot takes what is left.
 func (s *Sink) Finish(op.Collector) error {
-	if s.ckpt {
+	if s.ckpt || s.opts.Outbox != nil {
 		return nil
 	}
 	return s.flush()

@@ -104,6 +104,49 @@ func New(ctx context.Context, opts Options) (*Source, error) {
 	return s, nil
 }
 
+// Partition says which topic partition partition i of the source is.
+func (s *Source) Partition(i int) (topic string, partition int32) {
+	return s.parts[i].topic, s.parts[i].partition
+}
+
+// Offset is the offset of the next record a reader of partition i would read from pos, a
+// position its Checkpoint returned.
+func (s *Source) Offset(i int, pos []byte) (int64, error) {
+	tp := s.parts[i]
+	off, err := decodePosition(pos, tp.topic, tp.partition)
+	if err != nil {
+		return 0, fmt.Errorf("kafka source %s: position: %w", tp, err)
+	}
+	return off, nil
+}
+
+// Only is the source restricted to the topic partitions keep says yes to, in the same
+// order: the partitions a cluster worker was given. It asks the brokers nothing.
+func (s *Source) Only(keep func(topic string, partition int32) bool) *Source {
+	c := *s
+	c.parts = nil
+	for _, tp := range s.parts {
+		if keep(tp.topic, tp.partition) {
+			c.parts = append(c.parts, tp)
+		}
+	}
+	return &c
+}
+
+// Topics lists the topics of the source's partitions, each once, in order.
+func (s *Source) Topics() []string {
+	var topics []string
+	for _, tp := range s.parts {
+		if !slices.Contains(topics, tp.topic) {
+			topics = append(topics, tp.topic)
+		}
+	}
+	return topics
+}
+
+// Conn says how the source reaches its brokers.
+func (s *Source) Conn() Conn { return s.opts.Conn }
+
 // listPartitions asks the brokers for the topics' partitions.
 func (s *Source) listPartitions(ctx context.Context) ([]topicPartition, error) {
 	var re *regexp.Regexp

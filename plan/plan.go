@@ -18,6 +18,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"millrace/engine"
 	"millrace/format"
@@ -44,6 +45,10 @@ type Options struct {
 	// Stdin is what a file source with path - reads (default os.Stdin).
 	Stdin io.Reader
 	Mem   memory.Allocator
+	// Outbox, when set, makes Kafka sinks hand each checkpoint's records to it (with the
+	// sink's node name) instead of producing them: a cluster worker produces them in the
+	// transaction that commits its input offsets.
+	Outbox func(node string, checkpoint uint64, records []*kgo.Record)
 }
 
 // Plan is a spec's physical dataflow.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"millrace/engine"
 	"millrace/kafka"
 	"millrace/op"
@@ -41,6 +43,9 @@ func (b *builder) kafkaSink(k *spec.Sink, name string, from stream) error {
 		}
 		opts.Headers = append(opts.Headers, kafka.Header{Name: h.Name, Eval: e.Eval})
 		does += fmt.Sprintf(", header %s = %s", h.Name, h.Expr.Text)
+	}
+	if outbox := b.opts.Outbox; outbox != nil {
+		opts.Outbox = func(id uint64, recs []*kgo.Record) { outbox(name, id, recs) }
 	}
 	ctx, cancel := context.WithTimeout(b.ctx, brokerTimeout)
 	defer cancel()

@@ -77,6 +77,17 @@ type PartitionReader interface {
 	Close() error
 }
 
+// Watermarker is a PartitionReader whose input carries its partition's watermark, as the
+// exchange between the stages of a cluster does: the engine takes Watermark as the
+// partition's watermark instead of deriving one from event times, and decides no lateness
+// for its rows (the stage that read them first did).
+type Watermarker interface {
+	PartitionReader
+	// Watermark is the partition's watermark as its input said so far, in milliseconds of
+	// event time; op.MinWatermark (math.MinInt64) until it has said one.
+	Watermark() int64
+}
+
 // Progress is what a partition reader says of its work; a figure it does not know is zero.
 type Progress struct {
 	// BytesRead is the bytes of its input the reader has consumed. It never falls, and it

@@ -19,12 +19,14 @@ import (
 // The status topic of a pipeline is statusPrefix + pipeline + statusSuffix.
 const (
 	statusPrefix = "millrace."
-	statusSuffix = ".status"
+	statusSuffix = ".worker-status"
 )
 
 // StatusTopic is the name of the topic where the workers of pipeline publish their status:
 // one partition, compacted, keyed by worker id, so that it keeps every worker's newest
-// status and forgets the workers that left.
+// status and forgets the workers that left. It sits beside the pipeline's exchange topics
+// (millrace.<pipeline>.<step>), so that one prefix covers all of a pipeline's topics, yet
+// can never be one of them: step names are identifiers and hold no '-'.
 func StatusTopic(pipeline string) string { return statusPrefix + pipeline + statusSuffix }
 
 // ErrNoStatusTopic says no worker of the pipeline has published on that cluster.
@@ -222,7 +224,7 @@ func (f *statusFold) workers() []WorkerStatus {
 // reaches, sorted.
 func StatusPipelines(ctx context.Context, conn kafka.Conn) ([]string, error) {
 	where := "list status topics on " + strings.Join(conn.Brokers, ",")
-	cl, err := statusClient(conn, "millrace.*.status")
+	cl, err := statusClient(conn, "millrace.*.worker-status")
 	if err != nil {
 		return nil, err
 	}

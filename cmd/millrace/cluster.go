@@ -17,7 +17,7 @@ func newClusterCmd() *cobra.Command {
 		Long: `In cluster mode (millrace run SPEC --cluster kafka://BROKERS) identical worker processes share
 a pipeline's work through a Kafka consumer group. Each worker publishes its status (what it
 owns, its lag, its newest checkpoint, what it waits for, the figures of every step) to the
-compacted topic millrace.<pipeline>.status about once a second; the cluster commands read
+compacted topic millrace.<pipeline>.worker-status about once a second; the cluster commands read
 it. Any broker of the cluster will do as the address.
 
 The --kafka-* flags say how to reach a cluster that asks for TLS or SASL.`,

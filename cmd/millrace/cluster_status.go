@@ -25,7 +25,7 @@ func newClusterStatusCmd(conn *kafkaConnFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status kafka://BROKERS",
 		Short: "Print the workers of a cluster: what each owns, its lag, its last checkpoint, what it waits for",
-		Long: `status reads the status topic of each pipeline (millrace.<pipeline>.status) up to its end now
+		Long: `status reads the status topic of each pipeline (millrace.<pipeline>.worker-status) up to its end now
 and prints one line per worker:
 
   WORKER      the worker's id; "(stale)" when it has not published for 10 s: it may be gone
@@ -55,7 +55,7 @@ cluster. With --json it prints the statuses as the workers published them.`,
 					return err
 				}
 				if len(pipelines) == 0 {
-					return fmt.Errorf("no status topic (millrace.*.status) on %s: no pipeline has run in cluster mode there", strings.Join(c.Brokers, ","))
+					return fmt.Errorf("no status topic (millrace.*.worker-status) on %s: no pipeline has run in cluster mode there", strings.Join(c.Brokers, ","))
 				}
 			}
 			var all []pipelineStatus

@@ -54,7 +54,7 @@ func TestWriteClusterStatus(t *testing.T) {
 	if err := writeClusterStatus(&out, pipelineStatus{Pipeline: "card-velocity", Workers: []cluster.WorkerStatus{w1, w2, w9}}, now); err != nil {
 		t.Fatal(err)
 	}
-	want := `pipeline card-velocity (millrace.card-velocity.status)
+	want := `pipeline card-velocity (millrace.card-velocity.worker-status)
 WORKER      HOST     GEN  OWNED                    LAG     CHECKPOINT  PAUSE      WAITING
 w1          node-w1  5    tx/0-3 velocity 0-127    10,000  12, 4s ago  420ms (2)  -
 w2          node-w2  5    tx/4-5 velocity 128-255  11,000  12, 4s ago  420ms (2)  object store: connection refused
@@ -68,7 +68,7 @@ total: 3 workers (1 stale), 7 partitions of input topics, 256 key groups, lag 28
 	if err := writeClusterStatus(&out, pipelineStatus{Pipeline: "p"}, now); err != nil {
 		t.Fatal(err)
 	}
-	if want := "pipeline p (millrace.p.status)\nno workers: every worker that ran has left\n"; out.String() != want {
+	if want := "pipeline p (millrace.p.worker-status)\nno workers: every worker that ran has left\n"; out.String() != want {
 		t.Errorf("no workers: %q, want %q", out.String(), want)
 	}
 }
@@ -89,7 +89,7 @@ func TestClusterStatusCommand(t *testing.T) {
 	defer cancel()
 	brokers := kafkatest.Cluster(t, "", 0)
 	addr := "kafka://" + brokers[0]
-	if _, err := run(t, "cluster", "status", addr); err == nil || !strings.Contains(err.Error(), "no status topic (millrace.*.status) on "+brokers[0]) {
+	if _, err := run(t, "cluster", "status", addr); err == nil || !strings.Contains(err.Error(), "no status topic (millrace.*.worker-status) on "+brokers[0]) {
 		t.Errorf("an empty cluster: %v", err)
 	}
 	conn := kafka.Conn{Brokers: brokers}
@@ -120,7 +120,7 @@ func TestClusterStatusCommand(t *testing.T) {
 
 	out := mustRun(t, "cluster", "status", addr)
 	for _, re := range []string{
-		`(?m)^pipeline card-velocity \(millrace\.card-velocity\.status\)\nWORKER +HOST +GEN +OWNED +LAG +CHECKPOINT +PAUSE +WAITING\n`,
+		`(?m)^pipeline card-velocity \(millrace\.card-velocity\.worker-status\)\nWORKER +HOST +GEN +OWNED +LAG +CHECKPOINT +PAUSE +WAITING\n`,
 		`(?m)^w0 \(stale\) +node-w0 +5 +tx/9 +10,000 +12, 1h0m ago +420ms \(2\) +-$`,
 		`(?m)^w1 +node-w1 +5 +tx/0-1 velocity 0-127 +3,000 +12, [0-9.]+s ago +420ms \(2\) +-$`,
 		`(?m)^w2 +node-w2 +5 +tx/2-3 velocity 128-255 +7,000 +12, [0-9.]+s ago +420ms \(2\) +-$`,

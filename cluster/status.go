@@ -57,6 +57,28 @@ type OwnedPartition struct {
 	Lag int64 `json:"lag"`
 }
 
+// OwnedFrom lists the partitions the group assigned a worker of pipeline (topic to
+// partitions, as kgo's OnPartitionsAssigned gives them) with their lag (topic to partition
+// to records; a partition missing has none), sorted by topic and partition. A partition of
+// one of the pipeline's exchange topics (millrace.<pipeline>.<step>) is named by its step.
+func OwnedFrom(pipeline string, assigned map[string][]int32, lag map[string]map[int32]int64) []OwnedPartition {
+	exchange := statusPrefix + pipeline + "."
+	var out []OwnedPartition
+	for topic, parts := range assigned {
+		step, _ := strings.CutPrefix(topic, exchange)
+		if step == topic {
+			step = ""
+		}
+		for _, p := range parts {
+			out = append(out, OwnedPartition{Topic: topic, Partition: p, Step: step, Lag: lag[topic][p]})
+		}
+	}
+	slices.SortFunc(out, func(a, b OwnedPartition) int {
+		return cmp.Or(strings.Compare(a.Topic, b.Topic), cmp.Compare(a.Partition, b.Partition))
+	})
+	return out
+}
+
 // CheckpointStatus is the newest checkpoint a worker completed.
 type CheckpointStatus struct {
 	ID uint64    `json:"id"`

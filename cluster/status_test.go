@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -210,5 +211,24 @@ func TestStatusMeterMeasuresTheLastSeconds(t *testing.T) {
 	m.Fill(&s, snap(23, 19500, map[int]string{1: "broker b1:9092: refused"}))
 	if s.Waiting != "object store: timeout" {
 		t.Errorf("waiting %q: the worker's own reason was replaced", s.Waiting)
+	}
+}
+
+func TestOwnedFrom(t *testing.T) {
+	got := OwnedFrom("card-velocity",
+		map[string][]int32{"tx": {3, 1}, "millrace.card-velocity.velocity": {17, 16}, "millrace.other.velocity": {2}},
+		map[string]map[int32]int64{"tx": {3: 40000, 1: 5}, "millrace.card-velocity.velocity": {17: 9}})
+	want := []OwnedPartition{
+		{Topic: "millrace.card-velocity.velocity", Partition: 16, Step: "velocity"},
+		{Topic: "millrace.card-velocity.velocity", Partition: 17, Step: "velocity", Lag: 9},
+		{Topic: "millrace.other.velocity", Partition: 2},
+		{Topic: "tx", Partition: 1, Lag: 5},
+		{Topic: "tx", Partition: 3, Lag: 40000},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("OwnedFrom:\n%+v\nwant\n%+v", got, want)
+	}
+	if c := CompactOwned(got); c != "millrace.other.velocity/2 tx/1,3 velocity 16-17" {
+		t.Errorf("compactly %q", c)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"millrace/engine"
@@ -21,8 +20,9 @@ type topologyHandler struct {
 	plan    *plan.Plan
 	monitor *engine.Monitor
 	redact  redactions
-	mu      sync.Mutex
-	base    *engine.Stats // the snapshot rates are measured from
+	// workers, in cluster mode, returns every worker of the cluster.
+	workers func() []WorkerView
+	window  LoadWindow // chooses the snapshot rates are measured from
 }
 
 func (h *topologyHandler) ServeHTTP(w http.ResponseWriter, _ *http.Request) {

@@ -38,23 +38,12 @@ func (h *topologyHandler) topology() (t Topology, ok bool) {
 	if cur == nil {
 		return Topology{}, false
 	}
-	h.mu.Lock()
-	base := h.base
-	if base == nil {
-		base = &engine.Stats{}
-		h.base = base
+	base := h.window.Base(cur)
+	t = h.redact.topology(Diagnose(h.plan, base, cur))
+	if h.workers != nil {
+		t = withWorkers(t, h.workers())
 	}
-	if cur.Elapsed < base.Elapsed {
-		// A new run (a restart, or a rescale to another parallelism) counts from zero:
-		// measuring it against the last run's figures would mix the two.
-		base = &engine.Stats{}
-		h.base = base
-	}
-	if cur.Elapsed-base.Elapsed >= loadWindow {
-		h.base = cur
-	}
-	h.mu.Unlock()
-	return h.redact.topology(Diagnose(h.plan, base, cur)), true
+	return t, true
 }
 
 // ledgerView is the ledger as /api/ledger and /api/stream show it.

@@ -131,8 +131,13 @@ func serveRun(t *testing.T, p *plan.Plan, advisors ...*scale.Advisor) liveRun {
 // serveRunOn is serveRun with the server listening as cfg says.
 func serveRunOn(t *testing.T, cfg listen.Config, p *plan.Plan, advisors ...*scale.Advisor) liveRun {
 	t.Helper()
+	return serveRunWith(t, cfg, p, nil, advisors...)
+}
+
+// serveRunWith is serveRunOn with the server given opts too.
+func serveRunWith(t *testing.T, cfg listen.Config, p *plan.Plan, opts []Option, advisors ...*scale.Advisor) liveRun {
+	t.Helper()
 	mon := &engine.Monitor{}
-	var opts []Option
 	stop := make(chan struct{})
 	for _, a := range advisors {
 		opts = append(opts, WithAdvisor(a))
@@ -529,6 +534,10 @@ func TestDashboardInBrowser(t *testing.T) {
 	// the server has no scaling advisor: the page asked once, and shows no scaling section
 	if hidden, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById("scaling").hidden`)); err != nil || !hidden {
 		t.Errorf("the scaling section is shown without an advisor (%v)", err)
+	}
+	// the run is not part of a cluster: no workers panel
+	if hidden, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById("workers").hidden`)); err != nil || !hidden {
+		t.Errorf("the workers panel is shown outside a cluster (%v)", err)
 	}
 	e := errs()
 	checkErrors(t, e, http.StatusNotFound)

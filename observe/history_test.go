@@ -145,12 +145,12 @@ sinks:
 		t.Fatal(err)
 	}
 	h := &topologyHandler{plan: first, monitor: mon}
-	h.base = mon.Snapshot() // the last figures of the run before the rescale
+	h.window.base = mon.Snapshot() // the last figures of the run before the rescale
 	if _, err := engine.Run(context.Background(), second.Graph, opts); err != nil {
 		t.Fatal(err)
 	}
-	if mon.Snapshot().Elapsed >= h.base.Elapsed {
-		t.Fatalf("the second run took %s, the first %s: want it shorter", mon.Snapshot().Elapsed, h.base.Elapsed)
+	if mon.Snapshot().Elapsed >= h.window.base.Elapsed {
+		t.Fatalf("the second run took %s, the first %s: want it shorter", mon.Snapshot().Elapsed, h.window.base.Elapsed)
 	}
 	top, ok := h.topology()
 	if !ok {

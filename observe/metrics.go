@@ -1,6 +1,7 @@
 // Package observe makes a running pipeline visible: Prometheus metrics of every node and
 // subtask, the topology with its bottleneck verdict, the ledger and recent dead letters as
-// JSON, and a live dashboard, served over HTTP. It reads the figures the engine keeps; it
+// JSON, and a live dashboard, served over HTTP; for a worker of a cluster, every worker of
+// the cluster too, and the one that holds it back. It reads the figures the engine keeps; it
 // never slows the engine down, since it only reads them when asked.
 package observe
 

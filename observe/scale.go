@@ -11,6 +11,7 @@ type Option func(*serverConfig)
 
 type serverConfig struct {
 	advisor *scale.Advisor
+	cluster *Cluster
 }
 
 // WithAdvisor makes the server show a's scaling advice: at /api/scale, and the desired

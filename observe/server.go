@@ -15,8 +15,8 @@ import (
 
 // Server serves a run's figures over HTTP until closed: the live dashboard at /,
 // /metrics (Prometheus), /api/topology (load per node and the bottleneck verdict),
-// /api/ledger, /api/dead-letters, /api/stream (topology and ledger as Server-Sent Events)
-// and, with WithAdvisor, /api/scale. It serves through package listen, so the address,
+// /api/ledger, /api/dead-letters, /api/stream (topology and ledger as Server-Sent Events),
+// with WithAdvisor /api/scale and with WithCluster /api/cluster. It serves through package listen, so the address,
 // token, TLS, Host names, timeouts and limits of its listen.Config apply to every route.
 type Server struct {
 	*listen.Server
@@ -42,6 +42,12 @@ func Listen(cfg listen.Config, p *plan.Plan, monitor *engine.Monitor, opts ...Op
 	}
 	red := newRedactions(p)
 	top := &topologyHandler{plan: p, monitor: monitor, redact: red}
+	if c := sc.cluster; c != nil {
+		if err := c.register(reg, p.Spec.Name); err != nil {
+			return nil, fmt.Errorf("observe: %w", err)
+		}
+		top.workers = c.Workers
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/", dashboard)
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
@@ -50,6 +56,9 @@ func Listen(cfg listen.Config, p *plan.Plan, monitor *engine.Monitor, opts ...Op
 	mux.Handle("/api/stream", listen.Streams(streamHandler{top: top, hist: hist}))
 	mux.Handle("/api/ledger", ledgerHandler{plan: p, monitor: monitor})
 	mux.Handle("/api/dead-letters", deadLettersHandler{monitor: monitor, redact: red})
+	if sc.cluster != nil {
+		mux.Handle("/api/cluster", clusterHandler{workers: sc.cluster.Workers})
+	}
 	if sc.advisor != nil {
 		ad := adviser{sc.advisor}
 		mux.Handle("/api/scale", ad)

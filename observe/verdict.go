@@ -47,6 +47,8 @@ type NodeLoad struct {
 	Unreachable map[int]string `json:"unreachable,omitempty"`
 	// HotKeys are the most frequent keys of a keyed node's recent input.
 	HotKeys []HotKey `json:"hot_keys,omitempty"`
+	// BottleneckWorker, in cluster mode, is the worker that holds this step back and why.
+	BottleneckWorker *WorkerVerdict `json:"bottleneck_worker,omitempty"`
 }
 
 // HotKey is a key and its share of a keyed node's input.
@@ -76,6 +78,10 @@ type Topology struct {
 	Nodes    []NodeLoad `json:"nodes"`
 	Edges    []EdgeLoad `json:"edges"`
 	Verdict  Verdict    `json:"verdict"`
+	// Workers, in cluster mode, are every worker of the cluster with its figures per step,
+	// and WorkerVerdict the worker that holds the cluster back and why.
+	Workers       []WorkerView   `json:"workers,omitempty"`
+	WorkerVerdict *WorkerVerdict `json:"worker_verdict,omitempty"`
 }
 
 // Thresholds of the verdict: a subtask busier than busyLimit is saturated; upstream blocked

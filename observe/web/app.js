@@ -120,7 +120,54 @@ function nodeTitle(n, verdict) {
   for (const [p, why] of Object.entries(n.unreachable || {})) t.push("partition " + p + " waits for its broker: " + why);
   for (const h of n.hot_keys || []) t.push("hot key " + h.key + ": " + share(h.share) + " of input, subtask " + h.subtask);
   if (verdict && verdict.node === n.id) t.push("BOTTLENECK: " + verdict.reason);
+  if (n.bottleneck_worker) t.push("held back by " + n.bottleneck_worker.reason); // the reason starts "worker ID: "
   return t.join("\n");
+}
+
+// busiestStep is the step of a worker with the busiest subtask, or null.
+function busiestStep(w) {
+  return (w.steps || []).reduce((a, s) => (!a || s.busiest_busy > a.busiest_busy ? s : a), null);
+}
+
+// ago writes how long before now (in the page's clock) an RFC 3339 time was.
+function ago(at) { return seconds(Math.max(Date.now() / 1000 - serverTime(at), 0)) + " ago"; }
+
+// drawWorkers fills the workers panel from a topology that carries the cluster's workers,
+// and hides it when the topology has none (a run that is not part of a cluster).
+function drawWorkers(top) {
+  const section = document.getElementById("workers");
+  const workers = top.workers || [];
+  section.hidden = workers.length === 0;
+  if (section.hidden) return;
+  const v = top.worker_verdict || {};
+  const box = document.getElementById("worker-verdict");
+  box.textContent = v.reason || "no verdict";
+  box.className = "verdict" + (v.worker ? " bottleneck" : "");
+  const head = cells("th", ["worker", "host", "owned", "in/s", "busy", "lag", "last checkpoint", "rebalance", "waiting"]);
+  head.children[2].className = head.lastChild.className = "text";
+  const rows = [head];
+  for (const w of workers) {
+    const b = busiestStep(w);
+    const cp = w.checkpoint;
+    const tr = cells("td", [w.worker + (w.stale ? " (stale)" : ""), w.host, w.owned || "—", rate(w.in_rate || 0),
+      b ? pct(b.busiest_busy) + " " + b.step : "—",
+      (w.lag_records >= 1000 ? rate(w.lag_records) : String(w.lag_records || 0)) + (w.max_lag ? " (most on " + w.max_lag.partition + ")" : ""),
+      cp ? "#" + cp.id + ", " + ago(cp.at) : "—",
+      w.rebalances ? seconds(w.rebalance_pause_s) + " (" + w.rebalances + ")" : "—",
+      w.waiting || ""]);
+    tr.children[2].className = "text";
+    tr.lastChild.className = "text" + (w.waiting ? " bad" : "");
+    tr.dataset.worker = w.worker;
+    const classes = [];
+    if (w.stale) classes.push("stale");
+    if (v.worker && v.worker === w.worker) {
+      classes.push("bottleneck");
+      tr.title = v.reason;
+    }
+    tr.className = classes.join(" ");
+    rows.push(tr);
+  }
+  document.getElementById("worker-table").replaceChildren(...rows);
 }
 
 // depths places every node one column right of its deepest input.
@@ -566,6 +613,7 @@ function connect() {
     drawVerdict(top);
     drawDag(top);
     drawNodes(top);
+    drawWorkers(top);
     record(top);
     drawRates();
     drawLatency();

@@ -109,6 +109,7 @@ func (g *generation) complete(s *engine.Snapshot) error {
 
 func (g *generation) commit(s *engine.Snapshot) error {
 	ctx := g.ctx
+	t0 := time.Now()
 	name := fmt.Sprintf("%s-g%d-%d", g.w.opts.Worker, g.serial, s.ID)
 	states, err := g.unitStates(s, name)
 	if err != nil {
@@ -146,12 +147,13 @@ func (g *generation) commit(s *engine.Snapshot) error {
 	if firstErr != nil {
 		return firstErr
 	}
+	t1 := time.Now()
 	records := g.box.take(outboxID(s))
 	records = append(records, g.w.checkpointRecord(name, len(states)))
 	if err := g.w.transact(ctx, records, offsets); err != nil {
 		return fmt.Errorf("cluster: checkpoint %s: %w", name, err)
 	}
-	g.w.opts.Log.Info("DEBUG committed", "checkpoint", name, "units", len(states), "records", len(records), "offsets", fmt.Sprint(offsets))
+	g.w.opts.Log.Debug("committed", "checkpoint", name, "units", len(states), "records", len(records), "save", t1.Sub(t0), "transaction", time.Since(t1))
 	return nil
 }
 
@@ -426,3 +428,4 @@ func (w *worker) commitOffsets(ctx context.Context, offsets map[string]map[int32
 	}
 	return nil
 }
+

@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -133,6 +135,7 @@ func (w *worker) run(ctx context.Context) error {
 		kgo.TransactionalID(w.txnID),
 		kgo.TransactionTimeout(max(time.Minute, 10*w.opts.Interval)),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.RecordPartitioner(partitioner(TopicPrefix(w.opts.Layout.Pipeline))),
 		kgo.OnPartitionsAssigned(w.assigned),
 		kgo.OnPartitionsRevoked(w.revoked),
 		kgo.OnPartitionsLost(w.lost),
@@ -226,4 +229,24 @@ func (w *worker) fail(err error) {
 	case w.fatal <- err:
 	default:
 	}
+}
+
+// partitioner places the records of the pipeline's own topics (exchanges, checkpoints) in
+// the partition they name, the key group, and those of sinks as a producer of its own
+// would: by key, or round-robin without one.
+func partitioner(own string) kgo.Partitioner {
+	byKey := kgo.StickyKeyPartitioner(nil)
+	return kgo.BasicConsistentPartitioner(func(topic string) func(*kgo.Record, int) int {
+		if strings.HasPrefix(topic, own) {
+			return func(r *kgo.Record, _ int) int { return int(r.Partition) }
+		}
+		keyed := byKey.ForTopic(topic)
+		var next atomic.Uint64
+		return func(r *kgo.Record, n int) int {
+			if r.Key == nil {
+				return int(next.Add(1) % uint64(n))
+			}
+			return keyed.Partition(r, n)
+		}
+	})
 }

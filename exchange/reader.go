@@ -21,15 +21,15 @@ var errNoFrom = errors.New("the record has no " + HeaderFrom + " header")
 
 var _ source.Watermarker = (*reader)(nil)
 
-// reader reads one partition of the exchange with a client of its own.
+// reader reads one partition of the exchange through its source's poller.
 type reader struct {
-	cl        *kgo.Client
+	src       *Source
+	poller    *poller
 	topic     string
 	partition int32
 	next      int64 // the offset of the next record to take
 	hw        int64 // the partition's high watermark as the last fetch said, -1 before one
 	batchRows int
-	poll      time.Duration
 	dec       *decoder
 	wms       *watermarks
 	pending   []*kgo.Record // records polled and not taken yet
@@ -37,7 +37,6 @@ type reader struct {
 	offsets   []int64 // the offset of each row of the last batch
 	bytes     int64
 	waited    time.Duration
-	reach     *reachability
 }
 
 // Read takes the records polled and not yet taken, polling for more (waiting at most the
@@ -86,29 +85,15 @@ func (r *reader) Read(ctx context.Context) (arrow.RecordBatch, []format.DeadLett
 	return batch, nil, nil
 }
 
-// fetch polls once for records of the partition.
+// fetch takes the records fetched for the partition, polling when none are at hand.
 func (r *reader) fetch(ctx context.Context) error {
-	pctx, cancel := context.WithTimeout(ctx, r.poll)
-	began := time.Now()
-	fetches := r.cl.PollRecords(pctx, r.batchRows)
-	cancel()
-	r.waited += time.Since(began)
-	if err := ctx.Err(); err != nil {
-		return err
+	recs, hw, waited, err := r.poller.take(ctx, r.partition)
+	r.waited += waited
+	if err != nil {
+		return fmt.Errorf("exchange %s/%d at offset %d: %w", r.topic, r.partition, r.next, err)
 	}
-	for _, fe := range fetches.Errors() {
-		if errors.Is(fe.Err, context.DeadlineExceeded) || errors.Is(fe.Err, context.Canceled) {
-			continue
-		}
-		return fmt.Errorf("exchange %s/%d at offset %d: %w", r.topic, r.partition, r.next, fe.Err)
-	}
-	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
-		if p.Topic != r.topic || p.Partition != r.partition {
-			return
-		}
-		r.hw = max(r.hw, p.HighWatermark)
-		r.pending = append(r.pending, p.Records...)
-	})
+	r.hw = max(r.hw, hw)
+	r.pending = append(r.pending, recs...)
 	return nil
 }
 
@@ -214,16 +199,18 @@ func (r *reader) Checkpoint() ([]byte, error) {
 // when the broker last said (transaction markers included), and, while the reader's last
 // attempt to connect to a broker failed, why.
 func (r *reader) Progress() source.Progress {
-	p := source.Progress{BytesRead: r.bytes, Waited: r.waited, Offsets: r.offsets, Unreachable: r.reach.unreachable()}
+	p := source.Progress{BytesRead: r.bytes, Waited: r.waited, Offsets: r.offsets, Unreachable: r.poller.reach.unreachable()}
 	if r.hw >= 0 {
 		p.Lag = max(r.hw-r.next, 0)
 	}
 	return p
 }
 
-// Close closes the reader's client.
+// Close stops fetching the partition; the last reader of the source to close closes the
+// poller's client, and the next Open makes another.
 func (r *reader) Close() error {
-	r.cl.Close()
+	r.poller.remove(r.partition)
+	r.src.release(r.poller)
 	r.dec.close()
 	r.pending = nil
 	return nil

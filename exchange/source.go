@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -51,6 +52,34 @@ type SourceOptions struct {
 // each partition reader holds its own client until it is closed.
 type Source struct {
 	opts SourceOptions
+
+	mu     sync.Mutex
+	poller *poller // made on the first Open
+	// lists holds the offsets the brokers listed for every partition, by what was listed
+	// ("start", "end"): asked once for the readers open together, forgotten when the last
+	// one closes.
+	lists map[string]kadm.ListedOffsets
+}
+
+// listed lists the topic's offsets of a kind once, for every partition.
+func (s *Source) listed(ctx context.Context, what string, fn func(context.Context, ...string) (kadm.ListedOffsets, error)) (kadm.ListedOffsets, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if l, ok := s.lists[what]; ok {
+		return l, nil
+	}
+	l, err := fn(ctx, s.opts.Topic)
+	if err == nil {
+		err = l.Error()
+	}
+	if err != nil {
+		return nil, err
+	}
+	if s.lists == nil {
+		s.lists = map[string]kadm.ListedOffsets{}
+	}
+	s.lists[what] = l
+	return l, nil
 }
 
 var _ source.Source = (*Source)(nil)
@@ -202,28 +231,22 @@ func (s *Source) Open(ctx context.Context, i int, pos []byte) (source.PartitionR
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
-	reach := new(reachability)
-	cl, err := s.client(
-		kgo.WithHooks(reach),
-		kgo.ConsumeResetOffset(kgo.NoResetOffset()),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		kgo.FetchMaxWait(s.opts.PollInterval),
-	)
+	pl, err := s.pollerOf()
 	if err != nil {
 		dec.close()
 		return nil, err
 	}
-	at, err := s.startOffset(ctx, kadm.NewClient(cl), p, resume)
+	at, err := s.startOffset(ctx, kadm.NewClient(pl.cl), p, resume)
 	if err != nil {
 		dec.close()
-		cl.Close()
+		s.release(pl)
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
-	cl.AddConsumePartitions(map[string]map[int32]kgo.Offset{s.opts.Topic: {p: kgo.NewOffset().At(at)}})
+	pl.add(p, at)
 	return &reader{
-		cl: cl, topic: s.opts.Topic, partition: p, next: at, hw: -1,
-		batchRows: s.opts.BatchRows, poll: s.opts.PollInterval,
-		dec: dec, wms: newWatermarks(s.opts.Upstream, wms), reach: reach,
+		src: s, poller: pl, topic: s.opts.Topic, partition: p, next: at, hw: -1,
+		batchRows: s.opts.BatchRows,
+		dec:       dec, wms: newWatermarks(s.opts.Upstream, wms),
 	}, nil
 }
 
@@ -231,10 +254,7 @@ func (s *Source) Open(ctx context.Context, i int, pos []byte) (source.PartitionR
 // negative, checked against the partition's log start and end, or the log start.
 func (s *Source) startOffset(ctx context.Context, adm *kadm.Client, p int32, resume int64) (int64, error) {
 	list := func(what string, fn func(context.Context, ...string) (kadm.ListedOffsets, error)) (int64, error) {
-		listed, err := fn(ctx, s.opts.Topic)
-		if err == nil {
-			err = listed.Error()
-		}
+		listed, err := s.listed(ctx, what, fn)
 		if err != nil {
 			return 0, fmt.Errorf("list %s offset: %w", what, err)
 		}

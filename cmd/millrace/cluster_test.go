@@ -194,13 +194,6 @@ func (f *clusterFixture) waitCommitted(t *testing.T, topic string, n int, worker
 	case <-ch:
 	case why := <-ended:
 		t.Fatal(why)
-	case <-time.After(40 * time.Second): // DEBUG
-		for _, w := range workers {
-			_ = w.cmd.Process.Signal(syscall.SIGQUIT)
-			<-w.done
-			t.Logf("worker %s:\n%s", w.name, w.stderr.String())
-		}
-		t.Fatal("DEBUG timeout")
 	}
 }
 

@@ -428,4 +428,3 @@ func (w *worker) commitOffsets(ctx context.Context, offsets map[string]map[int32
 	}
 	return nil
 }
-

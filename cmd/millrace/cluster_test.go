@@ -3,8 +3,11 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,11 +18,13 @@ import (
 	"testing"
 	"time"
 
+	"millrace/kafka"
 	"millrace/kafka/kafkatest"
 )
 
 // clusterSpec reads transactions from a Kafka topic (or, for the reference, a file) into a
-// keyed window and a filter, produced to the topics PREFIX-velocity and PREFIX-large.
+// keyed window and a filter joined with a table, produced to the topics PREFIX-velocity and
+// PREFIX-large.
 const clusterSpec = `
 name: ctest
 sources:
@@ -28,6 +33,11 @@ sources:
     schema: transaction
     event_time: ts
     watermark: 2s
+  merchants:
+    kind: file
+    path: ${MERCHANTS}
+    table: true
+    columns: {merchant_id: string, region: string}
 views:
   velocity:
     from: tx
@@ -36,33 +46,58 @@ views:
     select: {tx_count: count(*), spend: sum(amount)}
   large:
     from: tx
+    join: {table: merchants, on: merchant_id}
     where: amount >= 300
-    select: {tx_id: tx_id, card_id: card_id, amount: amount}
+    select: {tx_id: tx_id, card_id: card_id, amount: amount, region: region}
 sinks:
   velocity_out: {from: velocity, kind: kafka, brokers: ["${BROKERS}"], topic: "${PREFIX}-velocity", key: card_id, create: {partitions: 2}}
   large_out: {from: large, kind: kafka, brokers: ["${BROKERS}"], topic: "${PREFIX}-large", key: card_id, create: {partitions: 2}}
 `
 
-// clusterFixture is a topic of generated transactions, the same rows in a file, and the
-// specs over both.
+// clusterFixture is generated transactions in a file, fed to a topic in parts as a test
+// says, the specs over both, and what one process makes of the file.
 type clusterFixture struct {
-	brokers           []string
-	dir               string
-	spec, fileSpec    string
-	wantVelocity      []string
-	wantLarge         []string
-	watermark         time.Time
-	inputPartitions   int32
-	generatedRows     int
-	velocityTopicName string
+	brokers        []string
+	dir            string
+	spec, fileSpec string
+	lines          [][]byte
+	produced       int
+	// allVelocity are every window of the file; wantVelocity those an unbounded run fires
+	// once it has read the whole topic (see expect).
+	allVelocity, wantVelocity []string
+	wantLarge                 []string
 }
 
 func newClusterFixture(t *testing.T, rows int, partitions int32) *clusterFixture {
 	t.Helper()
-	f := &clusterFixture{brokers: kafkatest.Cluster(t, "tx", partitions), dir: t.TempDir(), inputPartitions: partitions, generatedRows: rows}
-	genFlags := []string{"gen", "--rows", strconv.Itoa(rows), "--seed", "5"}
-	mustRun(t, append(genFlags, "--to", "kafka://"+f.brokers[0]+"/tx")...)
-	mustRun(t, append(genFlags, "--out", filepath.Join(f.dir, "tx.jsonl"))...)
+	f := &clusterFixture{brokers: kafkatest.Cluster(t, "tx", partitions), dir: t.TempDir()}
+	txFile := filepath.Join(f.dir, "tx.jsonl")
+	mustRun(t, "gen", "--rows", strconv.Itoa(rows), "--seed", "5", "--out", txFile)
+	data := readFile(t, txFile)
+	f.lines = bytes.SplitAfter(data, []byte("\n"))
+	if len(f.lines[len(f.lines)-1]) == 0 {
+		f.lines = f.lines[:len(f.lines)-1]
+	}
+	merchants := map[string]bool{}
+	for _, l := range f.lines {
+		var row struct {
+			Merchant string `json:"merchant_id"`
+		}
+		if err := json.Unmarshal(l, &row); err != nil {
+			t.Fatal(err)
+		}
+		merchants[row.Merchant] = true
+	}
+	table := "merchant_id,region\n"
+	for i, m := range slices.Sorted(maps.Keys(merchants)) {
+		if i%5 == 4 {
+			continue // an inner join drops the rows of merchants the table lacks
+		}
+		table += fmt.Sprintf("%s,r%d\n", m, i%3)
+	}
+	if err := os.WriteFile(filepath.Join(f.dir, "merchants.csv"), []byte(table), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	f.fileSpec, f.spec = filepath.Join(f.dir, "file.yaml"), filepath.Join(f.dir, "cluster.yaml")
 	for path, source := range map[string]string{
 		f.fileSpec: "kind: file\n    path: ${TX}",
@@ -73,31 +108,58 @@ func newClusterFixture(t *testing.T, rows int, partitions int32) *clusterFixture
 		}
 	}
 	t.Setenv("BROKERS", f.brokers[0])
-	t.Setenv("TX", filepath.Join(f.dir, "tx.jsonl"))
+	t.Setenv("TX", txFile)
+	t.Setenv("MERCHANTS", filepath.Join(f.dir, "merchants.csv"))
 	t.Setenv("PREFIX", "want")
 	mustRun(t, "run", f.fileSpec, "-p", "2", "--listen", "", "--no-checkpoint")
-	// The file run ends and fires every window; an unbounded run fires those its watermark
-	// passed: the least over the partitions of their latest event time, less 2s.
-	f.watermark = inputWatermark(t, f.brokers, "tx").Add(-2 * time.Second)
-	for _, v := range kafkatest.Values(kafkatest.ReadCommitted(t, f.brokers, "want-velocity")) {
+	f.allVelocity = kafkatest.Values(kafkatest.ReadCommitted(t, f.brokers, "want-velocity"))
+	f.wantLarge = kafkatest.Values(kafkatest.ReadCommitted(t, f.brokers, "want-large"))
+	slices.Sort(f.wantLarge)
+	if len(f.allVelocity) == 0 || len(f.wantLarge) == 0 {
+		t.Fatalf("the reference made %d windows and %d large rows", len(f.allVelocity), len(f.wantLarge))
+	}
+	t.Setenv("PREFIX", "got")
+	return f
+}
+
+// produce feeds the topic the file's transactions up to the fraction upTo of them, keyed
+// by card as gen --to kafka does.
+func (f *clusterFixture) produce(t *testing.T, upTo float64) {
+	t.Helper()
+	end := int(upTo * float64(len(f.lines)))
+	w, err := kafka.NewLineWriter(context.Background(), kafka.Conn{Brokers: f.brokers}, "tx", "card_id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range f.lines[f.produced:end] {
+		if _, err := w.Write(l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.produced = end
+}
+
+// expect settles, once the whole file is in the topic, the windows an unbounded run fires:
+// those its watermark passes, the least over the partitions of their latest event time,
+// less 2s. The file run ended and fired every window.
+func (f *clusterFixture) expect(t *testing.T) {
+	t.Helper()
+	wm := inputWatermark(t, f.brokers, "tx").Add(-2 * time.Second)
+	for _, v := range f.allVelocity {
 		var row struct {
 			End time.Time `json:"window_end"`
 		}
 		if err := json.Unmarshal([]byte(v), &row); err != nil {
 			t.Fatalf("velocity row %s: %v", v, err)
 		}
-		if !row.End.After(f.watermark) {
+		if !row.End.After(wm) {
 			f.wantVelocity = append(f.wantVelocity, v)
 		}
 	}
-	f.wantLarge = kafkatest.Values(kafkatest.ReadCommitted(t, f.brokers, "want-large"))
 	slices.Sort(f.wantVelocity)
-	slices.Sort(f.wantLarge)
-	if len(f.wantVelocity) == 0 || len(f.wantLarge) == 0 {
-		t.Fatalf("the reference made %d windows and %d large rows", len(f.wantVelocity), len(f.wantLarge))
-	}
-	t.Setenv("PREFIX", "got")
-	return f
 }
 
 // inputWatermark is the least over the topic's partitions of their latest event time.
@@ -214,11 +276,42 @@ func (f *clusterFixture) check(t *testing.T) {
 
 func TestClusterOfWorkersEqualsOneProcess(t *testing.T) {
 	f := newClusterFixture(t, 20_000, 4)
+	f.produce(t, 1)
+	f.expect(t)
 	a := f.startWorker(t, "a")
 	b := f.startWorker(t, "b")
 	f.waitCommitted(t, "got-velocity", len(f.wantVelocity), a, b)
 	f.waitCommitted(t, "got-large", len(f.wantLarge), a, b)
 	a.stop(t)
 	b.stop(t)
+	f.check(t)
+}
+
+// TestClusterSurvivesKillsAndRescaling feeds a topic in parts to three workers: one is
+// killed with SIGKILL, the others take its partitions and key groups over; a fourth joins,
+// two leave gracefully; what the cluster committed equals what one process makes of the
+// same transactions, row for row.
+func TestClusterSurvivesKillsAndRescaling(t *testing.T) {
+	rows, partitions := 60_000, int32(8)
+	if *crashLong {
+		rows = 2_000_000
+	}
+	f := newClusterFixture(t, rows, partitions)
+	f.produce(t, 0.3)
+	a, b, c := f.startWorker(t, "a"), f.startWorker(t, "b"), f.startWorker(t, "c")
+	f.waitCommitted(t, "got-large", len(f.wantLarge)/8, a, b, c)
+	b.kill(t)
+	f.produce(t, 0.6)
+	f.waitCommitted(t, "got-large", len(f.wantLarge)*4/10, a, c)
+	d := f.startWorker(t, "d")
+	f.produce(t, 0.8)
+	f.waitCommitted(t, "got-large", len(f.wantLarge)*6/10, a, c, d)
+	a.stop(t)
+	c.stop(t)
+	f.produce(t, 1)
+	f.expect(t)
+	f.waitCommitted(t, "got-large", len(f.wantLarge), d)
+	f.waitCommitted(t, "got-velocity", len(f.wantVelocity), d)
+	d.stop(t)
 	f.check(t)
 }

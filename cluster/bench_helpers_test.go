@@ -1,0 +1,72 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"millrace/engine"
+	"millrace/objstore"
+)
+
+// benchGeneration is a generation of a worker of pipeline that owns keyGroups of the
+// exchange topic feeding the keyed node final, as build would make it for a keyed stage
+// of one stateful node: the exchange's source node at one subtask, final at one subtask,
+// one unit per key group. Its worker saves to and loads from store and, through cl, reads
+// the offsets group committed. Only what unitStates, save and restore use is set.
+func benchGeneration(pipeline string, store objstore.Store, cl *kgo.Client, group, topic string, final *engine.Node, keyGroups []int32) *generation {
+	w := &worker{opts: Options{Layout: &Layout{Pipeline: pipeline, KeyGroups: 256}, Store: store, Group: group}, cl: cl}
+	g := newGeneration(w, 1, map[string][]int32{topic: keyGroups}, time.Now())
+	in := &engine.Node{Name: topic, Parallelism: 1, Watermarks: engine.NoEventTime}
+	st := &Stage{Name: final.Name, Nodes: []*engine.Node{final}}
+	g.graph = &engine.Graph{KeyGroups: 256, Nodes: []*engine.Node{in, final}}
+	g.keyed[final.Name] = true
+	for i, kg := range keyGroups {
+		g.units = append(g.units, &unit{stage: st, topic: topic, partition: kg, node: in, index: i, offsetOf: benchOffset})
+	}
+	return g
+}
+
+// benchPosition is the position of a key group's reader in the snapshots the benchmarks
+// make: the offset of its next record, a JSON number, so that benchOffset reads it back.
+func benchPosition(kg int32) json.RawMessage { return json.RawMessage(strconv.Itoa(1000 + int(kg))) }
+
+// benchOffset reads the offset out of a position benchPosition made.
+func benchOffset(i int, pos []byte) (int64, error) {
+	off, err := strconv.ParseInt(string(pos), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("position %d: %w", i, err)
+	}
+	return off, nil
+}
+
+// saveAll writes every unit's state to the store with eight writes in flight, as commit
+// does before its transaction.
+func saveAll(ctx context.Context, g *generation, states map[*unit]*unitState) error {
+	var mu sync.Mutex
+	var firstErr error
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for u, st := range states {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if _, err := g.save(ctx, u, st); err != nil {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = err
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return firstErr
+}

@@ -230,7 +230,9 @@ func keyGroups(lo, hi int32) []int32 {
 //     (Rescale 256 -> 1) and load them into a fresh operator.
 //
 // Each reports the step's state (state-MB, op.Stateful.StateBytes), the bytes it moved
-// (moved-MB) and the milliseconds of each part of the work per operation. After the loop,
+// (moved-MB), the milliseconds of each part of the work per operation and the processor
+// time the process spent per operation (cpu-ms/op: on a loaded machine, wall time exceeds
+// it by what others took). After the loop,
 // restore restores the other half too and fires every window of both halves: their
 // tx_count must add up to the transactions folded.
 func BenchmarkRebalanceState(b *testing.B) {
@@ -323,13 +325,16 @@ func benchSave(b *testing.B, st *benchState, store objstore.Store) {
 	var snapshot, split, write time.Duration
 	var moved int64
 	id := uint64(0)
+	var cpu time.Duration
 	for b.Loop() {
+		c0 := cpuTime(b)
 		id++
 		s, err := save(b.Context(), g, st, id)
 		if err != nil {
 			b.Fatal(err)
 		}
 		snapshot, split, write, moved = snapshot+s.snapshot, split+s.split, write+s.write, s.bytes()
+		cpu += cpuTime(b) - c0
 		b.StopTimer()
 		var keys []string
 		for u, us := range s.states {
@@ -346,6 +351,7 @@ func benchSave(b *testing.B, st *benchState, store objstore.Store) {
 	b.ReportMetric(ms(snapshot)/n, "snapshot-ms/op")
 	b.ReportMetric(ms(split)/n, "split-ms/op")
 	b.ReportMetric(ms(write)/n, "write-ms/op")
+	b.ReportMetric(ms(cpu)/n, "cpu-ms/op")
 }
 
 // benchRestore measures restore of half the key groups: committed offsets, read, decode,
@@ -381,6 +387,7 @@ func benchRestore(b *testing.B, st *benchState, store objstore.Store) {
 	var read, rescale, load time.Duration
 	var moved int64
 	var fresh op.Operator
+	var cpu time.Duration
 	n := 0
 	for b.Loop() {
 		n++
@@ -392,10 +399,12 @@ func benchRestore(b *testing.B, st *benchState, store objstore.Store) {
 			b.StartTimer()
 		}
 		var r restored
+		c0 := cpuTime(b)
 		fresh, r, err = restoreHalf(taken, st.final)
 		if err != nil {
 			b.Fatal(err)
 		}
+		cpu += cpuTime(b) - c0
 		read, rescale, load, moved = read+r.read, rescale+r.rescale, load+r.load, r.bytes
 	}
 	b.ReportMetric(float64(st.bytes)/(1<<20), "state-MB")
@@ -403,6 +412,7 @@ func benchRestore(b *testing.B, st *benchState, store objstore.Store) {
 	b.ReportMetric(ms(read)/float64(n), "read-ms/op")
 	b.ReportMetric(ms(rescale)/float64(n), "rescale-ms/op")
 	b.ReportMetric(ms(load)/float64(n), "restore-ms/op")
+	b.ReportMetric(ms(cpu)/float64(n), "cpu-ms/op")
 
 	// The two halves hold every window: fired, they count every transaction once.
 	other := benchGeneration("bench", store, cl, group, benchTopic, st.final, keyGroups(0, 128))

@@ -153,6 +153,7 @@ func (g *generation) commit(s *engine.Snapshot) error {
 	if err := g.w.transact(ctx, records, offsets); err != nil {
 		return fmt.Errorf("cluster: checkpoint %s: %w", name, err)
 	}
+	g.w.rep.committed(s.ID, len(states))
 	g.w.opts.Log.Debug("committed", "checkpoint", name, "units", len(states), "records", len(records), "save", t1.Sub(t0), "transaction", time.Since(t1))
 	return nil
 }

@@ -87,6 +87,7 @@ func (g *generation) run() {
 			return
 		}
 		log.Warn("generation failed; resuming from the committed state", "err", err, "attempt", attempt+1)
+		g.w.rep.wait(err.Error())
 		select {
 		case <-time.After(backoff(attempt)):
 		case <-g.stopCh:
@@ -157,10 +158,12 @@ func (g *generation) once() error {
 	return err
 }
 
-// report tells the worker's observer how long it did not process.
+// report tells the worker's status and observer how long it did not process.
 func (g *generation) report() {
+	pause := time.Since(g.pausedAt)
+	g.w.rep.assigned(g.owned, g.units, pause)
 	if f := g.w.opts.Rebalanced; f != nil {
-		f(time.Since(g.pausedAt), g.owned)
+		f(pause, g.owned)
 	}
 }
 

@@ -96,6 +96,7 @@ type worker struct {
 	inTxn bool
 	// topicIDs are the ids of the topics whose offsets the worker commits.
 	topicIDs map[string][16]byte
+	rep      *report
 }
 
 func newWorker(opts Options) (*worker, error) {
@@ -140,10 +141,22 @@ func (w *worker) run(ctx context.Context) error {
 		kgo.OnPartitionsRevoked(w.revoked),
 		kgo.OnPartitionsLost(w.lost),
 	)
+	pub, err := NewStatusPublisher(ctx, w.opts.Conn, w.opts.Layout.Pipeline)
+	if err != nil {
+		return fmt.Errorf("cluster: %w", err)
+	}
+	defer pub.Close()
 	cl, err := kgo.NewClient(kopts...)
 	if err != nil {
 		return fmt.Errorf("cluster: %w", err)
 	}
+	w.rep = newReport(w, pub)
+	publishing, stopPublishing := context.WithCancel(context.Background())
+	published := make(chan struct{})
+	go func() {
+		defer close(published)
+		w.rep.publish(publishing)
+	}()
 	// The client only holds the membership; each generation's readers fetch for themselves.
 	cl.PauseFetchTopics(topics...)
 	w.cl = cl
@@ -160,6 +173,11 @@ func (w *worker) run(ctx context.Context) error {
 		err = fmt.Errorf("cluster: leave group %s: %w", w.opts.Group, lerr)
 	}
 	w.stopGeneration(false)
+	stopPublishing()
+	<-published
+	if lerr := pub.Leave(leave, w.opts.Worker); lerr != nil {
+		w.opts.Log.Warn("leave the status topic", "err", lerr)
+	}
 	cl.Close()
 	return err
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"millrace/cluster"
 	"millrace/kafka"
 	"millrace/kafka/kafkatest"
 )
@@ -282,9 +284,42 @@ func TestClusterOfWorkersEqualsOneProcess(t *testing.T) {
 	b := f.startWorker(t, "b")
 	f.waitCommitted(t, "got-velocity", len(f.wantVelocity), a, b)
 	f.waitCommitted(t, "got-large", len(f.wantLarge), a, b)
+	f.waitStatus(t, "a", "b")
+	out := mustRun(t, "cluster", "status", "kafka://"+f.brokers[0], "--pipeline", "ctest")
+	for _, w := range []string{"a", "b"} {
+		if !regexp.MustCompile(`(?m)^` + w + ` .*tx/`).MatchString(out) {
+			t.Errorf("cluster status does not show worker %s with its partitions:\n%s", w, out)
+		}
+	}
 	a.stop(t)
 	b.stop(t)
 	f.check(t)
+}
+
+// waitStatus waits until the status topic shows every one of workers with a checkpoint
+// and, together, every partition of the input and of the exchange owned once.
+func (f *clusterFixture) waitStatus(t *testing.T, workers ...string) {
+	t.Helper()
+	fol, err := cluster.FollowStatus(context.Background(), kafka.Conn{Brokers: f.brokers}, "ctest", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fol.Close()
+	for {
+		owned, ready := map[string]int{}, 0
+		for _, w := range fol.Workers() {
+			if slices.Contains(workers, w.Worker) && w.Checkpoint != nil {
+				ready++
+			}
+			for _, o := range w.Owned {
+				owned[o.Topic]++
+			}
+		}
+		if ready == len(workers) && owned["tx"] == 4 && owned["millrace.ctest.velocity"] == 256 {
+			return
+		}
+		<-fol.Changed()
+	}
 }
 
 // TestClusterSurvivesKillsAndRescaling feeds a topic in parts to three workers: one is

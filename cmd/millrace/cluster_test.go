@@ -22,6 +22,8 @@ import (
 	"millrace/cluster"
 	"millrace/kafka"
 	"millrace/kafka/kafkatest"
+	"millrace/objstore"
+	"millrace/objstore/objstoretest"
 )
 
 // clusterSpec reads transactions from a Kafka topic (or, for the reference, a file) into a
@@ -68,6 +70,8 @@ type clusterFixture struct {
 	// once it has read the whole topic (see expect).
 	allVelocity, wantVelocity []string
 	wantLarge                 []string
+	// state is where the workers keep their state (default: a directory of the test).
+	state string
 }
 
 func newClusterFixture(t *testing.T, rows int, partitions int32) *clusterFixture {
@@ -198,7 +202,11 @@ type workerProc struct {
 
 func (f *clusterFixture) startWorker(t *testing.T, name string) *workerProc {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "run", f.spec, "--cluster", "kafka://"+f.brokers[0], "--state", "file://"+filepath.Join(f.dir, "state"),
+	state := f.state
+	if state == "" {
+		state = "file://" + filepath.Join(f.dir, "state")
+	}
+	cmd := exec.Command(os.Args[0], "run", f.spec, "--cluster", "kafka://"+f.brokers[0], "--state", state,
 		"--worker-id", name, "--listen", "", "--checkpoint-interval", "100ms")
 	cmd.Env = append(os.Environ(), runMainEnv+"=1")
 	w := &workerProc{name: name, cmd: cmd, stderr: &strings.Builder{}, done: make(chan error, 1)}
@@ -276,8 +284,11 @@ func (f *clusterFixture) check(t *testing.T) {
 	}
 }
 
+// TestClusterOfWorkersEqualsOneProcess runs two workers keeping their state in an S3
+// bucket: what they commit equals what one process makes of the same transactions.
 func TestClusterOfWorkersEqualsOneProcess(t *testing.T) {
 	f := newClusterFixture(t, 20_000, 4)
+	f.state = objstoretest.S3(t)
 	f.produce(t, 1)
 	f.expect(t)
 	a := f.startWorker(t, "a")
@@ -294,6 +305,18 @@ func TestClusterOfWorkersEqualsOneProcess(t *testing.T) {
 	a.stop(t)
 	b.stop(t)
 	f.check(t)
+	store, err := objstore.Open(context.Background(), f.state, objstore.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	objs, err := store.List(context.Background(), "ctest/state/millrace.ctest.velocity/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(objs) < 256 {
+		t.Errorf("%d state objects of the key groups in %s, want one per key group at least", len(objs), f.state)
+	}
 }
 
 // waitStatus waits until the status topic shows every one of workers with a checkpoint

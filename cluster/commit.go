@@ -154,6 +154,7 @@ func (g *generation) commit(s *engine.Snapshot) error {
 		return fmt.Errorf("cluster: checkpoint %s: %w", name, err)
 	}
 	g.w.rep.committed(s.ID, len(states))
+	g.retain(ctx, s.ID, states)
 	g.w.opts.Log.Debug("committed", "checkpoint", name, "units", len(states), "records", len(records), "save", t1.Sub(t0), "transaction", time.Since(t1))
 	return nil
 }
@@ -294,6 +295,7 @@ func (g *generation) restore() (*engine.Snapshot, error) {
 		if st.Offset != c.At {
 			return nil, &fatalError{fmt.Errorf("cluster: %s: the group committed offset %d with checkpoint %s, whose state says %d", u, c.At, c.Metadata, st.Offset)}
 		}
+		g.committed[u] = committedUnit{checkpoint: c.Metadata, offset: c.At}
 		pos := st.Position
 		pos.Index = u.index
 		sp.Partitions = append(sp.Partitions, pos)

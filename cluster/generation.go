@@ -35,6 +35,8 @@ type generation struct {
 	done     chan struct{}
 	// failed is why the last checkpoint did not commit, which ended the engine's run.
 	failed error
+	// committed is what each unit committed last, for clean-up (see retain).
+	committed map[*unit]committedUnit
 }
 
 // unit is a partition the generation owns and where its state lives in the graph.
@@ -123,6 +125,7 @@ func (e *fatalError) Unwrap() error { return e.err }
 func (g *generation) once() error {
 	g.box = newOutbox()
 	g.w.opts.Relay.set(g.box)
+	g.committed = map[*unit]committedUnit{}
 	if err := g.build(); err != nil {
 		return &fatalError{err}
 	}

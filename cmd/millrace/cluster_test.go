@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+
 	"millrace/cluster"
 	"millrace/kafka"
 	"millrace/kafka/kafkatest"
@@ -296,6 +298,7 @@ func TestClusterOfWorkersEqualsOneProcess(t *testing.T) {
 	f.waitCommitted(t, "got-velocity", len(f.wantVelocity), a, b)
 	f.waitCommitted(t, "got-large", len(f.wantLarge), a, b)
 	f.waitStatus(t, "a", "b")
+	f.waitTrimmed(t, "millrace.ctest.velocity")
 	out := mustRun(t, "cluster", "status", "kafka://"+f.brokers[0], "--pipeline", "ctest")
 	for _, w := range []string{"a", "b"} {
 		if !regexp.MustCompile(`(?m)^` + w + ` .*tx/`).MatchString(out) {
@@ -316,6 +319,31 @@ func TestClusterOfWorkersEqualsOneProcess(t *testing.T) {
 	}
 	if len(objs) < 256 {
 		t.Errorf("%d state objects of the key groups in %s, want one per key group at least", len(objs), f.state)
+	}
+}
+
+// waitTrimmed waits until the workers have deleted records of the exchange topic below
+// what they committed: some partition's log no longer starts at 0. It looks each time a
+// worker publishes its status.
+func (f *clusterFixture) waitTrimmed(t *testing.T, topic string) {
+	t.Helper()
+	fol, err := cluster.FollowStatus(context.Background(), kafka.Conn{Brokers: f.brokers}, "ctest", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fol.Close()
+	adm := admin(t, f.brokers)
+	for {
+		starts, err := adm.ListStartOffsets(context.Background(), topic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		trimmed := false
+		starts.Each(func(o kadm.ListedOffset) { trimmed = trimmed || o.Offset > 0 })
+		if trimmed {
+			return
+		}
+		<-fol.Changed()
 	}
 }
 

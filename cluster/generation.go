@@ -73,6 +73,7 @@ func (g *generation) stop(graceful bool) {
 // flight and starts over from the committed state, as long as the generation lasts.
 func (g *generation) run() {
 	defer close(g.done)
+	<-g.w.ready
 	defer g.cancel()
 	log := g.w.opts.Log.With("generation", g.serial)
 	for attempt := 0; ; attempt++ {

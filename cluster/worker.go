@@ -97,6 +97,8 @@ type worker struct {
 	// topicIDs are the ids of the topics whose offsets the worker commits.
 	topicIDs map[string][16]byte
 	rep      *report
+	// ready is closed once cl is set: the group's callbacks may come before.
+	ready chan struct{}
 }
 
 func newWorker(opts Options) (*worker, error) {
@@ -116,7 +118,8 @@ func newWorker(opts Options) (*worker, error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	return &worker{opts: opts, txnID: "millrace." + opts.Group + "." + opts.Worker, fatal: make(chan error, 1)}, nil
+	return &worker{opts: opts, txnID: "millrace." + opts.Group + "." + opts.Worker, fatal: make(chan error, 1),
+		ready: make(chan struct{})}, nil
 }
 
 func (w *worker) run(ctx context.Context) error {
@@ -146,20 +149,21 @@ func (w *worker) run(ctx context.Context) error {
 		return fmt.Errorf("cluster: %w", err)
 	}
 	defer pub.Close()
+	w.rep = newReport(w, pub)
 	cl, err := kgo.NewClient(kopts...)
 	if err != nil {
 		return fmt.Errorf("cluster: %w", err)
 	}
-	w.rep = newReport(w, pub)
+	// The client only holds the membership; each generation's readers fetch for themselves.
+	cl.PauseFetchTopics(topics...)
+	w.cl = cl
+	close(w.ready)
 	publishing, stopPublishing := context.WithCancel(context.Background())
 	published := make(chan struct{})
 	go func() {
 		defer close(published)
 		w.rep.publish(publishing)
 	}()
-	// The client only holds the membership; each generation's readers fetch for themselves.
-	cl.PauseFetchTopics(topics...)
-	w.cl = cl
 	w.opts.Log.Info("joining", "group", w.opts.Group, "worker", w.opts.Worker, "topics", topics)
 	select {
 	case <-ctx.Done():

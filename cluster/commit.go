@@ -70,7 +70,10 @@ func (w *worker) ensureTopics(ctx context.Context) error {
 // begin opens the transaction the next checkpoint commits.
 func (w *worker) begin(ctx context.Context) error {
 	if w.inTxn {
-		return nil
+		w.abort() // what a failed attempt left open
+	}
+	if w.inTxn {
+		return fmt.Errorf("cluster: transaction %s: the last one could not be aborted", w.txnID)
 	}
 	if err := w.cl.BeginTransaction(); err != nil {
 		return fmt.Errorf("cluster: begin transaction %s: %w", w.txnID, err)
@@ -80,19 +83,22 @@ func (w *worker) begin(ctx context.Context) error {
 }
 
 // abort ends the open transaction without committing it.
+// A failed abort leaves the transaction open for the next begin to abort again.
 func (w *worker) abort() {
 	if !w.inTxn {
 		return
 	}
-	w.inTxn = false
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := w.cl.AbortBufferedRecords(ctx); err != nil {
 		w.opts.Log.Warn("abort buffered records", "err", err)
+		return
 	}
 	if err := w.cl.EndTransaction(ctx, kgo.TryAbort); err != nil {
 		w.opts.Log.Warn("abort transaction", "transaction", w.txnID, "err", err)
+		return
 	}
+	w.inTxn = false
 }
 
 // complete makes checkpoint s durable: the units' state in the store, then the outputs and
@@ -102,15 +108,24 @@ func (g *generation) complete(s *engine.Snapshot) error {
 	err := g.commit(s)
 	if err != nil {
 		g.failed = err
-		g.cancel() // the engine would go on past a checkpoint that never committed
+		g.stopAttempt() // the engine would go on past a checkpoint that never committed
 	}
 	return err
 }
 
 func (g *generation) commit(s *engine.Snapshot) error {
-	ctx := g.ctx
+	if g.failed != nil {
+		return g.failed // the run ends; nothing after a checkpoint that failed commits
+	}
+	if !s.Last && g.stopped() {
+		// The run is stopping: some subtasks may have finished, their final parts
+		// standing in this checkpoint while their records wait for the last one. The last
+		// checkpoint commits it all.
+		return nil
+	}
+	ctx := g.attempt
 	t0 := time.Now()
-	name := fmt.Sprintf("%s-g%d-%d", g.w.opts.Worker, g.serial, s.ID)
+	name := fmt.Sprintf("%s-%s-%d", g.w.opts.Worker, g.runName, s.ID)
 	states, err := g.unitStates(s, name)
 	if err != nil {
 		return err
@@ -148,7 +163,10 @@ func (g *generation) commit(s *engine.Snapshot) error {
 		return firstErr
 	}
 	t1 := time.Now()
-	records := g.box.take(outboxID(s))
+	records := g.box.take(s.ID)
+	if s.Last {
+		records = g.box.takeAll()
+	}
 	records = append(records, g.w.checkpointRecord(name, len(states)))
 	if err := g.w.transact(ctx, records, offsets); err != nil {
 		return fmt.Errorf("cluster: checkpoint %s: %w", name, err)
@@ -158,10 +176,6 @@ func (g *generation) commit(s *engine.Snapshot) error {
 	g.w.opts.Log.Debug("committed", "checkpoint", name, "units", len(states), "records", len(records), "save", t1.Sub(t0), "transaction", time.Since(t1))
 	return nil
 }
-
-// outboxID is the id the subtasks gave their outbox records for s: a final checkpoint's
-// parts were snapshotted as op.FinalCheckpoint, which take adds to every id anyway.
-func outboxID(s *engine.Snapshot) uint64 { return s.ID }
 
 // save writes a unit's state and returns the name of the checkpoint that holds it.
 func (g *generation) save(ctx context.Context, u *unit, st *unitState) (string, error) {
@@ -234,7 +248,7 @@ func (g *generation) unitStates(s *engine.Snapshot, name string) (map[*unit]*uni
 			}
 			for _, n := range u.stage.Nodes {
 				if !g.keyed[n.Name] && len(s.Parts[n.Name]) > 0 && s.Parts[n.Name][0] != nil {
-					return nil, fmt.Errorf("cluster: step %q keeps state that is not keyed: a cluster cannot yet run it after an exchange", n.Name)
+					return nil, &fatalError{fmt.Errorf("cluster: step %q keeps state that is not keyed: a cluster cannot yet run it after an exchange", n.Name)}
 				}
 			}
 		} else {
@@ -265,9 +279,11 @@ func (g *generation) nodeNamed(name string) *engine.Node {
 // restore reads the committed offsets of the owned units and loads the state each names,
 // as the snapshot the engine resumes from; a unit with nothing committed starts afresh.
 func (g *generation) restore() (*engine.Snapshot, error) {
-	ctx := g.ctx
+	ctx := g.attempt
 	adm := kadm.NewClient(g.w.cl)
-	committed, err := adm.FetchOffsets(ctx, g.w.opts.Group)
+	// Stable offsets only: a transaction whose commit has not reached the group yet is
+	// waited for, never read past.
+	committed, err := adm.FetchOffsets(kadm.RequireStable(ctx), g.w.opts.Group)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: committed offsets of group %s: %w", g.w.opts.Group, err)
 	}
@@ -283,7 +299,10 @@ func (g *generation) restore() (*engine.Snapshot, error) {
 		}
 		sp := &sources[n][u.sub]
 		c, ok := committed.Lookup(u.topic, u.partition)
-		if !ok || c.Err != nil || c.At < 0 || c.Metadata == "" {
+		if ok && c.Err != nil {
+			return nil, fmt.Errorf("cluster: committed offset of %s: %w", u, c.Err)
+		}
+		if !ok || c.At < 0 || c.Metadata == "" {
 			sp.Partitions = append(sp.Partitions, engine.PartitionPart{Index: u.index, MaxTime: op.MinWatermark})
 			sp.Watermark = op.MinWatermark
 			continue

@@ -2,6 +2,8 @@ package cluster
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sync"
@@ -30,9 +32,16 @@ type generation struct {
 
 	stopOnce sync.Once
 	stopCh   chan struct{}
-	ctx      context.Context
-	cancel   context.CancelFunc
-	done     chan struct{}
+	// ctx lasts as long as the generation; attempt as long as one run of the engine, which
+	// a checkpoint that fails to commit ends (stopAttempt).
+	ctx         context.Context
+	cancel      context.CancelFunc
+	attempt     context.Context
+	stopAttempt context.CancelFunc
+	// run names the attempt in its checkpoints, so that no two attempts, of this worker or
+	// of one restarted under its name, write state under one name.
+	runName string
+	done    chan struct{}
 	// failed is why the last checkpoint did not commit, which ended the engine's run.
 	failed error
 	// committed is what each unit committed last, for clean-up (see retain).
@@ -60,13 +69,23 @@ func newGeneration(w *worker, serial int, owned map[string][]int32, pausedAt tim
 	return g
 }
 
+// stopWithin bounds a graceful stop: a last checkpoint that has not committed by then (the
+// store or the brokers hang) is given up, before the group's rebalance times out.
+const stopWithin = 30 * time.Second
+
 // stop ends the generation, gracefully with a last checkpoint or at once, and waits.
 func (g *generation) stop(graceful bool) {
 	g.stopOnce.Do(func() { close(g.stopCh) })
 	if !graceful {
 		g.cancel()
 	}
-	<-g.done
+	select {
+	case <-g.done:
+	case <-time.After(stopWithin):
+		g.w.opts.Log.Warn("the last checkpoint did not commit in time; stopping without it", "generation", g.serial)
+		g.cancel()
+		<-g.done
+	}
 }
 
 // run restores the units, runs the engine until stopped, and on failure aborts what is in
@@ -124,6 +143,9 @@ func (e *fatalError) Unwrap() error { return e.err }
 
 // once runs the engine over the owned units from their committed state.
 func (g *generation) once() error {
+	g.attempt, g.stopAttempt = context.WithCancel(g.ctx)
+	defer g.stopAttempt()
+	g.runName = newRunName()
 	g.box = newOutbox()
 	g.w.opts.Relay.set(g.box)
 	g.committed = map[*unit]committedUnit{}
@@ -143,7 +165,7 @@ func (g *generation) once() error {
 	if err != nil {
 		return err
 	}
-	if err := g.w.begin(g.ctx); err != nil {
+	if err := g.w.begin(g.attempt); err != nil {
 		return err
 	}
 	g.report()
@@ -151,15 +173,21 @@ func (g *generation) once() error {
 	opts.Stop = g.stopCh
 	opts.Checkpointing = &engine.Checkpointing{Interval: g.w.opts.Interval, Restore: restore, Complete: g.complete}
 	g.failed = nil
-	_, err = engine.Run(g.ctx, g.graph, opts)
+	_, err = engine.Run(g.attempt, g.graph, opts)
 	if err != nil {
 		g.w.abort()
 	}
 	if g.failed != nil {
-		g.ctx, g.cancel = context.WithCancel(context.Background())
 		return g.failed
 	}
 	return err
+}
+
+// newRunName is a fresh name for an attempt.
+func newRunName() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return hex.EncodeToString(b)
 }
 
 // report tells the worker's status and observer how long it did not process.
@@ -264,7 +292,7 @@ func (g *generation) inputs(st *Stage) ([]source.Source, []*unit, error) {
 	if len(kgs) == 0 {
 		return nil, nil, nil
 	}
-	src, err := exchange.NewSource(g.ctx, exchange.SourceOptions{Conn: g.w.opts.Conn, Topic: x.Topic, Partitions: kgs,
+	src, err := exchange.NewSource(g.attempt, exchange.SourceOptions{Conn: g.w.opts.Conn, Topic: x.Topic, Partitions: kgs,
 		Schema: x.Schema, Upstream: upstream(x)})
 	if err != nil {
 		return nil, nil, err

@@ -2,6 +2,8 @@ package cluster
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -30,14 +32,26 @@ func (o *outbox) add(id uint64, records []*kgo.Record) {
 	o.byID[id] = append(o.byID[id], records...)
 }
 
-// take removes and returns the records of checkpoint id and the final parts of subtasks
-// that finished, which stand for them in every checkpoint from then on.
+// take removes and returns the records of checkpoint id.
 func (o *outbox) take(id uint64) []*kgo.Record {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	recs := append(o.byID[id], o.byID[op.FinalCheckpoint]...)
+	recs := o.byID[id]
 	delete(o.byID, id)
-	delete(o.byID, op.FinalCheckpoint)
+	return recs
+}
+
+// takeAll removes and returns every record held, for the last checkpoint of a run, which
+// holds everyone's final state: the records of checkpoints skipped while the run stopped
+// and those the subtasks handed over as they finished.
+func (o *outbox) takeAll() []*kgo.Record {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var recs []*kgo.Record
+	for _, id := range slices.Sorted(maps.Keys(o.byID)) {
+		recs = append(recs, o.byID[id]...)
+	}
+	clear(o.byID)
 	return recs
 }
 

@@ -41,12 +41,23 @@ func (g *generation) retain(ctx context.Context, id uint64, states map[*unit]*un
 	if id%retainEvery != 0 {
 		return
 	}
+	// What the group holds now is kept too: if another worker took a unit over while
+	// this one stalled, its committed state is not this one's to delete.
+	now, err := kadm.NewClient(g.w.cl).FetchOffsets(kadm.RequireStable(ctx), g.w.opts.Group)
+	if err != nil {
+		g.w.opts.Log.Warn("delete old state: committed offsets", "err", err)
+		return
+	}
 	round := int(id / retainEvery % retainEvery)
 	for i, u := range g.units {
 		if i%retainEvery != round {
 			continue
 		}
-		if err := g.clean(ctx, u); err != nil {
+		c, ok := now.Lookup(u.topic, u.partition)
+		if !ok || c.Err != nil {
+			continue
+		}
+		if err := g.clean(ctx, u, c.Metadata); err != nil {
 			g.w.opts.Log.Warn("delete old state", "unit", u.String(), "err", err)
 		}
 	}
@@ -55,8 +66,9 @@ func (g *generation) retain(ctx context.Context, id uint64, states map[*unit]*un
 	}
 }
 
-// clean deletes every state object of u but the two it may be restored from.
-func (g *generation) clean(ctx context.Context, u *unit) error {
+// clean deletes every state object of u but the two it may be restored from and the one
+// the group's committed offset names now.
+func (g *generation) clean(ctx context.Context, u *unit, committedNow string) error {
 	c, ok := g.committed[u]
 	if !ok || c.previous == "" {
 		return nil
@@ -69,7 +81,7 @@ func (g *generation) clean(ctx context.Context, u *unit) error {
 	var old []string
 	for _, o := range objs {
 		name := path.Base(o.Key)
-		if name != c.checkpoint && name != c.previous && strings.HasPrefix(o.Key, prefix) {
+		if name != c.checkpoint && name != c.previous && name != committedNow && strings.HasPrefix(o.Key, prefix) {
 			old = append(old, o.Key)
 		}
 	}

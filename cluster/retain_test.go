@@ -10,7 +10,8 @@ import (
 )
 
 // TestCleanKeepsTheTwoCheckpointsAUnitMayRestore writes a unit's state at five checkpoints
-// and commits two of them: clean-up leaves exactly the last two committed.
+// and commits two of them: clean-up leaves exactly the last two committed and the one the
+// group names now (another worker's, which took the unit over).
 func TestCleanKeepsTheTwoCheckpointsAUnitMayRestore(t *testing.T) {
 	ctx := context.Background()
 	store, err := objstore.Open(ctx, t.TempDir(), objstore.DefaultOptions())
@@ -31,7 +32,7 @@ func TestCleanKeepsTheTwoCheckpointsAUnitMayRestore(t *testing.T) {
 	}
 	g.retain(ctx, 1, map[*unit]*unitState{u: {Checkpoint: "a-g1-2", Offset: 10}})
 	g.retain(ctx, 2, map[*unit]*unitState{u: {Checkpoint: "a-g1-3", Offset: 20}})
-	if err := g.clean(ctx, u); err != nil {
+	if err := g.clean(ctx, u, "b-g1-7"); err != nil {
 		t.Fatal(err)
 	}
 	keys := func(x *unit) []string {
@@ -45,7 +46,7 @@ func TestCleanKeepsTheTwoCheckpointsAUnitMayRestore(t *testing.T) {
 		}
 		return ks
 	}
-	want := []string{stateKey("p", "tx", 3, "a-g1-2"), stateKey("p", "tx", 3, "a-g1-3")}
+	want := []string{stateKey("p", "tx", 3, "a-g1-2"), stateKey("p", "tx", 3, "a-g1-3"), stateKey("p", "tx", 3, "b-g1-7")}
 	if got := keys(u); !slices.Equal(got, want) {
 		t.Errorf("after clean-up %v, want %v", got, want)
 	}

@@ -137,7 +137,9 @@ func (w *worker) run(ctx context.Context) error {
 		kgo.Balancers(kgo.RangeBalancer()), // co-partitions topics with as many partitions
 		kgo.DisableAutoCommit(),
 		kgo.TransactionalID(w.txnID),
-		kgo.TransactionTimeout(max(time.Minute, 10*w.opts.Interval)),
+		// A transaction spans one commit; a worker killed in one holds the exchanges'
+		// readers back until the brokers abort it.
+		kgo.TransactionTimeout(max(10*time.Second, 3*w.opts.Interval)),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.RecordPartitioner(partitioner(TopicPrefix(w.opts.Layout.Pipeline))),
 		kgo.OnPartitionsAssigned(w.assigned),

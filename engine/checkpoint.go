@@ -37,6 +37,10 @@ type Snapshot struct {
 	// ended: there is nothing left to resume. A run stopped gracefully ends with a
 	// checkpoint that is not final.
 	Final bool
+	// Last is set on the checkpoint of everyone's final state, taken once every subtask has
+	// finished (Final or stopped): its Committers' parts were taken with
+	// op.FinalCheckpoint. It is the last checkpoint of the run.
+	Last bool
 	// Parts holds each node's state, one entry per subtask (nil where a subtask keeps
 	// none): a source's positions, an operator's state, a sink's pre-committed files.
 	Parts map[string][][]byte
@@ -290,7 +294,7 @@ func leastWatermarks(wms map[*Node][]int64) map[string]int64 {
 // final completes the checkpoint of everyone's final state and lets Committers publish.
 func (c *coordinator) final() error {
 	s := &Snapshot{ID: c.next, Taken: time.Now(), Parts: map[string][][]byte{},
-		Final: c.r.readCtx.Err() == nil}
+		Final: c.r.readCtx.Err() == nil, Last: true}
 	c.next++
 	wms := map[*Node][]int64{}
 	for n, finals := range c.finals {

@@ -117,12 +117,6 @@ func (g *generation) commit(s *engine.Snapshot) error {
 	if g.failed != nil {
 		return g.failed // the run ends; nothing after a checkpoint that failed commits
 	}
-	if !s.Last && g.stopped() {
-		// The run is stopping: some subtasks may have finished, their final parts
-		// standing in this checkpoint while their records wait for the last one. The last
-		// checkpoint commits it all.
-		return nil
-	}
 	ctx := g.attempt
 	t0 := time.Now()
 	name := fmt.Sprintf("%s-%s-%d", g.w.opts.Worker, g.runName, s.ID)
@@ -163,10 +157,7 @@ func (g *generation) commit(s *engine.Snapshot) error {
 		return firstErr
 	}
 	t1 := time.Now()
-	records := g.box.take(s.ID)
-	if s.Last {
-		records = g.box.takeAll()
-	}
+	records := g.box.take(s)
 	records = append(records, g.w.checkpointRecord(name, len(states)))
 	if err := g.w.transact(ctx, records, offsets); err != nil {
 		return fmt.Errorf("cluster: checkpoint %s: %w", name, err)

@@ -255,7 +255,7 @@ func (g *generation) build() error {
 			for _, u := range units {
 				names[u.sub] = u.String()
 			}
-			out := &engine.Node{Name: x.Edge.From.Name + " -> " + x.Topic, Parallelism: n, Operator: func(sub int) (op.Operator, error) {
+			out := &engine.Node{Name: exchangeOutName(x), Parallelism: n, Operator: func(sub int) (op.Operator, error) {
 				return newExchangeOut(x, l.KeyGroups, names[sub], g.box)
 			}}
 			g.graph.Nodes = append(g.graph.Nodes, out)

@@ -55,12 +55,12 @@ type Relay struct {
 
 // Outbox keeps the records a Kafka sink handed over at a checkpoint for the transaction
 // that commits it.
-func (r *Relay) Outbox(_ string, checkpoint uint64, records []*kgo.Record) {
+func (r *Relay) Outbox(node string, subtask int, checkpoint uint64, records []*kgo.Record) {
 	r.mu.Lock()
 	box := r.box
 	r.mu.Unlock()
 	if box != nil {
-		box.add(checkpoint, records)
+		box.add(node, subtask, checkpoint, records)
 	}
 }
 

@@ -52,6 +52,20 @@ func (w *worker) ensureTopics(ctx context.Context) error {
 	if _, err := kafka.EnsureTopic(ctx, w.opts.Conn, checkpointsTopic(w.opts.Layout.Pipeline), 1); err != nil {
 		return fmt.Errorf("cluster: %w", err)
 	}
+	for _, st := range w.opts.Layout.Stages {
+		if st.Splits == "" {
+			continue
+		}
+		want := st.Source.Source.Partitions()
+		n, err := kafka.EnsureTopic(ctx, w.opts.Conn, st.Splits, int32(want))
+		if err != nil {
+			return fmt.Errorf("cluster: %w", err)
+		}
+		if n != want {
+			return fmt.Errorf("cluster: source %s has %d splits, but topic %s that hands them out has %d partitions: the input changed since the cluster began (delete the topic to start over)",
+				st.Name, want, st.Splits, n)
+		}
+	}
 	// Offset commits of newer brokers name topics by id.
 	topics, err := adm.ListTopics(ctx, w.opts.Layout.Topics()...)
 	if err != nil {

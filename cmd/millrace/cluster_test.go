@@ -81,11 +81,44 @@ func newClusterFixture(t *testing.T, rows int, partitions int32) *clusterFixture
 	f := &clusterFixture{brokers: kafkatest.Cluster(t, "tx", partitions), dir: t.TempDir()}
 	txFile := filepath.Join(f.dir, "tx.jsonl")
 	mustRun(t, "gen", "--rows", strconv.Itoa(rows), "--seed", "5", "--out", txFile)
-	data := readFile(t, txFile)
-	f.lines = bytes.SplitAfter(data, []byte("\n"))
-	if len(f.lines[len(f.lines)-1]) == 0 {
-		f.lines = f.lines[:len(f.lines)-1]
+	f.lines = splitLines(readFile(t, txFile))
+	f.writeSpecs(t, "kind: file\n    path: ${TX}", "kind: kafka\n    brokers: [\"${BROKERS}\"]\n    topic: tx\n    start: earliest")
+	t.Setenv("TX", txFile)
+	f.reference(t)
+	return f
+}
+
+// newHistoryFixture writes files of generated transactions, one per split, for a cluster
+// to read as a bounded source.
+func newHistoryFixture(t *testing.T, files, rows int) *clusterFixture {
+	t.Helper()
+	f := &clusterFixture{brokers: kafkatest.Cluster(t, "", 0), dir: t.TempDir()}
+	dir := filepath.Join(f.dir, "tx")
+	for i := range files {
+		path := filepath.Join(dir, fmt.Sprintf("part-%d.jsonl", i))
+		mustRun(t, "gen", "--rows", strconv.Itoa(rows), "--seed", strconv.Itoa(10+i), "--out", path)
+		f.lines = append(f.lines, splitLines(readFile(t, path))...)
 	}
+	f.writeSpecs(t, "kind: file\n    path: ${TX}", "kind: file\n    path: ${TX}")
+	t.Setenv("TX", filepath.Join(dir, "*.jsonl"))
+	f.reference(t)
+	f.wantVelocity = slices.Clone(f.allVelocity) // a bounded input fires every window
+	slices.Sort(f.wantVelocity)
+	return f
+}
+
+func splitLines(data []byte) [][]byte {
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	if len(lines[len(lines)-1]) == 0 {
+		lines = lines[:len(lines)-1]
+	}
+	return lines
+}
+
+// writeSpecs writes the merchants table of the fixture's transactions and the specs: the
+// reference's over fileSource, the cluster's over clusterSource.
+func (f *clusterFixture) writeSpecs(t *testing.T, fileSource, clusterSource string) {
+	t.Helper()
 	merchants := map[string]bool{}
 	for _, l := range f.lines {
 		var row struct {
@@ -107,17 +140,18 @@ func newClusterFixture(t *testing.T, rows int, partitions int32) *clusterFixture
 		t.Fatal(err)
 	}
 	f.fileSpec, f.spec = filepath.Join(f.dir, "file.yaml"), filepath.Join(f.dir, "cluster.yaml")
-	for path, source := range map[string]string{
-		f.fileSpec: "kind: file\n    path: ${TX}",
-		f.spec:     "kind: kafka\n    brokers: [\"${BROKERS}\"]\n    topic: tx\n    start: earliest",
-	} {
+	for path, source := range map[string]string{f.fileSpec: fileSource, f.spec: clusterSource} {
 		if err := os.WriteFile(path, fmt.Appendf(nil, clusterSpec, source), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
 	t.Setenv("BROKERS", f.brokers[0])
-	t.Setenv("TX", txFile)
 	t.Setenv("MERCHANTS", filepath.Join(f.dir, "merchants.csv"))
+}
+
+// reference runs the file spec in one process into the want- topics.
+func (f *clusterFixture) reference(t *testing.T) {
+	t.Helper()
 	t.Setenv("PREFIX", "want")
 	mustRun(t, "run", f.fileSpec, "-p", "2", "--listen", "", "--no-checkpoint")
 	f.allVelocity = kafkatest.Values(kafkatest.ReadCommitted(t, f.brokers, "want-velocity"))
@@ -127,7 +161,6 @@ func newClusterFixture(t *testing.T, rows int, partitions int32) *clusterFixture
 		t.Fatalf("the reference made %d windows and %d large rows", len(f.allVelocity), len(f.wantLarge))
 	}
 	t.Setenv("PREFIX", "got")
-	return f
 }
 
 // produce feeds the topic the file's transactions up to the fraction upTo of them, keyed
@@ -399,5 +432,21 @@ func TestClusterSurvivesKillsAndRescaling(t *testing.T) {
 	f.waitCommitted(t, "got-large", len(f.wantLarge), d)
 	f.waitCommitted(t, "got-velocity", len(f.wantVelocity), d)
 	d.stop(t)
+	f.check(t)
+}
+
+// TestClusterSharesAHistoryAmongWorkers reads eight files as splits of a bounded source:
+// the group hands them out to three workers, one of which is killed; its splits go on
+// elsewhere from their committed state, the final watermark fires every window, and the
+// output equals one process's, row for row.
+func TestClusterSharesAHistoryAmongWorkers(t *testing.T) {
+	f := newHistoryFixture(t, 8, 6_000)
+	a, b, c := f.startWorker(t, "a"), f.startWorker(t, "b"), f.startWorker(t, "c")
+	f.waitCommitted(t, "got-large", len(f.wantLarge)/4, a, b, c)
+	b.kill(t)
+	f.waitCommitted(t, "got-large", len(f.wantLarge), a, c)
+	f.waitCommitted(t, "got-velocity", len(f.wantVelocity), a, c)
+	a.stop(t)
+	c.stop(t)
 	f.check(t)
 }

@@ -236,12 +236,14 @@ func (g *generation) unitStates(s *engine.Snapshot, name string) (map[*unit]*uni
 				pos = &sp.Partitions[i]
 			}
 		}
-		if pos == nil || pos.Position == nil {
+		if pos == nil || (pos.Position == nil && !pos.Done) {
 			continue // never opened: nothing read, nothing to commit
 		}
-		off, err := u.offsetOf(u.index, pos.Position)
-		if err != nil {
-			return nil, fmt.Errorf("cluster: %s: %w", u, err)
+		var off int64 // a split read to its end commits that it is done, at offset 0
+		if pos.Position != nil {
+			if off, err = u.offsetOf(u.index, pos.Position); err != nil {
+				return nil, fmt.Errorf("cluster: %s: %w", u, err)
+			}
 		}
 		st := &unitState{Pipeline: g.w.opts.Layout.Pipeline, Stage: u.stage.Name, Topic: u.topic, Partition: u.partition,
 			Checkpoint: name, Offset: off, Watermark: sp.Watermark, Position: *pos, Parts: map[string][]byte{}}

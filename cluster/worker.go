@@ -136,6 +136,9 @@ func (w *worker) run(ctx context.Context) error {
 		kgo.ConsumeTopics(topics...),
 		kgo.Balancers(kgo.RangeBalancer()), // co-partitions topics with as many partitions
 		kgo.DisableAutoCommit(),
+		// A worker that dies is noticed in 10s, and its units go to the others.
+		kgo.SessionTimeout(10*time.Second),
+		kgo.HeartbeatInterval(time.Second),
 		kgo.TransactionalID(w.txnID),
 		// A transaction spans one commit; a worker killed in one holds the exchanges'
 		// readers back until the brokers abort it.

@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+	"golang.org/x/sync/errgroup"
 
 	"millrace/engine"
 	"millrace/exchange"
@@ -138,37 +139,9 @@ func (g *generation) commit(s *engine.Snapshot) error {
 	if err != nil {
 		return err
 	}
-	offsets := map[string]map[int32]kmsg.TxnOffsetCommitRequestTopicPartition{}
-	var mu sync.Mutex
-	var firstErr error
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 8)
-	for u, st := range states {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			meta, err := g.save(ctx, u, st)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				if firstErr == nil {
-					firstErr = err
-				}
-				return
-			}
-			p := kmsg.NewTxnOffsetCommitRequestTopicPartition()
-			p.Partition, p.Offset, p.LeaderEpoch, p.Metadata = u.partition, st.Offset, -1, &meta
-			if offsets[u.topic] == nil {
-				offsets[u.topic] = map[int32]kmsg.TxnOffsetCommitRequestTopicPartition{}
-			}
-			offsets[u.topic][u.partition] = p
-		}()
-	}
-	wg.Wait()
-	if firstErr != nil {
-		return firstErr
+	offsets, err := g.saveAll(ctx, states)
+	if err != nil {
+		return err
 	}
 	t1 := time.Now()
 	records := g.box.take(s)
@@ -180,6 +153,36 @@ func (g *generation) commit(s *engine.Snapshot) error {
 	g.retain(ctx, s.ID, states)
 	g.w.opts.Log.Debug("committed", "checkpoint", name, "units", len(states), "records", len(records), "save", t1.Sub(t0), "transaction", time.Since(t1))
 	return nil
+}
+
+// saveAll writes the units' states, eight at a time, and returns the offsets to commit
+// with them; the first failure stops the rest.
+func (g *generation) saveAll(ctx context.Context, states map[*unit]*unitState) (map[string]map[int32]kmsg.TxnOffsetCommitRequestTopicPartition, error) {
+	offsets := map[string]map[int32]kmsg.TxnOffsetCommitRequestTopicPartition{}
+	var mu sync.Mutex
+	eg, ctx := errgroup.WithContext(ctx)
+	eg.SetLimit(8)
+	for u, st := range states {
+		eg.Go(func() error {
+			meta, err := g.save(ctx, u, st)
+			if err != nil {
+				return err
+			}
+			p := kmsg.NewTxnOffsetCommitRequestTopicPartition()
+			p.Partition, p.Offset, p.LeaderEpoch, p.Metadata = u.partition, st.Offset, -1, &meta
+			mu.Lock()
+			defer mu.Unlock()
+			if offsets[u.topic] == nil {
+				offsets[u.topic] = map[int32]kmsg.TxnOffsetCommitRequestTopicPartition{}
+			}
+			offsets[u.topic][u.partition] = p
+			return nil
+		})
+	}
+	if err := eg.Wait(); err != nil {
+		return nil, err
+	}
+	return offsets, nil
 }
 
 // save writes a unit's state and returns the name of the checkpoint that holds it.

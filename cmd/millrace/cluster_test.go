@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -449,4 +451,53 @@ func TestClusterSharesAHistoryAmongWorkers(t *testing.T) {
 	a.stop(t)
 	c.stop(t)
 	f.check(t)
+}
+
+// TestClusterWaitsForTheStateStore runs a worker whose state store refuses every write: it
+// commits nothing, says in its status that it waits for the store, and once the store
+// takes writes again goes on to the output one process makes.
+func TestClusterWaitsForTheStateStore(t *testing.T) {
+	f := newClusterFixture(t, 4_000, 2)
+	var refusing atomic.Bool
+	refusing.Store(true)
+	f.state = objstoretest.S3Handler(t, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if refusing.Load() && r.Method == http.MethodPut {
+				http.Error(w, "refused by the test", http.StatusServiceUnavailable)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	f.produce(t, 1)
+	f.expect(t)
+	a := f.startWorker(t, "a")
+	waiting := f.waitFor(t, func(ws []cluster.WorkerStatus) bool {
+		return len(ws) == 1 && strings.Contains(ws[0].Waiting, "objstore")
+	})
+	if got := kafkatest.ReadCommitted(t, f.brokers, "got-large"); len(got) != 0 {
+		t.Fatalf("%d records committed while the state store refused every write", len(got))
+	}
+	t.Logf("the worker says: %s", waiting[0].Waiting)
+	refusing.Store(false)
+	f.waitCommitted(t, "got-large", len(f.wantLarge), a)
+	f.waitCommitted(t, "got-velocity", len(f.wantVelocity), a)
+	a.stop(t)
+	f.check(t)
+}
+
+// waitFor waits until the workers' statuses satisfy ok, and returns them.
+func (f *clusterFixture) waitFor(t *testing.T, ok func([]cluster.WorkerStatus) bool) []cluster.WorkerStatus {
+	t.Helper()
+	fol, err := cluster.FollowStatus(context.Background(), kafka.Conn{Brokers: f.brokers}, "ctest", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fol.Close()
+	for {
+		if ws := fol.Workers(); ok(ws) {
+			return ws
+		}
+		<-fol.Changed()
+	}
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -18,10 +17,12 @@ import (
 // exchange topic feeding the keyed node final, as build would make it for a keyed stage
 // of one stateful node: the exchange's source node at one subtask, final at one subtask,
 // one unit per key group. Its worker saves to and loads from store and, through cl, reads
-// the offsets group committed. Only what unitStates, save and restore use is set.
+// the offsets group committed. Only what unitStates, saveAll and restore use is set.
 func benchGeneration(pipeline string, store objstore.Store, cl *kgo.Client, group, topic string, final *engine.Node, keyGroups []int32) *generation {
 	w := &worker{opts: Options{Layout: &Layout{Pipeline: pipeline, KeyGroups: 256}, Store: store, Group: group}, cl: cl}
 	g := newGeneration(w, 1, map[string][]int32{topic: keyGroups}, time.Now())
+	g.attempt, g.stopAttempt = context.WithCancel(g.ctx) // as once starts an attempt
+	g.committed = map[*unit]committedUnit{}
 	in := &engine.Node{Name: topic, Parallelism: 1, Watermarks: engine.NoEventTime}
 	st := &Stage{Name: final.Name, Nodes: []*engine.Node{final}}
 	g.graph = &engine.Graph{KeyGroups: 256, Nodes: []*engine.Node{in, final}}
@@ -43,30 +44,4 @@ func benchOffset(i int, pos []byte) (int64, error) {
 		return 0, fmt.Errorf("position %d: %w", i, err)
 	}
 	return off, nil
-}
-
-// saveAll writes every unit's state to the store with eight writes in flight, as commit
-// does before its transaction.
-func saveAll(ctx context.Context, g *generation, states map[*unit]*unitState) error {
-	var mu sync.Mutex
-	var firstErr error
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 8)
-	for u, st := range states {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			if _, err := g.save(ctx, u, st); err != nil {
-				mu.Lock()
-				if firstErr == nil {
-					firstErr = err
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	return firstErr
 }

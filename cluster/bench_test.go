@@ -24,7 +24,6 @@ import (
 
 	"millrace/engine"
 	"millrace/exchange"
-	"millrace/format"
 	"millrace/gen"
 	"millrace/kafka"
 	"millrace/kafka/kafkatest"
@@ -32,7 +31,6 @@ import (
 	"millrace/objstore/objstoretest"
 	"millrace/op"
 	"millrace/plan"
-	"millrace/source"
 	"millrace/spec"
 )
 
@@ -150,10 +148,13 @@ func (refuse) Collect(rec arrow.RecordBatch) error {
 	return fmt.Errorf("%d rows emitted before any watermark", rec.NumRows())
 }
 
-// windowCount counts the rows of benchSpec's window step and sums their tx_count.
+// windowCount counts the rows of benchSpec's window step and sums their tx_count. When it
+// sees the final watermark it closes ended (when set): every window has fired before it.
 type windowCount struct {
 	op.Base
 	windows, txs int64
+	ended        chan struct{}
+	once         sync.Once
 }
 
 // Process counts rec's windows and transactions.
@@ -173,6 +174,14 @@ func (c *windowCount) Process(_ int, rec arrow.RecordBatch, _ op.Collector) erro
 
 // Collect lets windowCount take what an operator emits.
 func (c *windowCount) Collect(rec arrow.RecordBatch) error { return c.Process(0, rec, nil) }
+
+// OnWatermark closes ended on the final watermark.
+func (c *windowCount) OnWatermark(wm int64, _ op.Collector) error {
+	if wm == op.MaxWatermark && c.ended != nil {
+		c.once.Do(func() { close(c.ended) })
+	}
+	return nil
+}
 
 // stateSizes are the sizes of state BenchmarkRebalanceState measures: 10MB and 100MB, or
 // those MILLRACE_BENCH_STATE lists (10MB,100MB,1GB).
@@ -308,7 +317,7 @@ func save(ctx context.Context, g *generation, st *benchState, id uint64) (*saved
 		return nil, err
 	}
 	t2 := time.Now()
-	if err := saveAll(ctx, g, out.states); err != nil {
+	if _, err := g.saveAll(ctx, out.states); err != nil {
 		return nil, err
 	}
 	out.snapshot, out.split, out.write = t1.Sub(t0), t2.Sub(t1), time.Since(t2)
@@ -613,7 +622,7 @@ func runAcrossKafka(b *testing.B, brokers []string, topic string) *windowCount {
 		Edges: []*engine.Edge{p.Graph.Edges[0], {From: partial, To: out, Partitioning: engine.Forward}}}
 	firstOpts := engine.DefaultOptions()
 	firstOpts.Checkpointing = &engine.Checkpointing{Interval: time.Second, Complete: func(s *engine.Snapshot) error {
-		return produceTxn(ctx, producer, box.take(outboxID(s)))
+		return produceTxn(ctx, producer, box.take(s))
 	}}
 
 	// The second stage: the exchange's key groups, the window step.
@@ -622,18 +631,21 @@ func runAcrossKafka(b *testing.B, brokers []string, topic string) *windowCount {
 	if err != nil {
 		b.Fatal(err)
 	}
-	in := &engine.Node{Name: topic, Parallelism: 1, Source: endingSource{src}, Watermarks: engine.NoEventTime}
-	c := &windowCount{}
+	in := &engine.Node{Name: topic, Parallelism: 1, Source: src, Watermarks: engine.NoEventTime}
+	c := &windowCount{ended: make(chan struct{})}
 	counter := &engine.Node{Name: "count", Parallelism: 1, Operator: func(int) (op.Operator, error) { return c, nil }}
 	second := &engine.Graph{KeyGroups: 256, Nodes: []*engine.Node{in, final, counter}, Edges: []*engine.Edge{
 		{From: in, To: final, Partitioning: engine.Hash, Key: key.Key},
 		{From: final, To: counter, Partitioning: engine.Forward}}}
+	secondOpts := engine.DefaultOptions()
+	secondOpts.Stop = c.ended // the final watermark came through: every window has fired, as a rebalance would stop it
+
 	var wg sync.WaitGroup
 	var secondErr error
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		_, secondErr = engine.Run(ctx, second, engine.DefaultOptions())
+		_, secondErr = engine.Run(ctx, second, secondOpts)
 	}()
 	_, err = engine.Run(ctx, first, firstOpts)
 	if err != nil {
@@ -647,42 +659,6 @@ func runAcrossKafka(b *testing.B, brokers []string, topic string) *windowCount {
 		b.Fatalf("second stage: %v", secondErr)
 	}
 	return c
-}
-
-// endingSource is an exchange source whose readers end once every upstream unit has sent
-// the final watermark. The engine takes an exchange reader's watermark as the partition's
-// but never emits a final one from it, nor ends the partition, so without this the window
-// step of a bounded input would never fire its last windows.
-type endingSource struct{ *exchange.Source }
-
-// Open opens the exchange's reader of partition i.
-func (s endingSource) Open(ctx context.Context, i int, pos []byte) (source.PartitionReader, error) {
-	r, err := s.Source.Open(ctx, i, pos)
-	if err != nil {
-		return nil, err
-	}
-	w, ok := r.(endingReader)
-	if !ok {
-		return nil, fmt.Errorf("exchange reader %T says neither its watermark nor its end", r)
-	}
-	return endedReader{w}, nil
-}
-
-// endingReader is what an exchange reader offers.
-type endingReader interface {
-	source.Watermarker
-	Ended() bool
-}
-
-// endedReader returns io.EOF once its input has ended.
-type endedReader struct{ endingReader }
-
-// Read reads the next batch, or says the partition ended when every upstream unit has.
-func (r endedReader) Read(ctx context.Context) (arrow.RecordBatch, []format.DeadLetter, error) {
-	if r.Ended() {
-		return nil, nil, io.EOF
-	}
-	return r.endingReader.Read(ctx)
 }
 
 // produceTxn produces records in one transaction and commits it.

@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+	"golang.org/x/sync/errgroup"
 
 	"millrace/engine"
 	"millrace/exchange"
@@ -52,6 +53,20 @@ func (w *worker) ensureTopics(ctx context.Context) error {
 	if _, err := kafka.EnsureTopic(ctx, w.opts.Conn, checkpointsTopic(w.opts.Layout.Pipeline), 1); err != nil {
 		return fmt.Errorf("cluster: %w", err)
 	}
+	for _, st := range w.opts.Layout.Stages {
+		if st.Splits == "" {
+			continue
+		}
+		want := st.Source.Source.Partitions()
+		n, err := kafka.EnsureTopic(ctx, w.opts.Conn, st.Splits, int32(want))
+		if err != nil {
+			return fmt.Errorf("cluster: %w", err)
+		}
+		if n != want {
+			return fmt.Errorf("cluster: source %s has %d splits, but topic %s that hands them out has %d partitions: the input changed since the cluster began (delete the topic to start over)",
+				st.Name, want, st.Splits, n)
+		}
+	}
 	// Offset commits of newer brokers name topics by id.
 	topics, err := adm.ListTopics(ctx, w.opts.Layout.Topics()...)
 	if err != nil {
@@ -70,7 +85,10 @@ func (w *worker) ensureTopics(ctx context.Context) error {
 // begin opens the transaction the next checkpoint commits.
 func (w *worker) begin(ctx context.Context) error {
 	if w.inTxn {
-		return nil
+		w.abort() // what a failed attempt left open
+	}
+	if w.inTxn {
+		return fmt.Errorf("cluster: transaction %s: the last one could not be aborted", w.txnID)
 	}
 	if err := w.cl.BeginTransaction(); err != nil {
 		return fmt.Errorf("cluster: begin transaction %s: %w", w.txnID, err)
@@ -80,19 +98,22 @@ func (w *worker) begin(ctx context.Context) error {
 }
 
 // abort ends the open transaction without committing it.
+// A failed abort leaves the transaction open for the next begin to abort again.
 func (w *worker) abort() {
 	if !w.inTxn {
 		return
 	}
-	w.inTxn = false
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := w.cl.AbortBufferedRecords(ctx); err != nil {
 		w.opts.Log.Warn("abort buffered records", "err", err)
+		return
 	}
 	if err := w.cl.EndTransaction(ctx, kgo.TryAbort); err != nil {
 		w.opts.Log.Warn("abort transaction", "transaction", w.txnID, "err", err)
+		return
 	}
+	w.inTxn = false
 }
 
 // complete makes checkpoint s durable: the units' state in the store, then the outputs and
@@ -102,64 +123,67 @@ func (g *generation) complete(s *engine.Snapshot) error {
 	err := g.commit(s)
 	if err != nil {
 		g.failed = err
-		g.cancel() // the engine would go on past a checkpoint that never committed
+		g.stopAttempt() // the engine would go on past a checkpoint that never committed
 	}
 	return err
 }
 
 func (g *generation) commit(s *engine.Snapshot) error {
-	ctx := g.ctx
+	if g.failed != nil {
+		return g.failed // the run ends; nothing after a checkpoint that failed commits
+	}
+	ctx := g.attempt
 	t0 := time.Now()
-	name := fmt.Sprintf("%s-g%d-%d", g.w.opts.Worker, g.serial, s.ID)
+	name := fmt.Sprintf("%s-%s-%d", g.w.opts.Worker, g.runName, s.ID)
 	states, err := g.unitStates(s, name)
 	if err != nil {
 		return err
 	}
-	offsets := map[string]map[int32]kmsg.TxnOffsetCommitRequestTopicPartition{}
-	var mu sync.Mutex
-	var firstErr error
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 8)
-	for u, st := range states {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			meta, err := g.save(ctx, u, st)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				if firstErr == nil {
-					firstErr = err
-				}
-				return
-			}
-			p := kmsg.NewTxnOffsetCommitRequestTopicPartition()
-			p.Partition, p.Offset, p.LeaderEpoch, p.Metadata = u.partition, st.Offset, -1, &meta
-			if offsets[u.topic] == nil {
-				offsets[u.topic] = map[int32]kmsg.TxnOffsetCommitRequestTopicPartition{}
-			}
-			offsets[u.topic][u.partition] = p
-		}()
-	}
-	wg.Wait()
-	if firstErr != nil {
-		return firstErr
+	offsets, err := g.saveAll(ctx, states)
+	if err != nil {
+		return err
 	}
 	t1 := time.Now()
-	records := g.box.take(outboxID(s))
+	records := g.box.take(s)
 	records = append(records, g.w.checkpointRecord(name, len(states)))
 	if err := g.w.transact(ctx, records, offsets); err != nil {
 		return fmt.Errorf("cluster: checkpoint %s: %w", name, err)
 	}
+	g.w.rep.committed(s.ID, len(states))
+	g.retain(ctx, s.ID, states)
 	g.w.opts.Log.Debug("committed", "checkpoint", name, "units", len(states), "records", len(records), "save", t1.Sub(t0), "transaction", time.Since(t1))
 	return nil
 }
 
-// outboxID is the id the subtasks gave their outbox records for s: a final checkpoint's
-// parts were snapshotted as op.FinalCheckpoint, which take adds to every id anyway.
-func outboxID(s *engine.Snapshot) uint64 { return s.ID }
+// saveAll writes the units' states, eight at a time, and returns the offsets to commit
+// with them; the first failure stops the rest.
+func (g *generation) saveAll(ctx context.Context, states map[*unit]*unitState) (map[string]map[int32]kmsg.TxnOffsetCommitRequestTopicPartition, error) {
+	offsets := map[string]map[int32]kmsg.TxnOffsetCommitRequestTopicPartition{}
+	var mu sync.Mutex
+	eg, ctx := errgroup.WithContext(ctx)
+	eg.SetLimit(8)
+	for u, st := range states {
+		eg.Go(func() error {
+			meta, err := g.save(ctx, u, st)
+			if err != nil {
+				return err
+			}
+			p := kmsg.NewTxnOffsetCommitRequestTopicPartition()
+			p.Partition, p.Offset, p.LeaderEpoch, p.Metadata = u.partition, st.Offset, -1, &meta
+			mu.Lock()
+			defer mu.Unlock()
+			if offsets[u.topic] == nil {
+				offsets[u.topic] = map[int32]kmsg.TxnOffsetCommitRequestTopicPartition{}
+			}
+			offsets[u.topic][u.partition] = p
+			return nil
+		})
+	}
+	if err := eg.Wait(); err != nil {
+		return nil, err
+	}
+	return offsets, nil
+}
 
 // save writes a unit's state and returns the name of the checkpoint that holds it.
 func (g *generation) save(ctx context.Context, u *unit, st *unitState) (string, error) {
@@ -215,12 +239,14 @@ func (g *generation) unitStates(s *engine.Snapshot, name string) (map[*unit]*uni
 				pos = &sp.Partitions[i]
 			}
 		}
-		if pos == nil || pos.Position == nil {
+		if pos == nil || (pos.Position == nil && !pos.Done) {
 			continue // never opened: nothing read, nothing to commit
 		}
-		off, err := u.offsetOf(u.index, pos.Position)
-		if err != nil {
-			return nil, fmt.Errorf("cluster: %s: %w", u, err)
+		var off int64 // a split read to its end commits that it is done, at offset 0
+		if pos.Position != nil {
+			if off, err = u.offsetOf(u.index, pos.Position); err != nil {
+				return nil, fmt.Errorf("cluster: %s: %w", u, err)
+			}
 		}
 		st := &unitState{Pipeline: g.w.opts.Layout.Pipeline, Stage: u.stage.Name, Topic: u.topic, Partition: u.partition,
 			Checkpoint: name, Offset: off, Watermark: sp.Watermark, Position: *pos, Parts: map[string][]byte{}}
@@ -232,7 +258,7 @@ func (g *generation) unitStates(s *engine.Snapshot, name string) (map[*unit]*uni
 			}
 			for _, n := range u.stage.Nodes {
 				if !g.keyed[n.Name] && len(s.Parts[n.Name]) > 0 && s.Parts[n.Name][0] != nil {
-					return nil, fmt.Errorf("cluster: step %q keeps state that is not keyed: a cluster cannot yet run it after an exchange", n.Name)
+					return nil, &fatalError{fmt.Errorf("cluster: step %q keeps state that is not keyed: a cluster cannot yet run it after an exchange", n.Name)}
 				}
 			}
 		} else {
@@ -263,9 +289,11 @@ func (g *generation) nodeNamed(name string) *engine.Node {
 // restore reads the committed offsets of the owned units and loads the state each names,
 // as the snapshot the engine resumes from; a unit with nothing committed starts afresh.
 func (g *generation) restore() (*engine.Snapshot, error) {
-	ctx := g.ctx
+	ctx := g.attempt
 	adm := kadm.NewClient(g.w.cl)
-	committed, err := adm.FetchOffsets(ctx, g.w.opts.Group)
+	// Stable offsets only: a transaction whose commit has not reached the group yet is
+	// waited for, never read past.
+	committed, err := adm.FetchOffsets(kadm.RequireStable(ctx), g.w.opts.Group)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: committed offsets of group %s: %w", g.w.opts.Group, err)
 	}
@@ -281,7 +309,10 @@ func (g *generation) restore() (*engine.Snapshot, error) {
 		}
 		sp := &sources[n][u.sub]
 		c, ok := committed.Lookup(u.topic, u.partition)
-		if !ok || c.Err != nil || c.At < 0 || c.Metadata == "" {
+		if ok && c.Err != nil {
+			return nil, fmt.Errorf("cluster: committed offset of %s: %w", u, c.Err)
+		}
+		if !ok || c.At < 0 || c.Metadata == "" {
 			sp.Partitions = append(sp.Partitions, engine.PartitionPart{Index: u.index, MaxTime: op.MinWatermark})
 			sp.Watermark = op.MinWatermark
 			continue
@@ -293,6 +324,7 @@ func (g *generation) restore() (*engine.Snapshot, error) {
 		if st.Offset != c.At {
 			return nil, &fatalError{fmt.Errorf("cluster: %s: the group committed offset %d with checkpoint %s, whose state says %d", u, c.At, c.Metadata, st.Offset)}
 		}
+		g.committed[u] = committedUnit{checkpoint: c.Metadata, offset: c.At}
 		pos := st.Position
 		pos.Index = u.index
 		sp.Partitions = append(sp.Partitions, pos)

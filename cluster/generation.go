@@ -2,6 +2,8 @@ package cluster
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sync"
@@ -30,11 +32,20 @@ type generation struct {
 
 	stopOnce sync.Once
 	stopCh   chan struct{}
-	ctx      context.Context
-	cancel   context.CancelFunc
-	done     chan struct{}
+	// ctx lasts as long as the generation; attempt as long as one run of the engine, which
+	// a checkpoint that fails to commit ends (stopAttempt).
+	ctx         context.Context
+	cancel      context.CancelFunc
+	attempt     context.Context
+	stopAttempt context.CancelFunc
+	// run names the attempt in its checkpoints, so that no two attempts, of this worker or
+	// of one restarted under its name, write state under one name.
+	runName string
+	done    chan struct{}
 	// failed is why the last checkpoint did not commit, which ended the engine's run.
 	failed error
+	// committed is what each unit committed last, for clean-up (see retain).
+	committed map[*unit]committedUnit
 }
 
 // unit is a partition the generation owns and where its state lives in the graph.
@@ -58,19 +69,30 @@ func newGeneration(w *worker, serial int, owned map[string][]int32, pausedAt tim
 	return g
 }
 
+// stopWithin bounds a graceful stop: a last checkpoint that has not committed by then (the
+// store or the brokers hang) is given up, before the group's rebalance times out.
+const stopWithin = 30 * time.Second
+
 // stop ends the generation, gracefully with a last checkpoint or at once, and waits.
 func (g *generation) stop(graceful bool) {
 	g.stopOnce.Do(func() { close(g.stopCh) })
 	if !graceful {
 		g.cancel()
 	}
-	<-g.done
+	select {
+	case <-g.done:
+	case <-time.After(stopWithin):
+		g.w.opts.Log.Warn("the last checkpoint did not commit in time; stopping without it", "generation", g.serial)
+		g.cancel()
+		<-g.done
+	}
 }
 
 // run restores the units, runs the engine until stopped, and on failure aborts what is in
 // flight and starts over from the committed state, as long as the generation lasts.
 func (g *generation) run() {
 	defer close(g.done)
+	<-g.w.ready
 	defer g.cancel()
 	log := g.w.opts.Log.With("generation", g.serial)
 	for attempt := 0; ; attempt++ {
@@ -87,6 +109,7 @@ func (g *generation) run() {
 			return
 		}
 		log.Warn("generation failed; resuming from the committed state", "err", err, "attempt", attempt+1)
+		g.w.rep.wait(err.Error())
 		select {
 		case <-time.After(backoff(attempt)):
 		case <-g.stopCh:
@@ -120,8 +143,12 @@ func (e *fatalError) Unwrap() error { return e.err }
 
 // once runs the engine over the owned units from their committed state.
 func (g *generation) once() error {
+	g.attempt, g.stopAttempt = context.WithCancel(g.ctx)
+	defer g.stopAttempt()
+	g.runName = newRunName()
 	g.box = newOutbox()
 	g.w.opts.Relay.set(g.box)
+	g.committed = map[*unit]committedUnit{}
 	if err := g.build(); err != nil {
 		return &fatalError{err}
 	}
@@ -138,7 +165,7 @@ func (g *generation) once() error {
 	if err != nil {
 		return err
 	}
-	if err := g.w.begin(g.ctx); err != nil {
+	if err := g.w.begin(g.attempt); err != nil {
 		return err
 	}
 	g.report()
@@ -146,21 +173,29 @@ func (g *generation) once() error {
 	opts.Stop = g.stopCh
 	opts.Checkpointing = &engine.Checkpointing{Interval: g.w.opts.Interval, Restore: restore, Complete: g.complete}
 	g.failed = nil
-	_, err = engine.Run(g.ctx, g.graph, opts)
+	_, err = engine.Run(g.attempt, g.graph, opts)
 	if err != nil {
 		g.w.abort()
 	}
 	if g.failed != nil {
-		g.ctx, g.cancel = context.WithCancel(context.Background())
 		return g.failed
 	}
 	return err
 }
 
-// report tells the worker's observer how long it did not process.
+// newRunName is a fresh name for an attempt.
+func newRunName() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return hex.EncodeToString(b)
+}
+
+// report tells the worker's status and observer how long it did not process.
 func (g *generation) report() {
+	pause := time.Since(g.pausedAt)
+	g.w.rep.assigned(g.owned, g.units, pause)
 	if f := g.w.opts.Rebalanced; f != nil {
-		f(time.Since(g.pausedAt), g.owned)
+		f(pause, g.owned)
 	}
 }
 
@@ -220,7 +255,7 @@ func (g *generation) build() error {
 			for _, u := range units {
 				names[u.sub] = u.String()
 			}
-			out := &engine.Node{Name: x.Edge.From.Name + " -> " + x.Topic, Parallelism: n, Operator: func(sub int) (op.Operator, error) {
+			out := &engine.Node{Name: exchangeOutName(x), Parallelism: n, Operator: func(sub int) (op.Operator, error) {
 				return newExchangeOut(x, l.KeyGroups, names[sub], g.box)
 			}}
 			g.graph.Nodes = append(g.graph.Nodes, out)
@@ -233,6 +268,15 @@ func (g *generation) build() error {
 // inputs makes the sources of stage st over the owned partitions, one per input, and the
 // stage's units.
 func (g *generation) inputs(st *Stage) ([]source.Source, []*unit, error) {
+	if st.Splits != "" {
+		splits := g.owned[st.Splits]
+		src := &subset{Source: st.Source.Source, parts: splits}
+		units := make([]*unit, len(splits))
+		for i, p := range splits {
+			units[i] = &unit{stage: st, topic: st.Splits, partition: p, sub: i, index: i, offsetOf: splitOffset}
+		}
+		return []source.Source{src}, units, nil
+	}
 	if !st.Keyed() {
 		own := map[string]map[int32]bool{}
 		for t, ps := range g.owned {
@@ -257,7 +301,7 @@ func (g *generation) inputs(st *Stage) ([]source.Source, []*unit, error) {
 	if len(kgs) == 0 {
 		return nil, nil, nil
 	}
-	src, err := exchange.NewSource(g.ctx, exchange.SourceOptions{Conn: g.w.opts.Conn, Topic: x.Topic, Partitions: kgs,
+	src, err := exchange.NewSource(g.attempt, exchange.SourceOptions{Conn: g.w.opts.Conn, Topic: x.Topic, Partitions: kgs,
 		Schema: x.Schema, Upstream: upstream(x)})
 	if err != nil {
 		return nil, nil, err
@@ -270,13 +314,18 @@ func (g *generation) inputs(st *Stage) ([]source.Source, []*unit, error) {
 }
 
 // upstream lists the units whose markers a reader of exchange x waits for: every partition
-// of the upstream stage's source.
+// of the upstream stage's source, or every split.
 func upstream(x *Exchange) []string {
 	var names []string
-	ks := x.From.Kafka
-	for i := range ks.Partitions() {
-		t, p := ks.Partition(i)
-		names = append(names, fmt.Sprintf("%s/%d", t, p))
+	if ks := x.From.Kafka; ks != nil {
+		for i := range ks.Partitions() {
+			t, p := ks.Partition(i)
+			names = append(names, fmt.Sprintf("%s/%d", t, p))
+		}
+		return names
+	}
+	for p := range x.From.Source.Source.Partitions() {
+		names = append(names, fmt.Sprintf("%s/%d", x.From.Splits, p))
 	}
 	return names
 }

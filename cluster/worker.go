@@ -55,12 +55,12 @@ type Relay struct {
 
 // Outbox keeps the records a Kafka sink handed over at a checkpoint for the transaction
 // that commits it.
-func (r *Relay) Outbox(_ string, checkpoint uint64, records []*kgo.Record) {
+func (r *Relay) Outbox(node string, subtask int, checkpoint uint64, records []*kgo.Record) {
 	r.mu.Lock()
 	box := r.box
 	r.mu.Unlock()
 	if box != nil {
-		box.add(checkpoint, records)
+		box.add(node, subtask, checkpoint, records)
 	}
 }
 
@@ -96,6 +96,9 @@ type worker struct {
 	inTxn bool
 	// topicIDs are the ids of the topics whose offsets the worker commits.
 	topicIDs map[string][16]byte
+	rep      *report
+	// ready is closed once cl is set: the group's callbacks may come before.
+	ready chan struct{}
 }
 
 func newWorker(opts Options) (*worker, error) {
@@ -115,7 +118,8 @@ func newWorker(opts Options) (*worker, error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	return &worker{opts: opts, txnID: "millrace." + opts.Group + "." + opts.Worker, fatal: make(chan error, 1)}, nil
+	return &worker{opts: opts, txnID: "millrace." + opts.Group + "." + opts.Worker, fatal: make(chan error, 1),
+		ready: make(chan struct{})}, nil
 }
 
 func (w *worker) run(ctx context.Context) error {
@@ -132,14 +136,25 @@ func (w *worker) run(ctx context.Context) error {
 		kgo.ConsumeTopics(topics...),
 		kgo.Balancers(kgo.RangeBalancer()), // co-partitions topics with as many partitions
 		kgo.DisableAutoCommit(),
+		// A worker that dies is noticed in 10s, and its units go to the others.
+		kgo.SessionTimeout(10*time.Second),
+		kgo.HeartbeatInterval(time.Second),
 		kgo.TransactionalID(w.txnID),
-		kgo.TransactionTimeout(max(time.Minute, 10*w.opts.Interval)),
+		// A transaction spans one commit; a worker killed in one holds the exchanges'
+		// readers back until the brokers abort it.
+		kgo.TransactionTimeout(max(10*time.Second, 3*w.opts.Interval)),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.RecordPartitioner(partitioner(TopicPrefix(w.opts.Layout.Pipeline))),
 		kgo.OnPartitionsAssigned(w.assigned),
 		kgo.OnPartitionsRevoked(w.revoked),
 		kgo.OnPartitionsLost(w.lost),
 	)
+	pub, err := NewStatusPublisher(ctx, w.opts.Conn, w.opts.Layout.Pipeline)
+	if err != nil {
+		return fmt.Errorf("cluster: %w", err)
+	}
+	defer pub.Close()
+	w.rep = newReport(w, pub)
 	cl, err := kgo.NewClient(kopts...)
 	if err != nil {
 		return fmt.Errorf("cluster: %w", err)
@@ -147,6 +162,13 @@ func (w *worker) run(ctx context.Context) error {
 	// The client only holds the membership; each generation's readers fetch for themselves.
 	cl.PauseFetchTopics(topics...)
 	w.cl = cl
+	close(w.ready)
+	publishing, stopPublishing := context.WithCancel(context.Background())
+	published := make(chan struct{})
+	go func() {
+		defer close(published)
+		w.rep.publish(publishing)
+	}()
 	w.opts.Log.Info("joining", "group", w.opts.Group, "worker", w.opts.Worker, "topics", topics)
 	select {
 	case <-ctx.Done():
@@ -160,6 +182,11 @@ func (w *worker) run(ctx context.Context) error {
 		err = fmt.Errorf("cluster: leave group %s: %w", w.opts.Group, lerr)
 	}
 	w.stopGeneration(false)
+	stopPublishing()
+	<-published
+	if lerr := pub.Leave(leave, w.opts.Worker); lerr != nil {
+		w.opts.Log.Warn("leave the status topic", "err", lerr)
+	}
 	cl.Close()
 	return err
 }

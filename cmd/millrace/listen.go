@@ -57,7 +57,7 @@ func exposedHint(err error) error {
 // the dashboard, the metrics and the advice. The returned function stops them. When the
 // default address is taken it says so and goes on without the server; an address the user
 // gave must work, and so must the security flags.
-func watchRun(cmd *cobra.Command, lf *listenFlags, p *plan.Plan, cfg scale.AdvisorConfig) (*engine.Monitor, *scale.Advisor, func(), error) {
+func watchRun(cmd *cobra.Command, lf *listenFlags, p *plan.Plan, cfg scale.AdvisorConfig, more ...observe.Option) (*engine.Monitor, *scale.Advisor, func(), error) {
 	mon := &engine.Monitor{}
 	cfg.Sources = p.Sources
 	advisor, err := scale.NewAdvisor(cfg)
@@ -76,7 +76,7 @@ func watchRun(cmd *cobra.Command, lf *listenFlags, p *plan.Plan, cfg scale.Advis
 	if lf.addr == "" {
 		return mon, advisor, stopWatching, nil
 	}
-	srv, err := observe.Listen(lf.config(lf.addr), p, mon, observe.WithAdvisor(advisor))
+	srv, err := observe.Listen(lf.config(lf.addr), p, mon, append([]observe.Option{observe.WithAdvisor(advisor)}, more...)...)
 	if err != nil {
 		var bind *net.OpError
 		if !cmd.Flags().Changed("listen") && errors.As(err, &bind) {

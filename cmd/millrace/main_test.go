@@ -238,4 +238,17 @@ func TestEveryExamplePlans(t *testing.T) {
 			t.Errorf("%s: %v", e, err)
 		}
 	}
+	out, err := run(t, "plan", "--cluster", "../../examples/cluster-velocity.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"stage 0: tx", "stage 1: velocity", "reads topic millrace.cluster-velocity.velocity (256 partitions = key groups, by card_id)",
+		"writes velocity.partial -> topic millrace.cluster-velocity.velocity"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plan --cluster does not say %q:\n%s", want, out)
+		}
+	}
+	if _, err := run(t, "plan", "--cluster", "../../examples/kafka-velocity.yaml"); err == nil || !strings.Contains(err.Error(), `sink "dead" writes jsonl files`) {
+		t.Errorf("plan --cluster of a spec with file sinks: %v", err)
+	}
 }

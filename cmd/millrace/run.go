@@ -187,8 +187,21 @@ gzip accepted), answered 202 once they are stored durably under --checkpoint, so
 after the answer loses nothing; the same security flags apply there.
 
 Ctrl-C (or SIGTERM) stops the run with a last checkpoint, from which the next run goes
-on; a second Ctrl-C aborts.`,
+on; a second Ctrl-C aborts.
+
+With --cluster kafka://BROKERS the process is one worker of a cluster: start as many as the
+load needs, anywhere the brokers and the --state store are reached. The plan is cut at each
+keyed exchange into stages (millrace plan --cluster shows them) joined by internal topics
+millrace.PIPELINE.STEP of 256 partitions, one per key group. The consumer group --group
+(default: the pipeline's name) shares the sources' partitions and the key groups among the
+workers; each checkpoint writes every owned unit's state to --state (file://DIR or
+s3://BUCKET/PREFIX) and commits the outputs with the input offsets in one Kafka transaction,
+so a worker that dies is replaced, by whoever the group gives its units, from exactly what
+it committed. A cluster reads Kafka sources and writes Kafka sinks; --worker-id names a
+worker (a restarted worker with its old name fences its former self). Ctrl-C or SIGTERM
+commits a last checkpoint and leaves the group.`,
 		Example: `  millrace run examples/card-velocity.yaml
+  millrace run examples/cluster-velocity.yaml --cluster kafka://localhost:9092 --state s3://bucket/millrace
   millrace run examples/merchant-daily.yaml -p 2 --listen 127.0.0.1:9100
   millrace run examples/card-velocity.yaml --checkpoint-interval 2s
   millrace run examples/card-velocity.yaml -p 1 --autoscale --max-parallelism 4

@@ -13,6 +13,7 @@ import (
 	"millrace/engine"
 	"millrace/kafka"
 	"millrace/objstore"
+	"millrace/observe"
 	"millrace/plan"
 )
 
@@ -65,7 +66,16 @@ func runCluster(cmd *cobra.Command, path string, cf *clusterFlags, lf *listenFla
 	if err != nil {
 		return usageError{err}
 	}
-	mon, _, stopWatching, err := watchRun(cmd, lf, p, advisorConfig(1, 1, autoscaleFlags{}))
+	conn := kafka.Conn{Brokers: brokers}
+	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+	follower, err := cluster.FollowStatus(ctx, conn, layout.Pipeline, log)
+	if err != nil {
+		return err
+	}
+	defer follower.Close()
+	rebalances := observe.NewRebalances()
+	mon, _, stopWatching, err := watchRun(cmd, lf, p, advisorConfig(1, 1, autoscaleFlags{}),
+		observe.WithCluster(observe.Cluster{Workers: follower.Views, Rebalances: rebalances}))
 	if err != nil {
 		return err
 	}
@@ -75,11 +85,11 @@ func runCluster(cmd *cobra.Command, path string, cf *clusterFlags, lf *listenFla
 		return err
 	}
 	eopts.Monitor = mon
-	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
-	opts := cluster.Options{Plan: p, Layout: layout, Relay: relay, Conn: kafka.Conn{Brokers: brokers}, Group: cf.group,
+	opts := cluster.Options{Plan: p, Layout: layout, Relay: relay, Conn: conn, Group: cf.group,
 		Worker: cf.worker, Store: store, Interval: interval, Engine: eopts, Log: log,
 		Rebalanced: func(pause time.Duration, owned map[string][]int32) {
-			log.Info("running", "pause", pause.Round(time.Millisecond), "owned", describeOwned(owned))
+			rebalances.Observe(pause)
+			log.Info("running", "pause", pause.Round(time.Millisecond), "owned", cluster.CompactOwned(cluster.OwnedFrom(layout.Pipeline, owned, nil)))
 		}}
 	run, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
@@ -92,26 +102,4 @@ func runCluster(cmd *cobra.Command, path string, cf *clusterFlags, lf *listenFla
 	}()
 	fmt.Fprintf(cmd.ErrOrStderr(), "worker of cluster %s on %s, state in %s\n", layout.Pipeline, strings.Join(brokers, ","), store)
 	return cluster.Run(run, opts)
-}
-
-// describeOwned says which partitions a worker owns, compactly: tx/0,3 velocity/0-63.
-func describeOwned(owned map[string][]int32) string {
-	var parts []string
-	for t, ps := range owned {
-		var runs []string
-		for i := 0; i < len(ps); {
-			j := i
-			for j+1 < len(ps) && ps[j+1] == ps[j]+1 {
-				j++
-			}
-			if j > i {
-				runs = append(runs, fmt.Sprintf("%d-%d", ps[i], ps[j]))
-			} else {
-				runs = append(runs, fmt.Sprint(ps[i]))
-			}
-			i = j + 1
-		}
-		parts = append(parts, t+"/"+strings.Join(runs, ","))
-	}
-	return strings.Join(parts, " ")
 }

@@ -232,7 +232,7 @@ func keyGroups(lo, hi int32) []int32 {
 //
 //   - save: what a worker does at a checkpoint before its transaction: snapshot the window
 //     step, split the snapshot into the 256 key groups (unitStates), encode each and write
-//     it to the store, eight at a time (save);
+//     it to the store, eight at a time (saveAll);
 //   - restore: what a worker does for the half of the key groups it takes over: read the
 //     committed offsets from the group, read and decode the state objects they name
 //     (restore), spread them over the one subtask of the keyed stage as the engine does

@@ -612,7 +612,7 @@ func runAcrossKafka(b *testing.B, brokers []string, topic string) *windowCount {
 	// The first stage: source, partial aggregate, exchange out; each checkpoint's records in
 	// one transaction.
 	box := newOutbox()
-	out := &engine.Node{Name: partial.Name + " -> " + topic, Parallelism: 1, Operator: func(int) (op.Operator, error) {
+	out := &engine.Node{Name: exchangeOutName(x), Parallelism: 1, Operator: func(int) (op.Operator, error) {
 		return newExchangeOut(x, 256, "tx/0", box)
 	}}
 	if p.Graph.Edges[0].From != tx || p.Graph.Edges[0].To != partial {

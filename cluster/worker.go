@@ -153,7 +153,11 @@ func (w *worker) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("cluster: %w", err)
 	}
-	defer pub.Close()
+	defer func() {
+		if err := pub.Close(); err != nil {
+			w.opts.Log.Warn("close the status publisher", "err", err)
+		}
+	}()
 	w.rep = newReport(w, pub)
 	cl, err := kgo.NewClient(kopts...)
 	if err != nil {

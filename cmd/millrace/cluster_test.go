@@ -256,7 +256,7 @@ func (f *clusterFixture) startWorker(t *testing.T, name string) *workerProc {
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
 			_ = cmd.Process.Kill()
-			<-w.done
+			t.Logf("worker %s, killed at the end of the test: %v", w.name, <-w.done)
 		}
 	})
 	return w
@@ -279,7 +279,9 @@ func (w *workerProc) kill(t *testing.T) {
 	if err := w.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	<-w.done
+	if err := <-w.done; err == nil {
+		t.Fatalf("worker %s exited cleanly after SIGKILL", w.name)
+	}
 }
 
 // waitCommitted waits until topic holds n committed records; a worker that ends by itself
@@ -348,7 +350,7 @@ func TestClusterOfWorkersEqualsOneProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer store.Close()
+	defer func() { _ = store.Close() }()
 	objs, err := store.List(context.Background(), "ctest/state/millrace.ctest.velocity/")
 	if err != nil {
 		t.Fatal(err)
@@ -367,7 +369,7 @@ func (f *clusterFixture) waitTrimmed(t *testing.T, topic string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer fol.Close()
+	defer func() { _ = fol.Close() }()
 	adm := admin(t, f.brokers)
 	for {
 		starts, err := adm.ListStartOffsets(context.Background(), topic)
@@ -391,7 +393,7 @@ func (f *clusterFixture) waitStatus(t *testing.T, workers ...string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer fol.Close()
+	defer func() { _ = fol.Close() }()
 	for {
 		owned, ready := map[string]int{}, 0
 		for _, w := range fol.Workers() {
@@ -501,7 +503,7 @@ func (f *clusterFixture) waitFor(t *testing.T, ok func([]cluster.WorkerStatus) b
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer fol.Close()
+	defer func() { _ = fol.Close() }()
 	for {
 		if ws := fol.Workers(); ok(ws) {
 			return ws

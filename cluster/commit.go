@@ -224,14 +224,20 @@ func (g *generation) unitStates(s *engine.Snapshot, name string) (map[*unit]*uni
 		}
 		byGroup[node] = groups
 	}
+	decoded := map[subtask]engine.SourcePart{}
 	for _, u := range g.units {
 		parts := s.Parts[u.node.Name]
 		if u.sub >= len(parts) || parts[u.sub] == nil {
 			continue // the subtask had not started: nothing to keep
 		}
-		sp, err := engine.DecodeSourcePart(parts[u.sub])
-		if err != nil {
-			return nil, fmt.Errorf("cluster: %s: %w", u, err)
+		key := subtask{u.node.Name, u.sub}
+		sp, ok := decoded[key] // a keyed stage's one source subtask holds every key group
+		if !ok {
+			var err error
+			if sp, err = engine.DecodeSourcePart(parts[u.sub]); err != nil {
+				return nil, fmt.Errorf("cluster: %s: %w", u, err)
+			}
+			decoded[key] = sp
 		}
 		var pos *engine.PartitionPart
 		for i := range sp.Partitions {
@@ -244,6 +250,7 @@ func (g *generation) unitStates(s *engine.Snapshot, name string) (map[*unit]*uni
 		}
 		var off int64 // a split read to its end commits that it is done, at offset 0
 		if pos.Position != nil {
+			var err error
 			if off, err = u.offsetOf(u.index, pos.Position); err != nil {
 				return nil, fmt.Errorf("cluster: %s: %w", u, err)
 			}

@@ -86,6 +86,9 @@ func (w *WindowAgg) Snapshot(id uint64) ([]byte, error) {
 	if w.sess != nil {
 		return w.snapshotSessions(id)
 	}
+	if w.spill != nil && w.spill.store != nil {
+		return w.snapshotSpilling(id)
+	}
 	groups := w.snapGroups[:0]
 	for _, e := range w.timers.Ends() {
 		groups = append(groups, w.byEnd[e]...)
@@ -126,6 +129,12 @@ func (w *WindowAgg) writeState(kind byte, id uint64, groups []uint32, cols []arr
 	}
 	rec := array.NewRecordBatch(w.stateSchema(), cols, int64(len(groups)))
 	defer rec.Release()
+	return w.sealState(kind, id, rec, head)
+}
+
+// sealState writes the snapshot of state rows rec; head, if not nil, writes the fields
+// between the watermark and the rows.
+func (w *WindowAgg) sealState(kind byte, id uint64, rec arrow.RecordBatch, head func(*stateWriter)) ([]byte, error) {
 	sw := newStateWriter(kind, windowAggStateVersion, id, w.StateFingerprint())
 	sw.varint(w.wm)
 	if head != nil {
@@ -142,7 +151,7 @@ func (w *WindowAgg) Restore(state []byte) error {
 	if err := w.restore(state); err != nil {
 		return fmt.Errorf("restore %s aggregation: %w", w.cfg.Window, err)
 	}
-	return nil
+	return w.maybeSpill()
 }
 
 func (w *WindowAgg) restore(state []byte) error {

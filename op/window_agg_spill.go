@@ -5,7 +5,9 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -143,7 +145,13 @@ func (w *WindowAgg) spillWindow(end int64) error {
 func (w *WindowAgg) writeChunks(end int64, groups []uint32) error {
 	s := w.spill
 	if s.store == nil {
-		store, err := spill.Open(s.cfg.Dir, fmt.Sprintf("%s-%d", w.ctx.Node, w.ctx.Subtask), w.ctx.Log)
+		name := strings.Map(func(r rune) rune {
+			if r == '/' || r == '\\' || r == filepath.Separator {
+				return '_'
+			}
+			return r
+		}, w.ctx.Node)
+		store, err := spill.Open(s.cfg.Dir, fmt.Sprintf("%s-%d", name, w.ctx.Subtask), w.ctx.Log)
 		if err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -183,7 +184,14 @@ func TestSpillDirectoryIsRemovedOnClose(t *testing.T) {
 	if entries, err := os.ReadDir(dir); err != nil || len(entries) != 0 {
 		t.Fatalf("before any spill %s holds %d entries (%v)", dir, len(entries), err)
 	}
-	deliver(t, w, msgs[:len(msgs)/2], false)
+	c := NewChain(w) // a chain, as a plan makes, opened with a node name holding a separator
+	if err := c.Open(Context{Node: "views/velocity", Subtask: 3, Mem: mem}); err != nil {
+		t.Fatal(err)
+	}
+	deliver(t, c, msgs[:len(msgs)/2], false)
+	if c.(Spiller).SpilledBytes() != w.SpilledBytes() || w.SpilledBytes() == 0 {
+		t.Fatalf("the chain reports %d bytes on disk, its window aggregate %d", c.(Spiller).SpilledBytes(), w.SpilledBytes())
+	}
 	entries, err := os.ReadDir(dir)
 	if err != nil || len(entries) != 1 {
 		t.Fatalf("after spilling %s holds %d entries, want the store's directory (%v)", dir, len(entries), err)
@@ -192,7 +200,10 @@ func TestSpillDirectoryIsRemovedOnClose(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("the store's directory %s is empty (%v)", entries[0].Name(), err)
 	}
-	if err := w.Close(); err != nil {
+	if !strings.HasPrefix(entries[0].Name(), "views_velocity-3-") {
+		t.Fatalf("the store's directory is %s, want it named after the node and subtask", entries[0].Name())
+	}
+	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
 	if entries, err := os.ReadDir(dir); err != nil || len(entries) != 0 {

@@ -151,7 +151,7 @@ func (w *WindowAgg) Restore(state []byte) error {
 	if err := w.restore(state); err != nil {
 		return fmt.Errorf("restore %s aggregation: %w", w.cfg.Window, err)
 	}
-	return w.maybeSpill()
+	return nil
 }
 
 func (w *WindowAgg) restore(state []byte) error {
@@ -195,6 +195,9 @@ func (w *WindowAgg) restore(state []byte) error {
 	}
 	if w.sess != nil {
 		return w.restoreSessions(slots, rec)
+	}
+	if w.spill != nil {
+		return w.restoreSpilling(rec)
 	}
 	return w.restoreGroups(rec)
 }

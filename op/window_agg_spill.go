@@ -144,18 +144,8 @@ func (w *WindowAgg) spillWindow(end int64) error {
 // store: by key group, at most spillChunkRows a chunk.
 func (w *WindowAgg) writeChunks(end int64, groups []uint32) error {
 	s := w.spill
-	if s.store == nil {
-		name := strings.Map(func(r rune) rune {
-			if r == '/' || r == '\\' || r == filepath.Separator {
-				return '_'
-			}
-			return r
-		}, w.ctx.Node)
-		store, err := spill.Open(s.cfg.Dir, fmt.Sprintf("%s-%d", name, w.ctx.Subtask), w.ctx.Log)
-		if err != nil {
-			return err
-		}
-		s.store = store
+	if err := w.openStore(); err != nil {
+		return err
 	}
 	kgs, err := w.keyGroups(groups)
 	if err != nil {
@@ -190,6 +180,113 @@ func (w *WindowAgg) writeChunks(end int64, groups []uint32) error {
 		lo = hi
 	}
 	return s.store.Write(chunks)
+}
+
+// openStore opens the store at the first spill, in a directory named after the node and
+// subtask.
+func (w *WindowAgg) openStore() error {
+	if w.spill.store != nil {
+		return nil
+	}
+	name := strings.Map(func(r rune) rune {
+		if r == '/' || r == '\\' || r == filepath.Separator {
+			return '_'
+		}
+		return r
+	}, w.ctx.Node)
+	store, err := spill.Open(w.spill.cfg.Dir, fmt.Sprintf("%s-%d", name, w.ctx.Subtask), w.ctx.Log)
+	if err != nil {
+		return err
+	}
+	w.spill.store = store
+	return nil
+}
+
+// restoreSpilling restores the state rows of a snapshot, rec, with the pebble backend. The
+// rows come by window end: windows are opened in memory while the state is at most half the
+// threshold, and the rest go from rec to the store, never opened. Rows in another order are
+// all opened, and then spilled as after a batch. A duplicate group, which the memory backend
+// refuses, is merged when its window fires.
+func (w *WindowAgg) restoreSpilling(rec arrow.RecordBatch) error {
+	n := int64(rec.NumRows())
+	starts := rec.Column(1).(*array.Timestamp).TimestampValues()
+	if !slices.IsSorted(starts) {
+		if err := w.restoreGroups(rec); err != nil {
+			return err
+		}
+		return w.maybeSpill()
+	}
+	lo := int64(0)
+	for ; lo < n && w.StateBytes() <= w.spill.cfg.Above/2; lo = windowRows(starts, lo) {
+		part := rec.NewSlice(lo, windowRows(starts, lo))
+		err := w.restoreGroups(part)
+		part.Release()
+		if err != nil {
+			return err
+		}
+	}
+	for ; lo < n; lo = windowRows(starts, lo) {
+		part := rec.NewSlice(lo, windowRows(starts, lo))
+		err := w.spillRows(part)
+		part.Release()
+		if err != nil {
+			return err
+		}
+	}
+	return w.maybeSpill() // the last window opened may have taken the state over the threshold
+}
+
+// windowRows returns the end of the run of rows from lo on that share lo's window start.
+func windowRows(starts []arrow.Timestamp, lo int64) int64 {
+	hi := lo + 1
+	for hi < int64(len(starts)) && starts[hi] == starts[lo] {
+		hi++
+	}
+	return hi
+}
+
+// spillRows writes state rows of one window, rec, to the store, by key group.
+func (w *WindowAgg) spillRows(rec arrow.RecordBatch) error {
+	start := int64(rec.Column(1).(*array.Timestamp).Value(0))
+	end := w.cfg.Window.End(start)
+	if err := w.openStore(); err != nil {
+		return err
+	}
+	owner := w.spill.cfg.KeyGroup
+	if owner == nil {
+		owner = func([]arrow.Array) ([]int, error) { return make([]int, rec.NumRows()), nil }
+	}
+	kgs, err := w.owners(rec, spill.MaxKeyGroup+1, owner)
+	if err != nil {
+		return fmt.Errorf("spill the window ending %d: %w", end, err)
+	}
+	order := make([]int32, len(kgs))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortStableFunc(order, func(a, b int32) int { return cmp.Compare(kgs[a], kgs[b]) })
+	mem := allocator(w.ctx)
+	sorted, err := takeRows(mem, rec, order)
+	if err != nil {
+		return fmt.Errorf("spill the window ending %d: %w", end, err)
+	}
+	defer sorted.Release()
+	var chunks []spill.Chunk
+	for lo := 0; lo < len(order); {
+		kg := kgs[order[lo]]
+		hi := lo + 1
+		for hi < len(order) && hi-lo < spillChunkRows && kgs[order[hi]] == kg {
+			hi++
+		}
+		v, err := encodeChunk(sorted.NewSlice(int64(lo), int64(hi)))
+		if err != nil {
+			return fmt.Errorf("spill the window ending %d, key group %d: %w", end, kg, err)
+		}
+		chunks = append(chunks, spill.Chunk{End: end, KeyGroup: kg, Value: v})
+		lo = hi
+	}
+	w.timers.Add(end)
+	return w.spill.store.Write(chunks)
 }
 
 // keyGroups returns the key group of each group's key.

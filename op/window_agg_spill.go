@@ -62,7 +62,10 @@ type spiller struct {
 	cfg   SpillConfig
 	store *spill.Store // opened at the first spill
 	// ids maps key ids to the groups of the window being read back.
-	ids    map[uint32]uint32
+	ids map[uint32]uint32
+	// spills counts per window end the times groups of the window were written: a window
+	// written once holds each key once, so its chunks are already a snapshot's rows.
+	spills map[int64]int
 	kgs    []int
 	order  []int
 	groups []uint32
@@ -179,7 +182,19 @@ func (w *WindowAgg) writeChunks(end int64, groups []uint32) error {
 		chunks = append(chunks, spill.Chunk{End: end, KeyGroup: kg, Value: v})
 		lo = hi
 	}
-	return s.store.Write(chunks)
+	return w.writeWindow(end, chunks)
+}
+
+// writeWindow writes one spill of the window ending at end.
+func (w *WindowAgg) writeWindow(end int64, chunks []spill.Chunk) error {
+	if err := w.spill.store.Write(chunks); err != nil {
+		return err
+	}
+	if w.spill.spills == nil {
+		w.spill.spills = map[int64]int{}
+	}
+	w.spill.spills[end]++
+	return nil
 }
 
 // openStore opens the store at the first spill, in a directory named after the node and
@@ -286,7 +301,7 @@ func (w *WindowAgg) spillRows(rec arrow.RecordBatch) error {
 		lo = hi
 	}
 	w.timers.Add(end)
-	return w.spill.store.Write(chunks)
+	return w.writeWindow(end, chunks)
 }
 
 // keyGroups returns the key group of each group's key.
@@ -430,6 +445,7 @@ func (w *WindowAgg) fireSpilling(out Collector) error {
 		if err := w.spill.store.Delete(e); err != nil {
 			return err
 		}
+		delete(w.spill.spills, e)
 	}
 	return w.maybeSpill()
 }
@@ -507,8 +523,33 @@ func (w *WindowAgg) readBack(end int64, use func(groups []uint32) error) error {
 	return nil
 }
 
+// readRows hands the state rows of the window ending at end, as they are on disk, to use,
+// which must retain what it keeps.
+func (w *WindowAgg) readRows(end int64, use func(arrow.RecordBatch)) error {
+	mem := allocator(w.ctx)
+	err := w.spill.store.Scan(end, func(kg int, value []byte) error {
+		r, err := ipc.NewReader(bytes.NewReader(bytes.Clone(value)), ipc.WithSchema(w.stateSchema()), ipc.WithAllocator(mem))
+		if err != nil {
+			return fmt.Errorf("key group %d: decode state rows: %w", kg, err)
+		}
+		defer r.Release()
+		for r.Next() {
+			use(r.RecordBatch())
+		}
+		if err := r.Err(); err != nil {
+			return fmt.Errorf("key group %d: decode state rows: %w", kg, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("read the window ending %d: %w", end, err)
+	}
+	return nil
+}
+
 // snapshotSpilling is Snapshot of tumbling and hopping windows with state on disk: the rows
-// of every window, by window end, those of a spilled window read back.
+// of every window, by window end, those of a spilled window read back (merged, unless the
+// window was written once and has nothing in memory).
 func (w *WindowAgg) snapshotSpilling(id uint64) ([]byte, error) {
 	mem := allocator(w.ctx)
 	var parts []arrow.RecordBatch
@@ -531,9 +572,12 @@ func (w *WindowAgg) snapshotSpilling(id uint64) ([]byte, error) {
 	}
 	for _, e := range slices.Clone(w.timers.Ends()) {
 		var err error
-		if w.spilled(e) {
+		switch {
+		case w.spilled(e) && w.spill.spills[e] == 1 && len(w.byEnd[e]) == 0:
+			err = w.readRows(e, func(rec arrow.RecordBatch) { rec.Retain(); parts = append(parts, rec) })
+		case w.spilled(e):
 			err = w.readBack(e, take)
-		} else {
+		default:
 			err = take(w.byEnd[e])
 		}
 		if err != nil {

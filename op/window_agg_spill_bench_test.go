@@ -14,15 +14,25 @@ import (
 	"millrace/window"
 )
 
-// BenchmarkWindowAggSpill holds about 100 MB of state (StateBytes of the memory backend):
-// 4 one-minute tumbling windows of 160K cards each, with count(*), sum(amount) and
-// approx_count_distinct(merchant), and compares the backends. fire folds every row and then
-// fires every window, reporting the live heap's peak (sampled after a collection every 4
-// batches) and what was on disk at most; snapshot+restore is the pause of moving the state
-// to another worker: Snapshot, then Restore into a fresh operator of the same backend (which
-// spills again). The pebble backend spills above 16 MiB. Run it with -benchtime 1x.
+// BenchmarkWindowAggSpill holds about 10 MB and 100 MB of state (StateBytes of the memory
+// backend): 4 one-minute tumbling windows of 16K or 160K cards each, two rows per card and
+// window, with count(*), sum(amount) and approx_count_distinct(merchant), and compares the
+// backends. fire folds every row and then fires every window, reporting the live heap's
+// peak (sampled after a collection every 4 batches) and what was on disk at most;
+// snapshot+restore is the pause of moving the state to another worker: Snapshot, then
+// Restore into a fresh operator of the same backend. The pebble backend spills above a
+// sixth of the state. Run it with -benchtime 1x.
 func BenchmarkWindowAggSpill(b *testing.B) {
-	const windows, cards, batch = 4, 160_000, 1 << 15
+	for _, size := range []struct {
+		name  string
+		cards int
+	}{{"10MB", 16_000}, {"100MB", 160_000}} {
+		b.Run(size.name, func(b *testing.B) { benchWindowAggSpill(b, size.cards, int64(size.cards)*100) })
+	}
+}
+
+func benchWindowAggSpill(b *testing.B, cards int, above int64) {
+	const windows, batch = 4, 1 << 15
 	r := rand.New(rand.NewPCG(5, 6))
 	t0 := int64(1_700_000_000_000) / 60_000 * 60_000
 	var recs []arrow.RecordBatch
@@ -55,7 +65,7 @@ func BenchmarkWindowAggSpill(b *testing.B) {
 	open := func(b *testing.B, pebble bool) *WindowAgg {
 		cfg := WindowAggConfig{Window: spec, Keys: 1, Time: 1, Phase: Single, Calls: calls}
 		if pebble {
-			cfg.Spill = &SpillConfig{Dir: b.TempDir(), Above: 16 << 20, KeyGroup: cardOwner(256)}
+			cfg.Spill = &SpillConfig{Dir: b.TempDir(), Above: above, KeyGroup: cardOwner(256)}
 		}
 		w, err := NewWindowAgg(cfg)
 		if err != nil {

@@ -28,6 +28,13 @@ import (
 // keyLen is the length of every key.
 const keyLen = 8 + 2 + 8
 
+// The memory a store takes for itself: its block cache, and each of its (at most two)
+// memtables.
+const (
+	cacheSize    = 1 << 20
+	memTableSize = 2 << 20
+)
+
 // MaxKeyGroup is the largest key group a key holds.
 const MaxKeyGroup = 1<<16 - 1
 
@@ -62,6 +69,10 @@ func Open(parent, prefix string, log *slog.Logger) (*Store, error) {
 	opts := &pebble.Options{
 		DisableWAL: true, // a cache of state the checkpoints hold: nothing to recover
 		Logger:     logger{log: log.With("spill", dir)},
+		// Chunks are written once and read once, in key order: a small block cache and
+		// memtable keep the store's own memory, outside the state it holds, to a few MiB.
+		CacheSize:    cacheSize,
+		MemTableSize: memTableSize,
 	}
 	db, err := pebble.Open(dir, opts)
 	if err != nil {

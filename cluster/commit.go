@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+	"golang.org/x/sync/errgroup"
 
 	"millrace/engine"
 	"millrace/exchange"
@@ -51,6 +52,20 @@ func (w *worker) ensureTopics(ctx context.Context) error {
 	}
 	if _, err := kafka.EnsureTopic(ctx, w.opts.Conn, checkpointsTopic(w.opts.Layout.Pipeline), 1); err != nil {
 		return fmt.Errorf("cluster: %w", err)
+	}
+	for _, st := range w.opts.Layout.Stages {
+		if st.Splits == "" {
+			continue
+		}
+		want := st.Source.Source.Partitions()
+		n, err := kafka.EnsureTopic(ctx, w.opts.Conn, st.Splits, int32(want))
+		if err != nil {
+			return fmt.Errorf("cluster: %w", err)
+		}
+		if n != want {
+			return fmt.Errorf("cluster: source %s has %d splits, but topic %s that hands them out has %d partitions: the input changed since the cluster began (delete the topic to start over)",
+				st.Name, want, st.Splits, n)
+		}
 	}
 	// Offset commits of newer brokers name topics by id.
 	topics, err := adm.ListTopics(ctx, w.opts.Layout.Topics()...)
@@ -117,12 +132,6 @@ func (g *generation) commit(s *engine.Snapshot) error {
 	if g.failed != nil {
 		return g.failed // the run ends; nothing after a checkpoint that failed commits
 	}
-	if !s.Last && g.stopped() {
-		// The run is stopping: some subtasks may have finished, their final parts
-		// standing in this checkpoint while their records wait for the last one. The last
-		// checkpoint commits it all.
-		return nil
-	}
 	ctx := g.attempt
 	t0 := time.Now()
 	name := fmt.Sprintf("%s-%s-%d", g.w.opts.Worker, g.runName, s.ID)
@@ -130,43 +139,12 @@ func (g *generation) commit(s *engine.Snapshot) error {
 	if err != nil {
 		return err
 	}
-	offsets := map[string]map[int32]kmsg.TxnOffsetCommitRequestTopicPartition{}
-	var mu sync.Mutex
-	var firstErr error
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 8)
-	for u, st := range states {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			meta, err := g.save(ctx, u, st)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				if firstErr == nil {
-					firstErr = err
-				}
-				return
-			}
-			p := kmsg.NewTxnOffsetCommitRequestTopicPartition()
-			p.Partition, p.Offset, p.LeaderEpoch, p.Metadata = u.partition, st.Offset, -1, &meta
-			if offsets[u.topic] == nil {
-				offsets[u.topic] = map[int32]kmsg.TxnOffsetCommitRequestTopicPartition{}
-			}
-			offsets[u.topic][u.partition] = p
-		}()
-	}
-	wg.Wait()
-	if firstErr != nil {
-		return firstErr
+	offsets, err := g.saveAll(ctx, states)
+	if err != nil {
+		return err
 	}
 	t1 := time.Now()
-	records := g.box.take(s.ID)
-	if s.Last {
-		records = g.box.takeAll()
-	}
+	records := g.box.take(s)
 	records = append(records, g.w.checkpointRecord(name, len(states)))
 	if err := g.w.transact(ctx, records, offsets); err != nil {
 		return fmt.Errorf("cluster: checkpoint %s: %w", name, err)
@@ -175,6 +153,36 @@ func (g *generation) commit(s *engine.Snapshot) error {
 	g.retain(ctx, s.ID, states)
 	g.w.opts.Log.Debug("committed", "checkpoint", name, "units", len(states), "records", len(records), "save", t1.Sub(t0), "transaction", time.Since(t1))
 	return nil
+}
+
+// saveAll writes the units' states, eight at a time, and returns the offsets to commit
+// with them; the first failure stops the rest.
+func (g *generation) saveAll(ctx context.Context, states map[*unit]*unitState) (map[string]map[int32]kmsg.TxnOffsetCommitRequestTopicPartition, error) {
+	offsets := map[string]map[int32]kmsg.TxnOffsetCommitRequestTopicPartition{}
+	var mu sync.Mutex
+	eg, ctx := errgroup.WithContext(ctx)
+	eg.SetLimit(8)
+	for u, st := range states {
+		eg.Go(func() error {
+			meta, err := g.save(ctx, u, st)
+			if err != nil {
+				return err
+			}
+			p := kmsg.NewTxnOffsetCommitRequestTopicPartition()
+			p.Partition, p.Offset, p.LeaderEpoch, p.Metadata = u.partition, st.Offset, -1, &meta
+			mu.Lock()
+			defer mu.Unlock()
+			if offsets[u.topic] == nil {
+				offsets[u.topic] = map[int32]kmsg.TxnOffsetCommitRequestTopicPartition{}
+			}
+			offsets[u.topic][u.partition] = p
+			return nil
+		})
+	}
+	if err := eg.Wait(); err != nil {
+		return nil, err
+	}
+	return offsets, nil
 }
 
 // save writes a unit's state and returns the name of the checkpoint that holds it.
@@ -231,12 +239,14 @@ func (g *generation) unitStates(s *engine.Snapshot, name string) (map[*unit]*uni
 				pos = &sp.Partitions[i]
 			}
 		}
-		if pos == nil || pos.Position == nil {
+		if pos == nil || (pos.Position == nil && !pos.Done) {
 			continue // never opened: nothing read, nothing to commit
 		}
-		off, err := u.offsetOf(u.index, pos.Position)
-		if err != nil {
-			return nil, fmt.Errorf("cluster: %s: %w", u, err)
+		var off int64 // a split read to its end commits that it is done, at offset 0
+		if pos.Position != nil {
+			if off, err = u.offsetOf(u.index, pos.Position); err != nil {
+				return nil, fmt.Errorf("cluster: %s: %w", u, err)
+			}
 		}
 		st := &unitState{Pipeline: g.w.opts.Layout.Pipeline, Stage: u.stage.Name, Topic: u.topic, Partition: u.partition,
 			Checkpoint: name, Offset: off, Watermark: sp.Watermark, Position: *pos, Parts: map[string][]byte{}}

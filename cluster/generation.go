@@ -255,7 +255,7 @@ func (g *generation) build() error {
 			for _, u := range units {
 				names[u.sub] = u.String()
 			}
-			out := &engine.Node{Name: x.Edge.From.Name + " -> " + x.Topic, Parallelism: n, Operator: func(sub int) (op.Operator, error) {
+			out := &engine.Node{Name: exchangeOutName(x), Parallelism: n, Operator: func(sub int) (op.Operator, error) {
 				return newExchangeOut(x, l.KeyGroups, names[sub], g.box)
 			}}
 			g.graph.Nodes = append(g.graph.Nodes, out)
@@ -268,6 +268,15 @@ func (g *generation) build() error {
 // inputs makes the sources of stage st over the owned partitions, one per input, and the
 // stage's units.
 func (g *generation) inputs(st *Stage) ([]source.Source, []*unit, error) {
+	if st.Splits != "" {
+		splits := g.owned[st.Splits]
+		src := &subset{Source: st.Source.Source, parts: splits}
+		units := make([]*unit, len(splits))
+		for i, p := range splits {
+			units[i] = &unit{stage: st, topic: st.Splits, partition: p, sub: i, index: i, offsetOf: splitOffset}
+		}
+		return []source.Source{src}, units, nil
+	}
 	if !st.Keyed() {
 		own := map[string]map[int32]bool{}
 		for t, ps := range g.owned {
@@ -305,13 +314,18 @@ func (g *generation) inputs(st *Stage) ([]source.Source, []*unit, error) {
 }
 
 // upstream lists the units whose markers a reader of exchange x waits for: every partition
-// of the upstream stage's source.
+// of the upstream stage's source, or every split.
 func upstream(x *Exchange) []string {
 	var names []string
-	ks := x.From.Kafka
-	for i := range ks.Partitions() {
-		t, p := ks.Partition(i)
-		names = append(names, fmt.Sprintf("%s/%d", t, p))
+	if ks := x.From.Kafka; ks != nil {
+		for i := range ks.Partitions() {
+			t, p := ks.Partition(i)
+			names = append(names, fmt.Sprintf("%s/%d", t, p))
+		}
+		return names
+	}
+	for p := range x.From.Source.Source.Partitions() {
+		names = append(names, fmt.Sprintf("%s/%d", x.From.Splits, p))
 	}
 	return names
 }

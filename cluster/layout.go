@@ -29,9 +29,12 @@ type Stage struct {
 	Name string
 	// Nodes are the plan's nodes of the stage, in graph order.
 	Nodes []*engine.Node
-	// Source is the Kafka source of a first stage, Kafka its connector; nil in a keyed stage.
+	// Source is the source node of a first stage; nil in a keyed stage. Kafka is its
+	// connector when it reads Kafka; otherwise the source is bounded (files) and its
+	// partitions, the splits, are handed out as the partitions of the topic Splits.
 	Source *engine.Node
 	Kafka  *kafka.Source
+	Splits string
 	// Inputs are the exchanges a keyed stage reads.
 	Inputs []*Exchange
 	// edges are the plan's edges between nodes of the stage.
@@ -102,11 +105,16 @@ func Cut(p *plan.Plan) (*Layout, error) {
 			if st.Source != nil {
 				return nil, fmt.Errorf("cluster: sources %q and %q feed one stage: a cluster runs a view over two sources only behind a keyed exchange", st.Source.Name, n.Name)
 			}
-			ks, ok := n.Source.(*kafka.Source)
-			if !ok {
-				return nil, fmt.Errorf("cluster: source %q is not a Kafka topic: a cluster reads its inputs from Kafka", n.Name)
+			st.Source, st.Name = n, n.Name
+			switch src := n.Source.(type) {
+			case *kafka.Source:
+				st.Kafka = src
+			default:
+				if !src.Capabilities().Bounded || !src.Capabilities().Resumable {
+					return nil, fmt.Errorf("cluster: source %q is neither a Kafka topic nor bounded and resumable: a cluster cannot share it among workers", n.Name)
+				}
+				st.Splits = TopicPrefix(l.Pipeline) + "splits." + n.Name
 			}
-			st.Source, st.Kafka, st.Name = n, ks, n.Name
 		}
 	}
 	stage := func(n *engine.Node) *Stage { return byRoot[find(stageOf[n])] }
@@ -173,8 +181,11 @@ func describeOutput(o plan.Output) string {
 func (l *Layout) Topics() []string {
 	var topics []string
 	for _, st := range l.Stages {
-		if st.Kafka != nil {
+		switch {
+		case st.Kafka != nil:
 			topics = append(topics, st.Kafka.Topics()...)
+		case st.Splits != "":
+			topics = append(topics, st.Splits)
 		}
 	}
 	for _, x := range l.Exchanges {
@@ -190,8 +201,12 @@ func (l *Layout) Print(w io.Writer) error {
 	fmt.Fprintf(&b, "cluster of pipeline %s: %d stage(s), group %s, %d key groups\n", l.Pipeline, len(l.Stages), l.Pipeline, l.KeyGroups)
 	for i, st := range l.Stages {
 		fmt.Fprintf(&b, "\nstage %d: %s\n", i, st.Name)
-		if st.Kafka != nil {
+		switch {
+		case st.Kafka != nil:
 			fmt.Fprintf(&b, "  reads kafka topic(s) %s: one subtask per partition a worker owns\n", strings.Join(st.Kafka.Topics(), ", "))
+		case st.Splits != "":
+			fmt.Fprintf(&b, "  reads %d split(s) of source %s, handed out as the partitions of topic %s: one subtask per split a worker owns\n",
+				st.Source.Source.Partitions(), st.Name, st.Splits)
 		}
 		for _, x := range st.Inputs {
 			fmt.Fprintf(&b, "  reads topic %s (%d partitions = key groups, by %s)\n", x.Topic, l.KeyGroups, strings.Join(x.Edge.Key, ", "))

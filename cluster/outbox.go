@@ -2,13 +2,12 @@ package cluster
 
 import (
 	"fmt"
-	"maps"
-	"slices"
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"millrace/engine"
 	"millrace/exchange"
 	"millrace/op"
 )
@@ -18,40 +17,49 @@ import (
 type outbox struct {
 	mu   sync.Mutex
 	byID map[uint64][]*kgo.Record
+	// finals are the records each subtask handed over as it finished, by node and subtask:
+	// they go with the first checkpoint in which its final state stands for it.
+	finals map[subtask][]*kgo.Record
 }
 
-func newOutbox() *outbox { return &outbox{byID: map[uint64][]*kgo.Record{}} }
+type subtask struct {
+	node string
+	sub  int
+}
 
-// add keeps records for checkpoint id (op.FinalCheckpoint for a subtask's last part).
-func (o *outbox) add(id uint64, records []*kgo.Record) {
+func newOutbox() *outbox {
+	return &outbox{byID: map[uint64][]*kgo.Record{}, finals: map[subtask][]*kgo.Record{}}
+}
+
+// add keeps records of a node's subtask for checkpoint id (op.FinalCheckpoint for the
+// subtask's last part).
+func (o *outbox) add(node string, sub int, id uint64, records []*kgo.Record) {
 	if len(records) == 0 {
 		return
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	if id == op.FinalCheckpoint {
+		k := subtask{node, sub}
+		o.finals[k] = append(o.finals[k], records...)
+		return
+	}
 	o.byID[id] = append(o.byID[id], records...)
 }
 
-// take removes and returns the records of checkpoint id.
-func (o *outbox) take(id uint64) []*kgo.Record {
+// take removes and returns the records that belong to checkpoint s: those of its id and
+// the final ones of every subtask whose final state s holds.
+func (o *outbox) take(s *engine.Snapshot) []*kgo.Record {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	recs := o.byID[id]
-	delete(o.byID, id)
-	return recs
-}
-
-// takeAll removes and returns every record held, for the last checkpoint of a run, which
-// holds everyone's final state: the records of checkpoints skipped while the run stopped
-// and those the subtasks handed over as they finished.
-func (o *outbox) takeAll() []*kgo.Record {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	var recs []*kgo.Record
-	for _, id := range slices.Sorted(maps.Keys(o.byID)) {
-		recs = append(recs, o.byID[id]...)
+	recs := o.byID[s.ID]
+	delete(o.byID, s.ID)
+	for k, fin := range o.finals {
+		if f := s.Finished[k.node]; k.sub < len(f) && f[k.sub] {
+			recs = append(recs, fin...)
+			delete(o.finals, k)
+		}
 	}
-	clear(o.byID)
 	return recs
 }
 
@@ -65,6 +73,8 @@ type exchangeOut struct {
 	unit      string // the upstream unit the subtask runs, named in every record
 	box       *outbox
 	key       []int
+	node      string
+	sub       int
 
 	buf            []*kgo.Record
 	watermark      int64
@@ -74,6 +84,7 @@ type exchangeOut struct {
 
 func newExchangeOut(x *Exchange, keyGroups int, unit string, box *outbox) (*exchangeOut, error) {
 	o := &exchangeOut{x: x, keyGroups: keyGroups, unit: unit, box: box, watermark: op.MinWatermark}
+	o.node = exchangeOutName(x)
 	for _, k := range x.Edge.Key {
 		i := x.Schema.FieldIndices(k)
 		if len(i) != 1 {
@@ -82,6 +93,12 @@ func newExchangeOut(x *Exchange, keyGroups int, unit string, box *outbox) (*exch
 		o.key = append(o.key, i[0])
 	}
 	return o, nil
+}
+
+// Open learns the subtask.
+func (o *exchangeOut) Open(ctx op.Context) error {
+	o.sub = ctx.Subtask
+	return nil
 }
 
 // Process encodes rec's rows by key group.
@@ -109,10 +126,13 @@ func (o *exchangeOut) Snapshot(id uint64) ([]byte, error) {
 		o.buf = append(o.buf, exchange.Markers(o.x.Topic, o.keyGroups, o.unit, o.watermark)...)
 		o.markedThrough, o.markedAnything = o.watermark, true
 	}
-	o.box.add(id, o.buf)
+	o.box.add(o.node, o.sub, id, o.buf)
 	o.buf = nil
 	return nil, nil
 }
 
 // Restore has nothing to load: Snapshot keeps no state.
 func (o *exchangeOut) Restore([]byte) error { return nil }
+
+// exchangeOutName names the node at the upstream end of exchange x.
+func exchangeOutName(x *Exchange) string { return x.Edge.From.Name + " -> " + x.Topic }

@@ -62,12 +62,11 @@ func (r *report) assigned(owned map[string][]int32, units []*unit, pause time.Du
 	r.mu.Lock()
 	r.owned, r.units, r.pause = owned, units, pause
 	r.rebalances++
-	r.waiting = ""
 	r.mu.Unlock()
 	r.poke()
 }
 
-// committed records a checkpoint that committed.
+// committed records a checkpoint that committed: the worker waits for nothing.
 func (r *report) committed(id uint64, units int) {
 	r.mu.Lock()
 	r.checkpoint = &CheckpointStatus{ID: id, At: time.Now(), Units: units}

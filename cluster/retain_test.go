@@ -18,7 +18,7 @@ func TestCleanKeepsTheTwoCheckpointsAUnitMayRestore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer store.Close()
+	defer func() { _ = store.Close() }()
 	w := &worker{opts: Options{Store: store, Layout: &Layout{Pipeline: "p", KeyGroups: 256}, Log: slog.New(slog.DiscardHandler)}}
 	u := &unit{stage: &Stage{Name: "tx"}, topic: "tx", partition: 3}
 	other := &unit{stage: &Stage{Name: "tx"}, topic: "tx", partition: 4}

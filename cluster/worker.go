@@ -55,12 +55,12 @@ type Relay struct {
 
 // Outbox keeps the records a Kafka sink handed over at a checkpoint for the transaction
 // that commits it.
-func (r *Relay) Outbox(_ string, checkpoint uint64, records []*kgo.Record) {
+func (r *Relay) Outbox(node string, subtask int, checkpoint uint64, records []*kgo.Record) {
 	r.mu.Lock()
 	box := r.box
 	r.mu.Unlock()
 	if box != nil {
-		box.add(checkpoint, records)
+		box.add(node, subtask, checkpoint, records)
 	}
 }
 
@@ -136,6 +136,9 @@ func (w *worker) run(ctx context.Context) error {
 		kgo.ConsumeTopics(topics...),
 		kgo.Balancers(kgo.RangeBalancer()), // co-partitions topics with as many partitions
 		kgo.DisableAutoCommit(),
+		// A worker that dies is noticed in 10s, and its units go to the others.
+		kgo.SessionTimeout(10*time.Second),
+		kgo.HeartbeatInterval(time.Second),
 		kgo.TransactionalID(w.txnID),
 		// A transaction spans one commit; a worker killed in one holds the exchanges'
 		// readers back until the brokers abort it.
@@ -150,7 +153,11 @@ func (w *worker) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("cluster: %w", err)
 	}
-	defer pub.Close()
+	defer func() {
+		if err := pub.Close(); err != nil {
+			w.opts.Log.Warn("close the status publisher", "err", err)
+		}
+	}()
 	w.rep = newReport(w, pub)
 	cl, err := kgo.NewClient(kopts...)
 	if err != nil {

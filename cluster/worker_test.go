@@ -155,7 +155,7 @@ func workerOptions(t *testing.T, brokers []string, stateDir, name string) Option
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { store.Close() })
+	t.Cleanup(func() { _ = store.Close() })
 	eopts := engine.DefaultOptions()
 	eopts.Monitor = &engine.Monitor{}
 	return Options{Plan: p, Layout: l, Relay: relay, Conn: kafka.Conn{Brokers: brokers}, Worker: name, Store: store,

@@ -41,6 +41,10 @@ type Snapshot struct {
 	// finished (Final or stopped): its Committers' parts were taken with
 	// op.FinalCheckpoint. It is the last checkpoint of the run.
 	Last bool
+	// Finished says, for each node, which subtasks' parts are the state they finished with
+	// (op.FinalCheckpoint for Committers), which stands for them in every checkpoint
+	// after they finished.
+	Finished map[string][]bool
 	// Parts holds each node's state, one entry per subtask (nil where a subtask keeps
 	// none): a source's positions, an operator's state, a sink's pre-committed files.
 	Parts map[string][][]byte
@@ -220,11 +224,12 @@ func (c *coordinator) start() {
 	}
 	id := c.next
 	c.next++
-	c.inflight = &Snapshot{ID: id, Taken: time.Now(), Parts: map[string][][]byte{}}
+	c.inflight = &Snapshot{ID: id, Taken: time.Now(), Parts: map[string][][]byte{}, Finished: map[string][]bool{}}
 	c.missing = c.subtasks
 	for n, flags := range c.acked {
 		clear(flags)
 		c.inflight.Parts[n.Name] = make([][]byte, n.Parallelism)
+		c.inflight.Finished[n.Name] = make([]bool, n.Parallelism)
 		for sub, fin := range c.finished[n] {
 			if fin {
 				c.fill(c.finals[n][sub])
@@ -275,6 +280,7 @@ func (c *coordinator) fill(a ack) {
 	}
 	c.acked[a.node][a.sub] = true
 	c.inflight.Parts[a.node.Name][a.sub] = a.state
+	c.inflight.Finished[a.node.Name][a.sub] = a.final
 	c.wms[a.node][a.sub] = a.watermark
 	c.missing--
 }
@@ -294,11 +300,12 @@ func leastWatermarks(wms map[*Node][]int64) map[string]int64 {
 // final completes the checkpoint of everyone's final state and lets Committers publish.
 func (c *coordinator) final() error {
 	s := &Snapshot{ID: c.next, Taken: time.Now(), Parts: map[string][][]byte{},
-		Final: c.r.readCtx.Err() == nil, Last: true}
+		Final: c.r.readCtx.Err() == nil, Last: true, Finished: map[string][]bool{}}
 	c.next++
 	wms := map[*Node][]int64{}
 	for n, finals := range c.finals {
 		s.Parts[n.Name] = make([][]byte, len(finals))
+		s.Finished[n.Name] = slices.Repeat([]bool{true}, len(finals))
 		wms[n] = make([]int64, len(finals))
 		for sub, a := range finals {
 			s.Parts[n.Name][sub], wms[n][sub] = a.state, a.watermark

@@ -466,6 +466,7 @@ func (t *sourceTask) advanceWatermark() error {
 	}
 	wm := int64(op.MaxWatermark)
 	now := t.r.opts.Now()
+	carriedEnd := false // a reader carried the final watermark: its inputs all ended
 	for _, p := range t.parts {
 		if p.done {
 			continue
@@ -476,6 +477,7 @@ func (t *sourceTask) advanceWatermark() error {
 				return nil
 			}
 			wm = min(wm, pw)
+			carriedEnd = carriedEnd || pw == op.MaxWatermark
 			continue
 		}
 		if p.reader != nil && t.policy.IdleTimeout > 0 && now.Sub(p.active) >= t.policy.IdleTimeout {
@@ -486,7 +488,7 @@ func (t *sourceTask) advanceWatermark() error {
 		}
 		wm = min(wm, p.maxTime-t.policy.OutOfOrder)
 	}
-	if wm == op.MaxWatermark || wm <= t.emitted {
+	if (wm == op.MaxWatermark && !carriedEnd) || wm <= t.emitted {
 		return nil
 	}
 	t.emitted = wm

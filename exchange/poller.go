@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"millrace/kafka"
 )
 
 // poller is the one client through which all the readers of a Source fetch. A worker owns
@@ -19,7 +21,7 @@ type poller struct {
 	topic string
 	poll  time.Duration
 	max   int
-	reach *reachability
+	reach *kafka.Reachability
 
 	mu       sync.Mutex
 	cl       *kgo.Client
@@ -49,7 +51,7 @@ func (s *Source) pollerOf() (*poller, error) {
 			return pl, nil
 		}
 	}
-	reach := new(reachability)
+	reach := new(kafka.Reachability)
 	cl, err := s.client(
 		kgo.WithHooks(reach),
 		kgo.ConsumeResetOffset(kgo.NoResetOffset()),

@@ -199,7 +199,7 @@ func (r *reader) Checkpoint() ([]byte, error) {
 // when the broker last said (transaction markers included), and, while the reader's last
 // attempt to connect to a broker failed, why.
 func (r *reader) Progress() source.Progress {
-	p := source.Progress{BytesRead: r.bytes, Waited: r.waited, Offsets: r.offsets, Unreachable: r.poller.reach.unreachable()}
+	p := source.Progress{BytesRead: r.bytes, Waited: r.waited, Offsets: r.offsets, Unreachable: r.poller.reach.Unreachable()}
 	if r.hw >= 0 {
 		p.Lag = max(r.hw-r.next, 0)
 	}

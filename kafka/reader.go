@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -27,34 +25,7 @@ type reader struct {
 	bytes     int64
 	waited    time.Duration
 	offsets   []int64 // the offset of each row of the last batch
-	reach     *reachability
-}
-
-// reachability remembers why the last attempt to connect to a broker failed, until one
-// succeeds. The client retries on its own, so a broker away shows up here, not as an error
-// of a poll.
-type reachability struct {
-	failed atomic.Pointer[string]
-}
-
-var _ kgo.HookBrokerConnect = (*reachability)(nil)
-
-// OnBrokerConnect records a failed connection, or forgets the failure once one succeeds.
-func (r *reachability) OnBrokerConnect(meta kgo.BrokerMetadata, _ time.Duration, _ net.Conn, err error) {
-	if err == nil {
-		r.failed.Store(nil)
-		return
-	}
-	why := fmt.Sprintf("broker %s:%d: %v", meta.Host, meta.Port, err)
-	r.failed.Store(&why)
-}
-
-// unreachable says why the broker cannot be reached, or "" while it can.
-func (r *reachability) unreachable() string {
-	if why := r.failed.Load(); why != nil {
-		return *why
-	}
-	return ""
+	reach     *Reachability
 }
 
 // Read polls for up to BatchRows records, waiting at most the poll interval, and decodes
@@ -122,7 +93,7 @@ func (r *reader) Checkpoint() ([]byte, error) {
 // when the broker last said, and, while the reader's last attempt to connect to a broker
 // failed, why.
 func (r *reader) Progress() source.Progress {
-	p := source.Progress{BytesRead: r.bytes, Waited: r.waited, Offsets: r.offsets, Unreachable: r.reach.unreachable()}
+	p := source.Progress{BytesRead: r.bytes, Waited: r.waited, Offsets: r.offsets, Unreachable: r.reach.Unreachable()}
 	if r.hw >= 0 {
 		p.Lag = max(r.hw-r.next, 0)
 	}

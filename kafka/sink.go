@@ -61,8 +61,8 @@ type SinkOptions struct {
 	// Outbox, when set, makes the sink produce nothing itself: at each checkpoint it hands
 	// the records received since the last one to Outbox, whose caller produces them in its
 	// own transaction (a cluster worker commits them with its input offsets). Delivery is
-	// then that caller's. Outbox is called from the sink's goroutine.
-	Outbox func(checkpoint uint64, records []*kgo.Record)
+	// then that caller's. Outbox is called from the goroutine of the sink's subtask.
+	Outbox func(checkpoint uint64, subtask int, records []*kgo.Record)
 }
 
 // Sink is a sink operator producing one record per row to a Kafka topic: the key and
@@ -235,7 +235,7 @@ func (s *Sink) flush() error {
 func (s *Sink) Snapshot(id uint64) ([]byte, error) {
 	switch {
 	case s.opts.Outbox != nil:
-		s.opts.Outbox(id, s.buf)
+		s.opts.Outbox(id, s.sub, s.buf)
 		s.buf = nil
 	case s.ckpt:
 		if len(s.buf) > 0 {

@@ -299,7 +299,7 @@ func (s *Source) Open(ctx context.Context, partition int, pos []byte) (source.Pa
 	if err != nil {
 		return nil, fmt.Errorf("kafka source: %w", err)
 	}
-	reach := new(reachability)
+	reach := new(Reachability)
 	opts = append(opts,
 		kgo.WithHooks(reach),
 		kgo.ConsumeResetOffset(kgo.NoResetOffset()),

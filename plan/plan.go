@@ -49,7 +49,7 @@ type Options struct {
 	// Outbox, when set, makes Kafka sinks hand each checkpoint's records to it (with the
 	// sink's node name) instead of producing them: a cluster worker produces them in the
 	// transaction that commits its input offsets.
-	Outbox func(node string, checkpoint uint64, records []*kgo.Record)
+	Outbox func(node string, subtask int, checkpoint uint64, records []*kgo.Record)
 	// StateBackend is where window aggregates keep their groups (default MemoryBackend).
 	StateBackend StateBackend
 	// SpillDir is the directory under which the pebble backend makes one store per

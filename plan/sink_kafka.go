@@ -45,7 +45,7 @@ func (b *builder) kafkaSink(k *spec.Sink, name string, from stream) error {
 		does += fmt.Sprintf(", header %s = %s", h.Name, h.Expr.Text)
 	}
 	if outbox := b.opts.Outbox; outbox != nil {
-		opts.Outbox = func(id uint64, recs []*kgo.Record) { outbox(name, id, recs) }
+		opts.Outbox = func(id uint64, sub int, recs []*kgo.Record) { outbox(name, sub, id, recs) }
 	}
 	ctx, cancel := context.WithTimeout(b.ctx, brokerTimeout)
 	defer cancel()

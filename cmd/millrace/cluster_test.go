@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math/rand/v2"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +17,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -81,11 +84,44 @@ func newClusterFixture(t *testing.T, rows int, partitions int32) *clusterFixture
 	f := &clusterFixture{brokers: kafkatest.Cluster(t, "tx", partitions), dir: t.TempDir()}
 	txFile := filepath.Join(f.dir, "tx.jsonl")
 	mustRun(t, "gen", "--rows", strconv.Itoa(rows), "--seed", "5", "--out", txFile)
-	data := readFile(t, txFile)
-	f.lines = bytes.SplitAfter(data, []byte("\n"))
-	if len(f.lines[len(f.lines)-1]) == 0 {
-		f.lines = f.lines[:len(f.lines)-1]
+	f.lines = splitLines(readFile(t, txFile))
+	f.writeSpecs(t, "kind: file\n    path: ${TX}", "kind: kafka\n    brokers: [\"${BROKERS}\"]\n    topic: tx\n    start: earliest")
+	t.Setenv("TX", txFile)
+	f.reference(t)
+	return f
+}
+
+// newHistoryFixture writes files of generated transactions, one per split, for a cluster
+// to read as a bounded source.
+func newHistoryFixture(t *testing.T, files, rows int) *clusterFixture {
+	t.Helper()
+	f := &clusterFixture{brokers: kafkatest.Cluster(t, "", 0), dir: t.TempDir()}
+	dir := filepath.Join(f.dir, "tx")
+	for i := range files {
+		path := filepath.Join(dir, fmt.Sprintf("part-%d.jsonl", i))
+		mustRun(t, "gen", "--rows", strconv.Itoa(rows), "--seed", strconv.Itoa(10+i), "--out", path)
+		f.lines = append(f.lines, splitLines(readFile(t, path))...)
 	}
+	f.writeSpecs(t, "kind: file\n    path: ${TX}", "kind: file\n    path: ${TX}")
+	t.Setenv("TX", filepath.Join(dir, "*.jsonl"))
+	f.reference(t)
+	f.wantVelocity = slices.Clone(f.allVelocity) // a bounded input fires every window
+	slices.Sort(f.wantVelocity)
+	return f
+}
+
+func splitLines(data []byte) [][]byte {
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	if len(lines[len(lines)-1]) == 0 {
+		lines = lines[:len(lines)-1]
+	}
+	return lines
+}
+
+// writeSpecs writes the merchants table of the fixture's transactions and the specs: the
+// reference's over fileSource, the cluster's over clusterSource.
+func (f *clusterFixture) writeSpecs(t *testing.T, fileSource, clusterSource string) {
+	t.Helper()
 	merchants := map[string]bool{}
 	for _, l := range f.lines {
 		var row struct {
@@ -107,17 +143,18 @@ func newClusterFixture(t *testing.T, rows int, partitions int32) *clusterFixture
 		t.Fatal(err)
 	}
 	f.fileSpec, f.spec = filepath.Join(f.dir, "file.yaml"), filepath.Join(f.dir, "cluster.yaml")
-	for path, source := range map[string]string{
-		f.fileSpec: "kind: file\n    path: ${TX}",
-		f.spec:     "kind: kafka\n    brokers: [\"${BROKERS}\"]\n    topic: tx\n    start: earliest",
-	} {
+	for path, source := range map[string]string{f.fileSpec: fileSource, f.spec: clusterSource} {
 		if err := os.WriteFile(path, fmt.Appendf(nil, clusterSpec, source), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
 	t.Setenv("BROKERS", f.brokers[0])
-	t.Setenv("TX", txFile)
 	t.Setenv("MERCHANTS", filepath.Join(f.dir, "merchants.csv"))
+}
+
+// reference runs the file spec in one process into the want- topics.
+func (f *clusterFixture) reference(t *testing.T) {
+	t.Helper()
 	t.Setenv("PREFIX", "want")
 	mustRun(t, "run", f.fileSpec, "-p", "2", "--listen", "", "--no-checkpoint")
 	f.allVelocity = kafkatest.Values(kafkatest.ReadCommitted(t, f.brokers, "want-velocity"))
@@ -127,7 +164,6 @@ func newClusterFixture(t *testing.T, rows int, partitions int32) *clusterFixture
 		t.Fatalf("the reference made %d windows and %d large rows", len(f.allVelocity), len(f.wantLarge))
 	}
 	t.Setenv("PREFIX", "got")
-	return f
 }
 
 // produce feeds the topic the file's transactions up to the fraction upTo of them, keyed
@@ -220,7 +256,7 @@ func (f *clusterFixture) startWorker(t *testing.T, name string) *workerProc {
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
 			_ = cmd.Process.Kill()
-			<-w.done
+			t.Logf("worker %s, killed at the end of the test: %v", w.name, <-w.done)
 		}
 	})
 	return w
@@ -243,7 +279,9 @@ func (w *workerProc) kill(t *testing.T) {
 	if err := w.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	<-w.done
+	if err := <-w.done; err == nil {
+		t.Fatalf("worker %s exited cleanly after SIGKILL", w.name)
+	}
 }
 
 // waitCommitted waits until topic holds n committed records; a worker that ends by itself
@@ -312,7 +350,7 @@ func TestClusterOfWorkersEqualsOneProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer store.Close()
+	defer func() { _ = store.Close() }()
 	objs, err := store.List(context.Background(), "ctest/state/millrace.ctest.velocity/")
 	if err != nil {
 		t.Fatal(err)
@@ -331,7 +369,7 @@ func (f *clusterFixture) waitTrimmed(t *testing.T, topic string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer fol.Close()
+	defer func() { _ = fol.Close() }()
 	adm := admin(t, f.brokers)
 	for {
 		starts, err := adm.ListStartOffsets(context.Background(), topic)
@@ -355,7 +393,7 @@ func (f *clusterFixture) waitStatus(t *testing.T, workers ...string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer fol.Close()
+	defer func() { _ = fol.Close() }()
 	for {
 		owned, ready := map[string]int{}, 0
 		for _, w := range fol.Workers() {
@@ -379,19 +417,26 @@ func (f *clusterFixture) waitStatus(t *testing.T, workers ...string) {
 // same transactions, row for row.
 func TestClusterSurvivesKillsAndRescaling(t *testing.T) {
 	rows, partitions := 60_000, int32(8)
+	// The kills come once these shares of the output are committed; a long run draws them.
+	at := []float64{0.125, 0.4, 0.6}
 	if *crashLong {
 		rows = 2_000_000
+		seed := time.Now().UnixNano()
+		rnd := rand.New(rand.NewPCG(uint64(seed), 0))
+		at = []float64{0.05 + 0.2*rnd.Float64(), 0.3 + 0.25*rnd.Float64(), 0.58 + 0.02*rnd.Float64()}
+		t.Logf("kills at %.3f, %.3f, %.3f of the output (seed %d)", at[0], at[1], at[2], seed)
 	}
 	f := newClusterFixture(t, rows, partitions)
+	share := func(x float64) int { return int(x * float64(len(f.wantLarge))) }
 	f.produce(t, 0.3)
 	a, b, c := f.startWorker(t, "a"), f.startWorker(t, "b"), f.startWorker(t, "c")
-	f.waitCommitted(t, "got-large", len(f.wantLarge)/8, a, b, c)
+	f.waitCommitted(t, "got-large", share(at[0]), a, b, c)
 	b.kill(t)
 	f.produce(t, 0.6)
-	f.waitCommitted(t, "got-large", len(f.wantLarge)*4/10, a, c)
+	f.waitCommitted(t, "got-large", share(at[1]), a, c)
 	d := f.startWorker(t, "d")
 	f.produce(t, 0.8)
-	f.waitCommitted(t, "got-large", len(f.wantLarge)*6/10, a, c, d)
+	f.waitCommitted(t, "got-large", share(at[2]), a, c, d)
 	a.stop(t)
 	c.stop(t)
 	f.produce(t, 1)
@@ -400,4 +445,69 @@ func TestClusterSurvivesKillsAndRescaling(t *testing.T) {
 	f.waitCommitted(t, "got-velocity", len(f.wantVelocity), d)
 	d.stop(t)
 	f.check(t)
+}
+
+// TestClusterSharesAHistoryAmongWorkers reads eight files as splits of a bounded source:
+// the group hands them out to three workers, one of which is killed; its splits go on
+// elsewhere from their committed state, the final watermark fires every window, and the
+// output equals one process's, row for row.
+func TestClusterSharesAHistoryAmongWorkers(t *testing.T) {
+	f := newHistoryFixture(t, 8, 6_000)
+	a, b, c := f.startWorker(t, "a"), f.startWorker(t, "b"), f.startWorker(t, "c")
+	f.waitCommitted(t, "got-large", len(f.wantLarge)/4, a, b, c)
+	b.kill(t)
+	f.waitCommitted(t, "got-large", len(f.wantLarge), a, c)
+	f.waitCommitted(t, "got-velocity", len(f.wantVelocity), a, c)
+	a.stop(t)
+	c.stop(t)
+	f.check(t)
+}
+
+// TestClusterWaitsForTheStateStore runs a worker whose state store refuses every write: it
+// commits nothing, says in its status that it waits for the store, and once the store
+// takes writes again goes on to the output one process makes.
+func TestClusterWaitsForTheStateStore(t *testing.T) {
+	f := newClusterFixture(t, 4_000, 2)
+	var refusing atomic.Bool
+	refusing.Store(true)
+	f.state = objstoretest.S3Handler(t, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if refusing.Load() && r.Method == http.MethodPut {
+				http.Error(w, "refused by the test", http.StatusServiceUnavailable)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	f.produce(t, 1)
+	f.expect(t)
+	a := f.startWorker(t, "a")
+	waiting := f.waitFor(t, func(ws []cluster.WorkerStatus) bool {
+		return len(ws) == 1 && strings.Contains(ws[0].Waiting, "objstore")
+	})
+	if got := kafkatest.ReadCommitted(t, f.brokers, "got-large"); len(got) != 0 {
+		t.Fatalf("%d records committed while the state store refused every write", len(got))
+	}
+	t.Logf("the worker says: %s", waiting[0].Waiting)
+	refusing.Store(false)
+	f.waitCommitted(t, "got-large", len(f.wantLarge), a)
+	f.waitCommitted(t, "got-velocity", len(f.wantVelocity), a)
+	a.stop(t)
+	f.check(t)
+}
+
+// waitFor waits until the workers' statuses satisfy ok, and returns them.
+func (f *clusterFixture) waitFor(t *testing.T, ok func([]cluster.WorkerStatus) bool) []cluster.WorkerStatus {
+	t.Helper()
+	fol, err := cluster.FollowStatus(context.Background(), kafka.Conn{Brokers: f.brokers}, "ctest", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = fol.Close() }()
+	for {
+		if ws := fol.Workers(); ok(ws) {
+			return ws
+		}
+		<-fol.Changed()
+	}
 }

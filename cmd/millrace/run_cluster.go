@@ -76,7 +76,7 @@ func runCluster(cmd *cobra.Command, path string, cf *clusterFlags, lf *listenFla
 	if err != nil {
 		return err
 	}
-	defer follower.Close()
+	defer func() { _ = follower.Close() }() // its errors were logged as they came
 	rebalances := observe.NewRebalances()
 	mon, _, stopWatching, err := watchRun(cmd, lf, p, advisorConfig(1, 1, autoscaleFlags{}),
 		observe.WithCluster(observe.Cluster{Workers: follower.Views, Rebalances: rebalances}))

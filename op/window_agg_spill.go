@@ -31,9 +31,11 @@ import (
 // groups, exactly as the final phase merges partial states from the exchange; the results
 // are emitted every few thousand groups, at the end of a key group, so a window larger than
 // memory fires in pieces. Its rows then come out by key group rather than in the order the
-// groups opened. Snapshot reads spilled windows back the same way and writes the snapshot
-// the memory backend writes, so checkpoints, rescaling and per-key-group state are
-// unchanged; Restore loads a snapshot into memory and spills again if it is above Above.
+// groups opened. Snapshot reads spilled windows back the same way (a window written once,
+// with nothing in memory since, is taken as it is on disk) and writes the snapshot the
+// memory backend writes, so checkpoints, rescaling and per-key-group state are unchanged.
+// Restore opens a snapshot's windows in fire order until they hold half of Above and writes
+// the rest to the store without opening them.
 //
 // Merging a window's spilled part with a later part can overflow a sum that each part held;
 // with RejectOverflow the memory backend would have rejected the later row, this backend

@@ -549,6 +549,24 @@ func (w *WindowAgg) readRows(end int64, use func(arrow.RecordBatch)) error {
 	return nil
 }
 
+// rewrite replaces the chunks of the window ending at end by its merged rows, parts, so
+// that the next snapshot takes them as they are.
+func (w *WindowAgg) rewrite(end int64, parts []arrow.RecordBatch) error {
+	if err := w.spill.store.Delete(end); err != nil {
+		return err
+	}
+	delete(w.spill.spills, end)
+	if len(parts) == 0 {
+		return nil
+	}
+	rec, err := concatRecords(allocator(w.ctx), w.stateSchema(), parts)
+	if err != nil {
+		return err
+	}
+	defer rec.Release()
+	return w.spillRows(rec)
+}
+
 // snapshotSpilling is Snapshot of tumbling and hopping windows with state on disk: the rows
 // of every window, by window end, those of a spilled window read back (merged, unless the
 // window was written once and has nothing in memory).
@@ -578,7 +596,10 @@ func (w *WindowAgg) snapshotSpilling(id uint64) ([]byte, error) {
 		case w.spilled(e) && w.spill.spills[e] == 1 && len(w.byEnd[e]) == 0:
 			err = w.readRows(e, func(rec arrow.RecordBatch) { rec.Retain(); parts = append(parts, rec) })
 		case w.spilled(e):
-			err = w.readBack(e, take)
+			from := len(parts)
+			if err = w.readBack(e, take); err == nil {
+				err = w.rewrite(e, parts[from:])
+			}
 		default:
 			err = take(w.byEnd[e])
 		}

@@ -1,6 +1,7 @@
 package op
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -92,8 +93,9 @@ func TestSpillingGivesTheMemoryBackendsResults(t *testing.T) {
 }
 
 // TestSpilledStateSnapshots stops a spilling run at several points: the snapshot, which
-// includes what is on disk, restores into a spilling operator and into a memory one, and
-// either goes on to the rows of an uninterrupted memory run.
+// includes what is on disk, reads the same when taken twice, restores into a spilling
+// operator and into a memory one, and either goes on to the rows of an uninterrupted memory
+// run.
 func TestSpilledStateSnapshots(t *testing.T) {
 	spillCases(func(name string, spec window.Spec, phase Phase, keys int) {
 		t.Run(name, func(t *testing.T) {
@@ -118,6 +120,15 @@ func TestSpilledStateSnapshots(t *testing.T) {
 						t.Fatalf("snapshot after message %d: %v", k, err)
 					}
 					spilled = spilled || first.SpilledBytes() > 0
+					// The first snapshot merged what was spilled more than once and wrote it back
+					// merged; the second takes it as it is on disk and must read the same.
+					again, err := first.Snapshot(uint64(k))
+					if err != nil {
+						t.Fatalf("second snapshot after message %d: %v", k, err)
+					}
+					if !bytes.Equal(again, state) {
+						t.Fatalf("after message %d a second snapshot differs from the first (%d and %d bytes)", k, len(again), len(state))
+					}
 					if err := first.Close(); err != nil {
 						t.Fatal(err)
 					}

@@ -63,3 +63,38 @@ func TestPebbleBackendRunsUnderABudgetItsWindowsOutgrow(t *testing.T) {
 		t.Errorf("--spill-above without pebble: %v", err)
 	}
 }
+
+// TestClusterMovesSpilledState runs cluster workers with the pebble backend and a threshold
+// of one byte, so that every key group's window state is on disk between batches: the first
+// worker is killed once half the output is committed, a third joins, and what the cluster
+// committed equals what one process makes. The killed worker may leave its store behind;
+// the workers that stopped cleanly removed theirs.
+func TestClusterMovesSpilledState(t *testing.T) {
+	f := newClusterFixture(t, 20_000, 4)
+	f.produce(t, 1)
+	f.expect(t)
+	spill := map[string]string{}
+	start := func(name string) *workerProc {
+		spill[name] = t.TempDir()
+		f.workerArgs = []string{"--state-backend", "pebble", "--spill-above", "1", "--spill-dir", spill[name]}
+		return f.startWorker(t, name)
+	}
+	a, b := start("a"), start("b")
+	f.waitCommitted(t, "got-large", len(f.wantLarge)/2, a, b)
+	a.kill(t)
+	c := start("c")
+	f.waitCommitted(t, "got-large", len(f.wantLarge), b, c)
+	f.waitCommitted(t, "got-velocity", len(f.wantVelocity), b, c)
+	b.stop(t)
+	c.stop(t)
+	f.check(t)
+	for name, most := range map[string]int{"a": 1, "b": 0, "c": 0} {
+		left, err := os.ReadDir(spill[name])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(left) > most {
+			t.Errorf("worker %s left %d stores in its --spill-dir, want at most %d", name, len(left), most)
+		}
+	}
+}

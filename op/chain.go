@@ -126,6 +126,17 @@ func (c *Chain) StateBytes() int64 {
 	return n
 }
 
+// SpilledBytes sums the state the chain's operators keep on disk.
+func (c *Chain) SpilledBytes() int64 {
+	var n int64
+	for _, o := range c.ops {
+		if s, ok := o.(Spiller); ok {
+			n += s.SpilledBytes()
+		}
+	}
+	return n
+}
+
 // snapshotChain is a Chain with Snapshotters among its operators. Its snapshot (kind 'C',
 // version 1; see snapshot.go for the envelope) holds theirs in order:
 //

@@ -69,6 +69,12 @@ type Stateful interface {
 	StateBytes() int64
 }
 
+// Spiller is a Stateful operator that may keep part of its state on disk instead of in
+// memory: SpilledBytes is the size of that part, which StateBytes leaves out.
+type Spiller interface {
+	SpilledBytes() int64
+}
+
 // Snapshotter is an operator whose state checkpoints keep, so that a run resumed from a
 // checkpoint goes on as if it had never stopped.
 type Snapshotter interface {

@@ -68,6 +68,10 @@ type WindowAggConfig struct {
 	// when it is set, instead of failing: the row is added to none of the aggregates, and a
 	// window that only such rows reached is not emitted. Session windows still fail.
 	RejectOverflow bool
+	// Spill, when set, keeps the groups of tumbling and hopping windows (phases Single and
+	// Final) that do not fit under Spill.Above on disk (see window_agg_spill.go); nil keeps
+	// everything in memory.
+	Spill *SpillConfig
 }
 
 // WindowAgg aggregates rows per key and event-time window. Windows fire when the watermark
@@ -94,6 +98,7 @@ type WindowAgg struct {
 	byEnd  map[int64][]uint32
 	timers window.Timers
 	sess   *sessionState // session windows only
+	spill  *spiller      // the pebble backend; nil keeps every group in memory
 	// wm is the last watermark OnWatermark saw: every window ending at or before it fired.
 	wm int64
 
@@ -131,12 +136,12 @@ func NewWindowAgg(cfg WindowAggConfig) (*WindowAgg, error) {
 		}
 		w.sess = newSessionState(cfg.Window.Gap)
 	}
-	for _, c := range cfg.Calls {
-		a, err := agg.New(c.Name, c.ArgTypes, c.Const)
-		if err != nil {
-			return nil, err
-		}
-		w.accs = append(w.accs, a)
+	var err error
+	if w.accs, err = newAccumulators(cfg.Calls); err != nil {
+		return nil, err
+	}
+	if cfg.Spill != nil && w.sess == nil && cfg.Phase != Partial {
+		w.spill = &spiller{cfg: *cfg.Spill}
 	}
 	for _, first := range []bool{true, false} {
 		for i, a := range w.accs {
@@ -229,6 +234,13 @@ func (w *WindowAgg) keyOf(g uint32) string {
 
 // Process folds rec into the groups.
 func (w *WindowAgg) Process(_ int, rec arrow.RecordBatch, out Collector) error {
+	if err := w.process(rec, out); err != nil || w.spill == nil {
+		return err
+	}
+	return w.maybeSpill()
+}
+
+func (w *WindowAgg) process(rec arrow.RecordBatch, out Collector) error {
 	defer rec.Release()
 	if err := w.keyEnc.Reset(rec.Columns()[:w.cfg.Keys]); err != nil {
 		return err
@@ -467,6 +479,9 @@ func (w *WindowAgg) OnWatermark(wm int64, out Collector) error {
 	w.ends = w.timers.PopUpTo(wm, w.ends[:0])
 	if len(w.ends) == 0 {
 		return nil
+	}
+	if w.spill != nil {
+		return w.fireSpilling(out)
 	}
 	var fired []uint32
 	for _, e := range w.ends {

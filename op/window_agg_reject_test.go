@@ -1,6 +1,7 @@
 package op
 
 import (
+	"errors"
 	"math"
 	"slices"
 	"strings"
@@ -14,14 +15,25 @@ import (
 )
 
 // A row that would overflow a sum in one of its hopping windows is added to none of them; a
-// window that only it reached is not emitted, nor kept in a checkpoint.
+// window that only it reached is not emitted, nor kept in a checkpoint, nor spilled to disk
+// by the pebble backend.
 func TestWindowAggRejectsTheRowThatWouldOverflow(t *testing.T) {
+	for _, spilling := range []bool{false, true} {
+		t.Run(map[bool]string{false: "memory", true: "pebble"}[spilling], func(t *testing.T) { checkRejectsTheRowThatWouldOverflow(t, spilling) })
+	}
+}
+
+func checkRejectsTheRowThatWouldOverflow(t *testing.T, spilling bool) {
 	mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
 	defer mem.AssertSize(t, 0)
 	in := arrow.NewSchema([]arrow.Field{{Name: "k", Type: arrow.BinaryTypes.String}, {Name: "ts", Type: tsType}, {Name: "n", Type: arrow.PrimitiveTypes.Int64}}, nil)
 	spec := window.Spec{Kind: window.Hop, Size: 2 * time.Second, Every: time.Second}
 	calls := []AggCall{{Name: "count", Text: "count(*)"}, {Name: "sum", Text: "sum(n)", Args: []int{2}, ArgTypes: []arrow.DataType{arrow.PrimitiveTypes.Int64}}}
-	w, err := NewWindowAgg(WindowAggConfig{Window: spec, Keys: 1, Time: 1, Calls: calls, Phase: Single, RejectOverflow: true})
+	cfg := WindowAggConfig{Window: spec, Keys: 1, Time: 1, Calls: calls, Phase: Single, RejectOverflow: true}
+	if spilling {
+		cfg.Spill = &SpillConfig{Dir: t.TempDir(), Above: 1}
+	}
+	w, err := NewWindowAgg(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,6 +48,9 @@ func TestWindowAggRejectsTheRowThatWouldOverflow(t *testing.T) {
 		[]string{"9223372036854775807", "1", "3"})
 	if err := w.Process(0, rec, &out); err != nil {
 		t.Fatal(err)
+	}
+	if spilling && (w.SpilledBytes() == 0 || w.Groups() != 0) {
+		t.Fatalf("with a threshold of 1 byte, %d bytes were spilled and %d groups kept", w.SpilledBytes(), w.Groups())
 	}
 	if len(errs.recs) != 1 || errs.recs[0].NumRows() != 1 {
 		t.Fatalf("error rows %v, want one", errs.recs)
@@ -80,6 +95,9 @@ func TestWindowAggRejectsTheRowThatWouldOverflow(t *testing.T) {
 	}
 	for _, r := range append(append(out.recs, errs.recs...), restored.recs...) {
 		r.Release()
+	}
+	if err := errors.Join(w.Close(), again.Close()); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -86,6 +86,9 @@ func (w *WindowAgg) Snapshot(id uint64) ([]byte, error) {
 	if w.sess != nil {
 		return w.snapshotSessions(id)
 	}
+	if w.spill != nil && w.spill.store != nil {
+		return w.snapshotSpilling(id)
+	}
 	groups := w.snapGroups[:0]
 	for _, e := range w.timers.Ends() {
 		groups = append(groups, w.byEnd[e]...)
@@ -126,6 +129,12 @@ func (w *WindowAgg) writeState(kind byte, id uint64, groups []uint32, cols []arr
 	}
 	rec := array.NewRecordBatch(w.stateSchema(), cols, int64(len(groups)))
 	defer rec.Release()
+	return w.sealState(kind, id, rec, head)
+}
+
+// sealState writes the snapshot of state rows rec; head, if not nil, writes the fields
+// between the watermark and the rows.
+func (w *WindowAgg) sealState(kind byte, id uint64, rec arrow.RecordBatch, head func(*stateWriter)) ([]byte, error) {
 	sw := newStateWriter(kind, windowAggStateVersion, id, w.StateFingerprint())
 	sw.varint(w.wm)
 	if head != nil {
@@ -186,6 +195,9 @@ func (w *WindowAgg) restore(state []byte) error {
 	}
 	if w.sess != nil {
 		return w.restoreSessions(slots, rec)
+	}
+	if w.spill != nil {
+		return w.restoreSpilling(rec)
 	}
 	return w.restoreGroups(rec)
 }

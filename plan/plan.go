@@ -22,6 +22,7 @@ import (
 
 	"millrace/engine"
 	"millrace/format"
+	"millrace/op"
 	"millrace/sink"
 	"millrace/spec"
 )
@@ -49,6 +50,14 @@ type Options struct {
 	// sink's node name) instead of producing them: a cluster worker produces them in the
 	// transaction that commits its input offsets.
 	Outbox func(node string, subtask int, checkpoint uint64, records []*kgo.Record)
+	// StateBackend is where window aggregates keep their groups (default MemoryBackend).
+	StateBackend StateBackend
+	// SpillDir is the directory under which the pebble backend makes one store per
+	// subtask, each removed when its subtask closes (default: the OS temp directory).
+	SpillDir string
+	// SpillAbove is the bytes of window state the pebble backend holds in memory over all
+	// its subtasks; each spills above an equal share. It must be set with PebbleBackend.
+	SpillAbove int64
 }
 
 // Plan is a spec's physical dataflow.
@@ -153,6 +162,10 @@ type builder struct {
 	steps    map[*engine.Node]*Step
 	timeCols map[string]string // a stream's event-time column, as timeColumn found it
 	view     string            // the view whose steps are being added, if any
+	// spill is what every spilling window aggregate is given, and spillSubtasks how many
+	// subtasks share its threshold (see spillConfig).
+	spill         *op.SpillConfig
+	spillSubtasks int
 }
 
 // Build plans s. Errors name the spec's key path and, for expressions, the column or
@@ -176,6 +189,9 @@ func BuildContext(ctx context.Context, s *spec.Spec, opts Options) (*Plan, error
 	}
 	if opts.Parallelism > opts.KeyGroups {
 		return nil, fmt.Errorf("parallelism %d exceeds %d key groups", opts.Parallelism, opts.KeyGroups)
+	}
+	if opts.StateBackend == PebbleBackend && opts.SpillAbove <= 0 {
+		return nil, fmt.Errorf("the pebble state backend needs a threshold to spill above, not %d bytes", opts.SpillAbove)
 	}
 	if opts.Stdin == nil {
 		opts.Stdin = os.Stdin
@@ -218,6 +234,7 @@ func BuildContext(ctx context.Context, s *spec.Spec, opts Options) (*Plan, error
 			return nil, err
 		}
 	}
+	b.finishSpill()
 	b.plan.steps = make(map[string]*Step, len(b.plan.Steps))
 	for _, st := range b.plan.Steps {
 		b.plan.steps[st.Name] = st

@@ -99,13 +99,39 @@ func TestRunMatchesReference(t *testing.T) {
 			size, every int64
 		}{{"tumble", "{tumble: 1m}", 60_000, 60_000}, {"hop", "{hop: 3m, every: 1m}", 180_000, 60_000}} {
 			t.Run(fmt.Sprintf("seed%d/%s", seed, w.name), func(t *testing.T) {
-				checkAgainstReference(t, seed, w.spec, w.size, w.every, parallelisms)
+				checkAgainstReference(t, seed, w.spec, w.size, w.every, parallelisms, Options{})
 			})
 		}
 	}
 }
 
-func checkAgainstReference(t *testing.T, seed int64, windowText string, size, every int64, parallelisms []int) {
+// TestPebbleBackendMatchesReference is TestRunMatchesReference with the pebble state
+// backend, with a threshold of one byte (every group goes to disk after every batch) and of
+// a few kilobytes (some windows do), and its stores under a directory that must be empty
+// again after each run.
+func TestPebbleBackendMatchesReference(t *testing.T) {
+	parallelisms := []int{1, 3}
+	if testing.Short() {
+		parallelisms = parallelisms[1:]
+	}
+	for _, w := range []struct {
+		name, spec  string
+		size, every int64
+	}{{"tumble", "{tumble: 1m}", 60_000, 60_000}, {"hop", "{hop: 3m, every: 1m}", 180_000, 60_000}} {
+		for _, above := range []int64{1, 32 << 10} {
+			t.Run(fmt.Sprintf("%s/above=%d", w.name, above), func(t *testing.T) {
+				spill := t.TempDir()
+				checkAgainstReference(t, 2, w.spec, w.size, w.every, parallelisms,
+					Options{StateBackend: PebbleBackend, SpillDir: spill, SpillAbove: above})
+				if left, err := os.ReadDir(spill); err != nil || len(left) > 0 {
+					t.Fatalf("%s holds %d entries after the runs (%v)", spill, len(left), err)
+				}
+			})
+		}
+	}
+}
+
+func checkAgainstReference(t *testing.T, seed int64, windowText string, size, every int64, parallelisms []int, opts Options) {
 	dir := t.TempDir()
 	cfg := gen.DefaultConfig()
 	cfg.Seed, cfg.Rows, cfg.Disorder, cfg.Accounts = seed, 20_000, 2*time.Second, 1000
@@ -157,7 +183,8 @@ func checkAgainstReference(t *testing.T, seed int64, windowText string, size, ev
 		if err != nil {
 			t.Fatal(err)
 		}
-		pl, err := Build(s, Options{Parallelism: p})
+		opts.Parallelism = p
+		pl, err := Build(s, opts)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -286,6 +286,11 @@ func (b *builder) aggregate(v *spec.View, inputs []stream, in *arrow.Schema, fir
 	if !twoPhase {
 		finalCfg = op.WindowAggConfig{Window: w, Keys: nk, Time: nk, Calls: aggCalls, Phase: op.Single, Out: inter, RejectOverflow: reject}
 	}
+	finalParallelism := b.opts.Parallelism
+	if nk == 0 {
+		finalParallelism = 1
+	}
+	finalCfg.Spill = b.spillConfig(w, finalParallelism)
 	resolve := expr.WithAggregates(func(c *expr.Call) (int, error) {
 		k, ok := index[c.String()]
 		if !ok {
@@ -324,10 +329,10 @@ func (b *builder) aggregate(v *spec.View, inputs []stream, in *arrow.Schema, fir
 		}
 		postDoes = append(postDoes, strings.Replace(hdoes[0], "where", "having", 1))
 	}
-	final := &engine.Node{Name: v.Name, Parallelism: b.opts.Parallelism, Operator: chain(finalOps)}
+	final := &engine.Node{Name: v.Name, Parallelism: finalParallelism, Operator: chain(finalOps)}
 	partitioning := engine.Hash
 	if nk == 0 {
-		final.Parallelism, partitioning = 1, engine.Rebalance
+		partitioning = engine.Rebalance
 	}
 	phase := "final "
 	if !twoPhase {

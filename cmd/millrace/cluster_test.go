@@ -77,6 +77,8 @@ type clusterFixture struct {
 	wantLarge                 []string
 	// state is where the workers keep their state (default: a directory of the test).
 	state string
+	// workerArgs are more flags of every worker.
+	workerArgs []string
 }
 
 func newClusterFixture(t *testing.T, rows int, partitions int32) *clusterFixture {
@@ -244,8 +246,9 @@ func (f *clusterFixture) startWorker(t *testing.T, name string) *workerProc {
 	if state == "" {
 		state = "file://" + filepath.Join(f.dir, "state")
 	}
-	cmd := exec.Command(os.Args[0], "run", f.spec, "--cluster", "kafka://"+f.brokers[0], "--state", state,
-		"--worker-id", name, "--listen", "", "--checkpoint-interval", "100ms")
+	args := []string{"run", f.spec, "--cluster", "kafka://" + f.brokers[0], "--state", state,
+		"--worker-id", name, "--listen", "", "--checkpoint-interval", "100ms"}
+	cmd := exec.Command(os.Args[0], append(args, f.workerArgs...)...)
 	cmd.Env = append(os.Environ(), runMainEnv+"=1")
 	w := &workerProc{name: name, cmd: cmd, stderr: &strings.Builder{}, done: make(chan error, 1)}
 	cmd.Stderr = w.stderr

@@ -25,24 +25,30 @@ func (m *memoryBudgetFlag) add(cmd *cobra.Command) {
 // before the process nears the real limit; sources ahead also pause while the live heap is
 // above that limit.
 func (m *memoryBudgetFlag) apply(opts *engine.Options) error {
-	var budget int64
-	if m.value != "" {
-		b, err := memlimit.Parse(m.value)
-		if err != nil {
-			return fmt.Errorf("--memory-budget: %w", err)
-		}
-		if b <= 0 {
-			return fmt.Errorf("--memory-budget: %q is no memory at all", m.value)
-		}
-		budget = b
-	} else {
-		l, err := memlimit.Detect(os.DirFS("/"))
-		if err != nil {
-			return fmt.Errorf("--memory-budget: no default: %w; set one", err)
-		}
-		budget = l.Budget()
+	budget, err := m.budget()
+	if err != nil {
+		return err
 	}
 	opts.MemoryBudget, opts.MemoryHeapLimit = budget, budget+budget/4
 	debug.SetMemoryLimit(opts.MemoryHeapLimit)
 	return nil
+}
+
+// budget is the flag's value, or else the default share of the memory the process may use.
+func (m *memoryBudgetFlag) budget() (int64, error) {
+	if m.value != "" {
+		b, err := memlimit.Parse(m.value)
+		if err != nil {
+			return 0, fmt.Errorf("--memory-budget: %w", err)
+		}
+		if b <= 0 {
+			return 0, fmt.Errorf("--memory-budget: %q is no memory at all", m.value)
+		}
+		return b, nil
+	}
+	l, err := memlimit.Detect(os.DirFS("/"))
+	if err != nil {
+		return 0, fmt.Errorf("--memory-budget: no default: %w; set one", err)
+	}
+	return l.Budget(), nil
 }

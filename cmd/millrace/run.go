@@ -119,6 +119,7 @@ func newRunCmd() *cobra.Command {
 	var auto autoscaleFlags
 	var mem memoryBudgetFlag
 	var cl clusterFlags
+	var state stateBackendFlags
 	cmd := &cobra.Command{
 		Use:   "run SPEC.yaml",
 		Short: "Run a pipeline",
@@ -175,6 +176,12 @@ advisor asks for, between --min-parallelism and --max-parallelism, without a res
 --memory-budget bounds the state of the steps (default 70% of the cgroup's or machine's
 memory): sources ahead of the watermark pause above three quarters of it until windows
 fire, and a run whose state still outgrows it stops with a line naming the step.
+--state-backend pebble lets tumbling and hopping windows hold more state than memory: above
+--spill-above (default half the budget, shared by the subtasks) a subtask moves the windows
+that fire last to a local pebble store under --spill-dir, and reads a window back when it
+fires or a checkpoint is taken. The results and checkpoints are those of the memory
+backend; the stores are a cache, deleted when the run ends (a killed run leaves its store,
+which nothing needs: delete it).
 
 --listen serves the dashboard, /metrics and /api/... (loopback only by default). An address
 other machines reach needs --listen-token-file (every request then carries
@@ -209,7 +216,7 @@ commits a last checkpoint and leaves the group.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cl.brokers != "" {
-				return runCluster(cmd, args[0], &cl, &listen, &mem)
+				return runCluster(cmd, args[0], &cl, &listen, &mem, &state)
 			}
 			if err := cp.check(); err != nil {
 				return err
@@ -230,7 +237,13 @@ commits a last checkpoint and leaves the group.`,
 					fmt.Fprintf(cmd.ErrOrStderr(), "millrace: ingest: %v\n", err)
 				}
 			}()
-			build := func(n int) (*plan.Plan, error) { return buildPlan(cmd, args[0], n, partitions, in.URL()) }
+			build := func(n int) (*plan.Plan, error) {
+				opts := plan.Options{Parallelism: n, Partitions: partitions, IngestURL: in.URL()}
+				if err := state.apply(&opts, &mem); err != nil {
+					return nil, err
+				}
+				return buildPlanWith(cmd, args[0], opts)
+			}
 			p, err := build(parallelism)
 			if err != nil {
 				return err
@@ -298,6 +311,7 @@ commits a last checkpoint and leaves the group.`,
 	cp.add(cmd)
 	auto.add(cmd, false)
 	mem.add(cmd)
+	state.add(cmd)
 	cl.add(cmd)
 	return cmd
 }

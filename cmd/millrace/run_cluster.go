@@ -42,7 +42,7 @@ func (c *clusterFlags) brokerList() ([]string, error) {
 }
 
 // runCluster runs this process as one worker of a cluster until it is stopped.
-func runCluster(cmd *cobra.Command, path string, cf *clusterFlags, lf *listenFlags, mem *memoryBudgetFlag) error {
+func runCluster(cmd *cobra.Command, path string, cf *clusterFlags, lf *listenFlags, mem *memoryBudgetFlag, state *stateBackendFlags) error {
 	brokers, err := cf.brokerList()
 	if err != nil {
 		return err
@@ -57,7 +57,11 @@ func runCluster(cmd *cobra.Command, path string, cf *clusterFlags, lf *listenFla
 		return usagef("--state: %v", err)
 	}
 	relay := &cluster.Relay{}
-	p, err := buildPlanWith(cmd, path, plan.Options{Parallelism: 1, Outbox: relay.Outbox})
+	popts := plan.Options{Parallelism: 1, Outbox: relay.Outbox}
+	if err := state.apply(&popts, mem); err != nil {
+		return err
+	}
+	p, err := buildPlanWith(cmd, path, popts)
 	if err != nil {
 		return err
 	}

@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"maps"
 	"math"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -410,6 +412,9 @@ func (s *s3Store) Delete(ctx context.Context, keys ...string) error {
 		return fmt.Errorf("the server's answer left %d keys undeleted without saying why", len(pending))
 	})
 	if err != nil {
+		if len(pending) > 0 { // name the first key left, whatever order the server answered in
+			failed = slices.Min(slices.Collect(maps.Keys(pending)))
+		}
 		key := strings.TrimPrefix(failed, s.prefix)
 		if len(pending) > 1 {
 			key += fmt.Sprintf(" (and %d more)", len(pending)-1)

@@ -297,12 +297,9 @@ func (g *generation) nodeNamed(name string) *engine.Node {
 // as the snapshot the engine resumes from; a unit with nothing committed starts afresh.
 func (g *generation) restore() (*engine.Snapshot, error) {
 	ctx := g.attempt
-	adm := kadm.NewClient(g.w.cl)
-	// Stable offsets only: a transaction whose commit has not reached the group yet is
-	// waited for, never read past.
-	committed, err := adm.FetchOffsets(kadm.RequireStable(ctx), g.w.opts.Group)
+	committed, err := g.stableOffsets(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("cluster: committed offsets of group %s: %w", g.w.opts.Group, err)
+		return nil, err
 	}
 	snap := &engine.Snapshot{Parts: map[string][][]byte{}}
 	sources := map[*engine.Node][]engine.SourcePart{}
@@ -361,6 +358,34 @@ func (g *generation) restore() (*engine.Snapshot, error) {
 		}
 	}
 	return snap, nil
+}
+
+// stableOffsets reads the group's committed offsets, stable ones only: while a transaction
+// that commits offsets of an owned partition has not ended (a worker that let it go is
+// committing its last checkpoint, or a dead one's has yet to be aborted), it asks again
+// shortly, never reading past it.
+func (g *generation) stableOffsets(ctx context.Context) (kadm.OffsetResponses, error) {
+	adm := kadm.NewClient(g.w.cl)
+	for wait := 10 * time.Millisecond; ; wait = min(2*wait, time.Second) {
+		committed, err := adm.FetchOffsets(kadm.RequireStable(ctx), g.w.opts.Group)
+		if err != nil {
+			return nil, fmt.Errorf("cluster: committed offsets of group %s: %w", g.w.opts.Group, err)
+		}
+		unstable := false
+		for _, u := range g.units {
+			if c, ok := committed.Lookup(u.topic, u.partition); ok && errors.Is(c.Err, kerr.UnstableOffsetCommit) {
+				unstable = true
+			}
+		}
+		if !unstable {
+			return committed, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+	}
 }
 
 // load reads the state of u that checkpoint names.

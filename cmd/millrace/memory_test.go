@@ -14,15 +14,7 @@ import (
 // under a budget its windows outgrow: the run must stop with the error that names the step,
 // not hold on, and the flag must refuse a size it cannot read.
 func TestRunStopsAboveTheMemoryBudget(t *testing.T) {
-	prev := debug.SetMemoryLimit(-1)
-	t.Cleanup(func() { debug.SetMemoryLimit(prev) })
-	dir := t.TempDir()
-	mustRun(t, "gen", "--rows", "30000", "--out", filepath.Join(dir, "tx", "a.jsonl"))
-	t.Setenv("TX_PATH", filepath.Join(dir, "tx", "*.jsonl"))
-	example, err := filepath.Abs("../../examples/card-velocity.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, example := velocityUnderBudget(t)
 	t.Chdir(dir)
 	said, err := runLogged(t, "run", example, "-p", "1", "--listen", "", "--memory-budget", "1MiB")
 	var be *engine.BudgetError
@@ -38,4 +30,21 @@ func TestRunStopsAboveTheMemoryBudget(t *testing.T) {
 	if _, err := run(t, "run", example, "--memory-budget", "lots"); err == nil || !strings.Contains(err.Error(), `--memory-budget: size "lots"`) {
 		t.Errorf("--memory-budget lots: %v", err)
 	}
+}
+
+// velocityUnderBudget writes 30,000 transactions where the card velocity example reads
+// them and returns the directory and the example's path, with Go's own memory limit off
+// for the test, so that only the run's budget bounds its state.
+func velocityUnderBudget(t *testing.T) (dir, example string) {
+	t.Helper()
+	prev := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(prev) })
+	dir = t.TempDir()
+	mustRun(t, "gen", "--rows", "30000", "--out", filepath.Join(dir, "tx", "a.jsonl"))
+	t.Setenv("TX_PATH", filepath.Join(dir, "tx", "*.jsonl"))
+	example, err := filepath.Abs("../../examples/card-velocity.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, example
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -16,15 +15,7 @@ import (
 // under a 4 MiB budget, which stops the memory backend (its windows need about 10 MiB).
 // The pebble run must finish with the same rows in every sink and leave --spill-dir empty.
 func TestPebbleBackendRunsUnderABudgetItsWindowsOutgrow(t *testing.T) {
-	prev := debug.SetMemoryLimit(-1)
-	t.Cleanup(func() { debug.SetMemoryLimit(prev) })
-	dir := t.TempDir()
-	mustRun(t, "gen", "--rows", "30000", "--out", filepath.Join(dir, "tx", "a.jsonl"))
-	t.Setenv("TX_PATH", filepath.Join(dir, "tx", "*.jsonl"))
-	example, err := filepath.Abs("../../examples/card-velocity.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, example := velocityUnderBudget(t)
 	inMemory, onDisk, spill := filepath.Join(dir, "memory"), filepath.Join(dir, "pebble"), filepath.Join(dir, "spill")
 	for _, d := range []string{inMemory, onDisk} {
 		if err := os.MkdirAll(d, 0o755); err != nil {

@@ -17,12 +17,16 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"millrace/cluster"
 	"millrace/kafka"
@@ -79,11 +83,69 @@ type clusterFixture struct {
 	state string
 	// workerArgs are more flags of every worker.
 	workerArgs []string
+	// workers are every worker started, in order.
+	workers []*workerProc
+	// groups is what the brokers were asked of the workers' group.
+	groups *groupWatch
+}
+
+// groupWatch keeps what the brokers were asked of consumer groups, for the log of a test
+// whose cluster stalled: each member's joins, syncs, leaves and its last heartbeat.
+type groupWatch struct {
+	mu     sync.Mutex
+	events []string
+	beats  map[string]string
+}
+
+// newWatchedCluster starts an in-process Kafka cluster with topic and watches its groups.
+func newWatchedCluster(t *testing.T, topic string, partitions int32) ([]string, *groupWatch) {
+	t.Helper()
+	w := &groupWatch{beats: map[string]string{}}
+	opts := []kfake.Opt{kfake.NumBrokers(1)}
+	if topic != "" {
+		opts = append(opts, kfake.SeedTopics(partitions, topic))
+	}
+	c, err := kfake.NewCluster(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	c.Control(func(req kmsg.Request) (kmsg.Response, error, bool) {
+		at := time.Now().Format("15:04:05.000")
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		switch r := req.(type) {
+		case *kmsg.HeartbeatRequest:
+			w.beats[r.MemberID] = fmt.Sprintf("%s generation %d", at, r.Generation)
+		case *kmsg.JoinGroupRequest:
+			w.events = append(w.events, fmt.Sprintf("%s join %s %q", at, r.Group, r.MemberID))
+		case *kmsg.SyncGroupRequest:
+			w.events = append(w.events, fmt.Sprintf("%s sync %s %q generation %d", at, r.Group, r.MemberID, r.Generation))
+		case *kmsg.LeaveGroupRequest:
+			w.events = append(w.events, fmt.Sprintf("%s leave %s %q", at, r.Group, r.MemberID))
+		}
+		return nil, nil, false
+	})
+	return c.ListenAddrs(), w
+}
+
+func (w *groupWatch) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var b strings.Builder
+	for _, e := range w.events {
+		fmt.Fprintf(&b, "  %s\n", e)
+	}
+	for m, at := range w.beats {
+		fmt.Fprintf(&b, "  last heartbeat of %s: %s\n", m, at)
+	}
+	return b.String()
 }
 
 func newClusterFixture(t *testing.T, rows int, partitions int32) *clusterFixture {
 	t.Helper()
-	f := &clusterFixture{brokers: kafkatest.Cluster(t, "tx", partitions), dir: t.TempDir()}
+	f := &clusterFixture{dir: t.TempDir()}
+	f.brokers, f.groups = newWatchedCluster(t, "tx", partitions)
 	txFile := filepath.Join(f.dir, "tx.jsonl")
 	mustRun(t, "gen", "--rows", strconv.Itoa(rows), "--seed", "5", "--out", txFile)
 	f.lines = splitLines(readFile(t, txFile))
@@ -97,7 +159,8 @@ func newClusterFixture(t *testing.T, rows int, partitions int32) *clusterFixture
 // to read as a bounded source.
 func newHistoryFixture(t *testing.T, files, rows int) *clusterFixture {
 	t.Helper()
-	f := &clusterFixture{brokers: kafkatest.Cluster(t, "", 0), dir: t.TempDir()}
+	f := &clusterFixture{dir: t.TempDir()}
+	f.brokers, f.groups = newWatchedCluster(t, "", 0)
 	dir := filepath.Join(f.dir, "tx")
 	for i := range files {
 		path := filepath.Join(dir, fmt.Sprintf("part-%d.jsonl", i))
@@ -256,6 +319,7 @@ func (f *clusterFixture) startWorker(t *testing.T, name string) *workerProc {
 		t.Fatal(err)
 	}
 	go func() { w.done <- cmd.Wait() }()
+	f.workers = append(f.workers, w)
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
 			_ = cmd.Process.Kill()
@@ -305,11 +369,47 @@ func (f *clusterFixture) waitCommitted(t *testing.T, topic string, n int, worker
 			}
 		}()
 	}
+	var late <-chan time.Time
+	if deadline, ok := t.Deadline(); ok {
+		// Not a limit on the workers: the test binary's own deadline, before which the
+		// workers' logs are kept for whoever finds out why they stalled.
+		late = time.After(time.Until(deadline) - 30*time.Second)
+	}
 	select {
 	case <-ch:
 	case why := <-ended:
 		t.Fatal(why)
+	case <-late:
+		t.Fatalf("%s never held %d committed records before the test's deadline\n%s", topic, n, f.stalled(t))
 	}
+}
+
+// stalled tells what the group and each worker were doing when the cluster stalled: the
+// group as the brokers describe it, each worker's log, and the goroutines of those still
+// running (SIGQUIT).
+func (f *clusterFixture) stalled(t *testing.T) string {
+	var b strings.Builder
+	cl, err := kgo.NewClient(kgo.SeedBrokers(f.brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	groups, err := kadm.NewClient(cl).DescribeGroups(context.Background(), "ctest")
+	fmt.Fprintf(&b, "group: %v\n", err)
+	for _, g := range groups {
+		fmt.Fprintf(&b, "group %s: state %s, protocol %s, error %v\n", g.Group, g.State, g.Protocol, g.Err)
+		for _, m := range g.Members {
+			fmt.Fprintf(&b, "  member %s (%s)\n", m.MemberID, m.ClientHost)
+		}
+	}
+	fmt.Fprintf(&b, "what the brokers were asked:\n%s", f.groups)
+	for _, w := range f.workers {
+		if w.cmd.ProcessState == nil && w.cmd.Process.Signal(syscall.SIGQUIT) == nil {
+			<-w.done
+		}
+		fmt.Fprintf(&b, "--- worker %s\n%s", w.name, w.stderr.String())
+	}
+	return b.String()
 }
 
 // check compares what the cluster committed with the reference.
@@ -414,6 +514,25 @@ func (f *clusterFixture) waitStatus(t *testing.T, workers ...string) {
 	}
 }
 
+// waitJoined waits until the named workers run one generation of the group together,
+// each owning partitions. A worker is killed only then: the in-process broker keeps a
+// member that dies while its join is pending in the group forever, never timing out its
+// session as Kafka does, so the partitions the group gave it would never move on.
+func (f *clusterFixture) waitJoined(t *testing.T, workers ...string) {
+	t.Helper()
+	f.waitFor(t, func(ws []cluster.WorkerStatus) bool {
+		gens := map[int32]bool{}
+		joined := 0
+		for _, w := range ws {
+			if slices.Contains(workers, w.Worker) && len(w.Owned) > 0 && !w.Stale {
+				gens[w.Generation] = true
+				joined++
+			}
+		}
+		return joined == len(workers) && len(gens) == 1
+	})
+}
+
 // TestClusterSurvivesKillsAndRescaling feeds a topic in parts to three workers: one is
 // killed with SIGKILL, the others take its partitions and key groups over; a fourth joins,
 // two leave gracefully; what the cluster committed equals what one process makes of the
@@ -434,6 +553,7 @@ func TestClusterSurvivesKillsAndRescaling(t *testing.T) {
 	f.produce(t, 0.3)
 	a, b, c := f.startWorker(t, "a"), f.startWorker(t, "b"), f.startWorker(t, "c")
 	f.waitCommitted(t, "got-large", share(at[0]), a, b, c)
+	f.waitJoined(t, "a", "b", "c")
 	b.kill(t)
 	f.produce(t, 0.6)
 	f.waitCommitted(t, "got-large", share(at[1]), a, c)
@@ -452,17 +572,15 @@ func TestClusterSurvivesKillsAndRescaling(t *testing.T) {
 
 // TestClusterSharesAHistoryAmongWorkers reads eight files as splits of a bounded source:
 // the group hands them out to three workers, the final watermark fires every window, and
-// the output equals one process's, row for row. With -crash.long one worker is killed
-// midway: its splits go on elsewhere from their committed state.
+// the output equals one process's, row for row. One worker is killed midway: its splits
+// go on elsewhere from their committed state.
 func TestClusterSharesAHistoryAmongWorkers(t *testing.T) {
 	f := newHistoryFixture(t, 8, 6_000)
 	a, b, c := f.startWorker(t, "a"), f.startWorker(t, "b"), f.startWorker(t, "c")
-	live := []*workerProc{a, b, c}
-	if *crashLong {
-		f.waitCommitted(t, "got-large", len(f.wantLarge)/4, a, b, c)
-		b.kill(t)
-		live = []*workerProc{a, c}
-	}
+	f.waitCommitted(t, "got-large", len(f.wantLarge)/4, a, b, c)
+	f.waitJoined(t, "a", "b", "c")
+	b.kill(t)
+	live := []*workerProc{a, c}
 	f.waitCommitted(t, "got-large", len(f.wantLarge), live...)
 	f.waitCommitted(t, "got-velocity", len(f.wantVelocity), live...)
 	for _, w := range live {

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -635,5 +636,25 @@ func (f *clusterFixture) waitFor(t *testing.T, ok func([]cluster.WorkerStatus) b
 			return ws
 		}
 		<-fol.Changed()
+	}
+}
+
+// TestRunClusterFlags checks run's refusals of cluster flags: --kafka-* without --cluster,
+// an address that is not kafka://, SASL without a user.
+func TestRunClusterFlags(t *testing.T) {
+	spec := filepath.Join("..", "..", "examples", "cluster-velocity.yaml")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--kafka-sasl-mechanism", "plain"}, "--kafka-sasl-mechanism: these say how a cluster's worker reaches its brokers"},
+		{[]string{"--cluster", "127.0.0.1:9092"}, `--cluster "127.0.0.1:9092": want kafka://HOST:PORT`},
+		{[]string{"--cluster", "kafka://127.0.0.1:9092", "--kafka-sasl-mechanism", "plain"}, "sasl: username is required"},
+	} {
+		var u usageError
+		_, err := run(t, append([]string{"run", spec}, c.args...)...)
+		if !errors.As(err, &u) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("run %v: %v, want a usage error saying %q", c.args, err, c.want)
+		}
 	}
 }

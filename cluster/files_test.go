@@ -1,14 +1,22 @@
 package cluster
 
 import (
+	"bytes"
+	"context"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
+	"millrace/kafka/kafkatest"
 	"millrace/plan"
 	"millrace/spec"
+	"millrace/vfs"
+	"millrace/vfs/errorfs"
 )
 
 // filesSpec reads a file of transactions into a keyed window and a filter, and writes
@@ -108,4 +116,113 @@ func TestRunPrefix(t *testing.T) {
 			t.Errorf("runPrefix(%q) = %q, want %q", worker, got, want)
 		}
 	}
+}
+
+// filesWorkerSpec is workerSpec with file sinks: the windows (a keyed stage's sink) and the
+// rows read (a first stage's), as JSONL part files under the directory %[2]s.
+const filesWorkerSpec = workerSpec + `  counts_files: {from: counts, kind: jsonl, path: "%[2]s/counts"}
+  raw_files: {from: tx, kind: jsonl, path: "%[2]s/raw"}
+`
+
+// Two workers write file sinks into one directory. The first publishing rename of one of
+// them fails, after the transaction of its checkpoint committed: its run ends, and the
+// files it pre-committed are published by the attempt that restores the units that
+// checkpoint committed. Every row read is in the raw files once, and the windows' files
+// hold the windows the counts topic holds, once each.
+func TestWorkersPublishWhatACommittedCheckpointLeft(t *testing.T) {
+	brokers := kafkatest.Cluster(t, "tx", 4)
+	want := produceCards(t, brokers)
+	stateDir, out := t.TempDir(), t.TempDir()
+	text := fmt.Appendf(nil, filesWorkerSpec, brokers[0], out)
+
+	var failed atomic.Pointer[errorfs.Op]
+	failOnce := errorfs.InjectorFunc(func(op errorfs.Op) error {
+		if op.Kind == errorfs.OpRename && !strings.HasPrefix(filepath.Base(op.To), ".") &&
+			failed.CompareAndSwap(nil, &op) {
+			return errorfs.ErrInjected
+		}
+		return nil
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	for _, name := range []string{"w1", "w2"} {
+		opts := workerOptionsOf(t, text, brokers, stateDir, name)
+		if name == "w1" {
+			for _, st := range opts.Layout.Stages {
+				for _, f := range st.Files {
+					f.Options.FS = errorfs.Wrap(vfs.OSFS{}, failOnce)
+				}
+			}
+		}
+		wg.Go(func() { errs <- Run(ctx, opts) })
+	}
+	fromTopic := countWindows(t, values(committed(t, brokers, "counts", len(want))))
+	cancel()
+	wg.Wait()
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Errorf("worker: %v", err)
+		}
+	}
+	op := failed.Load()
+	if op == nil {
+		t.Fatal("no publishing rename was failed")
+	}
+	if _, err := os.Stat(op.To); err != nil {
+		t.Errorf("the file whose publishing failed, %s, was not published later: %v", op.To, err)
+	}
+	if _, err := os.Stat(op.Path); err == nil {
+		t.Errorf("the file whose publishing failed is still pre-committed, as %s", op.Path)
+	}
+
+	counts, hidden := partLines(t, filepath.Join(out, "counts"))
+	fromFiles := countWindows(t, counts)
+	if len(fromFiles) != len(fromTopic) || len(counts) != len(fromTopic) {
+		t.Errorf("the counts files hold %d rows of %d windows, the topic %d windows", len(counts), len(fromFiles), len(fromTopic))
+	}
+	for k, n := range fromTopic {
+		if fromFiles[k] != n {
+			t.Errorf("window %s: %d rows in the files, %d in the topic", k, fromFiles[k], n)
+		}
+	}
+	raw, rawHidden := partLines(t, filepath.Join(out, "raw"))
+	distinct := map[string]bool{}
+	for _, l := range raw {
+		distinct[string(l)] = true
+	}
+	if len(raw) != 4000 || len(distinct) != 4000 {
+		t.Errorf("the raw files hold %d rows, %d distinct; want each of the 4000 rows read once", len(raw), len(distinct))
+	}
+	if left := append(hidden, rawHidden...); len(left) > 0 {
+		t.Errorf("hidden files left after every worker stopped: %v", left)
+	}
+}
+
+// partLines reads the lines of the part files under dir, and lists the hidden part files
+// left there.
+func partLines(t *testing.T, dir string) (lines [][]byte, hidden []string) {
+	t.Helper()
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return err
+		case d.IsDir():
+			return nil
+		case strings.HasPrefix(d.Name(), ".part-"):
+			hidden = append(hidden, p)
+			return nil
+		case !strings.HasPrefix(d.Name(), "part-w"):
+			return nil // the marker
+		}
+		b, err := os.ReadFile(p)
+		for l := range bytes.Lines(b) {
+			lines = append(lines, bytes.TrimSuffix(l, []byte("\n")))
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lines, hidden
 }

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"maps"
@@ -385,6 +386,27 @@ func (f *clusterFixture) checkFiles(t *testing.T) {
 	t.Logf("file sinks: %d large rows in %d partitions, %d windows; part files by worker %v", rows, len(wantParts), len(f.wantVelocity), files)
 }
 
+// publishedParts lists the part files published under dir, which may not exist.
+func publishedParts(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		switch {
+		case errors.Is(err, fs.ErrNotExist) && p == dir:
+			return filepath.SkipAll
+		case err != nil:
+			return err
+		case !d.IsDir() && strings.HasPrefix(d.Name(), "part-"):
+			out = append(out, p)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 // partitionDirs lists the partition directories under a sink's directory.
 func partitionDirs(t *testing.T, dir string) []string {
 	t.Helper()
@@ -569,6 +591,9 @@ func TestClusterWaitsForTheStateStore(t *testing.T) {
 	})
 	if got := kafkatest.ReadCommitted(t, f.brokers, "got-large"); len(got) != 0 {
 		t.Fatalf("%d records committed while the state store refused every write", len(got))
+	}
+	if got := publishedParts(t, filepath.Join(f.dir, "got")); len(got) != 0 {
+		t.Fatalf("files published while the state store refused every write: %v", got)
 	}
 	t.Logf("the worker says: %s", waiting[0].Waiting)
 	refusing.Store(false)

@@ -225,6 +225,7 @@ func (g *generation) unitStates(s *engine.Snapshot, name string) (map[*unit]*uni
 		byGroup[node] = groups
 	}
 	decoded := map[subtask]engine.SourcePart{}
+	carried := map[string]bool{}
 	for _, u := range g.units {
 		parts := s.Parts[u.node.Name]
 		if u.sub >= len(parts) || parts[u.sub] == nil {
@@ -270,7 +271,9 @@ func (g *generation) unitStates(s *engine.Snapshot, name string) (map[*unit]*uni
 				if !g.w.opts.Layout.sharedSink(n.Name) {
 					return nil, &fatalError{fmt.Errorf("cluster: step %q keeps state that is not keyed: a cluster cannot yet run it after an exchange", n.Name)}
 				}
-				st.Parts[n.Name] = s.Parts[n.Name][0] // a file sink's: whole, with every key group
+				if !carried[n.Name] { // a file sink's, whole, with one key group of the transaction
+					st.Parts[n.Name], carried[n.Name] = s.Parts[n.Name][0], true
+				}
 			}
 		} else {
 			for _, n := range u.stage.Nodes {

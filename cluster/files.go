@@ -24,12 +24,15 @@ import (
 // leaves them pre-committed, under hidden names, and whoever restores the units publishes
 // them. A sink of a first stage runs one subtask per unit, whose state goes with that
 // unit. A sink of a keyed stage runs one subtask over every key group the generation owns,
-// whose files mix the rows of all of them: its state goes, whole, with each key group, and
-// a worker that takes over key groups of several former owners merges the copies
-// (sink.File.Merge). Each copy restored is its writer's last committed state (a unit is
-// in every checkpoint of an attempt from the first that read it on), so two workers taking
-// over parts of one dead worker's key groups publish the same files, which publishing
-// makes happen once, and neither removes a file the other is to publish.
+// whose files mix the rows of all of them: its state goes, whole, with one of the key
+// groups the checkpoint's transaction commits (the first in order), whose next owner
+// publishes the files, and a worker that takes over key groups carrying the states of
+// several former runs merges them (sink.File.Merge). Every state restored is its writer's
+// last committed one, as a unit is in every checkpoint of an attempt from the first that
+// read it on: one carrying an older state of the same run never exists, so no restore
+// removes a file pre-committed by a later checkpoint. A state restored twice (its unit
+// taken over again before the new owner committed) publishes the same files, which
+// publishing makes happen once.
 
 // FileSink is a file sink of a stage: the part files of a directory.
 type FileSink struct {
@@ -71,7 +74,7 @@ func (s *Stage) fileSink(n *engine.Node) *FileSink {
 }
 
 // sharedSink tells whether node is a file sink of a keyed stage, whose one subtask's state
-// goes with every key group.
+// goes with one of the key groups a checkpoint commits.
 func (l *Layout) sharedSink(node string) bool {
 	for _, st := range l.Stages {
 		if !st.Keyed() {
@@ -116,8 +119,8 @@ type stateMerger interface {
 	Merge(states [][]byte) ([]byte, error)
 }
 
-// mergeShared merges the copies of the state of node, a file sink of a keyed stage, that
-// the restored units carry.
+// mergeShared merges the states of node, a file sink of a keyed stage, that the restored
+// units carry.
 func (g *generation) mergeShared(node string, states [][]byte) ([]byte, error) {
 	n := g.nodeNamed(node)
 	if n == nil {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"math/rand/v2"
 	"net/http"
@@ -38,7 +39,9 @@ import (
 
 // clusterSpec reads transactions from a Kafka topic (or, for the reference, a file) into a
 // keyed window and a filter joined with a table, produced to the topics PREFIX-velocity and
-// PREFIX-large.
+// PREFIX-large and written as part files under FILES/PREFIX: the large rows as Parquet in
+// Hive partitions by region (a sink of the first stage), the windows as JSONL (a sink of
+// the keyed stage).
 const clusterSpec = `
 name: ctest
 sources:
@@ -66,6 +69,8 @@ views:
 sinks:
   velocity_out: {from: velocity, kind: kafka, brokers: ["${BROKERS}"], topic: "${PREFIX}-velocity", key: card_id, create: {partitions: 2}}
   large_out: {from: large, kind: kafka, brokers: ["${BROKERS}"], topic: "${PREFIX}-large", key: card_id, create: {partitions: 2}}
+  large_files: {from: large, kind: parquet, path: "${FILES}/${PREFIX}/large", partition_by: [region]}
+  velocity_files: {from: velocity, kind: jsonl, path: "${FILES}/${PREFIX}/velocity"}
 `
 
 // clusterFixture is generated transactions in a file, fed to a topic in parts as a test
@@ -216,6 +221,7 @@ func (f *clusterFixture) writeSpecs(t *testing.T, fileSource, clusterSource stri
 	}
 	t.Setenv("BROKERS", f.brokers[0])
 	t.Setenv("MERCHANTS", filepath.Join(f.dir, "merchants.csv"))
+	t.Setenv("FILES", f.dir)
 }
 
 // reference runs the file spec in one process into the want- topics.
@@ -426,6 +432,95 @@ func (f *clusterFixture) check(t *testing.T) {
 			t.Errorf("%s: %d records, the single process %d; first difference: %s", c.topic, len(got), len(c.want), firstDifference(got, c.want))
 		}
 	}
+	f.checkFiles(t)
+}
+
+// clusterPart is the name of a part file a worker of the cluster published: the worker,
+// its run, the subtask and the file's number.
+var clusterPart = regexp.MustCompile(`^part-[a-z]-[0-9a-f]{8}-[0-9]{3}-[0-9]{5}\.(parquet|jsonl)$`)
+
+// checkFiles compares the rows of the cluster's file sinks, read back, with the single
+// process's: the large rows partition directory by partition directory, the windows with
+// those the single process fired (see expect). Every file published has a name of the
+// cluster's workers.
+func (f *clusterFixture) checkFiles(t *testing.T) {
+	t.Helper()
+	want, got := filepath.Join(f.dir, "want", "large"), filepath.Join(f.dir, "got", "large")
+	wantParts, gotParts := partitionDirs(t, want), partitionDirs(t, got)
+	if len(wantParts) == 0 || !slices.Equal(gotParts, wantParts) {
+		t.Errorf("the large files' partitions are %v, the single process's %v", gotParts, wantParts)
+	}
+	rows := 0
+	for _, p := range wantParts {
+		w, g := sinkRows(t, filepath.Join(want, p)), sinkRows(t, filepath.Join(got, p))
+		rows += len(g)
+		if !slices.Equal(g, w) {
+			t.Errorf("large files, %s: %d rows, the single process %d; first difference: %s", p, len(g), len(w), firstDifference(g, w))
+		}
+	}
+	velocity := filepath.Join(f.dir, "got", "velocity")
+	if g := sinkRows(t, velocity); !slices.Equal(g, f.wantVelocity) {
+		t.Errorf("velocity files: %d rows, the single process %d; first difference: %s", len(g), len(f.wantVelocity), firstDifference(g, f.wantVelocity))
+	}
+	files := map[string]int{} // by worker
+	for _, dir := range []string{got, velocity} {
+		err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			switch {
+			case err != nil:
+				return err
+			case strings.HasPrefix(d.Name(), ".") && p != dir:
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+			case !d.IsDir() && !clusterPart.MatchString(d.Name()):
+				t.Errorf("%s is not a part file of a worker of the cluster", p)
+			case !d.IsDir():
+				files[d.Name()[len("part-"):len("part-a")]]++
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("file sinks: %d large rows in %d partitions, %d windows; part files by worker %v", rows, len(wantParts), len(f.wantVelocity), files)
+}
+
+// publishedParts lists the part files published under dir, which may not exist.
+func publishedParts(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		switch {
+		case errors.Is(err, fs.ErrNotExist) && p == dir:
+			return filepath.SkipAll
+		case err != nil:
+			return err
+		case !d.IsDir() && strings.HasPrefix(d.Name(), "part-"):
+			out = append(out, p)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// partitionDirs lists the partition directories under a sink's directory.
+func partitionDirs(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+			out = append(out, e.Name())
+		}
+	}
+	return out
 }
 
 // TestClusterOfWorkersEqualsOneProcess runs two workers keeping their state in an S3
@@ -614,6 +709,9 @@ func TestClusterWaitsForTheStateStore(t *testing.T) {
 	})
 	if got := kafkatest.ReadCommitted(t, f.brokers, "got-large"); len(got) != 0 {
 		t.Fatalf("%d records committed while the state store refused every write", len(got))
+	}
+	if got := publishedParts(t, filepath.Join(f.dir, "got")); len(got) != 0 {
+		t.Fatalf("files published while the state store refused every write: %v", got)
 	}
 	t.Logf("the worker says: %s", waiting[0].Waiting)
 	refusing.Store(false)

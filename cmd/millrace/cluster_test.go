@@ -756,3 +756,54 @@ func TestRunClusterFlags(t *testing.T) {
 		}
 	}
 }
+
+// secureSpec reads files of transactions into a keyed window written as JSONL part files
+// under OUT: in a cluster, only the workers' own topics are on the brokers.
+const secureSpec = `
+name: secure
+sources:
+  tx: {kind: file, path: "${TX}", schema: transaction, event_time: ts, watermark: 2s}
+views:
+  velocity:
+    from: tx
+    group_by: [card_id]
+    window: {tumble: 10s}
+    select: {tx_count: count(*), spend: sum(amount)}
+sinks:
+  velocity_files: {from: velocity, kind: jsonl, path: "${OUT}/velocity"}
+`
+
+// TestClusterWorkerOverTLSAndSASL runs a worker against brokers that ask for TLS and
+// SCRAM: with the --kafka-* flags it joins, exchanges and commits what one process makes of
+// the same files, and its log never holds the password.
+func TestClusterWorkerOverTLSAndSASL(t *testing.T) {
+	addr, good, _ := secureCluster(t)
+	dir := t.TempDir()
+	for i := range 2 {
+		mustRun(t, "gen", "--rows", "4000", "--seed", strconv.Itoa(30+i), "--out", filepath.Join(dir, "tx", fmt.Sprintf("part-%d.jsonl", i)))
+	}
+	spec := filepath.Join(dir, "secure.yaml")
+	if err := os.WriteFile(spec, []byte(secureSpec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TX", filepath.Join(dir, "tx", "*.jsonl"))
+	t.Setenv("OUT", filepath.Join(dir, "want"))
+	mustRun(t, "run", spec)
+	want := sinkRows(t, filepath.Join(dir, "want", "velocity"))
+	t.Setenv("OUT", filepath.Join(dir, "got"))
+	f := &clusterFixture{brokers: []string{strings.TrimPrefix(addr, "kafka://")}, dir: dir, spec: spec,
+		workerArgs: []string{"--kafka-tls-insecure", "--kafka-sasl-mechanism", "SCRAM-SHA-256", "--kafka-sasl-user", "alice", "--kafka-sasl-password-file", good}}
+	w := f.startWorker(t, "a")
+	got := filepath.Join(dir, "got", "velocity")
+	waitFor(t, "the worker's windows", func() bool {
+		_, err := os.Stat(got)
+		return err == nil && len(sinkRows(t, got)) >= len(want)
+	})
+	w.stop(t)
+	if got := sinkRows(t, got); !slices.Equal(got, want) {
+		t.Errorf("the worker wrote %d windows, one process %d; first difference: %s", len(got), len(want), firstDifference(got, want))
+	}
+	if strings.Contains(w.stderr.String(), secretOfTheCluster) {
+		t.Errorf("the worker's log holds the password:\n%s", w.stderr.String())
+	}
+}

@@ -46,7 +46,7 @@ func (b *builder) lakeSource(ctx context.Context, src *spec.Source, s *arrow.Sch
 	}
 	does += fmt.Sprintf(", in %d partition(s)", l.Partitions())
 	if len(wheres) > 0 {
-		does += "; pushed down: where " + strings.Join(wheres, " OR ")
+		does += "; pushed down: where " + strings.Join(wheres, ", or where ")
 	}
 	return l, does, nil
 }
@@ -67,15 +67,16 @@ func readers(sp *spec.Spec, name string) (views []*spec.View, sinks []*spec.Sink
 }
 
 // lakeFilter is what every row the readers of a lake source keep is TRUE for: the OR of the
-// where of the views that read it, nil when one of them keeps rows without a where (or
-// joins a table first, its where then being about joined rows) or a sink reads the source
-// itself. It also returns the where texts.
+// where of the views that read it, with the conjuncts every where has in common drawn out
+// before the OR, so that they prune as one view's would. It is nil when a view keeps rows
+// without a where (or joins a table first, its where then being about joined rows) or a
+// sink reads the source itself. It also returns the distinct where texts.
 func lakeFilter(sp *spec.Spec, name string) (expr.Node, []string) {
 	views, sinks := readers(sp, name)
 	if len(sinks) > 0 || len(views) == 0 {
 		return nil, nil
 	}
-	var filter expr.Node
+	var wheres []expr.Node
 	var texts []string
 	for _, v := range views {
 		if v.Where.IsZero() || v.Join != nil {
@@ -85,14 +86,46 @@ func lakeFilter(sp *spec.Spec, name string) (expr.Node, []string) {
 		if err != nil {
 			return nil, nil // reported when the view is planned
 		}
-		texts = append(texts, v.Where.Text)
-		if filter == nil {
-			filter = n
-		} else {
-			filter = &expr.Binary{Op: "OR", L: filter, R: n}
+		if !slices.ContainsFunc(wheres, func(w expr.Node) bool { return w.String() == n.String() }) {
+			wheres = append(wheres, n)
+			texts = append(texts, v.Where.Text)
 		}
 	}
-	return filter, texts
+	if len(wheres) == 1 {
+		return wheres[0], texts
+	}
+	and := func(l, r expr.Node) expr.Node {
+		if l == nil {
+			return r
+		}
+		return &expr.Binary{Op: "AND", L: l, R: r}
+	}
+	var common, any expr.Node
+	for _, c := range andTerms(wheres[0]) {
+		inAll := true
+		for _, w := range wheres[1:] {
+			inAll = inAll && slices.ContainsFunc(andTerms(w), func(d expr.Node) bool { return d.String() == c.String() })
+		}
+		if inAll {
+			common = and(common, c)
+		}
+	}
+	for _, w := range wheres {
+		if any == nil {
+			any = w
+		} else {
+			any = &expr.Binary{Op: "OR", L: any, R: w}
+		}
+	}
+	return and(common, any), texts
+}
+
+// andTerms splits an expression at its top-level ANDs.
+func andTerms(n expr.Node) []expr.Node {
+	if b, ok := n.(*expr.Binary); ok && b.Op == "AND" {
+		return append(andTerms(b.L), andTerms(b.R)...)
+	}
+	return []expr.Node{n}
 }
 
 // lakeColumns narrows the schema s of a lake source to the columns its pipeline uses: those

@@ -309,17 +309,6 @@ func (s *Source) plan(ctx context.Context, i int, f *file) error {
 // Stats say what the listing and pruning found.
 func (s *Source) Stats() Stats { return s.stats }
 
-// Files lists the keys of the files whose row groups the source reads.
-func (s *Source) Files() []string {
-	var out []string
-	for _, it := range s.items {
-		if k := s.files[it.file].key; len(out) == 0 || out[len(out)-1] != k {
-			out = append(out, k)
-		}
-	}
-	return out
-}
-
 // String says where the lake is, never with credentials.
 func (s *Source) String() string { return s.store.String() }
 

@@ -3,6 +3,7 @@ package lake
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -516,5 +517,41 @@ func TestLakeErrors(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(t.TempDir(), "missing")); err == nil {
 		t.Errorf("opening a missing lake created its directory")
+	}
+}
+
+func TestDamagedFileIsOneDeadLetter(t *testing.T) {
+	base := dirStore(t)
+	good := txFile(t, time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), 50, 50)
+	if err := base.Put(t.Context(), "a.parquet", good); err != nil {
+		t.Fatal(err)
+	}
+	if err := base.Put(t.Context(), "b.parquet", good[:len(good)/2]); err != nil { // cut short
+		t.Fatal(err)
+	}
+	src, err := Open(t.Context(), base, Options{Schema: txSchema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if src.Partitions() != 2 {
+		t.Fatalf("%d work items, want one per file", src.Partitions())
+	}
+	r, err := src.Open(t.Context(), 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, dead, err := r.Read(t.Context())
+	if err != nil || rec != nil || len(dead) != 1 || dead[0].File != "b.parquet" || !strings.Contains(dead[0].Reason, "cannot be read") {
+		t.Fatalf("read of a cut file: %v, %v, %+v; want one dead letter naming b.parquet", rec, err, dead)
+	}
+	if _, _, err := r.Read(t.Context()); err != io.EOF {
+		t.Fatalf("after the dead letter: %v, want io.EOF", err)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(t.Context(), base, Options{Schema: txSchema, Read: format.ReadOptions{FailOnDamage: true}})
+	if !errors.Is(err, format.ErrDamaged) || !strings.Contains(err.Error(), "b.parquet") {
+		t.Errorf("open with a cut file, failing on damage: %v", err)
 	}
 }

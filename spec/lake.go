@@ -1,7 +1,10 @@
 package spec
 
 import (
+	"slices"
 	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -33,7 +36,9 @@ func (d *decoder) finishLake(src *Source, path string, has map[string]*yaml.Node
 		return // reported where the schema is declared
 	}
 	for _, c := range src.Lake.Partitioning {
-		if len(s.FieldIndices(c.Name)) > 0 {
+		// Names in expressions match columns ignoring case when no column matches exactly,
+		// so a partition column may not differ from a file column by case alone either.
+		if slices.ContainsFunc(s.Fields(), func(f arrow.Field) bool { return strings.EqualFold(f.Name, c.Name) }) {
 			d.errorf(has["partitioning"], joinPath(joinPath(path, "partitioning"), c.Name), "%s is a column of the files' schema too; a partition column's values come from the directories and are added to the rows", c.Name)
 		}
 	}

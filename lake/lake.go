@@ -99,10 +99,10 @@ func OpenURL(ctx context.Context, url string, storeOpts objstore.Options, opts O
 		dir := strings.TrimPrefix(url, "file://")
 		st, err := os.Stat(dir)
 		if err != nil {
-			return nil, fmt.Errorf("lake %s: %w", dir, errors.Unwrap(err))
+			return nil, fmt.Errorf("lake directory %q: %w", dir, errors.Unwrap(err))
 		}
 		if !st.IsDir() {
-			return nil, fmt.Errorf("lake %s: not a directory", dir)
+			return nil, fmt.Errorf("lake directory %q: not a directory", dir)
 		}
 	}
 	store, err := objstore.Open(ctx, url, storeOpts)

@@ -49,9 +49,10 @@
 //	                     window view; not with group_by, having or aggregates),
 //	                     join: {table: SOURCE, on: col | [col, ...], type: left | inner}
 //	sinks.NAME           from (required, one stream), kind: parquet | jsonl | csv | stdout | kafka
-//	                     | nats, path (file kinds), partition_by, compression, format (stdout,
-//	                     nats: jsonl | csv), overwrite: bool (replace what millrace did not
-//	                     write), redact: bool (dead-letter sinks: mask records as the API does)
+//	                     | nats, path (file kinds; a directory of part files in a cluster),
+//	                     partition_by, compression, format (stdout, nats: jsonl | csv),
+//	                     overwrite: bool (replace what millrace did not write), redact: bool
+//	                     (dead-letter sinks: mask records as the API does)
 //	  kafka              brokers, topic (both required), tls, sasl (as for kafka sources),
 //	                     key: expr, headers: {name: expr},
 //	                     delivery: exactly_once (default) | at_least_once | none,

@@ -411,10 +411,11 @@ func (f *clusterFixture) stalled(t *testing.T) string {
 	}
 	fmt.Fprintf(&b, "what the brokers were asked:\n%s", f.groups)
 	for _, w := range f.workers {
+		end := "ended before"
 		if w.cmd.ProcessState == nil && w.cmd.Process.Signal(syscall.SIGQUIT) == nil {
-			<-w.done
+			end = fmt.Sprint("quit: ", <-w.done)
 		}
-		fmt.Fprintf(&b, "--- worker %s\n%s", w.name, w.stderr.String())
+		fmt.Fprintf(&b, "--- worker %s (%s)\n%s", w.name, end, w.stderr.String())
 	}
 	return b.String()
 }

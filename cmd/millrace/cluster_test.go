@@ -789,7 +789,7 @@ func TestClusterWorkerOverTLSAndSASL(t *testing.T) {
 	}
 	t.Setenv("TX", filepath.Join(dir, "tx", "*.jsonl"))
 	t.Setenv("OUT", filepath.Join(dir, "want"))
-	mustRun(t, "run", spec)
+	mustRun(t, "run", spec, "--no-checkpoint", "--listen", "")
 	want := sinkRows(t, filepath.Join(dir, "want", "velocity"))
 	t.Setenv("OUT", filepath.Join(dir, "got"))
 	f := &clusterFixture{brokers: []string{strings.TrimPrefix(addr, "kafka://")}, dir: dir, spec: spec,

@@ -14,6 +14,8 @@ import (
 	"millrace/format"
 	"millrace/op"
 	"millrace/schema"
+	"millrace/vfs"
+	"millrace/vfs/errorfs"
 )
 
 // prefixed is the options of a part-file sink, partitioned by channel, of the run prefix.
@@ -249,4 +251,28 @@ func TestPrefixRefusals(t *testing.T) {
 	if err := s.Restore(state); err == nil || !strings.Contains(err.Error(), "written by one run") {
 		t.Errorf("a single file restored from another run's state: %v", err)
 	}
+}
+
+// A run with a prefix of its own has no leftovers to look for: it reads no directory
+// before it writes, however large the tree of partitions already there.
+func TestFreshPrefixedRunReadsNoDirectory(t *testing.T) {
+	t.Parallel()
+	recs := batchesOf(t, 1000, 250)
+	dir := t.TempDir()
+	runFrom(t, start(t, prefixed(dir, "w1-aaaa"), 0, 1, nil), recs, 0)
+	fsys := errorfs.Wrap(vfs.OSFS{}, nil)
+	opts := prefixed(dir, "w2-bbbb")
+	opts.FS = fsys
+	s := start(t, opts, 0, 1, nil)
+	fsys.ResetOps()
+	process(t, s, recs...)
+	snapshot(t, s, 1)
+	for _, op := range fsys.Ops() {
+		if op.Kind == errorfs.OpReadDir {
+			t.Fatalf("a fresh run with a prefix read a directory: %s", op)
+		}
+	}
+	commit(t, s, 1)
+	finish(t, s)
+	sameRows(t, "two runs", dir, oneRun(t, append(recs, recs...)...))
 }

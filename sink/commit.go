@@ -66,12 +66,17 @@ func relPath(dir, name string) string { return path.Join(dir, name) }
 
 // begin runs before the first message of a run with checkpoints that did not Restore:
 // whatever hidden files an earlier run of this subtask left are in no checkpoint this run
-// will commit, and would be in the way of the names it writes.
+// will commit, and would be in the way of the names it writes. A run with a prefix has
+// names no earlier run used, and reads no directory for them: in a large tree of partition
+// directories, that walk would delay every worker that takes units over.
 func (f *File) begin() error {
 	if !f.ckpt || f.begun {
 		return nil
 	}
 	f.begun = true
+	if f.opts.Prefix != "" {
+		return nil
+	}
 	return f.sweep(nil)
 }
 

@@ -49,9 +49,11 @@ type FileOptions struct {
 	Overwrite bool
 	// Prefix, when set, names the run in its part files, part-PREFIX-SSS-NNNNN.EXT, so that
 	// processes writing one directory at once (the workers of a cluster) never use one name:
-	// the subtask number alone is unique in one process only. Restore removes the hidden files
-	// of this prefix and of the runs whose state it takes over, never those of other runs. It
-	// holds letters, digits, dashes and underscores; a single file takes none.
+	// the subtask number alone is unique in one process only. Each run takes a prefix of
+	// its own: a run that does not Restore then looks for no leftovers of its names, and
+	// Restore removes the hidden files of this prefix and of the runs whose state it takes
+	// over, never those of other runs. It holds letters, digits, dashes and underscores; a
+	// single file takes none.
 	Prefix string
 	// Rewrite, when set, replaces every batch before it is written; it takes over the
 	// batch's reference and returns one the sink releases. A dead-letter sink with

@@ -35,6 +35,13 @@ func (t *keyTable) intern(k []byte) uint32 {
 	return id
 }
 
+// reset forgets every key at once, keeping the table's memory for the keys to come.
+func (t *keyTable) reset() {
+	clear(t.ids)
+	t.bytes, t.refs, t.free = t.bytes[:0], t.refs[:0], t.free[:0]
+	t.deletes, t.size = 0, 0
+}
+
 // release drops one reference to id, and the key with the last one.
 func (t *keyTable) release(id uint32) {
 	t.refs[id]--

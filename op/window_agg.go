@@ -2,6 +2,7 @@ package op
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -361,7 +362,9 @@ func (w *WindowAgg) flushPartial(out Collector) error {
 		releaseAll(cols)
 	}
 	clear(w.byStart)
-	w.releaseKeys(w.touched)
+	// Every group of the batch is flushed, so no key is referred to any more: forget them
+	// all at once rather than one map delete each.
+	w.keys.reset()
 	w.freeGroups(w.touched)
 	w.touched = w.touched[:0]
 	if rec == nil {
@@ -373,7 +376,10 @@ func (w *WindowAgg) flushPartial(out Collector) error {
 // bounds returns the window_start of tumbling or hopping groups, and their window_end when
 // withEnd, for keyColumns. The slices are reused by the next call.
 func (w *WindowAgg) bounds(groups []uint32, withEnd bool) (starts, ends []int64) {
-	w.outS, w.outE = w.outS[:0], w.outE[:0]
+	w.outS, w.outE = slices.Grow(w.outS[:0], len(groups)), w.outE[:0]
+	if withEnd {
+		w.outE = slices.Grow(w.outE, len(groups))
+	}
 	for _, g := range groups {
 		w.outS = append(w.outS, w.start[g])
 		if withEnd {
@@ -391,11 +397,23 @@ func (w *WindowAgg) bounds(groups []uint32, withEnd bool) (starts, ends []int64)
 func (w *WindowAgg) keyColumns(groups []uint32, starts, ends []int64) ([]arrow.Array, error) {
 	n := w.cfg.Keys
 	builders := make([]array.Builder, n)
+	keyBytes := 0
+	for _, g := range groups {
+		keyBytes += len(w.keyOf(g))
+	}
 	for i := range n {
 		builders[i] = array.NewBuilder(w.ctx.Mem, w.cfg.Out.Field(i).Type)
+		builders[i].Reserve(len(groups))
+		if bb, ok := builders[i].(*array.StringBuilder); ok {
+			bb.ReserveData(keyBytes) // the key bytes bound the strings they hold
+		}
 	}
 	start := array.NewTimestampBuilder(w.ctx.Mem, w.cfg.Out.Field(n).Type.(*arrow.TimestampType))
 	end := array.NewTimestampBuilder(w.ctx.Mem, w.cfg.Out.Field(n).Type.(*arrow.TimestampType))
+	start.Reserve(len(groups))
+	if ends != nil {
+		end.Reserve(len(groups))
+	}
 	defer func() {
 		for _, b := range builders {
 			b.Release()

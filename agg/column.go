@@ -1,6 +1,8 @@
 package agg
 
 import (
+	"slices"
+
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/bitutil"
@@ -11,6 +13,7 @@ import (
 // updated, so empty).
 func gather[T any](dst, states []T, groups []uint32) []T {
 	var zero T
+	dst = slices.Grow(dst, len(groups))
 	for _, g := range groups {
 		if int(g) < len(states) {
 			dst = append(dst, states[g])

@@ -210,7 +210,7 @@ func History(ctx context.Context, cfg HistoryConfig) ([]HistoryResult, error) {
 		if err != nil {
 			return results, err
 		}
-		r.What = fmt.Sprintf(w.What, strconv.FormatInt(rows, 10))
+		r.What = fmt.Sprintf(w.What, grouped(rows))
 		if len(r.Differ) > 0 {
 			failed = append(failed, fmt.Sprintf("%s (%s)", w.Name, strings.Join(r.Differ, "; ")))
 		}
@@ -313,6 +313,15 @@ func runWork(ctx context.Context, cfg HistoryConfig, w HistoryWork, in string, l
 	}
 	r.Differ = CompareDigests(r.Millrace.Digest, r.DuckDB.Digest, w.Approx)
 	return r, nil
+}
+
+// grouped writes n with its digits in groups of three: 10,000,000.
+func grouped(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 // lastLines keeps the last n lines of s.

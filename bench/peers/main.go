@@ -44,7 +44,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/duckdb/duckdb-go/v2"
@@ -122,14 +121,24 @@ type figures struct {
 	PeakRSS int64   `json:"peak_rss_bytes"`
 }
 
-// peakRSS is the most resident memory this process has held, as the OS counts it; 0 if
-// the OS does not say.
+// peakRSS is the most resident memory this process has held since it started, in bytes:
+// VmHWM of /proc/self/status, which counts this program alone (getrusage would also count
+// the memory of the process that started it, carried over exec); 0 where Linux does not say.
 func peakRSS() int64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
 		return 0
 	}
-	return ru.Maxrss * 1024 // Linux counts kibibytes
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kib, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				return 0
+			}
+			return kib * 1024
+		}
+	}
+	return 0
 }
 
 // work is one work of the benchmark: how DuckDB reads its input, the query whose result it

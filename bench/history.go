@@ -130,6 +130,9 @@ type HistoryConfig struct {
 	Parallelism int
 	// Peer is the path of the peer binary built from bench/peers.
 	Peer string
+	// Profiles, when set, is a directory where each millrace run writes a CPU profile,
+	// WORK.pprof (for go tool pprof).
+	Profiles string
 	// Works names the works to run (nil: all of them).
 	Works []string
 	// Log receives a line as each step starts; nil discards them.
@@ -286,6 +289,12 @@ func runWork(ctx context.Context, cfg HistoryConfig, w HistoryWork, in string, l
 	args := append(append([]string{}, cfg.Millrace[1:]...), "run", specPath, "--no-checkpoint", "--listen", "")
 	if cfg.Parallelism > 0 {
 		args = append(args, "-p", strconv.Itoa(cfg.Parallelism))
+	}
+	if cfg.Profiles != "" {
+		if err := os.MkdirAll(cfg.Profiles, 0o755); err != nil {
+			return r, err
+		}
+		args = append(args, "--cpuprofile", filepath.Join(cfg.Profiles, w.Name+".pprof"))
 	}
 	logf("%s: millrace %s", w.Name, strings.Join(args[len(cfg.Millrace)-1:], " "))
 	var err error

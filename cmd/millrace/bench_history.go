@@ -83,6 +83,7 @@ from the repository with cgo (a C compiler) once:
 	fl.StringVar(&cfg.Dir, "dir", "", "work directory: inputs, specs and outputs (default: a temporary one, removed after)")
 	fl.StringSliceVar(&cfg.Works, "work", nil, "works to run (default all): decode, scan, windows, groups")
 	fl.IntVarP(&cfg.Parallelism, "parallelism", "p", runtime.GOMAXPROCS(0), "millrace's subtasks per parallel step")
+	fl.StringVar(&cfg.Profiles, "cpuprofiles", "", "directory where each millrace run writes a CPU profile, WORK.pprof (go tool pprof -top)")
 	fl.BoolVar(&asJSON, "json", false, "print one JSON object per work instead of the table")
 	return cmd
 }

@@ -225,6 +225,7 @@ func (g *generation) unitStates(s *engine.Snapshot, name string) (map[*unit]*uni
 		byGroup[node] = groups
 	}
 	decoded := map[subtask]engine.SourcePart{}
+	carried := map[string]bool{}
 	for _, u := range g.units {
 		parts := s.Parts[u.node.Name]
 		if u.sub >= len(parts) || parts[u.sub] == nil {
@@ -264,8 +265,14 @@ func (g *generation) unitStates(s *engine.Snapshot, name string) (map[*unit]*uni
 				}
 			}
 			for _, n := range u.stage.Nodes {
-				if !g.keyed[n.Name] && len(s.Parts[n.Name]) > 0 && s.Parts[n.Name][0] != nil {
+				if g.keyed[n.Name] || len(s.Parts[n.Name]) == 0 || s.Parts[n.Name][0] == nil {
+					continue
+				}
+				if !g.w.opts.Layout.sharedSink(n.Name) {
 					return nil, &fatalError{fmt.Errorf("cluster: step %q keeps state that is not keyed: a cluster cannot yet run it after an exchange", n.Name)}
+				}
+				if !carried[n.Name] { // a file sink's, whole, with one key group of the transaction
+					st.Parts[n.Name], carried[n.Name] = s.Parts[n.Name][0], true
 				}
 			}
 		} else {
@@ -303,6 +310,7 @@ func (g *generation) restore() (*engine.Snapshot, error) {
 	}
 	snap := &engine.Snapshot{Parts: map[string][][]byte{}}
 	sources := map[*engine.Node][]engine.SourcePart{}
+	shared := map[string][][]byte{} // the copies of a keyed stage's file sink state
 	for _, u := range g.units {
 		n := u.node
 		if sources[n] == nil {
@@ -341,11 +349,22 @@ func (g *generation) restore() (*engine.Snapshot, error) {
 				snap.Parts[node][u.partition] = b
 				continue
 			}
+			if g.w.opts.Layout.sharedSink(node) {
+				shared[node] = append(shared[node], b)
+				continue
+			}
 			if snap.Parts[node] == nil {
 				snap.Parts[node] = make([][]byte, n.Parallelism)
 			}
 			snap.Parts[node][u.sub] = b
 		}
+	}
+	for node, states := range shared {
+		merged, err := g.mergeShared(node, states)
+		if err != nil {
+			return nil, &fatalError{err}
+		}
+		snap.Parts[node] = [][]byte{merged}
 	}
 	for n, parts := range sources {
 		snap.Parts[n.Name] = make([][]byte, len(parts))

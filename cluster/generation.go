@@ -222,6 +222,11 @@ func (g *generation) build() error {
 		for _, node := range st.Nodes {
 			c := *node
 			c.Parallelism = n
+			if f := st.fileSink(node); f != nil {
+				if c.Operator, err = g.fileSinkOperator(f); err != nil {
+					return err
+				}
+			}
 			if node == st.Source {
 				c.Source = srcs[0]
 				for _, u := range units {

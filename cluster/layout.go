@@ -37,6 +37,9 @@ type Stage struct {
 	Splits string
 	// Inputs are the exchanges a keyed stage reads.
 	Inputs []*Exchange
+	// Files are the stage's file sinks, each writing part files into a directory that
+	// every worker shares.
+	Files []*FileSink
 	// edges are the plan's edges between nodes of the stage.
 	edges []*engine.Edge
 }
@@ -57,16 +60,17 @@ type Exchange struct {
 func TopicPrefix(pipeline string) string { return "millrace." + pipeline + "." }
 
 // Cut cuts p into stages. It refuses what a cluster cannot yet run, saying which step: a
-// source that is not Kafka, a step fed by two stages, a sink that writes files.
+// source neither Kafka nor bounded, a step fed by two stages, a sink that writes one file
+// or to stdout.
 func Cut(p *plan.Plan) (*Layout, error) {
 	g := p.Graph
 	l := &Layout{Pipeline: p.Spec.Name, KeyGroups: g.KeyGroups}
 	if l.KeyGroups == 0 {
 		l.KeyGroups = 256
 	}
-	if len(p.Outputs) > 0 {
-		o := p.Outputs[0]
-		return nil, fmt.Errorf("cluster: sink %q writes %s: in a cluster, sinks produce to Kafka topics", o.Sink, describeOutput(o))
+	files, err := fileSinks(p)
+	if err != nil {
+		return nil, err
 	}
 	// Nodes joined by an edge that is not keyed are in one stage.
 	stageOf := map[*engine.Node]int{}
@@ -101,6 +105,10 @@ func Cut(p *plan.Plan) (*Layout, error) {
 			order = append(order, r)
 		}
 		st.Nodes = append(st.Nodes, n)
+		if f := files[n.Name]; f != nil {
+			f.Node = n
+			st.Files = append(st.Files, f)
+		}
 		if n.Source != nil {
 			if st.Source != nil {
 				return nil, fmt.Errorf("cluster: sources %q and %q feed one stage: a cluster runs a view over two sources only behind a keyed exchange", st.Source.Name, n.Name)
@@ -169,13 +177,6 @@ func Cut(p *plan.Plan) (*Layout, error) {
 	return l, nil
 }
 
-func describeOutput(o plan.Output) string {
-	if o.File == nil {
-		return "to stdout"
-	}
-	return o.Kind + " files to " + o.File.Path
-}
-
 // Topics lists every topic the workers' consumer group owns partitions of: the sources'
 // topics and the exchanges'.
 func (l *Layout) Topics() []string {
@@ -220,6 +221,10 @@ func (l *Layout) Print(w io.Writer) error {
 			if x.From == st {
 				fmt.Fprintf(&b, "  writes %s -> topic %s, partition = key group of %s\n", x.Edge.From.Name, x.Topic, strings.Join(x.Edge.Key, ", "))
 			}
+		}
+		for _, f := range st.Files {
+			fmt.Fprintf(&b, "  writes %s part files of sink %s under %s, each worker's named part-WORKER-RUN-SSS-NNNNN.%s\n",
+				f.Options.Kind, f.Sink, f.Options.Path, f.Options.Kind)
 		}
 	}
 	_, err := io.WriteString(w, b.String())

@@ -47,6 +47,41 @@ sinks:
 // commits, status), over rows whose windows the test counts itself.
 func TestTwoWorkersInOneProcessCountEveryRowOnce(t *testing.T) {
 	brokers := kafkatest.Cluster(t, "tx", 4)
+	want := produceCards(t, brokers)
+	stateDir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	for _, name := range []string{"w1", "w2"} {
+		opts := workerOptions(t, brokers, stateDir, name)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- Run(ctx, opts)
+		}()
+	}
+	got := countWindows(t, values(committed(t, brokers, "counts", len(want))))
+	cancel()
+	wg.Wait()
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Errorf("worker: %v", err)
+		}
+	}
+	for k, n := range want {
+		if got[k] != n {
+			t.Errorf("window %s: %d rows counted, want %d", k, got[k], n)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("%d windows, want %d", len(got), len(want))
+	}
+}
+
+// produceCards produces 4000 rows of 37 cards, 50ms apart, to topic tx, and returns the
+// rows of each card's window that a run over the topic fires: card/window-end -> rows.
+func produceCards(t *testing.T, brokers []string) map[string]int {
+	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.DefaultProduceTopic("tx"))
 	if err != nil {
 		t.Fatal(err)
@@ -89,56 +124,46 @@ func TestTwoWorkersInOneProcessCountEveryRowOnce(t *testing.T) {
 			delete(want, k)
 		}
 	}
+	return want
+}
 
-	stateDir := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	errs := make(chan error, 2)
-	for _, name := range []string{"w1", "w2"} {
-		opts := workerOptions(t, brokers, stateDir, name)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs <- Run(ctx, opts)
-		}()
+// values are the records' values.
+func values(recs []*kgo.Record) [][]byte {
+	out := make([][]byte, len(recs))
+	for i, r := range recs {
+		out[i] = r.Value
 	}
-	total := 0
-	for _, n := range want {
-		total += n
-	}
+	return out
+}
+
+// countWindows adds up the rows of counts' windows, JSON lines: card/window-end -> rows.
+func countWindows(t *testing.T, values [][]byte) map[string]int {
+	t.Helper()
 	got := map[string]int{}
-	for _, r := range committed(t, brokers, "counts", len(want)) {
+	for _, v := range values {
 		var row struct {
 			Card string    `json:"card_id"`
 			End  time.Time `json:"window_end"`
 			N    int       `json:"n"`
 		}
-		if err := json.Unmarshal(r.Value, &row); err != nil {
-			t.Fatal(err)
+		if err := json.Unmarshal(v, &row); err != nil {
+			t.Fatalf("window %s: %v", v, err)
 		}
 		got[fmt.Sprintf("%s/%s", row.Card, row.End.Format(time.RFC3339))] += row.N
 	}
-	cancel()
-	wg.Wait()
-	for range 2 {
-		if err := <-errs; err != nil {
-			t.Errorf("worker: %v", err)
-		}
-	}
-	for k, n := range want {
-		if got[k] != n {
-			t.Errorf("window %s: %d rows counted, want %d", k, got[k], n)
-		}
-	}
-	if len(got) != len(want) {
-		t.Errorf("%d windows, want %d", len(got), len(want))
-	}
+	return got
 }
 
 // workerOptions plans workerSpec for one worker.
 func workerOptions(t *testing.T, brokers []string, stateDir, name string) Options {
 	t.Helper()
-	s, err := spec.Parse(fmt.Appendf(nil, workerSpec, brokers[0]), "wtest.yaml", func(string) (string, bool) { return "", false })
+	return workerOptionsOf(t, fmt.Appendf(nil, workerSpec, brokers[0]), brokers, stateDir, name)
+}
+
+// workerOptionsOf plans a spec for one worker.
+func workerOptionsOf(t *testing.T, text []byte, brokers []string, stateDir, name string) Options {
+	t.Helper()
+	s, err := spec.Parse(text, "wtest.yaml", func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package format
 
 import (
 	"io"
-	"os"
 	"sync/atomic"
 )
 
@@ -67,7 +66,7 @@ func countedInput(r io.Reader) (io.Reader, *countingReader) {
 // countingFile counts the bytes a Parquet file reader reads from f. The file reader only calls
 // ReadAt and Seek.
 type countingFile struct {
-	f *os.File
+	f *io.SectionReader
 	n atomic.Int64
 }
 

@@ -44,12 +44,17 @@ func newDamagedParquet(path string, opts ReadOptions, err error) (*damagedParque
 	if serr != nil {
 		return nil, fmt.Errorf("open parquet %q: %w", path, serr)
 	}
+	return damagedParquetOf(path, st.Size(), opts, err), nil
+}
+
+// damagedParquetOf is the reader of a file of size bytes whose footer failed with err.
+func damagedParquetOf(path string, size int64, opts ReadOptions, err error) *damagedParquet {
 	var fe *footerError
 	if errors.As(err, &fe) {
 		err = fe // without the file's name, which the dead letter has
 	}
-	return &damagedParquet{path: path, first: opts.RowGroups[0], size: st.Size(),
-		reason: fmt.Sprintf("the file cannot be read: %v; none of its rows are read", err)}, nil
+	return &damagedParquet{path: path, first: opts.RowGroups[0], size: size,
+		reason: fmt.Sprintf("the file cannot be read: %v; none of its rows are read", err)}
 }
 
 func (d *damagedParquet) Read() (arrow.RecordBatch, []DeadLetter, error) {

@@ -79,7 +79,12 @@ func openParquet(path string, s *arrow.Schema, opts ReadOptions) (*parquetReader
 		}
 		return nil, fmt.Errorf("open parquet %q: %w", path, err)
 	}
-	r, err := newParquetReader(f, path, s, opts)
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("open parquet %q: %w", path, err)
+	}
+	r, err := newParquetReader(f, st.Size(), path, s, opts)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("open parquet %q: %w", path, err)
@@ -92,7 +97,7 @@ type parquetReader struct {
 	path   string
 	schema *arrow.Schema
 	opts   ReadOptions
-	f      *os.File
+	f      parquetFile
 	in     *countingFile // f as pf reads it, counting the bytes of column chunks
 	pf     *file.Reader
 	fr     *pqarrow.FileReader
@@ -114,16 +119,23 @@ type parquetColumn struct {
 	convert parquetConvert
 }
 
-// newParquetReader reads the footer of f and matches the columns of s to the file's by name.
-// It fails if a required column is missing or a column's type does not convert to s's.
-func newParquetReader(f *os.File, path string, s *arrow.Schema, opts ReadOptions) (*parquetReader, error) {
-	if err := checkParquetMagic(f); err != nil {
+// parquetFile is what a Parquet reader reads: a file on disk, or a ParquetInput.
+type parquetFile interface {
+	io.ReaderAt
+	Close() error
+}
+
+// newParquetReader reads the footer of f, size bytes long, and matches the columns of s to
+// the file's by name. It fails if a required column is missing or a column's type does not
+// convert to s's.
+func newParquetReader(f parquetFile, size int64, path string, s *arrow.Schema, opts ReadOptions) (*parquetReader, error) {
+	if err := checkParquetMagic(f, size); err != nil {
 		return nil, &footerError{err}
 	}
 	props := parquet.NewReaderProperties(opts.Mem)
 	props.BufferedStreamEnabled = true
 	props.BufferSize = parquetReadBuffer
-	in := &countingFile{f: f}
+	in := &countingFile{f: io.NewSectionReader(f, 0, size)}
 	pf, err := file.NewParquetReader(in, file.WithReadProps(props))
 	if err != nil {
 		return nil, &footerError{fmt.Errorf("read footer: %w", err)}
@@ -195,7 +207,11 @@ func ParquetRowGroupSizes(path string, s *arrow.Schema) ([]RowGroupSize, error) 
 		return nil, fmt.Errorf("open parquet: %w", err)
 	}
 	defer f.Close()
-	if err := checkParquetMagic(f); err != nil {
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("open parquet %q: %w", path, err)
+	}
+	if err := checkParquetMagic(f, st.Size()); err != nil {
 		return nil, fmt.Errorf("open parquet %q: %w", path, &footerError{err})
 	}
 	pf, err := file.NewParquetReader(f)
@@ -226,18 +242,14 @@ func ParquetRowGroupSizes(path string, s *arrow.Schema) ([]RowGroupSize, error) 
 	return groups, nil
 }
 
-// checkParquetMagic tells a file that is not Parquet at all from a damaged one.
-func checkParquetMagic(f *os.File) error {
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
+// checkParquetMagic tells a file of size bytes that is not Parquet at all from a damaged one.
+func checkParquetMagic(f io.ReaderAt, size int64) error {
 	var head, tail [4]byte
-	if st.Size() >= 12 {
+	if size >= 12 {
 		if _, err := f.ReadAt(head[:], 0); err != nil {
 			return err
 		}
-		if _, err := f.ReadAt(tail[:], st.Size()-4); err != nil {
+		if _, err := f.ReadAt(tail[:], size-4); err != nil {
 			return err
 		}
 	}
@@ -247,9 +259,9 @@ func checkParquetMagic(f *os.File) error {
 	case string(tail[:]) == "PARE":
 		return errors.New("encrypted Parquet files are not supported")
 	case string(head[:]) == "PAR1":
-		return fmt.Errorf("not a complete Parquet file: no footer (%d bytes; truncated or still being written?)", st.Size())
+		return fmt.Errorf("not a complete Parquet file: no footer (%d bytes; truncated or still being written?)", size)
 	}
-	return fmt.Errorf("not a Parquet file: it does not start and end with PAR1 (%d bytes)", st.Size())
+	return fmt.Errorf("not a Parquet file: it does not start and end with PAR1 (%d bytes)", size)
 }
 
 // collectLeaves adds the leaf column indexes under sf (sf itself, if it is a leaf) to into.

@@ -279,6 +279,47 @@ func (s *dirStore) List(ctx context.Context, prefix string) ([]Object, error) {
 	return objs, nil
 }
 
+// ListDir implements Store: it reads one directory.
+func (s *dirStore) ListDir(ctx context.Context, prefix string) ([]string, []Object, error) {
+	if err := checkDirPrefix(prefix, true); err != nil {
+		return nil, nil, s.fail("list", prefix, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, nil, s.fail("list", prefix, err)
+	}
+	entries, err := s.fs.ReadDir(filepath.Join(s.root, filepath.FromSlash(prefix)))
+	if err != nil {
+		if notFound(err) == ErrNotFound {
+			return nil, nil, nil // nothing has this prefix
+		}
+		return nil, nil, s.fail("list", prefix, err)
+	}
+	var dirs []string
+	var objs []Object
+	for _, e := range entries {
+		name := e.Name()
+		switch {
+		case strings.HasPrefix(name, "."):
+			// a file being written, or left by a write that failed
+		case e.IsDir():
+			dirs = append(dirs, prefix+name+"/")
+		case e.Type().IsRegular():
+			fi, err := e.Info()
+			if errors.Is(err, fs.ErrNotExist) {
+				continue // deleted since ReadDir
+			}
+			if err != nil {
+				return nil, nil, s.fail("list", prefix, err)
+			}
+			objs = append(objs, Object{Key: prefix + name, Size: fi.Size()})
+		}
+	}
+	// ReadDir sorts by name; keys sort so too, as every name here gets the same prefix and
+	// dirs the same trailing slash, except that "a/" sorts after "a-b/": sort to be sure.
+	slices.Sort(dirs)
+	return dirs, objs, nil
+}
+
 // walk appends the objects below the directory of dirKey ("" or ending with a slash)
 // whose keys begin with prefix.
 func (s *dirStore) walk(ctx context.Context, dirKey, prefix string, objs *[]Object) error {

@@ -16,8 +16,8 @@
 // Every store promises the same: Put replaces an object whole (a reader sees the old
 // object or the new one, never a part); Create writes an object only if the key is free,
 // so of two workers creating one key exactly one succeeds (ErrExists for the other); Get
-// of a missing key fails with ErrNotFound; List is sorted; Delete of a missing key is not
-// an error. A directory store makes every write durable (fsync of the file and its
+// of a missing key fails with ErrNotFound; List is sorted, and ListDir lists one level of
+// the key hierarchy, as a directory does; Delete of a missing key is not an error. A directory store makes every write durable (fsync of the file and its
 // directory) before it returns. An S3 store retries what fails for a transient reason
 // (the server unreachable, a timeout, a 5xx or throttling answer) with capped exponential
 // backoff (Options.Retry), and reads its endpoint from Options or the environment and

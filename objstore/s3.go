@@ -369,6 +369,50 @@ func (s *s3Store) List(ctx context.Context, prefix string) ([]Object, error) {
 	return objs, nil
 }
 
+// ListDir implements Store with a listing by delimiter "/"; like List it pages, asking
+// again after the last key received when a page fails for a transient reason.
+func (s *s3Store) ListDir(ctx context.Context, prefix string) ([]string, []Object, error) {
+	if err := checkDirPrefix(prefix, false); err != nil {
+		return nil, nil, s.fail("list", prefix, err)
+	}
+	var dirs []string
+	var objs []Object
+	seen := map[string]bool{}
+	last := "" // the greatest key received, where a page asked again starts after
+	err := s.do(ctx, "list", prefix, func(int) error {
+		opts := minio.ListObjectsOptions{Prefix: s.prefix + prefix, Recursive: false, MaxKeys: s.pageSize}
+		if last != "" {
+			opts.StartAfter = s.prefix + last
+		}
+		opts.FetchOwner = new(bool)
+		// A page gives its objects before its directories, and a directory comes again
+		// in the page asked again after it.
+		for o := range s.client.ListObjectsIter(ctx, s.bucket, opts) {
+			if o.Err != nil {
+				return o.Err
+			}
+			key := strings.TrimPrefix(o.Key, s.prefix)
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			if strings.HasSuffix(key, "/") {
+				dirs = append(dirs, key)
+			} else {
+				objs = append(objs, Object{Key: key, Size: o.Size})
+			}
+			last = max(last, key)
+		}
+		return ctx.Err() // the listing stops early, without an error, when ctx is done
+	})
+	if err != nil {
+		return nil, nil, s.fail("list", prefix, err)
+	}
+	slices.Sort(dirs)
+	slices.SortFunc(objs, func(a, b Object) int { return strings.Compare(a.Key, b.Key) })
+	return dirs, objs, nil
+}
+
 // Delete implements Store with multi-object deletes; keys whose deletion failed for a
 // transient reason are deleted again.
 func (s *s3Store) Delete(ctx context.Context, keys ...string) error {

@@ -27,6 +27,12 @@ type Store interface {
 	// List returns the objects whose keys begin with prefix (a plain string prefix, not
 	// only whole segments; "" lists everything), sorted by key.
 	List(ctx context.Context, prefix string) ([]Object, error)
+	// ListDir returns what lies one level below prefix ("" or ending with a slash), as a
+	// directory listing does: the prefixes of the keys with a further slash after prefix,
+	// each once and ending with that slash ("year=2026/" below ""), and the objects whose
+	// keys have none, each list sorted. A lake lists its partition directories so, and
+	// leaves those it does not need unlisted.
+	ListDir(ctx context.Context, prefix string) (dirs []string, objs []Object, err error)
 	// Delete removes the objects with the given keys; a key with no object is not an
 	// error.
 	Delete(ctx context.Context, keys ...string) error
@@ -97,6 +103,15 @@ func checkKey(key string, noDot bool) error {
 		return fmt.Errorf("%w: %q ends with a slash", ErrBadKey, key)
 	}
 	return checkPrefix(key, noDot)
+}
+
+// checkDirPrefix reports how a ListDir prefix breaks the rules: it is a List prefix that
+// is empty or ends with a slash.
+func checkDirPrefix(prefix string, noDot bool) error {
+	if prefix != "" && !strings.HasSuffix(prefix, "/") {
+		return fmt.Errorf("%w: %q does not end with a slash (a directory lists what is below a whole segment)", ErrBadKey, prefix)
+	}
+	return checkPrefix(prefix, noDot)
 }
 
 // checkPrefix is checkKey for a List prefix, which may be empty or end with a slash.

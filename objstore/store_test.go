@@ -358,3 +358,47 @@ func TestLargeObject(t *testing.T) {
 		}
 	})
 }
+
+func TestListDirListsOneLevel(t *testing.T) {
+	eachKind(t, func(t *testing.T, s Store) {
+		ctx := t.Context()
+		var keys []string
+		for y := 2025; y <= 2026; y++ {
+			for m := 1; m <= 12; m++ {
+				keys = append(keys, fmt.Sprintf("lake/year=%d/month=%02d/part-0.parquet", y, m))
+			}
+		}
+		keys = append(keys, "lake/_SUCCESS", "lake/year=2026-old/x", "lake/year=2026/notes")
+		for _, k := range keys {
+			if err := s.Put(ctx, k, []byte("data")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		dirs, objs, err := s.ListDir(ctx, "lake/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []string{"lake/year=2025/", "lake/year=2026-old/", "lake/year=2026/"}; !slices.Equal(dirs, want) {
+			t.Errorf("dirs below lake/: %v, want %v", dirs, want)
+		}
+		if want := []Object{{"lake/_SUCCESS", 4}}; !slices.Equal(objs, want) {
+			t.Errorf("objects below lake/: %v, want %v", objs, want)
+		}
+		dirs, objs, err = s.ListDir(ctx, "lake/year=2026/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(dirs) != 12 || dirs[0] != "lake/year=2026/month=01/" || dirs[11] != "lake/year=2026/month=12/" {
+			t.Errorf("dirs below lake/year=2026/ (pages of 7 on S3): %v", dirs)
+		}
+		if want := []Object{{"lake/year=2026/notes", 4}}; !slices.Equal(objs, want) {
+			t.Errorf("objects below lake/year=2026/: %v, want %v", objs, want)
+		}
+		if dirs, objs, err := s.ListDir(ctx, "nothing/"); err != nil || len(dirs)+len(objs) != 0 {
+			t.Errorf("listing a prefix nothing has: %v %v %v", dirs, objs, err)
+		}
+		if _, _, err := s.ListDir(ctx, "lake"); !errors.Is(err, ErrBadKey) {
+			t.Errorf("listing a prefix without a slash: %v, want ErrBadKey", err)
+		}
+	})
+}

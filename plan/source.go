@@ -30,6 +30,9 @@ func (b *builder) source(ctx context.Context, src *spec.Source) error {
 	if err != nil {
 		return b.spec.Errorf("sources."+src.Name, "%v", err)
 	}
+	if src.Kind == spec.SourceLake {
+		s = lakeColumns(b.spec, src, s) // only the columns used are decoded
+	}
 	var checks []engine.Check
 	for _, c := range src.Checks {
 		e, err := compile(c, s)
@@ -64,6 +67,13 @@ func (b *builder) source(ctx context.Context, src *spec.Source) error {
 		}
 		impl, does = f, fmt.Sprintf("read %d %s file(s) %s in %d partition(s)", len(f.Files()), src.Format, src.Path, f.Partitions())
 		p = min(p, f.Partitions())
+	case spec.SourceLake:
+		l, what, err := b.lakeSource(ctx, src, s)
+		if err != nil {
+			return err
+		}
+		impl, does = l, what
+		p = max(1, min(p, l.Partitions()))
 	case spec.SourceGenerator:
 		g := src.Generator
 		cfg := gen.DefaultConfig()

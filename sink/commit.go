@@ -24,14 +24,19 @@ const stateVersion = 1
 
 // fileState is what Snapshot returns.
 type fileState struct {
-	Version    int           `json:"version"`
-	Checkpoint uint64        `json:"checkpoint"`
-	Subtask    int           `json:"subtask"`
-	Seq        int           `json:"seq"`
-	Base       bool          `json:"base,omitempty"`
-	Pending    []pendingFile `json:"pending"`
+	Version    int    `json:"version"`
+	Checkpoint uint64 `json:"checkpoint"`
+	// Prefix names the run that wrote the state (FileOptions.Prefix), Subtask its subtask.
+	Prefix  string        `json:"prefix,omitempty"`
+	Subtask int           `json:"subtask"`
+	Seq     int           `json:"seq"`
+	Base    bool          `json:"base,omitempty"`
+	Pending []pendingFile `json:"pending"`
 	// Sweep lists subtasks that a rescale removed: Restore removes their hidden files too.
 	Sweep []int `json:"sweep,omitempty"`
+	// Adopt lists the subtasks of other runs whose states Merge combined with this one:
+	// Restore removes their hidden files too.
+	Adopt []owner `json:"adopt,omitempty"`
 }
 
 // pendingFile is a file pre-committed by a checkpoint. Paths are relative to the sink's
@@ -61,12 +66,17 @@ func relPath(dir, name string) string { return path.Join(dir, name) }
 
 // begin runs before the first message of a run with checkpoints that did not Restore:
 // whatever hidden files an earlier run of this subtask left are in no checkpoint this run
-// will commit, and would be in the way of the names it writes.
+// will commit, and would be in the way of the names it writes. A run with a prefix has
+// names no earlier run used, and reads no directory for them: in a large tree of partition
+// directories, that walk would delay every worker that takes units over.
 func (f *File) begin() error {
 	if !f.ckpt || f.begun {
 		return nil
 	}
 	f.begun = true
+	if f.opts.Prefix != "" {
+		return nil
+	}
 	return f.sweep(nil)
 }
 
@@ -79,7 +89,7 @@ func (f *File) newStaged(dir string) (*part, error) {
 		return format.NewWriter(w, f.opts.Kind, f.schema, f.opts.Write)
 	}
 	if f.opts.Dir {
-		p.final = partName(f.sub, f.seq, f.opts.Kind)
+		p.final = partName(f.opts.Prefix, f.sub, f.seq, f.opts.Kind)
 		p.stem = partStem(p.final)
 	} else {
 		p.final = filepath.Base(f.opts.Path)
@@ -132,7 +142,7 @@ func (f *File) Snapshot(id uint64) ([]byte, error) {
 	if err := f.syncDirs(synced); err != nil {
 		return nil, fmt.Errorf("sink %s: pre-commit for checkpoint %s: %w", f.opts.Path, checkpointLabel(id), err)
 	}
-	return json.Marshal(fileState{Version: stateVersion, Checkpoint: id, Subtask: f.sub, Seq: f.seq,
+	return json.Marshal(fileState{Version: stateVersion, Checkpoint: id, Prefix: f.opts.Prefix, Subtask: f.sub, Seq: f.seq,
 		Base: f.base, Pending: f.pending})
 }
 
@@ -208,14 +218,24 @@ func (f *File) publishPart(p pendingFile) error {
 // resumed run writes again. It first checks every file the state names against the size
 // and CRC-32C the checkpoint recorded; if one fails it publishes and removes nothing and
 // returns an error matching ErrDamaged, so that the run can resume from an older
-// checkpoint instead.
+// checkpoint instead. A state that another run wrote (another Prefix) is taken over as
+// adopt says.
 func (f *File) Restore(state []byte) error {
-	st, err := f.decodeState(state)
+	st, err := f.parseState(state)
 	if err != nil {
-		return err
+		return fmt.Errorf("sink %s: restore: %w", f.opts.Path, err)
+	}
+	if st.Prefix != f.opts.Prefix || len(st.Adopt) > 0 {
+		return f.adopt(st)
+	}
+	if st.Subtask != f.sub {
+		return fmt.Errorf("sink %s: restore: the state of subtask %d given to subtask %d", f.opts.Path, st.Subtask, f.sub)
 	}
 	f.ckpt, f.begun = true, true
-	f.seq, f.swept = st.Seq, st.Sweep
+	f.seq = st.Seq
+	for _, sub := range st.Sweep {
+		f.swept = append(f.swept, owner{Prefix: st.Prefix, Subtask: sub})
+	}
 	if f.opts.Dir {
 		if err := f.publishParts(st.Pending); err != nil {
 			return err
@@ -239,18 +259,6 @@ func (f *File) Restore(state []byte) error {
 		keep[f.abs(p.Path)] = true
 	}
 	return f.sweep(keep)
-}
-
-// decodeState reads and checks a state Snapshot wrote for this subtask.
-func (f *File) decodeState(state []byte) (fileState, error) {
-	st, err := f.parseState(state)
-	if err != nil {
-		return st, fmt.Errorf("sink %s: restore: %w", f.opts.Path, err)
-	}
-	if st.Subtask != f.sub {
-		return st, fmt.Errorf("sink %s: restore: the state of subtask %d given to subtask %d", f.opts.Path, st.Subtask, f.sub)
-	}
-	return st, nil
 }
 
 // parseState reads and checks a state Snapshot wrote.
@@ -303,6 +311,7 @@ func (f *File) Rescale(states [][]byte, n int, _ op.KeyOwner) ([][]byte, error) 
 		}
 		for s := range out {
 			out[s].Checkpoint, out[s].Seq = max(out[s].Checkpoint, st.Checkpoint), max(out[s].Seq, st.Seq)
+			out[s].Prefix = st.Prefix // the states of one run
 		}
 		found = true
 	}
@@ -349,7 +358,8 @@ func (f *File) sweep(keep map[string]bool) error {
 		return f.syncDirs(synced)
 	}
 	owned := func(name string) bool {
-		return ownsPart(name, f.sub) || slices.ContainsFunc(f.swept, func(sub int) bool { return ownsPart(name, sub) })
+		return ownsPart(name, owner{Prefix: f.opts.Prefix, Subtask: f.sub}) ||
+			slices.ContainsFunc(f.swept, func(o owner) bool { return ownsPart(name, o) })
 	}
 	if err := f.sweepDir(f.root(), owned, remove); err != nil {
 		return err

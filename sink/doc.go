@@ -23,6 +23,12 @@
 // from the state on Restore, so a resumed run names its files as an uninterrupted one
 // with the same checkpoints does.
 //
+// Processes that write one directory at once, such as the workers of a cluster, each
+// have subtasks numbered from 0: FileOptions.Prefix then names the run, and every name
+// above becomes part-PREFIX-SSS-NNNNN.EXT (hidden or not). A subtask removes only hidden
+// files of its own run and subtask, and of the runs' subtasks whose state it takes over
+// (see adopt.go): never those of a run writing beside it.
+//
 // A single file, DIR/NAME, cannot be published piecewise: readers would see it grow. Its
 // rows go to chunks, one per checkpoint that received rows, kept as Arrow IPC streams, so
 // that they read back as the very batches that were written:
@@ -43,7 +49,7 @@
 //
 // The state a File sink's Snapshot returns is JSON:
 //
-//	{"version": 1, "checkpoint": ID, "subtask": S, "seq": N, "base": true,
+//	{"version": 1, "checkpoint": ID, "prefix": "w1-0a1b2c3d", "subtask": S, "seq": N, "base": true,
 //	 "pending": [{"checkpoint": ID, "path": "D/.part-000-00007.parquet.ckpt-3",
 //	              "final": "D/part-000-00007.parquet",
 //	              "sum": {"size": 48213, "crc32c": 2208339183}}, ...]}
@@ -54,7 +60,10 @@
 // to the sink's directory (DIR for a single file), slash-separated, and the size and
 // CRC-32C of each. After a rescale (Rescale) the state may also hold "sweep": [I, ...],
 // subtasks that no longer exist, whose pre-committed files this subtask publishes and
-// whose hidden files it removes.
+// whose hidden files it removes. A state another run wrote (another prefix) is taken over
+// rather than resumed: its pre-committed files are published and its subtask's hidden files
+// removed; Merge combines such states, listing the runs' subtasks it also stands for in
+// "adopt": [{"prefix": P, "subtask": I}, ...].
 //
 // # Damaged pre-commits
 //

@@ -47,6 +47,14 @@ type FileOptions struct {
 	// Overwrite lets the sink replace a file, or write among files, that millrace did not
 	// write (see claim.go); without it NewFileFactory refuses such a path.
 	Overwrite bool
+	// Prefix, when set, names the run in its part files, part-PREFIX-SSS-NNNNN.EXT, so that
+	// processes writing one directory at once (the workers of a cluster) never use one name:
+	// the subtask number alone is unique in one process only. Each run takes a prefix of
+	// its own: a run that does not Restore then looks for no leftovers of its names, and
+	// Restore removes the hidden files of this prefix and of the runs whose state it takes
+	// over, never those of other runs. It holds letters, digits, dashes and underscores; a
+	// single file takes none.
+	Prefix string
 	// Rewrite, when set, replaces every batch before it is written; it takes over the
 	// batch's reference and returns one the sink releases. A dead-letter sink with
 	// `redact: true` masks its records with it.
@@ -74,7 +82,7 @@ type File struct {
 	closed  []*part       // files rolled since the last Snapshot, still under their writing names
 	pending []pendingFile // files pre-committed and not yet published, oldest first
 	base    bool          // a single file: its published file holds rows older than the chunks
-	swept   []int         // subtasks a rescale removed, whose hidden files this one removes
+	swept   []owner       // subtasks of this run or others whose hidden files this one removes
 }
 
 // part is one output file: open, or with checkpoints rolled and waiting for a Snapshot.
@@ -130,6 +138,12 @@ func NewFileFactory(s *arrow.Schema, opts FileOptions) (func() *File, error) {
 	}
 	if _, codec, _ := format.Detect(opts.Path); !opts.Dir && opts.Kind == format.Parquet && codec != format.NoCodec {
 		return nil, fmt.Errorf("sink %q: Parquet compresses its own pages; drop the .%s", opts.Path, codec)
+	}
+	switch {
+	case !validPrefix(opts.Prefix):
+		return nil, fmt.Errorf("sink %s: prefix %q: only letters, digits, dashes and underscores may name a run's files", opts.Path, opts.Prefix)
+	case opts.Prefix != "" && !opts.Dir:
+		return nil, fmt.Errorf("sink %s writes one file, which one run writes whole: it takes no prefix", opts.Path)
 	}
 	if err := checkClaim(opts); err != nil {
 		return nil, err
@@ -254,8 +268,7 @@ func (f *File) newPart(dir string) (*part, error) {
 	path := f.opts.Path
 	if f.opts.Dir {
 		f.seq++
-		ext := string(f.opts.Kind)
-		name := fmt.Sprintf("part-%03d-%05d.%s", f.sub, f.seq, ext)
+		name := partName(f.opts.Prefix, f.sub, f.seq, f.opts.Kind)
 		path = filepath.Join(f.opts.Path, filepath.FromSlash(dir), name)
 	}
 	w, err := format.Create(f.opts.FS, path, f.opts.Kind, f.schema, f.opts.Write)

@@ -11,9 +11,30 @@ import (
 
 // The names of a file sink's files; the package documentation draws the layout.
 
-// partName is the published name of part file seq of subtask sub.
-func partName(sub, seq int, kind format.Kind) string {
-	return fmt.Sprintf("part-%03d-%05d.%s", sub, seq, kind)
+// partName is the published name of part file seq of subtask sub of the run that names
+// its files with prefix (none in one process).
+func partName(prefix string, sub, seq int, kind format.Kind) string {
+	return fmt.Sprintf("part-%s%03d-%05d.%s", prefixPart(prefix), sub, seq, kind)
+}
+
+// prefixPart is what a prefix adds to a part file's name: the prefix and a dash, or nothing.
+func prefixPart(prefix string) string {
+	if prefix == "" {
+		return ""
+	}
+	return prefix + "-"
+}
+
+// validPrefix tells whether p may name a run in part file names: letters, digits, dashes
+// and underscores only. Without a dot in it, the name of a part file says unambiguously
+// which prefix, subtask and number it has (see ownsPart).
+func validPrefix(p string) bool {
+	for _, c := range p {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // partStem is the hidden name a part file is written under, before its state suffix.
@@ -41,10 +62,24 @@ func checkpointLabel(id uint64) string {
 // publishDir is the hidden directory in which the single file name is assembled.
 func publishDir(name string) string { return "." + name + ".publish" }
 
-// ownsPart tells whether a file named entry is a hidden file of subtask sub's part files:
-// being written, pre-committed, or a temporary file of a run without checkpoints.
-func ownsPart(entry string, sub int) bool {
-	return strings.HasPrefix(entry, fmt.Sprintf(".part-%03d-", sub))
+// owner is a subtask of a run, whose part files are named with the run's prefix and the
+// subtask's number.
+type owner struct {
+	Prefix  string `json:"prefix,omitempty"`
+	Subtask int    `json:"subtask"`
+}
+
+// ownsPart tells whether a file named entry is a hidden file of o's part files: being
+// written, pre-committed, or a temporary file of a run without checkpoints. The file
+// number must follow the subtask's, up to the extension, so that no prefix claims the files
+// of a longer one (prefixes hold no dot).
+func ownsPart(entry string, o owner) bool {
+	rest, ok := strings.CutPrefix(entry, fmt.Sprintf(".part-%s%03d-", prefixPart(o.Prefix), o.Subtask))
+	if !ok {
+		return false
+	}
+	seq, _, ok := strings.Cut(rest, ".")
+	return ok && digits(seq)
 }
 
 // ownsSingle tells whether an entry of the directory of the single file name is one of its

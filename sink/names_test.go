@@ -8,9 +8,12 @@ import (
 )
 
 func TestNames(t *testing.T) {
-	part := partName(3, 12, format.Parquet)
+	part := partName("", 3, 12, format.Parquet)
 	if part != "part-003-00012.parquet" {
 		t.Fatalf("part name %q", part)
+	}
+	if got := partName("w1-0a1b2c3d", 3, 12, format.Parquet); got != "part-w1-0a1b2c3d-003-00012.parquet" {
+		t.Fatalf("part name with a prefix %q", got)
 	}
 	for _, tc := range []struct{ got, want string }{
 		{writingName(partStem(part)), ".part-003-00012.parquet.writing"},
@@ -26,19 +29,31 @@ func TestNames(t *testing.T) {
 
 func TestOwnedNames(t *testing.T) {
 	for _, tc := range []struct {
-		entry string
-		sub   int
-		want  bool
+		entry  string
+		prefix string
+		sub    int
+		want   bool
 	}{
-		{".part-003-00012.parquet.writing", 3, true},
-		{".part-003-00012.parquet.ckpt-7", 3, true},
-		{".part-003-00012.parquet.tmp-123", 3, true},
-		{".part-003-00012.parquet.ckpt-7", 30, false},
-		{".part-030-00012.parquet.ckpt-7", 3, false},
-		{"part-003-00012.parquet", 3, false}, // published
+		{".part-003-00012.parquet.writing", "", 3, true},
+		{".part-003-00012.parquet.ckpt-7", "", 3, true},
+		{".part-003-00012.parquet.tmp-123", "", 3, true},
+		{".part-003-00012.parquet.ckpt-7", "", 30, false},
+		{".part-030-00012.parquet.ckpt-7", "", 3, false},
+		{"part-003-00012.parquet", "", 3, false}, // published
+		{".part-a-1f-003-00012.parquet.ckpt-7", "a-1f", 3, true},
+		{".part-a-1f-003-00012.parquet.writing", "a-1f", 3, true},
+		{".part-a-1f-003-00012.parquet.ckpt-7", "a-2f", 3, false},
+		{".part-a-1f-003-00012.parquet.ckpt-7", "a-1f", 4, false},
+		{".part-a-1f-003-00012.parquet.ckpt-7", "", 3, false},
+		{".part-003-00012.parquet.ckpt-7", "a-1f", 3, false},
+		// A prefix never claims the files of a longer one that starts with it and a
+		// subtask's number.
+		{".part-a-003-12345678-003-00012.parquet.writing", "a", 3, false},
+		{".part-a-003-12345678-003-00012.parquet.writing", "a-003-12345678", 3, true},
+		{".part-000-00012.parquet.writing", "000", 0, false},
 	} {
-		if got := ownsPart(tc.entry, tc.sub); got != tc.want {
-			t.Errorf("ownsPart(%q, %d) = %v", tc.entry, tc.sub, got)
+		if got := ownsPart(tc.entry, owner{Prefix: tc.prefix, Subtask: tc.sub}); got != tc.want {
+			t.Errorf("ownsPart(%q, %q, %d) = %v", tc.entry, tc.prefix, tc.sub, got)
 		}
 	}
 	for _, tc := range []struct {

@@ -23,8 +23,9 @@ type PublishedFile struct {
 	Rows int64
 }
 
-// partFile matches the names of published part files: part-SSS-NNNNN.EXT.
-var partFile = regexp.MustCompile(`^part-[0-9]{3,}-[0-9]{5,}\.`)
+// partFile matches the names of published part files: part-SSS-NNNNN.EXT, or
+// part-PREFIX-SSS-NNNNN.EXT when a prefix names the run that wrote them.
+var partFile = regexp.MustCompile(`^part-([A-Za-z0-9_-]+-)?[0-9]{3,}-[0-9]{5,}\.`)
 
 // Published lists what the file sink of opts has published, in path order, with the rows
 // of each file, read back from the files themselves: the single file, or the part files

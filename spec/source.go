@@ -113,6 +113,7 @@ func (d *decoder) finishSource(src *Source, key *yaml.Node, path string, has map
 	}
 	required := map[SourceKind][]string{
 		SourceFile:    {"path"},
+		SourceLake:    {"path"},
 		SourceKafka:   {"brokers"},
 		SourceNATS:    {"url", "stream"},
 		SourceNexmark: {"events"},
@@ -124,6 +125,9 @@ func (d *decoder) finishSource(src *Source, key *yaml.Node, path string, has map
 	}
 	if src.Kind == SourceKafka {
 		d.finishKafka(src, key, path, has)
+	}
+	if src.Kind == SourceLake {
+		d.finishLake(src, path, has)
 	}
 
 	// Event time.
@@ -209,10 +213,13 @@ func (d *decoder) eventTimeColumn(src *Source, n *yaml.Node, path string) {
 
 // sourceFields are the keys of a source other than kind.
 var sourceFields = withFields(map[string]field[Source]{
-	"path": {only: kinds(SourceFile, SourceHTTP), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+	"path": {only: kinds(SourceFile, SourceLake, SourceHTTP), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
 		want := "a file path or glob"
-		if s.Kind == SourceHTTP {
+		switch s.Kind {
+		case SourceHTTP:
 			want = "a URL path"
+		case SourceLake:
+			want = "a directory or s3://bucket/prefix"
 		}
 		if v, ok := d.str(n, p, want); ok {
 			if s.Kind == SourceHTTP && !strings.HasPrefix(v, "/") {
@@ -275,7 +282,7 @@ var sourceFields = withFields(map[string]field[Source]{
 	"table": {only: kinds(SourceFile), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
 		s.Table, _ = d.boolean(n, p)
 	}},
-	"on_error": {only: kinds(SourceFile), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+	"on_error": {only: kinds(SourceFile, SourceLake), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
 		s.OnError = d.onError(n, p)
 	}},
 
@@ -439,6 +446,28 @@ var sourceFields = withFields(map[string]field[Source]{
 	}},
 	"subject": {only: kinds(SourceNATS), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
 		s.NATS.Subject, _ = d.str(n, p, "a subject")
+	}},
+
+	"partitioning": {only: kinds(SourceLake), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+		var cols Source
+		d.columns(&cols, n, p)
+		for _, c := range cols.Columns {
+			if typ, _ := columnType(c.Type); !partitionType(typ) {
+				d.errorf(n, joinPath(p, c.Name), "a partition column is string, int32, int64 or date, not %s", c.Type)
+				return
+			}
+			c.Nullable = true // a directory may say NULL (__HIVE_DEFAULT_PARTITION__)
+			s.Lake.Partitioning = append(s.Lake.Partitioning, c)
+		}
+	}},
+	"endpoint": {only: kinds(SourceLake), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+		s.Lake.Endpoint, _ = d.str(n, p, "an S3 endpoint such as http://host:port")
+	}},
+	"region": {only: kinds(SourceLake), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+		s.Lake.Region, _ = d.str(n, p, "an S3 region such as eu-west-1")
+	}},
+	"path_style": {only: kinds(SourceLake), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+		s.Lake.PathStyle, _ = d.boolean(n, p)
 	}},
 
 	"max_backlog": {only: kinds(SourceHTTP), set: func(d *decoder, s *Source, n *yaml.Node, p string) {

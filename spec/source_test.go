@@ -151,10 +151,10 @@ sources:
 func TestSourceErrors(t *testing.T) {
 	checkErrors(t, []errorCase{
 		{"kind not a string", "name: t\nsources:\n  a: {kind: [file]}\n", []string{
-			"t.yaml:3: sources.a.kind: must be a source kind (generator, file, http, kafka, nats or nexmark)",
+			"t.yaml:3: sources.a.kind: must be a source kind (generator, file, lake, http, kafka, nats or nexmark)",
 		}},
 		{"unknown kind without a close match", "name: t\nsources:\n  a: {kind: s3}\n", []string{
-			`t.yaml:3: sources.a.kind: unknown source kind "s3" (want generator, file, http, kafka, nats or nexmark)`,
+			`t.yaml:3: sources.a.kind: unknown source kind "s3" (want generator, file, lake, http, kafka, nats or nexmark)`,
 		}},
 		{"kafka needs brokers and topic", "name: t\nsources:\n  a: {kind: kafka, schema: transaction}\n", []string{
 			"t.yaml:3: sources.a: brokers is required for a kafka source",
@@ -165,6 +165,15 @@ func TestSourceErrors(t *testing.T) {
 		}},
 		{"file needs path", "name: t\nsources:\n  a: {kind: file, schema: transaction}\n", []string{
 			"t.yaml:3: sources.a: path is required for a file source",
+		}},
+		{"lake needs path", "name: t\nsources:\n  a: {kind: lake, schema: transaction}\n", []string{
+			"t.yaml:3: sources.a: path is required for a lake source",
+		}},
+		{"lake partitioning", "name: t\nsources:\n  a: {kind: lake, path: lake, schema: transaction, partitioning: {day: float64}}\n  b: {kind: lake, path: lake, schema: transaction, partitioning: {ts: date}}\n  c: {kind: lake, path: lake, schema: transaction, endpoint: 'http://x:9000', format: parquet}\n", []string{
+			"t.yaml:3: sources.a.partitioning.day: a partition column is string, int32, int64 or date, not float64",
+			"t.yaml:4: sources.b.partitioning.ts: ts is a column of the files' schema too; a partition column's values come from the directories and are added to the rows",
+			"t.yaml:5: sources.c.format: lake sources take no format (it is for file, http, kafka or nats sources)",
+			"t.yaml:5: sources.c.endpoint: is for a lake in S3 (path: s3://bucket/prefix), and path \"lake\" is a directory",
 		}},
 		{"kafka key on nats", "name: t\nsources:\n  a: {kind: nats, url: u, stream: S, topic: t, schema: transaction}\n", []string{
 			"t.yaml:3: sources.a.topic: nats sources take no topic (it is for kafka sources)",

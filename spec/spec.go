@@ -11,7 +11,7 @@
 // The keys, by section (a list key also takes a single value; durations are Go's, plus d):
 //
 //	name                 letters, digits, _ and -
-//	sources.NAME         kind: generator | file | http | kafka | nats | nexmark (required)
+//	sources.NAME         kind: generator | file | lake | http | kafka | nats | nexmark (required)
 //	                     schema: transaction | columns: {col: TYPE [null | not null], ...}
 //	                     event_time, watermark, idle_timeout, checks: [expr, ...],
 //	                     redact: [column or field, ...] (masked where the API shows records),
@@ -19,6 +19,10 @@
 //	                     for generator and nexmark sources)
 //	  file               path (glob, or - for standard input; required), format (default: by
 //	                     extension, jsonl for -), table: bool
+//	  lake               path (a directory or s3://bucket/prefix; required), partitioning:
+//	                     {col: TYPE, ...} (Hive directory levels, in order; string, int32,
+//	                     int64 or date), endpoint, region, path_style: bool (S3; credentials
+//	                     from the environment only)
 //	  http               path (URL path, default /ingest/NAME), format (jsonl: NDJSON or a JSON
 //	                     array), max_backlog (records not yet acknowledged; default 1000000),
 //	                     max_body (size after gzip, such as 16MiB; the default)
@@ -47,9 +51,10 @@
 //	                     window view; not with group_by, having or aggregates),
 //	                     join: {table: SOURCE, on: col | [col, ...], type: left | inner}
 //	sinks.NAME           from (required, one stream), kind: parquet | jsonl | csv | stdout | kafka
-//	                     | nats, path (file kinds), partition_by, compression, format (stdout,
-//	                     nats: jsonl | csv), overwrite: bool (replace what millrace did not
-//	                     write), redact: bool (dead-letter sinks: mask records as the API does)
+//	                     | nats, path (file kinds; a directory of part files in a cluster),
+//	                     partition_by, compression, format (stdout, nats: jsonl | csv),
+//	                     overwrite: bool (replace what millrace did not write), redact: bool
+//	                     (dead-letter sinks: mask records as the API does)
 //	  kafka              brokers, topic (both required), tls, sasl (as for kafka sources),
 //	                     key: expr, headers: {name: expr},
 //	                     delivery: exactly_once (default) | at_least_once | none,
@@ -157,10 +162,11 @@ const (
 	SourceKafka     SourceKind = "kafka"     // a Kafka topic, read in a consumer group
 	SourceNATS      SourceKind = "nats"      // a NATS JetStream subject
 	SourceNexmark   SourceKind = "nexmark"   // the in-process Nexmark event generator (package nexmark)
+	SourceLake      SourceKind = "lake"      // a Parquet lake in a directory tree or an S3 prefix (package lake)
 )
 
 // SourceKinds lists the source kinds in the order messages show them.
-var SourceKinds = []SourceKind{SourceGenerator, SourceFile, SourceHTTP, SourceKafka, SourceNATS, SourceNexmark}
+var SourceKinds = []SourceKind{SourceGenerator, SourceFile, SourceLake, SourceHTTP, SourceKafka, SourceNATS, SourceNexmark}
 
 // Source is one input of a pipeline.
 type Source struct {
@@ -214,6 +220,9 @@ type Source struct {
 	NATS NATS
 	// HTTP holds an http source's settings.
 	HTTP HTTP
+	// Lake holds a lake source's settings; its Path is the lake's directory or
+	// s3://bucket/prefix.
+	Lake Lake
 
 	// Pos is where the source's name stands in the file.
 	Pos Pos
@@ -229,10 +238,38 @@ func (s *Source) ArrowSchema() (*arrow.Schema, error) {
 		}
 		return nexmark.Schema(k), nil
 	}
+	var base *arrow.Schema
+	var err error
 	if s.Columns != nil {
-		return schema.Parse(s.Columns)
+		base, err = schema.Parse(s.Columns)
+	} else {
+		base, err = schema.Builtin(s.Schema)
 	}
-	return schema.Builtin(s.Schema)
+	if err != nil || len(s.Lake.Partitioning) == 0 {
+		return base, err
+	}
+	parts, err := schema.Parse(s.Lake.Partitioning)
+	if err != nil {
+		return nil, err
+	}
+	return arrow.NewSchema(append(base.Fields(), parts.Fields()...), nil), nil
+}
+
+// Lake holds the settings of a lake source. Credentials come from the environment only
+// (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, or the shared credentials
+// file), as package objstore reads them.
+type Lake struct {
+	// Partitioning lists the Hive partition columns in the order of the directory levels
+	// (year=2026/month=03/...); they follow the schema's columns in the rows.
+	Partitioning []schema.Column
+	// Endpoint is the S3 server ("http://host:port", "https://host"); empty: the
+	// environment's (MILLRACE_S3_ENDPOINT, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL), else
+	// Amazon S3.
+	Endpoint string
+	// Region is the bucket's region; empty: AWS_REGION, else the server is asked.
+	Region string
+	// PathStyle puts the bucket in the path of requests rather than in the host name.
+	PathStyle bool
 }
 
 // Generator holds the settings of a generator source, with gen.DefaultConfig's values for

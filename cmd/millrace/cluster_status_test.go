@@ -165,7 +165,28 @@ func TestClusterStatusCommand(t *testing.T) {
 // TestClusterStatusOverTLSAndSASL checks that the --kafka-* flags reach a cluster that
 // asks for TLS and SCRAM, and that a wrong password fails without being shown.
 func TestClusterStatusOverTLSAndSASL(t *testing.T) {
-	const password = "s3cret-of-the-cluster"
+	addr, good, wrong := secureCluster(t)
+	flags := []string{"cluster", "status", addr, "--kafka-tls-insecure", "--kafka-sasl-mechanism", "SCRAM-SHA-256", "--kafka-sasl-user", "alice"}
+	// reaching the cluster, the command finds no status topic there
+	if _, err := run(t, append(flags, "--kafka-sasl-password-file", good)...); err == nil || !strings.Contains(err.Error(), "no status topic") {
+		t.Errorf("with the right password: %v, want no status topic", err)
+	}
+	_, err := run(t, append(flags, "--kafka-sasl-password-file", wrong)...)
+	if err == nil || strings.Contains(err.Error(), "no status topic") || strings.Contains(err.Error(), secretOfTheCluster) {
+		t.Errorf("with a wrong password: %v, want an authentication error without the password", err)
+	}
+	t.Logf("with a wrong password: %v", err)
+	// without TLS the broker does not answer Kafka: no status topic is listed
+	if _, err := run(t, "cluster", "status", addr, "--kafka-sasl-mechanism", "SCRAM-SHA-256", "--kafka-sasl-user", "alice",
+		"--kafka-sasl-password-file", good); err == nil || strings.Contains(err.Error(), "no status topic") {
+		t.Errorf("without TLS: %v, want a connection error", err)
+	}
+}
+
+// secureCluster starts a Kafka cluster that asks for TLS and SCRAM-SHA-256 (user alice) and
+// returns its address as kafka://HOST:PORT and two files: the right password and a wrong one.
+func secureCluster(t *testing.T) (addr, good, wrong string) {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -177,33 +198,21 @@ func TestClusterStatusOverTLSAndSASL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.EnableSASL(), kfake.Superuser(kafka.ScramSHA256, "alice", password),
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.EnableSASL(), kfake.Superuser(kafka.ScramSHA256, "alice", secretOfTheCluster),
 		kfake.TLS(&tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}, MinVersion: tls.VersionTLS12}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(c.Close)
 	dir := t.TempDir()
-	good, wrong := filepath.Join(dir, "password"), filepath.Join(dir, "wrong")
-	for file, pw := range map[string]string{good: password + "\n", wrong: "not-" + password} {
+	good, wrong = filepath.Join(dir, "password"), filepath.Join(dir, "wrong")
+	for file, pw := range map[string]string{good: secretOfTheCluster + "\n", wrong: "not-" + secretOfTheCluster} {
 		if err := os.WriteFile(file, []byte(pw), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
-	addr := "kafka://" + c.ListenAddrs()[0]
-	flags := []string{"cluster", "status", addr, "--kafka-tls-insecure", "--kafka-sasl-mechanism", "SCRAM-SHA-256", "--kafka-sasl-user", "alice"}
-	// reaching the cluster, the command finds no status topic there
-	if _, err := run(t, append(flags, "--kafka-sasl-password-file", good)...); err == nil || !strings.Contains(err.Error(), "no status topic") {
-		t.Errorf("with the right password: %v, want no status topic", err)
-	}
-	_, err = run(t, append(flags, "--kafka-sasl-password-file", wrong)...)
-	if err == nil || strings.Contains(err.Error(), "no status topic") || strings.Contains(err.Error(), password) {
-		t.Errorf("with a wrong password: %v, want an authentication error without the password", err)
-	}
-	t.Logf("with a wrong password: %v", err)
-	// without TLS the broker does not answer Kafka: no status topic is listed
-	if _, err := run(t, "cluster", "status", addr, "--kafka-sasl-mechanism", "SCRAM-SHA-256", "--kafka-sasl-user", "alice",
-		"--kafka-sasl-password-file", good); err == nil || strings.Contains(err.Error(), "no status topic") {
-		t.Errorf("without TLS: %v, want a connection error", err)
-	}
+	return "kafka://" + c.ListenAddrs()[0], good, wrong
 }
+
+// secretOfTheCluster is the password of secureCluster's user.
+const secretOfTheCluster = "s3cret-of-the-cluster"

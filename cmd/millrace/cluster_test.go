@@ -6,7 +6,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"math/rand/v2"
 	"net/http"
@@ -17,12 +19,16 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"millrace/cluster"
 	"millrace/kafka"
@@ -33,7 +39,9 @@ import (
 
 // clusterSpec reads transactions from a Kafka topic (or, for the reference, a file) into a
 // keyed window and a filter joined with a table, produced to the topics PREFIX-velocity and
-// PREFIX-large.
+// PREFIX-large and written as part files under FILES/PREFIX: the large rows as Parquet in
+// Hive partitions by region (a sink of the first stage), the windows as JSONL (a sink of
+// the keyed stage).
 const clusterSpec = `
 name: ctest
 sources:
@@ -61,6 +69,8 @@ views:
 sinks:
   velocity_out: {from: velocity, kind: kafka, brokers: ["${BROKERS}"], topic: "${PREFIX}-velocity", key: card_id, create: {partitions: 2}}
   large_out: {from: large, kind: kafka, brokers: ["${BROKERS}"], topic: "${PREFIX}-large", key: card_id, create: {partitions: 2}}
+  large_files: {from: large, kind: parquet, path: "${FILES}/${PREFIX}/large", partition_by: [region]}
+  velocity_files: {from: velocity, kind: jsonl, path: "${FILES}/${PREFIX}/velocity"}
 `
 
 // clusterFixture is generated transactions in a file, fed to a topic in parts as a test
@@ -79,11 +89,69 @@ type clusterFixture struct {
 	state string
 	// workerArgs are more flags of every worker.
 	workerArgs []string
+	// workers are every worker started, in order.
+	workers []*workerProc
+	// groups is what the brokers were asked of the workers' group.
+	groups *groupWatch
+}
+
+// groupWatch keeps what the brokers were asked of consumer groups, for the log of a test
+// whose cluster stalled: each member's joins, syncs, leaves and its last heartbeat.
+type groupWatch struct {
+	mu     sync.Mutex
+	events []string
+	beats  map[string]string
+}
+
+// newWatchedCluster starts an in-process Kafka cluster with topic and watches its groups.
+func newWatchedCluster(t *testing.T, topic string, partitions int32) ([]string, *groupWatch) {
+	t.Helper()
+	w := &groupWatch{beats: map[string]string{}}
+	opts := []kfake.Opt{kfake.NumBrokers(1)}
+	if topic != "" {
+		opts = append(opts, kfake.SeedTopics(partitions, topic))
+	}
+	c, err := kfake.NewCluster(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	c.Control(func(req kmsg.Request) (kmsg.Response, error, bool) {
+		at := time.Now().Format("15:04:05.000")
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		switch r := req.(type) {
+		case *kmsg.HeartbeatRequest:
+			w.beats[r.MemberID] = fmt.Sprintf("%s generation %d", at, r.Generation)
+		case *kmsg.JoinGroupRequest:
+			w.events = append(w.events, fmt.Sprintf("%s join %s %q", at, r.Group, r.MemberID))
+		case *kmsg.SyncGroupRequest:
+			w.events = append(w.events, fmt.Sprintf("%s sync %s %q generation %d", at, r.Group, r.MemberID, r.Generation))
+		case *kmsg.LeaveGroupRequest:
+			w.events = append(w.events, fmt.Sprintf("%s leave %s %q", at, r.Group, r.MemberID))
+		}
+		return nil, nil, false
+	})
+	return c.ListenAddrs(), w
+}
+
+func (w *groupWatch) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var b strings.Builder
+	for _, e := range w.events {
+		fmt.Fprintf(&b, "  %s\n", e)
+	}
+	for m, at := range w.beats {
+		fmt.Fprintf(&b, "  last heartbeat of %s: %s\n", m, at)
+	}
+	return b.String()
 }
 
 func newClusterFixture(t *testing.T, rows int, partitions int32) *clusterFixture {
 	t.Helper()
-	f := &clusterFixture{brokers: kafkatest.Cluster(t, "tx", partitions), dir: t.TempDir()}
+	f := &clusterFixture{dir: t.TempDir()}
+	f.brokers, f.groups = newWatchedCluster(t, "tx", partitions)
 	txFile := filepath.Join(f.dir, "tx.jsonl")
 	mustRun(t, "gen", "--rows", strconv.Itoa(rows), "--seed", "5", "--out", txFile)
 	f.lines = splitLines(readFile(t, txFile))
@@ -97,7 +165,8 @@ func newClusterFixture(t *testing.T, rows int, partitions int32) *clusterFixture
 // to read as a bounded source.
 func newHistoryFixture(t *testing.T, files, rows int) *clusterFixture {
 	t.Helper()
-	f := &clusterFixture{brokers: kafkatest.Cluster(t, "", 0), dir: t.TempDir()}
+	f := &clusterFixture{dir: t.TempDir()}
+	f.brokers, f.groups = newWatchedCluster(t, "", 0)
 	dir := filepath.Join(f.dir, "tx")
 	for i := range files {
 		path := filepath.Join(dir, fmt.Sprintf("part-%d.jsonl", i))
@@ -152,6 +221,7 @@ func (f *clusterFixture) writeSpecs(t *testing.T, fileSource, clusterSource stri
 	}
 	t.Setenv("BROKERS", f.brokers[0])
 	t.Setenv("MERCHANTS", filepath.Join(f.dir, "merchants.csv"))
+	t.Setenv("FILES", f.dir)
 }
 
 // reference runs the file spec in one process into the want- topics.
@@ -256,6 +326,7 @@ func (f *clusterFixture) startWorker(t *testing.T, name string) *workerProc {
 		t.Fatal(err)
 	}
 	go func() { w.done <- cmd.Wait() }()
+	f.workers = append(f.workers, w)
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
 			_ = cmd.Process.Kill()
@@ -305,11 +376,48 @@ func (f *clusterFixture) waitCommitted(t *testing.T, topic string, n int, worker
 			}
 		}()
 	}
+	var late <-chan time.Time
+	if deadline, ok := t.Deadline(); ok {
+		// Not a limit on the workers: the test binary's own deadline, before which the
+		// workers' logs are kept for whoever finds out why they stalled.
+		late = time.After(time.Until(deadline) - 30*time.Second)
+	}
 	select {
 	case <-ch:
 	case why := <-ended:
 		t.Fatal(why)
+	case <-late:
+		t.Fatalf("%s never held %d committed records before the test's deadline\n%s", topic, n, f.stalled(t))
 	}
+}
+
+// stalled tells what the group and each worker were doing when the cluster stalled: the
+// group as the brokers describe it, each worker's log, and the goroutines of those still
+// running (SIGQUIT).
+func (f *clusterFixture) stalled(t *testing.T) string {
+	var b strings.Builder
+	cl, err := kgo.NewClient(kgo.SeedBrokers(f.brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	groups, err := kadm.NewClient(cl).DescribeGroups(context.Background(), "ctest")
+	fmt.Fprintf(&b, "group: %v\n", err)
+	for _, g := range groups {
+		fmt.Fprintf(&b, "group %s: state %s, protocol %s, error %v\n", g.Group, g.State, g.Protocol, g.Err)
+		for _, m := range g.Members {
+			fmt.Fprintf(&b, "  member %s (%s)\n", m.MemberID, m.ClientHost)
+		}
+	}
+	fmt.Fprintf(&b, "what the brokers were asked:\n%s", f.groups)
+	for _, w := range f.workers {
+		end := "ended before"
+		if w.cmd.ProcessState == nil && w.cmd.Process.Signal(syscall.SIGQUIT) == nil {
+			end = fmt.Sprint("quit: ", <-w.done)
+		}
+		fmt.Fprintf(&b, "--- worker %s (%s)\n%s", w.name, end, w.stderr.String())
+	}
+	return b.String()
 }
 
 // check compares what the cluster committed with the reference.
@@ -325,6 +433,95 @@ func (f *clusterFixture) check(t *testing.T) {
 			t.Errorf("%s: %d records, the single process %d; first difference: %s", c.topic, len(got), len(c.want), firstDifference(got, c.want))
 		}
 	}
+	f.checkFiles(t)
+}
+
+// clusterPart is the name of a part file a worker of the cluster published: the worker,
+// its run, the subtask and the file's number.
+var clusterPart = regexp.MustCompile(`^part-[a-z]-[0-9a-f]{8}-[0-9]{3}-[0-9]{5}\.(parquet|jsonl)$`)
+
+// checkFiles compares the rows of the cluster's file sinks, read back, with the single
+// process's: the large rows partition directory by partition directory, the windows with
+// those the single process fired (see expect). Every file published has a name of the
+// cluster's workers.
+func (f *clusterFixture) checkFiles(t *testing.T) {
+	t.Helper()
+	want, got := filepath.Join(f.dir, "want", "large"), filepath.Join(f.dir, "got", "large")
+	wantParts, gotParts := partitionDirs(t, want), partitionDirs(t, got)
+	if len(wantParts) == 0 || !slices.Equal(gotParts, wantParts) {
+		t.Errorf("the large files' partitions are %v, the single process's %v", gotParts, wantParts)
+	}
+	rows := 0
+	for _, p := range wantParts {
+		w, g := sinkRows(t, filepath.Join(want, p)), sinkRows(t, filepath.Join(got, p))
+		rows += len(g)
+		if !slices.Equal(g, w) {
+			t.Errorf("large files, %s: %d rows, the single process %d; first difference: %s", p, len(g), len(w), firstDifference(g, w))
+		}
+	}
+	velocity := filepath.Join(f.dir, "got", "velocity")
+	if g := sinkRows(t, velocity); !slices.Equal(g, f.wantVelocity) {
+		t.Errorf("velocity files: %d rows, the single process %d; first difference: %s", len(g), len(f.wantVelocity), firstDifference(g, f.wantVelocity))
+	}
+	files := map[string]int{} // by worker
+	for _, dir := range []string{got, velocity} {
+		err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			switch {
+			case err != nil:
+				return err
+			case strings.HasPrefix(d.Name(), ".") && p != dir:
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+			case !d.IsDir() && !clusterPart.MatchString(d.Name()):
+				t.Errorf("%s is not a part file of a worker of the cluster", p)
+			case !d.IsDir():
+				files[d.Name()[len("part-"):len("part-a")]]++
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("file sinks: %d large rows in %d partitions, %d windows; part files by worker %v", rows, len(wantParts), len(f.wantVelocity), files)
+}
+
+// publishedParts lists the part files published under dir, which may not exist.
+func publishedParts(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		switch {
+		case errors.Is(err, fs.ErrNotExist) && p == dir:
+			return filepath.SkipAll
+		case err != nil:
+			return err
+		case !d.IsDir() && strings.HasPrefix(d.Name(), "part-"):
+			out = append(out, p)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// partitionDirs lists the partition directories under a sink's directory.
+func partitionDirs(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+			out = append(out, e.Name())
+		}
+	}
+	return out
 }
 
 // TestClusterOfWorkersEqualsOneProcess runs two workers keeping their state in an S3
@@ -414,6 +611,25 @@ func (f *clusterFixture) waitStatus(t *testing.T, workers ...string) {
 	}
 }
 
+// waitJoined waits until the named workers run one generation of the group together,
+// each owning partitions. A worker is killed only then: the in-process broker keeps a
+// member that dies while its join is pending in the group forever, never timing out its
+// session as Kafka does, so the partitions the group gave it would never move on.
+func (f *clusterFixture) waitJoined(t *testing.T, workers ...string) {
+	t.Helper()
+	f.waitFor(t, func(ws []cluster.WorkerStatus) bool {
+		gens := map[int32]bool{}
+		joined := 0
+		for _, w := range ws {
+			if slices.Contains(workers, w.Worker) && len(w.Owned) > 0 && !w.Stale {
+				gens[w.Generation] = true
+				joined++
+			}
+		}
+		return joined == len(workers) && len(gens) == 1
+	})
+}
+
 // TestClusterSurvivesKillsAndRescaling feeds a topic in parts to three workers: one is
 // killed with SIGKILL, the others take its partitions and key groups over; a fourth joins,
 // two leave gracefully; what the cluster committed equals what one process makes of the
@@ -434,6 +650,7 @@ func TestClusterSurvivesKillsAndRescaling(t *testing.T) {
 	f.produce(t, 0.3)
 	a, b, c := f.startWorker(t, "a"), f.startWorker(t, "b"), f.startWorker(t, "c")
 	f.waitCommitted(t, "got-large", share(at[0]), a, b, c)
+	f.waitJoined(t, "a", "b", "c")
 	b.kill(t)
 	f.produce(t, 0.6)
 	f.waitCommitted(t, "got-large", share(at[1]), a, c)
@@ -452,17 +669,15 @@ func TestClusterSurvivesKillsAndRescaling(t *testing.T) {
 
 // TestClusterSharesAHistoryAmongWorkers reads eight files as splits of a bounded source:
 // the group hands them out to three workers, the final watermark fires every window, and
-// the output equals one process's, row for row. With -crash.long one worker is killed
-// midway: its splits go on elsewhere from their committed state.
+// the output equals one process's, row for row. One worker is killed midway: its splits
+// go on elsewhere from their committed state.
 func TestClusterSharesAHistoryAmongWorkers(t *testing.T) {
 	f := newHistoryFixture(t, 8, 6_000)
 	a, b, c := f.startWorker(t, "a"), f.startWorker(t, "b"), f.startWorker(t, "c")
-	live := []*workerProc{a, b, c}
-	if *crashLong {
-		f.waitCommitted(t, "got-large", len(f.wantLarge)/4, a, b, c)
-		b.kill(t)
-		live = []*workerProc{a, c}
-	}
+	f.waitCommitted(t, "got-large", len(f.wantLarge)/4, a, b, c)
+	f.waitJoined(t, "a", "b", "c")
+	b.kill(t)
+	live := []*workerProc{a, c}
 	f.waitCommitted(t, "got-large", len(f.wantLarge), live...)
 	f.waitCommitted(t, "got-velocity", len(f.wantVelocity), live...)
 	for _, w := range live {
@@ -496,6 +711,9 @@ func TestClusterWaitsForTheStateStore(t *testing.T) {
 	if got := kafkatest.ReadCommitted(t, f.brokers, "got-large"); len(got) != 0 {
 		t.Fatalf("%d records committed while the state store refused every write", len(got))
 	}
+	if got := publishedParts(t, filepath.Join(f.dir, "got")); len(got) != 0 {
+		t.Fatalf("files published while the state store refused every write: %v", got)
+	}
 	t.Logf("the worker says: %s", waiting[0].Waiting)
 	refusing.Store(false)
 	f.waitCommitted(t, "got-large", len(f.wantLarge), a)
@@ -517,5 +735,76 @@ func (f *clusterFixture) waitFor(t *testing.T, ok func([]cluster.WorkerStatus) b
 			return ws
 		}
 		<-fol.Changed()
+	}
+}
+
+// TestRunClusterFlags checks run's refusals of cluster flags: --kafka-* without --cluster,
+// an address that is not kafka://, SASL without a user.
+func TestRunClusterFlags(t *testing.T) {
+	spec := filepath.Join("..", "..", "examples", "cluster-velocity.yaml")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--kafka-sasl-mechanism", "plain"}, "--kafka-sasl-mechanism: these say how a cluster's worker reaches its brokers"},
+		{[]string{"--cluster", "127.0.0.1:9092"}, `--cluster "127.0.0.1:9092": want kafka://HOST:PORT`},
+		{[]string{"--cluster", "kafka://127.0.0.1:9092", "--kafka-sasl-mechanism", "plain"}, "sasl: username is required"},
+	} {
+		var u usageError
+		_, err := run(t, append([]string{"run", spec}, c.args...)...)
+		if !errors.As(err, &u) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("run %v: %v, want a usage error saying %q", c.args, err, c.want)
+		}
+	}
+}
+
+// secureSpec reads files of transactions into a keyed window written as JSONL part files
+// under OUT: in a cluster, only the workers' own topics are on the brokers.
+const secureSpec = `
+name: secure
+sources:
+  tx: {kind: file, path: "${TX}", schema: transaction, event_time: ts, watermark: 2s}
+views:
+  velocity:
+    from: tx
+    group_by: [card_id]
+    window: {tumble: 10s}
+    select: {tx_count: count(*), spend: sum(amount)}
+sinks:
+  velocity_files: {from: velocity, kind: jsonl, path: "${OUT}/velocity"}
+`
+
+// TestClusterWorkerOverTLSAndSASL runs a worker against brokers that ask for TLS and
+// SCRAM: with the --kafka-* flags it joins, exchanges and commits what one process makes of
+// the same files, and its log never holds the password.
+func TestClusterWorkerOverTLSAndSASL(t *testing.T) {
+	addr, good, _ := secureCluster(t)
+	dir := t.TempDir()
+	for i := range 2 {
+		mustRun(t, "gen", "--rows", "4000", "--seed", strconv.Itoa(30+i), "--out", filepath.Join(dir, "tx", fmt.Sprintf("part-%d.jsonl", i)))
+	}
+	spec := filepath.Join(dir, "secure.yaml")
+	if err := os.WriteFile(spec, []byte(secureSpec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TX", filepath.Join(dir, "tx", "*.jsonl"))
+	t.Setenv("OUT", filepath.Join(dir, "want"))
+	mustRun(t, "run", spec, "--no-checkpoint", "--listen", "")
+	want := sinkRows(t, filepath.Join(dir, "want", "velocity"))
+	t.Setenv("OUT", filepath.Join(dir, "got"))
+	f := &clusterFixture{brokers: []string{strings.TrimPrefix(addr, "kafka://")}, dir: dir, spec: spec,
+		workerArgs: []string{"--kafka-tls-insecure", "--kafka-sasl-mechanism", "SCRAM-SHA-256", "--kafka-sasl-user", "alice", "--kafka-sasl-password-file", good}}
+	w := f.startWorker(t, "a")
+	got := filepath.Join(dir, "got", "velocity")
+	waitFor(t, "the worker's windows", func() bool {
+		_, err := os.Stat(got)
+		return err == nil && len(sinkRows(t, got)) >= len(want)
+	})
+	w.stop(t)
+	if got := sinkRows(t, got); !slices.Equal(got, want) {
+		t.Errorf("the worker wrote %d windows, one process %d; first difference: %s", len(got), len(want), firstDifference(got, want))
+	}
+	if strings.Contains(w.stderr.String(), secretOfTheCluster) {
+		t.Errorf("the worker's log holds the password:\n%s", w.stderr.String())
 	}
 }

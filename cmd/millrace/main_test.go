@@ -248,7 +248,7 @@ func TestEveryExamplePlans(t *testing.T) {
 			t.Errorf("plan --cluster does not say %q:\n%s", want, out)
 		}
 	}
-	if _, err := run(t, "plan", "--cluster", "../../examples/kafka-velocity.yaml"); err == nil || !strings.Contains(err.Error(), `sink "dead" writes jsonl files`) {
-		t.Errorf("plan --cluster of a spec with file sinks: %v", err)
+	if _, err := run(t, "plan", "--cluster", "../../examples/kafka-velocity.yaml"); err == nil || !strings.Contains(err.Error(), `sink "dead" writes one file, out/kafka-velocity/dead.jsonl`) {
+		t.Errorf("plan --cluster of a spec with a single-file sink: %v", err)
 	}
 }

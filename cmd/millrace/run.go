@@ -204,9 +204,12 @@ millrace.PIPELINE.STEP of 256 partitions, one per key group. The consumer group 
 workers; each checkpoint writes every owned unit's state to --state (file://DIR or
 s3://BUCKET/PREFIX) and commits the outputs with the input offsets in one Kafka transaction,
 so a worker that dies is replaced, by whoever the group gives its units, from exactly what
-it committed. A cluster reads Kafka sources and writes Kafka sinks; --worker-id names a
-worker (a restarted worker with its old name fences its former self). Ctrl-C or SIGTERM
-commits a last checkpoint and leaves the group.`,
+it committed. A cluster reads Kafka sources and bounded files, and writes Kafka sinks and
+file sinks of part files into directories every worker sees (each worker names its files
+part-WORKER-RUN-SSS-NNNNN.EXT; a sink writing one file, or stdout, is refused); --worker-id
+names a worker (a restarted worker with its old name fences its former self); the
+--kafka-tls-* and --kafka-sasl-* flags say how to reach brokers that ask for TLS or SASL.
+Ctrl-C or SIGTERM commits a last checkpoint and leaves the group.`,
 		Example: `  millrace run examples/card-velocity.yaml
   millrace run examples/cluster-velocity.yaml --cluster kafka://localhost:9092 --state s3://bucket/millrace
   millrace run examples/merchant-daily.yaml -p 2 --listen 127.0.0.1:9100
@@ -215,6 +218,9 @@ commits a last checkpoint and leaves the group.`,
   millrace run examples/card-velocity.yaml --fresh`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			if err := cl.check(cmd); err != nil {
+				return err
+			}
 			stopProfile, err := startCPUProfile(cpuProfile)
 			if err != nil {
 				return err

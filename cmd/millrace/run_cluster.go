@@ -8,10 +8,10 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"millrace/cluster"
 	"millrace/engine"
-	"millrace/kafka"
 	"millrace/objstore"
 	"millrace/observe"
 	"millrace/plan"
@@ -23,6 +23,8 @@ type clusterFlags struct {
 	group   string
 	state   string
 	worker  string
+	// conn says how to reach brokers that ask for TLS or SASL, as cluster status does.
+	conn kafkaConnFlags
 }
 
 func (c *clusterFlags) add(cmd *cobra.Command) {
@@ -30,22 +32,31 @@ func (c *clusterFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&c.group, "group", "", "the cluster's consumer group (default: the pipeline's name)")
 	cmd.Flags().StringVar(&c.state, "state", "file://millrace-state", "where a cluster keeps the state of its key groups: file://DIR or s3://BUCKET/PREFIX (endpoint from AWS_ENDPOINT_URL, credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)")
 	cmd.Flags().StringVar(&c.worker, "worker-id", "", "this worker's name, unique in the cluster; a worker restarted under its old name fences the old one (default HOST-PID)")
+	c.conn.register(cmd)
 }
 
-// brokerList reads kafka://HOST:PORT[,HOST:PORT...].
-func (c *clusterFlags) brokerList() ([]string, error) {
-	rest, ok := strings.CutPrefix(c.brokers, "kafka://")
-	if !ok || rest == "" {
-		return nil, usagef("--cluster %s: want kafka://HOST:PORT[,HOST:PORT...]", c.brokers)
+// check refuses the --kafka-* flags without --cluster: they say how to reach its brokers.
+func (c *clusterFlags) check(cmd *cobra.Command) error {
+	if c.brokers != "" {
+		return nil
 	}
-	return strings.Split(strings.TrimSuffix(rest, "/"), ","), nil
+	var set []string
+	cmd.Flags().Visit(func(f *pflag.Flag) {
+		if strings.HasPrefix(f.Name, "kafka-") {
+			set = append(set, "--"+f.Name)
+		}
+	})
+	if len(set) > 0 {
+		return usagef("%s: these say how a cluster's worker reaches its brokers; add --cluster kafka://BROKERS (a spec's Kafka sources and sinks take tls and sasl keys)", strings.Join(set, ", "))
+	}
+	return nil
 }
 
 // runCluster runs this process as one worker of a cluster until it is stopped.
 func runCluster(cmd *cobra.Command, path string, cf *clusterFlags, lf *listenFlags, mem *memoryBudgetFlag, state *stateBackendFlags) error {
-	brokers, err := cf.brokerList()
+	conn, err := cf.conn.conn(cf.brokers)
 	if err != nil {
-		return err
+		return fmt.Errorf("--cluster %w", err)
 	}
 	ctx := cmd.Context()
 	interval, err := cmd.Flags().GetDuration("checkpoint-interval")
@@ -70,7 +81,6 @@ func runCluster(cmd *cobra.Command, path string, cf *clusterFlags, lf *listenFla
 	if err != nil {
 		return usageError{err}
 	}
-	conn := kafka.Conn{Brokers: brokers}
 	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
 	follower, err := cluster.FollowStatus(ctx, conn, layout.Pipeline, log)
 	if err != nil {
@@ -104,6 +114,6 @@ func runCluster(cmd *cobra.Command, path string, cf *clusterFlags, lf *listenFla
 		}
 		cancel()
 	}()
-	fmt.Fprintf(cmd.ErrOrStderr(), "worker of cluster %s on %s, state in %s\n", layout.Pipeline, strings.Join(brokers, ","), store)
+	fmt.Fprintf(cmd.ErrOrStderr(), "worker of cluster %s on %s, state in %s\n", layout.Pipeline, strings.Join(conn.Brokers, ","), store)
 	return cluster.Run(run, opts)
 }

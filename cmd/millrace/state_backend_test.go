@@ -61,9 +61,6 @@ func TestPebbleBackendRunsUnderABudgetItsWindowsOutgrow(t *testing.T) {
 // committed equals what one process makes. The killed worker may leave its store behind;
 // the workers that stopped cleanly removed theirs.
 func TestClusterMovesSpilledState(t *testing.T) {
-	if !*crashLong {
-		t.Skip("killed midway, a cluster now and then hangs under load (see docs/cluster.md); -crash.long runs it")
-	}
 	f := newClusterFixture(t, 20_000, 4)
 	f.produce(t, 1)
 	f.expect(t)
@@ -75,6 +72,7 @@ func TestClusterMovesSpilledState(t *testing.T) {
 	}
 	a, b := start("a"), start("b")
 	f.waitCommitted(t, "got-large", len(f.wantLarge)/2, a, b)
+	f.waitJoined(t, "a", "b")
 	a.kill(t)
 	c := start("c")
 	f.waitCommitted(t, "got-large", len(f.wantLarge), b, c)

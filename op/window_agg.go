@@ -54,7 +54,8 @@ type AggCall struct {
 //
 // Raw input (Single, Partial) has the key columns first, then the event time column Time
 // and the aggregate arguments. Partial state input (Final) is what Partial emits: the key
-// columns, window_start, and one state column per call. Fired windows come out as the key
+// columns, window_start, and one state column per call. Time is -1 when the rows carry no
+// event time, which only the whole input (window.Whole) does without. Fired windows come out as the key
 // columns, window_start, window_end and one result column per call, in Out's schema; for a
 // session, window_start is its first event and window_end its last event plus the gap.
 type WindowAggConfig struct {
@@ -129,6 +130,9 @@ type WindowAgg struct {
 func NewWindowAgg(cfg WindowAggConfig) (*WindowAgg, error) {
 	if err := cfg.Window.Validate(); err != nil {
 		return nil, err
+	}
+	if cfg.Time < 0 && cfg.Phase != Final && cfg.Window.Kind != window.Whole {
+		return nil, fmt.Errorf("%s windows need an event time column", cfg.Window)
 	}
 	w := &WindowAgg{cfg: cfg, byStart: map[int64]map[uint32]uint32{}, byEnd: map[int64][]uint32{}, keys: newKeyTable(), wm: MinWatermark}
 	if cfg.Window.Kind == window.Session {
@@ -250,13 +254,8 @@ func (w *WindowAgg) process(rec arrow.RecordBatch, out Collector) error {
 	if w.cfg.Phase == Final {
 		return w.merge(rec)
 	}
-	ts, ok := rec.Column(w.cfg.Time).(*array.Timestamp)
-	if !ok {
-		return fmt.Errorf("event time column %q is %s", rec.ColumnName(w.cfg.Time), rec.Column(w.cfg.Time).DataType())
-	}
-	w.times = w.times[:0]
-	for _, v := range ts.TimestampValues() {
-		w.times = append(w.times, int64(v))
+	if err := w.loadTimes(rec); err != nil {
+		return err
 	}
 	w.setArgs(rec)
 	defer w.clearArgs()
@@ -277,6 +276,26 @@ func (w *WindowAgg) process(rec arrow.RecordBatch, out Collector) error {
 	}
 	if w.cfg.Phase == Partial {
 		return w.flushPartial(out)
+	}
+	return nil
+}
+
+// loadTimes puts the event times of rec's rows in w.times; without a time column (the whole
+// input) every row gets time 0, which Assign ignores.
+func (w *WindowAgg) loadTimes(rec arrow.RecordBatch) error {
+	if w.cfg.Time < 0 {
+		n := int(rec.NumRows())
+		w.times = slices.Grow(w.times[:0], n)[:n]
+		clear(w.times)
+		return nil
+	}
+	ts, ok := rec.Column(w.cfg.Time).(*array.Timestamp)
+	if !ok {
+		return fmt.Errorf("event time column %q is %s", rec.ColumnName(w.cfg.Time), rec.Column(w.cfg.Time).DataType())
+	}
+	w.times = w.times[:0]
+	for _, v := range ts.TimestampValues() {
+		w.times = append(w.times, int64(v))
 	}
 	return nil
 }

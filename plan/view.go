@@ -173,23 +173,16 @@ func fieldExprs(fs []spec.Field) []spec.Expr {
 // view's join and where before the keyed exchange, final aggregation and select after it.
 func (b *builder) aggregate(v *spec.View, inputs []stream, in *arrow.Schema, first []func() (op.Operator, error), does []string) error {
 	path := "views." + v.Name
-	if v.Window == nil {
-		return b.spec.Errorf(path+".group_by", "aggregation without a window is not available yet; add window: {tumble: ...}")
+	w, err := b.viewWindow(v, inputs)
+	if err != nil {
+		return err
 	}
-	w := window.Spec{Kind: window.Kind(0), Size: v.Window.Size, Every: v.Window.Every, Gap: v.Window.Gap}
-	switch v.Window.Kind {
-	case spec.Tumble:
-		w.Kind = window.Tumble
-	case spec.Hop:
-		w.Kind = window.Hop
-	case spec.Session:
-		w.Kind = window.Session
-	default:
-		return b.spec.Errorf(path+".window", "%s windows are not available yet", v.Window.Kind)
-	}
-	timeCol := b.eventTime(v.From[0], in)
-	if timeCol == "" {
-		return b.spec.Errorf(path+".window", "input %s has no event time column to window by", v.From[0])
+	whole := w.Kind == window.Whole
+	timeCol := ""
+	if !whole {
+		if timeCol = b.eventTime(v.From[0], in); timeCol == "" {
+			return b.spec.Errorf(path+".window", "input %s has no event time column to window by", v.From[0])
+		}
 	}
 
 	// The step before the exchange computes keys, event time and aggregate arguments.
@@ -205,7 +198,11 @@ func (b *builder) aggregate(v *spec.View, inputs []stream, in *arrow.Schema, fir
 		keys = append(keys, name)
 		pre = append(pre, spec.Field{Name: name, Expr: g})
 	}
-	pre = append(pre, spec.Field{Name: "__time", Expr: spec.Expr{Text: timeCol, Path: path + ".window", Pos: v.Window.Pos}})
+	timeIdx := -1 // the whole input needs no event time
+	if !whole {
+		timeIdx = len(pre)
+		pre = append(pre, spec.Field{Name: "__time", Expr: spec.Expr{Text: timeCol, Path: path + ".window", Pos: v.Window.Pos}})
+	}
 	calls, index, err := b.aggregateCalls(v)
 	if err != nil {
 		return err
@@ -239,7 +236,7 @@ func (b *builder) aggregate(v *spec.View, inputs []stream, in *arrow.Schema, fir
 		argTypes[k] = aggCalls[k].ArgTypes
 	}
 	nk := len(keys)
-	probe, err := op.NewWindowAgg(op.WindowAggConfig{Window: w, Keys: nk, Time: nk, Calls: aggCalls, Phase: op.Single})
+	probe, err := op.NewWindowAgg(op.WindowAggConfig{Window: w, Keys: nk, Time: timeIdx, Calls: aggCalls, Phase: op.Single})
 	if err != nil {
 		return b.spec.Errorf(path+".select", "%v", err)
 	}
@@ -250,13 +247,13 @@ func (b *builder) aggregate(v *spec.View, inputs []stream, in *arrow.Schema, fir
 	}
 	stateSchema := arrow.NewSchema(stateFields, nil)
 	reject := !v.OnError.Fails()
-	partialCfg := op.WindowAggConfig{Window: w, Keys: nk, Time: nk, Calls: aggCalls, Phase: op.Partial, Out: stateSchema, RejectOverflow: reject}
+	partialCfg := op.WindowAggConfig{Window: w, Keys: nk, Time: timeIdx, Calls: aggCalls, Phase: op.Partial, Out: stateSchema, RejectOverflow: reject}
 
 	// Two phases pay when rows fold together before the exchange. A hopping window would
 	// multiply each row into Size/Every partial states, more than the raw row costs to ship,
 	// and a session's bounds are only known per key after the exchange, so for those the raw
 	// rows go through the exchange and one phase aggregates them.
-	twoPhase := w.Kind == window.Tumble
+	twoPhase := w.Kind == window.Tumble || whole
 	firstOps := append(first, func() (op.Operator, error) { return preMap(), nil })
 	firstName, firstKind, firstSchema := v.Name+".prepare", KindPrepare, preSchema
 	firstDoes := append(does, preDoes...)
@@ -284,7 +281,7 @@ func (b *builder) aggregate(v *spec.View, inputs []stream, in *arrow.Schema, fir
 	}
 	finalCfg := op.WindowAggConfig{Window: w, Keys: nk, Calls: finalCalls, Phase: op.Final, Out: inter, RejectOverflow: reject}
 	if !twoPhase {
-		finalCfg = op.WindowAggConfig{Window: w, Keys: nk, Time: nk, Calls: aggCalls, Phase: op.Single, Out: inter, RejectOverflow: reject}
+		finalCfg = op.WindowAggConfig{Window: w, Keys: nk, Time: timeIdx, Calls: aggCalls, Phase: op.Single, Out: inter, RejectOverflow: reject}
 	}
 	finalParallelism := b.opts.Parallelism
 	if nk == 0 {
@@ -304,7 +301,9 @@ func (b *builder) aggregate(v *spec.View, inputs []stream, in *arrow.Schema, fir
 		isKey[k] = true
 		sel = append(sel, spec.Field{Name: k, Expr: spec.Expr{Text: quoteIdent(k), Path: path + ".group_by"}})
 	}
-	sel = append(sel, spec.Field{Name: "window_start", Expr: spec.Expr{Text: "window_start"}}, spec.Field{Name: "window_end", Expr: spec.Expr{Text: "window_end"}})
+	if !whole { // a table of the whole input has no window bounds to show
+		sel = append(sel, spec.Field{Name: "window_start", Expr: spec.Expr{Text: "window_start"}}, spec.Field{Name: "window_end", Expr: spec.Expr{Text: "window_end"}})
+	}
 	for _, f := range v.Select {
 		if !isKey[f.Name] {
 			sel = append(sel, f)
@@ -338,12 +337,77 @@ func (b *builder) aggregate(v *spec.View, inputs []stream, in *arrow.Schema, fir
 	if !twoPhase {
 		phase = ""
 	}
-	b.addNode(final, KindWindowAggregate, out, append([]string{phase + describeCalls(calls) + " per " + w.String() + ", fired by the watermark"}, postDoes...)...)
+	fired := ", fired by the watermark"
+	if whole {
+		fired = ", emitted once the input has ended"
+	}
+	b.addNode(final, KindWindowAggregate, out, append([]string{phase + describeCalls(calls) + " per " + w.String() + fired}, postDoes...)...)
 	b.connect(stream{node: partial, schema: firstSchema}, final, 0, partitioning, keys...)
 	b.streams[v.Name] = stream{node: final, port: engine.MainPort, schema: out}
 	b.errorStream(v, partial, final)
 	b.plan.Views = append(b.plan.Views, ViewNodes{Name: v.Name, First: partial.Name, Last: final.Name})
 	return nil
+}
+
+// viewWindow returns the windows of an aggregating view. Without a window the view
+// aggregates its whole input and emits its table when the input ends, which only a bounded
+// input does: over an unbounded source it is refused.
+func (b *builder) viewWindow(v *spec.View, inputs []stream) (window.Spec, error) {
+	path := "views." + v.Name
+	if v.Window == nil {
+		if src, kind := b.unbounded(inputs); src != "" {
+			return window.Spec{}, b.spec.Errorf(path+".group_by", "without a window a view aggregates its whole input and emits when that ends, "+
+				"but source %s (%s) never ends; add window: {tumble: ...}", src, kind)
+		}
+		return window.Spec{Kind: window.Whole}, nil
+	}
+	w := window.Spec{Size: v.Window.Size, Every: v.Window.Every, Gap: v.Window.Gap}
+	switch v.Window.Kind {
+	case spec.Tumble:
+		w.Kind = window.Tumble
+	case spec.Hop:
+		w.Kind = window.Hop
+	case spec.Session:
+		w.Kind = window.Session
+	default:
+		return window.Spec{}, b.spec.Errorf(path+".window", "%s windows are not available yet", v.Window.Kind)
+	}
+	return w, nil
+}
+
+// unbounded names a source upstream of the streams whose input never ends, and its kind;
+// empty when every source upstream is bounded.
+func (b *builder) unbounded(streams []stream) (name, kind string) {
+	into := map[*engine.Node][]*engine.Node{}
+	for _, e := range b.plan.Graph.Edges {
+		into[e.To] = append(into[e.To], e.From)
+	}
+	seen := map[*engine.Node]bool{}
+	var todo []*engine.Node
+	for _, s := range streams {
+		todo = append(todo, s.node)
+		todo = append(todo, s.also...)
+	}
+	for len(todo) > 0 {
+		n := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		if seen[n] {
+			continue
+		}
+		seen[n] = true
+		if n.Source != nil {
+			if !n.Source.Capabilities().Bounded {
+				kind = "unbounded"
+				if src := b.spec.Source(n.Name); src != nil {
+					kind = string(src.Kind)
+				}
+				return n.Name, kind
+			}
+			continue
+		}
+		todo = append(todo, into[n]...)
+	}
+	return "", ""
 }
 
 // fillTypes gives constant arguments their literal type and returns the call's types.

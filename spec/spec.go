@@ -42,7 +42,9 @@
 //	  nexmark            stream: bid | auction | person (default bid), events (required), rate,
 //	                     seed, partitions; the schema is the stream's, event time date_time
 //	views.NAME           from (required: a stream or a list, unioned), where, select: {col: expr},
-//	                     group_by, window: {tumble: D} | {hop: D, every: D} | {session: D},
+//	                     group_by, window: {tumble: D} | {hop: D, every: D} | {session: D}
+//	                     (without window, group_by or aggregates over bounded sources give
+//	                     one table of the whole input, emitted when it ends),
 //	                     having (needs group_by or window),
 //	                     qualify: COL = max(COL) (keeps each window's rows of the largest COL;
 //	                     with window: {tumble: D} over raw rows, or without window over a

@@ -10,7 +10,8 @@ package window
 // A tumbling window gives each row one pair. A hopping window gives each row Size/Every pairs
 // when Size is a multiple of Every, and otherwise the ceiling or floor of Size/Every depending on
 // where the row falls in its slide. For sessions, which are merged per key by Sessions, each row
-// gets the one pair (row, ts[row]): the start of the one-event session it opens.
+// gets the one pair (row, ts[row]): the start of the one-event session it opens. The whole
+// input gives each row the one pair (row, WholeStart), whatever its time.
 //
 // Row indices are int32: batches hold at most 64K rows, far below the limit.
 func (s Spec) Assign(ts []int64, rows []int32, starts []int64) ([]int32, []int64) {
@@ -24,6 +25,13 @@ func (s Spec) Assign(ts []int64, rows []int32, starts []int64) ([]int32, []int64
 		return rows, starts
 	case Hop:
 		return s.assignHop(ts, rows, starts)
+	case Whole:
+		rows, starts = grow(rows, starts, len(ts))
+		for i := range ts {
+			rows = append(rows, int32(i))
+			starts = append(starts, WholeStart)
+		}
+		return rows, starts
 	}
 	size := s.Size.Milliseconds()
 	rows, starts = grow(rows, starts, len(ts))
@@ -65,8 +73,8 @@ func (s Spec) assignHop(ts []int64, rows []int32, starts []int64) ([]int32, []in
 	return rows, starts
 }
 
-// PerRecord returns the most windows a single record can belong to: 1 for tumbling and session
-// windows, ceil(Size/Every) for hopping ones. Callers use it to size assignment buffers.
+// PerRecord returns the most windows a single record can belong to: 1 for tumbling, session
+// and whole-input windows, ceil(Size/Every) for hopping ones. Callers use it to size assignment buffers.
 func (s Spec) PerRecord() int {
 	if s.Kind != Hop {
 		return 1

@@ -124,3 +124,26 @@ func BenchmarkAssign(b *testing.B) {
 		})
 	}
 }
+
+func TestAssignWholeInput(t *testing.T) {
+	s := Spec{Kind: Whole}
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	rows, starts := s.Assign([]int64{5, -3, 1 << 50}, nil, nil)
+	if !slices.Equal(rows, []int32{0, 1, 2}) || !slices.Equal(starts, []int64{WholeStart, WholeStart, WholeStart}) {
+		t.Fatalf("got %v %v", rows, starts)
+	}
+	if s.End(WholeStart) != WholeEnd || s.PerRecord() != 1 {
+		t.Fatalf("End = %d, PerRecord = %d", s.End(WholeStart), s.PerRecord())
+	}
+	if Fires(s.End(WholeStart), WholeEnd-1) || !Fires(s.End(WholeStart), WholeEnd) {
+		t.Fatal("the whole input must fire on the final watermark only")
+	}
+	if Late(1<<50, 1<<60, s) || !Late(0, WholeEnd, s) {
+		t.Fatal("a row is late for the whole input only after the final watermark")
+	}
+	if err := (Spec{Kind: Whole, Size: time.Minute}).Validate(); err == nil {
+		t.Fatal("the whole input took a size")
+	}
+}

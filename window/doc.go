@@ -19,6 +19,10 @@
 // different sessions, consistent with the half-open rule: the first session has already ended
 // when the second event's time is reached.
 //
+// The whole input is one window, [WholeStart, WholeEnd), holding every row whatever its event
+// time. Only the final watermark of a bounded input (math.MaxInt64) reaches its end, so it
+// fires once, when the input has ended: a group-by without a window over files.
+//
 // # Firing and lateness
 //
 // A watermark W promises that no more records with event time below W will arrive; records that

@@ -2,10 +2,11 @@ package window
 
 import (
 	"fmt"
+	"math"
 	"time"
 )
 
-// Kind is the shape of a window: tumbling, hopping or session.
+// Kind is the shape of a window: tumbling, hopping, session, or the whole input.
 type Kind uint8
 
 // The window kinds. The zero Kind is invalid, so a Spec left empty fails Validate.
@@ -13,6 +14,17 @@ const (
 	Tumble Kind = iota + 1
 	Hop
 	Session
+	// Whole is one window holding every row, whatever its event time: [WholeStart,
+	// WholeEnd). It fires only on the final watermark of a bounded input, so a group-by
+	// without a window over files emits its table once, at the end.
+	Whole
+)
+
+// The bounds of the Whole window: the smallest and largest event times, so that only the
+// final watermark (math.MaxInt64) reaches its end.
+const (
+	WholeStart = math.MinInt64
+	WholeEnd   = math.MaxInt64
 )
 
 // String returns the name a pipeline spec uses for the kind: tumble, hop or session.
@@ -24,12 +36,14 @@ func (k Kind) String() string {
 		return "hop"
 	case Session:
 		return "session"
+	case Whole:
+		return "whole input"
 	}
 	return fmt.Sprintf("Kind(%d)", uint8(k))
 }
 
 // Spec describes the windows of a view. Tumble uses Size; Hop uses Size and Every (the slide);
-// Session uses Gap. The fields a kind does not use must be zero. Every method of Spec and every
+// Session uses Gap; Whole uses none. The fields a kind does not use must be zero. Every method of Spec and every
 // function taking one expects a Spec that passed Validate.
 type Spec struct {
 	Kind  Kind
@@ -73,8 +87,12 @@ func (s Spec) Validate() error {
 		if s.Size != 0 || s.Every != 0 {
 			return fmt.Errorf("window: session takes only a gap (size %v, every %v)", s.Size, s.Every)
 		}
+	case Whole:
+		if s.Size != 0 || s.Every != 0 || s.Gap != 0 {
+			return fmt.Errorf("window: the whole input takes no size, slide or gap (size %v, every %v, gap %v)", s.Size, s.Every, s.Gap)
+		}
 	default:
-		return fmt.Errorf("window: unknown kind %d (want tumble, hop or session)", uint8(s.Kind))
+		return fmt.Errorf("window: unknown kind %d (want tumble, hop, session or whole)", uint8(s.Kind))
 	}
 	return nil
 }
@@ -103,11 +121,14 @@ func (s Spec) String() string {
 }
 
 // End returns the exclusive end of the window starting at start: start + Size for tumbling and
-// hopping windows. For sessions it returns start + Gap, the end of a session holding one event;
-// real session ends come from Sessions.
+// hopping windows, WholeEnd for the whole input. For sessions it returns start + Gap, the end
+// of a session holding one event; real session ends come from Sessions.
 func (s Spec) End(start int64) int64 {
-	if s.Kind == Session {
+	switch s.Kind {
+	case Session:
 		return start + s.Gap.Milliseconds()
+	case Whole:
+		return WholeEnd
 	}
 	return start + s.Size.Milliseconds()
 }

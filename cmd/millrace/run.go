@@ -114,7 +114,7 @@ Ctrl-C or SIGTERM stops planning at once, with exit status 130 or 143.`,
 func newRunCmd() *cobra.Command {
 	var parallelism int
 	var listen listenFlags
-	var ingestListen string
+	var ingestListen, cpuProfile string
 	var cp checkpointFlags
 	var auto autoscaleFlags
 	var mem memoryBudgetFlag
@@ -217,10 +217,15 @@ Ctrl-C or SIGTERM commits a last checkpoint and leaves the group.`,
   millrace run examples/card-velocity.yaml -p 1 --autoscale --max-parallelism 4
   millrace run examples/card-velocity.yaml --fresh`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			if err := cl.check(cmd); err != nil {
 				return err
 			}
+			stopProfile, err := startCPUProfile(cpuProfile)
+			if err != nil {
+				return err
+			}
+			defer func() { err = errors.Join(err, stopProfile()) }()
 			if cl.brokers != "" {
 				return runCluster(cmd, args[0], &cl, &listen, &mem, &state)
 			}
@@ -313,6 +318,7 @@ Ctrl-C or SIGTERM commits a last checkpoint and leaves the group.`,
 	}
 	cmd.Flags().IntVarP(&parallelism, "parallelism", "p", runtime.GOMAXPROCS(0), "subtasks per parallel step")
 	listen.add(cmd)
+	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file (read it with go tool pprof)")
 	cmd.Flags().StringVar(&ingestListen, "ingest-listen", defaultIngestListen, "address where http sources take records (POST /ingest/SOURCE); the --listen-token-file, --tls-* and --listen-host flags secure it too")
 	cp.add(cmd)
 	auto.add(cmd, false)

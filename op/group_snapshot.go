@@ -21,7 +21,8 @@ type GroupSnapshotter interface {
 	Rescaler
 	// SnapshotGroups encodes the state for checkpoint id as n snapshots, entry i holding
 	// the keys owner puts at i, or nil where owner puts none: what Rescale of Snapshot(id)
-	// to n subtasks would make, but for the entries left nil.
+	// to n subtasks would make, but for the entries left nil. owner must give a key the
+	// same owner at every call with the same n: the operator may remember it.
 	SnapshotGroups(id uint64, n int, owner KeyOwner) ([][]byte, error)
 }
 
@@ -76,7 +77,7 @@ func (w *WindowAgg) snapshotGroups(id uint64, n int, owner KeyOwner) ([][]byte, 
 	}
 	groups = w.filled(groups) // a group only rejected rows reached is as if it were not there
 	w.snapGroups = groups
-	owners, err := w.ownerOf(len(groups), func(i int) []byte { return []byte(w.keyOf(groups[i])) }, n, owner)
+	owners, err := w.groupOwners(groups, n, owner)
 	if err != nil {
 		return nil, err
 	}
@@ -101,6 +102,43 @@ func (w *WindowAgg) snapshotGroups(id uint64, n int, owner KeyOwner) ([][]byte, 
 	}
 	defer rec.Release()
 	return w.sealParts(rec, bounds, kindWindowAgg, id, w.wm)
+}
+
+// groupOwners is the owner of each group's key. The owners of keys are kept in the key
+// table: only keys that came since the last snapshot by n owners are decoded and given to
+// owner.
+func (w *WindowAgg) groupOwners(groups []uint32, n int, owner KeyOwner) ([]int, error) {
+	t := &w.keys
+	if w.ownersOf != n {
+		for i := range t.owner {
+			t.owner[i] = -1
+		}
+		w.ownersOf = n
+	}
+	var missing []uint32
+	for _, g := range groups {
+		if id := w.keyID[g]; t.owner[id] == -1 {
+			t.owner[id] = -2 // listed
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) > 0 {
+		found, err := w.ownerOf(len(missing), func(i int) []byte { return []byte(t.bytes[missing[i]]) }, n, owner)
+		if err != nil {
+			for _, id := range missing {
+				t.owner[id] = -1
+			}
+			return nil, err
+		}
+		for i, id := range missing {
+			t.owner[id] = int32(found[i])
+		}
+	}
+	out := make([]int, len(groups))
+	for i, g := range groups {
+		out[i] = int(t.owner[w.keyID[g]])
+	}
+	return out, nil
 }
 
 // splitRows writes the state rows of rec, in fire order, as the snapshots of the n owners

@@ -94,7 +94,7 @@ func snapshotOf(t *testing.T, o Operator) []byte {
 }
 
 // TestSnapshotGroupsIsRescale stops a keyed aggregation two thirds into its stream and
-// snapshots it by owner (5 owners by card). Each part must hold what Rescale of the whole
+// snapshots it by owner (5 owners by card), after snapshots by owner halfway through. Each part must hold what Rescale of the whole
 // snapshot gives that owner (a fresh operator restored from either snapshots the same
 // bytes), nil exactly where that owner gets no group. RestoreParts of all the parts must
 // hold what Restore of them rescaled to one holds, and go on to fire the rows of a run
@@ -126,8 +126,16 @@ func TestSnapshotGroupsIsRescale(t *testing.T) {
 
 			o := c.fresh(t, mem, dir)
 			cut := 2 * len(msgs) / 3
-			first := deliver(t, o, msgs[:cut], false)
 			const n = 5
+			// Snapshots halfway, by 3 owners and then by 5, which the operator may remember
+			// for keys that are still there at the cut.
+			first := deliver(t, o, msgs[:cut/2], false)
+			for _, k := range []int{3, n} {
+				if _, err := o.(GroupSnapshotter).SnapshotGroups(6, k, cardOwner(k)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			first = append(first, deliver(t, o, msgs[cut/2:cut], false)...)
 			parts, err := o.(GroupSnapshotter).SnapshotGroups(7, n, cardOwner(n))
 			if err != nil {
 				t.Fatal(err)

@@ -268,6 +268,7 @@ func (w *WindowAgg) reserveKeys(n int) {
 	w.keys.ids = make(map[string]uint32, n/perKey+1)
 	w.keys.bytes = slices.Grow(w.keys.bytes, n/perKey+1)
 	w.keys.refs = slices.Grow(w.keys.refs, n/perKey+1)
+	w.keys.owner = slices.Grow(w.keys.owner, n/perKey+1)
 }
 
 // mergeStates folds the state columns of rec, from column first on, into w.groups.

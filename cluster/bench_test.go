@@ -227,16 +227,17 @@ func keyGroups(lo, hi int32) []int32 {
 
 // BenchmarkRebalanceState measures the part of a rebalance that moves state, for window
 // state of 10MB and 100MB (set MILLRACE_BENCH_STATE=10MB,100MB,1GB for more; a gigabyte
-// of state takes over 7 GB of memory and minutes to build and move), on a directory and, for 100MB,
-// on the in-process S3 server over HTTP:
+// of state takes several GB of memory and minutes to build and move), on a directory and, for
+// 100MB, on the in-process S3 server over HTTP:
 //
-//   - save: what a worker does at a checkpoint before its transaction: snapshot the window
-//     step, split the snapshot into the 256 key groups (unitStates), encode each and write
-//     it to the store, eight at a time (saveAll);
+//   - save: what a worker does at a checkpoint before its transaction: the window step's
+//     snapshot by key group (SnapshotGroups over the 256 key groups, as the engine takes
+//     it with Checkpointing.ByKeyGroup), the units' states (unitStates), each encoded and
+//     written to the store, eight at a time (saveAll);
 //   - restore: what a worker does for the half of the key groups it takes over: read the
-//     committed offsets from the group, read and decode the state objects they name
-//     (restore), spread them over the one subtask of the keyed stage as the engine does
-//     (Rescale 256 -> 1) and load them into a fresh operator.
+//     committed offsets from the group, read and decode the state objects they name, eight
+//     at a time (restore), and load their parts into a fresh operator of the keyed stage's
+//     one subtask, as the engine hands them over (RestoreParts).
 //
 // Each reports the step's state (state-MB, op.Stateful.StateBytes), the bytes it moved
 // (moved-MB), the milliseconds of each part of the work per operation and the processor
@@ -280,7 +281,8 @@ func BenchmarkRebalanceState(b *testing.B) {
 // savedState is one checkpoint's state of every key group, written to a store.
 type savedState struct {
 	states map[*unit]*unitState
-	// snapshot, split and write are how long each part of the save took.
+	// snapshot (by key group), split (into units) and write are how long each part of the
+	// save took.
 	snapshot, split, write time.Duration
 }
 
@@ -307,12 +309,13 @@ func save(ctx context.Context, g *generation, st *benchState, id uint64) (*saved
 	}
 	out := &savedState{}
 	t0 := time.Now()
-	part, err := st.op.(op.Snapshotter).Snapshot(id)
+	k := g.w.opts.Layout.KeyGroups // as the engine takes a keyed node's part with ByKeyGroup
+	parts, err := st.op.(op.GroupSnapshotter).SnapshotGroups(id, k, engine.KeyOwner(k, k))
 	if err != nil {
 		return nil, err
 	}
 	t1 := time.Now()
-	snap := &engine.Snapshot{ID: id, Parts: map[string][][]byte{benchTopic: {src}, st.final.Name: {part}}}
+	snap := &engine.Snapshot{ID: id, Parts: map[string][][]byte{benchTopic: {src}, st.final.Name: parts}}
 	if out.states, err = g.unitStates(snap, fmt.Sprintf("bench-g1-%d", id)); err != nil {
 		return nil, err
 	}
@@ -327,7 +330,7 @@ func save(ctx context.Context, g *generation, st *benchState, id uint64) (*saved
 	return out, nil
 }
 
-// benchSave measures save: snapshot, split by key group, encode and write.
+// benchSave measures save: snapshot by key group, split into units, encode and write.
 func benchSave(b *testing.B, st *benchState, store objstore.Store) {
 	g := benchGeneration("bench", store, nil, "", benchTopic, st.final, keyGroups(0, 256))
 	defer g.cancel()
@@ -364,7 +367,7 @@ func benchSave(b *testing.B, st *benchState, store objstore.Store) {
 }
 
 // benchRestore measures restore of half the key groups: committed offsets, read, decode,
-// Rescale 256 -> 1, Restore.
+// RestoreParts.
 func benchRestore(b *testing.B, st *benchState, store objstore.Store) {
 	ctx := b.Context()
 	brokers := kafkatest.Cluster(b, benchTopic, 256)
@@ -393,7 +396,7 @@ func benchRestore(b *testing.B, st *benchState, store objstore.Store) {
 	}
 	taken := benchGeneration("bench", store, cl, group, benchTopic, st.final, keyGroups(128, 256))
 	defer taken.cancel()
-	var read, rescale, load time.Duration
+	var read, load time.Duration
 	var moved int64
 	var fresh op.Operator
 	var cpu time.Duration
@@ -414,12 +417,11 @@ func benchRestore(b *testing.B, st *benchState, store objstore.Store) {
 			b.Fatal(err)
 		}
 		cpu += cpuTime(b) - c0
-		read, rescale, load, moved = read+r.read, rescale+r.rescale, load+r.load, r.bytes
+		read, load, moved = read+r.read, load+r.load, r.bytes
 	}
 	b.ReportMetric(float64(st.bytes)/(1<<20), "state-MB")
 	b.ReportMetric(float64(moved)/(1<<20), "moved-MB")
 	b.ReportMetric(ms(read)/float64(n), "read-ms/op")
-	b.ReportMetric(ms(rescale)/float64(n), "rescale-ms/op")
 	b.ReportMetric(ms(load)/float64(n), "restore-ms/op")
 	b.ReportMetric(ms(cpu)/float64(n), "cpu-ms/op")
 
@@ -446,8 +448,8 @@ func benchRestore(b *testing.B, st *benchState, store objstore.Store) {
 
 // restored says how long each part of a restore took and how many bytes of state it read.
 type restored struct {
-	read, rescale, load time.Duration
-	bytes               int64
+	read, load time.Duration
+	bytes      int64
 }
 
 // restoreHalf restores what g owns, as a generation and then the engine do, into a fresh
@@ -467,15 +469,6 @@ func restoreHalf(g *generation, final *engine.Node) (op.Operator, restored, erro
 		r.bytes += int64(len(p))
 	}
 	t1 := time.Now()
-	o, err := final.Operator(0)
-	if err != nil {
-		return nil, r, err
-	}
-	one, err := o.(op.Rescaler).Rescale(parts, 1, engine.KeyOwner(256, 1))
-	if err != nil {
-		return nil, r, err
-	}
-	t2 := time.Now()
 	fresh, err := final.Operator(0)
 	if err != nil {
 		return nil, r, err
@@ -483,10 +476,11 @@ func restoreHalf(g *generation, final *engine.Node) (op.Operator, restored, erro
 	if err := fresh.Open(op.Context{Node: final.Name, Parallelism: 1, Mem: memory.DefaultAllocator, Log: slog.New(slog.DiscardHandler)}); err != nil {
 		return nil, r, err
 	}
-	if err := fresh.(op.Snapshotter).Restore(one[0]); err != nil {
+	// The engine hands a subtask the parts of the key groups it owns, as they are.
+	if err := fresh.(op.PartsRestorer).RestoreParts(parts); err != nil {
 		return nil, r, err
 	}
-	r.read, r.rescale, r.load = t1.Sub(t0), t2.Sub(t1), time.Since(t2)
+	r.read, r.load = t1.Sub(t0), time.Since(t1)
 	return fresh, r, nil
 }
 

@@ -203,8 +203,13 @@ func (g *generation) unitStates(s *engine.Snapshot, name string) (map[*unit]*uni
 	out := map[*unit]*unitState{}
 	// A keyed stage's state by key group: the key group's state of each keyed node.
 	byGroup := map[string][][]byte{}
+	k := g.w.opts.Layout.KeyGroups
 	for node := range g.keyed {
 		parts := s.Parts[node]
+		if len(parts) == k && k > 1 {
+			byGroup[node] = parts // the engine took the node's state by key group
+			continue
+		}
 		if len(parts) != 1 || parts[0] == nil {
 			continue
 		}
@@ -217,7 +222,6 @@ func (g *generation) unitStates(s *engine.Snapshot, name string) (map[*unit]*uni
 		if !ok {
 			return nil, fmt.Errorf("cluster: the state of %q cannot be kept by key group", node)
 		}
-		k := g.w.opts.Layout.KeyGroups
 		groups, err := r.Rescale(parts, k, engine.KeyOwner(k, k))
 		if err != nil {
 			return nil, fmt.Errorf("cluster: %q by key group: %w", node, err)
@@ -301,42 +305,60 @@ func (g *generation) nodeNamed(name string) *engine.Node {
 }
 
 // restore reads the committed offsets of the owned units and loads the state each names,
-// as the snapshot the engine resumes from; a unit with nothing committed starts afresh.
+// eight objects at a time, as the snapshot the engine resumes from; a unit with nothing
+// committed starts afresh.
 func (g *generation) restore() (*engine.Snapshot, error) {
 	ctx := g.attempt
 	committed, err := g.stableOffsets(ctx)
 	if err != nil {
 		return nil, err
 	}
-	snap := &engine.Snapshot{Parts: map[string][][]byte{}}
-	sources := map[*engine.Node][]engine.SourcePart{}
-	shared := map[string][][]byte{} // the copies of a keyed stage's file sink state
-	for _, u := range g.units {
-		n := u.node
-		if sources[n] == nil {
-			sources[n] = make([]engine.SourcePart, n.Parallelism)
-			for i := range sources[n] {
-				sources[n][i].Watermark = op.MaxWatermark
-			}
-		}
-		sp := &sources[n][u.sub]
+	states := make([]*unitState, len(g.units))
+	at := make([]committedUnit, len(g.units))
+	eg, lctx := errgroup.WithContext(ctx)
+	eg.SetLimit(8)
+	for i, u := range g.units {
 		c, ok := committed.Lookup(u.topic, u.partition)
 		if ok && c.Err != nil {
 			return nil, fmt.Errorf("cluster: committed offset of %s: %w", u, c.Err)
 		}
 		if !ok || c.At < 0 || c.Metadata == "" {
+			continue
+		}
+		eg.Go(func() error {
+			st, err := g.load(lctx, u, c.Metadata)
+			if err != nil {
+				return err
+			}
+			if st.Offset != c.At {
+				return &fatalError{fmt.Errorf("cluster: %s: the group committed offset %d with checkpoint %s, whose state says %d", u, c.At, c.Metadata, st.Offset)}
+			}
+			states[i], at[i] = st, committedUnit{checkpoint: c.Metadata, offset: c.At}
+			return nil
+		})
+	}
+	if err := eg.Wait(); err != nil {
+		return nil, err
+	}
+	snap := &engine.Snapshot{Parts: map[string][][]byte{}}
+	sources := map[*engine.Node][]engine.SourcePart{}
+	shared := map[string][][]byte{} // the copies of a keyed stage's file sink state
+	for i, u := range g.units {
+		n := u.node
+		if sources[n] == nil {
+			sources[n] = make([]engine.SourcePart, n.Parallelism)
+			for j := range sources[n] {
+				sources[n][j].Watermark = op.MaxWatermark
+			}
+		}
+		sp := &sources[n][u.sub]
+		st := states[i]
+		if st == nil {
 			sp.Partitions = append(sp.Partitions, engine.PartitionPart{Index: u.index, MaxTime: op.MinWatermark})
 			sp.Watermark = op.MinWatermark
 			continue
 		}
-		st, err := g.load(ctx, u, c.Metadata)
-		if err != nil {
-			return nil, err
-		}
-		if st.Offset != c.At {
-			return nil, &fatalError{fmt.Errorf("cluster: %s: the group committed offset %d with checkpoint %s, whose state says %d", u, c.At, c.Metadata, st.Offset)}
-		}
-		g.committed[u] = committedUnit{checkpoint: c.Metadata, offset: c.At}
+		g.committed[u] = at[i]
 		pos := st.Position
 		pos.Index = u.index
 		sp.Partitions = append(sp.Partitions, pos)

@@ -171,7 +171,8 @@ func (g *generation) once() error {
 	g.report()
 	opts := g.w.opts.Engine
 	opts.Stop = g.stopCh
-	opts.Checkpointing = &engine.Checkpointing{Interval: g.w.opts.Interval, Restore: restore, Complete: g.complete}
+	// Keyed steps write their state by key group, the unit a cluster keeps it in.
+	opts.Checkpointing = &engine.Checkpointing{Interval: g.w.opts.Interval, Restore: restore, Complete: g.complete, ByKeyGroup: true}
 	g.failed = nil
 	_, err = engine.Run(g.attempt, g.graph, opts)
 	if err != nil {

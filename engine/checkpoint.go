@@ -27,6 +27,12 @@ type Checkpointing struct {
 	// An error is logged and the run goes on (the next checkpoint tries again), except for
 	// the final checkpoint, whose error ends the run.
 	Complete func(*Snapshot) error
+	// ByKeyGroup makes every keyed node (all its inputs hash-partitioned) whose operator is
+	// an op.GroupSnapshotter take its part by key group: Snapshot.Parts then holds one
+	// entry per key group of the graph for it, the state of that key group (nil where it
+	// has none), as if the node ran at one subtask per key group. Restoring such a
+	// snapshot hands each subtask the parts of its key groups.
+	ByKeyGroup bool
 }
 
 // Snapshot is the state of a run at one checkpoint.
@@ -61,7 +67,8 @@ type ack struct {
 	sub       int
 	id        uint64
 	state     []byte
-	watermark int64 // the subtask's, when it took its part
+	groups    [][]byte // by key group, instead of state, for a node snapshotted by key group
+	watermark int64    // the subtask's, when it took its part
 	final     bool
 }
 
@@ -112,6 +119,11 @@ type coordinator struct {
 	wms      map[*Node][]int64 // each subtask's watermark, for the checkpoint in flight
 	finished map[*Node][]bool
 	done     int // subtasks finished
+	// byGroup holds the nodes that take their parts by key group (Checkpointing.ByKeyGroup).
+	byGroup map[*Node]bool
+	// bundles holds, for nodes whose state the run resumes from is given to subtasks as
+	// several parts (see rescaled), each subtask's parts.
+	bundles map[*Node][][][]byte
 }
 
 func newCoordinator(r *run, cfg Checkpointing) (*coordinator, error) {
@@ -119,7 +131,8 @@ func newCoordinator(r *run, cfg Checkpointing) (*coordinator, error) {
 		return nil, fmt.Errorf("engine: checkpoint interval %s: want a positive duration", cfg.Interval)
 	}
 	c := &coordinator{r: r, cfg: cfg, triggers: map[*Node][]chan uint64{}, commits: map[*Node][]*commitSignal{},
-		acked: map[*Node][]bool{}, finals: map[*Node][]ack{}, wms: map[*Node][]int64{}, finished: map[*Node][]bool{}, next: 1}
+		acked: map[*Node][]bool{}, finals: map[*Node][]ack{}, wms: map[*Node][]int64{}, finished: map[*Node][]bool{}, next: 1,
+		byGroup: map[*Node]bool{}}
 	for _, n := range r.g.Nodes {
 		c.subtasks += n.Parallelism
 		c.acked[n] = make([]bool, n.Parallelism)
@@ -137,14 +150,21 @@ func newCoordinator(r *run, cfg Checkpointing) (*coordinator, error) {
 		for range n.Parallelism {
 			c.commits[n] = append(c.commits[n], &commitSignal{notify: make(chan struct{}, 1)})
 		}
+		if cfg.ByKeyGroup {
+			by, err := snapshotsByKeyGroup(r.g, n)
+			if err != nil {
+				return nil, err
+			}
+			c.byGroup[n] = by
+		}
 	}
 	if s := cfg.Restore; s != nil {
 		c.next = s.ID + 1
-		rs, err := rescaled(r.g, s)
+		rs, bundles, err := rescaled(r.g, s)
 		if err != nil {
 			return nil, err
 		}
-		c.cfg.Restore = rs
+		c.cfg.Restore, c.bundles = rs, bundles
 	}
 	c.acks = make(chan ack, 2*c.subtasks)
 	return c, nil
@@ -152,7 +172,7 @@ func newCoordinator(r *run, cfg Checkpointing) (*coordinator, error) {
 
 // restored is the state subtask sub of n resumes from, if the run resumes.
 func (c *coordinator) restored(n *Node, sub int) ([]byte, bool) {
-	if c == nil || c.cfg.Restore == nil {
+	if c == nil || c.cfg.Restore == nil || c.bundles[n] != nil {
 		return nil, false
 	}
 	parts, ok := c.cfg.Restore.Parts[n.Name]
@@ -160,6 +180,24 @@ func (c *coordinator) restored(n *Node, sub int) ([]byte, bool) {
 		return nil, false
 	}
 	return parts[sub], true
+}
+
+// restoredParts is the parts subtask sub of n resumes from, when the run gives n's
+// subtasks several parts each (see rescaled); nil otherwise.
+func (c *coordinator) restoredParts(n *Node, sub int) [][]byte {
+	if c == nil || c.bundles[n] == nil {
+		return nil
+	}
+	return c.bundles[n][sub]
+}
+
+// parts is the number of parts node n takes in a checkpoint: one per key group when it
+// takes them by key group, else one per subtask.
+func (c *coordinator) parts(n *Node) int {
+	if c.byGroup[n] {
+		return c.r.g.KeyGroups
+	}
+	return n.Parallelism
 }
 
 // trigger is the channel on which source subtask sub of n hears of checkpoints to take.
@@ -228,7 +266,7 @@ func (c *coordinator) start() {
 	c.missing = c.subtasks
 	for n, flags := range c.acked {
 		clear(flags)
-		c.inflight.Parts[n.Name] = make([][]byte, n.Parallelism)
+		c.inflight.Parts[n.Name] = make([][]byte, c.parts(n))
 		c.inflight.Finished[n.Name] = make([]bool, n.Parallelism)
 		for sub, fin := range c.finished[n] {
 			if fin {
@@ -279,10 +317,24 @@ func (c *coordinator) fill(a ack) {
 		return
 	}
 	c.acked[a.node][a.sub] = true
-	c.inflight.Parts[a.node.Name][a.sub] = a.state
+	putPart(c.inflight.Parts[a.node.Name], a)
 	c.inflight.Finished[a.node.Name][a.sub] = a.final
 	c.wms[a.node][a.sub] = a.watermark
 	c.missing--
+}
+
+// putPart puts a subtask's part among a node's parts of a checkpoint: its state at its
+// index, or its key groups' states at theirs.
+func putPart(parts [][]byte, a ack) {
+	if a.groups == nil {
+		parts[a.sub] = a.state
+		return
+	}
+	for kg, b := range a.groups {
+		if b != nil {
+			parts[kg] = b
+		}
+	}
 }
 
 // leastWatermarks is, for each node whose subtasks all had a watermark, the least of them.
@@ -304,11 +356,12 @@ func (c *coordinator) final() error {
 	c.next++
 	wms := map[*Node][]int64{}
 	for n, finals := range c.finals {
-		s.Parts[n.Name] = make([][]byte, len(finals))
+		s.Parts[n.Name] = make([][]byte, c.parts(n))
 		s.Finished[n.Name] = slices.Repeat([]bool{true}, len(finals))
 		wms[n] = make([]int64, len(finals))
 		for sub, a := range finals {
-			s.Parts[n.Name][sub], wms[n][sub] = a.state, a.watermark
+			putPart(s.Parts[n.Name], a)
+			wms[n][sub] = a.watermark
 		}
 	}
 	s.Watermarks = leastWatermarks(wms)

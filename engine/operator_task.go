@@ -71,6 +71,12 @@ func (r *run) runOperator(n *Node, sub int, o op.Operator) error {
 
 // restore loads the operator's state from the checkpoint the run resumes from.
 func (t *operatorTask) restore() error {
+	if parts := t.r.coord.restoredParts(t.n, t.sub); parts != nil {
+		if err := t.o.(op.PartsRestorer).RestoreParts(parts); err != nil {
+			return fmt.Errorf("restore from checkpoint %d: %w", t.r.coord.cfg.Restore.ID, err)
+		}
+		return nil
+	}
 	state, ok := t.r.coord.restored(t.n, t.sub)
 	if !ok {
 		return nil
@@ -248,11 +254,11 @@ func (t *operatorTask) barrier(env envelope) error {
 // held messages through.
 func (t *operatorTask) aligned() error {
 	id := t.aligning
-	state, err := t.snapshot(id)
+	state, groups, err := t.snapshot(id)
 	if err != nil {
 		return err
 	}
-	t.r.coord.ack(ack{node: t.n, sub: t.sub, id: id, state: state, watermark: t.current})
+	t.r.coord.ack(ack{node: t.n, sub: t.sub, id: id, state: state, groups: groups, watermark: t.current})
 	if err := t.signal(op.Message{Kind: op.Barrier, Checkpoint: id}); err != nil {
 		return err
 	}
@@ -273,17 +279,44 @@ func (t *operatorTask) aligned() error {
 	return nil
 }
 
-// snapshot is the operator's state at checkpoint id: nil for an operator without state.
-func (t *operatorTask) snapshot(id uint64) ([]byte, error) {
+// snapshot is the operator's state at checkpoint id: nil for an operator without state,
+// and by key group (groups, one entry per key group) for a node that takes its parts so.
+func (t *operatorTask) snapshot(id uint64) (state []byte, groups [][]byte, err error) {
+	if t.r.coord.byGroup[t.n] {
+		groups, err := t.snapshotGroups(id)
+		if err != nil {
+			return nil, nil, fmt.Errorf("snapshot for checkpoint %d by key group: %w", id, err)
+		}
+		return nil, groups, nil
+	}
 	s, ok := t.o.(op.Snapshotter)
 	if !ok {
-		return nil, nil
+		return nil, nil, nil
 	}
-	state, err := s.Snapshot(id)
+	if state, err = s.Snapshot(id); err != nil {
+		return nil, nil, fmt.Errorf("snapshot for checkpoint %d: %w", id, err)
+	}
+	return state, nil, nil
+}
+
+// snapshotGroups is the operator's state at checkpoint id by key group; only the key groups
+// the subtask owns may hold state.
+func (t *operatorTask) snapshotGroups(id uint64) ([][]byte, error) {
+	k := t.r.g.KeyGroups
+	groups, err := t.o.(op.GroupSnapshotter).SnapshotGroups(id, k, KeyOwner(k, k))
 	if err != nil {
-		return nil, fmt.Errorf("snapshot for checkpoint %d: %w", id, err)
+		return nil, err
 	}
-	return state, nil
+	if len(groups) != k {
+		return nil, fmt.Errorf("%d parts for %d key groups", len(groups), k)
+	}
+	lo, hi := KeyGroupRange(t.sub, k, t.n.Parallelism)
+	for kg, b := range groups {
+		if b != nil && (kg < lo || kg >= hi) {
+			return nil, fmt.Errorf("state in key group %d, which subtask %d of %d does not own (it owns %d to %d)", kg, t.sub, t.n.Parallelism, lo, hi-1)
+		}
+	}
+	return groups, nil
 }
 
 // commit tells a Committer that checkpoint id is durable.
@@ -304,11 +337,11 @@ func (t *operatorTask) finishCheckpoints(commits *commitSignal) error {
 	if t.r.coord == nil {
 		return nil
 	}
-	state, err := t.snapshot(op.FinalCheckpoint)
+	state, groups, err := t.snapshot(op.FinalCheckpoint)
 	if err != nil {
 		return err
 	}
-	t.r.coord.ack(ack{node: t.n, sub: t.sub, state: state, watermark: t.current, final: true})
+	t.r.coord.ack(ack{node: t.n, sub: t.sub, state: state, groups: groups, watermark: t.current, final: true})
 	if _, ok := t.o.(op.Committer); !ok {
 		return nil
 	}

@@ -11,6 +11,9 @@ type keyTable struct {
 	free    []uint32
 	deletes int
 	size    int64 // bytes of the live keys
+	// owner caches by id the owner WindowAgg.SnapshotGroups found for the key; -1 until
+	// it has looked, and again when the id is given to another key.
+	owner []int32
 }
 
 func newKeyTable() keyTable { return keyTable{ids: map[string]uint32{}} }
@@ -24,11 +27,12 @@ func (t *keyTable) intern(k []byte) uint32 {
 	var id uint32
 	if n := len(t.free); n > 0 {
 		id, t.free = t.free[n-1], t.free[:n-1]
-		t.bytes[id], t.refs[id] = s, 0
+		t.bytes[id], t.refs[id], t.owner[id] = s, 0, -1
 	} else {
 		id = uint32(len(t.bytes))
 		t.bytes = append(t.bytes, s)
 		t.refs = append(t.refs, 0)
+		t.owner = append(t.owner, -1)
 	}
 	t.ids[s] = id
 	t.size += int64(len(s))
@@ -66,5 +70,5 @@ func (t *keyTable) release(id uint32) {
 // the slots of its id.
 func (t *keyTable) sizeBytes() int64 {
 	const perKey = 16 + 8 + 48 // the string header, the map entry and its share of buckets
-	return t.size + int64(len(t.bytes))*(16+4) + int64(len(t.ids))*perKey
+	return t.size + int64(len(t.bytes))*(16+4+4) + int64(len(t.ids))*perKey
 }

@@ -34,14 +34,16 @@ type Rescaler interface {
 // starts from the lowest of the old watermarks: at a checkpoint barrier the subtasks of a
 // keyed step have seen the same watermarks, so they are all equal in practice.
 func (w *WindowAgg) Rescale(states [][]byte, n int, owner KeyOwner) ([][]byte, error) {
-	out, err := w.rescale(states, n, owner)
+	out, err := w.rescale(states, n, owner, true)
 	if err != nil {
 		return nil, fmt.Errorf("rescale %s aggregation to %d subtasks: %w", w.cfg.Window, n, err)
 	}
 	return out, nil
 }
 
-func (w *WindowAgg) rescale(states [][]byte, n int, owner KeyOwner) ([][]byte, error) {
+// rescale is Rescale; with keepEmpty false, a new subtask that gets no rows gets nil instead
+// of a snapshot without rows.
+func (w *WindowAgg) rescale(states [][]byte, n int, owner KeyOwner, keepEmpty bool) ([][]byte, error) {
 	kind := kindWindowAgg
 	if w.sess != nil {
 		kind = kindSessionAgg
@@ -97,6 +99,9 @@ func (w *WindowAgg) rescale(states [][]byte, n int, owner KeyOwner) ([][]byte, e
 	}
 	out := make([][]byte, n)
 	for s := range n {
+		if !keepEmpty && len(rows[s]) == 0 {
+			continue
+		}
 		if w.sess == nil {
 			// Groups fire by window end; tumbling and hopping windows end in the order they start.
 			starts := all.Column(1).(*array.Timestamp).TimestampValues()
@@ -111,7 +116,13 @@ func (w *WindowAgg) rescale(states [][]byte, n int, owner KeyOwner) ([][]byte, e
 
 // owners is the new subtask of each state row of rec, decoded from its key bytes.
 func (w *WindowAgg) owners(rec arrow.RecordBatch, n int, owner KeyOwner) ([]int, error) {
-	rows := int(rec.NumRows())
+	keys := rec.Column(0).(*array.Binary)
+	return w.ownerOf(int(rec.NumRows()), keys.Value, n, owner)
+}
+
+// ownerOf is the owner, among n, of each of rows keys, key(i) being the bytes of key i:
+// what owner says of the key columns decoded from them.
+func (w *WindowAgg) ownerOf(rows int, key func(i int) []byte, n int, owner KeyOwner) ([]int, error) {
 	if w.cfg.Keys == 0 {
 		return make([]int, rows), nil // one group per window, which a single subtask holds
 	}
@@ -122,10 +133,9 @@ func (w *WindowAgg) owners(rec arrow.RecordBatch, n int, owner KeyOwner) ([]int,
 		defer builders[i].Release()
 		builders[i].Reserve(rows)
 	}
-	keys := rec.Column(0).(*array.Binary)
 	for i := range rows {
-		if err := AppendKey(keys.Value(i), builders); err != nil {
-			return nil, fmt.Errorf("state row %d: key %x: %w", i, keys.Value(i), err)
+		if err := AppendKey(key(i), builders); err != nil {
+			return nil, fmt.Errorf("state row %d: key %x: %w", i, key(i), err)
 		}
 	}
 	cols := make([]arrow.Array, len(builders))
@@ -142,7 +152,7 @@ func (w *WindowAgg) owners(rec arrow.RecordBatch, n int, owner KeyOwner) ([]int,
 	}
 	for i, s := range subs {
 		if s < 0 || s >= n {
-			return nil, fmt.Errorf("key %x is owned by subtask %d of %d", keys.Value(i), s, n)
+			return nil, fmt.Errorf("key %x is owned by subtask %d of %d", key(i), s, n)
 		}
 	}
 	return subs, nil

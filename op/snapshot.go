@@ -116,6 +116,13 @@ func (w *stateWriter) records(mem memory.Allocator, schema *arrow.Schema, recs .
 		}
 	}
 	w.buf.Grow(size)
+	return w.stream(mem, schema, recs...)
+}
+
+// stream appends an Arrow IPC stream of schema and recs to the body, into the room the
+// buffer has. Unlike records it does not size the buffer first, so recs may be slices of
+// larger batches (whose buffers records would count whole).
+func (w *stateWriter) stream(mem memory.Allocator, schema *arrow.Schema, recs ...arrow.RecordBatch) error {
 	iw := ipc.NewWriter(&w.buf, ipc.WithSchema(schema), ipc.WithAllocator(mem))
 	for _, r := range recs {
 		if err := iw.Write(r); err != nil {

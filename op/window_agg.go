@@ -105,6 +105,7 @@ type WindowAgg struct {
 	wm int64
 
 	snapGroups []uint32      // Snapshot: the groups in the order they fire
+	ownersOf   int           // SnapshotGroups: the number of owners keys.owner holds owners among
 	snapSchema *arrow.Schema // Snapshot and Restore: the columns of the state rows
 
 	touched []uint32 // Partial: groups of the current batch

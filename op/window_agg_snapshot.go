@@ -158,41 +158,12 @@ func (w *WindowAgg) restore(state []byte) error {
 	if n := w.Groups(); n > 0 {
 		return fmt.Errorf("the operator already holds %d groups", n)
 	}
-	kind := kindWindowAgg
-	if w.sess != nil {
-		kind = kindSessionAgg
-	}
-	r, err := openState(state, kind, windowAggStateVersion, w.StateFingerprint())
+	wm, slots, rec, err := w.openRows(state)
 	if err != nil {
 		return err
 	}
-	if w.wm, err = r.varint("watermark"); err != nil {
-		return err
-	}
-	var slots *sessionSlots
-	if w.sess != nil {
-		if slots, err = readSessionSlots(r); err != nil {
-			return err
-		}
-	}
-	recs, err := r.records(allocator(w.ctx), w.stateSchema())
-	if err != nil {
-		return err
-	}
-	defer func() {
-		for _, rec := range recs {
-			rec.Release()
-		}
-	}()
-	if len(recs) != 1 {
-		return fmt.Errorf("state holds %d record batches of rows, want 1", len(recs))
-	}
-	rec := recs[0]
-	for i := range 2 {
-		if rec.Column(i).NullN() > 0 {
-			return fmt.Errorf("state column %q has nulls", rec.ColumnName(i))
-		}
-	}
+	defer rec.Release()
+	w.wm = wm
 	if w.sess != nil {
 		return w.restoreSessions(slots, rec)
 	}
@@ -200,6 +171,47 @@ func (w *WindowAgg) restore(state []byte) error {
 		return w.restoreSpilling(rec)
 	}
 	return w.restoreGroups(rec)
+}
+
+// openRows checks a snapshot of this operator and returns its watermark, its session slots
+// (session windows only) and its state rows, which the caller releases.
+func (w *WindowAgg) openRows(state []byte) (int64, *sessionSlots, arrow.RecordBatch, error) {
+	kind := kindWindowAgg
+	if w.sess != nil {
+		kind = kindSessionAgg
+	}
+	r, err := openState(state, kind, windowAggStateVersion, w.StateFingerprint())
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	wm, err := r.varint("watermark")
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	var slots *sessionSlots
+	if w.sess != nil {
+		if slots, err = readSessionSlots(r); err != nil {
+			return 0, nil, nil, err
+		}
+	}
+	recs, err := r.records(allocator(w.ctx), w.stateSchema())
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	if len(recs) != 1 {
+		for _, rec := range recs {
+			rec.Release()
+		}
+		return 0, nil, nil, fmt.Errorf("state holds %d record batches of rows, want 1", len(recs))
+	}
+	rec := recs[0]
+	for i := range 2 {
+		if rec.Column(i).NullN() > 0 {
+			rec.Release()
+			return 0, nil, nil, fmt.Errorf("state column %q has nulls", rec.ColumnName(i))
+		}
+	}
+	return wm, slots, rec, nil
 }
 
 // restoreGroups opens the groups of tumbling or hopping windows that the rows of rec name and
@@ -227,15 +239,7 @@ func (w *WindowAgg) restoreGroups(rec arrow.RecordBatch) error {
 // reserve sizes the key table and the group indexes for n groups, whose window starts are
 // starts, so that restoring does not grow them step by step.
 func (w *WindowAgg) reserve(n int, starts []arrow.Timestamp) {
-	perKey := 1 // the windows a key is in at once, about
-	if w.cfg.Window.Kind == window.Hop {
-		perKey = int(w.cfg.Window.Size / w.cfg.Window.Every)
-	}
-	if len(w.keys.ids) == 0 {
-		w.keys.ids = make(map[string]uint32, n/perKey+1)
-		w.keys.bytes = slices.Grow(w.keys.bytes, n/perKey+1)
-		w.keys.refs = slices.Grow(w.keys.refs, n/perKey+1)
-	}
+	w.reserveKeys(n)
 	w.start = slices.Grow(w.start, n)
 	w.keyID = slices.Grow(w.keyID, n)
 	// The rows come by window end, so the groups of one window are a run of one start.
@@ -250,6 +254,21 @@ func (w *WindowAgg) reserve(n int, starts []arrow.Timestamp) {
 		}
 		i = j
 	}
+}
+
+// reserveKeys sizes an empty key table for the keys of n groups.
+func (w *WindowAgg) reserveKeys(n int) {
+	perKey := 1 // the windows a key is in at once, about
+	if w.cfg.Window.Kind == window.Hop {
+		perKey = int(w.cfg.Window.Size / w.cfg.Window.Every)
+	}
+	if len(w.keys.ids) > 0 || cap(w.keys.bytes) > n/perKey {
+		return // holding keys, or sized already
+	}
+	w.keys.ids = make(map[string]uint32, n/perKey+1)
+	w.keys.bytes = slices.Grow(w.keys.bytes, n/perKey+1)
+	w.keys.refs = slices.Grow(w.keys.refs, n/perKey+1)
+	w.keys.owner = slices.Grow(w.keys.owner, n/perKey+1)
 }
 
 // mergeStates folds the state columns of rec, from column first on, into w.groups.

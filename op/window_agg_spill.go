@@ -567,10 +567,20 @@ func (w *WindowAgg) rewrite(end int64, parts []arrow.RecordBatch) error {
 	return w.spillRows(rec)
 }
 
-// snapshotSpilling is Snapshot of tumbling and hopping windows with state on disk: the rows
-// of every window, by window end, those of a spilled window read back (merged, unless the
-// window was written once and has nothing in memory).
+// snapshotSpilling is Snapshot of tumbling and hopping windows with state on disk.
 func (w *WindowAgg) snapshotSpilling(id uint64) ([]byte, error) {
+	rec, err := w.spilledState()
+	if err != nil {
+		return nil, err
+	}
+	defer rec.Release()
+	return w.sealState(kindWindowAgg, id, rec, nil)
+}
+
+// spilledState gathers the state rows of every window, by window end, with state on disk:
+// those of a spilled window read back (merged, unless the window was written once and has
+// nothing in memory). The caller releases them.
+func (w *WindowAgg) spilledState() (arrow.RecordBatch, error) {
 	mem := allocator(w.ctx)
 	var parts []arrow.RecordBatch
 	defer func() {
@@ -611,6 +621,5 @@ func (w *WindowAgg) snapshotSpilling(id uint64) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("snapshot: %w", err)
 	}
-	defer rec.Release()
-	return w.sealState(kindWindowAgg, id, rec, nil)
+	return rec, nil
 }

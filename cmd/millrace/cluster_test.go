@@ -26,7 +26,6 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -107,15 +106,7 @@ type groupWatch struct {
 func newWatchedCluster(t *testing.T, topic string, partitions int32) ([]string, *groupWatch) {
 	t.Helper()
 	w := &groupWatch{beats: map[string]string{}}
-	opts := []kfake.Opt{kfake.NumBrokers(1)}
-	if topic != "" {
-		opts = append(opts, kfake.SeedTopics(partitions, topic))
-	}
-	c, err := kfake.NewCluster(opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
+	c := kafkatest.NewCluster(t, topic, partitions)
 	c.Control(func(req kmsg.Request) (kmsg.Response, error, bool) {
 		at := time.Now().Format("15:04:05.000")
 		w.mu.Lock()

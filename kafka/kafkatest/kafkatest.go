@@ -21,6 +21,12 @@ import (
 // (none when topic is empty), closed when the test ends, and returns its address.
 func Cluster(t testing.TB, topic string, partitions int32) []string {
 	t.Helper()
+	return NewCluster(t, topic, partitions).ListenAddrs()
+}
+
+// NewCluster is Cluster for a test that also controls or observes the brokers.
+func NewCluster(t testing.TB, topic string, partitions int32) *kfake.Cluster {
+	t.Helper()
 	opts := []kfake.Opt{kfake.NumBrokers(1)}
 	if topic != "" {
 		opts = append(opts, kfake.SeedTopics(partitions, topic))
@@ -30,7 +36,7 @@ func Cluster(t testing.TB, topic string, partitions int32) []string {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	return c.ListenAddrs()
+	return c
 }
 
 // endValue is the value of the record ReadCommitted appends to every partition.

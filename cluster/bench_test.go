@@ -54,11 +54,18 @@ const benchTopic = "millrace.bench.velocity"
 // benchPlan plans benchSpec over rows transactions at parallelism 1.
 func benchPlan(b *testing.B, rows int) *plan.Plan {
 	b.Helper()
+	return benchPlanWith(b, rows, plan.Options{})
+}
+
+// benchPlanWith is benchPlan with more options (a state backend).
+func benchPlanWith(b *testing.B, rows int, opts plan.Options) *plan.Plan {
+	b.Helper()
 	s, err := spec.Parse(fmt.Appendf(nil, benchSpec, rows), "bench.yaml", nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	p, err := plan.Build(s, plan.Options{Parallelism: 1, Stdout: io.Discard})
+	opts.Parallelism, opts.Stdout = 1, io.Discard
+	p, err := plan.Build(s, opts)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -90,9 +97,9 @@ type benchState struct {
 // buildState feeds generated transactions through the operators benchSpec's plan makes,
 // the partial aggregate and the window step, until the window step's state accounts for
 // at least target bytes. No watermark reaches it: every window stays open.
-func buildState(b *testing.B, target int64) *benchState {
+func buildState(b *testing.B, target int64, opts plan.Options) *benchState {
 	b.Helper()
-	p := benchPlan(b, 1000)
+	p := benchPlanWith(b, 1000, opts)
 	st := &benchState{final: planNode(b, p, "velocity")}
 	opctx := op.Context{Node: "velocity", Parallelism: 1, Mem: memory.DefaultAllocator, Log: slog.New(slog.DiscardHandler)}
 	pre, err := planNode(b, p, "velocity.partial").Operator(0)
@@ -121,7 +128,11 @@ func buildState(b *testing.B, target int64) *benchState {
 		b.Fatal(err)
 	}
 	stateful := st.op.(op.Stateful)
-	for stateful.StateBytes() < target {
+	size := stateful.StateBytes
+	if sp, ok := st.op.(op.Spiller); ok { // the pebble backend: what it spilled counts too
+		size = func() int64 { return stateful.StateBytes() + sp.SpilledBytes() }
+	}
+	for size() < target {
 		rec, err := g.Next(b.Context(), memory.DefaultAllocator, 16384)
 		if err != nil {
 			b.Fatalf("generate: %v", err)
@@ -131,7 +142,7 @@ func buildState(b *testing.B, target int64) *benchState {
 			b.Fatal(err)
 		}
 	}
-	st.bytes = stateful.StateBytes()
+	st.bytes = size()
 	return st
 }
 
@@ -249,32 +260,41 @@ func BenchmarkRebalanceState(b *testing.B) {
 	for _, size := range stateSizes(b) {
 		b.Run(size, func(b *testing.B) {
 			target, _ := parseSize(size)
-			st := buildState(b, target)
-			kinds := []string{"file"}
-			if target == 100<<20 {
-				kinds = append(kinds, "s3")
-			}
-			for _, kind := range kinds {
-				store := func(b *testing.B) objstore.Store {
-					url := "file://" + b.TempDir()
-					if kind == "s3" {
-						url = objstoretest.S3(b)
-					}
-					s, err := objstore.Open(b.Context(), url, objstore.DefaultOptions())
-					if err != nil {
-						b.Fatal(err)
-					}
-					b.Cleanup(func() {
-						if err := s.Close(); err != nil {
-							b.Error(err)
-						}
-					})
-					return s
-				}
-				b.Run(kind+"/save", func(b *testing.B) { benchSave(b, st, store(b)) })
-				b.Run(kind+"/restore", func(b *testing.B) { benchRestore(b, st, store(b)) })
-			}
+			benchRebalance(b, buildState(b, target, plan.Options{}), target == 100<<20)
+			// The pebble backend, spilling all but 1 MB of the windows to disk.
+			b.Run("pebble", func(b *testing.B) {
+				st := buildState(b, target, plan.Options{StateBackend: plan.PebbleBackend, SpillDir: b.TempDir(), SpillAbove: 1 << 20})
+				benchRebalance(b, st, false)
+			})
 		})
+	}
+}
+
+// benchRebalance saves and restores st with a directory store, and with an S3 one too.
+func benchRebalance(b *testing.B, st *benchState, s3 bool) {
+	kinds := []string{"file"}
+	if s3 {
+		kinds = append(kinds, "s3")
+	}
+	for _, kind := range kinds {
+		store := func(b *testing.B) objstore.Store {
+			url := "file://" + b.TempDir()
+			if kind == "s3" {
+				url = objstoretest.S3(b)
+			}
+			s, err := objstore.Open(b.Context(), url, objstore.DefaultOptions())
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() {
+				if err := s.Close(); err != nil {
+					b.Error(err)
+				}
+			})
+			return s
+		}
+		b.Run(kind+"/save", func(b *testing.B) { benchSave(b, st, store(b)) })
+		b.Run(kind+"/restore", func(b *testing.B) { benchRestore(b, st, store(b)) })
 	}
 }
 

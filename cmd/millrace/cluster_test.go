@@ -156,16 +156,33 @@ func newClusterFixture(t *testing.T, rows int, partitions int32) *clusterFixture
 // to read as a bounded source.
 func newHistoryFixture(t *testing.T, files, rows int) *clusterFixture {
 	t.Helper()
+	return newSplitsFixture(t, files, rows, false)
+}
+
+// newSplitsFixture is newHistoryFixture whose workers read, with lake set, the same
+// transactions as Parquet files of a lake (kind: lake) instead of the JSONL files.
+func newSplitsFixture(t *testing.T, files, rows int, lake bool) *clusterFixture {
+	t.Helper()
 	f := &clusterFixture{dir: t.TempDir()}
 	f.brokers, f.groups = newWatchedCluster(t, "", 0)
-	dir := filepath.Join(f.dir, "tx")
+	dir, lakeDir := filepath.Join(f.dir, "tx"), filepath.Join(f.dir, "lake")
 	for i := range files {
 		path := filepath.Join(dir, fmt.Sprintf("part-%d.jsonl", i))
-		mustRun(t, "gen", "--rows", strconv.Itoa(rows), "--seed", strconv.Itoa(10+i), "--out", path)
+		seed := strconv.Itoa(10 + i)
+		mustRun(t, "gen", "--rows", strconv.Itoa(rows), "--seed", seed, "--out", path)
 		f.lines = append(f.lines, splitLines(readFile(t, path))...)
+		if lake {
+			mustRun(t, "gen", "--rows", strconv.Itoa(rows), "--seed", seed, "--format", "parquet",
+				"--out", filepath.Join(lakeDir, fmt.Sprintf("part-%d.parquet", i)))
+		}
 	}
-	f.writeSpecs(t, "kind: file\n    path: ${TX}", "kind: file\n    path: ${TX}")
+	workers := "kind: file\n    path: ${TX}"
+	if lake {
+		workers = "kind: lake\n    path: ${LAKE}"
+	}
+	f.writeSpecs(t, "kind: file\n    path: ${TX}", workers)
 	t.Setenv("TX", filepath.Join(dir, "*.jsonl"))
+	t.Setenv("LAKE", lakeDir)
 	f.reference(t)
 	f.wantVelocity = slices.Clone(f.allVelocity) // a bounded input fires every window
 	slices.Sort(f.wantVelocity)
@@ -674,6 +691,19 @@ func TestClusterSharesAHistoryAmongWorkers(t *testing.T) {
 	for _, w := range live {
 		w.stop(t)
 	}
+	f.check(t)
+}
+
+// TestClusterReadsALake reads the history as a Parquet lake (kind: lake), whose work items
+// (row-group ranges) the group hands out to the workers as splits: the output equals one
+// process's reading the same transactions as JSONL files.
+func TestClusterReadsALake(t *testing.T) {
+	f := newSplitsFixture(t, 4, 5_000, true)
+	a, b := f.startWorker(t, "a"), f.startWorker(t, "b")
+	f.waitCommitted(t, "got-large", len(f.wantLarge), a, b)
+	f.waitCommitted(t, "got-velocity", len(f.wantVelocity), a, b)
+	a.stop(t)
+	b.stop(t)
 	f.check(t)
 }
 

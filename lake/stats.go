@@ -252,43 +252,31 @@ func appendStat(b array.Builder, v any) error {
 	ok := false
 	switch b := b.(type) {
 	case *array.Int32Builder:
-		var x int32
-		if x, ok = v.(int32); ok {
-			b.Append(x)
-		}
+		ok = appendAs[int32](b, v)
 	case *array.Int64Builder:
-		var x int64
-		if x, ok = v.(int64); ok {
-			b.Append(x)
-		}
+		ok = appendAs[int64](b, v)
 	case *array.Float64Builder:
-		var x float64
-		if x, ok = v.(float64); ok {
-			b.Append(x)
-		}
+		ok = appendAs[float64](b, v)
 	case *array.StringBuilder:
-		var x string
-		if x, ok = v.(string); ok {
-			b.Append(x)
-		}
+		ok = appendAs[string](b, v)
 	case *array.Date32Builder:
-		var x arrow.Date32
-		if x, ok = v.(arrow.Date32); ok {
-			b.Append(x)
-		}
+		ok = appendAs[arrow.Date32](b, v)
 	case *array.TimestampBuilder:
-		var x arrow.Timestamp
-		if x, ok = v.(arrow.Timestamp); ok {
-			b.Append(x)
-		}
+		ok = appendAs[arrow.Timestamp](b, v)
 	case *array.Decimal128Builder:
-		var x decimal128.Num
-		if x, ok = v.(decimal128.Num); ok {
-			b.Append(x)
-		}
+		ok = appendAs[decimal128.Num](b, v)
 	}
 	if !ok {
 		return fmt.Errorf("a %T statistic for a column of type %s", v, b.Type())
 	}
 	return nil
+}
+
+// appendAs appends v to b if v is a T, and tells whether it was.
+func appendAs[T any](b interface{ Append(T) }, v any) bool {
+	x, ok := v.(T)
+	if ok {
+		b.Append(x)
+	}
+	return ok
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io/fs"
 	"maps"
@@ -366,6 +367,10 @@ func (w *workerProc) kill(t *testing.T) {
 	}
 }
 
+// stallReport, for whoever chases a cluster that stalls: 30 s before the test binary's
+// deadline, a test waiting for output fails with what stalled() gathers.
+var stallReport = flag.Bool("cluster.stall-report", false, "cluster tests: report the group and the workers' goroutines before the deadline")
+
 // waitCommitted waits until topic holds n committed records; a worker that ends by itself
 // meanwhile fails the test.
 func (f *clusterFixture) waitCommitted(t *testing.T, topic string, n int, workers ...*workerProc) {
@@ -385,7 +390,7 @@ func (f *clusterFixture) waitCommitted(t *testing.T, topic string, n int, worker
 		}()
 	}
 	var late <-chan time.Time
-	if deadline, ok := t.Deadline(); ok {
+	if deadline, ok := t.Deadline(); ok && *stallReport {
 		// Not a limit on the workers: the test binary's own deadline, before which the
 		// workers' logs are kept for whoever finds out why they stalled.
 		late = time.After(time.Until(deadline) - 30*time.Second)

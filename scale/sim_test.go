@@ -19,6 +19,7 @@ func TestSimulateAccountsForAHandMadeTrace(t *testing.T) {
 	cfg.CapacityPerWorker = 100
 	cfg.Startup = time.Minute
 	cfg.Season = 2 * time.Minute
+	cfg.RebalancePause = 0 // TestSimulatePausesForARebalance counts the pause
 	res, err := Simulate(trace, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -62,6 +63,7 @@ func TestSimulatePartialStepOfANewWorker(t *testing.T) {
 	cfg.CapacityPerWorker = 100
 	cfg.Startup = 30 * time.Second
 	cfg.Season = 2 * time.Minute
+	cfg.RebalancePause = 0
 	cfg.Policy.Limits.Min = 1
 	res, err := Simulate(trace, cfg)
 	if err != nil {

@@ -6,13 +6,16 @@ import (
 )
 
 // surgeFactor is how far above its baseline a rate must be to count as a surge: the
-// baseline is the median rate of the day before (of the day itself for the first day), so
-// a daily curve that swings by a factor of two or so is no surge, a batch or a close that
-// triples the load is.
+// baseline is the highest median rate of a day among the day itself and the six before
+// it, so a daily curve that swings by a half around its median is no surge, a batch or a
+// close that triples the load is, and a quiet holiday lowers no threshold.
 const surgeFactor = 1.5
 
-// Surge is one stretch of a trace whose rate stood above surgeFactor times the median rate
-// of the day before, and how a simulated run met it.
+// readyLookback is how far before a surge its Surge.ReadyAt is looked for.
+const readyLookback = time.Hour
+
+// Surge is one stretch of a trace whose rate stood above surgeFactor times its baseline,
+// and how a simulated run met it.
 type Surge struct {
 	// Start and End bound the surge: the first step above the threshold and the end of
 	// the last one.
@@ -24,8 +27,8 @@ type Surge struct {
 	// is a recurrence, which foresight should meet in time.
 	Repeat bool `json:"repeat"`
 	// ReadyAt is when the serving capacity was first enough for PeakRate and stayed so up
-	// to the surge's start (before it when scaled ahead); nil if it never was during the
-	// surge. LeadS is Start minus ReadyAt, in seconds: positive when the capacity was there
+	// to the surge's start (before it when scaled ahead, looked for up to an hour before);
+	// nil if it never was during the surge. LeadS is Start minus ReadyAt, in seconds: positive when the capacity was there
 	// first.
 	ReadyAt *time.Time `json:"ready_at"`
 	LeadS   *float64   `json:"lead_s"`
@@ -46,7 +49,8 @@ func surgesOf(trace []Point, series []Step, slo time.Duration) []Surge {
 	var out []Surge
 	starts := map[time.Duration]bool{} // times of day surges started at
 	for i := 0; i < len(trace); {
-		base := medians[max(dayIdx(trace[i].Time)-1, 0)]
+		d := dayIdx(trace[i].Time)
+		base := slices.Max(medians[max(d-6, 0) : d+1])
 		if !(trace[i].Rate > surgeFactor*base) || base <= 0 {
 			i++
 			continue
@@ -62,7 +66,8 @@ func surgesOf(trace []Point, series []Step, slo time.Duration) []Surge {
 		s.Repeat, starts[tod] = starts[tod], true
 		// Ready: scan back from the start while the capacity held the peak; else forward.
 		ready := -1
-		for k := i - 1; k >= 0 && series[k].Capacity >= peak; k-- {
+		back := int(readyLookback / step)
+		for k := i - 1; k >= max(i-back, 0) && series[k].Capacity >= peak; k-- {
 			ready = k + 1 // capacity at the end of step k: there from the start of step k+1
 		}
 		if ready < 0 {

@@ -66,7 +66,8 @@ type ForesightConfig struct {
 	// (default 24h; the calendar applies only to days of 24 hours); Horizon how far ahead
 	// the policy asks.
 	Step, Season, Horizon time.Duration
-	// HoltWinters configures that model; its Step and Season are Foresight's.
+	// HoltWinters configures that model; without a Step its Step and Season are
+	// Foresight's (a Season that is no whole number of at least two steps is none).
 	HoltWinters HoltWintersConfig
 	Calendar    Calendar
 	// Model is the model to forecast with; Auto picks one.
@@ -84,7 +85,8 @@ type ForesightConfig struct {
 // day by backtesting each on the last BacktestDays of the series it observed: the fleet
 // model replays that history under the policy with each model's forecasts, and the model
 // with the fewest SLO-violation minutes wins, then the one with the fewest worker-minutes,
-// then the simpler. The profiles are replayed as they stand now (what they have learned,
+// then the simpler; until then it forecasts with Holt-Winters, which extrapolates the recent
+// rate from the first steps on. The profiles are replayed as they stand now (what they have learned,
 // applied to the days it came from), Holt-Winters with the forecasts it made at the time
 // (it cannot forecast the past), reactive with none.
 //
@@ -135,9 +137,11 @@ func NewForesight(cfg ForesightConfig) (*Foresight, error) {
 		return nil, fmt.Errorf("foresight: %w", err)
 	}
 	hwc := cfg.HoltWinters
-	hwc.Step, hwc.Season = cfg.Step, cfg.Season
-	if cfg.Season%cfg.Step != 0 || cfg.Season < 2*cfg.Step {
-		hwc.Season = 0
+	if hwc.Step == 0 {
+		hwc.Step, hwc.Season = cfg.Step, cfg.Season
+		if cfg.Season%cfg.Step != 0 || cfg.Season < 2*cfg.Step {
+			hwc.Season = 0
+		}
 	}
 	hw, err := NewHoltWinters(hwc)
 	if err != nil {
@@ -150,10 +154,7 @@ func NewForesight(cfg ForesightConfig) (*Foresight, error) {
 		f.cal = newProfile(slot, cfg.Season, newCalendarDays(cfg.Calendar))
 	}
 	if f.chosen == Auto {
-		f.chosen = ModelProfileCalendar
-		if f.cal == nil {
-			f.chosen = ModelProfile
-		}
+		f.chosen = ModelHoltWinters // until a day of history can be backtested
 	}
 	if f.chosen == ModelProfileCalendar && f.cal == nil {
 		return nil, fmt.Errorf("foresight: the profile+calendar model needs days of 24h, not %v", cfg.Season)
@@ -241,14 +242,15 @@ func (f *Foresight) pick() {
 	}
 	f.chosen = best.model
 	span := time.Duration(len(f.hist)) * f.cfg.HistoryStep
-	f.verdict = fmt.Sprintf("picked by a backtest of the last %s: violation minutes %s", fmtDays(span), strings.Join(all, ", "))
+	f.verdict = fmt.Sprintf("picked by a backtest of the last %s: violation minutes %s", fmtSpan(span), strings.Join(all, ", "))
 }
 
-func fmtDays(d time.Duration) string {
-	if d%(24*time.Hour) == 0 {
+// fmtSpan writes a span of history in whole days when it is some, else as a duration.
+func fmtSpan(d time.Duration) string {
+	if d >= 24*time.Hour && d%(24*time.Hour) == 0 {
 		return fmt.Sprintf("%dd", d/(24*time.Hour))
 	}
-	return fmt.Sprintf("%.1fd", d.Hours()/24)
+	return d.String()
 }
 
 // backtest replays the history through the fleet model with m's forecasts.

@@ -3,6 +3,7 @@ package scale
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 )
@@ -324,7 +325,7 @@ func (f *Foresight) Forecast(h time.Duration) (Prediction, string) {
 type foresightState struct {
 	Plain   profileState  `json:"profile"`
 	Cal     *profileState `json:"calendar_profile,omitempty"`
-	Hist    []histPoint   `json:"history"`
+	Hist    historyState  `json:"history"`
 	Bucket  histPoint     `json:"bucket"`
 	BucketN int           `json:"bucket_n"`
 	Chosen  string        `json:"chosen"`
@@ -336,7 +337,7 @@ type foresightState struct {
 // MarshalJSON encodes the profiles, the history and the pick; the Holt-Winters forecaster
 // is encoded by its own MarshalJSON.
 func (f *Foresight) MarshalJSON() ([]byte, error) {
-	s := foresightState{Plain: f.plain.state(), Hist: f.hist, Bucket: f.bucket, BucketN: f.bucketN,
+	s := foresightState{Plain: f.plain.state(), Hist: f.historyState(), Bucket: f.bucket, BucketN: f.bucketN,
 		Chosen: f.chosen.String(), Picked: f.picked, Verdict: f.verdict, Last: f.last}
 	if f.cal != nil {
 		c := f.cal.state()
@@ -371,17 +372,60 @@ func (f *Foresight) UnmarshalJSON(data []byte) error {
 		}
 		*f.cal = cal
 	}
-	for i := 1; i < len(s.Hist); i++ {
-		if s.Hist[i].At.Sub(s.Hist[i-1].At) <= 0 {
-			return fmt.Errorf("foresight state: history out of order at %d", i)
-		}
+	hist, err := s.Hist.points(f.cfg.HistoryStep)
+	if err != nil {
+		return fmt.Errorf("foresight state: %w", err)
 	}
 	*f.plain = plain
-	f.hist, f.bucket, f.bucketN = s.Hist, s.Bucket, s.BucketN
+	f.hist, f.bucket, f.bucketN = hist, s.Bucket, s.BucketN
 	if f.cfg.Model == Auto {
 		f.chosen = m
 	}
 	f.picked, f.verdict, f.last, f.observed = s.Picked, s.Verdict, s.Last, !s.Last.IsZero()
 	f.trim()
 	return nil
+}
+
+// historyState is the history in columns, for a state that a checkpoint writes often: each
+// step's start in history steps after Start, its rate and Holt-Winters' forecast (the mean
+// and the upper bound the policy reads), in whole records/s.
+type historyState struct {
+	Start time.Time `json:"start"`
+	Steps []int64   `json:"steps"`
+	Rate  []float64 `json:"rate"`
+	Mean  []float64 `json:"hw_mean"`
+	Hi    []float64 `json:"hw_hi"`
+}
+
+func (f *Foresight) historyState() historyState {
+	var h historyState
+	if len(f.hist) == 0 {
+		return h
+	}
+	h.Start = f.hist[0].At
+	for _, p := range f.hist {
+		h.Steps = append(h.Steps, int64(p.At.Sub(h.Start)/f.cfg.HistoryStep))
+		h.Rate = append(h.Rate, math.Round(p.Rate))
+		h.Mean = append(h.Mean, math.Round(p.HW.Mean))
+		h.Hi = append(h.Hi, math.Round(p.HW.Hi))
+	}
+	return h
+}
+
+// points reads the history back; steps out of order or columns of different lengths are
+// an error.
+func (h historyState) points(step time.Duration) ([]histPoint, error) {
+	n := len(h.Steps)
+	if len(h.Rate) != n || len(h.Mean) != n || len(h.Hi) != n {
+		return nil, fmt.Errorf("history of %d steps with %d rates and %d and %d forecasts", n, len(h.Rate), len(h.Mean), len(h.Hi))
+	}
+	out := make([]histPoint, n)
+	for i := range n {
+		if i > 0 && h.Steps[i] <= h.Steps[i-1] {
+			return nil, fmt.Errorf("history out of order at step %d", i)
+		}
+		out[i] = histPoint{At: h.Start.Add(time.Duration(h.Steps[i]) * step), Rate: h.Rate[i],
+			HW: Prediction{Mean: h.Mean[i], Lo: h.Mean[i], Hi: h.Hi[i]}}
+	}
+	return out, nil
 }

@@ -11,7 +11,6 @@ import (
 	"millrace/expr"
 	"millrace/format"
 	"millrace/lake"
-	"millrace/objstore"
 	"millrace/spec"
 )
 
@@ -27,8 +26,7 @@ func (b *builder) lakeSource(ctx context.Context, src *spec.Source, s *arrow.Sch
 		parts[i] = full.Field(full.FieldIndices(c.Name)[0])
 	}
 	filter, wheres := lakeFilter(b.spec, src.Name)
-	storeOpts := objstore.DefaultOptions()
-	storeOpts.Endpoint, storeOpts.Region, storeOpts.PathStyle = src.Lake.Endpoint, src.Lake.Region, src.Lake.PathStyle
+	storeOpts := s3Options(src.Lake.S3)
 	l, err := lake.OpenURL(ctx, src.Path, storeOpts, lake.Options{
 		Schema:       s,
 		Partitioning: parts,

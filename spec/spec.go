@@ -51,8 +51,9 @@
 //	                     window view; not with group_by, having or aggregates),
 //	                     join: {table: SOURCE, on: col | [col, ...], type: left | inner}
 //	sinks.NAME           from (required, one stream), kind: parquet | jsonl | csv | stdout | kafka
-//	                     | nats, path (file kinds; a directory of part files in a cluster),
-//	                     partition_by, compression, format (stdout, nats: jsonl | csv),
+//	                     | nats, path (file kinds; a directory of part files in a cluster;
+//	                     s3://bucket/prefix/ for part files in S3, with endpoint, region,
+//	                     path_style), partition_by, compression, format (stdout, nats: jsonl | csv),
 //	                     overwrite: bool (replace what millrace did not write), redact: bool
 //	                     (dead-letter sinks: mask records as the API does)
 //	  kafka              brokers, topic (both required), tls, sasl (as for kafka sources),
@@ -262,6 +263,13 @@ type Lake struct {
 	// Partitioning lists the Hive partition columns in the order of the directory levels
 	// (year=2026/month=03/...); they follow the schema's columns in the rows.
 	Partitioning []schema.Column
+	S3
+}
+
+// S3 says how to reach the S3 server of a lake source or of a file sink whose path is
+// s3://bucket/prefix. Credentials come from the environment only, as package objstore
+// reads them.
+type S3 struct {
 	// Endpoint is the S3 server ("http://host:port", "https://host"); empty: the
 	// environment's (MILLRACE_S3_ENDPOINT, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL), else
 	// Amazon S3.
@@ -464,6 +472,9 @@ type Sink struct {
 	// Redact masks the raw records and reasons of a dead-letter sink's rows as the API
 	// does, with the redact list of the source whose dead letters it writes.
 	Redact bool
+	// S3 reaches the server of a file sink whose path is s3://bucket/prefix/: its part
+	// files are uploaded by the checkpoint that pre-commits them and appear when it commits.
+	S3 S3
 
 	// Pos is where the sink's name stands in the file.
 	Pos Pos

@@ -238,7 +238,7 @@ sinks:
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer store.Close()
+	defer func() { _ = store.Close() }() // read only
 	objs, err := store.List(t.Context(), "lake/")
 	if err != nil {
 		t.Fatal(err)

@@ -22,7 +22,8 @@
 //	  lake               path (a directory or s3://bucket/prefix; required), partitioning:
 //	                     {col: TYPE, ...} (Hive directory levels, in order; string, int32,
 //	                     int64 or date), endpoint, region, path_style: bool (S3; credentials
-//	                     from the environment only)
+//	                     from the environment only), then: SOURCE (kafka or nats, read after
+//	                     the lake) with switch_at: RFC 3339 time (where the lake hands over)
 //	  http               path (URL path, default /ingest/NAME), format (jsonl: NDJSON or a JSON
 //	                     array), max_backlog (records not yet acknowledged; default 1000000),
 //	                     max_body (size after gzip, such as 16MiB; the default)
@@ -206,6 +207,9 @@ type Source struct {
 	// Table marks a lookup table: a file source read whole and joined by views, never
 	// streamed. Parse sets it for every source that a view joins.
 	Table bool
+	// LiveOf names the lake source whose then: this source is: it is read after that
+	// lake's history, as part of its stream. Parse sets it.
+	LiveOf string
 	// OnError says what a file that cannot be decoded past a point (a truncated .gz, a
 	// damaged Parquet row group) does: by default it becomes a dead letter and the run goes
 	// on; OnErrorFail fails the run.
@@ -264,6 +268,11 @@ type Lake struct {
 	// (year=2026/month=03/...); they follow the schema's columns in the rows.
 	Partitioning []schema.Column
 	S3
+	// Then names a live source (kafka or nats) that the lake goes on with: the lake's rows
+	// before SwitchAt, then the live source's rows at or after it, as one stream with one
+	// watermark. The live source is read only so, never as a stream of its own.
+	Then     string
+	SwitchAt time.Time
 }
 
 // S3 says how to reach the S3 server of a lake source or of a file sink whose path is

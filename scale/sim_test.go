@@ -225,3 +225,35 @@ func TestSimulateIsDeterministic(t *testing.T) {
 		t.Errorf("two runs differ: %s and %s", ja, jb)
 	}
 }
+
+// TestSimulateRidesOutABlipShorterThanTheRebalance: with decisions every 10 s, a 10-second
+// spike is not worth a rebalance that stops every worker for 30 s; with a free rebalance the
+// policy chases it.
+func TestSimulateRidesOutABlipShorterThanTheRebalance(t *testing.T) {
+	var trace []Point
+	for i := range 120 {
+		rate := 1000.0
+		if i == 60 {
+			rate = 3000
+		}
+		trace = append(trace, Point{Time: t0.Add(time.Duration(i) * 10 * time.Second), Rate: rate})
+	}
+	cfg := DefaultSimConfig()
+	cfg.CapacityPerWorker = 100
+	cfg.Season = 10 * time.Minute
+	cfg.Policy.Limits.Min = 1
+	cfg.RebalancePause = 0
+	free, err := Simulate(trace, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.RebalancePause = 30 * time.Second
+	costly, err := Simulate(trace, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if free.ScaleEvents == 0 || costly.ScaleEvents != 0 || costly.WorkerMinutes >= free.WorkerMinutes || costly.SLOViolationMinutes != 0 {
+		t.Errorf("free rebalance: %d scale events, %v worker-minutes; 30 s rebalance: %d, %v, %v violation minutes",
+			free.ScaleEvents, free.WorkerMinutes, costly.ScaleEvents, costly.WorkerMinutes, costly.SLOViolationMinutes)
+	}
+}

@@ -128,20 +128,23 @@ func (c SimConfig) Validate() error {
 	return c.Policy.Limits.Validate()
 }
 
-// Simulate replays trace through cfg's policy with a simple worker model, one decision per
-// step of the trace:
+// Simulate replays trace through cfg's policy with the fleet model, one decision per step of
+// the trace:
 //
 //   - over a step, the arriving records (rate × step) join the backlog and the workers
 //     process up to their capacity; a worker started during a step serves from the moment
-//     its start-up delay ends;
-//   - at the end of the step the forecaster observes the step's rate, forecasts the rate at
-//     the end of the step plus the horizon, and the policy decides from the serving and
-//     pending workers, that rate, the backlog and the forecast;
+//     its start-up delay ends; in a step where the worker count changes every worker stops
+//     for the rebalance pause;
+//   - at the end of the step the predictive policy's Foresight observes the step's rate and
+//     forecasts the rate at the end of the step plus the horizon with its model, and the
+//     policy decides from the serving and pending workers, that rate, the backlog and the
+//     forecast;
 //   - workers asked for start at once and serve after the start-up delay; workers given
 //     back stop at once, pending ones first.
 //
 // The run starts with the workers the first step's rate needs, and no backlog. Lag is the
-// backlog over the serving capacity.
+// backlog over the serving capacity. The result lists the trace's surges and how the run
+// met each.
 func Simulate(trace []Point, cfg SimConfig) (Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return Result{}, err

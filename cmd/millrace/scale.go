@@ -17,7 +17,10 @@ func newScaleCmd() *cobra.Command {
 		Use:   "scale",
 		Short: "Size workers ahead of the load: replay a load trace through the scaling policy",
 		Long: `scale sizes a pipeline's workers from its capacity, input rate, backlog and a forecast of
-the input rate, scaling up before a forecast surge and down late, by bounded steps.
+the input rate, scaling up before a forecast surge and down late, by bounded steps. The
+forecast remembers a surge from one occurrence: a load profile by time of day and day of
+week, with month ends, last business days, paydays and holidays as events, or Holt-Winters,
+whichever did best in a daily backtest on the pipeline's own history.
 
   millrace scale simulate --trace examples/traces/week-nightly-surge.csv --policy predictive`,
 		Args: cobra.NoArgs,

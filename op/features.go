@@ -289,6 +289,8 @@ type featBatch struct {
 	left []int32    // rows not yet emitted, ascending
 	min  int64      // least and greatest event time of left
 	max  int64
+	// bytes estimates the memory of the batch and its arguments.
+	bytes int64
 }
 
 // featArgs holds a call's argument values for the rows of one batch, by row.
@@ -340,7 +342,14 @@ func (f *Features) add(rec arrow.RecordBatch) error {
 		b.min, b.max = min(b.min, t), max(b.max, t)
 	}
 	f.pend = append(f.pend, b)
-	f.sizes.pending += int64(recBytes(rec)) + int64(n)*(4+8+4)
+	b.bytes = int64(recBytes(rec)) + int64(n)*(4+8+4)
+	for _, a := range b.args {
+		b.bytes += int64(len(a.ok) + 8*(len(a.f)+len(a.g)) + 16*(len(a.d)+len(a.s)))
+		for _, v := range a.s {
+			b.bytes += int64(len(v))
+		}
+	}
+	f.sizes.pending += b.bytes
 	return nil
 }
 
@@ -573,7 +582,7 @@ func (f *Features) emit(limit int64, all bool, out Collector) error {
 			kept = append(kept, b)
 			continue
 		}
-		f.sizes.pending -= int64(recBytes(b.rec)) + int64(len(b.ts))*(4+8+4)
+		f.sizes.pending -= b.bytes
 		b.rec.Release()
 	}
 	clear(f.pend[len(kept):])

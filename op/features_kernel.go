@@ -70,7 +70,7 @@ func (f *Features) StateBytes() int64 {
 		}
 	}
 	s := f.sizes
-	return s.keyBytes + int64(len(f.keys))*perKey + s.entries*perEntry + s.strBytes + s.sets*48 + s.pending
+	return s.keyBytes + int64(len(f.slots))*perKey + s.entries*perEntry + s.strBytes + s.sets*48 + s.pending
 }
 
 // slot returns the slot of key bytes k, making an empty one.

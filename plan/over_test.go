@@ -327,8 +327,14 @@ func TestFeaturesMatchReference(t *testing.T) {
 	}
 	for _, p := range parallelisms {
 		out := filepath.Join(dir, fmt.Sprintf("out%d.jsonl", p))
-		if _, err := engine.Run(context.Background(), buildFeatures(t, input, out, p).Graph, engine.DefaultOptions()); err != nil {
+		pl := buildFeatures(t, input, out, p)
+		stats, err := engine.Run(context.Background(), pl.Graph, engine.DefaultOptions())
+		if err != nil {
 			t.Fatalf("p=%d: %v", p, err)
+		}
+		ledger := pl.Ledger(stats)
+		if !ledger.Balanced() {
+			t.Fatalf("p=%d: ledger does not balance:\n%s", p, ledger)
 		}
 		got := numberLines(t, out)
 		if len(got) != len(kept) {

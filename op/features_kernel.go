@@ -355,11 +355,12 @@ func (f *Features) enter(ci int, slot uint32, p int32) {
 				m = map[string]int32{}
 				st.dist[slot] = m
 			}
-			if m[v] == 0 {
+			n := len(m)
+			m[v]++
+			if len(m) > n {
 				f.sizes.strBytes += int64(len(v))
 				f.sizes.sets++
 			}
-			m[v]++
 		}
 		st.s[slot] = append(st.s[slot], v)
 	}
@@ -520,8 +521,10 @@ func (f *Features) update(ci int, slot uint32, group []int32, t int64) {
 			if st.seen[slot] == nil {
 				st.seen[slot] = map[string]struct{}{}
 			}
-			if _, was := st.seen[slot][a.s[i]]; !was {
-				st.seen[slot][a.s[i]] = struct{}{}
+			seen := st.seen[slot]
+			n := len(seen)
+			seen[a.s[i]] = struct{}{}
+			if len(seen) > n {
 				f.sizes.strBytes += int64(len(a.s[i]))
 				f.sizes.sets++
 			}

@@ -169,7 +169,7 @@ func lakeColumns(sp *spec.Spec, src *spec.Source, s *arrow.Schema) *arrow.Schema
 	exprs(src.Checks...)
 	for _, v := range views {
 		grouped := v.Window != nil || len(v.GroupBy) > 0
-		if len(v.From) > 1 || (len(v.Select) == 0 && !grouped) {
+		if len(v.From) > 1 || (len(v.Select) == 0 && !grouped) || v.Over != nil {
 			return s
 		}
 		exprs(v.Where, v.Having, v.Qualify)

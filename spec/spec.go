@@ -50,7 +50,13 @@
 //	                     qualify: COL = max(COL) (keeps each window's rows of the largest COL;
 //	                     with window: {tumble: D} over raw rows, or without window over a
 //	                     window view; not with group_by, having or aggregates),
-//	                     join: {table: SOURCE, on: col | [col, ...], type: left | inner}
+//	                     join: {table: SOURCE, on: col | [col, ...], type: left | inner},
+//	                     over: {key: col | [col, ...], range: D, ttl: D} (adds to every row
+//	                     features of its key's earlier rows in event-time order; select then
+//	                     holds feature calls: count(*), count_if, sum, avg, count_distinct
+//	                     over (t - range, t]; zscore, first_seen, seconds_since_prev,
+//	                     km_from_prev, kmh_from_prev over the key's history; not with
+//	                     group_by, window, having or qualify)
 //	sinks.NAME           from (required, one stream), kind: parquet | jsonl | csv | stdout | kafka
 //	                     | nats, path (file kinds; a directory of part files in a cluster;
 //	                     s3://bucket/prefix/ for part files in S3, with endpoint, region,
@@ -363,6 +369,9 @@ type View struct {
 	Qualify Expr
 	// Join looks every input row up in a table source; nil means no join.
 	Join *Join
+	// Over makes the view add features from each key's earlier rows to every input row;
+	// nil means none. It excludes GroupBy, Window, Having and Qualify.
+	Over *Over
 	// OnError says what a row whose expression fails at run time does: by default it goes
 	// to the view's errors side stream (VIEW.errors) and the run goes on; OnErrorFail fails
 	// the run.

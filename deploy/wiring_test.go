@@ -33,6 +33,7 @@ type deployment struct {
 	// mounts are the volumes by mount path.
 	mounts map[string]corev1.Volume
 	svc    *corev1.Service
+	cm     *corev1.ConfigMap
 	spec   []byte // the pipeline spec in the ConfigMap
 }
 
@@ -45,6 +46,7 @@ func wiring(t *testing.T, o *objects) *deployment {
 		args: map[string]string{}, env: map[string]corev1.EnvVar{}, mounts: map[string]corev1.Volume{}}
 	budget := one(t, "PodDisruptionBudget", o.budgets)
 	cm := one(t, "ConfigMap", o.configMaps)
+	d.cm = cm
 	set, svc := d.set, d.svc
 	ns := set.Namespace
 	if ns == "" {

@@ -46,6 +46,11 @@ func describeClause(clause string) string {
 	return "a join with a stream"
 }
 
+// joinedRows is the where and select of a join view, over joined rows. It hides the rows
+// its where drops from the view's ledger line, whose filtered counts input rows: the rows of
+// an inner side that joined nothing.
+type joinedRows struct{ op.Operator }
+
 // intervalJoin adds the node of a view that joins its input with another stream in an
 // interval of event time: both inputs go through a keyed exchange on the join key into one
 // step, which joins, then applies where and select to the joined rows.
@@ -140,7 +145,7 @@ func (b *builder) intervalJoin(v *spec.View, inputs []stream) error {
 	}
 	ops := []func() (op.Operator, error){func() (op.Operator, error) { return op.NewIntervalJoin(cfg) }}
 	if !v.Where.IsZero() || len(v.Select) > 0 {
-		ops = append(ops, func() (op.Operator, error) { return m(), nil })
+		ops = append(ops, func() (op.Operator, error) { return joinedRows{m()}, nil })
 	}
 	n := &engine.Node{Name: v.Name, Parallelism: b.opts.Parallelism, Operator: chain(ops)}
 	b.addNode(n, KindIntervalJoin, out, append(does, mdoes...)...)

@@ -211,8 +211,8 @@ func sinkLines(t *testing.T, dir string) []map[string]any {
 	return out
 }
 
-// joinedRows renders the settled sink's rows as referenceStreamJoin does.
-func joinedRows(t *testing.T, out string) []string {
+// settledRows renders the settled sink's rows as referenceStreamJoin does.
+func settledRows(t *testing.T, out string) []string {
 	t.Helper()
 	val := func(v any) string {
 		switch v := v.(type) {
@@ -274,7 +274,7 @@ func TestIntervalJoinMatchesAReference(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s join at %d: %v", ty, p, err)
 			}
-			if got := joinedRows(t, out); !slices.Equal(got, want) {
+			if got := settledRows(t, out); !slices.Equal(got, want) {
 				t.Fatalf("%s join at %d: %d rows, want %d; %s", ty, p, len(got), len(want), firstDifference(got, want))
 			}
 			if got := hourlyRows(t, out); !mapsEqual(got, wantHours) {
@@ -338,7 +338,7 @@ func TestIntervalJoinResumesFromACheckpoint(t *testing.T) {
 	if !last.Final {
 		t.Fatal("the last stage did not finish its input")
 	}
-	if got := joinedRows(t, out); !slices.Equal(got, want) {
+	if got := settledRows(t, out); !slices.Equal(got, want) {
 		t.Fatalf("%d rows, want %d; %s", len(got), len(want), firstDifference(got, want))
 	}
 	if got := hourlyRows(t, out); !mapsEqual(got, wantHours) {

@@ -50,6 +50,8 @@
 //	                     with window: {tumble: D} over raw rows, or without window over a
 //	                     window view; not with group_by, having or aggregates),
 //	                     join: {table: SOURCE, on: col | [col, ...], type: left | inner}
+//	                     | {stream: STREAM, on: ..., within: [D, D] (right time minus the
+//	                     input's, inclusive; may be negative), type: inner | left | right | full}
 //	sinks.NAME           from (required, one stream), kind: parquet | jsonl | csv | stdout | kafka
 //	                     | nats, path (file kinds; a directory of part files in a cluster),
 //	                     partition_by, compression, format (stdout, nats: jsonl | csv),

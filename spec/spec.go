@@ -49,7 +49,12 @@
 //	                     qualify: COL = max(COL) (keeps each window's rows of the largest COL;
 //	                     with window: {tumble: D} over raw rows, or without window over a
 //	                     window view; not with group_by, having or aggregates),
-//	                     join: {table: SOURCE, on: col | [col, ...], type: left | inner}
+//	                     join: {table: SOURCE, on: col | [col, ...], type: left | inner},
+//	                     score: {model: PATH, kind: xgboost | lightgbm, features: [expr, ...],
+//	                     as: COL (default score)} (a model's score of every row, after select),
+//	                     rules: {file: PATH} (alert rows: the rows matching a rule, with rule,
+//	                     severity, reason, rules_version; see docs/fraud.md); both reload
+//	                     their file when it changes and take no group_by, window or qualify
 //	sinks.NAME           from (required, one stream), kind: parquet | jsonl | csv | stdout | kafka
 //	                     | nats, path (file kinds; a directory of part files in a cluster),
 //	                     partition_by, compression, format (stdout, nats: jsonl | csv),
@@ -350,6 +355,11 @@ type View struct {
 	// to the view's errors side stream (VIEW.errors) and the run goes on; OnErrorFail fails
 	// the run.
 	OnError OnError
+	// Score appends a model's score to every row (after select); nil means none.
+	Score *Score
+	// Rules makes the view emit the rows that match a rule of a rules file (after select
+	// and score); nil means none.
+	Rules *Rules
 
 	// Pos is where the view's name stands in the file.
 	Pos Pos

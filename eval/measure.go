@@ -13,8 +13,9 @@
 //	                  average_precision_score
 //	ROC-AUC           the area under true positive rate against false positive rate, the
 //	                  trapezoid rule over distinct thresholds (ties count half)
-//	recall at rate a  the recall when the ceil(a × rows) highest scores alert (rows tied with
-//	                  the last one alert too)
+//	recall at rate a  the recall at the lowest threshold at which at most ceil(a × rows) rows
+//	                  alert (at the highest score when more rows than that share it); a
+//	                  rule that matches fewer rows alerts on those only
 //
 // Per scenario, the rows are the scenario's positives and every negative: the other
 // scenarios' rows are left out, so a scenario's precision counts the false alarms on normal
@@ -132,15 +133,15 @@ func ROCAUC(curve []Point) float64 {
 	return area + (1-x)*(1+y)/2
 }
 
-// RecallAtRate is the recall when the share rate of all rows with the highest scores
-// alert, and the threshold that makes it; rows is how many rows the curve is of.
+// RecallAtRate is the recall when at most the share rate of all rows alert, those of the
+// highest scores, and the threshold that makes it; rows is how many rows the curve is of.
 func RecallAtRate(curve []Point, rows int, rate float64) (recall, threshold float64) {
-	want := int(math.Ceil(rate * float64(rows)))
-	for _, p := range curve {
-		recall, threshold = p.Recall, p.Threshold
-		if p.Alerts >= want {
+	budget := int(math.Ceil(rate * float64(rows)))
+	for i, p := range curve {
+		if i > 0 && p.Alerts > budget {
 			break
 		}
+		recall, threshold = p.Recall, p.Threshold
 	}
 	return recall, threshold
 }

@@ -53,6 +53,13 @@ func TestTiesAndRules(t *testing.T) {
 	if len(curve) != 2 || !near(PRAUC(curve), 0.45) || !near(ROCAUC(curve), 3.5/6) {
 		t.Fatalf("curve %+v: PR-AUC %g ROC-AUC %g", curve, PRAUC(curve), ROCAUC(curve))
 	}
+	// A budget of 3 of 5 rows: the rule's two matches alert, never the rows it does not
+	// match; a budget of 1: its two matches still, the highest score's rows.
+	for _, rate := range []float64{0.6, 0.2} {
+		if r, thr := RecallAtRate(curve, 5, rate); r != 0.5 || thr != 1 {
+			t.Errorf("rule at rate %g: recall %g at %g, want 0.5 at 1", rate, r, thr)
+		}
+	}
 	nan := math.NaN()
 	curve = Curve([]float64{nan, 0.5}, []bool{true, false})
 	if len(curve) != 1 || curve[0].Recall != 0 || ROCAUC(curve) != 0 { // the positive ranks below the negative

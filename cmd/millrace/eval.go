@@ -38,7 +38,7 @@ generator's fraud_scenario: gen --scenario-column, or schema: transaction_scenar
 each scenario too, over that scenario's fraud rows and every normal row.
 
   millrace eval out/fraud/audit.parquet --label is_fraud --scenario fraud_scenario \
-      --score score --threshold 0.5 --rules examples/fraud-rules.yaml --plot curves.png
+      --score score --threshold 0.5 --rules examples/rules/fraud.yaml --plot curves.png
 
 --plot draws the precision-recall and ROC curves as a PNG: each classifier's curve over all rows
 solid, per scenario dashed, its point at the threshold a dot. A rule is compiled against the

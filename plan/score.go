@@ -13,7 +13,8 @@ import (
 	"millrace/spec"
 )
 
-// perRow refuses score and rules in a view that aggregates or qualifies: they work on rows.
+// perRow refuses score and rules in a view that aggregates, qualifies or computes features
+// over keyed history: they work on the rows of a plain view.
 func (b *builder) perRow(v *spec.View, grouped bool) error {
 	path := "views." + v.Name
 	if v.Score == nil && v.Rules == nil {
@@ -25,6 +26,9 @@ func (b *builder) perRow(v *spec.View, grouped bool) error {
 	}
 	if grouped || !v.Qualify.IsZero() {
 		return b.spec.Errorf(path+"."+clause, "a view with %s scores input rows one by one, so it takes no group_by, window, aggregates or qualify; aggregate in a view of its own and read it with from:", clause)
+	}
+	if v.Over != nil {
+		return b.spec.Errorf(path+"."+clause, "a view with %s takes no over: compute the features in a view of their own and read it with from:", clause)
 	}
 	return nil
 }

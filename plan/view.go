@@ -57,6 +57,9 @@ func (b *builder) planView(v *spec.View) error {
 	if !v.Qualify.IsZero() {
 		return b.qualify(v, inputs, in, first, does)
 	}
+	if v.Over != nil {
+		return b.over(v, inputs, in, first, does)
+	}
 	if err := checkSelectNames(v, in, grouped); err != nil {
 		return err
 	}

@@ -79,7 +79,9 @@ func (b *builder) scorer(v *spec.View, s *spec.Score, in *arrow.Schema) (func() 
 	out := arrow.NewSchema(append(append([]arrow.Field{}, in.Fields()...), arrow.Field{Name: s.As, Type: arrow.PrimitiveTypes.Float64}), nil)
 	status := &reload.Status{Path: s.Model, What: "model"}
 	cfg := score.Config{Path: s.Model, Kind: score.Kind(s.Kind), Features: feats, Out: out, Status: status}
-	probe, err := score.NewScorer(cfg) // refuses a missing or unfit model before the run
+	// Loading the model now refuses a missing or unfit one before the run; every subtask
+	// starts from this version.
+	probe, err := score.NewScorer(cfg)
 	if err != nil {
 		return nil, nil, "", b.spec.Errorf(path+".model", "%v", err)
 	}
@@ -87,7 +89,7 @@ func (b *builder) scorer(v *spec.View, s *spec.Score, in *arrow.Schema) (func() 
 	// The version stays out of what the step does, which its fingerprint hashes: a new
 	// model does not make a checkpoint's state another step's.
 	what := fmt.Sprintf("%s = %s model %s (%d trees; reloaded when it changes) over %s", s.As, s.Kind, s.Model, probe.Trees(), strings.Join(texts, ", "))
-	return func() (op.Operator, error) { return score.NewScorer(cfg) }, out, what, nil
+	return func() (op.Operator, error) { return probe.Clone(), nil }, out, what, nil
 }
 
 // rules plans a view's rules clause over schema in.
@@ -99,11 +101,13 @@ func (b *builder) rules(v *spec.View, r *spec.Rules, in *arrow.Schema) (func() (
 		}
 	}
 	status := &reload.Status{Path: r.File, What: "rules"}
-	// Loading the file now refuses a missing or invalid one before the run.
-	if _, err := rules.NewAlerter(r.File, in, status); err != nil {
+	// Loading the file now refuses a missing or invalid one before the run; every subtask
+	// starts from this version.
+	probe, err := rules.NewAlerter(r.File, in, status)
+	if err != nil {
 		return nil, nil, "", b.spec.Errorf(path+".file", "%v", err)
 	}
 	b.plan.Reloads = append(b.plan.Reloads, status)
 	what := fmt.Sprintf("alert on the rows matching the rules of %s (reloaded when it changes)", r.File)
-	return func() (op.Operator, error) { return rules.NewAlerter(r.File, in, status) }, rules.AlertSchema(in), what, nil
+	return func() (op.Operator, error) { return probe.Clone(), nil }, rules.AlertSchema(in), what, nil
 }

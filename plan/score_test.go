@@ -13,7 +13,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
+
 	"millrace/engine"
+	"millrace/format"
 	"millrace/reload"
 	"millrace/spec"
 )
@@ -42,6 +45,19 @@ func TestScoreAndRules(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "alerts.jsonl")
+	inf, err := format.Infer(sample, format.CSV, 10_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cols []string
+	for _, f := range inf.Schema.Fields() {
+		cols = append(cols, fmt.Sprintf("%s: %q", f.Name, typeName(f.Type)+" null"))
+	}
+	names, err := os.ReadFile("../examples/models/fraud.features")
+	if err != nil {
+		t.Fatal(err)
+	}
+	features := strings.Fields(string(names))
 	text := fmt.Sprintf(`
 name: scoring
 sources:
@@ -49,16 +65,15 @@ sources:
     kind: file
     path: %s
     format: csv
-    columns: {tx_id: string, amount: "decimal(18,2)", mcc: int32, channel_code: int64, hour: int64, in_person: bool, is_fraud: bool, expected_score: float64}
+    columns: {%s}
 views:
   alerts:
     from: tx
-    select: {tx_id: tx_id, amount: amount, mcc: mcc, channel_code: channel_code, hour: hour, in_person: in_person, expected_score: expected_score}
-    score: {model: ../examples/models/fraud.xgb, kind: xgboost, features: [amount, mcc, channel_code, hour, in_person]}
+    score: {model: ../examples/models/fraud.xgb, kind: xgboost, features: [%s]}
     rules: {file: %s}
 sinks:
   alerts: {from: alerts, kind: jsonl, path: %s}
-`, sample, rulesFile, out)
+`, sample, strings.Join(cols, ", "), strings.Join(features, ", "), rulesFile, out)
 	s, err := spec.Parse([]byte(text), "scoring.yaml", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -67,15 +82,19 @@ sinks:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := pl.String(); !strings.Contains(got, "score = xgboost model ../examples/models/fraud.xgb (150 trees; reloaded when it changes) over amount, mcc") ||
+	if got := pl.String(); !strings.Contains(got, "score = xgboost model ../examples/models/fraud.xgb (150 trees; reloaded when it changes) over "+strings.Join(features, ", ")) ||
 		!strings.Contains(got, "alert on the rows matching the rules of "+rulesFile) {
 		t.Fatalf("plan:\n%s", got)
 	}
 	if len(pl.Reloads) != 2 || pl.Reloads[0].What != "model" || pl.Reloads[1].What != "rules" {
 		t.Fatalf("reloads: %v", pl.Reloads)
 	}
-	if _, err := engine.Run(context.Background(), pl.Graph, engine.DefaultOptions()); err != nil {
+	stats, err := engine.Run(context.Background(), pl.Graph, engine.DefaultOptions())
+	if err != nil {
 		t.Fatal(err)
+	}
+	if l := pl.Ledger(stats); !l.Balanced() || l.Sources[0].Rejected != 0 {
+		t.Fatalf("ledger:\n%s", l)
 	}
 
 	// What the sample says: per tx_id, XGBoost's score, the amount and the channel.
@@ -90,14 +109,18 @@ sinks:
 	}
 	want := map[string]bool{} // tx_id/rule
 	scoreOf := map[string]float64{}
+	at := map[string]int{}
+	for i, name := range rows[0] {
+		at[name] = i
+	}
 	for _, r := range rows[1:] {
-		expected, _ := strconv.ParseFloat(r[7], 64)
-		amount, _ := strconv.ParseFloat(r[1], 64)
+		expected, _ := strconv.ParseFloat(r[at["expected_score"]], 64)
+		amount, _ := strconv.ParseFloat(r[at["amount"]], 64)
 		scoreOf[r[0]] = expected
 		if expected > 0.5 {
 			want[r[0]+"/high_score"] = true
 		}
-		if amount < 3 && r[3] == "1" {
+		if amount < 3 && r[at["channel_code"]] == "1" {
 			want[r[0]+"/small_online"] = true
 		}
 	}
@@ -151,6 +174,20 @@ sinks:
 	}
 }
 
+// typeName writes an inferred column type as a spec's columns take it.
+func typeName(t arrow.DataType) string {
+	switch t.ID() {
+	case arrow.STRING:
+		return "string"
+	case arrow.BOOL:
+		return "bool"
+	case arrow.DECIMAL128:
+		d := t.(*arrow.Decimal128Type)
+		return fmt.Sprintf("decimal(%d,%d)", d.Precision, d.Scale)
+	}
+	return t.String()
+}
+
 // TestScoreAndRulesErrors checks what planning says about a score or rules clause that
 // cannot work.
 func TestScoreAndRulesErrors(t *testing.T) {
@@ -173,7 +210,7 @@ views:
 		"missing model": {`    score: {model: ` + dir + `/none.xgb, kind: xgboost, features: [amount]}`,
 			`views.v.score.model: model ` + dir + `/none.xgb: stat`},
 		"too few features": {`    score: {model: ../examples/models/fraud.xgb, kind: xgboost, features: [amount]}`,
-			`the model reads 5 features, but 1 are given`},
+			`the model reads 15 features, but 1 are given`},
 		"wrong kind": {`    score: {model: ../examples/models/fraud.xgb, kind: lightgbm, features: [amount, mcc, mcc, mcc, mcc]}`,
 			`read lightgbm model`},
 		"aggregating": {"    group_by: [card_id]\n    select: {n: count(*)}\n    rules: {file: " + bad + "}",

@@ -155,6 +155,14 @@ func Open[T any](path string, status *Status, keep bool, load Loader[T]) (*File[
 	return f, nil
 }
 
+// Clone returns a File of its own for another subtask, at f's version and sharing its
+// Status: subtasks start from the version the plan loaded, whatever the file holds by then,
+// and each finds a change at its own next poll.
+func (f *File[T]) Clone() *File[T] {
+	c := *f
+	return &c
+}
+
 // SetLogger makes f log reloads and failures to log.
 func (f *File[T]) SetLogger(log *slog.Logger) {
 	if log != nil {

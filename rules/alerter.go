@@ -66,6 +66,9 @@ func NewAlerter(path string, in *arrow.Schema, status *reload.Status) (*Alerter,
 	return &Alerter{set: f, out: AlertSchema(in)}, nil
 }
 
+// Clone returns an Alerter for another subtask, with the rules a in use and the same status.
+func (a *Alerter) Clone() *Alerter { return &Alerter{set: a.set.Clone(), out: a.out} }
+
 // Version is the version of the rules in use.
 func (a *Alerter) Version() string { return a.set.Version() }
 

@@ -64,6 +64,9 @@ func NewScorer(cfg Config) (*Scorer, error) {
 	return &Scorer{cfg: cfg, model: f}, nil
 }
 
+// Clone returns a Scorer for another subtask, with the model s uses and the same status.
+func (s *Scorer) Clone() *Scorer { return &Scorer{cfg: s.cfg, model: s.model.Clone()} }
+
 // Open keeps the context and logs reloads to its logger.
 func (s *Scorer) Open(ctx op.Context) error {
 	s.ctx = ctx

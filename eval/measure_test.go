@@ -106,7 +106,7 @@ func TestEvaluatePerScenario(t *testing.T) {
 	if err := rep.Write(&out); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"score >= 0.5", "rule r ", "recall@25%", "\n                         a "} {
+	for _, want := range []string{"score >= 0.5", "rule r ", "recall@25%", "\n                               a "} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, out.String())
 		}

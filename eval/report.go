@@ -107,10 +107,10 @@ func measure(c Classifier, labels []bool, rows []int, alertRate float64) Measure
 // Write prints the report as a table: a line per classifier and set of rows.
 func (r Report) Write(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%-24s %-22s %9s %9s %9s %9s %9s %9s %13s\n", "classifier", "over", "positives", "precision", "recall", "F1", "PR-AUC", "ROC-AUC",
+	fmt.Fprintf(&b, "%-30s %-22s %9s %9s %9s %9s %9s %9s %13s\n", "classifier", "over", "positives", "precision", "recall", "F1", "PR-AUC", "ROC-AUC",
 		fmt.Sprintf("recall@%g%%", r.AlertRate*100))
 	line := func(name, set string, m Measures) {
-		fmt.Fprintf(&b, "%-24s %-22s %9d %9.4f %9.4f %9.4f %9.4f %9.4f %13.4f\n", name, set, m.Positives,
+		fmt.Fprintf(&b, "%-30s %-22s %9d %9.4f %9.4f %9.4f %9.4f %9.4f %13.4f\n", name, set, m.Positives,
 			m.At.Precision(), m.At.Recall(), m.At.F1(), m.PRAUC, m.ROCAUC, m.RecallAtRate)
 	}
 	for _, res := range r.Results {

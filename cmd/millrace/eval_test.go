@@ -31,9 +31,9 @@ func TestEvalByHand(t *testing.T) {
 		"--threshold", "0.5", "--alert-rate", "0.25", "--rules", rulesFile, "--plot", plot)
 	for _, want := range []string{
 		"8 rows, 3 with is_fraud",
-		"score >= 0.5             all                            3    0.6000    1.0000    0.7500    0.7556    0.8000        0.3333",
-		"                         a                              2    0.5000    1.0000    0.6667    0.7500    0.8000",
-		"rule big                 all                            3    0.6667    0.6667    0.6667",
+		"score >= 0.5                   all                            3    0.6000    1.0000    0.7500    0.7556    0.8000        0.3333",
+		"                               a                              2    0.5000    1.0000    0.6667    0.7500    0.8000",
+		"rule big                       all                            3    0.6667    0.6667    0.6667",
 		"recall@25%",
 	} {
 		if !strings.Contains(out, want) {

@@ -23,7 +23,7 @@ const models = "../examples/models"
 // expected reads the sample tools/train/train.py wrote beside the shipped model, its
 // features as millrace wrote them to the training set and XGBoost's own score, and the
 // names of the model's features.
-func expected(t *testing.T) (arrow.RecordBatch, []string) {
+func expected(t testing.TB) (arrow.RecordBatch, []string) {
 	t.Helper()
 	path := filepath.Join(models, "fraud-expected.csv")
 	inf, err := format.Infer(path, format.CSV, 10_000)
@@ -57,7 +57,7 @@ func expected(t *testing.T) (arrow.RecordBatch, []string) {
 }
 
 // columns compiles each name as a feature over s.
-func columns(t *testing.T, s *arrow.Schema, names ...string) []op.Evaluator {
+func columns(t testing.TB, s *arrow.Schema, names ...string) []op.Evaluator {
 	t.Helper()
 	out := make([]op.Evaluator, len(names))
 	for i, n := range names {

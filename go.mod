@@ -9,6 +9,7 @@ require (
 	github.com/chromedp/chromedp v0.23.0
 	github.com/cockroachdb/pebble/v2 v2.1.7
 	github.com/dgryski/go-metro v0.0.0-20250106013310-edb8663e5e33
+	github.com/dmitryikh/leaves v0.0.0-20230708180554-25d19a787328
 	github.com/hamba/avro/v2 v2.31.0
 	github.com/johannesboyne/gofakes3 v1.2.0
 	github.com/klauspost/compress v1.20.4

@@ -37,6 +37,9 @@ func Listen(cfg listen.Config, p *plan.Plan, monitor *engine.Monitor, opts ...Op
 	if err := reg.Register(NewCollector(p.Spec.Name, monitor, p.Sources)); err != nil {
 		return nil, fmt.Errorf("observe: %w", err)
 	}
+	if err := reg.Register(newReloadCollector(p.Spec.Name, p.Reloads)); err != nil {
+		return nil, fmt.Errorf("observe: %w", err)
+	}
 	dashboard, err := dashboardHandler()
 	if err != nil {
 		return nil, err
@@ -56,6 +59,7 @@ func Listen(cfg listen.Config, p *plan.Plan, monitor *engine.Monitor, opts ...Op
 	hist := newHistory(top)
 	mux.Handle("/api/stream", listen.Streams(streamHandler{top: top, hist: hist}))
 	mux.Handle("/api/ledger", ledgerHandler{plan: p, monitor: monitor})
+	mux.Handle("/api/reloads", reloadsHandler{files: p.Reloads})
 	mux.Handle("/api/dead-letters", deadLettersHandler{monitor: monitor, redact: red})
 	health{monitor}.route(mux)
 	cfg.Open = append(append([]string(nil), cfg.Open...), healthPaths...)

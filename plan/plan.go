@@ -12,6 +12,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"millrace/reload"
 	"os"
 	"runtime"
 	"slices"
@@ -73,6 +74,8 @@ type Plan struct {
 	Warnings []string
 	// Outputs say what each sink writes, in the spec's order.
 	Outputs []Output
+	// Reloads report on the files views reload while the pipeline runs (rules, models).
+	Reloads []*reload.Status
 
 	// steps indexes Steps by name in a plan from Build; nil in a Plan built by hand.
 	steps map[string]*Step

@@ -88,6 +88,7 @@ func (b *builder) source(ctx context.Context, src *spec.Source) error {
 		cfg.Rate, cfg.Rows, cfg.Duration, cfg.Seed, cfg.Speed = g.Rate, g.Rows, g.Duration, g.Seed, g.Speed
 		cfg.FraudRate, cfg.Disorder, cfg.DupRate, cfg.LateRate, cfg.CorruptRate = g.FraudRate, g.Disorder, g.DupRate, g.LateRate, g.CorruptRate
 		cfg.Surges, cfg.Partitions = g.Surges, g.Partitions
+		cfg.ScenarioColumn = src.Schema == "transaction_scenario"
 		if cfg.Partitions == 0 {
 			cfg.Partitions = b.opts.Partitions
 		}

@@ -83,11 +83,13 @@ func (d *decoder) finishSource(src *Source, key *yaml.Node, path string, has map
 		src.Columns, src.Schema = nil, ""
 	case src.Kind == SourceNexmark:
 	case src.Kind == SourceGenerator:
-		if src.Schema != "" && src.Schema != "transaction" {
+		if src.Schema != "" && src.Schema != "transaction" && src.Schema != "transaction_scenario" {
 			n, p := at("schema")
-			d.errorf(n, p, "a generator makes transaction records; schema must be transaction")
+			d.errorf(n, p, "a generator makes transaction records; schema must be transaction, or transaction_scenario to add the fraud_scenario column")
 		}
-		src.Schema = "transaction"
+		if src.Schema == "" {
+			src.Schema = "transaction"
+		}
 	case has["schema"] != nil && has["columns"] != nil:
 		n, p := at("columns")
 		d.errorf(n, p, "give schema or columns, not both")

@@ -186,7 +186,7 @@ func TestSourceErrors(t *testing.T) {
 		}},
 		{"generator schema", "name: t\nsources:\n  a: {kind: generator, columns: {a: string}}\n  b: {kind: generator, schema: other}\n", []string{
 			"t.yaml:3: sources.a.columns: a generator makes transaction records; it takes no columns",
-			`t.yaml:4: sources.b.schema: unknown schema "other" (built-in: transaction)`,
+			`t.yaml:4: sources.b.schema: unknown schema "other" (built-in: transaction, transaction_scenario)`,
 		}},
 		{"parquet messages", "name: t\nsources:\n  a: {kind: kafka, brokers: b, topic: t, format: parquet, schema: transaction}\n", []string{
 			"t.yaml:3: sources.a.format: kafka messages are jsonl, csv or avro; parquet is for files",

@@ -58,7 +58,12 @@
 //	                     holds feature calls: count(*), count_if, sum, avg, count_distinct
 //	                     over (t - range, t]; zscore, first_seen, seconds_since_prev,
 //	                     km_from_prev, kmh_from_prev over the key's history; not with
-//	                     group_by, window, having or qualify)
+//	                     group_by, window, having or qualify),
+//	                     score: {model: PATH, kind: xgboost | lightgbm, features: [expr, ...],
+//	                     as: COL (default score)} (a model's score of every row, after select),
+//	                     rules: {file: PATH} (alert rows: the rows matching a rule, with rule,
+//	                     severity, reason, rules_version; see docs/fraud.md); both reload
+//	                     their file when it changes and take no group_by, window or qualify
 //	sinks.NAME           from (required, one stream), kind: parquet | jsonl | csv | stdout | kafka
 //	                     | nats, path (file kinds; a directory of part files in a cluster;
 //	                     s3://bucket/prefix/ for part files in S3, with endpoint, region,
@@ -379,6 +384,11 @@ type View struct {
 	// to the view's errors side stream (VIEW.errors) and the run goes on; OnErrorFail fails
 	// the run.
 	OnError OnError
+	// Score appends a model's score to every row (after select); nil means none.
+	Score *Score
+	// Rules makes the view emit the rows that match a rule of a rules file (after select
+	// and score); nil means none.
+	Rules *Rules
 
 	// Pos is where the view's name stands in the file.
 	Pos Pos

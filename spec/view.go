@@ -98,6 +98,12 @@ var viewFields = map[string]field[View]{
 	"on_error": {set: func(d *decoder, v *View, n *yaml.Node, p string) {
 		v.OnError = d.onError(n, p)
 	}},
+	"score": {set: func(d *decoder, v *View, n *yaml.Node, p string) {
+		v.Score = d.score(n, p)
+	}},
+	"rules": {set: func(d *decoder, v *View, n *yaml.Node, p string) {
+		v.Rules = d.rules(n, p)
+	}},
 }
 
 // onError decodes on_error at path.

@@ -63,8 +63,10 @@ type Features struct {
 
 // FeaturesConfig says what a Features computes.
 type FeaturesConfig struct {
-	// In is the schema of the input rows, which pass through first in the output.
-	In *arrow.Schema
+	// In is the schema of the input rows; their first Pass columns (all of them when Pass is
+	// 0) pass through first in the output, the others being there for the calls' arguments.
+	In   *arrow.Schema
+	Pass int
 	// Keys are the input columns of the key; Time the input column of the event time, a
 	// timestamp in milliseconds.
 	Keys []int
@@ -160,16 +162,19 @@ func NewFeatures(cfg FeaturesConfig) (*Features, error) {
 	if cfg.Time < 0 || cfg.Time >= cfg.In.NumFields() || cfg.In.Field(cfg.Time).Type.ID() != arrow.TIMESTAMP {
 		return nil, fmt.Errorf("features: the event time must be a timestamp column")
 	}
+	if cfg.Pass <= 0 || cfg.Pass > cfg.In.NumFields() {
+		cfg.Pass = cfg.In.NumFields()
+	}
 	f := &Features{cfg: cfg, rangeM: cfg.Range.Milliseconds(), ttlM: cfg.TTL.Milliseconds(), slots: map[string]uint32{}, lastSweep: MinWatermark}
-	fields := slices.Clone(cfg.In.Fields())
-	fpParts := []string{"features", schemaString(cfg.In), fmt.Sprint(cfg.Keys, cfg.Time, f.rangeM, f.ttlM)}
+	fields := slices.Clone(cfg.In.Fields()[:cfg.Pass])
+	fpParts := []string{"features", schemaString(cfg.In), fmt.Sprint(cfg.Keys, cfg.Time, cfg.Pass, f.rangeM, f.ttlM)}
 	for _, c := range cfg.Calls {
 		fc, t, err := newFeatCall(c)
 		if err != nil {
 			return nil, err
 		}
-		if len(cfg.In.FieldIndices(c.Name)) > 0 {
-			return nil, fmt.Errorf("feature %s: the input already has a column %q", c.Text, c.Name)
+		if slices.ContainsFunc(fields, func(f arrow.Field) bool { return f.Name == c.Name }) {
+			return nil, fmt.Errorf("feature %s: the output already has a column %q", c.Text, c.Name)
 		}
 		f.calls = append(f.calls, fc)
 		f.running = f.running || !fc.kind.windowed()
@@ -562,7 +567,7 @@ func (f *Features) emit(limit int64, all bool, out Collector) error {
 			return fmt.Errorf("features: %w", err)
 		}
 		cols := make([]arrow.Array, 0, f.out.NumFields())
-		cols = append(cols, pass.Columns()...)
+		cols = append(cols, pass.Columns()[:f.cfg.Pass]...)
 		var slices []arrow.Array
 		for _, c := range featCols {
 			s := array.NewSlice(c, int64(p.lo), int64(p.hi))

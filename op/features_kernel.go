@@ -636,7 +636,7 @@ func (f *Features) prepareResults(n int) {
 	for ci := range f.calls {
 		r := &f.res[ci]
 		r.ok = resize(r.ok, n)
-		switch f.out.Field(f.cfg.In.NumFields() + ci).Type.ID() {
+		switch f.out.Field(f.cfg.Pass + ci).Type.ID() {
 		case arrow.INT64:
 			r.i = resize(r.i, n)
 		case arrow.FLOAT64:
@@ -663,7 +663,7 @@ func (f *Features) resultArrays() ([]arrow.Array, error) {
 	out := make([]arrow.Array, len(f.calls))
 	for ci := range f.calls {
 		r := &f.res[ci]
-		t := f.out.Field(f.cfg.In.NumFields() + ci).Type
+		t := f.out.Field(f.cfg.Pass + ci).Type
 		b := array.NewBuilder(mem, t)
 		switch bb := b.(type) {
 		case *array.Int64Builder:

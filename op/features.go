@@ -159,8 +159,11 @@ func NewFeatures(cfg FeaturesConfig) (*Features, error) {
 	if len(cfg.Keys) == 0 {
 		return nil, fmt.Errorf("features: no key columns")
 	}
-	if cfg.Time < 0 || cfg.Time >= cfg.In.NumFields() || cfg.In.Field(cfg.Time).Type.ID() != arrow.TIMESTAMP {
-		return nil, fmt.Errorf("features: the event time must be a timestamp column")
+	if cfg.Time < 0 || cfg.Time >= cfg.In.NumFields() {
+		return nil, fmt.Errorf("features: no event time column %d among %d", cfg.Time, cfg.In.NumFields())
+	}
+	if tt, ok := cfg.In.Field(cfg.Time).Type.(*arrow.TimestampType); !ok || tt.Unit != arrow.Millisecond {
+		return nil, fmt.Errorf("features: the event time %q is %s, not a timestamp in milliseconds", cfg.In.Field(cfg.Time).Name, cfg.In.Field(cfg.Time).Type)
 	}
 	if cfg.Pass <= 0 || cfg.Pass > cfg.In.NumFields() {
 		cfg.Pass = cfg.In.NumFields()

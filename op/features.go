@@ -3,6 +3,7 @@ package op
 import (
 	"fmt"
 	"math"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -120,6 +121,42 @@ type featCall struct {
 	isInt bool  // exact sums of integers, emitted as int64
 	scale int32 // of exact values
 	st    featState
+	// same is an earlier call whose argument values this one's are, or -1.
+	same int
+}
+
+// repr says how a call keeps its argument values: calls with the same arguments and repr
+// share them.
+func (c *featCall) repr() int {
+	switch c.kind {
+	case fCountIf:
+		return 1
+	case fSum, fAvg:
+		if c.exact {
+			return 2
+		}
+		return 3
+	case fZScore, fKmFromPrev, fKmhFromPrev:
+		return 3
+	case fCountDistinct, fFirstSeen:
+		return 4
+	}
+	return 0
+}
+
+// sameArgs reports whether two calls compute the same argument values: the same evaluators
+// kept the same way.
+func sameArgs(a, b *featCall) bool {
+	if a.repr() != b.repr() || len(a.Args) != len(b.Args) || len(a.Args) == 0 {
+		return false
+	}
+	for i := range a.Args {
+		x, y := a.Args[i], b.Args[i]
+		if t := reflect.TypeOf(x); t != reflect.TypeOf(y) || !t.Comparable() || x != y {
+			return false
+		}
+	}
+	return true
 }
 
 // featureFuncs maps the names of the feature functions to their kinds and argument counts.
@@ -178,6 +215,13 @@ func NewFeatures(cfg FeaturesConfig) (*Features, error) {
 		}
 		if slices.ContainsFunc(fields, func(f arrow.Field) bool { return f.Name == c.Name }) {
 			return nil, fmt.Errorf("feature %s: the output already has a column %q", c.Text, c.Name)
+		}
+		fc.same = -1
+		for j := range f.calls {
+			if sameArgs(&f.calls[j], &fc) {
+				fc.same = j
+				break
+			}
 		}
 		f.calls = append(f.calls, fc)
 		f.running = f.running || !fc.kind.windowed()
@@ -326,6 +370,10 @@ func (f *Features) add(rec arrow.RecordBatch) error {
 		b.left[i] = int32(i)
 	}
 	for i, c := range f.calls {
+		if j := f.calls[i].same; j >= 0 {
+			b.args[i] = b.args[j] // read only: the calls share their values
+			continue
+		}
 		if err := f.evalArgs(rec, &f.calls[i], &b.args[i]); err != nil {
 			rec.Release()
 			return fmt.Errorf("feature %s: %w", c.Text, err)
@@ -351,7 +399,10 @@ func (f *Features) add(rec arrow.RecordBatch) error {
 	}
 	f.pend = append(f.pend, b)
 	b.bytes = int64(recBytes(rec)) + int64(n)*(4+8+4)
-	for _, a := range b.args {
+	for i, a := range b.args {
+		if f.calls[i].same >= 0 {
+			continue
+		}
 		b.bytes += int64(len(a.ok) + 8*(len(a.f)+len(a.g)) + 16*(len(a.d)+len(a.s)))
 		for _, v := range a.s {
 			b.bytes += int64(len(v))

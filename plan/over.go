@@ -90,13 +90,18 @@ func (b *builder) over(v *spec.View, inputs []stream, in *arrow.Schema, first []
 		}
 		cfg.Keys = append(cfg.Keys, idx[0])
 	}
+	args := map[string]*expr.Expr{} // one evaluator a column, which calls reading it share
 	for k, f := range v.Select {
 		call, _ := featureCallOf(f)
 		c := op.FeatureCall{Name: f.Name, Func: strings.ToLower(call.Name), Star: call.Star, Text: call.String()}
 		for _, col := range argCols[k] {
-			e, err := compile(spec.Expr{Text: quoteIdent(col), Path: f.Expr.Path, Pos: f.Expr.Pos}, fin)
-			if err != nil {
-				return err
+			e := args[col]
+			if e == nil {
+				var err error
+				if e, err = compile(spec.Expr{Text: quoteIdent(col), Path: f.Expr.Path, Pos: f.Expr.Pos}, fin); err != nil {
+					return err
+				}
+				args[col] = e
 			}
 			c.Args = append(c.Args, e)
 			c.ArgTypes = append(c.ArgTypes, e.Type())

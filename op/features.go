@@ -3,6 +3,7 @@ package op
 import (
 	"fmt"
 	"math"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -63,8 +64,10 @@ type Features struct {
 
 // FeaturesConfig says what a Features computes.
 type FeaturesConfig struct {
-	// In is the schema of the input rows, which pass through first in the output.
-	In *arrow.Schema
+	// In is the schema of the input rows; their first Pass columns (all of them when Pass is
+	// 0) pass through first in the output, the others being there for the calls' arguments.
+	In   *arrow.Schema
+	Pass int
 	// Keys are the input columns of the key; Time the input column of the event time, a
 	// timestamp in milliseconds.
 	Keys []int
@@ -118,6 +121,42 @@ type featCall struct {
 	isInt bool  // exact sums of integers, emitted as int64
 	scale int32 // of exact values
 	st    featState
+	// same is an earlier call whose argument values this one's are, or -1.
+	same int
+}
+
+// repr says how a call keeps its argument values: calls with the same arguments and repr
+// share them.
+func (c *featCall) repr() int {
+	switch c.kind {
+	case fCountIf:
+		return 1
+	case fSum, fAvg:
+		if c.exact {
+			return 2
+		}
+		return 3
+	case fZScore, fKmFromPrev, fKmhFromPrev:
+		return 3
+	case fCountDistinct, fFirstSeen:
+		return 4
+	}
+	return 0
+}
+
+// sameArgs reports whether two calls compute the same argument values: the same evaluators
+// kept the same way.
+func sameArgs(a, b *featCall) bool {
+	if a.repr() != b.repr() || len(a.Args) != len(b.Args) || len(a.Args) == 0 {
+		return false
+	}
+	for i := range a.Args {
+		x, y := a.Args[i], b.Args[i]
+		if t := reflect.TypeOf(x); t != reflect.TypeOf(y) || !t.Comparable() || x != y {
+			return false
+		}
+	}
+	return true
 }
 
 // featureFuncs maps the names of the feature functions to their kinds and argument counts.
@@ -157,19 +196,32 @@ func NewFeatures(cfg FeaturesConfig) (*Features, error) {
 	if len(cfg.Keys) == 0 {
 		return nil, fmt.Errorf("features: no key columns")
 	}
-	if cfg.Time < 0 || cfg.Time >= cfg.In.NumFields() || cfg.In.Field(cfg.Time).Type.ID() != arrow.TIMESTAMP {
-		return nil, fmt.Errorf("features: the event time must be a timestamp column")
+	if cfg.Time < 0 || cfg.Time >= cfg.In.NumFields() {
+		return nil, fmt.Errorf("features: no event time column %d among %d", cfg.Time, cfg.In.NumFields())
+	}
+	if tt, ok := cfg.In.Field(cfg.Time).Type.(*arrow.TimestampType); !ok || tt.Unit != arrow.Millisecond {
+		return nil, fmt.Errorf("features: the event time %q is %s, not a timestamp in milliseconds", cfg.In.Field(cfg.Time).Name, cfg.In.Field(cfg.Time).Type)
+	}
+	if cfg.Pass <= 0 || cfg.Pass > cfg.In.NumFields() {
+		cfg.Pass = cfg.In.NumFields()
 	}
 	f := &Features{cfg: cfg, rangeM: cfg.Range.Milliseconds(), ttlM: cfg.TTL.Milliseconds(), slots: map[string]uint32{}, lastSweep: MinWatermark}
-	fields := slices.Clone(cfg.In.Fields())
-	fpParts := []string{"features", schemaString(cfg.In), fmt.Sprint(cfg.Keys, cfg.Time, f.rangeM, f.ttlM)}
+	fields := slices.Clone(cfg.In.Fields()[:cfg.Pass])
+	fpParts := []string{"features", schemaString(cfg.In), fmt.Sprint(cfg.Keys, cfg.Time, cfg.Pass, f.rangeM, f.ttlM)}
 	for _, c := range cfg.Calls {
 		fc, t, err := newFeatCall(c)
 		if err != nil {
 			return nil, err
 		}
-		if len(cfg.In.FieldIndices(c.Name)) > 0 {
-			return nil, fmt.Errorf("feature %s: the input already has a column %q", c.Text, c.Name)
+		if slices.ContainsFunc(fields, func(f arrow.Field) bool { return f.Name == c.Name }) {
+			return nil, fmt.Errorf("feature %s: the output already has a column %q", c.Text, c.Name)
+		}
+		fc.same = -1
+		for j := range f.calls {
+			if sameArgs(&f.calls[j], &fc) {
+				fc.same = j
+				break
+			}
 		}
 		f.calls = append(f.calls, fc)
 		f.running = f.running || !fc.kind.windowed()
@@ -318,6 +370,10 @@ func (f *Features) add(rec arrow.RecordBatch) error {
 		b.left[i] = int32(i)
 	}
 	for i, c := range f.calls {
+		if j := f.calls[i].same; j >= 0 {
+			b.args[i] = b.args[j] // read only: the calls share their values
+			continue
+		}
 		if err := f.evalArgs(rec, &f.calls[i], &b.args[i]); err != nil {
 			rec.Release()
 			return fmt.Errorf("feature %s: %w", c.Text, err)
@@ -343,7 +399,10 @@ func (f *Features) add(rec arrow.RecordBatch) error {
 	}
 	f.pend = append(f.pend, b)
 	b.bytes = int64(recBytes(rec)) + int64(n)*(4+8+4)
-	for _, a := range b.args {
+	for i, a := range b.args {
+		if f.calls[i].same >= 0 {
+			continue
+		}
 		b.bytes += int64(len(a.ok) + 8*(len(a.f)+len(a.g)) + 16*(len(a.d)+len(a.s)))
 		for _, v := range a.s {
 			b.bytes += int64(len(v))
@@ -562,7 +621,7 @@ func (f *Features) emit(limit int64, all bool, out Collector) error {
 			return fmt.Errorf("features: %w", err)
 		}
 		cols := make([]arrow.Array, 0, f.out.NumFields())
-		cols = append(cols, pass.Columns()...)
+		cols = append(cols, pass.Columns()[:f.cfg.Pass]...)
 		var slices []arrow.Array
 		for _, c := range featCols {
 			s := array.NewSlice(c, int64(p.lo), int64(p.hi))

@@ -558,7 +558,8 @@ func (f *Features) resetRunning(slot uint32) {
 }
 
 // sweep forgets what no row after watermark wm could see: rows out of range, and keys with
-// nothing else left. It runs once the watermark has moved on by the range or the ttl.
+// nothing else left; after the final watermark, every key. It runs once the watermark has
+// moved on by the range or the ttl.
 func (f *Features) sweep(wm int64) {
 	if wm == MinWatermark {
 		return
@@ -567,12 +568,13 @@ func (f *Features) sweep(wm int64) {
 	if f.ttlM > 0 && f.ttlM < every {
 		every = f.ttlM
 	}
-	if f.lastSweep != MinWatermark && wm-f.lastSweep < every {
+	final := wm == MaxWatermark // no row follows: nothing held is needed any more
+	if !final && f.lastSweep != MinWatermark && wm-f.lastSweep < every {
 		return
 	}
 	f.lastSweep = wm
 	cut := wm - f.rangeM
-	if wm == MaxWatermark {
+	if final {
 		cut = wm
 	}
 	for s := range f.keys {
@@ -584,7 +586,7 @@ func (f *Features) sweep(wm int64) {
 		if k.pending > 0 || k.head < len(k.wts) {
 			continue
 		}
-		if f.running && k.run && (f.ttlM == 0 || wm-k.last < f.ttlM) {
+		if !final && f.running && k.run && (f.ttlM == 0 || wm-k.last < f.ttlM) {
 			continue
 		}
 		f.drop(uint32(s))
@@ -636,7 +638,7 @@ func (f *Features) prepareResults(n int) {
 	for ci := range f.calls {
 		r := &f.res[ci]
 		r.ok = resize(r.ok, n)
-		switch f.out.Field(f.cfg.In.NumFields() + ci).Type.ID() {
+		switch f.out.Field(f.cfg.Pass + ci).Type.ID() {
 		case arrow.INT64:
 			r.i = resize(r.i, n)
 		case arrow.FLOAT64:
@@ -663,7 +665,7 @@ func (f *Features) resultArrays() ([]arrow.Array, error) {
 	out := make([]arrow.Array, len(f.calls))
 	for ci := range f.calls {
 		r := &f.res[ci]
-		t := f.out.Field(f.cfg.In.NumFields() + ci).Type
+		t := f.out.Field(f.cfg.Pass + ci).Type
 		b := array.NewBuilder(mem, t)
 		switch bb := b.(type) {
 		case *array.Int64Builder:

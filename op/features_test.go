@@ -293,6 +293,30 @@ func TestFeaturesForgetKeys(t *testing.T) {
 	if len(f.slots) != 0 || f.StateBytes() != 0 || f.sizes != (featSizes{}) {
 		t.Fatalf("after the ttl of every key: %d keys, %d bytes, sizes %+v", len(f.slots), f.StateBytes(), f.sizes)
 	}
+	// Without a ttl running figures stay, until the final watermark.
+	g := newTestFeatures(t, mem, 10*time.Second, 0)
+	defer func() {
+		if err := g.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
+	if err := g.Process(0, featRows(t, mem, "a 1000 1 p 1 1"), &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, wm := range []int64{5000, 1 << 50} {
+		if err := g.OnWatermark(wm, &out); err != nil {
+			t.Fatal(err)
+		}
+		if len(g.slots) != 1 || (g.sizes.entries != 0 && wm > 5000) {
+			t.Fatalf("without a ttl, at watermark %d: %d keys, %d rows in range", wm, len(g.slots), g.sizes.entries)
+		}
+	}
+	if err := g.OnWatermark(MaxWatermark, &out); err != nil {
+		t.Fatal(err)
+	}
+	if len(g.slots) != 0 || g.StateBytes() != 0 {
+		t.Fatalf("after the final watermark: %d keys, %d bytes", len(g.slots), g.StateBytes())
+	}
 }
 
 // keyBytes is the KeyEncoder bytes of a one-string key.

@@ -103,6 +103,20 @@ func (p *StatusPublisher) Publish(ctx context.Context, s WorkerStatus) error {
 	return nil
 }
 
+// PublishAdvice writes adv as the cluster's newest advice and returns once the broker has
+// it, or with ctx's error.
+func (p *StatusPublisher) PublishAdvice(ctx context.Context, adv Advice) error {
+	value, err := json.Marshal(adv)
+	if err != nil {
+		return fmt.Errorf("publish the advice of %s to %s: %w", adv.Decider, p.topic, err)
+	}
+	r := &kgo.Record{Key: []byte(adviceKey), Value: value, Headers: []kgo.RecordHeader{{Key: adviceHeader, Value: []byte("advice")}}}
+	if err := p.cl.ProduceSync(ctx, r).FirstErr(); err != nil {
+		return fmt.Errorf("publish the advice of %s to %s: %w", adv.Decider, p.topic, err)
+	}
+	return nil
+}
+
 // Leave writes a tombstone for worker, so that readers of the topic forget it: a worker
 // that stops gracefully calls it last.
 func (p *StatusPublisher) Leave(ctx context.Context, worker string) error {
@@ -186,15 +200,26 @@ func ReadStatus(ctx context.Context, conn kafka.Conn, pipeline string) ([]Worker
 	return ws, nil
 }
 
-// statusFold keeps the newest status of every worker from records read in order.
+// statusFold keeps the newest status of every worker, and the newest advice, from records
+// read in order.
 type statusFold struct {
 	byWorker map[string]WorkerStatus
+	advice   *Advice
 }
 
-// add takes the record r of the status topic: a worker's status, or its tombstone.
+// add takes the record r of the status topic: a worker's status, its tombstone, or the
+// cluster's advice.
 func (f *statusFold) add(r *kgo.Record) error {
 	if f.byWorker == nil {
 		f.byWorker = map[string]WorkerStatus{}
+	}
+	if isAdvice(r) {
+		var adv Advice
+		if err := json.Unmarshal(r.Value, &adv); err != nil {
+			return fmt.Errorf("partition %d offset %d: advice: %w", r.Partition, r.Offset, err)
+		}
+		f.advice = &adv
+		return nil
 	}
 	worker := string(r.Key)
 	if r.Value == nil {
@@ -208,6 +233,16 @@ func (f *statusFold) add(r *kgo.Record) error {
 	s.Worker = worker
 	f.byWorker[worker] = s
 	return nil
+}
+
+// isAdvice tells whether r holds the cluster's advice rather than a worker's status.
+func isAdvice(r *kgo.Record) bool {
+	for _, h := range r.Headers {
+		if h.Key == adviceHeader {
+			return string(h.Value) == "advice"
+		}
+	}
+	return false
 }
 
 // workers returns the statuses kept, sorted by worker id.

@@ -319,7 +319,7 @@ type workerProc struct {
 	done   chan error
 }
 
-func (f *clusterFixture) startWorker(t *testing.T, name string) *workerProc {
+func (f *clusterFixture) startWorker(t *testing.T, name string, extra ...string) *workerProc {
 	t.Helper()
 	state := f.state
 	if state == "" {
@@ -327,7 +327,7 @@ func (f *clusterFixture) startWorker(t *testing.T, name string) *workerProc {
 	}
 	args := []string{"run", f.spec, "--cluster", "kafka://" + f.brokers[0], "--state", state,
 		"--worker-id", name, "--listen", "", "--checkpoint-interval", "100ms"}
-	cmd := exec.Command(os.Args[0], append(args, f.workerArgs...)...)
+	cmd := exec.Command(os.Args[0], slices.Concat(args, f.workerArgs, extra)...)
 	cmd.Env = append(os.Environ(), runMainEnv+"=1")
 	w := &workerProc{name: name, cmd: cmd, stderr: &strings.Builder{}, done: make(chan error, 1)}
 	cmd.Stderr = w.stderr

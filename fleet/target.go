@@ -28,9 +28,9 @@ func (l Limits) Validate() error {
 
 // Target returns how many workers to run at now, with why, when running workers run since
 // their last change ended at changed, and adv (when ok) is the cluster's newest advice. It
-// keeps running (and says why not in stay) unless the advice, made after the last change,
-// asks for another count within lim and the cool-down has passed; a count outside lim is
-// brought within it at once.
+// keeps running (and says why not in stay) unless the advice, made after the last change
+// from the figures of as many workers as run, asks for another count within lim and the
+// cool-down has passed; a count outside lim is brought within it at once.
 func Target(running int, changed time.Time, adv scale.Advice, ok bool, lim Limits, now time.Time) (n int, why, stay string) {
 	switch {
 	case running < lim.Min:
@@ -41,6 +41,8 @@ func Target(running int, changed time.Time, adv scale.Advice, ok bool, lim Limit
 		return running, "", "no advice yet"
 	case !adv.At.After(changed):
 		return running, "", "the newest advice is about the workers before the last change"
+	case adv.Workers != running:
+		return running, "", fmt.Sprintf("the newest advice saw %d workers of the %d running", adv.Workers, running)
 	}
 	want := min(max(adv.DesiredWorkers, lim.Min), lim.Max)
 	switch {

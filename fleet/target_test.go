@@ -11,7 +11,11 @@ func TestTarget(t *testing.T) {
 	t0 := time.Date(2026, 12, 7, 2, 50, 0, 0, time.UTC)
 	lim := Limits{Min: 1, Max: 4, Cooldown: time.Minute}
 	advice := func(at time.Time, n int) scale.Advice {
-		return scale.Advice{At: at, DesiredWorkers: n, Reason: "forecast"}
+		return scale.Advice{At: at, Workers: 1, DesiredWorkers: n, Reason: "forecast"}
+	}
+	seen := func(a scale.Advice, workers int) scale.Advice {
+		a.Workers = workers
+		return a
 	}
 	for _, c := range []struct {
 		name      string
@@ -30,8 +34,9 @@ func TestTarget(t *testing.T) {
 		{"up", 1, t0, advice(t0.Add(2*time.Minute), 3), true, t0.Add(2 * time.Minute), 3, "forecast", ""},
 		{"up bounded", 1, t0, advice(t0.Add(2*time.Minute), 9), true, t0.Add(2 * time.Minute), 4, "forecast (the advice asks for 9; bounded by --min 1 and --max 4)", ""},
 		{"cooling down", 1, t0, advice(t0.Add(time.Second), 3), true, t0.Add(30 * time.Second), 1, "", "cooling down until 02:51:00 after the last change"},
-		{"steady", 2, t0, advice(t0.Add(2*time.Minute), 2), true, t0.Add(2 * time.Minute), 2, "", "the advice asks for as many workers as run"},
-		{"down", 3, t0, advice(t0.Add(2*time.Minute), 0), true, t0.Add(2 * time.Minute), 1, "forecast (the advice asks for 0; bounded by --min 1 and --max 4)", ""},
+		{"not yet seen", 2, t0, advice(t0.Add(2*time.Minute), 3), true, t0.Add(2 * time.Minute), 2, "", "the newest advice saw 1 workers of the 2 running"},
+		{"steady", 1, t0, advice(t0.Add(2*time.Minute), 1), true, t0.Add(2 * time.Minute), 1, "", "the advice asks for as many workers as run"},
+		{"down", 3, t0, seen(advice(t0.Add(2*time.Minute), 0), 3), true, t0.Add(2 * time.Minute), 1, "forecast (the advice asks for 0; bounded by --min 1 and --max 4)", ""},
 	} {
 		n, why, stay := Target(c.running, c.changed, c.adv, c.ok, lim, c.now)
 		if n != c.want || why != c.why || stay != c.stay {

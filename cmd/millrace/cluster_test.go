@@ -451,7 +451,7 @@ func (f *clusterFixture) check(t *testing.T) {
 
 // clusterPart is the name of a part file a worker of the cluster published: the worker,
 // its run, the subtask and the file's number.
-var clusterPart = regexp.MustCompile(`^part-[a-z]-[0-9a-f]{8}-[0-9]{3}-[0-9]{5}\.(parquet|jsonl)$`)
+var clusterPart = regexp.MustCompile(`^part-[a-z][a-z0-9]*-[0-9a-f]{8}-[0-9]{3}-[0-9]{5}\.(parquet|jsonl)$`)
 
 // checkFiles compares the rows of the cluster's file sinks, read back, with the single
 // process's: the large rows partition directory by partition directory, the windows with
@@ -489,7 +489,7 @@ func (f *clusterFixture) checkFiles(t *testing.T) {
 			case !d.IsDir() && !clusterPart.MatchString(d.Name()):
 				t.Errorf("%s is not a part file of a worker of the cluster", p)
 			case !d.IsDir():
-				files[d.Name()[len("part-"):len("part-a")]]++
+				files[strings.Split(d.Name(), "-")[1]]++
 			}
 			return nil
 		})

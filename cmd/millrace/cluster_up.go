@@ -162,14 +162,13 @@ func clusterUp(cmd *cobra.Command, connFlags *kafkaConnFlags, f upFlags, path st
 		fmt.Fprintf(out, "cluster up: pipeline %s on %s, state in %s: %d workers\n", s.Name, strings.Join(conn.Brokers, ","), f.state, lim.Min)
 	}
 	fmt.Fprintln(out, "            each worker's lines start with its id; Ctrl-C stops them gracefully, twice kills them")
-	return upLoop(ctx, out, workers, follower, lim)
+	return upLoop(ctx, gracefulStop(ctx), out, workers, follower, lim)
 }
 
 // upLoop changes the number of workers as Target says, at the start and whenever the
-// follower (nil: a fixed count) reads something new, until Ctrl-C or a worker ends by
-// itself; then it stops every worker.
-func upLoop(ctx context.Context, out io.Writer, workers *fleet.Fleet, follower *cluster.StatusFollower, lim fleet.Limits) error {
-	stop := gracefulStop(ctx)
+// follower (nil: a fixed count) reads something new, until stop is closed or a worker ends
+// by itself; then it stops every worker, killing them if ctx ends.
+func upLoop(ctx context.Context, stop <-chan struct{}, out io.Writer, workers *fleet.Fleet, follower *cluster.StatusFollower, lim fleet.Limits) error {
 	var changed time.Time
 	for {
 		var changes <-chan struct{}

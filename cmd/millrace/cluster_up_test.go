@@ -22,14 +22,42 @@ type upProc struct {
 
 // lockedBuffer is an io.Writer read while a process writes to it.
 type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
+	mu      sync.Mutex
+	b       strings.Builder
+	changed chan struct{} // closed at the next write, then replaced
 }
 
 func (l *lockedBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.changed != nil {
+		close(l.changed)
+		l.changed = nil
+	}
 	return l.b.Write(p)
+}
+
+// waitMatch waits until the output matches re and returns the submatches, or fails the test
+// when the process ends before.
+func (l *lockedBuffer) waitMatch(t *testing.T, re *regexp.Regexp, done <-chan error) []string {
+	t.Helper()
+	for {
+		l.mu.Lock()
+		m := re.FindStringSubmatch(l.b.String())
+		if m == nil && l.changed == nil {
+			l.changed = make(chan struct{})
+		}
+		ch := l.changed
+		l.mu.Unlock()
+		if m != nil {
+			return m
+		}
+		select {
+		case <-ch:
+		case err := <-done:
+			t.Fatalf("the process ended (%v) before its output matched %s:\n%s", err, re, l.String())
+		}
+	}
 }
 
 func (l *lockedBuffer) String() string {

@@ -16,10 +16,22 @@ import (
 	"millrace/take"
 )
 
-// maxOpenPartitions bounds how many partitions of a bounded source one source subtask reads
-// at a time; the others wait, holding the watermark back, so nothing they hold turns late.
-// An unbounded source's partitions never end, so all of them are read at once.
+// maxOpenPartitions bounds how many partitions that end (those of a bounded source, or a
+// source's history, see source.PartitionEnds) one source subtask reads at a time; the
+// others wait, holding the watermark back, so nothing they hold turns late. Partitions
+// that never end are all read at once.
 const maxOpenPartitions = 8
+
+// ends tells whether partition p of the subtask's source ends: every partition of a
+// bounded source, and those a source.PartitionEnds says of. At most maxOpenPartitions of
+// them are read at a time; partitions that never end are all read at once.
+func (t *sourceTask) ends(p int) bool {
+	if t.src.Capabilities().Bounded {
+		return true
+	}
+	pe, ok := t.src.(source.PartitionEnds)
+	return ok && pe.Ends(p)
+}
 
 // partitionState is one partition of a source subtask.
 type partitionState struct {
@@ -137,22 +149,22 @@ func (t *sourceTask) loop() error {
 			t.committed(t.commits.latest())
 		default:
 		}
-		open, pending := 0, 0
+		left, open := 0, 0 // partitions not done; of them, those open that end
 		for _, p := range t.parts {
-			switch {
-			case p.done:
-			case p.reader != nil:
+			if !p.done {
+				left++
+			}
+			if !p.done && p.reader != nil && t.ends(p.index) {
 				open++
-			default:
-				pending++
 			}
 		}
-		if open+pending == 0 {
+		if left == 0 {
 			return nil
 		}
 		for _, p := range t.parts {
-			if open >= maxOpenPartitions && t.src.Capabilities().Bounded {
-				break
+			ends := t.ends(p.index)
+			if open >= maxOpenPartitions && ends {
+				continue
 			}
 			if !p.done && p.reader == nil {
 				rd, err := t.open(p)
@@ -164,7 +176,9 @@ func (t *sourceTask) loop() error {
 				if _, ok := rd.(source.Watermarker); ok {
 					t.carried = true
 				}
-				open++
+				if ends {
+					open++
+				}
 			}
 		}
 		for _, p := range t.parts {

@@ -205,8 +205,8 @@ func BuildContext(ctx context.Context, s *spec.Spec, opts Options) (*Plan, error
 	b := &builder{ctx: ctx, spec: s, opts: opts, plan: &Plan{Spec: s, Graph: &engine.Graph{KeyGroups: opts.KeyGroups}, Warnings: Warnings(s)},
 		streams: map[string]stream{}, steps: map[*engine.Node]*Step{}, timeCols: map[string]string{}}
 	for _, src := range s.Sources {
-		if src.Table {
-			continue
+		if src.Table || src.LiveOf != "" {
+			continue // read by a join, or after a lake's history
 		}
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("plan: %w", err)

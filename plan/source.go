@@ -30,7 +30,7 @@ func (b *builder) source(ctx context.Context, src *spec.Source) error {
 	if err != nil {
 		return b.spec.Errorf("sources."+src.Name, "%v", err)
 	}
-	if src.Kind == spec.SourceLake {
+	if src.Kind == spec.SourceLake && src.Lake.Then == "" {
 		s = lakeColumns(b.spec, src, s) // only the columns used are decoded
 	}
 	var checks []engine.Check
@@ -74,6 +74,14 @@ func (b *builder) source(ctx context.Context, src *spec.Source) error {
 		}
 		impl, does = l, what
 		p = max(1, min(p, l.Partitions()))
+		if src.Lake.Then != "" {
+			t, what, err := b.thenSource(ctx, src, l)
+			if err != nil {
+				return err
+			}
+			impl, does = t, does+"; "+what
+			p = min(b.opts.Parallelism, t.Partitions())
+		}
 	case spec.SourceGenerator:
 		g := src.Generator
 		cfg := gen.DefaultConfig()

@@ -53,6 +53,9 @@ func (b *builder) planView(v *spec.View) error {
 	if !v.Qualify.IsZero() {
 		return b.qualify(v, inputs, in, first, does)
 	}
+	if v.Over != nil {
+		return b.over(v, inputs, in, first, does)
+	}
 	grouped := v.Window != nil || len(v.GroupBy) > 0 || hasAggregates(v)
 	if err := checkSelectNames(v, in, grouped); err != nil {
 		return err

@@ -116,3 +116,12 @@ type Progress struct {
 	// goes on polling (its reads return nothing) and reconnects by itself.
 	Unreachable string
 }
+
+// PartitionEnds is a Source that is not bounded as a whole but some of whose partitions
+// end, such as a history read before a live stream (Then): the engine reads at most a few
+// of those at a time, as it does a bounded source's, and all the others at once.
+type PartitionEnds interface {
+	Source
+	// Ends tells whether partition's reader returns io.EOF once it has read it all.
+	Ends(partition int) bool
+}

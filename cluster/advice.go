@@ -173,6 +173,7 @@ func (a *Advising) step(ctx context.Context, now time.Time) {
 	}
 	ws := a.opts.Status.Workers()
 	a.advisor.SetWorkers(Live(ws))
+	a.advisor.SetRestartCost(RestartCost(ws))
 	adv := a.advisor.Observe(now, a.meter.Add(now, ws))
 	a.observations++
 	if err := a.save(ctx); err != nil {

@@ -108,4 +108,18 @@ func Live(ws []WorkerStatus) int {
 	return n
 }
 
+// RestartCost is what a change of the worker count costs the cluster, as its live workers
+// last measured it: the longest pause of their last rebalances, since the pipeline waits for
+// the slowest worker to commit, hand over and restore its key groups. It is 0 before any
+// worker has been through a rebalance.
+func RestartCost(ws []WorkerStatus) time.Duration {
+	var worst float64
+	for _, w := range ws {
+		if !w.Stale && w.Rebalances > 0 {
+			worst = max(worst, w.RebalancePause)
+		}
+	}
+	return seconds(worst)
+}
+
 func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }

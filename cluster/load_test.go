@@ -86,3 +86,19 @@ func TestLoadMeterFeedsAnAdvisor(t *testing.T) {
 		t.Errorf("two workers 80%% busy with a backlog are told %d workers (%s), want more", last.DesiredWorkers, last.Reason)
 	}
 }
+
+// TestRestartCost takes the longest last rebalance pause of the live workers.
+func TestRestartCost(t *testing.T) {
+	ws := []WorkerStatus{
+		{Worker: "a", Rebalances: 2, RebalancePause: 0.4},
+		{Worker: "b", Rebalances: 1, RebalancePause: 1.5},
+		{Worker: "gone", Rebalances: 3, RebalancePause: 9, Stale: true},
+		{Worker: "new"},
+	}
+	if got := RestartCost(ws); got != 1500*time.Millisecond {
+		t.Errorf("restart cost %v, want 1.5s (b's pause)", got)
+	}
+	if got := RestartCost(nil); got != 0 {
+		t.Errorf("restart cost of no workers %v, want 0", got)
+	}
+}

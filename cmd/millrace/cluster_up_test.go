@@ -124,6 +124,11 @@ func TestClusterUpRunsWorkers(t *testing.T) {
 			t.Errorf("no line of worker %s says it joins:\n%s", w, out)
 		}
 	}
+	var pauses []string
+	for _, m := range regexp.MustCompile(`\[(w\d)\] .*msg=running pause=(\S+)`).FindAllStringSubmatch(out, -1) {
+		pauses = append(pauses, m[1]+" "+m[2])
+	}
+	t.Logf("the workers' pauses, from losing or gaining partitions to running again: %s", strings.Join(pauses, ", "))
 	if !strings.Contains(out, "cluster up: started w1, w2, 2 workers: at least 2 workers (--min)") {
 		t.Errorf("cluster up did not say it started two workers:\n%s", out)
 	}

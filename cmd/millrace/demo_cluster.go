@@ -117,9 +117,14 @@ func demoCluster(cmd *cobra.Command, dir string, cfg gen.Config, auto autoscaleF
 		return err
 	}
 	defer func() { _ = follower.Close() }() // its errors were logged as they came
-	fmt.Fprintf(out, "      workers between %d and %d as the cluster's advice says; each worker's lines start with its id,\n", auto.min, auto.max)
-	fmt.Fprintf(out, "      w1's dashboard shows the whole cluster; results under %s/; Ctrl-C stops\n", dir)
 	lim := fleet.Limits{Min: auto.min, Max: auto.max, Cooldown: max(time.Duration(float64(10*time.Minute)/cfg.Speed), 10*time.Second)}
+	if auto.on {
+		fmt.Fprintf(out, "      workers between %d and %d as the cluster's advice says; each worker's lines start with its id,\n", lim.Min, lim.Max)
+	} else {
+		lim.Max = lim.Min
+		fmt.Fprintf(out, "      %d workers (--autoscale=false: the dashboard only advises); each worker's lines start with its id,\n", lim.Min)
+	}
+	fmt.Fprintf(out, "      w1's dashboard shows the whole cluster; results under %s/; Ctrl-C stops\n", dir)
 	return upLoop(ctx, stop, out, workers, follower, lim)
 }
 

@@ -138,11 +138,18 @@ func (p *StatusPublisher) Close() error {
 // StaleAfter are marked Stale, not left out. A cluster without the topic gives an error
 // matching ErrNoStatusTopic.
 func ReadStatus(ctx context.Context, conn kafka.Conn, pipeline string) ([]WorkerStatus, error) {
+	ws, _, err := ReadCluster(ctx, conn, pipeline)
+	return ws, err
+}
+
+// ReadCluster is ReadStatus that also returns the newest advice of the cluster's deciding
+// worker, nil when none was published.
+func ReadCluster(ctx context.Context, conn kafka.Conn, pipeline string) ([]WorkerStatus, *Advice, error) {
 	topic := StatusTopic(pipeline)
 	where := fmt.Sprintf("status topic %s on %s", topic, strings.Join(conn.Brokers, ","))
 	cl, err := statusClient(conn, topic)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
@@ -151,30 +158,30 @@ func ReadStatus(ctx context.Context, conn kafka.Conn, pipeline string) ([]Worker
 		err = ends.Error()
 	}
 	if errors.Is(err, kerr.UnknownTopicOrPartition) {
-		return nil, fmt.Errorf("%s: %w: no worker of pipeline %q has run there", where, ErrNoStatusTopic, pipeline)
+		return nil, nil, fmt.Errorf("%s: %w: no worker of pipeline %q has run there", where, ErrNoStatusTopic, pipeline)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", where, err)
+		return nil, nil, fmt.Errorf("%s: %w", where, err)
 	}
 	starts, err := adm.ListStartOffsets(ctx, topic)
 	if err == nil {
 		err = starts.Error()
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", where, err)
+		return nil, nil, fmt.Errorf("%s: %w", where, err)
 	}
 	end, _ := ends.Lookup(topic, 0)
 	start, _ := starts.Lookup(topic, 0)
 	now := time.Now()
 	if end.Offset <= start.Offset {
-		return []WorkerStatus{}, nil
+		return []WorkerStatus{}, nil, nil
 	}
 	cl.AddConsumePartitions(map[string]map[int32]kgo.Offset{topic: {0: kgo.NewOffset().At(start.Offset)}})
 	var fold statusFold
 	for next := start.Offset; next < end.Offset; {
 		fs := cl.PollFetches(ctx)
 		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("%s: read offsets %d to %d: at %d: %w", where, start.Offset, end.Offset, next, err)
+			return nil, nil, fmt.Errorf("%s: read offsets %d to %d: at %d: %w", where, start.Offset, end.Offset, next, err)
 		}
 		var ferr error
 		fs.EachError(func(_ string, p int32, err error) {
@@ -183,21 +190,21 @@ func ReadStatus(ctx context.Context, conn kafka.Conn, pipeline string) ([]Worker
 			}
 		})
 		if ferr != nil {
-			return nil, ferr
+			return nil, nil, ferr
 		}
 		for _, r := range fs.Records() {
 			if r.Offset >= end.Offset {
 				break
 			}
 			if err := fold.add(r); err != nil {
-				return nil, fmt.Errorf("%s: %w", where, err)
+				return nil, nil, fmt.Errorf("%s: %w", where, err)
 			}
 			next = r.Offset + 1
 		}
 	}
 	ws := fold.workers()
 	markStale(ws, now)
-	return ws, nil
+	return ws, fold.advice, nil
 }
 
 // statusFold keeps the newest status of every worker, and the newest advice, from records

@@ -64,6 +64,10 @@ func TestClusterServesOneAdvice(t *testing.T) {
 			t.Errorf("worker %s's metrics lack %s", name, want)
 		}
 	}
+	status := mustRun(t, "cluster", "status", "kafka://"+f.brokers[0], "--pipeline", "ctest")
+	if !regexp.MustCompile(`(?m)^advice: \d+ workers? for 2 now, by ` + decided.Decider + ` `).MatchString(status) {
+		t.Errorf("cluster status does not show the advice of %s:\n%s", decided.Decider, status)
+	}
 	other := map[string]string{"a": "b", "b": "a"}[decided.Decider]
 	if other == "" {
 		t.Fatalf("the advice was decided by %q, not a worker of the test", decided.Decider)

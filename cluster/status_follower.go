@@ -97,6 +97,17 @@ func (f *StatusFollower) Workers() []WorkerStatus {
 	return ws
 }
 
+// Advice returns the newest advice the cluster's deciding worker published; ok is false
+// before the first.
+func (f *StatusFollower) Advice() (adv Advice, ok bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fold.advice == nil {
+		return Advice{}, false
+	}
+	return *f.fold.advice, true
+}
+
 // Views returns every worker as the dashboard shows it; give it to observe.WithCluster.
 func (f *StatusFollower) Views() []observe.WorkerView {
 	ws := f.Workers()

@@ -103,6 +103,20 @@ func (p *StatusPublisher) Publish(ctx context.Context, s WorkerStatus) error {
 	return nil
 }
 
+// PublishAdvice writes adv as the cluster's newest advice and returns once the broker has
+// it, or with ctx's error.
+func (p *StatusPublisher) PublishAdvice(ctx context.Context, adv Advice) error {
+	value, err := json.Marshal(adv)
+	if err != nil {
+		return fmt.Errorf("publish the advice of %s to %s: %w", adv.Decider, p.topic, err)
+	}
+	r := &kgo.Record{Key: []byte(adviceKey), Value: value, Headers: []kgo.RecordHeader{{Key: adviceHeader, Value: []byte("advice")}}}
+	if err := p.cl.ProduceSync(ctx, r).FirstErr(); err != nil {
+		return fmt.Errorf("publish the advice of %s to %s: %w", adv.Decider, p.topic, err)
+	}
+	return nil
+}
+
 // Leave writes a tombstone for worker, so that readers of the topic forget it: a worker
 // that stops gracefully calls it last.
 func (p *StatusPublisher) Leave(ctx context.Context, worker string) error {
@@ -124,11 +138,18 @@ func (p *StatusPublisher) Close() error {
 // StaleAfter are marked Stale, not left out. A cluster without the topic gives an error
 // matching ErrNoStatusTopic.
 func ReadStatus(ctx context.Context, conn kafka.Conn, pipeline string) ([]WorkerStatus, error) {
+	ws, _, err := ReadCluster(ctx, conn, pipeline)
+	return ws, err
+}
+
+// ReadCluster is ReadStatus that also returns the newest advice of the cluster's deciding
+// worker, nil when none was published.
+func ReadCluster(ctx context.Context, conn kafka.Conn, pipeline string) ([]WorkerStatus, *Advice, error) {
 	topic := StatusTopic(pipeline)
 	where := fmt.Sprintf("status topic %s on %s", topic, strings.Join(conn.Brokers, ","))
 	cl, err := statusClient(conn, topic)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
@@ -137,30 +158,30 @@ func ReadStatus(ctx context.Context, conn kafka.Conn, pipeline string) ([]Worker
 		err = ends.Error()
 	}
 	if errors.Is(err, kerr.UnknownTopicOrPartition) {
-		return nil, fmt.Errorf("%s: %w: no worker of pipeline %q has run there", where, ErrNoStatusTopic, pipeline)
+		return nil, nil, fmt.Errorf("%s: %w: no worker of pipeline %q has run there", where, ErrNoStatusTopic, pipeline)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", where, err)
+		return nil, nil, fmt.Errorf("%s: %w", where, err)
 	}
 	starts, err := adm.ListStartOffsets(ctx, topic)
 	if err == nil {
 		err = starts.Error()
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", where, err)
+		return nil, nil, fmt.Errorf("%s: %w", where, err)
 	}
 	end, _ := ends.Lookup(topic, 0)
 	start, _ := starts.Lookup(topic, 0)
 	now := time.Now()
 	if end.Offset <= start.Offset {
-		return []WorkerStatus{}, nil
+		return []WorkerStatus{}, nil, nil
 	}
 	cl.AddConsumePartitions(map[string]map[int32]kgo.Offset{topic: {0: kgo.NewOffset().At(start.Offset)}})
 	var fold statusFold
 	for next := start.Offset; next < end.Offset; {
 		fs := cl.PollFetches(ctx)
 		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("%s: read offsets %d to %d: at %d: %w", where, start.Offset, end.Offset, next, err)
+			return nil, nil, fmt.Errorf("%s: read offsets %d to %d: at %d: %w", where, start.Offset, end.Offset, next, err)
 		}
 		var ferr error
 		fs.EachError(func(_ string, p int32, err error) {
@@ -169,32 +190,43 @@ func ReadStatus(ctx context.Context, conn kafka.Conn, pipeline string) ([]Worker
 			}
 		})
 		if ferr != nil {
-			return nil, ferr
+			return nil, nil, ferr
 		}
 		for _, r := range fs.Records() {
 			if r.Offset >= end.Offset {
 				break
 			}
 			if err := fold.add(r); err != nil {
-				return nil, fmt.Errorf("%s: %w", where, err)
+				return nil, nil, fmt.Errorf("%s: %w", where, err)
 			}
 			next = r.Offset + 1
 		}
 	}
 	ws := fold.workers()
 	markStale(ws, now)
-	return ws, nil
+	return ws, fold.advice, nil
 }
 
-// statusFold keeps the newest status of every worker from records read in order.
+// statusFold keeps the newest status of every worker, and the newest advice, from records
+// read in order.
 type statusFold struct {
 	byWorker map[string]WorkerStatus
+	advice   *Advice
 }
 
-// add takes the record r of the status topic: a worker's status, or its tombstone.
+// add takes the record r of the status topic: a worker's status, its tombstone, or the
+// cluster's advice.
 func (f *statusFold) add(r *kgo.Record) error {
 	if f.byWorker == nil {
 		f.byWorker = map[string]WorkerStatus{}
+	}
+	if isAdvice(r) {
+		var adv Advice
+		if err := json.Unmarshal(r.Value, &adv); err != nil {
+			return fmt.Errorf("partition %d offset %d: advice: %w", r.Partition, r.Offset, err)
+		}
+		f.advice = &adv
+		return nil
 	}
 	worker := string(r.Key)
 	if r.Value == nil {
@@ -208,6 +240,16 @@ func (f *statusFold) add(r *kgo.Record) error {
 	s.Worker = worker
 	f.byWorker[worker] = s
 	return nil
+}
+
+// isAdvice tells whether r holds the cluster's advice rather than a worker's status.
+func isAdvice(r *kgo.Record) bool {
+	for _, h := range r.Headers {
+		if h.Key == adviceHeader {
+			return string(h.Value) == "advice"
+		}
+	}
+	return false
 }
 
 // workers returns the statuses kept, sorted by worker id.

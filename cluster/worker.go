@@ -81,6 +81,12 @@ func Run(ctx context.Context, opts Options) error {
 	return w.run(ctx)
 }
 
+// DefaultWorker is the id of a worker not given one: HOST-PID.
+func DefaultWorker() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s-%d", host, os.Getpid())
+}
+
 // worker is one process of a cluster.
 type worker struct {
 	opts   Options
@@ -109,8 +115,7 @@ func newWorker(opts Options) (*worker, error) {
 		opts.Group = opts.Layout.Pipeline
 	}
 	if opts.Worker == "" {
-		host, _ := os.Hostname()
-		opts.Worker = fmt.Sprintf("%s-%d", host, os.Getpid())
+		opts.Worker = DefaultWorker()
 	}
 	if opts.Interval <= 0 {
 		opts.Interval = time.Second

@@ -26,7 +26,7 @@ The --kafka-* flags say how to reach a cluster that asks for TLS or SASL.`,
 		Args: cobra.NoArgs,
 	}
 	conn.register(cmd)
-	cmd.AddCommand(newClusterStatusCmd(&conn))
+	cmd.AddCommand(newClusterStatusCmd(&conn), newClusterUpCmd(&conn))
 	return cmd
 }
 

@@ -37,7 +37,8 @@ and prints one line per worker:
   PAUSE       how long its last rebalance stopped it, and how many it has been through
   WAITING     what it waits for, if anything (its broker, the object store)
 
-then a total. Without --pipeline it prints every pipeline with a status topic on the
+then a total, and the cluster's scaling advice: the workers it asks for, which worker made it
+and why. Without --pipeline it prints every pipeline with a status topic on the
 cluster. With --json it prints the statuses as the workers published them.`,
 		Example: `  millrace cluster status kafka://localhost:9092
   millrace cluster status kafka://localhost:9092 --pipeline card-velocity --json | jq '.[].workers[].owned'`,
@@ -60,14 +61,14 @@ cluster. With --json it prints the statuses as the workers published them.`,
 			}
 			var all []pipelineStatus
 			for _, p := range pipelines {
-				ws, err := cluster.ReadStatus(ctx, c, p)
+				ws, adv, err := cluster.ReadCluster(ctx, c, p)
 				if err != nil {
 					if errors.Is(err, cluster.ErrNoStatusTopic) {
 						return fmt.Errorf("%w (give --pipeline the name of a pipeline run there, or leave it out to list them)", err)
 					}
 					return err
 				}
-				all = append(all, pipelineStatus{Pipeline: p, Workers: ws})
+				all = append(all, pipelineStatus{Pipeline: p, Workers: ws, Advice: adv})
 			}
 			if asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())
@@ -96,6 +97,8 @@ cluster. With --json it prints the statuses as the workers published them.`,
 type pipelineStatus struct {
 	Pipeline string                 `json:"pipeline"`
 	Workers  []cluster.WorkerStatus `json:"workers"`
+	// Advice is the cluster's newest scaling advice, when its deciding worker made one.
+	Advice *cluster.Advice `json:"advice,omitempty"`
 }
 
 // writeClusterStatus prints the workers of one pipeline, one line each, and a total, with
@@ -149,8 +152,14 @@ func writeClusterStatus(w io.Writer, ps pipelineStatus, now time.Time) error {
 	if groups > 0 {
 		total += ", " + plural(groups, "key group")
 	}
-	_, err := fmt.Fprintf(w, "%s, lag %s records\n", total, humanInt(lag))
-	return err
+	if _, err := fmt.Fprintf(w, "%s, lag %s records\n", total, humanInt(lag)); err != nil {
+		return err
+	}
+	if a := ps.Advice; a != nil {
+		_, err := fmt.Fprintf(w, "advice: %s for %d now, by %s %s ago: %s\n", plural(a.DesiredWorkers, "worker"), a.Workers, a.Decider, age(now.Sub(a.At)), a.Reason)
+		return err
+	}
+	return nil
 }
 
 // age writes a duration briefly: 350ms, 4.2s, 3m10s, 2h5m.

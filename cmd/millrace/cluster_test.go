@@ -319,7 +319,7 @@ type workerProc struct {
 	done   chan error
 }
 
-func (f *clusterFixture) startWorker(t *testing.T, name string) *workerProc {
+func (f *clusterFixture) startWorker(t *testing.T, name string, extra ...string) *workerProc {
 	t.Helper()
 	state := f.state
 	if state == "" {
@@ -327,7 +327,7 @@ func (f *clusterFixture) startWorker(t *testing.T, name string) *workerProc {
 	}
 	args := []string{"run", f.spec, "--cluster", "kafka://" + f.brokers[0], "--state", state,
 		"--worker-id", name, "--listen", "", "--checkpoint-interval", "100ms"}
-	cmd := exec.Command(os.Args[0], append(args, f.workerArgs...)...)
+	cmd := exec.Command(os.Args[0], slices.Concat(args, f.workerArgs, extra)...)
 	cmd.Env = append(os.Environ(), runMainEnv+"=1")
 	w := &workerProc{name: name, cmd: cmd, stderr: &strings.Builder{}, done: make(chan error, 1)}
 	cmd.Stderr = w.stderr
@@ -451,7 +451,7 @@ func (f *clusterFixture) check(t *testing.T) {
 
 // clusterPart is the name of a part file a worker of the cluster published: the worker,
 // its run, the subtask and the file's number.
-var clusterPart = regexp.MustCompile(`^part-[a-z]-[0-9a-f]{8}-[0-9]{3}-[0-9]{5}\.(parquet|jsonl)$`)
+var clusterPart = regexp.MustCompile(`^part-[a-z][a-z0-9]*-[0-9a-f]{8}-[0-9]{3}-[0-9]{5}\.(parquet|jsonl)$`)
 
 // checkFiles compares the rows of the cluster's file sinks, read back, with the single
 // process's: the large rows partition directory by partition directory, the windows with
@@ -489,7 +489,7 @@ func (f *clusterFixture) checkFiles(t *testing.T) {
 			case !d.IsDir() && !clusterPart.MatchString(d.Name()):
 				t.Errorf("%s is not a part file of a worker of the cluster", p)
 			case !d.IsDir():
-				files[d.Name()[len("part-"):len("part-a")]]++
+				files[strings.Split(d.Name(), "-")[1]]++
 			}
 			return nil
 		})

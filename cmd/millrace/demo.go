@@ -29,6 +29,7 @@ func newDemoCmd() *cobra.Command {
 		listen      listenFlags
 		auto        autoscaleFlags
 		mem         memoryBudgetFlag
+		onCluster   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -50,14 +51,26 @@ the evening. The scaling advisor measures what one subtask per step carries, for
 input and changes the parallelism ahead of the load (between --min-parallelism and
 --max-parallelism; --autoscale=false only advises). The dashboard shows each decision and
 why. With --speed 60 a day passes in 24 minutes; above --speed 15 the default --rate shrinks
-to 20000/speed, so that the load fits a laptop's cores.`,
+to 20000/speed, so that the load fits a laptop's cores.
+
+With --cluster the demo runs across processes: it starts a development broker (an in-memory
+Kafka inside the demo's process, not for production), feeds the generated transactions to
+its topic tx, and runs the pipeline (per card per minute, and large amounts) on worker
+processes as millrace cluster up does, starting and stopping them as the cluster's advice
+says, between --min-parallelism and --max-parallelism workers (--autoscale=false keeps
+--min-parallelism workers and only advises). Worker w1 serves the dashboard
+on --listen, w2 on the next port, and so on; any of them shows the whole cluster.`,
 		Example: `  millrace demo
   millrace demo --speed 60          # a day in 24 minutes: watch the scaling on the dashboard
-  millrace demo --speed 60 --duration 2m --autoscale=false`,
+  millrace demo --speed 60 --duration 2m --autoscale=false
+  millrace demo --cluster --speed 120 # workers added before the nightly surge`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !cmd.Flags().Changed("rate") && speed > 15 {
 				rate = 20000 / speed
+			}
+			if onCluster {
+				return runDemoCluster(cmd, dir, rate, speed, seed, duration, auto, &listen)
 			}
 			text, err := examples.Specs.ReadFile("demo.yaml")
 			if err != nil {
@@ -143,6 +156,7 @@ look at it:
 	cmd.Flags().Int64Var(&seed, "seed", 1, "random seed of the generator")
 	cmd.Flags().DurationVar(&duration, "duration", 0, "stop after this long (default: until Ctrl-C)")
 	cmd.Flags().IntVarP(&parallelism, "parallelism", "p", 1, "subtasks per parallel step to start with")
+	cmd.Flags().BoolVar(&onCluster, "cluster", false, "run the demo on worker processes sharing a development Kafka broker inside this process, as many as the cluster's advice asks for (within --min-parallelism and --max-parallelism); see millrace cluster up")
 	listen.add(cmd)
 	auto.add(cmd, true)
 	mem.add(cmd)

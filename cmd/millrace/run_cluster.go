@@ -23,6 +23,7 @@ type clusterFlags struct {
 	group   string
 	state   string
 	worker  string
+	advice  adviceFlags
 	// conn says how to reach brokers that ask for TLS or SASL, as cluster status does.
 	conn kafkaConnFlags
 }
@@ -32,6 +33,7 @@ func (c *clusterFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&c.group, "group", "", "the cluster's consumer group (default: the pipeline's name)")
 	cmd.Flags().StringVar(&c.state, "state", "file://millrace-state", "where a cluster keeps the state of its key groups: file://DIR or s3://BUCKET/PREFIX (endpoint from AWS_ENDPOINT_URL, credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)")
 	cmd.Flags().StringVar(&c.worker, "worker-id", "", "this worker's name, unique in the cluster; a worker restarted under its old name fences the old one (default HOST-PID)")
+	c.advice.add(cmd)
 	c.conn.register(cmd)
 }
 
@@ -87,9 +89,17 @@ func runCluster(cmd *cobra.Command, path string, cf *clusterFlags, lf *listenFla
 		return err
 	}
 	defer func() { _ = follower.Close() }() // its errors were logged as they came
+	if cf.worker == "" {
+		cf.worker = cluster.DefaultWorker()
+	}
+	advising, err := startAdvising(ctx, cf.advice, cf.worker, p, layout, store, conn, follower, log)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = advising.Close() }() // its errors were logged as they came
 	rebalances := observe.NewRebalances()
 	mon, _, stopWatching, err := watchRun(cmd, lf, p, advisorConfig(1, 1, autoscaleFlags{}),
-		observe.WithCluster(observe.Cluster{Workers: follower.Views, Rebalances: rebalances}))
+		observe.WithCluster(observe.Cluster{Workers: follower.Views, Rebalances: rebalances}), observe.WithAdvice(advising))
 	if err != nil {
 		return err
 	}
@@ -103,6 +113,7 @@ func runCluster(cmd *cobra.Command, path string, cf *clusterFlags, lf *listenFla
 		Worker: cf.worker, Store: store, Interval: interval, Engine: eopts, Log: log,
 		Rebalanced: func(pause time.Duration, owned map[string][]int32) {
 			rebalances.Observe(pause)
+			advising.Assigned(owned)
 			log.Info("running", "pause", pause.Round(time.Millisecond), "owned", cluster.CompactOwned(cluster.OwnedFrom(layout.Pipeline, owned, nil)))
 		}}
 	run, cancel := context.WithCancel(context.WithoutCancel(ctx))

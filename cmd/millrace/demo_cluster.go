@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"millrace/cluster"
+	"millrace/fleet"
+	"millrace/format"
+	"millrace/gen"
+	"millrace/kafka"
+)
+
+// demoClusterSpec is the demo's pipeline for a cluster: the transactions come from the
+// development broker's topic tx, which the demo's generator feeds.
+const demoClusterSpec = `# The demo across worker processes (millrace demo --cluster): the demo's transactions
+# come from the topic tx of a development broker that the demo feeds.
+name: demo-cluster
+sources:
+  tx:
+    kind: kafka
+    brokers: "${MILLRACE_DEMO_BROKERS}"
+    topic: tx
+    start: earliest
+    schema: transaction
+    event_time: ts
+    watermark: 2s
+    checks:
+      - amount > 0
+views:
+  velocity:                      # spend and count per card per minute
+    from: tx
+    group_by: [card_id]
+    window: {tumble: 1m}
+    select:
+      tx_count: count(*)
+      spend: sum(amount)
+    having: tx_count >= 3
+  large:                         # large-amount alerts
+    from: tx
+    where: amount >= 1000
+    select: {tx_id: tx_id, ts: ts, card_id: card_id, merchant_id: merchant_id, amount: amount, country: country, channel: channel}
+sinks:
+  velocity: {from: velocity, kind: parquet, path: "${MILLRACE_DEMO_DIR}/velocity", partition_by: [date(window_end)]}
+  alerts:   {from: large, kind: jsonl, path: "${MILLRACE_DEMO_DIR}/alerts"}
+  dead:     {from: tx.dead_letters, kind: jsonl, path: "${MILLRACE_DEMO_DIR}/dead_letters"}
+  late:     {from: tx.late, kind: jsonl, path: "${MILLRACE_DEMO_DIR}/late"}
+`
+
+// demoPartitions is the partitions of the demo's input topic: as many workers as that can
+// share it.
+const demoPartitions = 4
+
+// demoCluster runs the demo on a development broker inside this process, with worker
+// processes started and stopped as the cluster's advice says, within the bounds of
+// auto, until stop is closed.
+func demoCluster(cmd *cobra.Command, dir string, cfg gen.Config, auto autoscaleFlags, lf *listenFlags, stop <-chan struct{}) error {
+	ctx := cmd.Context()
+	out := cmd.OutOrStdout()
+	if auto.min < 1 || auto.max < auto.min || auto.max > demoPartitions {
+		return usagef("--min-parallelism %d --max-parallelism %d: with --cluster they bound the workers: want 1 <= min <= max <= %d", auto.min, auto.max, demoPartitions)
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(abs, ".cluster"), 0o755); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	specPath := filepath.Join(abs, ".cluster", "demo-cluster.yaml")
+	if err := os.WriteFile(specPath, []byte(demoClusterSpec), 0o644); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	broker, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(demoPartitions, "tx"))
+	if err != nil {
+		return fmt.Errorf("demo: start the development broker: %w", err)
+	}
+	defer broker.Close()
+	conn := kafka.Conn{Brokers: broker.ListenAddrs()}
+	addr := "kafka://" + strings.Join(conn.Brokers, ",")
+	fmt.Fprintf(out, "demo: development broker at %s: an in-memory Kafka in this process, for trying things, not for production\n", addr)
+	feeding, stopFeeding := context.WithCancel(context.WithoutCancel(ctx))
+	fed := make(chan error, 1)
+	go func() { fed <- feed(feeding, conn, cfg) }()
+	defer func() {
+		stopFeeding()
+		if err := <-fed; err != nil && !errors.Is(err, context.Canceled) {
+			fmt.Fprintf(cmd.ErrOrStderr(), "millrace: demo: feeding the topic: %v\n", err)
+		}
+	}()
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("demo: find this program to start its workers: %w", err)
+	}
+	listenBase := lf.addr
+	if _, err := listenFor(listenBase, auto.max-1); err != nil {
+		return err
+	}
+	env := append(os.Environ(), "MILLRACE_DEMO_BROKERS="+strings.Join(conn.Brokers, ","), "MILLRACE_DEMO_DIR="+abs)
+	workers := fleet.New(fleet.Options{Path: exe, Env: env, Output: cmd.ErrOrStderr(), Args: func(worker string, slot int) []string {
+		listen, _ := listenFor(listenBase, slot) // checked above for every slot up to the most workers
+		return []string{"run", specPath, "--cluster", addr, "--state", "file://" + filepath.Join(abs, ".cluster", "state"),
+			"--worker-id", worker, "--listen", listen, "--checkpoint-interval", "1s",
+			"--advice-speed", strconv.FormatFloat(cfg.Speed, 'g', -1, 64)}
+	}})
+	follower, err := cluster.FollowStatus(ctx, conn, "demo-cluster", nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = follower.Close() }() // its errors were logged as they came
+	lim := fleet.Limits{Min: auto.min, Max: auto.max, Cooldown: max(time.Duration(float64(10*time.Minute)/cfg.Speed), 10*time.Second)}
+	if auto.on {
+		fmt.Fprintf(out, "      workers between %d and %d as the cluster's advice says; each worker's lines start with its id,\n", lim.Min, lim.Max)
+	} else {
+		lim.Max = lim.Min
+		fmt.Fprintf(out, "      %d workers (--autoscale=false: the dashboard only advises); each worker's lines start with its id,\n", lim.Min)
+	}
+	fmt.Fprintf(out, "      w1's dashboard shows the whole cluster; results under %s/; Ctrl-C stops\n", dir)
+	return upLoop(ctx, stop, out, workers, follower, lim)
+}
+
+// feed produces the paced transactions of cfg to the topic tx until ctx ends.
+func feed(ctx context.Context, conn kafka.Conn, cfg gen.Config) error {
+	w, err := kafka.NewLineWriter(ctx, conn, "tx", "card_id")
+	if err != nil {
+		return err
+	}
+	_, err = gen.Write(ctx, cfg, w, format.JSONL, format.WriteOptions{}, nil)
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// demoGenConfig is the generator of the demo's spec for the cluster's topic.
+func demoGenConfig(rate, speed float64, seed int64) (gen.Config, error) {
+	c := gen.DefaultConfig()
+	c.Rate, c.Speed, c.Seed = rate, speed, seed
+	c.Rows, c.Duration = 0, 0
+	c.Disorder, c.LateRate, c.DupRate = time.Second, 0.0005, 0.001
+	surges, err := gen.ParseSurges("daily 03:00x10/30m", 30*time.Minute)
+	if err != nil {
+		return c, err
+	}
+	c.Surges = surges
+	if err := c.Validate(); err != nil {
+		return c, usageError{err}
+	}
+	return c, nil
+}
+
+// runDemoCluster runs `demo --cluster` until Ctrl-C or duration.
+func runDemoCluster(cmd *cobra.Command, dir string, rate, speed float64, seed int64, duration time.Duration, auto autoscaleFlags, lf *listenFlags) error {
+	cfg, err := demoGenConfig(rate, speed, seed)
+	if err != nil {
+		return err
+	}
+	stop, release := stopAfter(cmd.Context(), duration)
+	defer release()
+	fmt.Fprintf(cmd.OutOrStdout(), "demo: %s transactions/s on average, %gx real time, across worker processes\n", humanRate(rate), speed)
+	return demoCluster(cmd, dir, cfg, auto, lf, stop)
+}

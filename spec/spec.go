@@ -51,7 +51,8 @@
 //	                     window view; not with group_by, having or aggregates),
 //	                     join: {table: SOURCE, on: col | [col, ...], type: left | inner}
 //	                     | {stream: STREAM, on: ..., within: [D, D] (right time minus the
-//	                     input's, inclusive; may be negative), type: inner | left | right | full}
+//	                     input's, inclusive; may be negative), type: inner | left | right | full},
+//	                     dedup: {key: col | [col, ...], within: D, keep: first | last}
 //	sinks.NAME           from (required, one stream), kind: parquet | jsonl | csv | stdout | kafka
 //	                     | nats, path (file kinds; a directory of part files in a cluster),
 //	                     partition_by, compression, format (stdout, nats: jsonl | csv),
@@ -349,6 +350,8 @@ type View struct {
 	// Join looks every input row up in a table source, or joins the input with another
 	// stream in an interval of event time; nil means no join.
 	Join *Join
+	// Dedup drops rows that repeat a key within an interval of event time; nil means none.
+	Dedup *Dedup
 	// OnError says what a row whose expression fails at run time does: by default it goes
 	// to the view's errors side stream (VIEW.errors) and the run goes on; OnErrorFail fails
 	// the run.

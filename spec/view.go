@@ -91,6 +91,9 @@ var viewFields = map[string]field[View]{
 	"join": {set: func(d *decoder, v *View, n *yaml.Node, p string) {
 		v.Join = d.join(n, p)
 	}},
+	"dedup": {set: func(d *decoder, v *View, n *yaml.Node, p string) {
+		v.Dedup = d.dedup(n, p)
+	}},
 	"on_error": {set: func(d *decoder, v *View, n *yaml.Node, p string) {
 		v.OnError = d.onError(n, p)
 	}},

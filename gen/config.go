@@ -56,6 +56,10 @@ type Config struct {
 	// DupRate is the fraction of rows delivered a second time, identical, shortly after the
 	// first copy and within the Disorder bound.
 	DupRate float64
+	// ScenarioColumn adds a column fraud_scenario to every batch (see Schema): the name of
+	// the fraud Scenario a row belongs to, null for normal traffic. It changes no other column
+	// and no row.
+	ScenarioColumn bool
 	// CorruptRate is the fraction of records Write mangles so that a decoder must refuse
 	// them. Only text formats (jsonl, csv) can carry corrupt records.
 	CorruptRate float64

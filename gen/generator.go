@@ -245,6 +245,9 @@ func (g *Generator) Skip(n int64) int64 {
 func (g *Generator) emit(mem memory.Allocator, n int) arrow.RecordBatch {
 	rows := g.pending[:n]
 	rec := g.world.build(mem, rows)
+	if g.cfg.ScenarioColumn {
+		rec = withScenario(mem, rec, rows)
+	}
 	g.count(rows)
 	rest := copy(g.pending, g.pending[n:])
 	g.pending = g.pending[:rest]

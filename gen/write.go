@@ -11,7 +11,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"millrace/format"
-	"millrace/schema"
 )
 
 // writeBatchRows is the batch size Write generates with.
@@ -38,13 +37,13 @@ func Write(ctx context.Context, cfg Config, w io.Writer, kind format.Kind, opts 
 	var out batchWriter
 	switch kind {
 	case format.Parquet:
-		pw, err := format.NewParquetWriter(w, schema.Transaction(), opts)
+		pw, err := format.NewParquetWriter(w, Schema(cfg), opts)
 		if err != nil {
 			return Stats{}, fmt.Errorf("gen: write parquet: %w", err)
 		}
 		out = &parquetOut{w: pw}
 	case format.JSONL, format.CSV:
-		enc, err := format.NewRowEncoder(kind, schema.Transaction())
+		enc, err := format.NewRowEncoder(kind, Schema(cfg))
 		if err != nil {
 			return Stats{}, fmt.Errorf("gen: write %s: %w", kind, err)
 		}

@@ -297,3 +297,13 @@ func mergeSpans(ss []span, gap int64) []span {
 	}
 	return out
 }
+
+// Rows returns the number of rows of the Parquet object key, size bytes long, from its
+// footer alone.
+func Rows(ctx context.Context, store objstore.Store, key string, size int64) (int64, error) {
+	f, err := readFooter(ctx, store, key, size)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", key, err)
+	}
+	return f.md.NumRows, nil
+}

@@ -23,7 +23,9 @@
 // backoff (Options.Retry), and reads its endpoint from Options or the environment and
 // its credentials from the environment only (see Options), never printing them. Its
 // Create is a conditional PUT (If-None-Match: *): the guarantee is as strong as the
-// server's, which Amazon S3 and MinIO honour.
+// server's, which Amazon S3 and MinIO honour. An S3 store also takes multipart uploads
+// (Uploads): an object sent in parts appears, whole and at once, only when its upload
+// completes, which is how a file sink in S3 publishes a checkpoint's files at its commit.
 //
 // Every error names the store, the operation and the key:
 //

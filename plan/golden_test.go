@@ -23,6 +23,7 @@ func TestExamplePlansMatchGolden(t *testing.T) {
 	tx := writeTx(t, dir, gen.Config{Seed: 1, Rows: 100, Rate: 100, Accounts: 10, Merchants: 10})
 	vars := examplestest.Brokers(t)
 	vars["TX_PATH"], vars["HISTORY_PATH"] = tx, tx
+	vars["FRAUD_DIR"] = "../examples" // the fraud examples' model and rules
 	env := func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
 	examples, _ := filepath.Glob("../examples/*.yaml")
 	nexmark, _ := filepath.Glob("../examples/nexmark/*.yaml")

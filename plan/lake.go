@@ -5,13 +5,14 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"millrace/expr"
 	"millrace/format"
 	"millrace/lake"
-	"millrace/objstore"
+	"millrace/source"
 	"millrace/spec"
 )
 
@@ -27,8 +28,7 @@ func (b *builder) lakeSource(ctx context.Context, src *spec.Source, s *arrow.Sch
 		parts[i] = full.Field(full.FieldIndices(c.Name)[0])
 	}
 	filter, wheres := lakeFilter(b.spec, src.Name)
-	storeOpts := objstore.DefaultOptions()
-	storeOpts.Endpoint, storeOpts.Region, storeOpts.PathStyle = src.Lake.Endpoint, src.Lake.Region, src.Lake.PathStyle
+	storeOpts := s3Options(src.Lake.S3)
 	l, err := lake.OpenURL(ctx, src.Path, storeOpts, lake.Options{
 		Schema:       s,
 		Partitioning: parts,
@@ -169,7 +169,7 @@ func lakeColumns(sp *spec.Spec, src *spec.Source, s *arrow.Schema) *arrow.Schema
 	exprs(src.Checks...)
 	for _, v := range views {
 		grouped := v.Window != nil || len(v.GroupBy) > 0
-		if len(v.From) > 1 || (len(v.Select) == 0 && !grouped) {
+		if len(v.From) > 1 || (len(v.Select) == 0 && !grouped) || v.Over != nil {
 			return s
 		}
 		exprs(v.Where, v.Having, v.Qualify)
@@ -193,4 +193,41 @@ func lakeColumns(sp *spec.Spec, src *spec.Source, s *arrow.Schema) *arrow.Schema
 		fields = s.Fields()[:1] // rows are counted, and a batch has a column
 	}
 	return arrow.NewSchema(fields, nil)
+}
+
+// thenSource makes the history of the lake source lakeSrc, read by history, go on with its
+// live source (then:), which starts where no checkpoint says at switch_at less the lake's
+// watermark, so that the live rows that come a little out of order are there too.
+func (b *builder) thenSource(ctx context.Context, lakeSrc *spec.Source, history *lake.Source) (*source.Then, string, error) {
+	live := *b.spec.Source(lakeSrc.Lake.Then)
+	at := lakeSrc.Lake.SwitchAt
+	start := at.Add(-lakeSrc.Watermark).UTC().Format(time.RFC3339Nano)
+	s, err := live.ArrowSchema()
+	if err != nil {
+		return nil, "", b.spec.Errorf("sources."+live.Name, "%v", err)
+	}
+	var impl source.Source
+	var what string
+	switch live.Kind {
+	case spec.SourceKafka:
+		live.Kafka.Start = start
+		ks, err := b.kafkaSource(ctx, &live, s)
+		if err != nil {
+			return nil, "", err
+		}
+		impl, what = ks, fmt.Sprintf("read %s from Kafka topics %s, from %s where no checkpoint says, offsets committed to group %s",
+			live.Format, ks.Describe(), start, ks.Group())
+	case spec.SourceNATS:
+		live.NATS.Start = start
+		ns, does, err := natsSource(b.spec.Name, &live, s)
+		if err != nil {
+			return nil, "", b.spec.Errorf("sources."+live.Name, "%v", err)
+		}
+		impl, what = ns, does
+	}
+	t, err := source.NewThen(history, impl, lakeSrc.EventTime, at)
+	if err != nil {
+		return nil, "", b.spec.Errorf("sources."+lakeSrc.Name+".then", "%v", err)
+	}
+	return t, fmt.Sprintf("the rows before %s, then those of %s at or after it: %s", at.UTC().Format(time.RFC3339Nano), live.Name, what), nil
 }

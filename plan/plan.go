@@ -12,6 +12,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"millrace/reload"
 	"os"
 	"runtime"
 	"slices"
@@ -73,6 +74,8 @@ type Plan struct {
 	Warnings []string
 	// Outputs say what each sink writes, in the spec's order.
 	Outputs []Output
+	// Reloads report on the files views reload while the pipeline runs (rules, models).
+	Reloads []*reload.Status
 
 	// steps indexes Steps by name in a plan from Build; nil in a Plan built by hand.
 	steps map[string]*Step
@@ -205,8 +208,8 @@ func BuildContext(ctx context.Context, s *spec.Spec, opts Options) (*Plan, error
 	b := &builder{ctx: ctx, spec: s, opts: opts, plan: &Plan{Spec: s, Graph: &engine.Graph{KeyGroups: opts.KeyGroups}, Warnings: Warnings(s)},
 		streams: map[string]stream{}, steps: map[*engine.Node]*Step{}, timeCols: map[string]string{}}
 	for _, src := range s.Sources {
-		if src.Table {
-			continue
+		if src.Table || src.LiveOf != "" {
+			continue // read by a join, or after a lake's history
 		}
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("plan: %w", err)

@@ -2,10 +2,14 @@ package plan
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 
 	"millrace/engine"
 	"millrace/expr"
 	"millrace/format"
+	"millrace/objstore"
 	"millrace/op"
 	"millrace/redact"
 	"millrace/sink"
@@ -58,6 +62,11 @@ func (b *builder) sink(k *spec.Sink) error {
 		}
 		opts.PartitionBy = append(opts.PartitionBy, sink.Partitioner{Name: partitionName(e, i), Eval: e.Eval})
 	}
+	if strings.HasPrefix(k.Path, "s3://") {
+		if err := b.s3Sink(k, &opts); err != nil {
+			return err
+		}
+	}
 	newFile, err := sink.NewFileFactory(from.schema, opts)
 	if err != nil {
 		return b.spec.Errorf(path, "%v", err)
@@ -78,6 +87,26 @@ func (b *builder) sink(k *spec.Sink) error {
 	b.plan.Outputs = append(b.plan.Outputs, Output{Sink: k.Name, Node: name, Kind: string(k.Kind), File: &opts, Schema: from.schema})
 	b.connect(from, n, 0, follow(from, p))
 	return nil
+}
+
+// s3Sink points the options of a file sink whose path is s3://bucket/prefix/ at the
+// store: its part files are written under a local spool directory, uploaded by the
+// checkpoint that pre-commits them and published when it commits.
+func (b *builder) s3Sink(k *spec.Sink, opts *sink.FileOptions) error {
+	store, err := objstore.Open(b.ctx, k.Path, s3Options(k.S3))
+	if err != nil {
+		return b.spec.Errorf("sinks."+k.Name+".path", "%v", err)
+	}
+	opts.Store, opts.Dir = store, true
+	opts.Spool = filepath.Join(os.TempDir(), "millrace-spool", b.spec.Name, k.Name)
+	return nil
+}
+
+// s3Options are the options of the store a spec's S3 settings reach.
+func s3Options(s spec.S3) objstore.Options {
+	opts := objstore.DefaultOptions()
+	opts.Endpoint, opts.Region, opts.PathStyle = s.Endpoint, s.Region, s.PathStyle
+	return opts
 }
 
 // partitionName names a partition directory key after its expression: the column, or the

@@ -30,7 +30,7 @@ func (b *builder) source(ctx context.Context, src *spec.Source) error {
 	if err != nil {
 		return b.spec.Errorf("sources."+src.Name, "%v", err)
 	}
-	if src.Kind == spec.SourceLake {
+	if src.Kind == spec.SourceLake && src.Lake.Then == "" {
 		s = lakeColumns(b.spec, src, s) // only the columns used are decoded
 	}
 	var checks []engine.Check
@@ -74,12 +74,21 @@ func (b *builder) source(ctx context.Context, src *spec.Source) error {
 		}
 		impl, does = l, what
 		p = max(1, min(p, l.Partitions()))
+		if src.Lake.Then != "" {
+			t, what, err := b.thenSource(ctx, src, l)
+			if err != nil {
+				return err
+			}
+			impl, does = t, does+"; "+what
+			p = min(b.opts.Parallelism, t.Partitions())
+		}
 	case spec.SourceGenerator:
 		g := src.Generator
 		cfg := gen.DefaultConfig()
 		cfg.Rate, cfg.Rows, cfg.Duration, cfg.Seed, cfg.Speed = g.Rate, g.Rows, g.Duration, g.Seed, g.Speed
 		cfg.FraudRate, cfg.Disorder, cfg.DupRate, cfg.LateRate, cfg.CorruptRate = g.FraudRate, g.Disorder, g.DupRate, g.LateRate, g.CorruptRate
 		cfg.Surges, cfg.Partitions = g.Surges, g.Partitions
+		cfg.ScenarioColumn = src.Schema == "transaction_scenario"
 		if cfg.Partitions == 0 {
 			cfg.Partitions = b.opts.Partitions
 		}

@@ -56,10 +56,16 @@ func (b *builder) planView(v *spec.View) error {
 		does = append(does, fmt.Sprintf("%s join %s on %s", v.Join.Type, v.Join.Table, strings.Join(v.Join.On, ", ")))
 		in = joined
 	}
+	grouped := v.Window != nil || len(v.GroupBy) > 0 || hasAggregates(v)
+	if err := b.perRow(v, grouped); err != nil {
+		return err
+	}
 	if !v.Qualify.IsZero() {
 		return b.qualify(v, inputs, in, first, does)
 	}
-	grouped := v.Window != nil || len(v.GroupBy) > 0 || hasAggregates(v)
+	if v.Over != nil {
+		return b.over(v, inputs, in, first, does)
+	}
 	if err := checkSelectNames(v, in, grouped); err != nil {
 		return err
 	}
@@ -71,6 +77,11 @@ func (b *builder) planView(v *spec.View) error {
 		return err
 	}
 	ops := append(first, func() (op.Operator, error) { return m(), nil })
+	scoring, out, sdoes, err := b.scoring(v, out)
+	if err != nil {
+		return err
+	}
+	ops, mdoes = append(ops, scoring...), append(mdoes, sdoes...)
 	n := &engine.Node{Name: v.Name, Parallelism: b.opts.Parallelism, Operator: chain(ops)}
 	b.addNode(n, KindView, out, append(does, mdoes...)...)
 	for i, s := range inputs {

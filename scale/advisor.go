@@ -30,6 +30,17 @@ type AdvisorConfig struct {
 	// rescaling) rather than leaving it to a scheduler.
 	Acts   bool
 	Policy Policy
+	// Model is the forecasting model of a predictive policy; Auto (the zero value) picks
+	// one each day by backtesting them on the pipeline's own history (see Foresight).
+	Model Model
+	// Calendar is what the profile+calendar model knows of paydays and holidays; with
+	// neither set it is DefaultCalendar. It applies when the season is 24h.
+	Calendar Calendar
+	// BacktestDays is how many days back Auto compares the models (default
+	// DefaultBacktestDays). Startup (default 2m) and SLOLag (default 30s) are the worker
+	// start-up and the lag SLO its backtests count with.
+	BacktestDays    int
+	Startup, SLOLag time.Duration
 }
 
 // Advice is what an Advisor says after an observation: the input rate, its forecast, the
@@ -53,7 +64,9 @@ type Advice struct {
 	Workers        int    `json:"workers"`
 	DesiredWorkers int    `json:"desired_workers"`
 	// Acts says the run acts on the advice itself; otherwise it is for a scheduler.
-	Acts      bool       `json:"acts"`
+	Acts bool `json:"acts"`
+	// Model is the forecasting model the advice was made with (see Foresight).
+	Model     string     `json:"model"`
 	Reason    string     `json:"reason"`
 	Decisions []Decision `json:"decisions"`
 	// Steps is each measured step's part: the parallelism it needs for the desired workers.
@@ -77,12 +90,13 @@ const keptDecisions = 50
 
 // Advisor turns the figures of a running pipeline into scaling advice for an external
 // scheduler: every Step it measures capacity over a sliding window, feeds the input rate to
-// a Holt-Winters forecaster and asks the policy how many workers the pipeline needs.
+// its Foresight (Holt-Winters, the load profile and the calendar, picked by backtest) and
+// asks the policy how many workers the pipeline needs.
 type Advisor struct {
 	mu        sync.Mutex // Observe and the state's encoding may run on different goroutines
 	cfg       AdvisorConfig
 	window    *Window
-	forecast  *HoltWinters
+	foresight *Foresight
 	decisions []Decision
 	sources   map[string]bool
 	observed  int           // observations fed to the forecaster
@@ -111,11 +125,20 @@ func NewAdvisor(cfg AdvisorConfig) (*Advisor, error) {
 	if err := cfg.Policy.Limits.Validate(); err != nil {
 		return nil, err
 	}
-	hw, err := NewHoltWinters(HoltWintersConfig{Step: cfg.Step, Season: cfg.Season, ErrorMemory: cfg.ErrorMemory})
+	if cfg.Calendar.Paydays == nil && cfg.Calendar.Holidays == nil {
+		cfg.Calendar = DefaultCalendar()
+	}
+	if cfg.Startup <= 0 {
+		cfg.Startup = 2 * time.Minute
+	}
+	if cfg.SLOLag <= 0 {
+		cfg.SLOLag = 30 * time.Second
+	}
+	fs, err := newAdvisorForesight(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("scale advisor: %w", err)
 	}
-	a := &Advisor{cfg: cfg, window: NewWindow(cfg.Window), forecast: hw, sources: map[string]bool{}}
+	a := &Advisor{cfg: cfg, window: NewWindow(cfg.Window), foresight: fs, sources: map[string]bool{}}
 	for _, s := range cfg.Sources {
 		a.sources[s] = true
 	}
@@ -168,9 +191,10 @@ func (a *Advisor) observe(now time.Time, st *engine.Stats) Advice {
 		}
 	}
 	backlog := a.backlog(st)
-	a.forecast.Observe(now, rate)
+	a.foresight.SetCapacity(perWorker)
+	a.foresight.Observe(now, rate)
 	a.observed++
-	pred := a.forecast.Forecast(a.cfg.Horizon)
+	pred, why := a.foresight.Forecast(a.cfg.Horizon)
 	if time.Duration(a.observed)*a.cfg.Step < a.cfg.Horizon {
 		// Too little history to look a horizon ahead: a trend fitted to a start-up ramp
 		// would promise anything. Size for the rate seen until then.
@@ -178,12 +202,17 @@ func (a *Advisor) observe(now time.Time, st *engine.Stats) Advice {
 	}
 	adv := Advice{At: now, Rate: rate, Backlog: backlog, Forecast: pred, ForecastAt: now.Add(a.cfg.Horizon),
 		CapacityPerWorker: perWorker, Bottleneck: bottleneck, Workers: a.cfg.Workers, DesiredWorkers: a.cfg.Workers, Acts: a.cfg.Acts}
+	if a.cfg.Policy.Mode == Predictive {
+		adv.Model = a.foresight.Model().String()
+	} else {
+		adv.Model, why = ModelReactive.String(), ""
+	}
 	if perWorker <= 0 {
 		adv.Reason = "measuring: no step has worked long enough to tell its capacity"
 		return adv
 	}
 	d := a.cfg.Policy.Decide(Input{Now: now, Workers: a.cfg.Workers, CapacityPerWorker: perWorker, Rate: rate,
-		Backlog: backlog, Forecast: pred, Horizon: a.cfg.Horizon}, a.decisions)
+		Backlog: backlog, Forecast: pred, Horizon: a.cfg.Horizon, Step: a.cfg.Step, ForecastWhy: why}, a.decisions)
 	a.decisions = append(a.decisions, d)
 	if extra := len(a.decisions) - keptDecisions; extra > 0 {
 		a.decisions = append(a.decisions[:0], a.decisions[extra:]...)
@@ -226,6 +255,28 @@ func (a *Advisor) SetWorkers(n int) {
 	a.cfg.Workers = max(n, 1)
 }
 
+// SetRestartCost tells the Advisor what a change of the worker count costs the pipeline
+// (the rebalance pause, as measured): a need that lasts less changes nothing.
+func (a *Advisor) SetRestartCost(d time.Duration) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.cfg.Policy.Limits.RestartCost = max(d, 0)
+	a.foresight.SetRestartCost(d)
+}
+
+// newAdvisorForesight is the Foresight of an advisor: its days are the season (24h when
+// there is none), its history steps the profile's slots.
+func newAdvisorForesight(cfg AdvisorConfig) (*Foresight, error) {
+	season := cfg.Season
+	if season == 0 {
+		season = 24 * time.Hour
+	}
+	return NewForesight(ForesightConfig{Step: cfg.Step, Season: season, Horizon: cfg.Horizon,
+		HoltWinters: HoltWintersConfig{Step: cfg.Step, Season: cfg.Season, ErrorMemory: cfg.ErrorMemory}, Calendar: cfg.Calendar,
+		Model: cfg.Model, BacktestDays: cfg.BacktestDays, HistoryStep: profileSlot(cfg.Step, season),
+		Fleet: FleetConfig{Policy: cfg.Policy, Startup: cfg.Startup, RebalancePause: cfg.Policy.Limits.RestartCost, SLOLag: cfg.SLOLag}})
+}
+
 // Watch observes the run m serves every Step, until stop is closed.
 func (a *Advisor) Watch(m *engine.Monitor, stop <-chan struct{}) {
 	t := time.NewTicker(a.cfg.Step)
@@ -265,11 +316,13 @@ func (a *Advisor) backlog(st *engine.Stats) float64 {
 	return n
 }
 
-// advisorState is what of an Advisor outlives a run: the forecaster's history and the
-// decisions the scale-down window reads.
+// advisorState is what of an Advisor outlives a run: the forecasters' history and the
+// decisions the scale-down window reads. Foresight is absent from states written before
+// the profiles were kept; such a state restores Holt-Winters alone.
 type advisorState struct {
 	Version   int             `json:"version"`
 	Forecast  json.RawMessage `json:"forecast"`
+	Foresight json.RawMessage `json:"foresight,omitempty"`
 	Observed  int             `json:"observed"`
 	Decisions []Decision      `json:"decisions"`
 }
@@ -278,11 +331,15 @@ type advisorState struct {
 func (a *Advisor) MarshalJSON() ([]byte, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	hw, err := a.forecast.MarshalJSON()
+	hw, err := a.foresight.hw.MarshalJSON()
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(advisorState{Version: 1, Forecast: hw, Observed: a.observed, Decisions: a.decisions})
+	fs, err := a.foresight.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(advisorState{Version: 1, Forecast: hw, Foresight: fs, Observed: a.observed, Decisions: a.decisions})
 }
 
 // UnmarshalJSON restores what MarshalJSON encoded, so a restarted run forecasts from the
@@ -297,9 +354,19 @@ func (a *Advisor) UnmarshalJSON(data []byte) error {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if err := a.forecast.UnmarshalJSON(st.Forecast); err != nil {
+	fs, err := newAdvisorForesight(a.cfg)
+	if err != nil {
 		return fmt.Errorf("scale advisor state: %w", err)
 	}
-	a.observed, a.decisions = st.Observed, st.Decisions
+	if err := fs.hw.UnmarshalJSON(st.Forecast); err != nil {
+		return fmt.Errorf("scale advisor state: %w", err)
+	}
+	if st.Foresight != nil {
+		if err := fs.UnmarshalJSON(st.Foresight); err != nil {
+			return fmt.Errorf("scale advisor state: %w", err)
+		}
+	}
+	fs.SetRestartCost(a.cfg.Policy.Limits.RestartCost)
+	a.foresight, a.observed, a.decisions = fs, st.Observed, st.Decisions
 	return nil
 }

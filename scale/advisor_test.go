@@ -1,6 +1,7 @@
 package scale
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -117,5 +118,102 @@ func TestAdvisorWaitsOutARestart(t *testing.T) {
 	adv := a.Observe(at(150), runAt(23, 20_000, 10_000, 10*time.Second))
 	if adv.Rate != 1000 || adv.Forecast.Mean < 900 {
 		t.Fatalf("after the restart: rate %g, forecast %+v; want 1000/s and no dip", adv.Rate, adv.Forecast)
+	}
+}
+
+// hourlySurge drives a predictive advisor with a season of an hour over hours hours of
+// 10-second steps: 1000/s, and 10,000/s from minute 30 to 33 of every hour. The view's
+// subtasks carry 1000/s each of the half of the input they see: 4000/s of input per
+// worker. It returns the advice after each observation.
+func hourlySurge(t *testing.T, a *Advisor, start time.Time, from, to int) []Advice {
+	t.Helper()
+	var out []Advice
+	var read, in int64
+	var busy time.Duration
+	for s := 10; s <= to; s += 10 {
+		rate := int64(1000)
+		if m := (s - 10) / 60 % 60; m >= 30 && m < 33 {
+			rate = 10_000
+		}
+		read += rate * 10
+		in += rate * 5
+		busy += time.Duration(rate*5) * time.Millisecond
+		if s > from {
+			out = append(out, a.Observe(start.Add(time.Duration(s)*time.Second), runAt(s, read, in, busy)))
+		}
+	}
+	return out
+}
+
+func predictiveAdvisor(t *testing.T) *Advisor {
+	t.Helper()
+	lim := DefaultLimits()
+	lim.Min, lim.Max = 1, 50
+	a, err := NewAdvisor(AdvisorConfig{Sources: []string{"tx"}, Step: 10 * time.Second, Window: 30 * time.Second,
+		Horizon: 2 * time.Minute, Season: time.Hour, Startup: time.Minute, Policy: Policy{Mode: Predictive, Limits: lim}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func TestAdvisorRemembersASurgeAndSaysSo(t *testing.T) {
+	start := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
+	a := predictiveAdvisor(t)
+	advice := hourlySurge(t, a, start, 0, 3*3600)
+	// The first hour's surge is met when it comes; from the second hour on, the profile
+	// has it and the workers are asked for before minute 30: 10,000/s at 4000/s per worker
+	// and 70% needs 4.
+	for hour := range 3 {
+		var before Advice
+		for _, adv := range advice {
+			if at := adv.At.Sub(start); at > time.Duration(hour)*time.Hour+25*time.Minute && at < time.Duration(hour)*time.Hour+30*time.Minute {
+				before = adv
+			}
+		}
+		if hour == 0 {
+			if before.DesiredWorkers != 1 {
+				t.Errorf("hour 0: %d workers asked for before a surge never seen: %s", before.DesiredWorkers, before.Reason)
+			}
+			continue
+		}
+		if before.DesiredWorkers != 4 || before.Model != "profile" || !strings.Contains(before.Reason, "model profile (picked by a backtest") ||
+			!strings.Contains(before.Reason, "remembered from") {
+			t.Errorf("hour %d, just before the surge: %d workers, model %q: %s", hour, before.DesiredWorkers, before.Model, before.Reason)
+		}
+	}
+
+	// The state carries the profile and the pick over a restart: a restored advisor gives
+	// the same advice as the one that kept running.
+	state, err := a.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved := a.observed
+	b := predictiveAdvisor(t)
+	if err := b.UnmarshalJSON(state); err != nil {
+		t.Fatal(err)
+	}
+	for _, adv := range []*Advisor{a, b} {
+		adv.window = NewWindow(30 * time.Second) // both measure the next run afresh
+	}
+	next := func(x *Advisor) Advice { return hourlySurge(t, x, start, 3*3600+25*60, 3*3600+29*60)[0:24][23] }
+	if ga, gb := next(a), next(b); ga.Reason != gb.Reason || ga.DesiredWorkers != gb.DesiredWorkers || gb.DesiredWorkers != 4 {
+		t.Errorf("after a restore:\n%d %s\nkept running:\n%d %s", gb.DesiredWorkers, gb.Reason, ga.DesiredWorkers, ga.Reason)
+	}
+
+	// A state written before foresight was kept restores Holt-Winters and the decisions.
+	var old map[string]json.RawMessage
+	if err := json.Unmarshal(state, &old); err != nil {
+		t.Fatal(err)
+	}
+	delete(old, "foresight")
+	oldState, _ := json.Marshal(old)
+	c := predictiveAdvisor(t)
+	if err := c.UnmarshalJSON(oldState); err != nil {
+		t.Fatalf("a state without foresight: %v", err)
+	}
+	if c.observed != saved || len(c.decisions) == 0 {
+		t.Errorf("old state: %d observations, %d decisions", c.observed, len(c.decisions))
 	}
 }

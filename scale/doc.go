@@ -30,4 +30,26 @@
 // made, horizon by horizon, and widens with the horizon. Its state, history included,
 // marshals to JSON so that it survives a restart. DetectSeason picks a season from the
 // autocorrelation of a series.
+//
+// # Foresight
+//
+// Foresight remembers a surge after one occurrence. Beside Holt-Winters it keeps a load
+// profile, for each slot of the day and of the week the highest rate seen there (rising at
+// once, falling by halves), and the same profile with calendar events as regressors (month
+// end, last business day, paydays, holidays; see Calendar), which learns each event's
+// factor over the ordinary day, so a close seen at one month end is expected at the next
+// and not the day after. With Auto it picks among reactive, Holt-Winters, profile and
+// profile+calendar once a day by backtesting each on its own history through the fleet
+// model: the fewest SLO-violation minutes, then the fewest worker-minutes. Every forecast
+// says which model made it, why that model was picked and what it remembered; the policy
+// ends each decision's reason with it.
+//
+// # Policy and simulation
+//
+// Policy.Decide sizes the workers for the rate, the backlog and the forecast, scales up at
+// once and down late, and makes no change for a need that lasts less than the restart
+// cost (the rebalance pause). Simulate replays a trace through the policy and the fleet
+// model (start-up of a worker, a rebalance pause at each change) and measures each surge
+// of the trace: when it came, when the capacity for it was serving, its violation minutes.
+// Nothing in the package reads a clock: time is what the caller passes in.
 package scale

@@ -11,11 +11,14 @@ import (
 	"time"
 )
 
-// weekResult is the predictive policy's run over the shipped week with nightly surges.
+// weekResult is the predictive policy's run over the shipped week with nightly surges,
+// forecast by Holt-Winters, which is late on the first two nights: a run with a forecast
+// and a lag to draw.
 func weekResult(t *testing.T) Result {
 	t.Helper()
 	cfg := DefaultSimConfig()
 	cfg.Policy.Mode = Predictive
+	cfg.Model = ModelHoltWinters
 	res, err := Simulate(WeekWithNightlySurge(), cfg)
 	if err != nil {
 		t.Fatal(err)

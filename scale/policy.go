@@ -59,6 +59,11 @@ type Limits struct {
 	// ScaleDownStep is the largest fraction of the current workers given back in one
 	// decision; at least one worker may always go.
 	ScaleDownStep float64
+	// RestartCost is what a change of the worker count costs the whole pipeline: the pause
+	// of a rebalance, while every worker commits, hands key groups over and restores them.
+	// A need that has differed from the current count for less than it (a blip) changes
+	// nothing. 0 counts every change as free.
+	RestartCost time.Duration
 }
 
 // DefaultLimits returns 5 to 500 workers at 70% utilisation, a 5-minute catch-up, a
@@ -85,6 +90,8 @@ func (l Limits) Validate() error {
 		return fmt.Errorf("scale: tolerance %g must be in [0, 1)", l.Tolerance)
 	case !(l.ScaleDownStep > 0 && l.ScaleDownStep <= 1):
 		return fmt.Errorf("scale: scale-down step %g must be in (0, 1]", l.ScaleDownStep)
+	case l.RestartCost < 0:
+		return fmt.Errorf("scale: restart cost %v must not be negative", l.RestartCost)
 	}
 	return nil
 }
@@ -103,6 +110,12 @@ type Input struct {
 	Horizon  time.Duration
 	// Startup is how long a new worker takes before it serves.
 	Startup time.Duration
+	// Step is the time the rate was measured over, ending at Now: how long a need seen now
+	// has lasted at least. 0 leaves the restart cost out of the decision.
+	Step time.Duration
+	// ForecastWhy says which forecasting model made Forecast and what it remembered; it
+	// ends the decision's reason.
+	ForecastWhy string
 }
 
 // Decision is the worker count a policy asks for, and why.
@@ -124,59 +137,97 @@ type Policy struct {
 }
 
 // Decide returns the desired worker count for in. prev holds earlier decisions in time
-// order; only those within the scale-down window of in.Now are read.
+// order; only those within the scale-down window (or the restart cost) of in.Now are read.
 //
 // It scales up at once to the need. It scales down only when the highest need within the
 // scale-down window is below the current count by more than the tolerance, then to that
-// need and by at most the scale-down step, so it never flaps between two counts. The need is the largest of: the current rate, the current rate plus draining the
-// backlog within the catch-up time, and (Predictive) the forecast's upper bound at
-// Now + Horizon, each at the target utilisation, clamped to [Min, Max].
-func (p Policy) Decide(in Input, prev []Decision) Decision {
+// need and by at most the scale-down step, so it never flaps between two counts. The need is
+// the largest of: the current rate, the current rate plus draining the backlog within the
+// catch-up time, and (Predictive) the forecast's upper bound at Now + Horizon, each at the
+// target utilisation, clamped to [Min, Max]. With a restart cost, a need that has differed
+// from the current count for less than that cost (a blip) changes nothing: every change
+// pauses the whole pipeline for the cost, which would lose more than the blip. The reason
+// ends with the forecast's own account of itself (Input.ForecastWhy), when it has one.
+func (p Policy) Decide(in Input, prev []Decision) Decision { return p.decide(in, prev, true) }
+
+// decide is Decide; without explain it writes no reason, for replays that only count.
+func (p Policy) decide(in Input, prev []Decision, explain bool) Decision {
 	lim := p.Limits
 	have := in.Workers + in.Pending
 	per := in.CapacityPerWorker * lim.TargetUtilization
-	util := fmt.Sprintf("%.0f%% utilisation", lim.TargetUtilization*100)
+	var util, why string
+	if explain {
+		util = fmt.Sprintf("%.0f%% utilisation", lim.TargetUtilization*100)
+	}
 
 	need := workersFor(in.Rate, per)
-	why := fmt.Sprintf("rate %s needs %d workers at %s", fmtRate(in.Rate), need, util)
+	if explain {
+		why = fmt.Sprintf("rate %s needs %d workers at %s", fmtRate(in.Rate), need, util)
+	}
 	if in.Backlog > 0 {
 		drain := in.Rate + in.Backlog/lim.CatchUp.Seconds()
 		if n := workersFor(drain, per); n > need {
 			need = n
-			why = fmt.Sprintf("rate %s plus a backlog of %s records drained in %v needs %d workers at %s",
-				fmtRate(in.Rate), fmtCount(in.Backlog), lim.CatchUp, n, util)
+			if explain {
+				why = fmt.Sprintf("rate %s plus a backlog of %s records drained in %v needs %d workers at %s",
+					fmtRate(in.Rate), fmtCount(in.Backlog), lim.CatchUp, n, util)
+			}
 		}
 	}
 	if p.Mode == Predictive {
-		at := in.Now.Add(in.Horizon).UTC().Format("15:04")
+		var at string
+		if explain {
+			at = in.Now.Add(in.Horizon).UTC().Format("15:04")
+		}
 		if n := workersFor(in.Forecast.Mean, per); n > need {
 			need = n
-			why = fmt.Sprintf("forecast %s at %s needs %d workers at %s", fmtRate(in.Forecast.Mean), at, n, util)
+			if explain {
+				why = fmt.Sprintf("forecast %s at %s needs %d workers at %s", fmtRate(in.Forecast.Mean), at, n, util)
+			}
 		}
 		if n := workersFor(in.Forecast.Hi, in.CapacityPerWorker); n > need {
 			need = n
-			why = fmt.Sprintf("forecast upper bound %s at %s needs %d workers at full capacity", fmtRate(in.Forecast.Hi), at, n)
+			if explain {
+				why = fmt.Sprintf("forecast upper bound %s at %s needs %d workers at full capacity", fmtRate(in.Forecast.Hi), at, n)
+			}
 		}
-		if in.Horizon < in.Startup {
+		if explain && in.Horizon < in.Startup {
 			why += fmt.Sprintf(" (the %v horizon is shorter than the %v start-up: workers started now serve late)", in.Horizon, in.Startup)
 		}
 	}
 	switch {
 	case need > lim.Max:
-		why += fmt.Sprintf(", capped at max %d", lim.Max)
+		if explain {
+			why += fmt.Sprintf(", capped at max %d", lim.Max)
+		}
 		need = lim.Max
 	case need < lim.Min:
-		why += fmt.Sprintf(", raised to min %d", lim.Min)
+		if explain {
+			why += fmt.Sprintf(", raised to min %d", lim.Min)
+		}
 		need = lim.Min
 	}
 	d := Decision{At: in.Now, Workers: have, Need: need}
+	if explain && in.ForecastWhy != "" {
+		why += "; " + in.ForecastWhy
+	}
 
 	switch {
 	case need > have:
+		if held, ok := p.heldFor(in, prev, func(q Decision) bool { return q.Need > have }); !ok {
+			if explain {
+				d.Reason = fmt.Sprintf("hold %d: %s, but only for %v so far, less than the %v restart cost", have, why, held, lim.RestartCost)
+			}
+			break
+		}
 		d.Workers = need
-		d.Reason = fmt.Sprintf("scale up %d→%d: %s", have, need, why)
+		if explain {
+			d.Reason = fmt.Sprintf("scale up %d→%d: %s", have, need, why)
+		}
 	case need == have:
-		d.Reason = fmt.Sprintf("hold %d: %s", have, why)
+		if explain {
+			d.Reason = fmt.Sprintf("hold %d: %s", have, why)
+		}
 	default:
 		peak, peakAt := need, in.Now
 		for _, q := range prev {
@@ -185,20 +236,33 @@ func (p Policy) Decide(in Input, prev []Decision) Decision {
 			}
 		}
 		if peak >= have {
-			d.Reason = fmt.Sprintf("hold %d: %s, but %d were needed at %s, within the %v scale-down window",
-				have, why, peak, peakAt.UTC().Format("15:04"), lim.ScaleDownWindow)
+			if explain {
+				d.Reason = fmt.Sprintf("hold %d: %s, but %d were needed at %s, within the %v scale-down window",
+					have, why, peak, peakAt.UTC().Format("15:04"), lim.ScaleDownWindow)
+			}
 			break
 		}
 		if float64(peak) >= float64(have)*(1-lim.Tolerance) {
-			d.Reason = fmt.Sprintf("hold %d: %s, within the %.0f%% tolerance", have, why, lim.Tolerance*100)
-			if peak > need {
-				d.Reason = fmt.Sprintf("hold %d: %s, and %d within the %v scale-down window, within the %.0f%% tolerance",
-					have, why, peak, lim.ScaleDownWindow, lim.Tolerance*100)
+			if explain {
+				d.Reason = fmt.Sprintf("hold %d: %s, within the %.0f%% tolerance", have, why, lim.Tolerance*100)
+				if peak > need {
+					d.Reason = fmt.Sprintf("hold %d: %s, and %d within the %v scale-down window, within the %.0f%% tolerance",
+						have, why, peak, lim.ScaleDownWindow, lim.Tolerance*100)
+				}
+			}
+			break
+		}
+		if held, ok := p.heldFor(in, prev, func(q Decision) bool { return q.Need < have }); !ok {
+			if explain {
+				d.Reason = fmt.Sprintf("hold %d: %s, but only for %v so far, less than the %v restart cost", have, why, held, lim.RestartCost)
 			}
 			break
 		}
 		step := max(1, int(math.Floor(float64(have)*lim.ScaleDownStep)))
 		d.Workers = max(peak, have-step)
+		if !explain {
+			break
+		}
 		d.Reason = fmt.Sprintf("scale down %d→%d: %s", have, d.Workers, why)
 		if d.Workers > peak {
 			d.Reason += fmt.Sprintf(" (at most %d given back per decision)", step)
@@ -207,6 +271,23 @@ func (p Policy) Decide(in Input, prev []Decision) Decision {
 		}
 	}
 	return d
+}
+
+// heldFor says how long the need has been on the side of the current count that differs
+// holds, and whether that is at least the restart cost. The need now stands for the step
+// ending now (in.Step); each earlier decision back to the first that did not differ adds
+// the time since it. Without a restart cost or a step any need has held long enough.
+func (p Policy) heldFor(in Input, prev []Decision, differs func(Decision) bool) (time.Duration, bool) {
+	cost := p.Limits.RestartCost
+	if cost <= 0 || in.Step <= 0 {
+		return 0, true
+	}
+	since := in.Now
+	for i := len(prev) - 1; i >= 0 && differs(prev[i]) && in.Now.Sub(prev[i].At) < cost; i-- {
+		since = prev[i].At
+	}
+	held := in.Now.Sub(since) + in.Step
+	return held, held >= cost
 }
 
 // workersFor returns the workers that carry rate records/s at per records/s each.

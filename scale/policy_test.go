@@ -170,3 +170,40 @@ func TestLimitsValidate(t *testing.T) {
 		t.Error("ParseMode accepted eager")
 	}
 }
+
+func TestRestartCostIgnoresABlip(t *testing.T) {
+	lim := DefaultLimits()
+	lim.RestartCost = 30 * time.Second
+	p := Policy{Mode: Reactive, Limits: lim}
+	// 7k/s needs 100 workers of 100/s at 70%; 14k/s needs 200. Decisions every 10 s.
+	workers := 100
+	var prev []Decision
+	decide := func(i int, rate float64) Decision {
+		d := p.Decide(Input{Now: t0.Add(time.Duration(i) * 10 * time.Second), Workers: workers, CapacityPerWorker: 100,
+			Rate: rate, Step: 10 * time.Second}, prev)
+		prev = append(prev, d)
+		workers = d.Workers
+		return d
+	}
+	decide(0, 7000)
+	// A 10-second blip, then two 10-second steps back at 7k/s: nothing changes.
+	if d := decide(1, 14000); d.Workers != 100 ||
+		!strings.HasPrefix(d.Reason, "hold 100: rate 14k/s needs 200 workers at 70% utilisation, but only for 10s so far, less than the 30s restart cost") {
+		t.Errorf("blip: %+v", d)
+	}
+	decide(2, 7000)
+	// A lasting surge: held for 10 s, 20 s, then 30 s, when it is worth its cost.
+	for i, want := range []int{100, 100, 200} {
+		if d := decide(3+i, 14000); d.Workers != want {
+			t.Errorf("%ds into the surge: %d workers, want %d (%s)", 10*(i+1), d.Workers, want, d.Reason)
+		}
+	}
+	// Without a step the cost is not judged: the first decision scales.
+	if d := p.Decide(Input{Now: t0, Workers: 100, CapacityPerWorker: 100, Rate: 14000}, nil); d.Workers != 200 {
+		t.Errorf("no step: %+v", d)
+	}
+	lim.RestartCost = -time.Second
+	if err := lim.Validate(); err == nil || !strings.Contains(err.Error(), "restart cost -1s") {
+		t.Errorf("a negative restart cost: %v", err)
+	}
+}

@@ -11,8 +11,13 @@ type SimConfig struct {
 	Policy Policy
 	// CapacityPerWorker is the records per second one serving worker processes.
 	CapacityPerWorker float64
-	// Startup is how long a started worker costs before it serves.
+	// Startup is how long a started worker costs before it serves: the cluster's start-up
+	// of a worker (scheduling, process start, joining the group).
 	Startup time.Duration
+	// RebalancePause is how long every serving worker stops whenever the worker count
+	// changes: a worker that starts serving, or one given back, makes the group rebalance.
+	// The policy's restart cost is this pause unless set on its own.
+	RebalancePause time.Duration
 	// SLOLag is the lag above which a step counts towards slo_violation_minutes.
 	SLOLag time.Duration
 	// Horizon is how far ahead of each decision the forecast looks.
@@ -22,26 +27,50 @@ type SimConfig struct {
 	// Alpha, Beta, Gamma and Confidence configure the Holt-Winters forecaster; zero takes
 	// its defaults.
 	Alpha, Beta, Gamma, Confidence float64
+	// Model is the forecasting model of the predictive policy; Auto picks one by
+	// backtesting every day (see Foresight).
+	Model Model
+	// Calendar is what the profile+calendar model knows of month ends, paydays and holidays.
+	Calendar Calendar
+	// BacktestDays is how many days back Auto compares the models (default
+	// DefaultBacktestDays).
+	BacktestDays int
 }
 
 // DefaultSimConfig returns the command's defaults: a reactive policy within
-// DefaultLimits, 500 records/s per worker, a 2-minute start-up, a 30-second lag SLO, a
-// 10-minute horizon, a 24-hour season and the forecaster's default smoothing.
+// DefaultLimits, 500 records/s per worker, a 2-minute start-up, a 1-second rebalance pause,
+// a 30-second lag SLO, a 10-minute horizon, a 24-hour season, the forecaster's default
+// smoothing, the model picked by backtest and the default calendar.
 func DefaultSimConfig() SimConfig {
 	return SimConfig{
 		Policy:            Policy{Mode: Reactive, Limits: DefaultLimits()},
 		CapacityPerWorker: 500,
 		Startup:           2 * time.Minute,
+		RebalancePause:    time.Second,
 		SLOLag:            30 * time.Second,
 		Horizon:           10 * time.Minute,
 		Season:            24 * time.Hour,
+		Calendar:          DefaultCalendar(),
 	}
+}
+
+// fleet is the worker model of a simulation with a trace's step.
+func (c SimConfig) fleet(step time.Duration) FleetConfig {
+	pol := c.Policy
+	if pol.Limits.RestartCost == 0 {
+		pol.Limits.RestartCost = c.RebalancePause
+	}
+	return FleetConfig{Policy: pol, CapacityPerWorker: c.CapacityPerWorker, Startup: c.Startup, RebalancePause: c.RebalancePause,
+		SLOLag: c.SLOLag, Horizon: c.Horizon, Step: step}
 }
 
 // Result is what a simulation measured. Steps and Decisions are for plotting and are not
 // part of the JSON summary.
 type Result struct {
 	Policy string `json:"policy"`
+	// Model is the predictive policy's forecasting model, as configured (auto: picked by
+	// backtest); empty for the reactive policy.
+	Model  string `json:"model,omitempty"`
 	Season string `json:"season"`
 	Steps  int    `json:"steps"`
 	// SLOLagS is the lag SLO, in seconds.
@@ -55,6 +84,8 @@ type Result struct {
 	MaxWorkers    int     `json:"max_workers"`
 	// ScaleEvents counts the decisions that changed the worker count.
 	ScaleEvents int `json:"scale_events"`
+	// Surges are the trace's surges and how the run met each.
+	Surges []Surge `json:"surges"`
 
 	Series    []Step     `json:"-"`
 	Decisions []Decision `json:"-"` // the decisions that changed the worker count
@@ -86,24 +117,34 @@ func (c SimConfig) Validate() error {
 		return fmt.Errorf("scale: horizon %v must be positive", c.Horizon)
 	case c.Season < 0:
 		return fmt.Errorf("scale: season %v must not be negative", c.Season)
+	case c.RebalancePause < 0:
+		return fmt.Errorf("scale: rebalance pause %v must not be negative", c.RebalancePause)
+	case c.BacktestDays < 0:
+		return fmt.Errorf("scale: backtest days %d must not be negative", c.BacktestDays)
+	}
+	if err := c.Calendar.Validate(); err != nil {
+		return err
 	}
 	return c.Policy.Limits.Validate()
 }
 
-// Simulate replays trace through cfg's policy with a simple worker model, one decision per
-// step of the trace:
+// Simulate replays trace through cfg's policy with the fleet model, one decision per step of
+// the trace:
 //
 //   - over a step, the arriving records (rate × step) join the backlog and the workers
 //     process up to their capacity; a worker started during a step serves from the moment
-//     its start-up delay ends;
-//   - at the end of the step the forecaster observes the step's rate, forecasts the rate at
-//     the end of the step plus the horizon, and the policy decides from the serving and
-//     pending workers, that rate, the backlog and the forecast;
+//     its start-up delay ends; in a step where the worker count changes every worker stops
+//     for the rebalance pause;
+//   - at the end of the step the predictive policy's Foresight observes the step's rate and
+//     forecasts the rate at the end of the step plus the horizon with its model, and the
+//     policy decides from the serving and pending workers, that rate, the backlog and the
+//     forecast;
 //   - workers asked for start at once and serve after the start-up delay; workers given
 //     back stop at once, pending ones first.
 //
 // The run starts with the workers the first step's rate needs, and no backlog. Lag is the
-// backlog over the serving capacity.
+// backlog over the serving capacity. The result lists the trace's surges and how the run
+// met each.
 func Simulate(trace []Point, cfg SimConfig) (Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return Result{}, err
@@ -119,89 +160,48 @@ func Simulate(trace []Point, cfg SimConfig) (Result, error) {
 	if season < 2*step || season%step != 0 {
 		return Result{}, fmt.Errorf("scale: season %v is not a multiple of at least 2 of the trace's step %v", season, step)
 	}
-	fc, err := NewHoltWinters(HoltWintersConfig{Step: step, Season: season, Alpha: cfg.Alpha, Beta: cfg.Beta,
-		Gamma: cfg.Gamma, Confidence: cfg.Confidence})
+	fs, err := NewForesight(ForesightConfig{Step: step, Season: season, Horizon: cfg.Horizon, Calendar: cfg.Calendar,
+		Model: cfg.Model, BacktestDays: cfg.BacktestDays, HoltWinters: HoltWintersConfig{Alpha: cfg.Alpha, Beta: cfg.Beta,
+			Gamma: cfg.Gamma, Confidence: cfg.Confidence}, Fleet: cfg.fleet(step)})
 	if err != nil {
-		return Result{}, fmt.Errorf("scale: forecaster: %w", err)
+		return Result{}, fmt.Errorf("scale: %w", err)
 	}
-	lim := cfg.Policy.Limits
-	cpw := cfg.CapacityPerWorker
 	res := Result{Policy: cfg.Policy.Mode.String(), Season: season.String() + seasonNote, Steps: len(trace),
 		SLOLagS: cfg.SLOLag.Seconds(), Series: make([]Step, len(trace))}
+	if cfg.Policy.Mode == Predictive {
+		res.Model = cfg.Model.String()
+	}
 	for i := range res.Series {
 		res.Series[i].ForecastMean, res.Series[i].ForecastHi = math.NaN(), math.NaN()
 	}
 	ahead := int((cfg.Horizon + step - 1) / step) // steps from a decision to what it forecast
-	dt := step.Seconds()
-	serving := min(max(workersFor(trace[0].Rate, cpw*lim.TargetUtilization), lim.Min), lim.Max)
-	var pending []time.Time // when each pending worker starts serving, earliest first
-	var prev []Decision
-	backlog := 0.0
-	res.MaxWorkers = serving
-
+	f := newFleet(cfg.fleet(step), trace[0].Rate)
 	for i, p := range trace {
-		start, end := p.Time, p.Time.Add(step)
-		res.WorkerMinutes += float64(serving+len(pending)) * step.Minutes()
-		capRecords := float64(serving) * cpw * dt
-		n := 0
-		for _, ready := range pending {
-			if ready.After(end) {
-				break
+		end := p.Time.Add(step)
+		f.serve(p.Time, p.Rate)
+		var pred Prediction
+		var why string
+		if cfg.Policy.Mode == Predictive {
+			fs.Observe(end, p.Rate)
+			pred, why = fs.Forecast(cfg.Horizon)
+			if j := i + ahead; j < len(trace) && fs.Model() != ModelReactive {
+				res.Series[j].ForecastMean, res.Series[j].ForecastHi = pred.Mean, pred.Hi
 			}
-			from := ready
-			if from.Before(start) {
-				from = start
-			}
-			capRecords += cpw * end.Sub(from).Seconds()
-			n++
 		}
-		serving, pending = serving+n, pending[n:]
-		backlog += p.Rate * dt
-		backlog -= min(backlog, capRecords)
-		capacity := float64(serving) * cpw
-		lag := backlog / capacity
-		if lag > cfg.SLOLag.Seconds() {
-			res.SLOViolationMinutes += step.Minutes()
-		}
-		res.MaxLagS = max(res.MaxLagS, lag)
-
-		fc.Observe(end, p.Rate)
-		pred := fc.Forecast(cfg.Horizon)
-		if j := i + ahead; j < len(trace) {
-			res.Series[j].ForecastMean, res.Series[j].ForecastHi = pred.Mean, pred.Hi
-		}
-		d := cfg.Policy.Decide(Input{Now: end, Workers: serving, Pending: len(pending), CapacityPerWorker: cpw,
-			Rate: p.Rate, Backlog: backlog, Forecast: pred, Horizon: cfg.Horizon, Startup: cfg.Startup}, prev)
-		have := serving + len(pending)
-		switch {
-		case d.Workers > have:
-			for range d.Workers - have {
-				pending = append(pending, end.Add(cfg.Startup))
-			}
-		case d.Workers < have:
-			drop := have - d.Workers
-			k := min(drop, len(pending))
-			pending = pending[:len(pending)-k]
-			serving -= drop - k
-		}
-		if d.Workers != have {
-			res.ScaleEvents++
+		if d, changed := f.decide(end, p.Rate, pred, why, true); changed {
 			res.Decisions = append(res.Decisions, d)
 		}
-		res.MaxWorkers = max(res.MaxWorkers, d.Workers)
-		prev = append(prev, d)
-		for len(prev) > 0 && end.Sub(prev[0].At) >= lim.ScaleDownWindow {
-			prev = prev[1:]
-		}
 		s := &res.Series[i]
-		s.Time, s.Rate = start, p.Rate
-		s.Serving, s.Pending = serving, len(pending)
-		s.Capacity, s.Backlog = float64(serving)*cpw, backlog
-		s.LagS = backlog / math.Max(s.Capacity, 1e-9)
+		s.Time, s.Rate = p.Time, p.Rate
+		s.Serving, s.Pending = f.serving, len(f.pending)
+		s.Capacity, s.Backlog = float64(f.serving)*cfg.CapacityPerWorker, f.backlog
+		s.LagS = f.backlog / math.Max(s.Capacity, 1e-9)
 	}
-	res.SLOViolationMinutes = round(res.SLOViolationMinutes, 2)
-	res.WorkerMinutes = round(res.WorkerMinutes, 2)
-	res.MaxLagS = round(res.MaxLagS, 1)
+	res.SLOViolationMinutes = round(f.violation.Minutes(), 2)
+	res.WorkerMinutes = round(f.workerMinutes, 2)
+	res.MaxLagS = round(f.maxLag, 1)
+	res.MaxWorkers, res.ScaleEvents = f.maxWorkers, f.events
+	res.Surges = surgesOf(trace, res.Series, cfg.SLOLag)
 	return res, nil
 }
 

@@ -19,6 +19,7 @@ func TestSimulateAccountsForAHandMadeTrace(t *testing.T) {
 	cfg.CapacityPerWorker = 100
 	cfg.Startup = time.Minute
 	cfg.Season = 2 * time.Minute
+	cfg.RebalancePause = 0 // TestSimulatePausesForARebalance counts the pause
 	res, err := Simulate(trace, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -62,6 +63,7 @@ func TestSimulatePartialStepOfANewWorker(t *testing.T) {
 	cfg.CapacityPerWorker = 100
 	cfg.Startup = 30 * time.Second
 	cfg.Season = 2 * time.Minute
+	cfg.RebalancePause = 0
 	cfg.Policy.Limits.Min = 1
 	res, err := Simulate(trace, cfg)
 	if err != nil {
@@ -94,17 +96,76 @@ func TestPredictiveHalvesViolationsOnTheWeekTrace(t *testing.T) {
 	}
 }
 
-func TestMonthEndTrace(t *testing.T) {
-	trace, err := ReadTraceFile("../examples/traces/month-end.csv")
+// TestForesightMeetsEveryRecurringSurge is the check of foresight: on each shipped trace,
+// every surge after its first occurrence (one that starts at the time of day an earlier
+// one did) has the capacity serving when it starts and no minute above the lag SLO,
+// where the reactive policy is late for each; and the run costs at most 10% more
+// worker-minutes than the reactive one.
+func TestForesightMeetsEveryRecurringSurge(t *testing.T) {
+	monthEnd, err := ReadCalendarFile("../examples/traces/month-end.calendar.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	re, pr := simulateBoth(t, trace)
-	// A once-a-month close is not in a daily season: the forecast cannot see it coming, so
-	// prediction must at least not make it worse nor cost much more.
-	if pr.SLOViolationMinutes > re.SLOViolationMinutes || pr.WorkerMinutes > 1.1*re.WorkerMinutes {
-		t.Errorf("predictive %+v against reactive %+v", pr, re)
+	for _, c := range []struct {
+		trace    string
+		calendar Calendar
+		repeats  int
+	}{
+		{"week-nightly-surge.csv", DefaultCalendar(), 6},
+		{"month-end.csv", monthEnd, 4},
+	} {
+		t.Run(c.trace, func(t *testing.T) {
+			trace, err := ReadTraceFile("../examples/traces/" + c.trace)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := DefaultSimConfig()
+			cfg.Calendar = c.calendar
+			re, err := Simulate(trace, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.Policy.Mode = Predictive
+			fs, err := Simulate(trace, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(fs.Surges) != len(re.Surges) {
+				t.Fatalf("%d surges with foresight, %d reactive: the surges are the trace's", len(fs.Surges), len(re.Surges))
+			}
+			repeats := 0
+			for i, s := range fs.Surges {
+				r := re.Surges[i]
+				t.Logf("%s repeat %v: foresight lead %v s, %v violation min; reactive %v", s.Start.Format(time.RFC3339), s.Repeat,
+					deref(s.LeadS), s.ViolationMinutes, r.ViolationMinutes)
+				if !s.Repeat {
+					continue
+				}
+				repeats++
+				if s.ViolationMinutes != 0 || s.LeadS == nil || *s.LeadS < 0 {
+					t.Errorf("surge at %s, a recurrence: %v violation minutes, capacity %v s ahead; want none and ahead",
+						s.Start.Format(time.RFC3339), s.ViolationMinutes, deref(s.LeadS))
+				}
+				if r.ViolationMinutes == 0 {
+					t.Errorf("surge at %s: the reactive policy met it too, so it tests nothing", s.Start.Format(time.RFC3339))
+				}
+			}
+			if repeats != c.repeats {
+				t.Errorf("%d recurring surges, want %d", repeats, c.repeats)
+			}
+			if fs.WorkerMinutes > 1.1*re.WorkerMinutes {
+				t.Errorf("worker-minutes: foresight %v is %.1f%% more than reactive %v, want at most 10%%",
+					fs.WorkerMinutes, 100*(fs.WorkerMinutes/re.WorkerMinutes-1), re.WorkerMinutes)
+			}
+		})
 	}
+}
+
+func deref(p *float64) any {
+	if p == nil {
+		return "never"
+	}
+	return *p
 }
 
 func simulateBoth(t *testing.T, trace []Point) (reactive, predictive Result) {
@@ -162,5 +223,37 @@ func TestSimulateIsDeterministic(t *testing.T) {
 	jb, _ := json.Marshal(b)
 	if string(ja) != string(jb) || len(a.Decisions) != len(b.Decisions) {
 		t.Errorf("two runs differ: %s and %s", ja, jb)
+	}
+}
+
+// TestSimulateRidesOutABlipShorterThanTheRebalance: with decisions every 10 s, a 10-second
+// spike is not worth a rebalance that stops every worker for 30 s; with a free rebalance the
+// policy chases it.
+func TestSimulateRidesOutABlipShorterThanTheRebalance(t *testing.T) {
+	var trace []Point
+	for i := range 120 {
+		rate := 1000.0
+		if i == 60 {
+			rate = 3000
+		}
+		trace = append(trace, Point{Time: t0.Add(time.Duration(i) * 10 * time.Second), Rate: rate})
+	}
+	cfg := DefaultSimConfig()
+	cfg.CapacityPerWorker = 100
+	cfg.Season = 10 * time.Minute
+	cfg.Policy.Limits.Min = 1
+	cfg.RebalancePause = 0
+	free, err := Simulate(trace, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.RebalancePause = 30 * time.Second
+	costly, err := Simulate(trace, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if free.ScaleEvents == 0 || costly.ScaleEvents != 0 || costly.WorkerMinutes >= free.WorkerMinutes || costly.SLOViolationMinutes != 0 {
+		t.Errorf("free rebalance: %d scale events, %v worker-minutes; 30 s rebalance: %d, %v, %v violation minutes",
+			free.ScaleEvents, free.WorkerMinutes, costly.ScaleEvents, costly.WorkerMinutes, costly.SLOViolationMinutes)
 	}
 }

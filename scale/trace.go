@@ -170,21 +170,40 @@ func WeekWithNightlySurge() []Point {
 	return pts
 }
 
-// MonthEnd returns the trace in examples/traces/month-end.csv: January 2024 at 5-minute
-// steps, the daily curve with ±3% noise, and on the last day the month-end close: from
-// 17:00 to 21:00 the rate is 4 times the curve.
+// MonthEnd returns the trace in examples/traces/month-end.csv: January to March 2024 at
+// 5-minute steps, the daily curve with ±3% noise, and the events of MonthEndCalendar: on
+// the last business day of each month the close, from 17:00 to 21:00 at 4 times the curve;
+// on each payday (the 15th, or the business day before it) from 08:00 to 10:00 at 2.5
+// times the curve; on a holiday half the curve all day. The last business days are
+// Wednesday 31 January, Thursday 29 February and Thursday 28 March (the 29th is Good
+// Friday); Sunday 31 March is a month end with no close.
 func MonthEnd() []Point {
 	r := wyrand.Source{State: wyrand.Mix64(2)}
 	const step = 5 * time.Minute
-	n := int(31 * 24 * time.Hour / step)
-	pts := make([]Point, 0, n)
-	for i := range n {
-		t := traceStart.Add(time.Duration(i) * step)
+	cd := newCalendarDays(MonthEndCalendar())
+	end := time.Date(2024, 4, 1, 0, 0, 0, 0, time.UTC)
+	pts := make([]Point, 0, int(end.Sub(traceStart)/step))
+	for t := traceStart; t.Before(end); t = t.Add(step) {
 		rate := dailyRate(t) * noise(&r, 0.03)
-		if t.Day() == 31 && t.Hour() >= 17 && t.Hour() < 21 {
-			rate *= 4
+		for _, e := range cd.Events(dayOf(t)) {
+			switch {
+			case e.Kind == EventLastBusinessDay && t.Hour() >= 17 && t.Hour() < 21:
+				rate *= 4
+			case e.Kind == EventPayday && t.Hour() >= 8 && t.Hour() < 10:
+				rate *= 2.5
+			case e.Kind == EventHoliday:
+				rate *= 0.5
+			}
 		}
 		pts = append(pts, Point{Time: t, Rate: math.Round(rate)})
 	}
 	return pts
+}
+
+// MonthEndCalendar is the calendar of the month-end trace, and of
+// examples/traces/month-end.calendar.yaml: paydays on the 15th, New Year's Day and Good
+// Friday off.
+func MonthEndCalendar() Calendar {
+	return Calendar{Paydays: []int{15}, Holidays: []Holiday{{Date: "2024-01-01", Name: "New Year's Day"},
+		{Date: "2024-03-29", Name: "Good Friday"}}}
 }

@@ -59,12 +59,22 @@ var transaction = arrow.NewSchema([]arrow.Field{
 	{Name: "is_fraud", Type: arrow.FixedWidthTypes.Boolean, Nullable: true},
 }, nil)
 
+// transactionScenario is transaction with the generator's fraud scenario of every row.
+var transactionScenario = arrow.NewSchema(append(transaction.Fields(),
+	arrow.Field{Name: "fraud_scenario", Type: arrow.BinaryTypes.String, Nullable: true}), nil)
+
+// TransactionScenario returns the Transaction schema followed by fraud_scenario, the name of
+// the generator's fraud scenario a row belongs to (card_testing, account_takeover,
+// compromised_merchant), null for normal traffic: the ground truth per scenario, which the
+// generator adds on request only.
+func TransactionScenario() *arrow.Schema { return transactionScenario }
+
 // Transaction returns the built-in card and account transaction schema. Columns that are not
 // nullable are required: a record without them is a dead letter.
 func Transaction() *arrow.Schema { return transaction }
 
 // builtin maps the names a spec may use for `schema:` to the schemas.
-var builtin = map[string]*arrow.Schema{"transaction": transaction}
+var builtin = map[string]*arrow.Schema{"transaction": transaction, "transaction_scenario": transactionScenario}
 
 // Builtin returns the built-in schema with the given name.
 func Builtin(name string) (*arrow.Schema, error) {

@@ -1,6 +1,7 @@
 package sink
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -29,6 +30,9 @@ func marker(opts FileOptions) string {
 // where a single file goes, or a directory of part files holding files (other than hidden
 // ones) without the marker. Overwrite lets it through.
 func checkClaim(opts FileOptions) error {
+	if opts.Store != nil {
+		return checkStoreClaim(opts)
+	}
 	if opts.Dir {
 		if info, err := opts.FS.Stat(opts.Path); err == nil && !info.IsDir() {
 			return fmt.Errorf("%s is a file, where the sink writes a directory of part files: move it, or write to another path", opts.Path)
@@ -60,10 +64,20 @@ func checkClaim(opts FileOptions) error {
 	case err != nil:
 		return fmt.Errorf("sink %s: %w", opts.Path, err)
 	}
+	names := make([]string, len(entries))
+	for i, e := range entries {
+		names[i] = e.Name()
+	}
+	return refuseForeign(opts.Path, names)
+}
+
+// refuseForeign refuses the directory path of part files if the names of its entries
+// include some that are not hidden, which millrace did not write there.
+func refuseForeign(path string, names []string) error {
 	var foreign []string
-	for _, e := range entries {
-		if !strings.HasPrefix(e.Name(), ".") {
-			foreign = append(foreign, e.Name())
+	for _, n := range names {
+		if !strings.HasPrefix(n, ".") {
+			foreign = append(foreign, n)
 		}
 	}
 	if len(foreign) == 0 {
@@ -75,11 +89,17 @@ func checkClaim(opts FileOptions) error {
 		more = fmt.Sprintf(" and %d more", len(foreign)-len(shown))
 	}
 	return fmt.Errorf("directory %s already holds files millrace did not write (%s%s): set overwrite: true on the sink to write its part files among them, or give a new or empty directory",
-		opts.Path, strings.Join(shown, ", "), more)
+		path, strings.Join(shown, ", "), more)
 }
 
 // claim writes the marker of the sink's path, creating the directory it goes in.
 func (f *File) claim() error {
+	if f.opts.Store != nil {
+		if err := f.opts.Store.Put(context.Background(), storeMarker, []byte(markerText)); err != nil {
+			return fmt.Errorf("sink %s: claim the path: %w", f.opts.Path, err)
+		}
+		return nil
+	}
 	m := marker(f.opts)
 	if err := f.opts.FS.MkdirAll(filepath.Dir(m), 0o755); err != nil {
 		return fmt.Errorf("sink %s: %w", f.opts.Path, err)

@@ -48,10 +48,16 @@ type pendingFile struct {
 	// Sum is checked before the file is published; it is nil in the states of builds that
 	// did not record it, whose files are published unchecked.
 	Sum *fileSum `json:"sum,omitempty"`
+	// Upload, for a file in an object store, is the upload that Commit completes; Path is
+	// then the file's key, as Final.
+	Upload *pendingUpload `json:"upload,omitempty"`
 }
 
 // root is the directory the paths of the state are relative to.
 func (f *File) root() string {
+	if f.opts.Store != nil {
+		return f.opts.Spool
+	}
 	if f.opts.Dir {
 		return f.opts.Path
 	}
@@ -130,6 +136,15 @@ func (f *File) Snapshot(id uint64) ([]byte, error) {
 	synced := map[string]bool{}
 	for len(f.closed) > 0 {
 		p := f.closed[0]
+		if f.opts.Store != nil {
+			pf, err := f.preCommitUpload(p, id)
+			if err != nil {
+				return nil, fmt.Errorf("sink %s: pre-commit for checkpoint %s: %w", f.opts.Path, checkpointLabel(id), err)
+			}
+			f.pending = append(f.pending, pf)
+			f.closed = f.closed[1:]
+			continue
+		}
 		pend := relPath(p.dir, pendingName(p.stem, id))
 		if err := f.opts.FS.Rename(p.path, f.abs(pend)); err != nil {
 			return nil, fmt.Errorf("sink %s: pre-commit for checkpoint %s: %w", f.opts.Path, checkpointLabel(id), err)
@@ -187,6 +202,12 @@ func (f *File) publishParts(files []pendingFile) error {
 	}
 	synced := map[string]bool{}
 	for _, p := range files {
+		if p.Upload != nil {
+			if err := f.publishUpload(p); err != nil {
+				return err
+			}
+			continue
+		}
 		if err := f.publishPart(p); err != nil {
 			return err
 		}
@@ -363,6 +384,11 @@ func (f *File) sweep(keep map[string]bool) error {
 	}
 	if err := f.sweepDir(f.root(), owned, remove); err != nil {
 		return err
+	}
+	if f.opts.Store != nil {
+		if err := f.abortUploads(owned); err != nil {
+			return err
+		}
 	}
 	return f.syncDirs(synced)
 }

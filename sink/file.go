@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"millrace/format"
+	"millrace/objstore"
 	"millrace/op"
 	"millrace/take"
 	"millrace/vfs"
@@ -44,6 +45,12 @@ type FileOptions struct {
 	// FS is the filesystem the sink writes, renames and removes its files through (default
 	// the operating system's).
 	FS vfs.FS
+	// Store, when set, is where the part files are published: an object store that takes
+	// uploads (objstore.Uploads), such as S3, the paths under Path being its keys. Path then
+	// only names the store in messages; the files are written under Spool, an absolute
+	// local directory, and uploaded by the checkpoint that pre-commits them (see upload.go).
+	Store objstore.Store
+	Spool string
 	// Overwrite lets the sink replace a file, or write among files, that millrace did not
 	// write (see claim.go); without it NewFileFactory refuses such a path.
 	Overwrite bool
@@ -144,6 +151,11 @@ func NewFileFactory(s *arrow.Schema, opts FileOptions) (func() *File, error) {
 		return nil, fmt.Errorf("sink %s: prefix %q: only letters, digits, dashes and underscores may name a run's files", opts.Path, opts.Prefix)
 	case opts.Prefix != "" && !opts.Dir:
 		return nil, fmt.Errorf("sink %s writes one file, which one run writes whole: it takes no prefix", opts.Path)
+	}
+	if opts.Store != nil {
+		if err := checkStore(opts); err != nil {
+			return nil, err
+		}
 	}
 	if err := checkClaim(opts); err != nil {
 		return nil, err
@@ -262,7 +274,7 @@ func (f *File) newPart(dir string) (*part, error) {
 		}
 		f.claimed = true
 	}
-	if f.ckpt {
+	if f.ckpt || f.opts.Store != nil {
 		return f.newStaged(dir)
 	}
 	path := f.opts.Path
@@ -286,8 +298,11 @@ func (f *File) roll(dir string) error {
 	if err := p.w.Close(); err != nil {
 		return fmt.Errorf("sink file %s: %w", p.path, err)
 	}
-	if f.ckpt {
+	switch {
+	case f.ckpt:
 		f.closed = append(f.closed, p)
+	case f.opts.Store != nil:
+		return f.putWhole(p)
 	}
 	return nil
 }

@@ -40,6 +40,9 @@ func Published(opts FileOptions, s *arrow.Schema) ([]PublishedFile, error) {
 		}
 		kind = k
 	}
+	if opts.Store != nil {
+		return publishedInStore(opts, kind, s)
+	}
 	var paths []string
 	if !opts.Dir && len(opts.PartitionBy) == 0 {
 		if _, err := os.Stat(opts.Path); errors.Is(err, fs.ErrNotExist) {
@@ -96,6 +99,12 @@ func publishedRows(path string, kind format.Kind, s *arrow.Schema) (int64, error
 	if err != nil {
 		return 0, err
 	}
+	return readRows(r, path)
+}
+
+// readRows reads r, the file name, to its end and closes it, counting its rows and dead
+// letters.
+func readRows(r format.Reader, name string) (int64, error) {
 	defer r.Close()
 	var n int64
 	for {
@@ -104,7 +113,7 @@ func publishedRows(path string, kind format.Kind, s *arrow.Schema) (int64, error
 			return n, nil
 		}
 		if err != nil {
-			return 0, fmt.Errorf("count the rows of %s: %w", path, err)
+			return 0, fmt.Errorf("count the rows of %s: %w", name, err)
 		}
 		n += int64(len(dead))
 		if rec != nil {

@@ -11,7 +11,6 @@ import (
 
 	"millrace/format"
 	"millrace/gen"
-	"millrace/schema"
 )
 
 // Generator is the transaction generator as a source: each of its partitions is an
@@ -42,8 +41,8 @@ func NewGenerator(cfg gen.Config) (*Generator, error) {
 	return &Generator{cfg: cfg, world: w, batchRows: 8192}, nil
 }
 
-// Schema is the transaction schema.
-func (g *Generator) Schema() *arrow.Schema { return schema.Transaction() }
+// Schema is the transaction schema, with fraud_scenario when the config asks for it.
+func (g *Generator) Schema() *arrow.Schema { return gen.Schema(g.cfg) }
 
 // Partitions is the number of generator partitions.
 func (g *Generator) Partitions() int { return g.cfg.Partitions }

@@ -116,3 +116,24 @@ type Progress struct {
 	// goes on polling (its reads return nothing) and reconnects by itself.
 	Unreachable string
 }
+
+// PartitionEnds is a Source that is not bounded as a whole but some of whose partitions
+// end, such as a history read before a live stream (Then): the engine reads at most a few
+// of those at a time, as it does a bounded source's, and all the others at once.
+type PartitionEnds interface {
+	Source
+	// Ends tells whether partition's reader returns io.EOF once it has read it all.
+	Ends(partition int) bool
+}
+
+// TimeFloors is a Source that knows, before reading a partition, an event time that none of
+// its rows is older than, from the statistics of the files it reads: a partition not yet
+// read then holds the watermark back only to there, so a source subtask reads its
+// partitions one after another and the windows of the first fire before the last is
+// opened.
+type TimeFloors interface {
+	Source
+	// TimeFloor returns, in milliseconds, a time that no value of the timestamp column in
+	// partition is less than (nulls aside), and whether it knows one.
+	TimeFloor(partition int, column string) (int64, bool)
+}

@@ -60,6 +60,7 @@ func (d *decoder) finishSink(k *Sink, key *yaml.Node, path string, has map[strin
 	if !hasPath {
 		d.errorf(key, path, "path is required for a %s sink: the file, or directory of part files, it writes", k.Kind)
 	}
+	d.finishS3Sink(k, path, has)
 	var codec format.Codec
 	if k.Path != "" {
 		detected, c, err := format.Detect(k.Path)
@@ -98,6 +99,23 @@ func (d *decoder) finishSink(k *Sink, key *yaml.Node, path string, has map[strin
 		return
 	}
 	k.Compression = v
+}
+
+// finishS3Sink checks a file sink's S3 keys against its path: a path in S3 is a prefix of
+// part files, and only such a path has a server.
+func (d *decoder) finishS3Sink(k *Sink, path string, has map[string]pair) {
+	if !strings.HasPrefix(k.Path, "s3://") {
+		for _, key := range []string{"endpoint", "region", "path_style"} {
+			if pr, ok := has[key]; ok {
+				d.errorf(pr.val, pr.path, "is for a sink in S3 (path: s3://bucket/prefix/), and path %q is a local path", k.Path)
+			}
+		}
+		return
+	}
+	if _, _, err := format.Detect(k.Path); err == nil {
+		p := has["path"]
+		d.errorf(p.val, p.path, "path %q names a file, but a sink in S3 writes part files under a prefix, each published when a checkpoint commits: give s3://bucket/prefix/", k.Path)
+	}
 }
 
 // finishKafkaSink checks the keys a kafka sink requires and applies its defaults.
@@ -164,6 +182,15 @@ var sinkFields = withFields(map[string]field[Sink]{
 			}
 			k.Format = f
 		}
+	}},
+	"endpoint": {only: fileSinks, set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
+		k.S3.Endpoint, _ = d.str(n, p, "an S3 endpoint such as http://host:port")
+	}},
+	"region": {only: fileSinks, set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
+		k.S3.Region, _ = d.str(n, p, "an S3 region such as eu-west-1")
+	}},
+	"path_style": {only: fileSinks, set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
+		k.S3.PathStyle, _ = d.boolean(n, p)
 	}},
 	"partition_by": {only: fileSinks, set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
 		k.PartitionBy = d.exprs(n, p, "a list of expressions")

@@ -49,6 +49,13 @@ func TestSinkErrors(t *testing.T) {
 		{"unknown kind", sink("{from: tx, kind: kafca}"), []string{
 			`t.yaml:5: sinks.out.kind: unknown sink kind "kafca" (did you mean "kafka"?)`,
 		}},
+		{"S3 settings on a local path", sink("{from: tx, kind: parquet, path: out/lake, endpoint: 'http://s3:9000', path_style: true}"), []string{
+			`t.yaml:5: sinks.out.endpoint: is for a sink in S3 (path: s3://bucket/prefix/), and path "out/lake" is a local path`,
+			`t.yaml:5: sinks.out.path_style: is for a sink in S3 (path: s3://bucket/prefix/), and path "out/lake" is a local path`,
+		}},
+		{"one file in S3", sink("{from: tx, kind: parquet, path: 's3://lake/tx.parquet', region: eu-west-1}"), []string{
+			`t.yaml:5: sinks.out.path: path "s3://lake/tx.parquet" names a file, but a sink in S3 writes part files under a prefix, each published when a checkpoint commits: give s3://bucket/prefix/`,
+		}},
 		{"kafka without brokers or topic", sink("{from: tx, kind: kafka}"), []string{
 			"t.yaml:5: sinks.out: brokers is required for a kafka sink",
 			"t.yaml:5: sinks.out: topic is required for a kafka sink",

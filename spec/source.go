@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"millrace/format"
 	"millrace/gen"
@@ -82,11 +83,13 @@ func (d *decoder) finishSource(src *Source, key *yaml.Node, path string, has map
 		src.Columns, src.Schema = nil, ""
 	case src.Kind == SourceNexmark:
 	case src.Kind == SourceGenerator:
-		if src.Schema != "" && src.Schema != "transaction" {
+		if src.Schema != "" && src.Schema != "transaction" && src.Schema != "transaction_scenario" {
 			n, p := at("schema")
-			d.errorf(n, p, "a generator makes transaction records; schema must be transaction")
+			d.errorf(n, p, "a generator makes transaction records; schema must be transaction, or transaction_scenario to add the fraud_scenario column")
 		}
-		src.Schema = "transaction"
+		if src.Schema == "" {
+			src.Schema = "transaction"
+		}
 	case has["schema"] != nil && has["columns"] != nil:
 		n, p := at("columns")
 		d.errorf(n, p, "give schema or columns, not both")
@@ -468,6 +471,19 @@ var sourceFields = withFields(map[string]field[Source]{
 	}},
 	"path_style": {only: kinds(SourceLake), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
 		s.Lake.PathStyle, _ = d.boolean(n, p)
+	}},
+	"then": {only: kinds(SourceLake), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+		s.Lake.Then, _ = d.ident(n, p, "a kafka or nats source name")
+	}},
+	"switch_at": {only: kinds(SourceLake), set: func(d *decoder, s *Source, n *yaml.Node, p string) {
+		if v, ok := d.str(n, p, "an RFC 3339 time such as 2026-03-01T00:00:00Z"); ok {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				d.errorf(n, p, "%q is not an RFC 3339 time such as 2026-03-01T00:00:00Z", v)
+				return
+			}
+			s.Lake.SwitchAt = t
+		}
 	}},
 
 	"max_backlog": {only: kinds(SourceHTTP), set: func(d *decoder, s *Source, n *yaml.Node, p string) {

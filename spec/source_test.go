@@ -186,7 +186,7 @@ func TestSourceErrors(t *testing.T) {
 		}},
 		{"generator schema", "name: t\nsources:\n  a: {kind: generator, columns: {a: string}}\n  b: {kind: generator, schema: other}\n", []string{
 			"t.yaml:3: sources.a.columns: a generator makes transaction records; it takes no columns",
-			`t.yaml:4: sources.b.schema: unknown schema "other" (built-in: transaction)`,
+			`t.yaml:4: sources.b.schema: unknown schema "other" (built-in: transaction, transaction_scenario)`,
 		}},
 		{"parquet messages", "name: t\nsources:\n  a: {kind: kafka, brokers: b, topic: t, format: parquet, schema: transaction}\n", []string{
 			"t.yaml:3: sources.a.format: kafka messages are jsonl, csv or avro; parquet is for files",
@@ -251,4 +251,34 @@ func TestHTTPSourceLimits(t *testing.T) {
 			t.Errorf("%s: errors %q, want %q", text, errs, want)
 		}
 	}
+}
+
+func TestLakeThen(t *testing.T) {
+	const live = `  live: {kind: kafka, brokers: [b:9092], topic: tx, schema: transaction, event_time: ts}
+`
+	lake := func(extra string) string {
+		return "name: t\nsources:\n" + live + "  tx: {kind: lake, path: lake, schema: transaction, event_time: ts" + extra + "}\n"
+	}
+	s := mustParse(t, lake(", then: live, switch_at: '2026-03-01T00:00:00Z'")+"sinks:\n  out: {from: tx, kind: jsonl, path: out}\n")
+	if src := s.Source("live"); src.LiveOf != "tx" || !s.Source("tx").Lake.SwitchAt.Equal(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("live.LiveOf = %q, switch_at %v", src.LiveOf, s.Source("tx").Lake.SwitchAt)
+	}
+	checkErrors(t, []errorCase{
+		{"then without switch_at", lake(", then: live"), []string{
+			"t.yaml:4: sources.tx.then: needs switch_at: the event time from which the rows come from live rather than from the lake",
+		}},
+		{"switch_at without then", lake(", switch_at: '2026-03-01T00:00:00Z'"), []string{
+			"t.yaml:4: sources.tx.switch_at: is where the lake hands over to a live source: name it with then",
+		}},
+		{"switch_at not a time", lake(", then: live, switch_at: March"), []string{
+			`t.yaml:4: sources.tx.switch_at: "March" is not an RFC 3339 time such as 2026-03-01T00:00:00Z`,
+		}},
+		{"then a file", "name: t\nsources:\n  f: {kind: file, path: tx.jsonl, schema: transaction, event_time: ts}\n" +
+			"  tx: {kind: lake, path: lake, schema: transaction, event_time: ts, then: f, switch_at: '2026-03-01T00:00:00Z'}\n", []string{
+			"t.yaml:4: sources.tx.then: f is a file source; a lake goes on with a live one, kafka or nats",
+		}},
+		{"the live source read as a stream", lake(", then: live, switch_at: '2026-03-01T00:00:00Z'") + "sinks:\n  out: {from: live, kind: jsonl, path: out}\n", []string{
+			`t.yaml:6: sinks.out.from: "live" is read after the history of source tx (its then:), as part of that stream; read tx instead`,
+		}},
+	})
 }

@@ -22,7 +22,8 @@
 //	  lake               path (a directory or s3://bucket/prefix; required), partitioning:
 //	                     {col: TYPE, ...} (Hive directory levels, in order; string, int32,
 //	                     int64 or date), endpoint, region, path_style: bool (S3; credentials
-//	                     from the environment only)
+//	                     from the environment only), then: SOURCE (kafka or nats, read after
+//	                     the lake) with switch_at: RFC 3339 time (where the lake hands over)
 //	  http               path (URL path, default /ingest/NAME), format (jsonl: NDJSON or a JSON
 //	                     array), max_backlog (records not yet acknowledged; default 1000000),
 //	                     max_body (size after gzip, such as 16MiB; the default)
@@ -52,10 +53,22 @@
 //	                     join: {table: SOURCE, on: col | [col, ...], type: left | inner}
 //	                     | {stream: STREAM, on: ..., within: [D, D] (right time minus the
 //	                     input's, inclusive; may be negative), type: inner | left | right | full},
-//	                     dedup: {key: col | [col, ...], within: D, keep: first | last}
+//	                     dedup: {key: col | [col, ...], within: D, keep: first | last},
+//	                     over: {key: col | [col, ...], range: D, ttl: D} (adds to every row
+//	                     features of its key's earlier rows in event-time order; select then
+//	                     holds feature calls: count(*), count_if, sum, avg, count_distinct
+//	                     over (t - range, t]; zscore, first_seen, seconds_since_prev,
+//	                     km_from_prev, kmh_from_prev over the key's history; not with
+//	                     group_by, window, having or qualify),
+//	                     score: {model: PATH, kind: xgboost | lightgbm, features: [expr, ...],
+//	                     as: COL (default score)} (a model's score of every row, after select),
+//	                     rules: {file: PATH} (alert rows: the rows matching a rule, with rule,
+//	                     severity, reason, rules_version; see docs/fraud.md); both reload
+//	                     their file when it changes and take no group_by, window or qualify
 //	sinks.NAME           from (required, one stream), kind: parquet | jsonl | csv | stdout | kafka
-//	                     | nats, path (file kinds; a directory of part files in a cluster),
-//	                     partition_by, compression, format (stdout, nats: jsonl | csv),
+//	                     | nats, path (file kinds; a directory of part files in a cluster;
+//	                     s3://bucket/prefix/ for part files in S3, with endpoint, region,
+//	                     path_style), partition_by, compression, format (stdout, nats: jsonl | csv),
 //	                     overwrite: bool (replace what millrace did not write), redact: bool
 //	                     (dead-letter sinks: mask records as the API does)
 //	  kafka              brokers, topic (both required), tls, sasl (as for kafka sources),
@@ -208,6 +221,9 @@ type Source struct {
 	// Table marks a lookup table: a file source read whole and joined by views, never
 	// streamed. Parse sets it for every source that a view joins.
 	Table bool
+	// LiveOf names the lake source whose then: this source is: it is read after that
+	// lake's history, as part of its stream. Parse sets it.
+	LiveOf string
 	// OnError says what a file that cannot be decoded past a point (a truncated .gz, a
 	// damaged Parquet row group) does: by default it becomes a dead letter and the run goes
 	// on; OnErrorFail fails the run.
@@ -265,6 +281,18 @@ type Lake struct {
 	// Partitioning lists the Hive partition columns in the order of the directory levels
 	// (year=2026/month=03/...); they follow the schema's columns in the rows.
 	Partitioning []schema.Column
+	S3
+	// Then names a live source (kafka or nats) that the lake goes on with: the lake's rows
+	// before SwitchAt, then the live source's rows at or after it, as one stream with one
+	// watermark. The live source is read only so, never as a stream of its own.
+	Then     string
+	SwitchAt time.Time
+}
+
+// S3 says how to reach the S3 server of a lake source or of a file sink whose path is
+// s3://bucket/prefix. Credentials come from the environment only, as package objstore
+// reads them.
+type S3 struct {
 	// Endpoint is the S3 server ("http://host:port", "https://host"); empty: the
 	// environment's (MILLRACE_S3_ENDPOINT, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL), else
 	// Amazon S3.
@@ -352,10 +380,18 @@ type View struct {
 	Join *Join
 	// Dedup drops rows that repeat a key within an interval of event time; nil means none.
 	Dedup *Dedup
+	// Over makes the view add features from each key's earlier rows to every input row;
+	// nil means none. It excludes GroupBy, Window, Having and Qualify.
+	Over *Over
 	// OnError says what a row whose expression fails at run time does: by default it goes
 	// to the view's errors side stream (VIEW.errors) and the run goes on; OnErrorFail fails
 	// the run.
 	OnError OnError
+	// Score appends a model's score to every row (after select); nil means none.
+	Score *Score
+	// Rules makes the view emit the rows that match a rule of a rules file (after select
+	// and score); nil means none.
+	Rules *Rules
 
 	// Pos is where the view's name stands in the file.
 	Pos Pos
@@ -478,6 +514,9 @@ type Sink struct {
 	// Redact masks the raw records and reasons of a dead-letter sink's rows as the API
 	// does, with the redact list of the source whose dead letters it writes.
 	Redact bool
+	// S3 reaches the server of a file sink whose path is s3://bucket/prefix/: its part
+	// files are uploaded by the checkpoint that pre-commits them and appear when it commits.
+	S3 S3
 
 	// Pos is where the sink's name stands in the file.
 	Pos Pos

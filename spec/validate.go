@@ -31,6 +31,7 @@ func (d *decoder) validate(s *Spec) {
 		}
 	}
 
+	d.liveSources(s)
 	for _, v := range s.Views {
 		for i, ref := range v.From {
 			d.stream(s, ref, itemPath(s, "views."+v.Name+".from", i, len(v.From)), joined)
@@ -138,6 +139,8 @@ func (d *decoder) stream(s *Spec, ref, path string, joined map[string]string) {
 		return
 	}
 	switch {
+	case src != nil && src.LiveOf != "":
+		d.errs = append(d.errs, s.Errorf(path, "%q is read after the history of source %s (its then:), as part of that stream; read %s instead", name, src.LiveOf, src.LiveOf))
 	case src != nil && src.Table:
 		d.errs = append(d.errs, s.Errorf(path, "%q is a table source (table: true); join it with join: {table: %s, on: ...} rather than reading it as a stream", name, name))
 	case src != nil && joined[name] != "":
@@ -186,4 +189,29 @@ func viewNames(s *Spec) []string {
 		names[i] = v.Name
 	}
 	return names
+}
+
+// liveSources checks the then: of every lake source, a live source read after the lake's
+// history, and marks that source as read so (Source.LiveOf).
+func (d *decoder) liveSources(s *Spec) {
+	for _, lake := range s.Sources {
+		name := lake.Lake.Then
+		if lake.Kind != SourceLake || name == "" {
+			continue
+		}
+		path := "sources." + lake.Name + ".then"
+		live := s.Source(name)
+		switch {
+		case live == nil:
+			d.errs = append(d.errs, s.Errorf(path, "unknown source %q%s", name, d.nameHint(name, func() []string { return sourceNames(s) })))
+		case live.Kind != SourceKafka && live.Kind != SourceNATS:
+			d.errs = append(d.errs, s.Errorf(path, "%s is a %s source; a lake goes on with a live one, kafka or nats", name, live.Kind))
+		case live.LiveOf != "":
+			d.errs = append(d.errs, s.Errorf(path, "%s already goes on after the lake %s", name, live.LiveOf))
+		case live.EventTime != lake.EventTime:
+			d.errs = append(d.errs, s.Errorf(path, "%s has event_time %q and the lake %q: the stream is cut at switch_at by one event time", name, live.EventTime, lake.EventTime))
+		default:
+			live.LiveOf = lake.Name
+		}
+	}
 }

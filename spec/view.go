@@ -22,6 +22,7 @@ func (d *decoder) view(name string, key, val *yaml.Node, path string) *View {
 	if n := has["having"]; n != nil && has["group_by"] == nil && has["window"] == nil {
 		d.errorf(n, joinPath(path, "having"), "needs group_by or window: having filters aggregated rows (use where to filter input rows)")
 	}
+	d.checkOver(has, path)
 	if n := has["qualify"]; n != nil {
 		qp := joinPath(path, "qualify")
 		for _, k := range []string{"group_by", "having"} {
@@ -94,8 +95,17 @@ var viewFields = map[string]field[View]{
 	"dedup": {set: func(d *decoder, v *View, n *yaml.Node, p string) {
 		v.Dedup = d.dedup(n, p)
 	}},
+	"over": {set: func(d *decoder, v *View, n *yaml.Node, p string) {
+		v.Over = d.over(n, p)
+	}},
 	"on_error": {set: func(d *decoder, v *View, n *yaml.Node, p string) {
 		v.OnError = d.onError(n, p)
+	}},
+	"score": {set: func(d *decoder, v *View, n *yaml.Node, p string) {
+		v.Score = d.score(n, p)
+	}},
+	"rules": {set: func(d *decoder, v *View, n *yaml.Node, p string) {
+		v.Rules = d.rules(n, p)
 	}},
 }
 

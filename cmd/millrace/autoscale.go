@@ -42,8 +42,8 @@ const maxParallelism = 256
 
 // advisorConfig configures the scaling advisor of a run of parallelism whose event time
 // runs speed times faster than the clock: its step, horizon, measuring window, daily season,
-// the forecaster's memory of its errors and the policy's catch-up and scale-down window all
-// shrink by speed, so that an hour of
+// the forecaster's memory of its errors, the start-up and lag SLO its backtests count with
+// and the policy's catch-up and scale-down window all shrink by speed, so that an hour of
 // event time is judged alike at any speed. With autoscaling, its workers are the run's
 // parallelism, within the flags' bounds; otherwise it advises on processes like this one.
 func advisorConfig(speed float64, parallelism int, auto autoscaleFlags) scale.AdvisorConfig {
@@ -58,7 +58,8 @@ func advisorConfig(speed float64, parallelism int, auto autoscaleFlags) scale.Ad
 	lim.ScaleDownWindow = shrink(lim.ScaleDownWindow, 30*time.Second)
 	cfg := scale.AdvisorConfig{Step: shrink(10*time.Second, time.Second), Horizon: shrink(10*time.Minute, 10*time.Second),
 		Window: shrink(time.Minute, 10*time.Second), Season: time.Duration(float64(24*time.Hour) / speed),
-		ErrorMemory: shrink(scale.DefaultErrorMemory, 30*time.Second)}
+		ErrorMemory: shrink(scale.DefaultErrorMemory, 30*time.Second),
+		Startup:     shrink(2*time.Minute, time.Second), SLOLag: shrink(30*time.Second, time.Second)}
 	if auto.on {
 		lim.Min, lim.Max = auto.min, auto.max
 		cfg.Workers, cfg.Acts = parallelism, true

@@ -144,7 +144,8 @@ func TestAdvisorConfigFollowsTheSpeed(t *testing.T) {
 	fast := advisorConfig(60, 2, autoscaleFlags{on: true, min: 1, max: 3})
 	lim := fast.Policy.Limits
 	if fast.Step != time.Second || fast.Horizon != 10*time.Second || fast.Window != 10*time.Second || fast.Season != 24*time.Minute ||
-		lim.ScaleDownWindow != 30*time.Second || lim.CatchUp != 10*time.Second || fast.ErrorMemory != 2*time.Minute {
+		lim.ScaleDownWindow != 30*time.Second || lim.CatchUp != 10*time.Second || fast.ErrorMemory != 2*time.Minute ||
+		fast.Startup != 2*time.Second || fast.SLOLag != time.Second {
 		t.Errorf("at speed 60: %+v", fast)
 	}
 	if fast.Workers != 2 || !fast.Acts || lim.Min != 1 || lim.Max != 3 {

@@ -38,6 +38,7 @@ type genFlags struct {
 	paced       bool
 	speed       float64
 	compression string
+	scenario    bool
 }
 
 func (f *genFlags) register(cmd *cobra.Command) {
@@ -57,6 +58,7 @@ func (f *genFlags) register(cmd *cobra.Command) {
 	fl.StringSliceVar(&f.surges, "surge", nil, "rate surge [daily] AT x FACTOR [/ FOR], e.g. 03:00x10, 'daily 03:00x4/30m' or 2024-01-31T18:00x4/2h; repeatable")
 	fl.DurationVar(&f.surgeFor, "surge-for", gen.DefaultSurgeFor, "how long a surge lasts when it does not say")
 	fl.Float64Var(&f.fraudRate, "fraud-rate", d.FraudRate, "fraction of rows in labelled fraud scenarios (is_fraud)")
+	fl.BoolVar(&f.scenario, "scenario-column", false, "add a column fraud_scenario: the fraud scenario of a row (card_testing, account_takeover, compromised_merchant), null for normal traffic")
 	fl.Float64Var(&f.corruptRate, "corrupt-rate", 0, "fraction of malformed records (jsonl and csv only)")
 	fl.DurationVar(&f.disorder, "disorder", 0, "deliver rows out of event-time order within this bound, e.g. 2s")
 	fl.Float64Var(&f.lateRate, "late-rate", 0, "fraction of rows delivered later than --disorder allows")
@@ -75,7 +77,7 @@ func (f *genFlags) config(cmd *cobra.Command) (gen.Config, error) {
 	c.Seed, c.Rate, c.Flat = f.seed, f.rate, f.flat
 	c.FraudRate, c.CorruptRate, c.DupRate, c.LateRate = f.fraudRate, f.corruptRate, f.dupRate, f.lateRate
 	c.Disorder, c.Accounts, c.Merchants = f.disorder, f.accounts, f.merchants
-	c.Rows, c.Duration = f.rows, f.duration
+	c.Rows, c.Duration, c.ScenarioColumn = f.rows, f.duration, f.scenario
 	fl := cmd.Flags()
 	paced := f.paced || f.speed > 0 || (fl.Changed("rate") && !fl.Changed("rows") && !fl.Changed("duration"))
 	if paced {

@@ -189,3 +189,86 @@ sinks:
 		t.Errorf("a credential appears in plan --json")
 	}
 }
+
+// A pipeline writes a partitioned Parquet lake into S3: the objects are the files it
+// writes into a directory, byte for byte, they appear only when checkpoints commit, and no
+// credential is printed.
+func TestLakeWrittenToS3(t *testing.T) {
+	dir := t.TempDir()
+	mustRun(t, "gen", "--rows", "12000", "--rate", "0.025", "--flat", "--seed", "8", "--start", "2026-03-01T00:00:00Z", "--out", filepath.Join(dir, "tx.parquet"))
+	url := objstoretest.S3(t)
+	write := func(path string) string {
+		return `name: write-lake
+sources:
+  tx: {kind: file, path: ` + filepath.Join(dir, "tx.parquet") + `, schema: transaction}
+sinks:
+  lake: {from: tx, kind: parquet, path: ` + path + `, partition_by: [date(ts)]}
+`
+	}
+	local, s3 := filepath.Join(dir, "local"), filepath.Join(dir, "s3")
+	for work, path := range map[string]string{local: "lake", s3: url + "/lake/"} {
+		if err := os.MkdirAll(work, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(work, "write.yaml"), []byte(write(path)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runIn(t, local, "run", "write.yaml", "-p", "2", "--listen", "", "--checkpoint", filepath.Join(dir, "ckpt-local"))
+	logs := runIn(t, s3, "run", "write.yaml", "-p", "2", "--listen", "", "--checkpoint", filepath.Join(dir, "ckpt-s3"))
+
+	want := map[string][]byte{}
+	err := filepath.WalkDir(filepath.Join(local, "lake"), func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.HasPrefix(d.Name(), ".") {
+			return err
+		}
+		rel, err := filepath.Rel(filepath.Join(local, "lake"), path)
+		if err == nil {
+			want["lake/"+filepath.ToSlash(rel)], err = os.ReadFile(path)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want) < 5 {
+		t.Fatalf("the local lake has %d files, want one or more per day of about six", len(want))
+	}
+	store, err := objstore.Open(t.Context(), url, objstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = store.Close() }() // read only
+	objs, err := store.List(t.Context(), "lake/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := 0
+	for _, o := range objs {
+		if o.Key == "lake/.millrace" {
+			continue
+		}
+		got++
+		data, err := store.Get(t.Context(), o.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w, ok := want[o.Key]; !ok || !bytes.Equal(data, w) {
+			t.Errorf("%s in S3: %d bytes, in the directory %d (there: %v)", o.Key, len(data), len(w), ok)
+		}
+	}
+	if got != len(want) {
+		t.Errorf("S3 holds %d part files, the directory %d", got, len(want))
+	}
+	if ups, err := store.(objstore.Uploads).ListUploads(t.Context(), ""); err != nil || len(ups) > 0 {
+		t.Errorf("uploads left in progress: %v, %v", ups, err)
+	}
+	if !strings.Contains(logs, "12,000 rows in") || !strings.Contains(logs, "s3://millrace-test/state/lake") {
+		t.Errorf("the run's summary does not give the rows in S3:\n%s", logs)
+	}
+	for _, secret := range []string{os.Getenv("AWS_SECRET_ACCESS_KEY"), os.Getenv("AWS_ACCESS_KEY_ID")} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("a credential appears in the run's output")
+		}
+	}
+}

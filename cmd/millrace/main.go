@@ -114,6 +114,6 @@ Start with:
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newGenCmd(), newDemoCmd(), newInspectCmd(), newPlanCmd(), newRunCmd(), newBenchCmd())
-	root.AddCommand(newScaleCmd(), newClusterCmd())
+	root.AddCommand(newScaleCmd(), newClusterCmd(), newEvalCmd())
 	return root
 }

@@ -226,6 +226,7 @@ func TestEveryExamplePlans(t *testing.T) {
 	mustRun(t, "gen", "--rows", "1000", "--out", filepath.Join(dir, "h.parquet"))
 	t.Setenv("TX_PATH", filepath.Join(dir, "tx.jsonl"))
 	t.Setenv("HISTORY_PATH", filepath.Join(dir, "h.parquet"))
+	t.Setenv("FRAUD_DIR", "../../examples")
 	for k, v := range examplestest.Brokers(t) {
 		t.Setenv(k, v)
 	}

@@ -81,8 +81,11 @@ func printSummary(w io.Writer, p *plan.Plan, st *engine.Stats) error {
 }
 
 // absPath is path made absolute against the working directory, or path itself if the
-// working directory cannot be found.
+// working directory cannot be found. A path in S3 is shown without its last slash.
 func absPath(path string) string {
+	if strings.HasPrefix(path, "s3://") {
+		return strings.TrimSuffix(path, "/")
+	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return path

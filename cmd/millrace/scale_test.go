@@ -106,3 +106,97 @@ func TestScaleSimulateUsageErrors(t *testing.T) {
 		t.Errorf("bad trace: %v, want a data error naming bad.csv:3", err)
 	}
 }
+
+func TestScaleSimulateListsEachSurgeAgainstReactive(t *testing.T) {
+	trace := filepath.Join("..", "..", "examples", "traces", "month-end.csv")
+	calendar := filepath.Join("..", "..", "examples", "traces", "month-end.calendar.yaml")
+	out := mustRun(t, "scale", "simulate", "--trace", trace, "--policy", "predictive", "--calendar", calendar, "--decisions")
+	type surge struct {
+		Start     string   `json:"start"`
+		Repeat    bool     `json:"repeat"`
+		LeadS     *float64 `json:"lead_s"`
+		Violation float64  `json:"slo_violation_minutes"`
+	}
+	var got struct {
+		Model         string  `json:"model"`
+		Violation     float64 `json:"slo_violation_minutes"`
+		WorkerMinutes float64 `json:"worker_minutes"`
+		Surges        []surge `json:"surges"`
+		Reactive      struct {
+			Violation     float64 `json:"slo_violation_minutes"`
+			WorkerMinutes float64 `json:"worker_minutes"`
+			Surges        []surge `json:"surges"`
+		} `json:"reactive"`
+		Decisions []struct {
+			At     string `json:"at"`
+			Reason string `json:"reason"`
+		} `json:"decisions"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("%v in %.500s", err, out)
+	}
+	if got.Model != "auto" || len(got.Surges) != 6 || len(got.Reactive.Surges) != 6 || got.Reactive.Violation <= got.Violation {
+		t.Fatalf("model %q, %d surges, %d reactive, violation minutes %v against %v reactive", got.Model, len(got.Surges),
+			len(got.Reactive.Surges), got.Violation, got.Reactive.Violation)
+	}
+	for i, s := range got.Surges {
+		if s.Repeat && (s.Violation != 0 || s.LeadS == nil || *s.LeadS < 0 || got.Reactive.Surges[i].Violation == 0) {
+			t.Errorf("recurring surge %+v, reactive %+v", s, got.Reactive.Surges[i])
+		}
+	}
+	// The decision that meets the close of 29 February names the model and the event it
+	// remembered from January.
+	found := false
+	for _, d := range got.Decisions {
+		if strings.HasPrefix(d.At, "2024-02-29T16:55") {
+			found = strings.Contains(d.Reason, "model profile+calendar") && strings.Contains(d.Reason, "as on Wed 2024-01-31")
+			if !found {
+				t.Errorf("the decision before the close: %s", d.Reason)
+			}
+		}
+	}
+	if !found {
+		t.Error("no scale-up at 16:55 before the close of 29 February")
+	}
+}
+
+// TestScaleDocsQuoteTheSurgeTables keeps docs/scale.md's tables what the command prints.
+func TestScaleDocsQuoteTheSurgeTables(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "scale.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	traces := filepath.Join("..", "..", "examples", "traces")
+	for _, args := range [][]string{
+		{"--trace", filepath.Join(traces, "week-nightly-surge.csv")},
+		{"--trace", filepath.Join(traces, "month-end.csv"), "--calendar", filepath.Join(traces, "month-end.calendar.yaml")},
+	} {
+		out := mustRun(t, append([]string{"scale", "simulate", "--policy", "predictive", "--table"}, args...)...)
+		if !strings.Contains(string(doc), out) {
+			t.Errorf("docs/scale.md does not quote the table of %v:\n%s", args, out)
+		}
+	}
+}
+
+func TestScaleSimulateCalendarErrors(t *testing.T) {
+	trace := filepath.Join("..", "..", "examples", "traces", "month-end.csv")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--model", "oracle"}, `--model "oracle"`},
+		{[]string{"--paydays", "1,40"}, `--paydays "1,40": payday "40" is not a day of the month`},
+		{[]string{"--holidays", "Easter"}, `--holidays "Easter"`},
+		{[]string{"--rebalance-pause", "-1s"}, "rebalance pause -1s must not be negative"},
+	} {
+		_, err := run(t, append([]string{"scale", "simulate", "--trace", trace}, c.args...)...)
+		var u usageError
+		if err == nil || !errors.As(err, &u) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: error %v, want a usage error with %q", c.args, err, c.want)
+		}
+	}
+	_, err := run(t, "scale", "simulate", "--trace", trace, "--calendar", filepath.Join(t.TempDir(), "none.yaml"))
+	if err == nil || !strings.Contains(err.Error(), "none.yaml") {
+		t.Errorf("a missing calendar: %v", err)
+	}
+}

@@ -8,7 +8,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
-// Keyed state rows. Keyed operators such as the interval join keep their state as rows whose
+// Keyed state rows. The interval join and the deduplication keep their state as rows whose
 // first column is the key, as the bytes KeyEncoder made of the key columns. Their snapshots
 // share one body:
 //

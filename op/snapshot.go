@@ -26,7 +26,7 @@ import (
 //	+--------+------+---------+------------+-------------------+------+---------+
 //
 // kind is 'W' for a tumbling or hopping WindowAgg, 'S' for a session WindowAgg, 'T' for a
-// WindowTop, 'C' for a chain and 'J' for an IntervalJoin; version counts
+// WindowTop, 'C' for a chain, 'J' for an IntervalJoin and 'D' for a Dedup; version counts
 // changes of that kind's body, and Restore refuses versions it does not know. checkpoint is
 // the id Snapshot was called with, kept for inspection only. fingerprint is the writer's
 // StateFingerprint, which Restore compares with its own. The CRC-32C (Castagnoli) covers
@@ -77,6 +77,8 @@ func kindName(k byte) string {
 		return "a chain's"
 	case kindIntervalJoin:
 		return "an interval join's"
+	case kindDedup:
+		return "a deduplication's"
 	}
 	return fmt.Sprintf("of unknown kind %q", k)
 }

@@ -27,8 +27,9 @@ const JoinTimeColumn = "event_time"
 func (b *builder) refuseWith(v *spec.View, clause string) error {
 	path := "views." + v.Name
 	other := map[string]bool{"group_by": len(v.GroupBy) > 0, "window": v.Window != nil, "having": !v.Having.IsZero(),
-		"qualify": !v.Qualify.IsZero()}
-	for _, k := range []string{"group_by", "window", "having", "qualify"} {
+		"qualify": !v.Qualify.IsZero(), "dedup": v.Dedup != nil, "join": v.Join != nil && clause == "dedup",
+		"over": v.Over != nil, "score": v.Score != nil, "rules": v.Rules != nil}
+	for _, k := range []string{"group_by", "window", "having", "qualify", "dedup", "join", "over", "score", "rules"} {
 		if other[k] && k != clause {
 			return b.spec.Errorf(path+"."+k, "cannot be combined with %s in one view; put it in a view that reads %s", describeClause(clause), v.Name)
 		}

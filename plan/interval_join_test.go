@@ -376,6 +376,7 @@ func TestIntervalJoinPlanErrors(t *testing.T) {
 		"join: {stream: settlements, on: tx_id, within: [0s, 1h]}\n    group_by: [tx_id]\n    select: {n: count(*)}": "views.v.group_by: cannot be combined with a join with a stream in one view; put it in a view that reads v",
 		"join: {stream: settlements, on: card_id, within: [0s, 1h]}":                                                 `views.v.join.on: column "card_id" must be in both the input (tx_id utf8, ts timestamp[ms, tz=UTC], n int64) and stream settlements`,
 		"join: {stream: settlements, on: tx_id, within: [0s, 1h]}\n    select: {x: settlements_ts, y: nope}":         `views.v.select.y: unknown column "nope"`,
+		"join: {stream: settlements, on: tx_id, within: [0s, 1h]}\n    dedup: {key: tx_id, within: 1h}":              "views.v.dedup: cannot be combined with a join with a stream in one view; put it in a view that reads v",
 		"join: {stream: renamed, on: tx_id, within: [0s, 1h]}":                                                       `views.v.join: the join adds the column event_time, the joined row's event time, but an input has one: rename it in a view`,
 	}
 	for clauses, want := range cases {

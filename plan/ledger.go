@@ -23,7 +23,9 @@ import (
 // window that would, and window rows on which select or having fails. A qualify view's kept
 // rows compete in their windows, and out counts the rows of each window's maximum. A view
 // that joins a stream counts the rows of both inputs as in, and as filtered the rows of an
-// inner side that joined nothing; out counts the joined rows its where kept.
+// inner side that joined nothing; out counts the joined rows its where kept. A dedup view's
+// kept rows are those its where kept, and duplicates counts the rows among them dropped for
+// repeating a key.
 type Ledger struct {
 	Sources []SourceLedger `json:"sources"`
 	Views   []ViewLedger   `json:"views"`
@@ -53,6 +55,8 @@ type ViewLedger struct {
 	// dropped.
 	Out    int64 `json:"out"`
 	Having int64 `json:"having"`
+	// Duplicates counts the rows a dedup view dropped for repeating a key.
+	Duplicates int64 `json:"duplicates"`
 }
 
 // Balanced reports whether every equation holds.
@@ -113,7 +117,7 @@ func (v ViewLedger) key() string { return v.Name }
 
 func (v ViewLedger) plus(n ViewLedger) ViewLedger {
 	v.In, v.Filtered, v.Kept, v.Out, v.Having = v.In+n.In, v.Filtered+n.Filtered, v.Kept+n.Kept, v.Out+n.Out, v.Having+n.Having
-	v.Errors, v.WindowErrors = v.Errors+n.Errors, v.WindowErrors+n.WindowErrors
+	v.Errors, v.WindowErrors, v.Duplicates = v.Errors+n.Errors, v.WindowErrors+n.WindowErrors, v.Duplicates+n.Duplicates
 	return v
 }
 
@@ -133,7 +137,7 @@ func (p *Plan) Ledger(st *engine.Stats) Ledger {
 	for _, v := range p.Views {
 		first, last := nodes[v.First], nodes[v.Last]
 		vl := ViewLedger{Name: v.Name, In: first.RowsIn, Filtered: first.Dropped, Errors: first.Errors,
-			Kept: first.RowsIn - first.Dropped - first.Errors, Out: last.RowsOut}
+			Kept: first.RowsIn - first.Dropped - first.Errors, Out: last.RowsOut, Duplicates: last.Duplicates}
 		if v.First != v.Last {
 			vl.Having, vl.WindowErrors = last.Dropped, last.Errors
 		}
@@ -152,6 +156,9 @@ func (l Ledger) String() string {
 		fmt.Fprintf(&b, "view   %-16s in   %12d = kept     %12d + filtered %10d + errors %8d   out %d", v.Name, v.In, v.Kept, v.Filtered, v.Errors, v.Out)
 		if v.Having > 0 {
 			fmt.Fprintf(&b, " (having dropped %d)", v.Having)
+		}
+		if v.Duplicates > 0 {
+			fmt.Fprintf(&b, " (%d duplicates dropped)", v.Duplicates)
 		}
 		if v.WindowErrors > 0 {
 			fmt.Fprintf(&b, " (%d more to errors after the exchange)", v.WindowErrors)

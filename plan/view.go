@@ -38,6 +38,9 @@ func (b *builder) planView(v *spec.View) error {
 	if v.Join != nil && v.Join.Stream != "" {
 		return b.intervalJoin(v, inputs)
 	}
+	if v.Dedup != nil {
+		return b.dedup(v, inputs)
+	}
 	in := inputs[0].schema
 	var first []func() (op.Operator, error)
 	var does []string

@@ -17,7 +17,7 @@ func Warnings(s *spec.Spec) []string {
 	}
 	read := map[string]bool{} // every stream reference a view or sink reads
 	for _, v := range s.Views {
-		for _, ref := range v.From {
+		for _, ref := range s.Inputs(v.Name) {
 			read[ref] = true
 		}
 		if v.Join != nil {

@@ -53,6 +53,7 @@
 //	                     join: {table: SOURCE, on: col | [col, ...], type: left | inner}
 //	                     | {stream: STREAM, on: ..., within: [D, D] (right time minus the
 //	                     input's, inclusive; may be negative), type: inner | left | right | full},
+//	                     dedup: {key: col | [col, ...], within: D, keep: first | last},
 //	                     over: {key: col | [col, ...], range: D, ttl: D} (adds to every row
 //	                     features of its key's earlier rows in event-time order; select then
 //	                     holds feature calls: count(*), count_if, sum, avg, count_distinct
@@ -377,6 +378,8 @@ type View struct {
 	// Join looks every input row up in a table source, or joins the input with another
 	// stream in an interval of event time; nil means no join.
 	Join *Join
+	// Dedup drops rows that repeat a key within an interval of event time; nil means none.
+	Dedup *Dedup
 	// Over makes the view add features from each key's earlier rows to every input row;
 	// nil means none. It excludes GroupBy, Window, Having and Qualify.
 	Over *Over

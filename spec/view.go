@@ -92,6 +92,9 @@ var viewFields = map[string]field[View]{
 	"join": {set: func(d *decoder, v *View, n *yaml.Node, p string) {
 		v.Join = d.join(n, p)
 	}},
+	"dedup": {set: func(d *decoder, v *View, n *yaml.Node, p string) {
+		v.Dedup = d.dedup(n, p)
+	}},
 	"over": {set: func(d *decoder, v *View, n *yaml.Node, p string) {
 		v.Over = d.over(n, p)
 	}},

@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-// TestPlanAndRunThePaymentCashoutExample plans and runs the interval join example over
+// TestPlanAndRunThePaymentCashoutExample plans and runs the dedup and interval join example over
 // generated transactions: every joined row pairs a card payment with a withdrawal on the
 // same card 0 to 30 minutes later.
 func TestPlanAndRunThePaymentCashoutExample(t *testing.T) {
@@ -21,7 +21,7 @@ func TestPlanAndRunThePaymentCashoutExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	plan := mustRun(t, "plan", example, "-p", "2")
-	for _, want := range []string{"cashouts  [interval join, parallelism 2]", "<- payments (hash by card_id)", "<- cash (hash by card_id)",
+	for _, want := range []string{"unique  [dedup, parallelism 2]", "cashouts  [interval join, parallelism 2]", "<- payments (hash by card_id)", "<- cash (hash by card_id)",
 		"inner join cash on card_id within [0s, 30m0s], the later event time as event_time"} {
 		if !strings.Contains(plan, want) {
 			t.Errorf("plan lacks %q:\n%s", want, plan)

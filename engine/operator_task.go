@@ -30,6 +30,7 @@ type operatorTask struct {
 	ended   []bool  // channel -> it has ended (or never sends to this subtask)
 	live    int     // channels not ended
 	current int64   // the watermark passed to the operator
+	sent    int64   // the watermark passed downstream: current, or less while the operator holds it
 
 	// Barrier alignment: while checkpoint aligning is under way, channels that delivered
 	// its barrier are blocked and what they send next waits in held.
@@ -41,7 +42,7 @@ type operatorTask struct {
 
 // runOperator runs subtask sub of an operator node until all its inputs have ended.
 func (r *run) runOperator(n *Node, sub int, o op.Operator) error {
-	t := &operatorTask{r: r, n: n, sub: sub, o: o, stats: r.stats[n][sub], current: op.MinWatermark}
+	t := &operatorTask{r: r, n: n, sub: sub, o: o, stats: r.stats[n][sub], current: op.MinWatermark, sent: op.MinWatermark}
 	t.out, t.errs = r.output(n, sub, MainPort), r.output(n, sub, ErrorPort)
 	t.coll = collector{t.out}
 	t.stateful, _ = t.o.(op.Stateful)
@@ -54,9 +55,7 @@ func (r *run) runOperator(n *Node, sub int, o op.Operator) error {
 	if err == nil {
 		err = t.loop()
 	}
-	if d, ok := t.o.(dropper); ok {
-		t.stats.Dropped.Store(d.Dropped())
-	}
+	t.count()
 	if st, ok := t.o.(op.Stateful); ok {
 		t.stats.StateBytes.Store(st.StateBytes())
 	}
@@ -186,9 +185,7 @@ func (t *operatorTask) handle(env envelope) error {
 		if err := t.o.Process(t.input[env.from], env.msg.Batch, t.coll); err != nil {
 			return err
 		}
-		if d, ok := t.o.(dropper); ok {
-			t.stats.Dropped.Store(d.Dropped()) // live, for metrics and the dashboard
-		}
+		t.count() // live, for metrics and the dashboard
 	case op.Watermark:
 		if env.msg.Watermark > t.wms[env.from] {
 			t.wms[env.from] = env.msg.Watermark
@@ -229,6 +226,13 @@ func (t *operatorTask) advance() error {
 	if err := t.o.OnWatermark(m, t.coll); err != nil {
 		return fmt.Errorf("watermark %d: %w", m, err)
 	}
+	if h, ok := t.o.(op.WatermarkHolder); ok {
+		m = min(m, h.HeldWatermark())
+	}
+	if m <= t.sent {
+		return nil
+	}
+	t.sent = m
 	return t.signal(op.Message{Kind: op.Watermark, Watermark: m})
 }
 
@@ -365,3 +369,16 @@ func (t *operatorTask) signal(msg op.Message) error {
 
 // dropper is an operator that counts the rows it filtered out.
 type dropper interface{ Dropped() int64 }
+
+// duplicator is an operator that counts the rows it dropped as duplicates.
+type duplicator interface{ Duplicates() int64 }
+
+// count stores the operator's counts of rows dropped in the subtask's figures.
+func (t *operatorTask) count() {
+	if d, ok := t.o.(dropper); ok {
+		t.stats.Dropped.Store(d.Dropped())
+	}
+	if d, ok := t.o.(duplicator); ok {
+		t.stats.Duplicates.Store(d.Duplicates())
+	}
+}

@@ -19,7 +19,12 @@ import (
 // maxOpenPartitions bounds how many partitions that end (those of a bounded source, or a
 // source's history, see source.PartitionEnds) one source subtask reads at a time; the
 // others wait, holding the watermark back, so nothing they hold turns late. Partitions
-// that never end are all read at once.
+// that never end are all read at once. A subtask reads its ending partitions one at a
+// time when nothing holds the watermark back at the start: without event time (and readers
+// that carry no watermark of their own), or when the source knows the least event time of
+// every partition (source.TimeFloors). Each open
+// partition holds its current block of input decoded (a Parquet row group's pages), so
+// this bounds the memory of a scan.
 const maxOpenPartitions = 8
 
 // ends tells whether partition p of the subtask's source ends: every partition of a
@@ -38,6 +43,7 @@ type partitionState struct {
 	index   int
 	reader  source.PartitionReader
 	maxTime int64 // largest event time read
+	floor   int64 // least event time of its rows, as the source knows it; else op.MinWatermark
 	done    bool
 	active  time.Time     // when the partition was opened or last yielded rows
 	size    int64         // bytes of input, when the source knows (Source.Size); else 0
@@ -49,15 +55,18 @@ type partitionState struct {
 // sourceTask reads the partitions of one source subtask: it decodes, checks, splits off
 // late rows, and tracks the watermark.
 type sourceTask struct {
-	r       *run
-	n       *Node
-	sub     int
-	src     source.Source
-	policy  WatermarkPolicy
-	stats   *NodeStats
-	outs    [3]*output
-	parts   []*partitionState
-	emitted int64
+	r      *run
+	n      *Node
+	sub    int
+	src    source.Source
+	policy WatermarkPolicy
+	stats  *NodeStats
+	outs   [3]*output
+	parts  []*partitionState
+	// openLimit is how many partitions that end the subtask reads at a time (see
+	// maxOpenPartitions).
+	openLimit int
+	emitted   int64
 	// carried: a reader carries its partition's watermark itself (source.Watermarker).
 	carried bool
 	encoder format.RowEncoder
@@ -85,8 +94,18 @@ func (r *run) runSource(n *Node, sub int) error {
 		}
 		t.encoder = enc
 	}
+	floors, _ := t.src.(source.TimeFloors)
+	t.openLimit = 1
 	for p := sub; p < t.src.Partitions(); p += n.Parallelism {
-		ps := &partitionState{index: p, maxTime: op.MinWatermark, size: t.src.Size(p)}
+		ps := &partitionState{index: p, maxTime: op.MinWatermark, floor: op.MinWatermark, size: t.src.Size(p)}
+		if t.policy.EventTime >= 0 && floors != nil {
+			if f, ok := floors.TimeFloor(p, t.src.Schema().Field(t.policy.EventTime).Name); ok {
+				ps.floor = f
+			}
+		}
+		if t.policy.EventTime >= 0 && ps.floor == op.MinWatermark && t.ends(p) {
+			t.openLimit = maxOpenPartitions
+		}
 		t.stats.InputBytes.Add(ps.size)
 		t.parts = append(t.parts, ps)
 	}
@@ -163,7 +182,7 @@ func (t *sourceTask) loop() error {
 		}
 		for _, p := range t.parts {
 			ends := t.ends(p.index)
-			if open >= maxOpenPartitions && ends {
+			if open >= t.openLimit && ends {
 				continue
 			}
 			if !p.done && p.reader == nil {
@@ -175,6 +194,7 @@ func (t *sourceTask) loop() error {
 				p.active = t.r.opts.Now()
 				if _, ok := rd.(source.Watermarker); ok {
 					t.carried = true
+					t.openLimit = maxOpenPartitions // a partition not yet read holds its watermark
 				}
 				if ends {
 					open++
@@ -468,8 +488,9 @@ func (t *sourceTask) sendOnTime(p *partitionState, rec arrow.RecordBatch) error 
 
 // advanceWatermark emits the subtask's watermark when it moved: the minimum over its
 // unfinished partitions of their largest event time minus the allowed disorder. A partition
-// not yet opened holds it at the start; with an idle timeout, a partition silent for longer
-// stops holding it back until it yields rows again.
+// not yet read holds it at its least event time when the source knows it, else at the
+// start; with an idle timeout, a partition silent for longer stops holding it back until it
+// yields rows again.
 //
 // A reader whose input carries its own watermark (source.Watermarker, such as the exchange
 // between the stages of a cluster) gives its partition's watermark itself, with or without
@@ -498,7 +519,11 @@ func (t *sourceTask) advanceWatermark() error {
 			continue // idle
 		}
 		if p.reader == nil || p.maxTime == op.MinWatermark {
-			return nil
+			if p.floor == op.MinWatermark {
+				return nil
+			}
+			wm = min(wm, p.floor-t.policy.OutOfOrder) // nothing it holds is older
+			continue
 		}
 		wm = min(wm, p.maxTime-t.policy.OutOfOrder)
 	}

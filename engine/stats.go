@@ -22,6 +22,8 @@ type NodeStats struct {
 	BusyNanos, BackpressureNanos, IdleNanos atomic.Int64
 	// Dropped counts rows operators filtered out (a view's where, an inner join's misses).
 	Dropped atomic.Int64
+	// Duplicates counts rows a deduplication dropped for repeating a key.
+	Duplicates atomic.Int64
 	// Errors counts the rows an operator rejected to its error port (ErrorPort), which
 	// RowsOut does not count.
 	Errors atomic.Int64
@@ -111,6 +113,7 @@ type NodeReport struct {
 	BatchesIn, BatchesOut          int64
 	Busy, Backpressure, Idle       time.Duration
 	Dropped                        int64
+	Duplicates                     int64
 	Errors                         int64
 	Read, Accepted, Rejected, Late int64
 	InputBytes, InputBytesRead     int64
@@ -163,6 +166,7 @@ func nodeReport(subs []*NodeStats) NodeReport {
 		total.Backpressure += r.Backpressure
 		total.Idle += r.Idle
 		total.Dropped += r.Dropped
+		total.Duplicates += r.Duplicates
 		total.Errors += r.Errors
 		total.Read += r.Read
 		total.Accepted += r.Accepted
@@ -200,6 +204,7 @@ func (s *NodeStats) snapshot() NodeReport {
 		Busy: time.Duration(s.BusyNanos.Load()), Backpressure: time.Duration(s.BackpressureNanos.Load()),
 		Idle:       time.Duration(s.IdleNanos.Load()),
 		Dropped:    s.Dropped.Load(),
+		Duplicates: s.Duplicates.Load(),
 		Errors:     s.Errors.Load(),
 		InputBytes: s.InputBytes.Load(), InputBytesRead: s.InputBytesRead.Load(),
 		Watermark: s.Watermark.Load(), StateBytes: s.StateBytes.Load(), MemoryPauses: s.MemoryPauses.Load(),

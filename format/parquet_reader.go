@@ -13,7 +13,11 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/metadata"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	pqschema "github.com/apache/arrow-go/v18/parquet/schema"
+
+	"millrace/civil"
 )
 
 // Parquet files go through arrow-go: pqarrow writes them and maps their schema to Arrow. The
@@ -194,6 +198,9 @@ func ParquetRowGroups(path string) ([]int64, error) {
 type RowGroupSize struct {
 	Rows  int64 // rows in the row group
 	Bytes int64 // compressed bytes of the column chunks a reader of the schema reads
+	// TimeMins holds, for the top-level timestamp columns of the schema whose statistics
+	// say it, the least value in the row group in milliseconds (rounded toward the past).
+	TimeMins map[string]int64
 }
 
 // ParquetRowGroupSizes reads the footer of a Parquet file and returns each row group's rows
@@ -237,9 +244,47 @@ func ParquetRowGroupSizes(path string, s *arrow.Schema) ([]RowGroupSize, error) 
 				return nil, fmt.Errorf("open parquet %q: row group %d: %w", path, g, err)
 			}
 			groups[g].Bytes += cc.TotalCompressedSize()
+			col := md.Schema.Column(i)
+			if s == nil || len(col.ColumnPath()) != 1 {
+				continue
+			}
+			if fi := s.FieldIndices(col.Name()); len(fi) == 1 && s.Field(fi[0]).Type.ID() == arrow.TIMESTAMP {
+				if ms, ok := timestampMin(cc, col); ok {
+					if groups[g].TimeMins == nil {
+						groups[g].TimeMins = map[string]int64{}
+					}
+					groups[g].TimeMins[col.Name()] = ms
+				}
+			}
 		}
 	}
 	return groups, nil
+}
+
+// timestampMin is the least value of a column chunk of INT64 timestamps, from its
+// statistics, in milliseconds rounded toward the past.
+func timestampMin(cc *metadata.ColumnChunkMetaData, col *pqschema.Column) (int64, bool) {
+	ts, ok := col.LogicalType().(pqschema.TimestampLogicalType)
+	if !ok || col.PhysicalType() != parquet.Types.Int64 {
+		return 0, false
+	}
+	if set, err := cc.StatsSet(); err != nil || !set {
+		return 0, false
+	}
+	st, err := cc.Statistics()
+	if err != nil || st == nil || !st.HasMinMax() {
+		return 0, false
+	}
+	i64, ok := st.(*metadata.Int64Statistics)
+	if !ok {
+		return 0, false
+	}
+	v := i64.Min()
+	per := map[pqschema.TimeUnitType]int64{pqschema.TimeUnitMillis: 1, pqschema.TimeUnitMicros: 1_000, pqschema.TimeUnitNanos: 1_000_000}[ts.TimeUnit()]
+	if per == 0 {
+		return 0, false
+	}
+	return civil.FloorDiv(v, per), true
 }
 
 // checkParquetMagic tells a file of size bytes that is not Parquet at all from a damaged one.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path"
 	"slices"
@@ -89,7 +90,7 @@ type item struct {
 	bytes      int64
 }
 
-var _ source.Source = (*Source)(nil)
+var _ source.TimeFloors = (*Source)(nil)
 
 // OpenURL opens the lake at url: s3://bucket/prefix (the server and credentials as
 // objstore.Options and the environment say) or a directory, which must exist. The store is
@@ -304,6 +305,36 @@ func (s *Source) plan(ctx context.Context, i int, f *file) error {
 	}
 	flush(len(keep))
 	return nil
+}
+
+// TimeFloor implements source.TimeFloors: a work item knows the least value of a
+// millisecond timestamp column of its files when the statistics of each of its row groups
+// say it.
+func (s *Source) TimeFloor(partition int, column string) (int64, bool) {
+	it := s.items[partition]
+	f := s.files[it.file]
+	ci := s.schema.FieldIndices(column)
+	if f.footer == nil || it.end <= it.first || len(ci) != 1 || s.partOf[ci[0]] >= 0 {
+		return 0, false
+	}
+	t, ok := s.schema.Field(ci[0]).Type.(*arrow.TimestampType)
+	leaf := leafOf(f.footer.md, column)
+	if !ok || t.Unit != arrow.Millisecond || leaf < 0 {
+		return 0, false
+	}
+	st := rowGroupStats(f.footer.md, leaf, t)
+	if st == nil {
+		return 0, false
+	}
+	least := int64(math.MaxInt64)
+	for g := it.first; g < it.end; g++ {
+		v, ok := st[g].Min.(arrow.Timestamp)
+		if !ok {
+			return 0, false
+		}
+		least = min(least, int64(v))
+	}
+	return least, true
 }
 
 // Stats say what the listing and pruning found.

@@ -555,3 +555,26 @@ func TestDamagedFileIsOneDeadLetter(t *testing.T) {
 		t.Errorf("open with a cut file, failing on damage: %v", err)
 	}
 }
+
+// A work item knows the least event time of its rows from its row groups' statistics: the
+// rows of item p of a file with one row a minute from 00:00 start at minute 300p.
+func TestWorkItemsKnowTheirLeastTime(t *testing.T) {
+	base := dirStore(t)
+	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	if err := base.Put(t.Context(), "part-0.parquet", txFile(t, start, 1000, 100)); err != nil {
+		t.Fatal(err)
+	}
+	src, err := Open(t.Context(), base, Options{Schema: txSchema, SplitRows: 300})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p := range src.Partitions() {
+		want := start.Add(time.Duration(300*p) * time.Minute).UnixMilli()
+		if got, ok := src.TimeFloor(p, "ts"); !ok || got != want {
+			t.Errorf("item %d: TimeFloor %d, %v; want %d", p, got, ok, want)
+		}
+		if _, ok := src.TimeFloor(p, "amount"); ok {
+			t.Errorf("item %d: a floor for amount, not a timestamp", p)
+		}
+	}
+}

@@ -17,7 +17,8 @@ const tokenCookie = "millrace_token"
 // and it caps the request body.
 type guard struct {
 	hosts   hostSet
-	token   []byte // nil: no token needed
+	token   []byte          // nil: no token needed
+	open    map[string]bool // paths a GET or HEAD reaches without the token
 	tls     bool
 	maxBody int64
 	next    http.Handler
@@ -28,7 +29,7 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("host %q is not a name of this server", r.Host), http.StatusMisdirectedRequest)
 		return
 	}
-	if g.token != nil {
+	if g.token != nil && !g.opens(r) {
 		if q := r.URL.Query(); q.Has("token") && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 			g.login(w, r, q.Get("token"))
 			return
@@ -41,6 +42,11 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, g.maxBody)
 	g.next.ServeHTTP(w, r)
+}
+
+// opens reports whether r reads one of the paths that need no token.
+func (g *guard) opens(r *http.Request) bool {
+	return (r.Method == http.MethodGet || r.Method == http.MethodHead) && g.open[r.URL.Path]
 }
 
 // login answers a GET carrying ?token=: a right token becomes an HttpOnly,

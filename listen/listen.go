@@ -6,7 +6,9 @@
 //     is configured (ErrExposed).
 //   - With a token, every request needs "Authorization: Bearer <token>" or the cookie a
 //     browser gets by opening any page once with "?token=<token>"; anything else is answered
-//     401. Tokens are compared in constant time and never logged or echoed.
+//     401. Tokens are compared in constant time and never logged or echoed. The paths in
+//     Open (health probes, which reveal nothing) are the one exception: a GET or HEAD of
+//     one of them needs no token.
 //   - The Host header must name the listener: loopback names when bound to loopback, the
 //     bound address, any IP literal when bound to every interface, and the names in Hosts.
 //     Any other Host is answered 421, which stops DNS rebinding.
@@ -54,6 +56,10 @@ type Config struct {
 	// Hosts are further names (or IPs) the Host header may carry, such as the name a proxy
 	// or DNS gives this machine.
 	Hosts []string
+	// Open are paths that a GET or HEAD reaches without the token, such as the health
+	// probes of a scheduler that cannot send one. What they answer must reveal nothing.
+	// The Host header, TLS and mutual TLS still apply to them.
+	Open []string
 
 	ReadHeaderTimeout time.Duration // default 5s
 	ReadTimeout       time.Duration // whole request including body; default 30s
@@ -132,7 +138,10 @@ func Serve(cfg Config, h http.Handler) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &guard{hosts: hosts, token: token, tls: tlsConf != nil, maxBody: cfg.MaxBody, next: h}
+	g := &guard{hosts: hosts, token: token, open: map[string]bool{}, tls: tlsConf != nil, maxBody: cfg.MaxBody, next: h}
+	for _, p := range cfg.Open {
+		g.open[p] = true
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen: on %s: %w", cfg.Addr, err)

@@ -75,14 +75,40 @@ func (c *Chain) Process(input int, rec arrow.RecordBatch, out Collector) error {
 	return c.ops[0].Process(input, rec, c.collector(0, out))
 }
 
-// OnWatermark tells every operator, first to last.
+// OnWatermark tells every operator, first to last, each the watermark the operators before
+// it pass on (held back by a WatermarkHolder among them).
 func (c *Chain) OnWatermark(wm int64, out Collector) error {
 	for i, o := range c.ops {
 		if err := o.OnWatermark(wm, c.collector(i, out)); err != nil {
 			return err
 		}
+		if h, ok := o.(WatermarkHolder); ok {
+			wm = min(wm, h.HeldWatermark())
+		}
 	}
 	return nil
+}
+
+// HeldWatermark is the least watermark the chain's operators hold back; see WatermarkHolder.
+func (c *Chain) HeldWatermark() int64 {
+	held := int64(MaxWatermark)
+	for _, o := range c.ops {
+		if h, ok := o.(WatermarkHolder); ok {
+			held = min(held, h.HeldWatermark())
+		}
+	}
+	return held
+}
+
+// Duplicates sums the rows the chain's operators dropped as duplicates.
+func (c *Chain) Duplicates() int64 {
+	var n int64
+	for _, o := range c.ops {
+		if d, ok := o.(interface{ Duplicates() int64 }); ok {
+			n += d.Duplicates()
+		}
+	}
+	return n
 }
 
 // Finish finishes every operator, first to last.

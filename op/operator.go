@@ -69,6 +69,16 @@ type Stateful interface {
 	StateBytes() int64
 }
 
+// WatermarkHolder is an operator that may emit rows behind the watermark it was given, such
+// as the unmatched rows of an outer join, which wait until no partner can come. The engine
+// passes downstream the least of the operator's watermark and HeldWatermark, asked after
+// every OnWatermark, so that what follows never sees a row behind its watermark.
+type WatermarkHolder interface {
+	// HeldWatermark is the event time at or before which every row the operator may still
+	// emit lies; MaxWatermark when it holds nothing back.
+	HeldWatermark() int64
+}
+
 // Spiller is a Stateful operator that may keep part of its state on disk instead of in
 // memory: SpilledBytes is the size of that part, which StateBytes leaves out.
 type Spiller interface {

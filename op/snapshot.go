@@ -26,10 +26,11 @@ import (
 //	+--------+------+---------+------------+-------------------+------+---------+
 //
 // kind is 'W' for a tumbling or hopping WindowAgg, 'S' for a session WindowAgg, 'T' for a
-// WindowTop and 'C' for a chain; version counts changes of that kind's body, and Restore
-// refuses versions it does not know. checkpoint is the id Snapshot was called with, kept for
-// inspection only. fingerprint is the writer's StateFingerprint, which Restore compares with
-// its own. The CRC-32C (Castagnoli) covers every byte before it.
+// WindowTop, 'C' for a chain and 'J' for an IntervalJoin; version counts
+// changes of that kind's body, and Restore refuses versions it does not know. checkpoint is
+// the id Snapshot was called with, kept for inspection only. fingerprint is the writer's
+// StateFingerprint, which Restore compares with its own. The CRC-32C (Castagnoli) covers
+// every byte before it.
 //
 // Bodies hold their rows as an Arrow IPC stream (a schema message and record batches), so
 // aggregate states travel in the very columns agg.Accumulator.Partial makes and
@@ -74,6 +75,8 @@ func kindName(k byte) string {
 		return "a window top's"
 	case kindChain:
 		return "a chain's"
+	case kindIntervalJoin:
+		return "an interval join's"
 	}
 	return fmt.Sprintf("of unknown kind %q", k)
 }

@@ -21,7 +21,9 @@ import (
 // keyed exchange sends to the errors is counted apart, as window errors, among the kept
 // rows: raw rows of a hopping window whose sum would overflow, partial sums of a tumbling
 // window that would, and window rows on which select or having fails. A qualify view's kept
-// rows compete in their windows, and out counts the rows of each window's maximum.
+// rows compete in their windows, and out counts the rows of each window's maximum. A view
+// that joins a stream counts the rows of both inputs as in, and as filtered the rows of an
+// inner side that joined nothing; out counts the joined rows its where kept.
 type Ledger struct {
 	Sources []SourceLedger `json:"sources"`
 	Views   []ViewLedger   `json:"views"`

@@ -35,6 +35,9 @@ func (b *builder) planView(v *spec.View) error {
 		}
 		inputs = append(inputs, s)
 	}
+	if v.Join != nil && v.Join.Stream != "" {
+		return b.intervalJoin(v, inputs)
+	}
 	in := inputs[0].schema
 	var first []func() (op.Operator, error)
 	var does []string

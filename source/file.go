@@ -33,7 +33,7 @@ type File struct {
 	opts   format.ReadOptions
 }
 
-var _ Source = (*File)(nil)
+var _ TimeFloors = (*File)(nil)
 
 // SplitRows is the least number of rows a Parquet split holds (unless the file is smaller).
 const SplitRows = 1 << 20
@@ -43,6 +43,9 @@ type split struct {
 	file      int
 	rowGroups [2]int // [first, end); zero for a whole file
 	bytes     int64  // what a reader of the split reads of the file; see Size
+	// timeMins holds the least value of timestamp columns in the split's row groups, where
+	// every one of them says it (see TimeFloor).
+	timeMins map[string]int64
 }
 
 // NewFile lists the files path names (a file, a directory or a glob; see format.Glob) and
@@ -94,7 +97,7 @@ func splitRowGroups(file int, groups []format.RowGroupSize, least int64) []split
 		n += rg.Rows
 		bytes += rg.Bytes
 		if n >= least || g == len(groups)-1 {
-			out = append(out, split{file: file, rowGroups: [2]int{start, g + 1}, bytes: bytes})
+			out = append(out, split{file: file, rowGroups: [2]int{start, g + 1}, bytes: bytes, timeMins: timeMins(groups[start : g+1])})
 			start, n, bytes = g+1, 0, 0
 		}
 	}
@@ -102,6 +105,34 @@ func splitRowGroups(file int, groups []format.RowGroupSize, least int64) []split
 		out = append(out, split{file: file}) // a file without row groups
 	}
 	return out
+}
+
+// timeMins is the least of the row groups' least values of each timestamp column that
+// every one of them says.
+func timeMins(groups []format.RowGroupSize) map[string]int64 {
+	var out map[string]int64
+	for col, v := range groups[0].TimeMins {
+		least, all := v, true
+		for _, g := range groups[1:] {
+			w, ok := g.TimeMins[col]
+			all = all && ok
+			least = min(least, w)
+		}
+		if all {
+			if out == nil {
+				out = map[string]int64{}
+			}
+			out[col] = least
+		}
+	}
+	return out
+}
+
+// TimeFloor implements TimeFloors: a split of a Parquet file knows the least value of a
+// timestamp column when the statistics of each of its row groups say it.
+func (f *File) TimeFloor(partition int, column string) (int64, bool) {
+	ms, ok := f.splits[partition].timeMins[column]
+	return ms, ok
 }
 
 // Files lists the source's files.

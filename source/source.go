@@ -125,3 +125,15 @@ type PartitionEnds interface {
 	// Ends tells whether partition's reader returns io.EOF once it has read it all.
 	Ends(partition int) bool
 }
+
+// TimeFloors is a Source that knows, before reading a partition, an event time that none of
+// its rows is older than, from the statistics of the files it reads: a partition not yet
+// read then holds the watermark back only to there, so a source subtask reads its
+// partitions one after another and the windows of the first fire before the last is
+// opened.
+type TimeFloors interface {
+	Source
+	// TimeFloor returns, in milliseconds, a time that no value of the timestamp column in
+	// partition is less than (nulls aside), and whether it knows one.
+	TimeFloor(partition int, column string) (int64, bool)
+}

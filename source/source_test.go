@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -142,9 +143,12 @@ func TestGeneratorPartitionsSplitTheStream(t *testing.T) {
 }
 
 func TestSplitRowGroups(t *testing.T) {
-	groups := []format.RowGroupSize{{Rows: 400, Bytes: 4}, {Rows: 700, Bytes: 7}, {Rows: 100, Bytes: 1}, {Rows: 1000, Bytes: 10}, {Rows: 50, Bytes: 5}}
+	ts := func(ms int64) map[string]int64 { return map[string]int64{"ts": ms} }
+	groups := []format.RowGroupSize{{Rows: 400, Bytes: 4, TimeMins: ts(50)}, {Rows: 700, Bytes: 7, TimeMins: ts(20)}, {Rows: 100, Bytes: 1, TimeMins: ts(90)},
+		{Rows: 1000, Bytes: 10}, {Rows: 50, Bytes: 5, TimeMins: ts(70)}}
 	got := splitRowGroups(3, groups, 1000)
-	want := []split{{3, [2]int{0, 2}, 11}, {3, [2]int{2, 4}, 11}, {3, [2]int{4, 5}, 5}}
+	// The least time of a split is known when every row group says one.
+	want := []split{{3, [2]int{0, 2}, 11, ts(20)}, {3, [2]int{2, 4}, 11, nil}, {3, [2]int{4, 5}, 5, ts(70)}}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
@@ -212,5 +216,61 @@ func TestParquetSplitsReadEveryRowOnce(t *testing.T) {
 	}
 	if sum != whole {
 		t.Errorf("splits' Sizes sum to %d, want the whole file's %d", sum, whole)
+	}
+}
+
+// A Parquet split knows the least event time of its rows from the row groups' statistics,
+// exactly the least value its reader yields.
+func TestParquetSplitsKnowTheirLeastTime(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tx.parquet")
+	f, err := format.CreateFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := gen.DefaultConfig()
+	cfg.Rows = 5500
+	if _, err := gen.Write(context.Background(), cfg, f, format.Parquet, format.WriteOptions{RowGroupRows: 1000}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewFile(path, "", schema.Transaction(), format.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups, err := format.ParquetRowGroupSizes(path, schema.Transaction())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.splits = splitRowGroups(0, groups, 2000)
+	for p := range s.Partitions() {
+		r, err := s.Open(context.Background(), p, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		least := int64(math.MaxInt64)
+		for {
+			rec, _, err := r.Read(context.Background())
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range rec.Column(schema.TS).(*array.Timestamp).TimestampValues() {
+				least = min(least, int64(v))
+			}
+			rec.Release()
+		}
+		if err := r.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if got, ok := s.TimeFloor(p, "ts"); !ok || got != least {
+			t.Errorf("split %d: TimeFloor %d, %v; its least ts is %d", p, got, ok, least)
+		}
+		if _, ok := s.TimeFloor(p, "amount"); ok {
+			t.Errorf("split %d: a floor for amount, not a timestamp", p)
+		}
 	}
 }

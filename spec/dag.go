@@ -7,13 +7,23 @@ import (
 )
 
 // Inputs returns the streams the view called name reads, as its from: lists them (sources,
-// views and side streams; several are a union). It returns nil for a name that is not a
-// view: sources read nothing, and a sink's input is its From.
+// views and side streams; several are a union), then the stream it joins, if any. It
+// returns nil for a name that is not a view: sources read nothing, and a sink's input is its
+// From.
 func (s *Spec) Inputs(name string) []string {
 	if v := s.View(name); v != nil {
-		return slices.Clone(v.From)
+		return v.inputs()
 	}
 	return nil
+}
+
+// inputs lists the streams the view reads: from:, then a joined stream.
+func (v *View) inputs() []string {
+	in := slices.Clone(v.From)
+	if v.Join != nil && v.Join.Stream != "" {
+		in = append(in, v.Join.Stream)
+	}
+	return in
 }
 
 // Order returns the names of the views in a topological order: every view comes after the
@@ -84,7 +94,7 @@ func (h *fileOrder) Pop() any {
 func (s *Spec) viewDeps() map[string][]string {
 	deps := make(map[string][]string, len(s.Views))
 	for _, v := range s.Views {
-		for _, ref := range v.From {
+		for _, ref := range v.inputs() {
 			name, side := SplitRef(ref)
 			if (side == "" || side == ErrorRows) && s.Source(name) == nil && s.View(name) != nil && !slices.Contains(deps[v.Name], name) {
 				deps[v.Name] = append(deps[v.Name], name)

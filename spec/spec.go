@@ -52,7 +52,9 @@
 //	                     qualify: COL = max(COL) (keeps each window's rows of the largest COL;
 //	                     with window: {tumble: D} over raw rows, or without window over a
 //	                     window view; not with group_by, having or aggregates),
-//	                     join: {table: SOURCE, on: col | [col, ...], type: left | inner},
+//	                     join: {table: SOURCE, on: col | [col, ...], type: left | inner}
+//	                     | {stream: STREAM, on: ..., within: [D, D] (right time minus the
+//	                     input's, inclusive; may be negative), type: inner | left | right | full},
 //	                     over: {key: col | [col, ...], range: D, ttl: D} (adds to every row
 //	                     features of its key's earlier rows in event-time order; select then
 //	                     holds feature calls: count(*), count_if, sum, avg, count_distinct
@@ -374,7 +376,8 @@ type View struct {
 	// per window_end of an input window view. Zero means none; it excludes GroupBy, Having
 	// and aggregates in Select.
 	Qualify Expr
-	// Join looks every input row up in a table source; nil means no join.
+	// Join looks every input row up in a table source, or joins the input with another
+	// stream in an interval of event time; nil means no join.
 	Join *Join
 	// Over makes the view add features from each key's earlier rows to every input row;
 	// nil means none. It excludes GroupBy, Window, Having and Qualify.
@@ -437,22 +440,30 @@ type Window struct {
 	Pos Pos
 }
 
-// JoinType says what a join does with a row whose key the table lacks.
+// JoinType says what a join does with a row that finds no partner.
 type JoinType string
 
-// The join types.
+// The join types. A lookup join is left or inner; an interval join any of the four.
 const (
-	LeftJoin  JoinType = "left"  // keep the row; the table's columns are null
+	LeftJoin  JoinType = "left"  // keep the input's row; the other side's columns are null
 	InnerJoin JoinType = "inner" // drop the row
+	RightJoin JoinType = "right" // interval join: keep the other stream's rows that find none
+	FullJoin  JoinType = "full"  // interval join: keep both sides' rows that find none
 )
 
-// Join is a lookup join of a view's input rows against a table source.
+// Join is a lookup join of a view's input rows against a table source (Table), or an
+// interval join of the view's input with another stream (Stream).
 type Join struct {
-	// Table names the table source.
+	// Table names the table source of a lookup join.
 	Table string
-	// On lists the key columns, named alike in the input and the table.
+	// Stream names the source or view an interval join joins the input with: a row of the
+	// input at time l and a row of Stream at r with equal keys join when r - l lies within
+	// Within, both bounds included.
+	Stream string
+	Within [2]time.Duration
+	// On lists the key columns, named alike in the input and the table or stream.
 	On []string
-	// Type defaults to LeftJoin.
+	// Type defaults to LeftJoin for a lookup join and InnerJoin for an interval join.
 	Type JoinType
 	// Pos is where the join key stands in the file.
 	Pos Pos

@@ -36,6 +36,9 @@ func (d *decoder) validate(s *Spec) {
 		for i, ref := range v.From {
 			d.stream(s, ref, itemPath(s, "views."+v.Name+".from", i, len(v.From)), joined)
 		}
+		if v.Join != nil && v.Join.Stream != "" {
+			d.stream(s, v.Join.Stream, "views."+v.Name+".join.stream", joined)
+		}
 	}
 	for _, k := range s.Sinks {
 		if k.From != "" {

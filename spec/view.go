@@ -120,28 +120,23 @@ func (d *decoder) onError(n *yaml.Node, path string) OnError {
 	return ""
 }
 
-// join decodes `{table: merchants, on: merchant_id, type: left}`.
+// join decodes `{table: merchants, on: merchant_id, type: left}` or
+// `{stream: settlements, on: tx_id, within: [0s, 72h], type: inner}`.
 func (d *decoder) join(n *yaml.Node, path string) *Join {
 	pairs, ok := d.mapping(n, path, "a mapping such as {table: merchants, on: merchant_id}")
 	if !ok {
 		return nil
 	}
-	j := &Join{Type: LeftJoin, Pos: d.pos(deref(n))}
+	j := &Join{Pos: d.pos(deref(n))}
 	if at, ok := d.at[path]; ok {
 		j.Pos = at
 	}
 	decodeFields(d, j, pairs, path, joinFields, "", "join")
-	var hasTable, hasOn bool
+	has := make(map[string]*yaml.Node, len(pairs))
 	for _, p := range pairs {
-		hasTable = hasTable || p.key == "table"
-		hasOn = hasOn || p.key == "on"
+		has[p.key] = p.keyNode
 	}
-	if !hasTable {
-		d.errorf(n, path, "table is required: the table source to look rows up in")
-	}
-	if !hasOn {
-		d.errorf(n, path, "on is required: the key column, or a list of them")
-	}
+	d.checkJoin(j, n, has, path)
 	return j
 }
 
@@ -159,8 +154,14 @@ var joinFields = map[string]field[Join]{
 		}
 	}},
 	"type": {set: func(d *decoder, j *Join, n *yaml.Node, p string) {
-		if t, ok := enum(d, n, p, "join type", []JoinType{LeftJoin, InnerJoin}); ok {
+		if t, ok := enum(d, n, p, "join type", []JoinType{LeftJoin, InnerJoin, RightJoin, FullJoin}); ok {
 			j.Type = t
 		}
+	}},
+	"stream": {set: func(d *decoder, j *Join, n *yaml.Node, p string) {
+		j.Stream, _ = d.str(n, p, "a source or view name")
+	}},
+	"within": {set: func(d *decoder, j *Join, n *yaml.Node, p string) {
+		j.Within, _ = d.within(n, p)
 	}},
 }

@@ -84,7 +84,7 @@ func TestViewErrors(t *testing.T) {
 		{"join keys", head + "  m: {kind: file, path: m.csv, table: true, columns: {a: string}}\nviews:\n  v: {from: tx, join: {tabel: m, on: ['a b']}}\n", []string{
 			`t.yaml:6: views.v.join.tabel: unknown key (did you mean "table"?)`,
 			`t.yaml:6: views.v.join.on[0]: "a b" is not a column name: use letters, digits and _, not starting with a digit`,
-			"t.yaml:6: views.v.join: table is required: the table source to look rows up in",
+			"t.yaml:6: views.v.join: table or stream is required: the table source to look rows up in, or the source or view to join in an interval of event time",
 		}},
 	})
 }

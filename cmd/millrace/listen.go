@@ -29,7 +29,7 @@ type listenFlags struct {
 func (f *listenFlags) add(cmd *cobra.Command) {
 	fs := cmd.Flags()
 	fs.StringVar(&f.addr, "listen", defaultListen, `address to serve the dashboard (/), /metrics (Prometheus) and /api/... on; "" turns it off`)
-	fs.StringVar(&f.cfg.TokenFile, "listen-token-file", "", "file holding a bearer token every request must carry (Authorization: Bearer TOKEN; a browser opens /?token=TOKEN once)")
+	fs.StringVar(&f.cfg.TokenFile, "listen-token-file", "", "file holding a bearer token every request must carry (Authorization: Bearer TOKEN; a browser opens /?token=TOKEN once); the probes /healthz and /readyz need none")
 	fs.StringVar(&f.cfg.TLSCert, "tls-cert", "", "PEM certificate chain: serve HTTPS (with --tls-key)")
 	fs.StringVar(&f.cfg.TLSKey, "tls-key", "", "PEM private key of --tls-cert")
 	fs.StringVar(&f.cfg.TLSClientCA, "tls-client-ca", "", "PEM authorities that client certificates must chain to (mutual TLS)")

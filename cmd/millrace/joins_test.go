@@ -1,0 +1,58 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestPlanAndRunThePaymentCashoutExample plans and runs the interval join example over
+// generated transactions: every joined row pairs a card payment with a withdrawal on the
+// same card 0 to 30 minutes later.
+func TestPlanAndRunThePaymentCashoutExample(t *testing.T) {
+	dir := t.TempDir()
+	mustRun(t, "gen", "--rows", "40000", "--disorder", "2s", "--dup-rate", "0.01", "--out", filepath.Join(dir, "tx.jsonl"))
+	t.Setenv("TX_PATH", filepath.Join(dir, "tx.jsonl"))
+	example, err := filepath.Abs("../../examples/payment-cashout.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := mustRun(t, "plan", example, "-p", "2")
+	for _, want := range []string{"cashouts  [interval join, parallelism 2]", "<- payments (hash by card_id)", "<- cash (hash by card_id)",
+		"inner join cash on card_id within [0s, 30m0s], the later event time as event_time"} {
+		if !strings.Contains(plan, want) {
+			t.Errorf("plan lacks %q:\n%s", want, plan)
+		}
+	}
+	t.Chdir(dir)
+	mustRun(t, "run", example, "-p", "2", "--listen", "", "--no-checkpoint")
+	f, err := os.Open(filepath.Join(dir, "out", "cashouts.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows := 0
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var row struct {
+			Card    string  `json:"card_id"`
+			Minutes float64 `json:"minutes_after"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &row); err != nil {
+			t.Fatal(err)
+		}
+		if row.Card == "" || row.Minutes < 0 || row.Minutes > 30 {
+			t.Fatalf("row %s is not a withdrawal 0 to 30 minutes after a payment", sc.Text())
+		}
+		rows++
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if rows == 0 {
+		t.Fatal("the example joined nothing")
+	}
+}

@@ -1,0 +1,443 @@
+package op
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+)
+
+// IntervalJoin joins two keyed streams: a row of the left input (input 0) and a row of the
+// right input (input 1) with equal keys join when the right row's event time minus the left
+// row's lies in [Lower, Upper], both bounds included. Both inputs must reach a subtask by the
+// same keyed exchange, so that rows with one key meet in one subtask.
+//
+// A pair is emitted as soon as its second row arrives. Each row waits in the state of its
+// key until no row of the other input can join it any more: a left row at t until the
+// watermark passes t + Upper, a right row at t until it passes t - Lower (the watermark being
+// the least over both inputs, and no row arriving behind its input's watermark). Then an
+// outer side's row that joined nothing is emitted once, with the other side's columns null,
+// and the row is dropped; an inner side's such row is counted by Dropped.
+//
+// An output row holds the left columns, then the right input's carried columns (all but its
+// key), then the row's event time: the later of the two rows' times, or the one row's time
+// for an unmatched row. A row only the right input has gets the left key columns from its
+// own key, so the key is never null for want of a side. Unmatched rows come out behind the
+// watermark they wait for, so the operator holds its output watermark back (HeldWatermark)
+// to the earliest row of an outer side it still keeps.
+type IntervalJoin struct {
+	Base
+	cfg  IntervalJoinConfig
+	ctx  Context
+	keys map[string]*joinEntry
+	// due holds, per side, a timer for every row kept: (the watermark the row waits for, its key).
+	due  [2]joinHeap
+	wm   int64
+	rows int64 // rows kept, both sides
+	size int64 // bytes of the keys and rows kept
+
+	enc     [2]KeyEncoder // key columns of the batch being processed
+	rowEnc  KeyEncoder    // the columns a row keeps, of the batch being processed
+	out     joinOutput
+	dropped int64
+}
+
+// IntervalJoinConfig says what an IntervalJoin joins.
+type IntervalJoinConfig struct {
+	// Key lists the key columns of each input (0 left, 1 right), of equal types pairwise.
+	Key [2][]int
+	// Time is the event-time column (timestamp, ms) of each input.
+	Time [2]int
+	// Lower and Upper bound the right row's time minus the left row's, in ms, inclusive.
+	Lower, Upper int64
+	// Outer says, per input, whether its rows that join nothing are emitted.
+	Outer [2]bool
+	// Carry lists the right input's columns the output keeps, after the left's.
+	Carry []int
+	// Left and Right are the inputs' schemas.
+	Left, Right *arrow.Schema
+	// Out is the output schema: Left's fields, Right's Carry fields, then a timestamp.
+	Out *arrow.Schema
+}
+
+// joinEntry holds the rows of one key, per side in order of arrival.
+type joinEntry struct {
+	key  string
+	rows [2][]joinRow
+}
+
+// joinRow is a row kept in state: its event time, whether it joined a row yet, and its
+// columns (all of a left row, the carried ones of a right row) as KeyEncoder encodes them.
+type joinRow struct {
+	time    int64
+	matched bool
+	cols    string
+}
+
+// NewIntervalJoin checks cfg and returns the operator.
+func NewIntervalJoin(cfg IntervalJoinConfig) (*IntervalJoin, error) {
+	if cfg.Lower > cfg.Upper {
+		return nil, fmt.Errorf("interval join: lower bound %d ms is above upper bound %d ms", cfg.Lower, cfg.Upper)
+	}
+	if len(cfg.Key[0]) == 0 || len(cfg.Key[0]) != len(cfg.Key[1]) {
+		return nil, fmt.Errorf("interval join: %d left and %d right key columns", len(cfg.Key[0]), len(cfg.Key[1]))
+	}
+	for i := range cfg.Key[0] {
+		l, r := cfg.Left.Field(cfg.Key[0][i]), cfg.Right.Field(cfg.Key[1][i])
+		if !arrow.TypeEqual(l.Type, r.Type) {
+			return nil, fmt.Errorf("interval join: key column %q is %s on the left but %q is %s on the right", l.Name, l.Type, r.Name, r.Type)
+		}
+	}
+	if want := cfg.Left.NumFields() + len(cfg.Carry) + 1; cfg.Out.NumFields() != want {
+		return nil, fmt.Errorf("interval join: output has %d columns, want %d", cfg.Out.NumFields(), want)
+	}
+	for _, f := range append(slices.Clone(cfg.Left.Fields()), cfg.Right.Fields()...) {
+		if !KeyType(f.Type) {
+			return nil, fmt.Errorf("interval join: column %q is %s, which join state cannot hold", f.Name, f.Type)
+		}
+	}
+	return &IntervalJoin{cfg: cfg, keys: map[string]*joinEntry{}, wm: MinWatermark}, nil
+}
+
+// KeyType reports whether KeyEncoder encodes values of type t, so that they may be keys or
+// be held in the state of an interval join or a deduplication.
+func KeyType(t arrow.DataType) bool {
+	switch t.ID() {
+	case arrow.STRING, arrow.INT32, arrow.INT64, arrow.TIMESTAMP, arrow.DATE32, arrow.BOOL, arrow.FLOAT64, arrow.DECIMAL128:
+		return true
+	}
+	return false
+}
+
+// Open keeps the allocator.
+func (j *IntervalJoin) Open(ctx Context) error {
+	j.ctx = ctx
+	j.ctx.Mem = allocator(ctx)
+	return nil
+}
+
+// Dropped counts the rows of an inner side that joined nothing.
+func (j *IntervalJoin) Dropped() int64 { return j.dropped }
+
+// StateBytes estimates the memory of the kept rows and their keys and timers.
+func (j *IntervalJoin) StateBytes() int64 {
+	const perKey, perRow = 16 + 48 + 56, 40 + 32 // map entry and joinEntry; joinRow and a timer
+	return j.size + int64(len(j.keys))*perKey + j.rows*perRow
+}
+
+// HeldWatermark is the latest watermark the output may carry: the earliest event time of a
+// row of an outer side still kept, which may yet come out unmatched.
+func (j *IntervalJoin) HeldWatermark() int64 {
+	held := int64(MaxWatermark)
+	if j.cfg.Outer[0] && len(j.due[0]) > 0 {
+		held = min(held, j.due[0][0].at-j.cfg.Upper)
+	}
+	if j.cfg.Outer[1] && len(j.due[1]) > 0 {
+		held = min(held, j.due[1][0].at+j.cfg.Lower)
+	}
+	return held
+}
+
+// waitsFor is the watermark past which a row of side at time t can join nothing more.
+func (j *IntervalJoin) waitsFor(side int, t int64) int64 {
+	if side == 0 {
+		return t + j.cfg.Upper
+	}
+	return t - j.cfg.Lower
+}
+
+// joins reports whether a left row at l and a right row at r are in the interval.
+func (j *IntervalJoin) joins(l, r int64) bool {
+	d := r - l
+	return d >= j.cfg.Lower && d <= j.cfg.Upper
+}
+
+// Process joins the rows of rec, from input side, with the other side's kept rows, and
+// keeps them.
+func (j *IntervalJoin) Process(side int, rec arrow.RecordBatch, out Collector) error {
+	defer rec.Release()
+	if side != 0 && side != 1 {
+		return fmt.Errorf("interval join: input %d; it has inputs 0 (left) and 1 (right)", side)
+	}
+	keyCols := make([]arrow.Array, len(j.cfg.Key[side]))
+	for i, c := range j.cfg.Key[side] {
+		keyCols[i] = rec.Column(c)
+	}
+	if err := j.enc[side].Reset(keyCols); err != nil {
+		return fmt.Errorf("interval join: %w", err)
+	}
+	var kept []arrow.Array
+	if side == 0 {
+		kept = rec.Columns()
+	} else {
+		for _, c := range j.cfg.Carry {
+			kept = append(kept, rec.Column(c))
+		}
+	}
+	if err := j.rowEnc.Reset(kept); err != nil {
+		return fmt.Errorf("interval join: %w", err)
+	}
+	times, ok := rec.Column(j.cfg.Time[side]).(*array.Timestamp)
+	if !ok {
+		return fmt.Errorf("interval join: event-time column %q of input %d is %s, not a timestamp", rec.ColumnName(j.cfg.Time[side]), side, rec.Column(j.cfg.Time[side]).DataType())
+	}
+	other := 1 - side
+	j.out.reset(j)
+	for r := range int(rec.NumRows()) {
+		if times.IsNull(r) {
+			return fmt.Errorf("interval join: input %d row %d has no event time", side, r)
+		}
+		t := int64(times.Value(r))
+		kb := j.enc[side].Key(r)
+		e, ok := j.keys[string(kb)]
+		if !ok {
+			e = &joinEntry{key: string(kb)}
+			j.keys[e.key] = e
+			j.size += int64(len(e.key))
+		}
+		row := joinRow{time: t, cols: string(j.rowEnc.Key(r))}
+		for i := range e.rows[other] {
+			o := &e.rows[other][i]
+			l, rt := t, o.time
+			if side == 1 {
+				l, rt = o.time, t
+			}
+			if !j.joins(l, rt) {
+				continue
+			}
+			o.matched, row.matched = true, true
+			lc, rc := row.cols, o.cols
+			if side == 1 {
+				lc, rc = o.cols, row.cols
+			}
+			if err := j.out.pair(lc, rc, max(l, rt)); err != nil {
+				return err
+			}
+		}
+		e.rows[side] = append(e.rows[side], row)
+		j.due[side].push(joinTimer{at: j.waitsFor(side, t), key: e.key}) // the map's copy of the key
+		j.rows++
+		j.size += int64(len(row.cols))
+	}
+	return j.out.flush(out)
+}
+
+// OnWatermark drops the rows that can join nothing more, emitting those of an outer side
+// that joined nothing.
+func (j *IntervalJoin) OnWatermark(wm int64, out Collector) error {
+	if wm <= j.wm {
+		return nil
+	}
+	j.wm = wm
+	j.out.reset(j)
+	for side := range 2 {
+		h := &j.due[side]
+		for len(*h) > 0 && (*h)[0].at < wm {
+			t := h.pop()
+			e, ok := j.keys[t.key]
+			if !ok {
+				continue
+			}
+			if err := j.expire(e, side, t.key, wm); err != nil {
+				return err
+			}
+			if len(e.rows[0]) == 0 && len(e.rows[1]) == 0 {
+				delete(j.keys, t.key)
+				j.size -= int64(len(t.key))
+			}
+		}
+	}
+	return j.out.flush(out)
+}
+
+// expire drops the rows of side of entry e (of key) that wait for a watermark before wm.
+func (j *IntervalJoin) expire(e *joinEntry, side int, key string, wm int64) error {
+	rows := e.rows[side]
+	keep := rows[:0]
+	for _, r := range rows {
+		if j.waitsFor(side, r.time) >= wm {
+			keep = append(keep, r)
+			continue
+		}
+		j.rows--
+		j.size -= int64(len(r.cols))
+		if r.matched {
+			continue
+		}
+		if !j.cfg.Outer[side] {
+			j.dropped++
+			continue
+		}
+		var err error
+		if side == 0 {
+			err = j.out.leftOnly(r.cols, r.time)
+		} else {
+			err = j.out.rightOnly(key, r.cols, r.time)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	clear(rows[len(keep):])
+	e.rows[side] = keep
+	return nil
+}
+
+// joinOutput builds the output rows of one call.
+type joinOutput struct {
+	left, right []array.Builder // the left's columns, the right's carried ones
+	leftKey     []array.Builder // the left's key columns, among left
+	isKey       []bool          // per left column
+	time        *array.TimestampBuilder
+	schema      *arrow.Schema
+	n           int
+}
+
+// reset readies the builders, made once.
+func (o *joinOutput) reset(j *IntervalJoin) {
+	if o.schema != nil {
+		return
+	}
+	o.schema = j.cfg.Out
+	nl := j.cfg.Left.NumFields()
+	for i, f := range j.cfg.Out.Fields() {
+		b := array.NewBuilder(j.ctx.Mem, f.Type)
+		switch {
+		case i < nl:
+			o.left = append(o.left, b)
+		case i < nl+len(j.cfg.Carry):
+			o.right = append(o.right, b)
+		default:
+			o.time = b.(*array.TimestampBuilder)
+		}
+	}
+	o.isKey = make([]bool, nl)
+	for _, c := range j.cfg.Key[0] {
+		o.leftKey = append(o.leftKey, o.left[c])
+		o.isKey[c] = true
+	}
+}
+
+func (o *joinOutput) pair(left, right string, t int64) error {
+	if err := AppendKey([]byte(left), o.left); err != nil {
+		return fmt.Errorf("interval join: left row: %w", err)
+	}
+	if err := AppendKey([]byte(right), o.right); err != nil {
+		return fmt.Errorf("interval join: right row: %w", err)
+	}
+	o.time.Append(arrow.Timestamp(t))
+	o.n++
+	return nil
+}
+
+func (o *joinOutput) leftOnly(left string, t int64) error {
+	if err := AppendKey([]byte(left), o.left); err != nil {
+		return fmt.Errorf("interval join: left row: %w", err)
+	}
+	for _, b := range o.right {
+		b.AppendNull()
+	}
+	o.time.Append(arrow.Timestamp(t))
+	o.n++
+	return nil
+}
+
+// rightOnly appends a right row: the left's key columns from key, its other columns null.
+func (o *joinOutput) rightOnly(key, right string, t int64) error {
+	if err := AppendKey([]byte(key), o.leftKey); err != nil {
+		return fmt.Errorf("interval join: key: %w", err)
+	}
+	for i, b := range o.left {
+		if !o.isKey[i] {
+			b.AppendNull()
+		}
+	}
+	if err := AppendKey([]byte(right), o.right); err != nil {
+		return fmt.Errorf("interval join: right row: %w", err)
+	}
+	o.time.Append(arrow.Timestamp(t))
+	o.n++
+	return nil
+}
+
+// flush sends the rows built so far, if any.
+func (o *joinOutput) flush(out Collector) error {
+	if o.n == 0 {
+		return nil
+	}
+	cols := make([]arrow.Array, 0, o.schema.NumFields())
+	for _, b := range o.left {
+		cols = append(cols, b.NewArray())
+	}
+	for _, b := range o.right {
+		cols = append(cols, b.NewArray())
+	}
+	cols = append(cols, o.time.NewArray())
+	rec := array.NewRecordBatch(o.schema, cols, int64(o.n))
+	releaseAll(cols)
+	o.n = 0
+	return out.Collect(rec)
+}
+
+// Close releases the output builders.
+func (j *IntervalJoin) Close() error {
+	for _, b := range append(slices.Clone(j.out.left), j.out.right...) {
+		b.Release()
+	}
+	if j.out.time != nil {
+		j.out.time.Release()
+	}
+	return nil
+}
+
+// joinTimer says that the rows of key on one side may wait for no watermark past at.
+type joinTimer struct {
+	at  int64
+	key string
+}
+
+// joinHeap is a binary min-heap of timers by at, then key.
+type joinHeap []joinTimer
+
+func (h joinHeap) less(i, k int) bool {
+	return h[i].at < h[k].at || h[i].at == h[k].at && h[i].key < h[k].key
+}
+
+func (h *joinHeap) push(t joinTimer) {
+	*h = append(*h, t)
+	s := *h
+	for i := len(s) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !s.less(i, p) {
+			break
+		}
+		s[i], s[p] = s[p], s[i]
+		i = p
+	}
+}
+
+func (h *joinHeap) pop() joinTimer {
+	s := *h
+	top := s[0]
+	n := len(s) - 1
+	s[0] = s[n]
+	s[n] = joinTimer{}
+	s = s[:n]
+	for i := 0; ; {
+		c := 2*i + 1
+		if c >= n {
+			break
+		}
+		if c+1 < n && s.less(c+1, c) {
+			c++
+		}
+		if !s.less(c, i) {
+			break
+		}
+		s[i], s[c] = s[c], s[i]
+		i = c
+	}
+	*h = s
+	return top
+}

@@ -1,0 +1,180 @@
+package op
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+)
+
+// Snapshots of an IntervalJoin (see snapshot.go for the envelope, keyed_state.go for the
+// body). Kind 'J', version 1; the state rows, one per kept row:
+//
+//	key       binary          the row's key, as KeyEncoder made it
+//	side      uint8           0 for a left row, 1 for a right row
+//	time      timestamp[ms]   the row's event time
+//	matched   bool            whether the row joined a row yet
+//	cols      binary          the columns the row keeps, as KeyEncoder encodes them
+//
+// Rows come by key, then by side, each side's in order of arrival. The timers are rebuilt
+// from the rows on Restore.
+
+const kindIntervalJoin byte = 'J'
+
+const intervalJoinStateVersion = 1
+
+var joinStateSchema = arrow.NewSchema([]arrow.Field{
+	{Name: "key", Type: arrow.BinaryTypes.Binary},
+	{Name: "side", Type: arrow.PrimitiveTypes.Uint8},
+	{Name: "time", Type: stateTime},
+	{Name: "matched", Type: arrow.FixedWidthTypes.Boolean},
+	{Name: "cols", Type: arrow.BinaryTypes.Binary},
+}, nil)
+
+// StateFingerprint names the join's definition: bounds, outer sides, and the types of the
+// keys and of the columns kept.
+func (j *IntervalJoin) StateFingerprint() string {
+	c := j.cfg
+	parts := []string{"interval_join", strconv.Itoa(intervalJoinStateVersion),
+		fmt.Sprintf("within [%d, %d]", c.Lower, c.Upper), fmt.Sprintf("outer %v %v", c.Outer[0], c.Outer[1])}
+	for _, k := range c.Key[0] {
+		parts = append(parts, "key "+c.Left.Field(k).Type.String())
+	}
+	var left, right []string
+	for _, f := range c.Left.Fields() {
+		left = append(left, f.Type.String())
+	}
+	for _, k := range c.Carry {
+		right = append(right, c.Right.Field(k).Type.String())
+	}
+	parts = append(parts, "left "+strings.Join(left, ","), "right "+strings.Join(right, ","),
+		fmt.Sprintf("time %d %d", c.Time[0], c.Time[1]))
+	return fingerprint(parts...)
+}
+
+func (j *IntervalJoin) state() *keyedState {
+	types := make([]arrow.DataType, len(j.cfg.Key[0]))
+	for i, k := range j.cfg.Key[0] {
+		types[i] = j.cfg.Left.Field(k).Type
+	}
+	return &keyedState{kind: kindIntervalJoin, version: intervalJoinStateVersion, fingerprint: j.StateFingerprint(),
+		schema: joinStateSchema, keyTypes: types, mem: allocator(j.ctx)}
+}
+
+// stateRows encodes the kept rows, key by key in the order of their keys' bytes.
+func (j *IntervalJoin) stateRows() arrow.RecordBatch {
+	mem := allocator(j.ctx)
+	b := array.NewRecordBuilder(mem, joinStateSchema)
+	defer b.Release()
+	keys := b.Field(0).(*array.BinaryBuilder)
+	sides := b.Field(1).(*array.Uint8Builder)
+	times := b.Field(2).(*array.TimestampBuilder)
+	matched := b.Field(3).(*array.BooleanBuilder)
+	cols := b.Field(4).(*array.BinaryBuilder)
+	order := make([]string, 0, len(j.keys))
+	for k := range j.keys {
+		order = append(order, k)
+	}
+	slices.Sort(order)
+	for _, k := range order {
+		e := j.keys[k]
+		for side := range 2 {
+			for _, r := range e.rows[side] {
+				keys.AppendString(k)
+				sides.Append(uint8(side))
+				times.Append(arrow.Timestamp(r.time))
+				matched.Append(r.matched)
+				cols.AppendString(r.cols)
+			}
+		}
+	}
+	return b.NewRecordBatch()
+}
+
+// Snapshot encodes the kept rows and the watermark for checkpoint id.
+func (j *IntervalJoin) Snapshot(id uint64) ([]byte, error) {
+	rec := j.stateRows()
+	defer rec.Release()
+	out, err := j.state().seal(id, j.wm, rec)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot interval join: %w", err)
+	}
+	return out, nil
+}
+
+// Restore loads what Snapshot wrote.
+func (j *IntervalJoin) Restore(state []byte) error {
+	return j.RestoreParts([][]byte{state})
+}
+
+// RestoreParts loads snapshots of distinct keys, such as those of distinct key groups; see
+// PartsRestorer.
+func (j *IntervalJoin) RestoreParts(parts [][]byte) error {
+	if len(j.keys) > 0 {
+		return fmt.Errorf("restore interval join: the operator already holds %d keys", len(j.keys))
+	}
+	rec, wm, _, err := j.state().gather(parts, true)
+	if err != nil {
+		return fmt.Errorf("restore interval join: %w", err)
+	}
+	if rec == nil {
+		return nil
+	}
+	defer rec.Release()
+	if err := j.load(rec); err != nil {
+		return fmt.Errorf("restore interval join: %w", err)
+	}
+	j.wm = wm
+	return nil
+}
+
+// load keeps the state rows of rec and sets their timers.
+func (j *IntervalJoin) load(rec arrow.RecordBatch) error {
+	keys := rec.Column(0).(*array.Binary)
+	sides := rec.Column(1).(*array.Uint8)
+	times := rec.Column(2).(*array.Timestamp)
+	matched := rec.Column(3).(*array.Boolean)
+	cols := rec.Column(4).(*array.Binary)
+	for i := range int(rec.NumRows()) {
+		side := int(sides.Value(i))
+		if side > 1 || times.IsNull(i) {
+			return fmt.Errorf("state row %d: side %d, time null %v", i, side, times.IsNull(i))
+		}
+		e, ok := j.keys[string(keys.Value(i))]
+		if !ok {
+			e = &joinEntry{key: string(keys.Value(i))}
+			j.keys[e.key] = e
+			j.size += int64(len(e.key))
+		}
+		r := joinRow{time: int64(times.Value(i)), matched: matched.Value(i), cols: string(cols.Value(i))}
+		e.rows[side] = append(e.rows[side], r)
+		j.due[side].push(joinTimer{at: j.waitsFor(side, r.time), key: e.key})
+		j.rows++
+		j.size += int64(len(r.cols))
+	}
+	return nil
+}
+
+// Rescale spreads the kept rows of the old subtasks over n by key; see Rescaler.
+func (j *IntervalJoin) Rescale(states [][]byte, n int, owner KeyOwner) ([][]byte, error) {
+	out, err := j.state().rescale(states, n, owner)
+	if err != nil {
+		return nil, fmt.Errorf("rescale interval join to %d subtasks: %w", n, err)
+	}
+	return out, nil
+}
+
+// SnapshotGroups writes the kept rows of each owner as a snapshot of its own; see
+// GroupSnapshotter.
+func (j *IntervalJoin) SnapshotGroups(id uint64, n int, owner KeyOwner) ([][]byte, error) {
+	rec := j.stateRows()
+	defer rec.Release()
+	out, err := j.state().split(id, j.wm, rec, n, owner, false)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot interval join by owner: %w", err)
+	}
+	return out, nil
+}

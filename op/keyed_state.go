@@ -1,0 +1,174 @@
+package op
+
+import (
+	"fmt"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// Keyed state rows. Keyed operators such as the interval join keep their state as rows whose
+// first column is the key, as the bytes KeyEncoder made of the key columns. Their snapshots
+// share one body:
+//
+//	watermark   varint    the last watermark the operator saw (MinWatermark before any)
+//	rows        an Arrow IPC stream of the state rows, key first
+//
+// Splitting such a snapshot by owner (for rescaling, or by key group for a cluster) decodes
+// each key into the key columns, asks the KeyOwner, and writes each owner's rows, in their
+// order, as a snapshot of its own. keyedState does that for each of them.
+
+// keyedState describes the snapshots of one keyed operator.
+type keyedState struct {
+	kind, version byte
+	fingerprint   string
+	schema        *arrow.Schema    // of the state rows; field 0 is the key bytes
+	keyTypes      []arrow.DataType // of the key columns the key bytes encode
+	mem           memory.Allocator
+}
+
+// seal writes rec, the state rows, and the watermark as the snapshot of checkpoint id.
+func (s *keyedState) seal(id uint64, wm int64, rec arrow.RecordBatch) ([]byte, error) {
+	sw := newStateWriter(s.kind, s.version, id, s.fingerprint)
+	sw.varint(wm)
+	if err := sw.records(s.mem, s.schema, rec); err != nil {
+		return nil, err
+	}
+	return sw.seal(), nil
+}
+
+// gather reads snapshots (nil entries are skipped) into one batch of state rows, which the
+// caller releases, the lowest of their watermarks and the highest checkpoint id; rec is nil
+// when every entry is nil. With apart set, a key in two snapshots is refused.
+func (s *keyedState) gather(states [][]byte, apart bool) (rec arrow.RecordBatch, wm int64, id uint64, err error) {
+	var recs []arrow.RecordBatch
+	var partOf []int // the index in states of each batch of recs
+	defer func() {
+		for _, r := range recs {
+			r.Release()
+		}
+	}()
+	wm, found := int64(MaxWatermark), false
+	for i, st := range states {
+		if st == nil {
+			continue
+		}
+		r, err := openState(st, s.kind, s.version, s.fingerprint)
+		if err != nil {
+			return nil, 0, 0, fmt.Errorf("part %d: %w", i, err)
+		}
+		w, err := r.varint("watermark")
+		if err != nil {
+			return nil, 0, 0, fmt.Errorf("part %d: %w", i, err)
+		}
+		rs, err := r.records(s.mem, s.schema)
+		if err != nil {
+			return nil, 0, 0, fmt.Errorf("part %d: %w", i, err)
+		}
+		recs = append(recs, rs...)
+		for range rs {
+			partOf = append(partOf, i)
+		}
+		wm, id, found = min(wm, w), max(id, r.checkpoint), true
+	}
+	if !found {
+		return nil, 0, 0, nil
+	}
+	if apart {
+		seen := map[string]int{}
+		for b, r := range recs {
+			keys := r.Column(0).(*array.Binary)
+			for row := range keys.Len() {
+				k := string(keys.Value(row))
+				if p, ok := seen[k]; ok && p != partOf[b] {
+					return nil, 0, 0, fmt.Errorf("key %x is in parts %d and %d", k, p, partOf[b])
+				}
+				seen[k] = partOf[b]
+			}
+		}
+	}
+	all, err := concatRecords(s.mem, s.schema, recs)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	return all, wm, id, nil
+}
+
+// owners is the owner, among n, of each state row of rec, decoded from its key bytes.
+func (s *keyedState) owners(rec arrow.RecordBatch, n int, owner KeyOwner) ([]int, error) {
+	keys := rec.Column(0).(*array.Binary)
+	rows := keys.Len()
+	builders := make([]array.Builder, len(s.keyTypes))
+	for i, t := range s.keyTypes {
+		builders[i] = array.NewBuilder(s.mem, t)
+		defer builders[i].Release()
+		builders[i].Reserve(rows)
+	}
+	for i := range rows {
+		if err := AppendKey(keys.Value(i), builders); err != nil {
+			return nil, fmt.Errorf("state row %d: key %x: %w", i, keys.Value(i), err)
+		}
+	}
+	cols := make([]arrow.Array, len(builders))
+	for i, b := range builders {
+		cols[i] = b.NewArray()
+		defer cols[i].Release()
+	}
+	subs, err := owner(cols)
+	if err != nil {
+		return nil, err
+	}
+	if len(subs) != rows {
+		return nil, fmt.Errorf("%d owners for %d keys", len(subs), rows)
+	}
+	for i, o := range subs {
+		if o < 0 || o >= n {
+			return nil, fmt.Errorf("key %x is owned by subtask %d of %d", keys.Value(i), o, n)
+		}
+	}
+	return subs, nil
+}
+
+// split writes the rows of rec as n snapshots, entry i holding the rows owner gives i in
+// their order. An owner without rows gets nil, or, with keepEmpty, a snapshot without rows.
+func (s *keyedState) split(id uint64, wm int64, rec arrow.RecordBatch, n int, owner KeyOwner, keepEmpty bool) ([][]byte, error) {
+	subs, err := s.owners(rec, n, owner)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([][]int32, n)
+	for i, o := range subs {
+		rows[o] = append(rows[o], int32(i))
+	}
+	out := make([][]byte, n)
+	for o := range n {
+		if len(rows[o]) == 0 && !keepEmpty {
+			continue
+		}
+		part, err := takeRows(s.mem, rec, rows[o])
+		if err != nil {
+			return nil, err
+		}
+		out[o], err = s.seal(id, wm, part)
+		part.Release()
+		if err != nil {
+			return nil, fmt.Errorf("owner %d: %w", o, err)
+		}
+	}
+	return out, nil
+}
+
+// rescale spreads the snapshots of the old subtasks over n new ones by key; see Rescaler.
+// Every new subtask starts from the lowest of the old watermarks.
+func (s *keyedState) rescale(states [][]byte, n int, owner KeyOwner) ([][]byte, error) {
+	rec, wm, id, err := s.gather(states, false)
+	if err != nil {
+		return nil, err
+	}
+	if rec == nil {
+		return make([][]byte, n), nil
+	}
+	defer rec.Release()
+	return s.split(id, wm, rec, n, owner, true)
+}

@@ -1,0 +1,55 @@
+package spec
+
+import (
+	"reflect"
+	"testing"
+	"time"
+)
+
+func TestIntervalJoinClauses(t *testing.T) {
+	s := mustParse(t, head+`views:
+  settled:
+    from: tx
+    join: {stream: late_tx, on: tx_id, within: [-5m, 72h], type: full}
+  late_tx:
+    from: tx.late
+`)
+	j := s.View("settled").Join
+	if j == nil || j.Stream != "late_tx" || j.Table != "" || j.Type != FullJoin ||
+		j.Within != [2]time.Duration{-5 * time.Minute, 72 * time.Hour} || !reflect.DeepEqual(j.On, []string{"tx_id"}) {
+		t.Errorf("join = %+v", j)
+	}
+	if got := s.Order(); !reflect.DeepEqual(got, []string{"late_tx", "settled"}) {
+		t.Errorf("order %v: a view must come after the stream it joins", got)
+	}
+	if got := s.Inputs("settled"); !reflect.DeepEqual(got, []string{"tx", "late_tx"}) {
+		t.Errorf("inputs %v", got)
+	}
+	inner := mustParse(t, head+"views:\n  v: {from: tx, join: {stream: tx, on: tx_id, within: [0s, 1h]}}\n")
+	if ty := inner.View("v").Join.Type; ty != InnerJoin {
+		t.Errorf("an interval join defaults to %s, want inner", ty)
+	}
+}
+
+func TestIntervalJoinErrors(t *testing.T) {
+	checkErrors(t, []errorCase{
+		{"table and stream", head + "  m: {kind: file, path: m.csv, table: true, columns: {a: string}}\nviews:\n  v: {from: tx, join: {table: m, stream: tx, on: a, within: [0s, 1h]}}\n", []string{
+			"t.yaml:6: views.v.join.stream: cannot be combined with table: join a table source (lookup) or a stream (interval), not both",
+		}},
+		{"stream without within", head + "views:\n  v: {from: tx, join: {stream: tx, on: tx_id}}\n", []string{
+			"t.yaml:5: views.v.join: within is required with stream: [lower, upper], the bounds of the stream's event time minus the input's, such as [0s, 72h]",
+		}},
+		{"bounds reversed", head + "views:\n  v: {from: tx, join: {stream: tx, on: tx_id, within: [1h, 0s]}}\n", []string{
+			"t.yaml:5: views.v.join.within: lower bound 1h0m0s is above upper bound 0s",
+		}},
+		{"one bound", head + "views:\n  v: {from: tx, join: {stream: tx, on: tx_id, within: [1h]}}\n", []string{
+			"t.yaml:5: views.v.join.within: has 1 durations; want two, [lower, upper], such as [0s, 72h] or [-5m, 5m]",
+		}},
+		{"unknown stream", head + "views:\n  v: {from: tx, join: {stream: settlements, on: tx_id, within: [0s, 1h]}}\n", []string{
+			`t.yaml:5: views.v.join.stream: unknown source or view "settlements"`,
+		}},
+		{"full lookup", head + "  m: {kind: file, path: m.csv, table: true, columns: {a: string}}\nviews:\n  v: {from: tx, join: {table: m, on: a, type: full}}\n", []string{
+			"t.yaml:6: views.v.join.type: full needs a join with a stream; a lookup join is left or inner",
+		}},
+	})
+}

@@ -13,8 +13,8 @@ import (
 	"millrace/spec"
 )
 
-// perRow refuses score and rules in a view that aggregates, qualifies or computes features
-// over keyed history: they work on the rows of a plain view.
+// perRow refuses score and rules in a view that aggregates, qualifies, computes features
+// over keyed history or joins another stream: they work on the rows of a plain view.
 func (b *builder) perRow(v *spec.View, grouped bool) error {
 	path := "views." + v.Name
 	if v.Score == nil && v.Rules == nil {
@@ -29,6 +29,9 @@ func (b *builder) perRow(v *spec.View, grouped bool) error {
 	}
 	if v.Over != nil {
 		return b.spec.Errorf(path+"."+clause, "a view with %s takes no over: compute the features in a view of their own and read it with from:", clause)
+	}
+	if v.Join != nil && v.Join.Stream != "" {
+		return b.spec.Errorf(path+"."+clause, "a view with %s takes no stream join: join in a view of its own and read it with from:", clause)
 	}
 	return nil
 }

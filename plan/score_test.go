@@ -215,6 +215,8 @@ views:
 			`read lightgbm model`},
 		"aggregating": {"    group_by: [card_id]\n    select: {n: count(*)}\n    rules: {file: " + bad + "}",
 			`views.v.rules: a view with rules scores input rows one by one`},
+		"stream join": {"    join: {stream: tx, on: card_id, within: [0s, 1m]}\n    rules: {file: " + bad + "}",
+			`views.v.rules: a view with rules takes no stream join`},
 		"bad rule": {"    rules: {file: " + bad + "}",
 			bad + `:2: rules[0] r1: when: unknown column "amout" (did you mean "amount"?)`},
 		"taken name": {`    select: {score: amount, mcc: mcc}

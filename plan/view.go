@@ -36,6 +36,9 @@ func (b *builder) planView(v *spec.View) error {
 		inputs = append(inputs, s)
 	}
 	if v.Join != nil && v.Join.Stream != "" {
+		if err := b.perRow(v, false); err != nil {
+			return err
+		}
 		return b.intervalJoin(v, inputs)
 	}
 	if v.Dedup != nil {

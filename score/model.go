@@ -37,9 +37,6 @@ const (
 	LightGBM Kind = "lightgbm"
 )
 
-// Kinds lists the kinds, for help texts and errors.
-var Kinds = []Kind{XGBoost, LightGBM}
-
 // Model is a loaded tree ensemble.
 type Model struct {
 	ens *leaves.Ensemble

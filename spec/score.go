@@ -74,7 +74,7 @@ var scoreFields = map[string]field[Score]{
 
 // rules decodes `{file: rules.yaml}`.
 func (d *decoder) rules(n *yaml.Node, path string) *Rules {
-	pairs, ok := d.mapping(n, path, "a mapping such as {file: fraud-rules.yaml}")
+	pairs, ok := d.mapping(n, path, "a mapping such as {file: rules/fraud.yaml}")
 	if !ok {
 		return nil
 	}

@@ -39,7 +39,9 @@
 //	                     credentials, user, password, password_file, tls: {ca, cert, key},
 //	                     format (default jsonl)
 //	  generator          rate, rows, duration, seed, speed, fraud_rate, disorder, dup_rate,
-//	                     late_rate, corrupt_rate, surges: [03:00x10, +5mx3/10m], partitions
+//	                     late_rate, corrupt_rate, surges: [03:00x10, +5mx3/10m], partitions;
+//	                     schema: transaction (default) | transaction_scenario (adds
+//	                     fraud_scenario, each fraud row's scenario)
 //	  nexmark            stream: bid | auction | person (default bid), events (required), rate,
 //	                     seed, partitions; the schema is the stream's, event time date_time
 //	views.NAME           from (required: a stream or a list, unioned), where, select: {col: expr},

@@ -337,6 +337,43 @@ func (s *Source) TimeFloor(partition int, column string) (int64, bool) {
 	return least, true
 }
 
+// TimeCeiling returns, in milliseconds, the greatest value of a millisecond timestamp
+// column in the lake, from the statistics of every row group that pruning left, and whether
+// every one of them says it.
+func (s *Source) TimeCeiling(column string) (int64, bool) {
+	ci := s.schema.FieldIndices(column)
+	if len(ci) != 1 || s.partOf[ci[0]] >= 0 {
+		return 0, false
+	}
+	t, ok := s.schema.Field(ci[0]).Type.(*arrow.TimestampType)
+	if !ok || t.Unit != arrow.Millisecond || len(s.items) == 0 {
+		return 0, false
+	}
+	greatest := int64(math.MinInt64)
+	for _, it := range s.items {
+		f := s.files[it.file]
+		if f.footer == nil {
+			return 0, false
+		}
+		leaf := leafOf(f.footer.md, column)
+		if leaf < 0 {
+			return 0, false
+		}
+		st := rowGroupStats(f.footer.md, leaf, t)
+		if st == nil {
+			return 0, false
+		}
+		for g := it.first; g < it.end; g++ {
+			v, ok := st[g].Max.(arrow.Timestamp)
+			if !ok {
+				return 0, false
+			}
+			greatest = max(greatest, int64(v))
+		}
+	}
+	return greatest, true
+}
+
 // Stats say what the listing and pruning found.
 func (s *Source) Stats() Stats { return s.stats }
 

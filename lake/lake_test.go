@@ -557,7 +557,8 @@ func TestDamagedFileIsOneDeadLetter(t *testing.T) {
 }
 
 // A work item knows the least event time of its rows from its row groups' statistics: the
-// rows of item p of a file with one row a minute from 00:00 start at minute 300p.
+// rows of item p of a file with one row a minute from 00:00 start at minute 300p. The lake
+// knows its greatest event time so too.
 func TestWorkItemsKnowTheirLeastTime(t *testing.T) {
 	base := dirStore(t)
 	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
@@ -576,5 +577,8 @@ func TestWorkItemsKnowTheirLeastTime(t *testing.T) {
 		if _, ok := src.TimeFloor(p, "amount"); ok {
 			t.Errorf("item %d: a floor for amount, not a timestamp", p)
 		}
+	}
+	if got, ok := src.TimeCeiling("ts"); !ok || got != start.Add(999*time.Minute).UnixMilli() {
+		t.Errorf("TimeCeiling %d, %v; want the 1000th minute, %d", got, ok, start.Add(999*time.Minute).UnixMilli())
 	}
 }

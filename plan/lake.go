@@ -201,6 +201,13 @@ func lakeColumns(sp *spec.Spec, src *spec.Source, s *arrow.Schema) *arrow.Schema
 func (b *builder) thenSource(ctx context.Context, lakeSrc *spec.Source, history *lake.Source) (*source.Then, string, error) {
 	live := *b.spec.Source(lakeSrc.Lake.Then)
 	at := lakeSrc.Lake.SwitchAt
+	if at.IsZero() {
+		last, ok := history.TimeCeiling(lakeSrc.EventTime)
+		if !ok {
+			return nil, "", b.spec.Errorf("sources."+lakeSrc.Name+".then", "the lake's Parquet statistics do not give the greatest %s of every row group, so where to hand over to %s is not known: give switch_at", lakeSrc.EventTime, live.Name)
+		}
+		at = time.UnixMilli(last + 1).UTC()
+	}
 	start := at.Add(-lakeSrc.Watermark).UTC().Format(time.RFC3339Nano)
 	s, err := live.ArrowSchema()
 	if err != nil {

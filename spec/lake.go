@@ -29,8 +29,6 @@ func (d *decoder) finishLake(src *Source, path string, has map[string]*yaml.Node
 		}
 	}
 	switch then, at := has["then"], has["switch_at"]; {
-	case then != nil && at == nil:
-		d.errorf(then, joinPath(path, "then"), "needs switch_at: the event time from which the rows come from %s rather than from the lake", src.Lake.Then)
 	case at != nil && then == nil:
 		d.errorf(at, joinPath(path, "switch_at"), "is where the lake hands over to a live source: name it with then")
 	case then != nil && has["event_time"] == nil:

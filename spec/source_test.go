@@ -264,9 +264,6 @@ func TestLakeThen(t *testing.T) {
 		t.Errorf("live.LiveOf = %q, switch_at %v", src.LiveOf, s.Source("tx").Lake.SwitchAt)
 	}
 	checkErrors(t, []errorCase{
-		{"then without switch_at", lake(", then: live"), []string{
-			"t.yaml:4: sources.tx.then: needs switch_at: the event time from which the rows come from live rather than from the lake",
-		}},
 		{"switch_at without then", lake(", switch_at: '2026-03-01T00:00:00Z'"), []string{
 			"t.yaml:4: sources.tx.switch_at: is where the lake hands over to a live source: name it with then",
 		}},

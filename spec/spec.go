@@ -23,7 +23,8 @@
 //	                     {col: TYPE, ...} (Hive directory levels, in order; string, int32,
 //	                     int64 or date), endpoint, region, path_style: bool (S3; credentials
 //	                     from the environment only), then: SOURCE (kafka or nats, read after
-//	                     the lake) with switch_at: RFC 3339 time (where the lake hands over)
+//	                     the lake) with switch_at: RFC 3339 time (where the lake hands over;
+//	                     default just after the lake's greatest event time)
 //	  http               path (URL path, default /ingest/NAME), format (jsonl: NDJSON or a JSON
 //	                     array), max_backlog (records not yet acknowledged; default 1000000),
 //	                     max_body (size after gzip, such as 16MiB; the default)
@@ -287,7 +288,9 @@ type Lake struct {
 	// Then names a live source (kafka or nats) that the lake goes on with: the lake's rows
 	// before SwitchAt, then the live source's rows at or after it, as one stream with one
 	// watermark. The live source is read only so, never as a stream of its own.
-	Then     string
+	Then string
+	// SwitchAt is where the lake hands over; zero: just after the greatest event time the
+	// lake's Parquet statistics give.
 	SwitchAt time.Time
 }
 

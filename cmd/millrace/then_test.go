@@ -111,6 +111,12 @@ sinks:
 	if !strings.Contains(plan, "the rows before 2026-03-02T00:00:00Z, then those of live at or after it") {
 		t.Errorf("the plan does not say where the lake hands over:\n%s", plan)
 	}
+	// Without switch_at, the lake hands over just after its greatest event time.
+	noSwitch := writeSpec(t, work, "no-switch.yaml", strings.Replace(readFileString(t, spec), "    switch_at: 2026-03-02T00:00:00Z\n", "", 1))
+	after := lastEventTime(t, lines).Add(time.Millisecond).UTC().Format(time.RFC3339Nano)
+	if plan := runIn(t, work, "plan", noSwitch); !strings.Contains(plan, "the rows before "+after+", then those of live") {
+		t.Errorf("without switch_at the plan does not hand over at %s:\n%s", after, plan)
+	}
 	cps := filepath.Join(work, "checkpoints")
 	args := []string{"run", spec, "-p", "2", "--listen", "", "--checkpoint", cps, "--checkpoint-interval", "50ms"}
 	t.Chdir(work)
@@ -203,4 +209,9 @@ func windowEnd(t *testing.T, line string) time.Time {
 		t.Fatal(err)
 	}
 	return row.End
+}
+
+func readFileString(t *testing.T, path string) string {
+	t.Helper()
+	return string(readFile(t, path))
 }

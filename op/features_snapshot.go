@@ -316,35 +316,11 @@ func (f *Features) keyOwners(keys []string, n int, owner KeyOwner) ([]int, error
 	if len(keys) == 0 {
 		return nil, nil
 	}
-	mem := allocator(f.ctx)
-	builders := make([]array.Builder, len(f.cfg.Keys))
+	types := make([]arrow.DataType, len(f.cfg.Keys))
 	for i, k := range f.cfg.Keys {
-		builders[i] = array.NewBuilder(mem, f.cfg.In.Field(k).Type)
-		defer builders[i].Release()
+		types[i] = f.cfg.In.Field(k).Type
 	}
-	for _, k := range keys {
-		if err := AppendKey([]byte(k), builders); err != nil {
-			return nil, fmt.Errorf("key %x: %w", k, err)
-		}
-	}
-	cols := make([]arrow.Array, len(builders))
-	for i, b := range builders {
-		cols[i] = b.NewArray()
-		defer cols[i].Release()
-	}
-	subs, err := owner(cols)
-	if err != nil {
-		return nil, err
-	}
-	if len(subs) != len(keys) {
-		return nil, fmt.Errorf("%d owners for %d keys", len(subs), len(keys))
-	}
-	for i, s := range subs {
-		if s < 0 || s >= n {
-			return nil, fmt.Errorf("key %x is owned by subtask %d of %d", keys[i], s, n)
-		}
-	}
-	return subs, nil
+	return keyOwners(allocator(f.ctx), types, len(keys), func(i int) []byte { return []byte(keys[i]) }, n, owner)
 }
 
 // encodeKey writes the state of slot; see the format above.

@@ -98,36 +98,7 @@ func (s *keyedState) gather(states [][]byte, apart bool) (rec arrow.RecordBatch,
 // owners is the owner, among n, of each state row of rec, decoded from its key bytes.
 func (s *keyedState) owners(rec arrow.RecordBatch, n int, owner KeyOwner) ([]int, error) {
 	keys := rec.Column(0).(*array.Binary)
-	rows := keys.Len()
-	builders := make([]array.Builder, len(s.keyTypes))
-	for i, t := range s.keyTypes {
-		builders[i] = array.NewBuilder(s.mem, t)
-		defer builders[i].Release()
-		builders[i].Reserve(rows)
-	}
-	for i := range rows {
-		if err := AppendKey(keys.Value(i), builders); err != nil {
-			return nil, fmt.Errorf("state row %d: key %x: %w", i, keys.Value(i), err)
-		}
-	}
-	cols := make([]arrow.Array, len(builders))
-	for i, b := range builders {
-		cols[i] = b.NewArray()
-		defer cols[i].Release()
-	}
-	subs, err := owner(cols)
-	if err != nil {
-		return nil, err
-	}
-	if len(subs) != rows {
-		return nil, fmt.Errorf("%d owners for %d keys", len(subs), rows)
-	}
-	for i, o := range subs {
-		if o < 0 || o >= n {
-			return nil, fmt.Errorf("key %x is owned by subtask %d of %d", keys.Value(i), o, n)
-		}
-	}
-	return subs, nil
+	return keyOwners(s.mem, s.keyTypes, keys.Len(), keys.Value, n, owner)
 }
 
 // split writes the rows of rec as n snapshots, entry i holding the rows owner gives i in

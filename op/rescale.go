@@ -126,10 +126,21 @@ func (w *WindowAgg) ownerOf(rows int, key func(i int) []byte, n int, owner KeyOw
 	if w.cfg.Keys == 0 {
 		return make([]int, rows), nil // one group per window, which a single subtask holds
 	}
-	mem := allocator(w.ctx)
-	builders := make([]array.Builder, w.cfg.Keys)
-	for i := range builders {
-		builders[i] = array.NewBuilder(mem, w.cfg.Out.Field(i).Type)
+	types := make([]arrow.DataType, w.cfg.Keys)
+	for i := range types {
+		types[i] = w.cfg.Out.Field(i).Type
+	}
+	return keyOwners(allocator(w.ctx), types, rows, key, n, owner)
+}
+
+// keyOwners is the owner, among n, of each of rows keys of the given column types, key(i)
+// being the bytes of key i as KeyEncoder made them: what owner says of the key columns
+// decoded from them. Rescaling and splitting by key group of every keyed operator go
+// through it.
+func keyOwners(mem memory.Allocator, types []arrow.DataType, rows int, key func(i int) []byte, n int, owner KeyOwner) ([]int, error) {
+	builders := make([]array.Builder, len(types))
+	for i, t := range types {
+		builders[i] = array.NewBuilder(mem, t)
 		defer builders[i].Release()
 		builders[i].Reserve(rows)
 	}

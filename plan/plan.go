@@ -60,6 +60,9 @@ type Options struct {
 	// SpillAbove is the bytes of window state the pebble backend holds in memory over all
 	// its subtasks; each spills above an equal share. It must be set with PebbleBackend.
 	SpillAbove int64
+	// Alerts, when set, is the board a plan with a rules step feeds (Plan.Alerts) instead of
+	// a new one: the plans of one run, rebuilt at another parallelism, feed one board.
+	Alerts *tally.Board
 }
 
 // Plan is a spec's physical dataflow.

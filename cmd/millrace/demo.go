@@ -17,6 +17,7 @@ import (
 	"millrace/job"
 	"millrace/plan"
 	"millrace/spec"
+	"millrace/tally"
 )
 
 func newDemoCmd() *cobra.Command {
@@ -101,8 +102,9 @@ on --listen, w2 on the next port, and so on; any of them shows the whole cluster
 			if err := auto.check(parallelism, true); err != nil {
 				return err
 			}
+			var alerts *tally.Board // one for every plan of the demo, which the dashboard shows
 			build := func(n int) (*plan.Plan, error) {
-				p, err := plan.Build(s, plan.Options{Parallelism: n, Partitions: max(auto.max, parallelism), Stdout: cmd.OutOrStdout()})
+				p, err := plan.Build(s, plan.Options{Parallelism: n, Partitions: max(auto.max, parallelism), Stdout: cmd.OutOrStdout(), Alerts: alerts})
 				if err != nil {
 					return nil, usageError{err}
 				}
@@ -112,6 +114,7 @@ on --listen, w2 on the next port, and so on; any of them shows the whole cluster
 			if err != nil {
 				return err
 			}
+			alerts = p.Alerts
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "demo: %s transactions/s on average, %gx real time, results under %s/\n", humanRate(rate), speed, dir)
 			scaling := "; --autoscale to follow the scaling advisor"

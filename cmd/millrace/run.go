@@ -17,6 +17,7 @@ import (
 	"millrace/job"
 	"millrace/plan"
 	"millrace/spec"
+	"millrace/tally"
 )
 
 // buildPlan loads and plans a spec at parallelism, its generated sources in partitions;
@@ -249,8 +250,9 @@ Ctrl-C or SIGTERM commits a last checkpoint and leaves the group.`,
 					fmt.Fprintf(cmd.ErrOrStderr(), "millrace: ingest: %v\n", err)
 				}
 			}()
+			var alerts *tally.Board // one for every plan of the run, which the dashboard shows
 			build := func(n int) (*plan.Plan, error) {
-				opts := plan.Options{Parallelism: n, Partitions: partitions, IngestURL: in.URL()}
+				opts := plan.Options{Parallelism: n, Partitions: partitions, IngestURL: in.URL(), Alerts: alerts}
 				if err := state.apply(&opts, &mem); err != nil {
 					return nil, err
 				}
@@ -260,6 +262,7 @@ Ctrl-C or SIGTERM commits a last checkpoint and leaves the group.`,
 			if err != nil {
 				return err
 			}
+			alerts = p.Alerts
 			printWarnings(cmd, p)
 			if stdin := p.StdinSources(); len(stdin) > 0 {
 				switch {

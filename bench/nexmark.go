@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -56,6 +57,8 @@ func NexmarkQueries() []string {
 			names = append(names, n)
 		}
 	}
+	number := func(q string) int { n, _ := strconv.Atoi(strings.TrimPrefix(q, "q")); return n }
+	slices.SortFunc(names, func(a, b string) int { return number(a) - number(b) })
 	return names
 }
 
@@ -64,24 +67,10 @@ func NexmarkQueries() []string {
 // with NEXMARK_EVENTS set to events; its sinks are replaced by counters of the rows they
 // receive, each running beside the step that feeds it.
 func Nexmark(ctx context.Context, name string, events int64, p int, opts engine.Options) (Result, error) {
-	text, err := examples.Specs.ReadFile("nexmark/" + name + ".yaml")
-	if err != nil {
-		return Result{}, fmt.Errorf("unknown Nexmark query %q (available: %v)", name, NexmarkQueries())
-	}
 	if p <= 0 {
 		p = runtime.GOMAXPROCS(0)
 	}
-	env := func(k string) (string, bool) {
-		if k == "NEXMARK_EVENTS" {
-			return strconv.FormatInt(events, 10), true
-		}
-		return "", false
-	}
-	s, err := spec.Parse(text, "nexmark/"+name+".yaml", env)
-	if err != nil {
-		return Result{}, err
-	}
-	pl, err := plan.Build(s, plan.Options{Parallelism: p, Stdout: io.Discard})
+	pl, err := NexmarkPlan(name, NexmarkInput{Events: events}, p)
 	if err != nil {
 		return Result{}, err
 	}
@@ -92,6 +81,38 @@ func Nexmark(ctx context.Context, name string, events int64, p int, opts engine.
 		return Result{}, fmt.Errorf("nexmark %s: %w", name, err)
 	}
 	return Result{Name: "nexmark " + name, Events: events, Rows: rows.Load(), Elapsed: time.Since(start), Cores: runtime.GOMAXPROCS(0)}, nil
+}
+
+// NexmarkInput says what the generator of a Nexmark query makes: Events events over all
+// kinds, from Seed, at Rate events per second of event time. A zero Seed or Rate leaves the
+// spec's default.
+type NexmarkInput struct {
+	Events, Seed, Rate int64
+}
+
+// NexmarkPlan plans Nexmark query name, the embedded spec examples/nexmark/NAME.yaml parsed
+// with NEXMARK_EVENTS, NEXMARK_SEED and NEXMARK_RATE set from in, at parallelism p.
+func NexmarkPlan(name string, in NexmarkInput, p int) (*plan.Plan, error) {
+	text, err := examples.Specs.ReadFile("nexmark/" + name + ".yaml")
+	if err != nil {
+		return nil, fmt.Errorf("unknown Nexmark query %q (available: %v)", name, NexmarkQueries())
+	}
+	env := func(k string) (string, bool) {
+		switch k {
+		case "NEXMARK_EVENTS":
+			return strconv.FormatInt(in.Events, 10), true
+		case "NEXMARK_SEED":
+			return strconv.FormatInt(in.Seed, 10), in.Seed != 0
+		case "NEXMARK_RATE":
+			return strconv.FormatInt(in.Rate, 10), in.Rate != 0
+		}
+		return "", false
+	}
+	s, err := spec.Parse(text, "nexmark/"+name+".yaml", env)
+	if err != nil {
+		return nil, err
+	}
+	return plan.Build(s, plan.Options{Parallelism: p, Stdout: io.Discard})
 }
 
 // countSinks makes every sink of pl count the rows it receives and drop them, with the

@@ -25,6 +25,10 @@ func TestNexmarkQueriesRun(t *testing.T) {
 	want["q5"] = func(n int64) bool { return n == q5 }
 	want["q7"] = func(n int64) bool { return n == q7 }
 	for _, q := range NexmarkQueries() {
+		if want[q] == nil {
+			// Checked row for row by TestNexmarkQueriesMatchReferences; here it only runs.
+			want[q] = func(n int64) bool { return n > 0 }
+		}
 		r, err := Nexmark(context.Background(), q, events, 2, engine.DefaultOptions())
 		if err != nil {
 			t.Fatal(err)

@@ -145,14 +145,14 @@ func (c *compiler) regexpExtract(a []*operand, n *Call) (*operand, error) {
 		return nullOf(tString, n), nil
 	}
 	g := int(group)
-	pick := func(s []byte) ([]byte, bool) {
+	memo := newPieceMemo(func(s []byte) ([]byte, bool) {
 		m := re.FindSubmatchIndex(s)
 		if m == nil || m[2*g] < 0 {
 			return nil, false
 		}
 		return s[m[2*g]:m[2*g+1]], true
-	}
-	return c.finish(&operand{ev: &pieceEval{x: a[0].ev, pick: pick}, t: tString, nullable: true, node: n}, a[0])
+	})
+	return c.finish(&operand{ev: &pieceEval{x: a[0].ev, pick: memo.get}, t: tString, nullable: true, node: n}, a[0])
 }
 
 // dateFormat is date_format(ts, pattern): the timestamp written in UTC by a pattern of

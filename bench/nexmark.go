@@ -31,6 +31,19 @@ type Result struct {
 	// Cores is the number of cores the Go runtime used (GOMAXPROCS): run with GOMAXPROCS=1
 	// for a one-core figure.
 	Cores int
+	// CPU is the CPU time the process used during the run (user and system, every thread),
+	// zero where the system does not say. On a machine other work also loads, events per CPU
+	// second stay what the run costs while events per second fall with the share it gets.
+	CPU time.Duration
+}
+
+// PerCPUSecond is the event rate per second of CPU time the run used, or 0 when CPU is
+// unknown.
+func (r Result) PerCPUSecond() float64 {
+	if r.CPU <= 0 {
+		return 0
+	}
+	return float64(r.Events) / r.CPU.Seconds()
 }
 
 // PerSecond is the event rate over the run.
@@ -41,8 +54,12 @@ func (r Result) PerCore() float64 { return r.PerSecond() / float64(r.Cores) }
 
 // String is the one-line report.
 func (r Result) String() string {
-	return fmt.Sprintf("%s: %d events in %s: %.2f M events/s, %.2f M events/s per core (%d cores), %d rows out",
+	s := fmt.Sprintf("%s: %d events in %s: %.2f M events/s, %.2f M events/s per core (%d cores), %d rows out",
 		r.Name, r.Events, r.Elapsed.Round(time.Millisecond), r.PerSecond()/1e6, r.PerCore()/1e6, r.Cores, r.Rows)
+	if r.CPU > 0 {
+		s += fmt.Sprintf("; %.2f M events per CPU second (%s of CPU)", r.PerCPUSecond()/1e6, r.CPU.Round(time.Millisecond))
+	}
+	return s
 }
 
 // NexmarkQueries lists the queries Nexmark runs: the specs under examples/nexmark.
@@ -76,11 +93,12 @@ func Nexmark(ctx context.Context, name string, events int64, p int, opts engine.
 	}
 	var rows atomic.Int64
 	countSinks(pl, &rows)
-	start := time.Now()
+	start, cpu := time.Now(), cpuTime()
 	if _, err := engine.Run(ctx, pl.Graph, opts); err != nil {
 		return Result{}, fmt.Errorf("nexmark %s: %w", name, err)
 	}
-	return Result{Name: "nexmark " + name, Events: events, Rows: rows.Load(), Elapsed: time.Since(start), Cores: runtime.GOMAXPROCS(0)}, nil
+	return Result{Name: "nexmark " + name, Events: events, Rows: rows.Load(), Elapsed: time.Since(start), Cores: runtime.GOMAXPROCS(0),
+		CPU: cpuTime() - cpu}, nil
 }
 
 // NexmarkInput says what the generator of a Nexmark query makes: Events events over all

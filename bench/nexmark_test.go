@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -38,6 +39,9 @@ func TestNexmarkQueriesRun(t *testing.T) {
 		}
 		if !strings.Contains(r.String(), "M events/s per core") {
 			t.Errorf("report %q", r)
+		}
+		if runtime.GOOS == "linux" && (r.CPU <= 0 || !strings.Contains(r.String(), "M events per CPU second")) {
+			t.Errorf("%s: CPU time %s on Linux; report %q", q, r.CPU, r)
 		}
 	}
 	if _, err := Nexmark(context.Background(), "q9", 10, 1, engine.DefaultOptions()); err == nil {

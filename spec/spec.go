@@ -375,6 +375,9 @@ type View struct {
 	Window *Window
 	// Having filters aggregated rows; it needs GroupBy or Window.
 	Having Expr
+	// Emit says when a view that aggregates without a Window emits: empty picks EmitFinal
+	// over bounded inputs and EmitBatch over unbounded ones.
+	Emit Emit
 	// Qualify, written `COL = max(COL)`, keeps per window the rows whose COL is the
 	// window's largest: per tumbling Window of the input's event time, or without Window
 	// per window_end of an input window view. Zero means none; it excludes GroupBy, Having

@@ -2,10 +2,12 @@ package plan
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"millrace/expr"
+	"millrace/kafka"
 	"millrace/op"
 	"millrace/spec"
 )
@@ -81,4 +83,22 @@ func (b *builder) changelogOps(v *spec.View, mode spec.Emit, inter, out *arrow.S
 	}
 	does = append(does, fmt.Sprintf("changelog (%s: +I, -U/+U, -D) of %s", op.OpColumn, when))
 	return ops, schema, does, nil
+}
+
+// upsert is how a kafka sink with mode: upsert writes its stream, which must be a
+// changelog, and what it does.
+func (b *builder) upsert(k *spec.Sink, from stream) (*kafka.Upsert, string, error) {
+	if from.changelog == nil {
+		return nil, "", b.spec.Errorf("sinks."+k.Name+".mode", "upsert writes a changelog by key, and %s is none: "+
+			"write a view with group_by and no window (over an unbounded input, or with emit: batch)", k.From)
+	}
+	up := &kafka.Upsert{Op: from.schema.FieldIndices(op.OpColumn)[0]}
+	for _, key := range from.changelog.keys {
+		up.Keys = append(up.Keys, from.schema.FieldIndices(key)[0])
+	}
+	how := "upsert into a compacted topic keyed by " + strings.Join(from.changelog.keys, ", ")
+	if len(up.Keys) == 0 {
+		how = "upsert into a compacted topic, one key {}"
+	}
+	return up, how, nil
 }

@@ -28,3 +28,27 @@ func TestEmitDecodes(t *testing.T) {
 		}},
 	})
 }
+
+// TestUpsertMode reads a kafka sink's mode, append by default, and refuses with upsert
+// what the changelog decides: the key and the value format.
+func TestUpsertMode(t *testing.T) {
+	s := mustParse(t, head+`sinks:
+  a: {from: tx, kind: kafka, brokers: [b:9092], topic: a}
+  u: {from: tx, kind: kafka, brokers: [b:9092], topic: u, mode: upsert}
+`)
+	if a, u := s.Sink("a").Kafka.Mode, s.Sink("u").Kafka.Mode; a != SinkAppend || u != SinkUpsert {
+		t.Fatalf("modes %q and %q, want append and upsert", a, u)
+	}
+	checkErrors(t, []errorCase{
+		{"upsert with a key", head + "sinks:\n  u: {from: tx, kind: kafka, brokers: [b:9092], topic: u, mode: upsert, key: card_id}\n", []string{
+			"t.yaml:5: sinks.u.key: an upsert sink keys records by the group_by columns of the view it writes, with JSON values: leave key out",
+		}},
+		{"upsert in avro", head + "sinks:\n  u: {from: tx, kind: kafka, brokers: [b:9092], topic: u, mode: upsert, format: avro, registry: http://r}\n", []string{
+			"t.yaml:5: sinks.u.registry: an upsert sink keys records by the group_by columns of the view it writes, with JSON values: leave registry out",
+			"t.yaml:5: sinks.u.format: an upsert sink writes JSON values: leave format out",
+		}},
+		{"mode of a file sink", head + "sinks:\n  f: {from: tx, kind: jsonl, path: o.jsonl, mode: upsert}\n", []string{
+			"t.yaml:5: sinks.f.mode: jsonl sinks take no mode (it is for kafka sinks)",
+		}},
+	})
+}

@@ -78,7 +78,9 @@
 //	                     key: expr, headers: {name: expr},
 //	                     delivery: exactly_once (default) | at_least_once | none,
 //	                     create: {partitions: N} (else the topic must exist),
-//	                     format: json (default) | avro (needs registry: URL)
+//	                     format: json (default) | avro (needs registry: URL),
+//	                     mode: append (default) | upsert (a changelog as a table by key in a
+//	                     compacted topic: no key, JSON values, tombstones for deletes)
 //	  nats               url, subject (both required), subject_by: expr (a last subject token
 //	                     per row), and the connection keys of nats sources
 //
@@ -556,6 +558,8 @@ type KafkaSink struct {
 	// Partitions, from create: {partitions: N}, creates the topic when it does not exist;
 	// 0 means it must exist.
 	Partitions int32
+	// Mode is SinkAppend (the default) or SinkUpsert.
+	Mode string
 }
 
 // Expr is an SQL expression as written in the spec, not yet parsed, with where it stands so

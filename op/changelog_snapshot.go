@@ -138,7 +138,7 @@ func (c *Changelog) Rescale(states [][]byte, n int, owner KeyOwner) ([][]byte, e
 	var out [][]byte
 	var err error
 	if c.cfg.Keys == 0 {
-		out, err = c.rescaleUnkeyed(states, n)
+		out, err = c.state().rescaleUnkeyed(states, n)
 	} else {
 		out, err = c.state().rescale(states, n, owner)
 	}
@@ -164,29 +164,6 @@ func (c *Changelog) SnapshotGroups(id uint64, n int, owner KeyOwner) ([][]byte, 
 	out, err := c.state().split(id, c.wm, rec, n, owner, false)
 	if err != nil {
 		return nil, fmt.Errorf("snapshot changelog by owner: %w", err)
-	}
-	return out, nil
-}
-
-// rescaleUnkeyed gives the one row of a changelog without key columns to subtask 0, and the
-// others snapshots without rows.
-func (c *Changelog) rescaleUnkeyed(states [][]byte, n int) ([][]byte, error) {
-	s := c.state()
-	rec, wm, id, err := s.gather(states, false)
-	if err != nil || rec == nil {
-		return make([][]byte, n), err
-	}
-	defer rec.Release()
-	out := make([][]byte, n)
-	for i := range out {
-		part := rec
-		if i > 0 {
-			part = rec.NewSlice(0, 0)
-			defer part.Release()
-		}
-		if out[i], err = s.seal(id, wm, part); err != nil {
-			return nil, err
-		}
 	}
 	return out, nil
 }

@@ -26,8 +26,8 @@ import (
 //	+--------+------+---------+------------+-------------------+------+---------+
 //
 // kind is 'W' for a tumbling or hopping WindowAgg, 'S' for a session WindowAgg, 'T' for a
-// WindowTop, 'C' for a chain, 'J' for an IntervalJoin, 'D' for a Dedup, 'F' for Features
-// and 'L' for a Changelog; version counts changes of that kind's body, and Restore refuses
+// WindowTop, 'C' for a chain, 'J' for an IntervalJoin, 'D' for a Dedup, 'F' for Features,
+// 'L' for a Changelog and 'N' for a TopN; version counts changes of that kind's body, and Restore refuses
 // versions it does not know. checkpoint is the id Snapshot was called with, kept for
 // inspection only. fingerprint is the writer's StateFingerprint, which Restore compares
 // with its own. The CRC-32C (Castagnoli) covers every byte before it.
@@ -83,6 +83,8 @@ func kindName(k byte) string {
 		return "a features step's"
 	case kindChangelog:
 		return "a changelog's"
+	case kindTopN:
+		return "a top's"
 	}
 	return fmt.Sprintf("of unknown kind %q", k)
 }

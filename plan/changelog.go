@@ -13,9 +13,11 @@ import (
 )
 
 // changelogStream describes a stream of changes (an _op column first): the columns that key
-// its table.
+// its table, which with rows set (a top's changes) hold several rows per key, each row
+// standing for itself.
 type changelogStream struct {
 	keys []string
+	rows bool
 }
 
 // keepColumn is the column a changelog view computes its having into.
@@ -91,6 +93,10 @@ func (b *builder) upsert(k *spec.Sink, from stream) (*kafka.Upsert, string, erro
 	if from.changelog == nil {
 		return nil, "", b.spec.Errorf("sinks."+k.Name+".mode", "upsert writes a changelog by key, and %s is none: "+
 			"write a view with group_by and no window (over an unbounded input, or with emit: batch)", k.From)
+	}
+	if from.changelog.rows {
+		return nil, "", b.spec.Errorf("sinks."+k.Name+".mode", "upsert writes one row per key, and %s keeps several per key (a top): "+
+			"write it to a file sink, or leave mode out", k.From)
 	}
 	up := &kafka.Upsert{Op: from.schema.FieldIndices(op.OpColumn)[0]}
 	for _, key := range from.changelog.keys {

@@ -260,7 +260,8 @@ func TestChangelogResumesFromACheckpoint(t *testing.T) {
 }
 
 // TestChangelogPlanErrors refuses emit on a view that does not aggregate, emit: watermark
-// without an event time, and a view reading a changelog.
+// without an event time, a view reading a changelog, a top's group_by that is not a column
+// and its unknown by, and an upsert sink of a top or of rows that are no changelog.
 func TestChangelogPlanErrors(t *testing.T) {
 	plain := filepath.Join(t.TempDir(), "x.jsonl")
 	if err := os.WriteFile(plain, nil, 0o644); err != nil {
@@ -273,6 +274,14 @@ func TestChangelogPlanErrors(t *testing.T) {
 			"views.v.emit: watermark needs an event time, and input plain has none; write emit: batch"},
 		{"  v: {from: tx, group_by: card_id, select: {n: count(*)}, emit: batch}\n  w: {from: v, where: n > 1}\n",
 			"views.w.from[0]: v is a changelog (rows of _op +I, -U, +U, -D), which a view cannot read"},
+		{"  v: {from: tx, group_by: upper(card_id), top: {n: 2, by: amount}}\n",
+			"views.v.group_by: a top view's group_by names columns of its rows (compute others in select)"},
+		{"  v: {from: tx, group_by: card_id, top: {n: 2, by: amont}}\n",
+			`views.v.top.by: unknown column "amont"`},
+		{"  v: {from: tx, group_by: card_id, top: {n: 2, by: amount}}\nsinks:\n  k: {from: v, kind: kafka, brokers: [b:9092], topic: t, mode: upsert}\n",
+			"sinks.k.mode: upsert writes one row per key, and v keeps several per key (a top)"},
+		{"  v: {from: tx, where: amount > 0}\nsinks:\n  k: {from: v, kind: kafka, brokers: [b:9092], topic: t, mode: upsert}\n",
+			"sinks.k.mode: upsert writes a changelog by key, and v is none"},
 	} {
 		text := "name: e\nsources:\n  tx: {kind: generator, rows: 10, event_time: ts}\n  plain: {kind: file, path: " + plain + ", schema: transaction}\nviews:\n" + c.views
 		s, err := spec.Parse([]byte(text), "e.yaml", nil)

@@ -70,6 +70,9 @@ func (b *builder) planView(v *spec.View) error {
 	if err := b.perRow(v, grouped); err != nil {
 		return err
 	}
+	if v.Top != nil {
+		return b.top(v, inputs, in, first, does)
+	}
 	if !v.Qualify.IsZero() {
 		return b.qualify(v, inputs, in, first, does)
 	}

@@ -52,3 +52,30 @@ func TestUpsertMode(t *testing.T) {
 		}},
 	})
 }
+
+// TestTopDecodes reads top's n and by, with and without a direction, and refuses what it
+// does not combine with and a by that is not a column.
+func TestTopDecodes(t *testing.T) {
+	s := mustParse(t, head+`views:
+  a: {from: tx, group_by: card_id, top: {n: 3, by: amount desc}}
+  b: {from: tx, top: {n: 1, by: ts}}
+`)
+	if a := s.View("a").Top; a == nil || a.N != 3 || a.By != "amount" || !a.Desc {
+		t.Errorf("a: %+v", a)
+	}
+	if b := s.View("b").Top; b == nil || b.N != 1 || b.By != "ts" || b.Desc {
+		t.Errorf("b: %+v", b)
+	}
+	checkErrors(t, []errorCase{
+		{"top with a window", head + "views:\n  v: {from: tx, window: {tumble: 1m}, top: {n: 3, by: amount}}\n", []string{
+			"t.yaml:5: views.v.top: cannot be combined with window: top keeps each group_by key's first rows, as a changelog",
+		}},
+		{"top shape", head + "views:\n  v: {from: tx, top: {n: 0, by: amount largest}}\n", []string{
+			"t.yaml:5: views.v.top.n: 0 rows: want 1 to 100000",
+			`t.yaml:5: views.v.top.by: "amount largest" is not a column, then asc or desc, such as price desc`,
+		}},
+		{"top without by", head + "views:\n  v: {from: tx, top: {n: 2}}\n", []string{
+			"t.yaml:5: views.v.top: by is required: the column to rank rows by, then asc or desc, such as price desc",
+		}},
+	})
+}

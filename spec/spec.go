@@ -380,6 +380,9 @@ type View struct {
 	// Emit says when a view that aggregates without a Window emits: empty picks EmitFinal
 	// over bounded inputs and EmitBatch over unbounded ones.
 	Emit Emit
+	// Top keeps per GroupBy key the first rows by a column, emitted as a changelog; nil
+	// means none.
+	Top *Top
 	// Qualify, written `COL = max(COL)`, keeps per window the rows whose COL is the
 	// window's largest: per tumbling Window of the input's event time, or without Window
 	// per window_end of an input window view. Zero means none; it excludes GroupBy, Having

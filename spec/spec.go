@@ -84,7 +84,9 @@
 //	                     key: expr, headers: {name: expr},
 //	                     delivery: exactly_once (default) | at_least_once | none,
 //	                     create: {partitions: N} (else the topic must exist),
-//	                     format: json (default) | avro (needs registry: URL)
+//	                     format: json (default) | avro (needs registry: URL),
+//	                     mode: append (default) | upsert (a changelog as a table by key in a
+//	                     compacted topic: no key, JSON values, tombstones for deletes)
 //	  nats               url, subject (both required), subject_by: expr (a last subject token
 //	                     per row), and the connection keys of nats sources
 //
@@ -381,6 +383,12 @@ type View struct {
 	Window *Window
 	// Having filters aggregated rows; it needs GroupBy or Window.
 	Having Expr
+	// Emit says when a view that aggregates without a Window emits: empty picks EmitFinal
+	// over bounded inputs and EmitBatch over unbounded ones.
+	Emit Emit
+	// Top keeps per GroupBy key the first rows by a column, emitted as a changelog; nil
+	// means none.
+	Top *Top
 	// Qualify, written `COL = max(COL)`, keeps per window the rows whose COL is the
 	// window's largest: per tumbling Window of the input's event time, or without Window
 	// per window_end of an input window view. Zero means none; it excludes GroupBy, Having
@@ -569,6 +577,8 @@ type KafkaSink struct {
 	// Partitions, from create: {partitions: N}, creates the topic when it does not exist;
 	// 0 means it must exist.
 	Partitions int32
+	// Mode is SinkAppend (the default) or SinkUpsert.
+	Mode string
 }
 
 // Expr is an SQL expression as written in the spec, not yet parsed, with where it stands so

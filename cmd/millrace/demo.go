@@ -40,11 +40,17 @@ real time (--speed 60 runs an hour of event time per minute), until Ctrl-C or --
   velocity          spend, count and distinct merchants per card over the last minute
   merchant_volume   volume and fraud per merchant and country per minute
   large             transactions of 1000 or more
+  card              features from each card's history (docs/fraud.md)
+  fraud             an alert per rule of --dir/rules/demo.yaml a transaction matches, with
+                    its reason
 
 Results go under --dir as Parquet and JSONL part files, published at every checkpoint (5s);
 records the checks refuse go to dead_letters/, records behind the watermark to late/. Every
 few seconds demo prints what it has read and written; at the end, the ledger. The spec is
-examples/demo.yaml: copy it and change it.
+examples/demo.yaml: copy it and change it. The rules file --dir/rules/demo.yaml is reloaded when it
+changes (at the next checkpoint): edit it while the demo runs. The dashboard's fraud panel
+shows the alerts per minute by rule and by fraud scenario, the latest alerts, and how well
+each rule and the model catch the generator's labelled fraud.
 
 The load follows the day: quiet at night but for a surge at 03:00, busy at midday and in
 the evening. The scaling advisor measures what one subtask per step carries, forecasts the
@@ -76,7 +82,12 @@ on --listen, w2 on the next port, and so on; any of them shows the whole cluster
 			if err != nil {
 				return err
 			}
+			fraudDir, err := writeDemoRules(dir)
+			if err != nil {
+				return err
+			}
 			vars := map[string]string{
+				"FRAUD_DIR":           fraudDir,
 				"MILLRACE_DEMO_DIR":   dir,
 				"MILLRACE_DEMO_RATE":  strconv.FormatFloat(rate, 'g', -1, 64),
 				"MILLRACE_DEMO_SPEED": strconv.FormatFloat(speed, 'g', -1, 64),
@@ -144,9 +155,10 @@ on --listen, w2 on the next port, and so on; any of them shows the whole cluster
 look at it:
   ls -R %[2]s
   head -3 %[3]s
+  head -3 %[4]s
   %[1]s plan examples/demo.yaml       # the dataflow behind it
   duckdb -c "SELECT card_id, window_end, tx_count, spend FROM '%[2]s/velocity/*/*.parquet' ORDER BY spend DESC LIMIT 10"
-`, self, dir, filepath.Join(dir, "alerts", "*.jsonl"))
+`, self, dir, filepath.Join(dir, "alerts", "*.jsonl"), filepath.Join(dir, "fraud_alerts", "*.jsonl"))
 			return nil
 		},
 	}

@@ -308,7 +308,7 @@ func whenProduced(t *testing.T, brokers []string, level kgo.IsolationLevel, skip
 
 // kafkaToKafkaSpec filters the transactions of a Kafka topic (or, for the reference run, of
 // the same records in a file: the source's settings are %s) into the topic PREFIX-large,
-// exactly once.
+// exactly once, with the sink's commit mode ${COMMIT}.
 const kafkaToKafkaSpec = `
 name: k2k
 sources:
@@ -321,7 +321,7 @@ views:
     where: amount >= 300
     select: {tx_id: tx_id, card_id: card_id, amount: amount, ts: ts}
 sinks:
-  large_out: {from: large, kind: kafka, brokers: ["${BROKERS}"], topic: "${PREFIX}-large", key: card_id}
+  large_out: {from: large, kind: kafka, brokers: ["${BROKERS}"], topic: "${PREFIX}-large", key: card_id, commit: "${COMMIT}"}
 `
 
 // TestKafkaToKafkaCrashEquality reads generated transactions from a Kafka topic (an
@@ -331,6 +331,17 @@ sinks:
 // records in a file produced, the last attempt is stopped with SIGTERM, and the topics must
 // be equal: nothing lost, nothing twice.
 func TestKafkaToKafkaCrashEquality(t *testing.T) {
+	kafkaToKafkaCrashEquality(t, "checkpoint")
+}
+
+// TestKafkaToKafkaBatchCrashEquality is TestKafkaToKafkaCrashEquality with a sink that
+// commits a transaction per batch.
+func TestKafkaToKafkaBatchCrashEquality(t *testing.T) {
+	kafkaToKafkaCrashEquality(t, "batch")
+}
+
+func kafkaToKafkaCrashEquality(t *testing.T, commit string) {
+	t.Setenv("COMMIT", commit)
 	rows, kills, partitions := 40_000, 3, int32(2)
 	if *crashLong {
 		rows, kills, partitions = 1_000_000, 12, 4

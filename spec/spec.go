@@ -83,6 +83,8 @@
 //	  kafka              brokers, topic (both required), tls, sasl (as for kafka sources),
 //	                     key: expr, headers: {name: expr},
 //	                     delivery: exactly_once (default) | at_least_once | none,
+//	                     commit: checkpoint (default) | batch (exactly once: a transaction
+//	                     per batch, visible at once; not in a cluster),
 //	                     create: {partitions: N} (else the topic must exist),
 //	                     format: json (default) | avro (needs registry: URL),
 //	                     mode: append (default) | upsert (a changelog as a table by key in a
@@ -558,6 +560,12 @@ const (
 	DeliveryNone        = "none"
 )
 
+// The commit modes of an exactly-once kafka sink.
+const (
+	CommitCheckpoint = "checkpoint"
+	CommitBatch      = "batch"
+)
+
 // KafkaSink holds the settings of a kafka sink.
 type KafkaSink struct {
 	Brokers []string // seed brokers, host:port
@@ -570,6 +578,10 @@ type KafkaSink struct {
 	Headers []Field
 	// Delivery is DeliveryExactlyOnce (the default), DeliveryAtLeastOnce or DeliveryNone.
 	Delivery string
+	// Commit is CommitCheckpoint (the default: a checkpoint's rows in one transaction once it
+	// is durable) or CommitBatch (a transaction per batch as it arrives; a replay after a
+	// crash drops what was committed).
+	Commit string
 	// Format is "json" (the default) or "avro", which needs Registry, the schema registry's
 	// URL.
 	Format   string

@@ -52,11 +52,15 @@ func TestClusterUpScalesBeforeASurge(t *testing.T) {
 	}
 	f := newSurgeFixture(t)
 	state := filepath.Join(f.dir, "state")
-	adv := adviceFlags{speed: surgeSpeed, capacity: surgeCapacity}
+	adv := adviceFlags{speed: surgeSpeed, capacity: surgeCapacity, model: "auto"}
+	cfg, err := adv.config([]string{"tx"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	// Today's surge comes surgeLead + surgeBefore/speed from now; the history has had it
 	// at the same time of the two days before.
 	surgeAt := time.Now().Add(surgeLead + surgeBefore/surgeSpeed)
-	model := writeSurgeHistory(t, state, "ctest", adv.config([]string{"tx"}), surgeAt, surgeFor/surgeSpeed)
+	model := writeSurgeHistory(t, state, "ctest", cfg, surgeAt, surgeFor/surgeSpeed)
 	t.Logf("the advisor's history holds two days with a surge; its model: %s", model)
 
 	u := startUp(t, f.spec, "--brokers", f.brokers[0], "--workers", "auto", "--min", "1", "--max", "3",

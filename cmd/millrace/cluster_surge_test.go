@@ -119,16 +119,12 @@ func checkSurgeOrder(t *testing.T, out string) {
 	}
 	stops := 0
 	for _, c := range changes[2:] {
-		switch out[c[2]:c[3]] {
-		case "started":
-			if c[0] > first {
-				t.Errorf("cluster up started more workers during or after the surge: %s", out[c[0]:c[1]])
-			}
-		case "stopped":
-			stops++
-			if c[0] < last {
-				t.Errorf("cluster up stopped a worker before the surge's last record was produced: %s", out[c[0]:c[1]])
-			}
+		if out[c[2]:c[3]] != "stopped" {
+			continue // a surge measured above what was remembered may start more
+		}
+		stops++
+		if c[0] < last {
+			t.Errorf("cluster up stopped a worker before the surge's last record was produced: %s", out[c[0]:c[1]])
 		}
 	}
 	if stops == 0 {

@@ -59,9 +59,11 @@ type Exchange struct {
 // TopicPrefix starts the name of every internal topic of pipeline.
 func TopicPrefix(pipeline string) string { return "millrace." + pipeline + "." }
 
-// Cut cuts p into stages. It refuses what a cluster cannot yet run, saying which step: a
-// source neither Kafka nor bounded, a step fed by two stages, a sink that writes one file
-// or to stdout.
+// Cut cuts p into stages. A keyed stage may feed another (a window after a dedup), and a
+// step may take keyed rows from two stages (a join), whose exchanges the group hands out
+// co-partitioned. It refuses what a cluster cannot yet run, saying which step: a source
+// neither Kafka nor bounded, a step that takes a source's rows and keyed rows, a sink that
+// writes one file or to stdout.
 func Cut(p *plan.Plan) (*Layout, error) {
 	g := p.Graph
 	l := &Layout{Pipeline: p.Spec.Name, KeyGroups: g.KeyGroups}
@@ -134,9 +136,6 @@ func Cut(p *plan.Plan) (*Layout, error) {
 		}
 		if e.FromPort != engine.MainPort {
 			return nil, fmt.Errorf("cluster: the keyed edge %s -> %s leaves port %d", e.From.Name, e.To.Name, e.FromPort)
-		}
-		if from.Source == nil {
-			return nil, fmt.Errorf("cluster: step %q keys rows of keyed step %q again: a cluster runs one keyed stage after each source for now", e.To.Name, e.From.Name)
 		}
 		if to.Source != nil {
 			return nil, fmt.Errorf("cluster: step %q takes rows of source %q and keyed rows of %q: a cluster cannot yet run it", e.To.Name, to.Source.Name, e.From.Name)

@@ -209,7 +209,17 @@ func (l *Layout) Print(w io.Writer) error {
 				st.Source.Source.Partitions(), st.Name, st.Splits)
 		}
 		for _, x := range st.Inputs {
-			fmt.Fprintf(&b, "  reads topic %s (%d partitions = key groups, by %s)\n", x.Topic, l.KeyGroups, strings.Join(x.Edge.Key, ", "))
+			fmt.Fprintf(&b, "  reads topic %s (%d partitions = key groups, by %s)", x.Topic, l.KeyGroups, strings.Join(x.Edge.Key, ", "))
+			if len(st.Inputs) > 1 {
+				fmt.Fprintf(&b, " into input %d of %s", x.Edge.Input, x.Edge.To.Name)
+			}
+			if x.From.Keyed() {
+				fmt.Fprintf(&b, ", watermarks from the %d key groups of stage %s", l.KeyGroups, x.From.Name)
+			}
+			b.WriteString("\n")
+		}
+		if len(st.Inputs) > 1 {
+			b.WriteString("  co-partitioned: the group gives key group k of every topic it reads to one worker, which keeps the state of k\n")
 		}
 		names := make([]string, len(st.Nodes))
 		for j, n := range st.Nodes {

@@ -161,6 +161,8 @@ type stream struct {
 	also   []*engine.Node
 	port   int
 	schema *arrow.Schema
+	// changelog is set when the stream's rows are changes to a table (see changelog.go).
+	changelog *changelogStream
 }
 
 // builder carries the state of one Build.

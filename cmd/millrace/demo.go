@@ -66,7 +66,10 @@ its topic tx, and runs the pipeline (per card per minute, and large amounts) on 
 processes as millrace cluster up does, starting and stopping them as the cluster's advice
 says, between --min-parallelism and --max-parallelism workers (--autoscale=false keeps
 --min-parallelism workers and only advises). Worker w1 serves the dashboard
-on --listen, w2 on the next port, and so on; any of them shows the whole cluster.`,
+on --listen, w2 on the next port, and so on; any of them shows the whole cluster. There the
+day starts at 01:00 and the feed averages 2000 transactions/s of the clock, each worker sized
+for that mean: the advice meets the first night's surge late, remembers it, and on every
+night after adds workers before it (at --speed 120, 13 minutes after the start).`,
 		Example: `  millrace demo
   millrace demo --speed 60          # a day in 24 minutes: watch the scaling on the dashboard
   millrace demo --speed 60 --duration 2m --autoscale=false

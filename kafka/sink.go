@@ -76,6 +76,9 @@ type SinkOptions struct {
 	// Timeout bounds every call that waits for the brokers (default 2 minutes): a broker away
 	// for longer fails the run, which resumes from its last checkpoint.
 	Timeout time.Duration
+	// Upsert, when set, makes the sink write a changelog as a table by key (see Upsert); it
+	// takes no Key and no Registry.
+	Upsert *Upsert
 	// Outbox, when set, makes the sink produce nothing itself: at each checkpoint it hands
 	// the records received since the last one to Outbox, whose caller produces them in its
 	// own transaction (a cluster worker commits them with its input offsets). Delivery is
@@ -154,6 +157,14 @@ func NewSinkFactory(ctx context.Context, s *arrow.Schema, opts SinkOptions) (fun
 	enc, err := newEncoder(s, opts.Topic, opts.Key, opts.Headers)
 	if err != nil {
 		return nil, err
+	}
+	if opts.Upsert != nil {
+		if opts.Key != nil || opts.Registry != "" {
+			return nil, fmt.Errorf("kafka sink %s: upsert keys records by the changelog's key columns and writes JSON values: it takes no key and no registry", opts.Topic)
+		}
+		if enc.upsert, err = newUpsertEncoder(s, opts.Topic, *opts.Upsert); err != nil {
+			return nil, err
+		}
 	}
 	if opts.Registry != "" {
 		if enc.avro, err = newAvroValues(ctx, s, opts.Registry, opts.Topic); err != nil {

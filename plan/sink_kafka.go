@@ -31,6 +31,15 @@ func (b *builder) kafkaSink(k *spec.Sink, name string, from stream) error {
 		does += ", a transaction per batch" // its checkpoints' state differs from a commit per checkpoint's
 	}
 	opts.Registry = ks.Registry
+	ensure := kafka.EnsureTopic
+	if ks.Mode == spec.SinkUpsert {
+		up, how, err := b.upsert(k, from)
+		if err != nil {
+			return err
+		}
+		opts.Upsert, ensure = up, kafka.EnsureCompactedTopic
+		does += ", " + how
+	}
 	if !ks.Key.IsZero() {
 		e, err := compile(ks.Key, from.schema)
 		if err != nil {
@@ -56,7 +65,7 @@ func (b *builder) kafkaSink(k *spec.Sink, name string, from stream) error {
 	if err != nil {
 		return b.spec.Errorf(path, "%v", err)
 	}
-	if _, err := kafka.EnsureTopic(ctx, opts.Conn, ks.Topic, ks.Partitions); err != nil {
+	if _, err := ensure(ctx, opts.Conn, ks.Topic, ks.Partitions); err != nil {
 		return b.spec.Errorf(path, "%v", err)
 	}
 	p := b.opts.Parallelism

@@ -147,6 +147,7 @@ func (d *decoder) finishKafkaSink(k *Sink, key *yaml.Node, path string, has map[
 	case k.Kafka.Format != "avro" && hasRegistry:
 		d.errorf(r.keyNode, r.path, "a schema registry is for format: avro")
 	}
+	d.finishUpsert(k, has)
 }
 
 // kafkaSink returns the kafka settings of k, made on first use.
@@ -272,7 +273,7 @@ var sinkFields = withFields(map[string]field[Sink]{
 	"compression": {only: fileSinks, set: func(*decoder, *Sink, *yaml.Node, string) {
 		// Checked in finishSink: what is allowed depends on the kind and the path.
 	}},
-}, natsSinkFields, natsConnFields(kinds(SinkNATS), func(k *Sink) *NATSConn { return &k.NATS.NATSConn }))
+}, natsSinkFields, upsertSinkFields, natsConnFields(kinds(SinkNATS), func(k *Sink) *NATSConn { return &k.NATS.NATSConn }))
 
 // systemDirs are the directories no sink writes into, even given as absolute paths: what
 // is there belongs to the operating system, and a mistyped path must not replace it.

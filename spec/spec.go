@@ -55,7 +55,13 @@
 //	                     window view; not with group_by, having or aggregates),
 //	                     join: {table: SOURCE, on: col | [col, ...], type: left | inner}
 //	                     | {stream: STREAM, on: ..., within: [D, D] (right time minus the
-//	                     input's, inclusive; may be negative), type: inner | left | right | full},
+//	                     input's, inclusive; may be negative), type: inner | left | right | full}
+//	                     | {stream: ..., on: ..., window: {tumble: D} | {hop: D, every: D}, type}
+//	                     (rows of one window; adds window_start, window_end)
+//	                     | {stream: ..., on: ..., ttl: D} (inner; rows kept D of event time)
+//	                     | {stream: ..., on: ..., as_of: true, type: inner | left} (the
+//	                     stream's rows are versions of a table by key; each row joins the
+//	                     version valid at its event time),
 //	                     dedup: {key: col | [col, ...], within: D, keep: first | last},
 //	                     over: {key: col | [col, ...], range: D, ttl: D} (adds to every row
 //	                     features of its key's earlier rows in event-time order; select then
@@ -80,7 +86,9 @@
 //	                     commit: checkpoint (default) | batch (exactly once: a transaction
 //	                     per batch, visible at once; not in a cluster),
 //	                     create: {partitions: N} (else the topic must exist),
-//	                     format: json (default) | avro (needs registry: URL)
+//	                     format: json (default) | avro (needs registry: URL),
+//	                     mode: append (default) | upsert (a changelog as a table by key in a
+//	                     compacted topic: no key, JSON values, tombstones for deletes)
 //	  nats               url, subject (both required), subject_by: expr (a last subject token
 //	                     per row), and the connection keys of nats sources
 //
@@ -377,6 +385,12 @@ type View struct {
 	Window *Window
 	// Having filters aggregated rows; it needs GroupBy or Window.
 	Having Expr
+	// Emit says when a view that aggregates without a Window emits: empty picks EmitFinal
+	// over bounded inputs and EmitBatch over unbounded ones.
+	Emit Emit
+	// Top keeps per GroupBy key the first rows by a column, emitted as a changelog; nil
+	// means none.
+	Top *Top
 	// Qualify, written `COL = max(COL)`, keeps per window the rows whose COL is the
 	// window's largest: per tumbling Window of the input's event time, or without Window
 	// per window_end of an input window view. Zero means none; it excludes GroupBy, Having
@@ -469,6 +483,16 @@ type Join struct {
 	// Within, both bounds included.
 	Stream string
 	Within [2]time.Duration
+	// Window, set instead of Within, joins the rows of equal keys that fall in one tumbling or
+	// hopping window, once per window.
+	Window *Window
+	// TTL, set instead of Within, makes a regular inner join: rows of equal keys join when
+	// their event times are at most TTL apart, and each row is kept TTL of event time.
+	TTL time.Duration
+	// AsOf, set instead of Within, makes a temporal join: Stream's rows are versions of a
+	// table by the key, each valid from its event time, and an input row joins the version
+	// valid at its own event time.
+	AsOf bool
 	// On lists the key columns, named alike in the input and the table or stream.
 	On []string
 	// Type defaults to LeftJoin for a lookup join and InnerJoin for an interval join.
@@ -565,6 +589,8 @@ type KafkaSink struct {
 	// Partitions, from create: {partitions: N}, creates the topic when it does not exist;
 	// 0 means it must exist.
 	Partitions int32
+	// Mode is SinkAppend (the default) or SinkUpsert.
+	Mode string
 }
 
 // Expr is an SQL expression as written in the spec, not yet parsed, with where it stands so

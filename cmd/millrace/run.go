@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"runtime"
 	"strings"
@@ -288,6 +289,7 @@ Ctrl-C or SIGTERM commits a last checkpoint and leaves the group.`,
 			}
 			opts.Engine.Stop = gracefulStop(cmd.Context())
 			opts.Engine.Monitor = mon
+			opts.Engine.Log = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)) // reloads, failed checkpoints
 			prog := newProgress("run", 0, "")
 			prog.every = 0 // the engine reports every ProgressEvery
 			opts.Engine.ProgressEvery = 500 * time.Millisecond

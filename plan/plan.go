@@ -26,6 +26,7 @@ import (
 	"millrace/op"
 	"millrace/sink"
 	"millrace/spec"
+	"millrace/table"
 )
 
 // Options tunes planning.
@@ -76,6 +77,8 @@ type Plan struct {
 	Outputs []Output
 	// Reloads report on the files views reload while the pipeline runs (rules, models).
 	Reloads []*reload.Status
+	// Tables are the materialized tables of view sinks, read while the pipeline runs.
+	Tables []*table.Table
 
 	// steps indexes Steps by name in a plan from Build; nil in a Plan built by hand.
 	steps map[string]*Step

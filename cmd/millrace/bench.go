@@ -34,7 +34,7 @@ queries generate only the bids.
 
 Queries: ` + fmt.Sprint(bench.NexmarkQueries()) + `: q0 pass-through, q1 currency conversion,
 q2 selection, q5 hot items (most bids per 10 s window every 2 s), q7 highest bid per 10 s
-window.`,
+window, q19 the 10 highest bids of each auction (a changelog).`,
 		Example: `  millrace bench nexmark --query q1 --events 50000000`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

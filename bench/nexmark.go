@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -30,6 +31,19 @@ type Result struct {
 	// Cores is the number of cores the Go runtime used (GOMAXPROCS): run with GOMAXPROCS=1
 	// for a one-core figure.
 	Cores int
+	// CPU is the CPU time the process used during the run (user and system, every thread),
+	// zero where the system does not say. On a machine other work also loads, events per CPU
+	// second stay what the run costs while events per second fall with the share it gets.
+	CPU time.Duration
+}
+
+// PerCPUSecond is the event rate per second of CPU time the run used, or 0 when CPU is
+// unknown.
+func (r Result) PerCPUSecond() float64 {
+	if r.CPU <= 0 {
+		return 0
+	}
+	return float64(r.Events) / r.CPU.Seconds()
 }
 
 // PerSecond is the event rate over the run.
@@ -40,8 +54,12 @@ func (r Result) PerCore() float64 { return r.PerSecond() / float64(r.Cores) }
 
 // String is the one-line report.
 func (r Result) String() string {
-	return fmt.Sprintf("%s: %d events in %s: %.2f M events/s, %.2f M events/s per core (%d cores), %d rows out",
+	s := fmt.Sprintf("%s: %d events in %s: %.2f M events/s, %.2f M events/s per core (%d cores), %d rows out",
 		r.Name, r.Events, r.Elapsed.Round(time.Millisecond), r.PerSecond()/1e6, r.PerCore()/1e6, r.Cores, r.Rows)
+	if r.CPU > 0 {
+		s += fmt.Sprintf("; %.2f M events per CPU second (%s of CPU)", r.PerCPUSecond()/1e6, r.CPU.Round(time.Millisecond))
+	}
+	return s
 }
 
 // NexmarkQueries lists the queries Nexmark runs: the specs under examples/nexmark.
@@ -56,6 +74,8 @@ func NexmarkQueries() []string {
 			names = append(names, n)
 		}
 	}
+	number := func(q string) int { n, _ := strconv.Atoi(strings.TrimPrefix(q, "q")); return n }
+	slices.SortFunc(names, func(a, b string) int { return number(a) - number(b) })
 	return names
 }
 
@@ -64,34 +84,53 @@ func NexmarkQueries() []string {
 // with NEXMARK_EVENTS set to events; its sinks are replaced by counters of the rows they
 // receive, each running beside the step that feeds it.
 func Nexmark(ctx context.Context, name string, events int64, p int, opts engine.Options) (Result, error) {
-	text, err := examples.Specs.ReadFile("nexmark/" + name + ".yaml")
-	if err != nil {
-		return Result{}, fmt.Errorf("unknown Nexmark query %q (available: %v)", name, NexmarkQueries())
-	}
 	if p <= 0 {
 		p = runtime.GOMAXPROCS(0)
 	}
-	env := func(k string) (string, bool) {
-		if k == "NEXMARK_EVENTS" {
-			return strconv.FormatInt(events, 10), true
-		}
-		return "", false
-	}
-	s, err := spec.Parse(text, "nexmark/"+name+".yaml", env)
-	if err != nil {
-		return Result{}, err
-	}
-	pl, err := plan.Build(s, plan.Options{Parallelism: p, Stdout: io.Discard})
+	pl, err := NexmarkPlan(name, NexmarkInput{Events: events}, p)
 	if err != nil {
 		return Result{}, err
 	}
 	var rows atomic.Int64
 	countSinks(pl, &rows)
-	start := time.Now()
+	start, cpu := time.Now(), cpuTime()
 	if _, err := engine.Run(ctx, pl.Graph, opts); err != nil {
 		return Result{}, fmt.Errorf("nexmark %s: %w", name, err)
 	}
-	return Result{Name: "nexmark " + name, Events: events, Rows: rows.Load(), Elapsed: time.Since(start), Cores: runtime.GOMAXPROCS(0)}, nil
+	return Result{Name: "nexmark " + name, Events: events, Rows: rows.Load(), Elapsed: time.Since(start), Cores: runtime.GOMAXPROCS(0),
+		CPU: cpuTime() - cpu}, nil
+}
+
+// NexmarkInput says what the generator of a Nexmark query makes: Events events over all
+// kinds, from Seed, at Rate events per second of event time. A zero Seed or Rate leaves the
+// spec's default.
+type NexmarkInput struct {
+	Events, Seed, Rate int64
+}
+
+// NexmarkPlan plans Nexmark query name, the embedded spec examples/nexmark/NAME.yaml parsed
+// with NEXMARK_EVENTS, NEXMARK_SEED and NEXMARK_RATE set from in, at parallelism p.
+func NexmarkPlan(name string, in NexmarkInput, p int) (*plan.Plan, error) {
+	text, err := examples.Specs.ReadFile("nexmark/" + name + ".yaml")
+	if err != nil {
+		return nil, fmt.Errorf("unknown Nexmark query %q (available: %v)", name, NexmarkQueries())
+	}
+	env := func(k string) (string, bool) {
+		switch k {
+		case "NEXMARK_EVENTS":
+			return strconv.FormatInt(in.Events, 10), true
+		case "NEXMARK_SEED":
+			return strconv.FormatInt(in.Seed, 10), in.Seed != 0
+		case "NEXMARK_RATE":
+			return strconv.FormatInt(in.Rate, 10), in.Rate != 0
+		}
+		return "", false
+	}
+	s, err := spec.Parse(text, "nexmark/"+name+".yaml", env)
+	if err != nil {
+		return nil, err
+	}
+	return plan.Build(s, plan.Options{Parallelism: p, Stdout: io.Discard})
 }
 
 // countSinks makes every sink of pl count the rows it receives and drop them, with the

@@ -33,18 +33,21 @@ func (f function) arity() string {
 // functions is the table of scalar functions by lower-case name.
 var functions = map[string]function{
 	// strings
-	"lower":       {1, 1, func(c *compiler, a []*operand, n *Call) (*operand, error) { return c.caseMap(a, n, false) }},
-	"upper":       {1, 1, func(c *compiler, a []*operand, n *Call) (*operand, error) { return c.caseMap(a, n, true) }},
-	"length":      {1, 1, (*compiler).length},
-	"substr":      {2, 3, (*compiler).substr},
-	"substring":   {2, 3, (*compiler).substr},
-	"trim":        {1, 2, func(c *compiler, a []*operand, n *Call) (*operand, error) { return c.trim(a, n, trimBoth) }},
-	"ltrim":       {1, 2, func(c *compiler, a []*operand, n *Call) (*operand, error) { return c.trim(a, n, trimLeft) }},
-	"rtrim":       {1, 2, func(c *compiler, a []*operand, n *Call) (*operand, error) { return c.trim(a, n, trimRight) }},
-	"concat":      {1, -1, (*compiler).concatFunc},
-	"starts_with": {2, 2, func(c *compiler, a []*operand, n *Call) (*operand, error) { return c.strTest(a, n, testPrefix) }},
-	"ends_with":   {2, 2, func(c *compiler, a []*operand, n *Call) (*operand, error) { return c.strTest(a, n, testSuffix) }},
-	"contains":    {2, 2, func(c *compiler, a []*operand, n *Call) (*operand, error) { return c.strTest(a, n, testContains) }},
+	"lower":          {1, 1, func(c *compiler, a []*operand, n *Call) (*operand, error) { return c.caseMap(a, n, false) }},
+	"upper":          {1, 1, func(c *compiler, a []*operand, n *Call) (*operand, error) { return c.caseMap(a, n, true) }},
+	"length":         {1, 1, (*compiler).length},
+	"substr":         {2, 3, (*compiler).substr},
+	"substring":      {2, 3, (*compiler).substr},
+	"trim":           {1, 2, func(c *compiler, a []*operand, n *Call) (*operand, error) { return c.trim(a, n, trimBoth) }},
+	"ltrim":          {1, 2, func(c *compiler, a []*operand, n *Call) (*operand, error) { return c.trim(a, n, trimLeft) }},
+	"rtrim":          {1, 2, func(c *compiler, a []*operand, n *Call) (*operand, error) { return c.trim(a, n, trimRight) }},
+	"concat":         {1, -1, (*compiler).concatFunc},
+	"starts_with":    {2, 2, func(c *compiler, a []*operand, n *Call) (*operand, error) { return c.strTest(a, n, testPrefix) }},
+	"ends_with":      {2, 2, func(c *compiler, a []*operand, n *Call) (*operand, error) { return c.strTest(a, n, testSuffix) }},
+	"contains":       {2, 2, func(c *compiler, a []*operand, n *Call) (*operand, error) { return c.strTest(a, n, testContains) }},
+	"count_char":     {2, 2, (*compiler).countChar},
+	"split_index":    {3, 3, (*compiler).splitIndex},
+	"regexp_extract": {2, 3, (*compiler).regexpExtract},
 	// choosing among values
 	"coalesce": {1, -1, (*compiler).coalesce},
 	"nullif":   {2, 2, (*compiler).nullif},
@@ -69,6 +72,7 @@ var functions = map[string]function{
 	"day_of_year":     {1, 1, fieldFunc(fieldDayOfYear)},
 	"epoch_ms":        {1, 1, (*compiler).epochMs},
 	"to_timestamp_ms": {1, 1, (*compiler).toTimestampMs},
+	"date_format":     {2, 2, (*compiler).dateFormat},
 }
 
 // aggregates are the aggregate functions, computed by the planner rather than by Compile.

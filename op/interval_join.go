@@ -6,6 +6,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
 // IntervalJoin joins two keyed streams: a row of the left input (input 0) and a row of the
@@ -183,7 +184,7 @@ func (j *IntervalJoin) Process(side int, rec arrow.RecordBatch, out Collector) e
 		return fmt.Errorf("interval join: event-time column %q of input %d is %s, not a timestamp", rec.ColumnName(j.cfg.Time[side]), side, rec.Column(j.cfg.Time[side]).DataType())
 	}
 	other := 1 - side
-	j.out.reset(j)
+	j.out.reset(j.outShape())
 	for r := range int(rec.NumRows()) {
 		if times.IsNull(r) {
 			return fmt.Errorf("interval join: input %d row %d has no event time", side, r)
@@ -230,7 +231,7 @@ func (j *IntervalJoin) OnWatermark(wm int64, out Collector) error {
 		return nil
 	}
 	j.wm = wm
-	j.out.reset(j)
+	j.out.reset(j.outShape())
 	for side := range 2 {
 		h := &j.due[side]
 		for len(*h) > 0 && (*h)[0].at < wm {
@@ -284,69 +285,92 @@ func (j *IntervalJoin) expire(e *joinEntry, side int, key string, wm int64) erro
 	return nil
 }
 
-// joinOutput builds the output rows of one call.
+// outShape describes the join's output rows for joinOutput.
+func (j *IntervalJoin) outShape() joinShape {
+	return joinShape{mem: j.ctx.Mem, schema: j.cfg.Out, left: j.cfg.Left.NumFields(), carry: len(j.cfg.Carry), leftKey: j.cfg.Key[0]}
+}
+
+// joinShape is what a joinOutput builds: the output schema, made of the left input's left
+// columns (among which the key columns leftKey), carry columns of the right input, then
+// timestamps.
+type joinShape struct {
+	mem     memory.Allocator
+	schema  *arrow.Schema
+	left    int
+	carry   int
+	leftKey []int
+}
+
+// joinOutput builds the output rows of one call of a join: the left's columns, the right's
+// carried ones, then the timestamps the join adds (the event time of an interval join, the
+// window's bounds of a window join).
 type joinOutput struct {
 	left, right []array.Builder // the left's columns, the right's carried ones
 	leftKey     []array.Builder // the left's key columns, among left
 	isKey       []bool          // per left column
-	time        *array.TimestampBuilder
+	tail        []*array.TimestampBuilder
 	schema      *arrow.Schema
 	n           int
 }
 
 // reset readies the builders, made once.
-func (o *joinOutput) reset(j *IntervalJoin) {
+func (o *joinOutput) reset(s joinShape) {
 	if o.schema != nil {
 		return
 	}
-	o.schema = j.cfg.Out
-	nl := j.cfg.Left.NumFields()
-	for i, f := range j.cfg.Out.Fields() {
-		b := array.NewBuilder(j.ctx.Mem, f.Type)
+	o.schema = s.schema
+	for i, f := range s.schema.Fields() {
+		b := array.NewBuilder(s.mem, f.Type)
 		switch {
-		case i < nl:
+		case i < s.left:
 			o.left = append(o.left, b)
-		case i < nl+len(j.cfg.Carry):
+		case i < s.left+s.carry:
 			o.right = append(o.right, b)
 		default:
-			o.time = b.(*array.TimestampBuilder)
+			o.tail = append(o.tail, b.(*array.TimestampBuilder))
 		}
 	}
-	o.isKey = make([]bool, nl)
-	for _, c := range j.cfg.Key[0] {
+	o.isKey = make([]bool, s.left)
+	for _, c := range s.leftKey {
 		o.leftKey = append(o.leftKey, o.left[c])
 		o.isKey[c] = true
 	}
 }
 
-func (o *joinOutput) pair(left, right string, t int64) error {
+// stamp appends the trailing timestamps of a row.
+func (o *joinOutput) stamp(ts []int64) {
+	for i, b := range o.tail {
+		b.Append(arrow.Timestamp(ts[i]))
+	}
+	o.n++
+}
+
+func (o *joinOutput) pair(left, right string, ts ...int64) error {
 	if err := AppendKey([]byte(left), o.left); err != nil {
-		return fmt.Errorf("interval join: left row: %w", err)
+		return fmt.Errorf("join: left row: %w", err)
 	}
 	if err := AppendKey([]byte(right), o.right); err != nil {
-		return fmt.Errorf("interval join: right row: %w", err)
+		return fmt.Errorf("join: right row: %w", err)
 	}
-	o.time.Append(arrow.Timestamp(t))
-	o.n++
+	o.stamp(ts)
 	return nil
 }
 
-func (o *joinOutput) leftOnly(left string, t int64) error {
+func (o *joinOutput) leftOnly(left string, ts ...int64) error {
 	if err := AppendKey([]byte(left), o.left); err != nil {
-		return fmt.Errorf("interval join: left row: %w", err)
+		return fmt.Errorf("join: left row: %w", err)
 	}
 	for _, b := range o.right {
 		b.AppendNull()
 	}
-	o.time.Append(arrow.Timestamp(t))
-	o.n++
+	o.stamp(ts)
 	return nil
 }
 
 // rightOnly appends a right row: the left's key columns from key, its other columns null.
-func (o *joinOutput) rightOnly(key, right string, t int64) error {
+func (o *joinOutput) rightOnly(key, right string, ts ...int64) error {
 	if err := AppendKey([]byte(key), o.leftKey); err != nil {
-		return fmt.Errorf("interval join: key: %w", err)
+		return fmt.Errorf("join: key: %w", err)
 	}
 	for i, b := range o.left {
 		if !o.isKey[i] {
@@ -354,10 +378,9 @@ func (o *joinOutput) rightOnly(key, right string, t int64) error {
 		}
 	}
 	if err := AppendKey([]byte(right), o.right); err != nil {
-		return fmt.Errorf("interval join: right row: %w", err)
+		return fmt.Errorf("join: right row: %w", err)
 	}
-	o.time.Append(arrow.Timestamp(t))
-	o.n++
+	o.stamp(ts)
 	return nil
 }
 
@@ -373,21 +396,28 @@ func (o *joinOutput) flush(out Collector) error {
 	for _, b := range o.right {
 		cols = append(cols, b.NewArray())
 	}
-	cols = append(cols, o.time.NewArray())
+	for _, b := range o.tail {
+		cols = append(cols, b.NewArray())
+	}
 	rec := array.NewRecordBatch(o.schema, cols, int64(o.n))
 	releaseAll(cols)
 	o.n = 0
 	return out.Collect(rec)
 }
 
-// Close releases the output builders.
-func (j *IntervalJoin) Close() error {
-	for _, b := range append(slices.Clone(j.out.left), j.out.right...) {
+// release releases the builders.
+func (o *joinOutput) release() {
+	for _, b := range append(slices.Clone(o.left), o.right...) {
 		b.Release()
 	}
-	if j.out.time != nil {
-		j.out.time.Release()
+	for _, b := range o.tail {
+		b.Release()
 	}
+}
+
+// Close releases the output builders.
+func (j *IntervalJoin) Close() error {
+	j.out.release()
 	return nil
 }
 

@@ -27,6 +27,7 @@ import (
 	"millrace/sink"
 	"millrace/spec"
 	"millrace/table"
+	"millrace/tally"
 )
 
 // Options tunes planning.
@@ -77,6 +78,10 @@ type Plan struct {
 	Outputs []Output
 	// Reloads report on the files views reload while the pipeline runs (rules, models).
 	Reloads []*reload.Status
+	// Alerts, in a plan with a rules step, holds the running figures of the alerts and,
+	// where the rows carry a label, of how well the rules and the model catch it, fed by
+	// the rules and score steps as they run; nil without a rules step.
+	Alerts *tally.Board
 	// Tables are the materialized tables of view sinks, read while the pipeline runs.
 	Tables []*table.Table
 

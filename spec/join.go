@@ -19,21 +19,63 @@ func (d *decoder) checkJoin(j *Join, n *yaml.Node, has map[string]*yaml.Node, pa
 	case has["table"] == nil && has["stream"] == nil:
 		d.errorf(n, path, "table or stream is required: the table source to look rows up in, or the source or view to join in an interval of event time")
 	case has["stream"] != nil:
-		if has["within"] == nil {
-			d.errorf(n, path, "within is required with stream: [lower, upper], the bounds of the stream's event time minus the input's, such as [0s, 72h]")
-		}
-		if j.Type == "" {
-			j.Type = InnerJoin
-		}
+		d.checkStreamJoin(j, n, has, path)
 	default:
-		if w := has["within"]; w != nil {
-			d.errorf(w, joinPath(path, "within"), "applies to a join with a stream; a table is joined by key alone")
+		for _, k := range streamJoinKinds {
+			if w := has[k]; w != nil {
+				d.errorf(w, joinPath(path, k), "applies to a join with a stream; a table is joined by key alone")
+			}
 		}
 		if j.Type == RightJoin || j.Type == FullJoin {
 			d.errorf(has["type"], joinPath(path, "type"), "%s needs a join with a stream; a lookup join is left or inner", j.Type)
 		}
 		if j.Type == "" {
 			j.Type = LeftJoin
+		}
+	}
+}
+
+// streamJoinKinds are the keys that say how a join with a stream pairs rows, one of which
+// it takes.
+var streamJoinKinds = []string{"within", "window", "ttl", "as_of"}
+
+// checkStreamJoin checks a join with a stream: exactly one of within, window, ttl and as_of;
+// a window of tumble or hop; a ttl longer than 0; as_of true; inner only with ttl, inner or
+// left with as_of. It sets the default type, inner.
+func (d *decoder) checkStreamJoin(j *Join, n *yaml.Node, has map[string]*yaml.Node, path string) {
+	var given []string
+	for _, k := range streamJoinKinds {
+		if has[k] != nil {
+			given = append(given, k)
+		}
+	}
+	switch len(given) {
+	case 0:
+		d.errorf(n, path, "within, window, ttl or as_of is required with stream: within: [lower, upper] for an interval of event time (such as [0s, 72h]), window: {tumble: D} for rows of one window, ttl: D for a regular join, or as_of: true for the version valid at each row's time")
+	case 1:
+	default:
+		d.errorf(has[given[1]], joinPath(path, given[1]), "cannot be combined with %s: a join with a stream pairs rows by one of within, window, ttl or as_of", given[0])
+	}
+	if j.Type == "" {
+		j.Type = InnerJoin
+	}
+	if w := has["window"]; w != nil && j.Window != nil && j.Window.Kind == Session {
+		d.errorf(w, joinPath(path, "window"), "a join's window is tumble or hop, not session")
+	}
+	if t := has["ttl"]; t != nil {
+		if j.TTL <= 0 {
+			d.errorf(t, joinPath(path, "ttl"), "must be longer than 0")
+		}
+		if j.Type != InnerJoin {
+			d.errorf(has["type"], joinPath(path, "type"), "a join with ttl is inner: its outer rows would need retracting once a partner comes")
+		}
+	}
+	if a := has["as_of"]; a != nil {
+		if !j.AsOf {
+			d.errorf(a, joinPath(path, "as_of"), "is true or left out: false says nothing")
+		}
+		if j.Type != InnerJoin && j.Type != LeftJoin {
+			d.errorf(has["type"], joinPath(path, "type"), "a join with as_of is inner or left, not %s: the stream's rows are versions of a table, joined by the input's rows", j.Type)
 		}
 	}
 }

@@ -37,7 +37,7 @@ func TestIntervalJoinErrors(t *testing.T) {
 			"t.yaml:6: views.v.join.stream: cannot be combined with table: join a table source (lookup) or a stream (interval), not both",
 		}},
 		{"stream without within", head + "views:\n  v: {from: tx, join: {stream: tx, on: tx_id}}\n", []string{
-			"t.yaml:5: views.v.join: within is required with stream: [lower, upper], the bounds of the stream's event time minus the input's, such as [0s, 72h]",
+			"t.yaml:5: views.v.join: within, window, ttl or as_of is required with stream: within: [lower, upper] for an interval of event time (such as [0s, 72h]), window: {tumble: D} for rows of one window, ttl: D for a regular join, or as_of: true for the version valid at each row's time",
 		}},
 		{"bounds reversed", head + "views:\n  v: {from: tx, join: {stream: tx, on: tx_id, within: [1h, 0s]}}\n", []string{
 			"t.yaml:5: views.v.join.within: lower bound 1h0m0s is above upper bound 0s",

@@ -134,6 +134,12 @@ func (d *decoder) finishKafkaSink(k *Sink, key *yaml.Node, path string, has map[
 	if k.Kafka.Format == "" {
 		k.Kafka.Format = "json"
 	}
+	if c, ok := has["commit"]; ok && k.Kafka.Commit == CommitBatch && k.Kafka.Delivery != DeliveryExactlyOnce {
+		d.errorf(c.val, c.path, "commit: %s is for delivery: %s; %s produces rows as they arrive already", CommitBatch, DeliveryExactlyOnce, k.Kafka.Delivery)
+	}
+	if k.Kafka.Commit == "" {
+		k.Kafka.Commit = CommitCheckpoint
+	}
 	r, hasRegistry := has["registry"]
 	switch {
 	case k.Kafka.Format == "avro" && !hasRegistry:
@@ -227,6 +233,11 @@ var sinkFields = withFields(map[string]field[Sink]{
 	"delivery": {only: kinds(SinkKafka), set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
 		if v, ok := enum(d, n, p, "delivery", []string{DeliveryExactlyOnce, DeliveryAtLeastOnce, DeliveryNone}); ok {
 			kafkaSink(k).Delivery = v
+		}
+	}},
+	"commit": {only: kinds(SinkKafka), set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
+		if v, ok := enum(d, n, p, "commit mode", []string{CommitCheckpoint, CommitBatch}); ok {
+			kafkaSink(k).Commit = v
 		}
 	}},
 	"registry": {only: kinds(SinkKafka), set: func(d *decoder, k *Sink, n *yaml.Node, p string) {

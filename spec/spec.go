@@ -55,7 +55,13 @@
 //	                     window view; not with group_by, having or aggregates),
 //	                     join: {table: SOURCE, on: col | [col, ...], type: left | inner}
 //	                     | {stream: STREAM, on: ..., within: [D, D] (right time minus the
-//	                     input's, inclusive; may be negative), type: inner | left | right | full},
+//	                     input's, inclusive; may be negative), type: inner | left | right | full}
+//	                     | {stream: ..., on: ..., window: {tumble: D} | {hop: D, every: D}, type}
+//	                     (rows of one window; adds window_start, window_end)
+//	                     | {stream: ..., on: ..., ttl: D} (inner; rows kept D of event time)
+//	                     | {stream: ..., on: ..., as_of: true, type: inner | left} (the
+//	                     stream's rows are versions of a table by key; each row joins the
+//	                     version valid at its event time),
 //	                     dedup: {key: col | [col, ...], within: D, keep: first | last},
 //	                     over: {key: col | [col, ...], range: D, ttl: D} (adds to every row
 //	                     features of its key's earlier rows in event-time order; select then
@@ -79,6 +85,8 @@
 //	  kafka              brokers, topic (both required), tls, sasl (as for kafka sources),
 //	                     key: expr, headers: {name: expr},
 //	                     delivery: exactly_once (default) | at_least_once | none,
+//	                     commit: checkpoint (default) | batch (exactly once: a transaction
+//	                     per batch, visible at once; not in a cluster),
 //	                     create: {partitions: N} (else the topic must exist),
 //	                     format: json (default) | avro (needs registry: URL),
 //	                     mode: append (default) | upsert (a changelog as a table by key in a
@@ -477,6 +485,16 @@ type Join struct {
 	// Within, both bounds included.
 	Stream string
 	Within [2]time.Duration
+	// Window, set instead of Within, joins the rows of equal keys that fall in one tumbling or
+	// hopping window, once per window.
+	Window *Window
+	// TTL, set instead of Within, makes a regular inner join: rows of equal keys join when
+	// their event times are at most TTL apart, and each row is kept TTL of event time.
+	TTL time.Duration
+	// AsOf, set instead of Within, makes a temporal join: Stream's rows are versions of a
+	// table by the key, each valid from its event time, and an input row joins the version
+	// valid at its own event time.
+	AsOf bool
 	// On lists the key columns, named alike in the input and the table or stream.
 	On []string
 	// Type defaults to LeftJoin for a lookup join and InnerJoin for an interval join.
@@ -545,6 +563,12 @@ const (
 	DeliveryNone        = "none"
 )
 
+// The commit modes of an exactly-once kafka sink.
+const (
+	CommitCheckpoint = "checkpoint"
+	CommitBatch      = "batch"
+)
+
 // KafkaSink holds the settings of a kafka sink.
 type KafkaSink struct {
 	Brokers []string // seed brokers, host:port
@@ -557,6 +581,10 @@ type KafkaSink struct {
 	Headers []Field
 	// Delivery is DeliveryExactlyOnce (the default), DeliveryAtLeastOnce or DeliveryNone.
 	Delivery string
+	// Commit is CommitCheckpoint (the default: a checkpoint's rows in one transaction once it
+	// is durable) or CommitBatch (a transaction per batch as it arrives; a replay after a
+	// crash drops what was committed).
+	Commit string
 	// Format is "json" (the default) or "avro", which needs Registry, the schema registry's
 	// URL.
 	Format   string

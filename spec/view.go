@@ -183,4 +183,13 @@ var joinFields = map[string]field[Join]{
 	"within": {set: func(d *decoder, j *Join, n *yaml.Node, p string) {
 		j.Within, _ = d.within(n, p)
 	}},
+	"window": {set: func(d *decoder, j *Join, n *yaml.Node, p string) {
+		j.Window = d.window(n, p)
+	}},
+	"ttl": {set: func(d *decoder, j *Join, n *yaml.Node, p string) {
+		j.TTL, _ = d.duration(n, p)
+	}},
+	"as_of": {set: func(d *decoder, j *Join, n *yaml.Node, p string) {
+		j.AsOf, _ = d.boolean(n, p)
+	}},
 }

@@ -26,6 +26,7 @@ import (
 	"millrace/op"
 	"millrace/sink"
 	"millrace/spec"
+	"millrace/table"
 	"millrace/tally"
 )
 
@@ -84,6 +85,8 @@ type Plan struct {
 	// where the rows carry a label, of how well the rules and the model catch it, fed by
 	// the rules and score steps as they run; nil without a rules step.
 	Alerts *tally.Board
+	// Tables are the materialized tables of view sinks, read while the pipeline runs.
+	Tables []*table.Table
 
 	// steps indexes Steps by name in a plan from Build; nil in a Plan built by hand.
 	steps map[string]*Step

@@ -218,19 +218,26 @@ func (a *Advising) load(ctx context.Context) error {
 
 // save stores the advisor's state, with the observations so far.
 func (a *Advising) save(ctx context.Context) error {
-	hist, err := a.advisor.MarshalJSON()
-	if err != nil {
-		return err
-	}
-	data, err := json.Marshal(advisorState{Observations: a.observations, Advisor: hist})
-	if err != nil {
-		return err
-	}
-	key := AdvisorKey(a.opts.Layout.Pipeline)
 	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := a.opts.Store.Put(pctx, key, data); err != nil {
-		return fmt.Errorf("write advisor state %s in %s: %w", key, a.opts.Store, err)
+	return StoreAdvisor(pctx, a.opts.Store, a.opts.Layout.Pipeline, a.advisor, a.observations)
+}
+
+// StoreAdvisor writes the state of adv, an advisor that has made observations of the
+// cluster of pipeline, to store at AdvisorKey: the worker that decides next goes on from
+// its history, as from that of a worker that decided before.
+func StoreAdvisor(ctx context.Context, store objstore.Store, pipeline string, adv *scale.Advisor, observations int) error {
+	hist, err := adv.MarshalJSON()
+	if err != nil {
+		return err
+	}
+	data, err := json.Marshal(advisorState{Observations: observations, Advisor: hist})
+	if err != nil {
+		return err
+	}
+	key := AdvisorKey(pipeline)
+	if err := store.Put(ctx, key, data); err != nil {
+		return fmt.Errorf("write advisor state %s in %s: %w", key, store, err)
 	}
 	return nil
 }

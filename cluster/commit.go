@@ -201,32 +201,44 @@ func (g *generation) save(ctx context.Context, u *unit, st *unitState) (string, 
 // unitStates takes s apart by unit.
 func (g *generation) unitStates(s *engine.Snapshot, name string) (map[*unit]*unitState, error) {
 	out := map[*unit]*unitState{}
-	// A keyed stage's state by key group: the key group's state of each keyed node.
+	// A keyed stage's state by key group: the key group's state of each of its stateful
+	// steps. The engine takes a keyed step's (one whose inputs are all keyed) by key group;
+	// that of a step after it in the stage, one part for every key group the worker owns,
+	// is split by key group through its op.Rescaler. A file sink's state is not split (see
+	// sharedSink).
 	byGroup := map[string][][]byte{}
 	k := g.w.opts.Layout.KeyGroups
-	for node := range g.keyed {
-		parts := s.Parts[node]
-		if len(parts) == k && k > 1 {
-			byGroup[node] = parts // the engine took the node's state by key group
+	for _, stage := range g.w.opts.Layout.Stages {
+		if !stage.Keyed() {
 			continue
 		}
-		if len(parts) != 1 || parts[0] == nil {
-			continue
+		for _, n := range stage.Nodes {
+			node := n.Name
+			parts := s.Parts[node]
+			if g.w.opts.Layout.sharedSink(node) {
+				continue
+			}
+			if len(parts) == k && k > 1 && g.keyed[node] {
+				byGroup[node] = parts // the engine took the node's state by key group
+				continue
+			}
+			if len(parts) != 1 || parts[0] == nil {
+				continue
+			}
+			o, err := g.nodeNamed(node).Operator(0)
+			if err != nil {
+				return nil, err
+			}
+			r, ok := o.(op.Rescaler)
+			if !ok {
+				return nil, &fatalError{fmt.Errorf("cluster: step %q keeps state that cannot be kept by key group: a cluster cannot yet run it after an exchange", node)}
+			}
+			groups, err := r.Rescale(parts, k, engine.KeyOwner(k, k))
+			if err != nil {
+				return nil, fmt.Errorf("cluster: %q by key group: %w", node, err)
+			}
+			byGroup[node] = groups
 		}
-		n := g.nodeNamed(node)
-		o, err := n.Operator(0)
-		if err != nil {
-			return nil, err
-		}
-		r, ok := o.(op.Rescaler)
-		if !ok {
-			return nil, fmt.Errorf("cluster: the state of %q cannot be kept by key group", node)
-		}
-		groups, err := r.Rescale(parts, k, engine.KeyOwner(k, k))
-		if err != nil {
-			return nil, fmt.Errorf("cluster: %q by key group: %w", node, err)
-		}
-		byGroup[node] = groups
 	}
 	decoded := map[subtask]engine.SourcePart{}
 	carried := map[string]bool{}
@@ -263,17 +275,9 @@ func (g *generation) unitStates(s *engine.Snapshot, name string) (map[*unit]*uni
 		st := &unitState{Pipeline: g.w.opts.Layout.Pipeline, Stage: u.stage.Name, Topic: u.topic, Partition: u.partition,
 			Checkpoint: name, Offset: off, Watermark: sp.Watermark, Position: *pos, Parts: map[string][]byte{}}
 		if u.stage.Keyed() {
-			for node, groups := range byGroup {
-				if b := groups[u.partition]; b != nil {
-					st.Parts[node] = b
-				}
-			}
 			for _, n := range u.stage.Nodes {
-				if g.keyed[n.Name] || len(s.Parts[n.Name]) == 0 || s.Parts[n.Name][0] == nil {
+				if !g.w.opts.Layout.sharedSink(n.Name) || len(s.Parts[n.Name]) == 0 || s.Parts[n.Name][0] == nil {
 					continue
-				}
-				if !g.w.opts.Layout.sharedSink(n.Name) {
-					return nil, &fatalError{fmt.Errorf("cluster: step %q keeps state that is not keyed: a cluster cannot yet run it after an exchange", n.Name)}
 				}
 				if !carried[n.Name] { // a file sink's, whole, with one key group of the transaction
 					st.Parts[n.Name], carried[n.Name] = s.Parts[n.Name][0], true
@@ -290,6 +294,35 @@ func (g *generation) unitStates(s *engine.Snapshot, name string) (map[*unit]*uni
 			}
 		}
 		out[u] = st
+	}
+	// A keyed node's state of key group k goes with one unit of its stage that is saved:
+	// that of the first exchange the stage reads whose partition k this checkpoint commits.
+	// A join reads two exchanges, whose partition k the group gives one worker.
+	carrier := map[*Stage]map[int32]*unitState{}
+	for _, u := range g.units {
+		st := out[u]
+		if st == nil || !u.stage.Keyed() {
+			continue
+		}
+		if carrier[u.stage] == nil {
+			carrier[u.stage] = map[int32]*unitState{}
+		}
+		if carrier[u.stage][u.partition] == nil {
+			carrier[u.stage][u.partition] = st
+		}
+	}
+	for stage, byKG := range carrier {
+		for _, n := range stage.Nodes {
+			groups := byGroup[n.Name]
+			if groups == nil {
+				continue
+			}
+			for kg, st := range byKG {
+				if b := groups[kg]; b != nil {
+					st.Parts[n.Name] = b
+				}
+			}
+		}
 	}
 	return out, nil
 }
@@ -364,7 +397,9 @@ func (g *generation) restore() (*engine.Snapshot, error) {
 		sp.Partitions = append(sp.Partitions, pos)
 		sp.Watermark = min(sp.Watermark, st.Watermark)
 		for node, b := range st.Parts {
-			if g.keyed[node] {
+			if u.stage.Keyed() && !g.w.opts.Layout.sharedSink(node) {
+				// by key group: the engine hands a keyed step its key groups' parts, and
+				// merges those of a step after it through its Rescale
 				if snap.Parts[node] == nil {
 					snap.Parts[node] = make([][]byte, g.w.opts.Layout.KeyGroups)
 				}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -209,9 +210,13 @@ func (g *generation) build() error {
 	g.units = nil
 	copies := map[*engine.Node]*engine.Node{}
 	for _, st := range l.Stages {
-		srcs, units, err := g.inputs(st)
+		ins, err := g.inputs(st)
 		if err != nil {
 			return err
+		}
+		var units []*unit
+		for _, in := range ins {
+			units = append(units, in.units...)
 		}
 		if len(units) == 0 {
 			continue
@@ -229,7 +234,7 @@ func (g *generation) build() error {
 				}
 			}
 			if node == st.Source {
-				c.Source = srcs[0]
+				c.Source = ins[0].src
 				for _, u := range units {
 					u.node = &c
 				}
@@ -243,8 +248,8 @@ func (g *generation) build() error {
 			g.graph.Edges = append(g.graph.Edges, &c)
 		}
 		for i, x := range st.Inputs {
-			in := &engine.Node{Name: x.Topic, Parallelism: 1, Source: srcs[i], Watermarks: engine.NoEventTime}
-			for _, u := range units {
+			in := &engine.Node{Name: x.Topic, Parallelism: 1, Source: ins[i].src, Watermarks: engine.NoEventTime}
+			for _, u := range ins[i].units {
 				u.node = in
 			}
 			g.graph.Nodes = append(g.graph.Nodes, in)
@@ -253,13 +258,19 @@ func (g *generation) build() error {
 			g.keyed[x.Edge.To.Name] = true
 		}
 		g.units = append(g.units, units...)
+		// The name each subtask's records carry: its unit, or, for the one subtask of a
+		// keyed stage, the set of key groups it owns of the stage's first input.
+		names := make([]string, n)
+		if st.Keyed() {
+			names[0] = exchange.Units(st.Inputs[0].Topic, g.owned[st.Inputs[0].Topic])
+		} else {
+			for _, u := range units {
+				names[u.sub] = u.String()
+			}
+		}
 		for _, x := range l.Exchanges {
 			if x.From != st {
 				continue
-			}
-			names := make([]string, n)
-			for _, u := range units {
-				names[u.sub] = u.String()
 			}
 			out := &engine.Node{Name: exchangeOutName(x), Parallelism: n, Operator: func(sub int) (op.Operator, error) {
 				return newExchangeOut(x, l.KeyGroups, names[sub], g.box)
@@ -271,9 +282,15 @@ func (g *generation) build() error {
 	return nil
 }
 
-// inputs makes the sources of stage st over the owned partitions, one per input, and the
-// stage's units.
-func (g *generation) inputs(st *Stage) ([]source.Source, []*unit, error) {
+// input is a source of a stage over the owned partitions, and its units.
+type input struct {
+	src   source.Source
+	units []*unit
+}
+
+// inputs makes the inputs of stage st over the owned partitions: a first stage's one, a
+// keyed stage's one per exchange it reads.
+func (g *generation) inputs(st *Stage) ([]input, error) {
 	if st.Splits != "" {
 		splits := g.owned[st.Splits]
 		src := &subset{Source: st.Source.Source, parts: splits}
@@ -281,7 +298,7 @@ func (g *generation) inputs(st *Stage) ([]source.Source, []*unit, error) {
 		for i, p := range splits {
 			units[i] = &unit{stage: st, topic: st.Splits, partition: p, sub: i, index: i, offsetOf: splitOffset}
 		}
-		return []source.Source{src}, units, nil
+		return []input{{src, units}}, nil
 	}
 	if !st.Keyed() {
 		own := map[string]map[int32]bool{}
@@ -297,41 +314,67 @@ func (g *generation) inputs(st *Stage) ([]source.Source, []*unit, error) {
 			t, p := ks.Partition(i)
 			units[i] = &unit{stage: st, topic: t, partition: p, sub: i, index: i, offsetOf: ks.Offset}
 		}
-		return []source.Source{ks}, units, nil
+		return []input{{ks, units}}, nil
 	}
-	if len(st.Inputs) != 1 {
-		return nil, nil, fmt.Errorf("cluster: step %q joins %d keyed inputs: a cluster cannot yet run it", st.Name, len(st.Inputs))
+	if err := coPartitioned(st, g.owned); err != nil {
+		return nil, &fatalError{err}
 	}
-	x := st.Inputs[0]
-	kgs := g.owned[x.Topic]
-	if len(kgs) == 0 {
-		return nil, nil, nil
+	if len(g.owned[st.Inputs[0].Topic]) == 0 {
+		return nil, nil
 	}
-	src, err := exchange.NewSource(g.attempt, exchange.SourceOptions{Conn: g.w.opts.Conn, Topic: x.Topic, Partitions: kgs,
-		Schema: x.Schema, Upstream: upstream(x)})
-	if err != nil {
-		return nil, nil, err
+	ins := make([]input, len(st.Inputs))
+	for i, x := range st.Inputs {
+		kgs := g.owned[x.Topic]
+		src, err := exchange.NewSource(g.attempt, exchange.SourceOptions{Conn: g.w.opts.Conn, Topic: x.Topic, Partitions: kgs,
+			Schema: x.Schema, Upstream: upstream(x, g.w.opts.Layout.KeyGroups)})
+		if err != nil {
+			return nil, err
+		}
+		units := make([]*unit, len(kgs))
+		for j, kg := range kgs {
+			units[j] = &unit{stage: st, topic: x.Topic, partition: kg, sub: 0, index: j, offsetOf: src.Offset}
+		}
+		ins[i] = input{src, units}
 	}
-	units := make([]*unit, len(kgs))
-	for i, kg := range kgs {
-		units[i] = &unit{stage: st, topic: x.Topic, partition: kg, sub: 0, index: i, offsetOf: src.Offset}
+	return ins, nil
+}
+
+// coPartitioned checks that the group gave the worker the same key groups of every
+// exchange a keyed stage reads (a join's two inputs): a key group's state holds both sides,
+// so one worker must read both. The range balancer the workers use assigns the partitions
+// of topics of as many partitions alike; another balancer in the group may not.
+func coPartitioned(st *Stage, owned map[string][]int32) error {
+	first := st.Inputs[0]
+	for _, x := range st.Inputs[1:] {
+		if !slices.Equal(owned[x.Topic], owned[first.Topic]) {
+			return fmt.Errorf("cluster: step %q joins topics %s and %s, but the group gave this worker key groups %s of one and %s of the other: "+
+				"every worker of the group must use the range balancer, which keeps a key group of both with one worker",
+				st.Name, first.Topic, x.Topic, exchange.Units(first.Topic, owned[first.Topic]), exchange.Units(x.Topic, owned[x.Topic]))
+		}
 	}
-	return []source.Source{src}, units, nil
+	return nil
 }
 
 // upstream lists the units whose markers a reader of exchange x waits for: every partition
-// of the upstream stage's source, or every split.
-func upstream(x *Exchange) []string {
+// of the upstream stage's source, every split, or, when the upstream stage is keyed, every
+// key group of its first input, whichever worker owns it.
+func upstream(x *Exchange, keyGroups int) []string {
 	var names []string
-	if ks := x.From.Kafka; ks != nil {
+	switch {
+	case x.From.Keyed():
+		for g := range keyGroups {
+			names = append(names, fmt.Sprintf("%s/%d", x.From.Inputs[0].Topic, g))
+		}
+	case x.From.Kafka != nil:
+		ks := x.From.Kafka
 		for i := range ks.Partitions() {
 			t, p := ks.Partition(i)
 			names = append(names, fmt.Sprintf("%s/%d", t, p))
 		}
-		return names
-	}
-	for p := range x.From.Source.Source.Partitions() {
-		names = append(names, fmt.Sprintf("%s/%d", x.From.Splits, p))
+	default:
+		for p := range x.From.Source.Source.Partitions() {
+			names = append(names, fmt.Sprintf("%s/%d", x.From.Splits, p))
+		}
 	}
 	return names
 }

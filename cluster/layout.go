@@ -59,9 +59,11 @@ type Exchange struct {
 // TopicPrefix starts the name of every internal topic of pipeline.
 func TopicPrefix(pipeline string) string { return "millrace." + pipeline + "." }
 
-// Cut cuts p into stages. It refuses what a cluster cannot yet run, saying which step: a
-// source neither Kafka nor bounded, a step fed by two stages, a sink that writes one file
-// or to stdout.
+// Cut cuts p into stages. A keyed stage may feed another (a window after a dedup), and a
+// step may take keyed rows from two stages (a join), whose exchanges the group hands out
+// co-partitioned. It refuses what a cluster cannot yet run, saying which step: a source
+// neither Kafka nor bounded, a step that takes a source's rows and keyed rows, a sink that
+// writes one file or to stdout.
 func Cut(p *plan.Plan) (*Layout, error) {
 	g := p.Graph
 	l := &Layout{Pipeline: p.Spec.Name, KeyGroups: g.KeyGroups}
@@ -135,9 +137,6 @@ func Cut(p *plan.Plan) (*Layout, error) {
 		if e.FromPort != engine.MainPort {
 			return nil, fmt.Errorf("cluster: the keyed edge %s -> %s leaves port %d", e.From.Name, e.To.Name, e.FromPort)
 		}
-		if from.Source == nil {
-			return nil, fmt.Errorf("cluster: step %q keys rows of keyed step %q again: a cluster runs one keyed stage after each source for now", e.To.Name, e.From.Name)
-		}
 		if to.Source != nil {
 			return nil, fmt.Errorf("cluster: step %q takes rows of source %q and keyed rows of %q: a cluster cannot yet run it", e.To.Name, to.Source.Name, e.From.Name)
 		}
@@ -210,7 +209,17 @@ func (l *Layout) Print(w io.Writer) error {
 				st.Source.Source.Partitions(), st.Name, st.Splits)
 		}
 		for _, x := range st.Inputs {
-			fmt.Fprintf(&b, "  reads topic %s (%d partitions = key groups, by %s)\n", x.Topic, l.KeyGroups, strings.Join(x.Edge.Key, ", "))
+			fmt.Fprintf(&b, "  reads topic %s (%d partitions = key groups, by %s)", x.Topic, l.KeyGroups, strings.Join(x.Edge.Key, ", "))
+			if len(st.Inputs) > 1 {
+				fmt.Fprintf(&b, " into input %d of %s", x.Edge.Input, x.Edge.To.Name)
+			}
+			if x.From.Keyed() {
+				fmt.Fprintf(&b, ", watermarks from the %d key groups of stage %s", l.KeyGroups, x.From.Name)
+			}
+			b.WriteString("\n")
+		}
+		if len(st.Inputs) > 1 {
+			b.WriteString("  co-partitioned: the group gives key group k of every topic it reads to one worker, which keeps the state of k\n")
 		}
 		names := make([]string, len(st.Nodes))
 		for j, n := range st.Nodes {

@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -125,4 +126,54 @@ func (r Report) Write(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// jsonMeasures are Measures as WriteJSON writes them: the counts and figures, not the curve.
+type jsonMeasures struct {
+	Rows         int     `json:"rows"`
+	Positives    int     `json:"positives"`
+	TP           int     `json:"tp"`
+	FP           int     `json:"fp"`
+	FN           int     `json:"fn"`
+	TN           int     `json:"tn"`
+	Precision    float64 `json:"precision"`
+	Recall       float64 `json:"recall"`
+	F1           float64 `json:"f1"`
+	PRAUC        float64 `json:"pr_auc"`
+	ROCAUC       float64 `json:"roc_auc"`
+	RecallAtRate float64 `json:"recall_at_rate"`
+}
+
+func (m Measures) json() jsonMeasures {
+	return jsonMeasures{Rows: m.Rows, Positives: m.Positives, TP: m.At.TP, FP: m.At.FP, FN: m.At.FN, TN: m.At.TN,
+		Precision: m.At.Precision(), Recall: m.At.Recall(), F1: m.At.F1(), PRAUC: m.PRAUC, ROCAUC: m.ROCAUC, RecallAtRate: m.RecallAtRate}
+}
+
+// WriteJSON writes the report as one JSON object: the alert rate, and per classifier its
+// threshold and measures over all rows and per scenario, with the four counts at the
+// threshold.
+func (r Report) WriteJSON(w io.Writer) error {
+	type result struct {
+		Classifier string                  `json:"classifier"`
+		Threshold  float64                 `json:"threshold"`
+		Overall    jsonMeasures            `json:"overall"`
+		Scenarios  map[string]jsonMeasures `json:"scenarios"`
+	}
+	out := struct {
+		AlertRate float64  `json:"alert_rate"`
+		Results   []result `json:"results"`
+	}{AlertRate: r.AlertRate, Results: []result{}}
+	for _, res := range r.Results {
+		x := result{Classifier: res.Classifier, Threshold: res.Threshold, Overall: res.Overall.json(), Scenarios: map[string]jsonMeasures{}}
+		for _, s := range r.Scenarios {
+			x.Scenarios[s] = res.Scenarios[s].json()
+		}
+		out.Results = append(out.Results, x)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(out); err != nil {
+		return fmt.Errorf("eval: write the report as JSON: %w", err)
+	}
+	return nil
 }

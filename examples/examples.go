@@ -9,3 +9,9 @@ import "embed"
 //
 //go:embed *.yaml nexmark/*.yaml
 var Specs embed.FS
+
+// Rules holds the rules files of rules/, which demo writes out for its pipeline to read and
+// reload.
+//
+//go:embed rules/*.yaml
+var Rules embed.FS

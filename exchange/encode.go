@@ -77,9 +77,10 @@ func Encode(rec arrow.RecordBatch, key []int, keyGroups int, topic string, from 
 	return out, nil
 }
 
-// Markers makes the watermark markers of unit from for every partition of topic (one per
-// key group): each says that every row of from with an event time below watermark that
-// belongs in its partition was produced before it. Produce them after those rows, in the
+// Markers makes the watermark markers of unit from, or of every unit of the set from
+// names (see Units), for every partition of topic (one per key group): each says that every
+// row of those units with an event time below watermark that belongs in its partition was
+// produced before it. Produce them after those rows, in the
 // same transaction or a later one. A unit whose input ended sends math.MaxInt64, the final
 // watermark.
 func Markers(topic string, keyGroups int, from string, watermark int64) []*kgo.Record {

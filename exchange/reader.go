@@ -120,7 +120,11 @@ func (r *reader) take(rec *kgo.Record) (arrow.RecordBatch, error) {
 		if err != nil {
 			return nil, fmt.Errorf("watermark marker of %q: %s %q is not an integer", from, HeaderWatermark, wm)
 		}
-		r.wms.advance(string(from), v)
+		units, err := expandUnits(string(from))
+		if err != nil {
+			return nil, fmt.Errorf("watermark marker: %w", err)
+		}
+		r.wms.advance(units, v)
 		return nil, nil
 	}
 	r.bytes += int64(len(rec.Value))

@@ -10,6 +10,9 @@ import (
 type watermarks struct {
 	upstream []string
 	latest   map[string]int64 // unit -> the largest watermark it has sent
+	// cur caches current() until a marker changes latest.
+	cur   int64
+	fresh bool
 }
 
 func newWatermarks(upstream []string, latest map[string]int64) *watermarks {
@@ -20,26 +23,35 @@ func newWatermarks(upstream []string, latest map[string]int64) *watermarks {
 	return w
 }
 
-// advance records a marker of unit from. A watermark below one the unit sent before (a unit
-// that restarted from an older checkpoint sends its markers again) changes nothing, so the
-// watermark never falls.
-func (w *watermarks) advance(from string, wm int64) {
-	if last, ok := w.latest[from]; !ok || wm > last {
-		w.latest[from] = wm
+// advance records a marker of the units of a set (see Units). A watermark below one a unit
+// sent before (a unit that restarted from an older checkpoint sends its markers again, or
+// another worker took it over with an older watermark) changes nothing for that unit, so
+// the watermark never falls.
+func (w *watermarks) advance(units []string, wm int64) {
+	for _, from := range units {
+		if last, ok := w.latest[from]; !ok || wm > last {
+			w.latest[from] = wm
+			w.fresh = false
+		}
 	}
 }
 
 // current is the minimum over the upstream units of their latest watermarks, or
 // math.MinInt64 while one of them has sent none.
 func (w *watermarks) current() int64 {
+	if w.fresh {
+		return w.cur
+	}
 	cur := int64(math.MaxInt64)
 	for _, u := range w.upstream {
 		wm, ok := w.latest[u]
 		if !ok {
-			return math.MinInt64
+			cur = math.MinInt64
+			break
 		}
 		cur = min(cur, wm)
 	}
+	w.cur, w.fresh = cur, true
 	return cur
 }
 

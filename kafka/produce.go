@@ -28,6 +28,7 @@ type encoder struct {
 	headers []Header
 	rows    format.RowEncoder
 	avro    *avroValues
+	upsert  *upsertEncoder // writes a changelog by key instead (see Upsert)
 }
 
 func newEncoder(s *arrow.Schema, topic string, key Eval, headers []Header) (*encoder, error) {
@@ -50,6 +51,9 @@ func (e *encoder) appendValue(b []byte, rec arrow.RecordBatch, i int) []byte {
 // records appends a record per row of rec to dst. A row whose key is null has no key; a
 // header whose value is null is left out.
 func (e *encoder) records(dst []*kgo.Record, rec arrow.RecordBatch) ([]*kgo.Record, error) {
+	if e.upsert != nil {
+		return e.upsert.records(e, dst, rec)
+	}
 	n := int(rec.NumRows())
 	var keys arrow.Array
 	if e.key != nil {

@@ -33,6 +33,22 @@ const (
 // Deliveries lists the delivery modes, the default first.
 var Deliveries = []Delivery{ExactlyOnce, AtLeastOnce, NoGuarantee}
 
+// Commit is when an exactly-once Sink makes its rows visible.
+type Commit string
+
+const (
+	// CommitCheckpoint produces a checkpoint's rows in one transaction once the checkpoint
+	// is durable: they become visible a checkpoint interval or so after they arrive.
+	CommitCheckpoint Commit = "checkpoint"
+	// CommitBatch produces each batch in a transaction of its own as it arrives, so rows are
+	// visible within milliseconds, and makes a replay after a crash drop what it had already
+	// committed (see the file sink_batch.go).
+	CommitBatch Commit = "batch"
+)
+
+// Commits lists the commit modes, the default first.
+var Commits = []Commit{CommitCheckpoint, CommitBatch}
+
 // SinkOptions says where and how a Sink produces.
 type SinkOptions struct {
 	// Conn says how to reach the cluster.
@@ -41,6 +57,8 @@ type SinkOptions struct {
 	Topic string
 	// Delivery is ExactlyOnce when empty.
 	Delivery Delivery
+	// Commit is CommitCheckpoint when empty; CommitBatch needs ExactlyOnce and no Outbox.
+	Commit Commit
 	// Key computes each record's key; nil gives records without keys.
 	Key Eval
 	// Headers compute each record's headers.
@@ -58,6 +76,9 @@ type SinkOptions struct {
 	// Timeout bounds every call that waits for the brokers (default 2 minutes): a broker away
 	// for longer fails the run, which resumes from its last checkpoint.
 	Timeout time.Duration
+	// Upsert, when set, makes the sink write a changelog as a table by key (see Upsert); it
+	// takes no Key and no Registry.
+	Upsert *Upsert
 	// Outbox, when set, makes the sink produce nothing itself: at each checkpoint it hands
 	// the records received since the last one to Outbox, whose caller produces them in its
 	// own transaction (a cluster worker commits them with its input offsets). Delivery is
@@ -91,6 +112,11 @@ type Sink struct {
 	// and not yet committed, with the run and batch numbers that name them.
 	buf   []*kgo.Record
 	state sinkState
+
+	// Commit per batch: what the subtasks of the sink share, and this subtask's part.
+	shared *batchShared
+	batch  batchState
+	par    int // the subtasks of the sink
 }
 
 // NewSinkFactory checks opts once and returns what makes the sink of each subtask for rows
@@ -110,6 +136,17 @@ func NewSinkFactory(ctx context.Context, s *arrow.Schema, opts SinkOptions) (fun
 	if err := opts.Conn.Validate(); err != nil {
 		return nil, fmt.Errorf("kafka sink %s: %w", opts.Topic, err)
 	}
+	if opts.Commit == "" {
+		opts.Commit = CommitCheckpoint
+	}
+	switch {
+	case opts.Commit != CommitCheckpoint && opts.Commit != CommitBatch:
+		return nil, fmt.Errorf("kafka sink %s: commit %q: want %s or %s", opts.Topic, opts.Commit, CommitCheckpoint, CommitBatch)
+	case opts.Commit == CommitBatch && opts.Delivery != ExactlyOnce:
+		return nil, fmt.Errorf("kafka sink %s: commit %s is for delivery %s; %s produces rows as they arrive already", opts.Topic, opts.Commit, ExactlyOnce, opts.Delivery)
+	case opts.Commit == CommitBatch && opts.Outbox != nil:
+		return nil, fmt.Errorf("kafka sink %s: commit %s does not apply in a cluster, whose workers commit a sink's rows with the input offsets they come from", opts.Topic, opts.Commit)
+	}
 	if opts.Delivery == ExactlyOnce && opts.ID == "" && opts.Outbox == nil {
 		return nil, fmt.Errorf("kafka sink %s: exactly once needs an id for its transactions", opts.Topic)
 	}
@@ -120,12 +157,24 @@ func NewSinkFactory(ctx context.Context, s *arrow.Schema, opts SinkOptions) (fun
 	if err != nil {
 		return nil, err
 	}
+	if opts.Upsert != nil {
+		if opts.Key != nil || opts.Registry != "" {
+			return nil, fmt.Errorf("kafka sink %s: upsert keys records by the changelog's key columns and writes JSON values: it takes no key and no registry", opts.Topic)
+		}
+		if enc.upsert, err = newUpsertEncoder(s, opts.Topic, *opts.Upsert); err != nil {
+			return nil, err
+		}
+	}
 	if opts.Registry != "" {
 		if enc.avro, err = newAvroValues(ctx, s, opts.Registry, opts.Topic); err != nil {
 			return nil, fmt.Errorf("kafka sink %s: %w", opts.Topic, err)
 		}
 	}
-	return func() *Sink { return &Sink{opts: opts, enc: enc} }, nil
+	var shared *batchShared
+	if opts.Commit == CommitBatch {
+		shared = newBatchShared()
+	}
+	return func() *Sink { return &Sink{opts: opts, enc: enc, shared: shared} }, nil
 }
 
 // Open connects to the brokers. An exactly-once subtask of a run with checkpoints takes its
@@ -146,6 +195,11 @@ func (s *Sink) Open(ctx op.Context) error {
 			err = s.fence(s.cl, s.sub)
 		}
 		s.state.run = newRun()
+		if err == nil && s.shared != nil {
+			s.batch.on, s.par = true, ctx.Parallelism
+			s.state.run = s.shared.run
+			err = s.register(ctx.Parallelism)
+		}
 		return err
 	}
 	opts, err := s.opts.Conn.Opts()
@@ -179,6 +233,18 @@ func (s *Sink) call() (context.Context, context.CancelFunc) {
 // them.
 func (s *Sink) Process(_ int, rec arrow.RecordBatch, _ op.Collector) error {
 	defer rec.Release()
+	if s.batch.on {
+		recs, err := s.enc.records(nil, rec)
+		if err != nil {
+			return err
+		}
+		recs = s.labelled(recs)
+		if !s.batch.live {
+			s.buf = append(s.buf, recs...)
+			return nil
+		}
+		return s.produceNow(s.unpublished(recs))
+	}
 	if s.ckpt || s.opts.Outbox != nil {
 		var err error
 		s.buf, err = s.enc.records(s.buf, rec)
@@ -243,6 +309,11 @@ func (s *Sink) Snapshot(id uint64) ([]byte, error) {
 			s.state.pending = append(s.state.pending, batch{seq: s.state.seq, checkpoint: id, records: s.buf})
 			s.buf = nil
 		}
+		if s.batch.on {
+			if err := s.snapshotBatch(id); err != nil {
+				return nil, err
+			}
+		}
 		return s.state.encode(), nil
 	case s.opts.Delivery == AtLeastOnce:
 		return nil, s.flush()
@@ -251,7 +322,8 @@ func (s *Sink) Snapshot(id uint64) ([]byte, error) {
 }
 
 // Commit produces, exactly once, the batches of checkpoint id and every earlier one in one
-// transaction that also commits the marker naming the last of them.
+// transaction that also commits the marker naming the last of them. Committing per batch,
+// the first commit also makes batches go out as they arrive from then on.
 func (s *Sink) Commit(id uint64) error {
 	if !s.ckpt {
 		return nil
@@ -260,13 +332,15 @@ func (s *Sink) Commit(id uint64) error {
 	for n < len(s.state.pending) && s.state.pending[n].checkpoint <= id {
 		n++
 	}
-	if n == 0 {
-		return nil
+	if n > 0 {
+		if err := s.transact(s.cl, s.sub, s.state.run, s.state.pending[:n]); err != nil {
+			return err
+		}
+		s.state.pending = s.state.pending[n:]
 	}
-	if err := s.transact(s.cl, s.sub, s.state.run, s.state.pending[:n]); err != nil {
-		return err
+	if s.batch.on && !s.batch.live {
+		return s.goLive()
 	}
-	s.state.pending = s.state.pending[n:]
 	return nil
 }
 

@@ -206,6 +206,9 @@ func (s *Sink) Restore(state []byte) error {
 		return err
 	}
 	s.state = sinkState{subState: subState{subtask: s.sub, run: st.run, seq: st.seq}}
+	if s.batch.on {
+		return s.restoreBatch(st, s.par)
+	}
 	return nil
 }
 
@@ -272,6 +275,9 @@ func (s *Sink) Rescale(states [][]byte, n int, _ op.KeyOwner) ([][]byte, error) 
 			to.adopted = append(to.adopted, st.subState)
 		}
 		to.adopted = append(to.adopted, st.adopted...)
+	}
+	if err := s.rescaleLive(states, out); err != nil {
+		return nil, err
 	}
 	encoded := make([][]byte, n)
 	for i, st := range out {

@@ -1,9 +1,11 @@
 package kafka
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -14,7 +16,7 @@ import (
 // removes them with it. It is binary, every integer an unsigned varint and every byte
 // string its length and its bytes:
 //
-//	version (1)  subtask  run  seq  pending  adopted
+//	version (1 or 2)  subtask  run  seq  pending  adopted  [live]
 //	pending  = count, then per batch: seq  checkpoint  count, then per record:
 //	           key  value  header count, then per header: name  value
 //	key      = 0 for no key, else length+1 and the bytes
@@ -23,8 +25,34 @@ import (
 // run names the run that wrote the state (fresh runs pick a new one), seq is the number of
 // the last batch the subtask made, and the marker committed in each transaction is the seq
 // of its last batch with run as metadata.
+//
+// A sink that commits per batch writes version 2, which adds what its restore needs (see
+// sink_batch.go), every hash 16 bytes as is:
+//
+//	live     = checkpoint  attempt  ends  base  drops
+//	ends     = count, then per partition: partition  offset (where it ended at the snapshot)
+//	base     = count, then per row: hash  count  (the multiset its last restore loaded)
+//	drops    = count, then per row: hash  count  (what the subtask dropped of it)
 
-const sinkStateVersion = 1
+const (
+	sinkStateVersion     = 1
+	sinkStateVersionLive = 2
+)
+
+// partEnd is where a partition of the topic ended.
+type partEnd struct {
+	partition int32
+	offset    int64
+}
+
+// liveState is what a sink that commits per batch adds to its state.
+type liveState struct {
+	checkpoint uint64
+	attempt    string
+	ends       []partEnd
+	base       map[rowHash]int32
+	drops      map[rowHash]int32
+}
 
 // batch is the records a subtask received between two snapshots, numbered in order.
 type batch struct {
@@ -45,14 +73,47 @@ type subState struct {
 type sinkState struct {
 	subState
 	adopted []subState
+	live    *liveState // commit per batch only
 }
 
 func (s *sinkState) encode() []byte {
-	b := binary.AppendUvarint(nil, sinkStateVersion)
+	version := uint64(sinkStateVersion)
+	if s.live != nil {
+		version = sinkStateVersionLive
+	}
+	b := binary.AppendUvarint(nil, version)
 	b = s.append(b)
 	b = binary.AppendUvarint(b, uint64(len(s.adopted)))
 	for _, a := range s.adopted {
 		b = a.append(b)
+	}
+	if lv := s.live; lv != nil {
+		b = binary.AppendUvarint(b, lv.checkpoint)
+		b = appendBytes(b, []byte(lv.attempt))
+		b = binary.AppendUvarint(b, uint64(len(lv.ends)))
+		for _, e := range lv.ends {
+			b = binary.AppendUvarint(b, uint64(e.partition))
+			b = binary.AppendUvarint(b, uint64(e.offset))
+		}
+		b = appendHashes(b, lv.base)
+		b = appendHashes(b, lv.drops)
+	}
+	return b
+}
+
+// appendHashes appends a multiset of hashes in the order of their bytes.
+func appendHashes(b []byte, m map[rowHash]int32) []byte {
+	hs := make([]rowHash, 0, len(m))
+	for h, n := range m {
+		if n > 0 {
+			hs = append(hs, h)
+		}
+	}
+	slices.SortFunc(hs, func(x, y rowHash) int { return bytes.Compare(x[:], y[:]) })
+	b = binary.AppendUvarint(b, uint64(len(hs)))
+	for _, h := range hs {
+		b = append(b, h[:]...)
+		b = binary.AppendUvarint(b, uint64(m[h]))
 	}
 	return b
 }
@@ -159,16 +220,40 @@ func (r *stateReader) subState() subState {
 	return s
 }
 
+// hashes reads what appendHashes wrote.
+func (r *stateReader) hashes() map[rowHash]int32 {
+	n := r.count()
+	if n == 0 {
+		return nil
+	}
+	m := make(map[rowHash]int32, n)
+	for range n {
+		var h rowHash
+		copy(h[:], r.bytes(uint64(len(h))))
+		m[h] = int32(r.uvarint())
+	}
+	return m
+}
+
 // decodeSinkState reads a state that sinkState.encode wrote.
 func decodeSinkState(b []byte) (sinkState, error) {
 	r := &stateReader{b: b}
 	var s sinkState
-	if v := r.uvarint(); r.err == nil && v != sinkStateVersion {
-		return s, fmt.Errorf("kafka: sink state version %d, want %d", v, sinkStateVersion)
+	v := r.uvarint()
+	if r.err == nil && v != sinkStateVersion && v != sinkStateVersionLive {
+		return s, fmt.Errorf("kafka: sink state version %d, want %d or %d", v, sinkStateVersion, sinkStateVersionLive)
 	}
 	s.subState = r.subState()
 	for range r.count() {
 		s.adopted = append(s.adopted, r.subState())
+	}
+	if v == sinkStateVersionLive {
+		lv := &liveState{checkpoint: r.uvarint(), attempt: string(r.bytes(r.uvarint()))}
+		for range r.count() {
+			lv.ends = append(lv.ends, partEnd{partition: int32(r.uvarint()), offset: int64(r.uvarint())})
+		}
+		lv.base, lv.drops = r.hashes(), r.hashes()
+		s.live = lv
 	}
 	if r.err == nil && len(r.b) > 0 {
 		r.err = fmt.Errorf("kafka: sink state has %d bytes past its end", len(r.b))

@@ -19,6 +19,13 @@ var ErrNoTopic = errors.New("kafka: topic does not exist")
 // brokers' default replication) if partitions > 0, and otherwise returns an error matching
 // ErrNoTopic that names the brokers and the topic.
 func EnsureTopic(ctx context.Context, conn Conn, topic string, partitions int32) (int, error) {
+	return ensureTopic(ctx, conn, topic, partitions, nil, nil)
+}
+
+// ensureTopic is EnsureTopic creating the topic with configs, and with check, when set,
+// asked about an existing topic.
+func ensureTopic(ctx context.Context, conn Conn, topic string, partitions int32, configs map[string]*string,
+	check func(context.Context, *kadm.Client) error) (int, error) {
 	where := fmt.Sprintf("kafka topic %s on %s", topic, strings.Join(conn.Brokers, ","))
 	opts, err := conn.Opts()
 	if err != nil {
@@ -36,6 +43,11 @@ func EnsureTopic(ctx context.Context, conn Conn, topic string, partitions int32)
 	}
 	d, ok := details[topic]
 	if ok && d.Err == nil {
+		if check != nil {
+			if err := check(ctx, adm); err != nil {
+				return 0, fmt.Errorf("%s: %w", where, err)
+			}
+		}
 		return len(d.Partitions), nil
 	}
 	if ok && !errors.Is(d.Err, kerr.UnknownTopicOrPartition) {
@@ -44,7 +56,7 @@ func EnsureTopic(ctx context.Context, conn Conn, topic string, partitions int32)
 	if partitions <= 0 {
 		return 0, fmt.Errorf("%s: %w (create it, or give the sink create: {partitions: N})", where, ErrNoTopic)
 	}
-	resp, err := adm.CreateTopic(ctx, partitions, -1, nil, topic)
+	resp, err := adm.CreateTopic(ctx, partitions, -1, configs, topic)
 	if err == nil {
 		err = resp.Err
 	}

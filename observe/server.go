@@ -16,7 +16,7 @@ import (
 // Server serves a run's figures over HTTP until closed: the live dashboard at /,
 // /metrics (Prometheus), /api/topology (load per node and the bottleneck verdict),
 // /api/ledger, /api/dead-letters, /api/stream (topology and ledger as Server-Sent Events),
-// with WithAdvisor /api/scale and with WithCluster /api/cluster, and the health probes
+// /api/reloads, in a pipeline with a rules step /api/fraud, with WithAdvisor /api/scale and with WithCluster /api/cluster, and the health probes
 // LivePath and ReadyPath, which need no token. It serves through package listen, so the address,
 // token, TLS, Host names, timeouts and limits of its listen.Config apply to every route.
 type Server struct {
@@ -60,6 +60,9 @@ func Listen(cfg listen.Config, p *plan.Plan, monitor *engine.Monitor, opts ...Op
 	mux.Handle("/api/stream", listen.Streams(streamHandler{top: top, hist: hist}))
 	mux.Handle("/api/ledger", ledgerHandler{plan: p, monitor: monitor})
 	mux.Handle("/api/reloads", reloadsHandler{files: p.Reloads})
+	if p.Alerts != nil {
+		mux.Handle("/api/fraud", fraudHandler{board: p.Alerts, redact: red})
+	}
 	mux.Handle("/api/dead-letters", deadLettersHandler{monitor: monitor, redact: red})
 	health{monitor}.route(mux)
 	cfg.Open = append(append([]string(nil), cfg.Open...), healthPaths...)

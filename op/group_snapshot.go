@@ -292,8 +292,9 @@ func (w *WindowAgg) restoreParts(parts [][]byte) error {
 }
 
 // SnapshotGroups writes the chain's snapshot by owner. A chain of one GroupSnapshotter
-// wraps that member's parts; any other chain's whole snapshot is rescaled to n, so every
-// entry is set.
+// wraps that member's parts. A chain of several has its whole snapshot rescaled to n, and
+// when they are all GroupSnapshotters, the entries none of them holds state for are nil;
+// any other chain's entries are all set.
 func (c *snapshotChain) SnapshotGroups(id uint64, n int, owner KeyOwner) ([][]byte, error) {
 	if len(c.stateful) == 1 {
 		i := c.stateful[0]
@@ -315,7 +316,30 @@ func (c *snapshotChain) SnapshotGroups(id uint64, n int, owner KeyOwner) ([][]by
 	if err != nil {
 		return nil, err
 	}
-	return c.Rescale([][]byte{state}, n, owner)
+	out, err := c.Rescale([][]byte{state}, n, owner)
+	if err != nil {
+		return nil, err
+	}
+	used := make([]bool, n)
+	for _, i := range c.stateful {
+		g, ok := c.ops[i].(GroupSnapshotter)
+		if !ok {
+			return out, nil
+		}
+		parts, err := g.SnapshotGroups(id, n, owner)
+		if err != nil {
+			return nil, fmt.Errorf("chain operator %d (%T): %w", i, c.ops[i], err)
+		}
+		for k, p := range parts {
+			used[k] = used[k] || p != nil
+		}
+	}
+	for k := range out {
+		if !used[k] {
+			out[k] = nil
+		}
+	}
+	return out, nil
 }
 
 // wrap puts the snapshot of the chain's only stateful member into the chain's envelope.

@@ -143,3 +143,25 @@ func (s *keyedState) rescale(states [][]byte, n int, owner KeyOwner) ([][]byte, 
 	defer rec.Release()
 	return s.split(id, wm, rec, n, owner, true)
 }
+
+// rescaleUnkeyed gives the rows of an operator without key columns, which one subtask runs,
+// to subtask 0, and the others snapshots without rows.
+func (s *keyedState) rescaleUnkeyed(states [][]byte, n int) ([][]byte, error) {
+	rec, wm, id, err := s.gather(states, false)
+	if err != nil || rec == nil {
+		return make([][]byte, n), err
+	}
+	defer rec.Release()
+	out := make([][]byte, n)
+	for i := range out {
+		part := rec
+		if i > 0 {
+			part = rec.NewSlice(0, 0)
+			defer part.Release()
+		}
+		if out[i], err = s.seal(id, wm, part); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}

@@ -26,11 +26,11 @@ import (
 //	+--------+------+---------+------------+-------------------+------+---------+
 //
 // kind is 'W' for a tumbling or hopping WindowAgg, 'S' for a session WindowAgg, 'T' for a
-// WindowTop, 'C' for a chain, 'J' for an IntervalJoin, 'D' for a Dedup and 'F' for
-// Features; version counts changes of that kind's body, and Restore refuses versions it does
-// not know. checkpoint is the id Snapshot was called with, kept for inspection only.
-// fingerprint is the writer's StateFingerprint, which Restore compares with its own. The
-// CRC-32C (Castagnoli) covers every byte before it.
+// WindowTop, 'C' for a chain, 'J' for an IntervalJoin, 'D' for a Dedup, 'F' for Features,
+// 'L' for a Changelog and 'N' for a TopN; version counts changes of that kind's body, and Restore refuses
+// versions it does not know. checkpoint is the id Snapshot was called with, kept for
+// inspection only. fingerprint is the writer's StateFingerprint, which Restore compares
+// with its own. The CRC-32C (Castagnoli) covers every byte before it.
 //
 // Bodies hold their rows as an Arrow IPC stream (a schema message and record batches), so
 // aggregate states travel in the very columns agg.Accumulator.Partial makes and
@@ -81,6 +81,10 @@ func kindName(k byte) string {
 		return "a deduplication's"
 	case kindFeatures:
 		return "a features step's"
+	case kindChangelog:
+		return "a changelog's"
+	case kindTopN:
+		return "a top's"
 	}
 	return fmt.Sprintf("of unknown kind %q", k)
 }

@@ -74,6 +74,10 @@ type WindowAggConfig struct {
 	// Final) that do not fit under Spill.Above on disk (see window_agg_spill.go); nil keeps
 	// everything in memory.
 	Spill *SpillConfig
+	// EmitUpdates, with the whole input as the window (window.Whole) in phases Single and
+	// Final, emits after each batch the current results of the groups it changed, keeping
+	// them open (see window_agg_updates.go); the final watermark still emits every group.
+	EmitUpdates bool
 }
 
 // WindowAgg aggregates rows per key and event-time window. Windows fire when the watermark
@@ -109,6 +113,10 @@ type WindowAgg struct {
 	snapSchema *arrow.Schema // Snapshot and Restore: the columns of the state rows
 
 	touched []uint32 // Partial: groups of the current batch
+	// EmitUpdates: per group, the number of the batch that last emitted it, and the
+	// current batch's number.
+	stamp   []uint64
+	batchNo uint64
 	times   []int64
 	rows    []int32
 	starts  []int64
@@ -146,7 +154,7 @@ func NewWindowAgg(cfg WindowAggConfig) (*WindowAgg, error) {
 	if w.accs, err = newAccumulators(cfg.Calls); err != nil {
 		return nil, err
 	}
-	if cfg.Spill != nil && w.sess == nil && cfg.Phase != Partial {
+	if cfg.Spill != nil && w.sess == nil && cfg.Phase != Partial && !emitsUpdates(cfg) {
 		w.spill = &spiller{cfg: *cfg.Spill}
 	}
 	for _, first := range []bool{true, false} {
@@ -253,7 +261,10 @@ func (w *WindowAgg) process(rec arrow.RecordBatch, out Collector) error {
 	}
 	w.created = w.created[:0]
 	if w.cfg.Phase == Final {
-		return w.merge(rec)
+		if err := w.merge(rec); err != nil || !emitsUpdates(w.cfg) {
+			return err
+		}
+		return w.emitUpdates(out)
 	}
 	if err := w.loadTimes(rec); err != nil {
 		return err
@@ -277,6 +288,9 @@ func (w *WindowAgg) process(rec arrow.RecordBatch, out Collector) error {
 	}
 	if w.cfg.Phase == Partial {
 		return w.flushPartial(out)
+	}
+	if emitsUpdates(w.cfg) {
+		return w.emitUpdates(out)
 	}
 	return nil
 }

@@ -26,6 +26,7 @@ import (
 	"millrace/op"
 	"millrace/sink"
 	"millrace/spec"
+	"millrace/tally"
 )
 
 // Options tunes planning.
@@ -76,6 +77,10 @@ type Plan struct {
 	Outputs []Output
 	// Reloads report on the files views reload while the pipeline runs (rules, models).
 	Reloads []*reload.Status
+	// Alerts, in a plan with a rules step, holds the running figures of the alerts and,
+	// where the rows carry a label, of how well the rules and the model catch it, fed by
+	// the rules and score steps as they run; nil without a rules step.
+	Alerts *tally.Board
 
 	// steps indexes Steps by name in a plan from Build; nil in a Plan built by hand.
 	steps map[string]*Step
@@ -153,6 +158,8 @@ type stream struct {
 	also   []*engine.Node
 	port   int
 	schema *arrow.Schema
+	// changelog is set when the stream's rows are changes to a table (see changelog.go).
+	changelog *changelogStream
 }
 
 // builder carries the state of one Build.

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -11,6 +12,7 @@ import (
 	"millrace/rules"
 	"millrace/score"
 	"millrace/spec"
+	"millrace/tally"
 )
 
 // perRow refuses score and rules in a view that aggregates, qualifies, computes features
@@ -82,6 +84,11 @@ func (b *builder) scorer(v *spec.View, s *spec.Score, in *arrow.Schema) (func() 
 	out := arrow.NewSchema(append(append([]arrow.Field{}, in.Fields()...), arrow.Field{Name: s.As, Type: arrow.PrimitiveTypes.Float64}), nil)
 	status := &reload.Status{Path: s.Model, What: "model"}
 	cfg := score.Config{Path: s.Model, Kind: score.Kind(s.Kind), Features: feats, Out: out, Status: status}
+	if board := b.alertBoard(); board != nil {
+		if t := board.Model(v.Name, s.As, in); t != nil {
+			cfg.Tap = t
+		}
+	}
 	// Loading the model now refuses a missing or unfit one before the run; every subtask
 	// starts from this version.
 	probe, err := score.NewScorer(cfg)
@@ -111,6 +118,16 @@ func (b *builder) rules(v *spec.View, r *spec.Rules, in *arrow.Schema) (func() (
 		return nil, nil, "", b.spec.Errorf(path+".file", "%v", err)
 	}
 	b.plan.Reloads = append(b.plan.Reloads, status)
+	probe.SetTap(b.alertBoard().Rules(v.Name, in, b.eventTime(v.From[0], in)))
 	what := fmt.Sprintf("alert on the rows matching the rules of %s (reloaded when it changes)", r.File)
 	return func() (op.Operator, error) { return probe.Clone(), nil }, rules.AlertSchema(in), what, nil
+}
+
+// alertBoard is the plan's board of alerts, made on first use in a plan with a rules step;
+// nil in a plan without one, whose scores nothing shows.
+func (b *builder) alertBoard() *tally.Board {
+	if b.plan.Alerts == nil && slices.ContainsFunc(b.spec.Views, func(v *spec.View) bool { return v.Rules != nil }) {
+		b.plan.Alerts = tally.NewBoard(tally.DefaultConfig())
+	}
+	return b.plan.Alerts
 }

@@ -23,11 +23,23 @@ func (b *builder) kafkaSink(k *spec.Sink, name string, from stream) error {
 	path := "sinks." + k.Name
 	ks := k.Kafka
 	opts := kafka.SinkOptions{Conn: KafkaConn(ks.Brokers, ks.TLS, ks.SASL), Topic: ks.Topic, Delivery: kafka.Delivery(ks.Delivery),
-		ID: "millrace." + b.spec.Name + "." + k.Name}
+		Commit: kafka.Commit(ks.Commit), ID: "millrace." + b.spec.Name + "." + k.Name}
 	// What the step does names neither the brokers nor the registry: they may move without
 	// changing what the sink has published (and a registry URL may hold a password).
 	does := fmt.Sprintf("produce %s records to kafka topic %s, %s", ks.Format, ks.Topic, ks.Delivery)
+	if ks.Commit == spec.CommitBatch {
+		does += ", a transaction per batch" // its checkpoints' state differs from a commit per checkpoint's
+	}
 	opts.Registry = ks.Registry
+	ensure := kafka.EnsureTopic
+	if ks.Mode == spec.SinkUpsert {
+		up, how, err := b.upsert(k, from)
+		if err != nil {
+			return err
+		}
+		opts.Upsert, ensure = up, kafka.EnsureCompactedTopic
+		does += ", " + how
+	}
 	if !ks.Key.IsZero() {
 		e, err := compile(ks.Key, from.schema)
 		if err != nil {
@@ -53,7 +65,7 @@ func (b *builder) kafkaSink(k *spec.Sink, name string, from stream) error {
 	if err != nil {
 		return b.spec.Errorf(path, "%v", err)
 	}
-	if _, err := kafka.EnsureTopic(ctx, opts.Conn, ks.Topic, ks.Partitions); err != nil {
+	if _, err := ensure(ctx, opts.Conn, ks.Topic, ks.Partitions); err != nil {
 		return b.spec.Errorf(path, "%v", err)
 	}
 	p := b.opts.Parallelism

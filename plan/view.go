@@ -29,6 +29,10 @@ func (b *builder) planView(v *spec.View) error {
 		if err != nil {
 			return err
 		}
+		if s.changelog != nil {
+			return b.spec.Errorf(fmt.Sprintf("%s.from[%d]", path, i), "%s is a changelog (rows of %s +I, -U, +U, -D), which a view cannot read; "+
+				"write it to a sink, or give %s a window", ref, op.OpColumn, ref)
+		}
 		if i > 0 && !sameColumns(inputs[0].schema, s.schema) {
 			return b.spec.Errorf(fmt.Sprintf("%s.from[%d]", path, i), "cannot union %s with %s: their columns differ (%s vs %s)",
 				ref, v.From[0], columnList(s.schema), columnList(inputs[0].schema))
@@ -60,8 +64,14 @@ func (b *builder) planView(v *spec.View) error {
 		in = joined
 	}
 	grouped := v.Window != nil || len(v.GroupBy) > 0 || hasAggregates(v)
+	if v.Emit != "" && !grouped {
+		return b.spec.Errorf(path+".emit", "needs group_by or aggregates: emit says when an aggregation without a window emits")
+	}
 	if err := b.perRow(v, grouped); err != nil {
 		return err
+	}
+	if v.Top != nil {
+		return b.top(v, inputs, in, first, does)
 	}
 	if !v.Qualify.IsZero() {
 		return b.qualify(v, inputs, in, first, does)
@@ -198,6 +208,16 @@ func (b *builder) aggregate(v *spec.View, inputs []stream, in *arrow.Schema, fir
 		return err
 	}
 	whole := w.Kind == window.Whole
+	mode := spec.EmitFinal
+	if whole {
+		if mode, err = b.emitMode(v, inputs); err != nil {
+			return err
+		}
+		if mode == spec.EmitWatermark && b.eventTime(v.From[0], in) == "" {
+			return b.spec.Errorf(path+".emit", "watermark needs an event time, and input %s has none; write emit: batch", v.From[0])
+		}
+	}
+	changelog := mode.Changelog()
 	timeCol := ""
 	if !whole {
 		if timeCol = b.eventTime(v.From[0], in); timeCol == "" {
@@ -307,7 +327,11 @@ func (b *builder) aggregate(v *spec.View, inputs []stream, in *arrow.Schema, fir
 	if nk == 0 {
 		finalParallelism = 1
 	}
-	finalCfg.Spill = b.spillConfig(w, finalParallelism)
+	if changelog {
+		finalCfg.EmitUpdates = true // its groups stay in memory: the spill backend fires them
+	} else {
+		finalCfg.Spill = b.spillConfig(w, finalParallelism)
+	}
 	resolve := expr.WithAggregates(func(c *expr.Call) (int, error) {
 		k, ok := index[c.String()]
 		if !ok {
@@ -335,8 +359,18 @@ func (b *builder) aggregate(v *spec.View, inputs []stream, in *arrow.Schema, fir
 	if err != nil {
 		return err
 	}
-	finalOps = append(finalOps, func() (op.Operator, error) { return post(), nil })
-	if !v.Having.IsZero() {
+	var cl *changelogStream
+	if changelog {
+		ops, clOut, cdoes, err := b.changelogOps(v, mode, inter, out, post, sel, resolve, nk)
+		if err != nil {
+			return err
+		}
+		finalOps, out, postDoes = append(finalOps, ops...), clOut, append(postDoes, cdoes...)
+		cl = &changelogStream{keys: keys}
+	} else {
+		finalOps = append(finalOps, func() (op.Operator, error) { return post(), nil })
+	}
+	if !v.Having.IsZero() && !changelog {
 		having, _, hdoes, herr := b.mapStep(path, out, v.Having, nil, v.OnError)
 		if herr != nil {
 			if having, _, hdoes, err = b.mapStep(path, inter, v.Having, nil, v.OnError, resolve); err != nil {
@@ -358,27 +392,28 @@ func (b *builder) aggregate(v *spec.View, inputs []stream, in *arrow.Schema, fir
 		phase = ""
 	}
 	fired := ", fired by the watermark"
-	if whole {
+	switch {
+	case mode == spec.EmitBatch:
+		fired = ", updated each batch"
+	case mode == spec.EmitWatermark:
+		fired = ", updated as the watermark advances"
+	case whole:
 		fired = ", emitted once the input has ended"
 	}
 	b.addNode(final, KindWindowAggregate, out, append([]string{phase + describeCalls(calls) + " per " + w.String() + fired}, postDoes...)...)
 	b.connect(stream{node: partial, schema: firstSchema}, final, 0, partitioning, keys...)
-	b.streams[v.Name] = stream{node: final, port: engine.MainPort, schema: out}
+	b.streams[v.Name] = stream{node: final, port: engine.MainPort, schema: out, changelog: cl}
 	b.errorStream(v, partial, final)
 	b.plan.Views = append(b.plan.Views, ViewNodes{Name: v.Name, First: partial.Name, Last: final.Name})
 	return nil
 }
 
 // viewWindow returns the windows of an aggregating view. Without a window the view
-// aggregates its whole input and emits its table when the input ends, which only a bounded
-// input does: over an unbounded source it is refused.
+// aggregates its whole input, and emits its table when the input ends or a changelog as it
+// goes (see emitMode).
 func (b *builder) viewWindow(v *spec.View, inputs []stream) (window.Spec, error) {
 	path := "views." + v.Name
 	if v.Window == nil {
-		if src, kind := b.unbounded(inputs); src != "" {
-			return window.Spec{}, b.spec.Errorf(path+".group_by", "without a window a view aggregates its whole input and emits when that ends, "+
-				"but source %s (%s) never ends; add window: {tumble: ...}", src, kind)
-		}
 		return window.Spec{Kind: window.Whole}, nil
 	}
 	w := window.Spec{Size: v.Window.Size, Every: v.Window.Every, Gap: v.Window.Gap}

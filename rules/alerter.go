@@ -54,6 +54,14 @@ type Alerter struct {
 	set *reload.File[*Set]
 	out *arrow.Schema
 	ctx op.Context
+	tap Tap
+}
+
+// Tap sees what an Alerter matched, batch by batch: the input rows, the rules in use and,
+// for every rule, the rows it matched (as Set.Match returns them). It must not keep rec,
+// and it is called by every subtask of the step, concurrently.
+type Tap interface {
+	Matched(rec arrow.RecordBatch, set *Set, matches [][]int32)
 }
 
 // NewAlerter loads the rules file at path for rows of schema in; status is shared by the
@@ -66,8 +74,12 @@ func NewAlerter(path string, in *arrow.Schema, status *reload.Status) (*Alerter,
 	return &Alerter{set: f, out: AlertSchema(in)}, nil
 }
 
-// Clone returns an Alerter for another subtask, with the rules a in use and the same status.
-func (a *Alerter) Clone() *Alerter { return &Alerter{set: a.set.Clone(), out: a.out} }
+// Clone returns an Alerter for another subtask, with the rules a in use, the same status
+// and the same tap.
+func (a *Alerter) Clone() *Alerter { return &Alerter{set: a.set.Clone(), out: a.out, tap: a.tap} }
+
+// SetTap makes a, and the Alerters cloned from it after, show what they match to t.
+func (a *Alerter) SetTap(t Tap) { a.tap = t }
 
 // Version is the version of the rules in use.
 func (a *Alerter) Version() string { return a.set.Version() }
@@ -91,6 +103,9 @@ func (a *Alerter) Process(_ int, rec arrow.RecordBatch, out op.Collector) error 
 	matches, err := set.Match(rec)
 	if err != nil {
 		return err
+	}
+	if a.tap != nil {
+		a.tap.Matched(rec, set, matches)
 	}
 	for k, rows := range matches {
 		if len(rows) == 0 {

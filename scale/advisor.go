@@ -41,6 +41,11 @@ type AdvisorConfig struct {
 	// start-up and the lag SLO its backtests count with.
 	BacktestDays    int
 	Startup, SLOLag time.Duration
+	// CapacityPerWorker, when positive, is the input rate in records/s one worker is sized
+	// for, in place of the capacity measured from the steps' busy time: for a pipeline
+	// whose workers share their machine with others, or whose capacity a load test
+	// measured. The advice names it as configured.
+	CapacityPerWorker float64
 }
 
 // Advice is what an Advisor says after an observation: the input rate, its forecast, the
@@ -59,7 +64,8 @@ type Advice struct {
 	// input (a step behind a filter sees fewer rows than were read), divided by the
 	// workers. 0 until measured.
 	CapacityPerWorker float64 `json:"capacity_per_worker"`
-	// Bottleneck is the step that bounds CapacityPerWorker.
+	// Bottleneck is the step that bounds CapacityPerWorker, or "configured" when the
+	// capacity was configured (AdvisorConfig.CapacityPerWorker) rather than measured.
 	Bottleneck     string `json:"bottleneck"`
 	Workers        int    `json:"workers"`
 	DesiredWorkers int    `json:"desired_workers"`
@@ -84,6 +90,9 @@ type StepAdvice struct {
 	// Desired is the subtasks the step needs in all, over every worker.
 	Desired int `json:"desired_parallelism"`
 }
+
+// ConfiguredCapacity is an Advice's Bottleneck when its capacity per worker was configured.
+const ConfiguredCapacity = "configured"
 
 // keptDecisions is how many recent decisions an Advice carries.
 const keptDecisions = 50
@@ -117,6 +126,9 @@ func NewAdvisor(cfg AdvisorConfig) (*Advisor, error) {
 	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = 1
+	}
+	if !(cfg.CapacityPerWorker >= 0) || math.IsInf(cfg.CapacityPerWorker, 0) {
+		return nil, fmt.Errorf("scale advisor: capacity per worker %g records/s must be a positive number, or 0 to measure it", cfg.CapacityPerWorker)
 	}
 	// The season, as a whole number of steps; one too short to hold two is no season.
 	if cfg.Season = cfg.Season.Round(cfg.Step); cfg.Season < 2*cfg.Step {
@@ -189,6 +201,9 @@ func (a *Advisor) observe(now time.Time, st *engine.Stats) Advice {
 		if bottleneck == "" || carried < perWorker {
 			perWorker, bottleneck = carried, c.Node
 		}
+	}
+	if a.cfg.CapacityPerWorker > 0 {
+		perWorker, bottleneck = a.cfg.CapacityPerWorker, ConfiguredCapacity
 	}
 	backlog := a.backlog(st)
 	a.foresight.SetCapacity(perWorker)

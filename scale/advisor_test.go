@@ -2,6 +2,7 @@ package scale
 
 import (
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -66,6 +67,34 @@ func TestAdvisorSizesForTheBottleneck(t *testing.T) {
 	}
 	if adv.ForecastAt != adv.At.Add(10*time.Minute) || adv.Forecast.Hi < adv.Forecast.Mean {
 		t.Errorf("forecast %+v at %s", adv.Forecast, adv.ForecastAt)
+	}
+}
+
+// TestAdvisorSizesForAConfiguredCapacity configures what one worker carries: the advice
+// sizes the workers for it, whatever the steps' busy time says, and names it as configured.
+func TestAdvisorSizesForAConfiguredCapacity(t *testing.T) {
+	lim := DefaultLimits()
+	lim.Min, lim.Max = 1, 10
+	a, err := NewAdvisor(AdvisorConfig{Sources: []string{"tx"}, Step: 10 * time.Second, Window: 30 * time.Second,
+		Policy: Policy{Mode: Reactive, Limits: lim}, CapacityPerWorker: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)
+	var adv Advice
+	// The view measures 4000/s of input per worker, as in TestAdvisorSizesForTheBottleneck;
+	// configured at 500/s, 1000/s at 70% utilisation needs 3 workers.
+	for s := 10; s <= 60; s += 10 {
+		adv = a.Observe(start.Add(time.Duration(s)*time.Second), runAt(s, int64(1000*s), int64(500*s), time.Duration(s)*500*time.Millisecond))
+	}
+	if adv.Rate != 1000 || adv.CapacityPerWorker != 500 || adv.Bottleneck != ConfiguredCapacity || adv.DesiredWorkers != 3 ||
+		!strings.Contains(adv.Reason, "scale up 1→3") {
+		t.Fatalf("advice %+v", adv)
+	}
+	for _, c := range []float64{-1, math.NaN(), math.Inf(1)} {
+		if _, err := NewAdvisor(AdvisorConfig{Policy: Policy{Limits: lim}, CapacityPerWorker: c}); err == nil || !strings.Contains(err.Error(), "capacity per worker") {
+			t.Errorf("capacity %g: %v", c, err)
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -236,7 +237,7 @@ func (f *Foresight) pick() {
 			continue
 		}
 		s := f.backtest(m)
-		all = append(all, fmt.Sprintf("%s %.0f", m, s.violation.Minutes()))
+		all = append(all, m.String()+" "+fmtMinutes(s.violation))
 		if i == 0 || s.violation < best.violation || (s.violation == best.violation && s.workerMinutes < best.workerMinutes) {
 			best = s
 		}
@@ -244,6 +245,12 @@ func (f *Foresight) pick() {
 	f.chosen = best.model
 	span := time.Duration(len(f.hist)) * f.cfg.HistoryStep
 	f.verdict = fmt.Sprintf("picked by a backtest of the last %s: violation minutes %s", fmtSpan(span), strings.Join(all, ", "))
+}
+
+// fmtMinutes writes a duration in minutes to two decimals at most, so that the seconds of
+// a surge at a fast pace still show.
+func fmtMinutes(d time.Duration) string {
+	return strconv.FormatFloat(math.Round(d.Minutes()*100)/100, 'f', -1, 64)
 }
 
 // fmtSpan writes a span of history in whole days when it is some, else as a duration.

@@ -25,6 +25,14 @@ type Config struct {
 	Out *arrow.Schema
 	// Status is shared by the subtasks of one step; nil makes one of the Scorer's own.
 	Status *reload.Status
+	// Tap, when set, sees every batch scored, from every subtask of the step.
+	Tap Tap
+}
+
+// Tap sees what a Scorer scored, batch by batch: the input rows and their scores. It must
+// not keep rec or scores, and it is called by every subtask of the step, concurrently.
+type Tap interface {
+	Scored(rec arrow.RecordBatch, scores *array.Float64)
 }
 
 // Scorer appends a model's score to every row. It reloads the model when its file changes,
@@ -88,6 +96,9 @@ func (s *Scorer) Process(_ int, rec arrow.RecordBatch, out op.Collector) error {
 	scores, err := s.Score(rec)
 	if err != nil {
 		return err
+	}
+	if s.cfg.Tap != nil {
+		s.cfg.Tap.Scored(rec, scores)
 	}
 	cols := make([]arrow.Array, 0, rec.NumCols()+1)
 	cols = append(cols, rec.Columns()...)

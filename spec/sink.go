@@ -134,6 +134,12 @@ func (d *decoder) finishKafkaSink(k *Sink, key *yaml.Node, path string, has map[
 	if k.Kafka.Format == "" {
 		k.Kafka.Format = "json"
 	}
+	if c, ok := has["commit"]; ok && k.Kafka.Commit == CommitBatch && k.Kafka.Delivery != DeliveryExactlyOnce {
+		d.errorf(c.val, c.path, "commit: %s is for delivery: %s; %s produces rows as they arrive already", CommitBatch, DeliveryExactlyOnce, k.Kafka.Delivery)
+	}
+	if k.Kafka.Commit == "" {
+		k.Kafka.Commit = CommitCheckpoint
+	}
 	r, hasRegistry := has["registry"]
 	switch {
 	case k.Kafka.Format == "avro" && !hasRegistry:
@@ -141,6 +147,7 @@ func (d *decoder) finishKafkaSink(k *Sink, key *yaml.Node, path string, has map[
 	case k.Kafka.Format != "avro" && hasRegistry:
 		d.errorf(r.keyNode, r.path, "a schema registry is for format: avro")
 	}
+	d.finishUpsert(k, has)
 }
 
 // kafkaSink returns the kafka settings of k, made on first use.
@@ -228,6 +235,11 @@ var sinkFields = withFields(map[string]field[Sink]{
 			kafkaSink(k).Delivery = v
 		}
 	}},
+	"commit": {only: kinds(SinkKafka), set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
+		if v, ok := enum(d, n, p, "commit mode", []string{CommitCheckpoint, CommitBatch}); ok {
+			kafkaSink(k).Commit = v
+		}
+	}},
 	"registry": {only: kinds(SinkKafka), set: func(d *decoder, k *Sink, n *yaml.Node, p string) {
 		kafkaSink(k).Registry, _ = d.str(n, p, "a schema registry URL")
 	}},
@@ -261,7 +273,7 @@ var sinkFields = withFields(map[string]field[Sink]{
 	"compression": {only: fileSinks, set: func(*decoder, *Sink, *yaml.Node, string) {
 		// Checked in finishSink: what is allowed depends on the kind and the path.
 	}},
-}, natsSinkFields, natsConnFields(kinds(SinkNATS), func(k *Sink) *NATSConn { return &k.NATS.NATSConn }))
+}, natsSinkFields, upsertSinkFields, natsConnFields(kinds(SinkNATS), func(k *Sink) *NATSConn { return &k.NATS.NATSConn }))
 
 // systemDirs are the directories no sink writes into, even given as absolute paths: what
 // is there belongs to the operating system, and a mistyped path must not replace it.

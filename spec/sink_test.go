@@ -64,6 +64,12 @@ func TestSinkErrors(t *testing.T) {
 			`t.yaml:5: sinks.out.delivery: unknown delivery "twice" (want exactly_once, at_least_once or none)`,
 			"t.yaml:5: sinks.out.create.partitons: unknown key; create takes partitions",
 		}},
+		{"kafka commit", sink("{from: tx, kind: kafka, brokers: [b:9092], topic: t, commit: often}"), []string{
+			`t.yaml:5: sinks.out.commit: unknown commit mode "often" (want checkpoint or batch)`,
+		}},
+		{"kafka commit per batch at least once", sink("{from: tx, kind: kafka, brokers: [b:9092], topic: t, delivery: at_least_once, commit: batch}"), []string{
+			"t.yaml:5: sinks.out.commit: commit: batch is for delivery: exactly_once; at_least_once produces rows as they arrive already",
+		}},
 		{"kafka create without partitions", sink("{from: tx, kind: kafka, brokers: [b:9092], topic: t, create: {partitions: 0}}"), []string{
 			"t.yaml:5: sinks.out.create.partitions: 0 partitions: want 1 or more",
 		}},

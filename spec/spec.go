@@ -83,8 +83,12 @@
 //	  kafka              brokers, topic (both required), tls, sasl (as for kafka sources),
 //	                     key: expr, headers: {name: expr},
 //	                     delivery: exactly_once (default) | at_least_once | none,
+//	                     commit: checkpoint (default) | batch (exactly once: a transaction
+//	                     per batch, visible at once; not in a cluster),
 //	                     create: {partitions: N} (else the topic must exist),
-//	                     format: json (default) | avro (needs registry: URL)
+//	                     format: json (default) | avro (needs registry: URL),
+//	                     mode: append (default) | upsert (a changelog as a table by key in a
+//	                     compacted topic: no key, JSON values, tombstones for deletes)
 //	  nats               url, subject (both required), subject_by: expr (a last subject token
 //	                     per row), and the connection keys of nats sources
 //
@@ -381,6 +385,12 @@ type View struct {
 	Window *Window
 	// Having filters aggregated rows; it needs GroupBy or Window.
 	Having Expr
+	// Emit says when a view that aggregates without a Window emits: empty picks EmitFinal
+	// over bounded inputs and EmitBatch over unbounded ones.
+	Emit Emit
+	// Top keeps per GroupBy key the first rows by a column, emitted as a changelog; nil
+	// means none.
+	Top *Top
 	// Qualify, written `COL = max(COL)`, keeps per window the rows whose COL is the
 	// window's largest: per tumbling Window of the input's event time, or without Window
 	// per window_end of an input window view. Zero means none; it excludes GroupBy, Having
@@ -550,6 +560,12 @@ const (
 	DeliveryNone        = "none"
 )
 
+// The commit modes of an exactly-once kafka sink.
+const (
+	CommitCheckpoint = "checkpoint"
+	CommitBatch      = "batch"
+)
+
 // KafkaSink holds the settings of a kafka sink.
 type KafkaSink struct {
 	Brokers []string // seed brokers, host:port
@@ -562,6 +578,10 @@ type KafkaSink struct {
 	Headers []Field
 	// Delivery is DeliveryExactlyOnce (the default), DeliveryAtLeastOnce or DeliveryNone.
 	Delivery string
+	// Commit is CommitCheckpoint (the default: a checkpoint's rows in one transaction once it
+	// is durable) or CommitBatch (a transaction per batch as it arrives; a replay after a
+	// crash drops what was committed).
+	Commit string
 	// Format is "json" (the default) or "avro", which needs Registry, the schema registry's
 	// URL.
 	Format   string
@@ -569,6 +589,8 @@ type KafkaSink struct {
 	// Partitions, from create: {partitions: N}, creates the topic when it does not exist;
 	// 0 means it must exist.
 	Partitions int32
+	// Mode is SinkAppend (the default) or SinkUpsert.
+	Mode string
 }
 
 // Expr is an SQL expression as written in the spec, not yet parsed, with where it stands so

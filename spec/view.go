@@ -23,6 +23,16 @@ func (d *decoder) view(name string, key, val *yaml.Node, path string) *View {
 		d.errorf(n, joinPath(path, "having"), "needs group_by or window: having filters aggregated rows (use where to filter input rows)")
 	}
 	d.checkOver(has, path)
+	if n := has["top"]; n != nil {
+		for _, k := range []string{"window", "having", "qualify", "dedup", "over", "emit"} {
+			if has[k] != nil {
+				d.errorf(n, joinPath(path, "top"), "cannot be combined with %s: top keeps each group_by key's first rows, as a changelog", k)
+			}
+		}
+	}
+	if n := has["emit"]; n != nil && has["window"] != nil {
+		d.errorf(n, joinPath(path, "emit"), "is for views without a window: a window's rows come out when the watermark passes its end")
+	}
 	if n := has["qualify"]; n != nil {
 		qp := joinPath(path, "qualify")
 		for _, k := range []string{"group_by", "having"} {
@@ -85,6 +95,12 @@ var viewFields = map[string]field[View]{
 	}},
 	"having": {set: func(d *decoder, v *View, n *yaml.Node, p string) {
 		v.Having, _ = d.expr(n, p)
+	}},
+	"emit": {set: func(d *decoder, v *View, n *yaml.Node, p string) {
+		v.Emit, _ = enum(d, n, p, "emit", []Emit{EmitFinal, EmitBatch, EmitWatermark})
+	}},
+	"top": {set: func(d *decoder, v *View, n *yaml.Node, p string) {
+		v.Top = d.top(n, p)
 	}},
 	"qualify": {set: func(d *decoder, v *View, n *yaml.Node, p string) {
 		v.Qualify, _ = d.expr(n, p)

@@ -101,6 +101,6 @@ directory), to measure what exactly-once costs.`,
 	tx.Flags().StringVar(&dir, "dir", "", "work directory (default: a temporary one, removed after)")
 	tx.Flags().DurationVar(&every, "checkpoint-interval", 0, "take checkpoints this often (default: none)")
 	tx.Flags().IntVarP(&parallelism, "parallelism", "p", runtime.GOMAXPROCS(0), "subtasks per parallel step")
-	cmd.AddCommand(nx, tx, newBenchHistoryCmd())
+	cmd.AddCommand(nx, tx, newBenchAlertsCmd(), newBenchHistoryCmd())
 	return cmd
 }

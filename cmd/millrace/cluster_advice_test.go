@@ -6,9 +6,11 @@ import (
 	"context"
 	"encoding/json"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"millrace/cluster"
 	"millrace/kafka"
@@ -96,4 +98,23 @@ func TestClusterServesOneAdvice(t *testing.T) {
 	}
 	t.Logf("worker %s decided after %s was killed: loaded %d observations, advice %d workers (%s)", other, decided.Decider,
 		loaded, next.DesiredWorkers, next.Reason)
+}
+
+// TestAdviceFlags checks how run's --advice-* flags configure a cluster's advisor: the
+// capacity and model as given, the horizon of a fast pace no shorter than clusterHorizon,
+// and a model it does not know refused with the flag's name.
+func TestAdviceFlags(t *testing.T) {
+	cfg, err := adviceFlags{speed: 120, capacity: 2000, model: "profile"}.config([]string{"tx"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.CapacityPerWorker != 2000 || cfg.Model != scale.ModelProfile || cfg.Horizon != clusterHorizon || !slices.Equal(cfg.Sources, []string{"tx"}) {
+		t.Errorf("at 120 times the clock: %+v", cfg)
+	}
+	if cfg, err := (adviceFlags{speed: 1, model: "auto"}).config(nil); err != nil || cfg.Horizon != 10*time.Minute || cfg.Model != scale.Auto {
+		t.Errorf("in real time: horizon %v, model %v, %v", cfg.Horizon, cfg.Model, err)
+	}
+	if _, err := (adviceFlags{speed: 1, model: "crystal-ball"}).config(nil); err == nil || !strings.Contains(err.Error(), "--advice-model") {
+		t.Errorf("an unknown model: %v", err)
+	}
 }

@@ -93,6 +93,8 @@ type clusterFixture struct {
 	workers []*workerProc
 	// groups is what the brokers were asked of the workers' group.
 	groups *groupWatch
+	// specText is the specs' text, with %s for the source (default clusterSpec).
+	specText string
 }
 
 // groupWatch keeps what the brokers were asked of consumer groups, for the log of a test
@@ -142,10 +144,17 @@ func (w *groupWatch) String() string {
 
 func newClusterFixture(t *testing.T, rows int, partitions int32) *clusterFixture {
 	t.Helper()
-	f := &clusterFixture{dir: t.TempDir()}
+	return newTopicFixture(t, clusterSpec, rows, partitions)
+}
+
+// newTopicFixture is newClusterFixture with the specs' text (%s for the source) and more
+// flags of gen.
+func newTopicFixture(t *testing.T, specText string, rows int, partitions int32, genArgs ...string) *clusterFixture {
+	t.Helper()
+	f := &clusterFixture{dir: t.TempDir(), specText: specText}
 	f.brokers, f.groups = newWatchedCluster(t, "tx", partitions)
 	txFile := filepath.Join(f.dir, "tx.jsonl")
-	mustRun(t, "gen", "--rows", strconv.Itoa(rows), "--seed", "5", "--out", txFile)
+	mustRun(t, append([]string{"gen", "--rows", strconv.Itoa(rows), "--seed", "5", "--out", txFile}, genArgs...)...)
 	f.lines = splitLines(readFile(t, txFile))
 	f.writeSpecs(t, "kind: file\n    path: ${TX}", "kind: kafka\n    brokers: [\"${BROKERS}\"]\n    topic: tx\n    start: earliest")
 	t.Setenv("TX", txFile)
@@ -224,7 +233,11 @@ func (f *clusterFixture) writeSpecs(t *testing.T, fileSource, clusterSource stri
 	}
 	f.fileSpec, f.spec = filepath.Join(f.dir, "file.yaml"), filepath.Join(f.dir, "cluster.yaml")
 	for path, source := range map[string]string{f.fileSpec: fileSource, f.spec: clusterSource} {
-		if err := os.WriteFile(path, fmt.Appendf(nil, clusterSpec, source), 0o644); err != nil {
+		text := f.specText
+		if text == "" {
+			text = clusterSpec
+		}
+		if err := os.WriteFile(path, fmt.Appendf(nil, text, source), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -420,6 +433,13 @@ func (f *clusterFixture) stalled(t *testing.T) string {
 		fmt.Fprintf(&b, "group %s: state %s, protocol %s, error %v\n", g.Group, g.State, g.Protocol, g.Err)
 		for _, m := range g.Members {
 			fmt.Fprintf(&b, "  member %s (%s)\n", m.MemberID, m.ClientHost)
+		}
+	}
+	if ends, err := kadm.NewClient(cl).ListEndOffsets(context.Background()); err == nil {
+		records := map[string]int64{}
+		ends.Each(func(o kadm.ListedOffset) { records[o.Topic] += o.Offset })
+		for _, topic := range slices.Sorted(maps.Keys(records)) {
+			fmt.Fprintf(&b, "topic %s: end offsets add up to %d\n", topic, records[topic])
 		}
 	}
 	fmt.Fprintf(&b, "what the brokers were asked:\n%s", f.groups)

@@ -40,7 +40,9 @@ workers and then follows the cluster's scaling advice, which the workers make to
 publish on their status topic (millrace.<pipeline>.worker-status): it starts workers or stops
 the newest, within --min and --max, one change at a time. It acts on advice made after its
 last change from the figures of as many workers as run, and waits --cooldown after each
-change. It prints each change with the advice's reason.
+change. It prints each change with the advice's reason. The workers' run flags after -- say
+how the advice sizes and forecasts: --advice-capacity (the input rate one worker is sized
+for, instead of the measured one), --advice-model and --advice-speed.
 
 A worker is stopped with SIGTERM: it makes a last checkpoint, commits it and leaves the group,
 whose rebalance hands its partitions and key groups to the others, before it exits. Ctrl-C
@@ -52,7 +54,8 @@ worker's dashboard shows the whole cluster. It is how cluster mode is tried on o
 on many machines start 'millrace run --cluster' yourself or under Kubernetes.`,
 		Example: `  millrace cluster up examples/cluster-velocity.yaml --brokers kafka://localhost:9092
   millrace cluster up pipeline.yaml --brokers kafka://localhost:9092 --workers auto --min 2 --max 8 --state s3://bucket/millrace
-  millrace cluster up pipeline.yaml --brokers kafka://localhost:9092 --workers 3 -- --checkpoint-interval 2s`,
+  millrace cluster up pipeline.yaml --brokers kafka://localhost:9092 --workers 3 -- --checkpoint-interval 2s
+  millrace cluster up pipeline.yaml --brokers kafka://localhost:9092 --max 8 -- --advice-capacity 50000 --advice-model profile`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if at := cmd.ArgsLenAtDash(); at == 0 || len(args) == 0 || (at < 0 && len(args) > 1) || at > 1 {
 				return usagef("want one SPEC, and run's flags for the workers after --")

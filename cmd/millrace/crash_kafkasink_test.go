@@ -24,7 +24,8 @@ import (
 )
 
 // kafkaCrashSpec reads the generated files under TX into a window aggregation and a
-// filter, produced exactly once to the topics PREFIX-velocity and PREFIX-large.
+// filter, produced exactly once to the topics PREFIX-velocity and PREFIX-large, with the
+// sinks' commit mode ${COMMIT}.
 const kafkaCrashSpec = `
 name: kcrash
 sources:
@@ -45,7 +46,7 @@ views:
     where: amount >= 300
     select: {tx_id: tx_id, card_id: card_id, amount: amount}
 sinks:
-  velocity_out: {from: velocity, kind: kafka, brokers: ["${BROKERS}"], topic: "${PREFIX}-velocity", key: card_id}
+  velocity_out: {from: velocity, kind: kafka, brokers: ["${BROKERS}"], topic: "${PREFIX}-velocity", key: card_id, commit: "${COMMIT}"}
   large_out:
     from: large
     kind: kafka
@@ -53,6 +54,7 @@ sinks:
     topic: "${PREFIX}-large"
     key: card_id
     headers: {tx: tx_id}
+    commit: "${COMMIT}"
 `
 
 // TestKafkaSinkCrashEquality runs the real CLI from files into Kafka topics of a cluster that
@@ -62,6 +64,20 @@ sinks:
 // completes, and checks that the topics, read with read_committed, hold exactly what an
 // uninterrupted run produced: nothing lost, nothing twice.
 func TestKafkaSinkCrashEquality(t *testing.T) {
+	kafkaSinkCrashEquality(t, "checkpoint")
+}
+
+// TestKafkaSinkBatchCrashEquality is TestKafkaSinkCrashEquality for sinks that commit a
+// transaction per batch: killed while a batch's transaction is being committed, right after
+// one committed, or right after a checkpoint, and resumed at another parallelism, the runs
+// together leave in the topics exactly what an uninterrupted run produced, every replayed
+// row already committed being dropped.
+func TestKafkaSinkBatchCrashEquality(t *testing.T) {
+	kafkaSinkCrashEquality(t, "batch")
+}
+
+func kafkaSinkCrashEquality(t *testing.T, commit string) {
+	t.Setenv("COMMIT", commit)
 	files, rows, kills, partitions := 1, 60_000, 4, int32(2)
 	if *crashLong {
 		files, rows, kills, partitions = 4, 250_000, 12, 4
@@ -292,7 +308,7 @@ func whenProduced(t *testing.T, brokers []string, level kgo.IsolationLevel, skip
 
 // kafkaToKafkaSpec filters the transactions of a Kafka topic (or, for the reference run, of
 // the same records in a file: the source's settings are %s) into the topic PREFIX-large,
-// exactly once.
+// exactly once, with the sink's commit mode ${COMMIT}.
 const kafkaToKafkaSpec = `
 name: k2k
 sources:
@@ -305,7 +321,7 @@ views:
     where: amount >= 300
     select: {tx_id: tx_id, card_id: card_id, amount: amount, ts: ts}
 sinks:
-  large_out: {from: large, kind: kafka, brokers: ["${BROKERS}"], topic: "${PREFIX}-large", key: card_id}
+  large_out: {from: large, kind: kafka, brokers: ["${BROKERS}"], topic: "${PREFIX}-large", key: card_id, commit: "${COMMIT}"}
 `
 
 // TestKafkaToKafkaCrashEquality reads generated transactions from a Kafka topic (an
@@ -315,6 +331,17 @@ sinks:
 // records in a file produced, the last attempt is stopped with SIGTERM, and the topics must
 // be equal: nothing lost, nothing twice.
 func TestKafkaToKafkaCrashEquality(t *testing.T) {
+	kafkaToKafkaCrashEquality(t, "checkpoint")
+}
+
+// TestKafkaToKafkaBatchCrashEquality is TestKafkaToKafkaCrashEquality with a sink that
+// commits a transaction per batch.
+func TestKafkaToKafkaBatchCrashEquality(t *testing.T) {
+	kafkaToKafkaCrashEquality(t, "batch")
+}
+
+func kafkaToKafkaCrashEquality(t *testing.T, commit string) {
+	t.Setenv("COMMIT", commit)
 	rows, kills, partitions := 40_000, 3, int32(2)
 	if *crashLong {
 		rows, kills, partitions = 1_000_000, 12, 4

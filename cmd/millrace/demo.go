@@ -40,11 +40,17 @@ real time (--speed 60 runs an hour of event time per minute), until Ctrl-C or --
   velocity          spend, count and distinct merchants per card over the last minute
   merchant_volume   volume and fraud per merchant and country per minute
   large             transactions of 1000 or more
+  card              features from each card's history (docs/fraud.md)
+  fraud             an alert per rule of --dir/rules/demo.yaml a transaction matches, with
+                    its reason
 
 Results go under --dir as Parquet and JSONL part files, published at every checkpoint (5s);
 records the checks refuse go to dead_letters/, records behind the watermark to late/. Every
 few seconds demo prints what it has read and written; at the end, the ledger. The spec is
-examples/demo.yaml: copy it and change it.
+examples/demo.yaml: copy it and change it. The rules file --dir/rules/demo.yaml is reloaded when it
+changes (at the next checkpoint): edit it while the demo runs. The dashboard's fraud panel
+shows the alerts per minute by rule and by fraud scenario, the latest alerts, and how well
+each rule and the model catch the generator's labelled fraud.
 
 The load follows the day: quiet at night but for a surge at 03:00, busy at midday and in
 the evening. The scaling advisor measures what one subtask per step carries, forecasts the
@@ -59,7 +65,10 @@ its topic tx, and runs the pipeline (per card per minute, and large amounts) on 
 processes as millrace cluster up does, starting and stopping them as the cluster's advice
 says, between --min-parallelism and --max-parallelism workers (--autoscale=false keeps
 --min-parallelism workers and only advises). Worker w1 serves the dashboard
-on --listen, w2 on the next port, and so on; any of them shows the whole cluster.`,
+on --listen, w2 on the next port, and so on; any of them shows the whole cluster. There the
+day starts at 01:00 and the feed averages 2000 transactions/s of the clock, each worker sized
+for that mean: the advice meets the first night's surge late, remembers it, and on every
+night after adds workers before it (at --speed 120, 13 minutes after the start).`,
 		Example: `  millrace demo
   millrace demo --speed 60          # a day in 24 minutes: watch the scaling on the dashboard
   millrace demo --speed 60 --duration 2m --autoscale=false
@@ -76,7 +85,12 @@ on --listen, w2 on the next port, and so on; any of them shows the whole cluster
 			if err != nil {
 				return err
 			}
+			fraudDir, err := writeDemoRules(dir)
+			if err != nil {
+				return err
+			}
 			vars := map[string]string{
+				"FRAUD_DIR":           fraudDir,
 				"MILLRACE_DEMO_DIR":   dir,
 				"MILLRACE_DEMO_RATE":  strconv.FormatFloat(rate, 'g', -1, 64),
 				"MILLRACE_DEMO_SPEED": strconv.FormatFloat(speed, 'g', -1, 64),
@@ -144,9 +158,10 @@ on --listen, w2 on the next port, and so on; any of them shows the whole cluster
 look at it:
   ls -R %[2]s
   head -3 %[3]s
+  head -3 %[4]s
   %[1]s plan examples/demo.yaml       # the dataflow behind it
   duckdb -c "SELECT card_id, window_end, tx_count, spend FROM '%[2]s/velocity/*/*.parquet' ORDER BY spend DESC LIMIT 10"
-`, self, dir, filepath.Join(dir, "alerts", "*.jsonl"))
+`, self, dir, filepath.Join(dir, "alerts", "*.jsonl"), filepath.Join(dir, "fraud_alerts", "*.jsonl"))
 			return nil
 		},
 	}

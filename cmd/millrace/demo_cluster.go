@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -18,6 +19,7 @@ import (
 	"millrace/format"
 	"millrace/gen"
 	"millrace/kafka"
+	"millrace/objstore"
 )
 
 // demoClusterSpec is the demo's pipeline for a cluster: the transactions come from the
@@ -60,6 +62,20 @@ sinks:
 // share it.
 const demoPartitions = 4
 
+// demoClusterRate is the mean rate of the demo's transactions on a cluster, in records/s
+// of the clock, unless --rate says otherwise: the development broker, the feed and the
+// workers share one machine.
+const demoClusterRate = 2000
+
+// demoClusterDayStart is the event time of day the demo's stream starts at, two hours
+// before the nightly surge, so that the first night comes soon after the start.
+const demoClusterDayStart = time.Hour
+
+// demoCapacity is the input rate, in records/s of the clock, one worker of the demo is
+// sized for: the mean rate of cfg, so that one worker carries the night and the nightly
+// surge (ten times the night) needs more, as the day does.
+func demoCapacity(cfg gen.Config) float64 { return cfg.Rate * cfg.Speed }
+
 // demoCluster runs the demo on a development broker inside this process, with worker
 // processes started and stopped as the cluster's advice says, within the bounds of
 // auto, until stop is closed.
@@ -75,6 +91,19 @@ func demoCluster(cmd *cobra.Command, dir string, cfg gen.Config, auto autoscaleF
 	}
 	if err := os.MkdirAll(filepath.Join(abs, ".cluster"), 0o755); err != nil {
 		return fmt.Errorf("demo: %w", err)
+	}
+	// The advisor's history of an earlier demo has its nights at other times of the clock.
+	stateDir := filepath.Join(abs, ".cluster", "state")
+	store, err := objstore.Open(ctx, "file://"+stateDir, objstore.DefaultOptions())
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	err = store.Delete(ctx, cluster.AdvisorKey("demo-cluster"))
+	if cerr := store.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("demo: forget the advisor's history of an earlier demo: %w", err)
 	}
 	specPath := filepath.Join(abs, ".cluster", "demo-cluster.yaml")
 	if err := os.WriteFile(specPath, []byte(demoClusterSpec), 0o644); err != nil {
@@ -108,9 +137,10 @@ func demoCluster(cmd *cobra.Command, dir string, cfg gen.Config, auto autoscaleF
 	env := append(os.Environ(), "MILLRACE_DEMO_BROKERS="+strings.Join(conn.Brokers, ","), "MILLRACE_DEMO_DIR="+abs)
 	workers := fleet.New(fleet.Options{Path: exe, Env: env, Output: cmd.ErrOrStderr(), Args: func(worker string, slot int) []string {
 		listen, _ := listenFor(listenBase, slot) // checked above for every slot up to the most workers
-		return []string{"run", specPath, "--cluster", addr, "--state", "file://" + filepath.Join(abs, ".cluster", "state"),
+		return []string{"run", specPath, "--cluster", addr, "--state", "file://" + stateDir,
 			"--worker-id", worker, "--listen", listen, "--checkpoint-interval", "1s",
-			"--advice-speed", strconv.FormatFloat(cfg.Speed, 'g', -1, 64)}
+			"--advice-speed", strconv.FormatFloat(cfg.Speed, 'g', -1, 64),
+			"--advice-capacity", strconv.FormatFloat(demoCapacity(cfg), 'f', 0, 64), "--advice-model", "profile"}
 	}})
 	follower, err := cluster.FollowStatus(ctx, conn, "demo-cluster", nil)
 	if err != nil {
@@ -125,6 +155,7 @@ func demoCluster(cmd *cobra.Command, dir string, cfg gen.Config, auto autoscaleF
 		fmt.Fprintf(out, "      %d workers (--autoscale=false: the dashboard only advises); each worker's lines start with its id,\n", lim.Min)
 	}
 	fmt.Fprintf(out, "      w1's dashboard shows the whole cluster; results under %s/; Ctrl-C stops\n", dir)
+	printDemoNights(out, cfg, time.Now())
 	return upLoop(ctx, stop, out, workers, follower, lim)
 }
 
@@ -141,10 +172,27 @@ func feed(ctx context.Context, conn kafka.Conn, cfg gen.Config) error {
 	return err
 }
 
-// demoGenConfig is the generator of the demo's spec for the cluster's topic.
-func demoGenConfig(rate, speed float64, seed int64) (gen.Config, error) {
+// printDemoNights says what the demo's advice does with the nightly surge, and when.
+func printDemoNights(out io.Writer, cfg gen.Config, now time.Time) {
+	day := time.Duration(float64(24*time.Hour) / cfg.Speed).Round(time.Second)
+	first := time.Duration(float64(3*time.Hour-demoClusterDayStart) / cfg.Speed).Round(time.Second)
+	fmt.Fprintf(out, "      each worker is sized for %s transactions/s (--advice-capacity), the mean rate: one carries\n", humanRate(demoCapacity(cfg)))
+	fmt.Fprintf(out, "      the night; the surge at 03:00, ten times the night, needs more, and so does the day. The\n")
+	fmt.Fprintf(out, "      advice forecasts with the load profile (--advice-model profile), which remembers the load\n")
+	fmt.Fprintf(out, "      at each time of day. The simulated day starts at 01:00: the first night's surge comes at\n")
+	fmt.Fprintf(out, "      %s (in %v), when nothing is remembered of it yet, and workers are added once it is\n", now.Add(first).Format(time.TimeOnly), first)
+	fmt.Fprintf(out, "      there; every night after (a day lasts %v), first at %s, they are added before it.\n", day, now.Add(first+day).Format(time.TimeOnly))
+	fmt.Fprintf(out, "      The dashboard's scaling panel and each change below say what the advice remembered.\n")
+}
+
+// demoGenConfig is the generator of the demo's spec for the cluster's topic, its event time
+// starting at the next 01:00 (UTC) after now: ahead of the clock, as the pace keeps it.
+func demoGenConfig(rate, speed float64, seed int64, now time.Time) (gen.Config, error) {
 	c := gen.DefaultConfig()
 	c.Rate, c.Speed, c.Seed = rate, speed, seed
+	if c.Start = now.UTC().Truncate(24 * time.Hour).Add(demoClusterDayStart); c.Start.Before(now) {
+		c.Start = c.Start.Add(24 * time.Hour)
+	}
 	c.Rows, c.Duration = 0, 0
 	c.Disorder, c.LateRate, c.DupRate = time.Second, 0.0005, 0.001
 	surges, err := gen.ParseSurges("daily 03:00x10/30m", 30*time.Minute)
@@ -160,12 +208,16 @@ func demoGenConfig(rate, speed float64, seed int64) (gen.Config, error) {
 
 // runDemoCluster runs `demo --cluster` until Ctrl-C or duration.
 func runDemoCluster(cmd *cobra.Command, dir string, rate, speed float64, seed int64, duration time.Duration, auto autoscaleFlags, lf *listenFlags) error {
-	cfg, err := demoGenConfig(rate, speed, seed)
+	if !cmd.Flags().Changed("rate") {
+		rate = demoClusterRate / max(speed, 1)
+	}
+	cfg, err := demoGenConfig(rate, speed, seed, time.Now())
 	if err != nil {
 		return err
 	}
 	stop, release := stopAfter(cmd.Context(), duration)
 	defer release()
-	fmt.Fprintf(cmd.OutOrStdout(), "demo: %s transactions/s on average, %gx real time, across worker processes\n", humanRate(rate), speed)
+	fmt.Fprintf(cmd.OutOrStdout(), "demo: %s transactions/s of the clock on average (%s/s of event time at %gx real time), across worker processes\n",
+		humanRate(rate*speed), humanRate(rate), speed)
 	return demoCluster(cmd, dir, cfg, auto, lf, stop)
 }

@@ -8,12 +8,16 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"millrace/cluster"
+	"millrace/gen"
 	"millrace/kafka"
 	"millrace/observe"
+	"millrace/scale"
 )
 
 // TestDemoAcrossProcesses runs demo --cluster with two workers: once both have committed a
@@ -77,5 +81,44 @@ func TestDemoAcrossProcesses(t *testing.T) {
 	}
 	if !regexp.MustCompile(`(?m)^cluster up: every worker stopped$`).MatchString(out.String()) {
 		t.Errorf("the demo did not say its workers stopped:\n%s", out.String())
+	}
+}
+
+// TestDemoClusterNights checks what the demo across processes promises of its nights: its
+// day starts at the next 01:00, so that at --speed 120 the first surge comes a minute after
+// the start and the next twelve minutes later; and with each worker sized as the demo sizes
+// it, the scaling policy asks for one worker in the night before the surge and more in it.
+func TestDemoClusterNights(t *testing.T) {
+	now := time.Date(2026, 12, 7, 8, 45, 30, 0, time.UTC)
+	cfg, err := demoGenConfig(demoClusterRate/120.0, 120, 1, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := time.Date(2026, 12, 8, 1, 0, 0, 0, time.UTC); !cfg.Start.Equal(want) {
+		t.Fatalf("the demo's day starts at %s, want %s", cfg.Start, want)
+	}
+	var out strings.Builder
+	printDemoNights(&out, cfg, now)
+	for _, want := range []string{"sized for 2000 transactions/s", "comes at\n      08:46:30 (in 1m0s)", "lasts 12m0s", "first at 08:58:30"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the demo's account of its nights lacks %q:\n%s", want, out.String())
+		}
+	}
+	curve, err := gen.NewCurve(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lim := scale.DefaultLimits()
+	lim.Min, lim.Max = 1, demoPartitions
+	policy := scale.Policy{Mode: scale.Reactive, Limits: lim}
+	surge := cfg.Start.Add(2 * time.Hour)
+	for _, c := range []struct {
+		at   time.Time
+		more bool
+	}{{surge.Add(-time.Minute), false}, {surge.Add(time.Minute), true}} {
+		rate := curve.RateAt(c.at) * cfg.Speed // records/s of the clock
+		if d := policy.Decide(scale.Input{Now: c.at, Workers: 1, CapacityPerWorker: demoCapacity(cfg), Rate: rate}, nil); (d.Workers > 1) != c.more {
+			t.Errorf("at %s, %.0f transactions/s of the clock: %d workers (%s); want more than one: %v", c.at.Format(time.TimeOnly), rate, d.Workers, d.Reason, c.more)
+		}
 	}
 }

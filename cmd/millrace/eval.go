@@ -23,6 +23,7 @@ import (
 type evalFlags struct {
 	label, scenario, score, rules, plot, format string
 	threshold, alertRate                        float64
+	json                                        bool
 }
 
 func newEvalCmd() *cobra.Command {
@@ -57,6 +58,7 @@ file's columns, so they must include what its predicate reads.`,
 	fl.Float64Var(&f.alertRate, "alert-rate", 0.01, "the share of rows that alert for the recall@ column")
 	fl.StringVar(&f.plot, "plot", "", "write the curves to this PNG file")
 	fl.StringVar(&f.format, "format", "", "the file's format: parquet, jsonl or csv (default: from its name)")
+	fl.BoolVar(&f.json, "json", false, "print the measures as JSON, with the counts of true and false positives and negatives at the threshold")
 	return cmd
 }
 
@@ -160,6 +162,12 @@ func runEval(cmd *cobra.Command, path string, f evalFlags) error {
 		return err
 	}
 	out := cmd.OutOrStdout()
+	if f.json {
+		if err := rep.WriteJSON(out); err != nil {
+			return err
+		}
+		return writeCurves(out, f.plot, rep, false)
+	}
 	positives := 0
 	for _, l := range cols.labels {
 		if l {
@@ -170,10 +178,16 @@ func runEval(cmd *cobra.Command, path string, f evalFlags) error {
 	if err := rep.Write(out); err != nil {
 		return err
 	}
-	if f.plot == "" {
+	return writeCurves(out, f.plot, rep, true)
+}
+
+// writeCurves draws the curves of rep to the PNG file path, if path is not empty, and with
+// say tells out so.
+func writeCurves(out io.Writer, path string, rep eval.Report, say bool) error {
+	if path == "" {
 		return nil
 	}
-	fh, err := os.Create(f.plot)
+	fh, err := os.Create(path)
 	if err != nil {
 		return err
 	}
@@ -184,7 +198,9 @@ func runEval(cmd *cobra.Command, path string, f evalFlags) error {
 	if err := fh.Close(); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "wrote the curves to %s\n", f.plot)
+	if say {
+		fmt.Fprintf(out, "wrote the curves to %s\n", path)
+	}
 	return nil
 }
 

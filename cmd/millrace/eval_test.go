@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -47,6 +48,23 @@ func TestEvalByHand(t *testing.T) {
 	defer f.Close()
 	if _, err := png.Decode(f); err != nil {
 		t.Fatalf("%s: %v", plot, err)
+	}
+	// --json: the same figures with the counts at the threshold (see the table above: at
+	// 0.5 five rows alert, three of them fraud; scenario a holds two fraud rows, both alerting).
+	js := mustRun(t, "eval", data, "--threshold", "0.5", "--rules", rulesFile, "--json")
+	var rep struct {
+		Results []struct {
+			Classifier string
+			Overall    struct{ TP, FP, FN, TN, Positives int }
+			Scenarios  map[string]struct{ TP, FP, FN, TN int }
+		}
+	}
+	if err := json.Unmarshal([]byte(js), &rep); err != nil {
+		t.Fatalf("eval --json: %v:\n%s", err, js)
+	}
+	if len(rep.Results) != 2 || rep.Results[0].Classifier != "score" || rep.Results[0].Overall.TP != 3 || rep.Results[0].Overall.FP != 2 ||
+		rep.Results[0].Overall.FN != 0 || rep.Results[0].Overall.TN != 3 || rep.Results[0].Scenarios["a"].TP != 2 || rep.Results[0].Scenarios["a"].FP != 2 {
+		t.Errorf("eval --json:\n%s", js)
 	}
 	if _, err := run(t, "eval", data, "--label", "fraud"); err == nil || !strings.Contains(err.Error(), `no label column "fraud"`) {
 		t.Errorf("a missing label: %v", err)

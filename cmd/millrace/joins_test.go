@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -29,28 +27,19 @@ func TestPlanAndRunThePaymentCashoutExample(t *testing.T) {
 	}
 	t.Chdir(dir)
 	mustRun(t, "run", example, "-p", "2", "--listen", "", "--no-checkpoint")
-	f, err := os.Open(filepath.Join(dir, "out", "cashouts.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
 	rows := 0
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
+	for _, line := range sinkRows(t, filepath.Join(dir, "out", "payment-cashout", "cashouts")) {
 		var row struct {
 			Card    string  `json:"card_id"`
 			Minutes float64 `json:"minutes_after"`
 		}
-		if err := json.Unmarshal(sc.Bytes(), &row); err != nil {
+		if err := json.Unmarshal([]byte(line), &row); err != nil {
 			t.Fatal(err)
 		}
 		if row.Card == "" || row.Minutes < 0 || row.Minutes > 30 {
-			t.Fatalf("row %s is not a withdrawal 0 to 30 minutes after a payment", sc.Text())
+			t.Fatalf("row %s is not a withdrawal 0 to 30 minutes after a payment", line)
 		}
 		rows++
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
 	}
 	if rows == 0 {
 		t.Fatal("the example joined nothing")

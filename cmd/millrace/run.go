@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"runtime"
 	"strings"
@@ -148,7 +149,9 @@ Checkpoints make the run exactly-once: every --checkpoint-interval the sources r
 where they stand and every step its state, in --checkpoint (default
 ./.millrace/PIPELINE/), and sinks publish their files only once a checkpoint holding them
 is durable; a kafka sink (delivery: exactly_once) produces a checkpoint's rows in one
-transaction then, so read_committed consumers see them at the checkpoint interval. A run
+transaction then, so read_committed consumers see them at the checkpoint interval, or
+with commit: batch each batch in a transaction at once, a resumed run dropping the
+replayed rows it had committed. A run
 that was killed or stopped resumes from its newest checkpoint: nothing is lost and nothing
 written twice, even at another -p (keyed state moves with its key groups). After a run
 that finished, the next starts afresh; --fresh starts over anyway. One
@@ -286,6 +289,7 @@ Ctrl-C or SIGTERM commits a last checkpoint and leaves the group.`,
 			}
 			opts.Engine.Stop = gracefulStop(cmd.Context())
 			opts.Engine.Monitor = mon
+			opts.Engine.Log = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)) // reloads, failed checkpoints
 			prog := newProgress("run", 0, "")
 			prog.every = 0 // the engine reports every ProgressEvery
 			opts.Engine.ProgressEvery = 500 * time.Millisecond

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestBenchAlerts runs bench alerts on a small scale and checks that its figures are sane:
+// a maximum rate, then for every variant the same transactions and the same alerts (none
+// lost, none twice, whatever the sink's delivery), and latencies in order. It asserts no
+// timing.
+func TestBenchAlerts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the fraud pipeline four times on a Kafka cluster in the test")
+	}
+	out := mustRun(t, "bench", "alerts", "--max-rows", "5000", "--load", "1s", "--checkpoint-interval", "200ms",
+		"--fraud-dir", filepath.Join("..", "..", "examples"), "-p", "2")
+	t.Log("\n" + out)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 5 || !strings.HasPrefix(lines[0], "fraud-kafka at -p 2, watermark 0s, checkpoints every 200ms: at most ") {
+		t.Fatalf("output:\n%s", out)
+	}
+	head := strings.Fields(lines[0])
+	if rate, err := strconv.ParseFloat(head[len(head)-1][:len(head[len(head)-1])-3], 64); err != nil || rate <= 0 {
+		t.Errorf("paced rate in %q: %v", lines[0], err)
+	}
+	var rows, alerts string
+	for i, want := range []string{"exactly_once, commit: batch", "exactly_once, commit: checkpoint", "at_least_once"} {
+		line := lines[2+i]
+		if !strings.HasPrefix(line, want+" ") {
+			t.Fatalf("line %d: %q, want the variant %s", 2+i, line, want)
+		}
+		f := strings.Fields(strings.TrimPrefix(line, want))
+		// rows alerts p50 ms p99 ms max ms path ms checkpoints
+		if len(f) != 11 {
+			t.Fatalf("line %q: %d fields", line, len(f))
+		}
+		if i == 0 {
+			rows, alerts = f[0], f[1]
+		}
+		if f[0] != rows || f[1] != alerts {
+			t.Errorf("%s: %s transactions and %s alerts, the first variant %s and %s", want, f[0], f[1], rows, alerts)
+		}
+		if n, _ := strconv.Atoi(f[1]); n == 0 {
+			t.Errorf("%s: no alert", want)
+		}
+		var q []time.Duration
+		for _, k := range []int{2, 4, 6} {
+			d, err := time.ParseDuration(f[k] + f[k+1])
+			if err != nil || d <= 0 {
+				t.Fatalf("%s: latency %q %q: %v", want, f[k], f[k+1], err)
+			}
+			q = append(q, d)
+		}
+		if q[0] > q[1] || q[1] > q[2] {
+			t.Errorf("%s: p50 %s, p99 %s, max %s out of order", want, q[0], q[1], q[2])
+		}
+		if n, _ := strconv.Atoi(f[10]); n == 0 {
+			t.Errorf("%s: no checkpoint", want)
+		}
+	}
+}

@@ -1,0 +1,110 @@
+package plan
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"millrace/expr"
+	"millrace/kafka"
+	"millrace/op"
+	"millrace/spec"
+)
+
+// changelogStream describes a stream of changes (an _op column first): the columns that key
+// its table, which with rows set (a top's changes) hold several rows per key, each row
+// standing for itself.
+type changelogStream struct {
+	keys []string
+	rows bool
+}
+
+// keepColumn is the column a changelog view computes its having into.
+const keepColumn = "__keep"
+
+// emitMode is when a view that aggregates without a window emits: what it says, else a
+// changelog of each batch over an unbounded input and the final table over a bounded one.
+// emit: final over an unbounded input is refused, since it would never emit.
+func (b *builder) emitMode(v *spec.View, inputs []stream) (spec.Emit, error) {
+	src, kind := b.unbounded(inputs)
+	switch {
+	case v.Emit == spec.EmitFinal && src != "":
+		return "", b.spec.Errorf("views."+v.Name+".emit", "final waits for the input to end, but source %s (%s) never ends; "+
+			"leave emit out (or write batch or watermark) for a changelog, or add window: {tumble: ...}", src, kind)
+	case v.Emit != "":
+		return v.Emit, nil
+	case src != "":
+		return spec.EmitBatch, nil
+	}
+	return spec.EmitFinal, nil
+}
+
+// changelogOps makes the operators that follow a continuous aggregation's final phase: the
+// select (post, over the aggregation's rows inter, giving out), having computed into a
+// boolean column, and the Changelog that turns each batch's rows into changes. It returns
+// them with the changelog's schema and what they do.
+func (b *builder) changelogOps(v *spec.View, mode spec.Emit, inter, out *arrow.Schema, post func() op.Operator, sel []spec.Field,
+	resolve expr.Option, keys int) ([]func() (op.Operator, error), *arrow.Schema, []string, error) {
+	path := "views." + v.Name
+	ops := []func() (op.Operator, error){func() (op.Operator, error) { return post(), nil }}
+	in, keep := out, -1
+	var does []string
+	if !v.Having.IsZero() {
+		having := spec.Field{Name: keepColumn, Expr: v.Having}
+		// having may name select's columns (n > 20), or aggregates (count(*) > 20).
+		var keepSel []spec.Field
+		for _, f := range out.Fields() {
+			keepSel = append(keepSel, spec.Field{Name: f.Name, Expr: spec.Expr{Text: quoteIdent(f.Name), Path: path + ".select"}})
+		}
+		m, withKeep, _, err := b.mapStep(path, out, spec.Expr{}, append(keepSel, having), v.OnError)
+		if err != nil {
+			m2, withKeep2, _, err2 := b.mapStep(path, inter, spec.Expr{}, append(sel[:len(sel):len(sel)], having), v.OnError, resolve)
+			if err2 != nil {
+				return nil, nil, nil, err
+			}
+			ops = ops[:0]
+			m, withKeep = m2, withKeep2
+		}
+		if t := withKeep.Field(withKeep.NumFields() - 1).Type; t.ID() != arrow.BOOL {
+			return nil, nil, nil, v.Having.Errorf("must be true or false, not %s", t)
+		}
+		ops = append(ops, func() (op.Operator, error) { return m(), nil })
+		in, keep = withKeep, withKeep.NumFields()-1
+		does = append(does, "having "+v.Having.Text+", a key's row deleted when it turns false")
+	}
+	cfg := op.ChangelogConfig{In: in, Keys: keys, Keep: keep, OnWatermark: mode == spec.EmitWatermark}
+	schema, err := op.ChangelogSchema(cfg)
+	if err != nil {
+		return nil, nil, nil, b.spec.Errorf(path+".select", "%v", err)
+	}
+	ops = append(ops, func() (op.Operator, error) { return op.NewChangelog(cfg) })
+	when := "each batch"
+	if cfg.OnWatermark {
+		when = "each key's latest row when the watermark advances"
+	}
+	does = append(does, fmt.Sprintf("changelog (%s: +I, -U/+U, -D) of %s", op.OpColumn, when))
+	return ops, schema, does, nil
+}
+
+// upsert is how a kafka sink with mode: upsert writes its stream, which must be a
+// changelog, and what it does.
+func (b *builder) upsert(k *spec.Sink, from stream) (*kafka.Upsert, string, error) {
+	if from.changelog == nil {
+		return nil, "", b.spec.Errorf("sinks."+k.Name+".mode", "upsert writes a changelog by key, and %s is none: "+
+			"write a view with group_by and no window (over an unbounded input, or with emit: batch)", k.From)
+	}
+	if from.changelog.rows {
+		return nil, "", b.spec.Errorf("sinks."+k.Name+".mode", "upsert writes one row per key, and %s keeps several per key (a top): "+
+			"write it to a file sink, or leave mode out", k.From)
+	}
+	up := &kafka.Upsert{Op: from.schema.FieldIndices(op.OpColumn)[0]}
+	for _, key := range from.changelog.keys {
+		up.Keys = append(up.Keys, from.schema.FieldIndices(key)[0])
+	}
+	how := "upsert into a compacted topic keyed by " + strings.Join(from.changelog.keys, ", ")
+	if len(up.Keys) == 0 {
+		how = "upsert into a compacted topic, one key {}"
+	}
+	return up, how, nil
+}

@@ -32,7 +32,8 @@ alerts and the alerts' latency from the transaction's produce: p50, p99 and max.
 The producer, the broker, the pipeline and the consumer share this machine's cores. The
 model and rules are read from --fraud-dir (models/fraud.xgb, rules/fraud.yaml). A
 transaction's features, and so its alert, wait until the watermark passes its event time:
---watermark replaces the example's 5 s (the generated input is in event-time order).`,
+--watermark replaces the example's 0 s (the generated input is in event-time order;
+real input with disorder needs more, which every alert then waits for).`,
 		Example: `  millrace bench alerts
   millrace bench alerts --max-rows 50000 --load 3s -p 1`,
 		Args: cobra.NoArgs,

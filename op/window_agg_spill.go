@@ -51,6 +51,10 @@ type SpillConfig struct {
 	// KeyGroup tells the key group of each row of key columns (the keyed exchange's owner at
 	// as many subtasks as key groups). Nil puts every key into group 0.
 	KeyGroup KeyOwner
+	// KeyGroups is how many key groups KeyGroup tells apart, 0 if unknown. A snapshot by
+	// as many owners (the engine's by key group) then takes the key group of each spilled
+	// chunk as the owner of its rows, without reading their keys again.
+	KeyGroups int
 }
 
 // spillChunkRows is the most state rows one chunk holds.

@@ -285,11 +285,14 @@ func (w *WindowAgg) spillRows(rec arrow.RecordBatch) error {
 	for i := range order {
 		order[i] = int32(i)
 	}
-	slices.SortStableFunc(order, func(a, b int32) int { return cmp.Compare(kgs[a], kgs[b]) })
-	mem := allocator(w.ctx)
-	sorted, err := takeRows(mem, rec, order)
-	if err != nil {
-		return fmt.Errorf("spill the window ending %d: %w", end, err)
+	sorted := rec // rows already by key group, as a snapshot part of one key group is
+	if slices.IsSorted(kgs) {
+		rec.Retain()
+	} else {
+		slices.SortStableFunc(order, func(a, b int32) int { return cmp.Compare(kgs[a], kgs[b]) })
+		if sorted, err = takeRows(allocator(w.ctx), rec, order); err != nil {
+			return fmt.Errorf("spill the window ending %d: %w", end, err)
+		}
 	}
 	defer sorted.Release()
 	var chunks []spill.Chunk

@@ -295,9 +295,9 @@ func (g *generation) unitStates(s *engine.Snapshot, name string) (map[*unit]*uni
 		}
 		out[u] = st
 	}
-	// A keyed node's state of key group k goes with one unit of its stage that is saved:
-	// that of the first exchange the stage reads whose partition k this checkpoint commits.
-	// A join reads two exchanges, whose partition k the group gives one worker.
+	// A step's state of key group k goes with one unit of its stage that is saved: that of
+	// the first exchange the stage reads whose partition k this checkpoint commits. A join
+	// reads two exchanges, whose partition k the group gives one worker.
 	carrier := map[*Stage]map[int32]*unitState{}
 	for _, u := range g.units {
 		st := out[u]

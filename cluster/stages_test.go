@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -176,4 +177,20 @@ func produceDeliveries(t *testing.T, brokers []string) (map[string]int, []string
 	}
 	slices.Sort(pairs)
 	return windows, pairs
+}
+
+// TestAJoinNeedsBothTopicsOfItsKeyGroups checks that a worker given other key groups of a
+// join's two topics is refused, naming both sets, and one given the same of both is not.
+func TestAJoinNeedsBothTopicsOfItsKeyGroups(t *testing.T) {
+	st := &Stage{Name: "pairs", Inputs: []*Exchange{{Topic: "millrace.p.pairs.0"}, {Topic: "millrace.p.pairs.1"}}}
+	same := map[string][]int32{"millrace.p.pairs.0": {0, 1, 2}, "millrace.p.pairs.1": {0, 1, 2}}
+	if err := coPartitioned(st, same); err != nil {
+		t.Errorf("the same key groups of both: %v", err)
+	}
+	other := map[string][]int32{"millrace.p.pairs.0": {0, 1, 2}, "millrace.p.pairs.1": {0, 1, 3}}
+	err := coPartitioned(st, other)
+	want := `step "pairs" joins topics millrace.p.pairs.0 and millrace.p.pairs.1, but the group gave this worker key groups millrace.p.pairs.0/0-2 of one and millrace.p.pairs.1/0-1,3 of the other`
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("other key groups of each: %v, want %q", err, want)
+	}
 }

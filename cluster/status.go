@@ -60,7 +60,8 @@ type OwnedPartition struct {
 // OwnedFrom lists the partitions the group assigned a worker of pipeline (topic to
 // partitions, as kgo's OnPartitionsAssigned gives them) with their lag (topic to partition
 // to records; a partition missing has none), sorted by topic and partition. A partition of
-// one of the pipeline's exchange topics (millrace.<pipeline>.<step>) is named by its step.
+// one of the pipeline's exchange topics (millrace.<pipeline>.<step>, or, for each input of
+// a join, millrace.<pipeline>.<step>.<input>) is named by its step.
 func OwnedFrom(pipeline string, assigned map[string][]int32, lag map[string]map[int32]int64) []OwnedPartition {
 	exchange := statusPrefix + pipeline + "."
 	var out []OwnedPartition
@@ -68,6 +69,9 @@ func OwnedFrom(pipeline string, assigned map[string][]int32, lag map[string]map[
 		step, _ := strings.CutPrefix(topic, exchange)
 		if step == topic {
 			step = ""
+		}
+		if base, input, ok := strings.Cut(step, "."); ok && input != "" && strings.Trim(input, "0123456789") == "" {
+			step = base // a join's input
 		}
 		for _, p := range parts {
 			out = append(out, OwnedPartition{Topic: topic, Partition: p, Step: step, Lag: lag[topic][p]})
@@ -98,8 +102,11 @@ const StaleAfter = 10 * time.Second
 // owned. It is a pure function of its inputs.
 func StepStatus(p *plan.Plan, prev, cur *engine.Stats, owned []OwnedPartition) []observe.StepFigures {
 	groups := map[string]int{}
+	seen := map[OwnedPartition]bool{} // a join reads key group k of two topics: one key group
 	for _, o := range owned {
-		if o.Step != "" {
+		k := OwnedPartition{Step: o.Step, Partition: o.Partition}
+		if o.Step != "" && !seen[k] {
+			seen[k] = true
 			groups[o.Step]++
 		}
 	}

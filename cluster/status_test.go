@@ -216,9 +216,11 @@ func TestStatusMeterMeasuresTheLastSeconds(t *testing.T) {
 
 func TestOwnedFrom(t *testing.T) {
 	got := OwnedFrom("card-velocity",
-		map[string][]int32{"tx": {3, 1}, "millrace.card-velocity.velocity": {17, 16}, "millrace.other.velocity": {2}},
+		map[string][]int32{"tx": {3, 1}, "millrace.card-velocity.velocity": {17, 16}, "millrace.other.velocity": {2},
+			"millrace.card-velocity.pairs.1": {4}},
 		map[string]map[int32]int64{"tx": {3: 40000, 1: 5}, "millrace.card-velocity.velocity": {17: 9}})
 	want := []OwnedPartition{
+		{Topic: "millrace.card-velocity.pairs.1", Partition: 4, Step: "pairs"},
 		{Topic: "millrace.card-velocity.velocity", Partition: 16, Step: "velocity"},
 		{Topic: "millrace.card-velocity.velocity", Partition: 17, Step: "velocity", Lag: 9},
 		{Topic: "millrace.other.velocity", Partition: 2},
@@ -228,7 +230,7 @@ func TestOwnedFrom(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("OwnedFrom:\n%+v\nwant\n%+v", got, want)
 	}
-	if c := CompactOwned(got); c != "millrace.other.velocity/2 tx/1,3 velocity 16-17" {
+	if c := CompactOwned(got); c != "millrace.other.velocity/2 tx/1,3 pairs 4 velocity 16-17" {
 		t.Errorf("compactly %q", c)
 	}
 }

@@ -19,8 +19,9 @@ type pieceMemo struct {
 	pick  pieceFunc
 }
 
-// memoSlots is the number of entries a memo keeps, a power of two.
-const memoSlots = 1 << 14
+// memoSlots is the number of entries a memo keeps, a power of two: 512 KiB of pointers,
+// few enough collisions among ten thousand distinct values.
+const memoSlots = 1 << 16
 
 // memoLimit is the longest input a memo keeps; longer ones are computed every time.
 const memoLimit = 256

@@ -114,9 +114,10 @@ type Sink struct {
 	state sinkState
 
 	// Commit per batch: what the subtasks of the sink share, and this subtask's part.
-	shared *batchShared
-	batch  batchState
-	par    int // the subtasks of the sink
+	shared  *batchShared
+	batch   batchState
+	commits *committer
+	par     int // the subtasks of the sink
 }
 
 // NewSinkFactory checks opts once and returns what makes the sink of each subtask for rows
@@ -198,6 +199,7 @@ func (s *Sink) Open(ctx op.Context) error {
 		if err == nil && s.shared != nil {
 			s.batch.on, s.par = true, ctx.Parallelism
 			s.state.run = s.shared.run
+			s.commits = newCommitter(s.produceNow)
 			err = s.register(ctx.Parallelism)
 		}
 		return err
@@ -243,7 +245,10 @@ func (s *Sink) Process(_ int, rec arrow.RecordBatch, _ op.Collector) error {
 			s.buf = append(s.buf, recs...)
 			return nil
 		}
-		return s.produceNow(s.unpublished(recs))
+		if recs = s.unpublished(recs); len(recs) == 0 {
+			return nil
+		}
+		return s.commits.add(recs)
 	}
 	if s.ckpt || s.opts.Outbox != nil {
 		var err error
@@ -357,6 +362,9 @@ func (s *Sink) Finish(op.Collector) error {
 // that took them, for Restore; a transaction left open is aborted by the next producer with
 // the same transactional id, or by the brokers when it times out.
 func (s *Sink) Close() error {
+	if s.commits != nil {
+		s.commits.close()
+	}
 	if s.cl != nil {
 		s.cl.Close()
 	}

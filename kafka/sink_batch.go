@@ -154,14 +154,14 @@ func (s *Sink) unpublished(recs []*kgo.Record) []*kgo.Record {
 }
 
 // produceNow produces recs in one transaction of the subtask's transactional id and
-// commits it.
+// commits it. Once batches go out as they arrive, only the committer calls it.
 func (s *Sink) produceNow(recs []*kgo.Record) (err error) {
 	if len(recs) == 0 {
 		return nil
 	}
 	ctx, cancel := s.call()
 	defer cancel()
-	where := fmt.Sprintf("kafka sink %s: transaction %s of %d records (epoch %s)", s.opts.Topic, s.txnID(s.sub), len(recs), checkpointLabel(s.batch.epoch))
+	where := fmt.Sprintf("kafka sink %s: transaction %s of %d records", s.opts.Topic, s.txnID(s.sub), len(recs))
 	if err := s.cl.BeginTransaction(); err != nil {
 		return fmt.Errorf("%s: begin: %w", where, err)
 	}
@@ -203,12 +203,17 @@ func (s *Sink) goLive() error {
 	s.batch.live = true
 	recs := s.unpublished(s.buf)
 	s.buf = nil
-	return s.produceNow(recs)
+	return s.commits.add(recs)
 }
 
 // snapshotBatch adds to the state of checkpoint id where the topic's partitions end now
 // and, while a restored round is owed rows, what it was and what this subtask dropped of it.
 func (s *Sink) snapshotBatch(id uint64) error {
+	// The rows before the barrier are committed before the checkpoint can be durable: a
+	// replay from it would not make them again.
+	if err := s.commits.wait(); err != nil {
+		return err
+	}
 	ends, err := s.ends()
 	if err != nil {
 		return fmt.Errorf("kafka sink %s: checkpoint %s: %w", s.opts.Topic, checkpointLabel(id), err)

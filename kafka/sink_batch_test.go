@@ -76,13 +76,22 @@ func checkpoint(t *testing.T, subs []*Sink, id uint64, durable bool) [][]byte {
 // batch through two crashes and two changes of parallelism, with rows repeated, rows that
 // a replay owes still at a checkpoint, and a subtask that drops a replayed row after its
 // barrier, and checks that the rows are visible as soon as their batch is processed and that
-// the topic ends with every row exactly as often as the input had it.
+// the topic ends with every row exactly as often as the input had it. (Rows go out on the
+// subtask's committer, which the test waits for before it reads.)
 func TestBatchCommitReplaysDropWhatWasCommitted(t *testing.T) {
 	brokers := kafkatest.Cluster(t, "out", 3)
 	var want []string
+	var running []*Sink // the subtasks of the attempt alive
 	published := func(from, n int) { want = append(want, rowValues(from, n)...) }
 	visible := func(when string) {
 		t.Helper()
+		for _, s := range running {
+			if s.commits != nil && s.batch.live {
+				if err := s.commits.wait(); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
 		got := kafkatest.Values(kafkatest.ReadCommitted(t, brokers, "out"))
 		slices.Sort(want)
 		if !slices.Equal(got, want) {
@@ -92,6 +101,7 @@ func TestBatchCommitReplaysDropWhatWasCommitted(t *testing.T) {
 
 	// Attempt A, 2 subtasks: rows wait for the first checkpoint, then go out at once.
 	a := batchAttempt(t, brokers, "out", 2, nil)
+	running = a
 	process(t, a[0], 0, 50)
 	process(t, a[1], 50, 50)
 	visible("before the first checkpoint")
@@ -109,6 +119,7 @@ func TestBatchCommitReplaysDropWhatWasCommitted(t *testing.T) {
 
 	// Attempt B, 3 subtasks, from checkpoint 2: the replay spreads the rows otherwise.
 	b := batchAttempt(t, brokers, "out", 3, c1)
+	running = b
 	process(t, b[0], 150, 50)
 	process(t, b[1], 100, 30)
 	process(t, b[1], 100, 5)
@@ -130,6 +141,7 @@ func TestBatchCommitReplaysDropWhatWasCommitted(t *testing.T) {
 
 	// Attempt C, 1 subtask, from checkpoint 3: owed are 130..149 and B's 200..219.
 	c := batchAttempt(t, brokers, "out", 1, c2)
+	running = c
 	process(t, c[0], 130, 20)
 	process(t, c[0], 200, 100)
 	published(220, 80)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -38,6 +39,12 @@ func (s *Sink) transactional(sub int) (*kgo.Client, error) {
 		return nil, fmt.Errorf("kafka sink %s: %w", s.opts.Topic, err)
 	}
 	opts = append(opts, kgo.DefaultProduceTopic(s.opts.Topic), kgo.TransactionalID(s.txnID(sub)), kgo.MaxVersions(versions))
+	if s.opts.Commit == CommitBatch {
+		// Transactions follow each other at once: a broker still writing the markers of
+		// the last one answers CONCURRENT_TRANSACTIONS, and the default 20 ms before
+		// trying again would be added to an alert's latency.
+		opts = append(opts, kgo.ConcurrentTransactionsBackoff(time.Millisecond))
+	}
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("kafka sink %s: %w", s.opts.Topic, err)

@@ -15,8 +15,9 @@ import (
 
 // Server serves a run's figures over HTTP until closed: the live dashboard at /,
 // /metrics (Prometheus), /api/topology (load per node and the bottleneck verdict),
-// /api/ledger, /api/dead-letters, /api/stream (topology and ledger as Server-Sent Events),
-// /api/reloads, in a pipeline with a rules step /api/fraud, with WithAdvisor /api/scale and with WithCluster /api/cluster, and the health probes
+// /api/ledger, /api/dead-letters, /api/views (the tables of view sinks), /api/stream
+// (topology and ledger as Server-Sent Events), /api/reloads, in a pipeline with a rules step
+// /api/fraud, with WithAdvisor /api/scale and with WithCluster /api/cluster, and the health probes
 // LivePath and ReadyPath, which need no token. It serves through package listen, so the address,
 // token, TLS, Host names, timeouts and limits of its listen.Config apply to every route.
 type Server struct {
@@ -64,6 +65,8 @@ func Listen(cfg listen.Config, p *plan.Plan, monitor *engine.Monitor, opts ...Op
 		mux.Handle("/api/fraud", fraudHandler{board: p.Alerts, redact: red})
 	}
 	mux.Handle("/api/dead-letters", deadLettersHandler{monitor: monitor, redact: red})
+	mux.Handle("/api/views", viewsHandler{tables: p.Tables})
+	mux.Handle("/api/views/", viewsHandler{tables: p.Tables})
 	health{monitor}.route(mux)
 	cfg.Open = append(append([]string(nil), cfg.Open...), healthPaths...)
 	if sc.cluster != nil {

@@ -27,10 +27,11 @@ import (
 //
 // kind is 'W' for a tumbling or hopping WindowAgg, 'S' for a session WindowAgg, 'T' for a
 // WindowTop, 'C' for a chain, 'J' for an IntervalJoin, 'D' for a Dedup, 'F' for Features,
-// 'L' for a Changelog and 'N' for a TopN; version counts changes of that kind's body, and Restore refuses
-// versions it does not know. checkpoint is the id Snapshot was called with, kept for
-// inspection only. fingerprint is the writer's StateFingerprint, which Restore compares
-// with its own. The CRC-32C (Castagnoli) covers every byte before it.
+// 'L' for a Changelog, 'N' for a TopN and 'M' for a Materialize; version counts changes of
+// that kind's body, and Restore refuses versions it does not know. checkpoint is the id
+// Snapshot was called with, kept for inspection only. fingerprint is the writer's
+// StateFingerprint, which Restore compares with its own. The CRC-32C (Castagnoli) covers
+// every byte before it.
 //
 // Bodies hold their rows as an Arrow IPC stream (a schema message and record batches), so
 // aggregate states travel in the very columns agg.Accumulator.Partial makes and
@@ -85,6 +86,8 @@ func kindName(k byte) string {
 		return "a changelog's"
 	case kindTopN:
 		return "a top's"
+	case kindMaterialize:
+		return "a materialized table's"
 	}
 	return fmt.Sprintf("of unknown kind %q", k)
 }

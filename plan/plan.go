@@ -26,6 +26,7 @@ import (
 	"millrace/op"
 	"millrace/sink"
 	"millrace/spec"
+	"millrace/table"
 	"millrace/tally"
 )
 
@@ -60,6 +61,9 @@ type Options struct {
 	// SpillAbove is the bytes of window state the pebble backend holds in memory over all
 	// its subtasks; each spills above an equal share. It must be set with PebbleBackend.
 	SpillAbove int64
+	// Alerts, when set, is the board a plan with a rules step feeds (Plan.Alerts) instead of
+	// a new one: the plans of one run, rebuilt at another parallelism, feed one board.
+	Alerts *tally.Board
 }
 
 // Plan is a spec's physical dataflow.
@@ -81,6 +85,8 @@ type Plan struct {
 	// where the rows carry a label, of how well the rules and the model catch it, fed by
 	// the rules and score steps as they run; nil without a rules step.
 	Alerts *tally.Board
+	// Tables are the materialized tables of view sinks, read while the pipeline runs.
+	Tables []*table.Table
 
 	// steps indexes Steps by name in a plan from Build; nil in a Plan built by hand.
 	steps map[string]*Step

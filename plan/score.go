@@ -123,11 +123,14 @@ func (b *builder) rules(v *spec.View, r *spec.Rules, in *arrow.Schema) (func() (
 	return func() (op.Operator, error) { return probe.Clone(), nil }, rules.AlertSchema(in), what, nil
 }
 
-// alertBoard is the plan's board of alerts, made on first use in a plan with a rules step;
-// nil in a plan without one, whose scores nothing shows.
+// alertBoard is the plan's board of alerts in a plan with a rules step, Options.Alerts or,
+// without one, made on first use; nil in a plan without one, whose scores nothing shows.
 func (b *builder) alertBoard() *tally.Board {
 	if b.plan.Alerts == nil && slices.ContainsFunc(b.spec.Views, func(v *spec.View) bool { return v.Rules != nil }) {
-		b.plan.Alerts = tally.NewBoard(tally.DefaultConfig())
+		b.plan.Alerts = b.opts.Alerts
+		if b.plan.Alerts == nil {
+			b.plan.Alerts = tally.NewBoard(tally.DefaultConfig())
+		}
 	}
 	return b.plan.Alerts
 }

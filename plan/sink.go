@@ -44,6 +44,9 @@ func (b *builder) sink(k *spec.Sink) error {
 	if k.Kind == spec.SinkNATS {
 		return b.natsSink(k, from, name)
 	}
+	if k.Kind == spec.SinkView {
+		return b.viewSink(k, name, from)
+	}
 	kind, _, derr := format.Detect(k.Path)
 	opts := sink.FileOptions{Path: k.Path, Kind: format.Kind(k.Kind), Dir: derr != nil || len(k.PartitionBy) > 0, Overwrite: k.Overwrite}
 	if kind == format.Parquet && k.Compression != "" {

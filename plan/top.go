@@ -15,9 +15,9 @@ import (
 // KindTop is the kind of the step of a top view that keeps each key's first rows.
 const KindTop StepKind = "top"
 
-// top adds the two nodes of a view with a top clause: its join, where and select in every
-// subtask, then, through a keyed exchange on the group_by columns, the TopN that keeps each
-// key's first rows and emits their changes.
+// top adds the nodes of a view with a top clause: its join, where and select in every
+// subtask (when it has any), then, through a keyed exchange on the group_by columns, the TopN
+// that keeps each key's first rows and emits their changes.
 func (b *builder) top(v *spec.View, inputs []stream, in *arrow.Schema, first []func() (op.Operator, error), does []string) error {
 	path := "views." + v.Name
 	if hasAggregates(v) {
@@ -56,14 +56,16 @@ func (b *builder) top(v *spec.View, inputs []stream, in *arrow.Schema, first []f
 	if err != nil {
 		return b.spec.Errorf(path+".top", "%v", err)
 	}
-	ops := first
-	if !v.Where.IsZero() || len(v.Select) > 0 || len(first) == 0 {
-		ops = append(ops, func() (op.Operator, error) { return m(), nil })
-	}
-	prep := &engine.Node{Name: v.Name + ".prepare", Parallelism: b.opts.Parallelism, Operator: chain(ops)}
-	b.addNode(prep, KindPrepare, out, append(does, mdoes...)...)
-	for i, s := range inputs {
-		b.connect(s, prep, i, follow(s, prep.Parallelism))
+	// The rows reach the top through a keyed exchange; a view that only ranks its input
+	// sends the input there as it is, with no step before.
+	var prep *engine.Node
+	if len(first) > 0 || !v.Where.IsZero() || len(v.Select) > 0 {
+		ops := append(first, func() (op.Operator, error) { return m(), nil })
+		prep = &engine.Node{Name: v.Name + ".prepare", Parallelism: b.opts.Parallelism, Operator: chain(ops)}
+		b.addNode(prep, KindPrepare, out, append(does, mdoes...)...)
+		for i, s := range inputs {
+			b.connect(s, prep, i, follow(s, prep.Parallelism))
+		}
 	}
 	p, partitioning := b.opts.Parallelism, engine.Hash
 	per := "per " + strings.Join(keys, ", ")
@@ -76,9 +78,17 @@ func (b *builder) top(v *spec.View, inputs []stream, in *arrow.Schema, first []f
 	}
 	n := &engine.Node{Name: v.Name, Parallelism: p, Operator: func(int) (op.Operator, error) { return op.NewTopN(cfg) }}
 	b.addNode(n, KindTop, schema, fmt.Sprintf("keep the first %d rows by %s %s %s, as a changelog (%s: +I, -D)", cfg.N, v.Top.By, dir, per, op.OpColumn))
-	b.connect(stream{node: prep, schema: out}, n, 0, partitioning, keys...)
+	firstNode := n
+	if prep != nil {
+		b.connect(stream{node: prep, schema: out}, n, 0, partitioning, keys...)
+		firstNode = prep
+	} else {
+		for i, s := range inputs {
+			b.connect(s, n, i, partitioning, keys...)
+		}
+	}
 	b.streams[v.Name] = stream{node: n, port: engine.MainPort, schema: schema, changelog: &changelogStream{keys: keys, rows: true}}
-	b.errorStream(v, prep)
-	b.plan.Views = append(b.plan.Views, ViewNodes{Name: v.Name, First: prep.Name, Last: n.Name})
+	b.errorStream(v, firstNode)
+	b.plan.Views = append(b.plan.Views, ViewNodes{Name: v.Name, First: firstNode.Name, Last: n.Name})
 	return nil
 }

@@ -52,7 +52,7 @@ func (d *decoder) finishSink(k *Sink, key *yaml.Node, path string, has map[strin
 	case SinkKafka:
 		d.finishKafkaSink(k, key, path, has)
 		return
-	case "":
+	case SinkView, "":
 		return
 	}
 	k.Format = format.Kind(k.Kind)

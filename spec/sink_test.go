@@ -70,6 +70,9 @@ func TestSinkErrors(t *testing.T) {
 		{"kafka commit per batch at least once", sink("{from: tx, kind: kafka, brokers: [b:9092], topic: t, delivery: at_least_once, commit: batch}"), []string{
 			"t.yaml:5: sinks.out.commit: commit: batch is for delivery: exactly_once; at_least_once produces rows as they arrive already",
 		}},
+		{"kafka upsert committing per batch", sink("{from: tx, kind: kafka, brokers: [b:9092], topic: t, mode: upsert, commit: batch}"), []string{
+			"t.yaml:5: sinks.out.commit: an upsert sink commits per checkpoint: its compacted topic may drop, before a resumed run reads them back, the records that run must not publish again",
+		}},
 		{"kafka create without partitions", sink("{from: tx, kind: kafka, brokers: [b:9092], topic: t, create: {partitions: 0}}"), []string{
 			"t.yaml:5: sinks.out.create.partitions: 0 partitions: want 1 or more",
 		}},

@@ -75,8 +75,10 @@
 //	                     severity, reason, rules_version; see docs/fraud.md); both reload
 //	                     their file when it changes and take no group_by, window or qualify
 //	sinks.NAME           from (required, one stream), kind: parquet | jsonl | csv | stdout | kafka
-//	                     | nats, path (file kinds; a directory of part files in a cluster;
-//	                     s3://bucket/prefix/ for part files in S3, with endpoint, region,
+//	                     | nats | view (a changelog's table kept in memory while the run goes
+//	                     on, read at /api/views/NAME; no other keys), path (file kinds; a
+//	                     directory of part files in a cluster; s3://bucket/prefix/ for part
+//	                     files in S3, with endpoint, region,
 //	                     path_style), partition_by, compression, format (stdout, nats: jsonl | csv),
 //	                     overwrite: bool (replace what millrace did not write), redact: bool
 //	                     (dead-letter sinks: mask records as the API does)
@@ -513,10 +515,11 @@ const (
 	SinkStdout  SinkKind = "stdout"
 	SinkKafka   SinkKind = "kafka"
 	SinkNATS    SinkKind = "nats" // a NATS JetStream subject, exactly once
+	SinkView    SinkKind = "view" // a changelog's table in memory, read over the HTTP API
 )
 
 // SinkKinds lists the sink kinds in the order messages show them.
-var SinkKinds = []SinkKind{SinkParquet, SinkJSONL, SinkCSV, SinkStdout, SinkKafka, SinkNATS}
+var SinkKinds = []SinkKind{SinkParquet, SinkJSONL, SinkCSV, SinkStdout, SinkKafka, SinkNATS, SinkView}
 
 // Sink writes one stream out.
 type Sink struct {

@@ -24,13 +24,17 @@ var upsertSinkFields = map[string]field[Sink]{
 }
 
 // finishUpsert applies mode's default and refuses what an upsert sink decides itself: the
-// record key (the changelog's keys) and the value format (JSON).
+// record key (the changelog's keys) and the value format (JSON); and commit: batch, whose
+// read-back a compacted topic defeats.
 func (d *decoder) finishUpsert(k *Sink, has map[string]pair) {
 	if k.Kafka.Mode == "" {
 		k.Kafka.Mode = SinkAppend
 	}
 	if k.Kafka.Mode != SinkUpsert {
 		return
+	}
+	if p, ok := has["commit"]; ok && k.Kafka.Commit == CommitBatch {
+		d.errorf(p.val, p.path, "an upsert sink commits per checkpoint: its compacted topic may drop, before a resumed run reads them back, the records that run must not publish again")
 	}
 	for _, key := range []string{"key", "registry"} {
 		if p, ok := has[key]; ok {

@@ -3,6 +3,7 @@ package tally
 import (
 	"fmt"
 	"math"
+	"sync"
 	"testing"
 	"time"
 
@@ -204,5 +205,50 @@ func TestBoardBoundsScenarios(t *testing.T) {
 	}
 	if got := math.Abs(v.Classifiers[0].Overall.Recall - 1); got != 0 {
 		t.Errorf("recall of a rule matching every positive: %+v", v.Classifiers[0].Overall)
+	}
+}
+
+// TestBoardTakesSubtasksAtOnce feeds one board from several goroutines, as the subtasks of
+// a step do, and checks that every alert and row is counted (run it with -race).
+func TestBoardTakesSubtasksAtOnce(t *testing.T) {
+	set, err := rules.Compile([]rules.Rule{{Name: "big", When: "amount >= 30", Severity: "high", Reason: "big"}}, testSchema, "r.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := NewBoard(Config{})
+	rtap, mtap := b.Rules("v", testSchema, "ts"), b.Model("v", "score", testSchema)
+	const feeders, rounds = 4, 25
+	var wg sync.WaitGroup
+	for range feeders {
+		wg.Go(func() {
+			for range rounds {
+				rec := batch(testRows())
+				matches, err := set.Match(rec)
+				if err != nil {
+					t.Error(err)
+				}
+				rtap.Matched(rec, set, matches)
+				sb := array.NewFloat64Builder(memory.DefaultAllocator)
+				for range rec.NumRows() {
+					sb.Append(0.4)
+				}
+				scores := sb.NewFloat64Array()
+				mtap.Scored(rec, scores)
+				scores.Release()
+				sb.Release()
+				rec.Release()
+				_ = b.View()
+			}
+		})
+	}
+	wg.Wait()
+	v := b.View()
+	if v.Alerts != feeders*rounds*10 {
+		t.Errorf("%d alerts, want %d", v.Alerts, feeders*rounds*10)
+	}
+	for _, c := range v.Classifiers {
+		if c.Overall.Rows != feeders*rounds*40 {
+			t.Errorf("%s measured %d rows, want %d", c.Name, c.Overall.Rows, feeders*rounds*40)
+		}
 	}
 }

@@ -3,10 +3,20 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"millrace/cluster"
+	"millrace/kafka"
 )
 
 // stagesClusterSpec drops repeated deliveries of a transaction (a keyed stage by tx_id),
@@ -135,4 +145,67 @@ func pairedBy(t *testing.T, f *clusterFixture) func(share float64) int {
 		}
 		return n
 	}
+}
+
+// TestPaymentCashoutExampleOnTwoWorkers runs examples/payment-cashout.yaml, a dedup and an
+// interval join over a file of transactions, on two worker processes: the file is one
+// split, its rows cross two exchanges into the join, and the part files the workers
+// publish hold the rows one process writes.
+func TestPaymentCashoutExampleOnTwoWorkers(t *testing.T) {
+	example, err := filepath.Abs("../../examples/payment-cashout.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &clusterFixture{dir: t.TempDir(), spec: example}
+	f.brokers, f.groups = newWatchedCluster(t, "", 0)
+	tx := filepath.Join(f.dir, "tx.jsonl")
+	mustRun(t, "gen", "--rows", "20000", "--disorder", "2s", "--dup-rate", "0.01", "--out", tx)
+	t.Setenv("TX_PATH", tx)
+	plan := mustRun(t, "plan", "--cluster", example)
+	for _, want := range []string{"stage 1: unique", "co-partitioned", "reads topic millrace.payment-cashout.cashouts.1"} {
+		if !strings.Contains(plan, want) {
+			t.Errorf("plan --cluster lacks %q:\n%s", want, plan)
+		}
+	}
+	one := filepath.Join(f.dir, "one")
+	if err := os.Mkdir(one, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(one)
+	mustRun(t, "run", example, "-p", "2", "--listen", "", "--no-checkpoint")
+	want := sinkRows(t, filepath.Join(one, "out", "payment-cashout", "cashouts"))
+	if len(want) == 0 {
+		t.Fatal("one process joined nothing")
+	}
+	a, b := f.startWorker(t, "a"), f.startWorker(t, "b")
+	got := filepath.Join(f.dir, "out", "payment-cashout", "cashouts")
+	fol, err := cluster.FollowStatus(context.Background(), kafka.Conn{Brokers: f.brokers}, "payment-cashout", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = fol.Close() }()
+	for len(publishedRows(t, got)) < len(want) { // looked at each time a worker publishes its status
+		select {
+		case <-fol.Changed():
+		case err := <-a.done:
+			t.Fatalf("worker a ended by itself: %v\n%s", err, a.stderr.String())
+		case err := <-b.done:
+			t.Fatalf("worker b ended by itself: %v\n%s", err, b.stderr.String())
+		}
+	}
+	a.stop(t)
+	b.stop(t)
+	if got := sinkRows(t, got); !slices.Equal(got, want) {
+		t.Errorf("the workers wrote %d cashouts, one process %d; first difference: %s", len(got), len(want), firstDifference(got, want))
+	}
+}
+
+// publishedRows reads the rows of the part files published under dir, which may not exist
+// yet.
+func publishedRows(t *testing.T, dir string) []string {
+	t.Helper()
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return sinkRows(t, dir)
 }

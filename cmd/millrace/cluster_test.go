@@ -342,6 +342,7 @@ func (f *clusterFixture) startWorker(t *testing.T, name string, extra ...string)
 		"--worker-id", name, "--listen", "", "--checkpoint-interval", "100ms"}
 	cmd := exec.Command(os.Args[0], slices.Concat(args, f.workerArgs, extra)...)
 	cmd.Env = append(os.Environ(), runMainEnv+"=1")
+	cmd.Dir = f.dir // a spec's relative paths land in the test's directory
 	w := &workerProc{name: name, cmd: cmd, stderr: &strings.Builder{}, done: make(chan error, 1)}
 	cmd.Stderr = w.stderr
 	if err := cmd.Start(); err != nil {

@@ -17,6 +17,7 @@ import (
 	"millrace/job"
 	"millrace/plan"
 	"millrace/spec"
+	"millrace/tally"
 )
 
 func newDemoCmd() *cobra.Command {
@@ -47,10 +48,10 @@ real time (--speed 60 runs an hour of event time per minute), until Ctrl-C or --
 Results go under --dir as Parquet and JSONL part files, published at every checkpoint (5s);
 records the checks refuse go to dead_letters/, records behind the watermark to late/. Every
 few seconds demo prints what it has read and written; at the end, the ledger. The spec is
-examples/demo.yaml: copy it and change it. The rules file --dir/rules/demo.yaml is reloaded when it
-changes (at the next checkpoint): edit it while the demo runs. The dashboard's fraud panel
-shows the alerts per minute by rule and by fraud scenario, the latest alerts, and how well
-each rule and the model catch the generator's labelled fraud.
+examples/demo.yaml: copy it and change it. The rules file --dir/rules/demo.yaml is
+reloaded when it changes (at the next checkpoint): edit it while the demo runs. The
+dashboard's fraud panel shows the alerts per minute by rule and by fraud scenario, the
+latest alerts, and how well each rule catches the generator's labelled fraud.
 
 The load follows the day: quiet at night but for a surge at 03:00, busy at midday and in
 the evening. The scaling advisor measures what one subtask per step carries, forecasts the
@@ -104,8 +105,9 @@ night after adds workers before it (at --speed 120, 13 minutes after the start).
 			if err := auto.check(parallelism, true); err != nil {
 				return err
 			}
+			var alerts *tally.Board // one for every plan of the demo, which the dashboard shows
 			build := func(n int) (*plan.Plan, error) {
-				p, err := plan.Build(s, plan.Options{Parallelism: n, Partitions: max(auto.max, parallelism), Stdout: cmd.OutOrStdout()})
+				p, err := plan.Build(s, plan.Options{Parallelism: n, Partitions: max(auto.max, parallelism), Stdout: cmd.OutOrStdout(), Alerts: alerts})
 				if err != nil {
 					return nil, usageError{err}
 				}
@@ -115,6 +117,7 @@ night after adds workers before it (at --speed 120, 13 minutes after the start).
 			if err != nil {
 				return err
 			}
+			alerts = p.Alerts
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "demo: %s transactions/s on average, %gx real time, results under %s/\n", humanRate(rate), speed, dir)
 			scaling := "; --autoscale to follow the scaling advisor"

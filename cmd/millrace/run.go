@@ -17,6 +17,7 @@ import (
 	"millrace/job"
 	"millrace/plan"
 	"millrace/spec"
+	"millrace/tally"
 )
 
 // buildPlan loads and plans a spec at parallelism, its generated sources in partitions;
@@ -167,6 +168,12 @@ over from the source's start:). While a broker cannot be reached, the source wai
 reconnects by itself, its partitions shown as unreachable on the dashboard; a kafka sink
 waits up to 2 minutes for the brokers, then the run fails and restarts as below.
 
+A view with group_by and no window over a source that never ends emits a changelog: rows
+with _op +I, -U, +U or -D, the changes to its table (emit: watermark holds them until the
+watermark advances). A kafka sink with mode: upsert keeps that table in a compacted topic,
+and a sink of kind view keeps it in memory, read at /api/views/NAME?key=V while the run
+goes on (docs/pipeline-spec.md).
+
 A run that fails (a sink cannot write, say) starts again from its newest checkpoint, up to
 --restarts times, waiting --restart-backoff, then twice as long each time (at most 30s,
 with jitter); then it stops with the error, and the next run resumes.
@@ -251,8 +258,9 @@ Ctrl-C or SIGTERM commits a last checkpoint and leaves the group.`,
 					fmt.Fprintf(cmd.ErrOrStderr(), "millrace: ingest: %v\n", err)
 				}
 			}()
+			var alerts *tally.Board // one for every plan of the run, which the dashboard shows
 			build := func(n int) (*plan.Plan, error) {
-				opts := plan.Options{Parallelism: n, Partitions: partitions, IngestURL: in.URL()}
+				opts := plan.Options{Parallelism: n, Partitions: partitions, IngestURL: in.URL(), Alerts: alerts}
 				if err := state.apply(&opts, &mem); err != nil {
 					return nil, err
 				}
@@ -262,6 +270,7 @@ Ctrl-C or SIGTERM commits a last checkpoint and leaves the group.`,
 			if err != nil {
 				return err
 			}
+			alerts = p.Alerts
 			printWarnings(cmd, p)
 			if stdin := p.StdinSources(); len(stdin) > 0 {
 				switch {

@@ -19,12 +19,12 @@ import (
 // one unit per key group. Its worker saves to and loads from store and, through cl, reads
 // the offsets group committed. Only what unitStates, saveAll and restore use is set.
 func benchGeneration(pipeline string, store objstore.Store, cl *kgo.Client, group, topic string, final *engine.Node, keyGroups []int32) *generation {
-	w := &worker{opts: Options{Layout: &Layout{Pipeline: pipeline, KeyGroups: 256}, Store: store, Group: group}, cl: cl}
+	st := &Stage{Name: final.Name, Nodes: []*engine.Node{final}}
+	w := &worker{opts: Options{Layout: &Layout{Pipeline: pipeline, KeyGroups: 256, Stages: []*Stage{st}}, Store: store, Group: group}, cl: cl}
 	g := newGeneration(w, 1, map[string][]int32{topic: keyGroups}, time.Now())
 	g.attempt, g.stopAttempt = context.WithCancel(g.ctx) // as once starts an attempt
 	g.committed = map[*unit]committedUnit{}
 	in := &engine.Node{Name: topic, Parallelism: 1, Watermarks: engine.NoEventTime}
-	st := &Stage{Name: final.Name, Nodes: []*engine.Node{final}}
 	g.graph = &engine.Graph{KeyGroups: 256, Nodes: []*engine.Node{in, final}}
 	g.keyed[final.Name] = true
 	for i, kg := range keyGroups {

@@ -490,7 +490,12 @@ func (t *sourceTask) sendOnTime(p *partitionState, rec arrow.RecordBatch) error 
 // unfinished partitions of their largest event time minus the allowed disorder. A partition
 // not yet read holds it at its least event time when the source knows it, else at the
 // start; with an idle timeout, a partition silent for longer stops holding it back until it
-// yields rows again.
+// yields rows again. When every unfinished partition of the subtask is idle, its watermark
+// follows the clock (Options.Now less the allowed disorder, event time taken to run with the
+// clock), so that a subtask with nothing to read, such as a cluster's source partition
+// whose records all go to other partitions, does not hold back the windows downstream of
+// it; rows it reads later behind that watermark are late, as they are behind one set by
+// other partitions.
 //
 // A reader whose input carries its own watermark (source.Watermarker, such as the exchange
 // between the stages of a cluster) gives its partition's watermark itself, with or without
@@ -502,10 +507,12 @@ func (t *sourceTask) advanceWatermark() error {
 	wm := int64(op.MaxWatermark)
 	now := t.r.opts.Now()
 	carriedEnd := false // a reader carried the final watermark: its inputs all ended
+	open, idle := 0, 0
 	for _, p := range t.parts {
 		if p.done {
 			continue
 		}
+		open++
 		if w, ok := p.reader.(source.Watermarker); ok {
 			pw := w.Watermark()
 			if pw == op.MinWatermark {
@@ -516,7 +523,8 @@ func (t *sourceTask) advanceWatermark() error {
 			continue
 		}
 		if p.reader != nil && t.policy.IdleTimeout > 0 && now.Sub(p.active) >= t.policy.IdleTimeout {
-			continue // idle
+			idle++
+			continue
 		}
 		if p.reader == nil || p.maxTime == op.MinWatermark {
 			if p.floor == op.MinWatermark {
@@ -526,6 +534,9 @@ func (t *sourceTask) advanceWatermark() error {
 			continue
 		}
 		wm = min(wm, p.maxTime-t.policy.OutOfOrder)
+	}
+	if open > 0 && idle == open {
+		wm = now.UnixMilli() - t.policy.OutOfOrder
 	}
 	if (wm == op.MaxWatermark && !carriedEnd) || wm <= t.emitted {
 		return nil

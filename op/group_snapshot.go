@@ -63,6 +63,9 @@ func (w *WindowAgg) snapshotGroups(id uint64, n int, owner KeyOwner) ([][]byte, 
 		}
 		return w.rescale([][]byte{state}, n, owner, false)
 	}
+	if w.spill != nil && w.spill.store != nil && w.byChunkGroup(n) {
+		return w.snapshotChunkGroups(id, n, owner)
+	}
 	if w.spill != nil && w.spill.store != nil {
 		rec, err := w.spilledState()
 		if err != nil {

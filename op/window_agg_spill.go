@@ -51,6 +51,10 @@ type SpillConfig struct {
 	// KeyGroup tells the key group of each row of key columns (the keyed exchange's owner at
 	// as many subtasks as key groups). Nil puts every key into group 0.
 	KeyGroup KeyOwner
+	// KeyGroups is how many key groups KeyGroup tells apart, 0 if unknown. A snapshot by
+	// as many owners (the engine's by key group) then takes the key group of each spilled
+	// chunk as the owner of its rows, without reading their keys again.
+	KeyGroups int
 }
 
 // spillChunkRows is the most state rows one chunk holds.
@@ -281,11 +285,14 @@ func (w *WindowAgg) spillRows(rec arrow.RecordBatch) error {
 	for i := range order {
 		order[i] = int32(i)
 	}
-	slices.SortStableFunc(order, func(a, b int32) int { return cmp.Compare(kgs[a], kgs[b]) })
-	mem := allocator(w.ctx)
-	sorted, err := takeRows(mem, rec, order)
-	if err != nil {
-		return fmt.Errorf("spill the window ending %d: %w", end, err)
+	sorted := rec // rows already by key group, as a snapshot part of one key group is
+	if slices.IsSorted(kgs) {
+		rec.Retain()
+	} else {
+		slices.SortStableFunc(order, func(a, b int32) int { return cmp.Compare(kgs[a], kgs[b]) })
+		if sorted, err = takeRows(allocator(w.ctx), rec, order); err != nil {
+			return fmt.Errorf("spill the window ending %d: %w", end, err)
+		}
 	}
 	defer sorted.Release()
 	var chunks []spill.Chunk

@@ -42,7 +42,8 @@ func (b *builder) spillConfig(w window.Spec, parallelism int) *op.SpillConfig {
 		return nil
 	}
 	if b.spill == nil {
-		b.spill = &op.SpillConfig{Dir: b.opts.SpillDir, KeyGroup: engine.KeyOwner(b.opts.KeyGroups, b.opts.KeyGroups)}
+		b.spill = &op.SpillConfig{Dir: b.opts.SpillDir, KeyGroup: engine.KeyOwner(b.opts.KeyGroups, b.opts.KeyGroups),
+			KeyGroups: b.opts.KeyGroups}
 	}
 	b.spillSubtasks += parallelism
 	return b.spill

@@ -225,7 +225,8 @@ type Source struct {
 	// seen by this much. Zero means records arrive in order.
 	Watermark time.Duration
 	// IdleTimeout is how long a partition may stay silent before it stops holding the
-	// watermark back. Zero turns idleness detection off.
+	// watermark back; a subtask whose partitions are all silent has the clock, less
+	// Watermark, as its watermark. Zero turns idleness detection off.
 	IdleTimeout time.Duration
 	// Checks are conditions every record must meet; a record that fails one goes to the
 	// source's dead letters.

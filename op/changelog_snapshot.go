@@ -79,13 +79,7 @@ func (c *Changelog) stateRows() arrow.RecordBatch {
 
 // Snapshot encodes the rows held and the watermark for checkpoint id.
 func (c *Changelog) Snapshot(id uint64) ([]byte, error) {
-	rec := c.stateRows()
-	defer rec.Release()
-	out, err := c.state().seal(id, c.wm, rec)
-	if err != nil {
-		return nil, fmt.Errorf("snapshot changelog: %w", err)
-	}
-	return out, nil
+	return c.state().snapshot("changelog", id, c.wm, c.stateRows)
 }
 
 // Restore loads what Snapshot wrote.
@@ -94,17 +88,11 @@ func (c *Changelog) Restore(state []byte) error { return c.RestoreParts([][]byte
 // RestoreParts loads snapshots of distinct keys, such as those of distinct key groups; see
 // PartsRestorer.
 func (c *Changelog) RestoreParts(parts [][]byte) error {
-	if len(c.rows) > 0 {
-		return fmt.Errorf("restore changelog: the operator already holds %d keys", len(c.rows))
-	}
-	rec, wm, _, err := c.state().gather(parts, true)
-	if err != nil {
-		return fmt.Errorf("restore changelog: %w", err)
-	}
-	if rec == nil {
-		return nil
-	}
-	defer rec.Release()
+	return c.state().restore("changelog", len(c.rows), "keys", parts, &c.wm, c.load)
+}
+
+// load keeps the state rows of rec.
+func (c *Changelog) load(rec arrow.RecordBatch) error {
 	keys := rec.Column(0).(*array.Binary)
 	rows := rec.Column(1).(*array.Binary)
 	next := rec.Column(2).(*array.Binary)
@@ -113,10 +101,10 @@ func (c *Changelog) RestoreParts(parts [][]byte) error {
 		k := string(keys.Value(i))
 		r := &changelogRow{has: rows.IsValid(i), pending: next.IsValid(i), nextKeep: keep.Value(i)}
 		if !r.has && !r.pending {
-			return fmt.Errorf("restore changelog: state row %d: key %x holds neither a row nor a waiting one", i, k)
+			return fmt.Errorf("state row %d: key %x holds neither a row nor a waiting one", i, k)
 		}
 		if r.pending && !c.cfg.OnWatermark {
-			return fmt.Errorf("restore changelog: state row %d: key %x has a row waiting for a watermark, which this changelog does not wait for", i, k)
+			return fmt.Errorf("state row %d: key %x has a row waiting for a watermark, which this changelog does not wait for", i, k)
 		}
 		if r.has {
 			r.row = string(rows.Value(i))
@@ -128,7 +116,6 @@ func (c *Changelog) RestoreParts(parts [][]byte) error {
 		c.rows[k] = r
 		c.size += int64(len(k) + len(r.row) + len(r.next))
 	}
-	c.wm = wm
 	return nil
 }
 

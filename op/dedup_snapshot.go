@@ -91,13 +91,7 @@ func (d *Dedup) stateRows() arrow.RecordBatch {
 
 // Snapshot encodes the open intervals and the watermark for checkpoint id.
 func (d *Dedup) Snapshot(id uint64) ([]byte, error) {
-	rec := d.stateRows()
-	defer rec.Release()
-	out, err := d.state().seal(id, d.wm, rec)
-	if err != nil {
-		return nil, fmt.Errorf("snapshot dedup: %w", err)
-	}
-	return out, nil
+	return d.state().snapshot("dedup", id, d.wm, d.stateRows)
 }
 
 // Restore loads what Snapshot wrote.
@@ -106,24 +100,18 @@ func (d *Dedup) Restore(state []byte) error { return d.RestoreParts([][]byte{sta
 // RestoreParts loads snapshots of distinct keys, such as those of distinct key groups; see
 // PartsRestorer.
 func (d *Dedup) RestoreParts(parts [][]byte) error {
-	if len(d.keys) > 0 {
-		return fmt.Errorf("restore dedup: the operator already holds %d keys", len(d.keys))
-	}
-	rec, wm, _, err := d.state().gather(parts, true)
-	if err != nil {
-		return fmt.Errorf("restore dedup: %w", err)
-	}
-	if rec == nil {
-		return nil
-	}
-	defer rec.Release()
+	return d.state().restore("dedup", len(d.keys), "keys", parts, &d.wm, d.load)
+}
+
+// load keeps the state rows of rec.
+func (d *Dedup) load(rec arrow.RecordBatch) error {
 	keys := rec.Column(0).(*array.Binary)
 	starts := rec.Column(1).(*array.Timestamp)
 	lasts := rec.Column(2).(*array.Timestamp)
 	cols := rec.Column(3).(*array.Binary)
 	for i := range int(rec.NumRows()) {
 		if d.cfg.KeepLast == cols.IsNull(i) {
-			return fmt.Errorf("restore dedup: state row %d: kept columns null %v, keeping the last %v", i, cols.IsNull(i), d.cfg.KeepLast)
+			return fmt.Errorf("state row %d: kept columns null %v, keeping the last %v", i, cols.IsNull(i), d.cfg.KeepLast)
 		}
 		k, ok := d.keys[string(keys.Value(i))]
 		if !ok {
@@ -137,7 +125,6 @@ func (d *Dedup) RestoreParts(parts [][]byte) error {
 		d.open++
 		d.size += int64(len(iv.cols))
 	}
-	d.wm = wm
 	return nil
 }
 

@@ -96,13 +96,7 @@ func (j *IntervalJoin) stateRows() arrow.RecordBatch {
 
 // Snapshot encodes the kept rows and the watermark for checkpoint id.
 func (j *IntervalJoin) Snapshot(id uint64) ([]byte, error) {
-	rec := j.stateRows()
-	defer rec.Release()
-	out, err := j.state().seal(id, j.wm, rec)
-	if err != nil {
-		return nil, fmt.Errorf("snapshot interval join: %w", err)
-	}
-	return out, nil
+	return j.state().snapshot("interval join", id, j.wm, j.stateRows)
 }
 
 // Restore loads what Snapshot wrote.
@@ -113,22 +107,7 @@ func (j *IntervalJoin) Restore(state []byte) error {
 // RestoreParts loads snapshots of distinct keys, such as those of distinct key groups; see
 // PartsRestorer.
 func (j *IntervalJoin) RestoreParts(parts [][]byte) error {
-	if len(j.keys) > 0 {
-		return fmt.Errorf("restore interval join: the operator already holds %d keys", len(j.keys))
-	}
-	rec, wm, _, err := j.state().gather(parts, true)
-	if err != nil {
-		return fmt.Errorf("restore interval join: %w", err)
-	}
-	if rec == nil {
-		return nil
-	}
-	defer rec.Release()
-	if err := j.load(rec); err != nil {
-		return fmt.Errorf("restore interval join: %w", err)
-	}
-	j.wm = wm
-	return nil
+	return j.state().restore("interval join", len(j.keys), "keys", parts, &j.wm, j.load)
 }
 
 // load keeps the state rows of rec and sets their timers.

@@ -8,9 +8,9 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
-// Keyed state rows. The interval join and the deduplication keep their state as rows whose
-// first column is the key, as the bytes KeyEncoder made of the key columns. Their snapshots
-// share one body:
+// Keyed state rows. The stream joins, the deduplication, changelogs, top-N and materialized
+// tables keep their state as rows whose first column is the key, as the bytes KeyEncoder
+// made of the key columns. Their snapshots share one body:
 //
 //	watermark   varint    the last watermark the operator saw (MinWatermark before any)
 //	rows        an Arrow IPC stream of the state rows, key first
@@ -36,6 +36,41 @@ func (s *keyedState) seal(id uint64, wm int64, rec arrow.RecordBatch) ([]byte, e
 		return nil, err
 	}
 	return sw.seal(), nil
+}
+
+// snapshot seals the state rows that rows makes and the watermark wm as the snapshot of
+// checkpoint id; what names the operator in the error.
+func (s *keyedState) snapshot(what string, id uint64, wm int64, rows func() arrow.RecordBatch) ([]byte, error) {
+	rec := rows()
+	defer rec.Release()
+	out, err := s.seal(id, wm, rec)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot %s: %w", what, err)
+	}
+	return out, nil
+}
+
+// restore loads parts, snapshots of distinct keys (such as those of distinct key groups),
+// into an operator that holds nothing yet: held counts what it holds, in units. load takes
+// the gathered state rows; once it has, *wm is set to their watermark. With every part nil
+// nothing changes. what names the operator in errors.
+func (s *keyedState) restore(what string, held int, units string, parts [][]byte, wm *int64, load func(arrow.RecordBatch) error) error {
+	if held > 0 {
+		return fmt.Errorf("restore %s: the operator already holds %d %s", what, held, units)
+	}
+	rec, w, _, err := s.gather(parts, true)
+	if err != nil {
+		return fmt.Errorf("restore %s: %w", what, err)
+	}
+	if rec == nil {
+		return nil
+	}
+	defer rec.Release()
+	if err := load(rec); err != nil {
+		return fmt.Errorf("restore %s: %w", what, err)
+	}
+	*wm = w
+	return nil
 }
 
 // gather reads snapshots (nil entries are skipped) into one batch of state rows, which the

@@ -69,13 +69,7 @@ func (m *Materialize) stateRows() arrow.RecordBatch {
 
 // Snapshot encodes the table and the watermark for checkpoint id.
 func (m *Materialize) Snapshot(id uint64) ([]byte, error) {
-	rec := m.stateRows()
-	defer rec.Release()
-	out, err := m.state().seal(id, m.wm, rec)
-	if err != nil {
-		return nil, fmt.Errorf("snapshot materialized table: %w", err)
-	}
-	return out, nil
+	return m.state().snapshot("materialized table", id, m.wm, m.stateRows)
 }
 
 // Restore loads what Snapshot wrote into the subtask's shard.
@@ -84,17 +78,11 @@ func (m *Materialize) Restore(state []byte) error { return m.RestoreParts([][]by
 // RestoreParts loads snapshots of distinct keys, such as those of distinct key groups; see
 // PartsRestorer.
 func (m *Materialize) RestoreParts(parts [][]byte) error {
-	if n := m.shard.Len(); n > 0 {
-		return fmt.Errorf("restore materialized table: the shard already holds %d rows", n)
-	}
-	rec, wm, _, err := m.state().gather(parts, true)
-	if err != nil {
-		return fmt.Errorf("restore materialized table: %w", err)
-	}
-	if rec == nil {
-		return nil
-	}
-	defer rec.Release()
+	return m.state().restore("materialized table", m.shard.Len(), "rows", parts, &m.wm, m.load)
+}
+
+// load keeps the state rows of rec.
+func (m *Materialize) load(rec arrow.RecordBatch) error {
 	keys := rec.Column(0).(*array.Binary)
 	rows := rec.Column(1).(*array.Binary)
 	s := m.shard
@@ -103,12 +91,11 @@ func (m *Materialize) RestoreParts(parts [][]byte) error {
 	for i := range int(rec.NumRows()) {
 		k := string(keys.Value(i))
 		if !m.cfg.Rows && len(s.rows[k]) > 0 {
-			return fmt.Errorf("restore materialized table: state row %d: key %x holds a second row", i, k)
+			return fmt.Errorf("state row %d: key %x holds a second row", i, k)
 		}
 		s.rows[k] = append(s.rows[k], string(rows.Value(i)))
 		s.n++
 	}
-	m.wm = wm
 	return nil
 }
 

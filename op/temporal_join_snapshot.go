@@ -90,13 +90,7 @@ func (j *TemporalJoin) stateRows() arrow.RecordBatch {
 
 // Snapshot encodes the kept rows and the watermark for checkpoint id.
 func (j *TemporalJoin) Snapshot(id uint64) ([]byte, error) {
-	rec := j.stateRows()
-	defer rec.Release()
-	out, err := j.state().seal(id, j.wm, rec)
-	if err != nil {
-		return nil, fmt.Errorf("snapshot temporal join: %w", err)
-	}
-	return out, nil
+	return j.state().snapshot("temporal join", id, j.wm, j.stateRows)
 }
 
 // Restore loads what Snapshot wrote.
@@ -107,17 +101,11 @@ func (j *TemporalJoin) Restore(state []byte) error {
 // RestoreParts loads snapshots of distinct keys, such as those of distinct key groups; see
 // PartsRestorer.
 func (j *TemporalJoin) RestoreParts(parts [][]byte) error {
-	if len(j.keys) > 0 {
-		return fmt.Errorf("restore temporal join: the operator already holds %d keys", len(j.keys))
-	}
-	rec, wm, _, err := j.state().gather(parts, true)
-	if err != nil {
-		return fmt.Errorf("restore temporal join: %w", err)
-	}
-	if rec == nil {
-		return nil
-	}
-	defer rec.Release()
+	return j.state().restore("temporal join", len(j.keys), "keys", parts, &j.wm, j.load)
+}
+
+// load keeps the state rows of rec.
+func (j *TemporalJoin) load(rec arrow.RecordBatch) error {
 	keys := rec.Column(0).(*array.Binary)
 	sides := rec.Column(1).(*array.Uint8)
 	times := rec.Column(2).(*array.Timestamp)
@@ -125,7 +113,7 @@ func (j *TemporalJoin) RestoreParts(parts [][]byte) error {
 	for i := range int(rec.NumRows()) {
 		side := sides.Value(i)
 		if side > 1 || times.IsNull(i) {
-			return fmt.Errorf("restore temporal join: state row %d: side %d, time null %v", i, side, times.IsNull(i))
+			return fmt.Errorf("state row %d: side %d, time null %v", i, side, times.IsNull(i))
 		}
 		row := joinRow{time: int64(times.Value(i)), cols: string(cols.Value(i))}
 		e := j.entry(keys.Value(i))
@@ -135,7 +123,6 @@ func (j *TemporalJoin) RestoreParts(parts [][]byte) error {
 			j.version(e, row)
 		}
 	}
-	j.wm = wm
 	return nil
 }
 

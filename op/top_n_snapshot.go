@@ -67,13 +67,7 @@ func (t *TopN) stateRows() arrow.RecordBatch {
 
 // Snapshot encodes the rows kept and the watermark for checkpoint id.
 func (t *TopN) Snapshot(id uint64) ([]byte, error) {
-	rec := t.stateRows()
-	defer rec.Release()
-	out, err := t.state().seal(id, t.wm, rec)
-	if err != nil {
-		return nil, fmt.Errorf("snapshot top: %w", err)
-	}
-	return out, nil
+	return t.state().snapshot("top", id, t.wm, t.stateRows)
 }
 
 // Restore loads what Snapshot wrote.
@@ -82,17 +76,11 @@ func (t *TopN) Restore(state []byte) error { return t.RestoreParts([][]byte{stat
 // RestoreParts loads snapshots of distinct keys, such as those of distinct key groups; see
 // PartsRestorer.
 func (t *TopN) RestoreParts(parts [][]byte) error {
-	if len(t.parts) > 0 {
-		return fmt.Errorf("restore top: the operator already holds %d partitions", len(t.parts))
-	}
-	rec, wm, _, err := t.state().gather(parts, true)
-	if err != nil {
-		return fmt.Errorf("restore top: %w", err)
-	}
-	if rec == nil {
-		return nil
-	}
-	defer rec.Release()
+	return t.state().restore("top", len(t.parts), "partitions", parts, &t.wm, t.load)
+}
+
+// load keeps the state rows of rec.
+func (t *TopN) load(rec arrow.RecordBatch) error {
 	keys := rec.Column(0).(*array.Binary)
 	rows := rec.Column(1).(*array.Binary)
 	all := make([]array.Builder, t.cfg.In.NumFields())
@@ -102,7 +90,7 @@ func (t *TopN) RestoreParts(parts [][]byte) error {
 	}
 	for i := range int(rec.NumRows()) {
 		if err := AppendKey(rows.Value(i), all); err != nil {
-			return fmt.Errorf("restore top: state row %d: %w", i, err)
+			return fmt.Errorf("state row %d: %w", i, err)
 		}
 	}
 	vals := all[t.cfg.By].NewArray()
@@ -115,13 +103,12 @@ func (t *TopN) RestoreParts(parts [][]byte) error {
 			t.size += int64(len(k))
 		}
 		if n := len(top); n > 0 && t.compare(&top[n-1], &r) > 0 || n == t.cfg.N {
-			return fmt.Errorf("restore top: state row %d: partition %x holds rows out of rank order, or more than %d", i, k, t.cfg.N)
+			return fmt.Errorf("state row %d: partition %x holds rows out of rank order, or more than %d", i, k, t.cfg.N)
 		}
 		t.parts[k] = append(top, r)
 		t.rows++
 		t.size += int64(len(r.row))
 	}
-	t.wm = wm
 	return nil
 }
 

@@ -99,13 +99,7 @@ func (j *WindowJoin) stateRows() arrow.RecordBatch {
 
 // Snapshot encodes the kept rows and the watermark for checkpoint id.
 func (j *WindowJoin) Snapshot(id uint64) ([]byte, error) {
-	rec := j.stateRows()
-	defer rec.Release()
-	out, err := j.state().seal(id, j.wm, rec)
-	if err != nil {
-		return nil, fmt.Errorf("snapshot window join: %w", err)
-	}
-	return out, nil
+	return j.state().snapshot("window join", id, j.wm, j.stateRows)
 }
 
 // Restore loads what Snapshot wrote.
@@ -116,22 +110,7 @@ func (j *WindowJoin) Restore(state []byte) error {
 // RestoreParts loads snapshots of distinct keys, such as those of distinct key groups; see
 // PartsRestorer.
 func (j *WindowJoin) RestoreParts(parts [][]byte) error {
-	if len(j.windows) > 0 {
-		return fmt.Errorf("restore window join: the operator already holds %d windows", len(j.windows))
-	}
-	rec, wm, _, err := j.state().gather(parts, true)
-	if err != nil {
-		return fmt.Errorf("restore window join: %w", err)
-	}
-	if rec == nil {
-		return nil
-	}
-	defer rec.Release()
-	if err := j.load(rec); err != nil {
-		return fmt.Errorf("restore window join: %w", err)
-	}
-	j.wm = wm
-	return nil
+	return j.state().restore("window join", len(j.windows), "windows", parts, &j.wm, j.load)
 }
 
 // load keeps the state rows of rec and sets their windows' timers.

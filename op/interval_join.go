@@ -161,27 +161,9 @@ func (j *IntervalJoin) Process(side int, rec arrow.RecordBatch, out Collector) e
 	if side != 0 && side != 1 {
 		return fmt.Errorf("interval join: input %d; it has inputs 0 (left) and 1 (right)", side)
 	}
-	keyCols := make([]arrow.Array, len(j.cfg.Key[side]))
-	for i, c := range j.cfg.Key[side] {
-		keyCols[i] = rec.Column(c)
-	}
-	if err := j.enc[side].Reset(keyCols); err != nil {
-		return fmt.Errorf("interval join: %w", err)
-	}
-	var kept []arrow.Array
-	if side == 0 {
-		kept = rec.Columns()
-	} else {
-		for _, c := range j.cfg.Carry {
-			kept = append(kept, rec.Column(c))
-		}
-	}
-	if err := j.rowEnc.Reset(kept); err != nil {
-		return fmt.Errorf("interval join: %w", err)
-	}
-	times, ok := rec.Column(j.cfg.Time[side]).(*array.Timestamp)
-	if !ok {
-		return fmt.Errorf("interval join: event-time column %q of input %d is %s, not a timestamp", rec.ColumnName(j.cfg.Time[side]), side, rec.Column(j.cfg.Time[side]).DataType())
+	times, err := encodeJoinBatch("interval join", side, rec, &j.enc[side], &j.rowEnc, j.cfg.Key[side], j.cfg.Carry, j.cfg.Time[side])
+	if err != nil {
+		return err
 	}
 	other := 1 - side
 	j.out.reset(j.outShape())
@@ -470,4 +452,33 @@ func (h *joinHeap) pop() joinTimer {
 	}
 	*h = s
 	return top
+}
+
+// encodeJoinBatch prepares the encoders of a two-input join for rec, from input side: keys
+// encodes its key columns, and row the columns a kept row carries (every column of the left
+// input, the carried ones of the right). It returns rec's event times; what names the join
+// in errors.
+func encodeJoinBatch(what string, side int, rec arrow.RecordBatch, keys, row *KeyEncoder, key, carry []int, time int) (*array.Timestamp, error) {
+	keyCols := make([]arrow.Array, len(key))
+	for i, c := range key {
+		keyCols[i] = rec.Column(c)
+	}
+	if err := keys.Reset(keyCols); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	kept := rec.Columns()
+	if side == 1 {
+		kept = make([]arrow.Array, len(carry))
+		for i, c := range carry {
+			kept[i] = rec.Column(c)
+		}
+	}
+	if err := row.Reset(kept); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	times, ok := rec.Column(time).(*array.Timestamp)
+	if !ok {
+		return nil, fmt.Errorf("%s: event-time column %q of input %d is %s, not a timestamp", what, rec.ColumnName(time), side, rec.Column(time).DataType())
+	}
+	return times, nil
 }

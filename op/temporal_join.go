@@ -5,7 +5,6 @@ import (
 	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 )
 
 // TemporalJoin joins a stream with a table that changes over time, read from a second
@@ -131,26 +130,9 @@ func (j *TemporalJoin) Process(side int, rec arrow.RecordBatch, _ Collector) err
 	if side != 0 && side != 1 {
 		return fmt.Errorf("temporal join: input %d; it has inputs 0 (left) and 1 (right)", side)
 	}
-	keyCols := make([]arrow.Array, len(j.cfg.Key[side]))
-	for i, c := range j.cfg.Key[side] {
-		keyCols[i] = rec.Column(c)
-	}
-	if err := j.enc[side].Reset(keyCols); err != nil {
-		return fmt.Errorf("temporal join: %w", err)
-	}
-	kept := rec.Columns()
-	if side == 1 {
-		kept = make([]arrow.Array, len(j.cfg.Carry))
-		for i, c := range j.cfg.Carry {
-			kept[i] = rec.Column(c)
-		}
-	}
-	if err := j.rowEnc.Reset(kept); err != nil {
-		return fmt.Errorf("temporal join: %w", err)
-	}
-	times, ok := rec.Column(j.cfg.Time[side]).(*array.Timestamp)
-	if !ok {
-		return fmt.Errorf("temporal join: event-time column %q of input %d is %s, not a timestamp", rec.ColumnName(j.cfg.Time[side]), side, rec.Column(j.cfg.Time[side]).DataType())
+	times, err := encodeJoinBatch("temporal join", side, rec, &j.enc[side], &j.rowEnc, j.cfg.Key[side], j.cfg.Carry, j.cfg.Time[side])
+	if err != nil {
+		return err
 	}
 	for r := range int(rec.NumRows()) {
 		if times.IsNull(r) {

@@ -38,6 +38,9 @@ type operatorTask struct {
 	blocked  []bool
 	arrived  int
 	held     []envelope
+	// encoding is the checkpoint part being encoded off the subtask's goroutine, if any
+	// (see capture.go).
+	encoding *encoding
 }
 
 // runOperator runs subtask sub of an operator node until all its inputs have ended.
@@ -55,6 +58,7 @@ func (r *run) runOperator(n *Node, sub int, o op.Operator) error {
 	if err == nil {
 		err = t.loop()
 	}
+	t.abandonEncoding() // after a failure; a loop that ended well has acked its parts
 	t.count()
 	if st, ok := t.o.(op.Stateful); ok {
 		t.stats.StateBytes.Store(st.StateBytes())
@@ -117,6 +121,11 @@ func (t *operatorTask) loop() error {
 		var env envelope
 		select {
 		case env = <-inbox:
+		case res := <-t.encodedChan():
+			if err := t.finishEncoding(res); err != nil {
+				return err
+			}
+			continue
 		case <-commits.ready():
 			if err := t.commit(commits.latest()); err != nil {
 				return err
@@ -258,11 +267,9 @@ func (t *operatorTask) barrier(env envelope) error {
 // held messages through.
 func (t *operatorTask) aligned() error {
 	id := t.aligning
-	state, groups, err := t.snapshot(id)
-	if err != nil {
+	if err := t.takePart(id); err != nil {
 		return err
 	}
-	t.r.coord.ack(ack{node: t.n, sub: t.sub, id: id, state: state, groups: groups, watermark: t.current})
 	if err := t.signal(op.Message{Kind: op.Barrier, Checkpoint: id}); err != nil {
 		return err
 	}
@@ -340,6 +347,9 @@ func (t *operatorTask) commit(id uint64) error {
 func (t *operatorTask) finishCheckpoints(commits *commitSignal) error {
 	if t.r.coord == nil {
 		return nil
+	}
+	if err := t.settle(); err != nil {
+		return err
 	}
 	state, groups, err := t.snapshot(op.FinalCheckpoint)
 	if err != nil {

@@ -37,6 +37,9 @@ type NodeStats struct {
 	MemoryPauses atomic.Int64
 	// Latency is the time latency markers took from their source to this subtask.
 	Latency latencyHistogram
+	// Pause is the time each checkpoint held the subtask while it took its part: the copy
+	// of an op.Capturer's state, or the whole snapshot of another operator's.
+	Pause latencyHistogram
 
 	// Sources only: the ledger of what was read, kept under a lock so that a snapshot
 	// always balances.
@@ -131,6 +134,8 @@ type NodeReport struct {
 	// broker now to why; nil while every partition's can.
 	Unreachable map[int]string
 	Latency     Latency
+	// Pause is the time checkpoints held the subtasks while each took its part.
+	Pause Latency
 	// HotKeys are the most frequent keys of a node fed by hash edges, most frequent first.
 	HotKeys []HotKey
 }
@@ -180,6 +185,7 @@ func nodeReport(subs []*NodeStats) NodeReport {
 		total.StateBytes += r.StateBytes
 		total.MemoryPauses += r.MemoryPauses
 		total.Latency = total.Latency.add(r.Latency)
+		total.Pause = total.Pause.add(r.Pause)
 		for p, lag := range r.Lag {
 			if total.Lag == nil {
 				total.Lag = make(map[int]int64)
@@ -208,7 +214,7 @@ func (s *NodeStats) snapshot() NodeReport {
 		Errors:     s.Errors.Load(),
 		InputBytes: s.InputBytes.Load(), InputBytesRead: s.InputBytesRead.Load(),
 		Watermark: s.Watermark.Load(), StateBytes: s.StateBytes.Load(), MemoryPauses: s.MemoryPauses.Load(),
-		Latency: s.Latency.snapshot(),
+		Latency: s.Latency.snapshot(), Pause: s.Pause.snapshot(),
 	}
 	s.ledgerMu.Lock()
 	l := s.ledger

@@ -33,6 +33,8 @@ type Collector struct {
 	sources  map[string]bool
 	metrics  []metric
 	latency  *prometheus.Desc
+	// pause is how long checkpoints held each operator subtask while it took its part.
+	pause *prometheus.Desc
 	// Per pipeline: checkpoints completed and failed, and how long the newest took.
 	completed, failed, duration *prometheus.Desc
 	// Per source partition, for sources that know it: the consumer lag, and whether the
@@ -57,7 +59,9 @@ func NewCollector(pipeline string, monitor *engine.Monitor, sources []string) *C
 	}
 	c := &Collector{pipeline: pipeline, monitor: monitor, sources: map[string]bool{},
 		latency: prometheus.NewDesc("millrace_latency_seconds",
-			"Time latency markers took from their source to a subtask: the ingest-to-here latency of the path, waiting in windows excluded.", labels, nil)}
+			"Time latency markers took from their source to a subtask: the ingest-to-here latency of the path, waiting in windows excluded.", labels, nil),
+		pause: prometheus.NewDesc("millrace_checkpoint_pause_seconds",
+			"Time each checkpoint held a subtask while it took its part of the state (the copy of a state encoded beside the subtask, or the whole snapshot), its input waiting meanwhile.", labels, nil)}
 	pipelineOnly := []string{"pipeline"}
 	c.completed = prometheus.NewDesc("millrace_checkpoints_completed_total", "Checkpoints made durable.", pipelineOnly, nil)
 	c.failed = prometheus.NewDesc("millrace_checkpoints_failed_total", "Checkpoints that could not be written; the one before stays.", pipelineOnly, nil)
@@ -115,6 +119,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		ch <- m.desc
 	}
 	ch <- c.latency
+	ch <- c.pause
 	ch <- c.completed
 	ch <- c.failed
 	ch <- c.duration
@@ -158,6 +163,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 				continue // markers start at sources
 			}
 			ch <- prometheus.MustNewConstHistogram(c.latency, uint64(sub.Latency.Count()), sub.Latency.Sum.Seconds(), cumulative(sub.Latency), labels...)
+			ch <- prometheus.MustNewConstHistogram(c.pause, uint64(sub.Pause.Count()), sub.Pause.Sum.Seconds(), cumulative(sub.Pause), labels...)
 		}
 	}
 }

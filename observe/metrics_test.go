@@ -138,6 +138,15 @@ sinks:
 			t.Errorf("latency buckets %v of %d", b, h.GetSampleCount())
 		}
 	}
+	pause := families["millrace_checkpoint_pause_seconds"]
+	if pause.GetType() != dto.MetricType_HISTOGRAM || len(pause.GetMetric()) != len(lat.GetMetric()) {
+		t.Fatalf("checkpoint pauses: %v", pause)
+	}
+	for _, m := range pause.GetMetric() {
+		if h := m.GetHistogram(); h.GetSampleCount() != 0 || len(h.GetBucket()) != len(engine.LatencyBounds)+1 {
+			t.Errorf("a run without checkpoints paused %d times: %v", h.GetSampleCount(), h.GetBucket())
+		}
+	}
 	if _, ok := families["millrace_source_read_records_total"]; ok {
 		for _, m := range families["millrace_source_read_records_total"].GetMetric() {
 			for _, l := range m.GetLabel() {

@@ -73,12 +73,29 @@ func (f *Features) rowSchema() *arrow.Schema {
 
 // Snapshot writes the keys' state and the rows held.
 func (f *Features) Snapshot(id uint64) ([]byte, error) {
+	encode, err := f.CaptureSnapshot(id)
+	if err != nil {
+		return nil, err
+	}
+	return encode()
+}
+
+// CaptureSnapshot copies the keys' state, each key's encoded figures, and the rows held;
+// the function it returns writes them as Snapshot does, reading nothing the operator
+// changes afterwards, so a checkpoint holds the operator only for the copy. See Capturer.
+func (f *Features) CaptureSnapshot(id uint64) (func() ([]byte, error), error) {
 	p, err := f.live()
 	if err != nil {
 		return nil, fmt.Errorf("snapshot features: %w", err)
 	}
-	defer p.release()
-	return f.encode(p, id)
+	return func() ([]byte, error) {
+		defer p.release()
+		st, err := f.encode(p, id)
+		if err != nil {
+			return nil, fmt.Errorf("snapshot features: %w", err)
+		}
+		return st, nil
+	}, nil
 }
 
 // SnapshotGroups writes the state of each owner's keys as a snapshot of its own; see
@@ -162,14 +179,31 @@ func (f *Features) restorePart(st []byte) error {
 	return nil
 }
 
+// stateChunk is the size of the buffers live writes the keys' figures into.
+const stateChunk = 1 << 20
+
 // live is the operator's state as a part: every key, and the rows held.
 func (f *Features) live() (*featPart, error) {
-	p := &featPart{}
+	p := &featPart{keys: make([]string, 0, len(f.slots)), states: make([][]byte, 0, len(f.slots))}
+	// The keys' figures are written one after the other into chunks of stateChunk bytes
+	// rather than one allocation each; a key's that does not fit in what is left of a chunk
+	// gets an allocation of its own, as append makes it.
+	var chunk []byte
 	for s := range f.keys {
-		if k := &f.keys[s]; k.live {
-			p.keys = append(p.keys, k.key)
-			p.states = append(p.states, f.encodeKey(uint32(s)))
+		k := &f.keys[s]
+		if !k.live {
+			continue
 		}
+		if cap(chunk)-len(chunk) < stateChunk/16 {
+			chunk = make([]byte, 0, stateChunk)
+		}
+		st := f.appendKey(chunk[len(chunk):], uint32(s))
+		if len(st) <= cap(chunk)-len(chunk) { // written in place
+			chunk = chunk[:len(chunk)+len(st)]
+			st = st[:len(st):len(st)]
+		}
+		p.keys = append(p.keys, k.key)
+		p.states = append(p.states, st)
 	}
 	mem := allocator(f.ctx)
 	schema := f.rowSchema()
@@ -323,10 +357,9 @@ func (f *Features) keyOwners(keys []string, n int, owner KeyOwner) ([]int, error
 	return keyOwners(allocator(f.ctx), types, len(keys), func(i int) []byte { return []byte(keys[i]) }, n, owner)
 }
 
-// encodeKey writes the state of slot; see the format above.
-func (f *Features) encodeKey(slot uint32) []byte {
+// appendKey appends the state of slot to b; see the format above.
+func (f *Features) appendKey(b []byte, slot uint32) []byte {
 	k := &f.keys[slot]
-	var b []byte
 	flags := byte(0)
 	if k.run {
 		flags = 1
@@ -413,7 +446,7 @@ func (f *Features) encodeKey(slot uint32) []byte {
 	return b
 }
 
-// decodeKey loads the state encodeKey wrote into slot, a fresh one.
+// decodeKey loads the state appendKey wrote into slot, a fresh one.
 func (f *Features) decodeKey(slot uint32, state []byte) error {
 	r := &stateReader{body: state}
 	fixed := func(n int, what string) ([]byte, error) {

@@ -91,6 +91,25 @@ type AlertLatency struct {
 	// sink: the queues along the pipeline, without the watermark's hold, the sink's produce
 	// and the consumer's fetch.
 	Path time.Duration
+	// Made is the time from a transaction's produce to the produce of its alert (the alert
+	// record's timestamp): the source's fetch, the pipeline's queues and the watermark's
+	// hold. Published is the rest, from the alert's produce to its read: the sink's commit
+	// and the consumer's fetch. Each is given as its p50 and p99 over the alerts.
+	Made, Published [2]time.Duration
+	// Steps are the pipeline's steps in graph order, with what they took while the
+	// transactions were produced.
+	Steps []AlertStep
+}
+
+// AlertStep is what one step of the pipeline took while a variant produced transactions.
+type AlertStep struct {
+	Name string
+	// Path is the mean time latency markers took from the source to the step.
+	Path time.Duration
+	// Pause is the mean time a checkpoint held one of the step's subtasks while it took its
+	// part of the state; Pauses counts the parts.
+	Pause  time.Duration
+	Pauses int64
 }
 
 // AlertsResult is what Alerts measured.
@@ -121,6 +140,32 @@ func (r AlertsResult) paced() float64 {
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
+
+// Breakdown says, for each variant, where its alerts' time went: from the transaction's
+// produce to the alert's, from there to the read, the latency markers' path to each step
+// and the checkpoints' pauses of the steps that took any.
+func (r AlertsResult) Breakdown() string {
+	var b strings.Builder
+	for _, v := range r.Variants {
+		fmt.Fprintf(&b, "%s:\n", v.Variant)
+		fmt.Fprintf(&b, "  transaction produced to alert produced:  p50 %s, p99 %s\n", ms(v.Made[0]), ms(v.Made[1]))
+		fmt.Fprintf(&b, "  alert produced to alert read:            p50 %s, p99 %s\n", ms(v.Published[0]), ms(v.Published[1]))
+		var path, pause []string
+		for _, st := range v.Steps {
+			if st.Path > 0 {
+				path = append(path, st.Name+" "+ms(st.Path))
+			}
+			if st.Pauses > 0 {
+				pause = append(pause, fmt.Sprintf("%s %s (%d)", st.Name, ms(st.Pause), st.Pauses))
+			}
+		}
+		fmt.Fprintf(&b, "  path from the source, mean:              %s\n", strings.Join(path, ", "))
+		if len(pause) > 0 {
+			fmt.Fprintf(&b, "  checkpoint pause per part, mean (parts): %s\n", strings.Join(pause, ", "))
+		}
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
 
 // Alerts runs examples/fraud-kafka.yaml (features per card, account and merchant, the
 // model's score, the rules) on a Kafka cluster in this process. It first measures the rate
@@ -386,7 +431,7 @@ func alertsLatency(ctx context.Context, o AlertsOptions, v AlertVariant, txs []a
 	for i, t := range txs {
 		index[t.id] = i
 	}
-	var latencies []time.Duration
+	var latencies, made, published []time.Duration
 	var readErr error
 	read := make(chan struct{})
 	reader, err := kgo.NewClient(kgo.SeedBrokers(cl.c.ListenAddrs()...), kgo.ConsumeTopics("fraud-alerts"),
@@ -416,12 +461,18 @@ func alertsLatency(ctx context.Context, o AlertsOptions, v AlertVariant, txs []a
 					return
 				}
 				if i, ok := index[row.ID]; ok {
-					latencies = append(latencies, at.Sub(time.Unix(0, sent[i].Load())))
+					tx := time.Unix(0, sent[i].Load())
+					latencies = append(latencies, at.Sub(tx))
+					made = append(made, r.Timestamp.Sub(tx))
+					published = append(published, at.Sub(r.Timestamp))
 				}
 				alerts.Add(1)
 			})
 		}
 	}()
+	pp.mu.Lock()
+	startStats := pp.stats
+	pp.mu.Unlock()
 	if err := producePaced(ctx, cl, txs, rate, sent); err != nil {
 		return lat, err
 	}
@@ -449,13 +500,41 @@ func alertsLatency(ctx context.Context, o AlertsOptions, v AlertVariant, txs []a
 	if c := sink.Latency.Count(); c > 0 {
 		lat.Path = sink.Latency.Sum / time.Duration(c)
 	}
+	pp.mu.Lock()
+	lat.Steps = alertSteps(startStats, pp.stats)
+	pp.mu.Unlock()
 	if len(latencies) == 0 {
 		return lat, errors.New("no alert was read")
 	}
-	slices.Sort(latencies)
-	q := func(f float64) time.Duration { return latencies[int(f*float64(len(latencies)-1))] }
-	lat.P50, lat.P99, lat.Max = q(0.5), q(0.99), latencies[len(latencies)-1]
+	q := func(ds []time.Duration, f float64) time.Duration {
+		slices.Sort(ds)
+		return ds[int(f*float64(len(ds)-1))]
+	}
+	lat.P50, lat.P99, lat.Max = q(latencies, 0.5), q(latencies, 0.99), latencies[len(latencies)-1]
+	lat.Made = [2]time.Duration{q(made, 0.5), q(made, 0.99)}
+	lat.Published = [2]time.Duration{q(published, 0.5), q(published, 0.99)}
 	return lat, nil
+}
+
+// alertSteps is what each step took between two progress reports: the mean path of the
+// latency markers that reached it and its checkpoints' mean pause.
+func alertSteps(from, to *engine.Stats) []AlertStep {
+	var out []AlertStep
+	for _, n := range to.Nodes {
+		var was engine.NodeReport
+		if from != nil {
+			was, _ = from.Node(n.Name)
+		}
+		st := AlertStep{Name: n.Name}
+		if l := n.Latency.Since(was.Latency); l.Count() > 0 {
+			st.Path = l.Sum / time.Duration(l.Count())
+		}
+		if p := n.Pause.Since(was.Pause); p.Count() > 0 {
+			st.Pause, st.Pauses = p.Sum/time.Duration(p.Count()), p.Count()
+		}
+		out = append(out, st)
+	}
+	return out
 }
 
 // quiet waits until the pipeline has settled (no node took or gave a row, and nothing was

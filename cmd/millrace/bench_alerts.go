@@ -29,6 +29,12 @@ is due, noting when it was produced; a read_committed consumer of the topic
 fraud-alerts notes when each alert arrives. It prints, per variant, the transactions and
 alerts and the alerts' latency from the transaction's produce: p50, p99 and max.
 
+Then, per variant, where the time went: from the transaction's produce to the alert's (the
+source's fetch, the pipeline and the watermark's hold) and from the alert's produce to its
+read (the sink's commit and the consumer's fetch), by the alert record's timestamp; the
+mean time the engine's latency markers took from the source to each step (its queues);
+and the mean time a checkpoint held each step that keeps state while it took its part.
+
 The producer, the broker, the pipeline and the consumer share this machine's cores. The
 model and rules are read from --fraud-dir (models/fraud.xgb, rules/fraud.yaml). A
 transaction's features, and so its alert, wait until the watermark passes its event time:
@@ -48,7 +54,7 @@ real input with disorder needs more, which every alert then waits for).`,
 			if err != nil {
 				return err
 			}
-			_, err = fmt.Fprintln(cmd.OutOrStdout(), r)
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s\n\nwhere the time goes, while the transactions were produced:\n%s\n", r, r.Breakdown())
 			return err
 		},
 	}

@@ -19,10 +19,12 @@ func TestBenchAlerts(t *testing.T) {
 	out := mustRun(t, "bench", "alerts", "--max-rows", "5000", "--load", "1s", "--checkpoint-interval", "200ms",
 		"--fraud-dir", filepath.Join("..", "..", "examples"), "-p", "2")
 	t.Log("\n" + out)
-	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 5 || !strings.HasPrefix(lines[0], "fraud-kafka at -p 2, watermark 0s, checkpoints every 200ms: at most ") {
+	table, breakdown, ok := strings.Cut(strings.TrimSpace(out), "\n\nwhere the time goes, while the transactions were produced:\n")
+	lines := strings.Split(table, "\n")
+	if !ok || len(lines) != 5 || !strings.HasPrefix(lines[0], "fraud-kafka at -p 2, watermark 0s, checkpoints every 200ms: at most ") {
 		t.Fatalf("output:\n%s", out)
 	}
+	checkBreakdown(t, breakdown)
 	head := strings.Fields(lines[0])
 	if rate, err := strconv.ParseFloat(head[len(head)-1][:len(head[len(head)-1])-3], 64); err != nil || rate <= 0 {
 		t.Errorf("paced rate in %q: %v", lines[0], err)
@@ -60,6 +62,40 @@ func TestBenchAlerts(t *testing.T) {
 		}
 		if n, _ := strconv.Atoi(f[10]); n == 0 {
 			t.Errorf("%s: no checkpoint", want)
+		}
+	}
+}
+
+// checkBreakdown checks that bench alerts says, for every variant, how long its alerts took
+// to be produced and then read, and the path to each step from the source up to the alert
+// sink, the keyed features steps among them, and that checkpoints paused those steps.
+func checkBreakdown(t *testing.T, breakdown string) {
+	t.Helper()
+	lines := strings.Split(breakdown, "\n")
+	variants := []string{"exactly_once, commit: batch", "exactly_once, commit: checkpoint", "at_least_once"}
+	if len(lines) != 5*len(variants) {
+		t.Fatalf("breakdown of %d lines:\n%s", len(lines), breakdown)
+	}
+	for i, v := range variants {
+		part := lines[5*i : 5*i+5]
+		if part[0] != v+":" {
+			t.Errorf("breakdown line %q, want the variant %s", part[0], v)
+		}
+		for j, want := range []string{"transaction produced to alert produced: ", "alert produced to alert read: ",
+			"path from the source, mean: ", "checkpoint pause per part, mean (parts): "} {
+			if !strings.HasPrefix(strings.TrimSpace(part[1+j]), want) {
+				t.Errorf("%s: line %q, want %q", v, part[1+j], want)
+			}
+		}
+		for _, step := range []string{"card ", "account ", "merchant ", "scored ", "sink.alerts "} {
+			if !strings.Contains(part[3], step) {
+				t.Errorf("%s: no path to %s in %q", v, step, part[3])
+			}
+		}
+		for _, step := range []string{"card ", "account ", "merchant "} {
+			if !strings.Contains(part[4], step) {
+				t.Errorf("%s: no checkpoint pause of %s in %q", v, step, part[4])
+			}
 		}
 	}
 }

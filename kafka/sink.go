@@ -208,7 +208,9 @@ func (s *Sink) Open(ctx op.Context) error {
 	if err != nil {
 		return fmt.Errorf("kafka sink %s: %w", s.opts.Topic, err)
 	}
-	opts = append(opts, kgo.DefaultProduceTopic(s.opts.Topic))
+	// A record goes out as soon as the client can send it, not after franz-go's default
+	// linger of 10 ms: what comes while a request is in flight still goes in the next one.
+	opts = append(opts, kgo.DefaultProduceTopic(s.opts.Topic), kgo.ProducerLinger(0))
 	if s.opts.Delivery == NoGuarantee {
 		opts = append(opts, kgo.RequiredAcks(kgo.NoAck()), kgo.DisableIdempotentWrite())
 	}

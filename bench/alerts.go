@@ -110,6 +110,9 @@ type AlertStep struct {
 	// part of the state; Pauses counts the parts.
 	Pause  time.Duration
 	Pauses int64
+	// ReadAge, for the source, is the mean age of each batch's oldest transaction when the
+	// source read it: from its produce to its read.
+	ReadAge time.Duration
 }
 
 // AlertsResult is what Alerts measured.
@@ -142,12 +145,17 @@ func (r AlertsResult) paced() float64 {
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
 
 // Breakdown says, for each variant, where its alerts' time went: from the transaction's
-// produce to the alert's, from there to the read, the latency markers' path to each step
+// produce to its read by the source and to the alert's produce, from there to the read, the latency markers' path to each step
 // and the checkpoints' pauses of the steps that took any.
 func (r AlertsResult) Breakdown() string {
 	var b strings.Builder
 	for _, v := range r.Variants {
 		fmt.Fprintf(&b, "%s:\n", v.Variant)
+		for _, st := range v.Steps {
+			if st.ReadAge > 0 {
+				fmt.Fprintf(&b, "  transaction produced to read by %s:     mean %s (the oldest of each batch)\n", st.Name, ms(st.ReadAge))
+			}
+		}
 		fmt.Fprintf(&b, "  transaction produced to alert produced:  p50 %s, p99 %s\n", ms(v.Made[0]), ms(v.Made[1]))
 		fmt.Fprintf(&b, "  alert produced to alert read:            p50 %s, p99 %s\n", ms(v.Published[0]), ms(v.Published[1]))
 		var path, pause []string
@@ -528,6 +536,9 @@ func alertSteps(from, to *engine.Stats) []AlertStep {
 		st := AlertStep{Name: n.Name}
 		if l := n.Latency.Since(was.Latency); l.Count() > 0 {
 			st.Path = l.Sum / time.Duration(l.Count())
+		}
+		if a := n.ReadAge.Since(was.ReadAge); a.Count() > 0 {
+			st.ReadAge = a.Sum / time.Duration(a.Count())
 		}
 		if p := n.Pause.Since(was.Pause); p.Count() > 0 {
 			st.Pause, st.Pauses = p.Sum/time.Duration(p.Count()), p.Count()

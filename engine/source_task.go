@@ -294,6 +294,9 @@ func (t *sourceTask) readOnce(p *partitionState) (bool, error) {
 		return len(dead) > 0, t.sendDead(dead)
 	}
 	t.tally.read += rec.NumRows()
+	if !progress.Appended.IsZero() {
+		t.stats.ReadAge.observe(time.Since(progress.Appended))
+	}
 	p.active = t.r.opts.Now()
 	rec, dead, err = t.check(p, rec, dead)
 	if err != nil {

@@ -40,6 +40,9 @@ type NodeStats struct {
 	// Pause is the time each checkpoint held the subtask while it took its part: the copy
 	// of an op.Capturer's state, or the whole snapshot of another operator's.
 	Pause latencyHistogram
+	// ReadAge is, for sources that know when their records were appended (brokers'), the
+	// age of each batch's oldest record when the subtask read it.
+	ReadAge latencyHistogram
 
 	// Sources only: the ledger of what was read, kept under a lock so that a snapshot
 	// always balances.
@@ -136,6 +139,9 @@ type NodeReport struct {
 	Latency     Latency
 	// Pause is the time checkpoints held the subtasks while each took its part.
 	Pause Latency
+	// ReadAge is the age of each batch's oldest record when a source read it, for sources
+	// that know when their records were appended.
+	ReadAge Latency
 	// HotKeys are the most frequent keys of a node fed by hash edges, most frequent first.
 	HotKeys []HotKey
 }
@@ -186,6 +192,7 @@ func nodeReport(subs []*NodeStats) NodeReport {
 		total.MemoryPauses += r.MemoryPauses
 		total.Latency = total.Latency.add(r.Latency)
 		total.Pause = total.Pause.add(r.Pause)
+		total.ReadAge = total.ReadAge.add(r.ReadAge)
 		for p, lag := range r.Lag {
 			if total.Lag == nil {
 				total.Lag = make(map[int]int64)
@@ -214,7 +221,7 @@ func (s *NodeStats) snapshot() NodeReport {
 		Errors:     s.Errors.Load(),
 		InputBytes: s.InputBytes.Load(), InputBytesRead: s.InputBytesRead.Load(),
 		Watermark: s.Watermark.Load(), StateBytes: s.StateBytes.Load(), MemoryPauses: s.MemoryPauses.Load(),
-		Latency: s.Latency.snapshot(), Pause: s.Pause.snapshot(),
+		Latency: s.Latency.snapshot(), Pause: s.Pause.snapshot(), ReadAge: s.ReadAge.snapshot(),
 	}
 	s.ledgerMu.Lock()
 	l := s.ledger

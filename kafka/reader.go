@@ -24,7 +24,8 @@ type reader struct {
 	dec       *decoder
 	bytes     int64
 	waited    time.Duration
-	offsets   []int64 // the offset of each row of the last batch
+	offsets   []int64   // the offset of each row of the last batch
+	appended  time.Time // the timestamp of the oldest record of the last batch
 	reach     *Reachability
 }
 
@@ -61,11 +62,15 @@ func (r *reader) Read(ctx context.Context) (arrow.RecordBatch, []format.DeadLett
 		recs = append(recs, p.Records...)
 	})
 	r.offsets = r.offsets[:0]
+	r.appended = time.Time{}
 	if len(recs) == 0 {
 		return nil, nil, nil
 	}
 	for _, rec := range recs {
 		r.bytes += int64(len(rec.Value))
+		if r.appended.IsZero() || rec.Timestamp.Before(r.appended) {
+			r.appended = rec.Timestamp
+		}
 	}
 	r.next = recs[len(recs)-1].Offset + 1
 	rec, dead, err := r.dec.decode(ctx, recs)
@@ -89,11 +94,11 @@ func (r *reader) Checkpoint() ([]byte, error) {
 }
 
 // Progress gives the bytes of values read, the time spent polling, the offset of each row
-// of the last batch, the lag: the records the partition held past the reader's position
+// of the last batch and the timestamp of its oldest record, the lag: the records the partition held past the reader's position
 // when the broker last said, and, while the reader's last attempt to connect to a broker
 // failed, why.
 func (r *reader) Progress() source.Progress {
-	p := source.Progress{BytesRead: r.bytes, Waited: r.waited, Offsets: r.offsets, Unreachable: r.reach.Unreachable()}
+	p := source.Progress{BytesRead: r.bytes, Waited: r.waited, Offsets: r.offsets, Unreachable: r.reach.Unreachable(), Appended: r.appended}
 	if r.hw >= 0 {
 		p.Lag = max(r.hw-r.next, 0)
 	}

@@ -35,6 +35,8 @@ type Collector struct {
 	latency  *prometheus.Desc
 	// pause is how long checkpoints held each operator subtask while it took its part.
 	pause *prometheus.Desc
+	// readAge is how old each batch's oldest record was when a broker source read it.
+	readAge *prometheus.Desc
 	// Per pipeline: checkpoints completed and failed, and how long the newest took.
 	completed, failed, duration *prometheus.Desc
 	// Per source partition, for sources that know it: the consumer lag, and whether the
@@ -61,7 +63,9 @@ func NewCollector(pipeline string, monitor *engine.Monitor, sources []string) *C
 		latency: prometheus.NewDesc("millrace_latency_seconds",
 			"Time latency markers took from their source to a subtask: the ingest-to-here latency of the path, waiting in windows excluded.", labels, nil),
 		pause: prometheus.NewDesc("millrace_checkpoint_pause_seconds",
-			"Time each checkpoint held a subtask while it took its part of the state (the copy of a state encoded beside the subtask, or the whole snapshot), its input waiting meanwhile.", labels, nil)}
+			"Time each checkpoint held a subtask while it took its part of the state (the copy of a state encoded beside the subtask, or the whole snapshot), its input waiting meanwhile.", labels, nil),
+		readAge: prometheus.NewDesc("millrace_source_read_age_seconds",
+			"Age of each batch's oldest record when a broker source read it: the time from its produce (the broker's timestamp) to its read.", labels, nil)}
 	pipelineOnly := []string{"pipeline"}
 	c.completed = prometheus.NewDesc("millrace_checkpoints_completed_total", "Checkpoints made durable.", pipelineOnly, nil)
 	c.failed = prometheus.NewDesc("millrace_checkpoints_failed_total", "Checkpoints that could not be written; the one before stays.", pipelineOnly, nil)
@@ -120,6 +124,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	}
 	ch <- c.latency
 	ch <- c.pause
+	ch <- c.readAge
 	ch <- c.completed
 	ch <- c.failed
 	ch <- c.duration
@@ -160,6 +165,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 				}
 			}
 			if c.sources[n.Name] {
+				if age := sub.ReadAge; age.Count() > 0 {
+					ch <- prometheus.MustNewConstHistogram(c.readAge, uint64(age.Count()), age.Sum.Seconds(), cumulative(age), labels...)
+				}
 				continue // markers start at sources
 			}
 			ch <- prometheus.MustNewConstHistogram(c.latency, uint64(sub.Latency.Count()), sub.Latency.Sum.Seconds(), cumulative(sub.Latency), labels...)

@@ -147,6 +147,9 @@ sinks:
 			t.Errorf("a run without checkpoints paused %d times: %v", h.GetSampleCount(), h.GetBucket())
 		}
 	}
+	if _, ok := families["millrace_source_read_age_seconds"]; ok {
+		t.Error("a generator's rows have an age at their read")
+	}
 	if _, ok := families["millrace_source_read_records_total"]; ok {
 		for _, m := range families["millrace_source_read_records_total"].GetMetric() {
 			for _, l := range m.GetLabel() {

@@ -115,6 +115,10 @@ type Progress struct {
 	// failed, which broker and why; it is empty while the broker is reached. Such a reader
 	// goes on polling (its reads return nothing) and reconnects by itself.
 	Unreachable string
+	// Appended is the broker's timestamp of the oldest record of the batch the last Read
+	// returned (broker sources), zero otherwise: the engine measures from it how long
+	// records waited between their produce and their read.
+	Appended time.Time
 }
 
 // PartitionEnds is a Source that is not bounded as a whole but some of whose partitions

@@ -29,7 +29,8 @@ is due, noting when it was produced; a read_committed consumer of the topic
 fraud-alerts notes when each alert arrives. It prints, per variant, the transactions and
 alerts and the alerts' latency from the transaction's produce: p50, p99 and max.
 
-Then, per variant, where the time went: from the transaction's produce to the alert's (the
+Then, per variant, where the time went: from the transaction's produce to its read by the
+source (the oldest of each batch, by the record's timestamp), to the alert's produce (the
 source's fetch, the pipeline and the watermark's hold) and from the alert's produce to its
 read (the sink's commit and the consumer's fetch), by the alert record's timestamp; the
 mean time the engine's latency markers took from the source to each step (its queues);

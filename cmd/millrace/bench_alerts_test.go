@@ -66,35 +66,36 @@ func TestBenchAlerts(t *testing.T) {
 	}
 }
 
-// checkBreakdown checks that bench alerts says, for every variant, how long its alerts took
-// to be produced and then read, and the path to each step from the source up to the alert
+// checkBreakdown checks that bench alerts says, for every variant, how long its
+// transactions took to be read by the source, how long its alerts took to be produced and
+// then read, and the path to each step from the source up to the alert
 // sink, the keyed features steps among them, and that checkpoints paused those steps.
 func checkBreakdown(t *testing.T, breakdown string) {
 	t.Helper()
 	lines := strings.Split(breakdown, "\n")
 	variants := []string{"exactly_once, commit: batch", "exactly_once, commit: checkpoint", "at_least_once"}
-	if len(lines) != 5*len(variants) {
+	if len(lines) != 6*len(variants) {
 		t.Fatalf("breakdown of %d lines:\n%s", len(lines), breakdown)
 	}
 	for i, v := range variants {
-		part := lines[5*i : 5*i+5]
+		part := lines[6*i : 6*i+6]
 		if part[0] != v+":" {
 			t.Errorf("breakdown line %q, want the variant %s", part[0], v)
 		}
-		for j, want := range []string{"transaction produced to alert produced: ", "alert produced to alert read: ",
+		for j, want := range []string{"transaction produced to read by tx: ", "transaction produced to alert produced: ", "alert produced to alert read: ",
 			"path from the source, mean: ", "checkpoint pause per part, mean (parts): "} {
 			if !strings.HasPrefix(strings.TrimSpace(part[1+j]), want) {
 				t.Errorf("%s: line %q, want %q", v, part[1+j], want)
 			}
 		}
 		for _, step := range []string{"card ", "account ", "merchant ", "scored ", "sink.alerts "} {
-			if !strings.Contains(part[3], step) {
-				t.Errorf("%s: no path to %s in %q", v, step, part[3])
+			if !strings.Contains(part[4], step) {
+				t.Errorf("%s: no path to %s in %q", v, step, part[4])
 			}
 		}
 		for _, step := range []string{"card ", "account ", "merchant "} {
-			if !strings.Contains(part[4], step) {
-				t.Errorf("%s: no checkpoint pause of %s in %q", v, step, part[4])
+			if !strings.Contains(part[5], step) {
+				t.Errorf("%s: no checkpoint pause of %s in %q", v, step, part[5])
 			}
 		}
 	}

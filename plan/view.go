@@ -288,6 +288,11 @@ func (b *builder) aggregate(v *spec.View, inputs []stream, in *arrow.Schema, fir
 	stateSchema := arrow.NewSchema(stateFields, nil)
 	reject := !v.OnError.Fails()
 	partialCfg := op.WindowAggConfig{Window: w, Keys: nk, Time: timeIdx, Calls: aggCalls, Phase: op.Partial, Out: stateSchema, RejectOverflow: reject}
+	if whole && !changelog {
+		// The table comes out at the end: the partial phase folds many batches into one
+		// state per group before the exchange. A changelog hands on every batch's changes.
+		partialCfg.Hold = partialHold
+	}
 
 	// Two phases pay when rows fold together before the exchange. A hopping window would
 	// multiply each row into Size/Every partial states, more than the raw row costs to ship,
@@ -407,6 +412,10 @@ func (b *builder) aggregate(v *spec.View, inputs []stream, in *arrow.Schema, fir
 	b.plan.Views = append(b.plan.Views, ViewNodes{Name: v.Name, First: partial.Name, Last: final.Name})
 	return nil
 }
+
+// partialHold is how many bytes of states the partial phase of an aggregation of the whole
+// input folds before it hands them on (op.WindowAggConfig.Hold).
+const partialHold = 64 << 20
 
 // viewWindow returns the windows of an aggregating view. Without a window the view
 // aggregates its whole input, and emits its table when the input ends or a changelog as it

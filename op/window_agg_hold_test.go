@@ -189,7 +189,7 @@ func TestHeldPartialFlushesPastHoldAndAtBarriers(t *testing.T) {
 // BenchmarkWholeGroupBy runs a partial and a final phase over the whole input, 200 batches
 // of 8,192 rows over 5,000 merchants with count(*), sum(amount), approx_count_distinct(card)
 // and quantile(amount, 0.99), as a group-by over a history does: with the partial handing
-// on every batch's groups (hold=0) and holding them (hold=64MiB).
+// on every batch's groups (hold=0) and holding 16 MiB of them.
 func BenchmarkWholeGroupBy(b *testing.B) {
 	const batches, size, merchants = 200, 8192, 5000
 	r := rand.New(rand.NewPCG(11, 7))
@@ -205,7 +205,7 @@ func BenchmarkWholeGroupBy(b *testing.B) {
 		bld.Release()
 	}
 	defer releaseBatches(recs)
-	for _, hold := range []int64{0, 64 << 20} {
+	for _, hold := range []int64{0, 16 << 20} {
 		b.Run(fmt.Sprintf("hold=%d", hold), func(b *testing.B) {
 			newPhase := func(phase Phase) *WindowAgg {
 				w, err := NewWindowAgg(WindowAggConfig{Window: window.Spec{Kind: window.Whole}, Keys: 1, Time: -1,

@@ -415,7 +415,7 @@ func (b *builder) aggregate(v *spec.View, inputs []stream, in *arrow.Schema, fir
 
 // partialHold is how many bytes of states the partial phase of an aggregation of the whole
 // input folds before it hands them on (op.WindowAggConfig.Hold).
-const partialHold = 64 << 20
+const partialHold = 16 << 20
 
 // viewWindow returns the windows of an aggregating view. Without a window the view
 // aggregates its whole input, and emits its table when the input ends or a changelog as it

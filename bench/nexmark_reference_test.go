@@ -203,6 +203,8 @@ var nexmarkReferences = map[string]func(t *testing.T, ev nxEvents) []string{
 	"q10": referenceQ10,
 	"q11": referenceQ11,
 	"q14": referenceQ14,
+	"q15": referenceQ15,
+	"q16": referenceQ16,
 	"q17": referenceQ17,
 	"q18": referenceQ18,
 	"q19": referenceQ19,

@@ -49,7 +49,9 @@
 //	                     group_by, window: {tumble: D} | {hop: D, every: D} | {session: D}
 //	                     (without window, group_by or aggregates over bounded sources give
 //	                     one table of the whole input, emitted when it ends),
-//	                     having (needs group_by or window),
+//	                     having (needs group_by or window); aggregates in select and
+//	                     having may end with FILTER (WHERE cond), and count(DISTINCT x)
+//	                     (count_distinct(x)) is exact,
 //	                     qualify: COL = max(COL) (keeps each window's rows of the largest COL;
 //	                     with window: {tumble: D} over raw rows, or without window over a
 //	                     window view; not with group_by, having or aggregates),

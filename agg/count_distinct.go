@@ -14,9 +14,9 @@ import (
 // setBase bytes and each value about setPerWord bytes (its 8-byte word, the slot's control
 // byte and the table's spare room), or setPerString bytes plus its length for a string.
 const (
-	setBase      = 48
+	setBase      = 200
 	setPerWord   = 20
-	setPerString = 36
+	setPerString = 52
 )
 
 // countDistinct is count_distinct(x), which count(DISTINCT x) also means: the exact number

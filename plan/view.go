@@ -522,6 +522,12 @@ func describeCalls(calls []plannedCall) string {
 			// has another fingerprint and its state is not read as exact values.
 			call.Name = "quantile_disc"
 		}
+		if call.Distinct && strings.EqualFold(call.Name, "count") {
+			// Named for what it computes, so that a step planned when count(DISTINCT x)
+			// counted every value has another fingerprint and its counts are not read as
+			// sets of values.
+			call.Name, call.Distinct = "count_distinct", false
+		}
 		names[i] = call.String()
 	}
 	return strings.Join(names, ", ")

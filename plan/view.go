@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -250,21 +249,11 @@ func (b *builder) aggregate(v *spec.View, inputs []stream, in *arrow.Schema, fir
 	var aggCalls []op.AggCall
 	argTypes := map[int][]arrow.DataType{}
 	for k, c := range calls {
-		ac := op.AggCall{Name: c.call.Name, Text: c.call.String()}
-		for j, a := range c.call.Args {
-			if lit, ok := a.(*expr.Literal); ok && lit.Kind == expr.LitNumber {
-				f, err := strconv.ParseFloat(lit.Value, 64)
-				if err != nil {
-					return c.at.Errorf("%s: %v", c.call, err)
-				}
-				ac.Args = append(ac.Args, -1)
-				ac.Const = append(ac.Const, f)
-				continue
-			}
-			ac.Args = append(ac.Args, len(pre))
-			ac.Const = append(ac.Const, nil)
-			pre = append(pre, spec.Field{Name: fmt.Sprintf("__arg_%d_%d", k, j), Expr: spec.Expr{Text: a.String(), Path: c.at.Path, Pos: c.at.Pos}})
+		ac, more, err := aggCall(k, c, pre)
+		if err != nil {
+			return err
 		}
+		pre = more
 		aggCalls = append(aggCalls, ac)
 	}
 	preMap, preSchema, preDoes, err := b.mapStep(path, in, v.Where, pre, v.OnError)
@@ -274,6 +263,9 @@ func (b *builder) aggregate(v *spec.View, inputs []stream, in *arrow.Schema, fir
 	for k := range aggCalls {
 		aggCalls[k].ArgTypes = fillTypes(aggCalls[k], preSchema)
 		argTypes[k] = aggCalls[k].ArgTypes
+		if err := checkFilter(calls[k], aggCalls[k], preSchema); err != nil {
+			return err
+		}
 	}
 	nk := len(keys)
 	probe, err := op.NewWindowAgg(op.WindowAggConfig{Window: w, Keys: nk, Time: timeIdx, Calls: aggCalls, Phase: op.Single})
@@ -288,6 +280,11 @@ func (b *builder) aggregate(v *spec.View, inputs []stream, in *arrow.Schema, fir
 	stateSchema := arrow.NewSchema(stateFields, nil)
 	reject := !v.OnError.Fails()
 	partialCfg := op.WindowAggConfig{Window: w, Keys: nk, Time: timeIdx, Calls: aggCalls, Phase: op.Partial, Out: stateSchema, RejectOverflow: reject}
+	if whole && !changelog {
+		// The table comes out at the end: the partial phase folds many batches into one
+		// state per group before the exchange. A changelog hands on every batch's changes.
+		partialCfg.Hold = partialHold
+	}
 
 	// Two phases pay when rows fold together before the exchange. A hopping window would
 	// multiply each row into Size/Every partial states, more than the raw row costs to ship,
@@ -317,7 +314,7 @@ func (b *builder) aggregate(v *spec.View, inputs []stream, in *arrow.Schema, fir
 	inter := arrow.NewSchema(interFields, nil)
 	finalCalls := make([]op.AggCall, len(aggCalls))
 	for k, c := range aggCalls {
-		finalCalls[k] = op.AggCall{Name: c.Name, Text: c.Text, ArgTypes: argTypes[k], Const: c.Const}
+		finalCalls[k] = op.AggCall{Name: c.Name, Text: c.Text, ArgTypes: argTypes[k], Const: c.Const, Filter: c.Filter}
 	}
 	finalCfg := op.WindowAggConfig{Window: w, Keys: nk, Calls: finalCalls, Phase: op.Final, Out: inter, RejectOverflow: reject}
 	if !twoPhase {
@@ -407,6 +404,10 @@ func (b *builder) aggregate(v *spec.View, inputs []stream, in *arrow.Schema, fir
 	b.plan.Views = append(b.plan.Views, ViewNodes{Name: v.Name, First: partial.Name, Last: final.Name})
 	return nil
 }
+
+// partialHold is how many bytes of states the partial phase of an aggregation of the whole
+// input folds before it hands them on (op.WindowAggConfig.Hold).
+const partialHold = 16 << 20
 
 // viewWindow returns the windows of an aggregating view. Without a window the view
 // aggregates its whole input, and emits its table when the input ends or a changelog as it
@@ -520,6 +521,12 @@ func describeCalls(calls []plannedCall) string {
 			// Named for what it computes, so that a step planned when quantile was a sketch
 			// has another fingerprint and its state is not read as exact values.
 			call.Name = "quantile_disc"
+		}
+		if call.Distinct && strings.EqualFold(call.Name, "count") {
+			// Named for what it computes, so that a step planned when count(DISTINCT x)
+			// counted every value has another fingerprint and its counts are not read as
+			// sets of values.
+			call.Name, call.Distinct = "count_distinct", false
 		}
 		names[i] = call.String()
 	}

@@ -120,6 +120,9 @@ func (b *builder) over(v *spec.View, inputs []stream, in *arrow.Schema, first []
 	frame := "range " + v.Over.Range.String()
 	if v.Over.Rows > 0 {
 		frame = fmt.Sprintf("the last %d rows", v.Over.Rows)
+		if v.Over.TTL > 0 {
+			ttl = ", a key's frame and running figures kept " + v.Over.TTL.String() + " past its last row"
+		}
 	}
 	what := fmt.Sprintf("features per %s over %s%s, in event-time order (rows held until the watermark passes them)",
 		strings.Join(v.Over.Key, ", "), frame, ttl)

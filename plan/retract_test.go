@@ -1,9 +1,19 @@
 package plan
 
 import (
+	"context"
+	"fmt"
+	"maps"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"millrace/engine"
+	"millrace/op"
+	"millrace/schema"
 	"millrace/spec"
 )
 
@@ -47,5 +57,173 @@ func TestChangelogAggregatePlanErrors(t *testing.T) {
 		if !strings.Contains(p.String(), want) {
 			t.Errorf("plan lacks %q:\n%s", want, p)
 		}
+	}
+}
+
+// pairsSpec keeps each card's largest payment at each merchant as a changelog, and per
+// merchant aggregates that changelog as a table: how many cards, the sum, largest and least
+// of their largest payments, for merchants with two cards or more.
+const pairsSpec = `
+name: pairs
+sources:
+  tx: {kind: file, path: %s, schema: transaction, event_time: ts, watermark: 5s}
+views:
+  per_pair:
+    from: tx
+    group_by: [card_id, merchant_id]
+    select: {top: max(amount)}
+    emit: batch
+  per_merchant:
+    from: per_pair
+    group_by: [merchant_id]
+    select: {cards: count(*), spend: sum(top), most: max(top), least: min(top)}
+    having: cards >= 2
+    emit: %s
+sinks:
+  out: {from: per_merchant, kind: jsonl, path: %s}
+`
+
+// referenceMerchants computes per_merchant row by row: merchant|cards|spend|most|least.
+func referenceMerchants(t *testing.T, path string) map[string]string {
+	top := map[[2]string]int64{}
+	for _, rec := range readAll(t, path, schema.Transaction()) {
+		cards := rec.Column(schema.CardID).(*array.String)
+		merchants := rec.Column(schema.MerchantID).(*array.String)
+		amount := rec.Column(schema.AmountCol).(*array.Decimal128)
+		for i := range int(rec.NumRows()) {
+			k := [2]string{cards.Value(i), merchants.Value(i)}
+			c := int64(amount.Value(i).LowBits())
+			if old, ok := top[k]; !ok || c > old {
+				top[k] = c
+			}
+		}
+		rec.Release()
+	}
+	type agg struct{ n, sum, most, least int64 }
+	per := map[string]*agg{}
+	for k, c := range top {
+		a := per[k[1]]
+		if a == nil {
+			a = &agg{most: c, least: c}
+			per[k[1]] = a
+		}
+		a.n, a.sum, a.most, a.least = a.n+1, a.sum+c, max(a.most, c), min(a.least, c)
+	}
+	out := map[string]string{}
+	for m, a := range per {
+		if a.n >= 2 {
+			out[m] = fmt.Sprintf("%d|%s|%s|%s", a.n, cents2(a.sum), cents2(a.most), cents2(a.least))
+		}
+	}
+	return out
+}
+
+// applyMerchantChanges applies a per_merchant changelog in order: an insert of a merchant
+// held, or a retraction of a row the merchant does not hold, fails the test.
+func applyMerchantChanges(t *testing.T, rows []map[string]any) (map[string]string, map[string]int) {
+	t.Helper()
+	table, kinds := map[string]string{}, map[string]int{}
+	for i, r := range rows {
+		m, _ := r["merchant_id"].(string)
+		row := fmt.Sprintf("%v|%v|%v|%v", r["cards"], r["spend"], r["most"], r["least"])
+		kind, _ := r[op.OpColumn].(string)
+		kinds[kind]++
+		old, has := table[m]
+		switch kind {
+		case op.OpInsert, op.OpUpdateAfter:
+			if kind == op.OpInsert && has {
+				t.Fatalf("row %d inserts %v, which holds %s", i, r, old)
+			}
+			table[m] = row
+		case op.OpUpdateBefore, op.OpDelete:
+			if !has || old != row {
+				t.Fatalf("row %d retracts %v, which holds %q (present %v)", i, r, old, has)
+			}
+			delete(table, m)
+		default:
+			t.Fatalf("row %d has _op %q", i, kind)
+		}
+	}
+	return table, kinds
+}
+
+// TestChangelogAggregateResumesFromACheckpoint aggregates a changelog (each card's largest
+// payment per merchant) per merchant, stopped at a checkpoint taken by key group, resumed at
+// another parallelism, stopped again and finished at a third: the changelog the file holds,
+// applied in order, equals the table computed row by row, every kind of change occurring;
+// emit: final over the same input writes that table at once.
+func TestChangelogAggregateResumesFromACheckpoint(t *testing.T) {
+	dir := t.TempDir()
+	rows := int64(100_000)
+	if testing.Short() {
+		rows = 30_000
+	}
+	input := changelogInput(t, dir, rows)
+	want := referenceMerchants(t, input)
+	if len(want) < 20 {
+		t.Fatalf("the reference holds %d merchants: too few to test", len(want))
+	}
+	build := func(emit, out string, p int) *Plan {
+		s, err := spec.Parse([]byte(fmt.Sprintf(pairsSpec, input, emit, out)), "pairs.yaml", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pl, err := Build(s, Options{Parallelism: p, Partitions: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pl
+	}
+	final := filepath.Join(dir, "final.jsonl")
+	if _, err := engine.Run(context.Background(), build("final", final, 4).Graph, engine.DefaultOptions()); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, r := range changelogRows(t, final) {
+		got[r["merchant_id"].(string)] = fmt.Sprintf("%v|%v|%v|%v", r["cards"], r["spend"], r["most"], r["least"])
+	}
+	if !maps.Equal(got, want) {
+		t.Fatalf("emit: final wrote %d merchants, want %d", len(got), len(want))
+	}
+
+	out := filepath.Join(dir, "batch.jsonl")
+	var last *engine.Snapshot
+	stages := []struct {
+		p       int
+		byGroup bool
+	}{{3, true}, {5, false}, {1, false}}
+	for i, st := range stages {
+		stop := make(chan struct{})
+		opts := engine.DefaultOptions()
+		opts.Stop = stop
+		stopAt := uint64(1)
+		if last != nil {
+			stopAt += last.ID
+		}
+		end := i == len(stages)-1
+		opts.Checkpointing = &engine.Checkpointing{Interval: time.Millisecond, Restore: last, ByKeyGroup: st.byGroup, Complete: func(s *engine.Snapshot) error {
+			last = s
+			if s.ID == stopAt && !end {
+				close(stop)
+			}
+			return nil
+		}}
+		if _, err := engine.Run(context.Background(), build("batch", out, st.p).Graph, opts); err != nil {
+			t.Fatalf("stage %d at parallelism %d: %v", i, st.p, err)
+		}
+		if !end && last.Final {
+			if i == 0 {
+				t.Fatalf("the first run ended before it was stopped, at checkpoint %d", last.ID)
+			}
+			t.Logf("the run at parallelism %d read to the end before checkpoint %d", st.p, stopAt)
+			break
+		}
+	}
+	table, kinds := applyMerchantChanges(t, changelogRows(t, out))
+	if !maps.Equal(table, want) {
+		t.Fatalf("the applied changelog holds %d merchants, want %d", len(table), len(want))
+	}
+	if kinds[op.OpUpdateAfter] == 0 || kinds[op.OpUpdateBefore] != kinds[op.OpUpdateAfter] {
+		t.Fatalf("changes %v", kinds)
 	}
 }

@@ -110,6 +110,9 @@ type retractValue struct {
 	n int64
 }
 
+// retractValueBytes is the memory of a retractValue, less its string's bytes.
+const retractValueBytes = 1 + 8 + 8 + 16 + 16 + 8
+
 // NewRetractAgg checks cfg and returns the operator.
 func NewRetractAgg(cfg RetractAggConfig) (*RetractAgg, error) {
 	if cfg.Keys < 0 || cfg.Keys >= cfg.In.NumFields() {
@@ -196,7 +199,8 @@ func (r *RetractAgg) Open(ctx Context) error {
 // Keys is the number of groups held.
 func (r *RetractAgg) Keys() int { return len(r.groups) }
 
-// StateBytes estimates the memory of the groups held.
+// StateBytes estimates the memory of the groups held: their keys, states, and the values
+// min and max keep.
 func (r *RetractAgg) StateBytes() int64 {
 	const perGroup, perCall = 16 + 8 + 24 + 48, 8 + 8 + 8 + 16 + 24
 	return r.size + int64(len(r.groups))*(perGroup+int64(len(r.cfg.Calls))*perCall)
@@ -317,11 +321,11 @@ func (r *RetractAgg) count(st *retractState, c int, v topValue, s int64) error {
 		st.vals[at].n += s
 		if st.vals[at].n == 0 {
 			st.vals = slices.Delete(st.vals, at, at+1)
-			r.size -= int64(len(v.s))
+			r.size -= retractValueBytes + int64(len(v.s))
 		}
 	case s > 0:
 		st.vals = slices.Insert(st.vals, at, retractValue{v: v, n: s})
-		r.size += int64(len(v.s))
+		r.size += retractValueBytes + int64(len(v.s))
 	default:
 		return fmt.Errorf("takes back a value the group does not hold")
 	}

@@ -211,7 +211,10 @@ func (r *RetractAgg) decodeGroup(b []byte) (*retractGroup, int64, error) {
 			for range n {
 				v := s.value(r.vkinds[c])
 				st.vals = append(st.vals, retractValue{v: v, n: s.varint()})
-				size += int64(len(v.s))
+				size += retractValueBytes + int64(len(v.s))
+				if k := len(st.vals) - 1; s.err == nil && (st.vals[k].n <= 0 || k > 0 && compareValue(r.vkinds[c], st.vals[k-1].v, v) >= 0) {
+					return nil, 0, fmt.Errorf("%s: value %d is held %d times, or out of order", r.cfg.Calls[c].Text, k, st.vals[k].n)
+				}
 			}
 		}
 	}

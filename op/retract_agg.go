@@ -34,8 +34,8 @@ type RetractAggConfig struct {
 }
 
 // RetractableAggregate reports whether a RetractAgg computes the aggregate function name:
-// count, count_if, sum, avg, min and max can take a row back, the sketches and quantiles
-// cannot.
+// count, count_if, sum, avg, min and max can take a row back (with a FILTER clause too),
+// the sketches, quantiles and distinct counts cannot.
 func RetractableAggregate(name string) bool {
 	switch strings.ToLower(name) {
 	case "count", "count_if", "sum", "avg", "min", "max":
@@ -128,25 +128,41 @@ func NewRetractAgg(cfg RetractAggConfig) (*RetractAgg, error) {
 	}
 	r := &RetractAgg{cfg: cfg, groups: map[string]*retractGroup{}, wm: MinWatermark}
 	for _, c := range cfg.Calls {
+		if c.Filter && (len(c.Args) == 0 || c.Args[len(c.Args)-1] < 0 || cfg.In.Field(c.Args[len(c.Args)-1]).Type.ID() != arrow.BOOL) {
+			return nil, fmt.Errorf("changelog aggregate: %s: the FILTER condition is not a boolean column", c.Text)
+		}
 		kind, vkind, err := retractKindOf(c, cfg.In)
 		if err != nil {
 			return nil, fmt.Errorf("changelog aggregate: %w", err)
 		}
-		acc, err := agg.New(c.Name, c.ArgTypes, c.Const)
-		if err != nil {
-			return nil, fmt.Errorf("changelog aggregate: %s: %w", c.Text, err)
-		}
-		r.kinds, r.vkinds, r.accs = append(r.kinds, kind), append(r.vkinds, vkind), append(r.accs, acc)
+		r.kinds, r.vkinds = append(r.kinds, kind), append(r.vkinds, vkind)
 	}
+	accs, err := newAccumulators(cfg.Calls)
+	if err != nil {
+		return nil, fmt.Errorf("changelog aggregate: %w", err)
+	}
+	r.accs = accs
 	if cfg.Out != nil && cfg.Out.NumFields() != cfg.Keys+3+len(cfg.Calls) {
 		return nil, fmt.Errorf("changelog aggregate: %d output columns, want %d", cfg.Out.NumFields(), cfg.Keys+3+len(cfg.Calls))
 	}
 	return r, nil
 }
 
+// ResultTypes are the types of the calls' results, in order.
+func (r *RetractAgg) ResultTypes() []arrow.DataType {
+	out := make([]arrow.DataType, len(r.accs))
+	for i, a := range r.accs {
+		out[i] = a.ResultType()
+	}
+	return out
+}
+
 // retractKindOf says how call c over input in keeps its state, and for min and max the type
 // of its argument.
 func retractKindOf(c AggCall, in *arrow.Schema) (retractKind, arrow.Type, error) {
+	if c.Filter { // the condition is the last argument; the others are the call's own
+		c.Args = c.Args[:len(c.Args)-1]
+	}
 	argType := func() (arrow.DataType, error) {
 		if len(c.Args) != 1 || c.Args[0] < 0 || c.Args[0] >= in.NumFields() {
 			return nil, fmt.Errorf("%s takes one column", c.Text)
@@ -267,12 +283,17 @@ func (r *RetractAgg) Process(_ int, rec arrow.RecordBatch, out Collector) error 
 
 // update adds (s = 1) or takes back (s = -1) row i's argument of call c in state st.
 func (r *RetractAgg) update(st *retractState, c int, rec arrow.RecordBatch, i int, s int64) error {
-	kind := r.kinds[c]
+	kind, call := r.kinds[c], r.cfg.Calls[c]
+	if call.Filter {
+		if cond := rec.Column(call.Args[len(call.Args)-1]).(*array.Boolean); !cond.IsValid(i) || !cond.Value(i) {
+			return nil // the row is not among those the call aggregates
+		}
+	}
 	if kind == retractCountStar {
 		st.n += s
 		return nil
 	}
-	col := rec.Column(r.cfg.Calls[c].Args[0])
+	col := rec.Column(call.Args[0])
 	if col.IsNull(i) {
 		return nil
 	}

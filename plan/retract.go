@@ -2,12 +2,10 @@ package plan
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
-	"millrace/agg"
 	"millrace/engine"
 	"millrace/expr"
 	"millrace/op"
@@ -95,23 +93,14 @@ func (b *builder) changelogAggregate(v *spec.View, inputs []stream) error {
 	}
 	var aggCalls []op.AggCall
 	for k, c := range calls {
-		if !op.RetractableAggregate(c.call.Name) {
+		ac, more, err := aggCall(k, c, pre)
+		if err != nil {
+			return err
+		}
+		if !op.RetractableAggregate(ac.Name) {
 			return c.at.Errorf("%s cannot take back the rows a changelog retracts: over a changelog, aggregates are count, count_if, sum, avg, min and max", c.call)
 		}
-		ac := op.AggCall{Name: c.call.Name, Text: c.call.String()}
-		for j, a := range c.call.Args {
-			if lit, ok := a.(*expr.Literal); ok && lit.Kind == expr.LitNumber {
-				f, err := strconv.ParseFloat(lit.Value, 64)
-				if err != nil {
-					return c.at.Errorf("%s: %v", c.call, err)
-				}
-				ac.Args, ac.Const = append(ac.Args, -1), append(ac.Const, f)
-				continue
-			}
-			ac.Args, ac.Const = append(ac.Args, len(pre)), append(ac.Const, nil)
-			pre = append(pre, spec.Field{Name: fmt.Sprintf("__arg_%d_%d", k, j), Expr: spec.Expr{Text: a.String(), Path: c.at.Path, Pos: c.at.Pos}})
-		}
-		aggCalls = append(aggCalls, ac)
+		pre, aggCalls = more, append(aggCalls, ac)
 	}
 	preMap, preSchema, preDoes, err := b.mapStep(path, in, v.Where, pre, v.OnError)
 	if err != nil {
@@ -119,6 +108,9 @@ func (b *builder) changelogAggregate(v *spec.View, inputs []stream) error {
 	}
 	for k := range aggCalls {
 		aggCalls[k].ArgTypes = fillTypes(aggCalls[k], preSchema)
+		if err := checkFilter(calls[k], aggCalls[k], preSchema); err != nil {
+			return err
+		}
 	}
 	prepare := &engine.Node{Name: v.Name + ".prepare", Parallelism: b.opts.Parallelism, Operator: chain([]func() (op.Operator, error){
 		func() (op.Operator, error) { return preMap(), nil }})}
@@ -129,17 +121,14 @@ func (b *builder) changelogAggregate(v *spec.View, inputs []stream) error {
 
 	// After the exchange: the aggregate's rows (keys, window bounds, results, live), select
 	// and having, then the changelog or the final table.
-	if _, err := op.NewRetractAgg(op.RetractAggConfig{In: preSchema, Keys: nk, Calls: aggCalls}); err != nil {
+	probe, err := op.NewRetractAgg(op.RetractAggConfig{In: preSchema, Keys: nk, Calls: aggCalls})
+	if err != nil {
 		return b.spec.Errorf(path+".select", "%v", err)
 	}
 	interFields := append(append([]arrow.Field{}, preSchema.Fields()[:nk]...),
 		arrow.Field{Name: "window_start", Type: schema.Timestamp}, arrow.Field{Name: "window_end", Type: schema.Timestamp})
-	for k, c := range aggCalls {
-		acc, err := agg.New(c.Name, c.ArgTypes, c.Const)
-		if err != nil {
-			return b.spec.Errorf(path+".select", "%s: %v", c.Text, err)
-		}
-		interFields = append(interFields, arrow.Field{Name: fmt.Sprintf("__agg_%d", k), Type: acc.ResultType(), Nullable: true})
+	for k, t := range probe.ResultTypes() {
+		interFields = append(interFields, arrow.Field{Name: fmt.Sprintf("__agg_%d", k), Type: t, Nullable: true})
 	}
 	inter := arrow.NewSchema(append(interFields, arrow.Field{Name: liveColumn, Type: arrow.FixedWidthTypes.Boolean}), nil)
 	cfg := op.RetractAggConfig{In: preSchema, Keys: nk, Calls: aggCalls, Out: inter, EmitUpdates: mode.Changelog()}

@@ -30,6 +30,8 @@ func TestChangelogAggregatePlanErrors(t *testing.T) {
 			"views.w.select.p: quantile(spend, 0.5) cannot take back the rows a changelog retracts: over a changelog, aggregates are count, count_if, sum, avg, min and max"},
 		{"  w: {from: v, group_by: merchant_id, select: {d: approx_count_distinct(card_id)}}\n",
 			"approx_count_distinct(card_id) cannot take back the rows a changelog retracts"},
+		{"  w: {from: v, group_by: merchant_id, select: {d: count(DISTINCT card_id)}}\n",
+			"views.w.select.d: count(DISTINCT card_id) cannot take back the rows a changelog retracts"},
 		{"  w: {from: [v, tx], group_by: merchant_id, select: {n: count(*)}}\n",
 			"views.w.from[1]: cannot union tx with v"},
 		{"  w: {from: v, group_by: merchant_id, top: {n: 2, by: n}}\n",
@@ -62,7 +64,8 @@ func TestChangelogAggregatePlanErrors(t *testing.T) {
 
 // pairsSpec keeps each card's largest payment at each merchant as a changelog, and per
 // merchant aggregates that changelog as a table: how many cards, the sum, largest and least
-// of their largest payments, for merchants with two cards or more.
+// of their largest payments, and how many of those are above 100, for merchants with two
+// cards or more.
 const pairsSpec = `
 name: pairs
 sources:
@@ -76,14 +79,14 @@ views:
   per_merchant:
     from: per_pair
     group_by: [merchant_id]
-    select: {cards: count(*), spend: sum(top), most: max(top), least: min(top)}
+    select: {cards: count(*), spend: sum(top), most: max(top), least: min(top), big: "count(*) FILTER (WHERE top > 100)"}
     having: cards >= 2
     emit: %s
 sinks:
   out: {from: per_merchant, kind: jsonl, path: %s}
 `
 
-// referenceMerchants computes per_merchant row by row: merchant|cards|spend|most|least.
+// referenceMerchants computes per_merchant row by row: merchant|cards|spend|most|least|big.
 func referenceMerchants(t *testing.T, path string) map[string]string {
 	top := map[[2]string]int64{}
 	for _, rec := range readAll(t, path, schema.Transaction()) {
@@ -99,7 +102,7 @@ func referenceMerchants(t *testing.T, path string) map[string]string {
 		}
 		rec.Release()
 	}
-	type agg struct{ n, sum, most, least int64 }
+	type agg struct{ n, sum, most, least, big int64 }
 	per := map[string]*agg{}
 	for k, c := range top {
 		a := per[k[1]]
@@ -108,11 +111,14 @@ func referenceMerchants(t *testing.T, path string) map[string]string {
 			per[k[1]] = a
 		}
 		a.n, a.sum, a.most, a.least = a.n+1, a.sum+c, max(a.most, c), min(a.least, c)
+		if c > 100_00 {
+			a.big++
+		}
 	}
 	out := map[string]string{}
 	for m, a := range per {
 		if a.n >= 2 {
-			out[m] = fmt.Sprintf("%d|%s|%s|%s", a.n, cents2(a.sum), cents2(a.most), cents2(a.least))
+			out[m] = fmt.Sprintf("%d|%s|%s|%s|%d", a.n, cents2(a.sum), cents2(a.most), cents2(a.least), a.big)
 		}
 	}
 	return out
@@ -125,7 +131,7 @@ func applyMerchantChanges(t *testing.T, rows []map[string]any) (map[string]strin
 	table, kinds := map[string]string{}, map[string]int{}
 	for i, r := range rows {
 		m, _ := r["merchant_id"].(string)
-		row := fmt.Sprintf("%v|%v|%v|%v", r["cards"], r["spend"], r["most"], r["least"])
+		row := fmt.Sprintf("%v|%v|%v|%v|%v", r["cards"], r["spend"], r["most"], r["least"], r["big"])
 		kind, _ := r[op.OpColumn].(string)
 		kinds[kind]++
 		old, has := table[m]
@@ -180,7 +186,7 @@ func TestChangelogAggregateResumesFromACheckpoint(t *testing.T) {
 	}
 	got := map[string]string{}
 	for _, r := range changelogRows(t, final) {
-		got[r["merchant_id"].(string)] = fmt.Sprintf("%v|%v|%v|%v", r["cards"], r["spend"], r["most"], r["least"])
+		got[r["merchant_id"].(string)] = fmt.Sprintf("%v|%v|%v|%v|%v", r["cards"], r["spend"], r["most"], r["least"], r["big"])
 	}
 	if !maps.Equal(got, want) {
 		t.Fatalf("emit: final wrote %d merchants, want %d", len(got), len(want))

@@ -243,9 +243,8 @@ func referenceQ3(t *testing.T, ev nxEvents) []string {
 }
 
 // referenceQ4 averages per category the highest price of each auction's bids within its
-// lifetime (from its creation to its expiry, both included). The spec's join keeps rows
-// 10 seconds; the reference checks that this loses no bid within a lifetime here.
-func referenceQ4(t *testing.T, ev nxEvents) []string {
+// lifetime (from its creation to its expiry, both included).
+func referenceQ4(_ *testing.T, ev nxEvents) []string {
 	auctions := map[int64]nxAuction{}
 	for _, a := range ev.auctions {
 		auctions[a.id] = a
@@ -255,9 +254,6 @@ func referenceQ4(t *testing.T, ev nxEvents) []string {
 		a, ok := auctions[b.auction]
 		if !ok || b.t < a.t || b.t > a.expires {
 			continue
-		}
-		if d := b.t - a.t; d > 10_000 {
-			t.Fatalf("a bid on auction %d is %d ms after it, beyond the join's TTL", a.id, d)
 		}
 		if p, ok := highest[a.id]; !ok || b.price > p {
 			highest[a.id] = b.price
@@ -278,8 +274,7 @@ func referenceQ4(t *testing.T, ev nxEvents) []string {
 
 // referenceQ6 gives each auction's winning bid (its highest within its lifetime) the
 // average of its seller's last 11 winning bids up to it, the auctions taken in the order of
-// their expiry, those closing at one time by their winning price. The spec's join keeps rows
-// 10 seconds; the reference checks that this loses no bid within a lifetime here.
+// their expiry, those closing at one time by their winning price.
 func referenceQ6(t *testing.T, ev nxEvents) []string {
 	auctions := map[int64]nxAuction{}
 	for _, a := range ev.auctions {
@@ -290,9 +285,6 @@ func referenceQ6(t *testing.T, ev nxEvents) []string {
 		a, ok := auctions[b.auction]
 		if !ok || b.t < a.t || b.t > a.expires {
 			continue
-		}
-		if d := b.t - a.t; d > 10_000 {
-			t.Fatalf("a bid on auction %d is %d ms after it, beyond the join's TTL", a.id, d)
 		}
 		if p, ok := highest[a.id]; !ok || b.price > p {
 			highest[a.id] = b.price

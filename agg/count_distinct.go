@@ -14,9 +14,9 @@ import (
 // setBase bytes and each value about setPerWord bytes (its 8-byte word, the slot's control
 // byte and the table's spare room), or setPerString bytes plus its length for a string.
 const (
-	setBase      = 48
+	setBase      = 200
 	setPerWord   = 20
-	setPerString = 36
+	setPerString = 52
 )
 
 // countDistinct is count_distinct(x), which count(DISTINCT x) also means: the exact number
@@ -69,8 +69,9 @@ func (d *countDistinct) addWord(g uint32, w uint64) {
 		d.words[g] = set
 		d.bytes += setBase
 	}
-	if _, ok := set[w]; !ok {
-		set[w] = struct{}{}
+	n := len(set)
+	set[w] = struct{}{} // one hash probe, whether w is new or not
+	if len(set) > n {
 		d.bytes += setPerWord
 	}
 }
@@ -250,19 +251,35 @@ func (d *countDistinct) Final(groups []uint32) (arrow.Array, error) {
 	return fixedColumn(d.cfg.mem, arrow.PrimitiveTypes.Int64, counts, nil), nil
 }
 
-// Reset drops the sets of groups, so their memory goes back to the heap.
+// keptSet is the most values a set may hold for Reset to empty it and keep it for the
+// group's next use, as the partial phase resets its groups after every batch; larger sets
+// are dropped, so their memory goes back to the heap.
+const keptSet = 64
+
+// Reset empties the sets of groups, keeping small ones for reuse.
 func (d *countDistinct) Reset(groups []uint32) {
 	for _, g := range groups {
 		switch {
 		case d.wordWise() && int(g) < len(d.words) && d.words[g] != nil:
-			d.bytes -= setBase + setPerWord*int64(len(d.words[g]))
-			d.words[g] = nil
+			set := d.words[g]
+			d.bytes -= setPerWord * int64(len(set))
+			if len(set) > keptSet {
+				d.bytes -= setBase
+				d.words[g] = nil
+				continue
+			}
+			clear(set)
 		case !d.wordWise() && int(g) < len(d.strs) && d.strs[g] != nil:
-			d.bytes -= setBase
-			for s := range d.strs[g] {
+			set := d.strs[g]
+			for s := range set {
 				d.bytes -= setPerString + int64(len(s))
 			}
-			d.strs[g] = nil
+			if len(set) > keptSet {
+				d.bytes -= setBase
+				d.strs[g] = nil
+				continue
+			}
+			clear(set)
 		}
 	}
 }

@@ -60,7 +60,7 @@
 // and floats is float64.
 //
 // count_distinct is exact: each group keeps a set of its distinct values, so its memory grows
-// with them (about 20 bytes a value of up to 8 bytes, 36 plus the length for strings and
+// with them (about 20 bytes a value of up to 8 bytes, 52 plus the length for strings and
 // wider decimals). Values are told apart by their bytes, as approx_count_distinct's hash
 // reads them.
 //

@@ -290,11 +290,27 @@ func (a *exactQuantile[T]) add(g uint32, v T) {
 	a.bytes += int64(cap(vs)-c) * a.width
 }
 
+// grow makes room in group g's list for n more values at once, as merging a state adds them.
+func (a *exactQuantile[T]) grow(g uint32, n int) {
+	vs := a.vals[g]
+	c := cap(vs)
+	vs = slices.Grow(vs, n)
+	a.vals[g] = vs
+	a.bytes += int64(cap(vs)-c) * a.width
+}
+
 // Partial encodes a group as exactStateMark then its values, null when it has none.
 func (a *exactQuantile[T]) Partial(groups []uint32) (arrow.Array, error) {
 	b := array.NewBinaryBuilder(a.cfg.mem, arrow.BinaryTypes.Binary)
 	defer b.Release()
 	b.Reserve(len(groups))
+	size := 0 // the bytes of every state, reserved at once rather than grown value by value
+	for _, g := range groups {
+		if int(g) < len(a.vals) && len(a.vals[g]) > 0 {
+			size += 1 + len(a.vals[g])*int(a.width)
+		}
+	}
+	b.ReserveData(size)
 	for _, g := range groups {
 		if int(g) >= len(a.vals) || len(a.vals[g]) == 0 {
 			b.AppendNull()
@@ -324,6 +340,7 @@ func (a *exactQuantile[T]) MergePartial(groups []uint32, partial arrow.Array) er
 		if len(enc) == 0 || enc[0] != exactStateMark || (len(enc)-1)%w != 0 {
 			return fmt.Errorf("%s: the partial state of group %d is not a list of %d-byte values", a.name(), g, w)
 		}
+		a.grow(g, (len(enc)-1)/w)
 		for v := enc[1:]; len(v) > 0; v = v[w:] {
 			a.add(g, a.get(v))
 		}

@@ -27,6 +27,8 @@ var sizeCalls = []struct {
 	{"min(amount)", "min", dec18_2, nil},
 	{"max(merchant)", "max", arrow.BinaryTypes.String, nil},
 	{"approx_count_distinct(merchant)", "approx_count_distinct", arrow.BinaryTypes.String, nil},
+	{"count_distinct(merchant)", "count_distinct", arrow.BinaryTypes.String, nil},
+	{"count_distinct(amount)", "count_distinct", dec18_2, nil},
 	{"approx_quantile(amount)", "approx_quantile", dec18_2, 0.99},
 	{"quantile_disc(amount)", "quantile_disc", dec18_2, 0.99},
 }

@@ -141,6 +141,10 @@ type Side struct {
 	Elapsed time.Duration `json:"-"`
 	// Seconds is Elapsed, for JSON.
 	Seconds float64 `json:"seconds"`
+	// CPUSeconds is the processor time the process used, user and system, from the OS: on
+	// a machine that other work shares, the measure of the process's own work that its
+	// wall time is not.
+	CPUSeconds float64 `json:"cpu_seconds"`
 	// PeakRSS is the most resident memory the process held, in bytes, from the OS.
 	PeakRSS int64 `json:"peak_rss_bytes"`
 	// Digest is the checksum of the side's output (see bench/peers: digest).
@@ -160,6 +164,9 @@ type HistoryResult struct {
 
 // TimeRatio is millrace's time over DuckDB's.
 func (r HistoryResult) TimeRatio() float64 { return r.Millrace.Seconds / r.DuckDB.Seconds }
+
+// CPURatio is millrace's processor time over DuckDB's.
+func (r HistoryResult) CPURatio() float64 { return r.Millrace.CPUSeconds / r.DuckDB.CPUSeconds }
 
 // MemoryRatio is millrace's peak memory over DuckDB's.
 func (r HistoryResult) MemoryRatio() float64 {

@@ -60,24 +60,24 @@ func near(a, b string) bool {
 	return math.Abs(fx-fy) <= ApproxTolerance*math.Abs(fy)
 }
 
-// WriteHistoryTable writes the results as a Markdown table: per work, millrace's time and
-// peak memory, DuckDB's, and the ratios of both (millrace over DuckDB), then whether their
-// outputs agree.
+// WriteHistoryTable writes the results as a Markdown table: per work, millrace's wall time,
+// processor time and peak memory, DuckDB's, and the ratios of the three (millrace over
+// DuckDB), then whether their outputs agree.
 func WriteHistoryTable(w io.Writer, results []HistoryResult) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', 0)
-	fmt.Fprintln(tw, "| work\t| millrace\t| DuckDB\t| time ratio\t| memory ratio\t| same answer\t|")
-	fmt.Fprintln(tw, "| ---\t| ---\t| ---\t| ---\t| ---\t| ---\t|")
+	fmt.Fprintln(tw, "| work\t| millrace\t| DuckDB\t| time ratio\t| CPU ratio\t| memory ratio\t| same answer\t|")
+	fmt.Fprintln(tw, "| ---\t| ---\t| ---\t| ---\t| ---\t| ---\t| ---\t|")
 	for _, r := range results {
 		same := "yes"
 		if len(r.Differ) > 0 {
 			same = "NO: " + strings.Join(r.Differ, "; ")
 		}
-		fmt.Fprintf(tw, "| %s\t| %s\t| %s\t| %.2f\t| %.2f\t| %s\t|\n", r.What, side(r.Millrace), side(r.DuckDB), r.TimeRatio(), r.MemoryRatio(), same)
+		fmt.Fprintf(tw, "| %s\t| %s\t| %s\t| %.2f\t| %.2f\t| %.2f\t| %s\t|\n", r.What, side(r.Millrace), side(r.DuckDB), r.TimeRatio(), r.CPURatio(), r.MemoryRatio(), same)
 	}
 	return tw.Flush()
 }
 
-// side writes one engine's figures: seconds and MiB.
+// side writes one engine's figures: wall seconds, CPU seconds and MiB.
 func side(s Side) string {
-	return fmt.Sprintf("%.2f s, %.0f MiB", s.Seconds, float64(s.PeakRSS)/(1<<20))
+	return fmt.Sprintf("%.2f s (%.2f s CPU), %.0f MiB", s.Seconds, s.CPUSeconds, float64(s.PeakRSS)/(1<<20))
 }

@@ -36,8 +36,8 @@ func TestCompareDigests(t *testing.T) {
 
 func TestHistoryTableShowsRatiosAndDisagreements(t *testing.T) {
 	rs := []HistoryResult{
-		{What: "scan 10 rows", Millrace: Side{Seconds: 2, PeakRSS: 300 << 20}, DuckDB: Side{Seconds: 1, PeakRSS: 100 << 20}},
-		{What: "windows over 10 rows", Millrace: Side{Seconds: 1, PeakRSS: 50 << 20}, DuckDB: Side{Seconds: 4, PeakRSS: 100 << 20},
+		{What: "scan 10 rows", Millrace: Side{Seconds: 2, CPUSeconds: 3, PeakRSS: 300 << 20}, DuckDB: Side{Seconds: 1, CPUSeconds: 2, PeakRSS: 100 << 20}},
+		{What: "windows over 10 rows", Millrace: Side{Seconds: 1, CPUSeconds: 1.5, PeakRSS: 50 << 20}, DuckDB: Side{Seconds: 4, CPUSeconds: 6, PeakRSS: 100 << 20},
 			Differ: []string{"windows: millrace 9, DuckDB 10"}},
 	}
 	var b bytes.Buffer
@@ -49,8 +49,8 @@ func TestHistoryTableShowsRatiosAndDisagreements(t *testing.T) {
 		t.Fatalf("want a header, a rule and two rows:\n%s", b.String())
 	}
 	for i, want := range [][]string{
-		{"scan 10 rows", "2.00 s, 300 MiB", "1.00 s, 100 MiB", "| 2.00", "| 3.00", "| yes"},
-		{"windows over 10 rows", "| 0.25", "| 0.50", "NO: windows: millrace 9, DuckDB 10"},
+		{"scan 10 rows", "2.00 s (3.00 s CPU), 300 MiB", "1.00 s (2.00 s CPU), 100 MiB", "| 2.00", "| 1.50", "| 3.00", "| yes"},
+		{"windows over 10 rows", "| 0.25", "| 0.25", "| 0.50", "NO: windows: millrace 9, DuckDB 10"},
 	} {
 		for _, w := range want {
 			if !strings.Contains(lines[2+i], w) {

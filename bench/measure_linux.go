@@ -16,8 +16,8 @@ import (
 // descendants become its children, so that it can wait for them.
 const prSetChildSubreaper = 36
 
-// measure runs a command to its end and returns its wall time, its peak memory (the OS's
-// maximum resident set size of its process) and what it printed on stdout. A failure
+// measure runs a command to its end and returns its wall time, its processor time and its
+// peak memory (the OS's figures for its process) and what it printed on stdout. A failure
 // carries the end of what it printed on stderr.
 //
 // Linux carries the memory high-water mark of a process that execs over into the new
@@ -99,7 +99,8 @@ func measure(ctx context.Context, name string, args, env []string) (Side, []byte
 		msg, _ := os.ReadFile(stderr.Name())
 		return Side{}, nil, fmt.Errorf("%s %s: %s\n%s", name, strings.Join(args, " "), describe(ws), lastLines(string(msg), 20))
 	}
-	return Side{Elapsed: elapsed, Seconds: elapsed.Seconds(), PeakRSS: ru.Maxrss * 1024}, out, nil // Linux counts KiB
+	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return Side{Elapsed: elapsed, Seconds: elapsed.Seconds(), CPUSeconds: cpu.Seconds(), PeakRSS: ru.Maxrss * 1024}, out, nil // Linux counts KiB
 }
 
 // describe says how a process ended.

@@ -118,13 +118,14 @@ func readResumed(t *testing.T, dir string, schema *arrow.Schema) []string {
 
 // TestNexmarkQueriesResumeFromCheckpoints stops q4, q6, q9, q15 and q16 at a checkpoint
 // taken by key group, resumes each at another parallelism, stops it again and finishes it at
-// a third: what their JSONL sinks committed equals the reference row for row, nothing lost
-// and nothing twice, so the state of the join with bounds from a column, of an aggregate of
-// a changelog, of over a frame of rows, of top by two columns and of count(DISTINCT ...)
-// with FILTER comes back whole.
+// a third (or ends the series with a run that reads to its end before its checkpoint):
+// what their JSONL sinks committed equals the reference row for row, nothing lost and
+// nothing twice, so the state of the join with bounds from a column, of an aggregate of a
+// changelog, of over a frame of rows, of top by two columns and of count(DISTINCT ...) with
+// FILTER comes back whole.
 func TestNexmarkQueriesResumeFromCheckpoints(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs three queries in three stages each over 200,000 events")
+		t.Skip("runs five queries in three stages each over 200,000 events")
 	}
 	for _, tc := range []struct {
 		q  string
@@ -167,7 +168,13 @@ func TestNexmarkQueriesResumeFromCheckpoints(t *testing.T) {
 				t.Fatalf("%s, stage %d at parallelism %d: %v", tc.q, i, st.p, err)
 			}
 			if !final && last.Final {
-				t.Fatalf("%s: the run at parallelism %d ended before it was stopped, at checkpoint %d", tc.q, st.p, last.ID)
+				if i == 0 {
+					t.Fatalf("%s: the first run, at parallelism %d, read to its end before checkpoint %d, so nothing resumed", tc.q, st.p, stopAt)
+				}
+				// A busy machine may read to the end between two checkpoints: the series
+				// ends here, its output complete.
+				t.Logf("%s: the run at parallelism %d read to its end before checkpoint %d", tc.q, st.p, stopAt)
+				break
 			}
 		}
 		if !last.Final {

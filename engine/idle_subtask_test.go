@@ -16,12 +16,16 @@ import (
 )
 
 // apart is a two-partition source read by two subtasks, one partition each. Partition 1
-// polls empty 20 times, then lets partition 0 go on and polls empty until partition 0 has
-// ended, then yields one batch of event times 1s to 10s and ends. Partition 0 waits for
-// partition 1's signal, then yields 20 batches of event times rising from 1s to 200s.
+// polls empty 20 times, each moving the clock 100 ms on, then lets partition 0 go on and
+// polls empty until partition 0 has ended, then yields one batch of event times 1s to 10s
+// and ends. Partition 0 waits for partition 1's signal, then yields 20 batches of event
+// times rising from 1s to 200s. Only partition 1's first polls move the clock, so partition
+// 1 has been silent for 2 s of it when partition 0 starts, and partition 0 is never silent
+// for any of it, however the two subtasks' turns fall.
 type apart struct {
 	boundedSource
 	start, p0done chan struct{}
+	clock         atomic.Int64 // milliseconds
 }
 
 func (s *apart) Schema() *arrow.Schema { return tsOnly }
@@ -55,6 +59,9 @@ func (r *apartReader) Read(ctx context.Context) (arrow.RecordBatch, []format.Dea
 		return timestamps(&r.t, 10), nil, nil
 	}
 	r.polls++
+	if r.polls <= 20 {
+		r.s.clock.Add(100)
+	}
 	if r.polls == 20 {
 		close(r.s.start)
 	}
@@ -91,16 +98,15 @@ func timestamps(t *int64, n int) arrow.RecordBatch {
 // subtask holds the watermark back until it yields its own rows, which are on time.
 func TestIdleSubtaskStopsHoldingTheWatermark(t *testing.T) {
 	for _, idle := range []time.Duration{0, time.Second} {
-		src := &Node{Name: "s", Parallelism: 2, Source: &apart{start: make(chan struct{}), p0done: make(chan struct{})},
-			Watermarks: WatermarkPolicy{EventTime: 0, IdleTimeout: idle}}
+		a := &apart{start: make(chan struct{}), p0done: make(chan struct{})}
+		a.clock.Store(1_000_000)
+		src := &Node{Name: "s", Parallelism: 2, Source: a, Watermarks: WatermarkPolicy{EventTime: 0, IdleTimeout: idle}}
 		var out, late sinkResult
 		g := &Graph{Nodes: []*Node{src, out.node("out"), late.node("late")}}
 		g.Edges = []*Edge{{From: src, To: g.Nodes[1], Partitioning: Rebalance},
 			{From: src, FromPort: LatePort, To: g.Nodes[2], Partitioning: Rebalance}}
 		opts := DefaultOptions()
-		var clock atomic.Int64 // milliseconds; both subtasks read it
-		clock.Store(1_000_000)
-		opts.Now = func() time.Time { return time.UnixMilli(clock.Add(100)) }
+		opts.Now = func() time.Time { return time.UnixMilli(a.clock.Load()) }
 		if _, err := Run(context.Background(), g, opts); err != nil {
 			t.Fatal(err)
 		}

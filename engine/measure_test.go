@@ -246,7 +246,7 @@ func TestLiveLedgerAlwaysBalances(t *testing.T) {
 // rows to come due is idle, not busy, so no verdict calls it CPU-bound.
 func TestPacedSourceWaitsIdle(t *testing.T) {
 	cfg := gen.DefaultConfig()
-	cfg.Rows, cfg.Rate, cfg.Speed = 0, 2000, 1
+	cfg.Rows, cfg.Rate, cfg.Speed = 0, 250, 1
 	tx := genNode(t, "tx", 1, cfg, 1, 0)
 	var mu sync.Mutex
 	var rows int64
@@ -259,12 +259,12 @@ func TestPacedSourceWaitsIdle(t *testing.T) {
 	opts := DefaultOptions()
 	opts.Stop = stop
 	opts.Monitor = &Monitor{}
-	go func() { // stop once 1000 rows (half a second of the pace) went through
+	go func() { // stop once 125 rows (half a second of the pace) went through
 		tick := time.NewTicker(5 * time.Millisecond)
 		defer tick.Stop()
 		for range tick.C {
 			if st := opts.Monitor.Snapshot(); st != nil {
-				if n, ok := st.Node("out"); ok && n.RowsIn >= 1000 {
+				if n, ok := st.Node("out"); ok && n.RowsIn >= 125 {
 					close(stop)
 					return
 				}

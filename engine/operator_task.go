@@ -254,10 +254,15 @@ func (t *operatorTask) barrier(env envelope) error {
 	return nil
 }
 
-// aligned takes the operator's part of the checkpoint, passes the barrier on, and lets the
-// held messages through.
+// aligned has the operator hand on what it holds back (op.Flusher), takes its part of the
+// checkpoint, passes the barrier on, and lets the held messages through.
 func (t *operatorTask) aligned() error {
 	id := t.aligning
+	if f, ok := t.o.(op.Flusher); ok {
+		if err := f.Flush(t.coll); err != nil {
+			return fmt.Errorf("flush for checkpoint %d: %w", id, err)
+		}
+	}
 	state, groups, err := t.snapshot(id)
 	if err != nil {
 		return err

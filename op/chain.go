@@ -111,6 +111,19 @@ func (c *Chain) Duplicates() int64 {
 	return n
 }
 
+// Flush flushes every operator that is a Flusher, first to last, so that what one hands on
+// passes through the operators after it before they flush.
+func (c *Chain) Flush(out Collector) error {
+	for i, o := range c.ops {
+		if f, ok := o.(Flusher); ok {
+			if err := f.Flush(c.collector(i, out)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // Finish finishes every operator, first to last.
 func (c *Chain) Finish(out Collector) error {
 	for i, o := range c.ops {

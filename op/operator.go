@@ -79,6 +79,15 @@ type WatermarkHolder interface {
 	HeldWatermark() int64
 }
 
+// Flusher is an operator that may hold rows back between messages which it can hand on at
+// any time, such as a partial aggregation folding many batches before the keyed exchange. The
+// engine calls Flush once a checkpoint's barrier has come on every input, before Snapshot and
+// before the barrier is passed on: what Flush collects precedes the barrier downstream, and
+// the snapshot finds nothing held.
+type Flusher interface {
+	Flush(out Collector) error
+}
+
 // Spiller is a Stateful operator that may keep part of its state on disk instead of in
 // memory: SpilledBytes is the size of that part, which StateBytes leaves out.
 type Spiller interface {

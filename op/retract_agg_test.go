@@ -117,9 +117,9 @@ func randomChangelog(t *testing.T, mem memory.Allocator, seed uint64, batches in
 	return msgs, table
 }
 
-// tableRows renders the groups of a final table as a WindowAgg of the whole input computes
+// retractTableRows renders the groups of a final table as a WindowAgg of the whole input computes
 // them from its rows, in the order of the cards.
-func tableRows(t *testing.T, mem memory.Allocator, table map[int]retractRow) map[string]string {
+func retractTableRows(t *testing.T, mem memory.Allocator, table map[int]retractRow) map[string]string {
 	t.Helper()
 	calls := retractCalls()
 	w, err := NewWindowAgg(WindowAggConfig{Window: window.Spec{Kind: window.Whole}, Keys: 1, Time: -1, Calls: calls, Phase: Single})
@@ -194,7 +194,7 @@ func TestRetractAggAppliedIsTheTablesAggregate(t *testing.T) {
 			defer mem.AssertSize(t, 0)
 			msgs, table := randomChangelog(t, mem, 5, 60)
 			defer releaseStream(msgs)
-			want := tableRows(t, mem, table)
+			want := retractTableRows(t, mem, table)
 			fresh := func() Operator { return newTestRetractAgg(t, updates) }
 			run := &keyedRun{t: t, mem: mem, subs: []Operator{fresh(), fresh()}}
 			run.deliver(msgs[:41])

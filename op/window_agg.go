@@ -81,6 +81,9 @@ type WindowAggConfig struct {
 	// Final, emits after each batch the current results of the groups it changed, keeping
 	// them open (see window_agg_updates.go); the final watermark still emits every group.
 	EmitUpdates bool
+	// Hold, in phase Partial, keeps the groups between batches until the states held grow
+	// by Hold bytes (see window_agg_hold.go); 0 hands on each batch's groups at once.
+	Hold int64
 }
 
 // WindowAgg aggregates rows per key and event-time window. Windows fire when the watermark
@@ -115,7 +118,9 @@ type WindowAgg struct {
 	ownersOf   int           // SnapshotGroups: the number of owners keys.owner holds owners among
 	snapSchema *arrow.Schema // Snapshot and Restore: the columns of the state rows
 
-	touched []uint32 // Partial: groups of the current batch
+	touched []uint32 // Partial: groups of the current batch, or held since the last flush
+	// flushed is StateBytes after the last flush of a Partial that holds its groups.
+	flushed int64
 	// EmitUpdates: per group, the number of the batch that last emitted it, and the
 	// current batch's number.
 	stamp   []uint64
@@ -290,7 +295,7 @@ func (w *WindowAgg) process(rec arrow.RecordBatch, out Collector) error {
 		return err
 	}
 	if w.cfg.Phase == Partial {
-		return w.flushPartial(out)
+		return w.maybeFlush(out)
 	}
 	if emitsUpdates(w.cfg) {
 		return w.emitUpdates(out)
@@ -374,7 +379,8 @@ func (w *WindowAgg) merge(rec arrow.RecordBatch) error {
 	return nil
 }
 
-// flushPartial emits the states of the groups the batch touched and forgets them.
+// flushPartial emits the states of the groups touched since the last flush (the batch's,
+// unless the partial holds them) and forgets them.
 func (w *WindowAgg) flushPartial(out Collector) error {
 	if len(w.touched) == 0 {
 		return nil
@@ -404,6 +410,9 @@ func (w *WindowAgg) flushPartial(out Collector) error {
 	w.keys.reset()
 	w.freeGroups(w.touched)
 	w.touched = w.touched[:0]
+	if w.cfg.Hold > 0 {
+		w.flushed = w.StateBytes()
+	}
 	if rec == nil {
 		return nil
 	}
@@ -526,7 +535,7 @@ func (w *WindowAgg) OnWatermark(wm int64, out Collector) error {
 	}
 	w.wm = wm
 	if w.cfg.Phase == Partial {
-		return nil
+		return w.flushPartial(out) // the groups held, if any, before the watermark
 	}
 	if w.sess != nil {
 		return w.fireSessions(wm, out)

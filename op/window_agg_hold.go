@@ -1,16 +1,48 @@
 package op
 
-import "millrace/window"
+import "fmt"
 
-// HeldWatermark holds the output's watermark back, for an aggregation of the whole input
-// that emits its table once (window.Whole without EmitUpdates), until that table has been
-// emitted: its rows carry whatever times their columns hold, which the watermarks of the
-// input say nothing about, so a step after it that orders rows by event time (over, a
-// window) must see every row before any watermark. Other aggregations hold nothing back:
-// their rows come out as their windows fire, at the watermark that fires them.
-func (w *WindowAgg) HeldWatermark() int64 {
-	if w.cfg.Window.Kind != window.Whole || w.cfg.EmitUpdates || w.cfg.Phase == Partial || w.wm == MaxWatermark {
-		return MaxWatermark
+// Holding partial states. A partial aggregation that hands on the groups of every batch at
+// once holds nothing between messages, but over many groups that each batch reaches with a
+// row or two (a group-by over a history whose keys recur across the whole input) it ships
+// about one state a row through the exchange, and the final phase merges each of them. With
+// WindowAggConfig.Hold the partial phase folds the batches of a stretch of input into one
+// state per group instead, and hands on every group it holds:
+//
+//   - after a batch that grew the states held by more than Hold bytes since the last flush,
+//     which bounds the memory the partial phase adds;
+//   - on every watermark, before the watermark is passed on, so the final phase fires no
+//     window without them and waits no longer than without holding;
+//   - at a checkpoint barrier (Flush), before the barrier is passed on, so the rows held
+//     reach the final phase's snapshot and the partial phase's own holds no groups;
+//   - when the input ends (Finish), also when it was stopped before the final watermark.
+
+// maybeFlush hands on the groups the partial phase holds after a batch, unless it holds them
+// and they have grown by no more than Hold bytes since the last flush.
+func (w *WindowAgg) maybeFlush(out Collector) error {
+	if w.cfg.Hold > 0 && w.StateBytes()-w.flushed <= w.cfg.Hold {
+		return nil
 	}
-	return MinWatermark
+	return w.flushPartial(out)
+}
+
+// Flush hands on the states of the groups a partial aggregation holds; the other phases hold
+// nothing they could hand on early.
+func (w *WindowAgg) Flush(out Collector) error {
+	if w.cfg.Phase != Partial {
+		return nil
+	}
+	return w.flushPartial(out)
+}
+
+// Finish hands on what Flush would: the input has ended, or was stopped.
+func (w *WindowAgg) Finish(out Collector) error { return w.Flush(out) }
+
+// heldAtSnapshot fails a snapshot of a partial aggregation that holds groups: they must be
+// flushed first (the engine does so at every barrier), since a partial snapshot keeps none.
+func (w *WindowAgg) heldAtSnapshot(id uint64) error {
+	if w.cfg.Phase != Partial || len(w.touched) == 0 {
+		return nil
+	}
+	return fmt.Errorf("snapshot for checkpoint %d of a partial aggregation holding %d groups: they must be flushed first", id, len(w.touched))
 }

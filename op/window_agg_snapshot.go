@@ -25,7 +25,8 @@ import (
 // Rows come in the order the groups fire: by window end, then in the order the groups
 // opened. Restore opens the groups in that order, so the restored operator fires the same
 // rows in the same order as the original. A partial aggregation (Phase Partial) hands its
-// groups on with every batch and holds none between messages: its snapshot has no rows.
+// groups on with every batch, or holds them only until the next barrier, which flushes them
+// before the snapshot: its snapshot has no rows.
 //
 // Session windows (kind 'S') are described in session_agg_snapshot.go.
 
@@ -83,6 +84,9 @@ func (w *WindowAgg) stateSchema() *arrow.Schema {
 
 // Snapshot encodes the open groups for checkpoint id.
 func (w *WindowAgg) Snapshot(id uint64) ([]byte, error) {
+	if err := w.heldAtSnapshot(id); err != nil {
+		return nil, err
+	}
 	if w.sess != nil {
 		return w.snapshotSessions(id)
 	}

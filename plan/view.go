@@ -282,6 +282,11 @@ func (b *builder) aggregate(v *spec.View, inputs []stream, in *arrow.Schema, fir
 	stateSchema := arrow.NewSchema(stateFields, nil)
 	reject := !v.OnError.Fails()
 	partialCfg := op.WindowAggConfig{Window: w, Keys: nk, Time: timeIdx, Calls: aggCalls, Phase: op.Partial, Out: stateSchema, RejectOverflow: reject}
+	if whole && !changelog {
+		// The table comes out at the end: the partial phase folds many batches into one
+		// state per group before the exchange. A changelog hands on every batch's changes.
+		partialCfg.Hold = partialHold
+	}
 
 	// Two phases pay when rows fold together before the exchange. A hopping window would
 	// multiply each row into Size/Every partial states, more than the raw row costs to ship,
@@ -402,6 +407,10 @@ func (b *builder) aggregate(v *spec.View, inputs []stream, in *arrow.Schema, fir
 	return nil
 }
 
+// partialHold is how many bytes of states the partial phase of an aggregation of the whole
+// input folds before it hands them on (op.WindowAggConfig.Hold).
+const partialHold = 16 << 20
+
 // viewWindow returns the windows of an aggregating view. Without a window the view
 // aggregates its whole input, and emits its table when the input ends or a changelog as it
 // goes (see emitMode).
@@ -514,6 +523,12 @@ func describeCalls(calls []plannedCall) string {
 			// Named for what it computes, so that a step planned when quantile was a sketch
 			// has another fingerprint and its state is not read as exact values.
 			call.Name = "quantile_disc"
+		}
+		if call.Distinct && strings.EqualFold(call.Name, "count") {
+			// Named for what it computes, so that a step planned when count(DISTINCT x)
+			// counted every value has another fingerprint and its counts are not read as
+			// sets of values.
+			call.Name, call.Distinct = "count_distinct", false
 		}
 		names[i] = call.String()
 	}

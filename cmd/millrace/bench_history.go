@@ -21,8 +21,9 @@ func newBenchHistoryCmd() *cobra.Command {
 		Long: `history generates a JSONL file and a Parquet file of transactions (not timed; kept in
 --dir and used again when their sizes and seed match), then runs each work with millrace
 (millrace run, a process of its own) and with DuckDB (the peer binary, another process), and
-prints per work both wall times, both peak memories (the OS's maximum resident set size of
-each process) and millrace's ratios over DuckDB's. The works:
+prints per work both wall times, both processor times (user and system; the measure to
+compare on a machine that other work shares), both peak memories (the OS's maximum resident
+set size of each process) and millrace's ratios over DuckDB's. The works:
 
   decode   the JSONL file, every column, into one digest row
   scan     the Parquet file, every column, into one digest row

@@ -12,8 +12,9 @@ import (
 )
 
 // TestBenchHistoryRunsBothSidesOnTheSameFiles builds the DuckDB peer (cgo) from bench/peers,
-// runs `bench history` on small inputs, and checks that every work has both sides' time and
-// peak memory and that both outputs' digests agree and count every input row.
+// runs `bench history` on small inputs, and checks that every work has both sides' time,
+// processor time and peak memory, and that both outputs' digests agree and count every
+// input row.
 func TestBenchHistoryRunsBothSidesOnTheSameFiles(t *testing.T) {
 	dir := t.TempDir()
 	peer := filepath.Join(dir, "duckdb-peer")
@@ -39,8 +40,8 @@ func TestBenchHistoryRunsBothSidesOnTheSameFiles(t *testing.T) {
 	for _, r := range results {
 		works = append(works, r.Work)
 		for side, s := range map[string]bench.Side{"millrace": r.Millrace, "DuckDB": r.DuckDB} {
-			if s.Seconds <= 0 || s.PeakRSS < 1<<20 {
-				t.Errorf("%s: %s took %v s and %d bytes at most", r.Work, side, s.Seconds, s.PeakRSS)
+			if s.Seconds <= 0 || s.CPUSeconds <= 0 || s.PeakRSS < 1<<20 {
+				t.Errorf("%s: %s took %v s (%v s of CPU) and %d bytes at most", r.Work, side, s.Seconds, s.CPUSeconds, s.PeakRSS)
 			}
 		}
 		if len(r.Differ) > 0 || len(r.Millrace.Digest) < 4 {

@@ -109,14 +109,24 @@ type NexmarkInput struct {
 }
 
 // NexmarkPlan plans Nexmark query name, the embedded spec examples/nexmark/NAME.yaml parsed
-// with NEXMARK_EVENTS, NEXMARK_SEED and NEXMARK_RATE set from in, at parallelism p.
+// with NEXMARK_EVENTS, NEXMARK_SEED and NEXMARK_RATE set from in, at parallelism p, and
+// NEXMARK_SIDE_INPUT naming a copy of the embedded side-input file (see nexmarkSideInput)
+// when the spec reads it.
 func NexmarkPlan(name string, in NexmarkInput, p int) (*plan.Plan, error) {
 	text, err := examples.Specs.ReadFile("nexmark/" + name + ".yaml")
 	if err != nil {
 		return nil, fmt.Errorf("unknown Nexmark query %q (available: %v)", name, NexmarkQueries())
 	}
+	sideInput := ""
+	if strings.Contains(string(text), "NEXMARK_SIDE_INPUT") {
+		if sideInput, err = nexmarkSideInput(); err != nil {
+			return nil, fmt.Errorf("nexmark %s: %w", name, err)
+		}
+	}
 	env := func(k string) (string, bool) {
 		switch k {
+		case "NEXMARK_SIDE_INPUT":
+			return sideInput, sideInput != ""
 		case "NEXMARK_EVENTS":
 			return strconv.FormatInt(in.Events, 10), true
 		case "NEXMARK_SEED":

@@ -116,20 +116,23 @@ func readResumed(t *testing.T, dir string, schema *arrow.Schema) []string {
 	return rows
 }
 
-// TestNexmarkQueriesResumeFromCheckpoints stops q9, q15 and q16 at a checkpoint taken by
-// key group, resumes each at another parallelism, stops it again and finishes it at a third
-// (or ends the series with a run that reads to its end before its checkpoint):
+// TestNexmarkQueriesResumeFromCheckpoints stops q4, q6, q9, q15 and q16 at a checkpoint
+// taken by key group, resumes each at another parallelism, stops it again and finishes it at
+// a third (or ends the series with a run that reads to its end before its checkpoint):
 // what their JSONL sinks committed equals the reference row for row, nothing lost and
-// nothing twice, so the state of the join with bounds from a column, of top by two columns
-// and of count(DISTINCT ...) with FILTER comes back whole.
+// nothing twice, so the state of the join with bounds from a column, of an aggregate of a
+// changelog, of over a frame of rows, of top by two columns and of count(DISTINCT ...) with
+// FILTER comes back whole.
 func TestNexmarkQueriesResumeFromCheckpoints(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs three queries in three stages each over 200,000 events")
+		t.Skip("runs five queries in three stages each over 200,000 events")
 	}
 	for _, tc := range []struct {
 		q  string
 		in NexmarkInput
 	}{
+		{"q4", NexmarkInput{Events: 200_000, Seed: 3, Rate: 500}},
+		{"q6", NexmarkInput{Events: 200_000, Seed: 3, Rate: 500}},
 		{"q9", NexmarkInput{Events: 200_000, Seed: 3, Rate: 500}},
 		{"q15", NexmarkInput{Events: 200_000, Seed: 3, Rate: 1}},
 		{"q16", NexmarkInput{Events: 200_000, Seed: 3, Rate: 1}},

@@ -40,7 +40,8 @@ type Features struct {
 	calls  []featCall
 	out    *arrow.Schema
 	ctx    Context
-	rangeM int64 // Range in milliseconds
+	rangeM int64 // Range in milliseconds, 0 with Rows
+	rowsN  int   // Rows, 0 with Range
 	ttlM   int64 // TTL in milliseconds, 0 for none
 	fp     string
 
@@ -75,6 +76,12 @@ type FeaturesConfig struct {
 	// Range is how far back range features look; TTL, when not zero, how long a key's
 	// running figures outlive its last row.
 	Range, TTL time.Duration
+	// Rows, instead of Range, makes range features cover the key's last Rows rows, the row
+	// included: each row of the key in event-time order (rows at one event time in the
+	// order of their argument values) sees the rows before it, one by one, peers included.
+	// The frame's rows are kept for the whole run, or with TTL until TTL passes after the
+	// key's last row.
+	Rows int
 	// Calls are the feature columns, in output order.
 	Calls []FeatureCall
 }
@@ -187,7 +194,12 @@ func FeatureFuncs() []string {
 
 // NewFeatures checks cfg and returns a Features.
 func NewFeatures(cfg FeaturesConfig) (*Features, error) {
-	if cfg.Range <= 0 {
+	switch {
+	case cfg.Rows < 0:
+		return nil, fmt.Errorf("features: rows must be 1 or more, got %d", cfg.Rows)
+	case cfg.Rows > 0 && cfg.Range != 0:
+		return nil, fmt.Errorf("features: a frame of rows (%d) or a range (%s), not both", cfg.Rows, cfg.Range)
+	case cfg.Rows == 0 && cfg.Range <= 0:
 		return nil, fmt.Errorf("features: range must be longer than 0, got %s", cfg.Range)
 	}
 	if cfg.TTL < 0 {
@@ -205,9 +217,12 @@ func NewFeatures(cfg FeaturesConfig) (*Features, error) {
 	if cfg.Pass <= 0 || cfg.Pass > cfg.In.NumFields() {
 		cfg.Pass = cfg.In.NumFields()
 	}
-	f := &Features{cfg: cfg, rangeM: cfg.Range.Milliseconds(), ttlM: cfg.TTL.Milliseconds(), slots: map[string]uint32{}, lastSweep: MinWatermark}
+	f := &Features{cfg: cfg, rangeM: cfg.Range.Milliseconds(), rowsN: cfg.Rows, ttlM: cfg.TTL.Milliseconds(), slots: map[string]uint32{}, lastSweep: MinWatermark}
 	fields := slices.Clone(cfg.In.Fields()[:cfg.Pass])
 	fpParts := []string{"features", schemaString(cfg.In), fmt.Sprint(cfg.Keys, cfg.Time, cfg.Pass, f.rangeM, f.ttlM)}
+	if f.rowsN > 0 {
+		fpParts = append(fpParts, fmt.Sprintf("rows %d", f.rowsN))
+	}
 	for _, c := range cfg.Calls {
 		fc, t, err := newFeatCall(c)
 		if err != nil {

@@ -225,7 +225,7 @@ func (f *Features) computeKey(slot uint32, run []int32) error {
 	for i := 0; i < len(run); {
 		t := f.ts(run[i])
 		j := i + 1
-		for j < len(run) && f.ts(run[j]) == t {
+		for j < len(run) && f.ts(run[j]) == t && f.rowsN == 0 { // a frame of rows takes peers one by one
 			j++
 		}
 		group := run[i:j]
@@ -233,8 +233,15 @@ func (f *Features) computeKey(slot uint32, run []int32) error {
 		if k.run && f.ttlM > 0 && t-k.last >= f.ttlM {
 			f.resetRunning(slot)
 			k.run = false
+			if f.rowsN > 0 { // the key starts afresh: its frame too
+				f.evictUpTo(slot, k.last)
+			}
 		}
-		f.evictUpTo(slot, t-f.rangeM)
+		if f.rowsN > 0 {
+			f.evictFirst(slot, len(k.wts)-k.head-(f.rowsN-1))
+		} else {
+			f.evictUpTo(slot, t-f.rangeM)
+		}
 		for _, p := range group {
 			k.wts = append(k.wts, t)
 			for ci := range f.calls {
@@ -261,8 +268,18 @@ func (f *Features) computeKey(slot uint32, run []int32) error {
 // evictUpTo drops the key's rows in range with event time at or before cut.
 func (f *Features) evictUpTo(slot uint32, cut int64) {
 	k := &f.keys[slot]
+	n := 0
+	for h := k.head; h < len(k.wts) && k.wts[h] <= cut; h++ {
+		n++
+	}
+	f.evictFirst(slot, n)
+}
+
+// evictFirst drops the key's n first rows in range, if n is above 0.
+func (f *Features) evictFirst(slot uint32, n int) {
+	k := &f.keys[slot]
 	h := k.head
-	for h < len(k.wts) && k.wts[h] <= cut {
+	for ; n > 0 && h < len(k.wts); n-- {
 		for ci := range f.calls {
 			if f.calls[ci].kind.windowed() {
 				f.leave(ci, slot, h)
@@ -565,6 +582,9 @@ func (f *Features) sweep(wm int64) {
 		return
 	}
 	every := f.rangeM
+	if f.rowsN > 0 { // a frame of rows leaves only with the ttl, or at the end
+		every = math.MaxInt64
+	}
 	if f.ttlM > 0 && f.ttlM < every {
 		every = f.ttlM
 	}
@@ -574,6 +594,9 @@ func (f *Features) sweep(wm int64) {
 	}
 	f.lastSweep = wm
 	cut := wm - f.rangeM
+	if f.rowsN > 0 {
+		cut = MinWatermark
+	}
 	if final {
 		cut = wm
 	}
@@ -582,7 +605,11 @@ func (f *Features) sweep(wm int64) {
 		if !k.live {
 			continue
 		}
-		f.evictUpTo(uint32(s), cut)
+		if f.rowsN > 0 && f.ttlM > 0 && k.pending == 0 && wm-k.last >= f.ttlM {
+			f.evictUpTo(uint32(s), k.last) // the ttl passed since the key's last row: its frame goes
+		} else {
+			f.evictUpTo(uint32(s), cut)
+		}
 		if k.pending > 0 || k.head < len(k.wts) {
 			continue
 		}

@@ -88,6 +88,8 @@ func kindName(k byte) string {
 		return "a top's"
 	case kindMaterialize:
 		return "a materialized table's"
+	case kindRetractAgg:
+		return "a changelog aggregate's"
 	}
 	return fmt.Sprintf("of unknown kind %q", k)
 }

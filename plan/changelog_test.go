@@ -250,7 +250,7 @@ func TestChangelogPlanErrors(t *testing.T) {
 		{"  v: {from: plain, group_by: card_id, select: {n: count(*)}, emit: watermark}\n",
 			"views.v.emit: watermark needs an event time, and input plain has none; write emit: batch"},
 		{"  v: {from: tx, group_by: card_id, select: {n: count(*)}, emit: batch}\n  w: {from: v, where: n > 1}\n",
-			"views.w.from[0]: v is a changelog (rows of _op +I, -U, +U, -D), which a view cannot read"},
+			"views.w.from[0]: v is a changelog (rows of _op +I, -U, +U, -D), which a view reads only to aggregate it"},
 		{"  v: {from: tx, group_by: upper(card_id), top: {n: 2, by: amount}}\n",
 			"views.v.group_by: a top view's group_by names columns of its rows (compute others in select)"},
 		{"  v: {from: tx, group_by: card_id, top: {n: 2, by: amont}}\n",

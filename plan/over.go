@@ -82,7 +82,7 @@ func (b *builder) over(v *spec.View, inputs []stream, in *arrow.Schema, first []
 		nodes = append(nodes, prep)
 		from, fin = []stream{{node: prep, port: engine.MainPort, schema: preSchema}}, preSchema
 	}
-	cfg := op.FeaturesConfig{In: fin, Pass: in.NumFields(), Time: fin.FieldIndices(timeCol)[0], Range: v.Over.Range, TTL: v.Over.TTL}
+	cfg := op.FeaturesConfig{In: fin, Pass: in.NumFields(), Time: fin.FieldIndices(timeCol)[0], Range: v.Over.Range, Rows: v.Over.Rows, TTL: v.Over.TTL}
 	for _, k := range v.Over.Key {
 		idx := fin.FieldIndices(k)
 		if len(idx) == 0 {
@@ -117,8 +117,15 @@ func (b *builder) over(v *spec.View, inputs []stream, in *arrow.Schema, first []
 	if v.Over.TTL > 0 {
 		ttl = ", running figures kept " + v.Over.TTL.String() + " past a key's last row"
 	}
-	what := fmt.Sprintf("features per %s over range %s%s, in event-time order (rows held until the watermark passes them)",
-		strings.Join(v.Over.Key, ", "), v.Over.Range.String(), ttl)
+	frame := "range " + v.Over.Range.String()
+	if v.Over.Rows > 0 {
+		frame = fmt.Sprintf("the last %d rows", v.Over.Rows)
+		if v.Over.TTL > 0 {
+			ttl = ", a key's frame and running figures kept " + v.Over.TTL.String() + " past its last row"
+		}
+	}
+	what := fmt.Sprintf("features per %s over %s%s, in event-time order (rows held until the watermark passes them)",
+		strings.Join(v.Over.Key, ", "), frame, ttl)
 	n := &engine.Node{Name: v.Name, Parallelism: b.opts.Parallelism, Operator: func(int) (op.Operator, error) { return op.NewFeatures(cfg) }}
 	b.addNode(n, KindFeatures, out, append([]string{what}, calls...)...)
 	for i, s := range from {

@@ -28,15 +28,17 @@ func (b *builder) planView(v *spec.View) error {
 		if err != nil {
 			return err
 		}
-		if s.changelog != nil {
-			return b.spec.Errorf(fmt.Sprintf("%s.from[%d]", path, i), "%s is a changelog (rows of %s +I, -U, +U, -D), which a view cannot read; "+
-				"write it to a sink, or give %s a window", ref, op.OpColumn, ref)
-		}
 		if i > 0 && !sameColumns(inputs[0].schema, s.schema) {
 			return b.spec.Errorf(fmt.Sprintf("%s.from[%d]", path, i), "cannot union %s with %s: their columns differ (%s vs %s)",
 				ref, v.From[0], columnList(s.schema), columnList(inputs[0].schema))
 		}
 		inputs = append(inputs, s)
+	}
+	if ok, err := b.readsChangelog(v, inputs); ok || err != nil {
+		if err != nil {
+			return err
+		}
+		return b.changelogAggregate(v, inputs)
 	}
 	if v.Join != nil && v.Join.Stream != "" {
 		if err := b.perRow(v, false); err != nil {

@@ -16,6 +16,9 @@ type Over struct {
 	Key []string
 	// Range is how far before a row its range features look: rows in (t - Range, t].
 	Range time.Duration
+	// Rows, instead of Range, makes the range features look at the key's last Rows rows,
+	// the row included: `over: {key: seller, rows: 10}`.
+	Rows int
 	// TTL, when not zero, is how long a key's running figures (zscore, first_seen and the
 	// *_prev functions) outlive its last row: a row TTL or more after the key's previous
 	// row starts afresh, as the key's first.
@@ -24,7 +27,7 @@ type Over struct {
 	Pos Pos
 }
 
-// over decodes `{key: card_id, range: 10m, ttl: 30d}`.
+// over decodes `{key: card_id, range: 10m, ttl: 30d}` or `{key: seller, rows: 10}`.
 func (d *decoder) over(n *yaml.Node, path string) *Over {
 	pairs, ok := d.mapping(n, path, "a mapping such as {key: card_id, range: 10m}")
 	if !ok {
@@ -35,16 +38,21 @@ func (d *decoder) over(n *yaml.Node, path string) *Over {
 		o.Pos = at
 	}
 	decodeFields(d, o, pairs, path, overFields, "", "over")
-	var hasKey, hasRange bool
+	var hasKey, hasRange, hasRows bool
 	for _, p := range pairs {
 		hasKey = hasKey || p.key == "key"
 		hasRange = hasRange || p.key == "range"
+		hasRows = hasRows || p.key == "rows"
 	}
 	if !hasKey {
 		d.errorf(n, path, "key is required: the column, or list of columns, whose rows a row's features come from")
 	}
-	if !hasRange {
-		d.errorf(n, path, "range is required: how far before a row count, sum and the other range features look, such as 10m")
+	switch {
+	case hasRange && hasRows:
+		d.errorf(n, path, "range or rows, not both: a row's range features look back over a time or over a number of rows")
+	case !hasRange && !hasRows:
+		d.errorf(n, path, "range is required: how far before a row count, sum and the other range features look, such as 10m "+
+			"(or rows: N, over the key's last N rows)")
 	}
 	return o
 }
@@ -67,6 +75,14 @@ var overFields = map[string]field[Over]{
 			}
 			o.Range = v
 		}
+	}},
+	"rows": {set: func(d *decoder, o *Over, n *yaml.Node, p string) {
+		v, ok := d.integer(n, p)
+		if ok && (v < 1 || v > 1_000_000) {
+			d.errorf(n, p, "%d rows: want 1 to 1000000", v)
+			return
+		}
+		o.Rows = int(v)
 	}},
 	"ttl": {set: func(d *decoder, o *Over, n *yaml.Node, p string) {
 		if v, ok := d.duration(n, p); ok {

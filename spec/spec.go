@@ -48,7 +48,9 @@
 //	views.NAME           from (required: a stream or a list, unioned), where, select: {col: expr},
 //	                     group_by, window: {tumble: D} | {hop: D, every: D} | {session: D}
 //	                     (without window, group_by or aggregates over bounded sources give
-//	                     one table of the whole input, emitted when it ends),
+//	                     one table of the whole input, emitted when it ends; over a
+//	                     changelog, the table it makes, -U and -D taking rows back, with
+//	                     count, count_if, sum, avg, min and max),
 //	                     having (needs group_by or window); aggregates in select and
 //	                     having may end with FILTER (WHERE cond), and count(DISTINCT x)
 //	                     (count_distinct(x)) is exact,
@@ -67,10 +69,11 @@
 //	                     stream's rows are versions of a table by key; each row joins the
 //	                     version valid at its event time),
 //	                     dedup: {key: col | [col, ...], within: D, keep: first | last},
-//	                     over: {key: col | [col, ...], range: D, ttl: D} (adds to every row
-//	                     features of its key's earlier rows in event-time order; select then
-//	                     holds feature calls: count(*), count_if, sum, avg, count_distinct
-//	                     over (t - range, t]; zscore, first_seen, seconds_since_prev,
+//	                     over: {key: col | [col, ...], range: D | rows: N, ttl: D} (adds to
+//	                     every row features of its key's earlier rows in event-time order;
+//	                     select then holds feature calls: count(*), count_if, sum, avg,
+//	                     count_distinct over (t - range, t] or the key's last N rows, the
+//	                     row included; zscore, first_seen, seconds_since_prev,
 //	                     km_from_prev, kmh_from_prev over the key's history; not with
 //	                     group_by, window, having or qualify),
 //	                     score: {model: PATH, kind: xgboost | lightgbm, features: [expr, ...],

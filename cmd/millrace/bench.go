@@ -33,11 +33,13 @@ every kind, as Nexmark reports do; a query generates only the kinds it reads. Wi
 --query all it runs every query in turn and prints one Markdown table.
 
 Queries: ` + fmt.Sprint(bench.NexmarkQueries()) + `: q0 pass-through, q1 currency conversion,
-q2 selection, q3 local item suggestion (regular join), q5 hot items (most bids per 10 s
-window every 2 s), q7 highest bid per 10 s window, q8 new users (window join), q9 winning
-bids (each auction's highest bid of its lifetime, a changelog), q10 bids with day and
-minute, q11 user sessions, q14 calculation, q15 bidding statistics per day and q16 per
-channel and day (exact distinct counts with FILTER), q17 auction statistics per day,
+q2 selection, q3 local item suggestion (regular join), q4 average price per category (an
+aggregate of a changelog), q5 hot items (most bids per 10 s window every 2 s), q6 average
+selling price by seller (over the last rows), q7 highest bid per 10 s window, q8 new users
+(window join), q9 winning bids (each auction's highest bid of its lifetime, a changelog),
+q10 bids with day and minute, q11 user sessions, q13 bounded side input join (a side-input
+file), q14 calculation, q15 bidding statistics per day and q16 per channel and day (exact
+distinct counts with FILTER), q17 auction statistics per day,
 q18 last bid per bidder and auction, q19 the 10 highest bids of each auction (a changelog),
 q20 bids with their auction (regular join), q21 channel id, q22 URL directories.
 docs/nexmark.md says why the others are left out.`,

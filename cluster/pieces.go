@@ -31,7 +31,9 @@ import (
 // The cut points come from a rolling hash of the last 64 bytes (a gear hash): a piece ends
 // where the hash's low bits are zero, at least pieceMin and at most pieceMax bytes after
 // its start, so bytes inserted or removed in one place move only the cuts near them and
-// the pieces after them are those of the checkpoint before.
+// the pieces after them are those of the checkpoint before. The first pieceHead and the
+// last pieceTail bytes of a part are pieces of their own, so that the state of a key group
+// that did not change is named, not written, whatever the operator keeps there.
 //
 // Only the worker that owns a unit writes or deletes its objects. It knows where the
 // pieces it wrote or restored are (storedPieces), and names only those; a restore forgets
@@ -43,9 +45,9 @@ import (
 // The sizes of pieces: at least pieceMin bytes, about pieceMin+pieceMask+1 on average, at
 // most pieceMax (the last piece of a part may be shorter).
 const (
-	pieceMin  = 16 << 10
-	pieceMask = 1<<15 - 1
-	pieceMax  = 256 << 10
+	pieceMin  = 2 << 10
+	pieceMask = 1<<12 - 1
+	pieceMax  = 64 << 10
 )
 
 // maxSources is the most earlier objects a unit's state object names pieces in.
@@ -60,8 +62,33 @@ var gear = func() (t [256]uint64) {
 	return t
 }()
 
+// The head and the tail of a part are pieces of their own: an operator's snapshot keeps
+// its checkpoint's id near its start and a checksum of everything at its end (op's
+// envelope, one inside the other for a chain), which differ at every checkpoint even when
+// the state does not.
+const (
+	pieceHead = 256
+	pieceTail = 16
+)
+
 // cut returns the end of each piece of b, the last being len(b); none when b is empty.
+// A part of more than pieceHead+pieceTail bytes has its head and tail cut off first.
 func cut(b []byte) []int {
+	if len(b) == 0 {
+		return nil
+	}
+	if len(b) <= pieceHead+pieceTail {
+		return []int{len(b)}
+	}
+	ends := []int{pieceHead}
+	for _, end := range cutBody(b[pieceHead : len(b)-pieceTail]) {
+		ends = append(ends, pieceHead+end)
+	}
+	return append(ends, len(b))
+}
+
+// cutBody cuts b by its content; see above.
+func cutBody(b []byte) []int {
 	var ends []int
 	for start := 0; start < len(b); {
 		end := min(start+pieceMax, len(b))
@@ -86,6 +113,7 @@ const stateMagic2 = "millrace-unit-2\n"
 
 // pieceRef is one piece of a part, as a version 2 state object lists it.
 type pieceRef struct {
+	// Hash is the first 128 bits of the SHA-256 of the piece's bytes, in hex.
 	Hash string `json:"sha256"`
 	// In is the checkpoint whose object of the same unit holds the piece; empty for the
 	// object that lists it.
@@ -181,7 +209,7 @@ func piecewise(st *unitState, known map[string]location) (refs map[string][]piec
 		start := 0
 		for _, end := range cut(b) {
 			sum := sha256.Sum256(b[start:end])
-			p := piece{node: n, hash: hex.EncodeToString(sum[:]), b: b[start:end]}
+			p := piece{node: n, hash: hex.EncodeToString(sum[:16]), b: b[start:end]}
 			if l, ok := known[p.hash]; ok {
 				sources[l.in] = true
 			}
@@ -312,7 +340,7 @@ func (g *generation) assemble(ctx context.Context, u *unit, st *unitState, data 
 				p = b[r.At-lo : r.At-lo+int64(r.Bytes)]
 				at[r.Hash] = location{in: r.In, at: r.At}
 			}
-			if sum := sha256.Sum256(p); hex.EncodeToString(sum[:]) != r.Hash {
+			if sum := sha256.Sum256(p); hex.EncodeToString(sum[:16]) != r.Hash {
 				return &fatalError{fmt.Errorf("cluster: %s: checkpoint %s: piece %d of step %s (%d bytes%s) does not hold what its hash says", u, st.Checkpoint, i, node, r.Bytes, inWhich(r.In))}
 			}
 			part = append(part, p...)

@@ -190,55 +190,56 @@ func (w *written) add(o written) {
 }
 
 // piecewise plans st's object: every part cut into pieces, each named where known holds
-// it, the others appended to data. It names pieces in at most maxSources objects.
-func piecewise(st *unitState, known map[string]location) (refs map[string][]pieceRef, data []byte, named int64) {
+// it, the others to be held by the object itself (own, in order, size bytes in all). It
+// names pieces in at most maxSources objects.
+func piecewise(st *unitState, known map[string]location) (refs map[string][]pieceRef, own [][]byte, size int, named int64) {
 	nodes := make([]string, 0, len(st.Parts))
 	for n := range st.Parts {
 		nodes = append(nodes, n)
 	}
 	slices.Sort(nodes)
-	type piece struct {
-		node string
-		hash string
-		b    []byte
-	}
-	var pieces []piece
+	refs = map[string][]pieceRef{}
 	sources := map[string]bool{}
 	for _, n := range nodes {
 		b := st.Parts[n]
+		ends := cut(b)
+		rs := make([]pieceRef, len(ends)) // a part of no bytes has no pieces
 		start := 0
-		for _, end := range cut(b) {
+		for i, end := range ends {
 			sum := sha256.Sum256(b[start:end])
-			p := piece{node: n, hash: hex.EncodeToString(sum[:16]), b: b[start:end]}
-			if l, ok := known[p.hash]; ok {
+			rs[i] = pieceRef{Hash: hex.EncodeToString(sum[:16]), Bytes: end - start}
+			if l, ok := known[rs[i].Hash]; ok {
 				sources[l.in] = true
 			}
-			pieces = append(pieces, p)
 			start = end
 		}
+		refs[n] = rs
 	}
 	if len(sources) > maxSources {
 		known = nil
 	}
-	refs = map[string][]pieceRef{}
 	for _, n := range nodes {
-		refs[n] = []pieceRef{} // a part of no bytes has no pieces
-	}
-	for _, p := range pieces {
-		if l, ok := known[p.hash]; ok {
-			refs[p.node] = append(refs[p.node], pieceRef{Hash: p.hash, In: l.in, At: l.at, Bytes: len(p.b)})
-			named += int64(len(p.b))
-			continue
+		b, at := st.Parts[n], 0
+		for i := range refs[n] {
+			r := &refs[n][i]
+			p := b[at : at+r.Bytes]
+			at += r.Bytes
+			if l, ok := known[r.Hash]; ok {
+				r.In, r.At = l.in, l.at
+				named += int64(r.Bytes)
+				continue
+			}
+			r.At = int64(size)
+			own = append(own, p)
+			size += r.Bytes
 		}
-		refs[p.node] = append(refs[p.node], pieceRef{Hash: p.hash, At: int64(len(data)), Bytes: len(p.b)})
-		data = append(data, p.b...)
 	}
-	return refs, data, named
+	return refs, own, size, named
 }
 
-// encodePieces writes the version 2 object of st whose parts are refs, with data after
-// the header, and returns it with the offset where data starts.
-func encodePieces(st *unitState, refs map[string][]pieceRef, data []byte) ([]byte, int64, error) {
+// encodePieces writes the version 2 object of st whose parts are refs, with the pieces of
+// own (size bytes) after the header, and returns it with the offset where they start.
+func encodePieces(st *unitState, refs map[string][]pieceRef, own [][]byte, size int) ([]byte, int64, error) {
 	type header struct {
 		*unitState
 		Parts []partHeader `json:"parts"`
@@ -256,19 +257,22 @@ func encodePieces(st *unitState, refs map[string][]pieceRef, data []byte) ([]byt
 	if err != nil {
 		return nil, 0, err
 	}
-	b := make([]byte, 0, len(stateMagic2)+binary.MaxVarintLen64+len(js)+len(data))
+	b := make([]byte, 0, len(stateMagic2)+binary.MaxVarintLen64+len(js)+size)
 	b = append(b, stateMagic2...)
 	b = binary.AppendUvarint(b, uint64(len(js)))
 	b = append(b, js...)
 	start := int64(len(b))
-	return append(b, data...), start, nil
+	for _, p := range own {
+		b = append(b, p...)
+	}
+	return b, start, nil
 }
 
 // saveObject writes the state object of u at st's checkpoint, naming the pieces its earlier
 // objects hold, and records where its own pieces are.
 func (g *generation) saveObject(ctx context.Context, u *unit, st *unitState) (written, error) {
-	refs, data, named := piecewise(st, g.stored.of(u))
-	obj, start, err := encodePieces(st, refs, data)
+	refs, own, size, named := piecewise(st, g.stored.of(u))
+	obj, start, err := encodePieces(st, refs, own, size)
 	if err != nil {
 		return written{}, err
 	}
@@ -276,15 +280,15 @@ func (g *generation) saveObject(ctx context.Context, u *unit, st *unitState) (wr
 	if err := g.w.opts.Store.Put(ctx, key, obj); err != nil {
 		return written{}, err
 	}
-	own := map[string]location{}
+	at := map[string]location{}
 	for _, rs := range refs {
 		for _, r := range rs {
 			if r.In == "" {
-				own[r.Hash] = location{in: st.Checkpoint, at: start + r.At}
+				at[r.Hash] = location{in: st.Checkpoint, at: start + r.At}
 			}
 		}
 	}
-	g.stored.add(u, own)
+	g.stored.add(u, at)
 	return written{objects: 1, bytes: int64(len(obj)), named: named}, nil
 }
 

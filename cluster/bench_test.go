@@ -404,7 +404,8 @@ const betweenCheckpoints = 65_536
 // worker's next checkpoint does, writing only the pieces its earlier objects do not hold.
 // It reports the bytes written (written-MB) and named in earlier objects (named-MB) and the
 // objects written per checkpoint. After the loop it restores every key group from the last
-// checkpoint's objects and fires them: they count every transaction folded.
+// checkpoint's objects, which name pieces of the earlier ones (restore-all-ms, and its
+// processor time), and fires them: they count every transaction folded.
 func benchIncremental(b *testing.B, st *benchState, store objstore.Store) {
 	ctx := b.Context()
 	brokers := kafkatest.Cluster(b, benchTopic, 256)
@@ -458,10 +459,13 @@ func benchIncremental(b *testing.B, st *benchState, store objstore.Store) {
 	}
 	taken := benchGeneration("bench", store, cl, group, benchTopic, st.final, keyGroups(0, 256))
 	defer taken.cancel()
-	all, _, err := restoreHalf(taken, st.final)
+	c0 := cpuTime(b)
+	all, r, err := restoreHalf(taken, st.final)
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.ReportMetric(ms(cpuTime(b)-c0), "restore-all-cpu-ms")
+	b.ReportMetric(ms(r.read+r.load), "restore-all-ms")
 	var count windowCount
 	if err := all.OnWatermark(op.MaxWatermark, &count); err != nil {
 		b.Fatal(err)

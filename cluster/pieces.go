@@ -14,6 +14,8 @@ import (
 	"slices"
 	"sync"
 
+	"golang.org/x/sync/errgroup"
+
 	"millrace/objstore"
 	"millrace/wyrand"
 )
@@ -294,7 +296,7 @@ func (g *generation) saveObject(ctx context.Context, u *unit, st *unitState) (wr
 
 // assemble puts the parts of a version 2 object of u together: its own pieces from data
 // (the object's bytes after its header, which starts at start), the others read from the
-// earlier objects that hold them, one range per object. Every piece is checked against its
+// earlier objects that hold them, one range per object, those ranges at once. Every piece is checked against its
 // hash. It records where the pieces are.
 func (g *generation) assemble(ctx context.Context, u *unit, st *unitState, data []byte, start int64) error {
 	pipeline := g.w.opts.Layout.Pipeline
@@ -314,16 +316,27 @@ func (g *generation) assemble(ctx context.Context, u *unit, st *unitState, data 
 		}
 	}
 	read := map[string][]byte{}
+	var mu sync.Mutex
+	eg, ectx := errgroup.WithContext(ctx)
+	eg.SetLimit(maxSources)
 	for in, s := range spans {
-		key := stateKey(pipeline, u.topic, u.partition, in)
-		b, err := g.w.opts.Store.GetRange(ctx, key, s.lo, s.hi-s.lo)
-		if errors.Is(err, objstore.ErrNotFound) {
-			return &fatalError{fmt.Errorf("cluster: %s: checkpoint %s names pieces of %s, which is missing from %s", u, st.Checkpoint, key, g.w.opts.Store)}
-		}
-		if err != nil {
-			return fmt.Errorf("cluster: state of %s: %w", u, err)
-		}
-		read[in] = b
+		eg.Go(func() error {
+			key := stateKey(pipeline, u.topic, u.partition, in)
+			b, err := g.w.opts.Store.GetRange(ectx, key, s.lo, s.hi-s.lo)
+			if errors.Is(err, objstore.ErrNotFound) {
+				return &fatalError{fmt.Errorf("cluster: %s: checkpoint %s names pieces of %s, which is missing from %s", u, st.Checkpoint, key, g.w.opts.Store)}
+			}
+			if err != nil {
+				return fmt.Errorf("cluster: state of %s: %w", u, err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			read[in] = b
+			return nil
+		})
+	}
+	if err := eg.Wait(); err != nil {
+		return err
 	}
 	at := map[string]location{}
 	for node, refs := range st.refs {

@@ -32,6 +32,8 @@
 //	sum(x), avg(x)               bool (true is 1)              int64, float64       struct<sum int64, count int64>
 //	min(x), max(x)               numbers, decimal, timestamp,  the input type       the input type, null when empty
 //	                             date, string
+//	count_distinct(x)            numbers, decimal, timestamp,  int64                binary: the distinct values
+//	                             date, string
 //	approx_count_distinct(x)     numbers, decimal, timestamp,  int64                binary: a HyperLogLog sketch
 //	                             date, string
 //	quantile_disc(x, q)          numbers, decimal              the input type       binary: the values
@@ -41,8 +43,12 @@
 //
 // Strings may be plain utf8 or dictionary-encoded utf8; min and max of either return utf8.
 //
-// Nulls are skipped. count returns 0 and approx_count_distinct 0 for a group without values;
-// the others return null, as SQL does.
+// Any of them may be wrapped by Filtered, for a call with a FILTER clause (count(*) FILTER
+// (WHERE price < 10000)): its last argument is then a boolean column, and only the rows where
+// it is true are added.
+//
+// Nulls are skipped. count, count_distinct and approx_count_distinct return 0 for a group
+// without values; the others return null, as SQL does.
 //
 // Sums are checked: an int64 or decimal(38,S) sum that leaves its range is an error naming the
 // function and group, never a wrapped value. sum and avg count the non-null values they add, so
@@ -52,6 +58,11 @@
 // rounded half away from zero: avg of decimal(18,2) money is decimal(22,6). The average of
 // values of P-S integer digits has at most P-S integer digits, so it always fits. avg of integers
 // and floats is float64.
+//
+// count_distinct is exact: each group keeps a set of its distinct values, so its memory grows
+// with them (about 20 bytes a value of up to 8 bytes, 36 plus the length for strings and
+// wider decimals). Values are told apart by their bytes, as approx_count_distinct's hash
+// reads them.
 //
 // approx_count_distinct hashes the raw little-endian bytes of each value (the utf8 bytes of a
 // string, the 16 bytes of a decimal128) with the sketch's MetroHash64, into a precision-14

@@ -269,6 +269,12 @@ func reference(t testing.TB, fn string, q float64, in arrow.DataType, all []any)
 		return int64(len(all))
 	case "count":
 		return int64(len(vals))
+	case "count_distinct":
+		seen := map[string]bool{}
+		for _, v := range vals {
+			seen[string(rawBytes(in, v))] = true
+		}
+		return int64(len(seen))
 	case "approx_count_distinct":
 		sk := hyperloglog.New14()
 		for _, v := range vals {
@@ -466,7 +472,7 @@ func newFor(fn string, typ arrow.DataType, opts ...Option) (Accumulator, error) 
 	return New(fn, []arrow.DataType{typ}, nil, opts...)
 }
 
-var functions = []string{"count(*)", "count", "sum", "avg", "min", "max", "approx_count_distinct", "approx_quantile",
+var functions = []string{"count(*)", "count", "count_distinct", "sum", "avg", "min", "max", "approx_count_distinct", "approx_quantile",
 	"quantile_disc", "quantile_cont"}
 
 func mustFinal(t testing.TB, acc Accumulator, groups []uint32) arrow.Array {

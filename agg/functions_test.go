@@ -74,6 +74,7 @@ func TestResultAndStateTypes(t *testing.T) {
 		{"min", tsType, "timestamp[ms, tz=UTC]", "timestamp[ms, tz=UTC]"},
 		{"max", dictType, "utf8", "utf8"},
 		{"approx_count_distinct", arrow.BinaryTypes.String, "int64", "binary"},
+		{"count_distinct", dec38_6, "int64", "binary"},
 		{"approx_quantile", dec18_2, "float64", "binary"},
 		{"approx_quantile", f64, "float64", "binary"},
 		{"quantile_disc", dec18_2, "decimal(18, 2)", "binary"},

@@ -10,7 +10,7 @@ import (
 
 // Names lists the aggregate functions New knows, in alphabetical order.
 func Names() []string {
-	return []string{"approx_count_distinct", "approx_quantile", "avg", "count", "count_if", "max", "min",
+	return []string{"approx_count_distinct", "approx_quantile", "avg", "count", "count_distinct", "count_if", "max", "min",
 		"quantile", "quantile_cont", "quantile_disc", "sum"}
 }
 
@@ -94,6 +94,8 @@ func New(name string, argTypes []arrow.DataType, constArgs []any, opts ...Option
 		return newSum(argTypes[0], fn == "avg", cfg)
 	case "count_if":
 		return newCountIf(argTypes[0], cfg)
+	case "count_distinct":
+		return newCountDistinct(argTypes[0], cfg)
 	case "min":
 		return newMinMax(argTypes[0], false, cfg)
 	case "max":

@@ -35,7 +35,7 @@ func TestNewErrors(t *testing.T) {
 		{"sum", []arrow.DataType{i64, i64}, nil, "sum takes 1 argument, got 2"},
 		{"sum", []arrow.DataType{i64}, []any{int64(3)}, "sum(3): the argument must be a column, not a constant"},
 		{"count", []arrow.DataType{i64, i64}, nil, "count takes one argument or *, got 2 arguments"},
-		{"median", []arrow.DataType{i64}, nil, `unknown aggregate function "median" (known: approx_count_distinct, approx_quantile, avg, count, count_if, max, min, quantile, quantile_cont, quantile_disc, sum)`},
+		{"median", []arrow.DataType{i64}, nil, `unknown aggregate function "median" (known: approx_count_distinct, approx_quantile, avg, count, count_distinct, count_if, max, min, quantile, quantile_cont, quantile_disc, sum)`},
 		{"sum", []arrow.DataType{nil}, nil, "sum: argument 1 has no type"},
 		{"sum", []arrow.DataType{i64}, []any{nil, nil}, "sum: 2 constant values for 1 arguments"},
 	}

@@ -19,6 +19,10 @@ import (
 //	                        is 0xF8 then the MetroHash64 (seed 1337) of each value, 8 bytes
 //	                        little-endian; a larger one is its HyperLogLog sketch's
 //	                        MarshalBinary (precision 14), which starts with 1 or 2
+//	count_distinct          binary, null when empty: the group's distinct values in
+//	                        ascending order (64-bit words as unsigned numbers, others
+//	                        bytewise), each as its little-endian bytes for fixed-width
+//	                        types and as a uvarint length then the bytes for strings
 //	quantile_disc,          binary, null when empty: 0xE5 then the group's values in any
 //	quantile_cont           order, little-endian: 8 bytes each for integers (int64), decimals
 //	                        of up to 18 digits (the unscaled int64) and floats (float64

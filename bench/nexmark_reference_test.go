@@ -200,9 +200,12 @@ func runQuery(t *testing.T, q string, in NexmarkInput, p int) []string {
 var nexmarkReferences = map[string]func(t *testing.T, ev nxEvents) []string{
 	"q3":  referenceQ3,
 	"q8":  referenceQ8,
+	"q9":  referenceQ9,
 	"q10": referenceQ10,
 	"q11": referenceQ11,
 	"q14": referenceQ14,
+	"q15": referenceQ15,
+	"q16": referenceQ16,
 	"q17": referenceQ17,
 	"q18": referenceQ18,
 	"q19": referenceQ19,

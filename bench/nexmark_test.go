@@ -44,8 +44,8 @@ func TestNexmarkQueriesRun(t *testing.T) {
 			t.Errorf("%s: CPU time %s on Linux; report %q", q, r.CPU, r)
 		}
 	}
-	if _, err := Nexmark(context.Background(), "q9", 10, 1, engine.DefaultOptions()); err == nil {
-		t.Error("q9 ran")
+	if _, err := Nexmark(context.Background(), "q12", 10, 1, engine.DefaultOptions()); err == nil { // left out: processing time
+		t.Error("q12 ran")
 	}
 }
 

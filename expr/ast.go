@@ -56,12 +56,14 @@ type Binary struct {
 }
 
 // Call is a function call. Name is in lower case; Star marks count(*); Distinct marks an
-// aggregate over distinct values, as in count(DISTINCT x).
+// aggregate over distinct values, as in count(DISTINCT x); Filter, when not nil, is the
+// condition of an aggregate's FILTER (WHERE ...) clause, which says which rows it reads.
 type Call struct {
 	Name     string
 	Args     []Node
 	Star     bool
 	Distinct bool
+	Filter   Node
 }
 
 // When is one WHEN ... THEN ... arm of a Case.
@@ -150,6 +152,9 @@ func children(n Node) []Node {
 	case *Binary:
 		return []Node{n.L, n.R}
 	case *Call:
+		if n.Filter != nil {
+			return append(append([]Node{}, n.Args...), n.Filter)
+		}
 		return n.Args
 	case *Case:
 		var out []Node
@@ -338,6 +343,11 @@ func write(b *strings.Builder, n Node, min int) {
 		}
 		writeList(b, n.Args)
 		b.WriteByte(')')
+		if n.Filter != nil {
+			b.WriteString(" FILTER (WHERE ")
+			write(b, n.Filter, 0)
+			b.WriteByte(')')
+		}
 	case *Case:
 		b.WriteString("CASE")
 		if n.Operand != nil {

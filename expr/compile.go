@@ -473,6 +473,9 @@ func (c *compiler) call(n *Call) (*operand, error) {
 	if n.Distinct {
 		return nil, fmt.Errorf("%s(DISTINCT ...) is not allowed: DISTINCT is only for aggregates", n.Name)
 	}
+	if n.Filter != nil {
+		return nil, fmt.Errorf("%s(...) FILTER (WHERE ...) is not allowed: FILTER is only for aggregates", n.Name)
+	}
 	if len(n.Args) < f.min || (f.max >= 0 && len(n.Args) > f.max) {
 		return nil, fmt.Errorf("%s() takes %s, not %d", n.Name, f.arity(), len(n.Args))
 	}

@@ -27,6 +27,7 @@ func TestCompileErrors(t *testing.T) {
 		{"amount + count(*)", `aggregate count() is not allowed here`},
 		{"lower(*)", `lower(*) is not allowed: * is only for count(*)`},
 		{"lower(DISTINCT channel)", `lower(DISTINCT ...) is not allowed: DISTINCT is only for aggregates`},
+		{"lower(channel) FILTER (WHERE amount > 0)", `lower(...) FILTER (WHERE ...) is not allowed: FILTER is only for aggregates`},
 		{"lower(channel, channel)", `lower() takes 1 argument, not 2`},
 		{"substr(channel)", `substr() takes 2 to 3 arguments, not 1`},
 		{"coalesce()", `coalesce() takes at least 1 argument, not 0`},

@@ -56,9 +56,11 @@
 //     for the rows that take it, coalesce() each argument only for rows still NULL, and the
 //     right side of AND (OR) only for rows where the left side is not FALSE (TRUE).
 //
-// Aggregate functions (count, sum, min, max, avg, approx_count_distinct, quantile) are not
-// evaluated here: Compile refuses them unless WithAggregates maps each to a column the
-// caller computed. IsAggregate tells them apart while walking the tree.
+// Aggregate functions (count, sum, min, max, avg, count_distinct, approx_count_distinct,
+// quantile) are not evaluated here: Compile refuses them unless WithAggregates maps each to
+// a column the caller computed. A call may carry DISTINCT (count(DISTINCT x)) and, after it,
+// FILTER (WHERE condition), which says which rows an aggregate reads; both are for the
+// caller that computes aggregates, and Compile refuses them on scalar functions. IsAggregate tells them apart while walking the tree.
 //
 // # Evaluation
 //

@@ -77,13 +77,13 @@ var functions = map[string]function{
 
 // aggregates are the aggregate functions, computed by the planner rather than by Compile.
 var aggregates = map[string]bool{
-	"count": true, "count_if": true, "sum": true, "min": true, "max": true, "avg": true,
+	"count": true, "count_if": true, "count_distinct": true, "sum": true, "min": true, "max": true, "avg": true,
 	"approx_count_distinct": true, "quantile": true, "quantile_disc": true, "quantile_cont": true,
 	"approx_quantile": true,
 }
 
 // IsAggregate reports whether name (in any case) is an aggregate function: count, count_if,
-// sum, min, max, avg, approx_count_distinct, quantile, quantile_disc, quantile_cont or
+// count_distinct, sum, min, max, avg, approx_count_distinct, quantile, quantile_disc, quantile_cont or
 // approx_quantile.
 func IsAggregate(name string) bool { return aggregates[strings.ToLower(name)] }
 

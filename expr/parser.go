@@ -713,7 +713,32 @@ func (p *parser) extract() (Node, error) {
 }
 
 // call parses name(args), name(*), name(DISTINCT args) and substring(x FROM a FOR b).
+// call parses a function call and, after it, an aggregate's FILTER (WHERE condition).
 func (p *parser) call(name string) (Node, error) {
+	n, err := p.callArgs(name)
+	if err != nil || !p.isKw("filter") {
+		return n, err
+	}
+	c, ok := n.(*Call)
+	if !ok {
+		return nil, p.expected("an operator after " + name + "(...)")
+	}
+	if err := p.advance(); err != nil {
+		return nil, err
+	}
+	if err := p.expectOp("("); err != nil {
+		return nil, err
+	}
+	if err := p.expectKw("where"); err != nil {
+		return nil, err
+	}
+	if c.Filter, err = p.orExpr(); err != nil {
+		return nil, err
+	}
+	return c, p.expectOp(")")
+}
+
+func (p *parser) callArgs(name string) (Node, error) {
 	if err := p.advance(); err != nil {
 		return nil, err
 	}

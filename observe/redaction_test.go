@@ -90,8 +90,11 @@ sinks:
 	if len(dead) != 2 || raw["tx"] == "" || raw["cards"] == "" {
 		t.Fatalf("want one dead letter of tx and one of cards, got %s", body)
 	}
+	// The files' names are taken out first: the test's directory name may hold the digits
+	// of a secret.
+	shown := strings.ReplaceAll(string(body), dir, "")
 	for _, secret := range []string{"4111 1111 1111 1111", "737", "5500000000000004", ",123,"} {
-		if strings.Contains(string(body), secret) {
+		if strings.Contains(shown, secret) {
 			t.Errorf("the API shows %q:\n%s", secret, body)
 		}
 	}
@@ -117,7 +120,7 @@ sinks:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(string(masked), "737") || strings.Contains(string(masked), "4111 1111") ||
+	if strings.Contains(strings.ReplaceAll(string(masked), dir, ""), "737") || strings.Contains(string(masked), "4111 1111") ||
 		!strings.Contains(string(masked), `\"cvv\":\"****\"`) || strings.Count(string(masked), "\n") != 1 {
 		t.Errorf("dead_masked, want one masked record:\n%s", masked)
 	}

@@ -2,6 +2,7 @@ package op
 
 import (
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -14,9 +15,13 @@ import (
 // row's lies in [Lower, Upper], both bounds included. Both inputs must reach a subtask by the
 // same keyed exchange, so that rows with one key meet in one subtask.
 //
+// With UntilColumn, each left row's interval ends at its own Until column instead of at
+// Upper: a right row joins it when its time minus the left row's is at least Lower and its
+// time is at most the left row's Until (Nexmark q9's bids within each auction's lifetime).
+//
 // A pair is emitted as soon as its second row arrives. Each row waits in the state of its
 // key until no row of the other input can join it any more: a left row at t until the
-// watermark passes t + Upper, a right row at t until it passes t - Lower (the watermark being
+// watermark passes t + Upper (its Until with UntilColumn), a right row at t until it passes t - Lower (the watermark being
 // the least over both inputs, and no row arriving behind its input's watermark). Then an
 // outer side's row that joined nothing is emitted once, with the other side's columns null,
 // and the row is dropped; an inner side's such row is counted by Dropped.
@@ -54,6 +59,12 @@ type IntervalJoinConfig struct {
 	Lower, Upper int64
 	// Outer says, per input, whether its rows that join nothing are emitted.
 	Outer [2]bool
+	// UntilColumn bounds each left row's interval by its own timestamp column Until instead
+	// of Upper: a right row joins it when its time is at most that value (and its time minus
+	// the left row's at least Lower). A left row whose Until is null joins nothing. The left
+	// side cannot then be outer.
+	UntilColumn bool
+	Until       int
 	// Carry lists the right input's columns the output keeps, after the left's.
 	Carry []int
 	// Left and Right are the inputs' schemas.
@@ -72,14 +83,23 @@ type joinEntry struct {
 // columns (all of a left row, the carried ones of a right row) as KeyEncoder encodes them.
 type joinRow struct {
 	time    int64
+	until   int64 // the latest right time it joins, with UntilColumn (left rows only)
 	matched bool
 	cols    string
 }
 
 // NewIntervalJoin checks cfg and returns the operator.
 func NewIntervalJoin(cfg IntervalJoinConfig) (*IntervalJoin, error) {
-	if cfg.Lower > cfg.Upper {
+	if cfg.Lower > cfg.Upper && !cfg.UntilColumn {
 		return nil, fmt.Errorf("interval join: lower bound %d ms is above upper bound %d ms", cfg.Lower, cfg.Upper)
+	}
+	if cfg.UntilColumn {
+		if cfg.Until < 0 || cfg.Until >= cfg.Left.NumFields() || cfg.Left.Field(cfg.Until).Type.ID() != arrow.TIMESTAMP {
+			return nil, fmt.Errorf("interval join: the upper bound's column %d is not a timestamp column of the left input (%d columns)", cfg.Until, cfg.Left.NumFields())
+		}
+		if cfg.Outer[0] {
+			return nil, fmt.Errorf("interval join: an upper bound from column %q goes with an inner or right join, not a left or full one", cfg.Left.Field(cfg.Until).Name)
+		}
 	}
 	if len(cfg.Key[0]) == 0 || len(cfg.Key[0]) != len(cfg.Key[1]) {
 		return nil, fmt.Errorf("interval join: %d left and %d right key columns", len(cfg.Key[0]), len(cfg.Key[1]))
@@ -140,17 +160,23 @@ func (j *IntervalJoin) HeldWatermark() int64 {
 	return held
 }
 
-// waitsFor is the watermark past which a row of side at time t can join nothing more.
-func (j *IntervalJoin) waitsFor(side int, t int64) int64 {
-	if side == 0 {
-		return t + j.cfg.Upper
+// waitsFor is the watermark past which row r of side can join nothing more.
+func (j *IntervalJoin) waitsFor(side int, r *joinRow) int64 {
+	switch {
+	case side == 1:
+		return r.time - j.cfg.Lower
+	case j.cfg.UntilColumn:
+		return r.until
 	}
-	return t - j.cfg.Lower
+	return r.time + j.cfg.Upper
 }
 
-// joins reports whether a left row at l and a right row at r are in the interval.
-func (j *IntervalJoin) joins(l, r int64) bool {
-	d := r - l
+// joins reports whether left row l and a right row at r are in the interval.
+func (j *IntervalJoin) joins(l *joinRow, r int64) bool {
+	d := r - l.time
+	if j.cfg.UntilColumn {
+		return d >= j.cfg.Lower && r <= l.until
+	}
 	return d >= j.cfg.Lower && d <= j.cfg.Upper
 }
 
@@ -166,6 +192,13 @@ func (j *IntervalJoin) Process(side int, rec arrow.RecordBatch, out Collector) e
 		return err
 	}
 	other := 1 - side
+	var untils *array.Timestamp
+	if side == 0 && j.cfg.UntilColumn {
+		var ok bool
+		if untils, ok = rec.Column(j.cfg.Until).(*array.Timestamp); !ok {
+			return fmt.Errorf("interval join: the upper bound's column %q is %s, not a timestamp", rec.ColumnName(j.cfg.Until), rec.Column(j.cfg.Until).DataType())
+		}
+	}
 	j.out.reset(j.outShape())
 	for r := range int(rec.NumRows()) {
 		if times.IsNull(r) {
@@ -180,13 +213,19 @@ func (j *IntervalJoin) Process(side int, rec arrow.RecordBatch, out Collector) e
 			j.size += int64(len(e.key))
 		}
 		row := joinRow{time: t, cols: string(j.rowEnc.Key(r))}
+		if untils != nil {
+			row.until = math.MinInt64 // a null bound joins nothing
+			if untils.IsValid(r) {
+				row.until = int64(untils.Value(r))
+			}
+		}
 		for i := range e.rows[other] {
 			o := &e.rows[other][i]
-			l, rt := t, o.time
+			left, l, rt := &row, t, o.time
 			if side == 1 {
-				l, rt = o.time, t
+				left, l, rt = o, o.time, t
 			}
-			if !j.joins(l, rt) {
+			if !j.joins(left, rt) {
 				continue
 			}
 			o.matched, row.matched = true, true
@@ -199,7 +238,7 @@ func (j *IntervalJoin) Process(side int, rec arrow.RecordBatch, out Collector) e
 			}
 		}
 		e.rows[side] = append(e.rows[side], row)
-		j.due[side].push(joinTimer{at: j.waitsFor(side, t), key: e.key}) // the map's copy of the key
+		j.due[side].push(joinTimer{at: j.waitsFor(side, &row), key: e.key}) // the map's copy of the key
 		j.rows++
 		j.size += int64(len(row.cols))
 	}
@@ -239,7 +278,7 @@ func (j *IntervalJoin) expire(e *joinEntry, side int, key string, wm int64) erro
 	rows := e.rows[side]
 	keep := rows[:0]
 	for _, r := range rows {
-		if j.waitsFor(side, r.time) >= wm {
+		if j.waitsFor(side, &r) >= wm {
 			keep = append(keep, r)
 			continue
 		}

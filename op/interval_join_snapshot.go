@@ -2,6 +2,7 @@ package op
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,6 +19,8 @@ import (
 //	time      timestamp[ms]   the row's event time
 //	matched   bool            whether the row joined a row yet
 //	cols      binary          the columns the row keeps, as KeyEncoder encodes them
+//	until     timestamp[ms]   with an upper bound from a column only: a left row's bound
+//	                          (null when the column was null), null for a right row
 //
 // Rows come by key, then by side, each side's in order of arrival. The timers are rebuilt
 // from the rows on Restore.
@@ -26,13 +29,28 @@ const kindIntervalJoin byte = 'J'
 
 const intervalJoinStateVersion = 1
 
-var joinStateSchema = arrow.NewSchema([]arrow.Field{
+var (
+	joinStateSchema = arrow.NewSchema(joinStateFields, nil)
+	// joinUntilStateSchema is the state of a join whose upper bound comes from a column.
+	joinUntilStateSchema = arrow.NewSchema(append(slices.Clone(joinStateFields),
+		arrow.Field{Name: "until", Type: stateTime, Nullable: true}), nil)
+)
+
+var joinStateFields = []arrow.Field{
 	{Name: "key", Type: arrow.BinaryTypes.Binary},
 	{Name: "side", Type: arrow.PrimitiveTypes.Uint8},
 	{Name: "time", Type: stateTime},
 	{Name: "matched", Type: arrow.FixedWidthTypes.Boolean},
 	{Name: "cols", Type: arrow.BinaryTypes.Binary},
-}, nil)
+}
+
+// stateSchema is the schema of the join's state rows.
+func (j *IntervalJoin) stateSchema() *arrow.Schema {
+	if j.cfg.UntilColumn {
+		return joinUntilStateSchema
+	}
+	return joinStateSchema
+}
 
 // StateFingerprint names the join's definition: bounds, outer sides, and the types of the
 // keys and of the columns kept.
@@ -40,6 +58,9 @@ func (j *IntervalJoin) StateFingerprint() string {
 	c := j.cfg
 	parts := []string{"interval_join", strconv.Itoa(intervalJoinStateVersion),
 		fmt.Sprintf("within [%d, %d]", c.Lower, c.Upper), fmt.Sprintf("outer %v %v", c.Outer[0], c.Outer[1])}
+	if c.UntilColumn {
+		parts[2] = fmt.Sprintf("within [%d, column %d]", c.Lower, c.Until)
+	}
 	for _, k := range c.Key[0] {
 		parts = append(parts, "key "+c.Left.Field(k).Type.String())
 	}
@@ -61,13 +82,13 @@ func (j *IntervalJoin) state() *keyedState {
 		types[i] = j.cfg.Left.Field(k).Type
 	}
 	return &keyedState{kind: kindIntervalJoin, version: intervalJoinStateVersion, fingerprint: j.StateFingerprint(),
-		schema: joinStateSchema, keyTypes: types, mem: allocator(j.ctx)}
+		schema: j.stateSchema(), keyTypes: types, mem: allocator(j.ctx)}
 }
 
 // stateRows encodes the kept rows, key by key in the order of their keys' bytes.
 func (j *IntervalJoin) stateRows() arrow.RecordBatch {
 	mem := allocator(j.ctx)
-	b := array.NewRecordBuilder(mem, joinStateSchema)
+	b := array.NewRecordBuilder(mem, j.stateSchema())
 	defer b.Release()
 	keys := b.Field(0).(*array.BinaryBuilder)
 	sides := b.Field(1).(*array.Uint8Builder)
@@ -88,6 +109,14 @@ func (j *IntervalJoin) stateRows() arrow.RecordBatch {
 				times.Append(arrow.Timestamp(r.time))
 				matched.Append(r.matched)
 				cols.AppendString(r.cols)
+				if j.cfg.UntilColumn {
+					until := b.Field(5).(*array.TimestampBuilder)
+					if side == 1 || r.until == math.MinInt64 {
+						until.AppendNull()
+					} else {
+						until.Append(arrow.Timestamp(r.until))
+					}
+				}
 			}
 		}
 	}
@@ -129,8 +158,14 @@ func (j *IntervalJoin) load(rec arrow.RecordBatch) error {
 			j.size += int64(len(e.key))
 		}
 		r := joinRow{time: int64(times.Value(i)), matched: matched.Value(i), cols: string(cols.Value(i))}
+		if j.cfg.UntilColumn && side == 0 {
+			r.until = math.MinInt64
+			if until := rec.Column(5).(*array.Timestamp); until.IsValid(i) {
+				r.until = int64(until.Value(i))
+			}
+		}
 		e.rows[side] = append(e.rows[side], r)
-		j.due[side].push(joinTimer{at: j.waitsFor(side, r.time), key: e.key})
+		j.due[side].push(joinTimer{at: j.waitsFor(side, &r), key: e.key})
 		j.rows++
 		j.size += int64(len(r.cols))
 	}

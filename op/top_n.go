@@ -21,8 +21,17 @@ type TopNConfig struct {
 	// date or string column. Desc ranks the largest first.
 	By   int
 	Desc bool
+	// Then lists further columns, of the types By may have, that rank rows equal in By, in
+	// order (Nexmark q9: the highest price, then the earliest time).
+	Then []TopOrder
 	// N is how many rows each partition keeps.
 	N int
+}
+
+// TopOrder is a column rows are ranked by: Desc ranks the largest first.
+type TopOrder struct {
+	Col  int
+	Desc bool
 }
 
 // TopN keeps, per partition, the N rows ranked first by one column, and emits their changes
@@ -32,14 +41,15 @@ type TopNConfig struct {
 //
 // Ranking is a total order, so that the rows kept do not depend on the order rows arrive in
 // (nor on the parallelism): by the By column (nulls after every value, whichever direction),
-// then by the row's bytes as KeyEncoder encodes its columns, the smaller first. A row that
+// then by each of the Then columns likewise, then by the row's bytes as KeyEncoder encodes its columns, the smaller first. A row that
 // ties with the last kept row in both does not enter. Rows of a partition must all reach one
 // subtask (a keyed exchange on the keys). The state, the rows kept, snapshots, rescales and
 // splits by key like a Dedup's.
 type TopN struct {
 	Base
 	cfg   TopNConfig
-	kind  arrow.Type // of the By column
+	kind  arrow.Type   // of the By column
+	kinds []arrow.Type // of the Then columns
 	ctx   Context
 	out   *arrow.Schema
 	parts map[string][]topRow
@@ -52,10 +62,12 @@ type TopN struct {
 	emitted        int
 }
 
-// topRow is a row a TopN keeps: its ranking value and its columns as KeyEncoder encodes them.
+// topRow is a row a TopN keeps: its ranking values (By's, then the Then columns') and its
+// columns as KeyEncoder encodes them.
 type topRow struct {
-	v   topValue
-	row string
+	v    topValue
+	then []topValue
+	row  string
 }
 
 // topValue is a ranking value; which field holds it depends on the By column's type.
@@ -75,10 +87,19 @@ func NewTopN(cfg TopNConfig) (*TopN, error) {
 	if cfg.By < 0 || cfg.By >= cfg.In.NumFields() {
 		return nil, fmt.Errorf("top: the rows have no column %d to rank by", cfg.By)
 	}
-	switch t := cfg.In.Field(cfg.By).Type; t.ID() {
-	case arrow.INT32, arrow.INT64, arrow.TIMESTAMP, arrow.DATE32, arrow.FLOAT64, arrow.DECIMAL128, arrow.STRING:
-	default:
-		return nil, fmt.Errorf("top: cannot rank by column %q of type %s", cfg.In.Field(cfg.By).Name, t)
+	var kinds []arrow.Type
+	for i, c := range append([]int{cfg.By}, thenColumns(cfg.Then)...) {
+		if c < 0 || c >= cfg.In.NumFields() {
+			return nil, fmt.Errorf("top: the rows have no column %d to rank by", c)
+		}
+		switch t := cfg.In.Field(c).Type; t.ID() {
+		case arrow.INT32, arrow.INT64, arrow.TIMESTAMP, arrow.DATE32, arrow.FLOAT64, arrow.DECIMAL128, arrow.STRING:
+			if i > 0 {
+				kinds = append(kinds, t.ID())
+			}
+		default:
+			return nil, fmt.Errorf("top: cannot rank by column %q of type %s", cfg.In.Field(c).Name, t)
+		}
 	}
 	for _, k := range cfg.Keys {
 		if k < 0 || k >= cfg.In.NumFields() {
@@ -92,7 +113,7 @@ func NewTopN(cfg TopNConfig) (*TopN, error) {
 		}
 		fields = append(fields, f)
 	}
-	return &TopN{cfg: cfg, kind: cfg.In.Field(cfg.By).Type.ID(), out: arrow.NewSchema(fields, nil), parts: map[string][]topRow{}, wm: MinWatermark}, nil
+	return &TopN{cfg: cfg, kind: cfg.In.Field(cfg.By).Type.ID(), kinds: kinds, out: arrow.NewSchema(fields, nil), parts: map[string][]topRow{}, wm: MinWatermark}, nil
 }
 
 // TopNSchema is the schema of a TopN's output for cfg: _op, then the rows' columns.
@@ -113,8 +134,12 @@ func (t *TopN) Open(ctx Context) error {
 
 // StateBytes estimates the memory of the rows kept and their partitions' keys.
 func (t *TopN) StateBytes() int64 {
-	const perPart, perRow = 16 + 24 + 48, 16 + 56
-	return t.size + int64(len(t.parts))*perPart + t.rows*perRow
+	const perPart, perRow, perThen = 16 + 24 + 48, 16 + 56, 56 // perThen: a topValue
+	row := int64(perRow)
+	if n := len(t.cfg.Then); n > 0 {
+		row += 24 + int64(n)*perThen // the slice of the row's Then values
+	}
+	return t.size + int64(len(t.parts))*perPart + t.rows*row
 }
 
 // OnWatermark remembers the watermark for the snapshot; the top rows change with rows only.
@@ -123,16 +148,39 @@ func (t *TopN) OnWatermark(wm int64, _ Collector) error {
 	return nil
 }
 
+// thenColumns lists the columns of orders.
+func thenColumns(orders []TopOrder) []int {
+	cols := make([]int, len(orders))
+	for i, o := range orders {
+		cols[i] = o.Col
+	}
+	return cols
+}
+
 // compare ranks a before b (negative), after it (positive), or as equal (zero).
 func (t *TopN) compare(a, b *topRow) int {
-	if c := t.compareValues(a.v, b.v); c != 0 {
+	if c := t.rank(a, b); c != 0 {
 		return c
 	}
 	return cmp.Compare(a.row, b.row)
 }
 
-// compareValues ranks values: nulls last, then in the configured direction.
-func (t *TopN) compareValues(a, b topValue) int {
+// rank compares the ranking values of a and b: By's, then the Then columns'.
+func (t *TopN) rank(a, b *topRow) int {
+	if c := compareValues(t.kind, t.cfg.Desc, a.v, b.v); c != 0 {
+		return c
+	}
+	for i, o := range t.cfg.Then {
+		if c := compareValues(t.kinds[i], o.Desc, a.then[i], b.then[i]); c != 0 {
+			return c
+		}
+	}
+	return 0
+}
+
+// compareValues ranks values of a column of type kind: nulls last, then the largest first
+// when desc, else the smallest.
+func compareValues(kind arrow.Type, desc bool, a, b topValue) int {
 	if a.null || b.null {
 		switch {
 		case a.null && b.null:
@@ -143,7 +191,7 @@ func (t *TopN) compareValues(a, b topValue) int {
 		return -1
 	}
 	var c int
-	switch t.kind {
+	switch kind {
 	case arrow.FLOAT64:
 		c = cmp.Compare(a.f, b.f)
 	case arrow.DECIMAL128:
@@ -153,7 +201,7 @@ func (t *TopN) compareValues(a, b topValue) int {
 	default:
 		c = cmp.Compare(a.i, b.i)
 	}
-	if t.cfg.Desc {
+	if desc {
 		return -c
 	}
 	return c
@@ -197,13 +245,26 @@ func (t *TopN) Process(_ int, rec arrow.RecordBatch, out Collector) error {
 		return fmt.Errorf("top: %w", err)
 	}
 	by := rec.Column(t.cfg.By)
+	then := make([]arrow.Array, len(t.cfg.Then))
+	for i, o := range t.cfg.Then {
+		then[i] = rec.Column(o.Col)
+	}
+	var r topRow
 	for i := range int(rec.NumRows()) {
-		k, v := t.keyEnc.Key(i), value(by, i)
+		k := t.keyEnc.Key(i)
+		r.v, r.then = value(by, i), r.then[:0]
+		for _, col := range then {
+			r.then = append(r.then, value(col, i))
+		}
 		top := t.parts[string(k)]
-		if len(top) == t.cfg.N && t.compareValues(top[len(top)-1].v, v) < 0 {
+		if len(top) == t.cfg.N && t.rank(&top[len(top)-1], &r) < 0 {
 			continue // ranked after every row kept: the row is not encoded
 		}
-		if err := t.add(k, top, topRow{v: v, row: string(t.rowEnc.Key(i))}); err != nil {
+		kept := topRow{v: r.v, row: string(t.rowEnc.Key(i))}
+		if len(r.then) > 0 {
+			kept.then = slices.Clone(r.then)
+		}
+		if err := t.add(k, top, kept); err != nil {
 			return err
 		}
 	}

@@ -30,6 +30,9 @@ var topNStateSchema = arrow.NewSchema([]arrow.Field{
 // StateFingerprint names the top's definition: the rows' types, the keys, the ranking and N.
 func (t *TopN) StateFingerprint() string {
 	parts := []string{"top", strconv.Itoa(topNStateVersion), fmt.Sprintf("n %d by %d desc %v keys %v", t.cfg.N, t.cfg.By, t.cfg.Desc, t.cfg.Keys)}
+	for _, o := range t.cfg.Then {
+		parts = append(parts, fmt.Sprintf("then %d desc %v", o.Col, o.Desc))
+	}
 	for _, f := range t.cfg.In.Fields() {
 		parts = append(parts, f.Type.String())
 	}
@@ -95,9 +98,17 @@ func (t *TopN) load(rec arrow.RecordBatch) error {
 	}
 	vals := all[t.cfg.By].NewArray()
 	defer vals.Release()
+	then := make([]arrow.Array, len(t.cfg.Then))
+	for i, o := range t.cfg.Then {
+		then[i] = all[o.Col].NewArray()
+		defer then[i].Release()
+	}
 	for i := range int(rec.NumRows()) {
 		k := string(keys.Value(i))
 		r := topRow{v: value(vals, i), row: string(rows.Value(i))}
+		for _, col := range then {
+			r.then = append(r.then, value(col, i))
+		}
 		top := t.parts[k]
 		if len(top) == 0 {
 			t.size += int64(len(k))

@@ -48,6 +48,9 @@ type AggCall struct {
 	Args     []int
 	ArgTypes []arrow.DataType
 	Const    []any
+	// Filter says the call has a FILTER clause: its last argument is the clause's boolean
+	// condition, and only the rows where it is true are aggregated (see agg.Filtered).
+	Filter bool
 }
 
 // WindowAggConfig describes a keyed window aggregation.

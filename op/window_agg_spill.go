@@ -408,9 +408,19 @@ func (w *WindowAgg) compact() error {
 func newAccumulators(calls []AggCall) ([]agg.Accumulator, error) {
 	accs := make([]agg.Accumulator, 0, len(calls))
 	for _, c := range calls {
-		a, err := agg.New(c.Name, c.ArgTypes, c.Const)
+		types, consts := c.ArgTypes, c.Const
+		if c.Filter {
+			if len(types) == 0 {
+				return nil, fmt.Errorf("%s: a FILTER clause without its condition's column", c.Name)
+			}
+			types, consts = types[:len(types)-1], consts[:min(len(consts), len(types)-1)]
+		}
+		a, err := agg.New(c.Name, types, consts)
 		if err != nil {
 			return nil, err
+		}
+		if c.Filter {
+			a = agg.Filtered(a)
 		}
 		accs = append(accs, a)
 	}

@@ -221,48 +221,18 @@ func TestChangelogResumesFromACheckpoint(t *testing.T) {
 	dir := t.TempDir()
 	input := changelogInput(t, dir, 200_000)
 	want := referenceCardTotals(t, input)
-	stages := []struct {
-		p       int
-		byGroup bool
-	}{{3, true}, {5, false}, {1, false}}
 	for _, emit := range []string{"batch", "watermark"} {
 		out := filepath.Join(dir, emit+".jsonl")
-		var last *engine.Snapshot
-		for i, st := range stages {
-			pl := changelogPlan(t, input, emit, out, st.p)
-			stop := make(chan struct{})
-			opts := engine.DefaultOptions()
-			opts.Stop = stop
-			stopAt := uint64(1)
-			if last != nil {
-				stopAt += last.ID
+		t.Run("emit "+emit, func(t *testing.T) {
+			runResumed(t, []resumeStage{{3, true}, {5, false}, {1, false}}, func(p int) *Plan {
+				return changelogPlan(t, input, emit, out, p)
+			})
+			table := map[string]string{}
+			applyCardChanges(t, table, changelogRows(t, out))
+			if !maps.Equal(table, want) {
+				t.Fatalf("the applied changelog holds %d cards, want %d", len(table), len(want))
 			}
-			final := i == len(stages)-1
-			opts.Checkpointing = &engine.Checkpointing{Interval: time.Millisecond, Restore: last, ByKeyGroup: st.byGroup, Complete: func(s *engine.Snapshot) error {
-				last = s
-				if s.ID == stopAt && !final {
-					close(stop)
-				}
-				return nil
-			}}
-			if _, err := engine.Run(context.Background(), pl.Graph, opts); err != nil {
-				t.Fatalf("emit %s, stage %d at parallelism %d: %v", emit, i, st.p, err)
-			}
-			if !final && last.Final {
-				if i == 0 {
-					t.Fatalf("emit %s: the first run ended before it was stopped, at checkpoint %d", emit, last.ID)
-				}
-				// A busy machine read the rest of the input before the checkpoint to stop
-				// at: the run resumed once, and its output is complete.
-				t.Logf("emit %s: the run at parallelism %d read to the end before checkpoint %d", emit, st.p, stopAt)
-				break
-			}
-		}
-		table := map[string]string{}
-		applyCardChanges(t, table, changelogRows(t, out))
-		if !maps.Equal(table, want) {
-			t.Fatalf("emit %s: the applied changelog holds %d cards, want %d", emit, len(table), len(want))
-		}
+		})
 	}
 }
 

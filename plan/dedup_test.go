@@ -163,35 +163,9 @@ func TestDedupResumesFromACheckpoint(t *testing.T) {
 	input := writeTx(t, dir, cfg)
 	want, _ := referenceTxDedup(t, input, true)
 	out := filepath.Join(dir, "out")
-	var last *engine.Snapshot
-	stages := []struct {
-		p       int
-		byGroup bool
-	}{{3, true}, {5, false}, {1, false}}
-	for i, st := range stages {
-		pl := dedupPlan(t, input, "last", out, st.p)
-		stop := make(chan struct{})
-		opts := engine.DefaultOptions()
-		opts.Stop = stop
-		stopAt := uint64(1)
-		if last != nil {
-			stopAt += last.ID
-		}
-		final := i == len(stages)-1
-		opts.Checkpointing = &engine.Checkpointing{Interval: time.Millisecond, Restore: last, ByKeyGroup: st.byGroup, Complete: func(s *engine.Snapshot) error {
-			last = s
-			if s.ID == stopAt && !final {
-				close(stop)
-			}
-			return nil
-		}}
-		if _, err := engine.Run(context.Background(), pl.Graph, opts); err != nil {
-			t.Fatalf("stage %d at parallelism %d: %v", i, st.p, err)
-		}
-		if !final && last.Final {
-			t.Fatalf("the run at parallelism %d ended before it was stopped, at checkpoint %d", st.p, last.ID)
-		}
-	}
+	runResumed(t, []resumeStage{{3, true}, {5, false}, {1, false}}, func(p int) *Plan {
+		return dedupPlan(t, input, "last", out, p)
+	})
 	if got := dedupedRows(t, out); !slices.Equal(got, want) {
 		t.Fatalf("%d rows, want %d; %s", len(got), len(want), firstDifference(got, want))
 	}

@@ -76,6 +76,14 @@ func (b *builder) intervalJoin(v *spec.View, inputs []stream) error {
 		Outer: outer, Key: sides.key, Time: sides.time, Carry: sides.carry}
 	does := fmt.Sprintf("%s join %s on %s within [%s, %s], the later event time as %s",
 		v.Join.Type, v.Join.Stream, strings.Join(v.Join.On, ", "), v.Join.Within[0], v.Join.Within[1], JoinTimeColumn)
+	if until := v.Join.Until; until != "" {
+		if cfg.Until, err = untilColumn(sides.left, until); err != nil {
+			return b.spec.Errorf(jp+".within", "%v", err)
+		}
+		cfg.UntilColumn = true
+		does = fmt.Sprintf("%s join %s on %s from %s after the input's event time to its %s, the later event time as %s",
+			v.Join.Type, v.Join.Stream, strings.Join(v.Join.On, ", "), v.Join.Within[0], until, JoinTimeColumn)
+	}
 	if ttl := v.Join.TTL; ttl > 0 {
 		// A regular join keeps each row ttl of event time, and joins the rows of equal keys
 		// whose times are at most ttl apart: whichever arrives first, its partner comes
@@ -206,4 +214,16 @@ func (b *builder) joinStep(v *spec.View, inputs []stream, right stream, joined *
 	b.errorStream(v, n)
 	b.plan.Views = append(b.plan.Views, ViewNodes{Name: v.Name, First: n.Name, Last: n.Name})
 	return nil
+}
+
+// untilColumn finds the column of the input whose value bounds a join's interval from above.
+func untilColumn(left *arrow.Schema, name string) (int, error) {
+	idx := left.FieldIndices(name)
+	if len(idx) == 0 {
+		return 0, fmt.Errorf("the upper bound %q is neither a duration nor a column of the input (%s)", name, columnList(left))
+	}
+	if t := left.Field(idx[0]).Type; t.ID() != arrow.TIMESTAMP {
+		return 0, fmt.Errorf("the upper bound's column %q is %s, not a timestamp", name, t)
+	}
+	return idx[0], nil
 }

@@ -306,38 +306,9 @@ func TestIntervalJoinResumesFromACheckpoint(t *testing.T) {
 	paths, rows := writeJoinInputs(t, dir, 2, 120_000)
 	want, wantHours := referenceStreamJoin(rows, 0, 72*3_600_000, spec.FullJoin)
 	out := filepath.Join(dir, "out")
-	var last *engine.Snapshot
-	stages := []struct {
-		p       int
-		byGroup bool
-	}{{3, true}, {5, false}, {1, false}}
-	for i, st := range stages {
-		pl := joinRun(t, paths, spec.FullJoin, out, st.p)
-		stop := make(chan struct{})
-		opts := engine.DefaultOptions()
-		opts.Stop = stop
-		stopAt := uint64(1)
-		if last != nil {
-			stopAt += last.ID
-		}
-		final := i == len(stages)-1
-		opts.Checkpointing = &engine.Checkpointing{Interval: time.Millisecond, Restore: last, ByKeyGroup: st.byGroup, Complete: func(s *engine.Snapshot) error {
-			last = s
-			if s.ID == stopAt && !final {
-				close(stop)
-			}
-			return nil
-		}}
-		if _, err := engine.Run(context.Background(), pl.Graph, opts); err != nil {
-			t.Fatalf("stage %d at parallelism %d: %v", i, st.p, err)
-		}
-		if !final && last.Final {
-			t.Fatalf("the run at parallelism %d ended before it was stopped, at checkpoint %d", st.p, last.ID)
-		}
-	}
-	if !last.Final {
-		t.Fatal("the last stage did not finish its input")
-	}
+	runResumed(t, []resumeStage{{3, true}, {5, false}, {1, false}}, func(p int) *Plan {
+		return joinRun(t, paths, spec.FullJoin, out, p)
+	})
 	if got := settledRows(t, out); !slices.Equal(got, want) {
 		t.Fatalf("%d rows, want %d; %s", len(got), len(want), firstDifference(got, want))
 	}

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"millrace/engine"
 	"millrace/spec"
@@ -175,38 +174,9 @@ func TestStreamJoinKindsResumeFromCheckpoints(t *testing.T) {
 	paths, rows := writeJoinInputs(t, dir, 5, 60_000)
 	asof, windowed, regular := referenceKinds(rows, spec.LeftJoin)
 	out := filepath.Join(dir, "out")
-	var last *engine.Snapshot
-	stages := []struct {
-		p       int
-		byGroup bool
-	}{{3, true}, {5, false}, {2, true}}
-	for i, st := range stages {
-		pl := kindsRun(t, paths, spec.LeftJoin, out, st.p)
-		stop := make(chan struct{})
-		opts := engine.DefaultOptions()
-		opts.Stop = stop
-		stopAt := uint64(1)
-		if last != nil {
-			stopAt += last.ID
-		}
-		final := i == len(stages)-1
-		opts.Checkpointing = &engine.Checkpointing{Interval: time.Millisecond, Restore: last, ByKeyGroup: st.byGroup, Complete: func(s *engine.Snapshot) error {
-			last = s
-			if s.ID == stopAt && !final {
-				close(stop)
-			}
-			return nil
-		}}
-		if _, err := engine.Run(context.Background(), pl.Graph, opts); err != nil {
-			t.Fatalf("stage %d at parallelism %d: %v", i, st.p, err)
-		}
-		if !final && last.Final {
-			t.Fatalf("the run at parallelism %d ended before it was stopped, at checkpoint %d", st.p, last.ID)
-		}
-	}
-	if !last.Final {
-		t.Fatal("the last stage did not finish its input")
-	}
+	runResumed(t, []resumeStage{{3, true}, {5, false}, {2, true}}, func(p int) *Plan {
+		return kindsRun(t, paths, spec.LeftJoin, out, p)
+	})
 	checkKinds(t, out, asof, windowed, regular, "resumed")
 }
 

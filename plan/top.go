@@ -52,6 +52,15 @@ func (b *builder) top(v *spec.View, inputs []stream, in *arrow.Schema, first []f
 		return b.spec.Errorf(path+".top.by", "unknown column %q (columns: %s)", v.Top.By, columnList(out))
 	}
 	cfg.By = by[0]
+	order := fmt.Sprintf("%s %s", v.Top.By, direction(v.Top.Desc))
+	for i, then := range v.Top.Then {
+		col := out.FieldIndices(then.Col)
+		if len(col) == 0 {
+			return b.spec.Errorf(fmt.Sprintf("%s.top.by[%d]", path, i+1), "unknown column %q (columns: %s)", then.Col, columnList(out))
+		}
+		cfg.Then = append(cfg.Then, op.TopOrder{Col: col[0], Desc: then.Desc})
+		order += fmt.Sprintf(", %s %s", then.Col, direction(then.Desc))
+	}
 	schema, err := op.TopNSchema(cfg)
 	if err != nil {
 		return b.spec.Errorf(path+".top", "%v", err)
@@ -72,12 +81,8 @@ func (b *builder) top(v *spec.View, inputs []stream, in *arrow.Schema, first []f
 	if len(keys) == 0 {
 		p, partitioning, per = 1, engine.Rebalance, "of all rows"
 	}
-	dir := "asc"
-	if cfg.Desc {
-		dir = "desc"
-	}
 	n := &engine.Node{Name: v.Name, Parallelism: p, Operator: func(int) (op.Operator, error) { return op.NewTopN(cfg) }}
-	b.addNode(n, KindTop, schema, fmt.Sprintf("keep the first %d rows by %s %s %s, as a changelog (%s: +I, -D)", cfg.N, v.Top.By, dir, per, op.OpColumn))
+	b.addNode(n, KindTop, schema, fmt.Sprintf("keep the first %d rows by %s %s, as a changelog (%s: +I, -D)", cfg.N, order, per, op.OpColumn))
 	firstNode := n
 	if prep != nil {
 		b.connect(stream{node: prep, schema: out}, n, 0, partitioning, keys...)
@@ -91,4 +96,12 @@ func (b *builder) top(v *spec.View, inputs []stream, in *arrow.Schema, first []f
 	b.errorStream(v, firstNode)
 	b.plan.Views = append(b.plan.Views, ViewNodes{Name: v.Name, First: firstNode.Name, Last: n.Name})
 	return nil
+}
+
+// direction names a ranking's direction.
+func direction(desc bool) string {
+	if desc {
+		return "desc"
+	}
+	return "asc"
 }

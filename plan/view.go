@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -250,21 +249,11 @@ func (b *builder) aggregate(v *spec.View, inputs []stream, in *arrow.Schema, fir
 	var aggCalls []op.AggCall
 	argTypes := map[int][]arrow.DataType{}
 	for k, c := range calls {
-		ac := op.AggCall{Name: c.call.Name, Text: c.call.String()}
-		for j, a := range c.call.Args {
-			if lit, ok := a.(*expr.Literal); ok && lit.Kind == expr.LitNumber {
-				f, err := strconv.ParseFloat(lit.Value, 64)
-				if err != nil {
-					return c.at.Errorf("%s: %v", c.call, err)
-				}
-				ac.Args = append(ac.Args, -1)
-				ac.Const = append(ac.Const, f)
-				continue
-			}
-			ac.Args = append(ac.Args, len(pre))
-			ac.Const = append(ac.Const, nil)
-			pre = append(pre, spec.Field{Name: fmt.Sprintf("__arg_%d_%d", k, j), Expr: spec.Expr{Text: a.String(), Path: c.at.Path, Pos: c.at.Pos}})
+		ac, more, err := aggCall(k, c, pre)
+		if err != nil {
+			return err
 		}
+		pre = more
 		aggCalls = append(aggCalls, ac)
 	}
 	preMap, preSchema, preDoes, err := b.mapStep(path, in, v.Where, pre, v.OnError)
@@ -274,6 +263,9 @@ func (b *builder) aggregate(v *spec.View, inputs []stream, in *arrow.Schema, fir
 	for k := range aggCalls {
 		aggCalls[k].ArgTypes = fillTypes(aggCalls[k], preSchema)
 		argTypes[k] = aggCalls[k].ArgTypes
+		if err := checkFilter(calls[k], aggCalls[k], preSchema); err != nil {
+			return err
+		}
 	}
 	nk := len(keys)
 	probe, err := op.NewWindowAgg(op.WindowAggConfig{Window: w, Keys: nk, Time: timeIdx, Calls: aggCalls, Phase: op.Single})
@@ -317,7 +309,7 @@ func (b *builder) aggregate(v *spec.View, inputs []stream, in *arrow.Schema, fir
 	inter := arrow.NewSchema(interFields, nil)
 	finalCalls := make([]op.AggCall, len(aggCalls))
 	for k, c := range aggCalls {
-		finalCalls[k] = op.AggCall{Name: c.Name, Text: c.Text, ArgTypes: argTypes[k], Const: c.Const}
+		finalCalls[k] = op.AggCall{Name: c.Name, Text: c.Text, ArgTypes: argTypes[k], Const: c.Const, Filter: c.Filter}
 	}
 	finalCfg := op.WindowAggConfig{Window: w, Keys: nk, Calls: finalCalls, Phase: op.Final, Out: inter, RejectOverflow: reject}
 	if !twoPhase {

@@ -1,6 +1,9 @@
 package spec
 
-import "testing"
+import (
+	"reflect"
+	"testing"
+)
 
 // TestEmitDecodes reads emit's three values, leaves it empty when absent, and refuses it
 // with a window and an unknown value, naming the key path.
@@ -59,12 +62,16 @@ func TestTopDecodes(t *testing.T) {
 	s := mustParse(t, head+`views:
   a: {from: tx, group_by: card_id, top: {n: 3, by: amount desc}}
   b: {from: tx, top: {n: 1, by: ts}}
+  c: {from: tx, group_by: card_id, top: {n: 1, by: [amount desc, ts asc, tx_id]}}
 `)
 	if a := s.View("a").Top; a == nil || a.N != 3 || a.By != "amount" || !a.Desc {
 		t.Errorf("a: %+v", a)
 	}
 	if b := s.View("b").Top; b == nil || b.N != 1 || b.By != "ts" || b.Desc {
 		t.Errorf("b: %+v", b)
+	}
+	if c := s.View("c").Top; c == nil || c.By != "amount" || !c.Desc || !reflect.DeepEqual(c.Then, []TopBy{{Col: "ts"}, {Col: "tx_id"}}) {
+		t.Errorf("c: %+v", c)
 	}
 	checkErrors(t, []errorCase{
 		{"top with a window", head + "views:\n  v: {from: tx, window: {tumble: 1m}, top: {n: 3, by: amount}}\n", []string{
@@ -73,6 +80,9 @@ func TestTopDecodes(t *testing.T) {
 		{"top shape", head + "views:\n  v: {from: tx, top: {n: 0, by: amount largest}}\n", []string{
 			"t.yaml:5: views.v.top.n: 0 rows: want 1 to 100000",
 			`t.yaml:5: views.v.top.by: "amount largest" is not a column, then asc or desc, such as price desc`,
+		}},
+		{"top by a list", head + "views:\n  v: {from: tx, top: {n: 2, by: [amount desc, ts sideways]}}\n", []string{
+			`t.yaml:5: views.v.top.by[1]: "ts sideways" is not a column, then asc or desc, such as price desc`,
 		}},
 		{"top without by", head + "views:\n  v: {from: tx, top: {n: 2}}\n", []string{
 			"t.yaml:5: views.v.top: by is required: the column to rank rows by, then asc or desc, such as price desc",

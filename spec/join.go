@@ -62,6 +62,9 @@ func (d *decoder) checkStreamJoin(j *Join, n *yaml.Node, has map[string]*yaml.No
 	if w := has["window"]; w != nil && j.Window != nil && j.Window.Kind == Session {
 		d.errorf(w, joinPath(path, "window"), "a join's window is tumble or hop, not session")
 	}
+	if j.Until != "" && j.Type != InnerJoin && j.Type != RightJoin {
+		d.errorf(has["type"], joinPath(path, "type"), "a join whose upper bound is the column %s is inner or right, not %s", j.Until, j.Type)
+	}
 	if t := has["ttl"]; t != nil {
 		if j.TTL <= 0 {
 			d.errorf(t, joinPath(path, "ttl"), "must be longer than 0")
@@ -80,32 +83,48 @@ func (d *decoder) checkStreamJoin(j *Join, n *yaml.Node, has map[string]*yaml.No
 	}
 }
 
-// within decodes `[lower, upper]`, two durations (negative ones allowed) with lower <= upper.
-func (d *decoder) within(n *yaml.Node, path string) ([2]time.Duration, bool) {
+// within decodes `[lower, upper]`, two durations (negative ones allowed) with lower <= upper;
+// the upper bound may instead name a column of the input, which it returns as until.
+func (d *decoder) within(n *yaml.Node, path string) ([2]time.Duration, string, bool) {
 	var out [2]time.Duration
-	items, ok := d.list(n, path, "[lower, upper], such as [0s, 72h] or [-5m, 5m]")
+	const want = "[lower, upper], such as [0s, 72h] or [-5m, 5m], or [lower, COLUMN] such as [0s, expires]"
+	items, ok := d.list(n, path, want)
 	if !ok {
-		return out, false
+		return out, "", false
 	}
 	if len(items) != 2 {
-		d.errorf(n, path, "has %d durations; want two, [lower, upper], such as [0s, 72h] or [-5m, 5m]", len(items))
-		return out, false
+		d.errorf(n, path, "has %d durations; want two, %s", len(items), want)
+		return out, "", false
 	}
+	until := ""
 	for i, it := range items {
 		v, ok := d.str(it.node, it.path, "a duration such as 0s, 72h or -5m")
 		if !ok {
-			return out, false
+			return out, "", false
 		}
 		dur, err := ParseDuration(v)
+		if err != nil && i == 1 && isIdent(v) && !startsWithDigit(v) {
+			until = v // a column of the input's rows: the latest time a stream row may have
+			continue
+		}
+		if err != nil && isIdent(v) && !startsWithDigit(v) {
+			d.errorf(it.node, it.path, "%q: the lower bound is a duration; only the upper bound may name a column of the input", v)
+			return out, "", false
+		}
 		if err != nil {
 			d.errorf(it.node, it.path, "%v", err)
-			return out, false
+			return out, "", false
 		}
 		out[i] = dur
 	}
-	if out[0] > out[1] {
+	if until == "" && out[0] > out[1] {
 		d.errorf(n, path, "lower bound %s is above upper bound %s", out[0], out[1])
-		return out, false
+		return out, "", false
 	}
-	return out, true
+	return out, until, true
+}
+
+// startsWithDigit reports whether s starts with a digit or a sign, as a duration does.
+func startsWithDigit(s string) bool {
+	return s != "" && (s[0] >= '0' && s[0] <= '9' || s[0] == '-' || s[0] == '+')
 }

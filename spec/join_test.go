@@ -25,6 +25,10 @@ func TestIntervalJoinClauses(t *testing.T) {
 	if got := s.Inputs("settled"); !reflect.DeepEqual(got, []string{"tx", "late_tx"}) {
 		t.Errorf("inputs %v", got)
 	}
+	until := mustParse(t, head+"views:\n  v: {from: tx, join: {stream: tx, on: tx_id, within: [-1s, expires]}}\n").View("v").Join
+	if until.Within[0] != -time.Second || until.Until != "expires" {
+		t.Errorf("within: [-1s, expires] gives %v and until %q", until.Within, until.Until)
+	}
 	inner := mustParse(t, head+"views:\n  v: {from: tx, join: {stream: tx, on: tx_id, within: [0s, 1h]}}\n")
 	if ty := inner.View("v").Join.Type; ty != InnerJoin {
 		t.Errorf("an interval join defaults to %s, want inner", ty)
@@ -43,7 +47,13 @@ func TestIntervalJoinErrors(t *testing.T) {
 			"t.yaml:5: views.v.join.within: lower bound 1h0m0s is above upper bound 0s",
 		}},
 		{"one bound", head + "views:\n  v: {from: tx, join: {stream: tx, on: tx_id, within: [1h]}}\n", []string{
-			"t.yaml:5: views.v.join.within: has 1 durations; want two, [lower, upper], such as [0s, 72h] or [-5m, 5m]",
+			"t.yaml:5: views.v.join.within: has 1 durations; want two, [lower, upper], such as [0s, 72h] or [-5m, 5m], or [lower, COLUMN] such as [0s, expires]",
+		}},
+		{"lower bound from a column", head + "views:\n  v: {from: tx, join: {stream: tx, on: tx_id, within: [ts, 1h]}}\n", []string{
+			`t.yaml:5: views.v.join.within[0]: "ts": the lower bound is a duration; only the upper bound may name a column of the input`,
+		}},
+		{"left join up to a column", head + "views:\n  v: {from: tx, join: {stream: tx, on: tx_id, within: [0s, ts], type: left}}\n", []string{
+			"t.yaml:5: views.v.join.type: a join whose upper bound is the column ts is inner or right, not left",
 		}},
 		{"unknown stream", head + "views:\n  v: {from: tx, join: {stream: settlements, on: tx_id, within: [0s, 1h]}}\n", []string{
 			`t.yaml:5: views.v.join.stream: unknown source or view "settlements"`,

@@ -49,13 +49,17 @@
 //	                     group_by, window: {tumble: D} | {hop: D, every: D} | {session: D}
 //	                     (without window, group_by or aggregates over bounded sources give
 //	                     one table of the whole input, emitted when it ends),
-//	                     having (needs group_by or window),
+//	                     having (needs group_by or window); aggregates in select and
+//	                     having may end with FILTER (WHERE cond), and count(DISTINCT x)
+//	                     (count_distinct(x)) is exact,
 //	                     qualify: COL = max(COL) (keeps each window's rows of the largest COL;
 //	                     with window: {tumble: D} over raw rows, or without window over a
 //	                     window view; not with group_by, having or aggregates),
 //	                     join: {table: SOURCE, on: col | [col, ...], type: left | inner}
 //	                     | {stream: STREAM, on: ..., within: [D, D] (right time minus the
 //	                     input's, inclusive; may be negative), type: inner | left | right | full}
+//	                     (within: [D, COLUMN]: the right time at most the input row's
+//	                     timestamp COLUMN; inner or right)
 //	                     | {stream: ..., on: ..., window: {tumble: D} | {hop: D, every: D}, type}
 //	                     (rows of one window; adds window_start, window_end)
 //	                     | {stream: ..., on: ..., ttl: D} (inner; rows kept D of event time)
@@ -486,6 +490,11 @@ type Join struct {
 	// Within, both bounds included.
 	Stream string
 	Within [2]time.Duration
+	// Until, when set, names a timestamp column of the input that bounds the interval from
+	// above instead of Within[1]: a row of Stream joins an input row when r - l is at least
+	// Within[0] and r is at most the input row's Until (Nexmark q9: the bids of an auction's
+	// lifetime, `within: [0s, expires]`).
+	Until string
 	// Window, set instead of Within, joins the rows of equal keys that fall in one tumbling or
 	// hopping window, once per window.
 	Window *Window

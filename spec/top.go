@@ -7,7 +7,9 @@ import (
 )
 
 // Top keeps, per group_by key, the N rows ranked first by a column, written
-// `{n: 10, by: price desc}`; the view emits the changes of those rows as a changelog.
+// `{n: 10, by: price desc}`, or by several, the later ones breaking ties of the earlier,
+// written `{n: 1, by: [price desc, date_time asc]}`; the view emits the changes of those rows
+// as a changelog.
 type Top struct {
 	// N is how many rows each key keeps.
 	N int
@@ -15,8 +17,16 @@ type Top struct {
 	// smallest).
 	By   string
 	Desc bool
+	// Then lists the columns after the first of a list, in order.
+	Then []TopBy
 	// Pos is where the top key stands in the file.
 	Pos Pos
+}
+
+// TopBy is a column rows are ranked by; Desc ranks the largest first.
+type TopBy struct {
+	Col  string
+	Desc bool
 }
 
 // top decodes a view's top clause.
@@ -54,24 +64,45 @@ var topFields = map[string]field[Top]{
 		t.N = int(v)
 	}},
 	"by": {set: func(d *decoder, t *Top, n *yaml.Node, p string) {
-		v, ok := d.str(n, p, "a column, then asc or desc, such as price desc")
+		items, ok := d.list(n, p, "a column, then asc or desc, such as price desc, or a list of them")
 		if !ok {
 			return
 		}
-		words := strings.Fields(v)
-		if len(words) == 2 {
-			switch strings.ToLower(words[1]) {
-			case "desc":
-				t.Desc = true
-				words = words[:1]
-			case "asc":
-				words = words[:1]
+		for i, it := range items {
+			by, ok := d.topBy(it.node, it.path)
+			if !ok {
+				return
+			}
+			if i == 0 {
+				t.By, t.Desc = by.Col, by.Desc
+			} else {
+				t.Then = append(t.Then, by)
 			}
 		}
-		if len(words) != 1 || !isIdent(words[0]) {
-			d.errorf(n, p, "%q is not a column, then asc or desc, such as price desc", v)
-			return
-		}
-		t.By = words[0]
 	}},
+}
+
+// topBy decodes one column to rank by: `price desc`, `date_time asc` or `price` (ascending).
+func (d *decoder) topBy(n *yaml.Node, p string) (TopBy, bool) {
+	v, ok := d.str(n, p, "a column, then asc or desc, such as price desc")
+	if !ok {
+		return TopBy{}, false
+	}
+	var by TopBy
+	words := strings.Fields(v)
+	if len(words) == 2 {
+		switch strings.ToLower(words[1]) {
+		case "desc":
+			by.Desc = true
+			words = words[:1]
+		case "asc":
+			words = words[:1]
+		}
+	}
+	if len(words) != 1 || !isIdent(words[0]) {
+		d.errorf(n, p, "%q is not a column, then asc or desc, such as price desc", v)
+		return TopBy{}, false
+	}
+	by.Col = words[0]
+	return by, true
 }

@@ -181,7 +181,7 @@ var joinFields = map[string]field[Join]{
 		j.Stream, _ = d.str(n, p, "a source or view name")
 	}},
 	"within": {set: func(d *decoder, j *Join, n *yaml.Node, p string) {
-		j.Within, _ = d.within(n, p)
+		j.Within, j.Until, _ = d.within(n, p)
 	}},
 	"window": {set: func(d *decoder, j *Join, n *yaml.Node, p string) {
 		j.Window = d.window(n, p)

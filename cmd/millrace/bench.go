@@ -34,8 +34,10 @@ every kind, as Nexmark reports do; a query generates only the kinds it reads. Wi
 
 Queries: ` + fmt.Sprint(bench.NexmarkQueries()) + `: q0 pass-through, q1 currency conversion,
 q2 selection, q3 local item suggestion (regular join), q5 hot items (most bids per 10 s
-window every 2 s), q7 highest bid per 10 s window, q8 new users (window join), q10 bids
-with day and minute, q11 user sessions, q14 calculation, q17 auction statistics per day,
+window every 2 s), q7 highest bid per 10 s window, q8 new users (window join), q9 winning
+bids (each auction's highest bid of its lifetime, a changelog), q10 bids with day and
+minute, q11 user sessions, q14 calculation, q15 bidding statistics per day and q16 per
+channel and day (exact distinct counts with FILTER), q17 auction statistics per day,
 q18 last bid per bidder and auction, q19 the 10 highest bids of each auction (a changelog),
 q20 bids with their auction (regular join), q21 channel id, q22 URL directories.
 docs/nexmark.md says why the others are left out.`,

@@ -7,7 +7,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io/fs"
 	"maps"
@@ -381,9 +380,29 @@ func (w *workerProc) kill(t *testing.T) {
 	}
 }
 
-// stallReport, for whoever chases a cluster that stalls: 30 s before the test binary's
-// deadline, a test waiting for output fails with what stalled() gathers.
-var stallReport = flag.Bool("cluster.stall-report", false, "cluster tests: report the group and the workers' goroutines before the deadline")
+// nearDeadline fires shortly before the test binary's deadline (-timeout): 30 s before it, or
+// a tenth of the time left when that is less. It never fires without a deadline. It is no
+// limit on what a test waits for: a test still waiting then is stuck, and fails with what
+// it waited for and what it can gather of why, which a timeout's goroutine dump of the
+// test binary alone would not say.
+func nearDeadline(t *testing.T) <-chan time.Time {
+	deadline, ok := t.Deadline()
+	if !ok {
+		return nil
+	}
+	left := time.Until(deadline)
+	return time.After(left - min(30*time.Second, left/10))
+}
+
+// failStuck fails a test found stuck near the deadline. The message goes to stderr at once
+// as well, since the test's own log is lost if its cleanup does not end before the
+// binary's timeout.
+func failStuck(t *testing.T, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	fmt.Fprintf(os.Stderr, "--- STUCK: %s: %s\n", t.Name(), msg)
+	t.Fatal(msg)
+}
 
 // waitCommitted waits until topic holds n committed records; a worker that ends by itself
 // meanwhile fails the test.
@@ -403,18 +422,12 @@ func (f *clusterFixture) waitCommitted(t *testing.T, topic string, n int, worker
 			}
 		}()
 	}
-	var late <-chan time.Time
-	if deadline, ok := t.Deadline(); ok && *stallReport {
-		// Not a limit on the workers: the test binary's own deadline, before which the
-		// workers' logs are kept for whoever finds out why they stalled.
-		late = time.After(time.Until(deadline) - 30*time.Second)
-	}
 	select {
 	case <-ch:
 	case why := <-ended:
 		t.Fatal(why)
-	case <-late:
-		t.Fatalf("%s never held %d committed records before the test's deadline\n%s", topic, n, f.stalled(t))
+	case <-nearDeadline(t):
+		failStuck(t, "%s never held %d committed records before the test's deadline\n%s", topic, n, f.stalled(t))
 	}
 }
 

@@ -41,6 +41,7 @@ func (l *lockedBuffer) Write(p []byte) (int, error) {
 // when the process ends before.
 func (l *lockedBuffer) waitMatch(t *testing.T, re *regexp.Regexp, done <-chan error) []string {
 	t.Helper()
+	late := nearDeadline(t)
 	for {
 		l.mu.Lock()
 		m := re.FindStringSubmatch(l.b.String())
@@ -56,6 +57,8 @@ func (l *lockedBuffer) waitMatch(t *testing.T, re *regexp.Regexp, done <-chan er
 		case <-ch:
 		case err := <-done:
 			t.Fatalf("the process ended (%v) before its output matched %s:\n%s", err, re, l.String())
+		case <-late:
+			failStuck(t, "the output never matched %s before the test's deadline:\n%s", re, l.String())
 		}
 	}
 }

@@ -19,20 +19,40 @@ import (
 // run runs the CLI in process and returns what it printed on stdout.
 func run(t *testing.T, args ...string) (string, error) {
 	t.Helper()
+	return runLogging(t, io.Discard, args...)
+}
+
+// runLogging runs the CLI in process with its stderr going to stderr. A command still
+// running 30 s before the test binary's deadline is stuck: its context is cancelled then,
+// so that the test fails naming it instead of the binary's timeout.
+func runLogging(t *testing.T, stderr io.Writer, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-nearDeadline(t):
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	root := newRoot()
 	var out bytes.Buffer
 	root.SetOut(&out)
-	root.SetErr(io.Discard)
+	root.SetErr(stderr)
 	root.SetArgs(args)
-	err := root.ExecuteContext(context.Background())
+	err := root.ExecuteContext(ctx)
 	return out.String(), err
 }
 
+// mustRun runs the CLI in process and fails the test, with what the command logged, when
+// it fails.
 func mustRun(t *testing.T, args ...string) string {
 	t.Helper()
-	out, err := run(t, args...)
+	var log lockedBuffer
+	out, err := runLogging(t, &log, args...)
 	if err != nil {
-		t.Fatalf("millrace %s: %v", strings.Join(args, " "), err)
+		t.Fatalf("millrace %s: %v\n%s", strings.Join(args, " "), err, log.String())
 	}
 	return out
 }

@@ -1,0 +1,278 @@
+package agg
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"slices"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+)
+
+// Heap estimates of an exact distinct set, from Go's map layout: a map costs about
+// setBase bytes and each value about setPerWord bytes (its 8-byte word, the slot's control
+// byte and the table's spare room), or setPerString bytes plus its length for a string.
+const (
+	setBase      = 48
+	setPerWord   = 20
+	setPerString = 36
+)
+
+// countDistinct is count_distinct(x), which count(DISTINCT x) also means: the exact number
+// of distinct non-null values per group. Values are told apart by their bytes, as
+// approx_count_distinct hashes them: the little-endian bytes of a number, timestamp, date or
+// decimal128, the utf8 bytes of a string. Values of up to 8 bytes are kept as 64-bit words,
+// wider ones (decimal128) and strings as strings, in one set per group.
+type countDistinct struct {
+	cfg   config
+	in    arrow.DataType
+	label string
+	width int                   // bytes per value for fixed-width types; 0 for strings
+	words []map[uint64]struct{} // per group, values of up to 8 bytes
+	strs  []map[string]struct{} // per group, wider values and strings
+	bytes int64                 // the heap the sets hold, kept as they change
+	sel   selector
+	codes []int32
+}
+
+func newCountDistinct(in arrow.DataType, cfg config) (Accumulator, error) {
+	d := &countDistinct{cfg: cfg, in: in, label: fmt.Sprintf("count_distinct(%s)", typeName(in))}
+	switch in.ID() {
+	case arrow.INT8, arrow.INT16, arrow.INT32, arrow.INT64, arrow.UINT8, arrow.UINT16, arrow.UINT32,
+		arrow.UINT64, arrow.FLOAT32, arrow.FLOAT64, arrow.DECIMAL128, arrow.TIMESTAMP, arrow.DATE32:
+		d.width = in.(arrow.FixedWidthDataType).BitWidth() / 8
+		return d, nil
+	}
+	if isUTF8(in) {
+		return d, nil
+	}
+	return nil, undefined("count_distinct", in, "it takes numbers, decimals, timestamps, dates and strings")
+}
+
+// wordWise reports whether values are kept as 64-bit words.
+func (d *countDistinct) wordWise() bool { return d.width > 0 && d.width <= 8 }
+
+func (d *countDistinct) grow(n int) {
+	if d.wordWise() {
+		d.words = growTo(d.words, n)
+	} else {
+		d.strs = growTo(d.strs, n)
+	}
+}
+
+// addWord adds the value w to group g.
+func (d *countDistinct) addWord(g uint32, w uint64) {
+	set := d.words[g]
+	if set == nil {
+		set = map[uint64]struct{}{}
+		d.words[g] = set
+		d.bytes += setBase
+	}
+	if _, ok := set[w]; !ok {
+		set[w] = struct{}{}
+		d.bytes += setPerWord
+	}
+}
+
+// addBytes adds the value v to group g, copying it when it is new.
+func (d *countDistinct) addBytes(g uint32, v []byte) {
+	set := d.strs[g]
+	if set == nil {
+		set = map[string]struct{}{}
+		d.strs[g] = set
+		d.bytes += setBase
+	}
+	if _, ok := set[string(v)]; !ok { // the lookup does not allocate
+		set[string(v)] = struct{}{}
+		d.bytes += setPerString + int64(len(v))
+	}
+}
+
+// word reads a little-endian value of up to 8 bytes as a word.
+func word(raw []byte) uint64 {
+	var buf [8]byte
+	copy(buf[:], raw)
+	return binary.LittleEndian.Uint64(buf[:])
+}
+
+func (d *countDistinct) Update(groups []uint32, args []arrow.Array, rows []int32) error {
+	if err := wantArgs(d.label, args, 1); err != nil {
+		return err
+	}
+	arg := args[0]
+	if !arrow.TypeEqual(arg.DataType(), d.in) {
+		return wrongType(d.label, arg.DataType(), d.in)
+	}
+	b, err := d.sel.prepare(d.label, groups, rows, arg)
+	if err != nil {
+		return err
+	}
+	d.grow(b.need)
+	if d.width == 0 {
+		s, codes, err := stringsOf(d.label, arg, d.codes)
+		d.codes = codes
+		if err != nil {
+			return err
+		}
+		for i, g := range b.groups {
+			d.addBytes(g, s.value(int32(rowOf(b, i))))
+		}
+		return nil
+	}
+	w := d.width
+	var raw []byte
+	if arg.Len() > 0 {
+		off := arg.Data().Offset()
+		raw = arg.Data().Buffers()[1].Bytes()[off*w : (off+arg.Len())*w]
+	}
+	if d.wordWise() {
+		switch w {
+		case 8:
+			vals := values[uint64](arg)
+			for i, g := range b.groups {
+				d.addWord(g, vals[rowOf(b, i)])
+			}
+		default:
+			for i, g := range b.groups {
+				r := rowOf(b, i)
+				d.addWord(g, word(raw[r*w:r*w+w]))
+			}
+		}
+		return nil
+	}
+	for i, g := range b.groups {
+		r := rowOf(b, i)
+		d.addBytes(g, raw[r*w:r*w+w])
+	}
+	return nil
+}
+
+// Partial encodes a group's values sorted (words as numbers, strings bytewise), so that a
+// state is the same bytes however its values arrived: fixed-width values as their width in
+// bytes each, little-endian, strings each as a uvarint length and the bytes. An empty group
+// is null.
+func (d *countDistinct) Partial(groups []uint32) (arrow.Array, error) {
+	b := array.NewBinaryBuilder(d.cfg.mem, arrow.BinaryTypes.Binary)
+	defer b.Release()
+	var buf []byte
+	var ws []uint64
+	var ss []string
+	for _, g := range groups {
+		buf = buf[:0]
+		switch {
+		case d.wordWise() && int(g) < len(d.words) && len(d.words[g]) > 0:
+			ws = ws[:0]
+			for w := range d.words[g] {
+				ws = append(ws, w)
+			}
+			slices.Sort(ws)
+			for _, w := range ws {
+				buf = binary.LittleEndian.AppendUint64(buf, w)[:len(buf)+d.width]
+			}
+		case !d.wordWise() && int(g) < len(d.strs) && len(d.strs[g]) > 0:
+			ss = ss[:0]
+			for s := range d.strs[g] {
+				ss = append(ss, s)
+			}
+			slices.Sort(ss)
+			for _, s := range ss {
+				if d.width == 0 {
+					buf = binary.AppendUvarint(buf, uint64(len(s)))
+				}
+				buf = append(buf, s...)
+			}
+		default:
+			b.AppendNull()
+			continue
+		}
+		b.Append(buf)
+	}
+	return b.NewArray(), nil
+}
+
+func (d *countDistinct) MergePartial(groups []uint32, partial arrow.Array) error {
+	if err := checkPartial(d.label, partial, arrow.BinaryTypes.Binary, len(groups)); err != nil {
+		return err
+	}
+	d.grow(maxGroup(groups) + 1)
+	bins := partial.(*array.Binary)
+	for i, g := range groups {
+		if bins.IsNull(i) {
+			continue
+		}
+		if err := d.mergeValues(g, bins.Value(i)); err != nil {
+			return fmt.Errorf("%s: state of group %d: %w", d.label, g, err)
+		}
+	}
+	return nil
+}
+
+// mergeValues adds the values of one encoded state to group g.
+func (d *countDistinct) mergeValues(g uint32, enc []byte) error {
+	if w := d.width; w > 0 {
+		if len(enc)%w != 0 {
+			return fmt.Errorf("%d bytes, not a multiple of the values' %d", len(enc), w)
+		}
+		for i := 0; i < len(enc); i += w {
+			if d.wordWise() {
+				d.addWord(g, word(enc[i:i+w]))
+			} else {
+				d.addBytes(g, enc[i:i+w])
+			}
+		}
+		return nil
+	}
+	for r := bytes.NewReader(enc); r.Len() > 0; {
+		n, err := binary.ReadUvarint(r)
+		if err != nil || n > uint64(r.Len()) {
+			return fmt.Errorf("a string's length at byte %d runs past the state's %d bytes", len(enc)-r.Len(), len(enc))
+		}
+		at := len(enc) - r.Len()
+		d.addBytes(g, enc[at:at+int(n)])
+		if _, err := r.Seek(int64(n), 1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *countDistinct) Final(groups []uint32) (arrow.Array, error) {
+	counts := make([]int64, len(groups))
+	for i, g := range groups {
+		switch {
+		case d.wordWise() && int(g) < len(d.words):
+			counts[i] = int64(len(d.words[g]))
+		case !d.wordWise() && int(g) < len(d.strs):
+			counts[i] = int64(len(d.strs[g]))
+		}
+	}
+	return fixedColumn(d.cfg.mem, arrow.PrimitiveTypes.Int64, counts, nil), nil
+}
+
+// Reset drops the sets of groups, so their memory goes back to the heap.
+func (d *countDistinct) Reset(groups []uint32) {
+	for _, g := range groups {
+		switch {
+		case d.wordWise() && int(g) < len(d.words) && d.words[g] != nil:
+			d.bytes -= setBase + setPerWord*int64(len(d.words[g]))
+			d.words[g] = nil
+		case !d.wordWise() && int(g) < len(d.strs) && d.strs[g] != nil:
+			d.bytes -= setBase
+			for s := range d.strs[g] {
+				d.bytes -= setPerString + int64(len(s))
+			}
+			d.strs[g] = nil
+		}
+	}
+}
+
+func (d *countDistinct) StateType() arrow.DataType  { return arrow.BinaryTypes.Binary }
+func (d *countDistinct) ResultType() arrow.DataType { return arrow.PrimitiveTypes.Int64 }
+
+// SizeBytes counts the per-group slots and an estimate of each set's memory; it is kept as
+// sets change, so it costs nothing to ask.
+func (d *countDistinct) SizeBytes() int64 {
+	slots := int64(cap(d.words)+cap(d.strs)) * 8
+	return slots + d.bytes + d.sel.sizeBytes() + int64(cap(d.codes))*4
+}

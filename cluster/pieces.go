@@ -3,7 +3,6 @@ package cluster
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -14,6 +13,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/zeebo/xxh3"
 	"golang.org/x/sync/errgroup"
 
 	"millrace/objstore"
@@ -21,7 +21,7 @@ import (
 )
 
 // Incremental saves. A unit's state object (version 2) holds its parts as pieces: each part
-// is cut into pieces by its content, and the object lists, for every piece, its SHA-256,
+// is cut into pieces by its content, and the object lists, for every piece, its hash,
 // its length and where its bytes are: in this object, after the header, or at an offset
 // of an earlier state object of the same unit that holds the same bytes. A save writes
 // only the pieces the unit's earlier objects do not hold, so a checkpoint writes about
@@ -95,11 +95,15 @@ func cutBody(b []byte) []int {
 	for start := 0; start < len(b); {
 		end := min(start+pieceMax, len(b))
 		if end-start > pieceMin {
+			// The hash at a byte depends on the 64 before it: start them at the least cut.
 			var h uint64
-			for i := start + pieceMin - 64; i < end; i++ {
-				h = h<<1 + gear[b[i]]
-				if i >= start+pieceMin && h&pieceMask == 0 {
-					end = i + 1
+			for _, c := range b[start+pieceMin-64 : start+pieceMin] {
+				h = h<<1 + gear[c]
+			}
+			for i, c := range b[start+pieceMin : end] {
+				h = h<<1 + gear[c]
+				if h&pieceMask == 0 {
+					end = start + pieceMin + i + 1
 					break
 				}
 			}
@@ -115,8 +119,8 @@ const stateMagic2 = "millrace-unit-2\n"
 
 // pieceRef is one piece of a part, as a version 2 state object lists it.
 type pieceRef struct {
-	// Hash is the first 128 bits of the SHA-256 of the piece's bytes, in hex.
-	Hash string `json:"sha256"`
+	// Hash is the piece's hash (pieceHash).
+	Hash string `json:"xxh3"`
 	// In is the checkpoint whose object of the same unit holds the piece; empty for the
 	// object that lists it.
 	In string `json:"in,omitempty"`
@@ -124,6 +128,13 @@ type pieceRef struct {
 	// that lists it, from the end of its header.
 	At    int64 `json:"at"`
 	Bytes int   `json:"bytes"`
+}
+
+// pieceHash is the 128-bit XXH3 hash of a piece's bytes, in hex: what names the piece among
+// those of its unit and checks it when it is read back.
+func pieceHash(p []byte) string {
+	h := xxh3.Hash128(p).Bytes()
+	return hex.EncodeToString(h[:])
 }
 
 // location is where a piece is: the checkpoint of the object, and the offset in it.
@@ -208,8 +219,7 @@ func piecewise(st *unitState, known map[string]location) (refs map[string][]piec
 		rs := make([]pieceRef, len(ends)) // a part of no bytes has no pieces
 		start := 0
 		for i, end := range ends {
-			sum := sha256.Sum256(b[start:end])
-			rs[i] = pieceRef{Hash: hex.EncodeToString(sum[:16]), Bytes: end - start}
+			rs[i] = pieceRef{Hash: pieceHash(b[start:end]), Bytes: end - start}
 			if l, ok := known[rs[i].Hash]; ok {
 				sources[l.in] = true
 			}
@@ -357,7 +367,7 @@ func (g *generation) assemble(ctx context.Context, u *unit, st *unitState, data 
 				p = b[r.At-lo : r.At-lo+int64(r.Bytes)]
 				at[r.Hash] = location{in: r.In, at: r.At}
 			}
-			if sum := sha256.Sum256(p); hex.EncodeToString(sum[:16]) != r.Hash {
+			if pieceHash(p) != r.Hash {
 				return &fatalError{fmt.Errorf("cluster: %s: checkpoint %s: piece %d of step %s (%d bytes%s) does not hold what its hash says", u, st.Checkpoint, i, node, r.Bytes, inWhich(r.In))}
 			}
 			part = append(part, p...)

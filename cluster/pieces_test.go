@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -223,5 +224,18 @@ func TestAnUnchangedPartIsNamedWhateverItsHeadAndTail(t *testing.T) {
 	}
 	if w := wrote[1]; w.named != int64(len(body)) || w.bytes >= int64(len(body)) {
 		t.Errorf("the second save wrote %d bytes and named %d, want the %d between head and tail named", w.bytes, w.named, len(body))
+	}
+}
+
+// BenchmarkPiecewise cuts and hashes 8 MiB of parts, as a save does for every part, and
+// reports the rate.
+func BenchmarkPiecewise(b *testing.B) {
+	st := &unitState{Parts: map[string][]byte{}}
+	for i := range 32 {
+		st.Parts[strconv.Itoa(i)] = randomBytes(uint64(i), 256<<10)
+	}
+	b.SetBytes(8 << 20)
+	for b.Loop() {
+		piecewise(st, nil)
 	}
 }

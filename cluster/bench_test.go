@@ -92,6 +92,26 @@ type benchState struct {
 	op op.Operator
 	// rows is the number of transactions folded into it, bytes its StateBytes.
 	rows, bytes int64
+	// pre is the partial aggregate before op, and gen the transactions it takes.
+	pre op.Operator
+	gen *gen.Generator
+}
+
+// fold feeds the next n transactions (whole batches of 16,384, at least one) through pre
+// into op.
+func (st *benchState) fold(b *testing.B, n int64) {
+	b.Helper()
+	for done := int64(0); done < n; {
+		rec, err := st.gen.Next(b.Context(), memory.DefaultAllocator, 16384)
+		if err != nil {
+			b.Fatalf("generate: %v", err)
+		}
+		done += rec.NumRows()
+		st.rows += rec.NumRows()
+		if err := st.pre.Process(0, rec, feed{st.op}); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 // buildState feeds generated transactions through the operators benchSpec's plan makes,
@@ -123,24 +143,17 @@ func buildState(b *testing.B, target int64, opts plan.Options) *benchState {
 	})
 	cfg := gen.DefaultConfig()
 	cfg.Rows, cfg.Accounts, cfg.Seed = 0, 2_000_000, 7 // many cards: most transactions open a group
-	g, err := gen.New(cfg)
-	if err != nil {
+	if st.gen, err = gen.New(cfg); err != nil {
 		b.Fatal(err)
 	}
+	st.pre = pre
 	stateful := st.op.(op.Stateful)
 	size := stateful.StateBytes
 	if sp, ok := st.op.(op.Spiller); ok { // the pebble backend: what it spilled counts too
 		size = func() int64 { return stateful.StateBytes() + sp.SpilledBytes() }
 	}
 	for size() < target {
-		rec, err := g.Next(b.Context(), memory.DefaultAllocator, 16384)
-		if err != nil {
-			b.Fatalf("generate: %v", err)
-		}
-		st.rows += rec.NumRows()
-		if err := pre.Process(0, rec, feed{st.op}); err != nil {
-			b.Fatal(err)
-		}
+		st.fold(b, 1)
 	}
 	st.bytes = size()
 	return st
@@ -276,26 +289,28 @@ func benchRebalance(b *testing.B, st *benchState, s3 bool) {
 	if s3 {
 		kinds = append(kinds, "s3")
 	}
-	for _, kind := range kinds {
-		store := func(b *testing.B) objstore.Store {
-			url := "file://" + b.TempDir()
-			if kind == "s3" {
-				url = objstoretest.S3(b)
-			}
-			s, err := objstore.Open(b.Context(), url, objstore.DefaultOptions())
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() {
-				if err := s.Close(); err != nil {
-					b.Error(err)
-				}
-			})
-			return s
+	store := func(b *testing.B, kind string) objstore.Store {
+		url := "file://" + b.TempDir()
+		if kind == "s3" {
+			url = objstoretest.S3(b)
 		}
-		b.Run(kind+"/save", func(b *testing.B) { benchSave(b, st, store(b)) })
-		b.Run(kind+"/restore", func(b *testing.B) { benchRestore(b, st, store(b)) })
+		s, err := objstore.Open(b.Context(), url, objstore.DefaultOptions())
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() {
+			if err := s.Close(); err != nil {
+				b.Error(err)
+			}
+		})
+		return s
 	}
+	for _, kind := range kinds {
+		b.Run(kind+"/save", func(b *testing.B) { benchSave(b, st, store(b, kind)) })
+		b.Run(kind+"/restore", func(b *testing.B) { benchRestore(b, st, store(b, kind)) })
+	}
+	// Last: it folds more transactions into st.
+	b.Run("file/incremental", func(b *testing.B) { benchIncremental(b, st, store(b, "file")) })
 }
 
 // savedState is one checkpoint's state of every key group, written to a store.
@@ -304,17 +319,8 @@ type savedState struct {
 	// snapshot (by key group), split (into units) and write are how long each part of the
 	// save took.
 	snapshot, split, write time.Duration
-}
-
-// bytes adds up the bytes of the objects.
-func (s *savedState) bytes() int64 {
-	var n int64
-	for _, u := range s.states {
-		for _, p := range u.Parts {
-			n += int64(len(p))
-		}
-	}
-	return n
+	// wrote is what the save wrote to the store.
+	wrote written
 }
 
 // save takes checkpoint id of st's state for g's units and writes it to g's store.
@@ -340,7 +346,7 @@ func save(ctx context.Context, g *generation, st *benchState, id uint64) (*saved
 		return nil, err
 	}
 	t2 := time.Now()
-	if _, err := g.saveAll(ctx, out.states); err != nil {
+	if _, out.wrote, err = g.saveAll(ctx, out.states); err != nil {
 		return nil, err
 	}
 	out.snapshot, out.split, out.write = t1.Sub(t0), t2.Sub(t1), time.Since(t2)
@@ -356,7 +362,7 @@ func benchSave(b *testing.B, st *benchState, store objstore.Store) {
 	defer g.cancel()
 	var snapshot, split, write time.Duration
 	var moved int64
-	id := uint64(0)
+	id, objects := uint64(0), 0
 	var cpu time.Duration
 	for b.Loop() {
 		c0 := cpuTime(b)
@@ -365,7 +371,8 @@ func benchSave(b *testing.B, st *benchState, store objstore.Store) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		snapshot, split, write, moved = snapshot+s.snapshot, split+s.split, write+s.write, s.bytes()
+		snapshot, split, write, moved = snapshot+s.snapshot, split+s.split, write+s.write, s.wrote.bytes
+		objects += s.wrote.objects
 		cpu += cpuTime(b) - c0
 		b.StopTimer()
 		var keys []string
@@ -375,15 +382,100 @@ func benchSave(b *testing.B, st *benchState, store objstore.Store) {
 		if err := store.Delete(b.Context(), keys...); err != nil {
 			b.Fatal(err)
 		}
+		g.stored.reset() // each save writes the whole state, as the first after a restore does
 		b.StartTimer()
 	}
 	n := float64(id)
 	b.ReportMetric(float64(st.bytes)/(1<<20), "state-MB")
 	b.ReportMetric(float64(moved)/(1<<20), "moved-MB")
+	b.ReportMetric(float64(objects)/n, "objects/op")
 	b.ReportMetric(ms(snapshot)/n, "snapshot-ms/op")
 	b.ReportMetric(ms(split)/n, "split-ms/op")
 	b.ReportMetric(ms(write)/n, "write-ms/op")
 	b.ReportMetric(ms(cpu)/n, "cpu-ms/op")
+}
+
+// betweenCheckpoints is how many transactions benchIncremental folds into the state
+// between two checkpoints: ten seconds of 6,500 a second.
+const betweenCheckpoints = 65_536
+
+// benchIncremental measures the saves after the first: each operation folds
+// betweenCheckpoints more transactions into the state (not timed), then saves it as a
+// worker's next checkpoint does, writing only the pieces its earlier objects do not hold.
+// It reports the bytes written (written-MB) and named in earlier objects (named-MB) and the
+// objects written per checkpoint. After the loop it restores every key group from the last
+// checkpoint's objects, which name pieces of the earlier ones (restore-all-ms, and its
+// processor time), and fires them: they count every transaction folded.
+func benchIncremental(b *testing.B, st *benchState, store objstore.Store) {
+	ctx := b.Context()
+	brokers := kafkatest.Cluster(b, benchTopic, 256)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cl.Close()
+	const group = "bench"
+	g := benchGeneration("bench", store, cl, group, benchTopic, st.final, keyGroups(0, 256))
+	defer g.cancel()
+	id := uint64(1)
+	s, err := save(ctx, g, st, id)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var cpu, snapshot, write time.Duration
+	var wrote written
+	for b.Loop() {
+		b.StopTimer()
+		st.fold(b, betweenCheckpoints)
+		b.StartTimer()
+		c0 := cpuTime(b)
+		id++
+		if s, err = save(ctx, g, st, id); err != nil {
+			b.Fatal(err)
+		}
+		cpu += cpuTime(b) - c0
+		snapshot, write = snapshot+s.snapshot, write+s.write
+		wrote.add(s.wrote)
+	}
+	n := float64(id - 1)
+	b.ReportMetric(float64(st.bytes)/(1<<20), "state-MB")
+	b.ReportMetric(float64(wrote.bytes)/n/(1<<20), "written-MB")
+	b.ReportMetric(float64(wrote.named)/n/(1<<20), "named-MB")
+	b.ReportMetric(float64(wrote.objects)/n, "objects/op")
+	b.ReportMetric(ms(snapshot)/n, "snapshot-ms/op")
+	b.ReportMetric(ms(write)/n, "write-ms/op")
+	b.ReportMetric(ms(cpu)/n, "cpu-ms/op")
+
+	var offsets kadm.Offsets
+	for u, us := range s.states {
+		offsets.Add(kadm.Offset{Topic: u.topic, Partition: u.partition, At: us.Offset, LeaderEpoch: -1, Metadata: us.Checkpoint})
+	}
+	resp, err := kadm.NewClient(cl).CommitOffsets(ctx, group, offsets)
+	if err == nil {
+		err = resp.Error()
+	}
+	if err != nil {
+		b.Fatalf("commit the offsets of the state: %v", err)
+	}
+	taken := benchGeneration("bench", store, cl, group, benchTopic, st.final, keyGroups(0, 256))
+	defer taken.cancel()
+	c0 := cpuTime(b)
+	all, r, err := restoreHalf(taken, st.final)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(ms(cpuTime(b)-c0), "restore-all-cpu-ms")
+	b.ReportMetric(ms(r.read+r.load), "restore-all-ms")
+	var count windowCount
+	if err := all.OnWatermark(op.MaxWatermark, &count); err != nil {
+		b.Fatal(err)
+	}
+	if err := all.Close(); err != nil {
+		b.Fatal(err)
+	}
+	if count.txs != st.rows || count.windows == 0 {
+		b.Fatalf("the state restored from checkpoint %d fired %d windows of %d transactions, want the %d folded", id, count.windows, count.txs, st.rows)
+	}
 }
 
 // benchRestore measures restore of half the key groups: committed offsets, read, decode,

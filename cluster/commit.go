@@ -139,7 +139,7 @@ func (g *generation) commit(s *engine.Snapshot) error {
 	if err != nil {
 		return err
 	}
-	offsets, err := g.saveAll(ctx, states)
+	offsets, wrote, err := g.saveAll(ctx, states)
 	if err != nil {
 		return err
 	}
@@ -151,27 +151,31 @@ func (g *generation) commit(s *engine.Snapshot) error {
 	}
 	g.w.rep.committed(s.ID, len(states))
 	g.retain(ctx, s.ID, states)
-	g.w.opts.Log.Debug("committed", "checkpoint", name, "units", len(states), "records", len(records), "save", t1.Sub(t0), "transaction", time.Since(t1))
+	g.w.opts.Log.Debug("committed", "checkpoint", name, "units", len(states), "records", len(records), "save", t1.Sub(t0), "transaction", time.Since(t1),
+		"objects", wrote.objects, "bytes", wrote.bytes, "named", wrote.named)
 	return nil
 }
 
 // saveAll writes the units' states, eight at a time, and returns the offsets to commit
-// with them; the first failure stops the rest.
-func (g *generation) saveAll(ctx context.Context, states map[*unit]*unitState) (map[string]map[int32]kmsg.TxnOffsetCommitRequestTopicPartition, error) {
+// with them and what it wrote; the first failure stops the rest.
+func (g *generation) saveAll(ctx context.Context, states map[*unit]*unitState) (map[string]map[int32]kmsg.TxnOffsetCommitRequestTopicPartition, written, error) {
 	offsets := map[string]map[int32]kmsg.TxnOffsetCommitRequestTopicPartition{}
+	var total written
 	var mu sync.Mutex
 	eg, ctx := errgroup.WithContext(ctx)
 	eg.SetLimit(8)
 	for u, st := range states {
 		eg.Go(func() error {
-			meta, err := g.save(ctx, u, st)
+			wrote, err := g.saveObject(ctx, u, st)
 			if err != nil {
-				return err
+				return fmt.Errorf("cluster: state of %s: %w", u, err)
 			}
+			meta := st.Checkpoint
 			p := kmsg.NewTxnOffsetCommitRequestTopicPartition()
 			p.Partition, p.Offset, p.LeaderEpoch, p.Metadata = u.partition, st.Offset, -1, &meta
 			mu.Lock()
 			defer mu.Unlock()
+			total.add(wrote)
 			if offsets[u.topic] == nil {
 				offsets[u.topic] = map[int32]kmsg.TxnOffsetCommitRequestTopicPartition{}
 			}
@@ -180,22 +184,9 @@ func (g *generation) saveAll(ctx context.Context, states map[*unit]*unitState) (
 		})
 	}
 	if err := eg.Wait(); err != nil {
-		return nil, err
+		return nil, written{}, err
 	}
-	return offsets, nil
-}
-
-// save writes a unit's state and returns the name of the checkpoint that holds it.
-func (g *generation) save(ctx context.Context, u *unit, st *unitState) (string, error) {
-	data, err := st.encode()
-	if err != nil {
-		return "", fmt.Errorf("cluster: state of %s: %w", u, err)
-	}
-	key := stateKey(g.w.opts.Layout.Pipeline, u.topic, u.partition, st.Checkpoint)
-	if err := g.w.opts.Store.Put(ctx, key, data); err != nil {
-		return "", fmt.Errorf("cluster: state of %s: %w", u, err)
-	}
-	return st.Checkpoint, nil
+	return offsets, total, nil
 }
 
 // unitStates takes s apart by unit.
@@ -346,6 +337,7 @@ func (g *generation) restore() (*engine.Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
+	g.stored.reset() // what an attempt that failed wrote is named by no committed offset
 	states := make([]*unitState, len(g.units))
 	at := make([]committedUnit, len(g.units))
 	eg, lctx := errgroup.WithContext(ctx)
@@ -474,9 +466,14 @@ func (g *generation) load(ctx context.Context, u *unit, checkpoint string) (*uni
 	if err != nil {
 		return nil, fmt.Errorf("cluster: state of %s: %w", u, err)
 	}
-	st, err := decodeState(data)
+	st, rest, start, err := decodeState(data)
 	if err != nil {
 		return nil, &fatalError{fmt.Errorf("cluster: state %s in %s: %w", key, g.w.opts.Store, err)}
+	}
+	if st.refs != nil {
+		if err := g.assemble(ctx, u, st, rest, start); err != nil {
+			return nil, err
+		}
 	}
 	return st, nil
 }

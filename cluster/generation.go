@@ -47,6 +47,8 @@ type generation struct {
 	failed error
 	// committed is what each unit committed last, for clean-up (see retain).
 	committed map[*unit]committedUnit
+	// stored is where the pieces of the units' state are in the store (see pieces.go).
+	stored storedPieces
 }
 
 // unit is a partition the generation owns and where its state lives in the graph.

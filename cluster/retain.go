@@ -2,8 +2,6 @@ package cluster
 
 import (
 	"context"
-	"path"
-	"strings"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 
@@ -11,7 +9,8 @@ import (
 )
 
 // What a cluster keeps. Each unit keeps its state at the checkpoint its committed offset
-// names and at the one before (a checkpoint is never read back otherwise); every tenth
+// names and at the one before (a checkpoint is never read back otherwise), and the earlier
+// objects whose pieces these name (pieces.go); every tenth
 // checkpoint a worker deletes the rest of the state of a tenth of its units, so each unit's
 // leftovers (state of checkpoints that never committed, of former owners) go within a
 // hundred checkpoints. Exchange topics are trimmed below the offsets of the previous
@@ -66,26 +65,14 @@ func (g *generation) retain(ctx context.Context, id uint64, states map[*unit]*un
 	}
 }
 
-// clean deletes every state object of u but the two it may be restored from and the one
-// the group's committed offset names now.
+// clean deletes every state object of u but the two it may be restored from, the one the
+// group's committed offset names now, and those whose pieces they name.
 func (g *generation) clean(ctx context.Context, u *unit, committedNow string) error {
 	c, ok := g.committed[u]
 	if !ok || c.previous == "" {
 		return nil
 	}
-	prefix := stateKey(g.w.opts.Layout.Pipeline, u.topic, u.partition, "") + "/"
-	objs, err := g.w.opts.Store.List(ctx, prefix)
-	if err != nil {
-		return err
-	}
-	var old []string
-	for _, o := range objs {
-		name := path.Base(o.Key)
-		if name != c.checkpoint && name != c.previous && name != committedNow && strings.HasPrefix(o.Key, prefix) {
-			old = append(old, o.Key)
-		}
-	}
-	return g.w.opts.Store.Delete(ctx, old...)
+	return g.cleanKept(ctx, u, []string{c.checkpoint, c.previous, committedNow})
 }
 
 // trim deletes the records of the owned key groups of every exchange below the offsets of

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"slices"
 
 	"millrace/engine"
 )
@@ -34,78 +33,88 @@ type unitState struct {
 	Position engine.PartitionPart `json:"position"`
 	// Parts holds, by node, the unit's state of each stateful node of its stage.
 	Parts map[string][]byte `json:"-"`
+	// refs and sizes are, by node, the pieces of a version 2 object's parts and their
+	// lengths, until they are assembled into Parts.
+	refs  map[string][]pieceRef
+	sizes map[string]int
 }
 
-// stateMagic starts every state object; the digit is the format's version.
+// stateMagic starts a state object of version 1, which holds its parts whole after its
+// header; saves write version 2 (pieces.go), restores read both.
 const stateMagic = "millrace-unit-1\n"
-
-// encode writes the state: the magic line, the JSON header with the parts' names and sizes,
-// then the parts' bytes, so that large state is never escaped.
-func (u *unitState) encode() ([]byte, error) {
-	type header struct {
-		*unitState
-		Parts []partHeader `json:"parts"`
-	}
-	h := header{unitState: u}
-	names := make([]string, 0, len(u.Parts))
-	for n := range u.Parts {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	size := 0
-	for _, n := range names {
-		h.Parts = append(h.Parts, partHeader{Node: n, Bytes: len(u.Parts[n])})
-		size += len(u.Parts[n])
-	}
-	js, err := json.Marshal(h)
-	if err != nil {
-		return nil, err
-	}
-	b := make([]byte, 0, len(stateMagic)+binary.MaxVarintLen64+len(js)+size)
-	b = append(b, stateMagic...)
-	b = binary.AppendUvarint(b, uint64(len(js)))
-	b = append(b, js...)
-	for _, n := range names {
-		b = append(b, u.Parts[n]...)
-	}
-	return b, nil
-}
 
 type partHeader struct {
 	Node  string `json:"node"`
 	Bytes int    `json:"bytes"`
+	// Pieces are the part's pieces in a version 2 object; empty in version 1.
+	Pieces []pieceRef `json:"pieces,omitempty"`
 }
 
-// decodeState reads what encode wrote.
-func decodeState(b []byte) (*unitState, error) {
+// decodeState reads a state object of either version. The parts of a version 1 object are
+// in Parts; those of a version 2 object are still to be assembled from its refs (see
+// assemble), given data, the bytes after its header, which start at start.
+func decodeState(b []byte) (st *unitState, data []byte, start int64, err error) {
+	if bytes.HasPrefix(b, []byte(stateMagic2)) {
+		return decodeHeader(b, false)
+	}
 	if !bytes.HasPrefix(b, []byte(stateMagic)) {
-		return nil, errors.New("not a unit state of this version")
+		return nil, nil, 0, errors.New("not a unit state of a version this build reads")
 	}
 	b = b[len(stateMagic):]
 	n, k := binary.Uvarint(b)
 	if k <= 0 || uint64(len(b)-k) < n {
-		return nil, errors.New("truncated header")
+		return nil, nil, 0, errors.New("truncated header")
 	}
 	var h struct {
 		unitState
 		Parts []partHeader `json:"parts"`
 	}
 	if err := json.Unmarshal(b[k:k+int(n)], &h); err != nil {
-		return nil, fmt.Errorf("header: %w", err)
+		return nil, nil, 0, fmt.Errorf("header: %w", err)
 	}
 	b = b[k+int(n):]
 	u := h.unitState
 	u.Parts = map[string][]byte{}
 	for _, p := range h.Parts {
 		if p.Bytes < 0 || p.Bytes > len(b) {
-			return nil, fmt.Errorf("part %q: %d bytes, %d left", p.Node, p.Bytes, len(b))
+			return nil, nil, 0, fmt.Errorf("part %q: %d bytes, %d left", p.Node, p.Bytes, len(b))
 		}
 		u.Parts[p.Node], b = b[:p.Bytes:p.Bytes], b[p.Bytes:]
 	}
 	if len(b) != 0 {
-		return nil, fmt.Errorf("%d bytes after the last part", len(b))
+		return nil, nil, 0, fmt.Errorf("%d bytes after the last part", len(b))
 	}
-	return &u, nil
+	return &u, nil, 0, nil
+}
+
+// decodeHeader reads the header of a version 2 object, b, which may end after the header
+// when headerOnly; the object's bytes after the header start at start.
+func decodeHeader(b []byte, headerOnly bool) (st *unitState, data []byte, start int64, err error) {
+	rest := b[len(stateMagic2):]
+	n, k := binary.Uvarint(rest)
+	if k <= 0 || uint64(len(rest)-k) < n {
+		return nil, nil, 0, errors.New("truncated header")
+	}
+	var h struct {
+		unitState
+		Parts []partHeader `json:"parts"`
+	}
+	if err := json.Unmarshal(rest[k:k+int(n)], &h); err != nil {
+		return nil, nil, 0, fmt.Errorf("header: %w", err)
+	}
+	start = int64(len(stateMagic2) + k + int(n))
+	u := h.unitState
+	u.Parts, u.refs, u.sizes = map[string][]byte{}, map[string][]pieceRef{}, map[string]int{}
+	for _, p := range h.Parts {
+		if p.Bytes < 0 {
+			return nil, nil, 0, fmt.Errorf("part %q: %d bytes", p.Node, p.Bytes)
+		}
+		u.refs[p.Node], u.sizes[p.Node] = p.Pieces, p.Bytes
+	}
+	if headerOnly {
+		return &u, nil, start, nil
+	}
+	return &u, b[start:], start, nil
 }
 
 // stateKey is where a unit's state at a checkpoint is kept in the store.

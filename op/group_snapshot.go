@@ -238,6 +238,8 @@ func (w *WindowAgg) restoreParts(parts [][]byte) error {
 	type decoded struct {
 		wm  int64
 		rec arrow.RecordBatch
+		// segs are a version 2 part's segments, which the pebble backend loads as they are.
+		segs []segment
 	}
 	states := make([]decoded, len(parts))
 	defer func() {
@@ -255,11 +257,29 @@ func (w *WindowAgg) restoreParts(parts [][]byte) error {
 			continue
 		}
 		eg.Go(func() error {
+			if w.spill != nil {
+				r, err := w.openState(p)
+				if err != nil {
+					return fmt.Errorf("part %d: %w", i, err)
+				}
+				if r.version == windowAggSegmentsVersion {
+					wm, err := r.varint("watermark")
+					if err != nil {
+						return fmt.Errorf("part %d: %w", i, err)
+					}
+					segs, err := readSegments(r)
+					if err != nil {
+						return fmt.Errorf("part %d: %w", i, err)
+					}
+					states[i] = decoded{wm: wm, segs: segs}
+					return nil
+				}
+			}
 			wm, _, rec, err := w.openRows(p)
 			if err != nil {
 				return fmt.Errorf("part %d: %w", i, err)
 			}
-			states[i] = decoded{wm, rec}
+			states[i] = decoded{wm: wm, rec: rec}
 			return nil
 		})
 	}
@@ -267,15 +287,25 @@ func (w *WindowAgg) restoreParts(parts [][]byte) error {
 		return err
 	}
 	wm, rows, found := int64(MaxWatermark), 0, false
+	var segs [][]segment
 	for _, s := range states {
 		if s.rec != nil {
 			wm, rows, found = min(wm, s.wm), rows+int(s.rec.NumRows()), true
+		}
+		if s.segs != nil {
+			wm, found = min(wm, s.wm), true
+			segs = append(segs, s.segs)
 		}
 	}
 	if !found {
 		return nil
 	}
 	w.reserveKeys(rows)
+	if len(segs) > 0 {
+		if err := w.restoreSegments(segs); err != nil {
+			return err
+		}
+	}
 	for i, s := range states {
 		if s.rec == nil {
 			continue

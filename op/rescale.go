@@ -60,7 +60,7 @@ func (w *WindowAgg) rescale(states [][]byte, n int, owner KeyOwner, keepEmpty bo
 		if st == nil {
 			continue
 		}
-		r, err := openState(st, kind, windowAggStateVersion, w.StateFingerprint())
+		r, err := w.openState(st)
 		if err != nil {
 			return nil, fmt.Errorf("subtask %d: %w", i, err)
 		}
@@ -74,8 +74,20 @@ func (w *WindowAgg) rescale(states [][]byte, n int, owner KeyOwner, keepEmpty bo
 				return nil, fmt.Errorf("subtask %d: %w", i, err)
 			}
 		}
-		rs, err := r.records(mem, w.stateSchema())
-		if err != nil {
+		var rs []arrow.RecordBatch
+		if r.version == windowAggSegmentsVersion {
+			segs, err := readSegments(r)
+			if err != nil {
+				return nil, fmt.Errorf("subtask %d: %w", i, err)
+			}
+			for _, s := range segs {
+				srs, err := w.segmentRecords(s)
+				if err != nil {
+					return nil, fmt.Errorf("subtask %d: %w", i, err)
+				}
+				recs = append(recs, srs...)
+			}
+		} else if rs, err = r.records(mem, w.stateSchema()); err != nil {
 			return nil, fmt.Errorf("subtask %d: %w", i, err)
 		}
 		recs = append(recs, rs...)

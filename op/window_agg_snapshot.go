@@ -177,14 +177,19 @@ func (w *WindowAgg) restore(state []byte) error {
 	return w.restoreGroups(rec)
 }
 
+// openState checks the envelope of a snapshot of this operator: kind 'W' of version 1 or 2
+// (window_agg_segments.go), or kind 'S' of version 1.
+func (w *WindowAgg) openState(state []byte) (*stateReader, error) {
+	if w.sess != nil {
+		return openState(state, kindSessionAgg, windowAggStateVersion, w.StateFingerprint())
+	}
+	return openState(state, kindWindowAgg, windowAggSegmentsVersion, w.StateFingerprint())
+}
+
 // openRows checks a snapshot of this operator and returns its watermark, its session slots
 // (session windows only) and its state rows, which the caller releases.
 func (w *WindowAgg) openRows(state []byte) (int64, *sessionSlots, arrow.RecordBatch, error) {
-	kind := kindWindowAgg
-	if w.sess != nil {
-		kind = kindSessionAgg
-	}
-	r, err := openState(state, kind, windowAggStateVersion, w.StateFingerprint())
+	r, err := w.openState(state)
 	if err != nil {
 		return 0, nil, nil, err
 	}
@@ -197,6 +202,17 @@ func (w *WindowAgg) openRows(state []byte) (int64, *sessionSlots, arrow.RecordBa
 		if slots, err = readSessionSlots(r); err != nil {
 			return 0, nil, nil, err
 		}
+	}
+	if r.version == windowAggSegmentsVersion {
+		segs, err := readSegments(r)
+		if err != nil {
+			return 0, nil, nil, err
+		}
+		rec, err := w.segmentRows(segs)
+		if err != nil {
+			return 0, nil, nil, err
+		}
+		return wm, nil, rec, nil
 	}
 	recs, err := r.records(allocator(w.ctx), w.stateSchema())
 	if err != nil {

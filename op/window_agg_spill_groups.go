@@ -6,18 +6,17 @@ import (
 	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/ipc"
 )
 
 // A snapshot by key group with the pebble backend. The spilled chunks of a window are
 // written key group by key group (SpillConfig.KeyGroup), so when a snapshot's owners are
 // the key groups themselves (SpillConfig.KeyGroups owners, as the engine takes a keyed
 // step's state with Checkpointing.ByKeyGroup and a cluster's worker saves it), a chunk's
-// rows all go to the owner its key group names: they are read from the store and handed to
-// that owner as they are, without decoding their keys, hashing them, gathering the whole
-// state into one batch and sorting it by owner. Each owner's rows come by window end, in
-// fire order, as in every snapshot, and the parts are the same bytes as those of the path
-// through spilledState and splitRows.
+// rows all go to the owner its key group names: the chunk is read from the store and handed
+// to that owner as it is, without decoding it, its keys or their key groups. Each owner's
+// rows come by window end, in fire order, as in every snapshot, and are the rows of the path
+// through spilledState and splitRows; the parts are version 2 snapshots that carry the
+// chunks' bytes, the same at every snapshot until the window changes.
 
 // byChunkGroup says whether a snapshot by n owners takes the spilled chunks' key groups as
 // the owners of their rows.
@@ -26,14 +25,17 @@ func (w *WindowAgg) byChunkGroup(n int) bool {
 	return c.KeyGroup != nil && c.KeyGroups > 0 && c.KeyGroups == n && w.cfg.Keys > 0
 }
 
-// snapshotChunkGroups is SnapshotGroups by key group with state on disk; see above.
+// snapshotChunkGroups is SnapshotGroups by key group with state on disk; see above. Its
+// parts are version 2 snapshots (window_agg_segments.go): the rows held in memory, and each
+// spilled chunk of the owner's key group as it is on disk.
 func (w *WindowAgg) snapshotChunkGroups(id uint64, n int, owner KeyOwner) ([][]byte, error) {
-	mem := allocator(w.ctx)
-	parts := make([][]arrow.RecordBatch, n) // by owner, in fire order
+	items := make([][]segmentItem, n) // by owner, in fire order
 	defer func() {
-		for _, ps := range parts {
-			for _, p := range ps {
-				p.Release()
+		for _, its := range items {
+			for _, it := range its {
+				if it.rows != nil {
+					it.rows.Release()
+				}
 			}
 		}
 	}()
@@ -66,7 +68,7 @@ func (w *WindowAgg) snapshotChunkGroups(id uint64, n int, owner KeyOwner) ([][]b
 			for hi < len(order) && owners[order[hi]] == o {
 				hi++
 			}
-			parts[o] = append(parts[o], rec.NewSlice(int64(lo), int64(hi)))
+			items[o] = append(items[o], segmentItem{rows: rec.NewSlice(int64(lo), int64(hi))})
 			lo = hi
 		}
 		return nil
@@ -108,39 +110,12 @@ func (w *WindowAgg) snapshotChunkGroups(id uint64, n int, owner KeyOwner) ([][]b
 			if kg >= n {
 				return fmt.Errorf("key group %d of %d", kg, n)
 			}
-			r, err := ipc.NewReader(bytes.NewReader(bytes.Clone(value)), ipc.WithSchema(w.stateSchema()), ipc.WithAllocator(mem))
-			if err != nil {
-				return fmt.Errorf("key group %d: decode state rows: %w", kg, err)
-			}
-			defer r.Release()
-			for r.Next() {
-				rec := r.RecordBatch()
-				rec.Retain()
-				parts[kg] = append(parts[kg], rec)
-			}
-			if err := r.Err(); err != nil {
-				return fmt.Errorf("key group %d: decode state rows: %w", kg, err)
-			}
+			items[kg] = append(items[kg], segmentItem{chunk: &segment{chunk: true, end: e, keyGroup: kg, data: bytes.Clone(value)}})
 			return nil
 		})
 		if err != nil {
 			return nil, fmt.Errorf("snapshot: read the window ending %d: %w", e, err)
 		}
 	}
-	// One batch of every owner's rows, owner by owner, whose slices sealParts writes.
-	bounds := make([]int, n+1)
-	var all []arrow.RecordBatch
-	for o, ps := range parts {
-		bounds[o+1] = bounds[o]
-		for _, p := range ps {
-			bounds[o+1] += int(p.NumRows())
-		}
-		all = append(all, ps...)
-	}
-	rec, err := concatRecords(mem, w.stateSchema(), all)
-	if err != nil {
-		return nil, fmt.Errorf("snapshot: %w", err)
-	}
-	defer rec.Release()
-	return w.sealParts(rec, bounds, kindWindowAgg, id, w.wm)
+	return w.sealSegments(items, id, w.wm)
 }

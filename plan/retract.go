@@ -73,18 +73,7 @@ func (b *builder) changelogAggregate(v *spec.View, inputs []stream) error {
 	if mode == spec.EmitWatermark && b.eventTime(v.From[0], in) == "" {
 		return b.spec.Errorf(path+".emit", "watermark needs an event time, and input %s has none; write emit: batch", v.From[0])
 	}
-	var pre []spec.Field
-	var keys []string
-	for i, g := range v.GroupBy {
-		name := fmt.Sprintf("key_%d", i)
-		if n, err := expr.Parse(g.Text); err == nil {
-			if c, ok := n.(*expr.Column); ok {
-				name = c.Name
-			}
-		}
-		keys = append(keys, name)
-		pre = append(pre, spec.Field{Name: name, Expr: g})
-	}
+	pre, keys := groupKeys(v)
 	nk := len(keys)
 	pre = append(pre, spec.Field{Name: op.OpColumn, Expr: spec.Expr{Text: quoteIdent(op.OpColumn), Path: path + ".from"}})
 	calls, index, err := b.aggregateCalls(v)

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 
@@ -193,38 +192,9 @@ func TestChangelogAggregateResumesFromACheckpoint(t *testing.T) {
 	}
 
 	out := filepath.Join(dir, "batch.jsonl")
-	var last *engine.Snapshot
-	stages := []struct {
-		p       int
-		byGroup bool
-	}{{3, true}, {5, false}, {1, false}}
-	for i, st := range stages {
-		stop := make(chan struct{})
-		opts := engine.DefaultOptions()
-		opts.Stop = stop
-		stopAt := uint64(1)
-		if last != nil {
-			stopAt += last.ID
-		}
-		end := i == len(stages)-1
-		opts.Checkpointing = &engine.Checkpointing{Interval: time.Millisecond, Restore: last, ByKeyGroup: st.byGroup, Complete: func(s *engine.Snapshot) error {
-			last = s
-			if s.ID == stopAt && !end {
-				close(stop)
-			}
-			return nil
-		}}
-		if _, err := engine.Run(context.Background(), build("batch", out, st.p).Graph, opts); err != nil {
-			t.Fatalf("stage %d at parallelism %d: %v", i, st.p, err)
-		}
-		if !end && last.Final {
-			if i == 0 {
-				t.Fatalf("the first run ended before it was stopped, at checkpoint %d", last.ID)
-			}
-			t.Logf("the run at parallelism %d read to the end before checkpoint %d", st.p, stopAt)
-			break
-		}
-	}
+	runResumed(t, []resumeStage{{3, true}, {5, false}, {1, false}}, func(p int) *Plan {
+		return build("batch", out, p)
+	})
 	table, kinds := applyMerchantChanges(t, changelogRows(t, out))
 	if !maps.Equal(table, want) {
 		t.Fatalf("the applied changelog holds %d merchants, want %d", len(table), len(want))

@@ -227,18 +227,7 @@ func (b *builder) aggregate(v *spec.View, inputs []stream, in *arrow.Schema, fir
 	}
 
 	// The step before the exchange computes keys, event time and aggregate arguments.
-	var pre []spec.Field
-	var keys []string
-	for i, g := range v.GroupBy {
-		name := fmt.Sprintf("key_%d", i)
-		if n, err := expr.Parse(g.Text); err == nil {
-			if c, ok := n.(*expr.Column); ok {
-				name = c.Name
-			}
-		}
-		keys = append(keys, name)
-		pre = append(pre, spec.Field{Name: name, Expr: g})
-	}
+	pre, keys := groupKeys(v)
 	timeIdx := -1 // the whole input needs no event time
 	if !whole {
 		timeIdx = len(pre)
@@ -655,4 +644,22 @@ func loadTable(src *spec.Source, s *arrow.Schema) (arrow.RecordBatch, error) {
 		recs = append(recs, rec)
 	}
 	return concat(s, recs)
+}
+
+// groupKeys gives the fields that compute a view's group_by keys in the step before its
+// exchange, each named as its column when it is one and key_N otherwise, and their names.
+func groupKeys(v *spec.View) ([]spec.Field, []string) {
+	var fields []spec.Field
+	var names []string
+	for i, g := range v.GroupBy {
+		name := fmt.Sprintf("key_%d", i)
+		if n, err := expr.Parse(g.Text); err == nil {
+			if c, ok := n.(*expr.Column); ok {
+				name = c.Name
+			}
+		}
+		names = append(names, name)
+		fields = append(fields, spec.Field{Name: name, Expr: g})
+	}
+	return fields, names
 }

@@ -37,17 +37,11 @@ type countDistinct struct {
 }
 
 func newCountDistinct(in arrow.DataType, cfg config) (Accumulator, error) {
-	d := &countDistinct{cfg: cfg, in: in, label: fmt.Sprintf("count_distinct(%s)", typeName(in))}
-	switch in.ID() {
-	case arrow.INT8, arrow.INT16, arrow.INT32, arrow.INT64, arrow.UINT8, arrow.UINT16, arrow.UINT32,
-		arrow.UINT64, arrow.FLOAT32, arrow.FLOAT64, arrow.DECIMAL128, arrow.TIMESTAMP, arrow.DATE32:
-		d.width = in.(arrow.FixedWidthDataType).BitWidth() / 8
-		return d, nil
+	width, err := distinctWidth("count_distinct", in)
+	if err != nil {
+		return nil, err
 	}
-	if isUTF8(in) {
-		return d, nil
-	}
-	return nil, undefined("count_distinct", in, "it takes numbers, decimals, timestamps, dates and strings")
+	return &countDistinct{cfg: cfg, in: in, width: width, label: fmt.Sprintf("count_distinct(%s)", typeName(in))}, nil
 }
 
 // wordWise reports whether values are kept as 64-bit words.

@@ -48,17 +48,26 @@ type distinct struct {
 }
 
 func newDistinct(in arrow.DataType, cfg config) (Accumulator, error) {
-	d := &distinct{cfg: cfg, in: in, label: fmt.Sprintf("approx_count_distinct(%s)", typeName(in))}
+	width, err := distinctWidth("approx_count_distinct", in)
+	if err != nil {
+		return nil, err
+	}
+	return &distinct{cfg: cfg, in: in, width: width, label: fmt.Sprintf("approx_count_distinct(%s)", typeName(in))}, nil
+}
+
+// distinctWidth gives the bytes of a value of type in that the distinct counts take: its
+// width for numbers, decimals, timestamps and dates, 0 for strings. Other types are refused,
+// fn naming the aggregate.
+func distinctWidth(fn string, in arrow.DataType) (int, error) {
 	switch in.ID() {
 	case arrow.INT8, arrow.INT16, arrow.INT32, arrow.INT64, arrow.UINT8, arrow.UINT16, arrow.UINT32,
 		arrow.UINT64, arrow.FLOAT32, arrow.FLOAT64, arrow.DECIMAL128, arrow.TIMESTAMP, arrow.DATE32:
-		d.width = in.(arrow.FixedWidthDataType).BitWidth() / 8
-		return d, nil
+		return in.(arrow.FixedWidthDataType).BitWidth() / 8, nil
 	}
 	if isUTF8(in) {
-		return d, nil
+		return 0, nil
 	}
-	return nil, undefined("approx_count_distinct", in, "it takes numbers, decimals, timestamps, dates and strings")
+	return 0, undefined(fn, in, "it takes numbers, decimals, timestamps, dates and strings")
 }
 
 func (d *distinct) name() string { return d.label }

@@ -73,18 +73,28 @@ func (b *builder) changelogOps(v *spec.View, mode spec.Emit, inter, out *arrow.S
 		in, keep = withKeep, withKeep.NumFields()-1
 		does = append(does, "having "+v.Having.Text+", a key's row deleted when it turns false")
 	}
+	changelog, schema, said, err := b.changelogStep(path, in, keys, keep, mode)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return append(ops, changelog), schema, append(does, said), nil
+}
+
+// changelogStep makes the step that turns a view's rows into a changelog, emitted as mode
+// says: the rows' first keys columns are the key, and keep is the column saying whether a
+// key's row is live, or -1. It returns the step, its schema and what it does.
+func (b *builder) changelogStep(path string, in *arrow.Schema, keys, keep int, mode spec.Emit) (func() (op.Operator, error), *arrow.Schema, string, error) {
 	cfg := op.ChangelogConfig{In: in, Keys: keys, Keep: keep, OnWatermark: mode == spec.EmitWatermark}
 	schema, err := op.ChangelogSchema(cfg)
 	if err != nil {
-		return nil, nil, nil, b.spec.Errorf(path+".select", "%v", err)
+		return nil, nil, "", b.spec.Errorf(path+".select", "%v", err)
 	}
-	ops = append(ops, func() (op.Operator, error) { return op.NewChangelog(cfg) })
 	when := "each batch"
 	if cfg.OnWatermark {
 		when = "each key's latest row when the watermark advances"
 	}
-	does = append(does, fmt.Sprintf("changelog (%s: +I, -U/+U, -D) of %s", op.OpColumn, when))
-	return ops, schema, does, nil
+	does := fmt.Sprintf("changelog (%s: +I, -U/+U, -D) of %s", op.OpColumn, when)
+	return func() (op.Operator, error) { return op.NewChangelog(cfg) }, schema, does, nil
 }
 
 // upsert is how a kafka sink with mode: upsert writes its stream, which must be a

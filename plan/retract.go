@@ -228,16 +228,9 @@ func (b *builder) retractChangelogOps(v *spec.View, mode spec.Emit, inter *arrow
 		out, keep = withKeep, withKeep.NumFields()-1
 		does = append(does, "having "+v.Having.Text+", a key's row deleted when it turns false")
 	}
-	cfg := op.ChangelogConfig{In: out, Keys: keys, Keep: keep, OnWatermark: mode == spec.EmitWatermark}
-	schema, err := op.ChangelogSchema(cfg)
+	changelog, schema, said, err := b.changelogStep(path, out, keys, keep, mode)
 	if err != nil {
-		return nil, nil, nil, b.spec.Errorf(path+".select", "%v", err)
+		return nil, nil, nil, err
 	}
-	ops = append(ops, func() (op.Operator, error) { return op.NewChangelog(cfg) })
-	when := "each batch"
-	if cfg.OnWatermark {
-		when = "each key's latest row when the watermark advances"
-	}
-	does = append(does, fmt.Sprintf("changelog (%s: +I, -U/+U, -D) of %s, a key deleted once its rows have all been taken back", op.OpColumn, when))
-	return ops, schema, does, nil
+	return append(ops, changelog), schema, append(does, said+", a key deleted once its rows have all been taken back"), nil
 }

@@ -121,13 +121,7 @@ func (b *builder) changelogAggregate(v *spec.View, inputs []stream) error {
 	}
 	inter := arrow.NewSchema(append(interFields, arrow.Field{Name: liveColumn, Type: arrow.FixedWidthTypes.Boolean}), nil)
 	cfg := op.RetractAggConfig{In: preSchema, Keys: nk, Calls: aggCalls, Out: inter, EmitUpdates: mode.Changelog()}
-	resolve := expr.WithAggregates(func(c *expr.Call) (int, error) {
-		k, ok := index[c.String()]
-		if !ok {
-			return 0, fmt.Errorf("aggregate %s was not planned", c)
-		}
-		return nk + 2 + k, nil
-	})
+	resolve := aggregateColumns(index, nk)
 	var sel []spec.Field
 	isKey := map[string]bool{}
 	for _, k := range keys {

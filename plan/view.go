@@ -320,13 +320,7 @@ func (b *builder) aggregate(v *spec.View, inputs []stream, in *arrow.Schema, fir
 	} else {
 		finalCfg.Spill = b.spillConfig(w, finalParallelism)
 	}
-	resolve := expr.WithAggregates(func(c *expr.Call) (int, error) {
-		k, ok := index[c.String()]
-		if !ok {
-			return 0, fmt.Errorf("aggregate %s was not planned", c)
-		}
-		return nk + 2 + k, nil
-	})
+	resolve := aggregateColumns(index, nk)
 	var sel []spec.Field
 	isKey := map[string]bool{}
 	for _, k := range keys {
@@ -662,4 +656,17 @@ func groupKeys(v *spec.View) ([]spec.Field, []string) {
 		fields = append(fields, spec.Field{Name: name, Expr: g})
 	}
 	return fields, names
+}
+
+// aggregateColumns resolves each aggregate call of a view's select to its column in the
+// aggregation's rows, which hold nk keys, the window's bounds, then the calls in the order
+// index gives them.
+func aggregateColumns(index map[string]int, nk int) expr.Option {
+	return expr.WithAggregates(func(c *expr.Call) (int, error) {
+		k, ok := index[c.String()]
+		if !ok {
+			return 0, fmt.Errorf("aggregate %s was not planned", c)
+		}
+		return nk + 2 + k, nil
+	})
 }

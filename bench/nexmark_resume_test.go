@@ -2,7 +2,6 @@ package bench
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"millrace/engine"
+	"millrace/engine/enginetest"
 	"millrace/examples"
 	"millrace/plan"
 	"millrace/spec"
@@ -140,45 +140,17 @@ func TestNexmarkQueriesResumeFromCheckpoints(t *testing.T) {
 		want := nexmarkReferences[tc.q](t, generateNexmark(t, tc.in))
 		slices.Sort(want)
 		dir := filepath.Join(t.TempDir(), "out")
-		var last *engine.Snapshot
 		var schema *arrow.Schema
-		stages := []struct {
-			p       int
-			byGroup bool
-		}{{3, true}, {5, false}, {1, false}}
-		for i, st := range stages {
-			var pl *plan.Plan
-			pl, schema = resumePlan(t, tc.q, tc.in, st.p, dir)
-			stop := make(chan struct{})
-			opts := engine.DefaultOptions()
-			opts.Stop = stop
-			stopAt := uint64(1)
-			if last != nil {
-				stopAt += last.ID
-			}
-			final := i == len(stages)-1
-			opts.Checkpointing = &engine.Checkpointing{Interval: time.Millisecond, Restore: last, ByKeyGroup: st.byGroup, Complete: func(s *engine.Snapshot) error {
-				last = s
-				if s.ID == stopAt && !final {
-					close(stop)
-				}
-				return nil
-			}}
-			if _, err := engine.Run(context.Background(), pl.Graph, opts); err != nil {
-				t.Fatalf("%s, stage %d at parallelism %d: %v", tc.q, i, st.p, err)
-			}
-			if !final && last.Final {
-				if i == 0 {
-					t.Fatalf("%s: the first run, at parallelism %d, read to its end before checkpoint %d, so nothing resumed", tc.q, st.p, stopAt)
-				}
-				// A busy machine may read to the end between two checkpoints: the series
-				// ends here, its output complete.
-				t.Logf("%s: the run at parallelism %d read to its end before checkpoint %d", tc.q, st.p, stopAt)
-				break
-			}
-		}
-		if !last.Final {
-			t.Fatalf("%s: the last stage did not finish its input", tc.q)
+		resumed := t.Run(tc.q, func(t *testing.T) {
+			stages := []enginetest.Stage{{P: 3, ByGroup: true}, {P: 5, ByGroup: false}, {P: 1, ByGroup: false}}
+			enginetest.RunResumed(t, stages, func(p int) *engine.Graph {
+				var pl *plan.Plan
+				pl, schema = resumePlan(t, tc.q, tc.in, p, dir)
+				return pl.Graph
+			})
+		})
+		if !resumed {
+			continue
 		}
 		if got := readResumed(t, dir, schema); !slices.Equal(got, want) {
 			t.Fatalf("%s: %d rows, want %d; %s", tc.q, len(got), len(want), firstRowDifference(got, want))

@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"millrace/engine"
+	"millrace/engine/enginetest"
 	"millrace/gen"
 	"millrace/op"
 	"millrace/schema"
@@ -224,7 +225,7 @@ func TestChangelogResumesFromACheckpoint(t *testing.T) {
 	for _, emit := range []string{"batch", "watermark"} {
 		out := filepath.Join(dir, emit+".jsonl")
 		t.Run("emit "+emit, func(t *testing.T) {
-			runResumed(t, []resumeStage{{3, true}, {5, false}, {1, false}}, func(p int) *Plan {
+			runResumed(t, []enginetest.Stage{{P: 3, ByGroup: true}, {P: 5, ByGroup: false}, {P: 1, ByGroup: false}}, func(p int) *Plan {
 				return changelogPlan(t, input, emit, out, p)
 			})
 			table := map[string]string{}

@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"millrace/engine"
+	"millrace/engine/enginetest"
 	"millrace/gen"
 	"millrace/schema"
 	"millrace/spec"
@@ -163,7 +164,7 @@ func TestDedupResumesFromACheckpoint(t *testing.T) {
 	input := writeTx(t, dir, cfg)
 	want, _ := referenceTxDedup(t, input, true)
 	out := filepath.Join(dir, "out")
-	runResumed(t, []resumeStage{{3, true}, {5, false}, {1, false}}, func(p int) *Plan {
+	runResumed(t, []enginetest.Stage{{P: 3, ByGroup: true}, {P: 5, ByGroup: false}, {P: 1, ByGroup: false}}, func(p int) *Plan {
 		return dedupPlan(t, input, "last", out, p)
 	})
 	if got := dedupedRows(t, out); !slices.Equal(got, want) {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"millrace/engine"
+	"millrace/engine/enginetest"
 	"millrace/spec"
 )
 
@@ -306,7 +307,7 @@ func TestIntervalJoinResumesFromACheckpoint(t *testing.T) {
 	paths, rows := writeJoinInputs(t, dir, 2, 120_000)
 	want, wantHours := referenceStreamJoin(rows, 0, 72*3_600_000, spec.FullJoin)
 	out := filepath.Join(dir, "out")
-	runResumed(t, []resumeStage{{3, true}, {5, false}, {1, false}}, func(p int) *Plan {
+	runResumed(t, []enginetest.Stage{{P: 3, ByGroup: true}, {P: 5, ByGroup: false}, {P: 1, ByGroup: false}}, func(p int) *Plan {
 		return joinRun(t, paths, spec.FullJoin, out, p)
 	})
 	if got := settledRows(t, out); !slices.Equal(got, want) {

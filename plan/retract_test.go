@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"millrace/engine"
+	"millrace/engine/enginetest"
 	"millrace/op"
 	"millrace/schema"
 	"millrace/spec"
@@ -192,7 +193,7 @@ func TestChangelogAggregateResumesFromACheckpoint(t *testing.T) {
 	}
 
 	out := filepath.Join(dir, "batch.jsonl")
-	runResumed(t, []resumeStage{{3, true}, {5, false}, {1, false}}, func(p int) *Plan {
+	runResumed(t, []enginetest.Stage{{P: 3, ByGroup: true}, {P: 5, ByGroup: false}, {P: 1, ByGroup: false}}, func(p int) *Plan {
 		return build("batch", out, p)
 	})
 	table, kinds := applyMerchantChanges(t, changelogRows(t, out))

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"millrace/engine"
+	"millrace/engine/enginetest"
 	"millrace/spec"
 )
 
@@ -174,7 +175,7 @@ func TestStreamJoinKindsResumeFromCheckpoints(t *testing.T) {
 	paths, rows := writeJoinInputs(t, dir, 5, 60_000)
 	asof, windowed, regular := referenceKinds(rows, spec.LeftJoin)
 	out := filepath.Join(dir, "out")
-	runResumed(t, []resumeStage{{3, true}, {5, false}, {2, true}}, func(p int) *Plan {
+	runResumed(t, []enginetest.Stage{{P: 3, ByGroup: true}, {P: 5, ByGroup: false}, {P: 2, ByGroup: true}}, func(p int) *Plan {
 		return kindsRun(t, paths, spec.LeftJoin, out, p)
 	})
 	checkKinds(t, out, asof, windowed, regular, "resumed")

@@ -108,9 +108,13 @@ type Advisor struct {
 	foresight *Foresight
 	decisions []Decision
 	sources   map[string]bool
-	observed  int           // observations fed to the forecaster
-	latest    *Advice       // the newest advice, nil before the first
-	seen      time.Duration // the run time of the newest snapshot observed
+	observed  int // observations fed to the forecaster
+	// capacity is the newest capacity per worker measured, and bottleneck the step that
+	// set it: the advice stands on them while no step works.
+	capacity   float64
+	bottleneck string
+	latest     *Advice       // the newest advice, nil before the first
+	seen       time.Duration // the run time of the newest snapshot observed
 }
 
 // NewAdvisor returns an Advisor; zero fields of cfg take their defaults.
@@ -172,12 +176,13 @@ func (a *Advisor) Observe(now time.Time, st *engine.Stats) Advice {
 func (a *Advisor) observe(now time.Time, st *engine.Stats) Advice {
 	// A run that just started (again, after a rescale or a restart) has no rate to tell
 	// until its sources read and a while passes; feeding the forecaster its zero would teach
-	// it a dip that never was.
+	// it a dip that never was. One that has read nothing for a whole window is idle, though:
+	// its rate of 0 is real.
 	if st.Elapsed < a.seen {
 		a.window = NewWindow(a.cfg.Window) // a new run
 	}
 	a.seen = st.Elapsed
-	if a.read(st) > 0 {
+	if a.read(st) > 0 || st.Elapsed >= a.cfg.Window {
 		a.window.Add(st)
 	}
 	if span := a.window.Span(); a.window.Len() < 2 || span < a.cfg.Step/2 {
@@ -202,8 +207,15 @@ func (a *Advisor) observe(now time.Time, st *engine.Stats) Advice {
 			perWorker, bottleneck = carried, c.Node
 		}
 	}
-	if a.cfg.CapacityPerWorker > 0 {
+	switch {
+	case a.cfg.CapacityPerWorker > 0:
 		perWorker, bottleneck = a.cfg.CapacityPerWorker, ConfiguredCapacity
+	case perWorker > 0:
+		a.capacity, a.bottleneck = perWorker, bottleneck
+	default:
+		// No step worked in the window (the input is idle): the capacity measured last,
+		// by this run or the one before it, stands.
+		perWorker, bottleneck = a.capacity, a.bottleneck
 	}
 	backlog := a.backlog(st)
 	a.foresight.SetCapacity(perWorker)
@@ -340,6 +352,9 @@ type advisorState struct {
 	Foresight json.RawMessage `json:"foresight,omitempty"`
 	Observed  int             `json:"observed"`
 	Decisions []Decision      `json:"decisions"`
+	// Capacity and Bottleneck are the capacity per worker measured last and its step.
+	Capacity   float64 `json:"capacity,omitempty"`
+	Bottleneck string  `json:"bottleneck,omitempty"`
 }
 
 // MarshalJSON encodes the state an Advisor keeps across restarts, for checkpoints.
@@ -354,7 +369,8 @@ func (a *Advisor) MarshalJSON() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(advisorState{Version: 1, Forecast: hw, Foresight: fs, Observed: a.observed, Decisions: a.decisions})
+	return json.Marshal(advisorState{Version: 1, Forecast: hw, Foresight: fs, Observed: a.observed, Decisions: a.decisions,
+		Capacity: a.capacity, Bottleneck: a.bottleneck})
 }
 
 // UnmarshalJSON restores what MarshalJSON encoded, so a restarted run forecasts from the
@@ -383,5 +399,6 @@ func (a *Advisor) UnmarshalJSON(data []byte) error {
 	}
 	fs.SetRestartCost(a.cfg.Policy.Limits.RestartCost)
 	a.foresight, a.observed, a.decisions = fs, st.Observed, st.Decisions
+	a.capacity, a.bottleneck = st.Capacity, st.Bottleneck
 	return nil
 }

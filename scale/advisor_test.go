@@ -150,6 +150,59 @@ func TestAdvisorWaitsOutARestart(t *testing.T) {
 	}
 }
 
+// TestAdvisorSeesAnIdleInputAfterATakeOver hands the advisor's state to a new run (another
+// worker takes the decision over, or the process restarts) after the input stopped. The new
+// run says it is measuring until it has read nothing for a whole window; then its rate of
+// 0 is real, and with the capacity measured before the stop the advice shrinks the workers
+// to the minimum.
+func TestAdvisorSeesAnIdleInputAfterATakeOver(t *testing.T) {
+	lim := DefaultLimits()
+	lim.Min, lim.Max, lim.ScaleDownWindow = 1, 50, 30*time.Second
+	cfg := AdvisorConfig{Sources: []string{"tx"}, Step: 10 * time.Second, Window: 30 * time.Second, Workers: 2,
+		Policy: Policy{Mode: Reactive, Limits: lim}}
+	a, err := NewAdvisor(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)
+	at := func(s int) time.Time { return start.Add(time.Duration(s) * time.Second) }
+	// 4000/s read; the view's two subtasks are busy all the time with half of it: 2000/s of
+	// input per worker of the two.
+	var adv Advice
+	for s := 10; s <= 60; s += 10 {
+		adv = a.Observe(at(s), runAt(s, int64(4000*s), int64(2000*s), time.Duration(2*s)*time.Second))
+	}
+	if adv.Rate != 4000 || adv.CapacityPerWorker != 2000 || adv.DesiredWorkers != 3 {
+		t.Fatalf("before the stop: %+v", adv)
+	}
+	state, err := a.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Workers = 3
+	next, err := NewAdvisor(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := next.UnmarshalJSON(state); err != nil {
+		t.Fatal(err)
+	}
+	for s := 10; s < 30; s += 10 {
+		if adv := next.Observe(at(60+s), runAt(s, 0, 0, 0)); !strings.HasPrefix(adv.Reason, "measuring") || adv.DesiredWorkers != 3 {
+			t.Fatalf("%ds into the new run: %+v", s, adv)
+		}
+	}
+	// The scheduler follows the advice, which gives back one worker at a time.
+	for s := 30; s <= 300 && adv.DesiredWorkers != 1; s += 10 {
+		adv = next.Observe(at(60+s), runAt(s, 0, 0, 0))
+		next.SetWorkers(adv.DesiredWorkers)
+	}
+	if adv.DesiredWorkers != 1 || adv.Rate != 0 || adv.CapacityPerWorker != 2000 || adv.Bottleneck != "velocity" ||
+		!strings.Contains(adv.Reason, "scale down 2→1") {
+		t.Fatalf("idle after the take-over: %+v", adv)
+	}
+}
+
 // hourlySurge drives a predictive advisor with a season of an hour over hours hours of
 // 10-second steps: 1000/s, and 10,000/s from minute 30 to 33 of every hour. The view's
 // subtasks carry 1000/s each of the half of the input they see: 4000/s of input per

@@ -2,6 +2,7 @@ package format
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"math"
@@ -361,7 +362,7 @@ func (f *flatReader) readByteArrays(n int, defs []int16, b *bytesBuilder) error 
 		j := 0
 		for i := range int(l) {
 			if d == nil || d[i] == f.maxDef {
-				b.appendReserved(f.bytes[j])
+				b.appendReserved(f.bytes[j], 0, len(f.bytes[j]))
 				j++
 			}
 			b.endValue()
@@ -392,29 +393,35 @@ func newBytesBuilder(n, dataHint int, mem memory.Allocator) *bytesBuilder {
 	return b
 }
 
+// wordSlack is the room that reserve keeps past the bytes it makes room for, so that a short
+// value is stored as two whole words instead of through a call to copy.
+const wordSlack = 16
+
 // reserve makes room for size more bytes. A batch holds at most 2 GiB of bytes.
 func (b *bytesBuilder) reserve(size int) error {
 	if b.used+size > math.MaxInt32 {
 		return fmt.Errorf("a batch of %d values holds more than 2 GiB of bytes; read smaller batches", len(b.offsets)-1)
 	}
-	if b.used+size > len(b.data) {
-		b.db.Reserve(min(max(2*len(b.data), b.used+size), math.MaxInt32))
+	if need := b.used + size + wordSlack; need > len(b.data) {
+		b.db.Reserve(max(2*len(b.data), need))
 		b.data = b.db.Buf()
 	}
 	return nil
 }
 
-// append copies v into the current value.
-func (b *bytesBuilder) append(v []byte) error {
-	if err := b.reserve(len(v)); err != nil {
-		return err
+// appendReserved copies src[start:end] into the current value, in room reserve made. A value
+// of at most wordSlack bytes with that many bytes of src from start moves as two words; the
+// bytes stored past its end are overwritten by the next value, or lie past the data's length.
+func (b *bytesBuilder) appendReserved(src []byte, start, end int) {
+	if end-start <= wordSlack && start+wordSlack <= len(src) {
+		from, to := src[start:start+wordSlack], b.data[b.used:b.used+wordSlack]
+		binary.LittleEndian.PutUint64(to, binary.LittleEndian.Uint64(from))
+		binary.LittleEndian.PutUint64(to[8:], binary.LittleEndian.Uint64(from[8:]))
+		b.used += end - start
+		return
 	}
-	b.appendReserved(v)
-	return nil
+	b.used += copy(b.data[b.used:], src[start:end])
 }
-
-// appendReserved copies v into the current value, in room reserve made.
-func (b *bytesBuilder) appendReserved(v []byte) { b.used += copy(b.data[b.used:], v) }
 
 // endValue ends the current value (an empty one, or a null slot, when nothing was appended).
 func (b *bytesBuilder) endValue() {

@@ -23,7 +23,7 @@ type bytePages struct {
 	maxDef int16
 
 	dictOffsets []int32 // the chunk's dictionary: value k is dictData[dictOffsets[k]:dictOffsets[k+1]]
-	dictData    []byte
+	dictData    []byte  // followed by wordSlack bytes of padding, so that every value moves as words
 
 	left    int    // levels of the current data page not yet read
 	defs    hybrid // its definition levels
@@ -98,9 +98,10 @@ func (p *bytePages) readStretch(k int, defs []int16, b *bytesBuilder) error {
 			if uint64(l) > uint64(len(p.plain)-4) {
 				return fmt.Errorf("a plain value of %d bytes runs past its page", l)
 			}
-			if err := b.append(p.plain[4 : 4+l]); err != nil {
+			if err := b.reserve(int(l)); err != nil {
 				return err
 			}
+			b.appendReserved(p.plain, 4, 4+int(l))
 			p.plain = p.plain[4+l:]
 		}
 		b.endValue()
@@ -129,7 +130,7 @@ func (p *bytePages) gather(defs []int16, valid int, b *bytesBuilder) error {
 	for i := range max(len(defs), valid) {
 		if defs == nil || defs[i] == p.maxDef {
 			c := p.codes[j]
-			b.appendReserved(p.dictData[offsets[c]:offsets[c+1]])
+			b.appendReserved(p.dictData, int(offsets[c]), int(offsets[c+1]))
 			j++
 		}
 		b.endValue()
@@ -190,7 +191,7 @@ func (p *bytePages) setDictionary(pg *file.DictionaryPage) error {
 		return fmt.Errorf("dictionary page of %d bytes cannot hold %d values", len(data), n)
 	}
 	p.dictOffsets = make([]int32, n+1)
-	p.dictData = make([]byte, 0, len(data)-4*n)
+	p.dictData = make([]byte, 0, len(data)-4*n+wordSlack)
 	for k := range n {
 		if len(data) < 4 || uint64(binary.LittleEndian.Uint32(data)) > uint64(len(data)-4) {
 			return fmt.Errorf("dictionary page ends within value %d of %d", k, n)
@@ -200,6 +201,7 @@ func (p *bytePages) setDictionary(pg *file.DictionaryPage) error {
 		p.dictOffsets[k+1] = int32(len(p.dictData))
 		data = data[l:]
 	}
+	p.dictData = append(p.dictData, make([]byte, wordSlack)...)
 	return nil
 }
 

@@ -207,6 +207,9 @@ func (p *bytePages) setDictionary(pg *file.DictionaryPage) error {
 
 // startValues begins the values of a data page of levels levels encoded as enc.
 func (p *bytePages) startValues(enc parquet.Encoding, levels int, data []byte) error {
+	if levels < 0 {
+		return fmt.Errorf("a data page of %d values", levels)
+	}
 	p.left = levels
 	switch enc {
 	case parquet.Encodings.Plain:

@@ -181,9 +181,26 @@ func packBits(width uint, values ...uint64) []byte {
 	return out
 }
 
-// TestBytePagesRefusesBadIndices fails a dictionary page whose indices point past the
-// dictionary, instead of reading other memory.
-func TestBytePagesRefusesBadIndices(t *testing.T) {
+// TestBytePagesRefusesDamage fails pages that contradict themselves (dictionary indices past
+// the dictionary, plain values past the page, a negative count of values, indices before any
+// dictionary) with an error, instead of reading other memory.
+func TestBytePagesRefusesDamage(t *testing.T) {
+	var empty bytePages
+	if err := empty.startValues(parquet.Encodings.RLEDict, 3, []byte{2, 6, 1}); err == nil {
+		t.Errorf("dictionary indices before a dictionary: no error")
+	}
+	if err := empty.startValues(parquet.Encodings.Plain, -1, nil); err == nil {
+		t.Errorf("a page of -1 values: no error")
+	}
+	if err := empty.startValues(parquet.Encodings.Plain, 1, []byte{9, 0, 0, 0, 'a'}); err != nil {
+		t.Fatal(err)
+	}
+	short := newBytesBuilder(1, 0, memory.DefaultAllocator)
+	defer short.release()
+	if err := empty.readStretch(1, nil, short); err == nil {
+		t.Errorf("a plain value of 9 bytes in a page of 5: no error")
+	}
+
 	p := &bytePages{dictOffsets: []int32{0, 3, 6}, dictData: []byte("posatm")}
 	if err := p.startValues(parquet.Encodings.RLEDict, 3, []byte{2, 6, 1}); err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package format
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"math"
@@ -31,11 +32,20 @@ type columnReader interface {
 func (r *parquetReader) columnReader(c parquetColumn) (columnReader, error) {
 	sf := &r.fr.Manifest.Fields[c.field0]
 	if c.flat != flatNone {
-		ccr, err := r.pf.RowGroup(r.rowGroup).Column(sf.ColIndex)
+		rg := r.pf.RowGroup(r.rowGroup)
+		maxDef := r.pf.MetaData().Schema.Column(sf.ColIndex).MaxDefinitionLevel()
+		if cc, err := rg.MetaData().ColumnChunk(sf.ColIndex); err == nil && c.flat == flatBytes && pagesDecodable(cc) {
+			pages, err := rg.GetColumnPageReader(sf.ColIndex)
+			if err != nil {
+				return nil, err
+			}
+			return &flatReader{kind: c.flat, typ: sf.Field.Type, pages: &bytePages{pages: pages, maxDef: maxDef}, maxDef: maxDef}, nil
+		}
+		ccr, err := rg.Column(sf.ColIndex)
 		if err != nil {
 			return nil, err
 		}
-		return &flatReader{kind: c.flat, typ: sf.Field.Type, rd: ccr, maxDef: ccr.Descriptor().MaxDefinitionLevel()}, nil
+		return &flatReader{kind: c.flat, typ: sf.Field.Type, rd: ccr, maxDef: maxDef}, nil
 	}
 	cr, err := r.fr.GetFieldReader(context.Background(), c.field0, c.leaves, []int{r.rowGroup})
 	if err != nil {
@@ -157,11 +167,12 @@ func flatKindOf(sf *pqarrow.SchemaField, sc *pqschema.Schema) flatKind {
 type flatReader struct {
 	kind   flatKind
 	typ    arrow.DataType
-	rd     file.ColumnChunkReader
+	rd     file.ColumnChunkReader // nil when pages reads the chunk
+	pages  *bytePages
 	maxDef int16
 
 	defs    []int16             // definition levels of the batch (optional columns)
-	bytes   []parquet.ByteArray // values of one page read, pointing into the page or dictionary
+	bytes   []parquet.ByteArray // values of one page read through rd, pointing into the page or dictionary
 	ints    []int64             // decimal values before widening
 	int32s  []int32
 	bools   []bool
@@ -170,6 +181,11 @@ type flatReader struct {
 
 // release closes the column chunk reader, which returns its page buffers to the allocator.
 func (f *flatReader) release() {
+	if f.pages != nil {
+		// As below: the page reader only holds buffers of a file that is being read.
+		_ = f.pages.pages.Close()
+		return
+	}
 	if c, ok := f.rd.(io.Closer); ok {
 		// Closing only returns page buffers of a file that is being read: nothing to lose.
 		_ = c.Close()
@@ -294,21 +310,36 @@ func validityFromLevels(defs []int16, maxDef int16, mem memory.Allocator) *memor
 	return b
 }
 
-// readBytes reads n BYTE_ARRAY values into one offsets and one data buffer. Values are copied
-// page by page, while the decoder's slices into the page are still valid.
+// readBytes reads n BYTE_ARRAY values into one offsets and one data buffer, through
+// f.pages when it decodes the chunk, otherwise through the column reader, whose values are
+// copied page by page while its slices into the page are still valid.
 func (f *flatReader) readBytes(n int, defs []int16, mem memory.Allocator) ([]*memory.Buffer, error) {
+	b := newBytesBuilder(n, f.dataCap+f.dataCap/8, mem)
+	var err error
+	if f.pages != nil {
+		err = f.pages.read(n, defs, b)
+	} else {
+		err = f.readByteArrays(n, defs, b)
+	}
+	if err != nil {
+		b.release()
+		return nil, err
+	}
+	f.dataCap = b.used
+	var valid *memory.Buffer
+	if defs != nil {
+		valid = validityFromLevels(defs, f.maxDef, mem)
+	}
+	ob, db := b.finish()
+	return []*memory.Buffer{valid, ob, db}, nil
+}
+
+// readByteArrays reads n values through the column reader into b.
+func (f *flatReader) readByteArrays(n int, defs []int16, b *bytesBuilder) error {
 	rd := f.rd.(*file.ByteArrayColumnChunkReader)
 	if cap(f.bytes) < n {
 		f.bytes = make([]parquet.ByteArray, n)
 	}
-	ob := memory.NewResizableBuffer(mem)
-	ob.Resize((n + 1) * 4)
-	offsets := arrow.Int32Traits.CastFromBytes(ob.Bytes())
-	offsets[0] = 0
-	db := memory.NewResizableBuffer(mem)
-	db.Reserve(max(f.dataCap+f.dataCap/8, 64))
-	data := db.Buf()
-	used := 0
 	for levels := 0; levels < n; {
 		var d []int16
 		if defs != nil {
@@ -319,40 +350,95 @@ func (f *flatReader) readBytes(n int, defs []int16, mem memory.Allocator) ([]*me
 			err = fmt.Errorf("column chunk ends after %d of %d values", levels, n)
 		}
 		if err != nil {
-			ob.Release()
-			db.Release()
-			return nil, err
+			return err
 		}
 		size := 0
-		for _, b := range f.bytes[:v] {
-			size += len(b)
+		for _, val := range f.bytes[:v] {
+			size += len(val)
 		}
-		if used+size > math.MaxInt32 {
-			ob.Release()
-			db.Release()
-			return nil, fmt.Errorf("a batch of %d values holds more than 2 GiB of bytes; read smaller batches", n)
-		}
-		if used+size > len(data) {
-			db.Reserve(min(max(2*len(data), used+size), math.MaxInt32))
-			data = db.Buf()
+		if err := b.reserve(size); err != nil {
+			return err
 		}
 		j := 0
 		for i := range int(l) {
 			if d == nil || d[i] == f.maxDef {
-				used += copy(data[used:], f.bytes[j])
+				b.appendReserved(f.bytes[j], 0, len(f.bytes[j]))
 				j++
 			}
-			offsets[levels+i+1] = int32(used)
+			b.endValue()
 		}
 		levels += int(l)
 	}
-	db.ResizeNoShrink(used)
-	f.dataCap = used
-	var valid *memory.Buffer
-	if defs != nil {
-		valid = validityFromLevels(defs, f.maxDef, mem)
+	return nil
+}
+
+// bytesBuilder fills the offsets and data buffers of one batch of a string or binary column,
+// value by value.
+type bytesBuilder struct {
+	ob, db  *memory.Buffer
+	offsets []int32
+	data    []byte // db's bytes, up to its capacity
+	used    int    // bytes of data taken
+	values  int    // values ended
+}
+
+// newBytesBuilder makes the buffers of n values, reserving dataHint bytes for them.
+func newBytesBuilder(n, dataHint int, mem memory.Allocator) *bytesBuilder {
+	b := &bytesBuilder{ob: memory.NewResizableBuffer(mem), db: memory.NewResizableBuffer(mem)}
+	b.ob.Resize((n + 1) * 4)
+	b.offsets = arrow.Int32Traits.CastFromBytes(b.ob.Bytes())
+	b.offsets[0] = 0
+	b.db.Reserve(max(dataHint, 64))
+	b.data = b.db.Buf()
+	return b
+}
+
+// wordSlack is the room that reserve keeps past the bytes it makes room for, so that a short
+// value is stored as two whole words instead of through a call to copy.
+const wordSlack = 16
+
+// reserve makes room for size more bytes. A batch holds at most 2 GiB of bytes.
+func (b *bytesBuilder) reserve(size int) error {
+	if b.used+size > math.MaxInt32 {
+		return fmt.Errorf("a batch of %d values holds more than 2 GiB of bytes; read smaller batches", len(b.offsets)-1)
 	}
-	return []*memory.Buffer{valid, ob, db}, nil
+	if need := b.used + size + wordSlack; need > len(b.data) {
+		b.db.Reserve(max(2*len(b.data), need))
+		b.data = b.db.Buf()
+	}
+	return nil
+}
+
+// appendReserved copies src[start:end] into the current value, in room reserve made. A value
+// of at most wordSlack bytes with that many bytes of src from start moves as two words; the
+// bytes stored past its end are overwritten by the next value, or lie past the data's length.
+func (b *bytesBuilder) appendReserved(src []byte, start, end int) {
+	if end-start <= wordSlack && start+wordSlack <= len(src) {
+		from, to := src[start:start+wordSlack], b.data[b.used:b.used+wordSlack]
+		binary.LittleEndian.PutUint64(to, binary.LittleEndian.Uint64(from))
+		binary.LittleEndian.PutUint64(to[8:], binary.LittleEndian.Uint64(from[8:]))
+		b.used += end - start
+		return
+	}
+	b.used += copy(b.data[b.used:], src[start:end])
+}
+
+// endValue ends the current value (an empty one, or a null slot, when nothing was appended).
+func (b *bytesBuilder) endValue() {
+	b.values++
+	b.offsets[b.values] = int32(b.used)
+}
+
+// finish returns the offsets and data buffers, the data cut to the bytes taken.
+func (b *bytesBuilder) finish() (*memory.Buffer, *memory.Buffer) {
+	b.db.ResizeNoShrink(b.used)
+	return b.ob, b.db
+}
+
+// release returns the buffers of a batch given up.
+func (b *bytesBuilder) release() {
+	b.ob.Release()
+	b.db.Release()
 }
 
 // readBools reads n BOOLEAN values into a bitmap.

@@ -70,6 +70,11 @@ func publish(t *testing.T, js jetstream.JetStream, cfg jetstream.StreamConfig, r
 	}
 }
 
+// txID is the tx_id of a transaction written as JSON.
+func txID(record []byte) string {
+	return strings.SplitN(strings.SplitN(string(record), `"tx_id":"`, 2)[1], `"`, 2)[0]
+}
+
 func newTestSource(t *testing.T, e *Embedded, cfg SourceConfig) *Source {
 	t.Helper()
 	cfg.Conn = Conn{URL: e.URL()}
@@ -80,7 +85,9 @@ func newTestSource(t *testing.T, e *Embedded, cfg SourceConfig) *Source {
 		cfg.Durable = "millrace-test-tx"
 	}
 	cfg.Schema = schema.Transaction()
-	cfg.BatchRows = 64
+	if cfg.BatchRows == 0 {
+		cfg.BatchRows = 64
+	}
 	s, err := NewSource(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -249,9 +256,7 @@ func TestSourceStarts(t *testing.T) {
 		n++
 		return open(t, newTestSource(t, e, SourceConfig{Start: start, Durable: fmt.Sprintf("start-%d", n)}), 0, nil)
 	}
-	id := func(i int) string {
-		return strings.SplitN(strings.SplitN(string(records[i]), `"tx_id":"`, 2)[1], `"`, 2)[0]
-	}
+	id := func(i int) string { return txID(records[i]) }
 	if got, _ := readN(t, first(Start{}), 1); got[0] != id(0) {
 		t.Errorf("earliest read %s first, want %s", got[0], id(0))
 	}
@@ -356,6 +361,76 @@ func TestSourceDropsRedeliveries(t *testing.T) {
 	}
 }
 
+// TestSourceResetLosesNothing resets the durable consumer under a reader after every batch:
+// each batch's checkpoint is committed, then the reader either resumes as after a
+// reconnect or is closed and opened again at its checkpoint. Messages are published in
+// rounds of two batches, so at every other reset the reader has pulled the rest of the
+// round and has a pull request open at the server, waiting for more. Every message must
+// come once, in order. The acknowledgement wait is ten minutes, so a message the server
+// served after the reset to a pull request from before it would come again only then,
+// and the read stalls: a run of empty polls fails the test.
+func TestSourceResetLosesNothing(t *testing.T) {
+	const (
+		batch   = 4
+		rounds  = 250
+		stalled = 100 // empty polls in a row, each after Poll, that mean a stalled read
+	)
+	for _, reset := range []string{"reconnect", "reopen"} {
+		t.Run(reset, func(t *testing.T) {
+			ctx := context.Background()
+			e, js := testServer(t)
+			records := transactions(t, 2*batch*rounds, 0)
+			publish(t, js, jetstream.StreamConfig{Name: "TX", Subjects: []string{"tx"}}, nil, nil)
+			s := newTestSource(t, e, SourceConfig{BatchRows: batch, Poll: 50 * time.Millisecond, AckWait: 10 * time.Minute})
+			r := open(t, s, 0, nil)
+			var got []string
+			for round := range rounds {
+				for _, rec := range records[2*batch*round : 2*batch*(round+1)] {
+					if _, err := js.Publish(ctx, "tx", rec); err != nil {
+						t.Fatal(err)
+					}
+				}
+				for empty := 0; len(got) < 2*batch*(round+1); {
+					rec, _, err := r.Read(ctx)
+					if err != nil {
+						t.Fatalf("read after %d messages: %v", len(got), err)
+					}
+					if rec == nil {
+						if empty++; empty == stalled {
+							t.Fatalf("%d of %d messages came, then %d empty polls", len(got), 2*batch*(round+1), empty)
+						}
+						continue
+					}
+					empty = 0
+					for i := range int(rec.NumRows()) {
+						if id, want := rec.Column(0).ValueStr(i), txID(records[len(got)]); id != want {
+							t.Fatalf("row %d is %s, want %s", len(got), id, want)
+						}
+						got = append(got, rec.Column(0).ValueStr(i))
+					}
+					rec.Release()
+					pos, err := r.Checkpoint()
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := s.Committed(ctx, uint64(len(got)), map[int][]byte{0: pos}); err != nil {
+						t.Fatal(err)
+					}
+					switch reset {
+					case "reconnect":
+						r.(*reader).reconnected.Store(true)
+					case "reopen":
+						if err := r.Close(); err != nil {
+							t.Fatal(err)
+						}
+						r = open(t, s, 0, pos)
+					}
+				}
+			}
+		})
+	}
+}
+
 // TestSourceGoesOnAfterAServerRestart restarts the server in the middle of a read: the
 // reader waits (empty polls, counted as waited), reconnects, and reads every message once,
 // in order, including those published after the restart.
@@ -413,7 +488,7 @@ func TestSourceGoesOnAfterAServerRestart(t *testing.T) {
 	rest, _ := readN(t, r, 400-len(first))
 	got := append(first, rest...)
 	for i, id := range got {
-		if want := strings.SplitN(strings.SplitN(string(records[i]), `"tx_id":"`, 2)[1], `"`, 2)[0]; id != want {
+		if want := txID(records[i]); id != want {
 			t.Fatalf("row %d is %s, want %s", i, id, want)
 		}
 	}

@@ -20,7 +20,7 @@ import (
 )
 
 // testServer starts an embedded server on the test's directory and a client of it.
-func testServer(t *testing.T) (*Embedded, jetstream.JetStream) {
+func testServer(t testing.TB) (*Embedded, jetstream.JetStream) {
 	t.Helper()
 	e, err := StartEmbedded(context.Background(), EmbeddedOptions{Dir: t.TempDir()})
 	if err != nil {
@@ -40,7 +40,7 @@ func testServer(t *testing.T) (*Embedded, jetstream.JetStream) {
 }
 
 // transactions generates n transactions as JSON lines, with corrupt ones at corruptRate.
-func transactions(t *testing.T, n int64, corruptRate float64) [][]byte {
+func transactions(t testing.TB, n int64, corruptRate float64) [][]byte {
 	t.Helper()
 	cfg := gen.DefaultConfig()
 	cfg.Rows, cfg.CorruptRate, cfg.Accounts, cfg.Merchants = n, corruptRate, 500, 100
@@ -57,7 +57,7 @@ func transactions(t *testing.T, n int64, corruptRate float64) [][]byte {
 
 // publish creates stream name over subjects and publishes each record to
 // subject(i), returning the stream.
-func publish(t *testing.T, js jetstream.JetStream, cfg jetstream.StreamConfig, records [][]byte, subject func(i int) string) {
+func publish(t testing.TB, js jetstream.JetStream, cfg jetstream.StreamConfig, records [][]byte, subject func(i int) string) {
 	t.Helper()
 	ctx := context.Background()
 	if _, err := js.CreateStream(ctx, cfg); err != nil {
@@ -75,7 +75,7 @@ func txID(record []byte) string {
 	return strings.SplitN(strings.SplitN(string(record), `"tx_id":"`, 2)[1], `"`, 2)[0]
 }
 
-func newTestSource(t *testing.T, e *Embedded, cfg SourceConfig) *Source {
+func newTestSource(t testing.TB, e *Embedded, cfg SourceConfig) *Source {
 	t.Helper()
 	cfg.Conn = Conn{URL: e.URL()}
 	if cfg.Stream == "" {
@@ -97,7 +97,7 @@ func newTestSource(t *testing.T, e *Embedded, cfg SourceConfig) *Source {
 
 // readN reads r until at least n rows and dead letters came (whole batches), returning the rows' tx_id and the dead
 // letters.
-func readN(t *testing.T, r source.PartitionReader, n int) (ids []string, dead []format.DeadLetter) {
+func readN(t testing.TB, r source.PartitionReader, n int) (ids []string, dead []format.DeadLetter) {
 	t.Helper()
 	for len(ids)+len(dead) < n {
 		rec, d, err := r.Read(context.Background())
@@ -527,4 +527,27 @@ func TestSourceReadsTimestampsInItsZone(t *testing.T) {
 		}
 		return
 	}
+}
+
+// BenchmarkSourceRead reads a stream of 10,000 transactions through one reader with the
+// default batch size, from the first message to the last; each pass opens a reader.
+func BenchmarkSourceRead(b *testing.B) {
+	const n = 10_000
+	e, js := testServer(b)
+	publish(b, js, jetstream.StreamConfig{Name: "TX", Subjects: []string{"tx"}}, transactions(b, n, 0), func(int) string { return "tx" })
+	s := newTestSource(b, e, SourceConfig{BatchRows: 8192})
+	ctx := context.Background()
+	passes := 0
+	for b.Loop() {
+		r, err := s.Open(ctx, 0, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		readN(b, r, n)
+		if err := r.Close(); err != nil {
+			b.Fatal(err)
+		}
+		passes++
+	}
+	b.ReportMetric(float64(n*passes)/b.Elapsed().Seconds(), "msgs/s")
 }

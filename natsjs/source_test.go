@@ -431,6 +431,33 @@ func TestSourceResetLosesNothing(t *testing.T) {
 	}
 }
 
+// TestSourceFailsWithoutItsConsumer deletes a reader's durable consumer while the reader
+// waits for messages: Read fails and says so, instead of waiting for ever.
+func TestSourceFailsWithoutItsConsumer(t *testing.T) {
+	e, js := testServer(t)
+	publish(t, js, jetstream.StreamConfig{Name: "TX", Subjects: []string{"tx"}}, transactions(t, 10, 0), func(int) string { return "tx" })
+	r := open(t, newTestSource(t, e, SourceConfig{}), 0, nil)
+	readN(t, r, 10)
+	if err := js.DeleteConsumer(context.Background(), "TX", "millrace-test-tx"); err != nil {
+		t.Fatal(err)
+	}
+	for polls := 0; ; polls++ {
+		rec, _, err := r.Read(context.Background())
+		if err != nil {
+			if want := "Consumer Deleted"; !strings.Contains(err.Error(), want) {
+				t.Fatalf("error %q does not say %q", err, want)
+			}
+			return
+		}
+		if rec != nil {
+			t.Fatalf("%d rows without a consumer", rec.NumRows())
+		}
+		if polls == 100 {
+			t.Fatalf("%d empty polls without a consumer, and no error", polls)
+		}
+	}
+}
+
 // TestSourceGoesOnAfterAServerRestart restarts the server in the middle of a read: the
 // reader waits (empty polls, counted as waited), reconnects, and reads every message once,
 // in order, including those published after the restart.

@@ -34,8 +34,7 @@ type reader struct {
 	subject string
 	nc      *nats.Conn
 	st      jetstream.Stream
-	cons    jetstream.Consumer
-	it      jetstream.MessagesContext
+	pull    *puller
 	dec     *decoder
 	// reconnected is set when the connection came back after losing the server: what
 	// was in flight then may never arrive, so the consumer is reset (see resume).
@@ -86,18 +85,16 @@ func (r *reader) Read(ctx context.Context) (arrow.RecordBatch, []format.DeadLett
 		}
 	}
 	r.msgs = r.msgs[:0]
-	var last jetstream.Msg
+	var last *nats.Msg
 	start := time.Now()
 	poll, cancel := context.WithTimeout(ctx, r.src.cfg.Poll)
 	defer cancel()
 	for len(r.msgs) < r.src.cfg.BatchRows {
-		var m jetstream.Msg
-		var err error
-		if last == nil {
-			m, err = r.it.Next(jetstream.NextContext(poll))
-		} else {
-			m, err = r.it.Next(jetstream.NextMaxWait(linger))
+		within := time.Duration(0) // the first message: until the poll ends
+		if last != nil {
+			within = linger
 		}
+		m, err := r.pull.next(poll, within)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, nil, ctx.Err()
@@ -115,25 +112,25 @@ func (r *reader) Read(ctx context.Context) (arrow.RecordBatch, []format.DeadLett
 		if seq < r.next {
 			r.src.redelivered.Add(1)
 			if r.explicit { // acknowledged one by one: this delivery needs its own
-				r.keep(unacked{seq: seq, reply: m.Reply()})
+				r.keep(unacked{seq: seq, reply: m.Reply})
 			}
 			continue
 		}
 		r.next = seq + 1
 		r.lag = int64(meta.NumPending)
 		if r.explicit {
-			r.keep(unacked{seq: seq, reply: m.Reply()})
+			r.keep(unacked{seq: seq, reply: m.Reply})
 		}
 		last = m
-		r.bytes += int64(len(m.Data()))
-		r.msgs = append(r.msgs, message{subject: m.Subject(), seq: seq, data: m.Data()})
+		r.bytes += int64(len(m.Data))
+		r.msgs = append(r.msgs, message{subject: m.Subject, seq: seq, data: m.Data})
 	}
 	if last == nil {
 		r.waited += time.Since(start)
 		return nil, nil, nil
 	}
 	if !r.explicit {
-		r.keep(unacked{seq: r.next - 1, reply: last.Reply()})
+		r.keep(unacked{seq: r.next - 1, reply: last.Reply})
 	}
 	return r.dec.decode(r.msgs)
 }
@@ -144,19 +141,18 @@ func (r *reader) Read(ctx context.Context) (arrow.RecordBatch, []format.DeadLett
 // whole AckWait before they came again. What comes again before the reader's next sequence
 // is dropped as a redelivery.
 func (r *reader) resume(ctx context.Context) error {
-	r.it.Stop()
+	if err := r.pull.stop(); err != nil {
+		return fmt.Errorf("%s: after reconnecting: %w", r.name, err)
+	}
 	r.mu.Lock()
 	floor := r.floor
 	r.acks = r.acks[:0] // the reset acknowledges nothing and forgets what was delivered
 	r.mu.Unlock()
-	if _, err := r.st.ResetConsumerToSequence(ctx, r.cons.CachedInfo().Name, floor); err != nil {
-		return fmt.Errorf("%s: reset to sequence %d after reconnecting: %w", r.name, floor, err)
-	}
-	it, err := r.cons.Messages(jetstream.PullMaxMessages(r.src.cfg.BatchRows))
+	pull, err := r.src.restart(ctx, r.st, r.nc, r.p, floor)
 	if err != nil {
-		return fmt.Errorf("%s: consume after reconnecting: %w", r.name, err)
+		return fmt.Errorf("%s: after reconnecting: %w", r.name, err)
 	}
-	r.it = it
+	r.pull = pull
 	return nil
 }
 
@@ -220,11 +216,15 @@ func (r *reader) Progress() source.Progress {
 	return source.Progress{BytesRead: r.bytes, Waited: r.waited, Lag: r.lag, Offsets: r.dec.seqs}
 }
 
-// Close stops consuming and closes the connection. The durable consumer stays, with
-// what was acknowledged.
+// Close stops pulling, waits until the server has taken note, and closes the connection:
+// a reader opened next resets the consumer, and no pull request of this one may take
+// what that reset makes due. The durable consumer stays, with what was acknowledged.
 func (r *reader) Close() error {
 	r.src.closed(r)
-	r.it.Stop()
+	err := r.pull.stop()
 	r.nc.Close()
+	if err != nil {
+		return fmt.Errorf("%s: close: %w", r.name, err)
+	}
 	return nil
 }

@@ -247,7 +247,7 @@ func (s *Source) open(ctx context.Context, p int, nc *nats.Conn, from uint64) (*
 	if explicit {
 		ackPolicy = jetstream.AckExplicitPolicy
 	}
-	cons, err := st.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+	if _, err := st.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
 		Durable:       s.durable(p),
 		Description:   "millrace source: acknowledged up to its last durable checkpoint",
 		FilterSubject: subject,
@@ -256,28 +256,38 @@ func (s *Source) open(ctx context.Context, p int, nc *nats.Conn, from uint64) (*
 		AckWait:       s.cfg.AckWait,
 		MaxAckPending: -1,
 		MaxDeliver:    -1,
-	})
-	if err != nil {
+	}); err != nil {
 		return nil, fmt.Errorf("%s: durable consumer %s: %w", s.where(p), s.durable(p), err)
-	}
-	if _, err := st.ResetConsumerToSequence(ctx, s.durable(p), from); err != nil {
-		return nil, fmt.Errorf("%s: reset durable consumer %s to sequence %d: %w", s.where(p), s.durable(p), from, err)
-	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(s.cfg.BatchRows))
-	if err != nil {
-		return nil, fmt.Errorf("%s: consume through %s: %w", s.where(p), s.durable(p), err)
 	}
 	dec, err := newDecoder(s.cfg.Stream, s.cfg.Format, s.cfg.Schema, s.cfg.Zone)
 	if err != nil {
-		it.Stop()
 		return nil, err
+	}
+	pull, err := s.restart(ctx, st, nc, p, from)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", s.where(p), err)
 	}
 	name := s.cfg.Stream
 	if subject != "" {
 		name += "/" + subject
 	}
-	return &reader{src: s, p: p, nc: nc, st: st, cons: cons, it: it, dec: dec, next: from, floor: from,
+	return &reader{src: s, p: p, nc: nc, st: st, pull: pull, dec: dec, next: from, floor: from,
 		name: name, subject: subject, explicit: explicit}, nil
+}
+
+// restart resets partition p's durable consumer to deliver from sequence seq and pulls it
+// afresh. No pull request of an earlier puller may be open at the server by then (see
+// puller.stop): the server would serve it what the reset makes due, and those messages
+// would come again only after AckWait.
+func (s *Source) restart(ctx context.Context, st jetstream.Stream, nc *nats.Conn, p int, seq uint64) (*puller, error) {
+	if _, err := st.ResetConsumerToSequence(ctx, s.durable(p), seq); err != nil {
+		return nil, fmt.Errorf("reset durable consumer %s to sequence %d: %w", s.durable(p), seq, err)
+	}
+	pull, err := newPuller(nc, s.cfg.Stream, s.durable(p), s.cfg.BatchRows, s.cfg.Poll)
+	if err != nil {
+		return nil, fmt.Errorf("durable consumer %s: %w", s.durable(p), err)
+	}
+	return pull, nil
 }
 
 // startSeq is the stream sequence the configured start names.

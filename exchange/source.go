@@ -199,8 +199,8 @@ func (s *Source) Committed(context.Context, uint64, map[int][]byte) error { retu
 // watermark. An offset the partition no longer holds (it was trimmed below it) is an error
 // naming the topic, the partition, the offset and the log start offset; so is one past its
 // end. The reader fetches through the Poller of the readers open on the source, reading the
-// partition by direct assignment, committed records only. While a broker cannot be reached the client retries by itself:
-// Reads return nothing and Progress says why.
+// partition by direct assignment, committed records only. While a broker cannot be reached
+// the client retries by itself: Reads return nothing and Progress says why.
 func (s *Source) Open(ctx context.Context, i int, pos []byte) (source.PartitionReader, error) {
 	if i < 0 || i >= len(s.opts.Partitions) {
 		return nil, fmt.Errorf("exchange source %s: no partition %d (it has %d)", s.opts.Topic, i, len(s.opts.Partitions))

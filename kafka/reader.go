@@ -86,9 +86,9 @@ func (r *reader) Checkpoint() ([]byte, error) {
 }
 
 // Progress gives the bytes of values read, the time spent polling, the offset of each row
-// of the last batch and the timestamp of its oldest record, the lag: the records the partition held past the reader's position
-// when the broker last said, and, while the poller's last attempt to connect to a broker
-// failed, why.
+// of the last batch and the timestamp of its oldest record, the lag: the records the
+// partition held past the reader's position when the broker last said, and, while the
+// poller's last attempt to connect to a broker failed, why.
 func (r *reader) Progress() source.Progress {
 	p := source.Progress{BytesRead: r.bytes, Waited: r.waited, Offsets: r.offsets, Unreachable: r.poller.Unreachable(), Appended: r.appended}
 	if r.hw >= 0 {

@@ -80,9 +80,15 @@ type sourceTask struct {
 	commits   *commitSignal
 }
 
-// runSource runs subtask sub of a source node until its partitions have ended.
+// runSource runs subtask sub of a source node until its partitions have ended. A source
+// whose readers can fetch together (source.Sharer) is read through a copy of the subtask's
+// own, so that its partitions wait for one poll together rather than one after the other.
 func (r *run) runSource(n *Node, sub int) error {
-	t := &sourceTask{r: r, n: n, sub: sub, src: n.Source, policy: n.Watermarks, stats: r.stats[n][sub], emitted: op.MinWatermark,
+	src := n.Source
+	if sh, ok := src.(source.Sharer); ok {
+		src = sh.Share()
+	}
+	t := &sourceTask{r: r, n: n, sub: sub, src: src, policy: n.Watermarks, stats: r.stats[n][sub], emitted: op.MinWatermark,
 		positions: map[uint64]map[int][]byte{}, commits: r.coord.commitSignal(n, sub)}
 	for port := range t.outs {
 		t.outs[port] = r.output(n, sub, port)

@@ -38,7 +38,9 @@ func TestOneSourceReadsManyKeyGroups(t *testing.T) {
 			}
 		}
 	}
-	if src.poller == nil || src.poller.open != len(parts) {
-		t.Fatalf("the readers do not share one poller: %+v", src.poller)
+	for i, r := range readers {
+		if r.poller != readers[0].poller {
+			t.Fatalf("the reader of key group %d fetches through a poller of its own", parts[i])
+		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"millrace/format"
+	"millrace/kafka"
 	"millrace/source"
 )
 
@@ -24,7 +25,7 @@ var _ source.Watermarker = (*reader)(nil)
 // reader reads one partition of the exchange through its source's poller.
 type reader struct {
 	src       *Source
-	poller    *poller
+	poller    *kafka.Poller
 	topic     string
 	partition int32
 	next      int64 // the offset of the next record to take
@@ -87,7 +88,7 @@ func (r *reader) Read(ctx context.Context) (arrow.RecordBatch, []format.DeadLett
 
 // fetch takes the records fetched for the partition, polling when none are at hand.
 func (r *reader) fetch(ctx context.Context) error {
-	recs, hw, waited, err := r.poller.take(ctx, r.partition)
+	recs, hw, waited, err := r.poller.Take(ctx, r.topic, r.partition)
 	r.waited += waited
 	if err != nil {
 		return fmt.Errorf("exchange %s/%d at offset %d: %w", r.topic, r.partition, r.next, err)
@@ -203,7 +204,7 @@ func (r *reader) Checkpoint() ([]byte, error) {
 // when the broker last said (transaction markers included), and, while the reader's last
 // attempt to connect to a broker failed, why.
 func (r *reader) Progress() source.Progress {
-	p := source.Progress{BytesRead: r.bytes, Waited: r.waited, Offsets: r.offsets, Unreachable: r.poller.reach.Unreachable()}
+	p := source.Progress{BytesRead: r.bytes, Waited: r.waited, Offsets: r.offsets, Unreachable: r.poller.Unreachable()}
 	if r.hw >= 0 {
 		p.Lag = max(r.hw-r.next, 0)
 	}
@@ -213,8 +214,8 @@ func (r *reader) Progress() source.Progress {
 // Close stops fetching the partition; the last reader of the source to close closes the
 // poller's client, and the next Open makes another.
 func (r *reader) Close() error {
-	r.poller.remove(r.partition)
-	r.src.release(r.poller)
+	r.poller.Remove(r.topic, r.partition)
+	r.src.shared.Release(r.poller)
 	r.dec.close()
 	r.pending = nil
 	return nil

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -48,41 +47,17 @@ type SourceOptions struct {
 // one has sent one. They also say, with an Ended() bool method, when every upstream unit has
 // sent the final watermark.
 //
-// A Source keeps no connection open: NewSource and Open each connect for their work, and
-// each partition reader holds its own client until it is closed.
+// A Source keeps no connection open: NewSource connects for its work, and the readers open
+// at a time fetch through one client, a kafka.Poller, closed with the last of them. A
+// worker owns up to 256 key groups of an exchange: a client per partition would cost a
+// connection and a poll each. Share gives a copy whose readers fetch through a poller of
+// their own.
 type Source struct {
-	opts SourceOptions
-
-	mu     sync.Mutex
-	poller *poller // made on the first Open
-	// lists holds the offsets the brokers listed for every partition, by what was listed
-	// ("start", "end"): asked once for the readers open together, forgotten when the last
-	// one closes.
-	lists map[string]kadm.ListedOffsets
+	opts   SourceOptions
+	shared *kafka.SharedPoller
 }
 
-// listed lists the topic's offsets of a kind once, for every partition.
-func (s *Source) listed(ctx context.Context, what string, fn func(context.Context, ...string) (kadm.ListedOffsets, error)) (kadm.ListedOffsets, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if l, ok := s.lists[what]; ok {
-		return l, nil
-	}
-	l, err := fn(ctx, s.opts.Topic)
-	if err == nil {
-		err = l.Error()
-	}
-	if err != nil {
-		return nil, err
-	}
-	if s.lists == nil {
-		s.lists = map[string]kadm.ListedOffsets{}
-	}
-	s.lists[what] = l
-	return l, nil
-}
-
-var _ source.Source = (*Source)(nil)
+var _ source.Sharer = (*Source)(nil)
 
 // NewSource checks the options and that the topic exists with every partition they name.
 func NewSource(ctx context.Context, opts SourceOptions) (*Source, error) {
@@ -115,6 +90,7 @@ func NewSource(ctx context.Context, opts SourceOptions) (*Source, error) {
 	opts.Partitions = slices.Clone(opts.Partitions)
 	opts.Upstream = slices.Clone(opts.Upstream)
 	s := &Source{opts: opts}
+	s.shared = s.newShared()
 	n, err := s.topicPartitions(ctx)
 	if err != nil {
 		return nil, err
@@ -171,6 +147,18 @@ func (s *Source) client(more ...kgo.Opt) (*kgo.Client, error) {
 	return cl, nil
 }
 
+// Share is the source as its copy whose readers fetch through a poller of their own, not
+// the one of the readers opened from s: the engine reads each subtask's key groups through
+// a copy of its own, so that one poll serves them all and waits for no other subtask.
+func (s *Source) Share() source.Source {
+	return &Source{opts: s.opts, shared: s.newShared()}
+}
+
+// newShared is a poller for the readers of a source, none made until the first opens.
+func (s *Source) newShared() *kafka.SharedPoller {
+	return &kafka.SharedPoller{Conn: s.opts.Conn, PollInterval: s.opts.PollInterval, MaxRecords: s.opts.BatchRows}
+}
+
 // Schema is the schema of the rows: the options' schema.
 func (s *Source) Schema() *arrow.Schema { return s.opts.Schema }
 
@@ -210,9 +198,9 @@ func (s *Source) Committed(context.Context, uint64, map[int][]byte) error { retu
 // with the watermarks pos names, or, with a nil pos, at the partition's log start with no
 // watermark. An offset the partition no longer holds (it was trimmed below it) is an error
 // naming the topic, the partition, the offset and the log start offset; so is one past its
-// end. The reader holds a client of its own, reading the partition by direct assignment,
-// committed records only. While a broker cannot be reached the client retries by itself:
-// Reads return nothing and Progress says why.
+// end. The reader fetches through the Poller of the readers open on the source, reading the
+// partition by direct assignment, committed records only. While a broker cannot be reached
+// the client retries by itself: Reads return nothing and Progress says why.
 func (s *Source) Open(ctx context.Context, i int, pos []byte) (source.PartitionReader, error) {
 	if i < 0 || i >= len(s.opts.Partitions) {
 		return nil, fmt.Errorf("exchange source %s: no partition %d (it has %d)", s.opts.Topic, i, len(s.opts.Partitions))
@@ -231,18 +219,18 @@ func (s *Source) Open(ctx context.Context, i int, pos []byte) (source.PartitionR
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
-	pl, err := s.pollerOf()
+	pl, err := s.shared.Acquire()
 	if err != nil {
 		dec.close()
-		return nil, err
-	}
-	at, err := s.startOffset(ctx, kadm.NewClient(pl.cl), p, resume)
-	if err != nil {
-		dec.close()
-		s.release(pl)
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
-	pl.add(p, at)
+	at, err := s.startOffset(ctx, pl, p, resume)
+	if err != nil {
+		dec.close()
+		s.shared.Release(pl)
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	pl.Add(s.opts.Topic, p, at)
 	return &reader{
 		src: s, poller: pl, topic: s.opts.Topic, partition: p, next: at, hw: -1,
 		batchRows: s.opts.BatchRows,
@@ -252,9 +240,9 @@ func (s *Source) Open(ctx context.Context, i int, pos []byte) (source.PartitionR
 
 // startOffset settles the offset a reader of partition p starts at: resume when it is not
 // negative, checked against the partition's log start and end, or the log start.
-func (s *Source) startOffset(ctx context.Context, adm *kadm.Client, p int32, resume int64) (int64, error) {
-	list := func(what string, fn func(context.Context, ...string) (kadm.ListedOffsets, error)) (int64, error) {
-		listed, err := s.listed(ctx, what, fn)
+func (s *Source) startOffset(ctx context.Context, pl *kafka.Poller, p int32, resume int64) (int64, error) {
+	list := func(what string, fn func(*kadm.Client, context.Context, ...string) (kadm.ListedOffsets, error)) (int64, error) {
+		listed, err := pl.Listed(ctx, s.opts.Topic, what, fn)
 		if err != nil {
 			return 0, fmt.Errorf("list %s offset: %w", what, err)
 		}
@@ -264,7 +252,7 @@ func (s *Source) startOffset(ctx context.Context, adm *kadm.Client, p int32, res
 		}
 		return o.Offset, nil
 	}
-	logStart, err := list("start", adm.ListStartOffsets)
+	logStart, err := list("start", (*kadm.Client).ListStartOffsets)
 	if err != nil || resume < 0 {
 		return logStart, err
 	}
@@ -272,7 +260,7 @@ func (s *Source) startOffset(ctx context.Context, adm *kadm.Client, p int32, res
 		return 0, fmt.Errorf("the checkpoint resumes at offset %d, but the partition's log starts at offset %d: "+
 			"the records between were deleted, so resuming would skip them", resume, logStart)
 	}
-	end, err := list("end", adm.ListEndOffsets)
+	end, err := list("end", (*kadm.Client).ListEndOffsets)
 	if err != nil {
 		return 0, err
 	}

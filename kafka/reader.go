@@ -2,7 +2,6 @@ package kafka
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -13,59 +12,53 @@ import (
 	"millrace/source"
 )
 
-// reader reads one partition with a client of its own, assigned the partition directly.
+// reader reads one partition through its source's poller.
 type reader struct {
-	cl        *kgo.Client
+	src       *Source
+	poller    *Poller
 	tp        topicPartition
 	next      int64 // the offset of the next record to deliver
 	hw        int64 // the partition's high watermark as the last fetch said, -1 before one
 	batchRows int
-	poll      time.Duration
 	dec       *decoder
+	pending   []*kgo.Record // records polled and not delivered yet
 	bytes     int64
 	waited    time.Duration
 	offsets   []int64   // the offset of each row of the last batch
 	appended  time.Time // the timestamp of the oldest record of the last batch
-	reach     *Reachability
 }
 
-// Read polls for up to BatchRows records, waiting at most the poll interval, and decodes
-// them. With none it returns a nil batch and no dead letters. A fetch error that is not the
-// end of the poll interval (the offset went out of range, authorization failed) is an error
-// naming the partition and offset.
+// Read decodes up to BatchRows of the records polled and not yet delivered. With none at
+// hand it takes what the source's last poll brought the partition, polling for every
+// partition of the source at once (waiting at most the poll interval) only when none has
+// anything buffered; so it returns at once, with a nil batch and no dead letters, when
+// records came for another partition and none for this one. A fetch error that is not the
+// end of the poll interval (the offset went out of range, authorization failed) is an
+// error naming the partition and offset.
 func (r *reader) Read(ctx context.Context) (arrow.RecordBatch, []format.DeadLetter, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
-	pctx, cancel := context.WithTimeout(ctx, r.poll)
-	began := time.Now()
-	fetches := r.cl.PollRecords(pctx, r.batchRows)
-	cancel()
-	r.waited += time.Since(began)
-	if err := ctx.Err(); err != nil {
-		return nil, nil, err
-	}
-	for _, fe := range fetches.Errors() {
-		if errors.Is(fe.Err, context.DeadlineExceeded) || errors.Is(fe.Err, context.Canceled) {
-			continue
-		}
-		return nil, nil, fmt.Errorf("kafka source partition %s at offset %d: %w", r.tp, r.next, fe.Err)
-	}
-	var recs []*kgo.Record
-	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
-		if p.Topic != r.tp.topic || p.Partition != r.tp.partition {
-			return
-		}
-		if p.HighWatermark > r.hw {
-			r.hw = p.HighWatermark
-		}
-		recs = append(recs, p.Records...)
-	})
 	r.offsets = r.offsets[:0]
 	r.appended = time.Time{}
-	if len(recs) == 0 {
+	if len(r.pending) == 0 {
+		recs, hw, waited, err := r.poller.Take(ctx, r.tp.topic, r.tp.partition)
+		r.waited += waited
+		if cerr := ctx.Err(); cerr != nil {
+			return nil, nil, cerr
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("kafka source partition %s at offset %d: %w", r.tp, r.next, err)
+		}
+		r.hw = max(r.hw, hw)
+		r.pending = recs
+	}
+	if len(r.pending) == 0 {
+		r.pending = nil // let the poll's buffer go
 		return nil, nil, nil
 	}
+	recs := r.pending[:min(len(r.pending), r.batchRows)]
+	r.pending = r.pending[len(recs):]
 	for _, rec := range recs {
 		r.bytes += int64(len(rec.Value))
 		if r.appended.IsZero() || rec.Timestamp.Before(r.appended) {
@@ -74,7 +67,6 @@ func (r *reader) Read(ctx context.Context) (arrow.RecordBatch, []format.DeadLett
 	}
 	r.next = recs[len(recs)-1].Offset + 1
 	rec, dead, err := r.dec.decode(ctx, recs)
-	r.offsets = r.offsets[:0]
 	if rec != nil {
 		for _, i := range r.dec.rows {
 			r.offsets = append(r.offsets, recs[i].Offset)
@@ -94,19 +86,22 @@ func (r *reader) Checkpoint() ([]byte, error) {
 }
 
 // Progress gives the bytes of values read, the time spent polling, the offset of each row
-// of the last batch and the timestamp of its oldest record, the lag: the records the partition held past the reader's position
-// when the broker last said, and, while the reader's last attempt to connect to a broker
-// failed, why.
+// of the last batch and the timestamp of its oldest record, the lag: the records the
+// partition held past the reader's position when the broker last said, and, while the
+// poller's last attempt to connect to a broker failed, why.
 func (r *reader) Progress() source.Progress {
-	p := source.Progress{BytesRead: r.bytes, Waited: r.waited, Offsets: r.offsets, Unreachable: r.reach.Unreachable(), Appended: r.appended}
+	p := source.Progress{BytesRead: r.bytes, Waited: r.waited, Offsets: r.offsets, Unreachable: r.poller.Unreachable(), Appended: r.appended}
 	if r.hw >= 0 {
 		p.Lag = max(r.hw-r.next, 0)
 	}
 	return p
 }
 
-// Close closes the reader's client.
+// Close stops fetching the partition; the last reader of the source to close closes the
+// poller's client.
 func (r *reader) Close() error {
-	r.cl.Close()
+	r.poller.Remove(r.tp.topic, r.tp.partition)
+	r.src.shared.Release(r.poller)
+	r.pending = nil
 	return nil
 }

@@ -56,15 +56,17 @@ type Options struct {
 // there, whatever the consumer group says. Committed commits the checkpoint's offsets to
 // the group so that lag tools see progress.
 //
-// A Source keeps no connection open: New, Open and Committed each connect for their work,
-// and each partition reader holds its own client until it is closed.
+// A Source keeps no connection open: New and Committed each connect for their work, and
+// the readers open at a time fetch through one client, a Poller, closed with the last of
+// them. Share gives a copy whose readers fetch through a poller of their own.
 type Source struct {
-	opts  Options
-	parts []topicPartition
-	dec   *decoderConfig
+	opts   Options
+	parts  []topicPartition
+	dec    *decoderConfig
+	shared *SharedPoller
 }
 
-var _ source.Source = (*Source)(nil)
+var _ source.Sharer = (*Source)(nil)
 
 // topicPartition is one partition of the source.
 type topicPartition struct {
@@ -98,6 +100,7 @@ func New(ctx context.Context, opts Options) (*Source, error) {
 		return nil, fmt.Errorf("kafka source: %w", err)
 	}
 	s := &Source{opts: opts, dec: dec}
+	s.shared = s.newShared()
 	if s.parts, err = s.listPartitions(ctx); err != nil {
 		return nil, err
 	}
@@ -125,12 +128,27 @@ func (s *Source) Offset(i int, pos []byte) (int64, error) {
 func (s *Source) Only(keep func(topic string, partition int32) bool) *Source {
 	c := *s
 	c.parts = nil
+	c.shared = s.newShared()
 	for _, tp := range s.parts {
 		if keep(tp.topic, tp.partition) {
 			c.parts = append(c.parts, tp)
 		}
 	}
 	return &c
+}
+
+// Share is the source as its copy whose readers fetch through a poller of their own, not
+// the one of the readers opened from s: the engine reads each subtask's partitions through
+// a copy of its own, so that one poll serves them all and waits for no other subtask.
+func (s *Source) Share() source.Source {
+	c := *s
+	c.shared = s.newShared()
+	return &c
+}
+
+// newShared is a poller for the readers of a source, none made until the first opens.
+func (s *Source) newShared() *SharedPoller {
+	return &SharedPoller{Conn: s.opts.Conn, PollInterval: s.opts.PollInterval, MaxRecords: s.opts.BatchRows}
 }
 
 // Topics lists the topics of the source's partitions, each once, in order.
@@ -281,8 +299,8 @@ func (s *Source) Committed(ctx context.Context, checkpoint uint64, positions map
 // Open starts reading a partition: at the offset pos names, or, with a nil pos, where Start
 // says. An offset the partition no longer holds (retention deleted it) is an error naming
 // the partition, the offset and the log start offset; so is one past its end. The reader
-// holds a client of its own, consuming the partition by direct assignment, never through
-// the group.
+// fetches through the Poller of the readers open on the source, consuming the partition by
+// direct assignment, never through the group.
 func (s *Source) Open(ctx context.Context, partition int, pos []byte) (source.PartitionReader, error) {
 	if partition < 0 || partition >= len(s.parts) {
 		return nil, fmt.Errorf("kafka source: no partition %d (it has %d)", partition, len(s.parts))
@@ -295,43 +313,28 @@ func (s *Source) Open(ctx context.Context, partition int, pos []byte) (source.Pa
 			return nil, fmt.Errorf("kafka source partition %d (%s): resume: %w", partition, tp, err)
 		}
 	}
-	opts, err := s.opts.Conn.Opts()
-	if err != nil {
-		return nil, fmt.Errorf("kafka source: %w", err)
-	}
-	reach := new(Reachability)
-	opts = append(opts,
-		kgo.WithHooks(reach),
-		kgo.ConsumeResetOffset(kgo.NoResetOffset()),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		kgo.FetchMaxWait(s.opts.PollInterval),
-	)
-	cl, err := kgo.NewClient(opts...)
-	if err != nil {
-		return nil, fmt.Errorf("kafka source: %w", err)
-	}
-	at, err := s.startOffset(ctx, kadm.NewClient(cl), tp, resume)
-	if err != nil {
-		cl.Close()
-		return nil, err
-	}
-	cl.AddConsumePartitions(map[string]map[int32]kgo.Offset{tp.topic: {tp.partition: kgo.NewOffset().At(at)}})
 	dec, err := s.dec.newDecoder(tp)
 	if err != nil {
-		cl.Close()
 		return nil, fmt.Errorf("kafka source partition %s: %w", tp, err)
 	}
-	return &reader{cl: cl, tp: tp, next: at, hw: -1, batchRows: s.opts.BatchRows, poll: s.opts.PollInterval, dec: dec, reach: reach}, nil
+	pl, err := s.shared.Acquire()
+	if err != nil {
+		return nil, fmt.Errorf("kafka source: %w", err)
+	}
+	at, err := s.startOffset(ctx, pl, tp, resume)
+	if err != nil {
+		s.shared.Release(pl)
+		return nil, err
+	}
+	pl.Add(tp.topic, tp.partition, at)
+	return &reader{src: s, poller: pl, tp: tp, next: at, hw: -1, batchRows: s.opts.BatchRows, dec: dec}, nil
 }
 
 // startOffset settles the offset a reader of tp starts at: resume when it is not negative,
 // checked against the partition's log start and end, or where Start says.
-func (s *Source) startOffset(ctx context.Context, adm *kadm.Client, tp topicPartition, resume int64) (int64, error) {
-	list := func(what string, fn func(context.Context, ...string) (kadm.ListedOffsets, error)) (int64, error) {
-		listed, err := fn(ctx, tp.topic)
-		if err == nil {
-			err = listed.Error()
-		}
+func (s *Source) startOffset(ctx context.Context, pl *Poller, tp topicPartition, resume int64) (int64, error) {
+	list := func(what string, fn func(*kadm.Client, context.Context, ...string) (kadm.ListedOffsets, error)) (int64, error) {
+		listed, err := pl.Listed(ctx, tp.topic, what, fn)
 		if err != nil {
 			return 0, fmt.Errorf("kafka source partition %s: list %s offset: %w", tp, what, err)
 		}
@@ -342,7 +345,7 @@ func (s *Source) startOffset(ctx context.Context, adm *kadm.Client, tp topicPart
 		return o.Offset, nil
 	}
 	if resume >= 0 {
-		logStart, err := list("start", adm.ListStartOffsets)
+		logStart, err := list("start", (*kadm.Client).ListStartOffsets)
 		if err != nil {
 			return 0, err
 		}
@@ -351,7 +354,7 @@ func (s *Source) startOffset(ctx context.Context, adm *kadm.Client, tp topicPart
 				"retention deleted the records between, so resuming would skip them; run with --fresh to start over, "+
 				"with the source's start: saying where", tp, resume, logStart)
 		}
-		end, err := list("end", adm.ListEndOffsets)
+		end, err := list("end", (*kadm.Client).ListEndOffsets)
 		if err != nil {
 			return 0, err
 		}
@@ -363,20 +366,20 @@ func (s *Source) startOffset(ctx context.Context, adm *kadm.Client, tp topicPart
 	}
 	switch s.opts.Start.kind {
 	case startLatest:
-		return list("end", adm.ListEndOffsets)
+		return list("end", (*kadm.Client).ListEndOffsets)
 	case startAt:
-		at, err := list("after "+s.opts.Start.String(), func(ctx context.Context, topics ...string) (kadm.ListedOffsets, error) {
+		at, err := list("after "+s.opts.Start.String(), func(adm *kadm.Client, ctx context.Context, topics ...string) (kadm.ListedOffsets, error) {
 			return adm.ListOffsetsAfterMilli(ctx, s.opts.Start.at.UnixMilli(), topics...)
 		})
 		if err != nil {
 			return 0, err
 		}
 		if at < 0 { // no record at or after the time yet: start at the end
-			return list("end", adm.ListEndOffsets)
+			return list("end", (*kadm.Client).ListEndOffsets)
 		}
 		return at, nil
 	default:
-		return list("start", adm.ListStartOffsets)
+		return list("start", (*kadm.Client).ListStartOffsets)
 	}
 }
 

@@ -77,6 +77,20 @@ type PartitionReader interface {
 	Close() error
 }
 
+// Sharer is a Source whose readers can fetch from their broker together: those opened from
+// one Source that Share returned share one fetch, so that a Read of a partition with
+// nothing at hand polls the broker for all of them at once and returns as soon as records
+// come to any, and a Read of a partition with nothing while another has records at hand
+// returns at once. A record arriving on one partition then never waits out the poll
+// interval of another, empty one read before it. The engine opens each source subtask's
+// partitions from a Source of their own that Share returned.
+type Sharer interface {
+	Source
+	// Share returns the source as a copy whose readers share a fetch of their own, apart
+	// from those of the readers opened from any other copy.
+	Share() Source
+}
+
 // Watermarker is a PartitionReader whose input carries its partition's watermark, as the
 // exchange between the stages of a cluster does: the engine takes Watermark as the
 // partition's watermark instead of deriving one from event times, and decides no lateness

@@ -33,7 +33,10 @@ type Then struct {
 	at            int64 // the switch time, in milliseconds
 }
 
-var _ PartitionEnds = (*Then)(nil)
+var (
+	_ PartitionEnds = (*Then)(nil)
+	_ Sharer        = (*Then)(nil)
+)
 
 // NewThen returns history followed by live at the switch time at, by the event time in
 // the column eventTime. Both must yield rows of one schema, with the event time a
@@ -80,6 +83,15 @@ func (t *Then) Partitions() int { return t.history.Partitions() + t.live.Partiti
 func (t *Then) Capabilities() Capabilities {
 	hc, lc := t.history.Capabilities(), t.live.Capabilities()
 	return Capabilities{Resumable: hc.Resumable && lc.Resumable, Lag: lc.Lag}
+}
+
+// Share implements Sharer: the copy shares the live source's fetch when it can.
+func (t *Then) Share() Source {
+	c := *t
+	if sh, ok := t.live.(Sharer); ok {
+		c.live = sh.Share()
+	}
+	return &c
 }
 
 // Ends implements PartitionEnds: the history's partitions end.

@@ -66,3 +66,44 @@ func TestNewThenRefuses(t *testing.T) {
 		}
 	}
 }
+
+// sharingLive is a live source whose copies made by Share are numbered.
+type sharingLive struct {
+	*Generator
+	copy int
+	made *int
+}
+
+func (s *sharingLive) Share() Source {
+	*s.made++
+	return &sharingLive{Generator: s.Generator, copy: *s.made, made: s.made}
+}
+
+// TestThenSharesTheLiveSourcesFetch checks that a copy of a history followed by a live
+// source that Share made reads the live source through a copy of its own, so a source
+// subtask's live partitions fetch together, and the history as it was.
+func TestThenSharesTheLiveSourcesFetch(t *testing.T) {
+	cfg := gen.DefaultConfig()
+	cfg.Rows = 10
+	history, err := NewGenerator(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Rows = 0
+	unbounded, err := NewGenerator(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := &sharingLive{Generator: unbounded, made: new(int)}
+	then, err := NewThen(history, live, "ts", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := then.Share().(*Then), then.Share().(*Then)
+	if a.history != Source(history) || b.history != Source(history) {
+		t.Error("a copy reads another history")
+	}
+	if la, lb := a.live.(*sharingLive), b.live.(*sharingLive); la.copy != 1 || lb.copy != 2 || then.live != Source(live) {
+		t.Errorf("copies read live copies %d and %d, want 1 and 2, the original its own", la.copy, lb.copy)
+	}
+}

@@ -439,13 +439,13 @@ func (o *joinOutput) flush(out Collector) error {
 	}
 	cols := make([]arrow.Array, 0, o.schema.NumFields())
 	for _, b := range o.left {
-		cols = append(cols, b.NewArray())
+		cols = append(cols, newArrayWithRoom(b))
 	}
 	for _, b := range o.right {
-		cols = append(cols, b.NewArray())
+		cols = append(cols, newArrayWithRoom(b))
 	}
 	for _, b := range o.tail {
-		cols = append(cols, b.NewArray())
+		cols = append(cols, newArrayWithRoom(b))
 	}
 	rec := array.NewRecordBatch(o.schema, cols, int64(o.n))
 	releaseAll(cols)

@@ -460,19 +460,30 @@ func (t *sourceTask) sendOnTime(p *partitionState, rec arrow.RecordBatch) error 
 		rec.Release()
 		return fmt.Errorf("event time column %q is %s, not a timestamp", rec.ColumnName(t.policy.EventTime), rec.Column(t.policy.EventTime).DataType())
 	}
-	var onTime, late []int32
-	for i, v := range ts.TimestampValues() {
-		ms := int64(v)
-		if ts.IsNull(i) || ms < t.emitted || (p.maxTime != op.MinWatermark && ms < p.maxTime-t.policy.OutOfOrder) {
+	vals := ts.TimestampValues()
+	// Most batches have no late row: find the first late one before listing any rows (a
+	// batch with a row without an event time has one).
+	first := 0
+	if ts.NullN() == 0 {
+		first = t.firstLate(p, vals)
+	}
+	if first == len(vals) {
+		t.tally.accepted += rec.NumRows()
+		return t.outs[MainPort].send(op.Message{Kind: op.Data, Batch: rec})
+	}
+	onTime := make([]int32, first, len(vals))
+	for i := range onTime {
+		onTime[i] = int32(i)
+	}
+	var late []int32
+	for i := first; i < len(vals); i++ {
+		ms := int64(vals[i])
+		if ts.IsNull(i) || t.behind(p, ms) {
 			late = append(late, int32(i))
 			continue
 		}
 		onTime = append(onTime, int32(i))
 		p.maxTime = max(p.maxTime, ms)
-	}
-	if len(late) == 0 {
-		t.tally.accepted += rec.NumRows()
-		return t.outs[MainPort].send(op.Message{Kind: op.Data, Batch: rec})
 	}
 	defer rec.Release()
 	for _, part := range []struct {
@@ -493,6 +504,26 @@ func (t *sourceTask) sendOnTime(p *partitionState, rec arrow.RecordBatch) error 
 		}
 	}
 	return nil
+}
+
+// firstLate returns the index of the first row of times that is late (len(times) when none
+// is) and advances p's largest event time over the rows before it.
+func (t *sourceTask) firstLate(p *partitionState, times []arrow.Timestamp) int {
+	for i, v := range times {
+		ms := int64(v)
+		if t.behind(p, ms) {
+			return i
+		}
+		p.maxTime = max(p.maxTime, ms)
+	}
+	return len(times)
+}
+
+// behind says whether event time ms is late in partition p: behind the watermark the
+// subtask emitted, or more than the allowed disorder behind the partition's largest event
+// time.
+func (t *sourceTask) behind(p *partitionState, ms int64) bool {
+	return ms < t.emitted || (p.maxTime != op.MinWatermark && ms < p.maxTime-t.policy.OutOfOrder)
 }
 
 // advanceWatermark emits the subtask's watermark when it moved: the minimum over its

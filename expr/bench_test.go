@@ -69,6 +69,8 @@ func BenchmarkKernels(b *testing.B) {
 		"amount + 2",
 		"lat > 0.5",
 		"mcc + 1",
+		"0.908 * mcc",
+		"CAST(mcc AS float64)",
 		"mcc = 5411",
 		"lat IS NULL OR lat > lon",
 		"currency IN ('EUR', 'USD', 'GBP')",

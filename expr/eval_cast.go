@@ -285,14 +285,18 @@ func (e *castEval) convert(v *vec, rows int, out *vec, bad *badRows) {
 		}
 	case kFloat64:
 		out.f64 = make([]float64, rows)
-		for i := 0; i < rows; i++ {
-			switch from.k {
-			case kInt32:
-				out.f64[i] = float64(v.i32[i])
-			case kInt64:
-				out.f64[i] = float64(v.i64[i])
-			case kDecimal:
-				out.f64[i] = decimal.ToFloat(v.dec[i], from.s)
+		switch from.k {
+		case kInt32:
+			for i, x := range v.i32[:rows] {
+				out.f64[i] = float64(x)
+			}
+		case kInt64:
+			for i, x := range v.i64[:rows] {
+				out.f64[i] = float64(x)
+			}
+		case kDecimal:
+			for i, x := range v.dec[:rows] {
+				out.f64[i] = decimal.ToFloat(x, from.s)
 			}
 		}
 	case kDecimal:
@@ -311,25 +315,32 @@ func (e *castEval) convert(v *vec, rows int, out *vec, bad *badRows) {
 	}
 }
 
-// toInt converts numbers and bools to int64, rounding half away from zero.
+// toInt converts numbers and bools to int64, rounding half away from zero. The source type
+// is chosen once per batch.
 func (e *castEval) toInt(v *vec, rows int, out []int64, bad *badRows) {
-	for i := 0; i < rows; i++ {
-		switch e.from.k {
-		case kBool:
+	switch e.from.k {
+	case kBool:
+		for i := range out[:rows] {
 			out[i] = int64(b2u(v.bits.get(i)))
-		case kInt32:
-			out[i] = int64(v.i32[i])
-		case kInt64:
-			out[i] = v.i64[i]
-		case kFloat64:
-			f := math.Round(v.f64[i])
+		}
+	case kInt32:
+		for i, x := range v.i32[:rows] {
+			out[i] = int64(x)
+		}
+	case kInt64:
+		copy(out[:rows], v.i64[:rows])
+	case kFloat64:
+		for i, x := range v.f64[:rows] {
+			f := math.Round(x)
 			if !(f >= math.MinInt64 && f < math.MaxInt64) {
 				bad.mark(i)
 				continue
 			}
 			out[i] = int64(f)
-		case kDecimal:
-			r := decimal.Round(v.dec[i], e.from.s)
+		}
+	case kDecimal:
+		for i, x := range v.dec[:rows] {
+			r := decimal.Round(x, e.from.s)
 			if r.HighBits() != int64(r.LowBits())>>63 {
 				bad.mark(i)
 				continue
@@ -339,27 +350,46 @@ func (e *castEval) toInt(v *vec, rows int, out []int64, bad *badRows) {
 	}
 }
 
-// toDecimal converts numbers to decimal(p,s), checking that every value fits.
+// toDecimal converts numbers to decimal(p,s), checking that every value fits. The source
+// type is chosen once per batch; integers of fewer digits than p-s fit without a check.
 func (e *castEval) toDecimal(v *vec, rows int, out []num, bad *badRows) {
 	p, s := e.to.p, e.to.s
-	for i := 0; i < rows; i++ {
-		var d num
-		ok := true
-		switch e.from.k {
-		case kInt32:
-			d, ok = decimal.MulPow10(numOf(int64(v.i32[i])), s)
-		case kInt64:
-			d, ok = decimal.MulPow10(numOf(v.i64[i]), s)
-		case kFloat64:
-			d, ok = decimal.FromFloat(v.f64[i], p, s)
-		case kDecimal:
-			if fs := e.from.s; s >= fs {
-				d, ok = decimal.MulPow10(v.dec[i], s-fs)
-			} else {
-				d = decimal.Round(v.dec[i], fs-s)
+	switch e.from.k {
+	case kInt32:
+		intsToDecimal(v.i32[:rows], p-s >= 10, p, s, out, bad)
+	case kInt64:
+		intsToDecimal(v.i64[:rows], p-s >= 19, p, s, out, bad)
+	case kFloat64:
+		for i, f := range v.f64[:rows] {
+			d, ok := decimal.FromFloat(f, p, s)
+			if !ok || !decimal.Fits(d, p) {
+				bad.mark(i)
 			}
+			out[i] = d
 		}
-		if !ok || !decimal.Fits(d, p) {
+	case kDecimal:
+		fs := e.from.s
+		for i, x := range v.dec[:rows] {
+			d, ok := x, true
+			if s >= fs {
+				d, ok = decimal.MulPow10(x, s-fs)
+			} else {
+				d = decimal.Round(x, fs-s)
+			}
+			if !ok || !decimal.Fits(d, p) {
+				bad.mark(i)
+			}
+			out[i] = d
+		}
+	}
+}
+
+// intsToDecimal converts integers to decimal(p,s); fit says that every value of their type
+// fits, so that none is checked.
+func intsToDecimal[T int32 | int64](xs []T, fit bool, p, s int32, out []num, bad *badRows) {
+	for i, x := range xs {
+		d, ok := decimal.MulPow10(numOf(int64(x)), s)
+		if !ok || !fit && !decimal.Fits(d, p) {
 			bad.mark(i)
 		}
 		out[i] = d

@@ -240,7 +240,7 @@ func (c *Changelog) flush(out Collector) error {
 		return nil
 	}
 	c.emitted = 0
-	return out.Collect(c.b.NewRecordBatch())
+	return out.Collect(newRecordWithRoom(c.b))
 }
 
 // OnWatermark emits, with OnWatermark, what the rows waiting since the last watermark

@@ -231,7 +231,7 @@ func (d *Dedup) OnWatermark(wm int64, out Collector) error {
 	}
 	cols := make([]arrow.Array, len(d.out))
 	for i, b := range d.out {
-		cols[i] = b.NewArray()
+		cols[i] = newArrayWithRoom(b)
 	}
 	rec := array.NewRecordBatch(d.cfg.Schema, cols, int64(rows))
 	releaseAll(cols)

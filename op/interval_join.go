@@ -37,7 +37,8 @@ type IntervalJoin struct {
 	cfg  IntervalJoinConfig
 	ctx  Context
 	keys map[string]*joinEntry
-	// due holds, per side, a timer for every row kept: (the watermark the row waits for, its key).
+	// due holds, per side, a timer for every key with rows of that side: (the watermark its
+	// earliest row waits for, the key); see arm.
 	due  [2]joinHeap
 	wm   int64
 	rows int64 // rows kept, both sides
@@ -73,10 +74,12 @@ type IntervalJoinConfig struct {
 	Out *arrow.Schema
 }
 
-// joinEntry holds the rows of one key, per side in order of arrival.
+// joinEntry holds the rows of one key, per side in order of arrival, and per side with rows
+// the watermark its timer is armed for: the least its rows wait for.
 type joinEntry struct {
-	key  string
-	rows [2][]joinRow
+	key   string
+	rows  [2][]joinRow
+	timer [2]int64
 }
 
 // joinRow is a row kept in state: its event time, whether it joined a row yet, and its
@@ -143,8 +146,8 @@ func (j *IntervalJoin) Dropped() int64 { return j.dropped }
 
 // StateBytes estimates the memory of the kept rows and their keys and timers.
 func (j *IntervalJoin) StateBytes() int64 {
-	const perKey, perRow = 16 + 48 + 56, 40 + 32 // map entry and joinEntry; joinRow and a timer
-	return j.size + int64(len(j.keys))*perKey + j.rows*perRow
+	const perKey, perRow, perTimer = 16 + 48 + 72, 40, 32 // map entry and joinEntry; joinRow; a timer
+	return j.size + int64(len(j.keys))*perKey + j.rows*perRow + int64(len(j.due[0])+len(j.due[1]))*perTimer
 }
 
 // HeldWatermark is the latest watermark the output may carry: the earliest event time of a
@@ -237,10 +240,7 @@ func (j *IntervalJoin) Process(side int, rec arrow.RecordBatch, out Collector) e
 				return err
 			}
 		}
-		e.rows[side] = append(e.rows[side], row)
-		j.due[side].push(joinTimer{at: j.waitsFor(side, &row), key: e.key}) // the map's copy of the key
-		j.rows++
-		j.size += int64(len(row.cols))
+		j.keep(e, side, row)
 	}
 	return j.out.flush(out)
 }
@@ -258,8 +258,8 @@ func (j *IntervalJoin) OnWatermark(wm int64, out Collector) error {
 		for len(*h) > 0 && (*h)[0].at < wm {
 			t := h.pop()
 			e, ok := j.keys[t.key]
-			if !ok {
-				continue
+			if !ok || len(e.rows[side]) == 0 || t.at != e.timer[side] {
+				continue // a timer that an earlier one of its key replaced
 			}
 			if err := j.expire(e, side, t.key, wm); err != nil {
 				return err
@@ -273,13 +273,37 @@ func (j *IntervalJoin) OnWatermark(wm int64, out Collector) error {
 	return j.out.flush(out)
 }
 
-// expire drops the rows of side of entry e (of key) that wait for a watermark before wm.
+// keep adds row to side of entry e, arming the key's timer for the side when the row waits
+// for an earlier watermark than the side's other rows.
+func (j *IntervalJoin) keep(e *joinEntry, side int, row joinRow) {
+	if at := j.waitsFor(side, &row); len(e.rows[side]) == 0 || at < e.timer[side] {
+		j.arm(e, side, at)
+	}
+	e.rows[side] = append(e.rows[side], row)
+	j.rows++
+	j.size += int64(len(row.cols))
+}
+
+// arm sets the timer of side of entry e to at. A key keeps one live timer per side, for its
+// earliest row, so that the timers are as many as the keys rather than the rows; a timer
+// replaced by an earlier one stays in the heap and is passed over when it fires. Each key
+// still expires at the least watermark one of its rows waits for, so keys expire, and
+// unmatched rows come out, in the order they would with a timer per row.
+func (j *IntervalJoin) arm(e *joinEntry, side int, at int64) {
+	e.timer[side] = at
+	j.due[side].push(joinTimer{at: at, key: e.key}) // the map's copy of the key
+}
+
+// expire drops the rows of side of entry e (of key) that wait for a watermark before wm,
+// and arms the side's timer for the earliest of those left.
 func (j *IntervalJoin) expire(e *joinEntry, side int, key string, wm int64) error {
 	rows := e.rows[side]
 	keep := rows[:0]
+	next := int64(math.MaxInt64)
 	for _, r := range rows {
-		if j.waitsFor(side, &r) >= wm {
+		if at := j.waitsFor(side, &r); at >= wm {
 			keep = append(keep, r)
+			next = min(next, at)
 			continue
 		}
 		j.rows--
@@ -303,6 +327,9 @@ func (j *IntervalJoin) expire(e *joinEntry, side int, key string, wm int64) erro
 	}
 	clear(rows[len(keep):])
 	e.rows[side] = keep
+	if len(keep) > 0 {
+		j.arm(e, side, next)
+	}
 	return nil
 }
 
@@ -412,13 +439,13 @@ func (o *joinOutput) flush(out Collector) error {
 	}
 	cols := make([]arrow.Array, 0, o.schema.NumFields())
 	for _, b := range o.left {
-		cols = append(cols, b.NewArray())
+		cols = append(cols, newArrayWithRoom(b))
 	}
 	for _, b := range o.right {
-		cols = append(cols, b.NewArray())
+		cols = append(cols, newArrayWithRoom(b))
 	}
 	for _, b := range o.tail {
-		cols = append(cols, b.NewArray())
+		cols = append(cols, newArrayWithRoom(b))
 	}
 	rec := array.NewRecordBatch(o.schema, cols, int64(o.n))
 	releaseAll(cols)

@@ -164,10 +164,7 @@ func (j *IntervalJoin) load(rec arrow.RecordBatch) error {
 				r.until = int64(until.Value(i))
 			}
 		}
-		e.rows[side] = append(e.rows[side], r)
-		j.due[side].push(joinTimer{at: j.waitsFor(side, &r), key: e.key})
-		j.rows++
-		j.size += int64(len(r.cols))
+		j.keep(e, side, r)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/bitutil"
 
 	"millrace/expr"
 	"millrace/take"
@@ -195,9 +196,21 @@ func selected(mask arrow.Array) []int32 {
 	if !ok {
 		return nil
 	}
-	keep := make([]int32, 0, b.Len())
+	if b.NullN() > 0 {
+		keep := make([]int32, 0, b.Len())
+		for i := range b.Len() {
+			if b.IsValid(i) && b.Value(i) {
+				keep = append(keep, int32(i))
+			}
+		}
+		return keep
+	}
+	// Without nulls the rows kept are the set bits: count them first, so that a selective
+	// filter does not allocate a slot for every row.
+	bits, off := b.Data().Buffers()[1].Bytes(), b.Data().Offset()
+	keep := make([]int32, 0, bitutil.CountSetBits(bits, off, b.Len()))
 	for i := range b.Len() {
-		if b.IsValid(i) && b.Value(i) {
+		if bitutil.BitIsSet(bits, off+i) {
 			keep = append(keep, int32(i))
 		}
 	}

@@ -322,7 +322,7 @@ func (t *TopN) flush(out Collector) error {
 		return nil
 	}
 	t.emitted = 0
-	return out.Collect(t.b.NewRecordBatch())
+	return out.Collect(newRecordWithRoom(t.b))
 }
 
 // Close releases the output builder.

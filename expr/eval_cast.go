@@ -370,7 +370,8 @@ func (e *castEval) toDecimal(v *vec, rows int, out []num, bad *badRows) {
 	case kDecimal:
 		fs := e.from.s
 		for i, x := range v.dec[:rows] {
-			d, ok := x, true
+			var d num
+			ok := true
 			if s >= fs {
 				d, ok = decimal.MulPow10(x, s-fs)
 			} else {

@@ -594,8 +594,11 @@ func (w *WindowAgg) StateBytes() int64 {
 	return n + w.keys.sizeBytes() + int64(cap(w.start))*perGroup
 }
 
+// releaseAll releases the columns that are set.
 func releaseAll(cols []arrow.Array) {
 	for _, c := range cols {
-		c.Release()
+		if c != nil {
+			c.Release()
+		}
 	}
 }

@@ -338,31 +338,6 @@ func (w *WindowAgg) keyGroups(groups []uint32) ([]int, error) {
 	return s.kgs, nil
 }
 
-// stateRows builds the state rows of groups, as a snapshot holds them.
-func (w *WindowAgg) stateRows(groups []uint32) (arrow.RecordBatch, error) {
-	mem := allocator(w.ctx)
-	keys := array.NewBinaryBuilder(mem, arrow.BinaryTypes.Binary)
-	defer keys.Release()
-	starts := array.NewTimestampBuilder(mem, stateTime)
-	defer starts.Release()
-	keys.Reserve(len(groups))
-	starts.Reserve(len(groups))
-	for _, g := range groups {
-		keys.AppendString(w.keyOf(g))
-		starts.UnsafeAppend(arrow.Timestamp(w.start[g]))
-	}
-	cols := []arrow.Array{keys.NewArray(), starts.NewArray()}
-	defer func() { releaseAll(cols) }()
-	for i, a := range w.accs {
-		st, err := a.Partial(groups)
-		if err != nil {
-			return nil, fmt.Errorf("state of %s: %w", w.cfg.Calls[i].Name, err)
-		}
-		cols = append(cols, st)
-	}
-	return array.NewRecordBatch(w.stateSchema(), cols, int64(len(groups))), nil
-}
-
 // encodeChunk writes rec as an Arrow IPC stream.
 func encodeChunk(rec arrow.RecordBatch) ([]byte, error) {
 	defer rec.Release()

@@ -35,6 +35,10 @@ type AlertsOptions struct {
 	// share of the maximum (0.5 for half).
 	Load       time.Duration
 	LoadFactor float64
+	// Rate, when above 0, is the paced rate in transactions per second in place of
+	// LoadFactor's share: the maximum is then not measured, so that two builds can be
+	// compared at the same rate.
+	Rate float64
 	// Parallelism is the pipeline's subtasks per step.
 	Parallelism int
 	// CheckpointInterval is how often the pipeline takes checkpoints (run's default, 10 s).
@@ -120,14 +124,17 @@ type AlertsResult struct {
 	Parallelism int
 	Watermark   time.Duration
 	Interval    time.Duration
-	MaxRate     float64 // transactions per second the pipeline sustained
+	MaxRate     float64 // transactions per second the pipeline sustained; 0 when not measured
 	Variants    []AlertLatency
 }
 
 func (r AlertsResult) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "fraud-kafka at -p %d, watermark %s, checkpoints every %s: at most %.0f transactions/s; at %.0f/s:\n",
-		r.Parallelism, r.Watermark, r.Interval, r.MaxRate, r.paced())
+	fmt.Fprintf(&b, "fraud-kafka at -p %d, watermark %s, checkpoints every %s: ", r.Parallelism, r.Watermark, r.Interval)
+	if r.MaxRate > 0 {
+		fmt.Fprintf(&b, "at most %.0f transactions/s; ", r.MaxRate)
+	}
+	fmt.Fprintf(&b, "at %.0f/s:\n", r.paced())
 	fmt.Fprintf(&b, "%-32s %8s %7s %10s %10s %10s %10s %6s\n", "sink", "rows", "alerts", "p50", "p99", "max", "path", "ckpts")
 	for _, v := range r.Variants {
 		fmt.Fprintf(&b, "%-32s %8d %7d %10s %10s %10s %10s %6d\n", v.Variant, v.Rows, v.Alerts, ms(v.P50), ms(v.P99), ms(v.Max), ms(v.Path), v.Checkpoints)
@@ -177,25 +184,28 @@ func (r AlertsResult) Breakdown() string {
 
 // Alerts runs examples/fraud-kafka.yaml (features per card, account and merchant, the
 // model's score, the rules) on a Kafka cluster in this process. It first measures the rate
-// the pipeline sustains, reading o.MaxRows transactions produced beforehand; then, for each
-// variant of the alert sink, it produces transactions at o.LoadFactor of that rate for
+// the pipeline sustains, reading o.MaxRows transactions produced beforehand (unless o.Rate
+// fixes the rate); then, for each variant of the alert sink, it produces transactions at
+// o.Rate, or else o.LoadFactor of that maximum, for
 // o.Load, each when its event time is due (event time runs as many times faster than the
 // clock as the rate is above the generator's 1,000 per second), notes when each was
 // produced, and measures, for every alert a read_committed consumer reads, the time since
 // its transaction was produced.
 func Alerts(ctx context.Context, o AlertsOptions) (AlertsResult, error) {
 	res := AlertsResult{Parallelism: o.Parallelism, Watermark: o.Watermark, Interval: o.CheckpointInterval}
-	txs, err := alertInput(o.Seed, o.MaxRows)
-	if err != nil {
-		return res, err
+	paced := o.Rate
+	if paced <= 0 {
+		txs, err := alertInput(o.Seed, o.MaxRows)
+		if err != nil {
+			return res, err
+		}
+		if res.MaxRate, err = alertsMaxRate(ctx, o, txs); err != nil {
+			return res, err
+		}
+		paced = res.MaxRate * o.LoadFactor
 	}
-	rate, err := alertsMaxRate(ctx, o, txs)
+	txs, err := alertInput(o.Seed, max(int64(paced*o.Load.Seconds()), 2))
 	if err != nil {
-		return res, err
-	}
-	res.MaxRate = rate
-	paced := rate * o.LoadFactor
-	if txs, err = alertInput(o.Seed, max(int64(paced*o.Load.Seconds()), 2)); err != nil {
 		return res, err
 	}
 	for i, v := range AlertVariants {

@@ -92,8 +92,8 @@ type AlertLatency struct {
 	Checkpoints        int64
 	Rate, ProducedRate float64
 	// Path is the mean time the engine's latency markers took from the source to the alert
-	// sink: the queues along the pipeline, without the watermark's hold, the sink's produce
-	// and the consumer's fetch.
+	// sink: the queues along the pipeline, without the watermark's hold (in Steps), the
+	// sink's produce and the consumer's fetch.
 	Path time.Duration
 	// Made is the time from a transaction's produce to the produce of its alert (the alert
 	// record's timestamp): the source's fetch, the pipeline's queues and the watermark's
@@ -117,6 +117,9 @@ type AlertStep struct {
 	// ReadAge, for the source, is the mean age of each batch's oldest transaction when the
 	// source read it: from its produce to its read.
 	ReadAge time.Duration
+	// Hold, for a features step, is the mean time a transaction waited in it for the
+	// watermark: from its arrival at the step to its release.
+	Hold time.Duration
 }
 
 // AlertsResult is what Alerts measured.
@@ -152,8 +155,9 @@ func (r AlertsResult) paced() float64 {
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
 
 // Breakdown says, for each variant, where its alerts' time went: from the transaction's
-// produce to its read by the source and to the alert's produce, from there to the read, the latency markers' path to each step
-// and the checkpoints' pauses of the steps that took any.
+// produce to its read by the source and to the alert's produce, from there to the read,
+// the latency markers' path to each step, the time the features steps held transactions
+// for the watermark and the checkpoints' pauses of the steps that took any.
 func (r AlertsResult) Breakdown() string {
 	var b strings.Builder
 	for _, v := range r.Variants {
@@ -165,16 +169,20 @@ func (r AlertsResult) Breakdown() string {
 		}
 		fmt.Fprintf(&b, "  transaction produced to alert produced:  p50 %s, p99 %s\n", ms(v.Made[0]), ms(v.Made[1]))
 		fmt.Fprintf(&b, "  alert produced to alert read:            p50 %s, p99 %s\n", ms(v.Published[0]), ms(v.Published[1]))
-		var path, pause []string
+		var path, hold, pause []string
 		for _, st := range v.Steps {
 			if st.Path > 0 {
 				path = append(path, st.Name+" "+ms(st.Path))
+			}
+			if st.Hold > 0 {
+				hold = append(hold, st.Name+" "+ms(st.Hold))
 			}
 			if st.Pauses > 0 {
 				pause = append(pause, fmt.Sprintf("%s %s (%d)", st.Name, ms(st.Pause), st.Pauses))
 			}
 		}
 		fmt.Fprintf(&b, "  path from the source, mean:              %s\n", strings.Join(path, ", "))
+		fmt.Fprintf(&b, "  held for the watermark, mean:            %s\n", strings.Join(hold, ", "))
 		if len(pause) > 0 {
 			fmt.Fprintf(&b, "  checkpoint pause per part, mean (parts): %s\n", strings.Join(pause, ", "))
 		}
@@ -535,7 +543,8 @@ func alertsLatency(ctx context.Context, o AlertsOptions, v AlertVariant, txs []a
 }
 
 // alertSteps is what each step took between two progress reports: the mean path of the
-// latency markers that reached it and its checkpoints' mean pause.
+// latency markers that reached it, the mean hold of its rows for the watermark and its
+// checkpoints' mean pause.
 func alertSteps(from, to *engine.Stats) []AlertStep {
 	var out []AlertStep
 	for _, n := range to.Nodes {
@@ -549,6 +558,9 @@ func alertSteps(from, to *engine.Stats) []AlertStep {
 		}
 		if a := n.ReadAge.Since(was.ReadAge); a.Count() > 0 {
 			st.ReadAge = a.Sum / time.Duration(a.Count())
+		}
+		if h := n.Hold.Since(was.Hold); h.Count() > 0 {
+			st.Hold = h.Sum / time.Duration(h.Count())
 		}
 		if p := n.Pause.Since(was.Pause); p.Count() > 0 {
 			st.Pause, st.Pauses = p.Sum/time.Duration(p.Count()), p.Count()

@@ -37,6 +37,7 @@ source (the oldest of each batch, by the record's timestamp), to the alert's pro
 source's fetch, the pipeline and the watermark's hold) and from the alert's produce to its
 read (the sink's commit and the consumer's fetch), by the alert record's timestamp; the
 mean time the engine's latency markers took from the source to each step (its queues);
+the mean time each features step held a transaction until the watermark released it;
 and the mean time a checkpoint held each step that keeps state while it took its part.
 
 The producer, the broker, the pipeline and the consumer share this machine's cores. The

@@ -104,22 +104,23 @@ func checkAlerts(t *testing.T, out string) []string {
 
 // checkBreakdown checks that bench alerts says, for every variant, how long its
 // transactions took to be read by the source, how long its alerts took to be produced and
-// then read, and the path to each step from the source up to the alert
-// sink, the keyed features steps among them, and that checkpoints paused those steps.
+// then read, the path to each step from the source up to the alert sink, the keyed
+// features steps among them, that those steps (and only they) held transactions for the
+// watermark, and that checkpoints paused them.
 func checkBreakdown(t *testing.T, breakdown string) {
 	t.Helper()
 	lines := strings.Split(breakdown, "\n")
 	variants := []string{"exactly_once, commit: batch", "exactly_once, commit: checkpoint", "at_least_once"}
-	if len(lines) != 6*len(variants) {
+	if len(lines) != 7*len(variants) {
 		t.Fatalf("breakdown of %d lines:\n%s", len(lines), breakdown)
 	}
 	for i, v := range variants {
-		part := lines[6*i : 6*i+6]
+		part := lines[7*i : 7*i+7]
 		if part[0] != v+":" {
 			t.Errorf("breakdown line %q, want the variant %s", part[0], v)
 		}
 		for j, want := range []string{"transaction produced to read by tx: ", "transaction produced to alert produced: ", "alert produced to alert read: ",
-			"path from the source, mean: ", "checkpoint pause per part, mean (parts): "} {
+			"path from the source, mean: ", "held for the watermark, mean: ", "checkpoint pause per part, mean (parts): "} {
 			if !strings.HasPrefix(strings.TrimSpace(part[1+j]), want) {
 				t.Errorf("%s: line %q, want %q", v, part[1+j], want)
 			}
@@ -131,8 +132,14 @@ func checkBreakdown(t *testing.T, breakdown string) {
 		}
 		for _, step := range []string{"card ", "account ", "merchant "} {
 			if !strings.Contains(part[5], step) {
-				t.Errorf("%s: no checkpoint pause of %s in %q", v, step, part[5])
+				t.Errorf("%s: no hold of %s for the watermark in %q", v, step, part[5])
 			}
+			if !strings.Contains(part[6], step) {
+				t.Errorf("%s: no checkpoint pause of %s in %q", v, step, part[6])
+			}
+		}
+		if strings.Contains(part[5], "scored ") {
+			t.Errorf("%s: a step that holds nothing for the watermark in %q", v, part[5])
 		}
 	}
 }

@@ -35,6 +35,10 @@ type AlertsOptions struct {
 	// share of the maximum (0.5 for half).
 	Load       time.Duration
 	LoadFactor float64
+	// Rate, when above 0, is the paced rate in transactions per second in place of
+	// LoadFactor's share: the maximum is then not measured, so that two builds can be
+	// compared at the same rate.
+	Rate float64
 	// Parallelism is the pipeline's subtasks per step.
 	Parallelism int
 	// CheckpointInterval is how often the pipeline takes checkpoints (run's default, 10 s).
@@ -88,8 +92,8 @@ type AlertLatency struct {
 	Checkpoints        int64
 	Rate, ProducedRate float64
 	// Path is the mean time the engine's latency markers took from the source to the alert
-	// sink: the queues along the pipeline, without the watermark's hold, the sink's produce
-	// and the consumer's fetch.
+	// sink: the queues along the pipeline, without the watermark's hold (in Steps), the
+	// sink's produce and the consumer's fetch.
 	Path time.Duration
 	// Made is the time from a transaction's produce to the produce of its alert (the alert
 	// record's timestamp): the source's fetch, the pipeline's queues and the watermark's
@@ -113,6 +117,9 @@ type AlertStep struct {
 	// ReadAge, for the source, is the mean age of each batch's oldest transaction when the
 	// source read it: from its produce to its read.
 	ReadAge time.Duration
+	// Hold, for a features step, is the mean time a transaction waited in it for the
+	// watermark: from its arrival at the step to its release.
+	Hold time.Duration
 }
 
 // AlertsResult is what Alerts measured.
@@ -120,14 +127,17 @@ type AlertsResult struct {
 	Parallelism int
 	Watermark   time.Duration
 	Interval    time.Duration
-	MaxRate     float64 // transactions per second the pipeline sustained
+	MaxRate     float64 // transactions per second the pipeline sustained; 0 when not measured
 	Variants    []AlertLatency
 }
 
 func (r AlertsResult) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "fraud-kafka at -p %d, watermark %s, checkpoints every %s: at most %.0f transactions/s; at %.0f/s:\n",
-		r.Parallelism, r.Watermark, r.Interval, r.MaxRate, r.paced())
+	fmt.Fprintf(&b, "fraud-kafka at -p %d, watermark %s, checkpoints every %s: ", r.Parallelism, r.Watermark, r.Interval)
+	if r.MaxRate > 0 {
+		fmt.Fprintf(&b, "at most %.0f transactions/s; ", r.MaxRate)
+	}
+	fmt.Fprintf(&b, "at %.0f/s:\n", r.paced())
 	fmt.Fprintf(&b, "%-32s %8s %7s %10s %10s %10s %10s %6s\n", "sink", "rows", "alerts", "p50", "p99", "max", "path", "ckpts")
 	for _, v := range r.Variants {
 		fmt.Fprintf(&b, "%-32s %8d %7d %10s %10s %10s %10s %6d\n", v.Variant, v.Rows, v.Alerts, ms(v.P50), ms(v.P99), ms(v.Max), ms(v.Path), v.Checkpoints)
@@ -145,8 +155,9 @@ func (r AlertsResult) paced() float64 {
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
 
 // Breakdown says, for each variant, where its alerts' time went: from the transaction's
-// produce to its read by the source and to the alert's produce, from there to the read, the latency markers' path to each step
-// and the checkpoints' pauses of the steps that took any.
+// produce to its read by the source and to the alert's produce, from there to the read,
+// the latency markers' path to each step, the time the features steps held transactions
+// for the watermark and the checkpoints' pauses of the steps that took any.
 func (r AlertsResult) Breakdown() string {
 	var b strings.Builder
 	for _, v := range r.Variants {
@@ -158,16 +169,20 @@ func (r AlertsResult) Breakdown() string {
 		}
 		fmt.Fprintf(&b, "  transaction produced to alert produced:  p50 %s, p99 %s\n", ms(v.Made[0]), ms(v.Made[1]))
 		fmt.Fprintf(&b, "  alert produced to alert read:            p50 %s, p99 %s\n", ms(v.Published[0]), ms(v.Published[1]))
-		var path, pause []string
+		var path, hold, pause []string
 		for _, st := range v.Steps {
 			if st.Path > 0 {
 				path = append(path, st.Name+" "+ms(st.Path))
+			}
+			if st.Hold > 0 {
+				hold = append(hold, st.Name+" "+ms(st.Hold))
 			}
 			if st.Pauses > 0 {
 				pause = append(pause, fmt.Sprintf("%s %s (%d)", st.Name, ms(st.Pause), st.Pauses))
 			}
 		}
 		fmt.Fprintf(&b, "  path from the source, mean:              %s\n", strings.Join(path, ", "))
+		fmt.Fprintf(&b, "  held for the watermark, mean:            %s\n", strings.Join(hold, ", "))
 		if len(pause) > 0 {
 			fmt.Fprintf(&b, "  checkpoint pause per part, mean (parts): %s\n", strings.Join(pause, ", "))
 		}
@@ -177,25 +192,28 @@ func (r AlertsResult) Breakdown() string {
 
 // Alerts runs examples/fraud-kafka.yaml (features per card, account and merchant, the
 // model's score, the rules) on a Kafka cluster in this process. It first measures the rate
-// the pipeline sustains, reading o.MaxRows transactions produced beforehand; then, for each
-// variant of the alert sink, it produces transactions at o.LoadFactor of that rate for
+// the pipeline sustains, reading o.MaxRows transactions produced beforehand (unless o.Rate
+// fixes the rate); then, for each variant of the alert sink, it produces transactions at
+// o.Rate, or else o.LoadFactor of that maximum, for
 // o.Load, each when its event time is due (event time runs as many times faster than the
 // clock as the rate is above the generator's 1,000 per second), notes when each was
 // produced, and measures, for every alert a read_committed consumer reads, the time since
 // its transaction was produced.
 func Alerts(ctx context.Context, o AlertsOptions) (AlertsResult, error) {
 	res := AlertsResult{Parallelism: o.Parallelism, Watermark: o.Watermark, Interval: o.CheckpointInterval}
-	txs, err := alertInput(o.Seed, o.MaxRows)
-	if err != nil {
-		return res, err
+	paced := o.Rate
+	if paced <= 0 {
+		txs, err := alertInput(o.Seed, o.MaxRows)
+		if err != nil {
+			return res, err
+		}
+		if res.MaxRate, err = alertsMaxRate(ctx, o, txs); err != nil {
+			return res, err
+		}
+		paced = res.MaxRate * o.LoadFactor
 	}
-	rate, err := alertsMaxRate(ctx, o, txs)
+	txs, err := alertInput(o.Seed, max(int64(paced*o.Load.Seconds()), 2))
 	if err != nil {
-		return res, err
-	}
-	res.MaxRate = rate
-	paced := rate * o.LoadFactor
-	if txs, err = alertInput(o.Seed, max(int64(paced*o.Load.Seconds()), 2)); err != nil {
 		return res, err
 	}
 	for i, v := range AlertVariants {
@@ -525,7 +543,8 @@ func alertsLatency(ctx context.Context, o AlertsOptions, v AlertVariant, txs []a
 }
 
 // alertSteps is what each step took between two progress reports: the mean path of the
-// latency markers that reached it and its checkpoints' mean pause.
+// latency markers that reached it, the mean hold of its rows for the watermark and its
+// checkpoints' mean pause.
 func alertSteps(from, to *engine.Stats) []AlertStep {
 	var out []AlertStep
 	for _, n := range to.Nodes {
@@ -539,6 +558,9 @@ func alertSteps(from, to *engine.Stats) []AlertStep {
 		}
 		if a := n.ReadAge.Since(was.ReadAge); a.Count() > 0 {
 			st.ReadAge = a.Sum / time.Duration(a.Count())
+		}
+		if h := n.Hold.Since(was.Hold); h.Count() > 0 {
+			st.Hold = h.Sum / time.Duration(h.Count())
 		}
 		if p := n.Pause.Since(was.Pause); p.Count() > 0 {
 			st.Pause, st.Pauses = p.Sum/time.Duration(p.Count()), p.Count()

@@ -21,13 +21,26 @@ type latencyHistogram struct {
 	sum    atomic.Int64     // nanoseconds
 }
 
-func (h *latencyHistogram) observe(d time.Duration) {
+func (h *latencyHistogram) observe(d time.Duration) { h.observeN(d, 1) }
+
+// observeN counts n latencies of d.
+func (h *latencyHistogram) observeN(d time.Duration, n int64) {
 	i := 0
 	for i < len(LatencyBounds) && d > LatencyBounds[i] {
 		i++
 	}
-	h.counts[i].Add(1)
-	h.sum.Add(int64(d))
+	h.counts[i].Add(n)
+	h.sum.Add(int64(d) * n)
+}
+
+// holdMeter is the op.HoldMeter of a subtask: its marks are the clock in nanoseconds since
+// the epoch, and every row released is one observation of its hold.
+type holdMeter struct{ h *latencyHistogram }
+
+func (m holdMeter) Arrived() int64 { return time.Now().UnixNano() }
+
+func (m holdMeter) Released(arrived int64, rows int) {
+	m.h.observeN(time.Duration(time.Now().UnixNano()-arrived), int64(rows))
 }
 
 func (h *latencyHistogram) snapshot() Latency {

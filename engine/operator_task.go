@@ -51,6 +51,9 @@ func (r *run) runOperator(n *Node, sub int, o op.Operator) error {
 	t.stateful, _ = t.o.(op.Stateful)
 	ctx := op.Context{Node: n.Name, Subtask: sub, Parallelism: n.Parallelism, Mem: r.opts.Mem, Log: r.opts.Log,
 		Checkpointing: r.coord != nil, Errors: collector{t.errs}}
+	if !r.opts.Unmeasured {
+		ctx.Hold = holdMeter{&t.stats.Hold}
+	}
 	if err := t.o.Open(ctx); err != nil {
 		return fmt.Errorf("open: %w", errors.Join(err, t.o.Close()))
 	}

@@ -43,6 +43,9 @@ type NodeStats struct {
 	// ReadAge is, for sources that know when their records were appended (brokers'), the
 	// age of each batch's oldest record when the subtask read it.
 	ReadAge latencyHistogram
+	// Hold is, for operators that keep rows in event-time order, how long each row waited
+	// in the subtask for the watermark to release it (op.HoldMeter).
+	Hold latencyHistogram
 
 	// Sources only: the ledger of what was read, kept under a lock so that a snapshot
 	// always balances.
@@ -142,6 +145,9 @@ type NodeReport struct {
 	// ReadAge is the age of each batch's oldest record when a source read it, for sources
 	// that know when their records were appended.
 	ReadAge Latency
+	// Hold is how long each row waited in an operator that keeps rows in event-time order
+	// until the watermark released it.
+	Hold Latency
 	// HotKeys are the most frequent keys of a node fed by hash edges, most frequent first.
 	HotKeys []HotKey
 }
@@ -193,6 +199,7 @@ func nodeReport(subs []*NodeStats) NodeReport {
 		total.Latency = total.Latency.add(r.Latency)
 		total.Pause = total.Pause.add(r.Pause)
 		total.ReadAge = total.ReadAge.add(r.ReadAge)
+		total.Hold = total.Hold.add(r.Hold)
 		for p, lag := range r.Lag {
 			if total.Lag == nil {
 				total.Lag = make(map[int]int64)
@@ -222,6 +229,7 @@ func (s *NodeStats) snapshot() NodeReport {
 		InputBytes: s.InputBytes.Load(), InputBytesRead: s.InputBytesRead.Load(),
 		Watermark: s.Watermark.Load(), StateBytes: s.StateBytes.Load(), MemoryPauses: s.MemoryPauses.Load(),
 		Latency: s.Latency.snapshot(), Pause: s.Pause.snapshot(), ReadAge: s.ReadAge.snapshot(),
+		Hold: s.Hold.snapshot(),
 	}
 	s.ledgerMu.Lock()
 	l := s.ledger

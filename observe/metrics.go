@@ -37,6 +37,8 @@ type Collector struct {
 	pause *prometheus.Desc
 	// readAge is how old each batch's oldest record was when a broker source read it.
 	readAge *prometheus.Desc
+	// hold is how long a step that keeps rows in event-time order held each for the watermark.
+	hold *prometheus.Desc
 	// Per pipeline: checkpoints completed and failed, and how long the newest took.
 	completed, failed, duration *prometheus.Desc
 	// Per source partition, for sources that know it: the consumer lag, and whether the
@@ -65,7 +67,9 @@ func NewCollector(pipeline string, monitor *engine.Monitor, sources []string) *C
 		pause: prometheus.NewDesc("millrace_checkpoint_pause_seconds",
 			"Time each checkpoint held a subtask while it took its part of the state (the copy of a state encoded beside the subtask, or the whole snapshot), its input waiting meanwhile.", labels, nil),
 		readAge: prometheus.NewDesc("millrace_source_read_age_seconds",
-			"Age of each batch's oldest record when a broker source read it: the time from its produce (the broker's timestamp) to its read.", labels, nil)}
+			"Age of each batch's oldest record when a broker source read it: the time from its produce (the broker's timestamp) to its read.", labels, nil),
+		hold: prometheus.NewDesc("millrace_watermark_hold_seconds",
+			"Time each row waited in a step that keeps rows in event-time order (features) until the watermark released it.", labels, nil)}
 	pipelineOnly := []string{"pipeline"}
 	c.completed = prometheus.NewDesc("millrace_checkpoints_completed_total", "Checkpoints made durable.", pipelineOnly, nil)
 	c.failed = prometheus.NewDesc("millrace_checkpoints_failed_total", "Checkpoints that could not be written; the one before stays.", pipelineOnly, nil)
@@ -125,6 +129,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.latency
 	ch <- c.pause
 	ch <- c.readAge
+	ch <- c.hold
 	ch <- c.completed
 	ch <- c.failed
 	ch <- c.duration
@@ -172,6 +177,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			}
 			ch <- prometheus.MustNewConstHistogram(c.latency, uint64(sub.Latency.Count()), sub.Latency.Sum.Seconds(), cumulative(sub.Latency), labels...)
 			ch <- prometheus.MustNewConstHistogram(c.pause, uint64(sub.Pause.Count()), sub.Pause.Sum.Seconds(), cumulative(sub.Pause), labels...)
+			if hold := sub.Hold; hold.Count() > 0 {
+				ch <- prometheus.MustNewConstHistogram(c.hold, uint64(hold.Count()), hold.Sum.Seconds(), cumulative(hold), labels...)
+			}
 		}
 	}
 }

@@ -150,6 +150,9 @@ sinks:
 	if _, ok := families["millrace_source_read_age_seconds"]; ok {
 		t.Error("a generator's rows have an age at their read")
 	}
+	if _, ok := families["millrace_watermark_hold_seconds"]; ok {
+		t.Error("a pipeline without features held rows for the watermark")
+	}
 	if _, ok := families["millrace_source_read_records_total"]; ok {
 		for _, m := range families["millrace_source_read_records_total"].GetMetric() {
 			for _, l := range m.GetLabel() {

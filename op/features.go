@@ -358,6 +358,8 @@ type featBatch struct {
 	max  int64
 	// bytes estimates the memory of the batch and its arguments.
 	bytes int64
+	// arrived is the Context's Hold mark of the batch's arrival.
+	arrived int64
 }
 
 // featArgs holds a call's argument values for the rows of one batch, by row.
@@ -413,6 +415,9 @@ func (f *Features) add(rec arrow.RecordBatch) error {
 		b.min, b.max = min(b.min, t), max(b.max, t)
 	}
 	f.pend = append(f.pend, b)
+	if f.ctx.Hold != nil {
+		b.arrived = f.ctx.Hold.Arrived()
+	}
 	b.bytes = int64(recBytes(rec)) + int64(n)*(4+8+4)
 	for i, a := range b.args {
 		if f.calls[i].same >= 0 {
@@ -631,6 +636,9 @@ func (f *Features) emit(limit int64, all bool, out Collector) error {
 	defer releaseAll(featCols)
 	for _, p := range parts {
 		b := f.pend[p.b]
+		if f.ctx.Hold != nil {
+			f.ctx.Hold.Released(b.arrived, len(p.rows))
+		}
 		pass, err := take.Rows(b.rec, p.rows)
 		if err != nil {
 			return fmt.Errorf("features: %w", err)

@@ -2,6 +2,7 @@ package op
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -324,4 +325,63 @@ func keyBytes(s string) []byte {
 	b := []byte{1}
 	b = append(b, byte(len(s)))
 	return append(b, s...)
+}
+
+// holdLog is a HoldMeter whose marks count the batches that came, and which notes how many
+// rows of each mark left.
+type holdLog struct {
+	marks    int64
+	released map[int64]int
+}
+
+func (h *holdLog) Arrived() int64 { h.marks++; return h.marks }
+
+func (h *holdLog) Released(arrived int64, rows int) { h.released[arrived] += rows }
+
+// TestFeaturesMeasureTheirHold checks that Features tells its HoldMeter, as the watermark
+// releases rows, how many of each batch left, so that every row is measured once from the
+// arrival of its own batch.
+func TestFeaturesMeasureTheirHold(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
+	defer mem.AssertSize(t, 0)
+	f := newTestFeatures(t, mem, 10*time.Second, 0)
+	hold := &holdLog{released: map[int64]int{}}
+	if err := f.Open(Context{Mem: mem, Hold: hold}); err != nil {
+		t.Fatal(err)
+	}
+	var out collect
+	defer func() {
+		featLines(out.recs)
+		if err := f.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
+	for _, rows := range [][]string{{"a 1000 1 p 1 1", "b 3000 2 q 1 1"}, {"a 1500 1 p 1 1", "b 4000 2 q 1 1", "c 5000 2 q 1 1"}} {
+		if err := f.Process(0, featRows(t, mem, rows...), &out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	steps := []struct {
+		wm   int64
+		want map[int64]int
+	}{
+		{1000, map[int64]int{}},           // nothing before 1000
+		{2000, map[int64]int{1: 1, 2: 1}}, // 1000 of the first batch, 1500 of the second
+		{4500, map[int64]int{1: 2, 2: 2}},
+		{MaxWatermark, map[int64]int{1: 2, 2: 3}}, // Finish takes the rest
+	}
+	for _, s := range steps {
+		var err error
+		if s.wm == MaxWatermark {
+			err = f.Finish(&out)
+		} else {
+			err = f.OnWatermark(s.wm, &out)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !maps.Equal(hold.released, s.want) {
+			t.Errorf("after watermark %d: released %v, want %v", s.wm, hold.released, s.want)
+		}
+	}
 }

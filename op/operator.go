@@ -23,6 +23,17 @@ type Context struct {
 	// the engine sends them out on the node's error output, the stream VIEW.errors of a spec.
 	// Nil means such rows fail the operator.
 	Errors Collector
+	// Hold, when set, measures how long an operator that keeps rows in event-time order
+	// (Features) holds them until the watermark releases them.
+	Hold HoldMeter
+}
+
+// HoldMeter measures how long rows wait in an operator for the watermark. Arrived is called
+// as rows come in and returns a mark of that moment; Released is told, as rows leave, how
+// many of those that came at one mark left.
+type HoldMeter interface {
+	Arrived() int64
+	Released(arrived int64, rows int)
 }
 
 // Collector takes an operator's output rows. Collect takes ownership of rec.

@@ -18,17 +18,52 @@ func TestBenchAlerts(t *testing.T) {
 	}
 	out := mustRun(t, "bench", "alerts", "--max-rows", "5000", "--load", "1s", "--checkpoint-interval", "200ms",
 		"--fraud-dir", filepath.Join("..", "..", "examples"), "-p", "2")
-	t.Log("\n" + out)
-	table, breakdown, ok := strings.Cut(strings.TrimSpace(out), "\n\nwhere the time goes, while the transactions were produced:\n")
-	lines := strings.Split(table, "\n")
-	if !ok || len(lines) != 5 || !strings.HasPrefix(lines[0], "fraud-kafka at -p 2, watermark 0s, checkpoints every 200ms: at most ") {
+	lines := checkAlerts(t, out)
+	if !strings.HasPrefix(lines[0], "fraud-kafka at -p 2, watermark 0s, checkpoints every 200ms: at most ") {
 		t.Fatalf("output:\n%s", out)
 	}
-	checkBreakdown(t, breakdown)
 	head := strings.Fields(lines[0])
 	if rate, err := strconv.ParseFloat(head[len(head)-1][:len(head[len(head)-1])-3], 64); err != nil || rate <= 0 {
 		t.Errorf("paced rate in %q: %v", lines[0], err)
 	}
+}
+
+// TestBenchAlertsAtAFixedRate checks that --rate paces every variant at that rate without
+// measuring the maximum: the header names no maximum, and each variant produces the rate
+// times --load transactions. The help says so.
+func TestBenchAlertsAtAFixedRate(t *testing.T) {
+	if help := mustRun(t, "bench", "alerts", "--help"); !strings.Contains(help, "--rate N produces N transactions/s instead and skips measuring the maximum") ||
+		!strings.Contains(help, "--rate float") {
+		t.Errorf("help does not explain --rate:\n%s", help)
+	}
+	if testing.Short() {
+		t.Skip("runs the fraud pipeline three times on a Kafka cluster in the test")
+	}
+	out := mustRun(t, "bench", "alerts", "--rate", "700", "--load", "1s", "--checkpoint-interval", "200ms",
+		"--fraud-dir", filepath.Join("..", "..", "examples"), "-p", "1")
+	lines := checkAlerts(t, out)
+	if lines[0] != "fraud-kafka at -p 1, watermark 0s, checkpoints every 200ms: at 700/s:" {
+		t.Errorf("header %q, want the fixed rate and no maximum", lines[0])
+	}
+	for _, line := range lines[2:] {
+		if !strings.Contains(line, " 700 ") {
+			t.Errorf("line %q: want 700 transactions (700/s for 1s)", line)
+		}
+	}
+}
+
+// checkAlerts checks the table and the breakdown bench alerts printed: for every variant
+// the same transactions and the same alerts (none lost, none twice, whatever the sink's
+// delivery), latencies in order and checkpoints taken. It returns the table's lines.
+func checkAlerts(t *testing.T, out string) []string {
+	t.Helper()
+	t.Log("\n" + out)
+	table, breakdown, ok := strings.Cut(strings.TrimSpace(out), "\n\nwhere the time goes, while the transactions were produced:\n")
+	lines := strings.Split(table, "\n")
+	if !ok || len(lines) != 5 {
+		t.Fatalf("output:\n%s", out)
+	}
+	checkBreakdown(t, breakdown)
 	var rows, alerts string
 	for i, want := range []string{"exactly_once, commit: batch", "exactly_once, commit: checkpoint", "at_least_once"} {
 		line := lines[2+i]
@@ -64,26 +99,28 @@ func TestBenchAlerts(t *testing.T) {
 			t.Errorf("%s: no checkpoint", want)
 		}
 	}
+	return lines
 }
 
 // checkBreakdown checks that bench alerts says, for every variant, how long its
 // transactions took to be read by the source, how long its alerts took to be produced and
-// then read, and the path to each step from the source up to the alert
-// sink, the keyed features steps among them, and that checkpoints paused those steps.
+// then read, the path to each step from the source up to the alert sink, the keyed
+// features steps among them, that those steps (and only they) held transactions for the
+// watermark, and that checkpoints paused them.
 func checkBreakdown(t *testing.T, breakdown string) {
 	t.Helper()
 	lines := strings.Split(breakdown, "\n")
 	variants := []string{"exactly_once, commit: batch", "exactly_once, commit: checkpoint", "at_least_once"}
-	if len(lines) != 6*len(variants) {
+	if len(lines) != 7*len(variants) {
 		t.Fatalf("breakdown of %d lines:\n%s", len(lines), breakdown)
 	}
 	for i, v := range variants {
-		part := lines[6*i : 6*i+6]
+		part := lines[7*i : 7*i+7]
 		if part[0] != v+":" {
 			t.Errorf("breakdown line %q, want the variant %s", part[0], v)
 		}
 		for j, want := range []string{"transaction produced to read by tx: ", "transaction produced to alert produced: ", "alert produced to alert read: ",
-			"path from the source, mean: ", "checkpoint pause per part, mean (parts): "} {
+			"path from the source, mean: ", "held for the watermark, mean: ", "checkpoint pause per part, mean (parts): "} {
 			if !strings.HasPrefix(strings.TrimSpace(part[1+j]), want) {
 				t.Errorf("%s: line %q, want %q", v, part[1+j], want)
 			}
@@ -95,8 +132,14 @@ func checkBreakdown(t *testing.T, breakdown string) {
 		}
 		for _, step := range []string{"card ", "account ", "merchant "} {
 			if !strings.Contains(part[5], step) {
-				t.Errorf("%s: no checkpoint pause of %s in %q", v, step, part[5])
+				t.Errorf("%s: no hold of %s for the watermark in %q", v, step, part[5])
 			}
+			if !strings.Contains(part[6], step) {
+				t.Errorf("%s: no checkpoint pause of %s in %q", v, step, part[6])
+			}
+		}
+		if strings.Contains(part[5], "scored ") {
+			t.Errorf("%s: a step that holds nothing for the watermark in %q", v, part[5])
 		}
 	}
 }

@@ -107,15 +107,7 @@ func writeWithProps(t *testing.T, path string, rec arrow.RecordBatch, props []pa
 // decodes it.
 func chunksDecodable(t *testing.T, path string) []bool {
 	t.Helper()
-	pf, err := file.OpenParquetFile(path, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := pf.Close(); err != nil {
-			t.Error(err)
-		}
-	}()
+	pf := openParquetFile(t, path)
 	var out []bool
 	for g := range pf.NumRowGroups() {
 		rg := pf.MetaData().RowGroup(g)
@@ -217,4 +209,20 @@ func TestBytePagesRefusesDamage(t *testing.T) {
 	if err := p.readStretch(1, nil, b); err == nil {
 		t.Errorf("index 2 of a dictionary of 2 values: no error")
 	}
+}
+
+// openParquetFile opens the Parquet file at path for the test, and closes it when the test
+// ends.
+func openParquetFile(t *testing.T, path string) *file.Reader {
+	t.Helper()
+	pf, err := file.OpenParquetFile(path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := pf.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return pf
 }

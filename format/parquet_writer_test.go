@@ -20,7 +20,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
-	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	pqschema "github.com/apache/arrow-go/v18/parquet/schema"
 
@@ -79,10 +78,7 @@ func TestParquetRoundTrip(t *testing.T) {
 			want := sampleTransactions(t, mem, tc.rows)
 			path := writeParquetFile(t, want, int64(tc.writeBatch), WriteOptions{RowGroupRows: int64(tc.groupRows)})
 
-			pf, err := file.OpenParquetFile(path, false)
-			if err != nil {
-				t.Fatal(err)
-			}
+			pf := openParquetFile(t, path)
 			wantGroups := (tc.rows + tc.groupRows - 1) / tc.groupRows
 			if got := pf.NumRowGroups(); got != wantGroups {
 				t.Errorf("%d row groups, want %d", got, wantGroups)
@@ -92,9 +88,6 @@ func TestParquetRoundTrip(t *testing.T) {
 				if got := pf.MetaData().RowGroup(g).NumRows(); got != wantRows {
 					t.Errorf("row group %d has %d rows, want %d", g, got, wantRows)
 				}
-			}
-			if err := pf.Close(); err != nil {
-				t.Error(err)
 			}
 
 			got, dead := readParquetAll(t, path, schema.Transaction(), ReadOptions{BatchRows: tc.readBatch, Mem: mem})
@@ -131,15 +124,7 @@ func TestParquetFooter(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := writeParquetFile(t, rec, 50, WriteOptions{Compression: tc.opt})
-			pf, err := file.OpenParquetFile(path, false)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer func() {
-				if err := pf.Close(); err != nil {
-					t.Error(err)
-				}
-			}()
+			pf := openParquetFile(t, path)
 			md := pf.MetaData()
 			rg := md.RowGroup(0)
 			for c := range md.NumColumns() {

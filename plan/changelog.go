@@ -40,6 +40,35 @@ func (b *builder) emitMode(v *spec.View, inputs []stream) (spec.Emit, error) {
 	return spec.EmitFinal, nil
 }
 
+// havingStep appends to ops, whose last step is a view's select over the aggregation's rows
+// inter giving out, a step that passes out's first passed columns on and computes cond, the
+// view's having, into a boolean column after them. Having may name select's columns (n > 20)
+// or aggregates (count(*) > 20): in the second case the step computes select and cond over
+// inter, in place of the select. It returns the operators, the schema of the step (its last
+// column the boolean) and what it does.
+func (b *builder) havingStep(v *spec.View, ops []func() (op.Operator, error), out, inter *arrow.Schema, passed int, sel []spec.Field,
+	cond spec.Expr, resolve expr.Option) ([]func() (op.Operator, error), *arrow.Schema, string, error) {
+	path := "views." + v.Name
+	keep := spec.Field{Name: keepColumn, Expr: cond}
+	var pass []spec.Field
+	for _, f := range out.Fields()[:passed] {
+		pass = append(pass, spec.Field{Name: f.Name, Expr: spec.Expr{Text: quoteIdent(f.Name), Path: path + ".select"}})
+	}
+	m, withKeep, _, err := b.mapStep(path, out, spec.Expr{}, append(pass, keep), v.OnError)
+	if err != nil {
+		var errInter error
+		if m, withKeep, _, errInter = b.mapStep(path, inter, spec.Expr{}, append(sel[:len(sel):len(sel)], keep), v.OnError, resolve); errInter != nil {
+			return nil, nil, "", err
+		}
+		ops = ops[:len(ops)-1]
+	}
+	if t := withKeep.Field(withKeep.NumFields() - 1).Type; t.ID() != arrow.BOOL {
+		return nil, nil, "", v.Having.Errorf("must be true or false, not %s", t)
+	}
+	ops = append(ops, func() (op.Operator, error) { return m(), nil })
+	return ops, withKeep, "having " + v.Having.Text + ", a key's row deleted when it turns false", nil
+}
+
 // changelogOps makes the operators that follow a continuous aggregation's final phase: the
 // select (post, over the aggregation's rows inter, giving out), having computed into a
 // boolean column, and the Changelog that turns each batch's rows into changes. It returns
@@ -51,27 +80,13 @@ func (b *builder) changelogOps(v *spec.View, mode spec.Emit, inter, out *arrow.S
 	in, keep := out, -1
 	var does []string
 	if !v.Having.IsZero() {
-		having := spec.Field{Name: keepColumn, Expr: v.Having}
-		// having may name select's columns (n > 20), or aggregates (count(*) > 20).
-		var keepSel []spec.Field
-		for _, f := range out.Fields() {
-			keepSel = append(keepSel, spec.Field{Name: f.Name, Expr: spec.Expr{Text: quoteIdent(f.Name), Path: path + ".select"}})
+		var said string
+		var err error
+		if ops, in, said, err = b.havingStep(v, ops, out, inter, out.NumFields(), sel, v.Having, resolve); err != nil {
+			return nil, nil, nil, err
 		}
-		m, withKeep, _, err := b.mapStep(path, out, spec.Expr{}, append(keepSel, having), v.OnError)
-		if err != nil {
-			m2, withKeep2, _, err2 := b.mapStep(path, inter, spec.Expr{}, append(sel[:len(sel):len(sel)], having), v.OnError, resolve)
-			if err2 != nil {
-				return nil, nil, nil, err
-			}
-			ops = ops[:0]
-			m, withKeep = m2, withKeep2
-		}
-		if t := withKeep.Field(withKeep.NumFields() - 1).Type; t.ID() != arrow.BOOL {
-			return nil, nil, nil, v.Having.Errorf("must be true or false, not %s", t)
-		}
-		ops = append(ops, func() (op.Operator, error) { return m(), nil })
-		in, keep = withKeep, withKeep.NumFields()-1
-		does = append(does, "having "+v.Having.Text+", a key's row deleted when it turns false")
+		keep = in.NumFields() - 1
+		does = append(does, said)
 	}
 	changelog, schema, said, err := b.changelogStep(path, in, keys, keep, mode)
 	if err != nil {

@@ -200,27 +200,13 @@ func (b *builder) retractChangelogOps(v *spec.View, mode spec.Emit, inter *arrow
 	ops = append(ops, func() (op.Operator, error) { return post(), nil })
 	keep := out.NumFields() - 1
 	if !v.Having.IsZero() {
-		// having may name select's columns (n > 20), or aggregates (count(*) > 20).
-		cond := spec.Field{Name: keepColumn, Expr: spec.Expr{Text: quoteIdent(liveColumn) + " AND (" + v.Having.Text + ")", Path: v.Having.Path, Pos: v.Having.Pos}}
-		var pass []spec.Field
-		for _, f := range out.Fields()[:out.NumFields()-1] {
-			pass = append(pass, spec.Field{Name: f.Name, Expr: spec.Expr{Text: quoteIdent(f.Name), Path: path + ".select"}})
+		cond := spec.Expr{Text: quoteIdent(liveColumn) + " AND (" + v.Having.Text + ")", Path: v.Having.Path, Pos: v.Having.Pos}
+		var said string
+		if ops, out, said, err = b.havingStep(v, ops, out, inter, out.NumFields()-1, sel, cond, resolve); err != nil {
+			return nil, nil, nil, err
 		}
-		m, withKeep, _, err := b.mapStep(path, out, spec.Expr{}, append(pass, cond), v.OnError)
-		if err != nil {
-			m2, withKeep2, _, err2 := b.mapStep(path, inter, spec.Expr{}, append(sel[:len(sel):len(sel)], cond), v.OnError, resolve)
-			if err2 != nil {
-				return nil, nil, nil, err
-			}
-			ops = ops[:len(ops)-1]
-			m, withKeep = m2, withKeep2
-		}
-		if t := withKeep.Field(withKeep.NumFields() - 1).Type; t.ID() != arrow.BOOL {
-			return nil, nil, nil, v.Having.Errorf("must be true or false, not %s", t)
-		}
-		ops = append(ops, func() (op.Operator, error) { return m(), nil })
-		out, keep = withKeep, withKeep.NumFields()-1
-		does = append(does, "having "+v.Having.Text+", a key's row deleted when it turns false")
+		keep = out.NumFields() - 1
+		does = append(does, said)
 	}
 	changelog, schema, said, err := b.changelogStep(path, out, keys, keep, mode)
 	if err != nil {

@@ -14,8 +14,8 @@ import (
 )
 
 // exactQuantile is quantile_disc(x, q) and quantile_cont(x, q) (plain quantile is
-// quantile_disc): each group keeps every value it was given, in T, and Final sorts them and
-// reads the answer at DuckDB's positions (see fraction). T is int64 for integers up to int64
+// quantile_disc): each group keeps every value it was given, in T, and Final selects the
+// values at DuckDB's positions (see fraction). T is int64 for integers up to int64
 // and uint32 and for decimals of up to 18 digits (their unscaled value), float64 for floats,
 // and decimal128.Num for wider decimals and uint64.
 type exactQuantile[T int64 | float64 | decimal128.Num] struct {
@@ -348,7 +348,7 @@ func (a *exactQuantile[T]) MergePartial(groups []uint32, partial arrow.Array) er
 	return nil
 }
 
-// Final sorts each group's values and reads its answer; a group without values is null.
+// Final selects each group's values at its answer's ranks and reads it; a group without values is null.
 func (a *exactQuantile[T]) Final(groups []uint32) (arrow.Array, error) {
 	b := array.NewBuilder(a.cfg.mem, a.ResultType())
 	defer b.Release()
@@ -359,13 +359,19 @@ func (a *exactQuantile[T]) Final(groups []uint32) (arrow.Array, error) {
 			continue
 		}
 		vs := a.vals[g]
-		slices.SortFunc(vs, a.cmp)
 		if !a.cont {
-			a.disc(b, vs[a.q.discIndex(len(vs))])
+			k := a.q.discIndex(len(vs))
+			nth(vs, k, a.cmp)
+			a.disc(b, vs[k])
 			continue
 		}
 		lo, hi, d := a.q.contPosition(len(vs))
-		a.interp(b, vs[lo], vs[hi], d)
+		nth(vs, lo, a.cmp)
+		next := vs[lo]
+		if hi > lo { // the least of the values after lo
+			next = slices.MinFunc(vs[lo+1:], a.cmp)
+		}
+		a.interp(b, vs[lo], next, d)
 	}
 	return b.NewArray(), nil
 }

@@ -270,33 +270,33 @@ func (a *exactQuantile[T]) Update(groups []uint32, args []arrow.Array, rows []in
 	}
 	a.vals = growTo(a.vals, b.need)
 	a.scratch = a.load(a.scratch[:0], arg)
-	// Walk the inputs in group order, so that each list grows in one run.
+	// Walk the inputs in group order, so that each list grows once, by its group's run.
 	a.counts, a.order = byGroup(b, a.counts, a.order)
-	for _, i := range a.order {
-		r := int(i)
-		if b.rows != nil {
-			r = int(b.rows[i])
+	for k := 0; k < len(a.order); {
+		g := b.groups[a.order[k]]
+		end := int(a.counts[g]) // byGroup leaves each group's count at the end of its run
+		vs := a.grow(g, end-k)
+		for _, i := range a.order[k:end] {
+			r := int(i)
+			if b.rows != nil {
+				r = int(b.rows[i])
+			}
+			vs = append(vs, a.scratch[r])
 		}
-		a.add(b.groups[i], a.scratch[r])
+		a.vals[g], k = vs, end
 	}
 	return nil
 }
 
-func (a *exactQuantile[T]) add(g uint32, v T) {
-	vs := a.vals[g]
-	c := cap(vs)
-	vs = append(vs, v)
-	a.vals[g] = vs
-	a.bytes += int64(cap(vs)-c) * a.width
-}
-
-// grow makes room in group g's list for n more values at once, as merging a state adds them.
-func (a *exactQuantile[T]) grow(g uint32, n int) {
+// grow makes room in group g's list for n more values at once and returns the list, to
+// which the caller appends them.
+func (a *exactQuantile[T]) grow(g uint32, n int) []T {
 	vs := a.vals[g]
 	c := cap(vs)
 	vs = slices.Grow(vs, n)
 	a.vals[g] = vs
 	a.bytes += int64(cap(vs)-c) * a.width
+	return vs
 }
 
 // Partial encodes a group as exactStateMark then its values, null when it has none.
@@ -340,10 +340,11 @@ func (a *exactQuantile[T]) MergePartial(groups []uint32, partial arrow.Array) er
 		if len(enc) == 0 || enc[0] != exactStateMark || (len(enc)-1)%w != 0 {
 			return fmt.Errorf("%s: the partial state of group %d is not a list of %d-byte values", a.name(), g, w)
 		}
-		a.grow(g, (len(enc)-1)/w)
+		vs := a.grow(g, (len(enc)-1)/w)
 		for v := enc[1:]; len(v) > 0; v = v[w:] {
-			a.add(g, a.get(v))
+			vs = append(vs, a.get(v))
 		}
+		a.vals[g] = vs
 	}
 	return nil
 }

@@ -14,8 +14,8 @@ import (
 )
 
 // exactQuantile is quantile_disc(x, q) and quantile_cont(x, q) (plain quantile is
-// quantile_disc): each group keeps every value it was given, in T, and Final sorts them and
-// reads the answer at DuckDB's positions (see fraction). T is int64 for integers up to int64
+// quantile_disc): each group keeps every value it was given, in T, and Final selects the
+// values at DuckDB's positions (see fraction). T is int64 for integers up to int64
 // and uint32 and for decimals of up to 18 digits (their unscaled value), float64 for floats,
 // and decimal128.Num for wider decimals and uint64.
 type exactQuantile[T int64 | float64 | decimal128.Num] struct {
@@ -270,33 +270,33 @@ func (a *exactQuantile[T]) Update(groups []uint32, args []arrow.Array, rows []in
 	}
 	a.vals = growTo(a.vals, b.need)
 	a.scratch = a.load(a.scratch[:0], arg)
-	// Walk the inputs in group order, so that each list grows in one run.
+	// Walk the inputs in group order, so that each list grows once, by its group's run.
 	a.counts, a.order = byGroup(b, a.counts, a.order)
-	for _, i := range a.order {
-		r := int(i)
-		if b.rows != nil {
-			r = int(b.rows[i])
+	for k := 0; k < len(a.order); {
+		g := b.groups[a.order[k]]
+		end := int(a.counts[g]) // byGroup leaves each group's count at the end of its run
+		vs := a.grow(g, end-k)
+		for _, i := range a.order[k:end] {
+			r := int(i)
+			if b.rows != nil {
+				r = int(b.rows[i])
+			}
+			vs = append(vs, a.scratch[r])
 		}
-		a.add(b.groups[i], a.scratch[r])
+		a.vals[g], k = vs, end
 	}
 	return nil
 }
 
-func (a *exactQuantile[T]) add(g uint32, v T) {
-	vs := a.vals[g]
-	c := cap(vs)
-	vs = append(vs, v)
-	a.vals[g] = vs
-	a.bytes += int64(cap(vs)-c) * a.width
-}
-
-// grow makes room in group g's list for n more values at once, as merging a state adds them.
-func (a *exactQuantile[T]) grow(g uint32, n int) {
+// grow makes room in group g's list for n more values at once and returns the list, to
+// which the caller appends them.
+func (a *exactQuantile[T]) grow(g uint32, n int) []T {
 	vs := a.vals[g]
 	c := cap(vs)
 	vs = slices.Grow(vs, n)
 	a.vals[g] = vs
 	a.bytes += int64(cap(vs)-c) * a.width
+	return vs
 }
 
 // Partial encodes a group as exactStateMark then its values, null when it has none.
@@ -340,15 +340,16 @@ func (a *exactQuantile[T]) MergePartial(groups []uint32, partial arrow.Array) er
 		if len(enc) == 0 || enc[0] != exactStateMark || (len(enc)-1)%w != 0 {
 			return fmt.Errorf("%s: the partial state of group %d is not a list of %d-byte values", a.name(), g, w)
 		}
-		a.grow(g, (len(enc)-1)/w)
+		vs := a.grow(g, (len(enc)-1)/w)
 		for v := enc[1:]; len(v) > 0; v = v[w:] {
-			a.add(g, a.get(v))
+			vs = append(vs, a.get(v))
 		}
+		a.vals[g] = vs
 	}
 	return nil
 }
 
-// Final sorts each group's values and reads its answer; a group without values is null.
+// Final selects each group's values at its answer's ranks and reads it; a group without values is null.
 func (a *exactQuantile[T]) Final(groups []uint32) (arrow.Array, error) {
 	b := array.NewBuilder(a.cfg.mem, a.ResultType())
 	defer b.Release()
@@ -359,13 +360,19 @@ func (a *exactQuantile[T]) Final(groups []uint32) (arrow.Array, error) {
 			continue
 		}
 		vs := a.vals[g]
-		slices.SortFunc(vs, a.cmp)
 		if !a.cont {
-			a.disc(b, vs[a.q.discIndex(len(vs))])
+			k := a.q.discIndex(len(vs))
+			nth(vs, k, a.cmp)
+			a.disc(b, vs[k])
 			continue
 		}
 		lo, hi, d := a.q.contPosition(len(vs))
-		a.interp(b, vs[lo], vs[hi], d)
+		nth(vs, lo, a.cmp)
+		next := vs[lo]
+		if hi > lo { // the least of the values after lo
+			next = slices.MinFunc(vs[lo+1:], a.cmp)
+		}
+		a.interp(b, vs[lo], next, d)
 	}
 	return b.NewArray(), nil
 }

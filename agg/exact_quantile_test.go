@@ -324,3 +324,35 @@ func BenchmarkQuantileDiscDecimal(b *testing.B) { benchUpdate(b, "quantile_disc"
 func BenchmarkQuantileContFloat(b *testing.B) {
 	benchUpdate(b, "quantile_cont", arrow.PrimitiveTypes.Float64)
 }
+
+// BenchmarkQuantileDiscFinal gives 1,000 groups 1,000 values each and reads their answers.
+func BenchmarkQuantileDiscFinal(b *testing.B) {
+	const rows, nGroups = 1 << 20, 1 << 10
+	r := rand.New(rand.NewPCG(42, 42))
+	arg, _ := genColumn(r, dec18_2, rows, 0)
+	defer arg.Release()
+	groups := make([]uint32, rows)
+	for i := range groups {
+		groups[i] = uint32(r.IntN(nGroups))
+	}
+	all := make([]uint32, nGroups)
+	for i := range all {
+		all[i] = uint32(i)
+	}
+	acc, err := newFor("quantile_disc", dec18_2)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if err := acc.Update(groups, []arrow.Array{arg}, nil); err != nil {
+			b.Fatal(err)
+		}
+		res, err := acc.Final(all)
+		if err != nil {
+			b.Fatal(err)
+		}
+		res.Release()
+		acc.Reset(all)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*rows), "ns/value")
+}

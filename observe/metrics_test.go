@@ -22,57 +22,15 @@ import (
 )
 
 func TestMetricsOfARun(t *testing.T) {
-	out := filepath.Join(t.TempDir(), "big.jsonl")
-	text := `
+	stats, families := runScraped(t, `
 name: metrics
 sources:
   tx: {kind: generator, rows: 20000, checks: ["amount > 5"]}
 views:
   big: {from: tx, where: "amount > 100", select: {tx_id: tx_id}}
 sinks:
-  out: {from: big, kind: jsonl, path: ` + out + `}
-`
-	s, err := spec.Parse([]byte(text), "metrics.yaml", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := plan.Build(s, plan.Options{Parallelism: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mon := &engine.Monitor{}
-	srv, err := Listen(listen.Config{Addr: "127.0.0.1:0"}, p, mon)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := srv.Close(); err != nil {
-			t.Error(err)
-		}
-	}()
-	opts := engine.DefaultOptions()
-	opts.Monitor = mon
-	stats, err := engine.Run(context.Background(), p.Graph, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	resp, err := http.Get("http://" + srv.Addr() + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := io.ReadAll(resp.Body)
-	if cerr := resp.Body.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(strings.NewReader(string(body)))
-	if err != nil {
-		t.Fatalf("metrics do not parse: %v\n%s", err, body)
-	}
+  out: {from: big, kind: jsonl, path: OUT}
+`)
 	sum := func(name, node string) float64 {
 		f, ok := families[name]
 		if !ok {
@@ -161,6 +119,89 @@ sinks:
 				}
 			}
 		}
+	}
+}
+
+// runScraped runs the pipeline of text, its sink's path OUT replaced by a file of the test,
+// at parallelism 2 with its metrics served, and returns its figures and what /metrics said
+// after the run.
+func runScraped(t *testing.T, text string) (*engine.Stats, map[string]*dto.MetricFamily) {
+	t.Helper()
+	text = strings.ReplaceAll(text, "OUT", filepath.Join(t.TempDir(), "out.jsonl"))
+	s, err := spec.Parse([]byte(text), "metrics.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := plan.Build(s, plan.Options{Parallelism: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mon := &engine.Monitor{}
+	srv, err := Listen(listen.Config{Addr: "127.0.0.1:0"}, p, mon)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := srv.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
+	opts := engine.DefaultOptions()
+	opts.Monitor = mon
+	stats, err := engine.Run(context.Background(), p.Graph, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get("http://" + srv.Addr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	if cerr := resp.Body.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(strings.NewReader(string(body)))
+	if err != nil {
+		t.Fatalf("metrics do not parse: %v\n%s", err, body)
+	}
+	return stats, families
+}
+
+// TestMetricsOfAFeaturesStep runs a features step, which holds each row until the watermark
+// passes it: every row it took in is counted once in millrace_watermark_hold_seconds.
+func TestMetricsOfAFeaturesStep(t *testing.T) {
+	stats, families := runScraped(t, `
+name: metrics
+sources:
+  tx: {kind: generator, rows: 5000}
+views:
+  card:
+    from: tx
+    over: {key: card_id, range: 10m}
+    select: {card_count_10m: count(*)}
+sinks:
+  out: {from: card, kind: jsonl, path: OUT}
+`)
+	card, _ := stats.Node("card")
+	hold := families["millrace_watermark_hold_seconds"]
+	if hold.GetType() != dto.MetricType_HISTOGRAM {
+		t.Fatalf("hold: %v", hold)
+	}
+	var held uint64
+	for _, m := range hold.GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == "node" && l.GetValue() != "card" {
+				t.Errorf("node %s held rows for the watermark", l.GetValue())
+			}
+		}
+		held += m.GetHistogram().GetSampleCount()
+	}
+	if held == 0 || held != uint64(card.RowsIn) {
+		t.Errorf("%d rows held for the watermark, the features step took in %d", held, card.RowsIn)
 	}
 }
 

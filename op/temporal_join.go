@@ -2,6 +2,7 @@ package op
 
 import (
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -31,8 +32,8 @@ type TemporalJoin struct {
 	cfg  TemporalJoinConfig
 	ctx  Context
 	keys map[string]*temporalKey
-	// due holds a timer per waiting left row (at its time) and per version that has an
-	// earlier one (at its time, when the earlier one may expire).
+	// due holds a timer for every key with something due: (the earliest time due, the key);
+	// see arm.
 	due      joinHeap
 	wm       int64
 	waiting  int64 // left rows waiting, over every key
@@ -61,12 +62,15 @@ type TemporalJoinConfig struct {
 	Out *arrow.Schema
 }
 
-// temporalKey holds the versions of a key, by event time, and its left rows waiting, in
-// order of arrival.
+// temporalKey holds the versions of a key, by event time, its left rows waiting, in order
+// of arrival, and the watermark its timer is armed for: the earliest time due of the
+// waiting rows' times and the times of the versions that have an earlier one (when the
+// earlier one may expire), math.MaxInt64 when nothing is due.
 type temporalKey struct {
 	key      string
 	versions []joinRow
 	waiting  []joinRow
+	timer    int64
 }
 
 // NewTemporalJoin checks cfg and returns the operator.
@@ -104,8 +108,8 @@ func (j *TemporalJoin) Dropped() int64 { return j.dropped }
 // StateBytes estimates the memory of the kept versions and waiting rows, their keys and
 // timers.
 func (j *TemporalJoin) StateBytes() int64 {
-	const perKey, perRow = 16 + 64, 40 + 32 // map entry and temporalKey; joinRow and a timer
-	return j.size + int64(len(j.keys))*perKey + (j.waiting+j.versions)*perRow
+	const perKey, perRow, perTimer = 16 + 72, 40, 32 // map entry and temporalKey; joinRow; a timer
+	return j.size + int64(len(j.keys))*perKey + (j.waiting+j.versions)*perRow + int64(len(j.due))*perTimer
 }
 
 func (j *TemporalJoin) outShape() joinShape {
@@ -116,7 +120,7 @@ func (j *TemporalJoin) outShape() joinShape {
 func (j *TemporalJoin) entry(key []byte) *temporalKey {
 	e, ok := j.keys[string(key)]
 	if !ok {
-		e = &temporalKey{key: string(key)}
+		e = &temporalKey{key: string(key), timer: math.MaxInt64}
 		j.keys[e.key] = e
 		j.size += int64(len(e.key))
 	}
@@ -152,7 +156,7 @@ func (j *TemporalJoin) Process(side int, rec arrow.RecordBatch, _ Collector) err
 // wait keeps a left row until the watermark passes it.
 func (j *TemporalJoin) wait(e *temporalKey, row joinRow) {
 	e.waiting = append(e.waiting, row)
-	j.due.push(joinTimer{at: row.time, key: e.key})
+	j.arm(e, row.time)
 	j.waiting++
 	j.size += int64(len(row.cols))
 }
@@ -170,7 +174,20 @@ func (j *TemporalJoin) version(e *temporalKey, row joinRow) {
 	j.size += int64(len(row.cols))
 	if len(e.versions) > 1 {
 		// Once the watermark passes the later of two versions, the earlier one expires.
-		j.due.push(joinTimer{at: e.versions[max(i, 1)].time, key: e.key})
+		j.arm(e, e.versions[1].time)
+	}
+}
+
+// arm sets the timer of e to at when at is earlier than the one it has. A key keeps one live
+// timer, for its earliest time due, so that the timers are as many as the keys rather than
+// the rows and versions; a timer replaced by an earlier one stays in the heap and is passed
+// over when it fires. Each key still settles at the least watermark past one of its times
+// due, so keys settle, and their rows come out, in the order they would with a timer per
+// row and version.
+func (j *TemporalJoin) arm(e *temporalKey, at int64) {
+	if at < e.timer {
+		e.timer = at
+		j.due.push(joinTimer{at: at, key: e.key}) // the map's copy of the key
 	}
 }
 
@@ -195,8 +212,8 @@ func (j *TemporalJoin) OnWatermark(wm int64, out Collector) error {
 	for len(j.due) > 0 && j.due[0].at < wm {
 		t := j.due.pop()
 		e, ok := j.keys[t.key]
-		if !ok {
-			continue
+		if !ok || t.at != e.timer {
+			continue // a timer that an earlier one of its key replaced
 		}
 		if err := j.settle(e, wm); err != nil {
 			return err
@@ -209,13 +226,16 @@ func (j *TemporalJoin) OnWatermark(wm int64, out Collector) error {
 	return j.out.flush(out)
 }
 
-// settle emits the waiting rows of e behind wm and drops its versions that a later version
-// behind wm replaced.
+// settle emits the waiting rows of e behind wm, drops its versions that a later version
+// behind wm replaced, and arms its timer for the earliest time due left.
 func (j *TemporalJoin) settle(e *temporalKey, wm int64) error {
 	keep := e.waiting[:0]
+	e.timer = math.MaxInt64
+	next := int64(math.MaxInt64)
 	for _, r := range e.waiting {
 		if r.time >= wm {
 			keep = append(keep, r)
+			next = min(next, r.time)
 			continue
 		}
 		j.waiting--
@@ -250,6 +270,10 @@ func (j *TemporalJoin) settle(e *temporalKey, wm int64) error {
 		j.versions -= int64(gone)
 		e.versions = slices.Delete(e.versions, 0, gone)
 	}
+	if len(e.versions) > 1 {
+		next = min(next, e.versions[1].time)
+	}
+	j.arm(e, next)
 	return nil
 }
 

@@ -1,8 +1,11 @@
 package op
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -170,4 +173,173 @@ func TestTemporalJoinInnerCountsUnmatched(t *testing.T) {
 	if dropped == 0 || dropped != int64(lefts-len(want)) {
 		t.Fatalf("dropped %d of %d left rows, %d joined", dropped, lefts, len(want))
 	}
+}
+
+// TestTemporalJoinEmitsInExpiryOrder checks the order rows come out in, not only which:
+// on each watermark, the keys that have something due come out in order of the earliest
+// time due (a waiting row's time, or the time of a version that has an earlier one), ties
+// by key, each key's rows in order of arrival. State restored from a snapshot halfway keeps
+// that order.
+func TestTemporalJoinEmitsInExpiryOrder(t *testing.T) {
+	for seed := range uint64(4) {
+		events := randomJoinEvents(seed, 600, 40)
+		for i := range events { // keys of one length, so that their bytes sort as the strings do
+			events[i].key = fmt.Sprintf("k%02s", strings.TrimPrefix(events[i].key, "k"))
+		}
+		want := referenceTemporalJoinOrder(events)
+		got := runTemporalJoinInOrder(t, events, len(events)/2)
+		if !slices.Equal(got, want) {
+			t.Fatalf("seed %d: %d rows, want %d; first difference %s", seed, len(got), len(want), firstJoinDifference(got, want))
+		}
+	}
+}
+
+// temporalWatermarkAfter is the watermark after the ith row, every fifth row: the least
+// time of the rows still to come.
+func temporalWatermarkAfter(events []joinEvent, i int) (int64, bool) {
+	if i%5 != 4 {
+		return 0, false
+	}
+	wm := int64(MaxWatermark)
+	for _, rest := range events[i+1:] {
+		wm = min(wm, rest.t)
+	}
+	return wm, true
+}
+
+// runTemporalJoinInOrder runs events through one outer temporal join, with a snapshot
+// restored into a fresh one after stopAt rows, and renders its rows as key|lid|rid in the
+// order they came out.
+func runTemporalJoinInOrder(t *testing.T, events []joinEvent, stopAt int) []string {
+	t.Helper()
+	mem := memory.DefaultAllocator
+	open := func() *TemporalJoin {
+		j, err := NewTemporalJoin(temporalJoinConfig(true))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := j.Open(Context{Mem: mem}); err != nil {
+			t.Fatal(err)
+		}
+		return j
+	}
+	j := open()
+	var out collect
+	for i, e := range events {
+		if i == stopAt {
+			state, err := j.Snapshot(1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := j.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if j = open(); j.Restore(state) != nil {
+				t.Fatal(j.Restore(state))
+			}
+		}
+		if err := j.Process(e.side, e.batch(t, mem), &out); err != nil {
+			t.Fatal(err)
+		}
+		if wm, ok := temporalWatermarkAfter(events, i); ok {
+			if err := j.OnWatermark(wm, &out); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := j.OnWatermark(MaxWatermark, &out); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var rows []string
+	for _, r := range out.recs {
+		for i := range int(r.NumRows()) {
+			rid := "-"
+			if !r.Column(3).IsNull(i) {
+				rid = r.Column(3).ValueStr(i)
+			}
+			rows = append(rows, r.Column(0).ValueStr(i)+"|"+r.Column(2).ValueStr(i)+"|"+rid)
+		}
+		r.Release()
+	}
+	return rows
+}
+
+// referenceTemporalJoinOrder replays events as runTemporalJoinInOrder feeds them and says
+// what an outer temporal join emits, in order: on each watermark, the keys with a time due
+// before it by that time, then key; of each, the waiting rows before the watermark in order
+// of arrival with the version valid at their time; then the versions that a later version
+// before the watermark replaced are dropped.
+func referenceTemporalJoinOrder(events []joinEvent) []string {
+	type keyState struct {
+		waiting  []joinEvent
+		versions []joinEvent // by time, one per time: the last to arrive
+	}
+	keys := map[string]*keyState{}
+	var out []string
+	settle := func(wm int64) {
+		type dueKey struct {
+			at  int64
+			key string
+		}
+		var due []dueKey
+		for k, s := range keys {
+			at := int64(MaxWatermark)
+			for _, w := range s.waiting {
+				at = min(at, w.t)
+			}
+			if len(s.versions) > 1 {
+				at = min(at, s.versions[1].t)
+			}
+			if at < wm {
+				due = append(due, dueKey{at, k})
+			}
+		}
+		slices.SortFunc(due, func(a, b dueKey) int { return cmp.Or(cmp.Compare(a.at, b.at), strings.Compare(a.key, b.key)) })
+		for _, d := range due {
+			s := keys[d.key]
+			var keep []joinEvent
+			for _, w := range s.waiting {
+				if w.t >= wm {
+					keep = append(keep, w)
+					continue
+				}
+				rid := "-"
+				for _, v := range s.versions {
+					if v.t <= w.t {
+						rid = strconv.FormatInt(v.id, 10)
+					}
+				}
+				out = append(out, fmt.Sprintf("%s|%d|%s", w.key, w.id, rid))
+			}
+			s.waiting = keep
+			for len(s.versions) > 1 && s.versions[1].t < wm {
+				s.versions = s.versions[1:]
+			}
+		}
+	}
+	for i, e := range events {
+		s := keys[e.key]
+		if s == nil {
+			s = &keyState{}
+			keys[e.key] = s
+		}
+		if e.side == 0 {
+			s.waiting = append(s.waiting, e)
+		} else {
+			at, found := slices.BinarySearchFunc(s.versions, e.t, func(v joinEvent, t int64) int { return cmp.Compare(v.t, t) })
+			if found {
+				s.versions[at] = e
+			} else {
+				s.versions = slices.Insert(s.versions, at, e)
+			}
+		}
+		if wm, ok := temporalWatermarkAfter(events, i); ok {
+			settle(wm)
+		}
+	}
+	settle(MaxWatermark)
+	return out
 }

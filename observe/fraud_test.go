@@ -14,9 +14,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"millrace/engine"
-	"millrace/listen"
-	"millrace/plan"
-	"millrace/spec"
 	"millrace/tally"
 )
 
@@ -35,24 +32,7 @@ func TestFraudPanelInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := spec.Parse(text, "fraud.yaml", func(k string) (string, bool) { v, ok := vars[k]; return v, ok })
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := plan.Build(s, plan.Options{Parallelism: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mon := &engine.Monitor{}
-	srv, err := Listen(listen.Config{Addr: "127.0.0.1:0"}, p, mon)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := srv.Close(); err != nil {
-			t.Error(err)
-		}
-	})
+	p, srv, mon := servePlan(t, string(text), "fraud.yaml", func(k string) (string, bool) { v, ok := vars[k]; return v, ok }, 2)
 	opts := engine.DefaultOptions()
 	opts.Monitor = mon
 	if _, err := engine.Run(context.Background(), p.Graph, opts); err != nil {

@@ -16,9 +16,6 @@ import (
 	"github.com/prometheus/common/model"
 
 	"millrace/engine"
-	"millrace/listen"
-	"millrace/plan"
-	"millrace/spec"
 )
 
 func TestMetricsOfARun(t *testing.T) {
@@ -128,24 +125,7 @@ sinks:
 func runScraped(t *testing.T, text string) (*engine.Stats, map[string]*dto.MetricFamily) {
 	t.Helper()
 	text = strings.ReplaceAll(text, "OUT", filepath.Join(t.TempDir(), "out.jsonl"))
-	s, err := spec.Parse([]byte(text), "metrics.yaml", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := plan.Build(s, plan.Options{Parallelism: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mon := &engine.Monitor{}
-	srv, err := Listen(listen.Config{Addr: "127.0.0.1:0"}, p, mon)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := srv.Close(); err != nil {
-			t.Error(err)
-		}
-	}()
+	p, srv, mon := servePlan(t, text, "metrics.yaml", nil, 2)
 	opts := engine.DefaultOptions()
 	opts.Monitor = mon
 	stats, err := engine.Run(context.Background(), p.Graph, opts)

@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"millrace/engine"
-	"millrace/listen"
 	"millrace/plan"
 	"millrace/spec"
 )
@@ -45,24 +44,7 @@ sinks:
   dead_full: {from: tx.dead_letters, kind: jsonl, path: ` + filepath.Join(dir, "dead-full.jsonl") + `}
   dead_masked: {from: tx.dead_letters, kind: jsonl, path: ` + filepath.Join(dir, "dead-masked.jsonl") + `, redact: true}
 `
-	s, err := spec.Parse([]byte(text), "masked.yaml", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := plan.Build(s, plan.Options{Parallelism: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mon := &engine.Monitor{}
-	srv, err := Listen(listen.Config{Addr: "127.0.0.1:0"}, p, mon)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := srv.Close(); err != nil {
-			t.Error(err)
-		}
-	}()
+	p, srv, mon := servePlan(t, text, "masked.yaml", nil, 1)
 	opts := engine.DefaultOptions()
 	opts.Monitor = mon
 	if _, err := engine.Run(context.Background(), p.Graph, opts); err != nil {

@@ -11,9 +11,6 @@ import (
 	"testing"
 
 	"millrace/engine"
-	"millrace/listen"
-	"millrace/plan"
-	"millrace/spec"
 )
 
 // get returns the body of a GET of path on srv.
@@ -51,24 +48,7 @@ views:
 sinks:
   out: {from: alerts, kind: jsonl, path: %s}
 `, rulesFile, filepath.Join(dir, "out.jsonl"))
-	s, err := spec.Parse([]byte(text), "reloads.yaml", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := plan.Build(s, plan.Options{Parallelism: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mon := &engine.Monitor{}
-	srv, err := Listen(listen.Config{Addr: "127.0.0.1:0"}, p, mon)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := srv.Close(); err != nil {
-			t.Error(err)
-		}
-	}()
+	p, srv, mon := servePlan(t, text, "reloads.yaml", nil, 1)
 	if err := os.WriteFile(rulesFile, []byte("rules:\n  - {name: big, when: amont > 100, reason: big}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}

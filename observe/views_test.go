@@ -20,9 +20,6 @@ import (
 	"millrace/format"
 	"millrace/gen"
 	"millrace/kafka/kafkatest"
-	"millrace/listen"
-	"millrace/plan"
-	"millrace/spec"
 )
 
 const viewsSpec = `
@@ -124,24 +121,7 @@ func TestViewsAPIDuringARun(t *testing.T) {
 	}
 	produce(lines[:2500])
 
-	s, err := spec.Parse(fmt.Appendf(nil, viewsSpec, brokers[0]), "views.yaml", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := plan.Build(s, plan.Options{Parallelism: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mon := &engine.Monitor{}
-	srv, err := Listen(listen.Config{Addr: "127.0.0.1:0"}, p, mon)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := srv.Close(); err != nil {
-			t.Error(err)
-		}
-	}()
+	p, srv, mon := servePlan(t, fmt.Sprintf(viewsSpec, brokers[0]), "views.yaml", nil, 2)
 	base := "http://" + srv.Addr() + "/api/views"
 
 	// Caught up: once the source has read want records, a checkpoint triggered after that

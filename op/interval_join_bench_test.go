@@ -42,12 +42,18 @@ func benchRows(n, keys int, right bool) []arrow.RecordBatch {
 // right rows of its key up to 50,000 ms later (about five), the watermark following the
 // input: rows a second, pairs reported.
 func BenchmarkIntervalJoin(b *testing.B) {
+	benchJoin(b, 10_000, func() (Operator, error) { return NewIntervalJoin(joinConfig(0, 50_000, true, false)) })
+}
+
+// benchJoin runs the two-input join newJoin makes over 100,000 rows a side of keys keys
+// (benchRows), the watermark a batch behind the input: rows a second, rows out reported.
+func benchJoin(b *testing.B, keys int, newJoin func() (Operator, error)) {
 	const n = 100_000
-	left, right := benchRows(n, 10_000, false), benchRows(n, 10_000, true)
+	left, right := benchRows(n, keys, false), benchRows(n, keys, true)
 	b.ResetTimer()
-	pairs := 0
+	rows := 0
 	for range b.N {
-		j, err := NewIntervalJoin(joinConfig(0, 50_000, true, false))
+		j, err := newJoin()
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -71,13 +77,13 @@ func BenchmarkIntervalJoin(b *testing.B) {
 		if err := j.OnWatermark(MaxWatermark, &out); err != nil {
 			b.Fatal(err)
 		}
-		pairs = out.n
+		rows = out.n
 		if err := j.Close(); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.ReportMetric(float64(2*n*b.N)/b.Elapsed().Seconds(), "rows/s")
-	b.ReportMetric(float64(pairs), "rows-out")
+	b.ReportMetric(float64(rows), "rows-out")
 }
 
 // BenchmarkDedup drops the repeats of 100,000 rows over 20,000 keys within 10,000 ms,

@@ -328,13 +328,8 @@ func BenchmarkQuantileContFloat(b *testing.B) {
 // BenchmarkQuantileDiscFinal gives 1,000 groups 1,000 values each and reads their answers.
 func BenchmarkQuantileDiscFinal(b *testing.B) {
 	const rows, nGroups = 1 << 20, 1 << 10
-	r := rand.New(rand.NewPCG(42, 42))
-	arg, _ := genColumn(r, dec18_2, rows, 0)
+	arg, groups := benchBatch(dec18_2, rows, nGroups)
 	defer arg.Release()
-	groups := make([]uint32, rows)
-	for i := range groups {
-		groups[i] = uint32(r.IntN(nGroups))
-	}
 	all := make([]uint32, nGroups)
 	for i := range all {
 		all[i] = uint32(i)

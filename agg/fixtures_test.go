@@ -509,17 +509,24 @@ func shuffled(r *rand.Rand, n int) []uint32 {
 	return g
 }
 
-// benchUpdate measures Update of fn over a 64K-row batch of typ into 10K groups, with states
-// already grown, and reports ns/row.
-func benchUpdate(b *testing.B, fn string, typ arrow.DataType) {
-	const rows, nGroups = 64 * 1024, 10_000
+// benchBatch makes the input of an aggregate's benchmark: rows random values of typ, each
+// in one of nGroups groups drawn at random.
+func benchBatch(typ arrow.DataType, rows, nGroups int) (arrow.Array, []uint32) {
 	r := rand.New(rand.NewPCG(42, 42))
 	arg, _ := genColumn(r, typ, rows, 0)
-	defer arg.Release()
 	groups := make([]uint32, rows)
 	for i := range groups {
 		groups[i] = uint32(r.IntN(nGroups))
 	}
+	return arg, groups
+}
+
+// benchUpdate measures Update of fn over a 64K-row batch of typ into 10K groups, with states
+// already grown, and reports ns/row.
+func benchUpdate(b *testing.B, fn string, typ arrow.DataType) {
+	const rows, nGroups = 64 * 1024, 10_000
+	arg, groups := benchBatch(typ, rows, nGroups)
+	defer arg.Release()
 	acc, err := newFor(fn, typ)
 	if err != nil {
 		b.Fatal(err)

@@ -62,8 +62,8 @@ to 20000/speed, so that the load fits a laptop's cores.
 
 With --cluster the demo runs across processes: it starts a development broker (an in-memory
 Kafka inside the demo's process, not for production), feeds the generated transactions to
-its topic tx, and runs the pipeline (per card per minute, and large amounts) on worker
-processes as millrace cluster up does, starting and stopping them as the cluster's advice
+its topic tx, and runs the same pipeline (every view above) on worker processes as
+millrace cluster up does, starting and stopping them as the cluster's advice
 says, between --min-parallelism and --max-parallelism workers (--autoscale=false keeps
 --min-parallelism workers and only advises). Worker w1 serves the dashboard
 on --listen, w2 on the next port, and so on; any of them shows the whole cluster. There the

@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"millrace/cluster"
+	"millrace/examples"
 	"millrace/fleet"
 	"millrace/format"
 	"millrace/gen"
@@ -22,41 +23,43 @@ import (
 	"millrace/objstore"
 )
 
-// demoClusterSpec is the demo's pipeline for a cluster: the transactions come from the
-// development broker's topic tx, which the demo's generator feeds.
-const demoClusterSpec = `# The demo across worker processes (millrace demo --cluster): the demo's transactions
-# come from the topic tx of a development broker that the demo feeds.
-name: demo-cluster
-sources:
-  tx:
-    kind: kafka
+// clusterDemoSource is the demo's source on a cluster: the topic tx of the development
+// broker, which the demo feeds with what the generator source of examples/demo.yaml makes.
+const clusterDemoSource = `    kind: kafka
     brokers: "${MILLRACE_DEMO_BROKERS}"
     topic: tx
     start: earliest
-    schema: transaction
+    schema: transaction_scenario
     event_time: ts
-    watermark: 2s
-    checks:
-      - amount > 0
-views:
-  velocity:                      # spend and count per card per minute
-    from: tx
-    group_by: [card_id]
-    window: {tumble: 1m}
-    select:
-      tx_count: count(*)
-      spend: sum(amount)
-    having: tx_count >= 3
-  large:                         # large-amount alerts
-    from: tx
-    where: amount >= 1000
-    select: {tx_id: tx_id, ts: ts, card_id: card_id, merchant_id: merchant_id, amount: amount, country: country, channel: channel}
-sinks:
-  velocity: {from: velocity, kind: parquet, path: "${MILLRACE_DEMO_DIR}/velocity", partition_by: [date(window_end)]}
-  alerts:   {from: large, kind: jsonl, path: "${MILLRACE_DEMO_DIR}/alerts"}
-  dead:     {from: tx.dead_letters, kind: jsonl, path: "${MILLRACE_DEMO_DIR}/dead_letters"}
-  late:     {from: tx.late, kind: jsonl, path: "${MILLRACE_DEMO_DIR}/late"}
 `
+
+// demoClusterSpec returns the demo's pipeline for a cluster: examples/demo.yaml, named
+// demo-cluster, with its generator source replaced by clusterDemoSource, so that the demo
+// runs the same views on one process and across processes.
+func demoClusterSpec() (string, error) {
+	text, err := examples.Specs.ReadFile("demo.yaml")
+	if err != nil {
+		return "", err
+	}
+	lines := strings.SplitAfter(string(text), "\n")
+	from, to, named := -1, -1, false
+	for i, l := range lines {
+		switch {
+		case l == "name: demo\n":
+			lines[i], named = "name: demo-cluster\n", true
+		case l == "    kind: generator\n":
+			from = i
+		case from >= 0 && to < 0 && strings.HasPrefix(l, "    surges:"):
+			to = i
+		}
+	}
+	if !named || from < 0 || to < 0 {
+		return "", errors.New("demo: examples/demo.yaml has no generator source from `kind: generator` to `surges:` under `name: demo` to run on a cluster")
+	}
+	head := "# The demo across worker processes (millrace demo --cluster): examples/demo.yaml, its\n" +
+		"# transactions read from the topic tx of a development broker that the demo feeds.\n"
+	return head + strings.Join(lines[:from], "") + clusterDemoSource + strings.Join(lines[to+1:], ""), nil
+}
 
 // demoPartitions is the partitions of the demo's input topic: as many workers as that can
 // share it.
@@ -105,9 +108,16 @@ func demoCluster(cmd *cobra.Command, dir string, cfg gen.Config, auto autoscaleF
 	if err != nil {
 		return fmt.Errorf("demo: forget the advisor's history of an earlier demo: %w", err)
 	}
+	spec, err := demoClusterSpec()
+	if err != nil {
+		return err
+	}
 	specPath := filepath.Join(abs, ".cluster", "demo-cluster.yaml")
-	if err := os.WriteFile(specPath, []byte(demoClusterSpec), 0o644); err != nil {
+	if err := os.WriteFile(specPath, []byte(spec), 0o644); err != nil {
 		return fmt.Errorf("demo: %w", err)
+	}
+	if _, err := writeDemoRules(abs); err != nil {
+		return err
 	}
 	broker, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(demoPartitions, "tx"))
 	if err != nil {
@@ -134,7 +144,7 @@ func demoCluster(cmd *cobra.Command, dir string, cfg gen.Config, auto autoscaleF
 	if _, err := listenFor(listenBase, auto.max-1); err != nil {
 		return err
 	}
-	env := append(os.Environ(), "MILLRACE_DEMO_BROKERS="+strings.Join(conn.Brokers, ","), "MILLRACE_DEMO_DIR="+abs)
+	env := append(os.Environ(), "MILLRACE_DEMO_BROKERS="+strings.Join(conn.Brokers, ","), "MILLRACE_DEMO_DIR="+abs, "FRAUD_DIR="+abs)
 	workers := fleet.New(fleet.Options{Path: exe, Env: env, Output: cmd.ErrOrStderr(), Args: func(worker string, slot int) []string {
 		listen, _ := listenFor(listenBase, slot) // checked above for every slot up to the most workers
 		return []string{"run", specPath, "--cluster", addr, "--state", "file://" + stateDir,
@@ -195,6 +205,7 @@ func demoGenConfig(rate, speed float64, seed int64, now time.Time) (gen.Config, 
 	}
 	c.Rows, c.Duration = 0, 0
 	c.Disorder, c.LateRate, c.DupRate = time.Second, 0.0005, 0.001
+	c.ScenarioColumn = true
 	surges, err := gen.ParseSurges("daily 03:00x10/30m", 30*time.Minute)
 	if err != nil {
 		return c, err

@@ -5,8 +5,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
@@ -21,8 +24,9 @@ import (
 )
 
 // TestDemoAcrossProcesses runs demo --cluster with two workers: once both have committed a
-// checkpoint, the dashboard of w1 shows both at /api/cluster, and Ctrl-C stops the demo and
-// its workers cleanly.
+// checkpoint and every view of the demo's pipeline has published a part file, the
+// dashboard of w1 shows both workers at /api/cluster, and Ctrl-C stops the demo and its
+// workers cleanly.
 func TestDemoAcrossProcesses(t *testing.T) {
 	dir := t.TempDir()
 	cmd := exec.Command(os.Args[0], "demo", "--cluster", "--speed", "120", "--dir", dir, "--listen", "127.0.0.1:0",
@@ -49,6 +53,8 @@ func TestDemoAcrossProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = fol.Close() }()
+	// The demo's sinks, one per view of examples/demo.yaml.
+	outputs := []string{"velocity", "merchant_volume", "alerts", "fraud_alerts"}
 	for {
 		changed := fol.Changed()
 		ready := 0
@@ -57,13 +63,13 @@ func TestDemoAcrossProcesses(t *testing.T) {
 				ready++
 			}
 		}
-		if ready == 2 {
+		if ready == 2 && len(unpublished(t, dir, outputs)) == 0 {
 			break
 		}
 		select {
 		case <-changed:
 		case err := <-done:
-			t.Fatalf("the demo ended (%v) before two workers committed:\n%s", err, out.String())
+			t.Fatalf("the demo ended (%v) before two workers committed and every view published (none yet: %v):\n%s", err, unpublished(t, dir, outputs), out.String())
 		}
 	}
 	var view observe.ClusterView
@@ -82,6 +88,33 @@ func TestDemoAcrossProcesses(t *testing.T) {
 	if !regexp.MustCompile(`(?m)^cluster up: every worker stopped$`).MatchString(out.String()) {
 		t.Errorf("the demo did not say its workers stopped:\n%s", out.String())
 	}
+}
+
+// unpublished returns the directories of outputs under dir that hold no part file yet, in
+// them or in their partitions' directories.
+func unpublished(t *testing.T, dir string, outputs []string) []string {
+	t.Helper()
+	var none []string
+	for _, o := range outputs {
+		found := false
+		err := filepath.WalkDir(filepath.Join(dir, o), func(path string, d fs.DirEntry, err error) error {
+			if errors.Is(err, fs.ErrNotExist) {
+				return fs.SkipAll
+			}
+			if err != nil {
+				return err
+			}
+			found = found || strings.HasPrefix(d.Name(), "part-")
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !found {
+			none = append(none, o)
+		}
+	}
+	return none
 }
 
 // TestDemoClusterNights checks what the demo across processes promises of its nights: its

@@ -239,7 +239,7 @@ func (r fileReader) Progress() Progress {
 		p.BytesRead = bc.BytesRead()
 	}
 	if lr, ok := r.Reader.(format.LineReader); ok {
-		p.Lines = lr.Lines()
+		p.Lines = lr.Lines
 	}
 	return p
 }

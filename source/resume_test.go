@@ -51,7 +51,12 @@ func (pr partitionRead) next(r PartitionReader) (batchRead, bool) {
 	}
 	var b batchRead
 	if rec != nil {
-		lines := r.Progress().Lines
+		var lines []int64
+		if lf := r.Progress().Lines; lf != nil {
+			if lines, err = lf(); err != nil {
+				pr.t.Fatal(err)
+			}
+		}
 		for i := range int(rec.NumRows()) {
 			line := ""
 			if lines != nil {

@@ -77,8 +77,16 @@ func (jr *jsonlReader) Lines() ([]int64, error) {
 	return lines, nil
 }
 
-// BytesRead is how many bytes of its input, as stored, the reader has consumed.
-func (jr *jsonlReader) BytesRead() int64 { return jr.counted.n.Load() }
+// BytesRead is how many bytes of its input, as stored, the reader has consumed. A reader of
+// a byte range counts from the range's start and at most the range's length, which it has
+// read by io.EOF (its last line ends at or past the range's end).
+func (jr *jsonlReader) BytesRead() int64 {
+	n := jr.counted.n.Load()
+	if r := jr.opts.Bytes; r[1] > 0 {
+		return min(n, r[1]-r[0])
+	}
+	return n
+}
 
 func (jr *jsonlReader) Position() Position {
 	return Position{File: jr.name, Offset: jr.lines.offset, Line: jr.lines.known(jr.lines.line + 1), Damaged: jr.lines.damaged}

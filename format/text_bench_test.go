@@ -92,7 +92,8 @@ func decodeAll(b *testing.B, r format.Reader) int64 {
 }
 
 // BenchmarkDecodeJSONLRanges decodes a JSONL file of generated transactions whole, and cut
-// into 8 byte ranges that GOMAXPROCS goroutines share, as a file source's splits are read:
+// into 2 and 8 byte ranges that GOMAXPROCS goroutines share, as a file source's splits are
+// read (its ranges of 6 MB are far smaller than a split's, to show a reader's own cost):
 // cpu-ns/op is the processor time of the whole process (the reading and the collector) per
 // read of the file, the measure to compare on a machine that other work shares. With -cpu 1
 // it measures what the cut costs, with more what it gains.
@@ -107,7 +108,7 @@ func BenchmarkDecodeJSONLRanges(b *testing.B) {
 		b.Fatal(err)
 	}
 	size := int64(len(data))
-	for _, ranges := range []int64{1, 8} {
+	for _, ranges := range []int64{1, 2, 8} {
 		b.Run(fmt.Sprintf("ranges=%d", ranges), func(b *testing.B) {
 			b.SetBytes(size)
 			cpu := processCPU()

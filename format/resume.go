@@ -16,15 +16,15 @@ import (
 // file. pos.File, when set, must be path.
 //
 // A text file is placed at pos.Offset, a byte offset of its decompressed stream, numbered as
-// line pos.Line, or, when pos.Line is 0, as the line it is there, which an uncompressed file
-// counts only when a line number is first asked for (a reader of a byte range gives such
-// positions). An uncompressed file is seeked there, at no cost. With opts.Bytes the offset
-// must start a line in the range, or be where the range's reader ends. A compressed file cannot be
-// seeked: it is decompressed from its start and the bytes before the offset are discarded,
-// which costs as much decompression as reading them did, though no decoding into rows. A CSV
-// file's header line is read again first. The offset must start a line (or be the end of the
-// stream); a compressed file, read through anyway, is also checked to have pos.Line-1 lines
-// before it.
+// line pos.Line, or, when pos.Line is 0 (a JSONL file only), as the line it is there, which
+// an uncompressed file counts only when a line number is first asked for (a reader of a byte
+// range gives such positions). An uncompressed file is seeked there, at no cost. With
+// opts.Bytes the offset must start a line in the range, or be where the range's reader ends.
+// A compressed file cannot be seeked: it is decompressed from its start and the bytes before
+// the offset are discarded, which costs as much decompression as reading them did, though no
+// decoding into rows. A CSV file's header line is read again first. The offset must start a
+// line (or be the end of the stream); a compressed file, read through anyway, is also checked
+// to have pos.Line-1 lines before it (when pos.Line is set).
 //
 // A text position where the file was found damaged (pos.Damaged) places a reader that has
 // ended: the damage was reported once, as a dead letter, and is not read again.
@@ -34,7 +34,7 @@ import (
 // group must lie in opts.RowGroups (when its end is set), and the row within the row group.
 //
 // BytesRead goes on from where the position stands in the file as stored: an uncompressed
-// text reader counts from pos.Offset, a compressed one counts the compressed bytes it consumed
+// text reader counts from pos.Offset (less opts.Bytes[0], for a byte range), a compressed one counts the compressed bytes it consumed
 // to reach it, and a Parquet reader counts from the column chunks of the row groups of
 // opts.RowGroups before pos.RowGroup, as if it had read them. So it still grows to about the
 // size of its input by io.EOF.
@@ -79,6 +79,9 @@ func seekText(rd Reader, d *decompressor, pos Position) error {
 	case *jsonlReader:
 		lr, from = r.lines, r.opts.Bytes[0]
 	case *csvReader:
+		if pos.Line == 0 {
+			return errors.New("a CSV position names its line (only a JSONL byte range's may leave it out)")
+		}
 		lr = r.lines
 		defer func() { r.next = lineRef{line: lr.line, start: lr.offset, end: lr.offset} }()
 	default:

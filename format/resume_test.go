@@ -199,6 +199,7 @@ func TestOpenAtRefusesPositionsNotInTheFile(t *testing.T) {
 		{"a.jsonl.zst", Position{Offset: 21, Line: 5}, "byte 21 starts line 3, not line 5"},
 		{"a.jsonl.zst", Position{Offset: 5000, Line: 2}, "past the end of the decompressed stream (122 bytes)"},
 		{"a.csv", Position{Offset: 3, Line: 2}, "inside the header"},
+		{"a.csv", Position{Offset: 9}, "a CSV position names its line"},
 	}
 	for _, c := range cases {
 		r, err := OpenAt(path(c.name), "", resumeSchema, ReadOptions{}, c.pos)

@@ -34,10 +34,10 @@ import (
 // group must lie in opts.RowGroups (when its end is set), and the row within the row group.
 //
 // BytesRead goes on from where the position stands in the file as stored: an uncompressed
-// text reader counts from pos.Offset (less opts.Bytes[0], for a byte range), a compressed one counts the compressed bytes it consumed
-// to reach it, and a Parquet reader counts from the column chunks of the row groups of
-// opts.RowGroups before pos.RowGroup, as if it had read them. So it still grows to about the
-// size of its input by io.EOF.
+// text reader counts from pos.Offset (less opts.Bytes[0], for a byte range), a compressed one
+// counts the compressed bytes it consumed to reach it, and a Parquet reader counts from the
+// column chunks of the row groups of opts.RowGroups before pos.RowGroup, as if it had read
+// them. So it still grows to about the size of its input by io.EOF.
 func OpenAt(path string, kind Kind, s *arrow.Schema, opts ReadOptions, pos Position) (Reader, error) {
 	if pos.File != "" && pos.File != path {
 		return nil, fmt.Errorf("open %q at a position of %q", path, pos.File)

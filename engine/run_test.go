@@ -268,10 +268,13 @@ func TestStopEndsGracefullyWithoutTheFinalWatermark(t *testing.T) {
 	}
 }
 
+// TestCheckFailuresNameTheirLine reads a JSONL file whole and cut into byte ranges, whose
+// readers number their lines only when a check fails a row: each dead letter names the
+// line its row came from, and both reads fail the same rows.
 func TestCheckFailuresNameTheirLine(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "tx.jsonl")
 	cfg := gen.DefaultConfig()
-	cfg.Rows = 5000
+	cfg.Rows = 40_000 // about one row in 5,000 fails the check
 	f, err := format.CreateFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -282,29 +285,45 @@ func TestCheckFailuresNameTheirLine(t *testing.T) {
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
-	src, err := source.NewFile(path, "", schema.Transaction(), format.ReadOptions{BatchRows: 64})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := &Node{Name: "tx", Parallelism: 1, Source: src, Watermarks: WatermarkPolicy{EventTime: schema.TS}, Checks: []Check{smallAmount{}}}
-	var got []format.DeadLetter
-	collect := &Node{Name: "dead", Parallelism: 1, Operator: func(int) (op.Operator, error) { return &deadLetters{got: &got}, nil }}
-	g := &Graph{Nodes: []*Node{n, collect}, Edges: []*Edge{{From: n, FromPort: DeadLetterPort, To: collect}}}
-	if _, err := Run(context.Background(), g, DefaultOptions()); err != nil {
-		t.Fatal(err)
-	}
-	if len(got) == 0 {
-		t.Fatal("no row failed the check")
-	}
 	body, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(string(body), "\n")
-	for _, d := range got {
-		if d.Line < 1 || !strings.Contains(lines[d.Line-1], `"amount":0.`) {
-			t.Fatalf("dead letter at line %d, which holds %s", d.Line, lines[max(0, d.Line-1)])
+	failed := map[int]int{} // dead letters by the number of the file's partitions
+	for _, split := range []int64{0, int64(len(body))/5 + 1} {
+		var options []source.FileOption
+		if split > 0 {
+			options = append(options, source.WithSplitBytes(split))
 		}
+		src, err := source.NewFile(path, "", schema.Transaction(), format.ReadOptions{BatchRows: 64}, options...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := &Node{Name: "tx", Parallelism: 2, Source: src, Watermarks: WatermarkPolicy{EventTime: schema.TS}, Checks: []Check{smallAmount{}}}
+		var got []format.DeadLetter
+		collect := &Node{Name: "dead", Parallelism: 1, Operator: func(int) (op.Operator, error) { return &deadLetters{got: &got}, nil }}
+		g := &Graph{Nodes: []*Node{n, collect}, Edges: []*Edge{{From: n, FromPort: DeadLetterPort, To: collect, Partitioning: Rebalance}}}
+		if _, err := Run(context.Background(), g, DefaultOptions()); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) == 0 {
+			t.Fatal("no row failed the check")
+		}
+		later := false // a dead letter of a range after the first, which counted its lines
+		for _, d := range got {
+			if d.Line < 1 || !strings.Contains(lines[d.Line-1], `"amount":0.`) {
+				t.Fatalf("%d partitions: dead letter at line %d, which holds %s", src.Partitions(), d.Line, lines[max(0, d.Line-1)])
+			}
+			later = later || split > 0 && d.Line > int64(strings.Count(string(body[:split]), "\n"))+1
+		}
+		if split > 0 && !later {
+			t.Fatal("no row of a later range failed the check")
+		}
+		failed[src.Partitions()] = len(got)
+	}
+	if len(failed) != 2 || failed[1] != failed[5] || failed[1] < 5 {
+		t.Fatalf("dead letters by partitions: %v, want as many from 1 as from 5, several", failed)
 	}
 }
 

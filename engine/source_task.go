@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -326,16 +327,10 @@ func (t *sourceTask) check(p *partitionState, rec arrow.RecordBatch, dead []form
 	if len(checks) == 0 {
 		return rec, dead, nil
 	}
-	// Text readers say which line each row came from; rows keep their line through the
-	// checks, so a dead letter names it.
+	// Rows keep where they came from (see origins) through the checks, so a dead letter
+	// names it. It is taken when a row first fails: until then the batch is the one read.
 	var lines, offsets []int64
-	progress := p.reader.Progress()
-	if l := progress.Lines; len(l) == int(rec.NumRows()) {
-		lines = append([]int64(nil), l...)
-	}
-	if o := progress.Offsets; len(o) == int(rec.NumRows()) { // a broker's record names its offset
-		offsets = append([]int64(nil), o...)
-	}
+	failed := false
 	file := p.reader.Position().File
 	for _, c := range checks {
 		verdicts, err := t.evalCheck(c, rec)
@@ -348,6 +343,13 @@ func (t *sourceTask) check(p *partitionState, rec arrow.RecordBatch, dead []form
 			if v == "" {
 				keep = append(keep, int32(i))
 				continue
+			}
+			if !failed {
+				failed = true
+				if lines, offsets, err = origins(p.reader, int(rec.NumRows())); err != nil {
+					rec.Release()
+					return nil, dead, fmt.Errorf("check %q: %w", c, err)
+				}
 			}
 			t.line = t.encoder.AppendRow(t.line[:0], rec, i)
 			d := format.DeadLetter{File: file, RowGroup: -1,
@@ -385,6 +387,26 @@ func (t *sourceTask) check(p *partitionState, rec arrow.RecordBatch, dead []form
 		}
 	}
 	return rec, dead, nil
+}
+
+// origins copies where each of the rows of the batch r last read came from: the line of a
+// text reader, the offset of a broker's record; nil where r does not say. Lines are asked
+// for only here, as a reader of a byte range of a file counts lines to number them.
+func origins(r source.PartitionReader, rows int) (lines, offsets []int64, err error) {
+	progress := r.Progress()
+	if progress.Lines != nil {
+		l, err := progress.Lines()
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(l) == rows {
+			lines = slices.Clone(l)
+		}
+	}
+	if o := progress.Offsets; len(o) == rows {
+		offsets = slices.Clone(o)
+	}
+	return lines, offsets, nil
 }
 
 // evalCheck returns, for each row of rec, why it fails check c ("" when it passes). A row

@@ -122,7 +122,7 @@ func (cr *csvReader) readHeader() error {
 }
 
 // Lines gives the input line where each row of the batch the last Read returned starts.
-func (cr *csvReader) Lines() []int64 { return cr.rb.batchLines }
+func (cr *csvReader) Lines() ([]int64, error) { return cr.rb.batchLines, nil }
 
 // BytesRead is how many bytes of its input, as stored, the reader has consumed.
 func (cr *csvReader) BytesRead() int64 { return cr.counted.n.Load() }

@@ -54,7 +54,7 @@ func ParseKind(s string) (Kind, error) {
 type Position struct {
 	File     string
 	Offset   int64 // byte offset of the decompressed stream (text formats)
-	Line     int64 // 1-based line number (text formats)
+	Line     int64 // 1-based line number (text formats); 0 when not yet known (see ReadOptions.Bytes)
 	RowGroup int   // row group index (Parquet)
 	Row      int64 // row within the row group (Parquet)
 	// Damaged says the text input cannot be decoded from Offset on: its reader made the rest
@@ -80,8 +80,10 @@ type Reader interface {
 type LineReader interface {
 	Reader
 	// Lines gives the 1-based input line of each row of the batch the last Read returned,
-	// valid until the next Read.
-	Lines() []int64
+	// valid until the next Read. A reader of a byte range of a file (ReadOptions.Bytes)
+	// counts the lines before its range the first time it is asked, which may fail as a
+	// read of the file does.
+	Lines() ([]int64, error)
 }
 
 // Writer encodes batches into one output.
@@ -104,6 +106,13 @@ type ReadOptions struct {
 	// RowGroups, when its end is positive, limits a Parquet read to row groups
 	// [RowGroups[0], RowGroups[1]): a split of the file that one reader takes.
 	RowGroups [2]int
+	// Bytes, when its end is positive, limits a read of an uncompressed JSONL file to the
+	// lines that start in bytes [Bytes[0], Bytes[1]) of it: a split of the file that one
+	// reader takes (see byterange.go). Such a reader knows the numbers of its lines only
+	// when it has counted the lines before its range, which it does the first time a dead
+	// letter, Lines or an error needs one; until then its Position's Line is 0. Its
+	// BytesRead counts from Bytes[0]. CSV and compressed files are not read by ranges.
+	Bytes [2]int64
 	// FailOnDamage makes a file or Parquet row group that cannot be decoded past a point (a
 	// truncated or corrupt .gz or .zst, a damaged Parquet page) fail the read. By default it
 	// becomes one dead letter that names the file, where decoding stopped and why, and the

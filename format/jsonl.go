@@ -54,16 +54,42 @@ type jsonlReader struct {
 	key     []byte // scratch for keys with escapes
 	str     []byte // scratch for values with escapes
 	done    bool
+	// numbered says the lines of the last batch are the file's own numbers, not counted
+	// from where a byte range's reader was placed.
+	numbered bool
 }
 
-// Lines gives the input line of each row of the batch the last Read returned.
-func (jr *jsonlReader) Lines() []int64 { return jr.rb.batchLines }
+// Lines gives the input line of each row of the batch the last Read returned. A reader of
+// a byte range counts the lines before its range the first time it is asked.
+func (jr *jsonlReader) Lines() ([]int64, error) {
+	lines := jr.rb.batchLines
+	if jr.numbered || jr.lines.before == nil {
+		return lines, nil
+	}
+	before, err := jr.lines.before.count()
+	if err != nil {
+		return nil, fmt.Errorf("jsonl %q: %w", jr.name, err)
+	}
+	for i := range lines {
+		lines[i] += before
+	}
+	jr.numbered = true
+	return lines, nil
+}
 
-// BytesRead is how many bytes of its input, as stored, the reader has consumed.
-func (jr *jsonlReader) BytesRead() int64 { return jr.counted.n.Load() }
+// BytesRead is how many bytes of its input, as stored, the reader has consumed. A reader of
+// a byte range counts from the range's start and at most the range's length, which it has
+// read by io.EOF (its last line ends at or past the range's end).
+func (jr *jsonlReader) BytesRead() int64 {
+	n := jr.counted.n.Load()
+	if r := jr.opts.Bytes; r[1] > 0 {
+		return min(n, r[1]-r[0])
+	}
+	return n
+}
 
 func (jr *jsonlReader) Position() Position {
-	return Position{File: jr.name, Offset: jr.lines.offset, Line: jr.lines.line + 1, Damaged: jr.lines.damaged}
+	return Position{File: jr.name, Offset: jr.lines.offset, Line: jr.lines.known(jr.lines.line + 1), Damaged: jr.lines.damaged}
 }
 
 func (jr *jsonlReader) Close() error {
@@ -77,6 +103,7 @@ func (jr *jsonlReader) Read() (arrow.RecordBatch, []DeadLetter, error) {
 	if jr.done {
 		return nil, nil, io.EOF
 	}
+	jr.numbered = false
 	var dead []DeadLetter
 	for n := 0; n < jr.opts.BatchRows; {
 		line, err := jr.lines.next()
@@ -105,7 +132,11 @@ func (jr *jsonlReader) Read() (arrow.RecordBatch, []DeadLetter, error) {
 			reason = jr.decode(line)
 		}
 		if reason != nil {
-			dead = append(dead, DeadLetter{File: jr.name, Line: jr.lines.line, Offset: jr.lines.start,
+			at, err := jr.lines.number(jr.lines.line)
+			if err != nil {
+				return nil, nil, fmt.Errorf("jsonl %q: %w", jr.name, err)
+			}
+			dead = append(dead, DeadLetter{File: jr.name, Line: at, Offset: jr.lines.start,
 				RowGroup: -1, Raw: append([]byte(nil), line...), Reason: reason.Error()})
 		}
 	}

@@ -106,6 +106,11 @@ func openText(path string, kind Kind, codec Codec, s *arrow.Schema, opts ReadOpt
 	default:
 		err = fmt.Errorf("unknown format %q", kind)
 	}
+	if err == nil && opts.Bytes[1] > 0 {
+		if err = placeRange(rd, r, path, kind, opts); err != nil {
+			return nil, nil, errors.Join(err, rd.Close())
+		}
+	}
 	if err != nil {
 		return nil, nil, errors.Join(err, r.Close())
 	}
@@ -309,11 +314,11 @@ func (m *multiReader) BytesRead() int64 {
 }
 
 // Lines gives the input line of each row of the last batch when its file is text.
-func (m *multiReader) Lines() []int64 {
+func (m *multiReader) Lines() ([]int64, error) {
 	if lr, ok := m.cur.(LineReader); ok {
 		return lr.Lines()
 	}
-	return nil
+	return nil, nil
 }
 
 func (m *multiReader) Position() Position {

@@ -16,12 +16,15 @@ import (
 // file. pos.File, when set, must be path.
 //
 // A text file is placed at pos.Offset, a byte offset of its decompressed stream, numbered as
-// line pos.Line. An uncompressed file is seeked there, at no cost. A compressed file cannot be
-// seeked: it is decompressed from its start and the bytes before the offset are discarded,
-// which costs as much decompression as reading them did, though no decoding into rows. A CSV
-// file's header line is read again first. The offset must start a line (or be the end of the
-// stream); a compressed file, read through anyway, is also checked to have pos.Line-1 lines
-// before it.
+// line pos.Line, or, when pos.Line is 0 (a JSONL file only), as the line it is there, which
+// an uncompressed file counts only when a line number is first asked for (a reader of a byte
+// range gives such positions). An uncompressed file is seeked there, at no cost. With
+// opts.Bytes the offset must start a line in the range, or be where the range's reader ends.
+// A compressed file cannot be seeked: it is decompressed from its start and the bytes before
+// the offset are discarded, which costs as much decompression as reading them did, though no
+// decoding into rows. A CSV file's header line is read again first. The offset must start a
+// line (or be the end of the stream); a compressed file, read through anyway, is also checked
+// to have pos.Line-1 lines before it (when pos.Line is set).
 //
 // A text position where the file was found damaged (pos.Damaged) places a reader that has
 // ended: the damage was reported once, as a dead letter, and is not read again.
@@ -31,10 +34,10 @@ import (
 // group must lie in opts.RowGroups (when its end is set), and the row within the row group.
 //
 // BytesRead goes on from where the position stands in the file as stored: an uncompressed
-// text reader counts from pos.Offset, a compressed one counts the compressed bytes it consumed
-// to reach it, and a Parquet reader counts from the column chunks of the row groups of
-// opts.RowGroups before pos.RowGroup, as if it had read them. So it still grows to about the
-// size of its input by io.EOF.
+// text reader counts from pos.Offset (less opts.Bytes[0], for a byte range), a compressed one
+// counts the compressed bytes it consumed to reach it, and a Parquet reader counts from the
+// column chunks of the row groups of opts.RowGroups before pos.RowGroup, as if it had read
+// them. So it still grows to about the size of its input by io.EOF.
 func OpenAt(path string, kind Kind, s *arrow.Schema, opts ReadOptions, pos Position) (Reader, error) {
 	if pos.File != "" && pos.File != path {
 		return nil, fmt.Errorf("open %q at a position of %q", path, pos.File)
@@ -55,7 +58,7 @@ func OpenAt(path string, kind Kind, s *arrow.Schema, opts ReadOptions, pos Posit
 	if pos.Offset == 0 && pos.Line <= 1 {
 		return Open(path, kind, s, opts)
 	}
-	if pos.Offset <= 0 || pos.Line < 2 {
+	if pos.Offset <= 0 || pos.Line == 1 || pos.Line < 0 {
 		return nil, fmt.Errorf("open %q at byte %d, line %d: not a position in a file (a line after the first starts past byte 0)", path, pos.Offset, pos.Line)
 	}
 	rd, d, err := openText(path, kind, codec, s, opts)
@@ -71,26 +74,52 @@ func OpenAt(path string, kind Kind, s *arrow.Schema, opts ReadOptions, pos Posit
 // seekText places a text reader just opened (a CSV one past its header) at pos.
 func seekText(rd Reader, d *decompressor, pos Position) error {
 	var lr *lineReader
+	var from int64 // the first byte of the reader's byte range
 	switch r := rd.(type) {
 	case *jsonlReader:
-		lr = r.lines
+		lr, from = r.lines, r.opts.Bytes[0]
 	case *csvReader:
+		if pos.Line == 0 {
+			return errors.New("a CSV position names its line (only a JSONL byte range's may leave it out)")
+		}
 		lr = r.lines
 		defer func() { r.next = lineRef{line: lr.line, start: lr.offset, end: lr.offset} }()
 	default:
 		return fmt.Errorf("a %T cannot be placed at a byte offset", rd)
 	}
 	if pos.Offset < lr.offset {
+		if lr.end > 0 {
+			return fmt.Errorf("the position is before the byte range's first line, at byte %d", lr.offset)
+		}
 		return fmt.Errorf("the position is inside the header, which ends at byte %d", lr.offset)
 	}
+	if lr.end > 0 {
+		return seekRange(lr, d, pos, from)
+	}
 	if d.codec == NoCodec {
-		return seekFile(lr, d, pos)
+		return seekFile(lr, d, pos, 0)
 	}
 	return discardTo(lr, pos)
 }
 
-// seekFile places lr, reading the uncompressed file of d, at pos by seeking the file.
-func seekFile(lr *lineReader, d *decompressor, pos Position) error {
+// seekRange places lr, reading a byte range of the uncompressed file of d, at pos: a line
+// that starts in the range [from, lr.end), or where the range's reader ends.
+func seekRange(lr *lineReader, d *decompressor, pos Position, from int64) error {
+	if pos.Offset >= lr.end {
+		end, err := rangeStart(d.f, lr.end)
+		if err != nil {
+			return err
+		}
+		if pos.Offset != end {
+			return fmt.Errorf("the position is past the byte range's last line, which ends at byte %d", end)
+		}
+	}
+	return seekFile(lr, d, pos, from)
+}
+
+// seekFile places lr, reading the uncompressed file of d, at pos by seeking the file; the
+// file's byte count starts at byte from.
+func seekFile(lr *lineReader, d *decompressor, pos Position, from int64) error {
 	st, err := d.f.Stat()
 	if err != nil {
 		return err
@@ -107,13 +136,7 @@ func seekFile(lr *lineReader, d *decompressor, pos Position) error {
 			return fmt.Errorf("byte %d does not start a line", pos.Offset)
 		}
 	}
-	if _, err := d.f.Seek(pos.Offset, io.SeekStart); err != nil {
-		return err
-	}
-	lr.br.Reset(d)
-	d.file.n.Store(pos.Offset)
-	lr.offset, lr.line, lr.err = pos.Offset, pos.Line-1, nil
-	return nil
+	return placeFile(lr, d, pos.Offset, pos.Line, pos.Offset-from)
 }
 
 // discardTo places lr at pos by reading on and dropping the bytes before pos.Offset, counting
@@ -147,10 +170,10 @@ func discardTo(lr *lineReader, pos Position) error {
 		}
 		lines++
 	}
-	if lines != pos.Line-1 {
+	if pos.Line > 0 && lines != pos.Line-1 {
 		return fmt.Errorf("byte %d starts line %d, not line %d", pos.Offset, lines+1, pos.Line)
 	}
-	lr.offset, lr.line = pos.Offset, pos.Line-1
+	lr.offset, lr.line = pos.Offset, lines
 	return nil
 }
 

@@ -3,7 +3,13 @@ package format_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -60,24 +66,84 @@ func benchDecode(b *testing.B, kind format.Kind) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		n := 0
-		for {
-			rec, dead, err := r.Read()
-			if err == io.EOF {
-				break
-			}
-			if err != nil || len(dead) > 0 {
-				b.Fatalf("read: %v %v", err, dead)
-			}
-			n += int(rec.NumRows())
-			rec.Release()
-		}
-		if n != rows {
+		if n := decodeAll(b, r); n != rows {
 			b.Fatalf("decoded %d rows, want %d", n, rows)
 		}
-		r.Close()
 	}
 	b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// decodeAll reads r to the end, wanting no dead letters, closes it and returns the rows.
+func decodeAll(b *testing.B, r format.Reader) int64 {
+	defer r.Close()
+	var n int64
+	for {
+		rec, dead, err := r.Read()
+		if err == io.EOF {
+			return n
+		}
+		if err != nil || len(dead) > 0 {
+			b.Errorf("read: %v %v", err, dead)
+			return n
+		}
+		n += rec.NumRows()
+		rec.Release()
+	}
+}
+
+// BenchmarkDecodeJSONLRanges decodes a JSONL file of generated transactions whole, and cut
+// into 2 and 8 byte ranges that GOMAXPROCS goroutines share, as a file source's splits are
+// read (its ranges of 6 MB are far smaller than a split's, to show a reader's own cost):
+// cpu-ns/op is the processor time of the whole process (the reading and the collector) per
+// read of the file, the measure to compare on a machine that other work shares. With -cpu 1
+// it measures what the cut costs, with more what it gains.
+func BenchmarkDecodeJSONLRanges(b *testing.B) {
+	const rows = 200_000
+	data, recs := benchText(b, format.JSONL, rows)
+	for _, r := range recs {
+		r.Release()
+	}
+	path := filepath.Join(b.TempDir(), "tx.jsonl")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	size := int64(len(data))
+	for _, ranges := range []int64{1, 2, 8} {
+		b.Run(fmt.Sprintf("ranges=%d", ranges), func(b *testing.B) {
+			b.SetBytes(size)
+			cpu := processCPU()
+			for b.Loop() {
+				next, decoded := make(chan int64, ranges), atomic.Int64{}
+				for k := range ranges {
+					next <- k
+				}
+				close(next)
+				var wg sync.WaitGroup
+				for range runtime.GOMAXPROCS(0) {
+					wg.Go(func() {
+						for k := range next {
+							opts := format.ReadOptions{}
+							if ranges > 1 {
+								opts.Bytes = [2]int64{size * k / ranges, size * (k + 1) / ranges}
+							}
+							r, err := format.Open(path, format.JSONL, schema.Transaction(), opts)
+							if err != nil {
+								b.Error(err)
+								return
+							}
+							decoded.Add(decodeAll(b, r))
+						}
+					})
+				}
+				wg.Wait()
+				if decoded.Load() != rows {
+					b.Fatalf("decoded %d rows, want %d", decoded.Load(), rows)
+				}
+			}
+			b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+			b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+		})
+	}
 }
 
 // BenchmarkDecodeJSONL decodes generated transactions from JSONL into batches, every column.

@@ -450,7 +450,7 @@ func TestReadersTellEachRowsLine(t *testing.T) {
 	if err != nil || rec.NumRows() != 2 || len(dead) != 1 {
 		t.Fatalf("%v %v %v", rec, dead, err)
 	}
-	if got := jr.(LineReader).Lines(); fmt.Sprint(got) != "[1 4]" {
+	if got, err := jr.(LineReader).Lines(); err != nil || fmt.Sprint(got) != "[1 4]" {
 		t.Fatalf("jsonl lines %v", got)
 	}
 	rec.Release()
@@ -462,7 +462,7 @@ func TestReadersTellEachRowsLine(t *testing.T) {
 	if err != nil || rec.NumRows() != 2 {
 		t.Fatal(err)
 	}
-	if got := cr.(LineReader).Lines(); fmt.Sprint(got) != "[2 5]" {
+	if got, err := cr.(LineReader).Lines(); err != nil || fmt.Sprint(got) != "[2 5]" {
 		t.Fatalf("csv lines %v", got)
 	}
 	rec.Release()

@@ -294,7 +294,12 @@ func (d *decoder) decodeText(kind format.Kind, firstLine int, recs []*kgo.Record
 			return nil, nil, fmt.Errorf("decode %s: %d records made more than one batch", d.name, len(recs))
 		}
 		values = b
-		for _, line := range lr.Lines() {
+		lines, err := lr.Lines()
+		if err != nil {
+			values.Release()
+			return nil, nil, fmt.Errorf("decode %s at offset %d: %w", d.name, recs[0].Offset, err)
+		}
+		for _, line := range lines {
 			d.rows = append(d.rows, int(line)-firstLine)
 		}
 	}

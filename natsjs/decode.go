@@ -110,7 +110,12 @@ func (d *decoder) decode(msgs []message) (arrow.RecordBatch, []format.DeadLetter
 	}
 	if rec != nil {
 		if lr, ok := r.(format.LineReader); ok {
-			for _, l := range lr.Lines() {
+			lines, err := lr.Lines()
+			if err != nil {
+				rec.Release()
+				return nil, nil, fmt.Errorf("nats stream %s: decode messages %d..%d: %w", d.stream, kept[0].seq, kept[len(kept)-1].seq, err)
+			}
+			for _, l := range lines {
 				d.seqs = append(d.seqs, int64(kept[d.message(l)].seq))
 			}
 		}

@@ -16,18 +16,20 @@ import (
 )
 
 // TestFileSourceConforms runs the conformance suite on the file source over every text
-// format, compressed and not, with corrupt records (dead letters), and on Parquet files
-// split by row groups.
+// format, compressed and not, with corrupt records (dead letters), on JSONL files split by
+// byte ranges and on Parquet files split by row groups.
 func TestFileSourceConforms(t *testing.T) {
 	dir := t.TempDir()
 	cfg := gen.DefaultConfig()
 	cfg.Rows, cfg.CorruptRate, cfg.Accounts, cfg.Merchants = 3000, 0.03, 1000, 200
 	for _, c := range []struct {
-		files   []string
-		opts    format.WriteOptions
-		corrupt bool
+		files      []string
+		opts       format.WriteOptions
+		corrupt    bool
+		splitBytes int64
 	}{
 		{files: []string{"a.jsonl", "b.jsonl"}, corrupt: true},
+		{files: []string{"split.jsonl", "b.jsonl"}, corrupt: true, splitBytes: 100 << 10},
 		{files: []string{"a.jsonl.gz"}, corrupt: true},
 		{files: []string{"a.csv", "b.csv.zst"}, corrupt: true},
 		{files: []string{"a.parquet", "b.parquet"}, opts: format.WriteOptions{RowGroupRows: 700}},
@@ -44,9 +46,16 @@ func TestFileSourceConforms(t *testing.T) {
 			}
 			sourcetest.Run(t, sourcetest.Subject{
 				New: func(t *testing.T) source.Source {
-					s, err := source.NewFile(sub, "", schema.Transaction(), format.ReadOptions{BatchRows: 256})
+					var options []source.FileOption
+					if c.splitBytes > 0 {
+						options = append(options, source.WithSplitBytes(c.splitBytes))
+					}
+					s, err := source.NewFile(sub, "", schema.Transaction(), format.ReadOptions{BatchRows: 256}, options...)
 					if err != nil {
 						t.Fatal(err)
+					}
+					if c.splitBytes > 0 && s.Partitions() < 6 {
+						t.Fatalf("%d partitions, want each file split by byte ranges", s.Partitions())
 					}
 					return s
 				},

@@ -12,12 +12,17 @@ import (
 )
 
 // File reads files as a bounded source. Every text file a path or pattern names is a
-// partition; a Parquet file is split into partitions of contiguous row groups holding at
-// least SplitRows rows, so one large file is read by every core.
+// partition, but for an uncompressed JSONL file larger than SplitBytes (WithSplitBytes),
+// which is split into byte ranges of at most that many bytes (see format.ReadOptions.Bytes); a Parquet file is split
+// into partitions of contiguous row groups holding at least SplitRows rows. So one large
+// file is read by every core. A CSV file stays whole, as a quoted field may hold a line
+// break, so that a line break does not tell where a record starts; a compressed one too, as
+// its stream cannot be entered midway. The splits do not depend on the parallelism, so that
+// a run resumes at any parallelism and decides lateness the same at every one.
 //
-// A text partition's size is its file's size on disk, compressed or not; a Parquet split's
-// is the compressed size of the column chunks of its row groups that the schema names, as
-// the file's footer gives them.
+// A text partition's size is its file's size on disk, compressed or not, or its byte
+// range's length; a Parquet split's is the compressed size of the column chunks of its row
+// groups that the schema names, as the file's footer gives them.
 //
 // File is bounded and resumable: its readers' Checkpoint gives the byte offset and line of
 // a text file, the row group and row of a Parquet file, where the next Read starts (see
@@ -26,11 +31,21 @@ import (
 // Unless its read options fail on damage, a Parquet file whose footer cannot be read is one
 // partition, which reads as one dead letter (see format.OpenParquet).
 type File struct {
-	files  []string
-	splits []split
-	kind   format.Kind
-	schema *arrow.Schema
-	opts   format.ReadOptions
+	files      []string
+	splits     []split
+	kind       format.Kind
+	schema     *arrow.Schema
+	opts       format.ReadOptions
+	splitBytes int64
+}
+
+// FileOption tunes a File source.
+type FileOption func(*File)
+
+// WithSplitBytes sets the most bytes a split of an uncompressed JSONL file spans (default
+// SplitBytes).
+func WithSplitBytes(n int64) FileOption {
+	return func(f *File) { f.splitBytes = max(n, 1) }
 }
 
 var _ TimeFloors = (*File)(nil)
@@ -38,11 +53,17 @@ var _ TimeFloors = (*File)(nil)
 // SplitRows is the least number of rows a Parquet split holds (unless the file is smaller).
 const SplitRows = 1 << 20
 
-// split is one partition: a file, or a range of a Parquet file's row groups.
+// SplitBytes is the most bytes a split of an uncompressed JSONL file spans by default; a file
+// up to this size is one partition.
+const SplitBytes = 64 << 20
+
+// split is one partition: a file, a range of a Parquet file's row groups, or a byte range
+// of an uncompressed JSONL file.
 type split struct {
 	file      int
-	rowGroups [2]int // [first, end); zero for a whole file
-	bytes     int64  // what a reader of the split reads of the file; see Size
+	rowGroups [2]int   // [first, end); zero for a whole file
+	byteRange [2]int64 // [first, end); zero for a whole file
+	bytes     int64    // what a reader of the split reads of the file; see Size
 	// timeMins holds the least value of timestamp columns in the split's row groups, where
 	// every one of them says it (see TimeFloor).
 	timeMins map[string]int64
@@ -51,21 +72,28 @@ type split struct {
 // NewFile lists the files path names (a file, a directory or a glob; see format.Glob) and
 // returns a source over them, read as kind, or as each file's name says when kind is empty.
 // It reads the footer of every Parquet file to split it, and the size of every other file.
-func NewFile(path string, kind format.Kind, s *arrow.Schema, opts format.ReadOptions) (*File, error) {
+func NewFile(path string, kind format.Kind, s *arrow.Schema, opts format.ReadOptions, options ...FileOption) (*File, error) {
 	files, err := format.Glob(path)
 	if err != nil {
 		return nil, err
 	}
-	f := &File{files: files, kind: kind, schema: s, opts: opts}
+	f := &File{files: files, kind: kind, schema: s, opts: opts, splitBytes: SplitBytes}
+	for _, o := range options {
+		o(f)
+	}
 	for i, name := range files {
-		k := kind
-		if k == "" {
-			k, _, _ = format.Detect(name)
+		k, codec, _ := format.Detect(name)
+		if kind != "" {
+			k = kind
 		}
 		if k != format.Parquet {
 			st, err := os.Stat(name)
 			if err != nil {
 				return nil, fmt.Errorf("file source: %w", err)
+			}
+			if k == format.JSONL && codec == format.NoCodec {
+				f.splits = append(f.splits, splitBytes(i, st.Size(), f.splitBytes)...)
+				continue
 			}
 			f.splits = append(f.splits, split{file: i, bytes: st.Size()})
 			continue
@@ -86,6 +114,21 @@ func NewFile(path string, kind format.Kind, s *arrow.Schema, opts format.ReadOpt
 		f.splits = append(f.splits, splitRowGroups(i, groups, SplitRows)...)
 	}
 	return f, nil
+}
+
+// splitBytes cuts a file of size bytes into byte ranges of about equal length, at most most
+// bytes each; a file up to most bytes is one split, whole.
+func splitBytes(file int, size, most int64) []split {
+	n := max(1, (size+most-1)/most)
+	if n == 1 {
+		return []split{{file: file, bytes: size}}
+	}
+	out := make([]split, n)
+	for k := range n {
+		from, to := size*k/n, size*(k+1)/n
+		out[k] = split{file: file, byteRange: [2]int64{from, to}, bytes: to - from}
+	}
+	return out
 }
 
 // splitRowGroups cuts a file's row groups into contiguous ranges of at least least rows, each
@@ -141,11 +184,12 @@ func (f *File) Files() []string { return f.files }
 // Schema is the schema rows are decoded into.
 func (f *File) Schema() *arrow.Schema { return f.schema }
 
-// Partitions is the number of text files plus the number of Parquet splits.
+// Partitions is the number of splits: text files, byte ranges of large JSONL files and
+// ranges of Parquet files' row groups.
 func (f *File) Partitions() int { return len(f.splits) }
 
-// Size is the number of bytes reading the partition consumes: its text file's size, or the
-// compressed size of the column chunks its Parquet split reads.
+// Size is the number of bytes reading the partition consumes: its text file's size, its
+// byte range's length, or the compressed size of the column chunks its Parquet split reads.
 func (f *File) Size(partition int) int64 { return f.splits[partition].bytes }
 
 // Capabilities says files end, and their readers resume.
@@ -161,6 +205,11 @@ func (f *File) Committed(context.Context, uint64, map[int][]byte) error { return
 //
 //	{"v":1,"file":"data/tx.jsonl.gz","offset":48213,"line":311}
 //	{"v":1,"file":"data/tx.parquet","row_group":3,"row":16384}
+//
+// A split of a JSONL file gives its line only once its reader has counted the lines before
+// its range (see format.ReadOptions.Bytes), which a run without dead letters never does:
+//
+//	{"v":1,"file":"data/tx.jsonl","offset":201326613}
 //
 // A text file resumes at the byte offset of its decompressed stream: an uncompressed one is
 // seeked there; a compressed one is decompressed from its start and the bytes before the
@@ -180,7 +229,7 @@ func (f *File) Open(_ context.Context, partition int, pos []byte) (PartitionRead
 	sp := f.splits[partition]
 	name, parquet := f.files[sp.file], f.isParquet(sp.file)
 	opts := f.opts
-	opts.RowGroups = sp.rowGroups
+	opts.RowGroups, opts.Bytes = sp.rowGroups, sp.byteRange
 	if pos == nil {
 		r, err := format.Open(name, f.kind, f.schema, opts)
 		if err != nil {
@@ -239,7 +288,7 @@ func (r fileReader) Progress() Progress {
 		p.BytesRead = bc.BytesRead()
 	}
 	if lr, ok := r.Reader.(format.LineReader); ok {
-		p.Lines = lr.Lines()
+		p.Lines = lr.Lines
 	}
 	return p
 }

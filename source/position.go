@@ -22,6 +22,11 @@ const positionVersion = 1
 //
 //	{"v":1,"file":"data/tx.jsonl.gz","offset":48213,"line":311}
 //
+// The line is left out where the reader has not counted it: a reader of a byte range of a
+// JSONL file counts the lines before its range only when it needs a line number.
+//
+//	{"v":1,"file":"data/tx.jsonl","offset":201326613}
+//
 // A Parquet split gives the row group of the file (not of the split) and the row within it:
 //
 //	{"v":1,"file":"data/tx.parquet","row_group":3,"row":16384}
@@ -50,7 +55,10 @@ func encodeFilePosition(p format.Position, parquet bool) ([]byte, error) {
 	if parquet {
 		fp.RowGroup, fp.Row = &p.RowGroup, &p.Row
 	} else {
-		fp.Offset, fp.Line, fp.Damaged = &p.Offset, &p.Line, p.Damaged
+		fp.Offset, fp.Damaged = &p.Offset, p.Damaged
+		if p.Line > 0 {
+			fp.Line = &p.Line
+		}
 	}
 	return json.Marshal(fp)
 }
@@ -82,13 +90,19 @@ func decodeFilePosition(data []byte, name string, parquet bool) (format.Position
 		p.RowGroup, p.Row = *fp.RowGroup, *fp.Row
 		return p, nil
 	}
-	if fp.Offset == nil || fp.Line == nil || fp.RowGroup != nil || fp.Row != nil {
-		return p, errors.New("a text file's position has an offset and a line, and no row_group or row")
+	if fp.Offset == nil || fp.RowGroup != nil || fp.Row != nil {
+		return p, errors.New("a text file's position has an offset and a line (a split's may lack the line), and no row_group or row")
 	}
-	if *fp.Offset < 0 || *fp.Line < 1 {
-		return p, fmt.Errorf("offset %d, line %d: want an offset from 0 and a line from 1", *fp.Offset, *fp.Line)
+	if fp.Line != nil {
+		p.Line = *fp.Line
+		if p.Line < 1 {
+			return p, fmt.Errorf("offset %d, line %d: want a line from 1", *fp.Offset, p.Line)
+		}
 	}
-	p.Offset, p.Line, p.Damaged = *fp.Offset, *fp.Line, fp.Damaged
+	if *fp.Offset < 0 {
+		return p, fmt.Errorf("offset %d: want an offset from 0", *fp.Offset)
+	}
+	p.Offset, p.Damaged = *fp.Offset, fp.Damaged
 	return p, nil
 }
 

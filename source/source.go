@@ -118,9 +118,11 @@ type Progress struct {
 	// Capabilities say Lag; zero otherwise.
 	Lag int64
 	// Lines gives, for each row of the batch the last Read returned, its line in the input
-	// (text formats), so a dead letter made later names it; nil otherwise. It is valid
-	// until the next Read.
-	Lines []int64
+	// (text formats), so a dead letter made later names it; it is nil for other inputs, and
+	// valid, as what it returns is, until the next Read. Call it only for a row that needs
+	// its line: the reader of a byte range of a file counts the lines before its range the
+	// first time, which is a read of the file before the range (and may fail as one).
+	Lines func() ([]int64, error)
 	// Offsets gives, for each row of the batch the last Read returned, its offset in its
 	// broker partition (broker sources), so a dead letter made later names it; nil
 	// otherwise. It is valid until the next Read.

@@ -148,7 +148,8 @@ func TestSplitRowGroups(t *testing.T) {
 		{Rows: 1000, Bytes: 10}, {Rows: 50, Bytes: 5, TimeMins: ts(70)}}
 	got := splitRowGroups(3, groups, 1000)
 	// The least time of a split is known when every row group says one.
-	want := []split{{3, [2]int{0, 2}, 11, ts(20)}, {3, [2]int{2, 4}, 11, nil}, {3, [2]int{4, 5}, 5, ts(70)}}
+	want := []split{{file: 3, rowGroups: [2]int{0, 2}, bytes: 11, timeMins: ts(20)}, {file: 3, rowGroups: [2]int{2, 4}, bytes: 11},
+		{file: 3, rowGroups: [2]int{4, 5}, bytes: 5, timeMins: ts(70)}}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
@@ -272,5 +273,61 @@ func TestParquetSplitsKnowTheirLeastTime(t *testing.T) {
 		if _, ok := s.TimeFloor(p, "amount"); ok {
 			t.Errorf("split %d: a floor for amount, not a timestamp", p)
 		}
+	}
+}
+
+// TestJSONLSplitsReadEveryLineOnce splits a JSONL file with damaged lines all through it
+// into byte ranges and wants its splits, read one after another, to yield what the file
+// read as one partition yields: the same rows from the same lines, the same dead letters
+// naming the same lines (counted only by the splits that have some), and BytesRead ending
+// at each split's Size, the Sizes summing to the file's.
+func TestJSONLSplitsReadEveryLineOnce(t *testing.T) {
+	cfg := gen.DefaultConfig()
+	cfg.Rows, cfg.CorruptRate, cfg.Accounts, cfg.Merchants = 4000, 0.02, 1000, 200
+	path := writeGenerated(t, t.TempDir(), "tx.jsonl", cfg, format.WriteOptions{})
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func(s *File) (rows, dead string) {
+		pr := newPartitionRead(t, s)
+		var all []batchRead
+		for p := range s.Partitions() {
+			r, err := s.Open(context.Background(), p, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, pr.rest(r, p)...) // checks BytesRead ends at Size
+		}
+		return joined(all)
+	}
+	whole, err := NewFile(path, "", schema.Transaction(), format.ReadOptions{BatchRows: 300})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if whole.Partitions() != 1 {
+		t.Fatalf("a file smaller than SplitBytes in %d partitions", whole.Partitions())
+	}
+	wantRows, wantDead := read(whole)
+	if strings.Count(wantDead, "\n") < 40 {
+		t.Fatalf("too few dead letters to see them in every split:\n%s", wantDead)
+	}
+	split, err := NewFile(path, "", schema.Transaction(), format.ReadOptions{BatchRows: 300}, WithSplitBytes(st.Size()/7))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum int64
+	for p := range split.Partitions() {
+		sum += split.Size(p)
+	}
+	if split.Partitions() != 8 || sum != st.Size() {
+		t.Fatalf("%d splits of %d bytes in all, want 8 of the file's %d", split.Partitions(), sum, st.Size())
+	}
+	rows, dead := read(split)
+	if rows != wantRows {
+		t.Fatalf("the splits' rows differ from the file's\ngot  %.500s\nwant %.500s", rows, wantRows)
+	}
+	if dead != wantDead {
+		t.Fatalf("the splits' dead letters\n%s\nwant\n%s", dead, wantDead)
 	}
 }

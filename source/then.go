@@ -154,8 +154,9 @@ type switchReader struct {
 	kept []int32
 	// picked says the last Read dropped rows: lines and offsets are then the per-row
 	// figures of the rows kept.
-	picked         bool
-	lines, offsets []int64
+	picked  bool
+	lines   func() ([]int64, error)
+	offsets []int64
 }
 
 // Read implements PartitionReader.
@@ -177,7 +178,7 @@ func (r *switchReader) Read(ctx context.Context) (arrow.RecordBatch, []format.De
 		return rec, dead, nil
 	}
 	prog := r.PartitionReader.Progress()
-	r.picked, r.lines, r.offsets = true, pick(prog.Lines, r.kept), pick(prog.Offsets, r.kept)
+	r.picked, r.lines, r.offsets = true, pickLines(prog.Lines, r.kept), pick(prog.Offsets, r.kept)
 	defer rec.Release()
 	if len(r.kept) == 0 {
 		return nil, dead, nil
@@ -203,6 +204,18 @@ func (r *switchReader) Progress() Progress {
 		p.Lines, p.Offsets = r.lines, r.offsets
 	}
 	return p
+}
+
+// pickLines returns what lines gives at rows, or nil when lines is nil; like lines, it is
+// valid until the next Read, which reuses rows.
+func pickLines(lines func() ([]int64, error), rows []int32) func() ([]int64, error) {
+	if lines == nil {
+		return nil
+	}
+	return func() ([]int64, error) {
+		all, err := lines()
+		return pick(all, rows), err
+	}
 }
 
 // pick returns the values of v at rows, or nil when v is nil.

@@ -40,7 +40,8 @@ type Poller struct {
 	mu    sync.Mutex
 	parts map[topicPartition]*fetched
 	// polling is set while a Take polls, without mu; polled is closed when that poll's
-	// records are buffered, and stop ends the poll early for Remove.
+	// records are buffered, and stop ends the poll early for Remove. polls counts the
+	// polls made.
 	polling bool
 	polled  chan struct{}
 	stop    context.CancelFunc

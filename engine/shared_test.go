@@ -40,7 +40,7 @@ func (endedReader) Read(context.Context) (arrow.RecordBatch, []format.DeadLetter
 
 // TestEachSourceSubtaskOpensThroughACopyOfItsOwn checks that a source whose readers can
 // fetch together has each subtask's partitions opened from one copy of the subtask's own,
-// so that they wait for one poll together and for no other subtask's.
+// so that they wait for their records together and for no other subtask.
 func TestEachSourceSubtaskOpensThroughACopyOfItsOwn(t *testing.T) {
 	orig := &sharing{mu: new(sync.Mutex), opened: map[*sharing][]int{}}
 	src := &Node{Name: "s", Parallelism: 2, Source: orig, Watermarks: WatermarkPolicy{EventTime: -1}}

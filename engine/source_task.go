@@ -83,7 +83,8 @@ type sourceTask struct {
 
 // runSource runs subtask sub of a source node until its partitions have ended. A source
 // whose readers can fetch together (source.Sharer) is read through a copy of the subtask's
-// own, so that its partitions wait for one poll together rather than one after the other.
+// own, so that its partitions wait for one poll together rather than one after the other,
+// and the subtasks' records come in the same polls.
 func (r *run) runSource(n *Node, sub int) error {
 	src := n.Source
 	if sh, ok := src.(source.Sharer); ok {

@@ -50,11 +50,12 @@ type SourceOptions struct {
 // A Source keeps no connection open: NewSource connects for its work, and the readers open
 // at a time fetch through one client, a kafka.Poller, closed with the last of them. A
 // worker owns up to 256 key groups of an exchange: a client per partition would cost a
-// connection and a poll each. Share gives a copy whose readers fetch through a poller of
-// their own.
+// connection and a poll each. Share gives a copy whose readers fetch through the same
+// poller as a kafka.PollGroup of their own.
 type Source struct {
 	opts   SourceOptions
 	shared *kafka.SharedPoller
+	group  *kafka.PollGroup
 }
 
 var _ source.Sharer = (*Source)(nil)
@@ -89,7 +90,7 @@ func NewSource(ctx context.Context, opts SourceOptions) (*Source, error) {
 	}
 	opts.Partitions = slices.Clone(opts.Partitions)
 	opts.Upstream = slices.Clone(opts.Upstream)
-	s := &Source{opts: opts}
+	s := &Source{opts: opts, group: new(kafka.PollGroup)}
 	s.shared = s.newShared()
 	n, err := s.topicPartitions(ctx)
 	if err != nil {
@@ -147,11 +148,12 @@ func (s *Source) client(more ...kgo.Opt) (*kgo.Client, error) {
 	return cl, nil
 }
 
-// Share is the source as its copy whose readers fetch through a poller of their own, not
-// the one of the readers opened from s: the engine reads each subtask's key groups through
-// a copy of its own, so that one poll serves them all and waits for no other subtask.
+// Share is the source as its copy whose readers fetch through the poller of every copy's
+// readers, as a kafka.PollGroup of their own: the engine reads each subtask's key groups
+// through a copy of its own, so that one poll serves every subtask, and a subtask waits
+// for its own key groups' records, never for another subtask's processing.
 func (s *Source) Share() source.Source {
-	return &Source{opts: s.opts, shared: s.newShared()}
+	return &Source{opts: s.opts, shared: s.shared, group: new(kafka.PollGroup)}
 }
 
 // newShared is a poller for the readers of a source, none made until the first opens.
@@ -198,8 +200,8 @@ func (s *Source) Committed(context.Context, uint64, map[int][]byte) error { retu
 // with the watermarks pos names, or, with a nil pos, at the partition's log start with no
 // watermark. An offset the partition no longer holds (it was trimmed below it) is an error
 // naming the topic, the partition, the offset and the log start offset; so is one past its
-// end. The reader fetches through the Poller of the readers open on the source, reading the
-// partition by direct assignment, committed records only. While a broker cannot be reached
+// end. The reader fetches through the Poller of the readers open on the source and its
+// copies, in the source's kafka.PollGroup, reading the partition by direct assignment, committed records only. While a broker cannot be reached
 // the client retries by itself: Reads return nothing and Progress says why.
 func (s *Source) Open(ctx context.Context, i int, pos []byte) (source.PartitionReader, error) {
 	if i < 0 || i >= len(s.opts.Partitions) {
@@ -230,7 +232,7 @@ func (s *Source) Open(ctx context.Context, i int, pos []byte) (source.PartitionR
 		s.shared.Release(pl)
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
-	pl.Add(s.opts.Topic, p, at)
+	pl.Add(s.group, s.opts.Topic, p, at)
 	return &reader{
 		src: s, poller: pl, topic: s.opts.Topic, partition: p, next: at, hw: -1,
 		batchRows: s.opts.BatchRows,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -11,35 +12,68 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// Poller is the one client through which the readers of several partitions fetch. A client
-// per partition would cost a connection and a poll each, and readers taking turns would
-// wait a poll interval per empty partition per round, however soon records came to the
-// next one. Here a Read whose partition has nothing buffered polls only when no partition
-// has anything buffered, for every partition at once, and returns as soon as records come
-// to any of them: the reader of that partition then takes them without waiting.
+// Poller is the one client through which the readers of every partition a process reads
+// of a source fetch. A client per partition, or per subtask, would cost a connection and a
+// poll each, and subtasks polling apart would see their partitions' records at different
+// moments, so the watermark downstream, the least over them, would wait for the later.
+// Here one poll brings the records of every partition, and each partition's reader takes
+// its own.
+//
+// The readers of one subtask belong to one PollGroup. A Take whose partition has nothing
+// buffered returns at once when another partition of its group has records buffered (its
+// reader takes them next); otherwise it waits, at most the poll interval, until a poll
+// brings the group records, polling itself when no other Take is. So one round of Takes
+// over a group's partitions waits once at most, and a group never waits for another's
+// processing: what a poll brings for a group that is busy waits in the poller, up to
+// MaxRecords a group, beyond which the group's partitions are paused until it takes them
+// (the client fetches a resumed partition once its fetch in flight ends: at most the poll
+// interval).
 //
 // Its readers share it through a SharedPoller. Every method may be called from several
-// goroutines; Take holds the poller while it polls.
+// goroutines.
 type Poller struct {
 	reach *Reachability
 	poll  time.Duration
 	max   int
+	cl    *kgo.Client
 
-	mu       sync.Mutex
-	cl       *kgo.Client
-	buf      map[topicPartition][]*kgo.Record
-	buffered int
-	hw       map[topicPartition]int64
-	errs     map[topicPartition]error
-	// polls counts the polls; took says, for each partition, how many there had been when
-	// it last took its records. A partition that took since the last poll polls again; one
-	// that did not finds what that poll brought it, if anything, without waiting: so one
-	// round of Takes over the partitions waits for one poll at most.
-	polls uint64
-	took  map[topicPartition]uint64
-	// lists holds the offsets the brokers listed, by what was listed ("start", "end") and
-	// topic: asked once for the readers open together.
-	lists map[string]kadm.ListedOffsets
+	mu    sync.Mutex
+	parts map[topicPartition]*fetched
+	// polling is set while a Take polls, without mu; polled is closed when that poll's
+	// records are buffered, and stop ends the poll early for Remove. polls counts the
+	// polls made.
+	polling bool
+	polled  chan struct{}
+	stop    context.CancelFunc
+	polls   uint64
+
+	// listMu guards lists, the offsets the brokers listed, by what was listed ("start",
+	// "end") and topic: asked once for the readers open together.
+	listMu sync.Mutex
+	lists  map[string]kadm.ListedOffsets
+}
+
+// PollGroup is the readers of a Poller that are read in turn by one goroutine, such as a
+// source subtask's: they wait for records together. A group reads through one Poller at a
+// time; its state is guarded by that Poller.
+type PollGroup struct {
+	parts    []topicPartition
+	buffered int    // records buffered for its partitions
+	errs     int    // its partitions with an error to return
+	waits    uint64 // how many times a Take of the group has waited
+	paused   bool   // its partitions are paused: buffered reached the poller's bound
+}
+
+// fetched is what the poller holds for one partition.
+type fetched struct {
+	group *PollGroup
+	recs  []*kgo.Record
+	hw    int64 // the high watermark as the brokers last said, -1 before
+	err   error
+	// took is the group's waits when the partition last took its records: one that took
+	// since the group's last wait waits again; one that did not returns what that wait
+	// brought it, if anything, at once.
+	took uint64
 }
 
 // SharedPoller hands one Poller to the readers open at a time: the first to acquire it
@@ -47,9 +81,10 @@ type Poller struct {
 // zero value is ready once Conn, PollInterval and MaxRecords are set.
 type SharedPoller struct {
 	Conn Conn
-	// PollInterval is the longest a poll waits for records.
+	// PollInterval is the longest a Take waits for records.
 	PollInterval time.Duration
-	// MaxRecords bounds the records one poll takes, over all partitions.
+	// MaxRecords bounds the records one poll takes, over all partitions, and the records
+	// the poller holds for a PollGroup before it pauses the group's partitions.
 	MaxRecords int
 
 	mu   sync.Mutex
@@ -80,8 +115,7 @@ func (s *SharedPoller) Acquire() (*Poller, error) {
 		return nil, err
 	}
 	s.p = &Poller{reach: reach, poll: s.PollInterval, max: s.MaxRecords, cl: cl,
-		buf: map[topicPartition][]*kgo.Record{}, hw: map[topicPartition]int64{}, errs: map[topicPartition]error{},
-		took: map[topicPartition]uint64{}, lists: map[string]kadm.ListedOffsets{}}
+		parts: map[topicPartition]*fetched{}, lists: map[string]kadm.ListedOffsets{}}
 	s.open = 1
 	return s.p, nil
 }
@@ -97,8 +131,6 @@ func (s *SharedPoller) Release(p *Poller) {
 		return
 	}
 	s.p = nil
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	p.cl.Close()
 }
 
@@ -109,8 +141,8 @@ func (p *Poller) Unreachable() string { return p.reach.Unreachable() }
 // Listed lists the offsets of topic's partitions of a kind (what: "start", "end") with fn,
 // once for every reader of the poller.
 func (p *Poller) Listed(ctx context.Context, topic, what string, fn func(*kadm.Client, context.Context, ...string) (kadm.ListedOffsets, error)) (kadm.ListedOffsets, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	p.listMu.Lock()
+	defer p.listMu.Unlock()
 	key := what + "\x00" + topic
 	if l, ok := p.lists[key]; ok {
 		return l, nil
@@ -126,78 +158,169 @@ func (p *Poller) Listed(ctx context.Context, topic, what string, fn func(*kadm.C
 	return l, nil
 }
 
-// Add starts fetching partition part of topic at offset at.
-func (p *Poller) Add(topic string, part int32, at int64) {
+// Add starts fetching partition part of topic at offset at, for a reader of group g.
+func (p *Poller) Add(g *PollGroup, topic string, part int32, at int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	tp := topicPartition{topic: topic, partition: part}
+	p.parts[tp] = &fetched{group: g, hw: -1, took: g.waits}
+	g.parts = append(g.parts, tp)
 	p.cl.AddConsumePartitions(map[string]map[int32]kgo.Offset{topic: {part: kgo.NewOffset().At(at)}})
+	if g.paused {
+		p.cl.PauseFetchPartitions(map[string][]int32{topic: {part}})
+	}
 }
 
-// Remove stops fetching partition part of topic and drops what was buffered for it.
+// Remove stops fetching partition part of topic and drops what was buffered for it. It
+// waits for a poll under way to end first (ending it early), so that no record the poll
+// fetched for the partition is buffered after it, for a reader that adds it again.
 func (p *Poller) Remove(topic string, part int32) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.cl.RemoveConsumePartitions(map[string][]int32{topic: {part}})
+	for p.polling {
+		p.stop()
+		polled := p.polled
+		p.mu.Unlock()
+		<-polled
+		p.mu.Lock()
+	}
 	tp := topicPartition{topic: topic, partition: part}
-	p.buffered -= len(p.buf[tp])
-	delete(p.buf, tp)
-	delete(p.errs, tp)
-	delete(p.took, tp)
-	delete(p.hw, tp)
+	f, ok := p.parts[tp]
+	if !ok {
+		return
+	}
+	delete(p.parts, tp)
+	p.cl.RemoveConsumePartitions(map[string][]int32{topic: {part}})
+	g := f.group
+	g.buffered -= len(f.recs)
+	if f.err != nil {
+		g.errs--
+	}
+	g.parts = slices.DeleteFunc(g.parts, func(x topicPartition) bool { return x == tp })
+	if g.paused { // pausing outlives removal in the client
+		p.cl.ResumeFetchPartitions(map[string][]int32{topic: {part}})
+		g.paused = len(g.parts) > 0
+	}
 }
 
-// Take returns the records fetched for partition part of topic, polling first (at most the
-// poll interval) when no partition has any, the partition's high watermark as the brokers
-// last said (-1 before they said one), and the time spent polling. A poll's error for the
-// partition, other than the end of the poll interval, is returned once.
+// Take returns the records fetched for partition part of topic, first waiting for a poll
+// (at most the poll interval) when no partition of its group has any, the partition's high
+// watermark as the brokers last said (-1 before they said one), and the time spent
+// waiting. A poll's error for the partition, other than the end of the poll interval, is
+// returned once.
 func (p *Poller) Take(ctx context.Context, topic string, part int32) ([]*kgo.Record, int64, time.Duration, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	tp := topicPartition{topic: topic, partition: part}
+	f, ok := p.parts[tp]
+	if !ok {
+		return nil, -1, 0, fmt.Errorf("poll %s: the partition was not added", tp)
+	}
+	g := f.group
 	var waited time.Duration
-	if p.buffered == 0 && len(p.errs) == 0 && p.took[tp] == p.polls {
+	if g.buffered == 0 && g.errs == 0 && f.took == g.waits {
 		var err error
-		if waited, err = p.pollLocked(ctx); err != nil {
+		if waited, err = p.waitLocked(ctx, g); err != nil {
 			return nil, -1, waited, err
 		}
 	}
-	if err := p.errs[tp]; err != nil {
-		delete(p.errs, tp)
+	f.took = g.waits
+	if err := f.err; err != nil {
+		f.err = nil
+		g.errs--
 		return nil, -1, waited, fmt.Errorf("fetch: %w", err)
 	}
-	recs := p.buf[tp]
-	delete(p.buf, tp)
-	p.took[tp] = p.polls
-	p.buffered -= len(recs)
-	hw, ok := p.hw[tp]
-	if !ok {
-		hw = -1
+	recs := f.recs
+	f.recs = nil
+	g.buffered -= len(recs)
+	if g.paused && g.buffered < p.max {
+		p.cl.ResumeFetchPartitions(byTopic(g.parts))
+		g.paused = false
 	}
-	return recs, hw, waited, nil
+	return recs, f.hw, waited, nil
 }
 
-// pollLocked polls every partition once, buffering what comes for each, and says how
-// long it waited.
-func (p *Poller) pollLocked(ctx context.Context) (time.Duration, error) {
-	p.polls++
-	pctx, cancel := context.WithTimeout(ctx, p.poll)
+// waitLocked waits until a poll brings group g records or an error, or the poll interval
+// has passed, and says how long it waited. It polls when no other Take is polling, and
+// otherwise waits for that poll to end, without holding mu meanwhile.
+func (p *Poller) waitLocked(ctx context.Context, g *PollGroup) (time.Duration, error) {
 	began := time.Now()
-	fetches := p.cl.PollRecords(pctx, p.max)
-	cancel()
-	waited := time.Since(began)
-	if err := ctx.Err(); err != nil {
-		return waited, err
+	deadline := began.Add(p.poll)
+	defer func() { g.waits++ }()
+	for g.buffered == 0 && g.errs == 0 {
+		left := time.Until(deadline)
+		if left <= 0 {
+			break
+		}
+		if !p.polling {
+			p.pollLocked(ctx, left)
+		} else {
+			polled := p.polled
+			p.mu.Unlock()
+			timer := time.NewTimer(left)
+			select {
+			case <-polled:
+			case <-timer.C:
+			case <-ctx.Done():
+			}
+			timer.Stop()
+			p.mu.Lock()
+		}
+		if err := ctx.Err(); err != nil {
+			return time.Since(began), err
+		}
 	}
+	return time.Since(began), nil
+}
+
+// pollLocked polls every partition once, for at most d, and buffers what comes for each,
+// whatever becomes of ctx meanwhile: the client's positions have moved past what it
+// returned. mu is released while the client polls.
+func (p *Poller) pollLocked(ctx context.Context, d time.Duration) {
+	pctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	p.polling, p.polled, p.stop = true, make(chan struct{}), cancel
+	p.mu.Unlock()
+	fetches := p.cl.PollRecords(pctx, p.max)
+	p.mu.Lock()
+	p.polling, p.stop = false, nil
+	p.polls++
+	defer close(p.polled)
 	fetches.EachError(func(topic string, part int32, err error) {
-		if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
-			p.errs[topicPartition{topic: topic, partition: part}] = err
+		f, ok := p.parts[topicPartition{topic: topic, partition: part}]
+		if !ok || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			return
+		}
+		if f.err == nil {
+			f.group.errs++
+		}
+		f.err = err
+	})
+	var full []*PollGroup
+	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
+		f, ok := p.parts[topicPartition{topic: fp.Topic, partition: fp.Partition}]
+		if !ok {
+			return
+		}
+		f.hw = max(f.hw, fp.HighWatermark)
+		f.recs = append(f.recs, fp.Records...)
+		g := f.group
+		g.buffered += len(fp.Records)
+		if g.buffered >= p.max && !g.paused && !slices.Contains(full, g) {
+			full = append(full, g)
 		}
 	})
-	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
-		tp := topicPartition{topic: fp.Topic, partition: fp.Partition}
-		p.hw[tp] = max(p.hw[tp], fp.HighWatermark)
-		p.buf[tp] = append(p.buf[tp], fp.Records...)
-		p.buffered += len(fp.Records)
-	})
-	return waited, nil
+	for _, g := range full {
+		p.cl.PauseFetchPartitions(byTopic(g.parts))
+		g.paused = true
+	}
+}
+
+// byTopic lists partitions by topic, as the client takes them.
+func byTopic(parts []topicPartition) map[string][]int32 {
+	m := map[string][]int32{}
+	for _, tp := range parts {
+		m[tp.topic] = append(m[tp.topic], tp.partition)
+	}
+	return m
 }

@@ -58,12 +58,14 @@ type Options struct {
 //
 // A Source keeps no connection open: New and Committed each connect for their work, and
 // the readers open at a time fetch through one client, a Poller, closed with the last of
-// them. Share gives a copy whose readers fetch through a poller of their own.
+// them. Share gives a copy whose readers fetch through the same poller as a PollGroup of
+// their own.
 type Source struct {
 	opts   Options
 	parts  []topicPartition
 	dec    *decoderConfig
 	shared *SharedPoller
+	group  *PollGroup
 }
 
 var _ source.Sharer = (*Source)(nil)
@@ -99,7 +101,7 @@ func New(ctx context.Context, opts Options) (*Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kafka source: %w", err)
 	}
-	s := &Source{opts: opts, dec: dec}
+	s := &Source{opts: opts, dec: dec, group: new(PollGroup)}
 	s.shared = s.newShared()
 	if s.parts, err = s.listPartitions(ctx); err != nil {
 		return nil, err
@@ -128,7 +130,7 @@ func (s *Source) Offset(i int, pos []byte) (int64, error) {
 func (s *Source) Only(keep func(topic string, partition int32) bool) *Source {
 	c := *s
 	c.parts = nil
-	c.shared = s.newShared()
+	c.shared, c.group = s.newShared(), new(PollGroup)
 	for _, tp := range s.parts {
 		if keep(tp.topic, tp.partition) {
 			c.parts = append(c.parts, tp)
@@ -137,12 +139,14 @@ func (s *Source) Only(keep func(topic string, partition int32) bool) *Source {
 	return &c
 }
 
-// Share is the source as its copy whose readers fetch through a poller of their own, not
-// the one of the readers opened from s: the engine reads each subtask's partitions through
-// a copy of its own, so that one poll serves them all and waits for no other subtask.
+// Share is the source as its copy whose readers fetch through the poller of every copy's
+// readers, as a PollGroup of their own: the engine reads each subtask's partitions through
+// a copy of its own, so that one poll serves every subtask, whose watermarks then rise
+// together, and a subtask waits for its own partitions' records, never for another
+// subtask's processing.
 func (s *Source) Share() source.Source {
 	c := *s
-	c.shared = s.newShared()
+	c.group = new(PollGroup)
 	return &c
 }
 
@@ -299,8 +303,9 @@ func (s *Source) Committed(ctx context.Context, checkpoint uint64, positions map
 // Open starts reading a partition: at the offset pos names, or, with a nil pos, where Start
 // says. An offset the partition no longer holds (retention deleted it) is an error naming
 // the partition, the offset and the log start offset; so is one past its end. The reader
-// fetches through the Poller of the readers open on the source, consuming the partition by
-// direct assignment, never through the group.
+// fetches through the Poller of the readers open on the source and its copies, in the
+// PollGroup of the source, consuming the partition by direct assignment, never through the
+// consumer group.
 func (s *Source) Open(ctx context.Context, partition int, pos []byte) (source.PartitionReader, error) {
 	if partition < 0 || partition >= len(s.parts) {
 		return nil, fmt.Errorf("kafka source: no partition %d (it has %d)", partition, len(s.parts))
@@ -326,7 +331,7 @@ func (s *Source) Open(ctx context.Context, partition int, pos []byte) (source.Pa
 		s.shared.Release(pl)
 		return nil, err
 	}
-	pl.Add(tp.topic, tp.partition, at)
+	pl.Add(s.group, tp.topic, tp.partition, at)
 	return &reader{src: s, poller: pl, tp: tp, next: at, hw: -1, batchRows: s.opts.BatchRows, dec: dec}, nil
 }
 

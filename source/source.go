@@ -77,17 +77,20 @@ type PartitionReader interface {
 	Close() error
 }
 
-// Sharer is a Source whose readers can fetch from their broker together: those opened from
-// one Source that Share returned share one fetch, so that a Read of a partition with
-// nothing at hand polls the broker for all of them at once and returns as soon as records
-// come to any, and a Read of a partition with nothing while another has records at hand
-// returns at once. A record arriving on one partition then never waits out the poll
-// interval of another, empty one read before it. The engine opens each source subtask's
-// partitions from a Source of their own that Share returned.
+// Sharer is a Source whose readers can fetch from their broker together: the readers
+// opened from the copies Share returns, and from the source, share one fetch, so that the
+// records of every partition come in the same polls and the subtasks reading them see them
+// together. The readers of one copy wait together: a Read of a partition with nothing at
+// hand waits until a poll brings records to any of the copy's partitions, and returns at
+// once when another of them has records at hand, so a record arriving on one partition
+// never waits out the poll interval of another, empty one read before it. A copy never
+// waits for another copy's readers to take their records: what they have not taken waits
+// for them, up to a bound. The engine opens each source subtask's partitions from a copy
+// of its own that Share returned.
 type Sharer interface {
 	Source
-	// Share returns the source as a copy whose readers share a fetch of their own, apart
-	// from those of the readers opened from any other copy.
+	// Share returns the source as a copy whose readers wait for records together, apart
+	// from those of the readers opened from any other copy, and share the fetch of all.
 	Share() Source
 }
 

@@ -15,37 +15,58 @@ import (
 )
 
 // TestAJoiningWorkerPrewarms runs one worker over half the input until the state it
-// committed holds every row of that half (and then stays as it is), then starts a second:
-// before joining, it reads the key groups' committed state ahead, and at its assignment
-// its restore takes the pieces it names from what it read (its status says so) instead of
-// from the store. The rest of the input follows, and what the cluster committed equals
-// what one process makes.
+// committed holds every row of that half, then starts a second: before joining, it reads
+// the key groups' committed state ahead, and at its assignment its restore takes the
+// pieces it names from what it read (its status says so) instead of from the store. The
+// rest of the input follows, and what the cluster committed equals what one process
+// makes. The same with --prewarm 0 reads nothing ahead; both log the joining worker's
+// rebalance pause.
 func TestAJoiningWorkerPrewarms(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		prewarm string
+	}{{"default", ""}, {"none", "0"}} {
+		t.Run(c.name, func(t *testing.T) { testJoiningWorker(t, c.prewarm) })
+	}
+}
+
+// testJoiningWorker is TestAJoiningWorkerPrewarms with b's --prewarm (its default if "").
+func testJoiningWorker(t *testing.T, prewarm string) {
 	// Windows of 5 minutes: the one open at half the input holds all of it so far, about
-	// 10 KB of state in each key group, cut into pieces that stay the same while the key
-	// group takes no rows.
+	// 7 KB of state in each key group.
 	f := newTopicFixture(t, strings.Replace(clusterSpec, "tumble: 10s", "tumble: 5m", 1), 100_000, 4)
 	f.produce(t, 0.5)
 	a := f.startWorker(t, "a")
 	f.waitSettled(t)
-	b := f.startWorker(t, "b")
+	var extra []string
+	if prewarm != "" {
+		extra = []string{"--prewarm", prewarm}
+	}
+	b := f.startWorker(t, "b", extra...)
 	ws := f.waitFor(t, func(ws []cluster.WorkerStatus) bool {
 		for _, w := range ws {
-			if w.Worker == "b" && w.Rebalances > 0 && w.Prewarm != nil && w.Prewarm.Hits > 0 {
+			if w.Worker == "b" && w.Rebalances > 0 && (prewarm == "0" || w.Prewarm != nil && w.Prewarm.Hits > 0) {
 				return true
 			}
 		}
 		return false
 	})
 	for _, w := range ws {
-		if w.Worker != "b" {
-			continue
-		}
 		p := w.Prewarm
-		t.Logf("b read %d pieces (%d bytes) ahead; its restore took %d (%d bytes) of them and read %d bytes more; pause %.3fs",
-			p.Pieces, p.Bytes, p.Hits, p.HitBytes, p.ReadBytes, w.RebalancePause)
-		if p.Bytes == 0 || p.HitBytes == 0 || p.HitBytes > p.Bytes {
-			t.Errorf("b read %d bytes ahead and its restore took %d of them, want some taken", p.Bytes, p.HitBytes)
+		switch {
+		case w.Worker != "b":
+			t.Logf("%s: pause %.3fs", w.Worker, w.RebalancePause)
+		case prewarm == "0":
+			t.Logf("b read nothing ahead; pause %.3fs", w.RebalancePause)
+			if p != nil {
+				t.Errorf("b was told to read nothing ahead, and says %+v", *p)
+			}
+		default:
+			t.Logf("b read %d pieces (%d bytes) ahead; its restore took %d (%d bytes) of them and read %d bytes more; pause %.3fs",
+				p.Pieces, p.Bytes, p.Hits, p.HitBytes, p.ReadBytes, w.RebalancePause)
+			if p.Bytes == 0 || p.HitBytes == 0 || p.HitBytes > p.Bytes {
+				t.Errorf("b read %d bytes ahead and its restore took %d of them, want some taken", p.Bytes, p.HitBytes)
+			}
 		}
 	}
 	f.produce(t, 1)

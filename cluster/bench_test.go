@@ -311,7 +311,9 @@ func benchRebalance(b *testing.B, st *benchState, s3 bool) {
 	}
 	// Last: they fold more transactions into st.
 	b.Run("file/incremental", func(b *testing.B) { benchIncremental(b, st, store(b, "file")) })
-	b.Run("file/after-incremental", func(b *testing.B) { benchRestoreWarm(b, st, store(b, "file")) })
+	for _, kind := range kinds {
+		b.Run(kind+"/after-incremental", func(b *testing.B) { benchRestoreWarm(b, st, store(b, kind)) })
+	}
 }
 
 // savedState is one checkpoint's state of every key group, written to a store.

@@ -143,6 +143,15 @@ type location struct {
 	at int64
 }
 
+// location is where r is, r being listed by the object of checkpoint whose data (its
+// own pieces) starts at start.
+func (r pieceRef) location(checkpoint string, start int64) location {
+	if r.In == "" {
+		return location{in: checkpoint, at: start + r.At}
+	}
+	return location{in: r.In, at: r.At}
+}
+
 // storedPieces knows where the pieces of each unit are in the store, by hash. It is safe
 // for concurrent use.
 type storedPieces struct {
@@ -296,7 +305,7 @@ func (g *generation) saveObject(ctx context.Context, u *unit, st *unitState) (wr
 	for _, rs := range refs {
 		for _, r := range rs {
 			if r.In == "" {
-				at[r.Hash] = location{in: st.Checkpoint, at: start + r.At}
+				at[r.Hash] = r.location(st.Checkpoint, start)
 			}
 		}
 	}
@@ -317,11 +326,7 @@ func (g *generation) assemble(ctx context.Context, cache *pieceCache, u *unit, s
 		part := make([]byte, 0, st.sizes[node])
 		for _, r := range refs {
 			part = append(part, pieces[r.Hash]...)
-			if r.In == "" {
-				at[r.Hash] = location{in: st.Checkpoint, at: start + r.At}
-			} else {
-				at[r.Hash] = location{in: r.In, at: r.At}
-			}
+			at[r.Hash] = r.location(st.Checkpoint, start)
 		}
 		if len(part) != st.sizes[node] {
 			return &fatalError{fmt.Errorf("cluster: %s: checkpoint %s: step %s has %d bytes in its pieces, its header says %d", u, st.Checkpoint, node, len(part), st.sizes[node])}
@@ -342,13 +347,6 @@ func (w *worker) fetchPieces(ctx context.Context, cache *pieceCache, u *unit, st
 	type span struct{ lo, hi int64 }
 	spans := map[string]*span{}
 	pieces := map[string][]byte{}
-	// where is the object holding r and r's offset in it (an own piece: past the header).
-	where := func(r pieceRef) (string, int64) {
-		if r.In == "" {
-			return st.Checkpoint, start + r.At
-		}
-		return r.In, r.At
-	}
 	for node, refs := range st.refs {
 		for i, r := range refs {
 			if _, ok := pieces[r.Hash]; ok {
@@ -364,13 +362,13 @@ func (w *worker) fetchPieces(ctx context.Context, cache *pieceCache, u *unit, st
 			if r.In == "" && r.At+int64(r.Bytes) <= int64(len(data)) {
 				continue // read with the header
 			}
-			in, at := where(r)
-			s := spans[in]
+			l := r.location(st.Checkpoint, start)
+			s := spans[l.in]
 			if s == nil {
-				s = &span{lo: at, hi: at + int64(r.Bytes)}
-				spans[in] = s
+				s = &span{lo: l.at, hi: l.at + int64(r.Bytes)}
+				spans[l.in] = s
 			}
-			s.lo, s.hi = min(s.lo, at), max(s.hi, at+int64(r.Bytes))
+			s.lo, s.hi = min(s.lo, l.at), max(s.hi, l.at+int64(r.Bytes))
 		}
 	}
 	read := map[string][]byte{}
@@ -406,12 +404,12 @@ func (w *worker) fetchPieces(ctx context.Context, cache *pieceCache, u *unit, st
 			if r.In == "" && r.At+int64(r.Bytes) <= int64(len(data)) {
 				p = data[r.At : r.At+int64(r.Bytes)]
 			} else {
-				in, at := where(r)
-				b, lo := read[in], spans[in].lo
-				if at-lo+int64(r.Bytes) > int64(len(b)) {
-					return nil, &fatalError{fmt.Errorf("cluster: %s: checkpoint %s: piece %d of step %s lies past the end of checkpoint %s's object", u, st.Checkpoint, i, node, in)}
+				l := r.location(st.Checkpoint, start)
+				b, lo := read[l.in], spans[l.in].lo
+				if l.at-lo+int64(r.Bytes) > int64(len(b)) {
+					return nil, &fatalError{fmt.Errorf("cluster: %s: checkpoint %s: piece %d of step %s lies past the end of checkpoint %s's object", u, st.Checkpoint, i, node, l.in)}
 				}
-				p = b[at-lo : at-lo+int64(r.Bytes)]
+				p = b[l.at-lo : l.at-lo+int64(r.Bytes)]
 			}
 			if pieceHash(p) != r.Hash {
 				return nil, &fatalError{fmt.Errorf("cluster: %s: checkpoint %s: piece %d of step %s (%d bytes%s) does not hold what its hash says", u, st.Checkpoint, i, node, r.Bytes, inWhich(r.In))}

@@ -309,8 +309,11 @@ func benchRebalance(b *testing.B, st *benchState, s3 bool) {
 		b.Run(kind+"/save", func(b *testing.B) { benchSave(b, st, store(b, kind)) })
 		b.Run(kind+"/restore", func(b *testing.B) { benchRestore(b, st, store(b, kind)) })
 	}
-	// Last: it folds more transactions into st.
+	// Last: they fold more transactions into st.
 	b.Run("file/incremental", func(b *testing.B) { benchIncremental(b, st, store(b, "file")) })
+	for _, kind := range kinds {
+		b.Run(kind+"/after-incremental", func(b *testing.B) { benchRestoreWarm(b, st, store(b, kind)) })
+	}
 }
 
 // savedState is one checkpoint's state of every key group, written to a store.
@@ -555,6 +558,98 @@ func benchRestore(b *testing.B, st *benchState, store objstore.Store) {
 	}
 	if count.txs != st.rows || count.windows == 0 {
 		b.Fatalf("the restored halves fired %d windows of %d transactions, want the %d folded", count.windows, count.txs, st.rows)
+	}
+}
+
+// benchRestoreWarm measures the restore of half the key groups from an incremental
+// checkpoint, as a worker that joins the group makes it: a first checkpoint of every key
+// group is committed, betweenCheckpoints more transactions are folded into the state (not
+// timed), and the next checkpoint, which names the pieces of the first that did not
+// change, is committed. Then:
+//
+//   - cold: the restore of half the key groups reads every piece from the store;
+//   - warm: the worker pre-warmed its piece cache from the first checkpoint, as one that
+//     is starting does before it joins (not timed): the restore reads each object's
+//     header and the pieces written since, and takes the others from the cache.
+//
+// Each reports what restore reports, and warm the bytes it took from the cache
+// (cached-MB) and read from the store past each object's first read (read-MB).
+func benchRestoreWarm(b *testing.B, st *benchState, store objstore.Store) {
+	ctx := b.Context()
+	brokers := kafkatest.Cluster(b, benchTopic, 256)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cl.Close()
+	const group = "bench"
+	all := benchGeneration("bench", store, cl, group, benchTopic, st.final, keyGroups(0, 256))
+	defer all.cancel()
+	first, err := save(ctx, all, st, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	st.fold(b, betweenCheckpoints)
+	next, err := save(ctx, all, st, 2)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var offsets kadm.Offsets
+	for u, us := range next.states {
+		offsets.Add(kadm.Offset{Topic: u.topic, Partition: u.partition, At: us.Offset, LeaderEpoch: -1, Metadata: us.Checkpoint})
+	}
+	resp, err := kadm.NewClient(cl).CommitOffsets(ctx, group, offsets)
+	if err == nil {
+		err = resp.Error()
+	}
+	if err != nil {
+		b.Fatalf("commit the offsets of the state: %v", err)
+	}
+	for _, warm := range []bool{false, true} {
+		name := map[bool]string{false: "cold", true: "warm"}[warm]
+		b.Run(name, func(b *testing.B) {
+			taken := benchGeneration("bench", store, cl, group, benchTopic, st.final, keyGroups(128, 256))
+			defer taken.cancel()
+			if warm {
+				taken.w.cache = newPieceCache(DefaultPrewarm)
+				for u, us := range first.states {
+					if err := taken.w.prewarmUnit(ctx, u, us.Checkpoint); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			var read, load, cpu time.Duration
+			var fresh op.Operator
+			for b.Loop() {
+				if fresh != nil {
+					b.StopTimer()
+					if err := fresh.Close(); err != nil {
+						b.Fatal(err)
+					}
+					b.StartTimer()
+				}
+				var r restored
+				c0 := cpuTime(b)
+				if fresh, r, err = restoreHalf(taken, st.final); err != nil {
+					b.Fatal(err)
+				}
+				cpu += cpuTime(b) - c0
+				read, load = read+r.read, load+r.load
+			}
+			if err := fresh.Close(); err != nil {
+				b.Fatal(err)
+			}
+			n := float64(b.N)
+			b.ReportMetric(float64(st.bytes)/(1<<20), "state-MB")
+			b.ReportMetric(ms(read)/n, "read-ms/op")
+			b.ReportMetric(ms(load)/n, "restore-ms/op")
+			b.ReportMetric(ms(cpu)/n, "cpu-ms/op")
+			if warm {
+				s, _ := taken.w.cache.counts()
+				b.ReportMetric(float64(s.hitBytes)/n/(1<<20), "cached-MB")
+				b.ReportMetric(float64(s.readBytes)/n/(1<<20), "read-MB")
+			}
+		})
 	}
 }
 

@@ -456,26 +456,47 @@ func (g *generation) stableOffsets(ctx context.Context) (kadm.OffsetResponses, e
 	}
 }
 
-// load reads the state of u that checkpoint names.
+// load reads the state of u that checkpoint names: the whole object, or, while the piece
+// cache holds pieces, its header first and then only the pieces the cache does not hold.
 func (g *generation) load(ctx context.Context, u *unit, checkpoint string) (*unitState, error) {
 	key := stateKey(g.w.opts.Layout.Pipeline, u.topic, u.partition, checkpoint)
-	data, err := g.w.opts.Store.Get(ctx, key)
+	var warm *pieceCache
+	if !g.w.cache.empty() {
+		warm = g.w.cache
+	}
+	st, data, start, err := g.w.readState(ctx, key, warm != nil)
 	if errors.Is(err, objstore.ErrNotFound) {
 		return nil, &fatalError{fmt.Errorf("cluster: %s: the group committed checkpoint %s, whose state %s is missing from %s", u, checkpoint, key, g.w.opts.Store)}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("cluster: state of %s: %w", u, err)
 	}
-	st, rest, start, err := decodeState(data)
-	if err != nil {
-		return nil, &fatalError{fmt.Errorf("cluster: state %s in %s: %w", key, g.w.opts.Store, err)}
-	}
 	if st.refs != nil {
-		if err := g.assemble(ctx, u, st, rest, start); err != nil {
+		if err := g.assemble(ctx, warm, u, st, data, start); err != nil {
 			return nil, err
 		}
 	}
 	return st, nil
+}
+
+// readState reads the state object at key (see decodeState): whole, or, when headFirst,
+// the header and what follows it in one read (readHeader), a version 1 object whole.
+// A damaged object is a fatalError.
+func (w *worker) readState(ctx context.Context, key string, headFirst bool) (st *unitState, data []byte, start int64, err error) {
+	if headFirst {
+		st, data, start, err = w.readHeader(ctx, key)
+		if err != nil || st != nil {
+			return st, data, start, err
+		}
+	}
+	b, err := w.opts.Store.Get(ctx, key)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	if st, data, start, err = decodeState(b); err != nil {
+		return nil, nil, 0, &fatalError{fmt.Errorf("cluster: state %s in %s: %w", key, w.opts.Store, err)}
+	}
+	return st, data, start, nil
 }
 
 // checkpointRecord says, in the checkpoints topic, that this worker committed checkpoint

@@ -168,6 +168,7 @@ func (g *generation) once() error {
 	if err != nil {
 		return err
 	}
+	g.w.cache.clear() // what was read ahead has served its turn
 	if err := g.w.begin(g.attempt); err != nil {
 		return err
 	}

@@ -143,6 +143,15 @@ type location struct {
 	at int64
 }
 
+// location is where r is, r being listed by the object of checkpoint whose data (its
+// own pieces) starts at start.
+func (r pieceRef) location(checkpoint string, start int64) location {
+	if r.In == "" {
+		return location{in: checkpoint, at: start + r.At}
+	}
+	return location{in: r.In, at: r.At}
+}
+
 // storedPieces knows where the pieces of each unit are in the store, by hash. It is safe
 // for concurrent use.
 type storedPieces struct {
@@ -296,7 +305,7 @@ func (g *generation) saveObject(ctx context.Context, u *unit, st *unitState) (wr
 	for _, rs := range refs {
 		for _, r := range rs {
 			if r.In == "" {
-				at[r.Hash] = location{in: st.Checkpoint, at: start + r.At}
+				at[r.Hash] = r.location(st.Checkpoint, start)
 			}
 		}
 	}
@@ -304,73 +313,20 @@ func (g *generation) saveObject(ctx context.Context, u *unit, st *unitState) (wr
 	return written{objects: 1, bytes: int64(len(obj)), named: named}, nil
 }
 
-// assemble puts the parts of a version 2 object of u together: its own pieces from data
-// (the object's bytes after its header, which starts at start), the others read from the
-// earlier objects that hold them, one range per object, those ranges at once. Every piece is checked against its
-// hash. It records where the pieces are.
-func (g *generation) assemble(ctx context.Context, u *unit, st *unitState, data []byte, start int64) error {
-	pipeline := g.w.opts.Layout.Pipeline
-	type span struct{ lo, hi int64 }
-	spans := map[string]*span{}
-	for _, refs := range st.refs {
-		for _, r := range refs {
-			if r.In == "" {
-				continue
-			}
-			s := spans[r.In]
-			if s == nil {
-				s = &span{lo: r.At, hi: r.At + int64(r.Bytes)}
-				spans[r.In] = s
-			}
-			s.lo, s.hi = min(s.lo, r.At), max(s.hi, r.At+int64(r.Bytes))
-		}
-	}
-	read := map[string][]byte{}
-	var mu sync.Mutex
-	eg, ectx := errgroup.WithContext(ctx)
-	eg.SetLimit(maxSources)
-	for in, s := range spans {
-		eg.Go(func() error {
-			key := stateKey(pipeline, u.topic, u.partition, in)
-			b, err := g.w.opts.Store.GetRange(ectx, key, s.lo, s.hi-s.lo)
-			if errors.Is(err, objstore.ErrNotFound) {
-				return &fatalError{fmt.Errorf("cluster: %s: checkpoint %s names pieces of %s, which is missing from %s", u, st.Checkpoint, key, g.w.opts.Store)}
-			}
-			if err != nil {
-				return fmt.Errorf("cluster: state of %s: %w", u, err)
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			read[in] = b
-			return nil
-		})
-	}
-	if err := eg.Wait(); err != nil {
+// assemble puts the parts of a version 2 object of u together from their pieces, taken
+// from cache (which may be nil) where it holds them (fetchPieces), and records where the
+// pieces are.
+func (g *generation) assemble(ctx context.Context, cache *pieceCache, u *unit, st *unitState, data []byte, start int64) error {
+	pieces, err := g.w.fetchPieces(ctx, cache, u, st, data, start)
+	if err != nil {
 		return err
 	}
 	at := map[string]location{}
 	for node, refs := range st.refs {
 		part := make([]byte, 0, st.sizes[node])
-		for i, r := range refs {
-			var p []byte
-			if r.In == "" {
-				if r.At < 0 || r.At+int64(r.Bytes) > int64(len(data)) {
-					return &fatalError{fmt.Errorf("cluster: %s: checkpoint %s: piece %d of step %s lies outside the object", u, st.Checkpoint, i, node)}
-				}
-				p = data[r.At : r.At+int64(r.Bytes)]
-				at[r.Hash] = location{in: st.Checkpoint, at: start + r.At}
-			} else {
-				b, lo := read[r.In], spans[r.In].lo
-				if r.At-lo+int64(r.Bytes) > int64(len(b)) {
-					return &fatalError{fmt.Errorf("cluster: %s: checkpoint %s: piece %d of step %s lies past the end of checkpoint %s's object", u, st.Checkpoint, i, node, r.In)}
-				}
-				p = b[r.At-lo : r.At-lo+int64(r.Bytes)]
-				at[r.Hash] = location{in: r.In, at: r.At}
-			}
-			if pieceHash(p) != r.Hash {
-				return &fatalError{fmt.Errorf("cluster: %s: checkpoint %s: piece %d of step %s (%d bytes%s) does not hold what its hash says", u, st.Checkpoint, i, node, r.Bytes, inWhich(r.In))}
-			}
-			part = append(part, p...)
+		for _, r := range refs {
+			part = append(part, pieces[r.Hash]...)
+			at[r.Hash] = r.location(st.Checkpoint, start)
 		}
 		if len(part) != st.sizes[node] {
 			return &fatalError{fmt.Errorf("cluster: %s: checkpoint %s: step %s has %d bytes in its pieces, its header says %d", u, st.Checkpoint, node, len(part), st.sizes[node])}
@@ -380,6 +336,88 @@ func (g *generation) assemble(ctx context.Context, u *unit, st *unitState, data 
 	st.refs = nil
 	g.stored.add(u, at)
 	return nil
+}
+
+// fetchPieces returns the bytes of every piece the version 2 object st of u names, by
+// hash: from cache where it holds them, else from data (the object's bytes after its
+// header, which starts at start, as far as they were read), else from the store, one range
+// of each object that holds pieces still missing, those ranges at once. Every piece read
+// is checked against its hash (the cache checks its own).
+func (w *worker) fetchPieces(ctx context.Context, cache *pieceCache, u *unit, st *unitState, data []byte, start int64) (map[string][]byte, error) {
+	type span struct{ lo, hi int64 }
+	spans := map[string]*span{}
+	pieces := map[string][]byte{}
+	for node, refs := range st.refs {
+		for i, r := range refs {
+			if _, ok := pieces[r.Hash]; ok {
+				continue
+			}
+			if p, ok := cache.get(r.Hash); ok {
+				pieces[r.Hash] = p
+				continue
+			}
+			if r.At < 0 || r.Bytes < 0 {
+				return nil, &fatalError{fmt.Errorf("cluster: %s: checkpoint %s: piece %d of step %s lies outside the object", u, st.Checkpoint, i, node)}
+			}
+			if r.In == "" && r.At+int64(r.Bytes) <= int64(len(data)) {
+				continue // read with the header
+			}
+			l := r.location(st.Checkpoint, start)
+			s := spans[l.in]
+			if s == nil {
+				s = &span{lo: l.at, hi: l.at + int64(r.Bytes)}
+				spans[l.in] = s
+			}
+			s.lo, s.hi = min(s.lo, l.at), max(s.hi, l.at+int64(r.Bytes))
+		}
+	}
+	read := map[string][]byte{}
+	var mu sync.Mutex
+	eg, ectx := errgroup.WithContext(ctx)
+	eg.SetLimit(maxSources + 1)
+	for in, s := range spans {
+		eg.Go(func() error {
+			key := stateKey(w.opts.Layout.Pipeline, u.topic, u.partition, in)
+			b, err := w.opts.Store.GetRange(ectx, key, s.lo, s.hi-s.lo)
+			if errors.Is(err, objstore.ErrNotFound) {
+				return &fatalError{fmt.Errorf("cluster: %s: checkpoint %s names pieces of %s, which is missing from %s", u, st.Checkpoint, key, w.opts.Store)}
+			}
+			if err != nil {
+				return fmt.Errorf("cluster: state of %s: %w", u, err)
+			}
+			cache.read(int64(len(b)))
+			mu.Lock()
+			defer mu.Unlock()
+			read[in] = b
+			return nil
+		})
+	}
+	if err := eg.Wait(); err != nil {
+		return nil, err
+	}
+	for node, refs := range st.refs {
+		for i, r := range refs {
+			if _, ok := pieces[r.Hash]; ok {
+				continue
+			}
+			var p []byte
+			if r.In == "" && r.At+int64(r.Bytes) <= int64(len(data)) {
+				p = data[r.At : r.At+int64(r.Bytes)]
+			} else {
+				l := r.location(st.Checkpoint, start)
+				b, lo := read[l.in], spans[l.in].lo
+				if l.at-lo+int64(r.Bytes) > int64(len(b)) {
+					return nil, &fatalError{fmt.Errorf("cluster: %s: checkpoint %s: piece %d of step %s lies past the end of checkpoint %s's object", u, st.Checkpoint, i, node, l.in)}
+				}
+				p = b[l.at-lo : l.at-lo+int64(r.Bytes)]
+			}
+			if pieceHash(p) != r.Hash {
+				return nil, &fatalError{fmt.Errorf("cluster: %s: checkpoint %s: piece %d of step %s (%d bytes%s) does not hold what its hash says", u, st.Checkpoint, i, node, r.Bytes, inWhich(r.In))}
+			}
+			pieces[r.Hash] = p
+		}
+	}
+	return pieces, nil
 }
 
 // inWhich says, for an error, which object held a piece.
@@ -393,30 +431,32 @@ func inWhich(in string) string {
 // headerRead is how much of an object a header read takes first.
 const headerRead = 64 << 10
 
-// readHeader reads the header of the state object at key; of a version 1 object, only its
-// unit's fields. A missing object is an error matching objstore.ErrNotFound.
-func (g *generation) readHeader(ctx context.Context, key string) (*unitState, error) {
-	b, err := g.w.opts.Store.GetRange(ctx, key, 0, headerRead)
+// readHeader reads the header of the state object at key, and returns it with the
+// object's bytes after it as far as they were read (at least the first headerRead bytes of
+// the object, those of a smaller one all), which start at start; of a version 1 object it
+// returns nil. A missing object is an error matching objstore.ErrNotFound, a damaged
+// header a fatalError.
+func (w *worker) readHeader(ctx context.Context, key string) (st *unitState, data []byte, start int64, err error) {
+	b, err := w.opts.Store.GetRange(ctx, key, 0, headerRead)
 	if err != nil {
-		return nil, err
+		return nil, nil, 0, err
 	}
 	if !bytes.HasPrefix(b, []byte(stateMagic2)) {
-		return nil, nil // version 1: names no other object
+		return nil, nil, 0, nil // version 1: names no other object
 	}
 	n, k := binary.Uvarint(b[len(stateMagic2):])
 	if k <= 0 {
-		return nil, fmt.Errorf("state %s: truncated header", key)
+		return nil, nil, 0, &fatalError{fmt.Errorf("cluster: state %s in %s: truncated header", key, w.opts.Store)}
 	}
 	if need := int64(len(stateMagic2)+k) + int64(n); need > int64(len(b)) {
-		if b, err = g.w.opts.Store.GetRange(ctx, key, 0, need); err != nil {
-			return nil, err
+		if b, err = w.opts.Store.GetRange(ctx, key, 0, need); err != nil {
+			return nil, nil, 0, err
 		}
 	}
-	st, _, _, err := decodeHeader(b, true)
-	if err != nil {
-		return nil, fmt.Errorf("state %s: %w", key, err)
+	if st, data, start, err = decodeHeader(b); err != nil {
+		return nil, nil, 0, &fatalError{fmt.Errorf("cluster: state %s in %s: %w", key, w.opts.Store, err)}
 	}
-	return st, nil
+	return st, data, start, nil
 }
 
 // cleanKept deletes the state objects of u but those of the checkpoints keep names and
@@ -430,7 +470,7 @@ func (g *generation) cleanKept(ctx context.Context, u *unit, keep []string) erro
 			continue
 		}
 		kept[name] = true
-		st, err := g.readHeader(ctx, stateKey(pipeline, u.topic, u.partition, name))
+		st, _, _, err := g.w.readHeader(ctx, stateKey(pipeline, u.topic, u.partition, name))
 		if errors.Is(err, objstore.ErrNotFound) {
 			continue
 		}

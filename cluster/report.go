@@ -92,6 +92,10 @@ func (r *report) status() WorkerStatus {
 		Checkpoint: r.checkpoint, RebalancePause: r.pause.Seconds(), Rebalances: r.rebalances, Waiting: r.waiting}
 	owned, units := r.owned, r.units
 	r.mu.Unlock()
+	if c := r.w.cache; c != nil {
+		n, _ := c.counts()
+		st.Prewarm = &PrewarmStatus{Pieces: n.put, Bytes: n.putBytes, Hits: n.hits, HitBytes: n.hitBytes, ReadBytes: n.readBytes}
+	}
 	var cur *engine.Stats
 	if m := r.w.opts.Engine.Monitor; m != nil {
 		cur = m.Snapshot()

@@ -55,7 +55,7 @@ type partHeader struct {
 // assemble), given data, the bytes after its header, which start at start.
 func decodeState(b []byte) (st *unitState, data []byte, start int64, err error) {
 	if bytes.HasPrefix(b, []byte(stateMagic2)) {
-		return decodeHeader(b, false)
+		return decodeHeader(b)
 	}
 	if !bytes.HasPrefix(b, []byte(stateMagic)) {
 		return nil, nil, 0, errors.New("not a unit state of a version this build reads")
@@ -87,9 +87,9 @@ func decodeState(b []byte) (st *unitState, data []byte, start int64, err error) 
 	return &u, nil, 0, nil
 }
 
-// decodeHeader reads the header of a version 2 object, b, which may end after the header
-// when headerOnly; the object's bytes after the header start at start.
-func decodeHeader(b []byte, headerOnly bool) (st *unitState, data []byte, start int64, err error) {
+// decodeHeader reads the header of a version 2 object, b, which may end anywhere after the
+// header; data are b's bytes after the header, which start at start.
+func decodeHeader(b []byte) (st *unitState, data []byte, start int64, err error) {
 	rest := b[len(stateMagic2):]
 	n, k := binary.Uvarint(rest)
 	if k <= 0 || uint64(len(rest)-k) < n {
@@ -110,9 +110,6 @@ func decodeHeader(b []byte, headerOnly bool) (st *unitState, data []byte, start 
 			return nil, nil, 0, fmt.Errorf("part %q: %d bytes", p.Node, p.Bytes)
 		}
 		u.refs[p.Node], u.sizes[p.Node] = p.Pieces, p.Bytes
-	}
-	if headerOnly {
-		return &u, nil, start, nil
 	}
 	return &u, b[start:], start, nil
 }

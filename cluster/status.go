@@ -36,6 +36,9 @@ type WorkerStatus struct {
 	// Rebalances counts its rebalances so far.
 	RebalancePause float64 `json:"rebalance_pause_s"`
 	Rebalances     int     `json:"rebalances"`
+	// Prewarm is what the worker read ahead before it joined and what its restores took
+	// of it; nil when it reads nothing ahead.
+	Prewarm *PrewarmStatus `json:"prewarm,omitempty"`
 	// Waiting says what the worker waits for, if anything ("broker unreachable: ...",
 	// "object store: ..."); empty while it works.
 	Waiting string `json:"waiting,omitempty"`
@@ -81,6 +84,20 @@ func OwnedFrom(pipeline string, assigned map[string][]int32, lag map[string]map[
 		return cmp.Or(strings.Compare(a.Topic, b.Topic), cmp.Compare(a.Partition, b.Partition))
 	})
 	return out
+}
+
+// PrewarmStatus is what a worker read of the key groups' state before it joined the group
+// (pre-warming), and what the restores of its assignments took of it.
+type PrewarmStatus struct {
+	// Pieces and Bytes are the pieces of state read ahead.
+	Pieces int64 `json:"pieces"`
+	Bytes  int64 `json:"bytes"`
+	// Hits and HitBytes are the pieces restores took from what was read ahead; ReadBytes
+	// the bytes they read from the store meanwhile past each object's first read (its
+	// header and up to 64 KiB after it).
+	Hits      int64 `json:"hits"`
+	HitBytes  int64 `json:"hit_bytes"`
+	ReadBytes int64 `json:"read_bytes"`
 }
 
 // CheckpointStatus is the newest checkpoint a worker completed.

@@ -38,6 +38,10 @@ type Options struct {
 	Store objstore.Store
 	// Interval is the time between checkpoints (default 1s).
 	Interval time.Duration
+	// Prewarm is how many bytes of the key groups' committed state the worker reads into
+	// memory before it joins the group, for its first assignment's restore to take instead
+	// of reading them in the pause (prewarm.go; DefaultPrewarm); 0 reads nothing ahead.
+	Prewarm int64
 	// Engine tunes each generation's run; the worker sets Stop and Checkpointing.
 	Engine engine.Options
 	// Rebalanced, when set, is told after each change of assignment how long the worker
@@ -105,6 +109,9 @@ type worker struct {
 	rep      *report
 	// ready is closed once cl is set: the group's callbacks may come before.
 	ready chan struct{}
+	// cache holds the pieces of state read before the worker joined (prewarm); nil
+	// without pre-warming, emptied once a restore has taken what it needed.
+	cache *pieceCache
 }
 
 func newWorker(opts Options) (*worker, error) {
@@ -123,8 +130,12 @@ func newWorker(opts Options) (*worker, error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	return &worker{opts: opts, txnID: "millrace." + opts.Group + "." + opts.Worker, fatal: make(chan error, 1),
-		ready: make(chan struct{})}, nil
+	w := &worker{opts: opts, txnID: "millrace." + opts.Group + "." + opts.Worker, fatal: make(chan error, 1),
+		ready: make(chan struct{})}
+	if opts.Prewarm > 0 {
+		w.cache = newPieceCache(opts.Prewarm)
+	}
+	return w, nil
 }
 
 func (w *worker) run(ctx context.Context) error {
@@ -135,6 +146,7 @@ func (w *worker) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("cluster: %w", err)
 	}
+	w.prewarm(ctx)
 	topics := w.opts.Layout.Topics()
 	kopts = append(kopts,
 		kgo.ConsumerGroup(w.opts.Group),

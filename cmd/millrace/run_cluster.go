@@ -12,6 +12,7 @@ import (
 
 	"millrace/cluster"
 	"millrace/engine"
+	"millrace/memlimit"
 	"millrace/objstore"
 	"millrace/observe"
 	"millrace/plan"
@@ -23,6 +24,7 @@ type clusterFlags struct {
 	group   string
 	state   string
 	worker  string
+	prewarm string
 	advice  adviceFlags
 	// conn says how to reach brokers that ask for TLS or SASL, as cluster status does.
 	conn kafkaConnFlags
@@ -33,6 +35,7 @@ func (c *clusterFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&c.group, "group", "", "the cluster's consumer group (default: the pipeline's name)")
 	cmd.Flags().StringVar(&c.state, "state", "file://millrace-state", "where a cluster keeps the state of its key groups: file://DIR or s3://BUCKET/PREFIX (endpoint from AWS_ENDPOINT_URL, credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)")
 	cmd.Flags().StringVar(&c.worker, "worker-id", "", "this worker's name, unique in the cluster; a worker restarted under its old name fences the old one (default HOST-PID)")
+	cmd.Flags().StringVar(&c.prewarm, "prewarm", fmt.Sprintf("%dMiB", cluster.DefaultPrewarm>>20), "bytes of the key groups' committed state a starting worker reads into memory before it joins the group, so that taking key groups over reads only what was written since (0: none)")
 	c.advice.add(cmd)
 	c.conn.register(cmd)
 }
@@ -64,6 +67,10 @@ func runCluster(cmd *cobra.Command, path string, cf *clusterFlags, lf *listenFla
 	interval, err := cmd.Flags().GetDuration("checkpoint-interval")
 	if err != nil {
 		return err
+	}
+	prewarm, err := memlimit.Parse(cf.prewarm)
+	if err != nil || prewarm < 0 {
+		return usagef("--prewarm %s: want a size such as 256MiB, or 0", cf.prewarm)
 	}
 	store, err := objstore.Open(ctx, cf.state, objstore.DefaultOptions())
 	if err != nil {
@@ -110,7 +117,7 @@ func runCluster(cmd *cobra.Command, path string, cf *clusterFlags, lf *listenFla
 	}
 	eopts.Monitor = mon
 	opts := cluster.Options{Plan: p, Layout: layout, Relay: relay, Conn: conn, Group: cf.group,
-		Worker: cf.worker, Store: store, Interval: interval, Engine: eopts, Log: log,
+		Worker: cf.worker, Store: store, Interval: interval, Prewarm: prewarm, Engine: eopts, Log: log,
 		Rebalanced: func(pause time.Duration, owned map[string][]int32) {
 			rebalances.Observe(pause)
 			advising.Assigned(owned)

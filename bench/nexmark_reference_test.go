@@ -16,6 +16,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"millrace/engine"
 	"millrace/nexmark"
@@ -135,7 +136,7 @@ func (c *collector) Process(_ int, rec arrow.RecordBatch, _ op.Collector) error 
 			case *array.Timestamp:
 				parts[k] = strconv.FormatInt(int64(a.Value(i)), 10)
 			case *array.String:
-				parts[k] = a.Value(i)
+				parts[k] = strings.Clone(a.Value(i)) // the batch's memory goes back to the generator
 			case *array.Float64:
 				parts[k] = strconv.FormatFloat(a.Value(i), 'g', -1, 64)
 			case *array.Decimal128:
@@ -166,13 +167,36 @@ func (c *collector) Process(_ int, rec arrow.RecordBatch, _ op.Collector) error 
 	return nil
 }
 
-// runQuery runs query q over in at parallelism p and returns the rows its sinks received,
-// sorted.
+// scribbler is a nexmark.Recycler that overwrites each buffer as it comes back, so that a
+// step still reading a batch it has released (or never retained) reads junk at once rather
+// than, maybe, the rows of a later batch.
+type scribbler struct{ *nexmark.Recycler }
+
+func (s scribbler) Free(b []byte) {
+	b = b[:cap(b)]
+	for i := range b {
+		b[i] = 0xa5
+	}
+	s.Recycler.Free(b)
+}
+
+// runQuery runs query q over in at parallelism p, its generators recycling their buffers as
+// the benchmark's do (with a scribbler), and returns the rows its sinks received, sorted.
 func runQuery(t *testing.T, q string, in NexmarkInput, p int) []string {
+	t.Helper()
+	return runQueryAllocating(t, q, in, p, func() memory.Allocator { return scribbler{nexmark.NewRecycler()} })
+}
+
+// runQueryAllocating is runQuery with the generators' buffers from alloc's allocators, or
+// fresh Go memory when alloc is nil.
+func runQueryAllocating(t *testing.T, q string, in NexmarkInput, p int, alloc func() memory.Allocator) []string {
 	t.Helper()
 	pl, err := NexmarkPlan(q, in, p)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if alloc != nil {
+		recycleGeneratorBuffers(pl, alloc)
 	}
 	var mu sync.Mutex
 	var rows []string

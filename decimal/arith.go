@@ -63,17 +63,10 @@ func Sub(a, b decimal128.Num) (decimal128.Num, bool) {
 // Mul returns a*b, or false when the product does not fit in 128 bits.
 func Mul(a, b decimal128.Num) (decimal128.Num, bool) {
 	// Fast path: both fit in 64 bits, so the product fits in 127.
-	if a.HighBits() == int64(a.LowBits())>>63 && b.HighBits() == int64(b.LowBits())>>63 {
-		x, y := int64(a.LowBits()), int64(b.LowBits())
-		ux, uy := uint64(x), uint64(y)
-		if x < 0 {
-			ux = -ux
+	if x, ok := Int64(a); ok {
+		if y, ok := Int64(b); ok {
+			return MulInt64(x, y), true
 		}
-		if y < 0 {
-			uy = -uy
-		}
-		hi, lo := bits.Mul64(ux, uy)
-		return signed(hi, lo, (x < 0) != (y < 0)), true
 	}
 	ah, al, an := magnitude(a)
 	bh, bl, bn := magnitude(b)
@@ -96,6 +89,19 @@ func Mul(a, b decimal128.Num) (decimal128.Num, bool) {
 		return decimal128.Num{}, false
 	}
 	return signed(hi, lo, an != bn), true
+}
+
+// Int64 returns a as an int64, and whether it fits in one.
+func Int64(a decimal128.Num) (int64, bool) {
+	return int64(a.LowBits()), a.HighBits() == int64(a.LowBits())>>63
+}
+
+// MulInt64 returns the product of x and y, which always fits in 128 bits: the unsigned
+// product of their bits, its high word corrected for each negative factor.
+func MulInt64(x, y int64) decimal128.Num {
+	hi, lo := bits.Mul64(uint64(x), uint64(y))
+	hi -= uint64(x>>63&y) + uint64(y>>63&x)
+	return decimal128.New(int64(hi), lo)
 }
 
 // MulPow10 returns a*10^k for 0 <= k <= 38, or false on 128-bit overflow.

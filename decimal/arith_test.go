@@ -91,6 +91,50 @@ func TestDecimalOpsAgainstBig(t *testing.T) {
 	}
 }
 
+func TestMulInt64AgainstBig(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	edges := []int64{0, 1, -1, 2, -2, math.MaxInt64, math.MinInt64, math.MaxInt64 - 1, math.MinInt64 + 1, 1 << 32, -1 << 32}
+	check := func(x, y int64) {
+		t.Helper()
+		want := new(big.Int).Mul(big.NewInt(x), big.NewInt(y))
+		if got := MulInt64(x, y); got.BigInt().Cmp(want) != 0 {
+			t.Fatalf("%d * %d = %s, want %s", x, y, got.BigInt(), want)
+		}
+		if got, ok := Mul(decimal128.FromI64(x), decimal128.FromI64(y)); !ok || got.BigInt().Cmp(want) != 0 {
+			t.Fatalf("Mul(%d, %d) = %s %v, want %s", x, y, got.BigInt(), ok, want)
+		}
+	}
+	for _, x := range edges {
+		for _, y := range edges {
+			check(x, y)
+		}
+	}
+	for range 20000 {
+		x, y := int64(rng.Uint64())>>rng.IntN(64), int64(rng.Uint64())>>rng.IntN(64)
+		check(x, y)
+	}
+}
+
+func TestInt64SaysWhetherTheValueFits(t *testing.T) {
+	for _, c := range []struct {
+		n    decimal128.Num
+		want int64
+		fits bool
+	}{
+		{decimal128.FromI64(-5), -5, true},
+		{decimal128.FromI64(math.MinInt64), math.MinInt64, true},
+		{decimal128.FromI64(math.MaxInt64), math.MaxInt64, true},
+		{decimal128.New(0, 1<<63), 0, false},    // 2^63
+		{decimal128.New(-1, 1<<63-1), 0, false}, // -2^63 - 1
+		{decimal128.New(1, 0), 0, false},        // 2^64
+	} {
+		got, fits := Int64(c.n)
+		if fits != c.fits || fits && got != c.want {
+			t.Errorf("Int64(%s) = %d, %v; want %d, %v", c.n.BigInt(), got, fits, c.want, c.fits)
+		}
+	}
+}
+
 func TestRescaleSaturating(t *testing.T) {
 	big := pow10[30]
 	if got := RescaleSaturating(big, 10); got != pow10[38] {

@@ -47,4 +47,4 @@ func decimalLiteral(text string) (typ, num, error) {
 }
 
 // numOf converts an int64 to a decimal of scale 0.
-func numOf(v int64) num { return decimal128.FromI64(v) }
+func numOf(v int64) num { return decimal128.New(v>>63, uint64(v)) }

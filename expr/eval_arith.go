@@ -466,6 +466,23 @@ func (e *arithEval) arithDec(a, b []num, am, bm int, out []num, bad, zero *badRo
 	}
 }
 
+// mulConst sets out[i] = a[i]·y. A y of 64 bits is checked once, so that each row of 64
+// bits too (a price, an amount in cents) costs one multiply that cannot overflow.
+func mulConst(a []num, y num, out []num, bad *badRows) {
+	y64, small := decimal.Int64(y)
+	for i, x := range a {
+		if x64, ok := decimal.Int64(x); ok && small {
+			out[i] = decimal.MulInt64(x64, y64)
+			continue
+		}
+		r, ok := decimal.Mul(x, y)
+		out[i] = r
+		if !ok {
+			bad.mark(i)
+		}
+	}
+}
+
 func markAll(b *badRows, n int) {
 	for i := 0; i < n; i++ {
 		b.mark(i)
@@ -542,13 +559,7 @@ func decFast(op byte, a, b []num, am, bm int, out []num, bad *badRows) {
 				}
 			}
 		case '*':
-			for i, x := range a {
-				r, ok := decimal.Mul(x, y)
-				out[i] = r
-				if !ok {
-					bad.mark(i)
-				}
-			}
+			mulConst(a, y, out, bad)
 		}
 	case am != 0 && bm != 0:
 		a, b = a[:len(out)], b[:len(out)]

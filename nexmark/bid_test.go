@@ -49,4 +49,4 @@ func BenchmarkBids(b *testing.B) { benchmarkKind(b, Bids) }
 
 // BenchmarkBidsRecycled leaves out the cost of fresh memory (allocation, zeroing, garbage
 // collection), which an allocator that recycles released buffers would save.
-func BenchmarkBidsRecycled(b *testing.B) { benchmarkKind(b, Bids, WithAllocator(&recycler{})) }
+func BenchmarkBidsRecycled(b *testing.B) { benchmarkKind(b, Bids, WithAllocator(NewRecycler())) }

@@ -1,7 +1,6 @@
 package nexmark
 
 import (
-	"sync"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -45,51 +44,13 @@ func TestColumnsHoldWhatWasWritten(t *testing.T) {
 
 }
 
-// recycler is an allocator that hands freed buffers out again, unzeroed, for benchmarks
-// that measure generation without the cost of fresh memory. Only a consumer that never
-// touches a batch's memory after releasing it (strings from String.Value included) may use
-// one.
-type recycler struct {
-	mu   sync.Mutex
-	free map[int][][]byte
-}
-
-func (r *recycler) Allocate(size int) []byte {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if l := r.free[size]; len(l) > 0 {
-		r.free[size] = l[:len(l)-1]
-		return l[len(l)-1]
-	}
-	return make([]byte, size)
-}
-
-func (r *recycler) Reallocate(size int, b []byte) []byte {
-	if size <= cap(b) {
-		return b[:size]
-	}
-	nb := r.Allocate(size)
-	copy(nb, b)
-	r.Free(b)
-	return nb
-}
-
-func (r *recycler) Free(b []byte) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.free == nil {
-		r.free = map[int][][]byte{}
-	}
-	r.free[cap(b)] = append(r.free[cap(b)], b[:cap(b)])
-}
-
 func TestRecycledBuffersGiveTheSameRows(t *testing.T) {
 	cfg := testConfig(50_000)
 	want, err := NewGenerator(cfg, Bids)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := NewGenerator(cfg, Bids, WithAllocator(&recycler{}))
+	got, err := NewGenerator(cfg, Bids, WithAllocator(NewRecycler()))
 	if err != nil {
 		t.Fatal(err)
 	}

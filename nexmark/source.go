@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"millrace/format"
 	"millrace/source"
@@ -19,14 +20,15 @@ type Source struct {
 	cfg  Config
 	kind Kind
 	tab  *tables
-	err  error // a bad Config or Kind, reported by Open
+	mem  memory.Allocator // of the generators' batches
+	err  error            // a bad Config or Kind, reported by Open
 }
 
 // NewSource returns the source of kind's events of cfg. cfg.Partition is ignored: Open
 // picks the partition. A bad cfg or kind makes Open fail with the reason.
 func NewSource(cfg Config, kind Kind) source.Source {
 	cfg.Partition = 0
-	s := &Source{cfg: cfg, kind: kind}
+	s := &Source{cfg: cfg, kind: kind, mem: memory.DefaultAllocator}
 	if err := cfg.Validate(); err != nil {
 		s.err = err
 	} else if Schema(kind) == nil {
@@ -36,6 +38,10 @@ func NewSource(cfg Config, kind Kind) source.Source {
 	}
 	return s
 }
+
+// SetAllocator makes the readers Open returns from now on build their batches in buffers
+// from mem (a Recycler, when every consumer lets go of a batch's memory as it releases it).
+func (s *Source) SetAllocator(mem memory.Allocator) { s.mem = mem }
 
 // Schema is the schema of the source's kind, or the Bid schema when the kind is unknown
 // (Open then fails).
@@ -82,7 +88,7 @@ func (s *Source) Open(_ context.Context, p int, pos []byte) (source.PartitionRea
 	}
 	cfg := s.cfg
 	cfg.Partition = p
-	g, err := NewGenerator(cfg, s.kind, withTables(s.tab))
+	g, err := NewGenerator(cfg, s.kind, withTables(s.tab), WithAllocator(s.mem))
 	if err != nil {
 		return nil, fmt.Errorf("nexmark %s source: partition %d: %w", s.kind, p, err)
 	}

@@ -8,10 +8,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"millrace/engine"
 	"millrace/op"
@@ -81,6 +83,32 @@ func TestSourceReadsPartitionsThroughTheInterface(t *testing.T) {
 		if want := int(cfg.Events / 50 * (hi - lo)); total != want {
 			t.Fatalf("%s source: %d rows, want %d", kind, total, want)
 		}
+	}
+}
+
+// countingAllocator counts the buffers allocated through it.
+type countingAllocator struct {
+	*memory.CheckedAllocator
+	n atomic.Int64
+}
+
+func (c *countingAllocator) Allocate(size int) []byte {
+	c.n.Add(1)
+	return c.CheckedAllocator.Allocate(size)
+}
+
+func TestSourceBuildsBatchesFromItsAllocator(t *testing.T) {
+	mem := &countingAllocator{CheckedAllocator: memory.NewCheckedAllocator(memory.DefaultAllocator)}
+	defer mem.AssertSize(t, 0)
+	cfg := testConfig(10_000)
+	cfg.Partitions, cfg.BatchRows = 2, 1000
+	s := NewSource(cfg, Bids).(*Source)
+	s.SetAllocator(mem)
+	readSource(t, s, Bids) // releases every batch it reads
+	// 9,200 bids in batches of at most 1,000 per partition: 10 or more batches of 10 buffers
+	// (4 numbers, 3 strings of offsets and bytes).
+	if n := mem.n.Load(); n < 10*10 {
+		t.Fatalf("%d buffers from the allocator, want one per column buffer of every batch", n)
 	}
 }
 

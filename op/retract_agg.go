@@ -345,7 +345,7 @@ func (r *RetractAgg) count(st *retractState, c int, v topValue, s int64) error {
 			r.size -= retractValueBytes + int64(len(v.s))
 		}
 	case s > 0:
-		st.vals = slices.Insert(st.vals, at, retractValue{v: v, n: s})
+		st.vals = slices.Insert(st.vals, at, retractValue{v: v.detached(), n: s})
 		r.size += retractValueBytes + int64(len(v.s))
 	default:
 		return fmt.Errorf("takes back a value the group does not hold")

@@ -292,6 +292,32 @@ func TestRetractAggByHand(t *testing.T) {
 	}
 }
 
+// TestRetractAggKeepsNoStringOfItsInput takes the least name of a group and overwrites a
+// batch's text once the aggregate has seen it: the values it keeps must be its own copies.
+func TestRetractAggKeepsNoStringOfItsInput(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
+	defer mem.AssertSize(t, 0)
+	calls := []AggCall{{Name: "min", Text: "min(name)", Args: []int{4}, ArgTypes: []arrow.DataType{arrow.BinaryTypes.String}}}
+	r, err := NewRetractAgg(RetractAggConfig{In: retractIn, Keys: 1, Calls: calls, Out: retractOut(t, calls), EmitUpdates: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Open(Context{Mem: mem}); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = r.Close() }()
+	first := batch(t, mem, retractIn, []string{"a"}, []string{"+I"}, []string{"1"}, []string{"0.00"}, []string{"m"}, []string{"true"})
+	deliver(t, r, []msg{{rec: first}}, false)
+	scribble(first) // "m" now reads "z", above "n"
+	first.Release()
+	second := batch(t, mem, retractIn, []string{"a"}, []string{"+I"}, []string{"2"}, []string{"0.00"}, []string{"n"}, []string{"true"})
+	defer second.Release()
+	got := deliver(t, r, []msg{{rec: second}}, false)
+	if len(got) != 2 || !strings.Contains(got[0], `"r0":"m"`) {
+		t.Fatalf("got %v, want the least name still m", got)
+	}
+}
+
 // TestRetractAggSnapshotsByKeyGroup splits the state by owner and restores the parts into
 // one operator, which then carries on as the whole would; a corrupt group state is refused
 // with its key.

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -207,7 +208,15 @@ func compareValues(kind arrow.Type, desc bool, a, b topValue) int {
 	return c
 }
 
-// value reads the ranking value of row i of col, the By column.
+// detached returns v with its string copied out of the batch it was read from, to be kept
+// past the batch's release: the batch's memory may go back to its allocator for reuse.
+func (v topValue) detached() topValue {
+	v.s = strings.Clone(v.s)
+	return v
+}
+
+// value reads the ranking value of row i of col, the By column. A string value is the
+// batch's memory: see detached.
 func value(col arrow.Array, i int) topValue {
 	if col.IsNull(i) {
 		return topValue{null: true}
@@ -260,9 +269,9 @@ func (t *TopN) Process(_ int, rec arrow.RecordBatch, out Collector) error {
 		if len(top) == t.cfg.N && t.rank(&top[len(top)-1], &r) < 0 {
 			continue // ranked after every row kept: the row is not encoded
 		}
-		kept := topRow{v: r.v, row: string(t.rowEnc.Key(i))}
-		if len(r.then) > 0 {
-			kept.then = slices.Clone(r.then)
+		kept := topRow{v: r.v.detached(), row: string(t.rowEnc.Key(i))}
+		for _, v := range r.then {
+			kept.then = append(kept.then, v.detached())
 		}
 		if err := t.add(k, top, kept); err != nil {
 			return err

@@ -55,6 +55,40 @@ func TestTopNByHand(t *testing.T) {
 	}
 }
 
+// TestTopNKeepsNoStringOfItsInput ranks by a string, first as By and then as a Then column
+// behind equal ids, and overwrites a batch's text once the top has seen it: the values it
+// keeps must be its own copies.
+func TestTopNKeepsNoStringOfItsInput(t *testing.T) {
+	for name, cfg := range map[string]TopNConfig{
+		"by":   {In: topNIn, Keys: []int{1}, By: 0, Desc: true, N: 1},
+		"then": {In: topNIn, Keys: []int{1}, By: 2, Then: []TopOrder{{Col: 0, Desc: true}}, N: 1},
+	} {
+		t.Run(name, func(t *testing.T) {
+			mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
+			defer mem.AssertSize(t, 0)
+			top, err := NewTopN(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := top.Open(Context{}); err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = top.Close() }()
+			first := batch(t, mem, topNIn, []string{"m"}, []string{"1"}, []string{"1"})
+			deliver(t, top, []msg{{rec: first}}, false)
+			scribble(first) // "m" now reads "z", which "n" would not displace
+			first.Release()
+			second := batch(t, mem, topNIn, []string{"n"}, []string{"1"}, []string{"1"})
+			defer second.Release()
+			got := deliver(t, top, []msg{{rec: second}}, false)
+			want := []string{`{"_op":"-D","card":"m","price":"1","id":"1"}`, `{"_op":"+I","card":"n","price":"1","id":"1"}`, "--"}
+			if !slices.Equal(got, want) {
+				t.Fatalf("got %v, want %v", got, want)
+			}
+		})
+	}
+}
+
 // applyTop applies top changelog lines to table, card to the ids it keeps, and fails on a
 // delete of a row not kept or an insert of a row kept.
 func applyTop(t *testing.T, table map[string]map[string]string, lines []string) {

@@ -133,6 +133,18 @@ func (s Spec) End(start int64) int64 {
 	return start + s.Size.Milliseconds()
 }
 
+// Panes returns the tumbling windows that slice s into panes, and whether s has them: a
+// hopping window whose size is a multiple of its slide is the union of Size/Every
+// consecutive panes of length Every, so a row can be folded once into its pane and the
+// panes merged into the windows, instead of folding the row into each of its windows. The
+// windows holding a pane are exactly those holding the pane's start (see Assign).
+func (s Spec) Panes() (Spec, bool) {
+	if s.Kind != Hop || s.Size%s.Every != 0 {
+		return Spec{}, false
+	}
+	return Spec{Kind: Tumble, Size: s.Every}, true
+}
+
 // slide returns the distance in milliseconds between consecutive window starts: the size for
 // tumbling windows, the slide for hopping ones.
 func (s Spec) slide() int64 {

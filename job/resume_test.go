@@ -37,7 +37,7 @@ var perCardWatermark = time.Date(2026, 3, 2, 10, 4, 0, 0, time.UTC)
 
 func TestPlanResume(t *testing.T) {
 	dir := t.TempDir()
-	oneMinute, twoMinutes := testPlan(t, dir, "1m"), testPlan(t, dir, "2m")
+	oneMinute, twoMinutes := testPlan(t, dir, "{tumble: 1m}"), testPlan(t, dir, "{tumble: 2m}")
 	changedSource := manifestOf(oneMinute)
 	tx := changedSource.Nodes["tx"]
 	tx.Fingerprint = "another input"
@@ -104,5 +104,31 @@ func TestPlanResume(t *testing.T) {
 	}
 	if _, err := PlanResume(manifestOf(oneMinute), twoMinutes, nil); !errors.Is(err, ErrChanged) {
 		t.Errorf("a refusal is not ErrChanged: %v", err)
+	}
+}
+
+// TestAOnePhaseHopCheckpointIsRefused resumes, with hopping windows sliced into panes, a
+// checkpoint of the plan that aggregated them in one phase: its raw rows went through the
+// exchange (per_card.prepare) and per_card folded each into its windows. The final phase
+// now merges panes instead, its step's fingerprint differs, and the view's windows are
+// refused with the way out, not restored into a step that reads other input.
+func TestAOnePhaseHopCheckpointIsRefused(t *testing.T) {
+	p := testPlan(t, t.TempDir(), "{hop: 1m, every: 10s}")
+	m := manifestOf(p, "per_card.partial")
+	delete(m.Nodes, "per_card.partial")
+	// The fingerprints of the one-phase steps, as that plan gave them.
+	m.Nodes["per_card.prepare"] = checkpoint.Node{Kind: string(plan.KindPrepare), Fingerprint: "41ab4a8c8f87b264",
+		Parts: []checkpoint.Part{{Subtask: 0}, {Subtask: 1}}}
+	node := m.Nodes["per_card"]
+	node.Fingerprint = "12f5b3e7d4c71506"
+	m.Nodes["per_card"] = node
+	_, err := PlanResume(m, p, nil)
+	if !errors.Is(err, ErrChanged) || !strings.Contains(err.Error(), `view "per_card" changed since checkpoint 7 and holds state`) ||
+		!strings.Contains(err.Error(), "--reset-view per_card accepts that") {
+		t.Fatalf("got %v, want the view refused", err)
+	}
+	r, err := PlanResume(m, p, []string{"per_card"})
+	if err != nil || !slices.Equal(r.Restore, []string{"big", "sink.big_out", "sink.per_card_out", "tx"}) {
+		t.Fatalf("with --reset-view per_card: restore %v, %v", r.Restore, err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -286,4 +287,69 @@ func paneStates(t *testing.T, mem memory.Allocator, spec window.Spec, msgs []msg
 		}
 	}
 	return out
+}
+
+// TestAPaneThatWouldOverflowIsMergedIntoNoneOfItsWindows merges two panes of one key into
+// their windows, where the second window set to merge overflows the sum: the pane at fault
+// goes to the errors and is taken back from the windows it was already merged into, and the
+// other pane is merged into all of its windows.
+func TestAPaneThatWouldOverflowIsMergedIntoNoneOfItsWindows(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
+	defer mem.AssertSize(t, 0)
+	in := arrow.NewSchema([]arrow.Field{{Name: "k", Type: arrow.BinaryTypes.String}, {Name: "ts", Type: tsType}, {Name: "n", Type: arrow.PrimitiveTypes.Int64}}, nil)
+	spec := window.Spec{Kind: window.Hop, Size: 3 * time.Second, Every: time.Second}
+	phase := func(p Phase) *WindowAgg {
+		args := []int{2}
+		if p == Final {
+			args = nil
+		}
+		w, err := NewWindowAgg(WindowAggConfig{Window: spec, Keys: 1, Time: 1, Phase: p, RejectOverflow: true,
+			Calls: []AggCall{{Name: "sum", Text: "sum(n)", Args: args, ArgTypes: []arrow.DataType{arrow.PrimitiveTypes.Int64}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.cfg.Out = outSchema(p == Partial, w)
+		return w
+	}
+	partial, final := phase(Partial), phase(Final)
+	var states, out, errs collect
+	if err := partial.Open(Context{Mem: mem}); err != nil {
+		t.Fatal(err)
+	}
+	if err := final.Open(Context{Mem: mem, Errors: &errs}); err != nil {
+		t.Fatal(err)
+	}
+	// The pane [0s,1s) is in the windows starting -2s, -1s and 0s, the pane [2s,3s) in those
+	// starting 0s, 1s and 2s: the window starting 0s holds both, and the first pane overflows
+	// it when merged third, after the second pane was merged there first.
+	rec := batch(t, mem, in, []string{"x", "x"}, []string{"1970-01-01T00:00:00.5Z", "1970-01-01T00:00:02.5Z"},
+		[]string{"9223372036854775800", "100"})
+	if err := partial.Process(0, rec, &states); err != nil {
+		t.Fatal(err)
+	}
+	if len(states.recs) != 1 || states.recs[0].NumRows() != 2 {
+		t.Fatalf("the partial phase emitted %v, want the two panes in one batch", states.recs)
+	}
+	if err := final.Process(0, states.recs[0], &out); err != nil {
+		t.Fatal(err)
+	}
+	if err := final.OnWatermark(MaxWatermark, &out); err != nil {
+		t.Fatal(err)
+	}
+	got := rowsOnly(jsonLines(out.recs))
+	want := []string{
+		`{"card":"x","window_start":"1970-01-01T00:00:00Z","window_end":"1970-01-01T00:00:03Z","r0":"100"}`,
+		`{"card":"x","window_start":"1970-01-01T00:00:01Z","window_end":"1970-01-01T00:00:04Z","r0":"100"}`,
+		`{"card":"x","window_start":"1970-01-01T00:00:02Z","window_end":"1970-01-01T00:00:05Z","r0":"100"}`,
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("windows\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if len(errs.recs) != 1 || errs.recs[0].NumRows() != 1 {
+		t.Fatalf("error rows %v, want one", errs.recs)
+	}
+	if row := errs.recs[0].Column(0).ValueStr(0); !strings.Contains(row, "1970-01-01T00:00:00Z") {
+		t.Errorf("the rejected state %s is not the pane starting at 0s", row)
+	}
+	errs.recs[0].Release()
 }

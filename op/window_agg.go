@@ -60,8 +60,8 @@ type AggCall struct {
 // columns, window_start, and one state column per call. A hopping window whose size is a
 // multiple of its slide is sliced into panes (window.Spec.Panes): Partial folds each row
 // into its pane only and emits per pane, window_start being the pane's start, and Final
-// merges each pane's states into every window holding it, Size/Every of them. Time is -1 when the rows carry no
-// event time, which only the whole input (window.Whole) does without. Fired windows come out as the key
+// merges each pane's states into every window holding it, Size/Every of them. Time is -1
+// when the rows carry no event time, which only the whole input (window.Whole) does without. Fired windows come out as the key
 // columns, window_start, window_end and one result column per call, in Out's schema; for a
 // session, window_start is its first event and window_end its last event plus the gap.
 type WindowAggConfig struct {

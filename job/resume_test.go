@@ -107,21 +107,17 @@ func TestPlanResume(t *testing.T) {
 	}
 }
 
-// TestAOnePhaseHopCheckpointIsRefused resumes, with hopping windows sliced into panes, a
-// checkpoint of the plan that aggregated them in one phase: its raw rows went through the
-// exchange (per_card.prepare) and per_card folded each into its windows. The final phase
-// now merges panes instead, its step's fingerprint differs, and the view's windows are
-// refused with the way out, not restored into a step that reads other input.
+// TestAOnePhaseHopCheckpointIsRefused resumes, with the hopping windows now sliced into
+// panes (`panes: true`), a checkpoint of the plan that aggregated them in one phase: its raw
+// rows went through the exchange (per_card.prepare) and per_card folded each into its
+// windows. The final phase merges panes instead, its step's fingerprint differs, and the
+// view's windows are refused with the way out, not restored into a step that reads other
+// input.
 func TestAOnePhaseHopCheckpointIsRefused(t *testing.T) {
-	p := testPlan(t, t.TempDir(), "{hop: 1m, every: 10s}")
-	m := manifestOf(p, "per_card.partial")
-	delete(m.Nodes, "per_card.partial")
-	// The fingerprints of the one-phase steps, as that plan gave them.
-	m.Nodes["per_card.prepare"] = checkpoint.Node{Kind: string(plan.KindPrepare), Fingerprint: "41ab4a8c8f87b264",
-		Parts: []checkpoint.Part{{Subtask: 0}, {Subtask: 1}}}
-	node := m.Nodes["per_card"]
-	node.Fingerprint = "12f5b3e7d4c71506"
-	m.Nodes["per_card"] = node
+	dir := t.TempDir()
+	onePhase := testPlan(t, dir, "{hop: 1m, every: 10s}")
+	m := manifestOf(onePhase, "per_card.prepare")
+	p := testPlan(t, dir, "{hop: 1m, every: 10s, panes: true}")
 	_, err := PlanResume(m, p, nil)
 	if !errors.Is(err, ErrChanged) || !strings.Contains(err.Error(), `view "per_card" changed since checkpoint 7 and holds state`) ||
 		!strings.Contains(err.Error(), "--reset-view per_card accepts that") {

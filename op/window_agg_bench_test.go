@@ -54,7 +54,7 @@ func benchWindowAggHop(b *testing.B, cards int, reject, panes bool) {
 		recs = append(recs, bld.NewRecordBatch())
 		bld.Release()
 	}
-	spec := window.Spec{Kind: window.Hop, Size: 10 * time.Minute, Every: time.Minute}
+	spec := window.Spec{Kind: window.Hop, Size: 10 * time.Minute, Every: time.Minute, Sliced: panes}
 	open := func(phase Phase) *WindowAgg {
 		calls := []AggCall{{Name: "count"}, {Name: "sum", Args: []int{2}, ArgTypes: []arrow.DataType{amtType}}}
 		if phase == Final {

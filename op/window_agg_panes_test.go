@@ -17,10 +17,10 @@ import (
 )
 
 // paneSpecs are the hopping windows the pane tests run: sizes that are a multiple of the
-// slide, which are sliced into panes, and one that is not, which keeps per-window states.
+// slide, sliced into panes, and one that is not, which keeps per-window states.
 var paneSpecs = []window.Spec{
-	{Kind: window.Hop, Size: 10 * time.Second, Every: 2 * time.Second},
-	{Kind: window.Hop, Size: time.Minute, Every: 10 * time.Second},
+	{Kind: window.Hop, Size: 10 * time.Second, Every: 2 * time.Second, Sliced: true},
+	{Kind: window.Hop, Size: time.Minute, Every: 10 * time.Second, Sliced: true},
 	{Kind: window.Hop, Size: 10 * time.Second, Every: 3 * time.Second},
 }
 
@@ -302,7 +302,7 @@ func TestAPaneThatWouldOverflowIsMergedIntoNoneOfItsWindows(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
 	defer mem.AssertSize(t, 0)
 	in := arrow.NewSchema([]arrow.Field{{Name: "k", Type: arrow.BinaryTypes.String}, {Name: "ts", Type: tsType}, {Name: "n", Type: arrow.PrimitiveTypes.Int64}}, nil)
-	spec := window.Spec{Kind: window.Hop, Size: 3 * time.Second, Every: time.Second}
+	spec := window.Spec{Kind: window.Hop, Size: 3 * time.Second, Every: time.Second, Sliced: true}
 	phase := func(p Phase) *WindowAgg {
 		args := []int{2}
 		if p == Final {

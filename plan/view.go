@@ -277,13 +277,13 @@ func (b *builder) aggregate(v *spec.View, inputs []stream, in *arrow.Schema, fir
 		partialCfg.Hold = partialHold
 	}
 
-	// Two phases pay when rows fold together before the exchange. A hopping window whose
-	// size is a multiple of its slide is sliced into panes: the partial phase folds each row
-	// into its pane, and the final phase merges each pane into the Size/Every windows holding
-	// it. Any other hopping window would multiply each row into its windows' partial states,
-	// more than the raw row costs to ship, and a session's bounds are only known per key
-	// after the exchange, so for those the raw rows go through the exchange and one phase
-	// aggregates them.
+	// Two phases pay when rows fold together before the exchange. A hopping window sliced
+	// into panes (`panes: true`) has them: the partial phase folds each row into its pane,
+	// and the final phase merges each pane into the Size/Every windows holding it. Any other
+	// hopping window would multiply each row into its windows' partial states, more than the
+	// raw row costs to ship, and a session's bounds are only known per key after the
+	// exchange, so for those the raw rows go through the exchange and one phase aggregates
+	// them.
 	pane, sliced := w.Panes()
 	twoPhase := w.Kind == window.Tumble || whole || sliced
 	firstOps := append(first, func() (op.Operator, error) { return preMap(), nil })
@@ -294,7 +294,7 @@ func (b *builder) aggregate(v *spec.View, inputs []stream, in *arrow.Schema, fir
 		firstName, firstKind, firstSchema = v.Name+".partial", KindPartial, stateSchema
 		per := w.String()
 		if sliced {
-			per = pane.Size.String() + " pane of " + per
+			per = pane.Size.String() + " pane"
 		}
 		firstDoes = append(firstDoes, "partial "+describeCalls(calls)+" per "+per)
 	}
@@ -410,7 +410,7 @@ func (b *builder) viewWindow(v *spec.View, inputs []stream) (window.Spec, error)
 	if v.Window == nil {
 		return window.Spec{Kind: window.Whole}, nil
 	}
-	w := window.Spec{Size: v.Window.Size, Every: v.Window.Every, Gap: v.Window.Gap}
+	w := window.Spec{Size: v.Window.Size, Every: v.Window.Every, Gap: v.Window.Gap, Sliced: v.Window.Panes}
 	switch v.Window.Kind {
 	case spec.Tumble:
 		w.Kind = window.Tumble

@@ -8,14 +8,14 @@ import (
 )
 
 // TestPanesSliceTheirWindows checks that a row's windows are exactly its pane's windows, for
-// hops whose size is a multiple of the slide, and that other windows have no panes.
+// sliced hops whose size is a multiple of the slide, and that other windows have no panes.
 func TestPanesSliceTheirWindows(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for _, s := range []Spec{
-		{Kind: Hop, Size: 10 * time.Second, Every: 2 * time.Second},
-		{Kind: Hop, Size: time.Minute, Every: 10 * time.Second},
-		{Kind: Hop, Size: 3 * time.Millisecond, Every: time.Millisecond},
-		{Kind: Hop, Size: time.Second, Every: time.Second},
+		{Kind: Hop, Size: 10 * time.Second, Every: 2 * time.Second, Sliced: true},
+		{Kind: Hop, Size: time.Minute, Every: 10 * time.Second, Sliced: true},
+		{Kind: Hop, Size: 3 * time.Millisecond, Every: time.Millisecond, Sliced: true},
+		{Kind: Hop, Size: time.Second, Every: time.Second, Sliced: true},
 	} {
 		pane, ok := s.Panes()
 		if !ok || pane.Kind != Tumble || pane.Size != s.Every || pane.Validate() != nil {
@@ -36,13 +36,28 @@ func TestPanesSliceTheirWindows(t *testing.T) {
 		}
 	}
 	for _, s := range []Spec{
-		{Kind: Hop, Size: 10 * time.Second, Every: 3 * time.Second},
+		{Kind: Hop, Size: 10 * time.Second, Every: 3 * time.Second, Sliced: true},
+		{Kind: Hop, Size: time.Minute, Every: 10 * time.Second},
 		{Kind: Tumble, Size: time.Minute},
 		{Kind: Session, Gap: time.Minute},
 		{Kind: Whole},
 	} {
 		if pane, ok := s.Panes(); ok {
 			t.Errorf("%s has panes %s", s, pane)
+		}
+	}
+}
+
+// TestOnlyHopsAreSliced checks that Validate refuses panes for windows other than hops, and
+// for a hop whose size is not a multiple of its slide.
+func TestOnlyHopsAreSliced(t *testing.T) {
+	for _, s := range []Spec{
+		{Kind: Tumble, Size: time.Minute, Sliced: true},
+		{Kind: Session, Gap: time.Minute, Sliced: true},
+		{Kind: Hop, Size: 10 * time.Second, Every: 3 * time.Second, Sliced: true},
+	} {
+		if err := s.Validate(); err == nil {
+			t.Errorf("%s: sliced into panes without an error", s)
 		}
 	}
 }

@@ -205,7 +205,7 @@ func TestPlanAndRunTheExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := mustRun(t, "plan", example, "-p", "2")
-	for _, want := range []string{"velocity.partial  [partial aggregate, parallelism 2]", "<- velocity.partial (hash by card_id)", "merchant_volume.partial  [partial aggregate, parallelism 2]", "sink.dead"} {
+	for _, want := range []string{"velocity.prepare  [prepare, parallelism 2]", "<- velocity.prepare (hash by card_id)", "merchant_volume.partial  [partial aggregate, parallelism 2]", "sink.dead"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("plan lacks %q:\n%s", want, out)
 		}

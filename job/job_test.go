@@ -37,14 +37,14 @@ views:
   per_card:
     from: tx
     group_by: [card_id]
-    window: {tumble: %s}
+    window: %s
     select: {n: count(*)}
 sinks:
   big_out: {from: big, kind: jsonl, path: "${OUT}/big.jsonl"}
   per_card_out: {from: per_card, kind: parquet, path: "${OUT}/per_card"}
 `
 
-// testPlan plans the test spec at parallelism 2 with the window size given, over an empty
+// testPlan plans the test spec at parallelism 2 with the window given, over an empty
 // input in a temporary directory.
 func testPlan(t *testing.T, dir, window string) *plan.Plan {
 	t.Helper()
@@ -68,7 +68,7 @@ func testPlan(t *testing.T, dir, window string) *plan.Plan {
 // checkpoint, with room again, succeeds.
 func TestAFailedCheckpointIsReportedAndTheLastOneStays(t *testing.T) {
 	dir := t.TempDir()
-	p := testPlan(t, dir, "1m")
+	p := testPlan(t, dir, "{tumble: 1m}")
 	fsys := errorfs.Wrap(checkpoint.OSFS{}, nil)
 	var log bytes.Buffer
 	c, err := openCheckpointsOn(fsys, filepath.Join(dir, "checkpoints"), 2, &log)
@@ -100,7 +100,7 @@ func TestAFailedCheckpointIsReportedAndTheLastOneStays(t *testing.T) {
 // checkpoint and gives it to the advisor of the next run.
 func TestTheAdvisorsHistoryOutlivesTheRun(t *testing.T) {
 	dir := t.TempDir()
-	p := testPlan(t, dir, "1m")
+	p := testPlan(t, dir, "{tumble: 1m}")
 	newAdvisor := func() *scale.Advisor {
 		a, err := scale.NewAdvisor(scale.AdvisorConfig{Sources: p.Sources, Step: time.Second, Policy: scale.Policy{Limits: scale.DefaultLimits()}})
 		if err != nil {

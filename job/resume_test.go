@@ -37,7 +37,7 @@ var perCardWatermark = time.Date(2026, 3, 2, 10, 4, 0, 0, time.UTC)
 
 func TestPlanResume(t *testing.T) {
 	dir := t.TempDir()
-	oneMinute, twoMinutes := testPlan(t, dir, "1m"), testPlan(t, dir, "2m")
+	oneMinute, twoMinutes := testPlan(t, dir, "{tumble: 1m}"), testPlan(t, dir, "{tumble: 2m}")
 	changedSource := manifestOf(oneMinute)
 	tx := changedSource.Nodes["tx"]
 	tx.Fingerprint = "another input"
@@ -104,5 +104,27 @@ func TestPlanResume(t *testing.T) {
 	}
 	if _, err := PlanResume(manifestOf(oneMinute), twoMinutes, nil); !errors.Is(err, ErrChanged) {
 		t.Errorf("a refusal is not ErrChanged: %v", err)
+	}
+}
+
+// TestAOnePhaseHopCheckpointIsRefused resumes, with the hopping windows now sliced into
+// panes (`panes: true`), a checkpoint of the plan that aggregated them in one phase: its raw
+// rows went through the exchange (per_card.prepare) and per_card folded each into its
+// windows. The final phase merges panes instead, its step's fingerprint differs, and the
+// view's windows are refused with the way out, not restored into a step that reads other
+// input.
+func TestAOnePhaseHopCheckpointIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	onePhase := testPlan(t, dir, "{hop: 1m, every: 10s}")
+	m := manifestOf(onePhase, "per_card.prepare")
+	p := testPlan(t, dir, "{hop: 1m, every: 10s, panes: true}")
+	_, err := PlanResume(m, p, nil)
+	if !errors.Is(err, ErrChanged) || !strings.Contains(err.Error(), `view "per_card" changed since checkpoint 7 and holds state`) ||
+		!strings.Contains(err.Error(), "--reset-view per_card accepts that") {
+		t.Fatalf("got %v, want the view refused", err)
+	}
+	r, err := PlanResume(m, p, []string{"per_card"})
+	if err != nil || !slices.Equal(r.Restore, []string{"big", "sink.big_out", "sink.per_card_out", "tx"}) {
+		t.Fatalf("with --reset-view per_card: restore %v, %v", r.Restore, err)
 	}
 }

@@ -57,8 +57,11 @@ type AggCall struct {
 //
 // Raw input (Single, Partial) has the key columns first, then the event time column Time
 // and the aggregate arguments. Partial state input (Final) is what Partial emits: the key
-// columns, window_start, and one state column per call. Time is -1 when the rows carry no
-// event time, which only the whole input (window.Whole) does without. Fired windows come out as the key
+// columns, window_start, and one state column per call. A hopping window whose size is a
+// multiple of its slide is sliced into panes (window.Spec.Panes): Partial folds each row
+// into its pane only and emits per pane, window_start being the pane's start, and Final
+// merges each pane's states into every window holding it, Size/Every of them. Time is -1
+// when the rows carry no event time, which only the whole input (window.Whole) does without. Fired windows come out as the key
 // columns, window_start, window_end and one result column per call, in Out's schema; for a
 // session, window_start is its first event and window_end its last event plus the gap.
 type WindowAggConfig struct {
@@ -110,7 +113,11 @@ type WindowAgg struct {
 	byEnd  map[int64][]uint32
 	timers window.Timers
 	sess   *sessionState // session windows only
-	spill  *spiller      // the pebble backend; nil keeps every group in memory
+	// assign is the windows raw rows are folded into: the view's, or its panes in phase
+	// Partial. sliced says, in phase Final, that the states come per pane.
+	assign window.Spec
+	sliced bool
+	spill  *spiller // the pebble backend; nil keeps every group in memory
 	// wm is the last watermark OnWatermark saw: every window ending at or before it fired.
 	wm int64
 
@@ -129,10 +136,14 @@ type WindowAgg struct {
 	rows    []int32
 	starts  []int64
 	groups  []uint32
-	ends    []int64
-	args    [][]arrow.Array // per call, the argument columns of the current batch
-	outS    []int64         // window_start of the groups being emitted
-	outE    []int64         // window_end of the groups being emitted
+	// Final: the groups of a batch of states as sets, row i merging into groups[i] of each
+	// (one set, or one per window holding a pane), and the memory of the pane's sets.
+	sets       [][]uint32
+	paneGroups []uint32
+	ends       []int64
+	args       [][]arrow.Array // per call, the argument columns of the current batch
+	outS       []int64         // window_start of the groups being emitted
+	outE       []int64         // window_end of the groups being emitted
 
 	// With RejectOverflow: the accumulators in the order they are updated, those that can
 	// overflow first; the groups the current batch made; the groups only rejected rows
@@ -151,7 +162,13 @@ func NewWindowAgg(cfg WindowAggConfig) (*WindowAgg, error) {
 	if cfg.Time < 0 && cfg.Phase != Final && cfg.Window.Kind != window.Whole {
 		return nil, fmt.Errorf("%s windows need an event time column", cfg.Window)
 	}
-	w := &WindowAgg{cfg: cfg, byStart: map[int64]map[uint32]uint32{}, byEnd: map[int64][]uint32{}, keys: newKeyTable(), wm: MinWatermark}
+	w := &WindowAgg{cfg: cfg, byStart: map[int64]map[uint32]uint32{}, byEnd: map[int64][]uint32{}, keys: newKeyTable(), wm: MinWatermark, assign: cfg.Window}
+	if pane, ok := cfg.Window.Panes(); ok {
+		if cfg.Phase == Partial {
+			w.assign = pane
+		}
+		w.sliced = cfg.Phase == Final
+	}
 	if cfg.Window.Kind == window.Session {
 		if cfg.Phase != Single {
 			return nil, fmt.Errorf("%s: session windows are aggregated in one phase (Single), not as partial and final states", cfg.Window)
@@ -282,15 +299,8 @@ func (w *WindowAgg) process(rec arrow.RecordBatch, out Collector) error {
 	if w.sess != nil {
 		return w.processSessions()
 	}
-	w.rows, w.starts = w.cfg.Window.Assign(w.times, w.rows[:0], w.starts[:0])
-	w.groups = w.groups[:0]
-	prev, kid := int32(-1), uint32(0)
-	for k, row := range w.rows {
-		if row != prev { // a row's windows share its key
-			kid, prev = w.keys.intern(w.keyEnc.Key(int(row))), row
-		}
-		w.groups = append(w.groups, w.group(kid, w.starts[k]))
-	}
+	w.rows, w.starts = w.assign.Assign(w.times, w.rows[:0], w.starts[:0])
+	w.groupPairs()
 	if err := w.updateRejecting(rec, w.groups, w.rows); err != nil {
 		return err
 	}
@@ -301,6 +311,19 @@ func (w *WindowAgg) process(rec arrow.RecordBatch, out Collector) error {
 		return w.emitUpdates(out)
 	}
 	return nil
+}
+
+// groupPairs puts in w.groups the group of each (row, window start) pair of w.rows and
+// w.starts, opening those that are new; the key of row r is KeyEncoder's row r.
+func (w *WindowAgg) groupPairs() {
+	w.groups = w.groups[:0]
+	prev, kid := int32(-1), uint32(0)
+	for k, row := range w.rows {
+		if row != prev { // a row's windows share its key
+			kid, prev = w.keys.intern(w.keyEnc.Key(int(row))), row
+		}
+		w.groups = append(w.groups, w.group(kid, w.starts[k]))
+	}
 }
 
 // loadTimes puts the event times of rec's rows in w.times; without a time column (the whole
@@ -361,19 +384,47 @@ func (w *WindowAgg) update(groups []uint32, rows []int32) error {
 	return nil
 }
 
-// merge folds partial state rows into the groups.
+// merge folds partial state rows into the groups: each row into the window starting at its
+// window_start, or, sliced into panes, into every window holding its pane.
 func (w *WindowAgg) merge(rec arrow.RecordBatch) error {
-	starts := rec.Column(w.cfg.Keys).(*array.Timestamp)
-	w.groups = w.groups[:0]
-	for r := range int(rec.NumRows()) {
-		w.groups = append(w.groups, w.group(w.keys.intern(w.keyEnc.Key(r)), int64(starts.Value(r))))
+	n := int(rec.NumRows())
+	w.times = w.times[:0]
+	for _, v := range rec.Column(w.cfg.Keys).(*array.Timestamp).TimestampValues() {
+		w.times = append(w.times, int64(v))
+	}
+	if w.sliced {
+		// The windows holding a pane are those holding its start: Size/Every per row.
+		w.rows, w.starts = w.cfg.Window.Assign(w.times, w.rows[:0], w.starts[:0])
+	} else {
+		w.rows, w.starts = slices.Grow(w.rows[:0], n), append(w.starts[:0], w.times...)
+		for r := range n {
+			w.rows = append(w.rows, int32(r))
+		}
+	}
+	w.groupPairs()
+	w.sets = w.sets[:0]
+	if per := len(w.groups) / max(n, 1); per <= 1 {
+		w.sets = append(w.sets, w.groups)
+	} else {
+		// Set k holds each row's k-th window, so that row i of the states merges into
+		// groups[i] of every set.
+		w.paneGroups = slices.Grow(w.paneGroups[:0], len(w.groups))
+		for k := range per {
+			from := len(w.paneGroups)
+			for i := k; i < len(w.groups); i += per {
+				w.paneGroups = append(w.paneGroups, w.groups[i])
+			}
+			w.sets = append(w.sets, w.paneGroups[from:])
+		}
 	}
 	if w.rejecting() {
-		return w.mergeRejecting(rec, w.groups)
+		return w.mergeRejecting(rec, w.sets)
 	}
 	for i, a := range w.accs {
-		if err := a.MergePartial(w.groups, rec.Column(w.cfg.Keys+1+i)); err != nil {
-			return fmt.Errorf("%s: %w", w.cfg.Calls[i].Name, err)
+		for _, groups := range w.sets {
+			if err := a.MergePartial(groups, rec.Column(w.cfg.Keys+1+i)); err != nil {
+				return fmt.Errorf("%s: %w", w.cfg.Calls[i].Name, err)
+			}
 		}
 	}
 	return nil

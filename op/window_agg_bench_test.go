@@ -18,13 +18,27 @@ import (
 
 // BenchmarkWindowAggHop folds 64K rows over 20K cards into 10-minute windows every minute
 // (10 groups per row), count and sum, firing as the watermark moves.
-func BenchmarkWindowAggHop(b *testing.B) { benchWindowAggHop(b, false) }
+func BenchmarkWindowAggHop(b *testing.B) { benchWindowAggHop(b, 20000, false, false) }
 
 // BenchmarkWindowAggHopRejecting is BenchmarkWindowAggHop with rows that would overflow the
 // sum rejected to the errors (none does), as views run by default.
-func BenchmarkWindowAggHopRejecting(b *testing.B) { benchWindowAggHop(b, true) }
+func BenchmarkWindowAggHopRejecting(b *testing.B) { benchWindowAggHop(b, 20000, true, false) }
 
-func benchWindowAggHop(b *testing.B, reject bool) {
+// BenchmarkWindowAggHopPanes is BenchmarkWindowAggHopRejecting in one phase, each row folded
+// into its 10 windows, and in two through panes, each row folded into its pane and each
+// pane's states merged into its 10 windows, over 200 cards (about 30 rows of a card in a
+// pane of a batch) and over 20K (fewer than one): ns/row counts both phases.
+func BenchmarkWindowAggHopPanes(b *testing.B) {
+	for _, cards := range []int{200, 20000} {
+		for _, panes := range []bool{false, true} {
+			b.Run(fmt.Sprintf("cards=%d/panes=%v", cards, panes), func(b *testing.B) { benchWindowAggHop(b, cards, true, panes) })
+		}
+	}
+}
+
+// benchWindowAggHop runs 8 batches of 64K rows over cards cards, in one phase or, with
+// panes, in two.
+func benchWindowAggHop(b *testing.B, cards int, reject, panes bool) {
 	r := rand.New(rand.NewPCG(1, 2))
 	const n = 1 << 16
 	var recs []arrow.RecordBatch
@@ -33,40 +47,66 @@ func benchWindowAggHop(b *testing.B, reject bool) {
 		bld := array.NewRecordBuilder(memory.DefaultAllocator, rawIn)
 		for range n {
 			t += r.Int64N(20)
-			bld.Field(0).(*array.StringBuilder).Append(fmt.Sprintf("c%d", r.IntN(20000)))
+			bld.Field(0).(*array.StringBuilder).Append(fmt.Sprintf("c%d", r.IntN(cards)))
 			bld.Field(1).(*array.TimestampBuilder).Append(arrow.Timestamp(t))
 			bld.Field(2).(*array.Decimal128Builder).Append(decimal128.FromI64(r.Int64N(100000)))
 		}
 		recs = append(recs, bld.NewRecordBatch())
 		bld.Release()
 	}
-	spec := window.Spec{Kind: window.Hop, Size: 10 * time.Minute, Every: time.Minute}
-	rows := 0
-	b.ResetTimer()
-	for b.Loop() {
-		w, err := NewWindowAgg(WindowAggConfig{Window: spec, Keys: 1, Time: 1, Phase: Single, RejectOverflow: reject,
-			Calls: []AggCall{{Name: "count"}, {Name: "sum", Args: []int{2}, ArgTypes: []arrow.DataType{amtType}}}})
+	spec := window.Spec{Kind: window.Hop, Size: 10 * time.Minute, Every: time.Minute, Sliced: panes}
+	open := func(phase Phase) *WindowAgg {
+		calls := []AggCall{{Name: "count"}, {Name: "sum", Args: []int{2}, ArgTypes: []arrow.DataType{amtType}}}
+		if phase == Final {
+			calls[1].Args = nil
+		}
+		w, err := NewWindowAgg(WindowAggConfig{Window: spec, Keys: 1, Time: 1, Phase: phase, RejectOverflow: reject, Calls: calls})
 		if err != nil {
 			b.Fatal(err)
 		}
-		w.cfg.Out = outSchema(false, w)
-		var errs collect
-		if err := w.Open(Context{Mem: memory.DefaultAllocator, Errors: &errs}); err != nil {
+		w.cfg.Out = outSchema(phase == Partial, w)
+		if err := w.Open(Context{Mem: memory.DefaultAllocator, Errors: &collect{}}); err != nil {
 			b.Fatal(err)
 		}
+		return w
+	}
+	rows := 0
+	b.ResetTimer()
+	for b.Loop() {
+		var first, last *WindowAgg
+		if panes {
+			first, last = open(Partial), open(Final)
+		} else {
+			last = open(Single)
+		}
 		var out collect
-		for _, rec := range recs {
-			rec.Retain()
-			if err := w.Process(0, rec, &out); err != nil {
+		process := func(rec arrow.RecordBatch) {
+			if first == nil {
+				if err := last.Process(0, rec, &out); err != nil {
+					b.Fatal(err)
+				}
+				return
+			}
+			var states collect
+			if err := first.Process(0, rec, &states); err != nil {
 				b.Fatal(err)
 			}
+			for _, s := range states.recs {
+				if err := last.Process(0, s, &out); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		for _, rec := range recs {
+			rec.Retain()
+			process(rec)
 			wm := int64(rec.Column(1).(*array.Timestamp).Value(n - 1))
-			if err := w.OnWatermark(wm, &out); err != nil {
+			if err := last.OnWatermark(wm, &out); err != nil {
 				b.Fatal(err)
 			}
 			rows += n
 		}
-		if err := w.OnWatermark(MaxWatermark, &out); err != nil {
+		if err := last.OnWatermark(MaxWatermark, &out); err != nil {
 			b.Fatal(err)
 		}
 		for _, o := range out.recs {

@@ -75,15 +75,16 @@ func (w *WindowAgg) tryUpdate(groups []uint32, rows []int32) (row int, call, rea
 	return -1, "", "", nil
 }
 
-// mergeRejecting merges partial state rows into groups; a row that would overflow an
-// aggregate goes to the errors, and the others are merged.
-func (w *WindowAgg) mergeRejecting(rec arrow.RecordBatch, groups []uint32) error {
+// mergeRejecting merges partial state rows into groups, row i into sets[k][i] for every set
+// k (the windows holding a pane); a row that would overflow an aggregate in any of them goes
+// to the errors, merged into none, and the others are merged.
+func (w *WindowAgg) mergeRejecting(rec arrow.RecordBatch, sets [][]uint32) error {
 	rec.Retain()
 	defer func() { rec.Release() }()
 	var rejects []Reject
 	var dropped []uint32
-	for len(groups) > 0 {
-		row, call, reason, err := w.tryMerge(rec, groups)
+	for rec.NumRows() > 0 {
+		row, call, reason, err := w.tryMerge(rec, sets)
 		if err != nil {
 			return err
 		}
@@ -92,9 +93,8 @@ func (w *WindowAgg) mergeRejecting(rec arrow.RecordBatch, groups []uint32) error
 		}
 		rejects = append(rejects, Reject{Row: w.text.json(rec, row), Expression: call,
 			Reason: reason + "; the partial state of this window and key (rows of one batch of one subtask) is not added"})
-		dropped = append(dropped, groups[row])
-		keep := make([]int32, 0, len(groups)-1)
-		for k := range groups {
+		keep := make([]int32, 0, rec.NumRows()-1)
+		for k := range int(rec.NumRows()) {
 			if k != row {
 				keep = append(keep, int32(k))
 			}
@@ -105,7 +105,18 @@ func (w *WindowAgg) mergeRejecting(rec arrow.RecordBatch, groups []uint32) error
 		}
 		rec.Release()
 		rec = rest
-		groups = slices.Delete(slices.Clone(groups), row, row+1)
+		kept := make([][]uint32, len(sets))
+		for k, groups := range sets {
+			dropped = append(dropped, groups[row])
+			kept[k] = slices.Delete(slices.Clone(groups), row, row+1)
+		}
+		sets = kept
+	}
+	var groups []uint32
+	if len(sets) == 1 {
+		groups = sets[0]
+	} else {
+		groups = slices.Concat(sets...)
 	}
 	w.settle(groups, dropped)
 	if len(rejects) == 0 {
@@ -114,22 +125,40 @@ func (w *WindowAgg) mergeRejecting(rec arrow.RecordBatch, groups []uint32) error
 	return w.ctx.Errors.Collect(ErrorBatch(w.ctx.Mem, rejects))
 }
 
-// tryMerge merges the partial state rows of rec into groups, those of the accumulators that
-// can overflow first. When one would overflow, it takes back what the others merged and
-// returns the partial row at fault, the call and the reason; otherwise row is -1.
-func (w *WindowAgg) tryMerge(rec arrow.RecordBatch, groups []uint32) (row int, call, reason string, err error) {
+// tryMerge merges the partial state rows of rec into each set of groups, those of the
+// accumulators that can overflow first. When one would overflow, it takes back what was
+// merged and returns the partial row at fault, the call and the reason; otherwise row is -1.
+func (w *WindowAgg) tryMerge(rec arrow.RecordBatch, sets [][]uint32) (row int, call, reason string, err error) {
 	col := func(i int) arrow.Array { return rec.Column(w.cfg.Keys + 1 + i) }
 	for k, i := range w.order {
-		err := w.accs[i].MergePartial(groups, col(i))
-		var ovf *agg.OverflowError
-		if errors.As(err, &ovf) {
-			if err := w.takeBack(w.order[:k], func(r agg.Reverter, j int) error { return r.RevertPartial(groups, col(j)) }); err != nil {
-				return -1, "", "", err
+		for s, groups := range sets {
+			err := w.accs[i].MergePartial(groups, col(i))
+			var ovf *agg.OverflowError
+			if errors.As(err, &ovf) {
+				revert := func(r agg.Reverter, j int) error {
+					done := sets
+					if j == i {
+						done = sets[:s] // the sets merged before this one
+					}
+					for _, g := range done {
+						if err := r.RevertPartial(g, col(j)); err != nil {
+							return err
+						}
+					}
+					return nil
+				}
+				undo := w.order[:k:k]
+				if s > 0 {
+					undo = append(undo, i)
+				}
+				if err := w.takeBack(undo, revert); err != nil {
+					return -1, "", "", err
+				}
+				return ovf.Row, w.callText(i), ovf.Reason, nil
 			}
-			return ovf.Row, w.callText(i), ovf.Reason, nil
-		}
-		if err != nil {
-			return -1, "", "", fmt.Errorf("%s: %w", w.cfg.Calls[i].Name, err)
+			if err != nil {
+				return -1, "", "", fmt.Errorf("%s: %w", w.cfg.Calls[i].Name, err)
+			}
 		}
 	}
 	return -1, "", "", nil

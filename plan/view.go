@@ -277,18 +277,26 @@ func (b *builder) aggregate(v *spec.View, inputs []stream, in *arrow.Schema, fir
 		partialCfg.Hold = partialHold
 	}
 
-	// Two phases pay when rows fold together before the exchange. A hopping window would
-	// multiply each row into Size/Every partial states, more than the raw row costs to ship,
-	// and a session's bounds are only known per key after the exchange, so for those the raw
-	// rows go through the exchange and one phase aggregates them.
-	twoPhase := w.Kind == window.Tumble || whole
+	// Two phases pay when rows fold together before the exchange. A hopping window sliced
+	// into panes (`panes: true`) has them: the partial phase folds each row into its pane,
+	// and the final phase merges each pane into the Size/Every windows holding it. Any other
+	// hopping window would multiply each row into its windows' partial states, more than the
+	// raw row costs to ship, and a session's bounds are only known per key after the
+	// exchange, so for those the raw rows go through the exchange and one phase aggregates
+	// them.
+	pane, sliced := w.Panes()
+	twoPhase := w.Kind == window.Tumble || whole || sliced
 	firstOps := append(first, func() (op.Operator, error) { return preMap(), nil })
 	firstName, firstKind, firstSchema := v.Name+".prepare", KindPrepare, preSchema
 	firstDoes := append(does, preDoes...)
 	if twoPhase {
 		firstOps = append(firstOps, func() (op.Operator, error) { return op.NewWindowAgg(partialCfg) })
 		firstName, firstKind, firstSchema = v.Name+".partial", KindPartial, stateSchema
-		firstDoes = append(firstDoes, "partial "+describeCalls(calls)+" per "+w.String())
+		per := w.String()
+		if sliced {
+			per = pane.Size.String() + " pane"
+		}
+		firstDoes = append(firstDoes, "partial "+describeCalls(calls)+" per "+per)
 	}
 	partial := &engine.Node{Name: firstName, Parallelism: b.opts.Parallelism, Operator: chain(firstOps)}
 	b.addNode(partial, firstKind, firstSchema, firstDoes...)
@@ -402,7 +410,7 @@ func (b *builder) viewWindow(v *spec.View, inputs []stream) (window.Spec, error)
 	if v.Window == nil {
 		return window.Spec{Kind: window.Whole}, nil
 	}
-	w := window.Spec{Size: v.Window.Size, Every: v.Window.Every, Gap: v.Window.Gap}
+	w := window.Spec{Size: v.Window.Size, Every: v.Window.Every, Gap: v.Window.Gap, Sliced: v.Window.Panes}
 	switch v.Window.Kind {
 	case spec.Tumble:
 		w.Kind = window.Tumble

@@ -467,6 +467,9 @@ type Window struct {
 	Kind  WindowKind
 	Size  time.Duration // tumble and hop
 	Every time.Duration // hop
+	// Panes (hop, `panes: true`) folds each row once into its pane of Every and merges the
+	// panes into the windows, instead of folding the row into each of its Size/Every windows.
+	Panes bool
 	Gap   time.Duration // session
 	// Pos is where the window key stands in the file.
 	Pos Pos

@@ -7,8 +7,8 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// window decodes `{tumble: 1m}`, `{hop: 10m, every: 1m}` or `{session: 30m}`. It returns nil
-// when the window is unusable.
+// window decodes `{tumble: 1m}`, `{hop: 10m, every: 1m}` (with `panes: true` to slice it)
+// or `{session: 30m}`. It returns nil when the window is unusable.
 func (d *decoder) window(n *yaml.Node, path string) *Window {
 	const want = "a mapping such as {tumble: 1m}, {hop: 10m, every: 1m} or {session: 30m}"
 	pairs, ok := d.mapping(n, path, want)
@@ -20,7 +20,7 @@ func (d *decoder) window(n *yaml.Node, path string) *Window {
 		w.Pos = at
 	}
 	var kinds []pair
-	var every *pair
+	var every, panes *pair
 	valid := true
 	for _, p := range pairs {
 		switch p.key {
@@ -28,9 +28,11 @@ func (d *decoder) window(n *yaml.Node, path string) *Window {
 			kinds = append(kinds, p)
 		case "every":
 			every = &p
+		case "panes":
+			panes = &p
 		default:
 			valid = false
-			d.errorf(p.keyNode, p.path, "unknown key%s", orDefault(spelling.DidYouMean(p.key, []string{"tumble", "hop", "session", "every"}), " (want tumble, hop or session, and every for hop)"))
+			d.errorf(p.keyNode, p.path, "unknown key%s", orDefault(spelling.DidYouMean(p.key, []string{"tumble", "hop", "session", "every", "panes"}), " (want tumble, hop or session, and every and panes for hop)"))
 		}
 	}
 	switch len(kinds) {
@@ -82,6 +84,15 @@ func (d *decoder) window(n *yaml.Node, path string) *Window {
 			return nil
 		}
 		w.Every = e
+	}
+	if panes != nil {
+		if w.Kind != Hop {
+			d.errorf(panes.keyNode, panes.path, "panes is for hop windows; a %s window takes none", w.Kind)
+			return nil
+		}
+		on, ok := d.boolean(panes.val, panes.path)
+		valid = valid && ok
+		w.Panes = on
 	}
 	if !valid {
 		return nil

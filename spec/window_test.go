@@ -14,6 +14,8 @@ func TestWindows(t *testing.T) {
 		{"{tumble: 1d}", Window{Kind: Tumble, Size: 24 * time.Hour}},
 		{"{hop: 10m, every: 1m}", Window{Kind: Hop, Size: 10 * time.Minute, Every: time.Minute}},
 		{"{every: 30s, hop: 1m}", Window{Kind: Hop, Size: time.Minute, Every: 30 * time.Second}},
+		{"{hop: 10s, every: 2s, panes: true}", Window{Kind: Hop, Size: 10 * time.Second, Every: 2 * time.Second, Panes: true}},
+		{"{hop: 10s, every: 2s, panes: false}", Window{Kind: Hop, Size: 10 * time.Second, Every: 2 * time.Second}},
 		{"{session: 30m}", Window{Kind: Session, Gap: 30 * time.Minute}},
 	}
 	for _, tt := range tests {
@@ -39,7 +41,13 @@ func TestWindowErrors(t *testing.T) {
 			`t.yaml:7: views.v.window.tumbel: unknown key (did you mean "tumble"?)`,
 		}},
 		{"unknown key", view("{tumble: 1m, offset: 5s}"), []string{
-			"t.yaml:7: views.v.window.offset: unknown key (want tumble, hop or session, and every for hop)",
+			"t.yaml:7: views.v.window.offset: unknown key (want tumble, hop or session, and every and panes for hop)",
+		}},
+		{"panes on tumble", view("{tumble: 1m, panes: true}"), []string{
+			"t.yaml:7: views.v.window.panes: panes is for hop windows; a tumble window takes none",
+		}},
+		{"panes not a boolean", view("{hop: 1m, every: 10s, panes: 6}"), []string{
+			"t.yaml:7: views.v.window.panes: \"6\" is not true or false",
 		}},
 		{"zero size", view("{session: 0}"), []string{
 			"t.yaml:7: views.v.window.session: must be longer than 0",

@@ -50,12 +50,18 @@ type Spec struct {
 	Size  time.Duration // length of a tumbling or hopping window
 	Every time.Duration // hop: distance between the starts of consecutive windows
 	Gap   time.Duration // session: inactivity that closes a session
+	// Sliced asks a hop whose size is a multiple of its slide to be folded through panes
+	// (see Panes) when it is aggregated in two phases.
+	Sliced bool
 }
 
 // Validate reports whether s describes windows that can be computed: durations positive and whole
 // milliseconds, a hop's slide no longer than its size (so every record is in some window), and
 // no field set that the kind does not use.
 func (s Spec) Validate() error {
+	if s.Sliced && s.Kind != Hop {
+		return fmt.Errorf("window: only hopping windows are sliced into panes, not %v", s.Kind)
+	}
 	switch s.Kind {
 	case Tumble:
 		if err := positiveMillis("tumble size", s.Size); err != nil {
@@ -79,6 +85,9 @@ func (s Spec) Validate() error {
 		}
 		if s.Gap != 0 {
 			return fmt.Errorf("window: hop takes no gap (gap %v)", s.Gap)
+		}
+		if s.Sliced && s.Size%s.Every != 0 {
+			return fmt.Errorf("window: hop %v every %v cannot be sliced into panes: its size is not a multiple of its slide", s.Size, s.Every)
 		}
 	case Session:
 		if err := positiveMillis("session gap", s.Gap); err != nil {
@@ -113,6 +122,9 @@ func (s Spec) String() string {
 	case Tumble:
 		return fmt.Sprintf("tumble %v", s.Size)
 	case Hop:
+		if s.Sliced {
+			return fmt.Sprintf("hop %v every %v in panes", s.Size, s.Every)
+		}
 		return fmt.Sprintf("hop %v every %v", s.Size, s.Every)
 	case Session:
 		return fmt.Sprintf("session gap %v", s.Gap)
@@ -131,6 +143,18 @@ func (s Spec) End(start int64) int64 {
 		return WholeEnd
 	}
 	return start + s.Size.Milliseconds()
+}
+
+// Panes returns the tumbling windows that slice s into panes, and whether s has them: a
+// hopping window asked to be Sliced, whose size is a multiple of its slide, is the union of Size/Every
+// consecutive panes of length Every, so a row can be folded once into its pane and the
+// panes merged into the windows, instead of folding the row into each of its windows. The
+// windows holding a pane are exactly those holding the pane's start (see Assign).
+func (s Spec) Panes() (Spec, bool) {
+	if s.Kind != Hop || !s.Sliced || s.Size%s.Every != 0 {
+		return Spec{}, false
+	}
+	return Spec{Kind: Tumble, Size: s.Every}, true
 }
 
 // slide returns the distance in milliseconds between consecutive window starts: the size for

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -33,7 +35,7 @@ import (
 //	                  then per row in range a byte (1: not null) and the value (16 or 8 B)
 //	  count_distinct  per row in range a byte (1: not null) and the value (uvarint n, n B)
 //	  zscore          count (uvarint), mean, sum of squared deviations (8 B float64 bits)
-//	  first_seen      values (uvarint), each as uvarint n, n B
+//	  first_seen      values (uvarint), each as uvarint n, n B, in byte order
 //	  km/kmh_from_prev a byte (1: a previous position), its event time (varint), its
 //	                  latitude and longitude (8 B float64 bits)
 //	  count, seconds_since_prev nothing
@@ -433,7 +435,7 @@ func (f *Features) appendKey(b []byte, slot uint32) []byte {
 			f64(st.m2[slot])
 		case fFirstSeen:
 			b = binary.AppendUvarint(b, uint64(len(st.seen[slot])))
-			for v := range st.seen[slot] {
+			for _, v := range slices.Sorted(maps.Keys(st.seen[slot])) {
 				str(v)
 			}
 		case fKmFromPrev, fKmhFromPrev:

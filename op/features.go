@@ -55,6 +55,7 @@ type Features struct {
 
 	lastSweep int64
 	sizes     featSizes
+	kept      featCopy // what the last checkpoint's capture copied
 
 	// Buffers of one emission.
 	refs  []featRef

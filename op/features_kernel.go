@@ -52,7 +52,8 @@ type featSizes struct {
 	pending  int64 // bytes of the rows held for the watermark
 }
 
-// StateBytes estimates the memory of the keys, the rows in range and the rows held.
+// StateBytes estimates the memory of the keys, the rows in range, the rows held and the
+// copy of the keys' state the last checkpoint took.
 func (f *Features) StateBytes() int64 {
 	const perKey = 16 + 48 + 72 // key header, map entry, featKey
 	perEntry := int64(8)
@@ -70,7 +71,7 @@ func (f *Features) StateBytes() int64 {
 		}
 	}
 	s := f.sizes
-	return s.keyBytes + int64(len(f.slots))*perKey + s.entries*perEntry + s.strBytes + s.sets*48 + s.pending
+	return s.keyBytes + int64(len(f.slots))*perKey + s.entries*perEntry + s.strBytes + s.sets*48 + s.pending + f.kept.stateBytes()
 }
 
 // slot returns the slot of key bytes k, making an empty one.
@@ -92,6 +93,7 @@ func (f *Features) slot(k []byte) uint32 {
 	}
 	f.slots[key] = s
 	f.sizes.keyBytes += int64(len(key))
+	f.touch(s)
 	return s
 }
 
@@ -221,6 +223,7 @@ func (f *Features) tieKey(p int32) string {
 
 // computeKey computes the features of one key's rows, in order, group of peers by group.
 func (f *Features) computeKey(slot uint32, run []int32) error {
+	f.touch(slot)
 	k := &f.keys[slot]
 	for i := 0; i < len(run); {
 		t := f.ts(run[i])
@@ -286,6 +289,9 @@ func (f *Features) evictFirst(slot uint32, n int) {
 			}
 		}
 		h++
+	}
+	if h > k.head {
+		f.touch(slot)
 	}
 	f.sizes.entries -= int64(h - k.head)
 	k.head = h
@@ -622,6 +628,7 @@ func (f *Features) sweep(wm int64) {
 
 // drop forgets a key whose range is empty and whose running figures no row could see.
 func (f *Features) drop(slot uint32) {
+	f.touch(slot)
 	f.resetRunning(slot)
 	k := &f.keys[slot]
 	delete(f.slots, k.key)

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -33,7 +35,7 @@ import (
 //	                  then per row in range a byte (1: not null) and the value (16 or 8 B)
 //	  count_distinct  per row in range a byte (1: not null) and the value (uvarint n, n B)
 //	  zscore          count (uvarint), mean, sum of squared deviations (8 B float64 bits)
-//	  first_seen      values (uvarint), each as uvarint n, n B
+//	  first_seen      values (uvarint), each as uvarint n, n B, in byte order
 //	  km/kmh_from_prev a byte (1: a previous position), its event time (varint), its
 //	                  latitude and longitude (8 B float64 bits)
 //	  count, seconds_since_prev nothing
@@ -80,15 +82,17 @@ func (f *Features) Snapshot(id uint64) ([]byte, error) {
 	return encode()
 }
 
-// CaptureSnapshot copies the keys' state, each key's encoded figures, and the rows held;
-// the function it returns writes them as Snapshot does, reading nothing the operator
-// changes afterwards, so a checkpoint holds the operator only for the copy. See Capturer.
+// CaptureSnapshot brings the copy of the keys' state up to date, writing again the figures
+// of the keys that changed since the last capture, and copies the rows held; the function
+// it returns writes them as Snapshot does, reading nothing the operator changes
+// afterwards, so a checkpoint holds the operator only for what changed. See Capturer.
 func (f *Features) CaptureSnapshot(id uint64) (func() ([]byte, error), error) {
-	p, err := f.live()
+	part, err := f.capture()
 	if err != nil {
 		return nil, fmt.Errorf("snapshot features: %w", err)
 	}
 	return func() ([]byte, error) {
+		p := part()
 		defer p.release()
 		st, err := f.encode(p, id)
 		if err != nil {
@@ -101,10 +105,11 @@ func (f *Features) CaptureSnapshot(id uint64) (func() ([]byte, error), error) {
 // SnapshotGroups writes the state of each owner's keys as a snapshot of its own; see
 // GroupSnapshotter.
 func (f *Features) SnapshotGroups(id uint64, n int, owner KeyOwner) ([][]byte, error) {
-	p, err := f.live()
+	part, err := f.capture()
 	if err != nil {
 		return nil, fmt.Errorf("snapshot features by owner: %w", err)
 	}
+	p := part()
 	defer p.release()
 	out, err := f.split(p, n, owner, id)
 	if err != nil {
@@ -179,41 +184,38 @@ func (f *Features) restorePart(st []byte) error {
 	return nil
 }
 
-// stateChunk is the size of the buffers live writes the keys' figures into.
+// stateChunk is the size of the buffers the copy writes new keys' figures into.
 const stateChunk = 1 << 20
 
-// live is the operator's state as a part: every key, and the rows held.
-func (f *Features) live() (*featPart, error) {
-	p := &featPart{keys: make([]string, 0, len(f.slots)), states: make([][]byte, 0, len(f.slots))}
-	// The keys' figures are written one after the other into chunks of stateChunk bytes
-	// rather than one allocation each; a key's that does not fit in what is left of a chunk
-	// gets an allocation of its own, as append makes it.
-	var chunk []byte
-	for s := range f.keys {
-		k := &f.keys[s]
-		if !k.live {
-			continue
-		}
-		if cap(chunk)-len(chunk) < stateChunk/16 {
-			chunk = make([]byte, 0, stateChunk)
-		}
-		st := f.appendKey(chunk[len(chunk):], uint32(s))
-		if len(st) <= cap(chunk)-len(chunk) { // written in place
-			chunk = chunk[:len(chunk)+len(st)]
-			st = st[:len(st):len(st)]
-		}
-		p.keys = append(p.keys, k.key)
-		p.states = append(p.states, st)
+// capture takes the operator's state as it stands: it refreshes the copy of the keys'
+// state and copies the rows held. The function it returns makes of them a part with every
+// key, and may run on another goroutine until the next capture.
+func (f *Features) capture() (func() *featPart, error) {
+	rows, err := f.heldRows()
+	if err != nil {
+		return nil, err
 	}
+	f.refreshCopy()
+	kept := featCopy{keys: f.kept.keys, states: f.kept.states}
+	return func() *featPart {
+		p := kept.part()
+		p.rows = rows
+		return p
+	}, nil
+}
+
+// heldRows copies the rows held for the watermark, each with its key's bytes.
+func (f *Features) heldRows() ([]arrow.RecordBatch, error) {
 	mem := allocator(f.ctx)
 	schema := f.rowSchema()
+	held := &featPart{}
 	for _, b := range f.pend {
 		if len(b.left) == 0 {
 			continue
 		}
 		rows, err := take.Rows(b.rec, b.left)
 		if err != nil {
-			p.release()
+			held.release()
 			return nil, err
 		}
 		kb := array.NewBinaryBuilder(mem, arrow.BinaryTypes.Binary)
@@ -224,11 +226,11 @@ func (f *Features) live() (*featPart, error) {
 		kcol := kb.NewArray()
 		kb.Release()
 		cols := append([]arrow.Array{kcol}, rows.Columns()...)
-		p.rows = append(p.rows, array.NewRecordBatch(schema, cols, int64(len(b.left))))
+		held.rows = append(held.rows, array.NewRecordBatch(schema, cols, int64(len(b.left))))
 		kcol.Release()
 		rows.Release()
 	}
-	return p, nil
+	return held.rows, nil
 }
 
 // encode writes a part as a snapshot.
@@ -433,7 +435,7 @@ func (f *Features) appendKey(b []byte, slot uint32) []byte {
 			f64(st.m2[slot])
 		case fFirstSeen:
 			b = binary.AppendUvarint(b, uint64(len(st.seen[slot])))
-			for v := range st.seen[slot] {
+			for _, v := range slices.Sorted(maps.Keys(st.seen[slot])) {
 				str(v)
 			}
 		case fKmFromPrev, fKmhFromPrev:

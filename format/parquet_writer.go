@@ -30,13 +30,14 @@ const parquetWriteBuffer = 1 << 20
 // Pages are compressed with opts.Compression (zstd unless set) and dictionary-encoded while the
 // dictionary stays small. Row groups hold opts.RowGroupRows rows, the last one fewer, however the
 // rows arrive: rows are buffered across Write calls, encoded and compressed into the open row
-// group's memory as they come, every column of a batch on its own goroutine, and the row group
-// is written out when it is full; only one row group is held at a time. Decimals of precision up to 18 are stored as integers
-// (INT64, or INT32 up to precision 9) annotated DECIMAL(P,S), wider ones as fixed-length byte
-// arrays. The Arrow schema is stored in the footer, so Arrow readers get timestamp[ms, tz=UTC]
-// and the decimal types back exactly. The same batches always give the same bytes: nothing in
-// the file depends on the time or the host. (Batches split differently may cut pages
-// differently, which changes the bytes but not the rows.)
+// group's memory as they come (every column of a batch on its own goroutine), and the row group
+// is written out when it is full; only one row group is held at a time. Decimals of precision
+// up to 18 are stored as integers (INT64, or INT32 up to precision 9) annotated DECIMAL(P,S),
+// wider ones as fixed-length byte arrays. The Arrow schema is stored in the footer, so Arrow
+// readers get timestamp[ms, tz=UTC] and the decimal types back exactly. The same batches always
+// give the same bytes: nothing in the file depends on the time, the host or the order in which
+// the columns' goroutines ran. (Batches split differently may cut pages differently, which
+// changes the bytes but not the rows.)
 //
 // Close writes the footer and flushes, but does not close w. A writer that failed keeps
 // returning its first error.
@@ -63,15 +64,19 @@ func NewParquetWriter(w io.Writer, s *arrow.Schema, opts WriteOptions) (Writer, 
 	}
 	// file.Writer closes its sink when it implements io.Closer; *bufio.Writer does not, so w
 	// stays open as documented.
-	fw, err := file.NewParquetWriterWithError(bw, pqSchema.Root(), file.WithWriterProps(props), file.WithWriteMetadata(meta))
+	fw, err := file.NewParquetWriterWithError(bw, pqSchema.Root(),
+		file.WithWriterProps(props), file.WithWriteMetadata(meta))
 	if err != nil {
 		return nil, fmt.Errorf("parquet writer: start file: %w", err)
 	}
-	p := &parquetWriter{fw: fw, bw: bw, schema: s, groupRows: opts.RowGroupRows, columns: make([]columnEncoder, s.NumFields())}
+	columns := make([]columnEncoder, s.NumFields())
 	for i, f := range s.Fields() {
-		p.columns[i] = columnEncoder{ctx: pqarrow.NewArrowWriteContext(context.Background(), &arrowProps), nullable: f.Nullable}
+		columns[i] = columnEncoder{
+			ctx:      pqarrow.NewArrowWriteContext(context.Background(), &arrowProps),
+			nullable: f.Nullable,
+		}
 	}
-	return p, nil
+	return &parquetWriter{fw: fw, bw: bw, schema: s, groupRows: opts.RowGroupRows, columns: columns}, nil
 }
 
 // parquetProperties are the writer properties for opts, whose defaults are set: the codec,

@@ -16,6 +16,23 @@ import (
 // leaves to pqarrow), required and nullable, and reads them back unchanged. The unique strings
 // are long enough to overflow the dictionary and span several pages per row group.
 func TestParquetRoundTripTypes(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	want := everyColumnType(t, mem, 150_000)
+	path := writeParquetFile(t, want, 10_000, WriteOptions{RowGroupRows: 100_000})
+	got, dead := readParquetAll(t, path, want.Schema(), ReadOptions{Mem: mem})
+	if len(dead) > 0 {
+		t.Errorf("dead letters: %v", dead[0])
+	}
+	assertSameRows(t, got, want)
+	got.Release()
+	want.Release()
+	mem.AssertSize(t, 0)
+}
+
+// everyColumnType is n rows of every column type the reader decodes itself (and a few it
+// leaves to pqarrow), each column required and nullable (every third row null).
+func everyColumnType(t *testing.T, mem memory.Allocator, n int) arrow.RecordBatch {
+	t.Helper()
 	type col struct {
 		name string
 		typ  arrow.DataType
@@ -44,9 +61,8 @@ func TestParquetRoundTripTypes(t *testing.T) {
 		fields = append(fields, arrow.Field{Name: c.name, Type: c.typ}, arrow.Field{Name: c.name + "_null", Type: c.typ, Nullable: true})
 	}
 	s := arrow.NewSchema(fields, nil)
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	const n = 150_000
 	b := array.NewRecordBuilder(mem, s)
+	defer b.Release()
 	for i := range n {
 		for f := range s.NumFields() {
 			fb := b.Field(f)
@@ -85,15 +101,5 @@ func TestParquetRoundTripTypes(t *testing.T) {
 			}
 		}
 	}
-	want := b.NewRecordBatch()
-	b.Release()
-	path := writeParquetFile(t, want, 10_000, WriteOptions{RowGroupRows: 100_000})
-	got, dead := readParquetAll(t, path, s, ReadOptions{Mem: mem})
-	if len(dead) > 0 {
-		t.Errorf("dead letters: %v", dead[0])
-	}
-	assertSameRows(t, got, want)
-	got.Release()
-	want.Release()
-	mem.AssertSize(t, 0)
+	return b.NewRecordBatch()
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	pqschema "github.com/apache/arrow-go/v18/parquet/schema"
 
@@ -197,6 +198,64 @@ func TestParquetDeterministic(t *testing.T) {
 	writeParquet(t, &b, rec, 700, WriteOptions{RowGroupRows: 1000})
 	if !bytes.Equal(a.Bytes(), b.Bytes()) {
 		t.Fatalf("two writes of the same batches differ (%d and %d bytes)", a.Len(), b.Len())
+	}
+}
+
+// TestParquetColumnsEncodedApartAsPqarrowWould checks the writer, which encodes the columns of
+// a batch on goroutines of their own, against pqarrow's FileWriter, which encodes them one after
+// another with the same properties: the same batches must give the same bytes, so the same row
+// groups, pages, statistics and footer. The batches straddle row group boundaries.
+func TestParquetColumnsEncodedApartAsPqarrowWould(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	every := everyColumnType(t, mem, 25_000)
+	defer every.Release()
+	tx := sampleTransactions(t, mem, 25_000)
+	defer tx.Release()
+	for _, tc := range []struct {
+		name string
+		rec  arrow.RecordBatch
+		opts WriteOptions
+	}{
+		{"every type", every, WriteOptions{RowGroupRows: 10_000}},
+		{"transactions", tx, WriteOptions{RowGroupRows: 7_000}},
+		{"transactions snappy", tx, WriteOptions{RowGroupRows: 7_000, Compression: Snappy}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			const batchRows = 3_000
+			var got, want bytes.Buffer
+			writeParquet(t, &got, tc.rec, batchRows, tc.opts)
+			props, err := parquetProperties(tc.opts.withDefaults())
+			if err != nil {
+				t.Fatal(err)
+			}
+			fw, err := pqarrow.NewFileWriter(tc.rec.Schema(), &want, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for off := int64(0); off < tc.rec.NumRows(); off += batchRows {
+				part := tc.rec.NewSlice(off, min(off+batchRows, tc.rec.NumRows()))
+				err := fw.WriteBuffered(part)
+				part.Release()
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := fw.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got.Bytes(), want.Bytes()) {
+				t.Fatalf("the writer's file (%d bytes) differs from pqarrow's (%d bytes)", got.Len(), want.Len())
+			}
+			pf, err := file.NewParquetReader(bytes.NewReader(got.Bytes()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			groups := pf.NumRowGroups()
+			if wantGroups := int((tc.rec.NumRows() + tc.opts.RowGroupRows - 1) / tc.opts.RowGroupRows); groups != wantGroups {
+				t.Errorf("%d row groups, want %d", groups, wantGroups)
+			}
+		})
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"millrace/nexmark"
 	"millrace/op"
 	"millrace/plan"
+	"millrace/proctime"
 	"millrace/spec"
 )
 
@@ -96,12 +97,12 @@ func Nexmark(ctx context.Context, name string, events int64, p int, opts engine.
 	var rows atomic.Int64
 	countSinks(pl, &rows)
 	recycleGeneratorBuffers(pl, func() memory.Allocator { return nexmark.NewRecycler() })
-	start, cpu := time.Now(), cpuTime()
+	start, cpu := time.Now(), proctime.CPU()
 	if _, err := engine.Run(ctx, pl.Graph, opts); err != nil {
 		return Result{}, fmt.Errorf("nexmark %s: %w", name, err)
 	}
 	return Result{Name: "nexmark " + name, Events: events, Rows: rows.Load(), Elapsed: time.Since(start), Cores: runtime.GOMAXPROCS(0),
-		CPU: cpuTime() - cpu}, nil
+		CPU: proctime.CPU() - cpu}, nil
 }
 
 // NexmarkInput says what the generator of a Nexmark query makes: Events events over all

@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -31,6 +30,7 @@ import (
 	"millrace/objstore/objstoretest"
 	"millrace/op"
 	"millrace/plan"
+	"millrace/proctime"
 	"millrace/spec"
 )
 
@@ -368,7 +368,7 @@ func benchSave(b *testing.B, st *benchState, store objstore.Store) {
 	id, objects := uint64(0), 0
 	var cpu time.Duration
 	for b.Loop() {
-		c0 := cpuTime(b)
+		c0 := proctime.CPU()
 		id++
 		s, err := save(b.Context(), g, st, id)
 		if err != nil {
@@ -376,7 +376,7 @@ func benchSave(b *testing.B, st *benchState, store objstore.Store) {
 		}
 		snapshot, split, write, moved = snapshot+s.snapshot, split+s.split, write+s.write, s.wrote.bytes
 		objects += s.wrote.objects
-		cpu += cpuTime(b) - c0
+		cpu += proctime.CPU() - c0
 		b.StopTimer()
 		var keys []string
 		for u, us := range s.states {
@@ -431,12 +431,12 @@ func benchIncremental(b *testing.B, st *benchState, store objstore.Store) {
 		b.StopTimer()
 		st.fold(b, betweenCheckpoints)
 		b.StartTimer()
-		c0 := cpuTime(b)
+		c0 := proctime.CPU()
 		id++
 		if s, err = save(ctx, g, st, id); err != nil {
 			b.Fatal(err)
 		}
-		cpu += cpuTime(b) - c0
+		cpu += proctime.CPU() - c0
 		snapshot, write = snapshot+s.snapshot, write+s.write
 		wrote.add(s.wrote)
 	}
@@ -462,12 +462,12 @@ func benchIncremental(b *testing.B, st *benchState, store objstore.Store) {
 	}
 	taken := benchGeneration("bench", store, cl, group, benchTopic, st.final, keyGroups(0, 256))
 	defer taken.cancel()
-	c0 := cpuTime(b)
+	c0 := proctime.CPU()
 	all, r, err := restoreHalf(taken, st.final)
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.ReportMetric(ms(cpuTime(b)-c0), "restore-all-cpu-ms")
+	b.ReportMetric(ms(proctime.CPU()-c0), "restore-all-cpu-ms")
 	b.ReportMetric(ms(r.read+r.load), "restore-all-ms")
 	var count windowCount
 	if err := all.OnWatermark(op.MaxWatermark, &count); err != nil {
@@ -526,12 +526,12 @@ func benchRestore(b *testing.B, st *benchState, store objstore.Store) {
 			b.StartTimer()
 		}
 		var r restored
-		c0 := cpuTime(b)
+		c0 := proctime.CPU()
 		fresh, r, err = restoreHalf(taken, st.final)
 		if err != nil {
 			b.Fatal(err)
 		}
-		cpu += cpuTime(b) - c0
+		cpu += proctime.CPU() - c0
 		read, load, moved = read+r.read, load+r.load, r.bytes
 	}
 	b.ReportMetric(float64(st.bytes)/(1<<20), "state-MB")
@@ -629,11 +629,11 @@ func benchRestoreWarm(b *testing.B, st *benchState, store objstore.Store) {
 					b.StartTimer()
 				}
 				var r restored
-				c0 := cpuTime(b)
+				c0 := proctime.CPU()
 				if fresh, r, err = restoreHalf(taken, st.final); err != nil {
 					b.Fatal(err)
 				}
-				cpu += cpuTime(b) - c0
+				cpu += proctime.CPU() - c0
 				read, load = read+r.read, load+r.load
 			}
 			if err := fresh.Close(); err != nil {
@@ -694,16 +694,6 @@ func restoreHalf(g *generation, final *engine.Node) (op.Operator, restored, erro
 // ms is d in milliseconds.
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// cpuTime is the processor time the process has used, user and system.
-func cpuTime(b *testing.B) time.Duration {
-	b.Helper()
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // exchangeRows is the number of transactions BenchmarkExchangeOverhead moves.
 const exchangeRows = 1_000_000
 
@@ -744,9 +734,9 @@ func BenchmarkExchangeOverhead(b *testing.B) {
 	b.Run("in-process", func(b *testing.B) {
 		var cpu time.Duration
 		for b.Loop() {
-			c0 := cpuTime(b)
+			c0 := proctime.CPU()
 			c := runInProcess(b)
-			cpu += cpuTime(b) - c0
+			cpu += proctime.CPU() - c0
 			check(b, c)
 		}
 		report(b, cpu)
@@ -757,9 +747,9 @@ func BenchmarkExchangeOverhead(b *testing.B) {
 		run := 0
 		for b.Loop() {
 			run++
-			c0 := cpuTime(b)
+			c0 := proctime.CPU()
 			c := runAcrossKafka(b, brokers, fmt.Sprintf("%s.%d", benchTopic, run))
-			cpu += cpuTime(b) - c0
+			cpu += proctime.CPU() - c0
 			check(b, c)
 		}
 		report(b, cpu)

@@ -16,6 +16,7 @@ import (
 
 	"millrace/format"
 	"millrace/gen"
+	"millrace/proctime"
 	"millrace/schema"
 )
 
@@ -111,7 +112,7 @@ func BenchmarkDecodeJSONLRanges(b *testing.B) {
 	for _, ranges := range []int64{1, 2, 8} {
 		b.Run(fmt.Sprintf("ranges=%d", ranges), func(b *testing.B) {
 			b.SetBytes(size)
-			cpu := processCPU()
+			cpu := proctime.CPU()
 			for b.Loop() {
 				next, decoded := make(chan int64, ranges), atomic.Int64{}
 				for k := range ranges {
@@ -141,7 +142,7 @@ func BenchmarkDecodeJSONLRanges(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
-			b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(proctime.CPU()-cpu)/float64(b.N), "cpu-ns/op")
 		})
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"millrace/proctime"
 )
 
 // BenchmarkFeatures computes every feature function (count, sum, avg, count_if,
@@ -45,7 +47,7 @@ func benchFeatures(b *testing.B, countSum bool) {
 		}
 	}()
 	rows := 0
-	cpu0 := cpuTime(b)
+	cpu0 := proctime.CPU()
 	b.ResetTimer()
 	for b.Loop() {
 		f := newTestFeatures(b, memory.DefaultAllocator, 10*time.Minute, time.Hour)
@@ -92,5 +94,5 @@ func benchFeatures(b *testing.B, countSum bool) {
 	b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
 	// On a machine shared with other work the wall clock says little; the CPU time the
 	// process took (the operator's goroutine and the garbage collector) says what a core does.
-	b.ReportMetric(float64(rows)/(cpuTime(b)-cpu0).Seconds(), "rows/cpu-s")
+	b.ReportMetric(float64(rows)/(proctime.CPU()-cpu0).Seconds(), "rows/cpu-s")
 }

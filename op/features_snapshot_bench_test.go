@@ -9,6 +9,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"millrace/proctime"
 )
 
 // BenchmarkFeaturesSnapshot takes snapshots of every feature function's state after 600K
@@ -54,18 +56,18 @@ func BenchmarkFeaturesSnapshot(b *testing.B) {
 	// snapshot (ns/op is its wall time).
 	type took struct{ capture, captureCPU, cpu time.Duration }
 	snapshot := func(t *took) int {
-		began, cpu0 := time.Now(), cpuTime(b)
+		began, cpu0 := time.Now(), proctime.CPU()
 		encode, err := f.CaptureSnapshot(1)
 		if err != nil {
 			b.Fatal(err)
 		}
 		t.capture += time.Since(began)
-		t.captureCPU += cpuTime(b) - cpu0
+		t.captureCPU += proctime.CPU() - cpu0
 		st, err := encode()
 		if err != nil {
 			b.Fatal(err)
 		}
-		t.cpu += cpuTime(b) - cpu0
+		t.cpu += proctime.CPU() - cpu0
 		return len(st)
 	}
 	snapshot(&took{}) // the first checkpoint of the run

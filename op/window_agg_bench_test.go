@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
-	"syscall"
 	"testing"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"millrace/proctime"
 	"millrace/window"
 )
 
@@ -312,7 +312,7 @@ func BenchmarkWindowAggTumbleCards(b *testing.B) {
 		return w
 	}
 	fired := 0
-	cpu0 := cpuTime(b)
+	cpu0 := proctime.CPU()
 	for b.Loop() {
 		partial := newPhase(Partial, []AggCall{{Name: "count"}, {Name: "sum", Args: []int{2}, ArgTypes: []arrow.DataType{amtType}}})
 		final := newPhase(Final, []AggCall{{Name: "count"}, {Name: "sum", ArgTypes: []arrow.DataType{amtType}}})
@@ -337,18 +337,7 @@ func BenchmarkWindowAggTumbleCards(b *testing.B) {
 	}
 	b.ReportMetric(float64(fired), "windows")
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*rows), "ns/row")
-	b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N*rows), "cpu-ns/row")
-}
-
-// cpuTime is the processor time the process has used, user and system: on a loaded machine
-// wall time exceeds it by whatever the other processes took.
-func cpuTime(b *testing.B) time.Duration {
-	b.Helper()
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric(float64(proctime.CPU()-cpu0)/float64(b.N*rows), "cpu-ns/row")
 }
 
 // counted counts and releases what it collects.

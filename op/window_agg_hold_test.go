@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"millrace/proctime"
 	"millrace/window"
 )
 
@@ -220,7 +221,7 @@ func BenchmarkWholeGroupBy(b *testing.B) {
 				return w
 			}
 			groups := 0
-			cpu0 := cpuTime(b)
+			cpu0 := proctime.CPU()
 			for b.Loop() {
 				partial, final := newPhase(Partial), newPhase(Final)
 				var states collect
@@ -250,7 +251,7 @@ func BenchmarkWholeGroupBy(b *testing.B) {
 				groups = out.rows
 			}
 			b.ReportMetric(float64(groups), "groups")
-			b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N*batches*size), "cpu-ns/row")
+			b.ReportMetric(float64(proctime.CPU()-cpu0)/float64(b.N*batches*size), "cpu-ns/row")
 		})
 	}
 }

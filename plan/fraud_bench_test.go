@@ -8,11 +8,10 @@ import (
 	"io"
 	"os"
 	"strconv"
-	"syscall"
 	"testing"
-	"time"
 
 	"millrace/engine"
+	"millrace/proctime"
 	"millrace/spec"
 )
 
@@ -39,7 +38,7 @@ func BenchmarkFeaturesAndScoring(b *testing.B) {
 		b.Fatal(err)
 	}
 	var done int64
-	cpu0 := processCPU(b)
+	cpu0 := proctime.CPU()
 	for b.Loop() {
 		pl, err := BuildContext(context.Background(), s, Options{Parallelism: 1, Stdout: io.Discard})
 		if err != nil {
@@ -57,15 +56,5 @@ func BenchmarkFeaturesAndScoring(b *testing.B) {
 		done += scored.RowsOut
 	}
 	b.ReportMetric(float64(done)/b.Elapsed().Seconds(), "rows/s")
-	b.ReportMetric(float64(done)/(processCPU(b)-cpu0).Seconds(), "rows/cpu-s")
-}
-
-// processCPU is the CPU time the process has used so far, user and system.
-func processCPU(b *testing.B) time.Duration {
-	b.Helper()
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric(float64(done)/(proctime.CPU()-cpu0).Seconds(), "rows/cpu-s")
 }

@@ -2,15 +2,14 @@ package score
 
 import (
 	"path/filepath"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"millrace/op"
+	"millrace/proctime"
 )
 
 // BenchmarkScore scores the shipped fraud model's sample (15 features, 150 trees of depth
@@ -35,7 +34,7 @@ func BenchmarkScore(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
-	cpu0 := cpuTime(b)
+	cpu0 := proctime.CPU()
 	for range b.N {
 		scores, err := s.Score(batch)
 		if err != nil {
@@ -45,16 +44,7 @@ func BenchmarkScore(b *testing.B) {
 	}
 	rows := float64(b.N) * float64(batch.NumRows())
 	b.ReportMetric(rows/b.Elapsed().Seconds(), "rows/s")
-	b.ReportMetric(rows/(cpuTime(b)-cpu0).Seconds(), "rows/cpu-s")
-}
-
-// cpuTime is the CPU time the process has used, user and system.
-func cpuTime(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric(rows/(proctime.CPU()-cpu0).Seconds(), "rows/cpu-s")
 }
 
 // concatBatches joins batches of one schema into one; the caller releases it.

@@ -411,12 +411,7 @@ const betweenCheckpoints = 65_536
 // processor time), and fires them: they count every transaction folded.
 func benchIncremental(b *testing.B, st *benchState, store objstore.Store) {
 	ctx := b.Context()
-	brokers := kafkatest.Cluster(b, benchTopic, 256)
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer cl.Close()
+	cl := benchClient(b)
 	const group = "bench"
 	g := benchGeneration("bench", store, cl, group, benchTopic, st.final, keyGroups(0, 256))
 	defer g.cancel()
@@ -449,17 +444,7 @@ func benchIncremental(b *testing.B, st *benchState, store objstore.Store) {
 	b.ReportMetric(ms(write)/n, "write-ms/op")
 	b.ReportMetric(ms(cpu)/n, "cpu-ms/op")
 
-	var offsets kadm.Offsets
-	for u, us := range s.states {
-		offsets.Add(kadm.Offset{Topic: u.topic, Partition: u.partition, At: us.Offset, LeaderEpoch: -1, Metadata: us.Checkpoint})
-	}
-	resp, err := kadm.NewClient(cl).CommitOffsets(ctx, group, offsets)
-	if err == nil {
-		err = resp.Error()
-	}
-	if err != nil {
-		b.Fatalf("commit the offsets of the state: %v", err)
-	}
+	commitState(b, cl, group, s)
 	taken := benchGeneration("bench", store, cl, group, benchTopic, st.final, keyGroups(0, 256))
 	defer taken.cancel()
 	c0 := proctime.CPU()
@@ -485,12 +470,7 @@ func benchIncremental(b *testing.B, st *benchState, store objstore.Store) {
 // RestoreParts.
 func benchRestore(b *testing.B, st *benchState, store objstore.Store) {
 	ctx := b.Context()
-	brokers := kafkatest.Cluster(b, benchTopic, 256)
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer cl.Close()
+	cl := benchClient(b)
 	const group = "bench"
 	all := benchGeneration("bench", store, cl, group, benchTopic, st.final, keyGroups(0, 256))
 	defer all.cancel()
@@ -498,47 +478,11 @@ func benchRestore(b *testing.B, st *benchState, store objstore.Store) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var offsets kadm.Offsets
-	for u, us := range saved.states {
-		offsets.Add(kadm.Offset{Topic: u.topic, Partition: u.partition, At: us.Offset, LeaderEpoch: -1, Metadata: us.Checkpoint})
-	}
-	resp, err := kadm.NewClient(cl).CommitOffsets(ctx, group, offsets)
-	if err == nil {
-		err = resp.Error()
-	}
-	if err != nil {
-		b.Fatalf("commit the offsets of the state: %v", err)
-	}
+	commitState(b, cl, group, saved)
 	taken := benchGeneration("bench", store, cl, group, benchTopic, st.final, keyGroups(128, 256))
 	defer taken.cancel()
-	var read, load time.Duration
-	var moved int64
-	var fresh op.Operator
-	var cpu time.Duration
-	n := 0
-	for b.Loop() {
-		n++
-		if fresh != nil {
-			b.StopTimer()
-			if err := fresh.Close(); err != nil {
-				b.Fatal(err)
-			}
-			b.StartTimer()
-		}
-		var r restored
-		c0 := proctime.CPU()
-		fresh, r, err = restoreHalf(taken, st.final)
-		if err != nil {
-			b.Fatal(err)
-		}
-		cpu += proctime.CPU() - c0
-		read, load, moved = read+r.read, load+r.load, r.bytes
-	}
-	b.ReportMetric(float64(st.bytes)/(1<<20), "state-MB")
+	fresh, moved := timeRestores(b, taken, st)
 	b.ReportMetric(float64(moved)/(1<<20), "moved-MB")
-	b.ReportMetric(ms(read)/float64(n), "read-ms/op")
-	b.ReportMetric(ms(load)/float64(n), "restore-ms/op")
-	b.ReportMetric(ms(cpu)/float64(n), "cpu-ms/op")
 
 	// The two halves hold every window: fired, they count every transaction once.
 	other := benchGeneration("bench", store, cl, group, benchTopic, st.final, keyGroups(0, 128))
@@ -576,12 +520,7 @@ func benchRestore(b *testing.B, st *benchState, store objstore.Store) {
 // (cached-MB) and read from the store past each object's first read (read-MB).
 func benchRestoreWarm(b *testing.B, st *benchState, store objstore.Store) {
 	ctx := b.Context()
-	brokers := kafkatest.Cluster(b, benchTopic, 256)
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer cl.Close()
+	cl := benchClient(b)
 	const group = "bench"
 	all := benchGeneration("bench", store, cl, group, benchTopic, st.final, keyGroups(0, 256))
 	defer all.cancel()
@@ -594,17 +533,7 @@ func benchRestoreWarm(b *testing.B, st *benchState, store objstore.Store) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var offsets kadm.Offsets
-	for u, us := range next.states {
-		offsets.Add(kadm.Offset{Topic: u.topic, Partition: u.partition, At: us.Offset, LeaderEpoch: -1, Metadata: us.Checkpoint})
-	}
-	resp, err := kadm.NewClient(cl).CommitOffsets(ctx, group, offsets)
-	if err == nil {
-		err = resp.Error()
-	}
-	if err != nil {
-		b.Fatalf("commit the offsets of the state: %v", err)
-	}
+	commitState(b, cl, group, next)
 	for _, warm := range []bool{false, true} {
 		name := map[bool]string{false: "cold", true: "warm"}[warm]
 		b.Run(name, func(b *testing.B) {
@@ -618,39 +547,77 @@ func benchRestoreWarm(b *testing.B, st *benchState, store objstore.Store) {
 					}
 				}
 			}
-			var read, load, cpu time.Duration
-			var fresh op.Operator
-			for b.Loop() {
-				if fresh != nil {
-					b.StopTimer()
-					if err := fresh.Close(); err != nil {
-						b.Fatal(err)
-					}
-					b.StartTimer()
-				}
-				var r restored
-				c0 := proctime.CPU()
-				if fresh, r, err = restoreHalf(taken, st.final); err != nil {
-					b.Fatal(err)
-				}
-				cpu += proctime.CPU() - c0
-				read, load = read+r.read, load+r.load
-			}
+			fresh, _ := timeRestores(b, taken, st)
 			if err := fresh.Close(); err != nil {
 				b.Fatal(err)
 			}
-			n := float64(b.N)
-			b.ReportMetric(float64(st.bytes)/(1<<20), "state-MB")
-			b.ReportMetric(ms(read)/n, "read-ms/op")
-			b.ReportMetric(ms(load)/n, "restore-ms/op")
-			b.ReportMetric(ms(cpu)/n, "cpu-ms/op")
 			if warm {
+				n := float64(b.N)
 				s, _ := taken.w.cache.counts()
 				b.ReportMetric(float64(s.hitBytes)/n/(1<<20), "cached-MB")
 				b.ReportMetric(float64(s.readBytes)/n/(1<<20), "read-MB")
 			}
 		})
 	}
+}
+
+// benchClient is a client of a new in-process broker whose topic benchTopic has a partition
+// per key group.
+func benchClient(b *testing.B) *kgo.Client {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(kafkatest.Cluster(b, benchTopic, 256)...))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(cl.Close)
+	return cl
+}
+
+// commitState commits, for group, the offsets and checkpoints of saved's units, as a worker
+// commits them with its transaction.
+func commitState(b *testing.B, cl *kgo.Client, group string, saved *savedState) {
+	var offsets kadm.Offsets
+	for u, us := range saved.states {
+		offsets.Add(kadm.Offset{Topic: u.topic, Partition: u.partition, At: us.Offset, LeaderEpoch: -1, Metadata: us.Checkpoint})
+	}
+	resp, err := kadm.NewClient(cl).CommitOffsets(b.Context(), group, offsets)
+	if err == nil {
+		err = resp.Error()
+	}
+	if err != nil {
+		b.Fatalf("commit the offsets of the state: %v", err)
+	}
+}
+
+// timeRestores restores what taken owns into a fresh operator of st's window step once per
+// operation, and reports the parts of the work per operation (read-ms/op, restore-ms/op),
+// its processor time (cpu-ms/op) and the state's size (state-MB). It returns the operator
+// restored last, which the caller closes, and the bytes of state a restore read.
+func timeRestores(b *testing.B, taken *generation, st *benchState) (op.Operator, int64) {
+	var read, load, cpu time.Duration
+	var moved int64
+	var fresh op.Operator
+	for b.Loop() {
+		if fresh != nil {
+			b.StopTimer()
+			if err := fresh.Close(); err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+		}
+		c0 := proctime.CPU()
+		f, r, err := restoreHalf(taken, st.final)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cpu += proctime.CPU() - c0
+		fresh, read, load, moved = f, read+r.read, load+r.load, r.bytes
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(st.bytes)/(1<<20), "state-MB")
+	b.ReportMetric(ms(read)/n, "read-ms/op")
+	b.ReportMetric(ms(load)/n, "restore-ms/op")
+	b.ReportMetric(ms(cpu)/n, "cpu-ms/op")
+	return fresh, moved
 }
 
 // restored says how long each part of a restore took and how many bytes of state it read.

@@ -278,6 +278,12 @@ func txCalls(phase Phase) []AggCall {
 		{Name: "approx_count_distinct", Args: []int{3}, ArgTypes: []arrow.DataType{str}},
 		{Name: "quantile", Args: []int{4, -1}, ArgTypes: []arrow.DataType{f64, f64}, Const: []any{nil, 0.9}},
 	}
+	return forPhase(calls, phase)
+}
+
+// forPhase returns calls as an operator of phase takes them: a final phase reads states,
+// so its calls have no argument columns.
+func forPhase(calls []AggCall, phase Phase) []AggCall {
 	if phase == Final {
 		for i := range calls {
 			calls[i].Args = nil

@@ -42,12 +42,7 @@ func paneCalls(phase Phase) []AggCall {
 		{Name: "approx_quantile", Args: []int{4, -1}, ArgTypes: []arrow.DataType{f64, f64}, Const: []any{nil, 0.5}},
 		{Name: "sum", Args: []int{2, 5}, ArgTypes: []arrow.DataType{amtType, flag}, Filter: true},
 	}
-	if phase == Final {
-		for i := range calls {
-			calls[i].Args = nil
-		}
-	}
-	return calls
+	return forPhase(calls, phase)
 }
 
 // newPaneAgg builds and opens a WindowAgg of paneCalls grouped by card; with spill set, it

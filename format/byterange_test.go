@@ -150,18 +150,8 @@ func TestByteRangeCountsLinesOnlyWhenAsked(t *testing.T) {
 func TestByteRangesRefused(t *testing.T) {
 	dir := t.TempDir()
 	for _, name := range []string{"a.csv", "a.jsonl.gz"} {
-		f, err := CreateFile(filepath.Join(dir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		kind, _, _ := Detect(name)
-		if _, err := f.Write([]byte(resumeInputs[string(kind)])); err != nil {
-			t.Fatal(err)
-		}
-		if err := f.Close(); err != nil {
-			t.Fatal(err)
-		}
-		_, err = Open(filepath.Join(dir, name), "", resumeSchema, ReadOptions{Bytes: [2]int64{0, 10}})
+		writeResumeInput(t, dir, name)
+		_, err := Open(filepath.Join(dir, name), "", resumeSchema, ReadOptions{Bytes: [2]int64{0, 10}})
 		if err == nil || !strings.Contains(err.Error(), "only an uncompressed JSONL file") || !strings.Contains(err.Error(), name) {
 			t.Errorf("%s read by a byte range: %v", name, err)
 		}

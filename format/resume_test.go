@@ -167,20 +167,27 @@ func TestTextOpenAtEveryPosition(t *testing.T) {
 	}
 }
 
+// writeResumeInput writes the resume input of name's format into dir/name, compressed as its
+// name says.
+func writeResumeInput(t *testing.T, dir, name string) {
+	t.Helper()
+	f, err := CreateFile(filepath.Join(dir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kind, _, _ := Detect(name)
+	if _, err := f.Write([]byte(resumeInputs[string(kind)])); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestOpenAtRefusesPositionsNotInTheFile(t *testing.T) {
 	dir := t.TempDir()
 	for _, name := range []string{"a.jsonl", "a.jsonl.zst", "a.csv"} {
-		f, err := CreateFile(filepath.Join(dir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		kind, _, _ := Detect(name)
-		if _, err := f.Write([]byte(resumeInputs[string(kind)])); err != nil {
-			t.Fatal(err)
-		}
-		if err := f.Close(); err != nil {
-			t.Fatal(err)
-		}
+		writeResumeInput(t, dir, name)
 	}
 	path := func(name string) string { return filepath.Join(dir, name) }
 	cases := []struct {

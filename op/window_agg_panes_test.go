@@ -24,24 +24,16 @@ var paneSpecs = []window.Spec{
 	{Kind: window.Hop, Size: 10 * time.Second, Every: 3 * time.Second},
 }
 
-// paneCalls are calls of every kind of aggregate over paneInput's rows: count(*),
-// sum(amount), min(merchant), max(amount), avg(score), count_distinct(merchant),
-// approx_count_distinct(merchant), quantile(score, 0.9), approx_quantile(score, 0.5) and
-// sum(amount) FILTER (WHERE flag). A final phase reads states: no argument columns.
+// paneCalls are txCalls over paneInput's rows and the aggregates they lack:
+// count_distinct(merchant), approx_quantile(score, 0.5) and sum(amount) FILTER (WHERE flag).
+// A final phase reads states: no argument columns.
 func paneCalls(phase Phase) []AggCall {
 	f64, str, flag := arrow.PrimitiveTypes.Float64, arrow.BinaryTypes.String, arrow.FixedWidthTypes.Boolean
-	calls := []AggCall{
-		{Name: "count"},
-		{Name: "sum", Args: []int{2}, ArgTypes: []arrow.DataType{amtType}},
-		{Name: "min", Args: []int{3}, ArgTypes: []arrow.DataType{str}},
-		{Name: "max", Args: []int{2}, ArgTypes: []arrow.DataType{amtType}},
-		{Name: "avg", Args: []int{4}, ArgTypes: []arrow.DataType{f64}},
-		{Name: "count_distinct", Args: []int{3}, ArgTypes: []arrow.DataType{str}},
-		{Name: "approx_count_distinct", Args: []int{3}, ArgTypes: []arrow.DataType{str}},
-		{Name: "quantile", Args: []int{4, -1}, ArgTypes: []arrow.DataType{f64, f64}, Const: []any{nil, 0.9}},
-		{Name: "approx_quantile", Args: []int{4, -1}, ArgTypes: []arrow.DataType{f64, f64}, Const: []any{nil, 0.5}},
-		{Name: "sum", Args: []int{2, 5}, ArgTypes: []arrow.DataType{amtType, flag}, Filter: true},
-	}
+	calls := append(txCalls(Single),
+		AggCall{Name: "count_distinct", Args: []int{3}, ArgTypes: []arrow.DataType{str}},
+		AggCall{Name: "approx_quantile", Args: []int{4, -1}, ArgTypes: []arrow.DataType{f64, f64}, Const: []any{nil, 0.5}},
+		AggCall{Name: "sum", Args: []int{2, 5}, ArgTypes: []arrow.DataType{amtType, flag}, Filter: true},
+	)
 	return forPhase(calls, phase)
 }
 

@@ -84,7 +84,7 @@ func TestTopKeepsEachKeysLargest(t *testing.T) {
 		}
 		rec.Release()
 	}
-	run := func(p int, out string, ckpt *engine.Checkpointing) {
+	run := func(input string, p int, out string, ckpt *engine.Checkpointing) {
 		s, err := spec.Parse(fmt.Appendf(nil, topSpec, input, out), "top.yaml", nil)
 		if err != nil {
 			t.Fatal(err)
@@ -116,7 +116,7 @@ func TestTopKeepsEachKeysLargest(t *testing.T) {
 	var first map[string]map[string]string
 	for _, p := range []int{1, 3, 8} {
 		out := filepath.Join(dir, fmt.Sprintf("top-%d.jsonl", p))
-		run(p, out, nil)
+		run(input, p, out, nil)
 		got := appliedTop(t, out)
 		if first == nil {
 			first = got
@@ -151,18 +151,35 @@ func TestTopKeepsEachKeysLargest(t *testing.T) {
 	if testing.Short() {
 		return
 	}
-	out := filepath.Join(dir, "resumed.jsonl")
-	var last *engine.Snapshot
-	keep := func(s *engine.Snapshot) error { last = s; return nil }
-	run(3, out, &engine.Checkpointing{Interval: time.Millisecond, ByKeyGroup: true, Complete: keep})
-	if last == nil {
-		t.Fatal("the first run took no checkpoint")
-	}
-	if last.Final {
-		t.Fatal("the first run read to its end before it was stopped at checkpoint 1: nothing resumed")
-	}
-	run(2, out, &engine.Checkpointing{Interval: time.Millisecond, Restore: last, Complete: keep})
-	if got := appliedTop(t, out); !maps.EqualFunc(got, first, maps.Equal) {
-		t.Fatal("resumed at another parallelism, the applied changelog keeps other rows")
+	// The first run is stopped at its first checkpoint and resumed at another parallelism.
+	// One that reads its input to the end before that checkpoint resumes nothing: its
+	// input is then made four times longer, with its uninterrupted run as the reference,
+	// until a first run is stopped before its end.
+	want := first
+	for rows := int64(20_000); ; rows *= 4 {
+		if rows > 20_000 {
+			input = changelogInput(t, t.TempDir(), rows)
+			out := filepath.Join(dir, fmt.Sprintf("want-%d.jsonl", rows))
+			run(input, 1, out, nil)
+			want = appliedTop(t, out)
+		}
+		out := filepath.Join(dir, fmt.Sprintf("resumed-%d.jsonl", rows))
+		var last *engine.Snapshot
+		keep := func(s *engine.Snapshot) error { last = s; return nil }
+		run(input, 3, out, &engine.Checkpointing{Interval: time.Millisecond, ByKeyGroup: true, Complete: keep})
+		if last == nil {
+			t.Fatal("the first run took no checkpoint")
+		}
+		if last.Final {
+			if rows >= 1_280_000 {
+				t.Fatalf("the first run read all of %d transactions before it was stopped at checkpoint 1: nothing resumed", rows)
+			}
+			continue
+		}
+		run(input, 2, out, &engine.Checkpointing{Interval: time.Millisecond, Restore: last, Complete: keep})
+		if got := appliedTop(t, out); !maps.EqualFunc(got, want, maps.Equal) {
+			t.Fatalf("resumed at another parallelism over %d transactions, the applied changelog keeps other rows", rows)
+		}
+		return
 	}
 }

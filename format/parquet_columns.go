@@ -17,6 +17,8 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	pqschema "github.com/apache/arrow-go/v18/parquet/schema"
+
+	"millrace/dictcode"
 )
 
 // columnReader reads one column of one row group, batch by batch.
@@ -203,11 +205,12 @@ func (f *flatReader) next(n int, mem memory.Allocator) (arrow.Array, error) {
 	}
 	var (
 		buffers []*memory.Buffer
+		codes   *memory.Buffer // dictionary codes of a string column (see dictcode)
 		err     error
 	)
 	switch f.kind {
 	case flatBytes:
-		buffers, err = f.readBytes(n, defs, mem)
+		buffers, codes, err = f.readBytes(n, defs, mem)
 	case flatInt32:
 		buffers, err = readFixed[int32](f.rd.(*file.Int32ColumnChunkReader), n, defs, f.maxDef, mem)
 	case flatInt64:
@@ -230,7 +233,13 @@ func (f *flatReader) next(n int, mem memory.Allocator) (arrow.Array, error) {
 	if buffers[0] != nil {
 		nulls = n - bitutil.CountSetBits(buffers[0].Bytes(), 0, n)
 	}
-	data := array.NewData(f.typ, n, buffers, nil, nulls, 0)
+	var data *array.Data
+	if codes != nil {
+		data = dictcode.NewData(f.typ, n, buffers, nulls, codes, f.pages.dictArray)
+		codes.Release()
+	} else {
+		data = array.NewData(f.typ, n, buffers, nil, nulls, 0)
+	}
 	for _, b := range buffers {
 		if b != nil {
 			b.Release()
@@ -312,18 +321,26 @@ func validityFromLevels(defs []int16, maxDef int16, mem memory.Allocator) *memor
 
 // readBytes reads n BYTE_ARRAY values into one offsets and one data buffer, through
 // f.pages when it decodes the chunk, otherwise through the column reader, whose values are
-// copied page by page while its slices into the page are still valid.
-func (f *flatReader) readBytes(n int, defs []int16, mem memory.Allocator) ([]*memory.Buffer, error) {
+// copied page by page while its slices into the page are still valid. When f.pages read
+// every value of a string column from its dictionary, it also returns the values'
+// dictionary codes (see dictcode); otherwise codes is nil.
+func (f *flatReader) readBytes(n int, defs []int16, mem memory.Allocator) (buffers []*memory.Buffer, codes *memory.Buffer, err error) {
 	b := newBytesBuilder(n, f.dataCap+f.dataCap/8, mem)
-	var err error
 	if f.pages != nil {
-		err = f.pages.read(n, defs, b)
+		codes = memory.NewResizableBuffer(mem)
+		codes.Resize(n * 4)
+		var coded bool
+		coded, err = f.pages.read(n, defs, b, arrow.Int32Traits.CastFromBytes(codes.Bytes()))
+		if !coded || f.typ.ID() != arrow.STRING {
+			codes.Release()
+			codes = nil
+		}
 	} else {
 		err = f.readByteArrays(n, defs, b)
 	}
 	if err != nil {
 		b.release()
-		return nil, err
+		return nil, nil, err
 	}
 	f.dataCap = b.used
 	var valid *memory.Buffer
@@ -331,7 +348,7 @@ func (f *flatReader) readBytes(n int, defs []int16, mem memory.Allocator) ([]*me
 		valid = validityFromLevels(defs, f.maxDef, mem)
 	}
 	ob, db := b.finish()
-	return []*memory.Buffer{valid, ob, db}, nil
+	return []*memory.Buffer{valid, ob, db}, codes, nil
 }
 
 // readByteArrays reads n values through the column reader into b.

@@ -7,6 +7,9 @@ import (
 	"math/bits"
 	"slices"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/metadata"
@@ -24,6 +27,9 @@ type bytePages struct {
 
 	dictOffsets []int32 // the chunk's dictionary: value k is dictData[dictOffsets[k]:dictOffsets[k+1]]
 	dictData    []byte  // followed by wordSlack bytes of padding, so that every value moves as words
+	// dictArray is the same dictionary as a string array's Data, which the batches read
+	// with it carry beside their codes (see dictcode).
+	dictArray *array.Data
 
 	left    int    // levels of the current data page not yet read
 	defs    hybrid // its definition levels
@@ -47,12 +53,15 @@ func pagesDecodable(cc *metadata.ColumnChunkMetaData) bool {
 	return true
 }
 
-// read appends n values to b, their definition levels to defs when the column is optional.
-func (p *bytePages) read(n int, defs []int16, b *bytesBuilder) error {
+// read appends n values to b, their definition levels to defs when the column is optional,
+// and the dictionary index of each to codes (len(dictionary) for a null). It reports whether
+// every value came from the dictionary, which makes codes whole.
+func (p *bytePages) read(n int, defs []int16, b *bytesBuilder, codes []int32) (coded bool, err error) {
+	coded = true
 	for done := 0; done < n; {
 		if p.left == 0 {
 			if err := p.nextPage(); err != nil {
-				return fmt.Errorf("after %d of %d values: %w", done, n, err)
+				return false, fmt.Errorf("after %d of %d values: %w", done, n, err)
 			}
 			continue
 		}
@@ -61,17 +70,19 @@ func (p *bytePages) read(n int, defs []int16, b *bytesBuilder) error {
 		if defs != nil {
 			d = defs[done : done+k]
 		}
-		if err := p.readStretch(k, d, b); err != nil {
-			return err
+		coded = coded && p.dict
+		if err := p.readStretch(k, d, b, codes[done:done+k]); err != nil {
+			return false, err
 		}
 		p.left -= k
 		done += k
 	}
-	return nil
+	return coded, nil
 }
 
-// readStretch appends k values of the current page to b.
-func (p *bytePages) readStretch(k int, defs []int16, b *bytesBuilder) error {
+// readStretch appends k values of the current page to b, and to codes their dictionary
+// indexes when the page holds indexes.
+func (p *bytePages) readStretch(k int, defs []int16, b *bytesBuilder, codes []int32) error {
 	valid := k
 	if defs != nil {
 		p.levels = slices.Grow(p.levels[:0], k)[:k]
@@ -87,7 +98,7 @@ func (p *bytePages) readStretch(k int, defs []int16, b *bytesBuilder) error {
 		}
 	}
 	if p.dict {
-		return p.gather(defs, valid, b)
+		return p.gather(defs, valid, b, codes)
 	}
 	for i := range k {
 		if defs == nil || defs[i] == p.maxDef {
@@ -110,8 +121,9 @@ func (p *bytePages) readStretch(k int, defs []int16, b *bytesBuilder) error {
 }
 
 // gather appends the dictionary values of the next valid indices of the page to b, a slot
-// for each level of defs (null slots take no bytes).
-func (p *bytePages) gather(defs []int16, valid int, b *bytesBuilder) error {
+// for each level of defs (null slots take no bytes), and each slot's index to codes, the
+// dictionary's length for a null slot.
+func (p *bytePages) gather(defs []int16, valid int, b *bytesBuilder, codes []int32) error {
 	p.codes = slices.Grow(p.codes[:0], valid)[:valid]
 	if err := p.indices.fill(p.codes); err != nil {
 		return fmt.Errorf("dictionary indices: %w", err)
@@ -131,7 +143,10 @@ func (p *bytePages) gather(defs []int16, valid int, b *bytesBuilder) error {
 		if defs == nil || defs[i] == p.maxDef {
 			c := p.codes[j]
 			b.appendReserved(p.dictData, int(offsets[c]), int(offsets[c+1]))
+			codes[i] = c
 			j++
+		} else {
+			codes[i] = int32(entries)
 		}
 		b.endValue()
 	}
@@ -201,6 +216,9 @@ func (p *bytePages) setDictionary(pg *file.DictionaryPage) error {
 		p.dictOffsets[k+1] = int32(len(p.dictData))
 		data = data[l:]
 	}
+	p.dictArray = array.NewData(arrow.BinaryTypes.String, n, []*memory.Buffer{nil,
+		memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(p.dictOffsets)),
+		memory.NewBufferBytes(p.dictData)}, nil, 0, 0)
 	p.dictData = append(p.dictData, make([]byte, wordSlack)...)
 	return nil
 }

@@ -2,6 +2,7 @@ package format
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -12,6 +13,8 @@ import (
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"millrace/dictcode"
 )
 
 // TestParquetStringPages reads string columns written with each page layout and encoding a
@@ -80,6 +83,102 @@ func TestParquetStringPages(t *testing.T) {
 			if !c.keeps {
 				mem.AssertSize(t, 0)
 			}
+		})
+	}
+}
+
+// TestParquetDictionaryCodes reads string columns in batches and checks the dictionary codes
+// they carry (dictcode): with dictionary pages, every batch of a column whose dictionary
+// holds all its values carries codes, and each code indexes the row's value (the
+// dictionary's length for a null); a column whose dictionary overflows into plain pages
+// carries codes only in batches read from dictionary pages alone, and plain pages give none.
+func TestParquetDictionaryCodes(t *testing.T) {
+	s := arrow.NewSchema([]arrow.Field{
+		{Name: "few", Type: arrow.BinaryTypes.String},
+		{Name: "few_null", Type: arrow.BinaryTypes.String, Nullable: true},
+		{Name: "many", Type: arrow.BinaryTypes.String}, // unique: the dictionary overflows
+	}, nil)
+	const n = 30_000
+	b := array.NewRecordBuilder(memory.DefaultAllocator, s)
+	for i := range n {
+		few := []string{"pos", "ecom", "atm", "", "é☕"}[i*i%5]
+		b.Field(0).(*array.StringBuilder).Append(few)
+		if i%7 == 3 {
+			b.Field(1).AppendNull()
+		} else {
+			b.Field(1).(*array.StringBuilder).Append(few)
+		}
+		b.Field(2).(*array.StringBuilder).Append(fmt.Sprintf("value %07d", i*7919%n))
+	}
+	rec := b.NewRecordBatch()
+	b.Release()
+	defer rec.Release()
+	small := []parquet.WriterProperty{parquet.WithDataPageSize(4 << 10), parquet.WithDictionaryPageSizeLimit(32 << 10),
+		parquet.WithMaxRowGroupLength(12_000), parquet.WithBatchSize(1000)}
+	for _, c := range []struct {
+		name  string
+		dict  bool
+		props []parquet.WriterProperty
+	}{
+		{"dictionary v1", true, nil},
+		{"dictionary v2", true, []parquet.WriterProperty{parquet.WithDataPageVersion(parquet.DataPageV2)}},
+		{"plain", false, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "strings.parquet")
+			props := append(append([]parquet.WriterProperty{parquet.WithDictionaryDefault(c.dict)}, small...), c.props...)
+			writeWithProps(t, path, rec, props)
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			r, err := OpenParquet(path, s, ReadOptions{Mem: mem, BatchRows: 777})
+			if err != nil {
+				t.Fatal(err)
+			}
+			batches, coded := 0, make([]int, len(s.Fields()))
+			for {
+				got, _, err := r.Read()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				batches++
+				for col, a := range got.Columns() {
+					codes, dict, ok := dictcode.Of(a)
+					if !ok {
+						continue
+					}
+					coded[col]++
+					values := array.NewStringData(dict)
+					for i, code := range codes {
+						switch {
+						case a.IsNull(i) && int(code) != values.Len():
+							t.Fatalf("%s: null row %d has code %d, want %d", s.Field(col).Name, i, code, values.Len())
+						case a.IsValid(i) && values.Value(int(code)) != a.(*array.String).Value(i):
+							t.Fatalf("%s: row %d is %q, its code %d gives %q", s.Field(col).Name, i, a.(*array.String).Value(i), code, values.Value(int(code)))
+						}
+					}
+					values.Release()
+				}
+				got.Release()
+			}
+			if err := r.Close(); err != nil {
+				t.Fatal(err)
+			}
+			want := []int{0, 0, 0}
+			if c.dict {
+				want[0], want[1] = batches, batches
+			}
+			if coded[0] != want[0] || coded[1] != want[1] {
+				t.Errorf("batches with codes: few %d, few_null %d of %d, want %d and %d", coded[0], coded[1], batches, want[0], want[1])
+			}
+			if c.dict && (coded[2] == 0 || coded[2] == batches) {
+				t.Errorf("many: %d of %d batches with codes, want some but not all (its dictionary overflows)", coded[2], batches)
+			}
+			if !c.dict && coded[2] != 0 {
+				t.Errorf("many: %d batches with codes from plain pages", coded[2])
+			}
+			mem.AssertSize(t, 0)
 		})
 	}
 }
@@ -189,7 +288,7 @@ func TestBytePagesRefusesDamage(t *testing.T) {
 	}
 	short := newBytesBuilder(1, 0, memory.DefaultAllocator)
 	defer short.release()
-	if err := empty.readStretch(1, nil, short); err == nil {
+	if err := empty.readStretch(1, nil, short, make([]int32, 1)); err == nil {
 		t.Errorf("a plain value of 9 bytes in a page of 5: no error")
 	}
 
@@ -199,14 +298,14 @@ func TestBytePagesRefusesDamage(t *testing.T) {
 	}
 	b := newBytesBuilder(3, 0, memory.DefaultAllocator)
 	defer b.release()
-	if err := p.readStretch(2, nil, b); err != nil {
+	if err := p.readStretch(2, nil, b, make([]int32, 2)); err != nil {
 		t.Fatalf("indices 1, 1: %v", err)
 	}
 	if got := string(b.data[:b.used]); got != "atmatm" {
 		t.Errorf("read %q, want %q", got, "atmatm")
 	}
 	p.indices = hybrid{data: []byte{2, 2}, width: 2}
-	if err := p.readStretch(1, nil, b); err == nil {
+	if err := p.readStretch(1, nil, b, make([]int32, 1)); err == nil {
 		t.Errorf("index 2 of a dictionary of 2 values: no error")
 	}
 }

@@ -14,6 +14,7 @@ type keyTable struct {
 	// owner caches by id the owner WindowAgg.SnapshotGroups found for the key; -1 until
 	// it has looked, and again when the id is given to another key.
 	owner []int32
+	codes codeKeys // ids by dictionary codes, for batches that carry them
 }
 
 func newKeyTable() keyTable { return keyTable{ids: map[string]uint32{}} }
@@ -39,8 +40,28 @@ func (t *keyTable) intern(k []byte) uint32 {
 	return id
 }
 
+// startBatch readies internRow for the key columns of a new batch, which enc encodes.
+func (t *keyTable) startBatch(enc *KeyEncoder) { t.codes.startBatch(enc.cols) }
+
+// internRow returns the id of the key of row of the batch enc encodes, as intern of its
+// bytes does, by the row's dictionary codes when the batch carries them.
+func (t *keyTable) internRow(enc *KeyEncoder, row int) uint32 {
+	if !t.codes.on {
+		return t.intern(enc.Key(row))
+	}
+	s := t.codes.slot(row)
+	if id := t.codes.slots[s]; id != 0 {
+		return id - 1
+	}
+	id := t.intern(enc.Key(row))
+	t.codes.slots[s] = id + 1
+	t.codes.filled = append(t.codes.filled, int32(s))
+	return id
+}
+
 // reset forgets every key at once, keeping the table's memory for the keys to come.
 func (t *keyTable) reset() {
+	t.codes.forget()
 	clear(t.ids)
 	t.bytes, t.refs, t.free = t.bytes[:0], t.refs[:0], t.free[:0]
 	t.deletes, t.size = 0, 0
@@ -52,6 +73,7 @@ func (t *keyTable) release(id uint32) {
 	if t.refs[id] > 0 {
 		return
 	}
+	t.codes.forget()
 	delete(t.ids, t.bytes[id])
 	t.size -= int64(len(t.bytes[id]))
 	t.bytes[id] = ""
@@ -70,5 +92,5 @@ func (t *keyTable) release(id uint32) {
 // the slots of its id.
 func (t *keyTable) sizeBytes() int64 {
 	const perKey = 16 + 8 + 48 // the string header, the map entry and its share of buckets
-	return t.size + int64(len(t.bytes))*(16+4+4) + int64(len(t.ids))*perKey
+	return t.size + int64(len(t.bytes))*(16+4+4) + int64(len(t.ids))*perKey + t.codes.sizeBytes()
 }

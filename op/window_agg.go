@@ -284,6 +284,7 @@ func (w *WindowAgg) process(rec arrow.RecordBatch, out Collector) error {
 	if err := w.keyEnc.Reset(rec.Columns()[:w.cfg.Keys]); err != nil {
 		return err
 	}
+	w.keys.startBatch(&w.keyEnc)
 	w.created = w.created[:0]
 	if w.cfg.Phase == Final {
 		if err := w.merge(rec); err != nil || !emitsUpdates(w.cfg) {
@@ -320,7 +321,7 @@ func (w *WindowAgg) groupPairs() {
 	prev, kid := int32(-1), uint32(0)
 	for k, row := range w.rows {
 		if row != prev { // a row's windows share its key
-			kid, prev = w.keys.intern(w.keyEnc.Key(int(row))), row
+			kid, prev = w.keys.internRow(&w.keyEnc, int(row)), row
 		}
 		w.groups = append(w.groups, w.group(kid, w.starts[k]))
 	}

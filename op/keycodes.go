@@ -31,6 +31,9 @@ type codeKeys struct {
 func (c *codeKeys) startBatch(cols []arrow.Array) {
 	c.on = false
 	c.codes = c.codes[:0]
+	if len(cols) == 0 {
+		return // one group: nothing to key
+	}
 	same := len(c.dicts) == len(cols)
 	for k, col := range cols {
 		codes, dict, ok := dictcode.Of(col)

@@ -174,6 +174,28 @@ func TestKeysByDictionaryCodes(t *testing.T) {
 	}
 }
 
+// TestKeyCodesNeedKeyColumns keys through codes only batches whose every key column carries
+// them, and never an aggregation without key columns.
+func TestKeyCodesNeedKeyColumns(t *testing.T) {
+	batches := codedBatches(t)
+	defer func() {
+		for _, rec := range batches {
+			rec.Release()
+		}
+	}()
+	plain := withoutCodes(batches[0])
+	defer plain.Release()
+	var c codeKeys
+	for _, cols := range [][]arrow.Array{nil, {plain.Column(0)}, {batches[0].Column(0), plain.Column(1)}} {
+		if c.startBatch(cols); c.on {
+			t.Errorf("key columns %v: keyed through codes", cols)
+		}
+	}
+	if c.startBatch(batches[0].Columns()[:2]); !c.on {
+		t.Errorf("two coded key columns: not keyed through codes")
+	}
+}
+
 // codedOutSchema is the output of a WindowAgg over codedIn: states when states, else results.
 func codedOutSchema(states bool, w *WindowAgg) *arrow.Schema {
 	f := []arrow.Field{{Name: "merchant", Type: arrow.BinaryTypes.String}, {Name: "country", Type: arrow.BinaryTypes.String, Nullable: true},

@@ -17,6 +17,7 @@ import (
 
 	"millrace/dictcode"
 	"millrace/format"
+	"millrace/proctime"
 	"millrace/window"
 )
 
@@ -29,18 +30,18 @@ var codedIn = arrow.NewSchema([]arrow.Field{
 	{Name: "amount", Type: amtType},
 }, nil)
 
-// codedBatches writes rows over a few hundred merchants and countries (some null) to a
-// Parquet file in row groups of 5,000 rows, each with dictionaries of its own, and reads it
-// back in batches of 1,000 rows, which carry the key columns' dictionary codes.
-func codedBatches(t *testing.T) []arrow.RecordBatch {
+// codedBatches writes rows over merchants and countries (some null) to a Parquet file in
+// row groups of groupRows rows, each with dictionaries of its own, and reads it back in
+// batches of 1,000 rows, which carry the key columns' dictionary codes.
+func codedBatches(t testing.TB, rows, merchants int, groupRows int64) []arrow.RecordBatch {
 	t.Helper()
 	r := rand.New(rand.NewPCG(5, 6))
 	b := array.NewRecordBuilder(memory.DefaultAllocator, codedIn)
 	defer b.Release()
 	ts := int64(0)
-	for range 20_000 {
-		m := r.IntN(300)
-		b.Field(0).(*array.StringBuilder).Append(fmt.Sprintf("m%03d", m))
+	for range rows {
+		m := r.IntN(merchants)
+		b.Field(0).(*array.StringBuilder).Append(fmt.Sprintf("m%05d", m))
 		if c := (m + r.IntN(2)) % 7; c == 6 {
 			b.Field(1).AppendNull()
 		} else {
@@ -53,7 +54,7 @@ func codedBatches(t *testing.T) []arrow.RecordBatch {
 	rec := b.NewRecordBatch()
 	defer rec.Release()
 	var file bytes.Buffer
-	w, err := format.NewParquetWriter(&file, codedIn, format.WriteOptions{RowGroupRows: 5_000})
+	w, err := format.NewParquetWriter(&file, codedIn, format.WriteOptions{RowGroupRows: groupRows})
 	if err == nil {
 		err = w.Write(rec)
 	}
@@ -111,7 +112,7 @@ func withoutCodes(rec arrow.RecordBatch) arrow.RecordBatch {
 // same rows out in the same order: over row groups with dictionaries of their own, null
 // keys, a partial phase flushing the groups it holds, and windows firing between batches.
 func TestKeysByDictionaryCodes(t *testing.T) {
-	batches := codedBatches(t)
+	batches := codedBatches(t, 20_000, 300, 5_000)
 	defer func() {
 		for _, rec := range batches {
 			rec.Release()
@@ -177,7 +178,7 @@ func TestKeysByDictionaryCodes(t *testing.T) {
 // TestKeyCodesNeedKeyColumns keys through codes only batches whose every key column carries
 // them, and never an aggregation without key columns.
 func TestKeyCodesNeedKeyColumns(t *testing.T) {
-	batches := codedBatches(t)
+	batches := codedBatches(t, 20_000, 300, 5_000)
 	defer func() {
 		for _, rec := range batches {
 			rec.Release()
@@ -225,4 +226,58 @@ func renderRows(recs []arrow.RecordBatch) []string {
 		}
 	}
 	return out
+}
+
+// BenchmarkGroupKeys finds the groups of 200,000 rows over 20,000 merchants and a few
+// countries, every group made already, the whole input as the window and count(*) the only
+// aggregate (a partial phase that holds its groups), keyed by the
+// key columns' dictionary codes and by their bytes; in processor time (the machine may be
+// shared).
+func BenchmarkGroupKeys(b *testing.B) {
+	batches := codedBatches(b, 200_000, 20_000, 100_000)
+	defer func() {
+		for _, rec := range batches {
+			rec.Release()
+		}
+	}()
+	for _, coded := range []bool{true, false} {
+		b.Run(fmt.Sprintf("codes=%v", coded), func(b *testing.B) {
+			in := batches
+			if !coded {
+				in = make([]arrow.RecordBatch, len(batches))
+				for i, rec := range batches {
+					in[i] = withoutCodes(rec)
+				}
+				defer func() {
+					for _, rec := range in {
+						rec.Release()
+					}
+				}()
+			}
+			w, err := NewWindowAgg(WindowAggConfig{Window: window.Spec{Kind: window.Whole}, Keys: 2, Time: -1,
+				Calls: []AggCall{{Name: "count"}}, Phase: Partial, Hold: 1 << 40})
+			if err != nil {
+				b.Fatal(err)
+			}
+			w.cfg.Out = codedOutSchema(true, w)
+			if err := w.Open(Context{Mem: memory.DefaultAllocator}); err != nil {
+				b.Fatal(err)
+			}
+			process := func() {
+				for _, rec := range in {
+					rec.Retain()
+					if err := w.Process(0, rec, discard{}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			process() // every group made: the loop measures finding them
+			rows, cpu0 := 0, proctime.CPU()
+			for b.Loop() {
+				process()
+				rows += 200_000
+			}
+			b.ReportMetric(float64(proctime.CPU()-cpu0)/float64(rows), "cpu-ns/row")
+		})
+	}
 }

@@ -14,6 +14,10 @@ type keyTable struct {
 	// owner caches by id the owner WindowAgg.SnapshotGroups found for the key; -1 until
 	// it has looked, and again when the id is given to another key.
 	owner []int32
+	// whole holds by id, when the window is the whole input (one group per key), the key's
+	// group + 1, 0 while it has none: WindowAgg.group finds it without probing the
+	// window's map. An id's entry goes with the id.
+	whole []uint32
 	codes codeKeys // ids by dictionary codes, for batches that carry them
 }
 
@@ -28,12 +32,13 @@ func (t *keyTable) intern(k []byte) uint32 {
 	var id uint32
 	if n := len(t.free); n > 0 {
 		id, t.free = t.free[n-1], t.free[:n-1]
-		t.bytes[id], t.refs[id], t.owner[id] = s, 0, -1
+		t.bytes[id], t.refs[id], t.owner[id], t.whole[id] = s, 0, -1, 0
 	} else {
 		id = uint32(len(t.bytes))
 		t.bytes = append(t.bytes, s)
 		t.refs = append(t.refs, 0)
 		t.owner = append(t.owner, -1)
+		t.whole = append(t.whole, 0)
 	}
 	t.ids[s] = id
 	t.size += int64(len(s))
@@ -63,7 +68,7 @@ func (t *keyTable) internRow(enc *KeyEncoder, row int) uint32 {
 func (t *keyTable) reset() {
 	t.codes.forget()
 	clear(t.ids)
-	t.bytes, t.refs, t.free = t.bytes[:0], t.refs[:0], t.free[:0]
+	t.bytes, t.refs, t.free, t.whole = t.bytes[:0], t.refs[:0], t.free[:0], t.whole[:0]
 	t.deletes, t.size = 0, 0
 }
 
@@ -92,5 +97,5 @@ func (t *keyTable) release(id uint32) {
 // the slots of its id.
 func (t *keyTable) sizeBytes() int64 {
 	const perKey = 16 + 8 + 48 // the string header, the map entry and its share of buckets
-	return t.size + int64(len(t.bytes))*(16+4+4) + int64(len(t.ids))*perKey + t.codes.sizeBytes()
+	return t.size + int64(len(t.bytes))*(16+4+4+4) + int64(len(t.ids))*perKey + t.codes.sizeBytes()
 }

@@ -215,6 +215,10 @@ func (w *WindowAgg) Open(ctx Context) error { w.ctx = ctx; return nil }
 
 // group returns the group of key bytes k in the window starting at start, making it.
 func (w *WindowAgg) group(kid uint32, start int64) uint32 {
+	whole := w.cfg.Window.Kind == window.Whole
+	if whole && w.keys.whole[kid] != 0 {
+		return w.keys.whole[kid] - 1
+	}
 	keys, ok := w.byStart[start]
 	if !ok {
 		keys = map[uint32]uint32{}
@@ -229,6 +233,9 @@ func (w *WindowAgg) group(kid uint32, start int64) uint32 {
 	}
 	w.keys.refs[kid]++
 	keys[kid] = id
+	if whole {
+		w.keys.whole[kid] = id + 1
+	}
 	if w.cfg.Phase == Partial {
 		w.touched = append(w.touched, id)
 		return id

@@ -16,7 +16,7 @@ import (
 	"millrace/spec"
 )
 
-// lakeSource opens a lake source whose rows have the columns of s (see lakeColumns), with
+// lakeSource opens a lake source whose rows have the columns of s (see usedColumns), with
 // the where of the views that read it pushed down.
 func (b *builder) lakeSource(ctx context.Context, src *spec.Source, s *arrow.Schema) (*lake.Source, string, error) {
 	parts := make([]arrow.Field, len(src.Lake.Partitioning))
@@ -128,12 +128,12 @@ func andTerms(n expr.Node) []expr.Node {
 	return []expr.Node{n}
 }
 
-// lakeColumns narrows the schema s of a lake source to the columns its pipeline uses: those
-// the expressions of the views that read it name (where, select, group_by, having, qualify,
-// join keys), its event time and checks. A view that passes its input's columns on (no
-// select, no aggregation), a union with another stream, or a sink of the source itself uses
-// every column.
-func lakeColumns(sp *spec.Spec, src *spec.Source, s *arrow.Schema) *arrow.Schema {
+// usedColumns narrows the schema s of a columnar source (a lake, Parquet files) to the
+// columns its pipeline uses: those the expressions of the views that read it name (where,
+// select, group_by, having, qualify, join keys), its event time and checks. A view that
+// passes its input's columns on (no select, no aggregation), a union with another stream,
+// or a sink of the source itself uses every column.
+func usedColumns(sp *spec.Spec, src *spec.Source, s *arrow.Schema) *arrow.Schema {
 	views, sinks := readers(sp, src.Name)
 	if len(sinks) > 0 {
 		return s

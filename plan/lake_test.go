@@ -48,7 +48,7 @@ func TestLakePushdown(t *testing.T) {
 				t.Fatal(err)
 			}
 			var names []string
-			for _, f := range lakeColumns(sp, sp.Source("tx"), full).Fields() {
+			for _, f := range usedColumns(sp, sp.Source("tx"), full).Fields() {
 				names = append(names, f.Name)
 			}
 			if strings.Join(names, " ") != tc.columns {

@@ -30,8 +30,10 @@ func (b *builder) source(ctx context.Context, src *spec.Source) error {
 	if err != nil {
 		return b.spec.Errorf("sources."+src.Name, "%v", err)
 	}
-	if src.Kind == spec.SourceLake && src.Lake.Then == "" {
-		s = lakeColumns(b.spec, src, s) // only the columns used are decoded
+	lake := src.Kind == spec.SourceLake && src.Lake.Then == ""
+	parquetFiles := src.Kind == spec.SourceFile && src.Format == format.Parquet && src.Path != spec.Stdin
+	if lake || parquetFiles {
+		s = usedColumns(b.spec, src, s) // only the columns used are decoded
 	}
 	var checks []engine.Check
 	for _, c := range src.Checks {

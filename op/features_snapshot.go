@@ -82,10 +82,10 @@ func (f *Features) Snapshot(id uint64) ([]byte, error) {
 	return encode()
 }
 
-// CaptureSnapshot brings the copy of the keys' state up to date, writing again the figures
-// of the keys that changed since the last capture, and copies the rows held; the function
-// it returns writes them as Snapshot does, reading nothing the operator changes
-// afterwards, so a checkpoint holds the operator only for what changed. See Capturer.
+// CaptureSnapshot copies the rows held and freezes the keys that changed since the last
+// capture; the function it returns copies those keys' figures beside the operator, which
+// copies first any it is about to change, and writes the snapshot as Snapshot does. A
+// checkpoint holds the operator for the rows held, not for the keys. See Capturer.
 func (f *Features) CaptureSnapshot(id uint64) (func() ([]byte, error), error) {
 	part, err := f.capture()
 	if err != nil {
@@ -165,14 +165,8 @@ func (f *Features) restorePart(st []byte) error {
 		return err
 	}
 	defer p.release()
-	for i, k := range p.keys {
-		if _, ok := f.slots[k]; ok {
-			return fmt.Errorf("key %x is in two parts", k)
-		}
-		s := f.slot([]byte(k))
-		if err := f.decodeKey(s, p.states[i]); err != nil {
-			return fmt.Errorf("key %x: %w", k, err)
-		}
+	if err := f.restoreKeys(p); err != nil {
+		return err
 	}
 	for _, r := range p.rows {
 		cols := r.Columns()[1:]
@@ -184,21 +178,41 @@ func (f *Features) restorePart(st []byte) error {
 	return nil
 }
 
+// restoreKeys loads the keys' state of p, under kept.mu.
+func (f *Features) restoreKeys(p *featPart) error {
+	f.kept.mu.Lock()
+	defer f.kept.mu.Unlock()
+	for i, k := range p.keys {
+		if _, ok := f.slots[k]; ok {
+			return fmt.Errorf("key %x is in two parts", k)
+		}
+		s := f.slot([]byte(k))
+		if err := f.decodeKey(s, p.states[i]); err != nil {
+			return fmt.Errorf("key %x: %w", k, err)
+		}
+	}
+	return nil
+}
+
 // stateChunk is the size of the buffers the copy writes new keys' figures into.
 const stateChunk = 1 << 20
 
-// capture takes the operator's state as it stands: it refreshes the copy of the keys'
-// state and copies the rows held. The function it returns makes of them a part with every
-// key, and may run on another goroutine until the next capture.
+// capture takes the operator's state as it stands: it copies the rows held and freezes
+// the keys that changed since the last capture, whatever their number. The function it
+// returns copies the frozen keys' figures the operator has not copied meanwhile, and
+// makes a part with every key; it may run on another goroutine until the next capture.
 func (f *Features) capture() (func() *featPart, error) {
 	rows, err := f.heldRows()
 	if err != nil {
 		return nil, err
 	}
-	f.refreshCopy()
-	kept := featCopy{keys: f.kept.keys, states: f.kept.states}
+	f.kept.mu.Lock()
+	f.kept.freeze()
+	f.kept.mu.Unlock()
 	return func() *featPart {
-		p := kept.part()
+		for f.copyPending(copyTurn) {
+		}
+		p := f.kept.part()
 		p.rows = rows
 		return p
 	}, nil

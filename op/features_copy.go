@@ -18,8 +18,8 @@ import (
 // notes every key it makes, so its first capture copies them all.
 //
 // Locking. The encoding reads the keys, the calls' state and the copy under mu, a few keys
-// at a time; the operator changes them only under mu (Features.add, compute, sweep,
-// restorePart, capture), so it waits at most for a few keys' copy. Once no slot is
+// at a time; the operator changes them only under mu (in Features.add, emit, OnWatermark,
+// restoreKeys and capture), so it waits at most for a few keys' copy. Once no slot is
 // pending the operator writes neither keys nor states, so the encoding lists them without
 // mu; the engine takes no capture before the encoding has returned (see Capturer).
 type featCopy struct {

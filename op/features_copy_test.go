@@ -21,7 +21,7 @@ func fullSnapshot(t *testing.T, f *Features, id uint64) []byte {
 			p.states = append(p.states, f.appendKey(nil, uint32(s)))
 		}
 	}
-	rows, err := f.heldRows()
+	rows, err := f.heldRows(f.holdRows())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -55,7 +55,7 @@ type Features struct {
 
 	lastSweep int64
 	sizes     featSizes
-	kept      featCopy // what the last checkpoint's capture copied
+	kept      featCopy // the keys' state as the captures copied it; its mu guards the state
 
 	// Buffers of one emission.
 	refs  []featRef
@@ -219,6 +219,7 @@ func NewFeatures(cfg FeaturesConfig) (*Features, error) {
 		cfg.Pass = cfg.In.NumFields()
 	}
 	f := &Features{cfg: cfg, rangeM: cfg.Range.Milliseconds(), rowsN: cfg.Rows, ttlM: cfg.TTL.Milliseconds(), slots: map[string]uint32{}, lastSweep: MinWatermark}
+	f.kept.gen = 1
 	fields := slices.Clone(cfg.In.Fields()[:cfg.Pass])
 	fpParts := []string{"features", schemaString(cfg.In), fmt.Sprint(cfg.Keys, cfg.Time, cfg.Pass, f.rangeM, f.ttlM)}
 	if f.rowsN > 0 {
@@ -407,6 +408,7 @@ func (f *Features) add(rec arrow.RecordBatch) error {
 	}
 	ts := rec.Column(f.cfg.Time).(*array.Timestamp)
 	b.min, b.max = math.MaxInt64, math.MinInt64
+	f.kept.mu.Lock()
 	for i := range n {
 		s := f.slot(f.keyEnc.Key(i))
 		f.keys[s].pending++
@@ -415,6 +417,7 @@ func (f *Features) add(rec arrow.RecordBatch) error {
 		b.ts[i] = t
 		b.min, b.max = min(b.min, t), max(b.max, t)
 	}
+	f.kept.mu.Unlock()
 	f.pend = append(f.pend, b)
 	if f.ctx.Hold != nil {
 		b.arrived = f.ctx.Hold.Arrived()
@@ -566,7 +569,9 @@ func (f *Features) OnWatermark(wm int64, out Collector) error {
 	if err := f.emit(wm, false, out); err != nil {
 		return err
 	}
+	f.kept.mu.Lock()
 	f.sweep(wm)
+	f.kept.mu.Unlock()
 	return nil
 }
 
@@ -627,7 +632,10 @@ func (f *Features) emit(limit int64, all bool, out Collector) error {
 	if len(f.refs) == 0 {
 		return nil
 	}
-	if err := f.compute(); err != nil {
+	f.kept.mu.Lock()
+	err := f.compute()
+	f.kept.mu.Unlock()
+	if err != nil {
 		return err
 	}
 	featCols, err := f.resultArrays()

@@ -53,7 +53,7 @@ type featSizes struct {
 }
 
 // StateBytes estimates the memory of the keys, the rows in range, the rows held and the
-// copy of the keys' state the last checkpoint took.
+// copy of the keys' state the checkpoints took.
 func (f *Features) StateBytes() int64 {
 	const perKey = 16 + 48 + 72 // key header, map entry, featKey
 	perEntry := int64(8)
@@ -83,6 +83,7 @@ func (f *Features) slot(k []byte) uint32 {
 	var s uint32
 	if n := len(f.free); n > 0 {
 		s, f.free = f.free[n-1], f.free[:n-1]
+		f.touch(s) // a key dropped since the last capture may still be pending
 		f.keys[s] = featKey{key: key, live: true, wts: f.keys[s].wts[:0]}
 	} else {
 		s = uint32(len(f.keys))
@@ -90,10 +91,10 @@ func (f *Features) slot(k []byte) uint32 {
 		for i := range f.calls {
 			f.calls[i].grow()
 		}
+		f.touch(s)
 	}
 	f.slots[key] = s
 	f.sizes.keyBytes += int64(len(key))
-	f.touch(s)
 	return s
 }
 
@@ -282,6 +283,9 @@ func (f *Features) evictUpTo(slot uint32, cut int64) {
 func (f *Features) evictFirst(slot uint32, n int) {
 	k := &f.keys[slot]
 	h := k.head
+	if n > 0 && h < len(k.wts) {
+		f.touch(slot)
+	}
 	for ; n > 0 && h < len(k.wts); n-- {
 		for ci := range f.calls {
 			if f.calls[ci].kind.windowed() {
@@ -289,9 +293,6 @@ func (f *Features) evictFirst(slot uint32, n int) {
 			}
 		}
 		h++
-	}
-	if h > k.head {
-		f.touch(slot)
 	}
 	f.sizes.entries -= int64(h - k.head)
 	k.head = h

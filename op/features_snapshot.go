@@ -82,17 +82,18 @@ func (f *Features) Snapshot(id uint64) ([]byte, error) {
 	return encode()
 }
 
-// CaptureSnapshot brings the copy of the keys' state up to date, writing again the figures
-// of the keys that changed since the last capture, and copies the rows held; the function
-// it returns writes them as Snapshot does, reading nothing the operator changes
-// afterwards, so a checkpoint holds the operator only for what changed. See Capturer.
+// CaptureSnapshot notes the rows held and freezes the keys that changed since the last
+// capture; the function it returns copies the rows and those keys' figures beside the
+// operator, which copies first any key it is about to change, and writes the snapshot as
+// Snapshot does. A checkpoint holds the operator for the rows' numbers and keys, not for
+// the keys' state. See Capturer.
 func (f *Features) CaptureSnapshot(id uint64) (func() ([]byte, error), error) {
-	part, err := f.capture()
-	if err != nil {
-		return nil, fmt.Errorf("snapshot features: %w", err)
-	}
+	part := f.capture()
 	return func() ([]byte, error) {
-		p := part()
+		p, err := part()
+		if err != nil {
+			return nil, fmt.Errorf("snapshot features: rows held: %w", err)
+		}
 		defer p.release()
 		st, err := f.encode(p, id)
 		if err != nil {
@@ -105,11 +106,10 @@ func (f *Features) CaptureSnapshot(id uint64) (func() ([]byte, error), error) {
 // SnapshotGroups writes the state of each owner's keys as a snapshot of its own; see
 // GroupSnapshotter.
 func (f *Features) SnapshotGroups(id uint64, n int, owner KeyOwner) ([][]byte, error) {
-	part, err := f.capture()
+	p, err := f.capture()()
 	if err != nil {
-		return nil, fmt.Errorf("snapshot features by owner: %w", err)
+		return nil, fmt.Errorf("snapshot features by owner: rows held: %w", err)
 	}
-	p := part()
 	defer p.release()
 	out, err := f.split(p, n, owner, id)
 	if err != nil {
@@ -165,14 +165,8 @@ func (f *Features) restorePart(st []byte) error {
 		return err
 	}
 	defer p.release()
-	for i, k := range p.keys {
-		if _, ok := f.slots[k]; ok {
-			return fmt.Errorf("key %x is in two parts", k)
-		}
-		s := f.slot([]byte(k))
-		if err := f.decodeKey(s, p.states[i]); err != nil {
-			return fmt.Errorf("key %x: %w", k, err)
-		}
+	if err := f.restoreKeys(p); err != nil {
+		return err
 	}
 	for _, r := range p.rows {
 		cols := r.Columns()[1:]
@@ -184,53 +178,103 @@ func (f *Features) restorePart(st []byte) error {
 	return nil
 }
 
+// restoreKeys loads the keys' state of p, under kept.mu.
+func (f *Features) restoreKeys(p *featPart) error {
+	f.kept.mu.Lock()
+	defer f.kept.mu.Unlock()
+	for i, k := range p.keys {
+		if _, ok := f.slots[k]; ok {
+			return fmt.Errorf("key %x is in two parts", k)
+		}
+		s := f.slot([]byte(k))
+		if err := f.decodeKey(s, p.states[i]); err != nil {
+			return fmt.Errorf("key %x: %w", k, err)
+		}
+	}
+	return nil
+}
+
 // stateChunk is the size of the buffers the copy writes new keys' figures into.
 const stateChunk = 1 << 20
 
-// capture takes the operator's state as it stands: it refreshes the copy of the keys'
-// state and copies the rows held. The function it returns makes of them a part with every
-// key, and may run on another goroutine until the next capture.
-func (f *Features) capture() (func() *featPart, error) {
-	rows, err := f.heldRows()
-	if err != nil {
-		return nil, err
-	}
-	f.refreshCopy()
-	kept := featCopy{keys: f.kept.keys, states: f.kept.states}
-	return func() *featPart {
-		p := kept.part()
+// capture takes the operator's state as it stands: it notes the rows held and freezes
+// the keys that changed since the last capture, whatever their number. The function it
+// returns copies the rows held and the frozen keys' figures the operator has not copied
+// meanwhile, and makes a part with every key; it may run on another goroutine until the
+// next capture.
+func (f *Features) capture() func() (*featPart, error) {
+	held := f.holdRows()
+	f.kept.mu.Lock()
+	f.kept.freeze()
+	f.kept.mu.Unlock()
+	return func() (*featPart, error) {
+		rows, err := f.heldRows(held)
+		if err != nil {
+			return nil, err
+		}
+		for f.copyPending(copyTurn) {
+		}
+		p := f.kept.part()
 		p.rows = rows
-		return p
-	}, nil
+		return p, nil
+	}
 }
 
-// heldRows copies the rows held for the watermark, each with its key's bytes.
-func (f *Features) heldRows() ([]arrow.RecordBatch, error) {
-	mem := allocator(f.ctx)
-	schema := f.rowSchema()
-	held := &featPart{}
+// featHeld is a batch's rows held for the watermark at a capture, with their keys' bytes.
+type featHeld struct {
+	rec  arrow.RecordBatch // retained
+	rows []int32
+	keys []string
+}
+
+// holdRows notes the rows held for the watermark, for heldRows to copy: it retains their
+// batches, which nothing changes, and takes the rows' numbers and keys.
+func (f *Features) holdRows() []featHeld {
+	var held []featHeld
 	for _, b := range f.pend {
 		if len(b.left) == 0 {
 			continue
 		}
-		rows, err := take.Rows(b.rec, b.left)
+		h := featHeld{rec: b.rec, rows: slices.Clone(b.left), keys: make([]string, len(b.left))}
+		for i, r := range b.left {
+			h.keys[i] = f.keys[b.slot[r]].key
+		}
+		h.rec.Retain()
+		held = append(held, h)
+	}
+	return held
+}
+
+// heldRows copies the rows holdRows noted, each with its key's bytes, and releases their
+// batches.
+func (f *Features) heldRows(held []featHeld) ([]arrow.RecordBatch, error) {
+	defer func() {
+		for _, h := range held {
+			h.rec.Release()
+		}
+	}()
+	mem := allocator(f.ctx)
+	schema := f.rowSchema()
+	out := &featPart{}
+	for _, h := range held {
+		rows, err := take.Rows(h.rec, h.rows)
 		if err != nil {
-			held.release()
+			out.release()
 			return nil, err
 		}
 		kb := array.NewBinaryBuilder(mem, arrow.BinaryTypes.Binary)
-		kb.Reserve(len(b.left))
-		for _, r := range b.left {
-			kb.Append([]byte(f.keys[b.slot[r]].key))
+		kb.Reserve(len(h.keys))
+		for _, k := range h.keys {
+			kb.Append([]byte(k))
 		}
 		kcol := kb.NewArray()
 		kb.Release()
 		cols := append([]arrow.Array{kcol}, rows.Columns()...)
-		held.rows = append(held.rows, array.NewRecordBatch(schema, cols, int64(len(b.left))))
+		out.rows = append(out.rows, array.NewRecordBatch(schema, cols, int64(len(h.rows))))
 		kcol.Release()
 		rows.Release()
 	}
-	return held.rows, nil
+	return out.rows, nil
 }
 
 // encode writes a part as a snapshot.

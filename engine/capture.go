@@ -7,12 +7,13 @@ import (
 	"millrace/op"
 )
 
-// An operator that is an op.Capturer holds its input at a checkpoint only while it copies
-// its state: the encoding of the copy runs on a goroutine of its own while the subtask goes
-// on with the messages after the barrier, and the subtask acks its part when the encoding
-// is done. A subtask has at most one encoding under way; it waits for it before it takes
-// another part (the next checkpoint's, or the final one), so its acks keep their order,
-// and before it closes its operator.
+// An operator that is an op.Capturer holds its input at a checkpoint only while it
+// captures its state (a copy, or, for a features step, a freeze of the keys the encoding
+// will copy before the step changes them): the encoding runs on a goroutine of its own
+// while the subtask goes on with the messages after the barrier, and the subtask acks its
+// part when the encoding is done. A subtask has at most one encoding under way; it waits
+// for it before it takes another part (the next checkpoint's, or the final one), so its
+// acks keep their order, and before it closes its operator.
 
 // encoding is a checkpoint part being encoded off the subtask's goroutine.
 type encoding struct {

@@ -68,7 +68,7 @@ func (t *keyTable) internRow(enc *KeyEncoder, row int) uint32 {
 func (t *keyTable) reset() {
 	t.codes.forget()
 	clear(t.ids)
-	t.bytes, t.refs, t.free, t.whole = t.bytes[:0], t.refs[:0], t.free[:0], t.whole[:0]
+	t.bytes, t.refs, t.owner, t.free, t.whole = t.bytes[:0], t.refs[:0], t.owner[:0], t.free[:0], t.whole[:0]
 	t.deletes, t.size = 0, 0
 }
 

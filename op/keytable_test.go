@@ -31,3 +31,20 @@ func TestKeyTableInternsAndForgets(t *testing.T) {
 		t.Fatalf("%d ids made, %d live", len(kt.bytes), len(kt.ids))
 	}
 }
+
+func TestKeyTableResetForgetsEveryKey(t *testing.T) {
+	kt := newKeyTable()
+	for round := range 3 {
+		for i := range 100 {
+			id := kt.intern([]byte(fmt.Sprint("k", i)))
+			if kt.owner[id] != -1 {
+				t.Fatalf("round %d: key %d starts with the owner %d of a key from before the reset", round, i, kt.owner[id])
+			}
+			kt.owner[id] = int32(i % 7)
+		}
+		kt.reset()
+		if len(kt.owner) != 0 || len(kt.whole) != 0 {
+			t.Fatalf("round %d: after a reset %d owners and %d wholes are left", round, len(kt.owner), len(kt.whole))
+		}
+	}
+}

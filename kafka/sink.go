@@ -104,9 +104,11 @@ type Sink struct {
 	cancel context.CancelFunc
 	cl     *kgo.Client
 
-	// Produced as rows arrive: the first error a produce reported.
+	// Produced as rows arrive: the first error a produce reported, and at least once the
+	// acknowledgements a checkpoint waits for.
 	mu     sync.Mutex
 	failed error
+	acks   acks
 
 	// Exactly once: the records since the last Snapshot, and the batches taken by snapshots
 	// and not yet committed, with the run and batch numbers that name them.
@@ -264,12 +266,18 @@ func (s *Sink) Process(_ int, rec arrow.RecordBatch, _ op.Collector) error {
 	if err != nil {
 		return err
 	}
-	promise := s.promise
 	if s.opts.Delivery == NoGuarantee {
-		promise = nil
+		for _, r := range recs {
+			s.cl.Produce(s.ctx, r, nil)
+		}
+		return nil
 	}
 	for _, r := range recs {
-		s.cl.Produce(s.ctx, r, promise)
+		seq := s.acks.produced()
+		s.cl.Produce(s.ctx, r, func(r *kgo.Record, err error) {
+			s.promise(r, err)
+			s.acks.acknowledged(seq)
+		})
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"millrace/kafka/kafkatest"
 	"millrace/op"
@@ -315,6 +316,59 @@ func TestAtLeastOnceAndNoneProduceAsRowsArrive(t *testing.T) {
 				t.Fatalf("%d records; want 50", len(got))
 			}
 		})
+	}
+}
+
+func TestAtLeastOnceCheckpointWaitsOnlyForTheRecordsBeforeIt(t *testing.T) {
+	c := kafkatest.NewCluster(t, "out", 1)
+	// The brokers hold the first produce request (the row before the barrier) until
+	// releaseA, and every later one (the rows after it) until releaseB.
+	seenA, releaseA, releaseB := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	produces := 0
+	c.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		produces++
+		if produces == 1 {
+			close(seenA)
+			c.SleepControl(func() { <-releaseA })
+		} else {
+			c.SleepControl(func() { <-releaseB })
+		}
+		return nil, nil, false
+	})
+	s := newSink(t, c.ListenAddrs(), "out", AtLeastOnce, true, 0)
+	process(t, s, 0, 1)
+	<-seenA
+	encode, err := s.CaptureSnapshot(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	process(t, s, 1, 20)
+	done := make(chan error, 1)
+	go func() {
+		state, err := encode()
+		if err == nil && state != nil {
+			err = fmt.Errorf("state %q; want none", state)
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("the checkpoint completed (%v) before the brokers had the row produced before it", err)
+	default:
+	}
+	close(releaseA)
+	// The rows after the barrier are still held: waiting for them as well would end in the
+	// sink's timeout, not here.
+	if err := <-done; err != nil {
+		t.Fatalf("checkpoint: %v", err)
+	}
+	close(releaseB)
+	if err := s.Finish(nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := kafkatest.Values(kafkatest.ReadCommitted(t, c.ListenAddrs(), "out")); !slices.Equal(got, rowValues(0, 21)) {
+		t.Fatalf("%d records; want 21", len(got))
 	}
 }
 

@@ -5,17 +5,16 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 )
 
-// Heap estimates of an exact distinct set, from Go's map layout: a map costs about
-// setBase bytes and each value about setPerWord bytes (its 8-byte word, the slot's control
-// byte and the table's spare room), or setPerString bytes plus its length for a string.
+// Heap estimates of an exact distinct set of strings, from Go's map layout: a map costs
+// about setBase bytes and each value setPerString bytes plus its length.
 const (
 	setBase      = 200
-	setPerWord   = 20
 	setPerString = 52
 )
 
@@ -23,17 +22,20 @@ const (
 // of distinct non-null values per group. Values are told apart by their bytes, as
 // approx_count_distinct hashes them: the little-endian bytes of a number, timestamp, date or
 // decimal128, the utf8 bytes of a string. Values of up to 8 bytes are kept as 64-bit words,
-// wider ones (decimal128) and strings as strings, in one set per group.
+// wider ones (decimal128) and strings as strings, in one set per group: a wordSet for words,
+// a map for strings.
 type countDistinct struct {
 	cfg   config
 	in    arrow.DataType
 	label string
-	width int                   // bytes per value for fixed-width types; 0 for strings
-	words []map[uint64]struct{} // per group, values of up to 8 bytes
-	strs  []map[string]struct{} // per group, wider values and strings
-	bytes int64                 // the heap the sets hold, kept as they change
-	sel   selector
-	codes []int32
+	width int       // bytes per value for fixed-width types; 0 for strings
+	words []wordSet // per group, values of up to 8 bytes
+	// scratch is the room the word sets sort in, as long as the longest tail sorted yet.
+	scratch []uint64
+	strs    []map[string]struct{} // per group, wider values and strings
+	bytes   int64                 // the heap the sets hold, kept as they change
+	sel     selector
+	codes   []int32
 }
 
 func newCountDistinct(in arrow.DataType, cfg config) (Accumulator, error) {
@@ -57,17 +59,13 @@ func (d *countDistinct) grow(n int) {
 
 // addWord adds the value w to group g.
 func (d *countDistinct) addWord(g uint32, w uint64) {
-	set := d.words[g]
-	if set == nil {
-		set = map[uint64]struct{}{}
-		d.words[g] = set
-		d.bytes += setBase
-	}
-	n := len(set)
-	set[w] = struct{}{} // one hash probe, whether w is new or not
-	if len(set) > n {
-		d.bytes += setPerWord
-	}
+	d.bytes += d.words[g].add(w, &d.scratch)
+}
+
+// settled returns the values of group g as words, ascending.
+func (d *countDistinct) settled(g uint32) []uint64 {
+	d.bytes += d.words[g].settle(&d.scratch)
+	return d.words[g].sorted
 }
 
 // addBytes adds the value v to group g, copying it when it is new.
@@ -151,18 +149,12 @@ func (d *countDistinct) Partial(groups []uint32) (arrow.Array, error) {
 	b := array.NewBinaryBuilder(d.cfg.mem, arrow.BinaryTypes.Binary)
 	defer b.Release()
 	var buf []byte
-	var ws []uint64
 	var ss []string
 	for _, g := range groups {
 		buf = buf[:0]
 		switch {
-		case d.wordWise() && int(g) < len(d.words) && len(d.words[g]) > 0:
-			ws = ws[:0]
-			for w := range d.words[g] {
-				ws = append(ws, w)
-			}
-			slices.Sort(ws)
-			for _, w := range ws {
+		case d.wordWise() && int(g) < len(d.words) && len(d.settled(g)) > 0:
+			for _, w := range d.words[g].sorted {
 				buf = binary.LittleEndian.AppendUint64(buf, w)[:len(buf)+d.width]
 			}
 		case !d.wordWise() && int(g) < len(d.strs) && len(d.strs[g]) > 0:
@@ -237,7 +229,7 @@ func (d *countDistinct) Final(groups []uint32) (arrow.Array, error) {
 	for i, g := range groups {
 		switch {
 		case d.wordWise() && int(g) < len(d.words):
-			counts[i] = int64(len(d.words[g]))
+			counts[i] = int64(len(d.settled(g)))
 		case !d.wordWise() && int(g) < len(d.strs):
 			counts[i] = int64(len(d.strs[g]))
 		}
@@ -245,24 +237,20 @@ func (d *countDistinct) Final(groups []uint32) (arrow.Array, error) {
 	return fixedColumn(d.cfg.mem, arrow.PrimitiveTypes.Int64, counts, nil), nil
 }
 
-// keptSet is the most values a set may hold for Reset to empty it and keep it for the
-// group's next use, as the partial phase resets its groups after every batch; larger sets
-// are dropped, so their memory goes back to the heap.
+// keptSet is the most values a set may hold (or a word set have room for) for Reset to empty
+// it and keep it for the group's next use, as the partial phase resets its groups after every
+// batch; larger sets are dropped, so their memory goes back to the heap.
 const keptSet = 64
 
 // Reset empties the sets of groups, keeping small ones for reuse.
 func (d *countDistinct) Reset(groups []uint32) {
 	for _, g := range groups {
 		switch {
-		case d.wordWise() && int(g) < len(d.words) && d.words[g] != nil:
-			set := d.words[g]
-			d.bytes -= setPerWord * int64(len(set))
-			if len(set) > keptSet {
-				d.bytes -= setBase
-				d.words[g] = nil
-				continue
-			}
-			clear(set)
+		case d.wordWise() && int(g) < len(d.words):
+			set := &d.words[g]
+			d.bytes -= set.bytes()
+			set.reset(keptSet)
+			d.bytes += set.bytes()
 		case !d.wordWise() && int(g) < len(d.strs) && d.strs[g] != nil:
 			set := d.strs[g]
 			for s := range set {
@@ -284,6 +272,6 @@ func (d *countDistinct) ResultType() arrow.DataType { return arrow.PrimitiveType
 // SizeBytes counts the per-group slots and an estimate of each set's memory; it is kept as
 // sets change, so it costs nothing to ask.
 func (d *countDistinct) SizeBytes() int64 {
-	slots := int64(cap(d.words)+cap(d.strs)) * 8
-	return slots + d.bytes + d.sel.sizeBytes() + int64(cap(d.codes))*4
+	slots := int64(cap(d.words))*int64(unsafe.Sizeof(wordSet{})) + int64(cap(d.strs))*8
+	return slots + d.bytes + d.sel.sizeBytes() + int64(cap(d.codes))*4 + int64(cap(d.scratch))*8
 }

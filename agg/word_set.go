@@ -49,26 +49,36 @@ func (s *wordSet) merge(scratch *[]uint64) {
 	*scratch = sortWords(s.tail, *scratch)
 	tail := slices.Compact(s.tail)
 	n := len(s.sorted)
-	all := slices.Grow(s.sorted, len(tail))[:n+len(tail)]
-	// Fill all from its end with the larger of the two last unread words; a word equal to the
-	// last one written is dropped. The write index never falls below the sorted words still
-	// unread, so none is overwritten before it is read.
-	i, j, at := n-1, len(tail)-1, len(all)
-	for i >= 0 || j >= 0 {
-		var w uint64
-		if j < 0 || (i >= 0 && s.sorted[i] > tail[j]) {
-			w, i = s.sorted[i], i-1
-		} else {
-			w, j = tail[j], j-1
-		}
-		if at < len(all) && all[at] == w {
-			continue
-		}
-		at--
-		all[at] = w
+	if n == 0 {
+		s.sorted, s.tail = tail, s.sorted
+		return
 	}
+	all := slices.Grow(s.sorted, len(tail))[:n+len(tail)]
+	// Fill all from its end with the larger of the two last unread words, taking both when
+	// they are equal, without a branch on which is larger: the merged words interleave at
+	// random. The write index never falls below the sorted words still unread, so none is
+	// overwritten before it is read.
+	i, j, at := n-1, len(tail)-1, len(all)
+	for i >= 0 && j >= 0 {
+		a, b := s.sorted[i], tail[j]
+		at--
+		all[at] = max(a, b)
+		i -= oneIf(a >= b)
+		j -= oneIf(b >= a)
+	}
+	at -= copy(all[at-(j+1):at], tail[:j+1])
+	at -= copy(all[at-(i+1):at], s.sorted[:i+1])
 	s.sorted = all[:copy(all, all[at:])]
 	s.tail = s.tail[:0]
+}
+
+// oneIf is 1 when b holds, else 0, without a branch.
+func oneIf(b bool) int {
+	var n int
+	if b {
+		n = 1
+	}
+	return n
 }
 
 // bytes is the memory the set holds.

@@ -32,10 +32,14 @@ type countDistinct struct {
 	words []wordSet // per group, values of up to 8 bytes
 	// scratch is the room the word sets sort in, as long as the longest tail sorted yet.
 	scratch []uint64
-	strs    []map[string]struct{} // per group, wider values and strings
-	bytes   int64                 // the heap the sets hold, kept as they change
-	sel     selector
-	codes   []int32
+	// batch holds the words of one call, in order of group, before they go to their sets;
+	// counts and order are byGroup's scratch.
+	batch         []uint64
+	counts, order []int32
+	strs          []map[string]struct{} // per group, wider values and strings
+	bytes         int64                 // the heap the sets hold, kept as they change
+	sel           selector
+	codes         []int32
 }
 
 func newCountDistinct(in arrow.DataType, cfg config) (Accumulator, error) {
@@ -55,11 +59,6 @@ func (d *countDistinct) grow(n int) {
 	} else {
 		d.strs = growTo(d.strs, n)
 	}
-}
-
-// addWord adds the value w to group g.
-func (d *countDistinct) addWord(g uint32, w uint64) {
-	d.bytes += d.words[g].add(w, &d.scratch)
 }
 
 // settled returns the values of group g as words, ascending.
@@ -82,10 +81,13 @@ func (d *countDistinct) addBytes(g uint32, v []byte) {
 	}
 }
 
-// word reads a little-endian value of up to 8 bytes as a word.
-func word(raw []byte) uint64 {
+// wordAt reads value r of raw, little-endian values of w bytes each, as a word.
+func wordAt(raw []byte, w, r int) uint64 {
+	if w == 8 {
+		return binary.LittleEndian.Uint64(raw[r*8:])
+	}
 	var buf [8]byte
-	copy(buf[:], raw)
+	copy(buf[:], raw[r*w:r*w+w])
 	return binary.LittleEndian.Uint64(buf[:])
 }
 
@@ -120,18 +122,7 @@ func (d *countDistinct) Update(groups []uint32, args []arrow.Array, rows []int32
 		raw = arg.Data().Buffers()[1].Bytes()[off*w : (off+arg.Len())*w]
 	}
 	if d.wordWise() {
-		switch w {
-		case 8:
-			vals := values[uint64](arg)
-			for i, g := range b.groups {
-				d.addWord(g, vals[rowOf(b, i)])
-			}
-		default:
-			for i, g := range b.groups {
-				r := rowOf(b, i)
-				d.addWord(g, word(raw[r*w:r*w+w]))
-			}
-		}
+		d.addByGroup(b, raw)
 		return nil
 	}
 	for i, g := range b.groups {
@@ -195,18 +186,39 @@ func (d *countDistinct) MergePartial(groups []uint32, partial arrow.Array) error
 	return nil
 }
 
+// addByGroup adds the words of b's rows of raw to their groups, a group's words together, so
+// that each group's set is fetched once per batch, not once per row.
+func (d *countDistinct) addByGroup(b batch, raw []byte) {
+	d.counts, d.order = byGroup(b, d.counts, d.order)
+	d.batch = d.batch[:0]
+	for _, i := range d.order {
+		d.batch = append(d.batch, wordAt(raw, d.width, rowOf(b, int(i))))
+	}
+	start := int32(0)
+	for g, end := range d.counts {
+		if end > start {
+			d.bytes += d.words[g].add(d.batch[start:end], &d.scratch)
+		}
+		start = end
+	}
+}
+
 // mergeValues adds the values of one encoded state to group g.
 func (d *countDistinct) mergeValues(g uint32, enc []byte) error {
 	if w := d.width; w > 0 {
 		if len(enc)%w != 0 {
 			return fmt.Errorf("%d bytes, not a multiple of the values' %d", len(enc), w)
 		}
-		for i := 0; i < len(enc); i += w {
-			if d.wordWise() {
-				d.addWord(g, word(enc[i:i+w]))
-			} else {
-				d.addBytes(g, enc[i:i+w])
+		if d.wordWise() {
+			d.batch = d.batch[:0]
+			for r := range len(enc) / w {
+				d.batch = append(d.batch, wordAt(enc, w, r))
 			}
+			d.bytes += d.words[g].add(d.batch, &d.scratch)
+			return nil
+		}
+		for i := 0; i < len(enc); i += w {
+			d.addBytes(g, enc[i:i+w])
 		}
 		return nil
 	}
@@ -273,5 +285,6 @@ func (d *countDistinct) ResultType() arrow.DataType { return arrow.PrimitiveType
 // sets change, so it costs nothing to ask.
 func (d *countDistinct) SizeBytes() int64 {
 	slots := int64(cap(d.words))*int64(unsafe.Sizeof(wordSet{})) + int64(cap(d.strs))*8
-	return slots + d.bytes + d.sel.sizeBytes() + int64(cap(d.codes))*4 + int64(cap(d.scratch))*8
+	scratch := d.sel.sizeBytes() + int64(cap(d.codes)+cap(d.counts)+cap(d.order))*4 + int64(cap(d.scratch)+cap(d.batch))*8
+	return slots + d.bytes + scratch
 }

@@ -6,8 +6,8 @@ import "slices"
 // ascending words, so that small sets do not sort after every word.
 const minTail = 16
 
-// wordSet is an exact set of 64-bit words made for adding many and counting them once: a
-// new word is appended to an unsorted tail, and once the tail is as long as the ascending,
+// wordSet is an exact set of 64-bit words made for adding many and counting them once: new
+// words are appended to an unsorted tail, and once the tail is as long as the ascending,
 // distinct words already settled (or minTail), it is sorted and merged into them, duplicates
 // dropped. Each word is thus sorted once and merged a few times, in passes over slices,
 // where a hash set of hundreds of thousands of words misses the cache on nearly every add.
@@ -17,15 +17,11 @@ type wordSet struct {
 	tail   []uint64 // unsorted; may repeat words, its own or sorted's
 }
 
-// add adds w and returns how many bytes the set's memory grew by (negative when it shrank).
+// add adds ws and returns how many bytes the set's memory grew by (negative when it shrank).
 // Sorting the tail may grow scratch, which sets may share.
-func (s *wordSet) add(w uint64, scratch *[]uint64) int64 {
-	if len(s.tail) < cap(s.tail) && len(s.tail)+1 < max(len(s.sorted), minTail) {
-		s.tail = append(s.tail, w)
-		return 0
-	}
+func (s *wordSet) add(ws []uint64, scratch *[]uint64) int64 {
 	before := s.bytes()
-	s.tail = append(s.tail, w)
+	s.tail = append(s.tail, ws...)
 	if len(s.tail) >= max(len(s.sorted), minTail) {
 		s.merge(scratch)
 	}

@@ -8,7 +8,8 @@ import (
 )
 
 // TestWordSetMatchesMap adds words drawn from ranges narrow (mostly repeats) and wide (mostly
-// new), in runs ascending as merged partial states arrive and in random order, and checks
+// new), in runs ascending as merged partial states arrive and in random order, a few at a
+// time, and checks
 // after every run that the set holds exactly the words a map holds, ascending, and that the
 // bytes add reports sum to the set's memory.
 func TestWordSetMatchesMap(t *testing.T) {
@@ -28,9 +29,13 @@ func TestWordSetMatchesMap(t *testing.T) {
 					if ascending {
 						slices.Sort(words)
 					}
-					for _, w := range words {
-						grown += s.add(w, &scratch)
-						want[w] = true
+					for len(words) > 0 { // in pieces of 1 to 40 words
+						n := min(len(words), 1+r.IntN(40))
+						grown += s.add(words[:n], &scratch)
+						for _, w := range words[:n] {
+							want[w] = true
+						}
+						words = words[n:]
 					}
 					grown += s.settle(&scratch)
 					if len(s.sorted) != len(want) {
@@ -60,7 +65,7 @@ func TestWordSetSettlesLazily(t *testing.T) {
 	var s wordSet
 	var scratch []uint64
 	for i := range 1000 {
-		s.add(uint64(999-i%500), &scratch) // descending, each word twice
+		s.add([]uint64{uint64(999 - i%500)}, &scratch) // descending, each word twice
 	}
 	if len(s.sorted) < 500-2*minTail || len(s.tail) > len(s.sorted) {
 		t.Fatalf("%d settled words and a tail of %d: the tail did not settle as it grew", len(s.sorted), len(s.tail))
@@ -73,8 +78,8 @@ func TestWordSetSettlesLazily(t *testing.T) {
 	if s.bytes() != 0 {
 		t.Fatalf("a reset set of 500 words holds %d bytes, want its memory dropped", s.bytes())
 	}
-	s.add(1, &scratch)
-	s.add(1, &scratch)
+	s.add([]uint64{1}, &scratch)
+	s.add([]uint64{1}, &scratch)
 	s.reset(keptSet)
 	if s.settle(&scratch); len(s.sorted) != 0 || s.bytes() == 0 {
 		t.Fatalf("a reset small set holds %d words in %d bytes, want none and its memory kept", len(s.sorted), s.bytes())
@@ -97,9 +102,7 @@ func BenchmarkWordSetMerge(b *testing.B) {
 		var s wordSet
 		var scratch []uint64
 		for _, run := range runs {
-			for _, w := range run {
-				s.add(w, &scratch)
-			}
+			s.add(run, &scratch)
 		}
 		if s.settle(&scratch); len(s.sorted) == 0 {
 			b.Fatal("empty set")

@@ -5,17 +5,16 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 )
 
-// Heap estimates of an exact distinct set, from Go's map layout: a map costs about
-// setBase bytes and each value about setPerWord bytes (its 8-byte word, the slot's control
-// byte and the table's spare room), or setPerString bytes plus its length for a string.
+// Heap estimates of an exact distinct set of strings, from Go's map layout: a map costs
+// about setBase bytes and each value setPerString bytes plus its length.
 const (
 	setBase      = 200
-	setPerWord   = 20
 	setPerString = 52
 )
 
@@ -23,17 +22,24 @@ const (
 // of distinct non-null values per group. Values are told apart by their bytes, as
 // approx_count_distinct hashes them: the little-endian bytes of a number, timestamp, date or
 // decimal128, the utf8 bytes of a string. Values of up to 8 bytes are kept as 64-bit words,
-// wider ones (decimal128) and strings as strings, in one set per group.
+// wider ones (decimal128) and strings as strings, in one set per group: a wordSet for words,
+// a map for strings.
 type countDistinct struct {
 	cfg   config
 	in    arrow.DataType
 	label string
-	width int                   // bytes per value for fixed-width types; 0 for strings
-	words []map[uint64]struct{} // per group, values of up to 8 bytes
-	strs  []map[string]struct{} // per group, wider values and strings
-	bytes int64                 // the heap the sets hold, kept as they change
-	sel   selector
-	codes []int32
+	width int       // bytes per value for fixed-width types; 0 for strings
+	words []wordSet // per group, values of up to 8 bytes
+	// scratch is the room the word sets sort in, as long as the longest tail sorted yet.
+	scratch []uint64
+	// batch holds the words of one call, in order of group, before they go to their sets;
+	// counts and order are byGroup's scratch.
+	batch         []uint64
+	counts, order []int32
+	strs          []map[string]struct{} // per group, wider values and strings
+	bytes         int64                 // the heap the sets hold, kept as they change
+	sel           selector
+	codes         []int32
 }
 
 func newCountDistinct(in arrow.DataType, cfg config) (Accumulator, error) {
@@ -55,19 +61,10 @@ func (d *countDistinct) grow(n int) {
 	}
 }
 
-// addWord adds the value w to group g.
-func (d *countDistinct) addWord(g uint32, w uint64) {
-	set := d.words[g]
-	if set == nil {
-		set = map[uint64]struct{}{}
-		d.words[g] = set
-		d.bytes += setBase
-	}
-	n := len(set)
-	set[w] = struct{}{} // one hash probe, whether w is new or not
-	if len(set) > n {
-		d.bytes += setPerWord
-	}
+// settled returns the values of group g as words, ascending.
+func (d *countDistinct) settled(g uint32) []uint64 {
+	d.bytes += d.words[g].settle(&d.scratch)
+	return d.words[g].sorted
 }
 
 // addBytes adds the value v to group g, copying it when it is new.
@@ -84,10 +81,13 @@ func (d *countDistinct) addBytes(g uint32, v []byte) {
 	}
 }
 
-// word reads a little-endian value of up to 8 bytes as a word.
-func word(raw []byte) uint64 {
+// wordAt reads value r of raw, little-endian values of w bytes each, as a word.
+func wordAt(raw []byte, w, r int) uint64 {
+	if w == 8 {
+		return binary.LittleEndian.Uint64(raw[r*8:])
+	}
 	var buf [8]byte
-	copy(buf[:], raw)
+	copy(buf[:], raw[r*w:r*w+w])
 	return binary.LittleEndian.Uint64(buf[:])
 }
 
@@ -122,18 +122,7 @@ func (d *countDistinct) Update(groups []uint32, args []arrow.Array, rows []int32
 		raw = arg.Data().Buffers()[1].Bytes()[off*w : (off+arg.Len())*w]
 	}
 	if d.wordWise() {
-		switch w {
-		case 8:
-			vals := values[uint64](arg)
-			for i, g := range b.groups {
-				d.addWord(g, vals[rowOf(b, i)])
-			}
-		default:
-			for i, g := range b.groups {
-				r := rowOf(b, i)
-				d.addWord(g, word(raw[r*w:r*w+w]))
-			}
-		}
+		d.addByGroup(b, raw)
 		return nil
 	}
 	for i, g := range b.groups {
@@ -151,18 +140,12 @@ func (d *countDistinct) Partial(groups []uint32) (arrow.Array, error) {
 	b := array.NewBinaryBuilder(d.cfg.mem, arrow.BinaryTypes.Binary)
 	defer b.Release()
 	var buf []byte
-	var ws []uint64
 	var ss []string
 	for _, g := range groups {
 		buf = buf[:0]
 		switch {
-		case d.wordWise() && int(g) < len(d.words) && len(d.words[g]) > 0:
-			ws = ws[:0]
-			for w := range d.words[g] {
-				ws = append(ws, w)
-			}
-			slices.Sort(ws)
-			for _, w := range ws {
+		case d.wordWise() && int(g) < len(d.words) && len(d.settled(g)) > 0:
+			for _, w := range d.words[g].sorted {
 				buf = binary.LittleEndian.AppendUint64(buf, w)[:len(buf)+d.width]
 			}
 		case !d.wordWise() && int(g) < len(d.strs) && len(d.strs[g]) > 0:
@@ -203,18 +186,39 @@ func (d *countDistinct) MergePartial(groups []uint32, partial arrow.Array) error
 	return nil
 }
 
+// addByGroup adds the words of b's rows of raw to their groups, a group's words together, so
+// that each group's set is fetched once per batch, not once per row.
+func (d *countDistinct) addByGroup(b batch, raw []byte) {
+	d.counts, d.order = byGroup(b, d.counts, d.order)
+	d.batch = d.batch[:0]
+	for _, i := range d.order {
+		d.batch = append(d.batch, wordAt(raw, d.width, rowOf(b, int(i))))
+	}
+	start := int32(0)
+	for g, end := range d.counts {
+		if end > start {
+			d.bytes += d.words[g].add(d.batch[start:end], &d.scratch)
+		}
+		start = end
+	}
+}
+
 // mergeValues adds the values of one encoded state to group g.
 func (d *countDistinct) mergeValues(g uint32, enc []byte) error {
 	if w := d.width; w > 0 {
 		if len(enc)%w != 0 {
 			return fmt.Errorf("%d bytes, not a multiple of the values' %d", len(enc), w)
 		}
-		for i := 0; i < len(enc); i += w {
-			if d.wordWise() {
-				d.addWord(g, word(enc[i:i+w]))
-			} else {
-				d.addBytes(g, enc[i:i+w])
+		if d.wordWise() {
+			d.batch = d.batch[:0]
+			for r := range len(enc) / w {
+				d.batch = append(d.batch, wordAt(enc, w, r))
 			}
+			d.bytes += d.words[g].add(d.batch, &d.scratch)
+			return nil
+		}
+		for i := 0; i < len(enc); i += w {
+			d.addBytes(g, enc[i:i+w])
 		}
 		return nil
 	}
@@ -237,7 +241,7 @@ func (d *countDistinct) Final(groups []uint32) (arrow.Array, error) {
 	for i, g := range groups {
 		switch {
 		case d.wordWise() && int(g) < len(d.words):
-			counts[i] = int64(len(d.words[g]))
+			counts[i] = int64(len(d.settled(g)))
 		case !d.wordWise() && int(g) < len(d.strs):
 			counts[i] = int64(len(d.strs[g]))
 		}
@@ -245,24 +249,20 @@ func (d *countDistinct) Final(groups []uint32) (arrow.Array, error) {
 	return fixedColumn(d.cfg.mem, arrow.PrimitiveTypes.Int64, counts, nil), nil
 }
 
-// keptSet is the most values a set may hold for Reset to empty it and keep it for the
-// group's next use, as the partial phase resets its groups after every batch; larger sets
-// are dropped, so their memory goes back to the heap.
+// keptSet is the most values a set may hold (or a word set have room for) for Reset to empty
+// it and keep it for the group's next use, as the partial phase resets its groups after every
+// batch; larger sets are dropped, so their memory goes back to the heap.
 const keptSet = 64
 
 // Reset empties the sets of groups, keeping small ones for reuse.
 func (d *countDistinct) Reset(groups []uint32) {
 	for _, g := range groups {
 		switch {
-		case d.wordWise() && int(g) < len(d.words) && d.words[g] != nil:
-			set := d.words[g]
-			d.bytes -= setPerWord * int64(len(set))
-			if len(set) > keptSet {
-				d.bytes -= setBase
-				d.words[g] = nil
-				continue
-			}
-			clear(set)
+		case d.wordWise() && int(g) < len(d.words):
+			set := &d.words[g]
+			d.bytes -= set.bytes()
+			set.reset(keptSet)
+			d.bytes += set.bytes()
 		case !d.wordWise() && int(g) < len(d.strs) && d.strs[g] != nil:
 			set := d.strs[g]
 			for s := range set {
@@ -284,6 +284,7 @@ func (d *countDistinct) ResultType() arrow.DataType { return arrow.PrimitiveType
 // SizeBytes counts the per-group slots and an estimate of each set's memory; it is kept as
 // sets change, so it costs nothing to ask.
 func (d *countDistinct) SizeBytes() int64 {
-	slots := int64(cap(d.words)+cap(d.strs)) * 8
-	return slots + d.bytes + d.sel.sizeBytes() + int64(cap(d.codes))*4
+	slots := int64(cap(d.words))*int64(unsafe.Sizeof(wordSet{})) + int64(cap(d.strs))*8
+	scratch := d.sel.sizeBytes() + int64(cap(d.codes)+cap(d.counts)+cap(d.order))*4 + int64(cap(d.scratch)+cap(d.batch))*8
+	return slots + d.bytes + scratch
 }

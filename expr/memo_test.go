@@ -96,3 +96,27 @@ func BenchmarkRegexpExtract(b *testing.B) {
 		rec.Release()
 	}
 }
+
+// TestPieceMemoKeepsTenThousandStrings asks for 10,000 distinct strings (as many as the
+// Nexmark bids' URLs) round after round: after the first, nearly every answer comes from the
+// memo. With one slot per string, about a seventh of them would share a slot and drive each
+// other out every round.
+func TestPieceMemoKeepsTenThousandStrings(t *testing.T) {
+	var calls int
+	m := newPieceMemo(func(s []byte) ([]byte, bool) { calls++; return s, true })
+	inputs := make([][]byte, 10_000)
+	for i := range inputs {
+		inputs[i] = fmt.Appendf(nil, "https://www.nexmark.com/a/item.htm?query=1&channel_id=%d", i)
+	}
+	for round := range 4 {
+		calls = 0
+		for _, in := range inputs {
+			if got, _ := m.get(in); !bytes.Equal(got, in) {
+				t.Fatalf("round %d: %q gave %q", round, in, got)
+			}
+		}
+		if round > 0 && calls > len(inputs)/50 {
+			t.Errorf("round %d ran the function for %d of %d strings asked again", round, calls, len(inputs))
+		}
+	}
+}

@@ -594,7 +594,7 @@ func (w *WindowAgg) OnWatermark(wm int64, out Collector) error {
 	}
 	w.wm = wm
 	if w.cfg.Phase == Partial {
-		return w.flushPartial(out) // the groups held, if any, before the watermark
+		return w.flushEnded(wm, out) // before the watermark, the groups of windows it ends
 	}
 	if w.sess != nil {
 		return w.fireSessions(wm, out)

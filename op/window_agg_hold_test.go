@@ -2,9 +2,11 @@ package op
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -253,5 +255,68 @@ func BenchmarkWholeGroupBy(b *testing.B) {
 			b.ReportMetric(float64(groups), "groups")
 			b.ReportMetric(float64(proctime.CPU()-cpu0)/float64(b.N*batches*size), "cpu-ns/row")
 		})
+	}
+}
+
+// TestHeldPartialFlushesWhenAWindowEnds runs a holding partial over tumbling windows of a
+// minute, a watermark after each batch of a few seconds: a watermark inside every window it
+// holds hands nothing on, one at or past the end of one of them hands on every group held,
+// folded over the batches before; the final phase, fed each flush before the watermark,
+// fires the windows the row-by-row reference computes.
+func TestHeldPartialFlushesWhenAWindowEnds(t *testing.T) {
+	spec := window.Spec{Kind: window.Tumble, Size: time.Minute}
+	partial, final := newAgg(t, spec, Partial), newAgg(t, spec, Final)
+	partial.cfg.Hold = 64 << 20
+	r := rand.New(rand.NewPCG(3, 9))
+	var in []arrow.RecordBatch
+	var states, fired collect
+	heldEnd := int64(MaxWatermark) // the earliest end of a window held
+	t0 := int64(1_700_000_000_000)
+	for range 60 {
+		rec, last := rawBatch(r, 4, t0)
+		t0 = last
+		in = append(in, rec)
+		rec.Retain()
+		for _, ts := range rec.Column(1).(*array.Timestamp).TimestampValues() {
+			heldEnd = min(heldEnd, int64(ts)-int64(ts)%60_000+60_000)
+		}
+		if err := partial.Process(0, rec, &states); err != nil {
+			t.Fatal(err)
+		}
+		n := len(states.recs)
+		if err := partial.OnWatermark(last, &states); err != nil {
+			t.Fatal(err)
+		}
+		if flushed := len(states.recs) > n; flushed != (heldEnd <= last) {
+			t.Fatalf("watermark %d, earliest end held %d: handed on %v", last, heldEnd, flushed)
+		}
+		if heldEnd <= last {
+			heldEnd = MaxWatermark
+			if err := final.Process(0, states.recs[n], &fired); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := final.OnWatermark(last, &fired); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(states.recs) < 2 || len(states.recs) > len(in)/4 {
+		t.Fatalf("%d flushes over %d batches, want a few, each after a minute of event time", len(states.recs), len(in))
+	}
+	n := len(states.recs)
+	if err := partial.OnWatermark(MaxWatermark, &states); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range states.recs[n:] {
+		if err := final.Process(0, s, &fired); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := final.OnWatermark(MaxWatermark, &fired); err != nil {
+		t.Fatal(err)
+	}
+	got, want := results(fired.recs), reference(in, spec)
+	if !maps.Equal(got, want) {
+		t.Fatalf("two phases with a held partial fired\n%v\nthe reference\n%v", got, want)
 	}
 }

@@ -271,9 +271,10 @@ func (b *builder) aggregate(v *spec.View, inputs []stream, in *arrow.Schema, fir
 	stateSchema := arrow.NewSchema(stateFields, nil)
 	reject := !v.OnError.Fails()
 	partialCfg := op.WindowAggConfig{Window: w, Keys: nk, Time: timeIdx, Calls: aggCalls, Phase: op.Partial, Out: stateSchema, RejectOverflow: reject}
-	if whole && !changelog {
-		// The table comes out at the end: the partial phase folds many batches into one
-		// state per group before the exchange. A changelog hands on every batch's changes.
+	if !changelog {
+		// A window's row (or the table) comes out when the window ends: the partial phase
+		// folds many batches into one state per group before the exchange. A changelog hands
+		// on every batch's changes.
 		partialCfg.Hold = partialHold
 	}
 
@@ -398,8 +399,8 @@ func (b *builder) aggregate(v *spec.View, inputs []stream, in *arrow.Schema, fir
 	return nil
 }
 
-// partialHold is how many bytes of states the partial phase of an aggregation of the whole
-// input folds before it hands them on (op.WindowAggConfig.Hold).
+// partialHold is how many bytes of states the partial phase of an aggregation that emits
+// no changelog folds before it hands them on (op.WindowAggConfig.Hold).
 const partialHold = 16 << 20
 
 // viewWindow returns the windows of an aggregating view. Without a window the view

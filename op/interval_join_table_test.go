@@ -1,7 +1,9 @@
 package op
 
 import (
+	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 	"slices"
 	"testing"
 )
@@ -136,5 +138,28 @@ func TestKeyTimersOrderByKeyBytes(t *testing.T) {
 	}
 	if len(tb.freeKeys) != 1 {
 		t.Fatalf("%d free slots after a's timer fired, want 1", len(tb.freeKeys))
+	}
+}
+
+// TestKeyHashSpreadsShortKeys hashes the keys of a million consecutive numbers, as
+// KeyEncoder encodes an int64 column and a pair of int32 columns, and finds no two sharing
+// a hash, so that such keys never take the slower way through the map of clashing keys.
+func TestKeyHashSpreadsShortKeys(t *testing.T) {
+	seed := maphash.MakeSeed()
+	for _, enc := range []func(i int) []byte{
+		func(i int) []byte { return binary.LittleEndian.AppendUint64([]byte{1}, uint64(i)) },
+		func(i int) []byte {
+			k := binary.LittleEndian.AppendUint32([]byte{1}, uint32(i%1000))
+			return binary.LittleEndian.AppendUint32(append(k, 1), uint32(i/1000))
+		},
+	} {
+		seen := make(map[uint64]int, 1_000_000)
+		for i := range 1_000_000 {
+			h := keyHash(seed, enc(i))
+			if j, ok := seen[h]; ok {
+				t.Fatalf("keys %x and %x share hash %x", enc(j), enc(i), h)
+			}
+			seen[h] = i
+		}
 	}
 }

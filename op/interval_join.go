@@ -34,15 +34,13 @@ import (
 // to the earliest row of an outer side it still keeps.
 type IntervalJoin struct {
 	Base
-	cfg  IntervalJoinConfig
-	ctx  Context
-	keys map[string]*joinEntry
+	cfg   IntervalJoinConfig
+	ctx   Context
+	table joinTable
 	// due holds, per side, a timer for every key with rows of that side: (the watermark its
-	// earliest row waits for, the key); see arm.
-	due  [2]joinHeap
-	wm   int64
-	rows int64 // rows kept, both sides
-	size int64 // bytes of the keys and rows kept
+	// earliest row waits for, the key's slot); see arm.
+	due [2]keyTimers
+	wm  int64
 
 	enc     [2]KeyEncoder // key columns of the batch being processed
 	rowEnc  KeyEncoder    // the columns a row keeps, of the batch being processed
@@ -74,19 +72,10 @@ type IntervalJoinConfig struct {
 	Out *arrow.Schema
 }
 
-// joinEntry holds the rows of one key, per side in order of arrival, and per side with rows
-// the watermark its timer is armed for: the least its rows wait for.
-type joinEntry struct {
-	key   string
-	rows  [2][]joinRow
-	timer [2]int64
-}
-
 // joinRow is a row kept in state: its event time, whether it joined a row yet, and its
 // columns (all of a left row, the carried ones of a right row) as KeyEncoder encodes them.
 type joinRow struct {
 	time    int64
-	until   int64 // the latest right time it joins, with UntilColumn (left rows only)
 	matched bool
 	cols    string
 }
@@ -121,7 +110,9 @@ func NewIntervalJoin(cfg IntervalJoinConfig) (*IntervalJoin, error) {
 			return nil, fmt.Errorf("interval join: column %q is %s, which join state cannot hold", f.Name, f.Type)
 		}
 	}
-	return &IntervalJoin{cfg: cfg, keys: map[string]*joinEntry{}, wm: MinWatermark}, nil
+	j := &IntervalJoin{cfg: cfg, table: newJoinTable(), wm: MinWatermark}
+	j.due = [2]keyTimers{{t: &j.table}, {t: &j.table}}
+	return j, nil
 }
 
 // KeyType reports whether KeyEncoder encodes values of type t, so that they may be keys or
@@ -146,25 +137,25 @@ func (j *IntervalJoin) Dropped() int64 { return j.dropped }
 
 // StateBytes estimates the memory of the kept rows and their keys and timers.
 func (j *IntervalJoin) StateBytes() int64 {
-	const perKey, perRow, perTimer = 16 + 48 + 72, 40, 32 // map entry and joinEntry; joinRow; a timer
-	return j.size + int64(len(j.keys))*perKey + j.rows*perRow + int64(len(j.due[0])+len(j.due[1]))*perTimer
+	const perTimer = 16
+	return j.table.size() + int64(cap(j.due[0].s)+cap(j.due[1].s))*perTimer
 }
 
 // HeldWatermark is the latest watermark the output may carry: the earliest event time of a
 // row of an outer side still kept, which may yet come out unmatched.
 func (j *IntervalJoin) HeldWatermark() int64 {
 	held := int64(MaxWatermark)
-	if j.cfg.Outer[0] && len(j.due[0]) > 0 {
-		held = min(held, j.due[0][0].at-j.cfg.Upper)
+	if j.cfg.Outer[0] && len(j.due[0].s) > 0 {
+		held = min(held, j.due[0].s[0].at-j.cfg.Upper)
 	}
-	if j.cfg.Outer[1] && len(j.due[1]) > 0 {
-		held = min(held, j.due[1][0].at+j.cfg.Lower)
+	if j.cfg.Outer[1] && len(j.due[1].s) > 0 {
+		held = min(held, j.due[1].s[0].at+j.cfg.Lower)
 	}
 	return held
 }
 
 // waitsFor is the watermark past which row r of side can join nothing more.
-func (j *IntervalJoin) waitsFor(side int, r *joinRow) int64 {
+func (j *IntervalJoin) waitsFor(side int, r *keptRow) int64 {
 	switch {
 	case side == 1:
 		return r.time - j.cfg.Lower
@@ -175,7 +166,7 @@ func (j *IntervalJoin) waitsFor(side int, r *joinRow) int64 {
 }
 
 // joins reports whether left row l and a right row at r are in the interval.
-func (j *IntervalJoin) joins(l *joinRow, r int64) bool {
+func (j *IntervalJoin) joins(l *keptRow, r int64) bool {
 	d := r - l.time
 	if j.cfg.UntilColumn {
 		return d >= j.cfg.Lower && r <= l.until
@@ -208,39 +199,34 @@ func (j *IntervalJoin) Process(side int, rec arrow.RecordBatch, out Collector) e
 			return fmt.Errorf("interval join: input %d row %d has no event time", side, r)
 		}
 		t := int64(times.Value(r))
-		kb := j.enc[side].Key(r)
-		e, ok := j.keys[string(kb)]
-		if !ok {
-			e = &joinEntry{key: string(kb)}
-			j.keys[e.key] = e
-			j.size += int64(len(e.key))
-		}
-		row := joinRow{time: t, cols: string(j.rowEnc.Key(r))}
+		id := j.table.find(j.enc[side].Key(r))
+		row := keptRow{time: t}
+		cols := j.rowEnc.Key(r)
 		if untils != nil {
 			row.until = math.MinInt64 // a null bound joins nothing
 			if untils.IsValid(r) {
 				row.until = int64(untils.Value(r))
 			}
 		}
-		for i := range e.rows[other] {
-			o := &e.rows[other][i]
-			left, l, rt := &row, t, o.time
+		for o := j.table.keys[id].first[other]; o != noRow; o = j.table.rows[o].next {
+			kept := &j.table.rows[o]
+			left, l, rt := &row, t, kept.time
 			if side == 1 {
-				left, l, rt = o, o.time, t
+				left, l, rt = kept, kept.time, t
 			}
 			if !j.joins(left, rt) {
 				continue
 			}
-			o.matched, row.matched = true, true
-			lc, rc := row.cols, o.cols
+			kept.matched, row.matched = true, true
+			lc, rc := cols, j.table.cols.bytes(kept.cols)
 			if side == 1 {
-				lc, rc = o.cols, row.cols
+				lc, rc = rc, lc
 			}
 			if err := j.out.pair(lc, rc, max(l, rt)); err != nil {
 				return err
 			}
 		}
-		j.keep(e, side, row)
+		j.keep(id, side, row, cols)
 	}
 	return j.out.flush(out)
 }
@@ -255,33 +241,27 @@ func (j *IntervalJoin) OnWatermark(wm int64, out Collector) error {
 	j.out.reset(j.outShape())
 	for side := range 2 {
 		h := &j.due[side]
-		for len(*h) > 0 && (*h)[0].at < wm {
+		for len(h.s) > 0 && h.s[0].at < wm {
 			t := h.pop()
-			e, ok := j.keys[t.key]
-			if !ok || len(e.rows[side]) == 0 || t.at != e.timer[side] {
+			if !j.table.fired(t.id, side, t.at) {
 				continue // a timer that an earlier one of its key replaced
 			}
-			if err := j.expire(e, side, t.key, wm); err != nil {
+			if err := j.expire(t.id, side, wm); err != nil {
 				return err
-			}
-			if len(e.rows[0]) == 0 && len(e.rows[1]) == 0 {
-				delete(j.keys, t.key)
-				j.size -= int64(len(t.key))
 			}
 		}
 	}
+	j.table.tidy()
 	return j.out.flush(out)
 }
 
-// keep adds row to side of entry e, arming the key's timer for the side when the row waits
-// for an earlier watermark than the side's other rows.
-func (j *IntervalJoin) keep(e *joinEntry, side int, row joinRow) {
-	if at := j.waitsFor(side, &row); len(e.rows[side]) == 0 || at < e.timer[side] {
-		j.arm(e, side, at)
+// keep adds row, of columns cols, to side of key slot id, arming the key's timer for the
+// side when the row waits for an earlier watermark than the side's other rows.
+func (j *IntervalJoin) keep(id uint32, side int, row keptRow, cols []byte) {
+	if at := j.waitsFor(side, &row); !j.table.has(id, side) || at < j.table.keys[id].timer[side] {
+		j.arm(id, side, at)
 	}
-	e.rows[side] = append(e.rows[side], row)
-	j.rows++
-	j.size += int64(len(row.cols))
+	j.table.append(id, side, row, cols)
 }
 
 // arm sets the timer of side of entry e to at. A key keeps one live timer per side, for its
@@ -289,48 +269,35 @@ func (j *IntervalJoin) keep(e *joinEntry, side int, row joinRow) {
 // replaced by an earlier one stays in the heap and is passed over when it fires. Each key
 // still expires at the least watermark one of its rows waits for, so keys expire, and
 // unmatched rows come out, in the order they would with a timer per row.
-func (j *IntervalJoin) arm(e *joinEntry, side int, at int64) {
-	e.timer[side] = at
-	j.due[side].push(joinTimer{at: at, key: e.key}) // the map's copy of the key
+func (j *IntervalJoin) arm(id uint32, side int, at int64) {
+	j.table.keys[id].timer[side] = at
+	j.due[side].push(keyTimer{at: at, id: id})
 }
 
-// expire drops the rows of side of entry e (of key) that wait for a watermark before wm,
-// and arms the side's timer for the earliest of those left.
-func (j *IntervalJoin) expire(e *joinEntry, side int, key string, wm int64) error {
-	rows := e.rows[side]
-	keep := rows[:0]
+// expire drops the rows of side of key slot id that wait for a watermark before wm, and
+// arms the side's timer for the earliest of those left.
+func (j *IntervalJoin) expire(id uint32, side int, wm int64) error {
 	next := int64(math.MaxInt64)
-	for _, r := range rows {
-		if at := j.waitsFor(side, &r); at >= wm {
-			keep = append(keep, r)
+	err := j.table.sweep(id, side, func(r *keptRow, cols []byte) (bool, error) {
+		if at := j.waitsFor(side, r); at >= wm {
 			next = min(next, at)
-			continue
+			return true, nil
 		}
-		j.rows--
-		j.size -= int64(len(r.cols))
-		if r.matched {
-			continue
-		}
-		if !j.cfg.Outer[side] {
+		switch {
+		case r.matched:
+			return false, nil
+		case !j.cfg.Outer[side]:
 			j.dropped++
-			continue
+			return false, nil
+		case side == 0:
+			return false, j.out.leftOnly(cols, r.time)
 		}
-		var err error
-		if side == 0 {
-			err = j.out.leftOnly(r.cols, r.time)
-		} else {
-			err = j.out.rightOnly(key, r.cols, r.time)
-		}
-		if err != nil {
-			return err
-		}
+		return false, j.out.rightOnly(j.table.key(id), cols, r.time)
+	})
+	if err == nil && j.table.keys[id].live && j.table.has(id, side) {
+		j.arm(id, side, next)
 	}
-	clear(rows[len(keep):])
-	e.rows[side] = keep
-	if len(keep) > 0 {
-		j.arm(e, side, next)
-	}
-	return nil
+	return err
 }
 
 // outShape describes the join's output rows for joinOutput.
@@ -393,19 +360,19 @@ func (o *joinOutput) stamp(ts []int64) {
 	o.n++
 }
 
-func (o *joinOutput) pair(left, right string, ts ...int64) error {
-	if err := AppendKey([]byte(left), o.left); err != nil {
+func (o *joinOutput) pair(left, right []byte, ts ...int64) error {
+	if err := AppendKey(left, o.left); err != nil {
 		return fmt.Errorf("join: left row: %w", err)
 	}
-	if err := AppendKey([]byte(right), o.right); err != nil {
+	if err := AppendKey(right, o.right); err != nil {
 		return fmt.Errorf("join: right row: %w", err)
 	}
 	o.stamp(ts)
 	return nil
 }
 
-func (o *joinOutput) leftOnly(left string, ts ...int64) error {
-	if err := AppendKey([]byte(left), o.left); err != nil {
+func (o *joinOutput) leftOnly(left []byte, ts ...int64) error {
+	if err := AppendKey(left, o.left); err != nil {
 		return fmt.Errorf("join: left row: %w", err)
 	}
 	for _, b := range o.right {
@@ -416,8 +383,8 @@ func (o *joinOutput) leftOnly(left string, ts ...int64) error {
 }
 
 // rightOnly appends a right row: the left's key columns from key, its other columns null.
-func (o *joinOutput) rightOnly(key, right string, ts ...int64) error {
-	if err := AppendKey([]byte(key), o.leftKey); err != nil {
+func (o *joinOutput) rightOnly(key, right []byte, ts ...int64) error {
+	if err := AppendKey(key, o.leftKey); err != nil {
 		return fmt.Errorf("join: key: %w", err)
 	}
 	for i, b := range o.left {
@@ -425,7 +392,7 @@ func (o *joinOutput) rightOnly(key, right string, ts ...int64) error {
 			b.AppendNull()
 		}
 	}
-	if err := AppendKey([]byte(right), o.right); err != nil {
+	if err := AppendKey(right, o.right); err != nil {
 		return fmt.Errorf("join: right row: %w", err)
 	}
 	o.stamp(ts)
@@ -478,47 +445,13 @@ type joinTimer struct {
 // joinHeap is a binary min-heap of timers by at, then key.
 type joinHeap []joinTimer
 
-func (h joinHeap) less(i, k int) bool {
-	return h[i].at < h[k].at || h[i].at == h[k].at && h[i].key < h[k].key
+func joinTimerLess(s []joinTimer, i, k int) bool {
+	return s[i].at < s[k].at || s[i].at == s[k].at && s[i].key < s[k].key
 }
 
-func (h *joinHeap) push(t joinTimer) {
-	*h = append(*h, t)
-	s := *h
-	for i := len(s) - 1; i > 0; {
-		p := (i - 1) / 2
-		if !s.less(i, p) {
-			break
-		}
-		s[i], s[p] = s[p], s[i]
-		i = p
-	}
-}
+func (h *joinHeap) push(t joinTimer) { heapPush((*[]joinTimer)(h), t, joinTimerLess) }
 
-func (h *joinHeap) pop() joinTimer {
-	s := *h
-	top := s[0]
-	n := len(s) - 1
-	s[0] = s[n]
-	s[n] = joinTimer{}
-	s = s[:n]
-	for i := 0; ; {
-		c := 2*i + 1
-		if c >= n {
-			break
-		}
-		if c+1 < n && s.less(c+1, c) {
-			c++
-		}
-		if !s.less(c, i) {
-			break
-		}
-		s[i], s[c] = s[c], s[i]
-		i = c
-	}
-	*h = s
-	return top
-}
+func (h *joinHeap) pop() joinTimer { return heapPop((*[]joinTimer)(h), joinTimerLess) }
 
 // encodeJoinBatch prepares the encoders of a two-input join for rec, from input side: keys
 // encodes its key columns, and row the columns a kept row carries (every column of the left

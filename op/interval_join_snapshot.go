@@ -95,20 +95,15 @@ func (j *IntervalJoin) stateRows() arrow.RecordBatch {
 	times := b.Field(2).(*array.TimestampBuilder)
 	matched := b.Field(3).(*array.BooleanBuilder)
 	cols := b.Field(4).(*array.BinaryBuilder)
-	order := make([]string, 0, len(j.keys))
-	for k := range j.keys {
-		order = append(order, k)
-	}
-	slices.Sort(order)
-	for _, k := range order {
-		e := j.keys[k]
+	for _, id := range j.table.sorted() {
 		for side := range 2 {
-			for _, r := range e.rows[side] {
-				keys.AppendString(k)
+			for i := j.table.keys[id].first[side]; i != noRow; i = j.table.rows[i].next {
+				r := &j.table.rows[i]
+				keys.Append(j.table.key(id))
 				sides.Append(uint8(side))
 				times.Append(arrow.Timestamp(r.time))
 				matched.Append(r.matched)
-				cols.AppendString(r.cols)
+				cols.Append(j.table.cols.bytes(r.cols))
 				if j.cfg.UntilColumn {
 					until := b.Field(5).(*array.TimestampBuilder)
 					if side == 1 || r.until == math.MinInt64 {
@@ -136,7 +131,7 @@ func (j *IntervalJoin) Restore(state []byte) error {
 // RestoreParts loads snapshots of distinct keys, such as those of distinct key groups; see
 // PartsRestorer.
 func (j *IntervalJoin) RestoreParts(parts [][]byte) error {
-	return j.state().restore("interval join", len(j.keys), "keys", parts, &j.wm, j.load)
+	return j.state().restore("interval join", j.table.live, "keys", parts, &j.wm, j.load)
 }
 
 // load keeps the state rows of rec and sets their timers.
@@ -151,20 +146,15 @@ func (j *IntervalJoin) load(rec arrow.RecordBatch) error {
 		if side > 1 || times.IsNull(i) {
 			return fmt.Errorf("state row %d: side %d, time null %v", i, side, times.IsNull(i))
 		}
-		e, ok := j.keys[string(keys.Value(i))]
-		if !ok {
-			e = &joinEntry{key: string(keys.Value(i))}
-			j.keys[e.key] = e
-			j.size += int64(len(e.key))
-		}
-		r := joinRow{time: int64(times.Value(i)), matched: matched.Value(i), cols: string(cols.Value(i))}
+		id := j.table.find(keys.Value(i))
+		r := keptRow{time: int64(times.Value(i)), matched: matched.Value(i)}
 		if j.cfg.UntilColumn && side == 0 {
 			r.until = math.MinInt64
 			if until := rec.Column(5).(*array.Timestamp); until.IsValid(i) {
 				r.until = int64(until.Value(i))
 			}
 		}
-		j.keep(e, side, r)
+		j.keep(id, side, r, cols.Value(i))
 	}
 	return nil
 }

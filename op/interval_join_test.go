@@ -151,8 +151,8 @@ func TestIntervalJoinBoundaries(t *testing.T) {
 	if got := watermark(MaxWatermark); len(got) != 0 {
 		t.Fatalf("matched rows came out again: %v", got)
 	}
-	if j.rows != 0 || len(j.keys) != 0 || j.HeldWatermark() != MaxWatermark {
-		t.Fatalf("after the final watermark %d rows and %d keys are kept, held %d", j.rows, len(j.keys), j.HeldWatermark())
+	if j.table.kept != 0 || j.table.live != 0 || j.HeldWatermark() != MaxWatermark {
+		t.Fatalf("after the final watermark %d rows and %d keys are kept, held %d", j.table.kept, j.table.live, j.HeldWatermark())
 	}
 	if err := j.Close(); err != nil {
 		t.Fatal(err)

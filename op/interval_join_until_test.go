@@ -184,8 +184,8 @@ func runUntilJoin(t *testing.T, cfg IntervalJoinConfig, events []untilEvent, p, 
 		if err := j.OnWatermark(MaxWatermark, &out); err != nil {
 			t.Fatal(err)
 		}
-		if j.rows != 0 || len(j.keys) != 0 {
-			t.Fatalf("after the final watermark a subtask keeps %d rows of %d keys", j.rows, len(j.keys))
+		if j.table.kept != 0 || j.table.live != 0 {
+			t.Fatalf("after the final watermark a subtask keeps %d rows of %d keys", j.table.kept, j.table.live)
 		}
 		if err := j.Close(); err != nil {
 			t.Fatal(err)
@@ -214,7 +214,7 @@ func TestIntervalJoinUntilColumnBoundaries(t *testing.T) {
 	if err := j.OnWatermark(4999, &out); err != nil {
 		t.Fatal(err)
 	}
-	if j.rows != 1 {
+	if j.table.kept != 1 {
 		t.Fatalf("at watermark 4999 the left row bounded at 5000 is gone")
 	}
 	right := batch(t, mem, joinRight, []string{"1", "2", "3"}, []string{"a", "a", "a"}, []string{"99", "5000", "5001"})
@@ -228,8 +228,8 @@ func TestIntervalJoinUntilColumnBoundaries(t *testing.T) {
 	if err := j.OnWatermark(5001, &out); err != nil {
 		t.Fatal(err)
 	}
-	if j.rows != 1 { // the right row at 5001 waits for left rows at up to 5001
-		t.Fatalf("after watermark 5001, %d rows kept, want the right row at 5001 only", j.rows)
+	if j.table.kept != 1 { // the right row at 5001 waits for left rows at up to 5001
+		t.Fatalf("after watermark 5001, %d rows kept, want the right row at 5001 only", j.table.kept)
 	}
 	if err := j.Close(); err != nil {
 		t.Fatal(err)

@@ -248,9 +248,9 @@ func (j *TemporalJoin) settle(e *temporalKey, wm int64) error {
 		var err error
 		switch {
 		case i > 0:
-			err = j.out.pair(r.cols, e.versions[i-1].cols)
+			err = j.out.pair([]byte(r.cols), []byte(e.versions[i-1].cols))
 		case j.cfg.Outer:
-			err = j.out.leftOnly(r.cols)
+			err = j.out.leftOnly([]byte(r.cols))
 		default:
 			j.dropped++
 		}

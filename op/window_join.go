@@ -171,7 +171,7 @@ func (j *WindowJoin) Process(side int, rec arrow.RecordBatch, out Collector) err
 			if side == 1 {
 				lc, rc = o.cols, row.cols
 			}
-			if err := j.out.pair(lc, rc, start, end); err != nil {
+			if err := j.out.pair([]byte(lc), []byte(rc), start, end); err != nil {
 				return err
 			}
 		}
@@ -222,9 +222,9 @@ func (j *WindowJoin) close(w *windowJoinRows) error {
 			}
 			var err error
 			if side == 0 {
-				err = j.out.leftOnly(r.cols, w.start, end)
+				err = j.out.leftOnly([]byte(r.cols), w.start, end)
 			} else {
-				err = j.out.rightOnly(key, r.cols, w.start, end)
+				err = j.out.rightOnly([]byte(key), []byte(r.cols), w.start, end)
 			}
 			if err != nil {
 				return err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -19,9 +20,9 @@ func newBenchCmd() *cobra.Command {
 		Short: "Run benchmark workloads and report throughput",
 	}
 	var (
-		query       string
-		events      int64
-		parallelism int
+		query, cpuProfile string
+		events            int64
+		parallelism       int
 	)
 	nx := &cobra.Command{
 		Use:   "nexmark",
@@ -46,7 +47,12 @@ docs/nexmark.md says why the others are left out.`,
 		Example: `  millrace bench nexmark --query q1 --events 50000000
   millrace bench nexmark --query all --events 10000000`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
+			stopProfile, err := startCPUProfile(cpuProfile)
+			if err != nil {
+				return err
+			}
+			defer func() { err = errors.Join(err, stopProfile()) }()
 			queries := []string{query}
 			if query == "all" {
 				queries = bench.NexmarkQueries()
@@ -71,6 +77,7 @@ docs/nexmark.md says why the others are left out.`,
 	nx.Flags().StringVar(&query, "query", "q0", "query to run, or all")
 	nx.Flags().Int64Var(&events, "events", 10_000_000, "events to generate")
 	nx.Flags().IntVarP(&parallelism, "parallelism", "p", runtime.GOMAXPROCS(0), "subtasks per step")
+	nx.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file (read it with go tool pprof)")
 	var rows int64
 	var dir string
 	var every time.Duration

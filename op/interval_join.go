@@ -1,6 +1,7 @@
 package op
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -39,7 +40,7 @@ type IntervalJoin struct {
 	keys map[string]*joinEntry
 	// due holds, per side, a timer for every key with rows of that side: (the watermark its
 	// earliest row waits for, the key); see arm.
-	due  [2]joinHeap
+	due  [2]joinHeap[string]
 	wm   int64
 	rows int64 // rows kept, both sides
 	size int64 // bytes of the keys and rows kept
@@ -291,7 +292,7 @@ func (j *IntervalJoin) keep(e *joinEntry, side int, row joinRow) {
 // unmatched rows come out, in the order they would with a timer per row.
 func (j *IntervalJoin) arm(e *joinEntry, side int, at int64) {
 	e.timer[side] = at
-	j.due[side].push(joinTimer{at: at, key: e.key}) // the map's copy of the key
+	j.due[side].push(joinTimer[string]{at: at, key: e.key}) // the map's copy of the key
 }
 
 // expire drops the rows of side of entry e (of key) that wait for a watermark before wm,
@@ -470,19 +471,20 @@ func (j *IntervalJoin) Close() error {
 }
 
 // joinTimer says that the rows of key on one side may wait for no watermark past at.
-type joinTimer struct {
+type joinTimer[K cmp.Ordered] struct {
 	at  int64
-	key string
+	key K
 }
 
-// joinHeap is a binary min-heap of timers by at, then key.
-type joinHeap []joinTimer
+// joinHeap is a binary min-heap of timers by at, then key. Keys are strings in the joins
+// and ids of a keyIndex in a Dedup, whose timers then hold no pointers.
+type joinHeap[K cmp.Ordered] []joinTimer[K]
 
-func (h joinHeap) less(i, k int) bool {
+func (h joinHeap[K]) less(i, k int) bool {
 	return h[i].at < h[k].at || h[i].at == h[k].at && h[i].key < h[k].key
 }
 
-func (h *joinHeap) push(t joinTimer) {
+func (h *joinHeap[K]) push(t joinTimer[K]) {
 	*h = append(*h, t)
 	s := *h
 	for i := len(s) - 1; i > 0; {
@@ -495,12 +497,12 @@ func (h *joinHeap) push(t joinTimer) {
 	}
 }
 
-func (h *joinHeap) pop() joinTimer {
+func (h *joinHeap[K]) pop() joinTimer[K] {
 	s := *h
 	top := s[0]
 	n := len(s) - 1
 	s[0] = s[n]
-	s[n] = joinTimer{}
+	s[n] = joinTimer[K]{}
 	s = s[:n]
 	for i := 0; ; {
 		c := 2*i + 1

@@ -219,7 +219,7 @@ func (d *Dedup) compactRows() {
 	if !d.rows.wasteful() {
 		return
 	}
-	fresh := d.rows.fresh()
+	var fresh byteArena
 	for id := range d.keys.ids() {
 		for i := d.lists[id].first; i >= 0; i = d.ivs[i].next {
 			d.ivs[i].row = fresh.add(d.rows.bytes(d.ivs[i].row))

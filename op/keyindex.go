@@ -128,7 +128,7 @@ func (x *keyIndex) remove(id uint32) {
 
 // compact copies the live keys' bytes into a fresh arena.
 func (x *keyIndex) compact() {
-	fresh := x.arena.fresh()
+	var fresh byteArena
 	for id := range x.ids() {
 		x.keys[id] = fresh.add(x.key(id))
 	}

@@ -80,7 +80,7 @@ func TestKeyIndexCompactsItsKeys(t *testing.T) {
 	for i := range 100_000 {
 		x.intern(fmt.Appendf(nil, "a-long-key-to-fill-the-arena-%06d", i))
 	}
-	full := len(x.arena.buf)
+	full := x.arena.used
 	for i := range 99_000 {
 		id, ok := x.find(fmt.Appendf(nil, "a-long-key-to-fill-the-arena-%06d", i))
 		if !ok {
@@ -88,8 +88,8 @@ func TestKeyIndexCompactsItsKeys(t *testing.T) {
 		}
 		x.remove(id)
 	}
-	if len(x.arena.buf) >= full/2 {
-		t.Errorf("arena of %d bytes after removing 99%% of %d", len(x.arena.buf), full)
+	if x.arena.used >= full/2 || x.arena.held >= full/2 {
+		t.Errorf("arena of %d bytes (%d held) after removing 99%% of %d", x.arena.used, x.arena.held, full)
 	}
 	for i := 99_000; i < 100_000; i++ {
 		k := fmt.Appendf(nil, "a-long-key-to-fill-the-arena-%06d", i)
@@ -99,21 +99,39 @@ func TestKeyIndexCompactsItsKeys(t *testing.T) {
 	}
 }
 
-func TestByteArenaReplacesInPlaceWhenItFits(t *testing.T) {
+// TestByteArenaKeepsItsStrings adds strings short and longer than a chunk, replaces
+// some in place and some not, and truncates a candidate: every string kept reads back.
+func TestByteArenaKeepsItsStrings(t *testing.T) {
 	var a byteArena
 	s := a.add([]byte("twelve bytes"))
 	s = a.replace(s, []byte("seven b"))
-	if got := string(a.bytes(s)); got != "seven b" || len(a.buf) != 12 || a.dead != 5 {
-		t.Fatalf("in place: %q, %d bytes, %d dead", got, len(a.buf), a.dead)
+	if got := string(a.bytes(s)); got != "seven b" || a.used != 12 || a.dead != 5 {
+		t.Fatalf("in place: %q, %d bytes, %d dead", got, a.used, a.dead)
 	}
 	s = a.replace(s, []byte("longer than twelve"))
 	if got := string(a.bytes(s)); got != "longer than twelve" || a.dead != 12 {
 		t.Fatalf("moved: %q, %d dead", got, a.dead)
 	}
-	m := a.mark()
-	a.add([]byte("candidate"))
-	a.truncate(m)
-	if len(a.buf) != m {
-		t.Fatalf("truncate left %d bytes, want %d", len(a.buf), m)
+	r := rand.New(rand.NewPCG(5, 6))
+	var spans []span
+	var want [][]byte
+	for i := range 5_000 {
+		b := bytes.Repeat([]byte{byte(i)}, r.IntN(3*maxChunk/1000))
+		if i%1000 == 0 {
+			b = bytes.Repeat([]byte{byte(i)}, maxChunk+1) // a chunk of its own
+		}
+		m := a.mark()
+		a.add([]byte("a candidate that is not kept"))
+		a.add(make([]byte, maxChunk)) // and one that took a new chunk
+		a.truncate(m)
+		spans, want = append(spans, a.add(b)), append(want, b)
+	}
+	for i, s := range spans {
+		if !bytes.Equal(a.bytes(s), want[i]) {
+			t.Fatalf("string %d reads back %d bytes, want %d", i, len(a.bytes(s)), len(want[i]))
+		}
+	}
+	if a.held > 3*a.used {
+		t.Errorf("%d bytes held for %d used", a.held, a.used)
 	}
 }

@@ -245,19 +245,37 @@ func (d *Dedup) OnWatermark(wm int64, out Collector) error {
 	for len(d.due) > 0 && d.due[0].at < wm {
 		d.fire = append(d.fire, d.due.pop())
 	}
+	all := len(d.due) == 0 && len(d.fire) > 0 // every interval closes: forget the keys at once
 	d.sortTies(d.fire)
 	rows := 0
 	for _, t := range d.fire {
 		if !d.keys.live(t.key) {
 			continue // closed by an earlier timer of its key
 		}
-		n, err := d.close(t.key, wm)
+		n, err := d.close(t.key, wm, !all)
 		if err != nil {
 			return err
 		}
-		rows += n
+		if rows += n; rows >= dedupBatchRows {
+			if err := d.emit(rows, out); err != nil {
+				return err
+			}
+			rows = 0
+		}
+	}
+	if all {
+		d.forget()
 	}
 	d.compactRows()
+	return d.emit(rows, out)
+}
+
+// dedupBatchRows bounds the rows of a batch of kept rows, which the final watermark of a
+// bounded input would otherwise emit all in one.
+const dedupBatchRows = 1 << 14
+
+// emit sends the rows appended to the output builders, if any.
+func (d *Dedup) emit(rows int, out Collector) error {
 	if rows == 0 {
 		return nil
 	}
@@ -268,6 +286,12 @@ func (d *Dedup) OnWatermark(wm int64, out Collector) error {
 	rec := array.NewRecordBatch(d.cfg.Schema, cols, int64(rows))
 	releaseAll(cols)
 	return out.Collect(rec)
+}
+
+// forget drops every key and interval, once none is open.
+func (d *Dedup) forget() {
+	d.keys = newKeyIndex()
+	d.lists, d.ivs, d.free, d.rows = d.lists[:0], d.ivs[:0], -1, byteArena{}
 }
 
 // sortTies orders timers of equal time, which the heap gives in the order of their ids, by
@@ -288,9 +312,9 @@ func (d *Dedup) sortTies(fire []joinTimer[uint32]) {
 }
 
 // close closes the intervals of key id that watermark wm passed, appending their rows to
-// the output when keeping the last, and forgets the key once it has none open. It returns
-// the rows appended.
-func (d *Dedup) close(id uint32, wm int64) (int, error) {
+// the output when keeping the last, and with remove set forgets the key once it has none
+// open. It returns the rows appended.
+func (d *Dedup) close(id uint32, wm int64, remove bool) (int, error) {
 	l := &d.lists[id]
 	rows := 0
 	prev := int32(-1)
@@ -320,7 +344,7 @@ func (d *Dedup) close(id uint32, wm int64) (int, error) {
 		d.open--
 		i = iv.next
 	}
-	if l.first < 0 {
+	if l.first < 0 && remove {
 		d.keys.remove(id)
 	}
 	return rows, nil

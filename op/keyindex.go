@@ -14,14 +14,20 @@ import (
 // hash tag (high 32 bits) and its id + 1 (low 32 bits, 0 for an empty slot); a tag that
 // matches is confirmed by comparing the bytes. Removed ids are given to the next new keys.
 type keyIndex struct {
-	seed   maphash.Seed
-	slots  []uint64
-	hashes []uint64 // by id
-	keys   []span   // by id
-	used   []bool   // by id: false for a free id
-	arena  byteArena
-	free   []uint32
-	n      int // live keys
+	seed    maphash.Seed
+	slots   []uint64
+	entries []keyEntry // by id
+	arena   byteArena
+	free    []uint32
+	n       int // live keys
+}
+
+// keyEntry is what a keyIndex knows of an id: its key's hash and bytes, and whether a key
+// has it (used) or it is free.
+type keyEntry struct {
+	hash uint64
+	key  span
+	used bool
 }
 
 func newKeyIndex() keyIndex { return keyIndex{seed: maphash.MakeSeed(), slots: make([]uint64, 16)} }
@@ -30,10 +36,10 @@ func newKeyIndex() keyIndex { return keyIndex{seed: maphash.MakeSeed(), slots: m
 func (x *keyIndex) len() int { return x.n }
 
 // key returns the bytes of id's key, valid until the next intern or remove.
-func (x *keyIndex) key(id uint32) []byte { return x.arena.bytes(x.keys[id]) }
+func (x *keyIndex) key(id uint32) []byte { return x.arena.bytes(x.entries[id].key) }
 
 // live reports whether id names a key.
-func (x *keyIndex) live(id uint32) bool { return int(id) < len(x.used) && x.used[id] }
+func (x *keyIndex) live(id uint32) bool { return int(id) < len(x.entries) && x.entries[id].used }
 
 // find returns the id of k, if k has one.
 func (x *keyIndex) find(k []byte) (uint32, bool) {
@@ -50,12 +56,10 @@ func (x *keyIndex) intern(k []byte) (id uint32, added bool) {
 	}
 	if n := len(x.free); n > 0 {
 		id, x.free = x.free[n-1], x.free[:n-1]
-		x.hashes[id], x.keys[id], x.used[id] = h, x.arena.add(k), true
+		x.entries[id] = keyEntry{hash: h, key: x.arena.add(k), used: true}
 	} else {
-		id = uint32(len(x.keys))
-		x.hashes = append(x.hashes, h)
-		x.keys = append(x.keys, x.arena.add(k))
-		x.used = append(x.used, true)
+		id = uint32(len(x.entries))
+		x.entries = append(x.entries, keyEntry{hash: h, key: x.arena.add(k), used: true})
 	}
 	x.slots[slot] = h>>32<<32 | uint64(id+1)
 	x.n++
@@ -86,11 +90,11 @@ func (x *keyIndex) lookup(k []byte, h uint64) (slot int, id uint32, ok bool) {
 func (x *keyIndex) grow() {
 	x.slots = make([]uint64, 2*len(x.slots))
 	mask := len(x.slots) - 1
-	for id, used := range x.used {
-		if !used {
+	for id, e := range x.entries {
+		if !e.used {
 			continue
 		}
-		h := x.hashes[id]
+		h := e.hash
 		i := int(h) & mask
 		for x.slots[i] != 0 {
 			i = (i + 1) & mask
@@ -102,14 +106,14 @@ func (x *keyIndex) grow() {
 // remove forgets id's key; id goes to the next new key.
 func (x *keyIndex) remove(id uint32) {
 	mask := len(x.slots) - 1
-	i := int(x.hashes[id]) & mask
+	i := int(x.entries[id].hash) & mask
 	for uint32(x.slots[i]) != id+1 {
 		i = (i + 1) & mask
 	}
 	// Shift back the entries after i that probed past it, so that no probe meets a hole
 	// before its key: an entry at j stays unless its home slot lies cyclically in (i, j].
 	for j := (i + 1) & mask; x.slots[j] != 0; j = (j + 1) & mask {
-		home := int(x.hashes[uint32(x.slots[j])-1]) & mask
+		home := int(x.entries[uint32(x.slots[j])-1].hash) & mask
 		if i <= j && i < home && home <= j || i > j && (i < home || home <= j) {
 			continue
 		}
@@ -117,8 +121,8 @@ func (x *keyIndex) remove(id uint32) {
 		i = j
 	}
 	x.slots[i] = 0
-	x.arena.drop(x.keys[id])
-	x.keys[id], x.used[id] = span{}, false
+	x.arena.drop(x.entries[id].key)
+	x.entries[id] = keyEntry{}
 	x.free = append(x.free, id)
 	x.n--
 	if x.arena.wasteful() {
@@ -130,7 +134,7 @@ func (x *keyIndex) remove(id uint32) {
 func (x *keyIndex) compact() {
 	var fresh byteArena
 	for id := range x.ids() {
-		x.keys[id] = fresh.add(x.key(id))
+		x.entries[id].key = fresh.add(x.key(id))
 	}
 	x.arena = fresh
 }
@@ -138,8 +142,8 @@ func (x *keyIndex) compact() {
 // ids yields the live ids, in order of id.
 func (x *keyIndex) ids() iter.Seq[uint32] {
 	return func(yield func(uint32) bool) {
-		for id, used := range x.used {
-			if used && !yield(uint32(id)) {
+		for id, e := range x.entries {
+			if e.used && !yield(uint32(id)) {
 				return
 			}
 		}
@@ -158,6 +162,6 @@ func (x *keyIndex) sorted() []uint32 {
 
 // sizeBytes is the memory of the index: slots, per-id slices and key bytes.
 func (x *keyIndex) sizeBytes() int64 {
-	const perID = 8 + 16 + 1 + 4 // hash, span, used, a free id
-	return int64(len(x.slots))*8 + int64(cap(x.keys))*perID + x.arena.sizeBytes()
+	const perID = 24 + 4 // a keyEntry and a free id
+	return int64(len(x.slots))*8 + int64(cap(x.entries))*perID + x.arena.sizeBytes()
 }

@@ -56,8 +56,8 @@ func TestKeyIndexFollowsAMap(t *testing.T) {
 			t.Fatalf("find %q = %d, %v; want %d", k, got, ok, id)
 		}
 	}
-	if len(x.keys) > 5_001+500 {
-		t.Errorf("%d ids for at most 5,001 keys at a time: removed ids are not reused", len(x.keys))
+	if len(x.entries) > 5_001+500 {
+		t.Errorf("%d ids for at most 5,001 keys at a time: removed ids are not reused", len(x.entries))
 	}
 	var want []string
 	for k := range ref {

@@ -101,7 +101,7 @@ func (d *Dedup) Duplicates() int64 { return d.dups }
 
 // StateBytes estimates the memory of the keys, open intervals, kept rows and timers.
 func (d *Dedup) StateBytes() int64 {
-	const perList, perInterval, perTimer = 8, 40, 16
+	const perList, perInterval, perTimer = 8, 32, 16
 	return d.keys.sizeBytes() + int64(cap(d.lists))*perList + int64(cap(d.ivs))*perInterval +
 		d.rows.sizeBytes() + int64(cap(d.due))*perTimer
 }

@@ -162,7 +162,7 @@ func (t *TopN) Open(ctx Context) error {
 // slots and at least N, so that a partition's run fits in one page.
 func (t *TopN) newSlots() (pagedSlice[span], pagedSlice[rankValue]) {
 	page := max(4096, t.cfg.N)
-	return newPagedSlice[span](page), newPagedSlice[rankValue](page * len(t.kinds))
+	return newPagedSlice[span](page, 1), newPagedSlice[rankValue](page, len(t.kinds))
 }
 
 // StateBytes estimates the memory of the rows kept and their partitions' keys.
@@ -339,7 +339,7 @@ func (t *TopN) partition(k []byte) uint32 {
 }
 
 // slotValues returns the ranking values of slot j.
-func (t *TopN) slotValues(j int) []rankValue { return t.vals.run(j*len(t.kinds), len(t.kinds)) }
+func (t *TopN) slotValues(j int) []rankValue { return t.vals.run(j, 1) }
 
 // compareSlot ranks slot j against a row with ranking values vals and bytes row: by the
 // values, then by the bytes.
@@ -378,7 +378,7 @@ func (t *TopN) place(id uint32, at int, row []byte) {
 		t.grow(p)
 	}
 	n, w := int(p.n), len(t.kinds)
-	slots, vals := t.slots.run(p.at, n+1), t.vals.run(p.at*w, (n+1)*w)
+	slots, vals := t.slots.run(p.at, n+1), t.vals.run(p.at, n+1)
 	copy(slots[at+1:], slots[at:n])
 	copy(vals[(at+1)*w:], vals[at*w:n*w])
 	slots[at] = t.rows.add(row)
@@ -407,10 +407,9 @@ func (t *TopN) grow(p *topPart) {
 // move copies p's rows to a new run of room slots in slots and vals, and points p at it.
 func (t *TopN) move(p *topPart, room int32, slots *pagedSlice[span], vals *pagedSlice[rankValue]) {
 	at, skipped := slots.alloc(int(room))
-	w := len(t.kinds)
-	vals.alloc(int(room) * w)
+	vals.alloc(int(room))
 	copy(slots.run(at, int(p.n)), t.slots.run(p.at, int(p.n)))
-	copy(vals.run(at*w, int(p.n)*w), t.vals.run(p.at*w, int(p.n)*w))
+	copy(vals.run(at, int(p.n)), t.vals.run(p.at, int(p.n)))
 	t.holes += skipped
 	p.at = at
 }

@@ -1,7 +1,9 @@
 package op
 
 import (
+	"bytes"
 	"fmt"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -26,13 +28,17 @@ import (
 // (HeldWatermark) to the earliest open interval's start.
 type Dedup struct {
 	Base
-	cfg  DedupConfig
-	ctx  Context
-	keys map[string]*dedupKey
-	due  joinHeap // per open interval: (the watermark that closes it, its key)
-	wm   int64
-	open int64 // open intervals
-	size int64 // bytes of keys and kept rows
+	cfg   DedupConfig
+	ctx   Context
+	keys  keyIndex
+	lists []dedupList         // by key id: its open intervals
+	ivs   []dedupInterval     // the open intervals of every key, and free entries
+	free  int32               // the first free entry of ivs, chained by next; -1 for none
+	rows  byteArena           // keeping the last: the rows the intervals keep
+	due   joinHeap[uint32]    // per open interval: (the watermark that closes it, its key's id)
+	fire  []joinTimer[uint32] // the timers a watermark passed
+	wm    int64
+	open  int64 // open intervals
 
 	enc, rowEnc KeyEncoder
 	out         []array.Builder // keep last: the rows emitted on a watermark
@@ -53,17 +59,16 @@ type DedupConfig struct {
 	Schema *arrow.Schema
 }
 
-// dedupKey holds the open intervals of a key, in order of their starts' arrival.
-type dedupKey struct {
-	key       string
-	intervals []dedupInterval
-}
+// dedupList chains the open intervals of a key through dedupInterval.next, in order of
+// their starts' arrival: first and last are indexes into Dedup.ivs, -1 for none.
+type dedupList struct{ first, last int32 }
 
 // dedupInterval is an open interval: its start and, keeping the last, the time and
-// columns (as KeyEncoder encodes them) of the row it keeps.
+// columns (as KeyEncoder encodes them, in Dedup.rows) of the row it keeps.
 type dedupInterval struct {
 	start, last int64
-	cols        string
+	row         span
+	next        int32
 }
 
 // NewDedup checks cfg and returns the operator.
@@ -81,7 +86,7 @@ func NewDedup(cfg DedupConfig) (*Dedup, error) {
 			}
 		}
 	}
-	return &Dedup{cfg: cfg, keys: map[string]*dedupKey{}, wm: MinWatermark}, nil
+	return &Dedup{cfg: cfg, keys: newKeyIndex(), free: -1, wm: MinWatermark}, nil
 }
 
 // Open keeps the allocator.
@@ -94,10 +99,11 @@ func (d *Dedup) Open(ctx Context) error {
 // Duplicates counts the rows dropped for repeating a key.
 func (d *Dedup) Duplicates() int64 { return d.dups }
 
-// StateBytes estimates the memory of the keys, open intervals and timers.
+// StateBytes estimates the memory of the keys, open intervals, kept rows and timers.
 func (d *Dedup) StateBytes() int64 {
-	const perKey, perInterval = 16 + 48 + 40, 40 + 24
-	return d.size + int64(len(d.keys))*perKey + d.open*perInterval
+	const perList, perInterval, perTimer = 8, 32, 16
+	return d.keys.sizeBytes() + int64(cap(d.lists))*perList + int64(cap(d.ivs))*perInterval +
+		d.rows.sizeBytes() + int64(cap(d.due))*perTimer
 }
 
 // HeldWatermark is the latest watermark the output may carry: keeping the last, the
@@ -135,32 +141,23 @@ func (d *Dedup) Process(_ int, rec arrow.RecordBatch, out Collector) error {
 			return fmt.Errorf("dedup: row %d has no event time", r)
 		}
 		t := int64(times.Value(r))
-		kb := d.enc.Key(r)
-		k, ok := d.keys[string(kb)]
-		if !ok {
-			k = &dedupKey{key: string(kb)}
-			d.keys[k.key] = k
-			d.size += int64(len(k.key))
-		}
-		if i := d.find(k, t); i >= 0 {
+		id := d.key(d.enc.Key(r))
+		if i := d.find(id, t); i >= 0 {
 			d.dups++
-			if iv := &k.intervals[i]; d.cfg.KeepLast && t >= iv.last {
-				d.size += int64(len(d.rowEnc.Key(r)) - len(iv.cols))
-				iv.last, iv.cols = t, string(d.rowEnc.Key(r))
+			if iv := &d.ivs[i]; d.cfg.KeepLast && t >= iv.last {
+				iv.last, iv.row = t, d.rows.replace(iv.row, d.rowEnc.Key(r))
 			}
 			continue
 		}
-		iv := dedupInterval{start: t, last: t}
+		var row span
 		if d.cfg.KeepLast {
-			iv.cols = string(d.rowEnc.Key(r))
-			d.size += int64(len(iv.cols))
+			row = d.rows.add(d.rowEnc.Key(r))
 		} else {
 			d.keep = append(d.keep, int32(r))
 		}
-		k.intervals = append(k.intervals, iv)
-		d.due.push(joinTimer{at: t + d.cfg.Within, key: k.key})
-		d.open++
+		d.openInterval(id, dedupInterval{start: t, last: t, row: row})
 	}
+	d.compactRows()
 	if len(d.keep) == 0 {
 		return nil
 	}
@@ -175,18 +172,65 @@ func (d *Dedup) Process(_ int, rec arrow.RecordBatch, out Collector) error {
 	return out.Collect(kept)
 }
 
-// find returns the index of the open interval of k that a row at t falls in, or -1.
-func (d *Dedup) find(k *dedupKey, t int64) int {
-	for i, iv := range k.intervals {
-		if diff := t - iv.start; diff <= d.cfg.Within && diff >= -d.cfg.Within {
+// key returns the id of key k, with an empty list of intervals if it is new.
+func (d *Dedup) key(k []byte) uint32 {
+	id, added := d.keys.intern(k)
+	if added {
+		if int(id) == len(d.lists) {
+			d.lists = append(d.lists, dedupList{})
+		}
+		d.lists[id] = dedupList{first: -1, last: -1}
+	}
+	return id
+}
+
+// find returns the index of the open interval of key id that a row at t falls in, or -1.
+func (d *Dedup) find(id uint32, t int64) int32 {
+	for i := d.lists[id].first; i >= 0; i = d.ivs[i].next {
+		if diff := t - d.ivs[i].start; diff <= d.cfg.Within && diff >= -d.cfg.Within {
 			return i
 		}
 	}
 	return -1
 }
 
+// openInterval appends iv to the intervals of key id and sets its timer.
+func (d *Dedup) openInterval(id uint32, iv dedupInterval) {
+	iv.next = -1
+	i := d.free
+	if i >= 0 {
+		d.free = d.ivs[i].next
+		d.ivs[i] = iv
+	} else {
+		i = int32(len(d.ivs))
+		d.ivs = append(d.ivs, iv)
+	}
+	if l := &d.lists[id]; l.last >= 0 {
+		d.ivs[l.last].next, l.last = i, i
+	} else {
+		l.first, l.last = i, i
+	}
+	d.due.push(joinTimer[uint32]{at: iv.start + d.cfg.Within, key: id})
+	d.open++
+}
+
+// compactRows copies the kept rows into a fresh arena once dead bytes fill most of it.
+func (d *Dedup) compactRows() {
+	if !d.rows.wasteful() {
+		return
+	}
+	d.rows.compact(func(move func(span) span) {
+		for id := range d.keys.ids() {
+			for i := d.lists[id].first; i >= 0; i = d.ivs[i].next {
+				d.ivs[i].row = move(d.ivs[i].row)
+			}
+		}
+	})
+}
+
 // OnWatermark closes the intervals the watermark passed and, keeping the last, emits their
-// rows.
+// rows: key by key in the order of their earliest closing intervals (ties in the order of
+// the keys' bytes), each key's intervals in the order they opened.
 func (d *Dedup) OnWatermark(wm int64, out Collector) error {
 	if wm <= d.wm {
 		return nil
@@ -197,35 +241,41 @@ func (d *Dedup) OnWatermark(wm int64, out Collector) error {
 			d.out = append(d.out, array.NewBuilder(d.ctx.Mem, f.Type))
 		}
 	}
-	rows := 0
+	d.fire = d.fire[:0]
 	for len(d.due) > 0 && d.due[0].at < wm {
-		t := d.due.pop()
-		k, ok := d.keys[t.key]
-		if !ok {
-			continue
+		d.fire = append(d.fire, d.due.pop())
+	}
+	all := len(d.due) == 0 && len(d.fire) > 0 // every interval closes: forget the keys at once
+	d.sortTies(d.fire)
+	rows := 0
+	for _, t := range d.fire {
+		if !d.keys.live(t.key) {
+			continue // closed by an earlier timer of its key
 		}
-		keep := k.intervals[:0]
-		for _, iv := range k.intervals {
-			if iv.start+d.cfg.Within >= wm {
-				keep = append(keep, iv)
-				continue
-			}
-			d.open--
-			d.size -= int64(len(iv.cols))
-			if d.cfg.KeepLast {
-				if err := AppendKey([]byte(iv.cols), d.out); err != nil {
-					return fmt.Errorf("dedup: kept row: %w", err)
-				}
-				rows++
-			}
+		n, err := d.close(t.key, wm, !all)
+		if err != nil {
+			return err
 		}
-		clear(k.intervals[len(keep):])
-		k.intervals = keep
-		if len(keep) == 0 {
-			delete(d.keys, k.key)
-			d.size -= int64(len(k.key))
+		if rows += n; rows >= dedupBatchRows {
+			if err := d.emit(rows, out); err != nil {
+				return err
+			}
+			rows = 0
 		}
 	}
+	if all {
+		d.forget()
+	}
+	d.compactRows()
+	return d.emit(rows, out)
+}
+
+// dedupBatchRows bounds the rows of a batch of kept rows, which the final watermark of a
+// bounded input would otherwise emit all in one.
+const dedupBatchRows = 1 << 14
+
+// emit sends the rows appended to the output builders, if any.
+func (d *Dedup) emit(rows int, out Collector) error {
 	if rows == 0 {
 		return nil
 	}
@@ -236,6 +286,68 @@ func (d *Dedup) OnWatermark(wm int64, out Collector) error {
 	rec := array.NewRecordBatch(d.cfg.Schema, cols, int64(rows))
 	releaseAll(cols)
 	return out.Collect(rec)
+}
+
+// forget drops every key and interval, once none is open.
+func (d *Dedup) forget() {
+	d.keys = newKeyIndex()
+	d.lists, d.ivs, d.free, d.rows = d.lists[:0], d.ivs[:0], -1, byteArena{}
+}
+
+// sortTies orders timers of equal time, which the heap gives in the order of their ids, by
+// their keys' bytes instead, so that the output does not depend on the ids keys were given.
+func (d *Dedup) sortTies(fire []joinTimer[uint32]) {
+	for i := 0; i < len(fire); {
+		j := i + 1
+		for j < len(fire) && fire[j].at == fire[i].at {
+			j++
+		}
+		if j-i > 1 {
+			slices.SortFunc(fire[i:j], func(a, b joinTimer[uint32]) int {
+				return bytes.Compare(d.keys.key(a.key), d.keys.key(b.key))
+			})
+		}
+		i = j
+	}
+}
+
+// close closes the intervals of key id that watermark wm passed, appending their rows to
+// the output when keeping the last, and with remove set forgets the key once it has none
+// open. It returns the rows appended.
+func (d *Dedup) close(id uint32, wm int64, remove bool) (int, error) {
+	l := &d.lists[id]
+	rows := 0
+	prev := int32(-1)
+	for i := l.first; i >= 0; {
+		iv := d.ivs[i]
+		if iv.start+d.cfg.Within >= wm {
+			prev, i = i, iv.next
+			continue
+		}
+		if d.cfg.KeepLast {
+			if err := AppendKey(d.rows.bytes(iv.row), d.out); err != nil {
+				return rows, fmt.Errorf("dedup: kept row: %w", err)
+			}
+			d.rows.drop(iv.row)
+			rows++
+		}
+		if prev >= 0 {
+			d.ivs[prev].next = iv.next
+		} else {
+			l.first = iv.next
+		}
+		if l.last == i {
+			l.last = prev
+		}
+		d.ivs[i] = dedupInterval{next: d.free}
+		d.free = i
+		d.open--
+		i = iv.next
+	}
+	if l.first < 0 && remove {
+		d.keys.remove(id)
+	}
+	return rows, nil
 }
 
 // Close releases the output builders.

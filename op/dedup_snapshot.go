@@ -2,7 +2,6 @@ package op
 
 import (
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -69,18 +68,14 @@ func (d *Dedup) stateRows() arrow.RecordBatch {
 	starts := b.Field(1).(*array.TimestampBuilder)
 	lasts := b.Field(2).(*array.TimestampBuilder)
 	cols := b.Field(3).(*array.BinaryBuilder)
-	order := make([]string, 0, len(d.keys))
-	for k := range d.keys {
-		order = append(order, k)
-	}
-	slices.Sort(order)
-	for _, k := range order {
-		for _, iv := range d.keys[k].intervals {
-			keys.AppendString(k)
+	for _, id := range d.keys.sorted() {
+		for i := d.lists[id].first; i >= 0; i = d.ivs[i].next {
+			iv := &d.ivs[i]
+			keys.Append(d.keys.key(id))
 			starts.Append(arrow.Timestamp(iv.start))
 			lasts.Append(arrow.Timestamp(iv.last))
 			if d.cfg.KeepLast {
-				cols.AppendString(iv.cols)
+				cols.Append(d.rows.bytes(iv.row))
 			} else {
 				cols.AppendNull()
 			}
@@ -100,7 +95,7 @@ func (d *Dedup) Restore(state []byte) error { return d.RestoreParts([][]byte{sta
 // RestoreParts loads snapshots of distinct keys, such as those of distinct key groups; see
 // PartsRestorer.
 func (d *Dedup) RestoreParts(parts [][]byte) error {
-	return d.state().restore("dedup", len(d.keys), "keys", parts, &d.wm, d.load)
+	return d.state().restore("dedup", d.keys.len(), "keys", parts, &d.wm, d.load)
 }
 
 // load keeps the state rows of rec.
@@ -113,17 +108,11 @@ func (d *Dedup) load(rec arrow.RecordBatch) error {
 		if d.cfg.KeepLast == cols.IsNull(i) {
 			return fmt.Errorf("state row %d: kept columns null %v, keeping the last %v", i, cols.IsNull(i), d.cfg.KeepLast)
 		}
-		k, ok := d.keys[string(keys.Value(i))]
-		if !ok {
-			k = &dedupKey{key: string(keys.Value(i))}
-			d.keys[k.key] = k
-			d.size += int64(len(k.key))
+		iv := dedupInterval{start: int64(starts.Value(i)), last: int64(lasts.Value(i))}
+		if d.cfg.KeepLast {
+			iv.row = d.rows.add(cols.Value(i))
 		}
-		iv := dedupInterval{start: int64(starts.Value(i)), last: int64(lasts.Value(i)), cols: string(cols.Value(i))}
-		k.intervals = append(k.intervals, iv)
-		d.due.push(joinTimer{at: iv.start + d.cfg.Within, key: k.key})
-		d.open++
-		d.size += int64(len(iv.cols))
+		d.openInterval(d.key(keys.Value(i)), iv)
 	}
 	return nil
 }

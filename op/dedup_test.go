@@ -127,8 +127,8 @@ func TestDedupBoundaries(t *testing.T) {
 		if got := dedupRows(out.recs); last && !slices.Equal(got, []string{"a|4|111"}) || !last && len(got) != 0 {
 			t.Fatalf("keep last %v: at the final watermark %v", last, got)
 		}
-		if d.Duplicates() != 3 || len(d.keys) != 0 || d.open != 0 {
-			t.Fatalf("keep last %v: %d duplicates, want 3; %d keys and %d intervals left", last, d.Duplicates(), len(d.keys), d.open)
+		if d.Duplicates() != 3 || d.keys.len() != 0 || d.open != 0 {
+			t.Fatalf("keep last %v: %d duplicates, want 3; %d keys and %d intervals left", last, d.Duplicates(), d.keys.len(), d.open)
 		}
 		if err := d.Close(); err != nil {
 			t.Fatal(err)

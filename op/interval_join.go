@@ -1,6 +1,7 @@
 package op
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -437,21 +438,23 @@ func (j *IntervalJoin) Close() error {
 }
 
 // joinTimer says that the rows of key on one side may wait for no watermark past at.
-type joinTimer struct {
+type joinTimer[K cmp.Ordered] struct {
 	at  int64
-	key string
+	key K
 }
 
-// joinHeap is a binary min-heap of timers by at, then key.
-type joinHeap []joinTimer
+// joinHeap is a binary min-heap of timers by at, then key. Keys are strings in the temporal
+// and window joins and ids of a keyIndex in a Dedup, whose timers then hold no pointers
+// (the interval join's keyTimers order slots by their keys' bytes).
+type joinHeap[K cmp.Ordered] []joinTimer[K]
 
-func joinTimerLess(s []joinTimer, i, k int) bool {
+func joinTimerLess[K cmp.Ordered](s []joinTimer[K], i, k int) bool {
 	return s[i].at < s[k].at || s[i].at == s[k].at && s[i].key < s[k].key
 }
 
-func (h *joinHeap) push(t joinTimer) { heapPush((*[]joinTimer)(h), t, joinTimerLess) }
+func (h *joinHeap[K]) push(t joinTimer[K]) { heapPush((*[]joinTimer[K])(h), t, joinTimerLess[K]) }
 
-func (h *joinHeap) pop() joinTimer { return heapPop((*[]joinTimer)(h), joinTimerLess) }
+func (h *joinHeap[K]) pop() joinTimer[K] { return heapPop((*[]joinTimer[K])(h), joinTimerLess[K]) }
 
 // encodeJoinBatch prepares the encoders of a two-input join for rec, from input side: keys
 // encodes its key columns, and row the columns a kept row carries (every column of the left

@@ -11,7 +11,7 @@ import (
 
 // joinTable holds the rows an interval join keeps, by key and side, in a shape the garbage
 // collector need not scan however many rows it holds: keys and rows are numbered slots of
-// pointer-free slices, their bytes sit in two slabs, and a key is found by a 64-bit hash of
+// pointer-free slices, their bytes sit in two byte arenas, and a key is found by a 64-bit hash of
 // its bytes in a map of integers, the bytes compared on a hit. A key whose hash a live key
 // already holds goes to a map of its bytes instead, so a shared hash costs a second lookup,
 // never a wrong match.
@@ -24,10 +24,10 @@ type joinTable struct {
 	clashes  map[string]uint32 // a key whose hash another key's slot holds in byHash: its slot
 	keys     []joinKey
 	freeKeys []uint32
-	keyBytes slab
+	keyBytes byteArena
 	rows     []keptRow
 	freeRows []uint32
-	cols     slab
+	cols     byteArena
 	live     int   // keys with rows
 	kept     int64 // rows kept, both sides
 }
@@ -219,8 +219,8 @@ func (t *joinTable) free(id uint32) {
 	t.freeKeys = append(t.freeKeys, id)
 }
 
-// tidy copies the bytes of the live keys and rows to fresh slabs when dropped ones take
-// most of a slab.
+// tidy copies the bytes of the live keys and rows to fresh arenas when dropped ones take
+// most of an arena.
 func (t *joinTable) tidy() {
 	if t.cols.wasteful() {
 		t.cols.compact(func(move func(span) span) {
@@ -259,10 +259,10 @@ func (t *joinTable) sorted() []uint32 {
 	return ids
 }
 
-// size estimates the memory the table holds: its slabs, slots and maps.
+// size estimates the memory the table holds: its arenas, slots and maps.
 func (t *joinTable) size() int64 {
 	const perEntry = 8 + 4 + 4 // a map entry: hash, slot, and its share of control bytes
-	return t.keyBytes.size() + t.cols.size() + int64(cap(t.keys))*int64(joinKeySize) +
+	return t.keyBytes.sizeBytes() + t.cols.sizeBytes() + int64(cap(t.keys))*int64(joinKeySize) +
 		int64(cap(t.rows))*int64(keptRowSize) + int64(cap(t.freeKeys)+cap(t.freeRows))*4 +
 		int64(len(t.byHash)+len(t.clashes))*perEntry
 }

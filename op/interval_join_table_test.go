@@ -52,7 +52,7 @@ func TestJoinTableSharedHash(t *testing.T) {
 
 // TestJoinTableSweepAndTidy keeps rows of many keys, drops most of them with sweep (first,
 // middle and last rows of a list), and checks that what is left reads the same after tidy
-// copies the slabs, and that freed slots are used again.
+// copies the arenas, and that freed slots are used again.
 func TestJoinTableSweepAndTidy(t *testing.T) {
 	tb := newJoinTable()
 	const keys, perKey = 20_000, 10
@@ -79,12 +79,12 @@ func TestJoinTableSweepAndTidy(t *testing.T) {
 		t.Fatalf("%d keys, %d rows left; want %d, %d", tb.live, tb.kept, keys/4, keys/2)
 	}
 	if !tb.cols.wasteful() || !tb.keyBytes.wasteful() {
-		t.Fatalf("slabs with %d of %d and %d of %d bytes dropped are not wasteful", tb.cols.garbage, tb.cols.used, tb.keyBytes.garbage, tb.keyBytes.used)
+		t.Fatalf("arenas with %d of %d and %d of %d bytes dropped are not wasteful", tb.cols.dead, tb.cols.used, tb.keyBytes.dead, tb.keyBytes.used)
 	}
 	before := tb.cols.used
 	tb.tidy()
-	if tb.cols.garbage != 0 || tb.cols.used >= before/4 || tb.keyBytes.garbage != 0 {
-		t.Fatalf("after tidy the rows' slab holds %d bytes (%d dropped), was %d; the keys' slab %d dropped", tb.cols.used, tb.cols.garbage, before, tb.keyBytes.garbage)
+	if tb.cols.dead != 0 || tb.cols.used >= before/4 || tb.keyBytes.dead != 0 {
+		t.Fatalf("after tidy the rows' arena holds %d bytes (%d dropped), was %d; the keys' arena %d dropped", tb.cols.used, tb.cols.dead, before, tb.keyBytes.dead)
 	}
 	for _, k := range []int{0, 4, keys - 4} {
 		key := fmt.Sprintf("key-%d-%s", k, pad)

@@ -34,7 +34,7 @@ type TemporalJoin struct {
 	keys map[string]*temporalKey
 	// due holds a timer for every key with something due: (the earliest time due, the key);
 	// see arm.
-	due      joinHeap
+	due      joinHeap[string]
 	wm       int64
 	waiting  int64 // left rows waiting, over every key
 	versions int64 // versions kept, over every key
@@ -187,7 +187,7 @@ func (j *TemporalJoin) version(e *temporalKey, row joinRow) {
 func (j *TemporalJoin) arm(e *temporalKey, at int64) {
 	if at < e.timer {
 		e.timer = at
-		j.due.push(joinTimer{at: at, key: e.key}) // the map's copy of the key
+		j.due.push(joinTimer[string]{at: at, key: e.key}) // the map's copy of the key
 	}
 }
 

@@ -2,7 +2,6 @@ package op
 
 import (
 	"fmt"
-	"slices"
 	"strconv"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -54,15 +53,11 @@ func (t *TopN) stateRows() arrow.RecordBatch {
 	defer b.Release()
 	keys := b.Field(0).(*array.BinaryBuilder)
 	rows := b.Field(1).(*array.BinaryBuilder)
-	order := make([]string, 0, len(t.parts))
-	for k := range t.parts {
-		order = append(order, k)
-	}
-	slices.Sort(order)
-	for _, k := range order {
-		for _, r := range t.parts[k] {
-			keys.AppendString(k)
-			rows.AppendString(r.row)
+	for _, id := range t.keys.sorted() {
+		p := t.parts[id]
+		for j := p.at; j < p.at+int(p.n); j++ {
+			keys.Append(t.keys.key(id))
+			rows.Append(t.rows.bytes(*t.slots.at(j)))
 		}
 	}
 	return b.NewRecordBatch()
@@ -79,7 +74,7 @@ func (t *TopN) Restore(state []byte) error { return t.RestoreParts([][]byte{stat
 // RestoreParts loads snapshots of distinct keys, such as those of distinct key groups; see
 // PartsRestorer.
 func (t *TopN) RestoreParts(parts [][]byte) error {
-	return t.state().restore("top", len(t.parts), "partitions", parts, &t.wm, t.load)
+	return t.state().restore("top", t.keys.len(), "partitions", parts, &t.wm, t.load)
 }
 
 // load keeps the state rows of rec.
@@ -96,29 +91,27 @@ func (t *TopN) load(rec arrow.RecordBatch) error {
 			return fmt.Errorf("state row %d: %w", i, err)
 		}
 	}
-	vals := all[t.cfg.By].NewArray()
-	defer vals.Release()
-	then := make([]arrow.Array, len(t.cfg.Then))
-	for i, o := range t.cfg.Then {
-		then[i] = all[o.Col].NewArray()
-		defer then[i].Release()
+	rank := make([]arrow.Array, 0, len(t.kinds))
+	for _, c := range append([]int{t.cfg.By}, thenColumns(t.cfg.Then)...) {
+		col := all[c].NewArray()
+		defer col.Release()
+		rank = append(rank, col)
 	}
 	for i := range int(rec.NumRows()) {
-		k := string(keys.Value(i))
-		r := topRow{v: value(vals, i), row: string(rows.Value(i))}
-		for _, col := range then {
-			r.then = append(r.then, value(col, i))
+		k, row := keys.Value(i), rows.Value(i)
+		id, ok := t.keys.find(k)
+		if !ok {
+			id = t.partition(k)
 		}
-		top := t.parts[k]
-		if len(top) == 0 {
-			t.size += int64(len(k))
+		t.cand = t.cand[:0]
+		for c, col := range rank {
+			t.cand = append(t.cand, t.ranked(t.kinds[c], value(col, i)))
 		}
-		if n := len(top); n > 0 && t.compare(&top[n-1], &r) > 0 || n == t.cfg.N {
+		p := t.parts[id]
+		if n := int(p.n); n > 0 && t.compareSlot(p.at+n-1, t.cand, row) > 0 || n == t.cfg.N {
 			return fmt.Errorf("state row %d: partition %x holds rows out of rank order, or more than %d", i, k, t.cfg.N)
 		}
-		t.parts[k] = append(top, r)
-		t.rows++
-		t.size += int64(len(r.row))
+		t.place(id, int(p.n), row)
 	}
 	return nil
 }
@@ -145,7 +138,7 @@ func (t *TopN) SnapshotGroups(id uint64, n int, owner KeyOwner) ([][]byte, error
 	if len(t.cfg.Keys) == 0 {
 		out := make([][]byte, n)
 		var err error
-		if len(t.parts) > 0 {
+		if t.keys.len() > 0 {
 			out[0], err = t.Snapshot(id)
 		}
 		return out, err

@@ -31,7 +31,7 @@ type WindowJoin struct {
 	ctx Context
 	// windows holds the rows of each key and window, by windowJoinID.
 	windows map[string]*windowJoinRows
-	due     joinHeap // per window of a key: (its end - 1, its id)
+	due     joinHeap[string] // per window of a key: (its end - 1, its id)
 	wm      int64
 	rows    int64 // rows kept, both sides, once per window
 	size    int64 // bytes of the ids and rows kept
@@ -159,7 +159,7 @@ func (j *WindowJoin) Process(side int, rec arrow.RecordBatch, out Collector) err
 		if !ok {
 			w = &windowJoinRows{id: string(j.id), start: start}
 			j.windows[w.id] = w
-			j.due.push(joinTimer{at: j.cfg.Window.End(start) - 1, key: w.id})
+			j.due.push(joinTimer[string]{at: j.cfg.Window.End(start) - 1, key: w.id})
 			j.size += int64(len(w.id))
 		}
 		row := joinRow{time: j.ts[r], cols: cols}

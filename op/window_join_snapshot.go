@@ -132,7 +132,7 @@ func (j *WindowJoin) load(rec arrow.RecordBatch) error {
 		if !ok {
 			w = &windowJoinRows{id: string(j.id), start: start}
 			j.windows[w.id] = w
-			j.due.push(joinTimer{at: j.cfg.Window.End(start) - 1, key: w.id})
+			j.due.push(joinTimer[string]{at: j.cfg.Window.End(start) - 1, key: w.id})
 			j.size += int64(len(w.id))
 		}
 		r := joinRow{time: int64(times.Value(i)), matched: matched.Value(i), cols: string(cols.Value(i))}

@@ -109,8 +109,13 @@ func TestByteArenaKeepsItsStrings(t *testing.T) {
 		t.Fatalf("in place: %q, %d bytes, %d dead", got, a.used, a.dead)
 	}
 	s = a.replace(s, []byte("longer than twelve"))
-	if got := string(a.bytes(s)); got != "longer than twelve" || a.dead != 12 {
-		t.Fatalf("moved: %q, %d dead", got, a.dead)
+	if got := string(a.bytes(s)); got != "longer than twelve" || a.dead != 0 || a.used != 18 {
+		t.Fatalf("moved: %q, %d bytes, %d dead; its chunk held nothing else, so it is filled again", got, a.used, a.dead)
+	}
+	a.add([]byte("kept"))
+	s = a.replace(s, []byte("longer than the twelve before"))
+	if got := string(a.bytes(s)); got != "longer than the twelve before" || a.dead != 18 {
+		t.Fatalf("moved beside a kept string: %q, %d dead", got, a.dead)
 	}
 	r := rand.New(rand.NewPCG(5, 6))
 	var spans []span
@@ -133,5 +138,34 @@ func TestByteArenaKeepsItsStrings(t *testing.T) {
 	}
 	if a.held > 3*a.used {
 		t.Errorf("%d bytes held for %d used", a.held, a.used)
+	}
+}
+
+// TestByteArenaFillsEmptiedChunksAgain keeps a window of the latest strings, dropping the
+// oldest as a join's rows expire, with candidates added and truncated between: the chunks
+// the window left are filled again, so the arena stays the window's size, and every
+// string in the window reads back.
+func TestByteArenaFillsEmptiedChunksAgain(t *testing.T) {
+	var a byteArena
+	const window, strings = 1_000, 200_000
+	var spans []span
+	for i := range strings {
+		if i%97 == 0 {
+			m := a.mark()
+			a.add(make([]byte, 3_000)) // often takes an emptied chunk
+			a.truncate(m)
+		}
+		spans = append(spans, a.add(fmt.Appendf(nil, "%099d", i)))
+		if i >= window {
+			a.drop(spans[i-window])
+		}
+	}
+	for i := strings - window; i < strings; i++ {
+		if got, want := string(a.bytes(spans[i])), fmt.Sprintf("%099d", i); got != want {
+			t.Fatalf("string %d reads %q", i, got)
+		}
+	}
+	if a.held > 4*maxChunk {
+		t.Errorf("%d bytes held for a window of %d bytes", a.held, window*99)
 	}
 }

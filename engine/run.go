@@ -32,9 +32,10 @@ type Options struct {
 	// Monitor, when set, serves the run's figures to other goroutines while it runs.
 	Monitor *Monitor
 	// ChannelCapacity is how many messages an input channel holds before senders block
-	// (default 4; at most boundedSourceCapacity for a step that only bounded sources feed). A checkpoint barrier waits behind what the channels hold, so deep
-	// channels under backpressure make checkpoints slow; batches of thousands of rows keep
-	// throughput with few of them.
+	// (default 4; at most boundedSourceCapacity for a step that only bounded sources feed).
+	// A checkpoint barrier waits behind what the channels hold, so deep channels under
+	// backpressure make checkpoints slow; batches of thousands of rows keep throughput with
+	// few of them.
 	ChannelCapacity int
 	// Checkpointing, when set, makes the run take checkpoints and, with Restore, resume
 	// from one.

@@ -93,7 +93,7 @@ func TestRunMeasuresASourceAndItsPath(t *testing.T) {
 		t.Errorf("source busy %s watermark %d", s.Busy, s.Watermark)
 	}
 	o, _ := st.Node("out")
-	if o.Watermark != op.MaxWatermark || o.Idle <= 0 || o.Queued != 0 || o.QueueCapacity != 2*DefaultOptions().ChannelCapacity {
+	if o.Watermark != op.MaxWatermark || o.Idle <= 0 || o.Queued != 0 || o.QueueCapacity != 2*boundedSourceCapacity {
 		t.Errorf("sink watermark %d idle %s queue %d/%d", o.Watermark, o.Idle, o.Queued, o.QueueCapacity)
 	}
 	// A marker goes out with the first read and reaches one subtask of each edge.

@@ -398,3 +398,28 @@ func TestAStepThatCannotBeMadeFailsTheRunAtOnce(t *testing.T) {
 		t.Fatalf("got %v, %v", st, err)
 	}
 }
+
+// endlessSource is a source that never ends; the test that uses it asks only its capabilities.
+type endlessSource struct{ source.Source }
+
+func (endlessSource) Capabilities() source.Capabilities { return source.Capabilities{} }
+
+// TestFedByBoundedSources checks which steps get the shallow input channels of a step that
+// only bounded sources feed.
+func TestFedByBoundedSources(t *testing.T) {
+	file := &Node{Name: "file", Parallelism: 1, Source: &counter{parts: 1}}
+	broker := &Node{Name: "broker", Parallelism: 1, Source: endlessSource{}}
+	view := &Node{Name: "view", Parallelism: 1, Operator: func(int) (op.Operator, error) { return nil, nil }}
+	after := &Node{Name: "after", Parallelism: 1, Operator: view.Operator}
+	live := &Node{Name: "live", Parallelism: 1, Operator: view.Operator}
+	mixed := &Node{Name: "mixed", Parallelism: 1, Operator: view.Operator}
+	g := &Graph{Nodes: []*Node{file, broker, view, after, live, mixed}, Edges: []*Edge{
+		{From: file, To: view}, {From: view, To: after}, {From: broker, To: live},
+		{From: file, To: mixed}, {From: broker, To: mixed},
+	}}
+	for n, want := range map[*Node]bool{file: false, view: true, after: false, live: false, mixed: false} {
+		if got := g.fedByBoundedSources(n); got != want {
+			t.Errorf("fedByBoundedSources(%s) = %v, want %v", n.Name, got, want)
+		}
+	}
+}

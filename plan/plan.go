@@ -156,6 +156,17 @@ func (in Input) Keyed() bool { return in.Partitioning == engine.Hash.String() }
 // Keyed tells whether any input of the step is hashed by key.
 func (s *Step) Keyed() bool { return slices.ContainsFunc(s.Inputs, Input.Keyed) }
 
+// HoldsKeyedState tells whether a run of the plan keeps state per key: a step fed by a keyed
+// exchange (grouped windows and aggregates, deduplication), a table source read whole for
+// lookup joins, or a view sink's materialized table. A plan without any holds little more than
+// the batches in flight.
+func (p *Plan) HoldsKeyedState() bool {
+	if slices.ContainsFunc(p.Steps, (*Step).Keyed) || len(p.Tables) > 0 {
+		return true
+	}
+	return p.Spec != nil && slices.ContainsFunc(p.Spec.Sources, func(s *spec.Source) bool { return s.Table })
+}
+
 // stream is a named stream of the spec as the plan has built it so far.
 type stream struct {
 	node *engine.Node

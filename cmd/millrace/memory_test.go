@@ -2,12 +2,14 @@ package main
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"testing"
 
 	"millrace/engine"
+	"millrace/plan"
 )
 
 // TestRunStopsAboveTheMemoryBudget runs the card velocity example over 30,000 transactions
@@ -47,4 +49,39 @@ func velocityUnderBudget(t *testing.T) (dir, example string) {
 		t.Fatal(err)
 	}
 	return dir, example
+}
+
+// TestPaceCollector checks the collector's GOGC for runs with and without state per key, and
+// that a GOGC from the environment is left as it is.
+func TestPaceCollector(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(defaultGCPercent))
+	t.Setenv("GOGC", "") // restored after the test
+	if err := os.Unsetenv("GOGC"); err != nil {
+		t.Fatal(err)
+	}
+	source := &plan.Step{Name: "tx", Kind: plan.KindSource}
+	partial := &plan.Step{Name: "v.partial", Kind: plan.KindPartial, Inputs: []plan.Input{{From: "tx", Partitioning: engine.Forward.String()}}}
+	keyed := &plan.Step{Name: "v", Kind: plan.KindWindowAggregate, Inputs: []plan.Input{{From: "v.partial", Partitioning: engine.Hash.String()}}}
+	stateless := &plan.Plan{Steps: []*plan.Step{source, partial}}
+	grouped := &plan.Plan{Steps: []*plan.Step{source, partial, keyed}}
+	for _, tc := range []struct {
+		name string
+		p    *plan.Plan
+		want int
+	}{
+		{"no state per key", stateless, leanGCPercent},
+		{"grouped", grouped, defaultGCPercent},
+		{"no state per key again", stateless, leanGCPercent},
+	} {
+		paceCollector(tc.p)
+		if got := debug.SetGCPercent(defaultGCPercent); got != tc.want {
+			t.Errorf("%s: GOGC %d, want %d", tc.name, got, tc.want)
+		}
+	}
+	t.Setenv("GOGC", "300")
+	debug.SetGCPercent(300)
+	paceCollector(stateless)
+	if got := debug.SetGCPercent(defaultGCPercent); got != 300 {
+		t.Errorf("with GOGC=300 in the environment: GOGC %d, want 300", got)
+	}
 }

@@ -293,6 +293,7 @@ Ctrl-C or SIGTERM commits a last checkpoint and leaves the group.`,
 			if err := mem.apply(&opts.Engine); err != nil {
 				return err
 			}
+			paceCollector(p)
 			if auto.on {
 				opts.Scaler = newScaler(advisor, parallelism)
 			}

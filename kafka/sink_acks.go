@@ -55,8 +55,13 @@ func (a *acks) await() <-chan struct{} {
 
 // CaptureSnapshot takes the snapshot of checkpoint id. At least once, the checkpoint waits
 // off the sink's goroutine until the brokers have the records produced before it, and the
-// sink goes on producing the rows that come after; otherwise it is Snapshot's.
+// sink goes on producing the rows that come after; committing per batch, it waits off the
+// sink's goroutine for the rows before it to be committed (see captureBatch); otherwise it
+// is Snapshot's.
 func (s *Sink) CaptureSnapshot(id uint64) (func() ([]byte, error), error) {
+	if s.batch.on && s.batch.live && s.opts.Outbox == nil {
+		return s.captureBatch(id), nil
+	}
 	if s.opts.Delivery != AtLeastOnce || s.ckpt || s.opts.Outbox != nil {
 		state, err := s.Snapshot(id)
 		return func() ([]byte, error) { return state, err }, err

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"sync"
@@ -214,11 +215,42 @@ func (s *Sink) snapshotBatch(id uint64) error {
 	if err := s.commits.wait(); err != nil {
 		return err
 	}
+	lv := s.liveState(id)
 	ends, err := s.ends()
 	if err != nil {
 		return fmt.Errorf("kafka sink %s: checkpoint %s: %w", s.opts.Topic, checkpointLabel(id), err)
 	}
-	lv := &liveState{checkpoint: id, attempt: s.shared.attempt, ends: ends}
+	lv.ends = ends
+	return nil
+}
+
+// captureBatch takes checkpoint id's state, once batches go out as they arrive, without
+// holding the sink: the committer reads where the partitions end once the rows before the
+// barrier are committed, and commits the rows after it only then, while the sink goes on
+// handing them over.
+func (s *Sink) captureBatch(id uint64) func() ([]byte, error) {
+	lv := s.liveState(id)
+	lv.drops = maps.Clone(lv.drops) // the sink goes on counting its drops
+	st := s.state
+	ended := make(chan error, 1)
+	s.commits.setMark(func(err error) {
+		if err == nil {
+			lv.ends, err = s.ends()
+		}
+		ended <- err
+	})
+	return func() ([]byte, error) {
+		if err := <-ended; err != nil {
+			return nil, fmt.Errorf("kafka sink %s: checkpoint %s: %w", s.opts.Topic, checkpointLabel(id), err)
+		}
+		return st.encode(), nil
+	}
+}
+
+// liveState makes the state of checkpoint id a subtask committing per batch adds, but where
+// the partitions end, and starts the checkpoint's epoch.
+func (s *Sink) liveState(id uint64) *liveState {
+	lv := &liveState{checkpoint: id, attempt: s.shared.attempt}
 	if rd := s.batch.round; rd != nil && rd.keep(id) {
 		lv.drops = s.batch.drops
 		if s.sub == 0 {
@@ -229,5 +261,5 @@ func (s *Sink) snapshotBatch(id uint64) error {
 	}
 	s.state.live = lv
 	s.batch.epoch = id
-	return nil
+	return lv
 }

@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"errors"
 	"sync"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -20,7 +21,8 @@ type committer struct {
 	mu     sync.Mutex
 	cond   *sync.Cond
 	queue  []*kgo.Record
-	busy   bool // a transaction is in flight
+	marks  []mark // in the order they were set
+	busy   bool   // a transaction is in flight
 	err    error
 	closed bool
 	done   chan struct{}
@@ -33,19 +35,44 @@ func newCommitter(produce func([]*kgo.Record) error) *committer {
 	return c
 }
 
+// mark is a point in the stream of records handed over: reached runs on the committer's
+// goroutine once the records before it are committed (or a transaction failed, err), before
+// any record after it goes out.
+type mark struct {
+	before  int // records queued before the mark
+	reached func(err error)
+}
+
 func (c *committer) loop() {
 	defer close(c.done)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for {
-		for len(c.queue) == 0 && !c.closed {
+		for len(c.queue) == 0 && len(c.marks) == 0 && !c.closed {
 			c.cond.Wait()
 		}
 		if c.closed {
 			return
 		}
-		take := c.queue
-		c.queue, c.busy = nil, true
+		if len(c.marks) > 0 && c.marks[0].before == 0 {
+			m, err := c.marks[0], c.err
+			c.marks, c.busy = c.marks[1:], true
+			c.mu.Unlock()
+			m.reached(err)
+			c.mu.Lock()
+			c.busy = false
+			c.cond.Broadcast()
+			continue
+		}
+		n := len(c.queue)
+		if len(c.marks) > 0 {
+			n = c.marks[0].before
+		}
+		take := c.queue[:n:n]
+		c.queue, c.busy = c.queue[n:], true
+		for i := range c.marks {
+			c.marks[i].before -= n
+		}
 		c.mu.Unlock()
 		err := c.produce(take)
 		c.mu.Lock()
@@ -55,6 +82,15 @@ func (c *committer) loop() {
 		}
 		c.cond.Broadcast()
 	}
+}
+
+// setMark calls reached, on the committer's goroutine, once every record handed over so
+// far is committed, while the records handed over after wait for it to return.
+func (c *committer) setMark(reached func(err error)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.marks = append(c.marks, mark{before: len(c.queue), reached: reached})
+	c.cond.Broadcast()
 }
 
 // add hands recs over, waiting while the committer holds maxQueued records. It returns the
@@ -77,7 +113,7 @@ func (c *committer) add(recs []*kgo.Record) error {
 func (c *committer) wait() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for (len(c.queue) > 0 || c.busy) && c.err == nil {
+	for (len(c.queue) > 0 || len(c.marks) > 0 || c.busy) && c.err == nil {
 		c.cond.Wait()
 	}
 	return c.err
@@ -91,4 +127,11 @@ func (c *committer) close() {
 	c.cond.Broadcast()
 	c.mu.Unlock()
 	<-c.done
+	for _, m := range c.marks {
+		m.reached(errClosed)
+	}
+	c.marks = nil
 }
+
+// errClosed is what a mark not reached before its committer closed is told.
+var errClosed = errors.New("the sink closed before its checkpoint's records were committed")

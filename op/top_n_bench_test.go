@@ -31,13 +31,7 @@ func BenchmarkTopN(b *testing.B) {
 		recs = append(recs, bb.NewRecordBatch())
 		bb.Release()
 	}
-	top, err := NewTopN(TopNConfig{In: schema, Keys: []int{0}, By: 2, Desc: true, N: 10})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := top.Open(Context{}); err != nil {
-		b.Fatal(err)
-	}
+	top := openTopN(b, TopNConfig{In: schema, Keys: []int{0}, By: 2, Desc: true, N: 10})
 	rows := 0
 	for b.Loop() {
 		for _, r := range recs {

@@ -31,13 +31,7 @@ func TestTopNCompactsItsState(t *testing.T) {
 				cfg = TopNConfig{In: topNIn, Keys: []int{1}, By: 0, N: n}
 				key, rank = 1, 0
 			}
-			top, err := NewTopN(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := top.Open(Context{}); err != nil {
-				t.Fatal(err)
-			}
+			top := openTopN(t, cfg)
 			defer func() { _ = top.Close() }()
 			type row struct{ key, rank, id string }
 			byKey := map[string][]row{}

@@ -20,9 +20,10 @@ var topNIn = arrow.NewSchema([]arrow.Field{
 	{Name: "id", Type: arrow.PrimitiveTypes.Int64},
 }, nil)
 
-func newTestTop(t testing.TB, n int) *TopN {
+// openTopN makes and opens a TopN of cfg.
+func openTopN(t testing.TB, cfg TopNConfig) *TopN {
 	t.Helper()
-	top, err := NewTopN(TopNConfig{In: topNIn, Keys: []int{0}, By: 1, Desc: true, N: n})
+	top, err := NewTopN(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,6 +31,10 @@ func newTestTop(t testing.TB, n int) *TopN {
 		t.Fatal(err)
 	}
 	return top
+}
+
+func newTestTop(t testing.TB, n int) *TopN {
+	return openTopN(t, TopNConfig{In: topNIn, Keys: []int{0}, By: 1, Desc: true, N: n})
 }
 
 // TestTopNByHand keeps the two largest prices per card: a row that enters deletes the row it
@@ -66,13 +71,7 @@ func TestTopNKeepsNoStringOfItsInput(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
 			defer mem.AssertSize(t, 0)
-			top, err := NewTopN(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := top.Open(Context{}); err != nil {
-				t.Fatal(err)
-			}
+			top := openTopN(t, cfg)
 			defer func() { _ = top.Close() }()
 			first := batch(t, mem, topNIn, []string{"m"}, []string{"1"}, []string{"1"})
 			deliver(t, top, []msg{{rec: first}}, false)

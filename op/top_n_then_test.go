@@ -40,14 +40,7 @@ func TestTopNThenBreaksTies(t *testing.T) {
 				defer releaseStream(msgs)
 
 				fresh := func() Operator {
-					top, err := NewTopN(TopNConfig{In: topNIn, Keys: []int{0}, By: 1, Desc: true, Then: []TopOrder{{Col: 2, Desc: desc}}, N: n})
-					if err != nil {
-						t.Fatal(err)
-					}
-					if err := top.Open(Context{}); err != nil {
-						t.Fatal(err)
-					}
-					return top
+					return openTopN(t, TopNConfig{In: topNIn, Keys: []int{0}, By: 1, Desc: true, Then: []TopOrder{{Col: 2, Desc: desc}}, N: n})
 				}
 				run := &keyedRun{t: t, mem: mem, subs: []Operator{fresh(), fresh()}}
 				run.deliver(msgs[:31])

@@ -69,15 +69,19 @@ func (c *committer) loop() {
 			n = c.marks[0].before
 		}
 		take := c.queue[:n:n]
-		c.queue, c.busy = c.queue[n:], true
+		c.queue = c.queue[n:]
 		for i := range c.marks {
 			c.marks[i].before -= n
 		}
+		if c.err != nil {
+			continue // a transaction failed: nothing more goes out, marks are still told
+		}
+		c.busy = true
 		c.mu.Unlock()
 		err := c.produce(take)
 		c.mu.Lock()
 		c.busy = false
-		if err != nil && c.err == nil {
+		if err != nil {
 			c.err = err
 		}
 		c.cond.Broadcast()

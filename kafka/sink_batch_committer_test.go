@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"sync"
@@ -68,5 +69,42 @@ func TestCommitterReachesAMarkBetweenItsRecords(t *testing.T) {
 	want := []string{"commit a", "commit bc", "mark", "commit d"}
 	if !slices.Equal(log, want) {
 		t.Fatalf("%q, want %q", log, want)
+	}
+}
+
+// TestCommitterStopsAfterAFailedTransaction fails the transaction before a mark: the mark is
+// told the error, and the records after it are never produced.
+func TestCommitterStopsAfterAFailedTransaction(t *testing.T) {
+	started, release := make(chan struct{}), make(chan struct{})
+	var produced [][]*kgo.Record
+	c := newCommitter(func(take []*kgo.Record) error {
+		produced = append(produced, take)
+		if len(produced) == 1 {
+			close(started)
+			<-release
+			return errors.New("broker gone")
+		}
+		return nil
+	})
+	defer c.close()
+	if err := c.add([]*kgo.Record{{Value: []byte("a")}}); err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	reached := make(chan error, 1)
+	c.setMark(func(err error) { reached <- err })
+	if err := c.add([]*kgo.Record{{Value: []byte("b")}}); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	if err := <-reached; err == nil {
+		t.Fatal("the mark after a failed transaction was told no error")
+	}
+	if err := c.wait(); err == nil {
+		t.Fatal("wait after a failed transaction returned no error")
+	}
+	c.close()
+	if len(produced) != 1 {
+		t.Fatalf("%d transactions; the records after the failure went out", len(produced))
 	}
 }

@@ -209,10 +209,10 @@ func (f *Features) capture() func() (*featPart, error) {
 	f.kept.mu.Unlock()
 	return func() (*featPart, error) {
 		rows, err := f.heldRows(held)
+		for f.copyPending(copyTurn) { // also on an error: the frozen keys are unfrozen only here
+		}
 		if err != nil {
 			return nil, err
-		}
-		for f.copyPending(copyTurn) {
 		}
 		p := f.kept.part()
 		p.rows = rows

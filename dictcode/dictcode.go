@@ -36,13 +36,8 @@ func NewData(typ arrow.DataType, n int, buffers []*memory.Buffer, nulls int, cod
 // comes back as the same ArrayData for every batch read with it, so it can be compared by
 // identity.
 func Of(a arrow.Array) (codes []int32, dict arrow.ArrayData, ok bool) {
-	if a.DataType().ID() != arrow.STRING {
-		return nil, nil, false
-	}
-	data := a.Data().(*array.Data)
-	// Data.Dictionary hands back a nil *Data inside a non-nil interface when there is none.
-	c, _ := data.Dictionary().(*array.Data)
-	if c == nil || c.DataType().ID() != arrow.INT32 {
+	c := codesData(a.Data())
+	if c == nil {
 		return nil, nil, false
 	}
 	d, _ := c.Dictionary().(*array.Data)
@@ -50,6 +45,30 @@ func Of(a arrow.Array) (codes []int32, dict arrow.ArrayData, ok bool) {
 		return nil, nil, false
 	}
 	all := arrow.Int32Traits.CastFromBytes(c.Buffers()[1].Bytes())
-	from := data.Offset() + c.Offset()
+	from := a.Data().Offset() + c.Offset()
 	return all[from : from+a.Len()], d, true
+}
+
+// Bytes is the size of the codes a string column's data carries, 0 when it carries none:
+// what its memory holds beyond its values (the dictionary is shared by every batch read
+// with it, and not counted).
+func Bytes(d arrow.ArrayData) int {
+	if c := codesData(d); c != nil {
+		return c.Buffers()[1].Len()
+	}
+	return 0
+}
+
+// codesData is the Data of the codes d carries, or nil.
+func codesData(d arrow.ArrayData) *array.Data {
+	data, ok := d.(*array.Data)
+	if !ok || data.DataType().ID() != arrow.STRING {
+		return nil
+	}
+	// Data.Dictionary hands back a nil *Data inside a non-nil interface when there is none.
+	c, _ := data.Dictionary().(*array.Data)
+	if c == nil || c.DataType().ID() != arrow.INT32 {
+		return nil
+	}
+	return c
 }

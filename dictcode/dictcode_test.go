@@ -11,7 +11,7 @@ import (
 
 // TestCodesRideAlong builds a column that carries codes and finds them through Of, on the
 // column and on a slice of it (the codes of the slice's rows), and finds none on a plain
-// column or on a copy of the column; no buffer outlives the arrays.
+// column or on a copy of the column; Bytes counts the codes; no buffer outlives the arrays.
 func TestCodesRideAlong(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
@@ -53,6 +53,9 @@ func TestCodesRideAlong(t *testing.T) {
 	}
 	if _, _, ok := Of(plain); ok {
 		t.Error("a plain column carries codes")
+	}
+	if Bytes(col.Data()) != 4*len(codes) || Bytes(plain.Data()) != 0 {
+		t.Errorf("codes of %d and %d bytes; want %d and 0", Bytes(col.Data()), Bytes(plain.Data()), 4*len(codes))
 	}
 	copied, err := array.Concatenate([]arrow.Array{col}, mem)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 
+	"millrace/dictcode"
 	"millrace/memlimit"
 )
 
@@ -187,5 +188,5 @@ func arrayBytes(d arrow.ArrayData) int64 {
 	if d.DataType().ID() == arrow.DICTIONARY {
 		n += arrayBytes(d.Dictionary())
 	}
-	return n
+	return n + int64(dictcode.Bytes(d))
 }

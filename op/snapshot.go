@@ -14,6 +14,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"millrace/dictcode"
 )
 
 // Operator state, as Snapshot writes it and Restore reads it.
@@ -162,7 +164,7 @@ func dataSize(d arrow.ArrayData) int {
 	for _, c := range d.Children() {
 		n += dataSize(c)
 	}
-	return n
+	return n + dictcode.Bytes(d)
 }
 
 // seal appends the checksum and returns the snapshot.

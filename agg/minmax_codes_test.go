@@ -88,8 +88,9 @@ func withoutCodes(a arrow.Array) arrow.Array {
 
 // TestMinMaxStringsByCodes folds the same Parquet-read columns into min and max twice, as
 // read (through their dictionary codes where they carry them) and without the codes (by their
-// bytes), over every row and over a selection of rows, and gets the same values after every
-// batch: over row groups with dictionaries of their own, plain pages, nulls and empty strings.
+// bytes), over every row and over a selection of rows into another group, and gets the same
+// values after every batch: over row groups with dictionaries of their own, plain pages, nulls,
+// empty strings and a group Reset between batches read with the same dictionary.
 func TestMinMaxStringsByCodes(t *testing.T) {
 	batches := codedStrings(t)
 	defer func() {
@@ -112,7 +113,11 @@ func TestMinMaxStringsByCodes(t *testing.T) {
 					}
 					groups := make([]uint32, a.Len())
 					var rows []int32
-					if i%2 == 1 { // every third row, the group's id 1
+					if i%5 == 4 { // group 0 starts over
+						byCodes.Reset([]uint32{0})
+						byBytes.Reset([]uint32{0})
+					}
+					if i%3 == 0 { // every third row, into group 1
 						rows = []int32{}
 						for r := 0; r < a.Len(); r += 3 {
 							rows = append(rows, int32(r))

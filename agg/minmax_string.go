@@ -12,14 +12,19 @@ import (
 // stringExtreme is min or max of utf8 strings, plain or dictionary-encoded, compared bytewise.
 // Each group keeps its own byte buffer, which is overwritten in place when a better value comes
 // and kept across Reset, so that steady-state updates allocate only when a longer value needs
-// more room. A batch whose rows all go to one group and whose column carries its Parquet
-// dictionary codes (dictcode) compares each code present once instead of each row.
+// more room. Batches whose rows all go to one group and whose column carries its Parquet
+// dictionary codes (dictcode) compare each code's value once per dictionary instead of each
+// row's.
 type stringExtreme struct {
 	extreme[[]byte]
-	codes   []int32 // dictionary codes of the current batch
-	seen    []bool  // per dictionary code, present in the current batch; all false between batches
-	present []int32 // the codes marked in seen
-	bytes   int64   // capacity of the group buffers
+	codes []int32 // dictionary codes of the current batch
+	bytes int64   // capacity of the group buffers
+
+	// The codes of seenDict whose values were folded into group seenGroup since it was last
+	// Reset. The dictionary is compared by identity only; holding it keeps its address.
+	seen      []bool
+	seenDict  arrow.ArrayData
+	seenGroup uint32
 }
 
 func newStringExtreme(in arrow.DataType, fn string, isMax bool, cfg config) *stringExtreme {
@@ -55,31 +60,31 @@ func (e *stringExtreme) fold(b batch, s *strs) {
 }
 
 // foldCodes folds a batch whose rows all go to one group through the dictionary codes of its
-// rows: it marks the codes present, then folds the value of each once.
+// rows: a code's value is folded the first time the code comes for the group and dictionary,
+// and never again, since the group's value can only get better until it is Reset.
 func (e *stringExtreme) foldCodes(b batch, codes []int32, dict arrow.ArrayData) {
-	e.seen = growTo(e.seen, dict.Len())
-	seen, present := e.seen, e.present[:0]
-	mark := func(c int32) {
+	g := b.groups[0]
+	if dict != e.seenDict || g != e.seenGroup {
+		e.seen = growTo(e.seen[:0], dict.Len())
+		clear(e.seen)
+		e.seenDict, e.seenGroup = dict, g
+	}
+	seen, values := e.seen, strsOfData(dict)
+	fold := func(c int32) {
 		if !seen[c] {
 			seen[c] = true
-			present = append(present, c)
+			e.foldValue(g, values.value(c))
 		}
 	}
 	if b.rows == nil {
 		for _, c := range codes[:len(b.groups)] {
-			mark(c)
+			fold(c)
 		}
 	} else {
 		for _, r := range b.rows {
-			mark(codes[r])
+			fold(codes[r])
 		}
 	}
-	values := strsOfData(dict)
-	for _, c := range present {
-		seen[c] = false
-		e.foldValue(b.groups[0], values.value(c))
-	}
-	e.present = present
 }
 
 // foldValue makes v the value of group g if it is the group's first or better than its value.
@@ -138,6 +143,7 @@ func (e *stringExtreme) Final(groups []uint32) (arrow.Array, error) {
 
 // Reset empties groups but keeps their buffers for the next values.
 func (e *stringExtreme) Reset(groups []uint32) {
+	e.seenDict = nil // the codes seen may be better than the next values
 	for _, g := range groups {
 		if int(g) < len(e.vals) {
 			e.vals[g], e.has[g] = e.vals[g][:0], false
@@ -149,5 +155,5 @@ func (e *stringExtreme) StateType() arrow.DataType  { return arrow.BinaryTypes.S
 func (e *stringExtreme) ResultType() arrow.DataType { return arrow.BinaryTypes.String }
 
 func (e *stringExtreme) SizeBytes() int64 {
-	return e.bytes + int64(cap(e.vals))*24 + int64(cap(e.has)) + int64(cap(e.codes)+cap(e.present))*4 + int64(cap(e.seen))
+	return e.bytes + int64(cap(e.vals))*24 + int64(cap(e.has)) + int64(cap(e.codes))*4 + int64(cap(e.seen))
 }

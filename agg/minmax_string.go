@@ -65,8 +65,7 @@ func (e *stringExtreme) fold(b batch, s *strs) {
 func (e *stringExtreme) foldCodes(b batch, codes []int32, dict arrow.ArrayData) {
 	g := b.groups[0]
 	if dict != e.seenDict || g != e.seenGroup {
-		e.seen = growTo(e.seen[:0], dict.Len())
-		clear(e.seen)
+		e.seen = growTo(e.seen[:0], dict.Len()) // all false: growTo clears what it adds
 		e.seenDict, e.seenGroup = dict, g
 	}
 	seen, values := e.seen, strsOfData(dict)

@@ -127,6 +127,15 @@ func (s *strs) value(r int32) []byte {
 	return s.data[s.offsets[r]:s.offsets[r+1]]
 }
 
+// strsOfData gives access to the bytes of the utf8 array data d.
+func strsOfData(d arrow.ArrayData) strs {
+	s := strs{offsets: arrow.GetOffsets[int32](d, 1)}
+	if buf := d.Buffers()[2]; buf != nil {
+		s.data = buf.Bytes()
+	}
+	return s
+}
+
 // stringsOf reads a utf8 or dictionary-of-utf8 array. Dictionary codes are widened into
 // codes, which the caller reuses across batches.
 func stringsOf(fn string, arr arrow.Array, codes []int32) (strs, []int32, error) {
@@ -138,10 +147,7 @@ func stringsOf(fn string, arr arrow.Array, codes []int32) (strs, []int32, error)
 	if values.DataType().ID() != arrow.STRING {
 		return strs{}, codes, fmt.Errorf("%s: argument is %s, want string", fn, typeName(arr.DataType()))
 	}
-	s := strs{offsets: arrow.GetOffsets[int32](values.Data(), 1)}
-	if buf := values.Data().Buffers()[2]; buf != nil {
-		s.data = buf.Bytes()
-	}
+	s := strsOfData(values.Data())
 	if !isDict {
 		return s, codes, nil
 	}

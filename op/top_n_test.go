@@ -88,9 +88,10 @@ func TestTopNKeepsNoStringOfItsInput(t *testing.T) {
 	}
 }
 
-// applyTop applies top changelog lines to table, card to the ids it keeps, and fails on a
+// applyTop applies top changelog lines to table, partition (the column named key) to the
+// ids of the rows it keeps and their values of the column named value, and fails on a
 // delete of a row not kept or an insert of a row kept.
-func applyTop(t *testing.T, table map[string]map[string]string, lines []string) {
+func applyTop(t *testing.T, table map[string]map[string]string, lines []string, key, value string) {
 	t.Helper()
 	for _, l := range lines {
 		if l == "--" {
@@ -100,15 +101,15 @@ func applyTop(t *testing.T, table map[string]map[string]string, lines []string) 
 		if err := json.Unmarshal([]byte(l), &r); err != nil {
 			t.Fatal(err)
 		}
-		rows := table[r["card"]]
+		rows := table[r[key]]
 		if rows == nil {
 			rows = map[string]string{}
-			table[r["card"]] = rows
+			table[r[key]] = rows
 		}
 		_, has := rows[r["id"]]
 		switch {
 		case r["_op"] == OpInsert && !has:
-			rows[r["id"]] = r["price"]
+			rows[r["id"]] = r[value]
 		case r["_op"] == OpDelete && has:
 			delete(rows, r["id"])
 		default:
@@ -148,11 +149,11 @@ func TestTopNAppliedIsTheTop(t *testing.T) {
 	run.deliver(msgs[60:])
 	run.finish()
 	rescaled := map[string]map[string]string{}
-	applyTop(t, rescaled, run.out)
+	applyTop(t, rescaled, run.out, "card", "price")
 
 	one := fresh()
 	whole := map[string]map[string]string{}
-	applyTop(t, whole, deliver(t, one, msgs, true))
+	applyTop(t, whole, deliver(t, one, msgs, true), "card", "price")
 	if err := one.Close(); err != nil {
 		t.Fatal(err)
 	}

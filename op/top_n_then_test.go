@@ -50,10 +50,10 @@ func TestTopNThenBreaksTies(t *testing.T) {
 				run.deliver(msgs[60:])
 				run.finish()
 				rescaled := map[string]map[string]string{}
-				applyTop(t, rescaled, run.out)
+				applyTop(t, rescaled, run.out, "card", "price")
 				one := fresh()
 				whole := map[string]map[string]string{}
-				applyTop(t, whole, deliver(t, one, msgs, true))
+				applyTop(t, whole, deliver(t, one, msgs, true), "card", "price")
 				if err := one.Close(); err != nil {
 					t.Fatal(err)
 				}
